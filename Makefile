@@ -1,0 +1,102 @@
+# fh: build, test, demo and bench. Everything is built under build/; `make V=1` shows
+# the commands. Dependencies come from pkg-config; tools/install-deps.sh installs the
+# Debian packages when they are missing.
+
+V ?= 0
+Q := $(if $(filter 1,$(V)),,@)
+B := build
+
+PKGS := libdpdk yaml-0.1 liburing libpcap
+DEPS_STAMP := $(B)/.deps-ok
+
+CC := gcc
+WARN := -Wall -Wextra -Werror
+BASE_CFLAGS := -std=gnu11 -g $(WARN) -I. -D_GNU_SOURCE
+OPT := -O2
+SAN := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+pc_cflags = $(shell pkg-config --cflags $(1) 2>/dev/null)
+pc_libs = $(shell pkg-config --libs $(1) 2>/dev/null)
+
+# The data path without DPDK: books, decoders, packet parsing, arbitration, config.
+CORE_SRC := book/memory.c book/order_table.c book/book.c \
+	decoders/decoder.c decoders/moldudp64.c decoders/itch50.c \
+	feed/packet.c feed/arbiter.c feed/feed.c \
+	config/config.c config/default_yaml.S
+FHD_SRC := feed/fhd.c feed/rx.c feed/port.c
+TESTS := test_config test_book test_moldudp64 test_itch50 test_packet test_arbiter test_feed
+
+.PHONY: all deps asan test demo bench run-test run-demo run-bench clean
+all: $(B)/fhd $(B)/fh-pcap $(B)/bench-book $(addprefix $(B)/,$(TESTS))
+
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP): tools/install-deps.sh
+	$(Q)./tools/install-deps.sh
+	$(Q)mkdir -p $(B) && touch $@
+
+# --- objects: release and sanitizer variants of the same sources ---
+$(B)/obj/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  CC      $<")
+	$(Q)$(CC) $(BASE_CFLAGS) $(OPT) $(call pc_cflags,$(PKGS)) -MMD -MP -c $< -o $@
+$(B)/obj/%.o: %.S config/default.yaml
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -c $< -o $@
+$(B)/asan/obj/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  CC-SAN  $<")
+	$(Q)$(CC) $(BASE_CFLAGS) $(SAN) $(call pc_cflags,$(PKGS)) -MMD -MP -c $< -o $@
+$(B)/asan/obj/%.o: %.S config/default.yaml
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -c $< -o $@
+
+core_objs = $(patsubst %.S,$(1)/obj/%.o,$(patsubst %.c,$(1)/obj/%.o,$(CORE_SRC)))
+CORE_OBJS := $(call core_objs,$(B))
+ASAN_CORE_OBJS := $(call core_objs,$(B)/asan)
+CORE_LIBS := $(call pc_libs,yaml-0.1)
+FHD_LIBS := $(call pc_libs,libdpdk yaml-0.1 libpcap) -lpthread
+
+$(B)/fhd: $(CORE_OBJS) $(FHD_SRC:%.c=$(B)/obj/%.o)
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) $(OPT) -g -o $@ $^ $(FHD_LIBS)
+$(B)/asan/fhd: $(ASAN_CORE_OBJS) $(FHD_SRC:%.c=$(B)/asan/obj/%.o)
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) $(SAN) -g -o $@ $^ $(FHD_LIBS)
+
+$(B)/fh-pcap: $(B)/obj/tools/fh_pcap.o
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) -o $@ $^
+$(B)/asan/fh-pcap: $(B)/asan/obj/tools/fh_pcap.o
+	$(Q)$(CC) $(SAN) -o $@ $^
+
+$(B)/bench-book: $(B)/obj/bench/bench_book.o $(CORE_OBJS)
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) -o $@ $^ $(CORE_LIBS)
+
+$(B)/test_%: $(B)/obj/tests/test_%.o $(CORE_OBJS)
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) -o $@ $^ $(CORE_LIBS)
+$(B)/asan/test_%: $(B)/asan/obj/tests/test_%.o $(ASAN_CORE_OBJS)
+	$(Q)$(CC) $(SAN) -o $@ $^ $(CORE_LIBS)
+
+asan: $(B)/asan/fhd $(B)/asan/fh-pcap $(addprefix $(B)/asan/,$(TESTS))
+
+# --- the two commands of the README (and bench) ---
+# They install missing packages first, then build in a second make so that
+# pkg-config answers with the packages present.
+test demo bench: deps
+	$(Q)$(MAKE) --no-print-directory run-$@
+
+run-test: all asan
+	$(Q)./tests/run.sh $(B)
+
+run-demo: $(B)/fhd $(B)/fh-pcap
+	$(Q)./tools/demo.sh $(B)
+
+run-bench: $(B)/fhd $(B)/fh-pcap $(B)/bench-book
+	$(Q)./bench/run.sh $(B)
+
+clean:
+	rm -rf $(B)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,149 @@
+/*
+ * book: the order books of one feed: its instruments, its live orders and the price
+ * levels per instrument and side. Everything is allocated by book_create from the
+ * config's capacities; afterwards no operation allocates, and running out of a
+ * capacity is counted and refused without touching the book, so a full book is
+ * incomplete but never inconsistent.
+ *
+ * Prices are 64-bit integers in units of 10^-price_decimals (ITCH Price(4): 4), so
+ * venues with other scales (CME: 64-bit mantissa and exponent) fit unchanged. Levels
+ * of a side are a sorted array with the best price last: a new order near the touch
+ * moves few entries, and a lookup from the best end stops after a few. Ask prices
+ * are stored negated so both sides share one ascending code path.
+ *
+ * Order-by-order venues use book_order_*; price-level venues (book per level with no
+ * order ids) use book_level_set on the same level arrays.
+ */
+#ifndef FH_BOOK_BOOK_H
+#define FH_BOOK_BOOK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "book/order_table.h"
+
+#define BOOK_SYMBOL_MAX 16		/* symbol bytes kept, without NUL */
+#define BOOK_INSTRUMENT_KEYS 65536	/* instrument keys are 16-bit (ITCH stock locate) */
+#define BOOK_INSTRUMENTS_MAX 65536
+
+enum book_side { BOOK_SIDE_BID = 0, BOOK_SIDE_ASK = 1, BOOK_SIDES = 2 };
+
+enum book_symbol_source {
+	BOOK_SYMBOL_NONE = 0,
+	BOOK_SYMBOL_FROM_ORDER,		/* first order seen for the instrument */
+	BOOK_SYMBOL_FROM_DIRECTORY,	/* the venue's instrument definition */
+};
+
+/* What a feed's books refused or could not apply: bad input, or a capacity reached. */
+struct book_stats {
+	uint64_t orders_added;
+	uint64_t orders_removed;
+	uint64_t unknown_order;		/* execute/cancel/delete/replace of an order not in the book */
+	uint64_t duplicate_order;	/* add of a reference that is already live */
+	uint64_t orders_full;		/* add refused: live-order capacity reached */
+	uint64_t levels_full;		/* add refused: levels-per-side capacity reached */
+	uint64_t instruments_full;	/* instrument refused: instrument capacity reached */
+};
+
+struct book_levels {
+	int64_t *key;		/* price (bid) or -price (ask), ascending: best last */
+	uint64_t *shares;
+	uint32_t *orders;
+	uint32_t count;
+};
+
+struct book_instrument {
+	uint32_t key;			/* venue's instrument key (ITCH stock locate) */
+	uint8_t price_decimals;
+	uint8_t symbol_source;		/* enum book_symbol_source */
+	uint8_t symbol_len;
+	char symbol[BOOK_SYMBOL_MAX];
+	struct book_levels sides[BOOK_SIDES];
+};
+
+struct book {
+	uint16_t *slot_by_key;		/* instrument index + 1, 0 = none; BOOK_INSTRUMENT_KEYS entries */
+	struct book_instrument *instruments;
+	uint32_t instruments_count;
+	uint32_t instruments_max;
+	uint32_t levels_max;		/* per side per instrument */
+	int64_t *level_keys;		/* backing store of all level arrays */
+	uint64_t *level_shares;
+	uint32_t *level_orders;
+	struct order_table orders;
+	struct book_stats stats;
+};
+
+/* Allocates and prefaults a book. Returns NULL on bad capacities or no memory. */
+struct book *book_create(uint32_t instruments_max, uint32_t orders_max, uint32_t levels_max);
+void book_destroy(struct book *book);
+
+/* The index of the instrument with this key, or -1 if none was created. */
+static inline int32_t book_instrument_find(const struct book *book, uint32_t key)
+{
+	if (key >= BOOK_INSTRUMENT_KEYS)
+		return -1;
+	return (int32_t)book->slot_by_key[key] - 1;
+}
+
+/* As find, creating the instrument; -1 (counted in instruments_full) when full. */
+int32_t book_instrument_get(struct book *book, uint32_t key, uint8_t price_decimals);
+
+/*
+ * Sets the symbol (trailing spaces dropped) unless the instrument already has one
+ * from a source at least as authoritative.
+ */
+void book_instrument_symbol_set(struct book *book, int32_t instrument, const char *symbol,
+				uint32_t len, enum book_symbol_source source);
+
+/*
+ * Adds a live order. 0, or -EEXIST (duplicate_order), -ENOSPC (orders_full or
+ * levels_full): a refused order leaves the book unchanged.
+ */
+int book_order_add(struct book *book, int32_t instrument, uint64_t ref, enum book_side side,
+		   int64_t price, uint32_t shares);
+
+/*
+ * Takes shares off a live order (execution or cancel); the order leaves the book when
+ * nothing is left. 0, or -ENOENT (unknown_order).
+ */
+int book_order_reduce(struct book *book, uint64_t ref, uint32_t shares);
+
+/* Removes a live order. 0, or -ENOENT (unknown_order). */
+int book_order_delete(struct book *book, uint64_t ref);
+
+/*
+ * Replaces old_ref by new_ref with the same instrument and side and a new price and
+ * shares. -ENOENT when old_ref is not live (nothing changes); otherwise the old order
+ * leaves the book and the result is that of adding the new one.
+ */
+int book_order_replace(struct book *book, uint64_t old_ref, uint64_t new_ref, int64_t price,
+		       uint32_t shares);
+
+/*
+ * Price-level venues: sets a level's totals; orders == 0 removes it.
+ * 0, or -ENOSPC (levels_full).
+ */
+int book_level_set(struct book *book, int32_t instrument, enum book_side side, int64_t price,
+		   uint64_t shares, uint32_t orders);
+
+/* Price of the i-th best level of a side (0 = best); i < levels count. */
+int64_t book_level_price(const struct book_levels *levels, enum book_side side, uint32_t i);
+
+#define BOOK_PRICE_TEXT_MAX 48	/* a formatted price, with sign, point and NUL */
+
+/* Formats a price with exactly `decimals` digits after the point (ITCH 4: 1234500 -> 123.4500). */
+void book_price_format(char *out, size_t size, int64_t price, uint8_t decimals);
+
+/*
+ * Writes the canonical book dump (shared/docs/book-dump.md) of several feeds:
+ * names[i] is the name of books[i]. Returns 0 or -errno from the stream.
+ */
+int book_dump_write(FILE *out, struct book *const *books, const char *const *names,
+		    uint32_t count);
+
+/* Checks every invariant of a book (level totals equal the orders); false if broken. */
+bool book_check(const struct book *book);
+
+#endif

@@ -1,0 +1,90 @@
+/*
+ * order_table: live orders keyed by order reference, in one preallocated array.
+ * See order_table.h for the layout and why the home slot is the reference itself.
+ */
+#include "book/order_table.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "book/memory.h"
+
+int order_table_init(struct order_table *table, uint32_t count_max)
+{
+	uint64_t slots = 1;
+
+	if (count_max == 0 || count_max > (1u << 28))
+		return -EINVAL;
+	/* At most half full: linear probe chains stay a few slots long. */
+	while (slots < 2ull * count_max)
+		slots <<= 1;
+	table->slots = book_memory_alloc(slots * sizeof(struct order));
+	if (table->slots == NULL)
+		return -ENOMEM;
+	table->mask = slots - 1;
+	table->count = 0;
+	table->count_max = count_max;
+	return 0;
+}
+
+void order_table_fini(struct order_table *table)
+{
+	if (table->slots != NULL)
+		book_memory_free(table->slots, (table->mask + 1) * sizeof(struct order));
+	memset(table, 0, sizeof(*table));
+}
+
+struct order *order_table_claim(struct order_table *table, uint64_t ref, bool *existed)
+{
+	uint64_t i = ref & table->mask;
+
+	*existed = false;
+	for (;;) {
+		struct order *slot = &table->slots[i];
+
+		if (!slot->used)
+			break;
+		if (slot->ref == ref) {
+			*existed = true;
+			return NULL;
+		}
+		i = (i + 1) & table->mask;
+	}
+	if (table->count >= table->count_max)
+		return NULL;
+	table->count++;
+	table->slots[i].ref = ref;
+	table->slots[i].used = 1;
+	return &table->slots[i];
+}
+
+void order_table_remove(struct order_table *table, struct order *slot)
+{
+	uint64_t hole = (uint64_t)(slot - table->slots);
+	uint64_t i = hole;
+
+	assert(slot->used && table->count > 0);
+	table->count--;
+	/*
+	 * Backward-shift deletion: walk the rest of the probe chain and move back every
+	 * entry whose home slot does not lie cyclically in (hole, i], so no lookup ever
+	 * meets an empty slot before its key.
+	 */
+	for (;;) {
+		struct order *next;
+		uint64_t home;
+
+		i = (i + 1) & table->mask;
+		next = &table->slots[i];
+		if (!next->used)
+			break;
+		home = next->ref & table->mask;
+		if (((i - home) & table->mask) >= ((i - hole) & table->mask)) {
+			table->slots[hole] = *next;
+			hole = i;
+		}
+	}
+	table->slots[hole].used = 0;
+}

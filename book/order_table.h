@@ -1,0 +1,65 @@
+/*
+ * order_table: the live orders of one feed, keyed by the exchange's order reference.
+ * An open-addressing table with linear probing, sized at creation to twice the
+ * configured live-order capacity and never resized. Exchanges hand out order
+ * references in increasing order, so the home slot is the reference itself masked to
+ * the table size: consecutive orders land in consecutive slots, and the working set
+ * of a busy session stays in a few cache lines instead of being scattered by a hash.
+ * Deletion shifts the probe chain back (no tombstones), so lookups stay short however
+ * long the session runs.
+ */
+#ifndef FH_BOOK_ORDER_TABLE_H
+#define FH_BOOK_ORDER_TABLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct order {
+	uint64_t ref;		/* exchange order reference */
+	int64_t price;		/* in the instrument's price units */
+	uint32_t shares;	/* displayed quantity still resting */
+	uint16_t instrument;	/* index into the book's instrument table */
+	uint8_t side;		/* enum book_side */
+	uint8_t used;		/* slot holds an order */
+};
+_Static_assert(sizeof(struct order) == 24, "order slot layout");
+
+struct order_table {
+	struct order *slots;
+	uint64_t mask;		/* slots - 1; slots is a power of two */
+	uint32_t count;		/* live orders */
+	uint32_t count_max;	/* live orders accepted; the rest is probing headroom */
+};
+
+/* Allocates and prefaults room for count_max live orders. 0 or -ENOMEM/-EINVAL. */
+int order_table_init(struct order_table *table, uint32_t count_max);
+void order_table_fini(struct order_table *table);
+
+/* The live order with this reference, or NULL. */
+static inline struct order *order_table_find(struct order_table *table, uint64_t ref)
+{
+	uint64_t i = ref & table->mask;
+
+	for (;;) {
+		struct order *slot = &table->slots[i];
+
+		if (!slot->used)
+			return NULL;
+		if (slot->ref == ref)
+			return slot;
+		i = (i + 1) & table->mask;
+	}
+}
+
+/*
+ * Claims the slot for a new order with this reference and marks it used (the caller
+ * fills the other fields). Returns NULL when the reference is already live
+ * (*existed = true) or when count_max orders are live (*existed = false).
+ */
+struct order *order_table_claim(struct order_table *table, uint64_t ref, bool *existed);
+
+/* Removes a live order; slot must come from find or claim and is invalid afterwards. */
+void order_table_remove(struct order_table *table, struct order *slot);
+
+#endif

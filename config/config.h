@@ -1,0 +1,103 @@
+/*
+ * config: fhd's run configuration, loaded from YAML with libyaml and validated as a
+ * whole before DPDK starts. Every error names file:line:column, the key, and what
+ * was expected; the caller prints it and exits with status 2. The struct below is
+ * plain data with fixed capacities so it can be copied and kept for the whole run.
+ */
+#ifndef FH_CONFIG_H
+#define FH_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CFG_NAME_MAX 32		/* feed and port names, including the NUL */
+#define CFG_DEVICE_MAX 256	/* PCI address or vdev string, including the NUL */
+#define CFG_ARG_MAX 256		/* one EAL argument, including the NUL */
+#define CFG_EAL_ARGS_MAX 32
+#define CFG_PORTS_MAX 8
+#define CFG_FEEDS_MAX 16
+#define CFG_RX_LCORES_MAX 16
+#define CFG_LCORE_ID_MAX 127	/* lcore ids accepted: 0..CFG_LCORE_ID_MAX */
+#define CFG_ERROR_MAX 512
+
+enum cfg_protocol {
+	CFG_PROTOCOL_NONE = 0,
+	CFG_PROTOCOL_ITCH50_MOLDUDP64, /* YAML: itch50-moldudp64 */
+};
+
+enum cfg_line_id { CFG_LINE_A = 0, CFG_LINE_B = 1, CFG_LINES_MAX = 2 };
+
+struct cfg_line {
+	bool present;
+	uint32_t group_ip;	/* multicast group, host byte order; YAML key: group */
+	uint16_t udp_port;	/* YAML key: udp_port (1..65535) */
+	bool source_present;
+	uint32_t source_ip;	/* host byte order; YAML key: source (optional) */
+	uint16_t port_index;	/* index into cfg.ports; YAML key: port (a port name) */
+	uint16_t queue;		/* RX queue on that port; YAML key: queue (default 0) */
+};
+
+struct cfg_book {
+	uint32_t instruments_max;	/* YAML: instruments, 1..65536 */
+	uint32_t orders_max;		/* YAML: orders, 1..(1 << 28) live orders */
+	uint32_t levels_max;		/* YAML: levels, 1..65536 price levels per side */
+};
+
+struct cfg_feed {
+	char name[CFG_NAME_MAX];
+	enum cfg_protocol protocol;
+	struct cfg_line lines[CFG_LINES_MAX];	/* YAML: lines: {A: {...}, B: {...}}; A required */
+	uint16_t lcore;				/* RX lcore owning the feed; must be in lcores.rx */
+	uint32_t reorder_packets_max;		/* YAML: reorder_window.packets, 1..65536, default 1024 */
+	uint32_t reorder_window_us;		/* YAML: reorder_window.us, 0..10000000, default 5000 */
+	struct cfg_book book;
+};
+
+struct cfg_port {
+	char name[CFG_NAME_MAX];
+	char device[CFG_DEVICE_MAX];	/* PCI address (0000:01:00.0) or vdev string (net_af_packet0,iface=x) */
+	uint16_t rx_queues;		/* 1..64, default 1 */
+	uint16_t rx_descriptors;	/* 64..16384, power of two, default 1024 */
+};
+
+struct cfg {
+	char source[CFG_DEVICE_MAX];	/* the file name the config came from, for messages */
+
+	char eal_args[CFG_EAL_ARGS_MAX][CFG_ARG_MAX];	/* YAML: eal: [strings] */
+	uint16_t eal_args_count;
+
+	uint16_t main_lcore;				/* YAML: lcores.main */
+	uint16_t rx_lcores[CFG_RX_LCORES_MAX];		/* YAML: lcores.rx: [ids], at least one */
+	uint16_t rx_lcores_count;
+
+	uint32_t mbufs;			/* YAML: mbufs, 1024..(1 << 24), default 16383 */
+
+	struct cfg_port ports[CFG_PORTS_MAX];
+	uint16_t ports_count;
+
+	struct cfg_feed feeds[CFG_FEEDS_MAX];
+	uint16_t feeds_count;
+};
+
+/*
+ * Loads and validates YAML text. name is what error messages call the file.
+ * Returns 0 and fills *out, or -EINVAL with a one-line message in err
+ * ("FILE:LINE:COLUMN: KEY: expected ..., got ..."), never touching stdout/stderr.
+ */
+int cfg_load_text(const char *name, const char *text, size_t len, struct cfg *out,
+		  char *err, size_t err_size);
+
+/* As cfg_load_text, reading the file at path. An unreadable file is -errno with err set. */
+int cfg_load_file(const char *path, struct cfg *out, char *err, size_t err_size);
+
+/* The built-in config/default.yaml, used when fhd gets no -c. */
+int cfg_load_default(struct cfg *out, char *err, size_t err_size);
+
+/* The text of the built-in default config (for `fhd --print-default-config`). */
+const char *cfg_default_text(size_t *len);
+
+/* Name of a protocol as written in YAML, or "none". */
+const char *cfg_protocol_name(enum cfg_protocol protocol);
+
+#endif

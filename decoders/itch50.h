@@ -1,0 +1,27 @@
+/*
+ * itch50: NASDAQ TotalView-ITCH 5.0 messages into book operations. Every message type
+ * of the specification is recognised and length-checked; the order messages (A F E C
+ * X D U) change the book, the Stock Directory (R) names instruments, the rest is
+ * counted. A message of unknown type or with a length other than its type's is
+ * counted and skipped; nothing in it is used.
+ */
+#ifndef FH_DECODERS_ITCH50_H
+#define FH_DECODERS_ITCH50_H
+
+#include <stdint.h>
+
+#include "book/book.h"
+#include "decoders/decoder.h"
+
+#define ITCH50_PRICE_DECIMALS 4	/* Price(4) */
+
+/* The length of a message of this type, or 0 for a type ITCH 5.0 does not have. */
+uint32_t itch50_message_length(uint8_t type);
+
+/* Decodes one message and applies it to the book, counting the outcome. */
+void itch50_message_apply(struct book *book, struct decoder_stats *stats, const uint8_t *message,
+			  uint32_t length);
+
+extern const struct decoder_ops itch50_moldudp64_decoder;
+
+#endif

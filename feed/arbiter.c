@@ -1,0 +1,216 @@
+/*
+ * arbiter: A/B arbitration with a bounded reorder window (see arbiter.h).
+ *
+ * The held packets are kept sorted by sequence number in a preallocated array; the
+ * newest packet usually belongs at or near the end, so insertion moves few entries.
+ */
+#include "feed/arbiter.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int arbiter_init(struct arbiter *arbiter, uint32_t held_max, uint64_t window_ns,
+		 void (*apply)(void *, const struct arbiter_packet *, uint32_t),
+		 void (*release)(void *, void *), void *context)
+{
+	memset(arbiter, 0, sizeof(*arbiter));
+	if (held_max == 0)
+		return -EINVAL;
+	arbiter->held = calloc(held_max, sizeof(arbiter->held[0]));
+	if (arbiter->held == NULL)
+		return -ENOMEM;
+	arbiter->held_max = held_max;
+	arbiter->window_ns = window_ns;
+	arbiter->expected = 1; /* MoldUDP64 sessions count from 1 */
+	arbiter->apply = apply;
+	arbiter->release = release;
+	arbiter->context = context;
+	return 0;
+}
+
+void arbiter_fini(struct arbiter *arbiter)
+{
+	for (uint32_t i = 0; i < arbiter->held_count; i++)
+		if (arbiter->held[i].packet != NULL)
+			arbiter->release(arbiter->context, arbiter->held[i].packet);
+	free(arbiter->held);
+	arbiter->held = NULL;
+	arbiter->held_count = 0;
+}
+
+static void arbiter_release(struct arbiter *arbiter, const struct arbiter_packet *packet)
+{
+	if (packet->packet != NULL)
+		arbiter->release(arbiter->context, packet->packet);
+}
+
+/* Applies what a packet has beyond `expected`, or counts it a duplicate; then releases it. */
+static void arbiter_deliver(struct arbiter *arbiter, const struct arbiter_packet *packet)
+{
+	struct arbiter_line_stats *line = &arbiter->stats.lines[packet->line];
+
+	if (packet->kind != DECODER_FRAME_DATA) {
+		/* A heartbeat marker: it only told us where the session had got to. */
+	} else if (packet->seq + packet->count <= arbiter->expected) {
+		line->duplicates++;
+	} else {
+		assert(packet->seq <= arbiter->expected);
+		line->packets_won++;
+		arbiter->apply(arbiter->context, packet, (uint32_t)(arbiter->expected - packet->seq));
+		arbiter->expected = packet->seq + packet->count;
+	}
+	arbiter_release(arbiter, packet);
+}
+
+/* Delivers held packets that are no longer in the future. */
+static void arbiter_drain(struct arbiter *arbiter, uint64_t now_ns)
+{
+	uint32_t n = 0;
+	uint64_t before = arbiter->expected;
+
+	while (n < arbiter->held_count && arbiter->held[n].seq <= arbiter->expected)
+		arbiter_deliver(arbiter, &arbiter->held[n++]);
+	if (n > 0) {
+		arbiter->held_count -= n;
+		memmove(arbiter->held, arbiter->held + n, arbiter->held_count * sizeof(arbiter->held[0]));
+	}
+	if (arbiter->expected != before)
+		arbiter->hole_since_ns = now_ns;
+}
+
+/* The hole before the first held packet will not be filled: count it and move on. */
+static void arbiter_gap_declare(struct arbiter *arbiter, uint64_t now_ns)
+{
+	struct arbiter_gap *gap;
+	uint64_t first = arbiter->expected, next = arbiter->held[0].seq;
+
+	assert(arbiter->held_count > 0 && next > first);
+	gap = &arbiter->gap_log[arbiter->gap_log_head % ARBITER_GAP_LOG];
+	gap->first = first;
+	gap->count = next - first;
+	gap->at_ns = now_ns;
+	__atomic_store_n(&arbiter->gap_log_head, arbiter->gap_log_head + 1, __ATOMIC_RELEASE);
+	arbiter->stats.gaps++;
+	arbiter->stats.gap_messages += next - first;
+	arbiter->expected = next;
+	arbiter_drain(arbiter, now_ns);
+}
+
+/* Holds a packet from the future; a second copy of a held packet is a duplicate. */
+static void arbiter_hold(struct arbiter *arbiter, const struct arbiter_packet *packet,
+			 uint64_t now_ns)
+{
+	uint32_t i = arbiter->held_count;
+
+	while (i > 0 && arbiter->held[i - 1].seq > packet->seq)
+		i--;
+	if (i > 0 && arbiter->held[i - 1].seq == packet->seq &&
+	    arbiter->held[i - 1].count >= packet->count) {
+		if (packet->kind == DECODER_FRAME_DATA)
+			arbiter->stats.lines[packet->line].duplicates++;
+		arbiter_release(arbiter, packet);
+		return;
+	}
+	/* A full window: the oldest hole is declared a gap until this packet fits or is due. */
+	while (arbiter->held_count == arbiter->held_max) {
+		arbiter->stats.window_full++;
+		arbiter_gap_declare(arbiter, now_ns);
+		if (packet->seq <= arbiter->expected) {
+			arbiter_deliver(arbiter, packet);
+			arbiter_drain(arbiter, now_ns);
+			return;
+		}
+		i = arbiter->held_count;
+		while (i > 0 && arbiter->held[i - 1].seq > packet->seq)
+			i--;
+	}
+	if (arbiter->held_count == 0)
+		arbiter->hole_since_ns = now_ns;
+	memmove(&arbiter->held[i + 1], &arbiter->held[i],
+		(arbiter->held_count - i) * sizeof(arbiter->held[0]));
+	arbiter->held[i] = *packet;
+	if (packet->kind != DECODER_FRAME_DATA)
+		arbiter->held[i].packet = NULL;
+	arbiter->held_count++;
+	arbiter->stats.held++;
+	if (arbiter->held_count > arbiter->stats.held_max)
+		arbiter->stats.held_max = arbiter->held_count;
+	if (packet->kind != DECODER_FRAME_DATA)
+		arbiter_release(arbiter, packet);
+}
+
+/*
+ * Another session name: adopted when it starts from sequence 1 or the old session
+ * has ended; anything else is a stray packet and is dropped, so a corrupt or foreign
+ * packet cannot reset the books' sequence state.
+ */
+static bool arbiter_session_accept(struct arbiter *arbiter, const struct decoder_frame *frame,
+				   uint8_t line, uint64_t now_ns)
+{
+	if (arbiter->session_known && frame->session_len == arbiter->session_len &&
+	    memcmp(frame->session, arbiter->session, frame->session_len) == 0)
+		return true;
+	if (arbiter->session_known && frame->seq != 1 && !arbiter->session_ended) {
+		arbiter->stats.lines[line].wrong_session++;
+		return false;
+	}
+	if (arbiter->session_known) {
+		arbiter_flush(arbiter, now_ns);
+		arbiter->stats.session_changes++;
+	}
+	arbiter->session_known = true;
+	arbiter->session_ended = false;
+	arbiter->session_len = frame->session_len;
+	memcpy(arbiter->session, frame->session, frame->session_len);
+	arbiter->expected = 1;
+	return true;
+}
+
+void arbiter_offer(struct arbiter *arbiter, const struct decoder_frame *frame,
+		   const struct arbiter_packet *packet, uint64_t now_ns)
+{
+	assert(packet->line < ARBITER_LINES);
+	if (!arbiter_session_accept(arbiter, frame, packet->line, now_ns)) {
+		arbiter_release(arbiter, packet);
+		return;
+	}
+	if (frame->kind != DECODER_FRAME_DATA) {
+		if (frame->kind == DECODER_FRAME_END) {
+			arbiter->stats.session_ends++;
+			arbiter->session_ended = true;
+		} else {
+			arbiter->stats.lines[packet->line].heartbeats++;
+		}
+		/* It names the next sequence number: anything before it is owed to us. */
+		if (frame->seq > arbiter->expected)
+			arbiter_hold(arbiter, packet, now_ns);
+		else
+			arbiter_release(arbiter, packet);
+		return;
+	}
+	if (frame->seq > arbiter->expected) {
+		arbiter_hold(arbiter, packet, now_ns);
+		return;
+	}
+	arbiter_deliver(arbiter, packet);
+	if (arbiter->held_count > 0)
+		arbiter_drain(arbiter, now_ns);
+}
+
+void arbiter_expire(struct arbiter *arbiter, uint64_t now_ns)
+{
+	if (arbiter->held_count > 0 && now_ns - arbiter->hole_since_ns >= arbiter->window_ns)
+		arbiter_gap_declare(arbiter, now_ns);
+}
+
+void arbiter_flush(struct arbiter *arbiter, uint64_t now_ns)
+{
+	while (arbiter->held_count > 0) {
+		if (arbiter->held[0].seq > arbiter->expected)
+			arbiter_gap_declare(arbiter, now_ns);
+		else
+			arbiter_drain(arbiter, now_ns);
+	}
+}

@@ -1,0 +1,91 @@
+/*
+ * arbiter: A/B line arbitration and gap detection for one feed. Both lines carry the
+ * same sequenced session; each sequence number is applied exactly once, in order,
+ * from whichever line delivers it first. A packet from the future waits in a bounded
+ * reorder window (packets and time) while the other line may still fill the hole;
+ * when the window runs out the hole is declared a gap, counted and logged, and the
+ * feed moves on. Nothing here blocks, allocates after init or knows about DPDK: the
+ * owner hands every packet over with offer() and gets it back exactly once, through
+ * apply() (its messages are due now) and then release() (the owner may free it).
+ */
+#ifndef FH_FEED_ARBITER_H
+#define FH_FEED_ARBITER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "decoders/decoder.h"
+
+#define ARBITER_LINES 2
+#define ARBITER_GAP_LOG 64	/* most recent gaps kept for the control lcore */
+
+struct arbiter_packet {
+	uint64_t seq;
+	uint32_t count;
+	uint8_t line;
+	uint8_t kind;		/* enum decoder_frame_kind */
+	void *packet;		/* owner's handle (an mbuf), given back in apply/release */
+	const uint8_t *payload;
+	uint32_t len;
+};
+
+struct arbiter_line_stats {
+	uint64_t packets_won;	/* packets whose messages were (partly) applied from this line */
+	uint64_t duplicates;	/* packets wholly applied already from either line */
+	uint64_t heartbeats;
+	uint64_t wrong_session;	/* packets of another session, not a session start: dropped */
+};
+
+struct arbiter_stats {
+	uint64_t gaps;			/* holes declared after the reorder window ran out */
+	uint64_t gap_messages;		/* sequence numbers lost in those holes */
+	uint64_t session_changes;	/* a new session adopted */
+	uint64_t session_ends;		/* end-of-session packets seen */
+	uint64_t held;			/* packets that waited in the reorder window */
+	uint64_t held_max;		/* most packets waiting at once */
+	uint64_t window_full;		/* gaps declared because the window was full */
+	struct arbiter_line_stats lines[ARBITER_LINES];
+};
+
+struct arbiter_gap {
+	uint64_t first;		/* first missing sequence number */
+	uint64_t count;		/* how many */
+	uint64_t at_ns;		/* when it was declared */
+};
+
+struct arbiter {
+	uint64_t expected;		/* next sequence number to apply */
+	uint64_t hole_since_ns;		/* when the current hole started waiting */
+	uint64_t window_ns;
+	uint32_t held_count;
+	uint32_t held_max;
+	struct arbiter_packet *held;	/* sorted by seq */
+	bool session_known;
+	bool session_ended;
+	uint8_t session_len;
+	char session[DECODER_SESSION_MAX];
+	void *context;
+	void (*apply)(void *context, const struct arbiter_packet *packet, uint32_t skip);
+	void (*release)(void *context, void *packet);
+	struct arbiter_stats stats;
+	uint64_t gap_log_head;		/* gaps ever logged; entry i at gap_log[i % ARBITER_GAP_LOG] */
+	struct arbiter_gap gap_log[ARBITER_GAP_LOG];
+};
+
+/* Sets up an arbiter whose window holds held_max packets for window_ns. 0 or -errno. */
+int arbiter_init(struct arbiter *arbiter, uint32_t held_max, uint64_t window_ns,
+		 void (*apply)(void *, const struct arbiter_packet *, uint32_t),
+		 void (*release)(void *, void *), void *context);
+void arbiter_fini(struct arbiter *arbiter);
+
+/* Hands a framed packet over; it comes back through apply and/or release. */
+void arbiter_offer(struct arbiter *arbiter, const struct decoder_frame *frame,
+		   const struct arbiter_packet *packet, uint64_t now_ns);
+
+/* Declares the current hole a gap if it has waited window_ns. Call when idle too. */
+void arbiter_expire(struct arbiter *arbiter, uint64_t now_ns);
+
+/* Declares every remaining hole and applies everything held (end of a replay). */
+void arbiter_flush(struct arbiter *arbiter, uint64_t now_ns);
+
+#endif

@@ -1,0 +1,274 @@
+/*
+ * feed: routing, counting and arbitration of received frames (see feed.h).
+ */
+#include "feed/feed.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void feed_packet_apply(void *context, const struct arbiter_packet *packet, uint32_t skip)
+{
+	struct feed *feed = context;
+
+	feed->decoder->frame_apply(feed->book, &feed->messages, packet->payload, packet->len, skip);
+}
+
+static void feed_packet_release(void *context, void *packet)
+{
+	struct feed *feed = context;
+
+	feed->packet_free(packet);
+}
+
+struct feed *feed_create(const struct cfg_feed *cfg, void (*packet_free)(void *packet),
+			 char *err, size_t err_size)
+{
+	struct feed *feed;
+	int rc;
+
+	feed = aligned_alloc(64, sizeof(*feed));
+	if (feed == NULL) {
+		snprintf(err, err_size, "feed %s: out of memory", cfg->name);
+		return NULL;
+	}
+	memset(feed, 0, sizeof(*feed));
+	feed->cfg = cfg;
+	feed->packet_free = packet_free;
+	feed->decoder = decoder_find(cfg->protocol);
+	if (feed->decoder == NULL) {
+		snprintf(err, err_size, "feed %s: no decoder for protocol %s", cfg->name,
+			 cfg_protocol_name(cfg->protocol));
+		free(feed);
+		return NULL;
+	}
+	feed->book = book_create(cfg->book.instruments_max, cfg->book.orders_max,
+				 cfg->book.levels_max);
+	if (feed->book == NULL) {
+		snprintf(err, err_size,
+			 "feed %s: cannot allocate books for %u instruments, %u orders, %u levels per side",
+			 cfg->name, cfg->book.instruments_max, cfg->book.orders_max,
+			 cfg->book.levels_max);
+		free(feed);
+		return NULL;
+	}
+	rc = arbiter_init(&feed->arbiter, cfg->reorder_packets_max,
+			  (uint64_t)cfg->reorder_window_us * 1000, feed_packet_apply,
+			  feed_packet_release, feed);
+	if (rc != 0) {
+		snprintf(err, err_size, "feed %s: reorder window: %s", cfg->name, strerror(-rc));
+		book_destroy(feed->book);
+		free(feed);
+		return NULL;
+	}
+	return feed;
+}
+
+void feed_destroy(struct feed *feed)
+{
+	if (feed == NULL)
+		return;
+	arbiter_fini(&feed->arbiter);
+	book_destroy(feed->book);
+	free(feed);
+}
+
+int feed_set_add(struct feed_set *set, struct feed *feed)
+{
+	if (set->feeds_count >= CFG_FEEDS_MAX)
+		return -ENOSPC;
+	set->feeds[set->feeds_count++] = feed;
+	for (uint8_t l = 0; l < CFG_LINES_MAX; l++) {
+		const struct cfg_line *line = &feed->cfg->lines[l];
+		struct feed_route *route;
+
+		if (!line->present)
+			continue;
+		if (set->routes_count >= FEED_ROUTES_MAX)
+			return -ENOSPC;
+		route = &set->routes[set->routes_count++];
+		route->dst_ip = line->group_ip;
+		route->dst_port = line->udp_port;
+		route->line = l;
+		route->source_present = line->source_present;
+		route->source_ip = line->source_ip;
+		route->feed = feed;
+	}
+	return 0;
+}
+
+/*
+ * The route for a destination. A handful of lines per lcore: a linear scan over one
+ * or two cache lines beats any hash. Without ports (a fragment, a cut UDP header) the
+ * group alone decides, as groups are not shared between lines in practice.
+ */
+static inline struct feed_route *feed_route_find(struct feed_set *set, const struct packet_udp *udp)
+{
+	for (uint32_t i = 0; i < set->routes_count; i++) {
+		struct feed_route *route = &set->routes[i];
+
+		if (route->dst_ip == udp->dst_ip && (!udp->has_ports || route->dst_port == udp->dst_port))
+			return route;
+	}
+	return NULL;
+}
+
+void feed_set_packet_handle(struct feed_set *set, const uint8_t *frame, uint32_t len,
+			    void *packet, uint64_t now_ns, void (*free_unrouted)(void *packet))
+{
+	struct packet_udp udp;
+	enum packet_verdict verdict = packet_udp_parse(frame, len, &udp);
+	struct feed_route *route = NULL;
+	struct feed_line_stats *line;
+	struct decoder_frame dframe;
+	struct arbiter_packet held;
+	struct feed *feed;
+
+	if (verdict != PACKET_NOT_IPV4 && verdict != PACKET_NOT_UDP &&
+	    !(verdict == PACKET_TRUNCATED && udp.dst_ip == 0))
+		route = feed_route_find(set, &udp);
+	if (route == NULL) {
+		set->unrouted[verdict]++;
+		free_unrouted(packet);
+		return;
+	}
+	feed = route->feed;
+	line = &feed->lines[route->line];
+	if (verdict != PACKET_UDP) {
+		line->bad_packet[verdict]++;
+		feed->packet_free(packet);
+		return;
+	}
+	if (route->source_present && udp.src_ip != route->source_ip) {
+		line->wrong_source++;
+		feed->packet_free(packet);
+		return;
+	}
+	if (feed->decoder->frame_parse(udp.payload, udp.payload_len, &dframe) != 0) {
+		line->bad_frame++;
+		feed->packet_free(packet);
+		return;
+	}
+	line->packets++;
+	line->bytes += udp.payload_len;
+	held.seq = dframe.seq;
+	held.count = dframe.count;
+	held.line = route->line;
+	held.kind = (uint8_t)dframe.kind;
+	held.packet = packet;
+	held.payload = udp.payload;
+	held.len = udp.payload_len;
+	arbiter_offer(&feed->arbiter, &dframe, &held, now_ns);
+}
+
+void feed_set_expire(struct feed_set *set, uint64_t now_ns)
+{
+	for (uint32_t i = 0; i < set->feeds_count; i++)
+		arbiter_expire(&set->feeds[i]->arbiter, now_ns);
+}
+
+void feed_set_flush(struct feed_set *set, uint64_t now_ns)
+{
+	for (uint32_t i = 0; i < set->feeds_count; i++)
+		arbiter_flush(&set->feeds[i]->arbiter, now_ns);
+}
+
+void feed_stats_print(FILE *out, const struct feed *feed)
+{
+	const struct arbiter_stats *a = &feed->arbiter.stats;
+	const struct decoder_stats *m = &feed->messages;
+	const struct book_stats *b = &feed->book->stats;
+	uint64_t head = __atomic_load_n(&feed->arbiter.gap_log_head, __ATOMIC_ACQUIRE);
+
+	fprintf(out, "feed %s (%s)\n", feed->cfg->name, feed->decoder->protocol);
+	fprintf(out, "  messages %" PRIu64 "  unknown_type %" PRIu64 "  bad_length %" PRIu64
+		"  bad_field %" PRIu64 "\n", m->messages, m->unknown_type, m->bad_length, m->bad_field);
+	fprintf(out, "  gaps %" PRIu64 " (%" PRIu64 " messages)  window_full %" PRIu64
+		"  held %" PRIu64 " (max %" PRIu64 " at once)  session_changes %" PRIu64
+		"  session_ends %" PRIu64 "  next_seq %" PRIu64 "\n", a->gaps, a->gap_messages,
+		a->window_full, a->held, a->held_max, a->session_changes, a->session_ends,
+		feed->arbiter.expected);
+	fprintf(out, "  book: instruments %u  live_orders %u  added %" PRIu64 "  removed %" PRIu64
+		"  unknown_order %" PRIu64 "  duplicate_order %" PRIu64 "  orders_full %" PRIu64
+		"  levels_full %" PRIu64 "  instruments_full %" PRIu64 "\n",
+		feed->book->instruments_count, feed->book->orders.count, b->orders_added,
+		b->orders_removed, b->unknown_order, b->duplicate_order, b->orders_full,
+		b->levels_full, b->instruments_full);
+	for (int l = 0; l < CFG_LINES_MAX; l++) {
+		const struct feed_line_stats *s = &feed->lines[l];
+		const struct arbiter_line_stats *al = &a->lines[l];
+
+		if (!feed->cfg->lines[l].present)
+			continue;
+		fprintf(out, "  line %c: packets %" PRIu64 "  bytes %" PRIu64 "  won %" PRIu64
+			"  duplicates %" PRIu64 "  heartbeats %" PRIu64 "  wrong_session %" PRIu64
+			"  bad_frame %" PRIu64 "  wrong_source %" PRIu64, 'A' + l, s->packets,
+			s->bytes, al->packets_won, al->duplicates, al->heartbeats, al->wrong_session,
+			s->bad_frame, s->wrong_source);
+		for (int v = PACKET_NOT_IPV4; v < PACKET_VERDICTS; v++)
+			fprintf(out, "  %s %" PRIu64, packet_verdict_name(v), s->bad_packet[v]);
+		fprintf(out, "\n");
+	}
+	for (uint64_t g = head > ARBITER_GAP_LOG ? head - ARBITER_GAP_LOG : 0; g < head; g++) {
+		const struct arbiter_gap *gap = &feed->arbiter.gap_log[g % ARBITER_GAP_LOG];
+
+		fprintf(out, "  gap: seq %" PRIu64 "..%" PRIu64 " (%" PRIu64 " messages)\n",
+			gap->first, gap->first + gap->count - 1, gap->count);
+	}
+}
+
+void feed_set_stats_print(FILE *out, const struct feed_set *set)
+{
+	fprintf(out, "unrouted (no feed line):");
+	for (int v = 0; v < PACKET_VERDICTS; v++)
+		fprintf(out, "  %s %" PRIu64, packet_verdict_name(v), set->unrouted[v]);
+	fprintf(out, "\n");
+}
+
+int feed_books_dump(FILE *out, struct feed *const *feeds, uint32_t count)
+{
+	struct book *books[CFG_FEEDS_MAX];
+	const char *names[CFG_FEEDS_MAX];
+
+	assert(count <= CFG_FEEDS_MAX);
+	for (uint32_t i = 0; i < count; i++) {
+		books[i] = feeds[i]->book;
+		names[i] = feeds[i]->cfg->name;
+	}
+	return book_dump_write(out, books, names, count);
+}
+
+void feed_books_top_print(FILE *out, const struct feed *feed, uint32_t instruments, uint32_t depth)
+{
+	const struct book *book = feed->book;
+	uint32_t shown = 0;
+
+	for (uint32_t n = 0; n < book->instruments_count && shown < instruments; n++) {
+		const struct book_instrument *in = &book->instruments[n];
+		const struct book_levels *bid = &in->sides[BOOK_SIDE_BID];
+		const struct book_levels *ask = &in->sides[BOOK_SIDE_ASK];
+
+		if (bid->count == 0 && ask->count == 0)
+			continue;
+		shown++;
+		fprintf(out, "  %-8.*s %10s %12s | %-12s %s\n", (int)in->symbol_len, in->symbol,
+			"bid size", "bid", "ask", "ask size");
+		for (uint32_t i = 0; i < depth && (i < bid->count || i < ask->count); i++) {
+			char b[BOOK_PRICE_TEXT_MAX] = "", bs[32] = "", a[BOOK_PRICE_TEXT_MAX] = "", as[32] = "";
+
+			if (i < bid->count) {
+				book_price_format(b, sizeof(b), book_level_price(bid, BOOK_SIDE_BID, i),
+						  in->price_decimals);
+				snprintf(bs, sizeof(bs), "%" PRIu64, bid->shares[bid->count - 1 - i]);
+			}
+			if (i < ask->count) {
+				book_price_format(a, sizeof(a), book_level_price(ask, BOOK_SIDE_ASK, i),
+						  in->price_decimals);
+				snprintf(as, sizeof(as), "%" PRIu64, ask->shares[ask->count - 1 - i]);
+			}
+			fprintf(out, "  %-8s %10s %12s | %-12s %s\n", "", bs, b, a, as);
+		}
+	}
+}

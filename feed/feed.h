@@ -1,0 +1,96 @@
+/*
+ * feed: the per-packet data path of one RX lcore, without DPDK: a received frame is
+ * parsed (packet), routed to its feed line by destination group and port, framed by
+ * the feed's decoder, arbitrated between lines A and B (arbiter) and applied to the
+ * feed's books. Every packet that does not make it is counted where a user looks for
+ * it: per feed and line when it was addressed to a line, per lcore otherwise. The
+ * same code runs under the DPDK RX loop (feed/rx.c), the unit tests and the fuzzer.
+ */
+#ifndef FH_FEED_FEED_H
+#define FH_FEED_FEED_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "book/book.h"
+#include "config/config.h"
+#include "decoders/decoder.h"
+#include "feed/arbiter.h"
+#include "feed/packet.h"
+
+#define FEED_ROUTES_MAX (CFG_FEEDS_MAX * CFG_LINES_MAX)
+
+struct feed_line_stats {
+	uint64_t packets;			/* framed packets received (before arbitration) */
+	uint64_t bytes;				/* UDP payload bytes of those */
+	uint64_t bad_packet[PACKET_VERDICTS];	/* dropped: broken L3/L4, by verdict */
+	uint64_t bad_frame;			/* dropped whole: protocol framing invalid */
+	uint64_t wrong_source;			/* dropped: not from the configured source */
+};
+
+struct feed {
+	const struct cfg_feed *cfg;
+	const struct decoder_ops *decoder;
+	struct book *book;
+	struct decoder_stats messages;
+	struct arbiter arbiter;
+	struct feed_line_stats lines[CFG_LINES_MAX];
+	void (*packet_free)(void *packet);
+} __attribute__((aligned(64)));
+
+struct feed_route {
+	uint32_t dst_ip;
+	uint16_t dst_port;
+	uint8_t line;
+	uint8_t source_present;
+	uint32_t source_ip;
+	struct feed *feed;
+};
+
+/* Everything one RX lcore owns: its feeds and the routes to their lines. */
+struct feed_set {
+	struct feed *feeds[CFG_FEEDS_MAX];
+	uint32_t feeds_count;
+	struct feed_route routes[FEED_ROUTES_MAX];
+	uint32_t routes_count;
+	uint64_t unrouted[PACKET_VERDICTS];	/* addressed to no line, by how far they parsed */
+} __attribute__((aligned(64)));
+
+/*
+ * Creates a feed's runtime (books, reorder window) from its config; packet_free gives
+ * a packet handle back to its owner. NULL with a message in err on failure.
+ */
+struct feed *feed_create(const struct cfg_feed *cfg, void (*packet_free)(void *packet),
+			 char *err, size_t err_size);
+void feed_destroy(struct feed *feed);
+
+/* Adds a feed and its lines to a set. 0, or -ENOSPC. */
+int feed_set_add(struct feed_set *set, struct feed *feed);
+
+/*
+ * Handles one received frame; takes ownership of `packet` (freed through the feed's
+ * packet_free, now or when it leaves the reorder window, or by the caller's
+ * free_unrouted when it is no feed's). now_ns: the clock the reorder window runs on.
+ */
+void feed_set_packet_handle(struct feed_set *set, const uint8_t *frame, uint32_t len,
+			    void *packet, uint64_t now_ns, void (*free_unrouted)(void *packet));
+
+/* Runs every feed's reorder-window clock (call when the lcore is idle). */
+void feed_set_expire(struct feed_set *set, uint64_t now_ns);
+
+/* Declares every remaining hole and applies what is held (end of a replay). */
+void feed_set_flush(struct feed_set *set, uint64_t now_ns);
+
+/* Prints a feed's counters (per feed and per line) and its gap log. */
+void feed_stats_print(FILE *out, const struct feed *feed);
+
+/* Prints a set's counters for packets that reached no feed. */
+void feed_set_stats_print(FILE *out, const struct feed_set *set);
+
+/* The canonical book dump of several feeds. 0 or -errno. */
+int feed_books_dump(FILE *out, struct feed *const *feeds, uint32_t count);
+
+/* Prints the top `depth` levels of up to `instruments` books of a feed. */
+void feed_books_top_print(FILE *out, const struct feed *feed, uint32_t instruments, uint32_t depth);
+
+#endif

@@ -1,0 +1,377 @@
+/*
+ * fhd: the feed handler daemon. The main lcore loads and validates the config (before
+ * DPDK starts), brings up EAL, ports, books and reorder windows, launches the pinned
+ * RX lcores, and waits: for a signal, or in a replay for every capture to be read.
+ * Then it prints the counters and writes the book dump.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <pcap/pcap.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_malloc.h>
+#include <rte_mbuf_dyn.h>
+
+#include "config/config.h"
+#include "feed/feed.h"
+#include "feed/port.h"
+#include "feed/rx.h"
+
+#define FHD_REPLAY_MAX 8
+#define FHD_ARGS_MAX 128
+#define FHD_MBUF_CACHE 256
+#define FHD_EXIT_CONFIG 2
+
+struct fhd_options {
+	const char *config_path;
+	const char *replay[FHD_REPLAY_MAX];
+	uint32_t replay_count;
+	const char *dump_path;
+	int eal_argc;		/* arguments after "--" */
+	char **eal_argv;
+};
+
+static volatile bool fhd_quit;
+
+static void fhd_signal(int signo)
+{
+	(void)signo;
+	fhd_quit = true;
+}
+
+static void fhd_mbuf_free(void *packet)
+{
+	rte_pktmbuf_free(packet);
+}
+
+static void fhd_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: fhd [-c CONFIG] [--replay PCAP]... [--dump-books FILE] [-- EAL args]\n"
+		"  -c, --config FILE      YAML config (default: the built-in config/default.yaml)\n"
+		"  --replay PCAP          replay a capture through the data path (repeatable);\n"
+		"                         fhd stops by itself when every capture is read\n"
+		"  --dump-books FILE      write the canonical book dump at exit\n"
+		"  --print-default-config print the built-in config and exit\n"
+		"Live runs stop cleanly on SIGINT or SIGTERM.\n");
+}
+
+static int fhd_options_parse(int argc, char **argv, struct fhd_options *o)
+{
+	static const struct option longs[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "replay", required_argument, NULL, 'r' },
+		{ "dump-books", required_argument, NULL, 'd' },
+		{ "print-default-config", no_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	size_t len;
+
+	memset(o, 0, sizeof(*o));
+	while ((c = getopt_long(argc, argv, "+c:h", longs, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			o->config_path = optarg;
+			break;
+		case 'r':
+			if (o->replay_count >= FHD_REPLAY_MAX) {
+				fprintf(stderr, "fhd: at most %d --replay files\n", FHD_REPLAY_MAX);
+				return -EINVAL;
+			}
+			o->replay[o->replay_count++] = optarg;
+			break;
+		case 'd':
+			o->dump_path = optarg;
+			break;
+		case 'p':
+			fputs(cfg_default_text(&len), stdout);
+			exit(0);
+		case 'h':
+			fhd_usage(stdout);
+			exit(0);
+		default:
+			fhd_usage(stderr);
+			return -EINVAL;
+		}
+	}
+	o->eal_argc = argc - optind;
+	o->eal_argv = argv + optind;
+	if (o->eal_argc > 0 && strcmp(argv[optind - 1], "--") != 0) {
+		fprintf(stderr, "fhd: unexpected argument '%s' (EAL arguments go after --)\n",
+			argv[optind]);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Packets in a capture, so the replay knows when the PMD has delivered them all. */
+static int fhd_capture_count(const char *path, uint64_t *count)
+{
+	char errbuf[PCAP_ERRBUF_SIZE];
+	struct pcap_pkthdr *header;
+	const u_char *data;
+	pcap_t *pcap = pcap_open_offline(path, errbuf);
+	int rc;
+
+	if (pcap == NULL) {
+		fprintf(stderr, "fhd: --replay %s: %s\n", path, errbuf);
+		return -EINVAL;
+	}
+	*count = 0;
+	while ((rc = pcap_next_ex(pcap, &header, &data)) == 1)
+		(*count)++;
+	if (rc == PCAP_ERROR)
+		fprintf(stderr, "fhd: --replay %s: stops after %" PRIu64 " packets: %s\n", path,
+			*count, pcap_geterr(pcap));
+	pcap_close(pcap);
+	return 0;
+}
+
+static bool fhd_device_is_vdev(const char *device)
+{
+	return strncmp(device, "net_", 4) == 0 || strncmp(device, "eth_", 4) == 0;
+}
+
+/* The ethdev name of a configured device: a vdev's name before its first comma. */
+static void fhd_device_name(const char *device, char *name, size_t size)
+{
+	size_t n = strcspn(device, ",");
+
+	snprintf(name, size, "%.*s", (int)n, device);
+}
+
+static int fhd_args_push(char **args, int *count, const char *arg)
+{
+	if (*count >= FHD_ARGS_MAX - 1)
+		return -E2BIG;
+	args[(*count)++] = strdup(arg);
+	args[*count] = NULL;
+	return 0;
+}
+
+/* The EAL command line: the config's arguments, lcores, devices, then the user's. */
+static int fhd_eal_args_build(const struct cfg *cfg, const struct fhd_options *o, char **args,
+			      int *count)
+{
+	char arg[CFG_DEVICE_MAX + 64], list[256];
+	size_t used;
+	int rc = 0;
+
+	*count = 0;
+	rc |= fhd_args_push(args, count, "fhd");
+	for (uint16_t i = 0; i < cfg->eal_args_count; i++)
+		rc |= fhd_args_push(args, count, cfg->eal_args[i]);
+	used = (size_t)snprintf(list, sizeof(list), "%u", cfg->main_lcore);
+	for (uint16_t i = 0; i < cfg->rx_lcores_count && used < sizeof(list); i++)
+		used += (size_t)snprintf(list + used, sizeof(list) - used, ",%u", cfg->rx_lcores[i]);
+	rc |= fhd_args_push(args, count, "-l");
+	rc |= fhd_args_push(args, count, list);
+	snprintf(arg, sizeof(arg), "--main-lcore=%u", cfg->main_lcore);
+	rc |= fhd_args_push(args, count, arg);
+	if (o->replay_count > 0) {
+		for (uint32_t i = 0; i < o->replay_count; i++) {
+			snprintf(arg, sizeof(arg), "--vdev=net_pcap%u,rx_pcap=%s", i, o->replay[i]);
+			rc |= fhd_args_push(args, count, arg);
+		}
+	} else {
+		for (uint16_t i = 0; i < cfg->ports_count; i++) {
+			const char *device = cfg->ports[i].device;
+
+			snprintf(arg, sizeof(arg), "%s%s", fhd_device_is_vdev(device) ? "--vdev=" : "-a",
+				 device);
+			rc |= fhd_args_push(args, count, arg);
+		}
+	}
+	for (int i = 0; i < o->eal_argc; i++)
+		rc |= fhd_args_push(args, count, o->eal_argv[i]);
+	return rc ? -E2BIG : 0;
+}
+
+static struct rx_lcore *fhd_rx_for(struct rx_lcore **rx, const struct cfg *cfg, uint16_t lcore)
+{
+	for (uint16_t i = 0; i < cfg->rx_lcores_count; i++)
+		if (cfg->rx_lcores[i] == lcore)
+			return rx[i];
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	static struct cfg cfg;
+	struct fhd_options o;
+	char err[CFG_ERROR_MAX], *eal_args[FHD_ARGS_MAX], name[CFG_DEVICE_MAX];
+	struct rx_lcore *rx[CFG_RX_LCORES_MAX] = { 0 };
+	struct feed *feeds[CFG_FEEDS_MAX] = { 0 };
+	uint16_t port_ids[CFG_PORTS_MAX > FHD_REPLAY_MAX ? CFG_PORTS_MAX : FHD_REPLAY_MAX];
+	uint64_t expected[FHD_REPLAY_MAX] = { 0 };
+	uint32_t ports_open = 0;
+	struct rte_mempool *pool;
+	int eal_count, rc, status = 0;
+	bool replay;
+
+	if (fhd_options_parse(argc, argv, &o) != 0)
+		return FHD_EXIT_CONFIG;
+	rc = o.config_path ? cfg_load_file(o.config_path, &cfg, err, sizeof(err))
+			   : cfg_load_default(&cfg, err, sizeof(err));
+	if (rc != 0) {
+		fprintf(stderr, "fhd: config error: %s\n", err);
+		return FHD_EXIT_CONFIG;
+	}
+	replay = o.replay_count > 0;
+	for (uint32_t i = 0; i < o.replay_count; i++)
+		if (fhd_capture_count(o.replay[i], &expected[i]) != 0)
+			return FHD_EXIT_CONFIG;
+	if (fhd_eal_args_build(&cfg, &o, eal_args, &eal_count) != 0) {
+		fprintf(stderr, "fhd: too many EAL arguments\n");
+		return FHD_EXIT_CONFIG;
+	}
+	if (rte_eal_init(eal_count, eal_args) < 0) {
+		fprintf(stderr, "fhd: DPDK EAL init failed: %s\n", rte_strerror(rte_errno));
+		return 1;
+	}
+	signal(SIGINT, fhd_signal);
+	signal(SIGTERM, fhd_signal);
+
+	pool = rte_pktmbuf_pool_create("fhd_mbufs", cfg.mbufs, FHD_MBUF_CACHE, 0,
+				       RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+	if (pool == NULL) {
+		fprintf(stderr, "fhd: cannot create %u mbufs: %s (raise EAL -m or lower mbufs)\n",
+			cfg.mbufs, rte_strerror(rte_errno));
+		status = 1;
+		goto out;
+	}
+	for (uint16_t i = 0; i < cfg.rx_lcores_count; i++) {
+		rx[i] = rte_zmalloc_socket("rx_lcore", sizeof(*rx[i]), 64,
+					   (int)rte_lcore_to_socket_id(cfg.rx_lcores[i]));
+		if (rx[i] == NULL) {
+			fprintf(stderr, "fhd: out of memory for RX lcore state\n");
+			status = 1;
+			goto out;
+		}
+		rx[i]->quit = &fhd_quit;
+		rx[i]->replay = replay;
+		rx[i]->timestamp_offset = -1;
+	}
+	/* Books and reorder windows: everything the data path will touch, allocated now. */
+	for (uint16_t f = 0; f < cfg.feeds_count; f++) {
+		struct rx_lcore *owner = replay ? rx[0] : fhd_rx_for(rx, &cfg, cfg.feeds[f].lcore);
+
+		feeds[f] = feed_create(&cfg.feeds[f], fhd_mbuf_free, err,
+				       sizeof(err));
+		if (feeds[f] == NULL || owner == NULL || feed_set_add(&owner->set, feeds[f]) != 0) {
+			fprintf(stderr, "fhd: %s\n", feeds[f] ? "feed placement failed" : err);
+			status = 1;
+			goto out;
+		}
+	}
+	/* Ports: each replay capture, or the configured devices. */
+	if (replay) {
+		for (uint32_t i = 0; i < o.replay_count; i++, ports_open++) {
+			snprintf(name, sizeof(name), "net_pcap%u", i);
+			if (port_open(name, 1, 1024, pool, &port_ids[i], err, sizeof(err)) != 0 ||
+			    rx_lcore_queue_add(rx[0], port_ids[i], 0, expected[i]) != 0) {
+				fprintf(stderr, "fhd: %s\n", err);
+				status = 1;
+				goto out;
+			}
+		}
+		if (rte_mbuf_dyn_rx_timestamp_register(&rx[0]->timestamp_offset,
+						       &rx[0]->timestamp_flag) != 0)
+			rx[0]->timestamp_flag = 0;
+		/* net_pcap stamps mbufs with the capture time in microseconds. */
+		rx[0]->timestamp_to_ns = 1000;
+	} else {
+		for (uint16_t p = 0; p < cfg.ports_count; p++, ports_open++) {
+			fhd_device_name(cfg.ports[p].device, name, sizeof(name));
+			if (port_open(name, cfg.ports[p].rx_queues, cfg.ports[p].rx_descriptors, pool,
+				      &port_ids[p], err, sizeof(err)) != 0) {
+				fprintf(stderr, "fhd: %s\n", err);
+				status = 1;
+				goto out;
+			}
+		}
+		for (uint16_t f = 0; f < cfg.feeds_count; f++) {
+			struct rx_lcore *owner = fhd_rx_for(rx, &cfg, cfg.feeds[f].lcore);
+
+			for (int l = 0; l < CFG_LINES_MAX; l++) {
+				const struct cfg_line *line = &cfg.feeds[f].lines[l];
+
+				if (line->present &&
+				    rx_lcore_queue_add(owner, port_ids[line->port_index], line->queue, 0) != 0) {
+					fprintf(stderr, "fhd: too many queues on lcore %u\n", cfg.feeds[f].lcore);
+					status = 1;
+					goto out;
+				}
+			}
+		}
+	}
+
+	for (uint16_t i = 0; i < cfg.rx_lcores_count; i++) {
+		if (rx[i]->queues_count == 0) {
+			rx[i]->finished = true;
+			continue;
+		}
+		rc = rte_eal_remote_launch(rx_lcore_run, rx[i], cfg.rx_lcores[i]);
+		if (rc != 0) {
+			fprintf(stderr, "fhd: cannot launch RX lcore %u: %s\n", cfg.rx_lcores[i],
+				strerror(-rc));
+			fhd_quit = true;
+			status = 1;
+			break;
+		}
+	}
+	fprintf(stderr, "fhd: running: %u feed(s) on %u RX lcore(s)%s\n", cfg.feeds_count,
+		cfg.rx_lcores_count, replay ? ", replaying" : "; SIGINT/SIGTERM to stop");
+	for (;;) {
+		bool all = true;
+
+		for (uint16_t i = 0; i < cfg.rx_lcores_count; i++)
+			all = all && rx[i]->finished;
+		if (all || fhd_quit)
+			break;
+		usleep(10000);
+	}
+	rte_eal_mp_wait_lcore();
+
+	for (uint16_t i = 0; i < cfg.rx_lcores_count; i++)
+		if (rx[i]->stalled)
+			fprintf(stderr, "fhd: warning: lcore %u: replay ended on idle timeout before "
+				"every capture packet was received\n", cfg.rx_lcores[i]);
+	for (uint32_t p = 0; p < ports_open; p++) {
+		snprintf(name, sizeof(name), "%s", replay ? o.replay[p] : cfg.ports[p].name);
+		port_stats_print(stdout, port_ids[p], name);
+	}
+	for (uint16_t i = 0; i < cfg.rx_lcores_count; i++)
+		if (rx[i]->set.feeds_count > 0)
+			feed_set_stats_print(stdout, &rx[i]->set);
+	for (uint16_t f = 0; f < cfg.feeds_count; f++)
+		feed_stats_print(stdout, feeds[f]);
+	if (o.dump_path != NULL) {
+		FILE *out = fopen(o.dump_path, "w");
+
+		if (out == NULL || feed_books_dump(out, feeds, cfg.feeds_count) != 0 || fclose(out) != 0) {
+			fprintf(stderr, "fhd: --dump-books %s: %s\n", o.dump_path, strerror(errno));
+			status = 1;
+		}
+	}
+out:
+	for (uint32_t p = 0; p < ports_open; p++)
+		port_close(port_ids[p]);
+	for (uint16_t f = 0; f < cfg.feeds_count; f++)
+		feed_destroy(feeds[f]);
+	for (uint16_t i = 0; i < cfg.rx_lcores_count; i++)
+		rte_free(rx[i]);
+	rte_eal_cleanup();
+	return status;
+}

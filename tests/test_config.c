@@ -1,0 +1,281 @@
+/*
+ * test_config: checks that config rejects each class of bad YAML with a message
+ * pointing at the exact line:column and key path, then that the built-in default
+ * and a minimal file relying on defaults load to the expected values. Negative
+ * cases come first. Run from the repository root; exits 0 on pass, 1 on failure.
+ */
+#include "config/config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A valid minimal config, in pieces that cases replace one at a time. */
+#define LCORES "lcores:\n  main: 0\n  rx: [1]\n"			/* lines 1-3 */
+#define PORTS "ports:\n  - name: p0\n    device: net_null0\n"		/* lines 4-6 */
+#define FEED_HEAD "feeds:\n  - name: f\n    protocol: itch50-moldudp64\n    lcore: 1\n" /* 7-10 */
+#define LINES "    lines:\n      A: { group: 239.1.1.1, udp_port: 1000, port: p0 }\n" /* 11-12 */
+#define MINIMAL LCORES PORTS FEED_HEAD LINES
+
+struct bad_case {
+	const char *name;
+	const char *yaml;
+	const char *prefix;	/* the message must start with this: "t:LINE:COL: PATH: expected" */
+};
+
+static const struct bad_case bad_cases[] = {
+	{ "syntax error", "lcores: [1, 2\nports: x\n",
+	  "t:2:6: <yaml>: expected valid YAML, got a syntax error: did not find expected ','" },
+	{ "empty document", "", "t:1:1: <top>: expected a mapping" },
+	{ "two documents", MINIMAL "---\nx: 1\n", "t:14:1: <top>: expected one YAML document" },
+	{ "top level not a mapping", "- 1\n", "t:1:1: <top>: expected a mapping" },
+	{ "unknown top key", MINIMAL "bogus: 1\n", "t:13:1: bogus: expected one of " },
+	{ "unknown nested key",
+	  LCORES "ports:\n  - name: p0\n    device: x\n    speed: 10\n" FEED_HEAD LINES,
+	  "t:7:5: ports[0].speed: expected one of " },
+	{ "unknown line key",
+	  LCORES PORTS FEED_HEAD
+	  "    lines:\n      A: { group: 239.1.1.1, udp_port: 1000, port: p0, vlan: 3 }\n",
+	  "t:12:56: feeds[0].lines.A.vlan: expected one of " },
+	{ "unknown line name",
+	  MINIMAL "      C: { group: 239.1.1.2, udp_port: 1000, port: p0 }\n",
+	  "t:13:7: feeds[0].lines.C: expected one of A, B" },
+	{ "duplicate key", "lcores:\n  main: 0\n  main: 2\n  rx: [1]\n" PORTS FEED_HEAD LINES,
+	  "t:3:3: lcores.main: expected each key once" },
+	{ "string for integer",
+	  LCORES PORTS FEED_HEAD
+	  "    lines:\n      A: { group: 239.1.1.1, udp_port: abc, port: p0 }\n",
+	  "t:12:40: feeds[0].lines.A.udp_port: expected a decimal integer in 1..65535" },
+	{ "quoted integer", MINIMAL "mbufs: \"2048\"\n", "t:13:8: mbufs: expected a decimal integer" },
+	{ "list for mapping", "lcores: [0, 1]\n" PORTS FEED_HEAD LINES,
+	  "t:1:9: lcores: expected a mapping, got a list" },
+	{ "mapping for string",
+	  LCORES "ports:\n  - name: { a: 1 }\n    device: x\n" FEED_HEAD LINES,
+	  "t:5:11: ports[0].name: expected a string" },
+	{ "integer out of range",
+	  LCORES "ports:\n  - name: p0\n    device: x\n    rx_queues: 65\n" FEED_HEAD LINES,
+	  "t:7:16: ports[0].rx_queues: expected a decimal integer in 1..64" },
+	{ "negative integer", MINIMAL "mbufs: -2048\n", "t:13:8: mbufs: expected a decimal integer" },
+	{ "signed integer", MINIMAL "mbufs: +2048\n", "t:13:8: mbufs: expected a decimal integer" },
+	{ "trailing junk", MINIMAL "mbufs: 2048k\n", "t:13:8: mbufs: expected a decimal integer" },
+	{ "hex integer", MINIMAL "mbufs: 0x800\n", "t:13:8: mbufs: expected a decimal integer" },
+	{ "leading zero", MINIMAL "mbufs: 02048\n", "t:13:8: mbufs: expected a decimal integer" },
+	{ "integer overflow", MINIMAL "mbufs: 99999999999999999999999\n",
+	  "t:13:8: mbufs: expected a decimal integer in 1024..16777216" },
+	{ "lcore id too big", "lcores:\n  main: 128\n  rx: [1]\n" PORTS FEED_HEAD LINES,
+	  "t:2:9: lcores.main: expected a decimal integer in 0..127" },
+	{ "bad IPv4 address",
+	  LCORES PORTS FEED_HEAD
+	  "    lines:\n      A: { group: 239.1.1, udp_port: 1000, port: p0 }\n",
+	  "t:12:19: feeds[0].lines.A.group: expected an IPv4 address" },
+	{ "IPv4 octet too big",
+	  LCORES PORTS FEED_HEAD
+	  "    lines:\n      A: { group: 239.1.1.256, udp_port: 1000, port: p0 }\n",
+	  "t:12:19: feeds[0].lines.A.group: expected an IPv4 address" },
+	{ "group not multicast",
+	  LCORES PORTS FEED_HEAD
+	  "    lines:\n      A: { group: 10.0.0.1, udp_port: 1000, port: p0 }\n",
+	  "t:12:19: feeds[0].lines.A.group: expected a multicast IPv4 address" },
+	{ "bad source address",
+	  LCORES PORTS FEED_HEAD
+	  "    lines:\n      A: { group: 239.1.1.1, udp_port: 1000, port: p0, source: x }\n",
+	  "t:12:64: feeds[0].lines.A.source: expected an IPv4 address" },
+	{ "unknown protocol",
+	  LCORES PORTS "feeds:\n  - name: f\n    protocol: itch41\n    lcore: 1\n" LINES,
+	  "t:9:15: feeds[0].protocol: expected 'itch50-moldudp64', got 'itch41'" },
+	{ "name too long",
+	  LCORES "ports:\n  - name: p0123456789012345678901234567890\n    device: x\n"
+	  FEED_HEAD LINES,
+	  "t:5:11: ports[0].name: expected a string of 1..31 characters, got 32 characters" },
+	{ "name empty",
+	  LCORES PORTS "feeds:\n  - name: \"\"\n    protocol: itch50-moldudp64\n    lcore: 1\n"
+	  LINES,
+	  "t:8:11: feeds[0].name: expected a string of 1..31 characters, got an empty string" },
+	{ "duplicate port name",
+	  LCORES PORTS "  - name: p0\n    device: y\n" FEED_HEAD LINES,
+	  "t:7:11: ports[1].name: expected a unique port name, got 'p0' again" },
+	{ "duplicate feed name",
+	  MINIMAL "  - name: f\n    protocol: itch50-moldudp64\n    lcore: 1\n"
+	  "    lines:\n      A: { group: 239.1.1.2, udp_port: 1000, port: p0 }\n",
+	  "t:13:11: feeds[1].name: expected a unique feed name, got 'f' again" },
+	{ "rx_descriptors not a power of two",
+	  LCORES "ports:\n  - name: p0\n    device: x\n    rx_descriptors: 1000\n"
+	  FEED_HEAD LINES,
+	  "t:7:21: ports[0].rx_descriptors: expected a power of two in 64..16384, got 1000" },
+	{ "line port does not exist",
+	  LCORES PORTS FEED_HEAD
+	  "    lines:\n      A: { group: 239.1.1.1, udp_port: 1000, port: p9 }\n",
+	  "t:12:52: feeds[0].lines.A.port: expected the name of an entry in ports, got 'p9'" },
+	{ "line queue beyond rx_queues",
+	  LCORES PORTS FEED_HEAD
+	  "    lines:\n      A: { group: 239.1.1.1, udp_port: 1000, port: p0, queue: 1 }\n",
+	  "t:12:63: feeds[0].lines.A.queue: expected a queue below rx_queues of port 'p0' (1), got 1" },
+	{ "feed lcore not in lcores.rx",
+	  LCORES PORTS "feeds:\n  - name: f\n    protocol: itch50-moldudp64\n    lcore: 2\n" LINES,
+	  "t:10:12: feeds[0].lcore: expected an lcore listed in lcores.rx, got 2" },
+	{ "main lcore also rx", "lcores:\n  main: 0\n  rx: [1, 0]\n" PORTS FEED_HEAD LINES,
+	  "t:3:11: lcores.rx[1]: expected an lcore other than lcores.main, got 0" },
+	{ "rx lcore twice", "lcores:\n  main: 0\n  rx: [1, 2, 1]\n" PORTS FEED_HEAD LINES,
+	  "t:3:14: lcores.rx[2]: expected each lcore once, got 1 again" },
+	{ "no rx lcores", "lcores:\n  main: 0\n  rx: []\n" PORTS FEED_HEAD LINES,
+	  "t:3:7: lcores.rx: expected a list of 1..16 lcore ids, got 0" },
+	{ "same group and udp_port on two feeds",
+	  MINIMAL "  - name: g\n    protocol: itch50-moldudp64\n    lcore: 1\n"
+	  "    lines:\n      A: { group: 239.1.1.1, udp_port: 1000, port: p0 }\n",
+	  "t:17:19: feeds[1].lines.A.group: expected a group:udp_port unique across lines, "
+	  "got 239.1.1.1:1000 again (also feeds[0].lines.A)" },
+	{ "same group and udp_port on A and B",
+	  MINIMAL "      B: { group: 239.1.1.1, udp_port: 1000, port: p0 }\n",
+	  "t:13:19: feeds[0].lines.B.group: expected a group:udp_port unique across lines" },
+	{ "missing lines.A",
+	  LCORES PORTS FEED_HEAD
+	  "    lines:\n      B: { group: 239.1.1.1, udp_port: 1000, port: p0 }\n",
+	  "t:12:7: feeds[0].lines.A: expected a mapping (required key), got nothing" },
+	{ "missing required key",
+	  LCORES "ports:\n  - name: p0\n" FEED_HEAD LINES,
+	  "t:5:5: ports[0].device: expected a string (required key), got nothing" },
+	{ "missing ports", LCORES FEED_HEAD LINES,
+	  "t:1:1: ports: expected a list of ports (required key), got nothing" },
+	{ "missing feeds", LCORES PORTS,
+	  "t:1:1: feeds: expected a list of feeds (required key), got nothing" },
+	{ "no feeds", LCORES PORTS "feeds: []\n",
+	  "t:7:8: feeds: expected a list of 1..16 feeds, got 0" },
+	{ "no ports", LCORES "ports: []\n" FEED_HEAD LINES,
+	  "t:4:8: ports: expected a list of 1..8 ports, got 0" },
+	{ "eal not strings", "eal: [\"-m\", [1]]\n" MINIMAL,
+	  "t:1:13: eal[1]: expected a string of 1..255 characters, got a list" },
+};
+
+static int failures;
+
+static void report(const char *name, bool ok, const char *detail)
+{
+	printf("%-40s %s", name, ok ? "PASS" : "FAIL");
+	if (!ok && detail)
+		printf(" (%s)", detail);
+	printf("\n");
+	if (!ok)
+		failures++;
+}
+
+static void bad_case_run(const struct bad_case *c)
+{
+	char err[CFG_ERROR_MAX] = "";
+	struct cfg *cfg = calloc(1, sizeof(*cfg));
+	int ret;
+
+	if (!cfg) {
+		report(c->name, false, "out of memory");
+		return;
+	}
+	ret = cfg_load_text("t", c->yaml, strlen(c->yaml), cfg, err, sizeof(err));
+	if (ret != -EINVAL)
+		report(c->name, false, ret ? err : "accepted");
+	else if (strncmp(err, c->prefix, strlen(c->prefix)) || strchr(err, '\n'))
+		report(c->name, false, err);
+	else
+		report(c->name, true, NULL);
+	free(cfg);
+}
+
+static bool line_is(const struct cfg_line *line, uint32_t group, uint16_t udp_port)
+{
+	return line->present && line->group_ip == group && line->udp_port == udp_port;
+}
+
+static void default_case_run(void)
+{
+	char err[CFG_ERROR_MAX] = "";
+	struct cfg *cfg = calloc(1, sizeof(*cfg));
+	const struct cfg_feed *feed;
+	const char *text;
+	size_t len = 0;
+	bool ok;
+	int ret;
+
+	if (!cfg) {
+		report("default config", false, "out of memory");
+		return;
+	}
+	ret = cfg_load_default(cfg, err, sizeof(err));
+	feed = &cfg->feeds[0];
+	ok = ret == 0 && cfg->feeds_count == 1 && !strcmp(feed->name, "itch") &&
+	     feed->protocol == CFG_PROTOCOL_ITCH50_MOLDUDP64 &&
+	     !strcmp(cfg_protocol_name(feed->protocol), "itch50-moldudp64") &&
+	     line_is(&feed->lines[CFG_LINE_A], 0xe9360c6f, 26477) &&	/* 233.54.12.111 */
+	     line_is(&feed->lines[CFG_LINE_B], 0xe931c46f, 26477) &&	/* 233.49.196.111 */
+	     feed->lcore == 1 && cfg->main_lcore == 0 &&
+	     cfg->rx_lcores_count == 1 && cfg->rx_lcores[0] == 1 &&
+	     cfg->ports_count == 1 && !strcmp(cfg->ports[0].name, "p0") &&
+	     cfg->eal_args_count == 6 && !strcmp(cfg->eal_args[0], "--no-huge") &&
+	     !strcmp(cfg->source, "<default>/config/default.yaml");
+	report("default config", ok, ret ? err : "wrong values");
+
+	text = cfg_default_text(&len);
+	ok = len > 0 && text[len] == '\0' && strlen(text) == len &&
+	     strstr(text, "itch50-moldudp64");
+	report("default text", ok, "not the embedded default.yaml");
+	free(cfg);
+}
+
+static void minimal_case_run(void)
+{
+	static const char yaml[] = "eal: []\n" MINIMAL;
+	char err[CFG_ERROR_MAX] = "";
+	struct cfg *cfg = calloc(1, sizeof(*cfg));
+	const struct cfg_feed *feed;
+	bool ok;
+	int ret;
+
+	if (!cfg) {
+		report("minimal config with defaults", false, "out of memory");
+		return;
+	}
+	ret = cfg_load_text("min", yaml, strlen(yaml), cfg, err, sizeof(err));
+	feed = &cfg->feeds[0];
+	ok = ret == 0 && cfg->eal_args_count == 0 && cfg->mbufs == 16383 &&
+	     cfg->ports[0].rx_queues == 1 && cfg->ports[0].rx_descriptors == 1024 &&
+	     !strcmp(cfg->ports[0].device, "net_null0") &&
+	     line_is(&feed->lines[CFG_LINE_A], 0xef010101, 1000) &&
+	     feed->lines[CFG_LINE_A].queue == 0 && feed->lines[CFG_LINE_A].port_index == 0 &&
+	     !feed->lines[CFG_LINE_A].source_present && !feed->lines[CFG_LINE_B].present &&
+	     feed->reorder_packets_max == 1024 && feed->reorder_window_us == 5000 &&
+	     feed->book.instruments_max == 4096 && feed->book.orders_max == 1048576 &&
+	     feed->book.levels_max == 1024 && !strcmp(cfg->source, "min");
+	report("minimal config with defaults", ok, ret ? err : "wrong values");
+	free(cfg);
+}
+
+static void file_cases_run(void)
+{
+	static const char missing[] = "/nonexistent/fh-test-config.yaml";
+	char err[CFG_ERROR_MAX] = "";
+	struct cfg *cfg = calloc(1, sizeof(*cfg));
+	int ret;
+
+	if (!cfg) {
+		report("missing file", false, "out of memory");
+		return;
+	}
+	ret = cfg_load_file(missing, cfg, err, sizeof(err));
+	report("missing file", ret == -ENOENT && strstr(err, missing), err);
+
+	ret = cfg_load_file("config/default.yaml", cfg, err, sizeof(err));
+	report("default.yaml from file", ret == 0 &&
+	       !strcmp(cfg->source, "config/default.yaml") && cfg->feeds_count == 1, err);
+	free(cfg);
+}
+
+int main(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++)
+		bad_case_run(&bad_cases[i]);
+	default_case_run();
+	minimal_case_run();
+	file_cases_run();
+	printf("%s\n", failures ? "FAIL" : "PASS");
+	return failures ? 1 : 0;
+}
