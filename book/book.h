@@ -79,6 +79,12 @@ struct book {
 struct book *book_create(uint32_t instruments_max, uint32_t orders_max, uint32_t levels_max);
 void book_destroy(struct book *book);
 
+/*
+ * Empties the book for a new session: no instruments, orders or levels; statistics
+ * are kept. Costs the instruments and order slots used, not the capacity.
+ */
+void book_reset(struct book *book);
+
 /* The index of the instrument with this key, or -1 if none was created. */
 static inline int32_t book_instrument_find(const struct book *book, uint32_t key)
 {

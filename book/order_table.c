@@ -26,6 +26,8 @@ int order_table_init(struct order_table *table, uint32_t count_max)
 	table->mask = slots - 1;
 	table->count = 0;
 	table->count_max = count_max;
+	table->touched_lo = slots;
+	table->touched_hi = 0;
 	return 0;
 }
 
@@ -55,9 +57,23 @@ struct order *order_table_claim(struct order_table *table, uint64_t ref, bool *e
 	if (table->count >= table->count_max)
 		return NULL;
 	table->count++;
+	if (i < table->touched_lo)
+		table->touched_lo = i;
+	if (i > table->touched_hi)
+		table->touched_hi = i;
 	table->slots[i].ref = ref;
 	table->slots[i].used = 1;
 	return &table->slots[i];
+}
+
+void order_table_clear(struct order_table *table)
+{
+	if (table->touched_lo <= table->touched_hi)
+		memset(&table->slots[table->touched_lo], 0,
+		       (table->touched_hi - table->touched_lo + 1) * sizeof(struct order));
+	table->count = 0;
+	table->touched_lo = table->mask + 1;
+	table->touched_hi = 0;
 }
 
 void order_table_remove(struct order_table *table, struct order *slot)

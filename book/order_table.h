@@ -30,6 +30,8 @@ struct order_table {
 	uint64_t mask;		/* slots - 1; slots is a power of two */
 	uint32_t count;		/* live orders */
 	uint32_t count_max;	/* live orders accepted; the rest is probing headroom */
+	uint64_t touched_lo;	/* slots [touched_lo, touched_hi] may be used; lo > hi: none */
+	uint64_t touched_hi;
 };
 
 /* Allocates and prefaults room for count_max live orders. 0 or -ENOMEM/-EINVAL. */
@@ -58,6 +60,9 @@ static inline struct order *order_table_find(struct order_table *table, uint64_t
  * (*existed = true) or when count_max orders are live (*existed = false).
  */
 struct order *order_table_claim(struct order_table *table, uint64_t ref, bool *existed);
+
+/* Empties the table; costs the span of slots used since the last clear. */
+void order_table_clear(struct order_table *table);
 
 /* Removes a live order; slot must come from find or claim and is invalid afterwards. */
 void order_table_remove(struct order_table *table, struct order *slot);

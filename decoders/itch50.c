@@ -120,6 +120,14 @@ static void itch50_block_apply(void *context, const uint8_t *message, uint32_t l
 	itch50_message_apply(c->book, c->stats, message, length);
 }
 
+static void itch50_block_prefetch(void *context, const uint8_t *message, uint32_t length)
+{
+	struct itch50_apply_context *c = context;
+
+	itch50_message_prefetch(c->book, message, length);
+}
+
+/* Prefetches every message's order first, then applies: the misses overlap. */
 static uint32_t itch50_frame_apply(struct book *book, struct decoder_stats *stats,
 				   const uint8_t *payload, uint32_t len, uint32_t skip)
 {
@@ -127,6 +135,8 @@ static uint32_t itch50_frame_apply(struct book *book, struct decoder_stats *stat
 	uint32_t count = ((uint32_t)payload[18] << 8) | payload[19];
 
 	(void)len;
+	if (count > 1)
+		moldudp64_blocks_walk(payload, skip, count, itch50_block_prefetch, &context);
 	return moldudp64_blocks_walk(payload, skip, count, itch50_block_apply, &context);
 }
 

@@ -13,7 +13,7 @@
 
 int arbiter_init(struct arbiter *arbiter, uint32_t held_max, uint64_t window_ns,
 		 void (*apply)(void *, const struct arbiter_packet *, uint32_t),
-		 void (*release)(void *, void *), void *context)
+		 void (*release)(void *, void *), void (*session_start)(void *), void *context)
 {
 	memset(arbiter, 0, sizeof(*arbiter));
 	if (held_max == 0)
@@ -26,6 +26,7 @@ int arbiter_init(struct arbiter *arbiter, uint32_t held_max, uint64_t window_ns,
 	arbiter->expected = 1; /* MoldUDP64 sessions count from 1 */
 	arbiter->apply = apply;
 	arbiter->release = release;
+	arbiter->session_start = session_start;
 	arbiter->context = context;
 	return 0;
 }
@@ -144,13 +145,17 @@ static void arbiter_hold(struct arbiter *arbiter, const struct arbiter_packet *p
 /*
  * Another session name: adopted when it starts from sequence 1 or the old session
  * has ended; anything else is a stray packet and is dropped, so a corrupt or foreign
- * packet cannot reset the books' sequence state.
+ * packet cannot reset the books' sequence state. The same name starting again from 1
+ * after its end of session is a restart (a replay looping, an exchange restart).
  */
 static bool arbiter_session_accept(struct arbiter *arbiter, const struct decoder_frame *frame,
 				   uint8_t line, uint64_t now_ns)
 {
-	if (arbiter->session_known && frame->session_len == arbiter->session_len &&
-	    memcmp(frame->session, arbiter->session, frame->session_len) == 0)
+	bool same = arbiter->session_known && frame->session_len == arbiter->session_len &&
+		    memcmp(frame->session, arbiter->session, frame->session_len) == 0;
+
+	if (same && !(arbiter->session_ended && frame->seq == 1 &&
+		      frame->kind == DECODER_FRAME_DATA))
 		return true;
 	if (arbiter->session_known && frame->seq != 1 && !arbiter->session_ended) {
 		arbiter->stats.lines[line].wrong_session++;
@@ -159,6 +164,8 @@ static bool arbiter_session_accept(struct arbiter *arbiter, const struct decoder
 	if (arbiter->session_known) {
 		arbiter_flush(arbiter, now_ns);
 		arbiter->stats.session_changes++;
+		if (arbiter->session_start != NULL)
+			arbiter->session_start(arbiter->context);
 	}
 	arbiter->session_known = true;
 	arbiter->session_ended = false;

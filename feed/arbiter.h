@@ -39,7 +39,7 @@ struct arbiter_line_stats {
 struct arbiter_stats {
 	uint64_t gaps;			/* holes declared after the reorder window ran out */
 	uint64_t gap_messages;		/* sequence numbers lost in those holes */
-	uint64_t session_changes;	/* a new session adopted */
+	uint64_t session_changes;	/* a new session adopted (new name, or restart from 1 after its end) */
 	uint64_t session_ends;		/* end-of-session packets seen */
 	uint64_t held;			/* packets that waited in the reorder window */
 	uint64_t held_max;		/* most packets waiting at once */
@@ -67,15 +67,20 @@ struct arbiter {
 	void *context;
 	void (*apply)(void *context, const struct arbiter_packet *packet, uint32_t skip);
 	void (*release)(void *context, void *packet);
+	void (*session_start)(void *context);	/* a new session replaces an old one */
 	struct arbiter_stats stats;
 	uint64_t gap_log_head;		/* gaps ever logged; entry i at gap_log[i % ARBITER_GAP_LOG] */
 	struct arbiter_gap gap_log[ARBITER_GAP_LOG];
 };
 
-/* Sets up an arbiter whose window holds held_max packets for window_ns. 0 or -errno. */
+/*
+ * Sets up an arbiter whose window holds held_max packets for window_ns. session_start
+ * (may be NULL) is called when a new session replaces the current one, after what
+ * was held of the old one has been applied. 0 or -errno.
+ */
 int arbiter_init(struct arbiter *arbiter, uint32_t held_max, uint64_t window_ns,
 		 void (*apply)(void *, const struct arbiter_packet *, uint32_t),
-		 void (*release)(void *, void *), void *context);
+		 void (*release)(void *, void *), void (*session_start)(void *), void *context);
 void arbiter_fini(struct arbiter *arbiter);
 
 /* Hands a framed packet over; it comes back through apply and/or release. */

@@ -23,6 +23,14 @@ static void feed_packet_release(void *context, void *packet)
 	feed->packet_free(packet);
 }
 
+/* A new session: yesterday's orders and instruments mean nothing any more. */
+static void feed_session_start(void *context)
+{
+	struct feed *feed = context;
+
+	book_reset(feed->book);
+}
+
 struct feed *feed_create(const struct cfg_feed *cfg, void (*packet_free)(void *packet),
 			 char *err, size_t err_size)
 {
@@ -56,7 +64,7 @@ struct feed *feed_create(const struct cfg_feed *cfg, void (*packet_free)(void *p
 	}
 	rc = arbiter_init(&feed->arbiter, cfg->reorder_packets_max,
 			  (uint64_t)cfg->reorder_window_us * 1000, feed_packet_apply,
-			  feed_packet_release, feed);
+			  feed_packet_release, feed_session_start, feed);
 	if (rc != 0) {
 		snprintf(err, err_size, "feed %s: reorder window: %s", cfg->name, strerror(-rc));
 		book_destroy(feed->book);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <pcap/pcap.h>
+#include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
@@ -36,6 +37,8 @@ struct fhd_options {
 	const char *replay[FHD_REPLAY_MAX];
 	uint32_t replay_count;
 	const char *dump_path;
+	bool replay_loop;	/* loop the captures in memory (net_pcap infinite_rx) */
+	double duration_s;	/* stop after this long; 0: at the end of the replay or on a signal */
 	int eal_argc;		/* arguments after "--" */
 	char **eal_argv;
 };
@@ -61,6 +64,8 @@ static void fhd_usage(FILE *out)
 		"  --replay PCAP          replay a capture through the data path (repeatable);\n"
 		"                         fhd stops by itself when every capture is read\n"
 		"  --dump-books FILE      write the canonical book dump at exit\n"
+		"  --replay-loop          loop the captures from memory (benchmarks; with --duration)\n"
+		"  --duration SECONDS     stop after this long and print throughput\n"
 		"  --print-default-config print the built-in config and exit\n"
 		"Live runs stop cleanly on SIGINT or SIGTERM.\n");
 }
@@ -72,6 +77,8 @@ static int fhd_options_parse(int argc, char **argv, struct fhd_options *o)
 		{ "replay", required_argument, NULL, 'r' },
 		{ "dump-books", required_argument, NULL, 'd' },
 		{ "print-default-config", no_argument, NULL, 'p' },
+		{ "replay-loop", no_argument, NULL, 'l' },
+		{ "duration", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -93,6 +100,16 @@ static int fhd_options_parse(int argc, char **argv, struct fhd_options *o)
 			break;
 		case 'd':
 			o->dump_path = optarg;
+			break;
+		case 'l':
+			o->replay_loop = true;
+			break;
+		case 't':
+			o->duration_s = strtod(optarg, NULL);
+			if (o->duration_s <= 0) {
+				fprintf(stderr, "fhd: --duration wants a positive number of seconds\n");
+				return -EINVAL;
+			}
 			break;
 		case 'p':
 			fputs(cfg_default_text(&len), stdout);
@@ -181,7 +198,8 @@ static int fhd_eal_args_build(const struct cfg *cfg, const struct fhd_options *o
 	rc |= fhd_args_push(args, count, arg);
 	if (o->replay_count > 0) {
 		for (uint32_t i = 0; i < o->replay_count; i++) {
-			snprintf(arg, sizeof(arg), "--vdev=net_pcap%u,rx_pcap=%s", i, o->replay[i]);
+			snprintf(arg, sizeof(arg), "--vdev=net_pcap%u,rx_pcap=%s%s", i, o->replay[i],
+				 o->replay_loop ? ",infinite_rx=1" : "");
 			rc |= fhd_args_push(args, count, arg);
 		}
 	} else {
@@ -196,6 +214,31 @@ static int fhd_eal_args_build(const struct cfg *cfg, const struct fhd_options *o
 	for (int i = 0; i < o->eal_argc; i++)
 		rc |= fhd_args_push(args, count, o->eal_argv[i]);
 	return rc ? -E2BIG : 0;
+}
+
+/* Packets and messages per second between each lcore's first and last busy burst. */
+static void fhd_throughput_print(FILE *out, struct rx_lcore *const *rx, const struct cfg *cfg,
+				 struct feed *const *feeds)
+{
+	uint64_t packets = 0, messages = 0, first = UINT64_MAX, last = 0;
+	double seconds;
+
+	for (uint16_t i = 0; i < cfg->rx_lcores_count; i++) {
+		for (uint32_t q = 0; q < rx[i]->queues_count; q++)
+			packets += rx[i]->queues[q].packets;
+		if (rx[i]->first_rx_tsc != 0 && rx[i]->first_rx_tsc < first)
+			first = rx[i]->first_rx_tsc;
+		if (rx[i]->last_rx_tsc > last)
+			last = rx[i]->last_rx_tsc;
+	}
+	for (uint16_t f = 0; f < cfg->feeds_count; f++)
+		messages += feeds[f]->messages.messages;
+	if (packets == 0 || last <= first)
+		return;
+	seconds = (double)(last - first) / (double)rte_get_tsc_hz();
+	fprintf(out, "throughput: %" PRIu64 " packets, %" PRIu64 " messages in %.3f s: "
+		"%.0f packets/s, %.0f messages/s\n", packets, messages, seconds,
+		(double)packets / seconds, (double)messages / seconds);
 }
 
 static struct rx_lcore *fhd_rx_for(struct rx_lcore **rx, const struct cfg *cfg, uint16_t lcore)
@@ -218,6 +261,7 @@ int main(int argc, char **argv)
 	uint32_t ports_open = 0;
 	struct rte_mempool *pool;
 	int eal_count, rc, status = 0;
+	uint64_t started_tsc;
 	bool replay;
 
 	if (fhd_options_parse(argc, argv, &o) != 0)
@@ -280,7 +324,7 @@ int main(int argc, char **argv)
 		for (uint32_t i = 0; i < o.replay_count; i++, ports_open++) {
 			snprintf(name, sizeof(name), "net_pcap%u", i);
 			if (port_open(name, 1, 1024, pool, &port_ids[i], err, sizeof(err)) != 0 ||
-			    rx_lcore_queue_add(rx[0], port_ids[i], 0, expected[i]) != 0) {
+			    rx_lcore_queue_add(rx[0], port_ids[i], 0, o.replay_loop ? 0 : expected[i]) != 0) {
 				fprintf(stderr, "fhd: %s\n", err);
 				status = 1;
 				goto out;
@@ -333,6 +377,7 @@ int main(int argc, char **argv)
 	}
 	fprintf(stderr, "fhd: running: %u feed(s) on %u RX lcore(s)%s\n", cfg.feeds_count,
 		cfg.rx_lcores_count, replay ? ", replaying" : "; SIGINT/SIGTERM to stop");
+	started_tsc = rte_rdtsc();
 	for (;;) {
 		bool all = true;
 
@@ -340,9 +385,13 @@ int main(int argc, char **argv)
 			all = all && rx[i]->finished;
 		if (all || fhd_quit)
 			break;
+		if (o.duration_s > 0 &&
+		    (double)(rte_rdtsc() - started_tsc) / (double)rte_get_tsc_hz() >= o.duration_s)
+			fhd_quit = true;
 		usleep(10000);
 	}
 	rte_eal_mp_wait_lcore();
+	fhd_throughput_print(stdout, rx, &cfg, feeds);
 
 	for (uint16_t i = 0; i < cfg.rx_lcores_count; i++)
 		if (rx[i]->stalled)

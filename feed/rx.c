@@ -68,7 +68,7 @@ int rx_lcore_run(void *arg)
 				continue;
 			n = rte_eth_rx_burst(q->port_id, q->queue, burst, RX_BURST);
 			if (n == 0) {
-				if (rx->replay && (rx->idle_polls & 1023) == 0 && rx_queue_replay_done(q)) {
+				if (q->expected > 0 && (rx->idle_polls & 1023) == 0 && rx_queue_replay_done(q)) {
 					q->done = true;
 					done++;
 				}
@@ -94,7 +94,7 @@ int rx_lcore_run(void *arg)
 				feed_set_packet_handle(&rx->set, rte_pktmbuf_mtod(m, const uint8_t *),
 						       rte_pktmbuf_data_len(m), m, now_ns, rx_mbuf_free);
 			}
-			if (rx->replay && q->packets >= q->expected) {
+			if (q->expected > 0 && q->packets >= q->expected) {
 				q->done = true;
 				done++;
 			}
@@ -102,10 +102,13 @@ int rx_lcore_run(void *arg)
 		if (received > 0) {
 			rx->bursts++;
 			last_rx_tsc = rte_rdtsc();
+			if (rx->first_rx_tsc == 0)
+				rx->first_rx_tsc = last_rx_tsc;
+			rx->last_rx_tsc = last_rx_tsc;
 			continue;
 		}
 		rx->idle_polls++;
-		if (rx->replay) {
+		if (rx->replay && rx->queues[0].expected > 0) {
 			if (done == rx->queues_count)
 				break;
 			if (rx_tsc_ns(rte_rdtsc() - last_rx_tsc, hz) > RX_REPLAY_IDLE_NS) {

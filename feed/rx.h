@@ -17,7 +17,7 @@
 struct rx_queue {
 	uint16_t port_id;
 	uint16_t queue;
-	uint64_t expected;	/* replay: packets in the capture; 0 live */
+	uint64_t expected;	/* replay: packets in the capture; 0 live or looping */
 	uint64_t packets;	/* frames taken off the queue */
 	bool done;
 };
@@ -31,6 +31,8 @@ struct rx_lcore {
 	uint64_t timestamp_flag;
 	uint64_t timestamp_to_ns;	/* multiplier from the dynfield's unit to ns */
 	const volatile bool *quit;
+	uint64_t first_rx_tsc;		/* first and last burst with packets */
+	uint64_t last_rx_tsc;
 	uint64_t bursts;
 	uint64_t idle_polls;
 	bool stalled;			/* replay ended on the idle timeout, not on its count */

@@ -574,6 +574,7 @@ struct mold_packer {
 	unsigned per_packet;		/* 0: random 1..PER_PACKET_RANDOM_MAX */
 	struct rng rng;
 	struct pcap_writer *out;
+	FILE *itch_out;			/* --format itch: raw records instead of packets */
 	const struct net_config *net;
 	uint64_t packets;		/* MoldUDP64 packets, each written once per line */
 	uint64_t messages;
@@ -633,6 +634,15 @@ static int mold_packer_add(struct mold_packer *p, const uint8_t *msg, size_t len
 	int err;
 
 	assert(len > 0 && MOLD_HEADER_LEN + 2 + len <= MOLD_PAYLOAD_MAX);
+	if (p->itch_out) {
+		uint8_t prefix[2];
+
+		put_u16(prefix, (uint16_t)len);
+		p->messages++;
+		if (fwrite(prefix, 1, 2, p->itch_out) != 2 || fwrite(msg, 1, len, p->itch_out) != len)
+			return -EIO;
+		return 0;
+	}
 	if (p->count && (p->count >= p->target || p->len + 2 + len > MOLD_PAYLOAD_MAX)) {
 		err = mold_packer_flush(p);
 		if (err)
@@ -652,6 +662,8 @@ static int mold_packer_add(struct mold_packer *p, const uint8_t *msg, size_t len
 /* Flushes the last packet and sends end of session (count 0xFFFF, seq = next). */
 static int mold_packer_finish(struct mold_packer *p)
 {
+	if (p->itch_out)
+		return 0;
 	int err = mold_packer_flush(p);
 
 	if (err)
@@ -1257,8 +1269,10 @@ static size_t malformed_build(uint8_t *out, const uint8_t *src, size_t src_len,
 	case 5: {			/* UDP length disagrees with IPv4 */
 		uint16_t udp_len = get_u16(udp + 4);
 
+		uint16_t room = (uint16_t)(udp_len - UDP_HEADER_LEN - 1);
+
 		if (udp_len > UDP_HEADER_LEN + 1 && rng_chance(rng, 0.5))
-			udp_len = (uint16_t)(udp_len - rng_range(rng, 1, udp_len - UDP_HEADER_LEN - 1 < 7 ? udp_len - UDP_HEADER_LEN - 1 : 7));
+			udp_len = (uint16_t)(udp_len - rng_range(rng, 1, room < 7 ? room : 7));
 		else
 			udp_len = (uint16_t)(udp_len + rng_range(rng, 1, 50));
 		put_u16(udp + 4, udp_len);
@@ -1514,6 +1528,8 @@ static const char usage_text[] =
 	"                 [--vlan-strip]\n"
 	"      seeded per-line faults; P is a probability in [0,1], D defaults to 3\n"
 	"\n"
+	"  gen and convert also take --format itch: write the messages as a NASDAQ\n"
+	"  binary ITCH file (2-byte length + message) instead of a pcap.\n"
 	"  gen and convert also take: --session NAME (10 chars, default FHGEN00001),\n"
 	"  --vlan ID; all commands take --group-a IP (233.54.12.111), --group-b IP\n"
 	"  (233.49.196.111), --udp-port P (26477).\n"
@@ -1570,7 +1586,7 @@ enum option_id {
 	OPT_SEED = 256, OPT_MESSAGES, OPT_SYMBOLS, OPT_OUT, OPT_IN, OPT_PER_PACKET,
 	OPT_LIMIT, OPT_SESSION, OPT_VLAN, OPT_GROUP_A, OPT_GROUP_B, OPT_UDP_PORT,
 	OPT_LOSS_A, OPT_LOSS_B, OPT_DUP, OPT_REORDER, OPT_REORDER_DEPTH, OPT_MALFORMED,
-	OPT_VLAN_STRIP, OPT_HELP,
+	OPT_VLAN_STRIP, OPT_FORMAT, OPT_HELP,
 };
 
 static const struct option long_options[] = {
@@ -1593,6 +1609,7 @@ static const struct option long_options[] = {
 	{ "reorder-depth", required_argument, NULL, OPT_REORDER_DEPTH },
 	{ "malformed", required_argument, NULL, OPT_MALFORMED },
 	{ "vlan-strip", no_argument, NULL, OPT_VLAN_STRIP },
+	{ "format", required_argument, NULL, OPT_FORMAT },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -1601,8 +1618,9 @@ static const struct option long_options[] = {
 static bool option_allowed(const char *command, int id)
 {
 	static const int gen[] = { OPT_SEED, OPT_MESSAGES, OPT_SYMBOLS, OPT_OUT, OPT_PER_PACKET,
-				   OPT_SESSION, OPT_VLAN, OPT_GROUP_A, OPT_GROUP_B, OPT_UDP_PORT, 0 };
-	static const int convert[] = { OPT_IN, OPT_OUT, OPT_PER_PACKET, OPT_LIMIT, OPT_SEED,
+				   OPT_SESSION, OPT_VLAN, OPT_GROUP_A, OPT_GROUP_B, OPT_UDP_PORT,
+				   OPT_FORMAT, 0 };
+	static const int convert[] = { OPT_IN, OPT_OUT, OPT_PER_PACKET, OPT_LIMIT, OPT_SEED, OPT_FORMAT,
 				       OPT_SESSION, OPT_VLAN, OPT_GROUP_A, OPT_GROUP_B,
 				       OPT_UDP_PORT, 0 };
 	static const int inject[] = { OPT_IN, OPT_OUT, OPT_SEED, OPT_LOSS_A, OPT_LOSS_B, OPT_DUP,
@@ -1629,7 +1647,7 @@ int main(int argc, char **argv)
 	const char *command, *in_path = NULL, *out_path = NULL, *session = MOLD_DEFAULT_SESSION;
 	uint64_t seed = 0, messages = 0, symbols = GEN_SYMBOLS_DEFAULT, per_packet = 0;
 	uint64_t limit = 0, value;
-	bool have_seed = false, have_messages = false;
+	bool have_seed = false, have_messages = false, itch_format = false;
 	struct inject_options inject = { .reorder_depth = REORDER_DEPTH_DEFAULT };
 	struct net_config net;
 	struct pcap_writer out = { 0 };
@@ -1727,6 +1745,10 @@ int main(int argc, char **argv)
 		case OPT_VLAN_STRIP:
 			inject.vlan_strip = true;
 			break;
+		case OPT_FORMAT:
+			ok = !strcmp(arg, "pcap") || !strcmp(arg, "itch");
+			itch_format = !strcmp(arg, "itch");
+			break;
 		}
 		if (!ok)
 			return usage_error(command, "bad value '%s'", arg);
@@ -1760,6 +1782,28 @@ int main(int argc, char **argv)
 	if (!packer) {
 		fprintf(stderr, "fh-pcap: out of memory\n");
 		return 1;
+	}
+	if (itch_format) {
+		FILE *itch = fopen(out_path, "wb");
+
+		if (!itch) {
+			fprintf(stderr, "fh-pcap: %s: %s\n", out_path, strerror(errno));
+			free(packer);
+			return 1;
+		}
+		mold_packer_init(packer, session, (unsigned)per_packet, seed, NULL, &net);
+		packer->itch_out = itch;
+		err = !strcmp(command, "gen") ? gen_run(seed, messages, (unsigned)symbols, packer)
+					      : convert_run(in_path, limit, packer);
+		if (fclose(itch) != 0)
+			err = err ? err : -EIO;
+		if (err)
+			remove(out_path);
+		else
+			fprintf(stderr, "fh-pcap %s: %" PRIu64 " messages written to %s (ITCH binary)\n",
+				command, packer->messages, out_path);
+		free(packer);
+		return err ? 1 : 0;
 	}
 	err = pcap_writer_open(&out, out_path);
 	if (!err) {
