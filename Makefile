@@ -27,7 +27,7 @@ FHD_SRC := feed/fhd.c feed/rx.c feed/port.c
 TESTS := test_config test_book test_moldudp64 test_itch50 test_packet test_arbiter test_feed
 
 .PHONY: all deps asan test demo bench run-test run-demo run-bench clean
-all: $(B)/fhd $(B)/fh-pcap $(B)/bench-book $(addprefix $(B)/,$(TESTS))
+all: $(B)/fhd $(B)/fh-pcap $(B)/bench-book $(B)/alloc_guard.so $(addprefix $(B)/,$(TESTS))
 
 deps: $(DEPS_STAMP)
 $(DEPS_STAMP): tools/install-deps.sh
@@ -78,6 +78,10 @@ $(B)/test_%: $(B)/obj/tests/test_%.o $(CORE_OBJS)
 	$(Q)$(CC) -o $@ $^ $(CORE_LIBS)
 $(B)/asan/test_%: $(B)/asan/obj/tests/test_%.o $(ASAN_CORE_OBJS)
 	$(Q)$(CC) $(SAN) -o $@ $^ $(CORE_LIBS)
+
+$(B)/alloc_guard.so: tests/alloc_guard.c
+	$(if $(Q),@echo "  CC      $@")
+	$(Q)$(CC) -O2 -g -Wall -Wextra -Werror -shared -fPIC -o $@ $< -ldl
 
 asan: $(B)/asan/fhd $(B)/asan/fh-pcap $(addprefix $(B)/asan/,$(TESTS))
 

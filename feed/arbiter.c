@@ -185,7 +185,8 @@ void arbiter_offer(struct arbiter *arbiter, const struct decoder_frame *frame,
 	}
 	if (frame->kind != DECODER_FRAME_DATA) {
 		if (frame->kind == DECODER_FRAME_END) {
-			arbiter->stats.session_ends++;
+			/* Once per session, however many lines say so. */
+			arbiter->stats.session_ends += !arbiter->session_ended;
 			arbiter->session_ended = true;
 		} else {
 			arbiter->stats.lines[packet->line].heartbeats++;

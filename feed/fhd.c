@@ -38,7 +38,8 @@ struct fhd_options {
 	uint32_t replay_count;
 	const char *dump_path;
 	bool replay_loop;	/* loop the captures in memory (net_pcap infinite_rx) */
-	double duration_s;	/* stop after this long; 0: at the end of the replay or on a signal */
+	double duration_s;
+	uint32_t top_books;	/* print the top of this many books per feed at exit */	/* stop after this long; 0: at the end of the replay or on a signal */
 	int eal_argc;		/* arguments after "--" */
 	char **eal_argv;
 };
@@ -66,6 +67,7 @@ static void fhd_usage(FILE *out)
 		"  --dump-books FILE      write the canonical book dump at exit\n"
 		"  --replay-loop          loop the captures from memory (benchmarks; with --duration)\n"
 		"  --duration SECONDS     stop after this long and print throughput\n"
+		"  --top N                print the best 5 levels of N books per feed at exit\n"
 		"  --print-default-config print the built-in config and exit\n"
 		"Live runs stop cleanly on SIGINT or SIGTERM.\n");
 }
@@ -79,6 +81,7 @@ static int fhd_options_parse(int argc, char **argv, struct fhd_options *o)
 		{ "print-default-config", no_argument, NULL, 'p' },
 		{ "replay-loop", no_argument, NULL, 'l' },
 		{ "duration", required_argument, NULL, 't' },
+		{ "top", required_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -103,6 +106,9 @@ static int fhd_options_parse(int argc, char **argv, struct fhd_options *o)
 			break;
 		case 'l':
 			o->replay_loop = true;
+			break;
+		case 'b':
+			o->top_books = (uint32_t)strtoul(optarg, NULL, 10);
 			break;
 		case 't':
 			o->duration_s = strtod(optarg, NULL);
@@ -404,8 +410,11 @@ int main(int argc, char **argv)
 	for (uint16_t i = 0; i < cfg.rx_lcores_count; i++)
 		if (rx[i]->set.feeds_count > 0)
 			feed_set_stats_print(stdout, &rx[i]->set);
-	for (uint16_t f = 0; f < cfg.feeds_count; f++)
+	for (uint16_t f = 0; f < cfg.feeds_count; f++) {
 		feed_stats_print(stdout, feeds[f]);
+		if (o.top_books > 0)
+			feed_books_top_print(stdout, feeds[f], o.top_books, 5);
+	}
 	if (o.dump_path != NULL) {
 		FILE *out = fopen(o.dump_path, "w");
 

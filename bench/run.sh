@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# `make bench`: prints figures, never fails on time.
+#  1. decode + book, one core: build/bench-book over a generated 5M-message ITCH file
+#     (and the real NASDAQ slice, which is too small to be more than a cold-cache figure);
+#  2. full path through DPDK: fhd replays a generated capture from memory
+#     (net_pcap infinite_rx=1) for a few seconds: packets/s and messages/s, both lines
+#     arbitrated, every message decoded into books.
+set -euo pipefail
+B=${1:-build}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+W=$B/bench-data
+mkdir -p "$W"
+SECONDS_FULL=${FH_BENCH_SECONDS:-5}
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -r)"
+[ -f "$W/gen5m.itch" ] || "$B/fh-pcap" gen --seed 42 --messages 5000000 --symbols 500 --format itch --out "$W/gen5m.itch" 2>/dev/null
+echo
+echo "== decode+book (bench-book, best of 5 passes, prefetch 8 messages ahead)"
+printf '  generated, 5M messages, 500 symbols: '; "$B/bench-book" "$W/gen5m.itch" 2>/dev/null
+slice=$ROOT/../shared/data/itch50-nasdaq-snippet/12302019_SNIPPET.NASDAQ_ITCH50
+if [ -f "$slice" ]; then
+	printf '  NASDAQ 2019-12-30 slice (cold):      '; "$B/bench-book" "$slice" 2>/dev/null
+fi
+
+[ -f "$W/full.pcap" ] || "$B/fh-pcap" gen --seed 42 --messages 300000 --symbols 100 --out "$W/full.pcap" 2>/dev/null
+echo
+echo "== full path: fhd --replay-loop (net_pcap infinite_rx=1), lines A+B, ${SECONDS_FULL}s"
+"$B/fhd" -c "$ROOT/bench/fhd-bench.yaml" --replay "$W/full.pcap" --replay-loop \
+	--duration "$SECONDS_FULL" >"$W/full.log" 2>&1 || { tail -5 "$W/full.log"; exit 1; }
+grep -E "^throughput" "$W/full.log" | sed 's/^/  /'
+grep -E "session_changes" "$W/full.log" | sed -E 's/.*session_changes ([0-9]+).*/  (capture looped \1 times; books reset at each restart)/'

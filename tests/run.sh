@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# `make test`: every test, release and sanitizer builds. Each test exits 0 pass,
+# 77 skip, anything else fail; its output is kept in build/test-logs/ and shown on
+# failure. Ends with "N passed, N failed, N skipped" and exits non-zero on a failure.
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+B=$(cd "${1:-$ROOT/build}" && pwd)
+export B
+LOGS=$B/test-logs
+mkdir -p "$LOGS"
+passed=0 failed=0 skipped=0
+
+run() {
+	local name=$1 rc start=$SECONDS
+	shift
+	"$@" >"$LOGS/$name.log" 2>&1
+	rc=$?
+	case $rc in
+	0) passed=$((passed + 1)); printf '  PASS  %-34s %3ss\n' "$name" $((SECONDS - start)) ;;
+	77) skipped=$((skipped + 1)); printf '  SKIP  %s\n' "$name" ;;
+	*) failed=$((failed + 1)); printf '  FAIL  %s (exit %d)\n' "$name" "$rc"; tail -30 "$LOGS/$name.log" | sed 's/^/        /' ;;
+	esac
+}
+
+export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+
+echo "unit tests (release, then ASan+UBSan):"
+for t in "$B"/test_*; do
+	[ -x "$t" ] || continue
+	run "$(basename "$t")" "$t"
+	[ -x "$B/asan/$(basename "$t")" ] && run "asan/$(basename "$t")" "$B/asan/$(basename "$t")"
+done
+
+echo "tools, replay, differential, sanitizer and allocation tests:"
+run ref_book_selftest python3 "$ROOT/tests/ref_book.py" selftest
+run test_fh_pcap "$ROOT/tests/test_fh_pcap.sh" "$B/fh-pcap"
+run asan/test_fh_pcap "$ROOT/tests/test_fh_pcap.sh" "$B/asan/fh-pcap"
+run test_config_errors "$ROOT/tests/test_config_errors.sh"
+run test_replay "$ROOT/tests/test_replay.sh"
+run test_differential "$ROOT/tests/test_differential.sh"
+run test_malformed "$ROOT/tests/test_malformed.sh"
+run test_alloc "$ROOT/tests/test_alloc.sh"
+
+echo
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Config errors reach the user from fhd itself: file:line:column, the key, exit status
+# 2, and DPDK never starts (no EAL output). Complements tests/test_config.c, which
+# checks the loader's every rejection.
+source "$(dirname "$0")/lib.sh"
+
+"$FHD" --print-default-config >"$TMP/ok.yaml"
+check "--print-default-config prints the built-in config" grep -q "233.54.12.111" "$TMP/ok.yaml"
+
+sed 's/udp_port: 26477, port: p0, queue: 0 }/udp_port: 70000, port: p0, queue: 0 }/;' "$TMP/ok.yaml" >"$TMP/range.yaml"
+sed 's/lcore: 1$/lcore: 3/' "$TMP/ok.yaml" >"$TMP/xref.yaml"
+sed 's/^mbufs:/mbuffs:/' "$TMP/ok.yaml" >"$TMP/unknown.yaml"
+for c in range xref unknown; do
+	"$FHD" -c "$TMP/$c.yaml" --replay /dev/null >"$TMP/$c.out" 2>&1
+	rc=$?
+	check "$c: exit status 2 ($rc)" [ $rc = 2 ]
+	check "$c: names file:line:column ($(head -1 "$TMP/$c.out"))" grep -qE "$c.yaml:[0-9]+:[0-9]+: " "$TMP/$c.out"
+	check "$c: stops before DPDK starts" bash -c "! grep -qE 'EAL|TELEMETRY' '$TMP/$c.out'"
+done
+"$FHD" -c "$TMP/missing.yaml" >"$TMP/missing.out" 2>&1
+check "missing config file: exit 2" [ $? = 2 ]
+"$FHD" --replay "$TMP/nonexistent.pcap" >"$TMP/nopcap.out" 2>&1
+check "missing capture: exit 2, named" bash -c "[ $? = 2 ] && grep -q nonexistent.pcap '$TMP/nopcap.out'"
+finish
