@@ -24,7 +24,7 @@ CORE_SRC := book/memory.c book/order_table.c book/book.c \
 	feed/packet.c feed/arbiter.c feed/feed.c \
 	config/config.c config/default_yaml.S
 FHD_SRC := feed/fhd.c feed/rx.c feed/port.c
-TESTS := test_config test_book test_moldudp64 test_itch50 test_packet test_arbiter test_feed
+TESTS := test_config $(patsubst tests/%.c,%,$(filter-out tests/test_config.c,$(wildcard tests/test_*.c)))
 
 .PHONY: all deps asan test demo bench run-test run-demo run-bench clean
 all: $(B)/fhd $(B)/fh-pcap $(B)/bench-book $(B)/alloc_guard.so $(addprefix $(B)/,$(TESTS))

@@ -6,6 +6,7 @@
 #include "decoders/itch50.h"
 
 #include "decoders/moldudp64.h"
+#include "decoders/wire.h"
 
 /* Message lengths by type byte (ITCH 5.0 §4); 0 = not an ITCH 5.0 type. */
 static const uint8_t itch50_lengths[256] = {
@@ -18,21 +19,6 @@ static const uint8_t itch50_lengths[256] = {
 uint32_t itch50_message_length(uint8_t type)
 {
 	return itch50_lengths[type];
-}
-
-static inline uint16_t itch50_u16(const uint8_t *p)
-{
-	return (uint16_t)((p[0] << 8) | p[1]);
-}
-
-static inline uint32_t itch50_u32(const uint8_t *p)
-{
-	return __builtin_bswap32(*(const uint32_t __attribute__((aligned(1))) *)p);
-}
-
-static inline uint64_t itch50_u64(const uint8_t *p)
-{
-	return __builtin_bswap64(*(const uint64_t __attribute__((aligned(1))) *)p);
 }
 
 /* Add Order 'A' and 'F' (§4.3.1, §4.3.2): the Stock field names the instrument if nothing else has. */
@@ -50,14 +36,14 @@ static void itch50_add(struct book *book, struct decoder_stats *stats, const uin
 		stats->bad_field++;
 		return;
 	}
-	instrument = book_instrument_get(book, itch50_u16(m + 1), ITCH50_PRICE_DECIMALS);
+	instrument = book_instrument_get(book, wire_be16(m + 1), ITCH50_PRICE_DECIMALS);
 	if (instrument < 0)
 		return;
 	if (book->instruments[instrument].symbol_source == BOOK_SYMBOL_NONE)
 		book_instrument_symbol_set(book, instrument, (const char *)m + 24, 8,
 					   BOOK_SYMBOL_FROM_ORDER);
-	book_order_add(book, instrument, itch50_u64(m + 11), side, itch50_u32(m + 32),
-		       itch50_u32(m + 20));
+	book_order_add(book, instrument, wire_be64(m + 11), side, wire_be32(m + 32),
+		       wire_be32(m + 20));
 }
 
 void itch50_message_apply(struct book *book, struct decoder_stats *stats, const uint8_t *m,
@@ -86,17 +72,17 @@ void itch50_message_apply(struct book *book, struct decoder_stats *stats, const 
 	case 'E': /* Order Executed §4.4.1 */
 	case 'C': /* Order Executed With Price §4.4.2 */
 	case 'X': /* Order Cancel §4.5.1 */
-		book_order_reduce(book, itch50_u64(m + 11), itch50_u32(m + 19));
+		book_order_reduce(book, wire_be64(m + 11), wire_be32(m + 19));
 		break;
 	case 'D': /* Order Delete §4.5.2 */
-		book_order_delete(book, itch50_u64(m + 11));
+		book_order_delete(book, wire_be64(m + 11));
 		break;
 	case 'U': /* Order Replace §4.5.3 */
-		book_order_replace(book, itch50_u64(m + 11), itch50_u64(m + 19), itch50_u32(m + 31),
-				   itch50_u32(m + 27));
+		book_order_replace(book, wire_be64(m + 11), wire_be64(m + 19), wire_be32(m + 31),
+				   wire_be32(m + 27));
 		break;
 	case 'R': /* Stock Directory §4.2.1 */
-		instrument = book_instrument_get(book, itch50_u16(m + 1), ITCH50_PRICE_DECIMALS);
+		instrument = book_instrument_get(book, wire_be16(m + 1), ITCH50_PRICE_DECIMALS);
 		if (instrument >= 0)
 			book_instrument_symbol_set(book, instrument, (const char *)m + 11, 8,
 						   BOOK_SYMBOL_FROM_DIRECTORY);

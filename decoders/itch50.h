@@ -12,6 +12,7 @@
 
 #include "book/book.h"
 #include "decoders/decoder.h"
+#include "decoders/wire.h"
 
 #define ITCH50_PRICE_DECIMALS 4	/* Price(4) */
 
@@ -37,8 +38,7 @@ static inline void itch50_message_prefetch(const struct book *book, const uint8_
 	switch (m[0]) {
 	case 'U':
 		if (length >= 27)
-			__builtin_prefetch(&book->orders.slots[__builtin_bswap64(
-						   *(const uint64_t __attribute__((aligned(1))) *)(m + 19)) &
+			__builtin_prefetch(&book->orders.slots[wire_be64(m + 19) &
 					   book->orders.mask], 1);
 		/* fall through */
 	case 'A':
@@ -47,7 +47,7 @@ static inline void itch50_message_prefetch(const struct book *book, const uint8_
 	case 'C':
 	case 'X':
 	case 'D':
-		ref = __builtin_bswap64(*(const uint64_t __attribute__((aligned(1))) *)(m + 11));
+		ref = wire_be64(m + 11);
 		__builtin_prefetch(&book->orders.slots[ref & book->orders.mask], 1);
 		break;
 	default:

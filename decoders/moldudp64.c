@@ -7,14 +7,7 @@
 #include <errno.h>
 #include <string.h>
 
-static inline uint64_t moldudp64_be64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = (v << 8) | p[i];
-	return v;
-}
+#include "decoders/wire.h"
 
 int moldudp64_frame_parse(const uint8_t *payload, uint32_t len, struct decoder_frame *frame)
 {
@@ -23,8 +16,8 @@ int moldudp64_frame_parse(const uint8_t *payload, uint32_t len, struct decoder_f
 
 	if (len < MOLDUDP64_HEADER_LEN)
 		return -EBADMSG;
-	count = ((uint32_t)payload[18] << 8) | payload[19];
-	frame->seq = moldudp64_be64(payload + 10);
+	count = wire_be16(payload + 18);
+	frame->seq = wire_be64(payload + 10);
 	frame->session_len = MOLDUDP64_SESSION_LEN;
 	memcpy(frame->session, payload, MOLDUDP64_SESSION_LEN);
 	if (count == 0 || count == MOLDUDP64_COUNT_END) {

@@ -6,22 +6,14 @@
 
 #include <stddef.h>
 
+#include "decoders/wire.h"
+
 #define PACKET_ETH_LEN 14
 #define PACKET_VLAN_LEN 4
 #define PACKET_ETHERTYPE_IPV4 0x0800
 #define PACKET_ETHERTYPE_VLAN 0x8100
 #define PACKET_IP_PROTO_UDP 17
 #define PACKET_UDP_LEN 8
-
-static inline uint16_t packet_be16(const uint8_t *p)
-{
-	return (uint16_t)((p[0] << 8) | p[1]);
-}
-
-static inline uint32_t packet_be32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
 
 enum packet_verdict packet_udp_parse(const uint8_t *frame, uint32_t len, struct packet_udp *out)
 {
@@ -33,11 +25,11 @@ enum packet_verdict packet_udp_parse(const uint8_t *frame, uint32_t len, struct 
 	out->src_ip = out->dst_ip = 0;
 	if (len < PACKET_ETH_LEN)
 		return PACKET_TRUNCATED;
-	ethertype = packet_be16(frame + 12);
+	ethertype = wire_be16(frame + 12);
 	if (ethertype == PACKET_ETHERTYPE_VLAN) {
 		if (len < PACKET_ETH_LEN + PACKET_VLAN_LEN)
 			return PACKET_TRUNCATED;
-		ethertype = packet_be16(frame + 16);
+		ethertype = wire_be16(frame + 16);
 		l3 += PACKET_VLAN_LEN;
 	}
 	if (ethertype != PACKET_ETHERTYPE_IPV4)
@@ -45,26 +37,26 @@ enum packet_verdict packet_udp_parse(const uint8_t *frame, uint32_t len, struct 
 	if (len - l3 < 20)
 		return PACKET_TRUNCATED;
 	ip = frame + l3;
-	out->src_ip = packet_be32(ip + 12);
-	out->dst_ip = packet_be32(ip + 16);
+	out->src_ip = wire_be32(ip + 12);
+	out->dst_ip = wire_be32(ip + 16);
 	ihl = (uint32_t)(ip[0] & 0x0f) * 4;
-	total = packet_be16(ip + 2);
+	total = wire_be16(ip + 2);
 	if ((ip[0] >> 4) != 4 || ihl < 20 || total < ihl)
 		return PACKET_BAD_IP;
 	if (total > len - l3)
 		return PACKET_TRUNCATED;
 	if (ip[9] != PACKET_IP_PROTO_UDP)
 		return PACKET_NOT_UDP;
-	fragment = packet_be16(ip + 6);
+	fragment = wire_be16(ip + 6);
 	if (fragment & 0x3fff) /* More Fragments, or a fragment offset */
 		return PACKET_FRAGMENT;
 	if (total - ihl < PACKET_UDP_LEN)
 		return PACKET_TRUNCATED;
 	udp = ip + ihl;
-	out->src_port = packet_be16(udp);
-	out->dst_port = packet_be16(udp + 2);
+	out->src_port = wire_be16(udp);
+	out->dst_port = wire_be16(udp + 2);
 	out->has_ports = 1;
-	udp_len = packet_be16(udp + 4);
+	udp_len = wire_be16(udp + 4);
 	if (udp_len < PACKET_UDP_LEN || udp_len > total - ihl)
 		return PACKET_BAD_UDP;
 	out->payload = udp + PACKET_UDP_LEN;

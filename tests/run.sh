@@ -13,12 +13,12 @@ passed=0 failed=0 skipped=0
 run() {
 	local name=$1 rc start=$SECONDS
 	shift
-	"$@" >"$LOGS/$name.log" 2>&1
+	"$@" >"$LOGS/${name/\//_}.log" 2>&1
 	rc=$?
 	case $rc in
 	0) passed=$((passed + 1)); printf '  PASS  %-34s %3ss\n' "$name" $((SECONDS - start)) ;;
 	77) skipped=$((skipped + 1)); printf '  SKIP  %s\n' "$name" ;;
-	*) failed=$((failed + 1)); printf '  FAIL  %s (exit %d)\n' "$name" "$rc"; tail -30 "$LOGS/$name.log" | sed 's/^/        /' ;;
+	*) failed=$((failed + 1)); printf '  FAIL  %s (exit %d)\n' "$name" "$rc"; tail -30 "$LOGS/${name/\//_}.log" | sed 's/^/        /' ;;
 	esac
 }
 
@@ -41,6 +41,7 @@ run test_replay "$ROOT/tests/test_replay.sh"
 run test_differential "$ROOT/tests/test_differential.sh"
 run test_malformed "$ROOT/tests/test_malformed.sh"
 run test_alloc "$ROOT/tests/test_alloc.sh"
+run test_live "$ROOT/tests/test_live.sh"
 
 echo
 echo "$passed passed, $failed failed, $skipped skipped"

@@ -16,6 +16,6 @@ check "guard self-test catches allocations (${n:-none} counted)" [ "${n:-0}" -gt
 
 LD_PRELOAD=$guard "$FHD" --replay "$TMP/f.pcap" --dump-books "$TMP/f.dump" >"$TMP/run.log" 2>"$TMP/run.err"
 n=$(grep -oE "alloc-guard: [0-9]+" "$TMP/run.err" | awk '{print $2}')
-check "fhd replay under the guard ran ($(counter "$TMP/run.log" messages messages) messages)" [ -s "$TMP/f.dump" ]
+check "fhd replay under the guard ran ($(counter "$TMP/run.log" "^  messages" messages) messages)" [ -s "$TMP/f.dump" ]
 check "no allocation on the RX data path after start (${n:-none} counted)" [ "${n:-x}" = 0 ]
 finish

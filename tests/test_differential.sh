@@ -30,7 +30,7 @@ for seed in $seeds; do
 		fi
 		same_file "seed $seed $v ($messages messages, $symbols symbols): dump equals reference" "$TMP/ref" "$TMP/out.dump"
 		check "seed $seed $v: all $messages messages applied, no gap" \
-			[ "$(counter "$TMP/out.log" "messages" messages)" = "$messages" -a "$(counter "$TMP/out.log" "gaps" gaps)" = 0 ]
+			[ "$(counter "$TMP/out.log" "^  messages" messages)" = "$messages" -a "$(counter "$TMP/out.log" "gaps" gaps)" = 0 ]
 	done
 done
 

@@ -33,9 +33,9 @@ if [ -f "$NASDAQ_SLICE" ]; then
 	check "nasdaq slice: reference book not empty" [ -s "$TMP/nasdaq.ref" ]
 	if fhd_replay "$TMP/nasdaq" "$TMP/nasdaq.pcap"; then
 		same_file "nasdaq slice: fhd dump equals reference" "$TMP/nasdaq.ref" "$TMP/nasdaq.dump"
-		check "nasdaq slice: 1000 messages applied" [ "$(counter "$TMP/nasdaq.log" "messages" messages)" = 1000 ]
+		check "nasdaq slice: 1000 messages applied" [ "$(counter "$TMP/nasdaq.log" "^  messages" messages)" = 1000 ]
 		for c in unknown_type bad_length bad_field; do
-			check "nasdaq slice: $c is 0" [ "$(counter "$TMP/nasdaq.log" "messages" $c)" = 0 ]
+			check "nasdaq slice: $c is 0" [ "$(counter "$TMP/nasdaq.log" "^  messages" $c)" = 0 ]
 		done
 		unknown=$(counter "$TMP/nasdaq.log" "book:" unknown_order)
 		check "nasdaq slice: orders from before the slice counted ($unknown unknown_order)" [ "$unknown" -gt 0 ]
