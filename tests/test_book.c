@@ -1,0 +1,339 @@
+/*
+ * test_book: the order table and the books. Negative cases first (unknown orders,
+ * duplicates, every capacity refusal leaving the book unchanged), then semantics, the
+ * price format and dump order, then a seeded random differential run against a naive
+ * reference kept in this file (a flat array of orders; levels aggregated by brute
+ * force at each comparison). Usage: test_book [seed] (or FH_SEED).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "book/book.h"
+
+static int failures;
+
+#define CHECK(cond)                                                                  \
+	do {                                                                         \
+		if (!(cond)) {                                                       \
+			printf("  FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);     \
+			failures++;                                                  \
+		}                                                                    \
+	} while (0)
+
+static char *dump_of(struct book *book)
+{
+	static char text[1 << 16];
+	const char *name = "f";
+	FILE *out;
+
+	memset(text, 0, sizeof(text));	/* an empty dump must read back as "" */
+	out = fmemopen(text, sizeof(text), "w");
+	book_dump_write(out, &book, &name, 1);
+	fclose(out);
+	return text;
+}
+
+static void test_unknown_and_duplicate(void)
+{
+	struct book *book = book_create(4, 16, 4);
+	int32_t i = book_instrument_get(book, 7, 4);
+
+	printf("unknown orders and duplicates change nothing\n");
+	CHECK(book_order_reduce(book, 99, 1) == -ENOENT);
+	CHECK(book_order_delete(book, 99) == -ENOENT);
+	CHECK(book_order_replace(book, 99, 100, 5, 5) == -ENOENT);
+	CHECK(book->stats.unknown_order == 3);
+	CHECK(book_order_add(book, i, 1, BOOK_SIDE_BID, 100, 10) == 0);
+	CHECK(book_order_add(book, i, 1, BOOK_SIDE_ASK, 200, 10) == -EEXIST);
+	CHECK(book->stats.duplicate_order == 1);
+	CHECK(strcmp(dump_of(book), "f #7 B 0.0100 10 1\n") == 0);
+	CHECK(book_check(book));
+	book_destroy(book);
+}
+
+static void test_capacities(void)
+{
+	struct book *book = book_create(2, 3, 2);
+	int32_t i = book_instrument_get(book, 1, 4);
+	char before[4096];
+
+	printf("capacity refusals leave the book unchanged\n");
+	CHECK(book_instrument_get(book, 2, 4) == 1);
+	CHECK(book_instrument_get(book, 3, 4) == -1);
+	CHECK(book->stats.instruments_full == 1);
+	CHECK(book_instrument_get(book, BOOK_INSTRUMENT_KEYS, 4) == -1);
+	CHECK(book_order_add(book, i, 1, BOOK_SIDE_BID, 100, 1) == 0);
+	CHECK(book_order_add(book, i, 2, BOOK_SIDE_BID, 101, 1) == 0);
+	snprintf(before, sizeof(before), "%s", dump_of(book));
+	CHECK(book_order_add(book, i, 3, BOOK_SIDE_BID, 102, 1) == -ENOSPC); /* third level */
+	CHECK(book->stats.levels_full == 1);
+	CHECK(strcmp(before, dump_of(book)) == 0 && book_check(book));
+	CHECK(book_order_add(book, i, 3, BOOK_SIDE_BID, 101, 1) == 0);	/* same level: fits */
+	CHECK(book_order_add(book, i, 4, BOOK_SIDE_BID, 100, 1) == -ENOSPC); /* 3 live orders */
+	CHECK(book->stats.orders_full == 1);
+	CHECK(book->orders.count == 3);
+	CHECK(book_check(book));
+	book_destroy(book);
+	CHECK(book_create(0, 1, 1) == NULL);
+	CHECK(book_create(1, 0, 1) == NULL);
+	CHECK(book_create(1, 1, 0) == NULL);
+}
+
+static void test_semantics(void)
+{
+	struct book *book = book_create(8, 64, 16);
+	int32_t i = book_instrument_get(book, 3, 4);
+
+	printf("execute, cancel, replace, symbols\n");
+	book_instrument_symbol_set(book, i, "ABC     ", 8, BOOK_SYMBOL_FROM_ORDER);
+	book_instrument_symbol_set(book, i, "XYZ     ", 8, BOOK_SYMBOL_FROM_ORDER);
+	CHECK(book_order_add(book, i, 1, BOOK_SIDE_BID, 1234500, 100) == 0);
+	CHECK(book_order_add(book, i, 2, BOOK_SIDE_BID, 1234500, 50) == 0);
+	CHECK(book_order_add(book, i, 3, BOOK_SIDE_ASK, 1240000, 10) == 0);
+	CHECK(book_order_reduce(book, 1, 30) == 0);		/* partial */
+	CHECK(book_order_reduce(book, 3, 99) == 0);		/* over: removed */
+	CHECK(book_order_replace(book, 2, 4, 1235000, 60) == 0);	/* keeps side */
+	CHECK(strcmp(dump_of(book), "f ABC B 123.5000 60 1\nf ABC B 123.4500 70 1\n") == 0);
+	book_instrument_symbol_set(book, i, "DIR     ", 8, BOOK_SYMBOL_FROM_DIRECTORY);
+	book_instrument_symbol_set(book, i, "ORD     ", 8, BOOK_SYMBOL_FROM_ORDER);
+	CHECK(strncmp(dump_of(book), "f DIR B", 7) == 0);
+	CHECK(book_order_reduce(book, 4, 60) == 0);		/* exactly all: removed */
+	CHECK(book_order_delete(book, 1) == 0);
+	CHECK(strcmp(dump_of(book), "") == 0 && book_check(book));
+	book_destroy(book);
+}
+
+static void test_price_and_dump_order(void)
+{
+	struct book *book = book_create(8, 64, 16);
+	int32_t b = book_instrument_get(book, 2, 4), a = book_instrument_get(book, 1, 4);
+	int32_t n = book_instrument_get(book, 9, 4);
+	char text[BOOK_PRICE_TEXT_MAX];
+
+	printf("price format and dump order\n");
+	book_price_format(text, sizeof(text), 0, 4);
+	CHECK(strcmp(text, "0.0000") == 0);
+	book_price_format(text, sizeof(text), 1234500, 4);
+	CHECK(strcmp(text, "123.4500") == 0);
+	book_price_format(text, sizeof(text), -5, 4);
+	CHECK(strcmp(text, "-0.0005") == 0);
+	book_price_format(text, sizeof(text), 42, 0);
+	CHECK(strcmp(text, "42") == 0);
+	book_price_format(text, sizeof(text), 123456789, 8);
+	CHECK(strcmp(text, "1.23456789") == 0);
+	book_instrument_symbol_set(book, a, "BB", 2, BOOK_SYMBOL_FROM_DIRECTORY);
+	book_instrument_symbol_set(book, b, "AB", 2, BOOK_SYMBOL_FROM_DIRECTORY);
+	book_order_add(book, a, 1, BOOK_SIDE_ASK, 30000, 1);
+	book_order_add(book, a, 2, BOOK_SIDE_ASK, 20000, 2);
+	book_order_add(book, a, 3, BOOK_SIDE_BID, 10000, 3);
+	book_order_add(book, a, 4, BOOK_SIDE_BID, 15000, 4);
+	book_order_add(book, b, 5, BOOK_SIDE_BID, 10000, 5);
+	book_order_add(book, n, 6, BOOK_SIDE_BID, 10000, 6);
+	CHECK(strcmp(dump_of(book), "f #9 B 1.0000 6 1\n"
+				    "f AB B 1.0000 5 1\n"
+				    "f BB B 1.5000 4 1\n"
+				    "f BB B 1.0000 3 1\n"
+				    "f BB S 2.0000 2 1\n"
+				    "f BB S 3.0000 1 1\n") == 0);
+	book_destroy(book);
+}
+
+static void test_order_table_collisions(void)
+{
+	struct order_table table;
+	bool existed;
+	uint64_t slots;
+
+	printf("order table: colliding references, wrap-around, backward shift\n");
+	CHECK(order_table_init(&table, 4) == 0);
+	slots = table.mask + 1;
+	/* refs equal modulo the table size, starting at the last slot: chains wrap */
+	for (uint64_t k = 0; k < 4; k++)
+		CHECK(order_table_claim(&table, (slots - 1) + k * slots, &existed) != NULL);
+	CHECK(order_table_claim(&table, 12345, &existed) == NULL && !existed);
+	CHECK(order_table_claim(&table, slots - 1, &existed) == NULL && existed);
+	order_table_remove(&table, order_table_find(&table, (slots - 1) + slots));
+	for (uint64_t k = 0; k < 4; k++)
+		CHECK((order_table_find(&table, (slots - 1) + k * slots) != NULL) == (k != 1));
+	order_table_remove(&table, order_table_find(&table, slots - 1));
+	CHECK(order_table_find(&table, (slots - 1) + 2 * slots) != NULL);
+	CHECK(order_table_find(&table, (slots - 1) + 3 * slots) != NULL);
+	order_table_clear(&table);
+	CHECK(table.count == 0 && order_table_find(&table, (slots - 1) + 2 * slots) == NULL);
+	order_table_fini(&table);
+}
+
+/* --- naive reference for the random differential run --- */
+
+struct naive_order {
+	uint64_t ref;
+	int32_t instrument;
+	int side;
+	int64_t price;
+	uint32_t shares;
+};
+
+static struct naive_order *naive;
+static size_t naive_count;
+
+static struct naive_order *naive_find(uint64_t ref)
+{
+	for (size_t i = 0; i < naive_count; i++)
+		if (naive[i].ref == ref)
+			return &naive[i];
+	return NULL;
+}
+
+static void naive_remove(struct naive_order *o)
+{
+	*o = naive[--naive_count];
+}
+
+static uint64_t rng_state;
+
+static uint64_t rng(void)
+{
+	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* The book's levels must equal the reference's orders aggregated by brute force. */
+static bool compare_with_naive(struct book *book, int32_t instruments)
+{
+	for (int32_t in = 0; in < instruments; in++) {
+		for (int side = 0; side < BOOK_SIDES; side++) {
+			const struct book_levels *levels = &book->instruments[in].sides[side];
+			uint32_t expected_levels = 0;
+
+			for (uint32_t l = 0; l < levels->count; l++) {
+				int64_t price = book_level_price(levels, (enum book_side)side, l);
+				uint64_t shares = 0;
+				uint32_t orders = 0;
+
+				for (size_t o = 0; o < naive_count; o++)
+					if (naive[o].instrument == in && naive[o].side == side &&
+					    naive[o].price == price) {
+						shares += naive[o].shares;
+						orders++;
+					}
+				if (orders == 0 || shares != levels->shares[levels->count - 1 - l] ||
+				    orders != levels->orders[levels->count - 1 - l])
+					return false;
+				if (l > 0 && !(side == BOOK_SIDE_BID
+						       ? price < book_level_price(levels, BOOK_SIDE_BID, l - 1)
+						       : price > book_level_price(levels, BOOK_SIDE_ASK, l - 1)))
+					return false;
+			}
+			/* and no reference level is missing from the book */
+			for (size_t o = 0; o < naive_count; o++) {
+				bool first = true;
+
+				if (naive[o].instrument != in || naive[o].side != side)
+					continue;
+				for (size_t p = 0; p < o; p++)
+					if (naive[p].instrument == in && naive[p].side == side &&
+					    naive[p].price == naive[o].price)
+						first = false;
+				expected_levels += first;
+			}
+			if (expected_levels != levels->count)
+				return false;
+		}
+	}
+	return true;
+}
+
+static void test_random_differential(uint64_t seed)
+{
+	const int32_t instruments = 4;
+	const uint32_t orders_max = 2048;
+	struct book *book = book_create(instruments, orders_max, 256);
+	uint64_t next_ref = 1;
+	int mismatches = 0;
+
+	printf("random differential against a naive reference, seed %" PRIu64 "\n", seed);
+	rng_state = seed;
+	naive = calloc(orders_max, sizeof(*naive));
+	for (int32_t in = 0; in < instruments; in++)
+		book_instrument_get(book, (uint32_t)in * 11 + 1, 4);
+	for (int op = 0; op < 200000; op++) {
+		uint64_t r = rng();
+		unsigned kind = (unsigned)(r % 100);
+		struct naive_order *o = naive_count ? &naive[rng() % naive_count] : NULL;
+		uint64_t ref = (o && rng() % 50) ? o->ref : (rng() % 2 ? next_ref + 7 : 1u << 30);
+
+		if (kind < 40 || naive_count == 0) {
+			int32_t in = (int32_t)(rng() % instruments);
+			int side = (int)(rng() % 2);
+			int64_t price = 10000 + (int64_t)(rng() % 40) * 100;
+			uint32_t shares = (uint32_t)(rng() % 500);
+			int rc = book_order_add(book, in, next_ref, (enum book_side)side, price, shares);
+
+			if (naive_count < orders_max) {
+				CHECK(rc == 0);
+				naive[naive_count++] = (struct naive_order){ next_ref, in, side, price, shares };
+			} else {
+				CHECK(rc == -ENOSPC);
+			}
+			next_ref += 1 + rng() % 3;
+		} else if (kind < 70) {
+			uint32_t shares = (uint32_t)(rng() % 300);
+			struct naive_order *n = naive_find(ref);
+			int rc = book_order_reduce(book, ref, shares);
+
+			CHECK(rc == (n ? 0 : -ENOENT));
+			if (n && shares >= n->shares)
+				naive_remove(n);
+			else if (n)
+				n->shares -= shares;
+		} else if (kind < 85) {
+			struct naive_order *n = naive_find(ref);
+
+			CHECK(book_order_delete(book, ref) == (n ? 0 : -ENOENT));
+			if (n)
+				naive_remove(n);
+		} else {
+			struct naive_order *n = naive_find(ref);
+			int64_t price = 10000 + (int64_t)(rng() % 40) * 100;
+			uint32_t shares = (uint32_t)(rng() % 500);
+			int rc = book_order_replace(book, ref, next_ref, price, shares);
+
+			CHECK(rc == (n ? 0 : -ENOENT));
+			if (n) {
+				n->ref = next_ref;
+				n->price = price;
+				n->shares = shares;
+			}
+			next_ref += 1;
+		}
+		if (op % 5000 == 0 && !(compare_with_naive(book, instruments) && book_check(book)) &&
+		    mismatches++ == 0)
+			printf("  FAIL: books differ from the reference at op %d (seed %" PRIu64 ")\n", op, seed);
+	}
+	CHECK(compare_with_naive(book, instruments) && book_check(book));
+	CHECK(book->orders.count == naive_count);
+	failures += mismatches;
+	free(naive);
+	book_destroy(book);
+}
+
+int main(int argc, char **argv)
+{
+	const char *env = getenv("FH_SEED");
+	uint64_t seed = argc > 1 ? strtoull(argv[1], NULL, 0) : env ? strtoull(env, NULL, 0) : 20261122;
+
+	test_unknown_and_duplicate();
+	test_capacities();
+	test_semantics();
+	test_price_and_dump_order();
+	test_order_table_collisions();
+	test_random_differential(seed);
+	printf("%s (seed %" PRIu64 ")\n", failures ? "FAIL" : "PASS", seed);
+	return failures ? 1 : 0;
+}
