@@ -13,18 +13,9 @@
 #include <string.h>
 
 #include "feed/arbiter.h"
+#include "tests/check.h"
 
 #define MESSAGES_MAX 200000
-
-static int failures;
-
-#define CHECK(cond)                                                                  \
-	do {                                                                         \
-		if (!(cond)) {                                                       \
-			printf("  FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);     \
-			failures++;                                                  \
-		}                                                                    \
-	} while (0)
 
 struct owner {
 	uint64_t applied[MESSAGES_MAX + 1];	/* times each sequence number was applied */
@@ -156,17 +147,6 @@ static void test_edges(void)
 	CHECK(handles_all_released_once());
 }
 
-static uint64_t rng_state;
-
-static uint64_t rng(void)
-{
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
 struct schedule_item {
 	uint64_t seq;
 	uint32_t count;
@@ -194,20 +174,20 @@ static void run_schedule(uint64_t n, double loss_a, double loss_b, bool both_los
 
 	arbiter_start(&a, 64, UINT64_MAX / 2);
 	while (seq <= n) {
-		uint32_t c = (uint32_t)(1 + rng() % 8);
+		uint32_t c = (uint32_t)(1 + check_rng() % 8);
 		bool lost[2];
 
 		if (seq + c - 1 > n)
 			c = (uint32_t)(n - seq + 1);
-		lost[0] = (double)(rng() % 10000) / 10000 < loss_a;
-		lost[1] = (double)(rng() % 10000) / 10000 < loss_b;
+		lost[0] = (double)(check_rng() % 10000) / 10000 < loss_a;
+		lost[1] = (double)(check_rng() % 10000) / 10000 < loss_b;
 		if (both_lost_never && lost[0] && lost[1])
 			lost[1] = false;
 		for (uint8_t line = 0; line < 2; line++) {
-			int copies = lost[line] ? 0 : (rng() % 20 == 0 ? 2 : 1);
+			int copies = lost[line] ? 0 : (check_rng() % 20 == 0 ? 2 : 1);
 
 			for (int k = 0; k < copies; k++) {
-				double jitter = rng() % 5 == 0 ? (double)(rng() % 4) : 0; /* reorder <= 3 */
+				double jitter = check_rng() % 5 == 0 ? (double)(check_rng() % 4) : 0; /* reorder <= 3 */
 
 				items[count++] = (struct schedule_item){
 					seq, c, line, (double)index + jitter + line * 5.5 + k * 0.1 };
@@ -237,14 +217,13 @@ static void run_schedule(uint64_t n, double loss_a, double loss_b, bool both_los
 
 int main(int argc, char **argv)
 {
-	const char *env = getenv("FH_SEED");
-	uint64_t seed = argc > 1 ? strtoull(argv[1], NULL, 0) : env ? strtoull(env, NULL, 0) : 20261122;
+	uint64_t seed = check_seed(argc, argv);
 
 	test_edges();
-	rng_state = seed;
+	check_rng_state = seed;
 	printf("random schedules, loss on one line (seed %" PRIu64 ")\n", seed);
 	for (int i = 0; i < 10; i++)
-		run_schedule(10000 + rng() % 40000, i % 2 ? 0.3 : 0, i % 2 ? 0 : 0.3, true);
+		run_schedule(10000 + check_rng() % 40000, i % 2 ? 0.3 : 0, i % 2 ? 0 : 0.3, true);
 	printf("random schedules, loss on both lines (seed %" PRIu64 ")\n", seed);
 	for (int i = 0; i < 5; i++)
 		run_schedule(20000, 0.2, 0.2, false);

@@ -12,29 +12,7 @@
 #include <string.h>
 
 #include "book/book.h"
-
-static int failures;
-
-#define CHECK(cond)                                                                  \
-	do {                                                                         \
-		if (!(cond)) {                                                       \
-			printf("  FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);     \
-			failures++;                                                  \
-		}                                                                    \
-	} while (0)
-
-static char *dump_of(struct book *book)
-{
-	static char text[1 << 16];
-	const char *name = "f";
-	FILE *out;
-
-	memset(text, 0, sizeof(text));	/* an empty dump must read back as "" */
-	out = fmemopen(text, sizeof(text), "w");
-	book_dump_write(out, &book, &name, 1);
-	fclose(out);
-	return text;
-}
+#include "tests/check.h"
 
 static void test_unknown_and_duplicate(void)
 {
@@ -49,7 +27,7 @@ static void test_unknown_and_duplicate(void)
 	CHECK(book_order_add(book, i, 1, BOOK_SIDE_BID, 100, 10) == 0);
 	CHECK(book_order_add(book, i, 1, BOOK_SIDE_ASK, 200, 10) == -EEXIST);
 	CHECK(book->stats.duplicate_order == 1);
-	CHECK(strcmp(dump_of(book), "f #7 B 0.0100 10 1\n") == 0);
+	CHECK(strcmp(check_dump(book, "f"), "f #7 B 0.0100 10 1\n") == 0);
 	CHECK(book_check(book));
 	book_destroy(book);
 }
@@ -67,10 +45,10 @@ static void test_capacities(void)
 	CHECK(book_instrument_get(book, BOOK_INSTRUMENT_KEYS, 4) == -1);
 	CHECK(book_order_add(book, i, 1, BOOK_SIDE_BID, 100, 1) == 0);
 	CHECK(book_order_add(book, i, 2, BOOK_SIDE_BID, 101, 1) == 0);
-	snprintf(before, sizeof(before), "%s", dump_of(book));
+	snprintf(before, sizeof(before), "%s", check_dump(book, "f"));
 	CHECK(book_order_add(book, i, 3, BOOK_SIDE_BID, 102, 1) == -ENOSPC); /* third level */
 	CHECK(book->stats.levels_full == 1);
-	CHECK(strcmp(before, dump_of(book)) == 0 && book_check(book));
+	CHECK(strcmp(before, check_dump(book, "f")) == 0 && book_check(book));
 	CHECK(book_order_add(book, i, 3, BOOK_SIDE_BID, 101, 1) == 0);	/* same level: fits */
 	CHECK(book_order_add(book, i, 4, BOOK_SIDE_BID, 100, 1) == -ENOSPC); /* 3 live orders */
 	CHECK(book->stats.orders_full == 1);
@@ -96,13 +74,13 @@ static void test_semantics(void)
 	CHECK(book_order_reduce(book, 1, 30) == 0);		/* partial */
 	CHECK(book_order_reduce(book, 3, 99) == 0);		/* over: removed */
 	CHECK(book_order_replace(book, 2, 4, 1235000, 60) == 0);	/* keeps side */
-	CHECK(strcmp(dump_of(book), "f ABC B 123.5000 60 1\nf ABC B 123.4500 70 1\n") == 0);
+	CHECK(strcmp(check_dump(book, "f"), "f ABC B 123.5000 60 1\nf ABC B 123.4500 70 1\n") == 0);
 	book_instrument_symbol_set(book, i, "DIR     ", 8, BOOK_SYMBOL_FROM_DIRECTORY);
 	book_instrument_symbol_set(book, i, "ORD     ", 8, BOOK_SYMBOL_FROM_ORDER);
-	CHECK(strncmp(dump_of(book), "f DIR B", 7) == 0);
+	CHECK(strncmp(check_dump(book, "f"), "f DIR B", 7) == 0);
 	CHECK(book_order_reduce(book, 4, 60) == 0);		/* exactly all: removed */
 	CHECK(book_order_delete(book, 1) == 0);
-	CHECK(strcmp(dump_of(book), "") == 0 && book_check(book));
+	CHECK(strcmp(check_dump(book, "f"), "") == 0 && book_check(book));
 	book_destroy(book);
 }
 
@@ -132,7 +110,7 @@ static void test_price_and_dump_order(void)
 	book_order_add(book, a, 4, BOOK_SIDE_BID, 15000, 4);
 	book_order_add(book, b, 5, BOOK_SIDE_BID, 10000, 5);
 	book_order_add(book, n, 6, BOOK_SIDE_BID, 10000, 6);
-	CHECK(strcmp(dump_of(book), "f #9 B 1.0000 6 1\n"
+	CHECK(strcmp(check_dump(book, "f"), "f #9 B 1.0000 6 1\n"
 				    "f AB B 1.0000 5 1\n"
 				    "f BB B 1.5000 4 1\n"
 				    "f BB B 1.0000 3 1\n"
@@ -192,17 +170,6 @@ static void naive_remove(struct naive_order *o)
 	*o = naive[--naive_count];
 }
 
-static uint64_t rng_state;
-
-static uint64_t rng(void)
-{
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
 /* The book's levels must equal the reference's orders aggregated by brute force. */
 static bool compare_with_naive(struct book *book, int32_t instruments)
 {
@@ -258,21 +225,21 @@ static void test_random_differential(uint64_t seed)
 	int mismatches = 0;
 
 	printf("random differential against a naive reference, seed %" PRIu64 "\n", seed);
-	rng_state = seed;
+	check_rng_state = seed;
 	naive = calloc(orders_max, sizeof(*naive));
 	for (int32_t in = 0; in < instruments; in++)
 		book_instrument_get(book, (uint32_t)in * 11 + 1, 4);
 	for (int op = 0; op < 200000; op++) {
-		uint64_t r = rng();
+		uint64_t r = check_rng();
 		unsigned kind = (unsigned)(r % 100);
-		struct naive_order *o = naive_count ? &naive[rng() % naive_count] : NULL;
-		uint64_t ref = (o && rng() % 50) ? o->ref : (rng() % 2 ? next_ref + 7 : 1u << 30);
+		struct naive_order *o = naive_count ? &naive[check_rng() % naive_count] : NULL;
+		uint64_t ref = (o && check_rng() % 50) ? o->ref : (check_rng() % 2 ? next_ref + 7 : 1u << 30);
 
 		if (kind < 40 || naive_count == 0) {
-			int32_t in = (int32_t)(rng() % instruments);
-			int side = (int)(rng() % 2);
-			int64_t price = 10000 + (int64_t)(rng() % 40) * 100;
-			uint32_t shares = (uint32_t)(rng() % 500);
+			int32_t in = (int32_t)(check_rng() % instruments);
+			int side = (int)(check_rng() % 2);
+			int64_t price = 10000 + (int64_t)(check_rng() % 40) * 100;
+			uint32_t shares = (uint32_t)(check_rng() % 500);
 			int rc = book_order_add(book, in, next_ref, (enum book_side)side, price, shares);
 
 			if (naive_count < orders_max) {
@@ -281,9 +248,9 @@ static void test_random_differential(uint64_t seed)
 			} else {
 				CHECK(rc == -ENOSPC);
 			}
-			next_ref += 1 + rng() % 3;
+			next_ref += 1 + check_rng() % 3;
 		} else if (kind < 70) {
-			uint32_t shares = (uint32_t)(rng() % 300);
+			uint32_t shares = (uint32_t)(check_rng() % 300);
 			struct naive_order *n = naive_find(ref);
 			int rc = book_order_reduce(book, ref, shares);
 
@@ -300,8 +267,8 @@ static void test_random_differential(uint64_t seed)
 				naive_remove(n);
 		} else {
 			struct naive_order *n = naive_find(ref);
-			int64_t price = 10000 + (int64_t)(rng() % 40) * 100;
-			uint32_t shares = (uint32_t)(rng() % 500);
+			int64_t price = 10000 + (int64_t)(check_rng() % 40) * 100;
+			uint32_t shares = (uint32_t)(check_rng() % 500);
 			int rc = book_order_replace(book, ref, next_ref, price, shares);
 
 			CHECK(rc == (n ? 0 : -ENOENT));
@@ -325,8 +292,7 @@ static void test_random_differential(uint64_t seed)
 
 int main(int argc, char **argv)
 {
-	const char *env = getenv("FH_SEED");
-	uint64_t seed = argc > 1 ? strtoull(argv[1], NULL, 0) : env ? strtoull(env, NULL, 0) : 20261122;
+	uint64_t seed = check_seed(argc, argv);
 
 	test_unknown_and_duplicate();
 	test_capacities();

@@ -6,8 +6,10 @@
 # one-line loss leaves the other line untouched. Exit 0 pass, 1 fail, 77 skip.
 set -euo pipefail
 
-fh_pcap=${1:-build/fh-pcap}
-data=${FH_DATA:-/work/shared/data}
+source "$(dirname "$0")/lib.sh"
+set -e
+fh_pcap=${1:-$FH_PCAP}
+data=$DATA
 snippet=$data/itch50-nasdaq-snippet/12302019_SNIPPET.NASDAQ_ITCH50
 simulated=$data/itch50-simulated/ex20101224.TEST_ITCH_50
 group_a=233.54.12.111
@@ -23,18 +25,7 @@ if [[ ! -x $fh_pcap ]]; then
 	exit 1
 fi
 
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-
-fail() {
-	echo "FAIL: $*"
-	failures=$((failures + 1))
-}
-
-pass() {
-	echo "ok: $*"
-}
+tmp=$TMP
 
 fields() {
 	tshark -r "$1" -o ip.check_checksum:TRUE -o udp.check_checksum:TRUE \

@@ -9,16 +9,7 @@
 #include <string.h>
 
 #include "decoders/itch50.h"
-
-static int failures;
-
-#define CHECK(cond)                                                                  \
-	do {                                                                         \
-		if (!(cond)) {                                                       \
-			printf("  FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);     \
-			failures++;                                                  \
-		}                                                                    \
-	} while (0)
+#include "tests/check.h"
 
 static const struct {
 	char type;
@@ -60,19 +51,6 @@ static uint32_t add(uint8_t *m, char type, uint64_t ref, char side, uint32_t sha
 	return n;
 }
 
-static char *dump_of(struct book *book)
-{
-	static char text[4096];
-	const char *name = "itch";
-	FILE *out;
-
-	memset(text, 0, sizeof(text));
-	out = fmemopen(text, sizeof(text), "w");
-	book_dump_write(out, &book, &name, 1);
-	fclose(out);
-	return text;
-}
-
 int main(void)
 {
 	struct book *book = book_create(8, 64, 16);
@@ -109,23 +87,23 @@ int main(void)
 	itch50_message_apply(book, &stats, m, add(m, 'A', 1, 'B', 100, "ABC     ", 1234500));
 	itch50_message_apply(book, &stats, m, add(m, 'F', 2, 'S', 50, "ABC     ", 1240000));
 	itch50_message_apply(book, &stats, m, add(m, 'A', 3, 'B', 10, "ABC     ", 1234500));
-	CHECK(strcmp(dump_of(book), "itch ABC B 123.4500 110 2\nitch ABC S 124.0000 50 1\n") == 0);
+	CHECK(strcmp(check_dump(book, "itch"), "itch ABC B 123.4500 110 2\nitch ABC S 124.0000 50 1\n") == 0);
 	n = message(m, 'E'); put(m + 11, 1, 8); put(m + 19, 40, 4);
 	itch50_message_apply(book, &stats, m, n);			/* 1: 60 left */
 	n = message(m, 'C'); put(m + 11, 2, 8); put(m + 19, 50, 4);
 	itch50_message_apply(book, &stats, m, n);			/* 2: gone */
 	n = message(m, 'X'); put(m + 11, 3, 8); put(m + 19, 4, 4);
 	itch50_message_apply(book, &stats, m, n);			/* 3: 6 left */
-	CHECK(strcmp(dump_of(book), "itch ABC B 123.4500 66 2\n") == 0);
+	CHECK(strcmp(check_dump(book, "itch"), "itch ABC B 123.4500 66 2\n") == 0);
 	n = message(m, 'U'); put(m + 11, 1, 8); put(m + 19, 9, 8); put(m + 27, 70, 4);
 	put(m + 31, 1230000, 4);
 	itch50_message_apply(book, &stats, m, n);			/* 1 -> 9 */
 	n = message(m, 'D'); put(m + 11, 3, 8);
 	itch50_message_apply(book, &stats, m, n);
-	CHECK(strcmp(dump_of(book), "itch ABC B 123.0000 70 1\n") == 0);
+	CHECK(strcmp(check_dump(book, "itch"), "itch ABC B 123.0000 70 1\n") == 0);
 	n = message(m, 'R'); memcpy(m + 11, "ABCD    ", 8);
 	itch50_message_apply(book, &stats, m, n);
-	CHECK(strcmp(dump_of(book), "itch ABCD B 123.0000 70 1\n") == 0);
+	CHECK(strcmp(check_dump(book, "itch"), "itch ABCD B 123.0000 70 1\n") == 0);
 	n = message(m, 'D'); put(m + 11, 777, 8);
 	itch50_message_apply(book, &stats, m, n);
 	CHECK(book->stats.unknown_order == 1);
@@ -139,7 +117,7 @@ int main(void)
 		itch50_message_apply(book, &stats, m, n);
 		CHECK(stats.by_type[(uint8_t)*t] == before + 1);
 	}
-	CHECK(strcmp(dump_of(book), "itch ABCD B 123.0000 70 1\n") == 0 && book_check(book));
+	CHECK(strcmp(check_dump(book, "itch"), "itch ABCD B 123.0000 70 1\n") == 0 && book_check(book));
 	book_destroy(book);
 	printf("%s\n", failures ? "FAIL" : "PASS");
 	return failures ? 1 : 0;

@@ -10,16 +10,7 @@
 
 #include "decoders/itch50.h"
 #include "decoders/moldudp64.h"
-
-static int failures;
-
-#define CHECK(cond)                                                                  \
-	do {                                                                         \
-		if (!(cond)) {                                                       \
-			printf("  FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);     \
-			failures++;                                                  \
-		}                                                                    \
-	} while (0)
+#include "tests/check.h"
 
 static uint32_t header(uint8_t *p, uint64_t seq, uint16_t count)
 {

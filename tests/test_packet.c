@@ -8,16 +8,7 @@
 #include <string.h>
 
 #include "feed/packet.h"
-
-static int failures;
-
-#define CHECK(cond)                                                                  \
-	do {                                                                         \
-		if (!(cond)) {                                                       \
-			printf("  FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);     \
-			failures++;                                                  \
-		}                                                                    \
-	} while (0)
+#include "tests/check.h"
 
 /* Builds eth [+ vlan] + IPv4 (ihl words) + UDP + payload; returns the frame length. */
 static uint32_t frame_build(uint8_t *f, int vlan, int ihl, uint32_t payload, int pad)
