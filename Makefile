@@ -83,7 +83,16 @@ $(B)/alloc_guard.so: tests/alloc_guard.c
 	$(if $(Q),@echo "  CC      $@")
 	$(Q)$(CC) -O2 -g -Wall -Wextra -Werror -shared -fPIC -o $@ $< -ldl
 
-asan: $(B)/asan/fhd $(B)/asan/fh-pcap $(addprefix $(B)/asan/,$(TESTS))
+# The fuzz target: gcc ASan+UBSan with a replay main, and clang libFuzzer when present.
+$(B)/asan/fuzz_feed: $(B)/asan/obj/tests/fuzz_feed.o $(B)/asan/obj/tests/fuzz_main.o $(ASAN_CORE_OBJS)
+	$(Q)$(CC) $(SAN) -o $@ $^ $(CORE_LIBS)
+$(B)/fuzz_feed_libfuzzer: tests/fuzz_feed.c $(filter %.c,$(CORE_SRC)) config/default_yaml.S config/default.yaml
+	$(if $(Q),@echo "  FUZZ    $@")
+	$(Q)clang -std=gnu11 -g -O1 -I. -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+		$(call pc_cflags,yaml-0.1) tests/fuzz_feed.c $(filter %.c,$(CORE_SRC)) \
+		config/default_yaml.S -o $@ $(CORE_LIBS) 2>$(B)/fuzz-build.log || rm -f $@
+
+asan: $(B)/asan/fhd $(B)/asan/fuzz_feed $(B)/fuzz_feed_libfuzzer $(B)/asan/fh-pcap $(addprefix $(B)/asan/,$(TESTS))
 
 # --- the two commands of the README (and bench) ---
 # They install missing packages first, then build in a second make so that

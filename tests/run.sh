@@ -40,6 +40,7 @@ run test_config_errors "$ROOT/tests/test_config_errors.sh"
 run test_replay "$ROOT/tests/test_replay.sh"
 run test_differential "$ROOT/tests/test_differential.sh"
 run test_malformed "$ROOT/tests/test_malformed.sh"
+run test_fuzz "$ROOT/tests/test_fuzz.sh"
 run test_alloc "$ROOT/tests/test_alloc.sh"
 run test_live "$ROOT/tests/test_live.sh"
 

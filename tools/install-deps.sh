@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(build-essential pkg-config libdpdk-dev dpdk libyaml-dev liburing-dev libpcap-dev
-	  python3 tshark tcpreplay gnuplot-nox iproute2 clang valgrind)
+	  python3 tshark tcpreplay gnuplot-nox iproute2 clang libclang-rt-14-dev valgrind)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Fuzzing the per-packet path: a seed corpus is cut from the bundled captures (each
+# input: a run of consecutive frames as [2-byte length][frame] records) and replayed
+# through tests/fuzz_feed.c under gcc ASan+UBSan, then libFuzzer (clang) mutates it
+# for FH_FUZZ_SECONDS (default 20). Any crash, sanitizer report, lost packet handle
+# or broken book invariant fails the test. Skips libFuzzer if clang cannot build it.
+source "$(dirname "$0")/lib.sh"
+
+corpus=$TMP/corpus
+mkdir -p "$corpus"
+python3 - "$ROOT/pcaps/itch-faults.pcap" "$corpus" <<'PY'
+import struct, sys
+data = open(sys.argv[1], 'rb').read()
+frames, at = [], 24
+while at + 16 <= len(data):
+    n = struct.unpack('<I', data[at + 8:at + 12])[0]
+    frames.append(data[at + 16:at + 16 + n]); at += 16 + n
+for i in range(0, len(frames), 40):
+    chunk = b''.join(struct.pack('>H', len(f)) + f for f in frames[i:i + 40])
+    open('%s/seed%04d' % (sys.argv[2], i // 40), 'wb').write(chunk)
+PY
+check "seed corpus under ASan+UBSan (gcc, $(ls "$corpus" | wc -l) inputs)" "$B/asan/fuzz_feed" "$corpus"/*
+
+if [ -x "$B/fuzz_feed_libfuzzer" ]; then
+	secs=${FH_FUZZ_SECONDS:-20}
+	"$B/fuzz_feed_libfuzzer" -max_total_time="$secs" -print_final_stats=1 "$corpus" >"$TMP/fuzz.log" 2>&1
+	rc=$?
+	grep -E "stat::number_of_executed_units|stat::peak_rss" "$TMP/fuzz.log"
+	check "libFuzzer ${secs}s on the per-packet path: no finding" [ $rc = 0 ]
+	[ $rc = 0 ] || tail -30 "$TMP/fuzz.log"
+else
+	echo "skip: libFuzzer build not available"
+fi
+finish
