@@ -209,7 +209,9 @@ void arbiter_offer(struct arbiter *arbiter, const struct decoder_frame *frame,
 
 void arbiter_expire(struct arbiter *arbiter, uint64_t now_ns)
 {
-	if (arbiter->held_count > 0 && now_ns - arbiter->hole_since_ns >= arbiter->window_ns)
+	/* A clock behind the hole's start (capture time going backwards) expires nothing. */
+	if (arbiter->held_count > 0 && now_ns >= arbiter->hole_since_ns &&
+	    now_ns - arbiter->hole_since_ns >= arbiter->window_ns)
 		arbiter_gap_declare(arbiter, now_ns);
 }
 

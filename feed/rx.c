@@ -76,15 +76,20 @@ int rx_lcore_run(void *arg)
 			}
 			received += n;
 			q->packets += n;
-			now_ns = rx_tsc_ns(rte_rdtsc(), hz);
+			if (!rx->replay)
+				now_ns = rx_tsc_ns(rte_rdtsc(), hz);
 			for (uint16_t i = 0; i < n; i++) {
 				struct rte_mbuf *m = burst[i];
 
 				if (i + 1 < n)
 					rte_prefetch0(rte_pktmbuf_mtod(burst[i + 1], void *));
-				if (rx->replay && (m->ol_flags & rx->timestamp_flag))
-					now_ns = *RTE_MBUF_DYNFIELD(m, rx->timestamp_offset, uint64_t *) *
-						 rx->timestamp_to_ns;
+				/* Capture time, never going backwards even where the capture does. */
+				if (rx->replay && (m->ol_flags & rx->timestamp_flag)) {
+					uint64_t t = *RTE_MBUF_DYNFIELD(m, rx->timestamp_offset, uint64_t *) *
+						     rx->timestamp_to_ns;
+
+					now_ns = t > now_ns ? t : now_ns;
+				}
 				if (m->nb_segs != 1) {
 					/* Feeds fit one segment; a chained frame is counted as cut. */
 					rx->set.unrouted[PACKET_TRUNCATED]++;

@@ -134,6 +134,8 @@ static void test_edges(void)
 	offer(&a, S, DECODER_FRAME_DATA, 3, 1, 1, 40);	/* too late: duplicate */
 	CHECK(owner.applied[3] == 0 && a.stats.lines[1].duplicates == 1);
 	offer(&a, S, DECODER_FRAME_DATA, 10, 1, 0, 100);
+	arbiter_expire(&a, 50);	/* a clock behind the hole's start expires nothing */
+	CHECK(a.stats.gaps == 1);
 	arbiter_expire(&a, 1099);
 	CHECK(a.stats.gaps == 1);
 	arbiter_expire(&a, 1100);
