@@ -1,0 +1,209 @@
+/*
+ * fh: publish ring consumer (see fh.h and ring_layout.h for the protocol).
+ */
+#include "publish/fh.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "publish/ring_layout.h"
+
+struct fh_consumer {
+	char name[256];
+	const struct ring_header *header;
+	const struct fh_event *records;
+	size_t size;
+	uint64_t capacity;
+	uint64_t mask;
+	uint64_t generation;
+	uint64_t next;			/* sequence number wanted next */
+	uint64_t lost_pending;		/* a lap seen while returning events; reported next */
+	uint64_t lost_last;
+	uint64_t lost_total;
+};
+
+static int fh_map(struct fh_consumer *c, char *err, size_t err_size)
+{
+	const struct ring_header *h;
+	struct stat st;
+	void *map;
+	int fd = shm_open(c->name, O_RDONLY, 0);
+
+	if (fd < 0) {
+		int rc = -errno;
+
+		snprintf(err, err_size, "ring %s: %s", c->name,
+			 errno == ENOENT ? "no such ring (is fhd running?)" : strerror(errno));
+		return rc;
+	}
+	if (fstat(fd, &st) != 0 || (size_t)st.st_size < RING_HEADER_SIZE) {
+		close(fd);
+		snprintf(err, err_size, "ring %s: not initialised yet", c->name);
+		return -ENOENT;
+	}
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED) {
+		snprintf(err, err_size, "ring %s: mmap: %s", c->name, strerror(errno));
+		return -errno;
+	}
+	h = map;
+	if (__atomic_load_n(&h->magic, __ATOMIC_ACQUIRE) != RING_MAGIC) {
+		munmap(map, (size_t)st.st_size);
+		snprintf(err, err_size, "ring %s: not an fh ring (bad magic)", c->name);
+		return -EINVAL;
+	}
+	if (h->layout_version != FH_EVENT_LAYOUT_VERSION || h->record_size != sizeof(struct fh_event)) {
+		snprintf(err, err_size,
+			 "ring %s: event layout version %u (%u-byte records), this program was built "
+			 "for version %u (%zu bytes): rebuild it against the installed fh headers",
+			 c->name, h->layout_version, h->record_size, FH_EVENT_LAYOUT_VERSION,
+			 sizeof(struct fh_event));
+		munmap(map, (size_t)st.st_size);
+		return -EPROTO;
+	}
+	if (RING_HEADER_SIZE + h->capacity * sizeof(struct fh_event) > (size_t)st.st_size) {
+		munmap(map, (size_t)st.st_size);
+		snprintf(err, err_size, "ring %s: segment smaller than its capacity", c->name);
+		return -EINVAL;
+	}
+	c->header = h;
+	c->records = (const struct fh_event *)((const uint8_t *)map + RING_HEADER_SIZE);
+	c->size = (size_t)st.st_size;
+	c->capacity = h->capacity;
+	c->mask = h->capacity - 1;
+	c->generation = __atomic_load_n(&h->generation, __ATOMIC_ACQUIRE);
+	return 0;
+}
+
+static uint64_t fh_oldest(const struct fh_consumer *c, uint64_t head)
+{
+	return head >= c->capacity ? head - c->capacity + 1 : 1;
+}
+
+int fh_attach(const char *name, enum fh_start start, struct fh_consumer **consumer,
+	      char *err, size_t err_size)
+{
+	struct fh_consumer *c = calloc(1, sizeof(*c));
+	uint64_t head;
+	int rc;
+
+	if (c == NULL)
+		return -ENOMEM;
+	snprintf(c->name, sizeof(c->name), "%s%s", name[0] == '/' ? "" : "/", name);
+	rc = fh_map(c, err, err_size);
+	if (rc != 0) {
+		free(c);
+		return rc;
+	}
+	head = __atomic_load_n(&c->header->head, __ATOMIC_ACQUIRE);
+	c->next = start == FH_START_NOW ? head + 1 : fh_oldest(c, head);
+	*consumer = c;
+	return 0;
+}
+
+/* The producer lapped us: continue half a ring behind its head; count what we skip. */
+static uint64_t fh_resync(struct fh_consumer *c)
+{
+	uint64_t head = __atomic_load_n(&c->header->head, __ATOMIC_ACQUIRE);
+	uint64_t next = head > c->capacity / 2 ? head - c->capacity / 2 + 1 : 1;
+	uint64_t lost;
+
+	if (next < c->next)
+		next = c->next;
+	lost = next - c->next;
+	c->next = next;
+	return lost;
+}
+
+static int fh_lapped(struct fh_consumer *c, uint64_t lost)
+{
+	c->lost_last = lost;
+	c->lost_total += lost;
+	return FH_POLL_LAPPED;
+}
+
+int fh_poll(struct fh_consumer *c, struct fh_event *events, int max)
+{
+	uint64_t head;
+	int n = 0;
+
+	if (c->lost_pending > 0) {
+		uint64_t lost = c->lost_pending;
+
+		c->lost_pending = 0;
+		return fh_lapped(c, lost);
+	}
+	if (__atomic_load_n(&c->header->generation, __ATOMIC_ACQUIRE) != c->generation)
+		return FH_POLL_RESTARTED;
+	head = __atomic_load_n(&c->header->head, __ATOMIC_ACQUIRE);
+	if (c->next + c->capacity <= head)
+		return fh_lapped(c, fh_resync(c));
+	while (n < max && c->next <= head) {
+		const struct fh_event *slot = &c->records[(c->next - 1) & c->mask];
+		uint64_t before = __atomic_load_n(&slot->seq, __ATOMIC_ACQUIRE), after;
+
+		if (before == c->next) {
+			memcpy(&events[n], slot, sizeof(events[n]));
+			__atomic_thread_fence(__ATOMIC_ACQUIRE);
+			after = __atomic_load_n(&slot->seq, __ATOMIC_RELAXED);
+			if (after == before) {
+				events[n].seq = before;
+				n++;
+				c->next++;
+				continue;
+			}
+		}
+		/* Overwritten under us (or being written for a later lap). */
+		if (n == 0)
+			return fh_lapped(c, fh_resync(c));
+		c->lost_pending = fh_resync(c);
+		break;
+	}
+	return n;
+}
+
+uint64_t fh_lost_last(const struct fh_consumer *c)
+{
+	return c->lost_last;
+}
+
+uint64_t fh_lost_total(const struct fh_consumer *c)
+{
+	return c->lost_total;
+}
+
+int fh_reattach(struct fh_consumer *c, char *err, size_t err_size)
+{
+	munmap((void *)c->header, c->size);
+	c->header = NULL;
+	c->next = 1;
+	c->lost_pending = 0;
+	return fh_map(c, err, err_size);
+}
+
+bool fh_stopped(const struct fh_consumer *c)
+{
+	return __atomic_load_n(&c->header->state, __ATOMIC_ACQUIRE) == RING_STATE_STOPPED &&
+	       c->next > __atomic_load_n(&c->header->head, __ATOMIC_ACQUIRE);
+}
+
+uint64_t fh_next_seq(const struct fh_consumer *c)
+{
+	return c->next;
+}
+
+void fh_detach(struct fh_consumer *c)
+{
+	if (c == NULL)
+		return;
+	if (c->header != NULL)
+		munmap((void *)c->header, c->size);
+	free(c);
+}

@@ -1,0 +1,110 @@
+/*
+ * fh_event: the records fhd publishes to strategy processes, one 64-byte cache line
+ * each. The layout is versioned (FH_EVENT_LAYOUT_VERSION); a consumer built against
+ * another version is refused at attach. Every event carries the ring sequence number,
+ * its type, feed and instrument, three timestamps, a quantity and a type-specific
+ * body. Prices are integers in units of 10^-price_decimals of the instrument (given by
+ * FH_EVENT_INSTRUMENT_DEFINED; ITCH: 4).
+ */
+#ifndef FH_PUBLISH_FH_EVENT_H
+#define FH_PUBLISH_FH_EVENT_H
+
+#include <stdint.h>
+
+#define FH_EVENT_LAYOUT_VERSION 1
+
+enum fh_event_type {
+	FH_EVENT_NONE = 0,
+	/* order-by-order view */
+	FH_EVENT_ORDER_ADDED = 1,	/* body.order; quantity = shares */
+	FH_EVENT_ORDER_REDUCED = 2,	/* body.order; quantity = shares taken off, body.order.remaining left */
+	FH_EVENT_ORDER_REPLACED = 3,	/* body.replace; quantity = new shares */
+	FH_EVENT_ORDER_DELETED = 4,	/* body.order; quantity = shares that were resting */
+	/* aggregated view: enough to keep depth without tracking orders */
+	FH_EVENT_LEVEL_CHANGED = 5,	/* body.level; orders 0 = level gone */
+	FH_EVENT_TOP_OF_BOOK = 6,	/* body.top; sent when the best bid or ask changed */
+	FH_EVENT_TRADE = 7,		/* body.trade; quantity = shares; includes non-displayed and cross */
+	FH_EVENT_TRADING_STATUS = 8,	/* body.status */
+	FH_EVENT_INSTRUMENT_DEFINED = 9,/* body.instrument */
+	FH_EVENT_GAP = 10,		/* body.gap: feed lost messages; its books may be stale */
+	FH_EVENT_BOOK_RECOVERED = 11,	/* the feed's books are whole again */
+	FH_EVENT_END_OF_PACKET = 12,	/* body.packet: books are consistent with one exchange packet */
+	FH_EVENT_STOP = 13,		/* fhd stops cleanly; nothing follows from this generation */
+	FH_EVENT_TYPES
+};
+
+enum fh_event_side { FH_SIDE_BID = 0, FH_SIDE_ASK = 1, FH_SIDE_NONE = 2 };
+
+enum fh_event_flag {
+	FH_FLAG_TRADE_CROSS = 1 << 0,		/* cross trade (ITCH 'Q') */
+	FH_FLAG_TRADE_NON_DISPLAYED = 1 << 1,	/* against a non-displayed order (ITCH 'P') */
+	FH_FLAG_TRADE_EXECUTION = 1 << 2,	/* execution of a displayed order (ITCH 'E'/'C') */
+};
+
+struct fh_event {
+	uint64_t seq;			/* ring sequence number, 1 = first event of the generation */
+	uint8_t type;			/* enum fh_event_type */
+	uint8_t side;			/* enum fh_event_side */
+	uint8_t feed;			/* index of the feed in fhd's config */
+	uint8_t flags;			/* enum fh_event_flag */
+	uint32_t instrument;		/* the venue's instrument key (ITCH stock locate) */
+	uint64_t exchange_ts_ns;	/* the exchange's timestamp (ITCH: ns since midnight) */
+	uint64_t rx_ts_ns;		/* when fhd received the packet (capture time in a replay) */
+	uint32_t publish_delta_ns;	/* publish time - rx time on fhd's clock (saturated) */
+	uint32_t quantity;		/* shares, per type (see above) */
+	union {
+		struct {
+			uint64_t ref;		/* order reference */
+			int64_t price;
+			uint32_t remaining;	/* REDUCED: shares left (0: the order left) */
+			uint32_t reserved;
+		} order;
+		struct {
+			uint64_t old_ref;
+			uint64_t new_ref;
+			int64_t price;		/* new price */
+		} replace;
+		struct {
+			int64_t price;
+			uint64_t shares;	/* total at the level after the change */
+			uint32_t orders;	/* orders at the level; 0 = level removed */
+			uint32_t reserved;
+		} level;
+		struct {
+			int64_t bid_price;	/* INT64_MIN: no bid */
+			int64_t ask_price;	/* INT64_MIN: no ask */
+			uint32_t bid_shares;	/* saturated at UINT32_MAX */
+			uint32_t ask_shares;
+		} top;
+		struct {
+			uint64_t match;		/* match number */
+			int64_t price;
+			uint64_t reserved;
+		} trade;
+		struct {
+			char state;		/* ITCH: H halted, P paused, Q quotation only, T trading */
+			char reason[4];
+			uint8_t reserved[19];
+		} status;
+		struct {
+			char symbol[16];	/* space-free, NUL padded */
+			uint8_t price_decimals;
+			uint8_t reserved[7];
+		} instrument;
+		struct {
+			uint64_t first;		/* first missing exchange sequence number */
+			uint64_t count;		/* how many */
+			uint64_t reserved;
+		} gap;
+		struct {
+			uint64_t last_seq;	/* exchange sequence number of the packet's last message */
+			uint32_t messages;	/* messages applied from the packet */
+			uint32_t reserved[3];
+		} packet;
+		uint8_t raw[24];
+	} body;
+};
+
+_Static_assert(sizeof(struct fh_event) == 64, "an event is one cache line");
+
+#endif
