@@ -113,7 +113,7 @@ int main(int argc, char **argv)
 			if (i + BENCH_PREFETCH_DISTANCE < count)
 				itch50_message_prefetch(book, messages[i + BENCH_PREFETCH_DISTANCE].data,
 							messages[i + BENCH_PREFETCH_DISTANCE].length);
-			itch50_message_apply(book, &stats, messages[i].data, messages[i].length);
+			itch50_message_apply(book, &stats, NULL, messages[i].data, messages[i].length);
 		}
 		elapsed = bench_now_ns() - start;
 		if (elapsed < best_ns)

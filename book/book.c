@@ -97,21 +97,25 @@ int32_t book_instrument_get(struct book *book, uint32_t key, uint8_t price_decim
 	return index;
 }
 
-void book_instrument_symbol_set(struct book *book, int32_t index, const char *symbol,
+bool book_instrument_symbol_set(struct book *book, int32_t index, const char *symbol,
 				uint32_t len, enum book_symbol_source source)
 {
 	struct book_instrument *instrument = &book->instruments[index];
+	bool changed;
 
 	assert(index >= 0 && (uint32_t)index < book->instruments_count);
 	if (source < BOOK_SYMBOL_FROM_DIRECTORY && instrument->symbol_source >= source)
-		return;
+		return false;
 	while (len > 0 && symbol[len - 1] == ' ')
 		len--;
 	if (len > BOOK_SYMBOL_MAX)
 		len = BOOK_SYMBOL_MAX;
+	changed = instrument->symbol_len != len || memcmp(instrument->symbol, symbol, len) != 0 ||
+		  instrument->symbol_source == BOOK_SYMBOL_NONE;
 	memcpy(instrument->symbol, symbol, len);
 	instrument->symbol_len = (uint8_t)len;
 	instrument->symbol_source = (uint8_t)source;
+	return changed;
 }
 
 static inline int64_t book_side_key(enum book_side side, int64_t price)
@@ -145,9 +149,27 @@ static inline uint32_t book_levels_seek(const struct book_levels *levels, int64_
 	return i;
 }
 
-static int book_levels_add(struct book *book, struct book_levels *levels, int64_t key,
+/* Notes a level as it is now (orders 0: gone) for whoever publishes the book. */
+static inline void book_change_record(struct book *book, int32_t instrument, int side,
+				      int64_t key, uint64_t shares, uint32_t orders, bool best)
+{
+	struct book_change *change;
+
+	if (book->changes_count >= BOOK_CHANGES_MAX)
+		return;	/* nobody reset the count: no publisher is listening */
+	change = &book->changes[book->changes_count++];
+	change->price = book_side_key((enum book_side)side, key);
+	change->shares = shares;
+	change->orders = orders;
+	change->instrument = (uint16_t)instrument;
+	change->side = (uint8_t)side;
+	change->best = best;
+}
+
+static int book_levels_add(struct book *book, int32_t instrument, int side, int64_t key,
 			   uint64_t shares, uint32_t orders)
 {
+	struct book_levels *levels = &book->instruments[instrument].sides[side];
 	bool found;
 	uint32_t i = book_levels_seek(levels, key, &found);
 	uint32_t tail;
@@ -155,6 +177,8 @@ static int book_levels_add(struct book *book, struct book_levels *levels, int64_
 	if (found) {
 		levels->shares[i] += shares;
 		levels->orders[i] += orders;
+		book_change_record(book, instrument, side, key, levels->shares[i], levels->orders[i],
+				   i == levels->count - 1);
 		return 0;
 	}
 	if (levels->count >= book->levels_max) {
@@ -169,6 +193,7 @@ static int book_levels_add(struct book *book, struct book_levels *levels, int64_
 	levels->shares[i] = shares;
 	levels->orders[i] = orders;
 	levels->count++;
+	book_change_record(book, instrument, side, key, shares, orders, i == levels->count - 1);
 	return 0;
 }
 
@@ -183,28 +208,35 @@ static void book_levels_remove_at(struct book_levels *levels, uint32_t i)
 }
 
 /* Takes shares and orders off an existing level; the level goes when no order is left. */
-static void book_levels_sub(struct book_levels *levels, int64_t key, uint64_t shares,
-			    uint32_t orders)
+static void book_levels_sub(struct book *book, int32_t instrument, int side, int64_t key,
+			    uint64_t shares, uint32_t orders)
 {
+	struct book_levels *levels = &book->instruments[instrument].sides[side];
 	bool found;
 	uint32_t i = book_levels_seek(levels, key, &found);
 
 	assert(found && levels->orders[i] >= orders && levels->shares[i] >= shares);
 	levels->shares[i] -= shares;
 	levels->orders[i] -= orders;
+	book_change_record(book, instrument, side, key, levels->shares[i], levels->orders[i],
+			   i == levels->count - 1);
 	if (levels->orders[i] == 0)
 		book_levels_remove_at(levels, i);
 }
 
-static inline struct book_levels *book_order_levels(struct book *book, const struct order *order)
+/* Remembers an order as it was, for order events. */
+static inline void book_order_note(struct book *book, const struct order *order, uint32_t remaining)
 {
-	return &book->instruments[order->instrument].sides[order->side];
+	book->last_order.price = order->price;
+	book->last_order.shares = order->shares;
+	book->last_order.remaining = remaining;
+	book->last_order.instrument = order->instrument;
+	book->last_order.side = order->side;
 }
 
 int book_order_add(struct book *book, int32_t instrument, uint64_t ref, enum book_side side,
 		   int64_t price, uint32_t shares)
 {
-	struct book_levels *levels;
 	struct order *order;
 	bool existed;
 
@@ -218,8 +250,7 @@ int book_order_add(struct book *book, int32_t instrument, uint64_t ref, enum boo
 			book->stats.orders_full++;
 		return existed ? -EEXIST : -ENOSPC;
 	}
-	levels = &book->instruments[instrument].sides[side];
-	if (book_levels_add(book, levels, book_side_key(side, price), shares, 1) != 0) {
+	if (book_levels_add(book, instrument, side, book_side_key(side, price), shares, 1) != 0) {
 		order_table_remove(&book->orders, order);
 		return -ENOSPC;
 	}
@@ -233,7 +264,7 @@ int book_order_add(struct book *book, int32_t instrument, uint64_t ref, enum boo
 
 static void book_order_remove(struct book *book, struct order *order)
 {
-	book_levels_sub(book_order_levels(book, order), book_side_key(order->side, order->price),
+	book_levels_sub(book, order->instrument, order->side, book_side_key(order->side, order->price),
 			order->shares, 1);
 	order_table_remove(&book->orders, order);
 	book->stats.orders_removed++;
@@ -248,10 +279,12 @@ int book_order_reduce(struct book *book, uint64_t ref, uint32_t shares)
 		return -ENOENT;
 	}
 	if (shares >= order->shares) {
+		book_order_note(book, order, 0);
 		book_order_remove(book, order);
 		return 0;
 	}
-	book_levels_sub(book_order_levels(book, order), book_side_key(order->side, order->price),
+	book_order_note(book, order, order->shares - shares);
+	book_levels_sub(book, order->instrument, order->side, book_side_key(order->side, order->price),
 			shares, 0);
 	order->shares -= shares;
 	return 0;
@@ -265,6 +298,7 @@ int book_order_delete(struct book *book, uint64_t ref)
 		book->stats.unknown_order++;
 		return -ENOENT;
 	}
+	book_order_note(book, order, 0);
 	book_order_remove(book, order);
 	return 0;
 }
@@ -282,6 +316,7 @@ int book_order_replace(struct book *book, uint64_t old_ref, uint64_t new_ref, in
 	}
 	instrument = order->instrument;
 	side = (enum book_side)order->side;
+	book_order_note(book, order, 0);
 	book_order_remove(book, order);
 	return book_order_add(book, instrument, new_ref, side, price, shares);
 }
@@ -294,18 +329,19 @@ int book_level_set(struct book *book, int32_t instrument, enum book_side side, i
 	bool found;
 	uint32_t i = book_levels_seek(levels, key, &found);
 
-	if (found && orders == 0) {
-		book_levels_remove_at(levels, i);
-		return 0;
-	}
 	if (found) {
-		levels->shares[i] = shares;
-		levels->orders[i] = orders;
+		book_change_record(book, instrument, side, key, shares, orders, i == levels->count - 1);
+		if (orders == 0)
+			book_levels_remove_at(levels, i);
+		else {
+			levels->shares[i] = shares;
+			levels->orders[i] = orders;
+		}
 		return 0;
 	}
 	if (orders == 0)
 		return 0;
-	return book_levels_add(book, levels, key, shares, orders);
+	return book_levels_add(book, instrument, side, key, shares, orders);
 }
 
 int64_t book_level_price(const struct book_levels *levels, enum book_side side, uint32_t i)

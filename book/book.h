@@ -62,6 +62,27 @@ struct book_instrument {
 	struct book_levels sides[BOOK_SIDES];
 };
 
+#define BOOK_CHANGES_MAX 4	/* level changes one operation can make (replace: 2) */
+
+/* A level as it is after an operation: what a price-level view needs to follow. */
+struct book_change {
+	int64_t price;
+	uint64_t shares;	/* total at the level now */
+	uint32_t orders;	/* orders at the level now; 0: the level is gone */
+	uint16_t instrument;	/* index in the instrument table */
+	uint8_t side;		/* enum book_side */
+	uint8_t best;		/* the level is, or was until now, the best of its side */
+};
+
+/* The order an operation touched, as it was before (for order events). */
+struct book_order_info {
+	int64_t price;
+	uint32_t shares;	/* resting before the operation */
+	uint32_t remaining;	/* resting after (0: it left the book) */
+	uint16_t instrument;
+	uint8_t side;
+};
+
 struct book {
 	uint16_t *slot_by_key;		/* instrument index + 1, 0 = none; BOOK_INSTRUMENT_KEYS entries */
 	struct book_instrument *instruments;
@@ -73,6 +94,10 @@ struct book {
 	uint32_t *level_orders;
 	struct order_table orders;
 	struct book_stats stats;
+	/* What the last operations changed, for publishing; the caller resets the count. */
+	uint32_t changes_count;
+	struct book_change changes[BOOK_CHANGES_MAX];
+	struct book_order_info last_order;
 };
 
 /* Allocates and prefaults a book. Returns NULL on bad capacities or no memory. */
@@ -98,9 +123,9 @@ int32_t book_instrument_get(struct book *book, uint32_t key, uint8_t price_decim
 
 /*
  * Sets the symbol (trailing spaces dropped) unless the instrument already has one
- * from a source at least as authoritative.
+ * from a source at least as authoritative. True if the symbol changed.
  */
-void book_instrument_symbol_set(struct book *book, int32_t instrument, const char *symbol,
+bool book_instrument_symbol_set(struct book *book, int32_t instrument, const char *symbol,
 				uint32_t len, enum book_symbol_source source);
 
 /*

@@ -771,16 +771,63 @@ static int cfg_feeds_read(struct cfg_parser *p, yaml_node_t *node)
 	return 0;
 }
 
+/* The optional publish section: the shared-memory rings strategies read. */
+static int cfg_publish_read(struct cfg_parser *p, yaml_node_t *node)
+{
+	struct cfg_key keys[] = {
+		{ .name = "ring" }, { .name = "capacity" }, { .name = "mode" },
+		{ .name = "group" }, { .name = "depth" },
+	};
+	struct cfg_publish *pub = &p->cfg->publish;
+	char mode[8], *end;
+	int ret;
+
+	ret = cfg_map_read(p, node, "publish", keys, 5);
+	if (ret)
+		return ret;
+	pub->enabled = true;
+	ret = cfg_string_get(p, node, "publish", &keys[0], pub->ring, sizeof(pub->ring));
+	if (ret)
+		return ret;
+	if (strchr(pub->ring, '/') != NULL)
+		return cfg_fail(p, &keys[0].value->start_mark, "publish.ring",
+				"expected a name without '/', got \"%s\"", pub->ring);
+	ret = cfg_uint_get(p, node, "publish", &keys[1], false, 1u << 20, 1024, 1u << 26,
+			   &pub->capacity);
+	if (ret)
+		return ret;
+	if (pub->capacity & (pub->capacity - 1))
+		return cfg_fail(p, &keys[1].value->start_mark, "publish.capacity",
+				"expected a power of two, got %u", pub->capacity);
+	pub->mode = 0640;
+	if (keys[2].value) {
+		ret = cfg_string_parse(p, keys[2].value, "publish.mode", mode, sizeof(mode));
+		if (ret)
+			return ret;
+		pub->mode = (uint32_t)strtoul(mode, &end, 8);
+		if (*end != '\0' || mode[0] != '0' || pub->mode > 0777 || (pub->mode & 0400) == 0)
+			return cfg_fail(p, &keys[2].value->start_mark, "publish.mode",
+					"expected an octal mode like \"0640\" readable by the owner, got \"%s\"",
+					mode);
+	}
+	if (keys[3].value) {
+		ret = cfg_string_parse(p, keys[3].value, "publish.group", pub->group, sizeof(pub->group));
+		if (ret)
+			return ret;
+	}
+	return cfg_uint_get(p, node, "publish", &keys[4], false, 10, 1, 64, &pub->depth);
+}
+
 static int cfg_root_read(struct cfg_parser *p, yaml_node_t *root)
 {
 	struct cfg_key keys[] = {
 		{ .name = "eal" }, { .name = "lcores" }, { .name = "mbufs" },
-		{ .name = "ports" }, { .name = "feeds" },
+		{ .name = "ports" }, { .name = "feeds" }, { .name = "publish" },
 	};
 	uint32_t v;
 	int ret;
 
-	ret = cfg_map_read(p, root, "", keys, 5);
+	ret = cfg_map_read(p, root, "", keys, 6);
 	if (ret)
 		return ret;
 	if (keys[0].value) {
@@ -805,7 +852,10 @@ static int cfg_root_read(struct cfg_parser *p, yaml_node_t *root)
 		return ret;
 	if (!keys[4].value)
 		return cfg_missing_fail(p, root, "", &keys[4], "a list of feeds");
-	return cfg_feeds_read(p, keys[4].value);
+	ret = cfg_feeds_read(p, keys[4].value);
+	if (ret || !keys[5].value)
+		return ret;
+	return cfg_publish_read(p, keys[5].value);
 }
 
 /* Reports a libyaml parse failure with its problem text and position. */

@@ -61,6 +61,17 @@ struct cfg_port {
 	uint16_t rx_descriptors;	/* 64..16384, power of two, default 1024 */
 };
 
+#define CFG_RING_NAME_MAX 48	/* publish ring name, including the NUL */
+
+struct cfg_publish {
+	bool enabled;			/* the section is present (or fhd --publish) */
+	char ring[CFG_RING_NAME_MAX];	/* YAML: ring; segments /dev/shm/<ring>-lcore<N> */
+	uint32_t capacity;		/* YAML: capacity, events per ring, power of two, default 1 << 20 */
+	uint32_t mode;			/* YAML: mode, octal string, default "0640" */
+	char group[CFG_NAME_MAX];	/* YAML: group (optional): the segments' group */
+	uint32_t depth;			/* YAML: depth, conflated levels per side, 1..64, default 10 */
+};
+
 struct cfg {
 	char source[CFG_DEVICE_MAX];	/* the file name the config came from, for messages */
 
@@ -78,6 +89,8 @@ struct cfg {
 
 	struct cfg_feed feeds[CFG_FEEDS_MAX];
 	uint16_t feeds_count;
+
+	struct cfg_publish publish;	/* YAML: publish (optional) */
 };
 
 /*

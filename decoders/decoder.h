@@ -14,6 +14,8 @@
 #include "book/book.h"
 #include "config/config.h"
 
+struct publisher;
+
 #define DECODER_SESSION_MAX 16
 
 enum decoder_frame_kind {
@@ -49,10 +51,12 @@ struct decoder_ops {
 	int (*frame_parse)(const uint8_t *payload, uint32_t len, struct decoder_frame *frame);
 	/*
 	 * Applies the messages of a packet that frame_parse accepted, skipping the first
-	 * `skip` (already applied from the other line). Returns messages applied.
+	 * `skip` (already applied from the other line), and publishes what changed
+	 * through pub (NULL: not publishing). Returns messages applied.
 	 */
 	uint32_t (*frame_apply)(struct book *book, struct decoder_stats *stats,
-				const uint8_t *payload, uint32_t len, uint32_t skip);
+				struct publisher *pub, const uint8_t *payload, uint32_t len,
+				uint32_t skip);
 };
 
 /* The decoder for a configured protocol, or NULL. */

@@ -19,9 +19,12 @@
 /* The length of a message of this type, or 0 for a type ITCH 5.0 does not have. */
 uint32_t itch50_message_length(uint8_t type);
 
-/* Decodes one message and applies it to the book, counting the outcome. */
-void itch50_message_apply(struct book *book, struct decoder_stats *stats, const uint8_t *message,
-			  uint32_t length);
+/*
+ * Decodes one message and applies it to the book, counting the outcome, and publishes
+ * the resulting events through pub (NULL: not publishing).
+ */
+void itch50_message_apply(struct book *book, struct decoder_stats *stats, struct publisher *pub,
+			  const uint8_t *message, uint32_t length);
 
 /*
  * Starts loading the order-table slots a message will touch. Applying a message costs

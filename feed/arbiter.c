@@ -95,6 +95,8 @@ static void arbiter_gap_declare(struct arbiter *arbiter, uint64_t now_ns)
 	__atomic_store_n(&arbiter->gap_log_head, arbiter->gap_log_head + 1, __ATOMIC_RELEASE);
 	arbiter->stats.gaps++;
 	arbiter->stats.gap_messages += next - first;
+	if (arbiter->gap != NULL)
+		arbiter->gap(arbiter->context, first, next - first);
 	arbiter->expected = next;
 	arbiter_drain(arbiter, now_ns);
 }

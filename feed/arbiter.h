@@ -27,6 +27,8 @@ struct arbiter_packet {
 	void *packet;		/* owner's handle (an mbuf), given back in apply/release */
 	const uint8_t *payload;
 	uint32_t len;
+	uint64_t rx_ns;		/* when it was received (the window's clock) */
+	uint64_t rx_tsc;	/* and the TSC then, for RX->publish latency */
 };
 
 struct arbiter_line_stats {
@@ -68,6 +70,7 @@ struct arbiter {
 	void (*apply)(void *context, const struct arbiter_packet *packet, uint32_t skip);
 	void (*release)(void *context, void *packet);
 	void (*session_start)(void *context);	/* a new session replaces an old one */
+	void (*gap)(void *context, uint64_t first, uint64_t count);	/* optional: a gap declared */
 	struct arbiter_stats stats;
 	uint64_t gap_log_head;		/* gaps ever logged; entry i at gap_log[i % ARBITER_GAP_LOG] */
 	struct arbiter_gap gap_log[ARBITER_GAP_LOG];

@@ -13,7 +13,23 @@ static void feed_packet_apply(void *context, const struct arbiter_packet *packet
 {
 	struct feed *feed = context;
 
-	feed->decoder->frame_apply(feed->book, &feed->messages, packet->payload, packet->len, skip);
+	if (feed->pub == NULL) {
+		feed->decoder->frame_apply(feed->book, &feed->messages, NULL, packet->payload,
+					   packet->len, skip);
+		return;
+	}
+	publisher_packet_begin(feed->pub, packet->rx_ns, packet->rx_tsc);
+	feed->decoder->frame_apply(feed->book, &feed->messages, feed->pub, packet->payload,
+				   packet->len, skip);
+	publisher_packet_end(feed->pub, packet->seq + packet->count - 1);
+}
+
+static void feed_gap(void *context, uint64_t first, uint64_t count)
+{
+	struct feed *feed = context;
+
+	if (feed->pub != NULL)
+		publisher_gap(feed->pub, first, count);
 }
 
 static void feed_packet_release(void *context, void *packet)
@@ -29,6 +45,8 @@ static void feed_session_start(void *context)
 	struct feed *feed = context;
 
 	book_reset(feed->book);
+	if (feed->pub != NULL)
+		publisher_cleared(feed->pub);
 }
 
 struct feed *feed_create(const struct cfg_feed *cfg, void (*packet_free)(void *packet),
@@ -65,6 +83,7 @@ struct feed *feed_create(const struct cfg_feed *cfg, void (*packet_free)(void *p
 	rc = arbiter_init(&feed->arbiter, cfg->reorder_packets_max,
 			  (uint64_t)cfg->reorder_window_us * 1000, feed_packet_apply,
 			  feed_packet_release, feed_session_start, feed);
+	feed->arbiter.gap = feed_gap;
 	if (rc != 0) {
 		snprintf(err, err_size, "feed %s: reorder window: %s", cfg->name, strerror(-rc));
 		book_destroy(feed->book);
@@ -168,6 +187,8 @@ void feed_set_packet_handle(struct feed_set *set, const uint8_t *frame, uint32_t
 	held.packet = packet;
 	held.payload = udp.payload;
 	held.len = udp.payload_len;
+	held.rx_ns = now_ns;
+	held.rx_tsc = __builtin_ia32_rdtsc();
 	arbiter_offer(&feed->arbiter, &dframe, &held, now_ns);
 }
 

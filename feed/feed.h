@@ -17,6 +17,7 @@
 #include "decoders/decoder.h"
 #include "feed/arbiter.h"
 #include "feed/packet.h"
+#include "publish/publisher.h"
 
 #define FEED_ROUTES_MAX (CFG_FEEDS_MAX * CFG_LINES_MAX)
 
@@ -36,6 +37,7 @@ struct feed {
 	struct arbiter arbiter;
 	struct feed_line_stats lines[CFG_LINES_MAX];
 	void (*packet_free)(void *packet);
+	struct publisher *pub;		/* NULL: not publishing */
 } __attribute__((aligned(64)));
 
 struct feed_route {

@@ -194,6 +194,11 @@ bool fh_stopped(const struct fh_consumer *c)
 	       c->next > __atomic_load_n(&c->header->head, __ATOMIC_ACQUIRE);
 }
 
+const char *fh_feed_name(const struct fh_consumer *c, uint8_t feed)
+{
+	return feed < RING_FEEDS_MAX ? c->header->feed_names[feed] : "";
+}
+
 uint64_t fh_next_seq(const struct fh_consumer *c)
 {
 	return c->next;

@@ -51,6 +51,9 @@ int fh_reattach(struct fh_consumer *consumer, char *err, size_t err_size);
 /* True once fhd has marked the ring stopped and every event has been read. */
 bool fh_stopped(const struct fh_consumer *consumer);
 
+/* The name of feed `feed` (event.feed) as configured in fhd, or "" if none. */
+const char *fh_feed_name(const struct fh_consumer *consumer, uint8_t feed);
+
 /* The sequence number of the next event this consumer will read. */
 uint64_t fh_next_seq(const struct fh_consumer *consumer);
 

@@ -30,6 +30,7 @@ enum fh_event_type {
 	FH_EVENT_BOOK_RECOVERED = 11,	/* the feed's books are whole again */
 	FH_EVENT_END_OF_PACKET = 12,	/* body.packet: books are consistent with one exchange packet */
 	FH_EVENT_STOP = 13,		/* fhd stops cleanly; nothing follows from this generation */
+	FH_EVENT_BOOK_CLEARED = 14,	/* a new session: every book of the feed is empty */
 	FH_EVENT_TYPES
 };
 

@@ -77,6 +77,12 @@ int pub_ring_create(struct pub_ring *ring, const char *name, uint64_t capacity, 
 	return 0;
 }
 
+void pub_ring_feed_name_set(struct pub_ring *ring, uint8_t feed, const char *name)
+{
+	if (feed < RING_FEEDS_MAX)
+		snprintf(ring->header->feed_names[feed], RING_FEED_NAME_MAX, "%s", name);
+}
+
 void pub_ring_close(struct pub_ring *ring)
 {
 	if (ring->header == NULL)

@@ -32,6 +32,9 @@ struct pub_ring {
 int pub_ring_create(struct pub_ring *ring, const char *name, uint64_t capacity, mode_t mode,
 		    gid_t gid, char *err, size_t err_size);
 
+/* Names feed index `feed` for consumers (set before publishing). */
+void pub_ring_feed_name_set(struct pub_ring *ring, uint8_t feed, const char *name);
+
 /* Marks the ring stopped and unmaps it; the segment stays for consumers to drain. */
 void pub_ring_close(struct pub_ring *ring);
 

@@ -20,6 +20,8 @@
 #define RING_HEADER_SIZE 4096
 #define RING_STATE_LIVE 1
 #define RING_STATE_STOPPED 2
+#define RING_FEEDS_MAX 16
+#define RING_FEED_NAME_MAX 32
 
 struct ring_header {
 	uint64_t magic;
@@ -32,9 +34,11 @@ struct ring_header {
 	uint8_t pad0[64 - 40];
 	uint64_t head;			/* records published so far (seq of the newest) */
 	uint8_t pad1[64 - 8];
+	char feed_names[RING_FEEDS_MAX][RING_FEED_NAME_MAX];	/* by event.feed */
 };
 
-_Static_assert(sizeof(struct ring_header) == 128, "ring header layout");
+_Static_assert(sizeof(struct ring_header) == 128 + RING_FEEDS_MAX * RING_FEED_NAME_MAX,
+	       "ring header layout");
 _Static_assert(sizeof(struct ring_header) <= RING_HEADER_SIZE, "ring header fits its page");
 
 #endif

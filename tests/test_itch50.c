@@ -63,8 +63,8 @@ int main(void)
 	for (size_t i = 0; i < sizeof(spec) / sizeof(spec[0]); i++) {
 		CHECK(itch50_message_length((uint8_t)spec[i].type) == spec[i].length);
 		message(m, spec[i].type);
-		itch50_message_apply(book, &stats, m, spec[i].length - 1);
-		itch50_message_apply(book, &stats, m, spec[i].length + 1);
+		itch50_message_apply(book, &stats, NULL, m, spec[i].length - 1);
+		itch50_message_apply(book, &stats, NULL, m, spec[i].length + 1);
 	}
 	CHECK(stats.bad_length == 2 * sizeof(spec) / sizeof(spec[0]) && stats.messages == 0);
 	for (int t = 0; t < 256; t++) {
@@ -76,36 +76,36 @@ int main(void)
 			CHECK(itch50_message_length((uint8_t)t) == 0);
 	}
 	m[0] = 'Z';
-	itch50_message_apply(book, &stats, m, 20);
-	itch50_message_apply(book, &stats, m, 0);
+	itch50_message_apply(book, &stats, NULL, m, 20);
+	itch50_message_apply(book, &stats, NULL, m, 0);
 	CHECK(stats.unknown_type == 2);
 	n = add(m, 'A', 1, 'Z', 100, "ABC     ", 1234500);
-	itch50_message_apply(book, &stats, m, n);
+	itch50_message_apply(book, &stats, NULL, m, n);
 	CHECK(stats.bad_field == 1 && book->orders.count == 0);
 
 	printf("order messages change the book\n");
-	itch50_message_apply(book, &stats, m, add(m, 'A', 1, 'B', 100, "ABC     ", 1234500));
-	itch50_message_apply(book, &stats, m, add(m, 'F', 2, 'S', 50, "ABC     ", 1240000));
-	itch50_message_apply(book, &stats, m, add(m, 'A', 3, 'B', 10, "ABC     ", 1234500));
+	itch50_message_apply(book, &stats, NULL, m, add(m, 'A', 1, 'B', 100, "ABC     ", 1234500));
+	itch50_message_apply(book, &stats, NULL, m, add(m, 'F', 2, 'S', 50, "ABC     ", 1240000));
+	itch50_message_apply(book, &stats, NULL, m, add(m, 'A', 3, 'B', 10, "ABC     ", 1234500));
 	CHECK(strcmp(check_dump(book, "itch"), "itch ABC B 123.4500 110 2\nitch ABC S 124.0000 50 1\n") == 0);
 	n = message(m, 'E'); put(m + 11, 1, 8); put(m + 19, 40, 4);
-	itch50_message_apply(book, &stats, m, n);			/* 1: 60 left */
+	itch50_message_apply(book, &stats, NULL, m, n);			/* 1: 60 left */
 	n = message(m, 'C'); put(m + 11, 2, 8); put(m + 19, 50, 4);
-	itch50_message_apply(book, &stats, m, n);			/* 2: gone */
+	itch50_message_apply(book, &stats, NULL, m, n);			/* 2: gone */
 	n = message(m, 'X'); put(m + 11, 3, 8); put(m + 19, 4, 4);
-	itch50_message_apply(book, &stats, m, n);			/* 3: 6 left */
+	itch50_message_apply(book, &stats, NULL, m, n);			/* 3: 6 left */
 	CHECK(strcmp(check_dump(book, "itch"), "itch ABC B 123.4500 66 2\n") == 0);
 	n = message(m, 'U'); put(m + 11, 1, 8); put(m + 19, 9, 8); put(m + 27, 70, 4);
 	put(m + 31, 1230000, 4);
-	itch50_message_apply(book, &stats, m, n);			/* 1 -> 9 */
+	itch50_message_apply(book, &stats, NULL, m, n);			/* 1 -> 9 */
 	n = message(m, 'D'); put(m + 11, 3, 8);
-	itch50_message_apply(book, &stats, m, n);
+	itch50_message_apply(book, &stats, NULL, m, n);
 	CHECK(strcmp(check_dump(book, "itch"), "itch ABC B 123.0000 70 1\n") == 0);
 	n = message(m, 'R'); memcpy(m + 11, "ABCD    ", 8);
-	itch50_message_apply(book, &stats, m, n);
+	itch50_message_apply(book, &stats, NULL, m, n);
 	CHECK(strcmp(check_dump(book, "itch"), "itch ABCD B 123.0000 70 1\n") == 0);
 	n = message(m, 'D'); put(m + 11, 777, 8);
-	itch50_message_apply(book, &stats, m, n);
+	itch50_message_apply(book, &stats, NULL, m, n);
 	CHECK(book->stats.unknown_order == 1);
 
 	printf("every other type is counted and leaves the book alone\n");
@@ -114,7 +114,7 @@ int main(void)
 
 		n = message(m, *t);
 		put(m + 11, 9, 8);	/* would name order 9 if misread as an order message */
-		itch50_message_apply(book, &stats, m, n);
+		itch50_message_apply(book, &stats, NULL, m, n);
 		CHECK(stats.by_type[(uint8_t)*t] == before + 1);
 	}
 	CHECK(strcmp(check_dump(book, "itch"), "itch ABCD B 123.0000 70 1\n") == 0 && book_check(book));

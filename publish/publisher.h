@@ -1,0 +1,83 @@
+/*
+ * publisher: turns what a decoder did to a feed's books into events on the RX lcore's
+ * publish ring. One per feed; the decoder calls it (when publishing is on) after each
+ * book operation, the feed layer at the end of each packet. The book notes which
+ * levels an operation changed (book.changes); publisher_levels turns them into
+ * LEVEL_CHANGED events, and into one TOP_OF_BOOK when a best level moved. Publishing
+ * is a few stores into a prefaulted ring: no allocation, no lock, no waiting.
+ */
+#ifndef FH_PUBLISH_PUBLISHER_H
+#define FH_PUBLISH_PUBLISHER_H
+
+#include <stdint.h>
+
+#include "book/book.h"
+#include "publish/ring.h"
+
+struct publisher {
+	struct pub_ring *ring;
+	uint8_t feed;			/* feed index in events */
+	uint64_t rx_ts_ns;		/* of the packet being applied */
+	uint64_t rx_tsc;		/* TSC when it was received */
+	uint64_t ns_per_tsc_q32;	/* ns per TSC tick, 32.32 fixed point */
+	uint32_t messages;		/* applied from the current packet */
+};
+
+/* Sets up a feed's publisher on an RX lcore's ring; tsc_hz: the TSC frequency. */
+void publisher_init(struct publisher *pub, struct pub_ring *ring, uint8_t feed, uint64_t tsc_hz);
+
+/* Starts a packet: its receive time (the clock events report) and TSC. */
+static inline void publisher_packet_begin(struct publisher *pub, uint64_t rx_ts_ns, uint64_t rx_tsc)
+{
+	pub->rx_ts_ns = rx_ts_ns;
+	pub->rx_tsc = rx_tsc;
+	pub->messages = 0;
+}
+
+/* A claimed event with the common fields filled; publisher_commit sends it. */
+static inline struct fh_event *publisher_claim(struct publisher *pub, uint8_t type,
+					       uint32_t instrument, uint8_t side,
+					       uint64_t exchange_ts_ns)
+{
+	struct fh_event *e = pub_ring_claim(pub->ring);
+
+	e->type = type;
+	e->side = side;
+	e->feed = pub->feed;
+	e->flags = 0;
+	e->instrument = instrument;
+	e->exchange_ts_ns = exchange_ts_ns;
+	e->rx_ts_ns = pub->rx_ts_ns;
+	e->quantity = 0;
+	return e;
+}
+
+static inline void publisher_commit(struct publisher *pub, struct fh_event *e)
+{
+	uint64_t ticks = __builtin_ia32_rdtsc() - pub->rx_tsc;
+	uint64_t ns = (uint64_t)(((__uint128_t)ticks * pub->ns_per_tsc_q32) >> 32);
+
+	e->publish_delta_ns = ns > UINT32_MAX ? UINT32_MAX : (uint32_t)ns;
+	pub_ring_commit(pub->ring, e);
+}
+
+/* LEVEL_CHANGED for every level the last operations changed, TOP_OF_BOOK if a best moved. */
+void publisher_levels(struct publisher *pub, struct book *book, uint64_t exchange_ts_ns);
+
+/* INSTRUMENT_DEFINED for an instrument whose symbol changed. */
+void publisher_instrument(struct publisher *pub, const struct book *book, int32_t instrument,
+			  uint64_t exchange_ts_ns);
+
+/* END_OF_PACKET: the books now reflect the packet whose last message is last_seq. */
+void publisher_packet_end(struct publisher *pub, uint64_t last_seq);
+
+/* GAP: messages first..first+count-1 were lost; the feed's books may be stale. */
+void publisher_gap(struct publisher *pub, uint64_t first, uint64_t count);
+
+/* BOOK_CLEARED: a new session emptied the feed's books. */
+void publisher_cleared(struct publisher *pub);
+
+/* STOP on a ring: fhd stops cleanly. */
+void publisher_stop(struct pub_ring *ring);
+
+#endif
