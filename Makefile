@@ -28,7 +28,7 @@ FHD_SRC := feed/fhd.c feed/rx.c feed/port.c
 TESTS := test_config $(patsubst tests/%.c,%,$(filter-out tests/test_config.c,$(wildcard tests/test_*.c)))
 
 .PHONY: all deps asan test demo bench run-test run-demo run-bench clean
-all: $(B)/fhd $(B)/fh-pcap $(B)/bench-book $(B)/alloc_guard.so $(addprefix $(B)/,$(TESTS))
+all: $(B)/fhd $(B)/fh $(B)/libfh.a $(B)/libfh.so $(B)/fh.pc $(B)/fh-pcap $(B)/bench-book $(B)/alloc_guard.so $(addprefix $(B)/,$(TESTS))
 
 deps: $(DEPS_STAMP)
 $(DEPS_STAMP): tools/install-deps.sh
@@ -69,6 +69,22 @@ $(B)/fh-pcap: $(B)/obj/tools/fh_pcap.o
 	$(Q)$(CC) -o $@ $^
 $(B)/asan/fh-pcap: $(B)/asan/obj/tools/fh_pcap.o
 	$(Q)$(CC) $(SAN) -o $@ $^
+
+# libfh: the client library for strategy processes (no DPDK), static and shared,
+# with a pkg-config file; fh is the command-line client built on it alone.
+$(B)/libfh.a: $(B)/obj/publish/fh.o
+	$(Q)ar rcs $@ $^
+$(B)/pic/publish/fh.o: publish/fh.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(BASE_CFLAGS) $(OPT) -fPIC -c $< -o $@
+$(B)/libfh.so: $(B)/pic/publish/fh.o
+	$(Q)$(CC) -shared -Wl,-soname,libfh.so.1 -o $@ $^
+$(B)/fh.pc: Makefile
+	@mkdir -p $(B)
+	@printf 'prefix=%s\nincludedir=$${prefix}\nlibdir=$${prefix}/build\n\nName: fh\nDescription: client library for fh publish rings\nVersion: 0.1\nCflags: -I$${includedir}\nLibs: -L$${libdir} -lfh\n' "$(CURDIR)" >$@
+$(B)/fh: $(B)/obj/tools/fh.o $(B)/libfh.a
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) -o $@ $^
 
 $(B)/bench-book: $(B)/obj/bench/bench_book.o $(CORE_OBJS)
 	$(if $(Q),@echo "  LD      $@")

@@ -5,6 +5,7 @@
  * Then it prints the counters and writes the book dump.
  */
 #include <errno.h>
+#include <grp.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -26,6 +27,8 @@
 #include "feed/feed.h"
 #include "feed/port.h"
 #include "feed/rx.h"
+#include "publish/publisher.h"
+#include "publish/ring.h"
 
 #define FHD_REPLAY_MAX 8
 #define FHD_ARGS_MAX 128
@@ -39,7 +42,8 @@ struct fhd_options {
 	const char *dump_path;
 	bool replay_loop;	/* loop the captures in memory (net_pcap infinite_rx) */
 	double duration_s;
-	uint32_t top_books;	/* print the top of this many books per feed at exit */	/* stop after this long; 0: at the end of the replay or on a signal */
+	uint32_t top_books;	/* print the top of this many books per feed at exit */
+	const char *publish;	/* --publish NAME: publish rings NAME-<lcore> */	/* stop after this long; 0: at the end of the replay or on a signal */
 	int eal_argc;		/* arguments after "--" */
 	char **eal_argv;
 };
@@ -68,6 +72,8 @@ static void fhd_usage(FILE *out)
 		"  --replay-loop          loop the captures from memory (benchmarks; with --duration)\n"
 		"  --duration SECONDS     stop after this long and print throughput\n"
 		"  --top N                print the best 5 levels of N books per feed at exit\n"
+		"  --publish NAME         publish book events on shared-memory rings NAME-<lcore>\n"
+		"                         (or the config's publish section); read them with fh tail\n"
 		"  --print-default-config print the built-in config and exit\n"
 		"Live runs stop cleanly on SIGINT or SIGTERM.\n");
 }
@@ -82,6 +88,7 @@ static int fhd_options_parse(int argc, char **argv, struct fhd_options *o)
 		{ "replay-loop", no_argument, NULL, 'l' },
 		{ "duration", required_argument, NULL, 't' },
 		{ "top", required_argument, NULL, 'b' },
+		{ "publish", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -109,6 +116,9 @@ static int fhd_options_parse(int argc, char **argv, struct fhd_options *o)
 			break;
 		case 'b':
 			o->top_books = (uint32_t)strtoul(optarg, NULL, 10);
+			break;
+		case 'P':
+			o->publish = optarg;
 			break;
 		case 't':
 			o->duration_s = strtod(optarg, NULL);
@@ -247,6 +257,50 @@ static void fhd_throughput_print(FILE *out, struct rx_lcore *const *rx, const st
 		(double)packets / seconds, (double)messages / seconds);
 }
 
+/*
+ * One publish ring per RX lcore, NAME-<lcore>, and a publisher per feed on its lcore's
+ * ring. Created before the RX lcores start: publishing allocates nothing afterwards.
+ */
+static int fhd_publish_setup(const struct cfg *cfg, struct rx_lcore *const *rx,
+			     struct feed *const *feeds, struct pub_ring *rings,
+			     struct publisher *publishers)
+{
+	const struct cfg_publish *pub = &cfg->publish;
+	gid_t gid = (gid_t)-1;
+	char name[CFG_RING_NAME_MAX + 16], err[256];
+
+	if (pub->group[0] != '\0') {
+		struct group *g = getgrnam(pub->group);
+
+		if (g == NULL) {
+			fprintf(stderr, "fhd: publish.group %s: no such group\n", pub->group);
+			return -EINVAL;
+		}
+		gid = g->gr_gid;
+	}
+	for (uint16_t i = 0; i < cfg->rx_lcores_count; i++) {
+		if (rx[i]->set.feeds_count == 0)
+			continue;
+		snprintf(name, sizeof(name), "/%s-%u", pub->ring, cfg->rx_lcores[i]);
+		if (pub_ring_create(&rings[i], name, pub->capacity, pub->mode, gid, err, sizeof(err)) != 0) {
+			fprintf(stderr, "fhd: %s\n", err);
+			return -EIO;
+		}
+		fprintf(stderr, "fhd: publishing on /dev/shm%s (%u events, mode %04o)\n", name,
+			pub->capacity, pub->mode);
+		for (uint32_t f = 0; f < rx[i]->set.feeds_count; f++) {
+			struct feed *feed = rx[i]->set.feeds[f];
+			uint8_t index = (uint8_t)(feed->cfg - cfg->feeds);
+
+			pub_ring_feed_name_set(&rings[i], index, feed->cfg->name);
+			publisher_init(&publishers[index], &rings[i], index, rte_get_tsc_hz());
+			feed->pub = &publishers[index];
+		}
+	}
+	(void)feeds;
+	return 0;
+}
+
 static struct rx_lcore *fhd_rx_for(struct rx_lcore **rx, const struct cfg *cfg, uint16_t lcore)
 {
 	for (uint16_t i = 0; i < cfg->rx_lcores_count; i++)
@@ -268,6 +322,8 @@ int main(int argc, char **argv)
 	struct rte_mempool *pool;
 	int eal_count, rc, status = 0;
 	uint64_t started_tsc;
+	static struct pub_ring rings[CFG_RX_LCORES_MAX];
+	static struct publisher publishers[CFG_FEEDS_MAX];
 	bool replay;
 
 	if (fhd_options_parse(argc, argv, &o) != 0)
@@ -367,6 +423,19 @@ int main(int argc, char **argv)
 		}
 	}
 
+	if (o.publish != NULL) {
+		cfg.publish.enabled = true;
+		snprintf(cfg.publish.ring, sizeof(cfg.publish.ring), "%s", o.publish);
+		if (cfg.publish.capacity == 0) {
+			cfg.publish.capacity = 1u << 20;
+			cfg.publish.mode = 0640;
+			cfg.publish.depth = 10;
+		}
+	}
+	if (cfg.publish.enabled && fhd_publish_setup(&cfg, rx, feeds, rings, publishers) != 0) {
+		status = 1;
+		goto out;
+	}
 	for (uint16_t i = 0; i < cfg.rx_lcores_count; i++) {
 		if (rx[i]->queues_count == 0) {
 			rx[i]->finished = true;
@@ -397,6 +466,10 @@ int main(int argc, char **argv)
 		usleep(10000);
 	}
 	rte_eal_mp_wait_lcore();
+	/* The RX lcores are done: tell consumers this generation ends cleanly. */
+	for (uint16_t i = 0; i < cfg.rx_lcores_count; i++)
+		if (rings[i].header != NULL)
+			publisher_stop(&rings[i]);
 	fhd_throughput_print(stdout, rx, &cfg, feeds);
 
 	for (uint16_t i = 0; i < cfg.rx_lcores_count; i++)
@@ -424,6 +497,8 @@ int main(int argc, char **argv)
 		}
 	}
 out:
+	for (uint16_t i = 0; i < CFG_RX_LCORES_MAX; i++)
+		pub_ring_close(&rings[i]);
 	for (uint32_t p = 0; p < ports_open; p++)
 		port_close(port_ids[p]);
 	for (uint16_t f = 0; f < cfg.feeds_count; f++)

@@ -55,9 +55,13 @@ static int fh_map(struct fh_consumer *c, char *err, size_t err_size)
 	}
 	h = map;
 	if (__atomic_load_n(&h->magic, __ATOMIC_ACQUIRE) != RING_MAGIC) {
+		uint64_t magic = __atomic_load_n(&h->magic, __ATOMIC_ACQUIRE);
+
 		munmap(map, (size_t)st.st_size);
-		snprintf(err, err_size, "ring %s: not an fh ring (bad magic)", c->name);
-		return -EINVAL;
+		/* 0: a producer is (re)initialising it right now; try again shortly. */
+		snprintf(err, err_size, "ring %s: %s", c->name,
+			 magic == 0 ? "not initialised yet" : "not an fh ring (bad magic)");
+		return magic == 0 ? -ENOENT : -EINVAL;
 	}
 	if (h->layout_version != FH_EVENT_LAYOUT_VERSION || h->record_size != sizeof(struct fh_event)) {
 		snprintf(err, err_size,
@@ -134,6 +138,8 @@ int fh_poll(struct fh_consumer *c, struct fh_event *events, int max)
 	uint64_t head;
 	int n = 0;
 
+	if (c->header == NULL)	/* a reattach that failed: it is still to be done */
+		return FH_POLL_RESTARTED;
 	if (c->lost_pending > 0) {
 		uint64_t lost = c->lost_pending;
 
@@ -181,7 +187,8 @@ uint64_t fh_lost_total(const struct fh_consumer *c)
 
 int fh_reattach(struct fh_consumer *c, char *err, size_t err_size)
 {
-	munmap((void *)c->header, c->size);
+	if (c->header != NULL)
+		munmap((void *)c->header, c->size);
 	c->header = NULL;
 	c->next = 1;
 	c->lost_pending = 0;
@@ -190,13 +197,14 @@ int fh_reattach(struct fh_consumer *c, char *err, size_t err_size)
 
 bool fh_stopped(const struct fh_consumer *c)
 {
-	return __atomic_load_n(&c->header->state, __ATOMIC_ACQUIRE) == RING_STATE_STOPPED &&
+	return c->header != NULL &&
+	       __atomic_load_n(&c->header->state, __ATOMIC_ACQUIRE) == RING_STATE_STOPPED &&
 	       c->next > __atomic_load_n(&c->header->head, __ATOMIC_ACQUIRE);
 }
 
 const char *fh_feed_name(const struct fh_consumer *c, uint8_t feed)
 {
-	return feed < RING_FEEDS_MAX ? c->header->feed_names[feed] : "";
+	return c->header != NULL && feed < RING_FEEDS_MAX ? c->header->feed_names[feed] : "";
 }
 
 uint64_t fh_next_seq(const struct fh_consumer *c)

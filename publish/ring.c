@@ -55,9 +55,11 @@ int pub_ring_create(struct pub_ring *ring, const char *name, uint64_t capacity, 
 	}
 	header = map;
 	/*
-	 * A consumer of the previous generation may be reading: retire it first (a new
-	 * generation, head 0), then clear the records, then publish the new layout.
+	 * A consumer of the previous generation may be reading: retire it first (no magic
+	 * while we work, a new generation, head 0), then clear the records, then publish
+	 * the new layout and, last, the magic that says it is ready.
 	 */
+	__atomic_store_n(&header->magic, 0, __ATOMIC_RELEASE);
 	clock_gettime(CLOCK_REALTIME, &now);
 	__atomic_store_n(&header->generation,
 			 ((uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec) | 1,

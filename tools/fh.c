@@ -1,0 +1,463 @@
+/*
+ * fh: the command-line client of fhd's publish rings, built against libfh alone (no
+ * DPDK). `fh tail` prints events as text or JSON lines, filtered by feed, symbol and
+ * type; with --dump-books it keeps books from the LEVEL_CHANGED events alone and
+ * writes the canonical book dump when fhd announces a clean stop. It is also the
+ * reference consumer for the tests: --slow-us makes it deliberately slow.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "publish/fh.h"
+
+#define FH_FEEDS 256
+#define FH_KEYS 65536
+#define FH_BATCH 256
+
+static const char *const fh_type_names[FH_EVENT_TYPES] = {
+	[FH_EVENT_NONE] = "none",
+	[FH_EVENT_ORDER_ADDED] = "order_added",
+	[FH_EVENT_ORDER_REDUCED] = "order_reduced",
+	[FH_EVENT_ORDER_REPLACED] = "order_replaced",
+	[FH_EVENT_ORDER_DELETED] = "order_deleted",
+	[FH_EVENT_LEVEL_CHANGED] = "level",
+	[FH_EVENT_TOP_OF_BOOK] = "top",
+	[FH_EVENT_TRADE] = "trade",
+	[FH_EVENT_TRADING_STATUS] = "status",
+	[FH_EVENT_INSTRUMENT_DEFINED] = "instrument",
+	[FH_EVENT_GAP] = "gap",
+	[FH_EVENT_BOOK_RECOVERED] = "recovered",
+	[FH_EVENT_END_OF_PACKET] = "end_of_packet",
+	[FH_EVENT_STOP] = "stop",
+	[FH_EVENT_BOOK_CLEARED] = "cleared",
+};
+
+/* --- books kept from level events --- */
+
+struct fh_level {
+	int64_t price;
+	uint64_t shares;
+	uint32_t orders;
+};
+
+struct fh_side {
+	struct fh_level *levels;	/* best first */
+	uint32_t count, capacity;
+};
+
+struct fh_instrument {
+	char symbol[24];
+	uint8_t decimals;
+	struct fh_side sides[2];
+};
+
+static struct fh_instrument **fh_books[FH_FEEDS];	/* [feed][key] */
+
+static struct fh_instrument *fh_instrument_get(uint8_t feed, uint32_t key)
+{
+	struct fh_instrument **table;
+
+	if (key >= FH_KEYS)
+		return NULL;
+	if (fh_books[feed] == NULL)
+		fh_books[feed] = calloc(FH_KEYS, sizeof(*fh_books[feed]));
+	table = fh_books[feed];
+	if (table[key] == NULL) {
+		table[key] = calloc(1, sizeof(**table));
+		snprintf(table[key]->symbol, sizeof(table[key]->symbol), "#%u", key);
+		table[key]->decimals = 4;
+	}
+	return table[key];
+}
+
+static void fh_books_clear(uint8_t feed)
+{
+	if (fh_books[feed] == NULL)
+		return;
+	for (uint32_t k = 0; k < FH_KEYS; k++) {
+		if (fh_books[feed][k] != NULL) {
+			free(fh_books[feed][k]->sides[0].levels);
+			free(fh_books[feed][k]->sides[1].levels);
+			free(fh_books[feed][k]);
+			fh_books[feed][k] = NULL;
+		}
+	}
+}
+
+/* Sets a level (orders 0 removes it); levels kept best first. */
+static void fh_level_set(struct fh_side *side, int bid, int64_t price, uint64_t shares, uint32_t orders)
+{
+	uint32_t i = 0;
+
+	while (i < side->count && (bid ? side->levels[i].price > price : side->levels[i].price < price))
+		i++;
+	if (i < side->count && side->levels[i].price == price) {
+		if (orders == 0) {
+			memmove(&side->levels[i], &side->levels[i + 1],
+				(side->count - i - 1) * sizeof(side->levels[0]));
+			side->count--;
+		} else {
+			side->levels[i].shares = shares;
+			side->levels[i].orders = orders;
+		}
+		return;
+	}
+	if (orders == 0)
+		return;
+	if (side->count == side->capacity) {
+		side->capacity = side->capacity ? side->capacity * 2 : 16;
+		side->levels = realloc(side->levels, side->capacity * sizeof(side->levels[0]));
+	}
+	memmove(&side->levels[i + 1], &side->levels[i], (side->count - i) * sizeof(side->levels[0]));
+	side->levels[i] = (struct fh_level){ price, shares, orders };
+	side->count++;
+}
+
+static void fh_price_text(char *out, size_t size, int64_t price, uint8_t decimals)
+{
+	uint64_t scale = 1, m = price < 0 ? -(uint64_t)price : (uint64_t)price;
+
+	for (uint8_t i = 0; i < decimals && i < 18; i++)
+		scale *= 10;
+	if (decimals == 0)
+		snprintf(out, size, "%s%" PRIu64, price < 0 ? "-" : "", m);
+	else
+		snprintf(out, size, "%s%" PRIu64 ".%0*" PRIu64, price < 0 ? "-" : "", m / scale,
+			 (int)(decimals % 19), m % scale);
+}
+
+struct fh_dump_entry {
+	const char *feed;
+	const struct fh_instrument *instrument;
+	uint32_t key;
+};
+
+static int fh_dump_compare(const void *a, const void *b)
+{
+	const struct fh_dump_entry *x = a, *y = b;
+	int c = strcmp(x->feed, y->feed);
+
+	if (c == 0)
+		c = strcmp(x->instrument->symbol, y->instrument->symbol);
+	if (c == 0)
+		c = x->key < y->key ? -1 : x->key > y->key;
+	return c;
+}
+
+/* The canonical dump (shared/docs/book-dump.md) of the books kept from level events. */
+static int fh_dump_write(const char *path, const struct fh_consumer *c)
+{
+	struct fh_dump_entry *entries = NULL;
+	size_t n = 0, cap = 0;
+	FILE *out = fopen(path, "w");
+	char price[64];
+
+	if (out == NULL) {
+		fprintf(stderr, "fh tail: %s: %s\n", path, strerror(errno));
+		return -errno;
+	}
+	for (int f = 0; f < FH_FEEDS; f++) {
+		for (uint32_t k = 0; fh_books[f] != NULL && k < FH_KEYS; k++) {
+			if (fh_books[f][k] == NULL)
+				continue;
+			if (n == cap)
+				entries = realloc(entries, (cap = cap ? cap * 2 : 256) * sizeof(*entries));
+			entries[n++] = (struct fh_dump_entry){ fh_feed_name(c, (uint8_t)f), fh_books[f][k], k };
+		}
+	}
+	qsort(entries, n, sizeof(*entries), fh_dump_compare);
+	for (size_t e = 0; e < n; e++)
+		for (int s = 0; s < 2; s++)
+			for (uint32_t i = 0; i < entries[e].instrument->sides[s].count; i++) {
+				const struct fh_level *l = &entries[e].instrument->sides[s].levels[i];
+
+				fh_price_text(price, sizeof(price), l->price, entries[e].instrument->decimals);
+				fprintf(out, "%s %s %c %s %" PRIu64 " %" PRIu32 "\n", entries[e].feed,
+					entries[e].instrument->symbol, s == 0 ? 'B' : 'S', price, l->shares,
+					l->orders);
+			}
+	free(entries);
+	return fclose(out) == 0 ? 0 : -EIO;
+}
+
+/* --- printing --- */
+
+struct fh_tail_options {
+	const char *ring;
+	const char *feed;
+	const char *symbol;
+	int type;		/* -1: all */
+	const char *dump;
+	bool json;
+	bool quiet;
+	bool wait;
+	bool from_now;
+	uint32_t slow_us;
+	uint64_t count;		/* stop after this many events (0: never) */
+};
+
+static void fh_event_print(const struct fh_consumer *c, const struct fh_event *e, bool json)
+{
+	const struct fh_instrument *in = e->instrument < FH_KEYS ? fh_instrument_get(e->feed, e->instrument) : NULL;
+	const char *type = e->type < FH_EVENT_TYPES ? fh_type_names[e->type] : "?";
+	const char *symbol = in ? in->symbol : "";
+	uint8_t d = in ? in->decimals : 4;
+	char a[64] = "", b[64] = "";
+
+	switch (e->type) {
+	case FH_EVENT_ORDER_ADDED:
+	case FH_EVENT_ORDER_REDUCED:
+	case FH_EVENT_ORDER_DELETED:
+		fh_price_text(a, sizeof(a), e->body.order.price, d);
+		if (json)
+			printf("{\"seq\":%" PRIu64 ",\"type\":\"%s\",\"feed\":\"%s\",\"symbol\":\"%s\",\"side\":\"%c\",\"ref\":%" PRIu64 ",\"price\":\"%s\",\"quantity\":%u,\"remaining\":%u}\n",
+			       e->seq, type, fh_feed_name(c, e->feed), symbol, e->side ? 'S' : 'B',
+			       e->body.order.ref, a, e->quantity, e->body.order.remaining);
+		else
+			printf("%" PRIu64 " %s %s %s %c ref %" PRIu64 " %s qty %u left %u\n", e->seq, type,
+			       fh_feed_name(c, e->feed), symbol, e->side ? 'S' : 'B', e->body.order.ref, a,
+			       e->quantity, e->body.order.remaining);
+		break;
+	case FH_EVENT_ORDER_REPLACED:
+		fh_price_text(a, sizeof(a), e->body.replace.price, d);
+		if (json)
+			printf("{\"seq\":%" PRIu64 ",\"type\":\"%s\",\"feed\":\"%s\",\"symbol\":\"%s\",\"side\":\"%c\",\"old_ref\":%" PRIu64 ",\"new_ref\":%" PRIu64 ",\"price\":\"%s\",\"quantity\":%u}\n",
+			       e->seq, type, fh_feed_name(c, e->feed), symbol, e->side ? 'S' : 'B',
+			       e->body.replace.old_ref, e->body.replace.new_ref, a, e->quantity);
+		else
+			printf("%" PRIu64 " %s %s %s %c ref %" PRIu64 " -> %" PRIu64 " %s qty %u\n", e->seq,
+			       type, fh_feed_name(c, e->feed), symbol, e->side ? 'S' : 'B',
+			       e->body.replace.old_ref, e->body.replace.new_ref, a, e->quantity);
+		break;
+	case FH_EVENT_LEVEL_CHANGED:
+		fh_price_text(a, sizeof(a), e->body.level.price, d);
+		if (json)
+			printf("{\"seq\":%" PRIu64 ",\"type\":\"%s\",\"feed\":\"%s\",\"symbol\":\"%s\",\"side\":\"%c\",\"price\":\"%s\",\"shares\":%" PRIu64 ",\"orders\":%u}\n",
+			       e->seq, type, fh_feed_name(c, e->feed), symbol, e->side ? 'S' : 'B', a,
+			       e->body.level.shares, e->body.level.orders);
+		else
+			printf("%" PRIu64 " %s %s %s %c %s shares %" PRIu64 " orders %u\n", e->seq, type,
+			       fh_feed_name(c, e->feed), symbol, e->side ? 'S' : 'B', a,
+			       e->body.level.shares, e->body.level.orders);
+		break;
+	case FH_EVENT_TOP_OF_BOOK:
+		if (e->body.top.bid_price != INT64_MIN)
+			fh_price_text(a, sizeof(a), e->body.top.bid_price, d);
+		if (e->body.top.ask_price != INT64_MIN)
+			fh_price_text(b, sizeof(b), e->body.top.ask_price, d);
+		if (json)
+			printf("{\"seq\":%" PRIu64 ",\"type\":\"%s\",\"feed\":\"%s\",\"symbol\":\"%s\",\"bid\":\"%s\",\"bid_shares\":%u,\"ask\":\"%s\",\"ask_shares\":%u}\n",
+			       e->seq, type, fh_feed_name(c, e->feed), symbol, a, e->body.top.bid_shares, b,
+			       e->body.top.ask_shares);
+		else
+			printf("%" PRIu64 " %s %s %s %u @ %s | %s @ %u\n", e->seq, type, fh_feed_name(c, e->feed),
+			       symbol, e->body.top.bid_shares, a[0] ? a : "-", b[0] ? b : "-",
+			       e->body.top.ask_shares);
+		break;
+	case FH_EVENT_TRADE:
+		fh_price_text(a, sizeof(a), e->body.trade.price, d);
+		if (json)
+			printf("{\"seq\":%" PRIu64 ",\"type\":\"%s\",\"feed\":\"%s\",\"symbol\":\"%s\",\"price\":\"%s\",\"quantity\":%u,\"match\":%" PRIu64 ",\"flags\":%u}\n",
+			       e->seq, type, fh_feed_name(c, e->feed), symbol, a, e->quantity,
+			       e->body.trade.match, e->flags);
+		else
+			printf("%" PRIu64 " %s %s %s %u @ %s match %" PRIu64 "%s%s\n", e->seq, type,
+			       fh_feed_name(c, e->feed), symbol, e->quantity, a, e->body.trade.match,
+			       e->flags & FH_FLAG_TRADE_CROSS ? " cross" : "",
+			       e->flags & FH_FLAG_TRADE_NON_DISPLAYED ? " non-displayed" : "");
+		break;
+	case FH_EVENT_GAP:
+		if (json)
+			printf("{\"seq\":%" PRIu64 ",\"type\":\"%s\",\"feed\":\"%s\",\"first\":%" PRIu64 ",\"count\":%" PRIu64 "}\n",
+			       e->seq, type, fh_feed_name(c, e->feed), e->body.gap.first, e->body.gap.count);
+		else
+			printf("%" PRIu64 " %s %s first %" PRIu64 " count %" PRIu64 "\n", e->seq, type,
+			       fh_feed_name(c, e->feed), e->body.gap.first, e->body.gap.count);
+		break;
+	default:
+		if (json)
+			printf("{\"seq\":%" PRIu64 ",\"type\":\"%s\",\"feed\":\"%s\",\"symbol\":\"%s\"}\n",
+			       e->seq, type, fh_feed_name(c, e->feed), symbol);
+		else
+			printf("%" PRIu64 " %s %s %s\n", e->seq, type, fh_feed_name(c, e->feed), symbol);
+		break;
+	}
+}
+
+/* Keeps the books from level events; true when fhd said it stopped. */
+static bool fh_event_apply(const struct fh_event *e)
+{
+	struct fh_instrument *in;
+
+	switch (e->type) {
+	case FH_EVENT_LEVEL_CHANGED:
+		in = fh_instrument_get(e->feed, e->instrument);
+		if (in != NULL && e->side <= FH_SIDE_ASK)
+			fh_level_set(&in->sides[e->side], e->side == FH_SIDE_BID, e->body.level.price,
+				     e->body.level.shares, e->body.level.orders);
+		break;
+	case FH_EVENT_INSTRUMENT_DEFINED:
+		in = fh_instrument_get(e->feed, e->instrument);
+		if (in != NULL) {
+			snprintf(in->symbol, sizeof(in->symbol), "%.16s", e->body.instrument.symbol);
+			in->decimals = e->body.instrument.price_decimals;
+		}
+		break;
+	case FH_EVENT_BOOK_CLEARED:
+		fh_books_clear(e->feed);
+		break;
+	case FH_EVENT_STOP:
+		return true;
+	default:
+		break;
+	}
+	return false;
+}
+
+static bool fh_event_wanted(const struct fh_consumer *c, const struct fh_event *e,
+			    const struct fh_tail_options *o)
+{
+	if (o->type >= 0 && e->type != o->type)
+		return false;
+	if (o->feed != NULL && strcmp(fh_feed_name(c, e->feed), o->feed) != 0)
+		return false;
+	if (o->symbol != NULL) {
+		const struct fh_instrument *in = fh_instrument_get(e->feed, e->instrument);
+
+		if (in == NULL || strcmp(in->symbol, o->symbol) != 0)
+			return false;
+	}
+	return true;
+}
+
+static volatile sig_atomic_t fh_quit;
+
+static void fh_signal(int signo)
+{
+	(void)signo;
+	fh_quit = 1;
+}
+
+static int fh_tail(int argc, char **argv)
+{
+	static const struct option longs[] = {
+		{ "ring", required_argument, NULL, 'r' }, { "feed", required_argument, NULL, 'f' },
+		{ "symbol", required_argument, NULL, 's' }, { "type", required_argument, NULL, 't' },
+		{ "dump-books", required_argument, NULL, 'd' }, { "json", no_argument, NULL, 'j' },
+		{ "quiet", no_argument, NULL, 'q' }, { "wait", no_argument, NULL, 'w' },
+		{ "from-now", no_argument, NULL, 'n' }, { "slow-us", required_argument, NULL, 'S' },
+		{ "count", required_argument, NULL, 'c' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct fh_tail_options o = { .ring = "fh-1", .type = -1 };
+	struct fh_event events[FH_BATCH];
+	struct fh_consumer *c = NULL;
+	uint64_t seen = 0, laps = 0;
+	char err[512];
+	int opt, rc;
+
+	while ((opt = getopt_long(argc, argv, "r:f:s:t:d:jqwnS:c:h", longs, NULL)) != -1) {
+		switch (opt) {
+		case 'r': o.ring = optarg; break;
+		case 'f': o.feed = optarg; break;
+		case 's': o.symbol = optarg; break;
+		case 't':
+			for (int t = 0; t < FH_EVENT_TYPES; t++)
+				if (fh_type_names[t] && strcmp(fh_type_names[t], optarg) == 0)
+					o.type = t;
+			if (o.type < 0) {
+				fprintf(stderr, "fh tail: unknown event type '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'd': o.dump = optarg; break;
+		case 'j': o.json = true; break;
+		case 'q': o.quiet = true; break;
+		case 'w': o.wait = true; break;
+		case 'n': o.from_now = true; break;
+		case 'S': o.slow_us = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'c': o.count = strtoull(optarg, NULL, 10); break;
+		case 'h':
+			printf("usage: fh tail [--ring NAME] [--feed F] [--symbol S] [--type T] [--json|--quiet]\n"
+			       "               [--dump-books FILE] [--wait] [--from-now] [--slow-us N] [--count N]\n");
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	signal(SIGINT, fh_signal);
+	signal(SIGTERM, fh_signal);
+	while ((rc = fh_attach(o.ring, o.from_now ? FH_START_NOW : FH_START_OLDEST, &c, err, sizeof(err))) != 0) {
+		if (!o.wait || rc != -ENOENT || fh_quit) {
+			fprintf(stderr, "fh tail: %s\n", err);
+			return rc == -EPROTO ? 3 : 1;
+		}
+		usleep(1000);
+	}
+	while (!fh_quit) {
+		int n = fh_poll(c, events, FH_BATCH);
+
+		if (n == FH_POLL_LAPPED) {
+			laps++;
+			fprintf(stderr, "fh tail: lapped: lost %" PRIu64 " events (%" PRIu64 " in all)\n",
+				fh_lost_last(c), fh_lost_total(c));
+			continue;
+		}
+		if (n == FH_POLL_RESTARTED) {
+			fprintf(stderr, "fh tail: fhd restarted: reattaching\n");
+			for (int f = 0; f < FH_FEEDS; f++)
+				fh_books_clear((uint8_t)f);
+			/* The new fhd may still be setting the ring up. */
+			while ((rc = fh_reattach(c, err, sizeof(err))) == -ENOENT && !fh_quit)
+				usleep(10000);
+			if (rc != 0) {
+				fprintf(stderr, "fh tail: %s\n", err);
+				return 1;
+			}
+			continue;
+		}
+		if (n == 0) {
+			usleep(o.wait || o.dump ? 100 : 1000);
+			continue;
+		}
+		for (int i = 0; i < n; i++) {
+			bool stop = fh_event_apply(&events[i]);
+
+			if (!o.quiet && fh_event_wanted(c, &events[i], &o))
+				fh_event_print(c, &events[i], o.json);
+			seen++;
+			if (stop || (o.count && seen >= o.count)) {
+				fh_quit = 1;
+				break;
+			}
+		}
+		if (o.slow_us)
+			usleep(o.slow_us);
+	}
+	fflush(stdout);
+	fprintf(stderr, "fh tail: %" PRIu64 " events read, %" PRIu64 " lost in %" PRIu64 " laps\n", seen,
+		fh_lost_total(c), laps);
+	rc = o.dump ? fh_dump_write(o.dump, c) : 0;
+	fh_detach(c);
+	return rc ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+		printf("usage: fh <command> [options]\n"
+		       "  tail    print events from an fhd publish ring (fh tail --help)\n");
+		return argc < 2 ? 2 : 0;
+	}
+	if (strcmp(argv[1], "tail") == 0)
+		return fh_tail(argc - 1, argv + 1);
+	fprintf(stderr, "fh: unknown command '%s'\n", argv[1]);
+	return 2;
+}
