@@ -71,7 +71,9 @@ static void test_attach_errors(void)
 	CHECK(strstr(err, "layout version") != NULL);
 	printf("  (%s)\n", err);
 	h->layout_version = FH_EVENT_LAYOUT_VERSION;
-	h->magic = 0;
+	h->magic = 0;		/* a producer (re)initialising it: not ready yet */
+	CHECK(fh_attach(name, FH_START_OLDEST, &c, err, sizeof(err)) == -ENOENT);
+	h->magic = 0x1234;	/* something else */
 	CHECK(fh_attach(name, FH_START_OLDEST, &c, err, sizeof(err)) == -EINVAL);
 	munmap(h, RING_HEADER_SIZE);
 	pub_ring_close(&ring);
