@@ -263,11 +263,12 @@ static void fhd_throughput_print(FILE *out, struct rx_lcore *const *rx, const st
  */
 static int fhd_publish_setup(const struct cfg *cfg, struct rx_lcore *const *rx,
 			     struct feed *const *feeds, struct pub_ring *rings,
-			     struct publisher *publishers)
+			     struct pub_conflated *views, struct publisher *publishers)
 {
 	const struct cfg_publish *pub = &cfg->publish;
 	gid_t gid = (gid_t)-1;
 	char name[CFG_RING_NAME_MAX + 16], err[256];
+	uint32_t slots;
 
 	if (pub->group[0] != '\0') {
 		struct group *g = getgrnam(pub->group);
@@ -281,19 +282,32 @@ static int fhd_publish_setup(const struct cfg *cfg, struct rx_lcore *const *rx,
 	for (uint16_t i = 0; i < cfg->rx_lcores_count; i++) {
 		if (rx[i]->set.feeds_count == 0)
 			continue;
+		slots = 0;
+		for (uint32_t f = 0; f < rx[i]->set.feeds_count; f++)
+			slots += rx[i]->set.feeds[f]->cfg->book.instruments_max;
+		snprintf(name, sizeof(name), "/%s-%u-top", pub->ring, cfg->rx_lcores[i]);
+		if (pub_conflated_create(&views[i], name, slots, pub->depth, 0,
+					 pub->mode, gid, err, sizeof(err)) != 0) {
+			fprintf(stderr, "fhd: %s\n", err);
+			return -EIO;
+		}
 		snprintf(name, sizeof(name), "/%s-%u", pub->ring, cfg->rx_lcores[i]);
 		if (pub_ring_create(&rings[i], name, pub->capacity, pub->mode, gid, err, sizeof(err)) != 0) {
 			fprintf(stderr, "fhd: %s\n", err);
 			return -EIO;
 		}
-		fprintf(stderr, "fhd: publishing on /dev/shm%s (%u events, mode %04o)\n", name,
-			pub->capacity, pub->mode);
+		views[i].header->generation = rings[i].header->generation;
+		fprintf(stderr, "fhd: publishing on /dev/shm%s (%u events, mode %04o), top %u "
+			"levels on /dev/shm%s-top\n", name, pub->capacity, pub->mode, pub->depth, name);
+		slots = 0;
 		for (uint32_t f = 0; f < rx[i]->set.feeds_count; f++) {
 			struct feed *feed = rx[i]->set.feeds[f];
 			uint8_t index = (uint8_t)(feed->cfg - cfg->feeds);
 
 			pub_ring_feed_name_set(&rings[i], index, feed->cfg->name);
 			publisher_init(&publishers[index], &rings[i], index, rte_get_tsc_hz());
+			publisher_view_set(&publishers[index], &views[i], slots, feed->book);
+			slots += feed->cfg->book.instruments_max;
 			feed->pub = &publishers[index];
 		}
 	}
@@ -324,6 +338,7 @@ int main(int argc, char **argv)
 	uint64_t started_tsc;
 	static struct pub_ring rings[CFG_RX_LCORES_MAX];
 	static struct publisher publishers[CFG_FEEDS_MAX];
+	static struct pub_conflated views[CFG_RX_LCORES_MAX];
 	bool replay;
 
 	if (fhd_options_parse(argc, argv, &o) != 0)
@@ -432,7 +447,7 @@ int main(int argc, char **argv)
 			cfg.publish.depth = 10;
 		}
 	}
-	if (cfg.publish.enabled && fhd_publish_setup(&cfg, rx, feeds, rings, publishers) != 0) {
+	if (cfg.publish.enabled && fhd_publish_setup(&cfg, rx, feeds, rings, views, publishers) != 0) {
 		status = 1;
 		goto out;
 	}
@@ -497,8 +512,10 @@ int main(int argc, char **argv)
 		}
 	}
 out:
-	for (uint16_t i = 0; i < CFG_RX_LCORES_MAX; i++)
+	for (uint16_t i = 0; i < CFG_RX_LCORES_MAX; i++) {
+		pub_conflated_close(&views[i]);
 		pub_ring_close(&rings[i]);
+	}
 	for (uint32_t p = 0; p < ports_open; p++)
 		port_close(port_ids[p]);
 	for (uint16_t f = 0; f < cfg.feeds_count; f++)

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "publish/conflated_layout.h"
 #include "publish/ring_layout.h"
 
 struct fh_consumer {
@@ -24,6 +25,8 @@ struct fh_consumer {
 	uint64_t generation;
 	uint64_t next;			/* sequence number wanted next */
 	uint64_t lost_pending;		/* a lap seen while returning events; reported next */
+	const struct conflated_header *view;	/* NULL: no conflated view */
+	size_t view_size;
 	uint64_t lost_last;
 	uint64_t lost_total;
 };
@@ -86,6 +89,91 @@ static int fh_map(struct fh_consumer *c, char *err, size_t err_size)
 	return 0;
 }
 
+/* Maps NAME-top, the conflated view, if fhd publishes one. */
+static void fh_view_map(struct fh_consumer *c)
+{
+	char name[300];
+	struct stat st;
+	void *map;
+	int fd;
+
+	if (c->view != NULL)
+		munmap((void *)c->view, c->view_size);
+	c->view = NULL;
+	snprintf(name, sizeof(name), "%s-top", c->name);
+	fd = shm_open(name, O_RDONLY, 0);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) == 0 && (size_t)st.st_size >= CONFLATED_HEADER_SIZE) {
+		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+		if (map != MAP_FAILED) {
+			const struct conflated_header *h = map;
+
+			if (h->magic == CONFLATED_MAGIC && h->version == CONFLATED_VERSION &&
+			    CONFLATED_HEADER_SIZE + (size_t)h->slots * h->entry_size <= (size_t)st.st_size &&
+			    h->depth <= FH_TOP_DEPTH_MAX) {
+				c->view = h;
+				c->view_size = (size_t)st.st_size;
+			} else {
+				munmap(map, (size_t)st.st_size);
+			}
+		}
+	}
+	close(fd);
+}
+
+uint32_t fh_top_slots(struct fh_consumer *c)
+{
+	/* Attached before fhd had created the view: look again. */
+	if (c->view == NULL)
+		fh_view_map(c);
+	return c->view != NULL ? c->view->slots : 0;
+}
+
+int fh_top_read(struct fh_consumer *c, uint32_t slot, struct fh_top *top)
+{
+	const struct conflated_entry *e;
+	uint32_t depth;
+
+	if (c->view == NULL || slot >= c->view->slots)
+		return -ENOENT;
+	depth = c->view->depth;
+	e = (const struct conflated_entry *)((const uint8_t *)c->view + CONFLATED_HEADER_SIZE +
+					     (size_t)slot * c->view->entry_size);
+	for (int attempt = 0; attempt < 1000; attempt++) {
+		uint64_t before = __atomic_load_n(&e->version, __ATOMIC_ACQUIRE), after;
+		uint32_t nb, na;
+
+		if (before & 1)
+			continue;
+		top->ring_seq = e->ring_seq;
+		top->instrument = e->instrument;
+		top->feed = e->feed;
+		top->price_decimals = e->price_decimals;
+		memcpy(top->symbol, e->symbol, 16);
+		top->symbol[16] = '\0';
+		nb = e->bid_count < depth ? e->bid_count : depth;
+		na = e->ask_count < depth ? e->ask_count : depth;
+		for (uint32_t i = 0; i < nb; i++) {
+			top->bids[i].price = e->levels[i].price;
+			top->bids[i].shares = e->levels[i].shares;
+			top->bids[i].orders = e->levels[i].orders;
+		}
+		for (uint32_t i = 0; i < na; i++) {
+			top->asks[i].price = e->levels[depth + i].price;
+			top->asks[i].shares = e->levels[depth + i].shares;
+			top->asks[i].orders = e->levels[depth + i].orders;
+		}
+		top->bid_count = nb;
+		top->ask_count = na;
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		after = __atomic_load_n(&e->version, __ATOMIC_RELAXED);
+		if (after == before)
+			return e->used ? 0 : -ENOENT;
+	}
+	return -EAGAIN;
+}
+
 static uint64_t fh_oldest(const struct fh_consumer *c, uint64_t head)
 {
 	return head >= c->capacity ? head - c->capacity + 1 : 1;
@@ -108,6 +196,7 @@ int fh_attach(const char *name, enum fh_start start, struct fh_consumer **consum
 	}
 	head = __atomic_load_n(&c->header->head, __ATOMIC_ACQUIRE);
 	c->next = start == FH_START_NOW ? head + 1 : fh_oldest(c, head);
+	fh_view_map(c);
 	*consumer = c;
 	return 0;
 }
@@ -187,12 +276,17 @@ uint64_t fh_lost_total(const struct fh_consumer *c)
 
 int fh_reattach(struct fh_consumer *c, char *err, size_t err_size)
 {
+	int rc;
+
 	if (c->header != NULL)
 		munmap((void *)c->header, c->size);
 	c->header = NULL;
 	c->next = 1;
 	c->lost_pending = 0;
-	return fh_map(c, err, err_size);
+	rc = fh_map(c, err, err_size);
+	if (rc == 0)
+		fh_view_map(c);
+	return rc;
 }
 
 bool fh_stopped(const struct fh_consumer *c)
@@ -218,5 +312,7 @@ void fh_detach(struct fh_consumer *c)
 		return;
 	if (c->header != NULL)
 		munmap((void *)c->header, c->size);
+	if (c->view != NULL)
+		munmap((void *)c->view, c->view_size);
 	free(c);
 }

@@ -54,6 +54,36 @@ bool fh_stopped(const struct fh_consumer *consumer);
 /* The name of feed `feed` (event.feed) as configured in fhd, or "" if none. */
 const char *fh_feed_name(const struct fh_consumer *consumer, uint8_t feed);
 
+/* --- the conflated view: current top N levels of every instrument --- */
+
+#define FH_TOP_DEPTH_MAX 64
+
+struct fh_top_level {
+	int64_t price;
+	uint64_t shares;
+	uint32_t orders;
+};
+
+struct fh_top {
+	uint64_t ring_seq;		/* the last ring event this snapshot reflects */
+	uint32_t instrument;		/* venue key */
+	uint8_t feed;
+	uint8_t price_decimals;
+	char symbol[17];
+	uint32_t bid_count, ask_count;	/* best first */
+	struct fh_top_level bids[FH_TOP_DEPTH_MAX];
+	struct fh_top_level asks[FH_TOP_DEPTH_MAX];
+};
+
+/* Slots in the ring's conflated view (0: fhd publishes none, or not yet). */
+uint32_t fh_top_slots(struct fh_consumer *consumer);
+
+/*
+ * A consistent copy of slot `slot`: 0, -ENOENT (no instrument in it), or -EAGAIN (it
+ * kept changing under us; try again).
+ */
+int fh_top_read(struct fh_consumer *consumer, uint32_t slot, struct fh_top *top);
+
 /* The sequence number of the next event this consumer will read. */
 uint64_t fh_next_seq(const struct fh_consumer *consumer);
 

@@ -13,6 +13,26 @@ void publisher_init(struct publisher *pub, struct pub_ring *ring, uint8_t feed, 
 	pub->ns_per_tsc_q32 = tsc_hz ? (uint64_t)((1000000000ull << 32) / tsc_hz) : 0;
 }
 
+void publisher_view_set(struct publisher *pub, struct pub_conflated *view, uint32_t slot_base,
+			const struct book *book)
+{
+	pub->view = view;
+	pub->slot_base = slot_base;
+	pub->book = book;
+}
+
+/* Remembers an instrument the packet touched, for the conflated view. */
+static void publisher_dirty(struct publisher *pub, uint16_t instrument)
+{
+	for (uint32_t i = pub->dirty_count; i > 0; i--)
+		if (pub->dirty[i - 1] == instrument)
+			return;
+	if (pub->dirty_count == PUBLISHER_DIRTY_MAX)
+		pub->dirty_overflow = true;
+	else
+		pub->dirty[pub->dirty_count++] = instrument;
+}
+
 static uint32_t publisher_saturate(uint64_t shares)
 {
 	return shares > UINT32_MAX ? UINT32_MAX : (uint32_t)shares;
@@ -50,6 +70,8 @@ void publisher_levels(struct publisher *pub, struct book *book, uint64_t exchang
 		publisher_commit(pub, e);
 		if (c->best)
 			top = c->instrument;
+		if (pub->view != NULL)
+			publisher_dirty(pub, c->instrument);
 	}
 	book->changes_count = 0;
 	if (top >= 0)
@@ -77,6 +99,20 @@ void publisher_packet_end(struct publisher *pub, uint64_t last_seq)
 	e->body.packet.last_seq = last_seq;
 	e->body.packet.messages = pub->messages;
 	publisher_commit(pub, e);
+	if (pub->view == NULL)
+		return;
+	/* The books are consistent with the packet: refresh what it touched. */
+	if (pub->dirty_overflow) {
+		for (uint32_t i = 0; i < pub->book->instruments_count; i++)
+			pub_conflated_update(pub->view, pub->slot_base + i, pub->feed, pub->book,
+					     (int32_t)i, pub->ring->head);
+	} else {
+		for (uint32_t i = 0; i < pub->dirty_count; i++)
+			pub_conflated_update(pub->view, pub->slot_base + pub->dirty[i], pub->feed,
+					     pub->book, pub->dirty[i], pub->ring->head);
+	}
+	pub->dirty_count = 0;
+	pub->dirty_overflow = false;
 }
 
 void publisher_gap(struct publisher *pub, uint64_t first, uint64_t count)
@@ -95,6 +131,9 @@ void publisher_cleared(struct publisher *pub)
 
 	memset(&e->body, 0, sizeof(e->body));
 	publisher_commit(pub, e);
+	if (pub->view != NULL)
+		pub_conflated_clear(pub->view, pub->slot_base, pub->book->instruments_max);
+	pub->dirty_count = 0;
 }
 
 void publisher_stop(struct pub_ring *ring)

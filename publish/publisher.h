@@ -12,7 +12,10 @@
 #include <stdint.h>
 
 #include "book/book.h"
+#include "publish/conflated.h"
 #include "publish/ring.h"
+
+#define PUBLISHER_DIRTY_MAX 64	/* instruments one packet can touch before all are refreshed */
 
 struct publisher {
 	struct pub_ring *ring;
@@ -21,7 +24,17 @@ struct publisher {
 	uint64_t rx_tsc;		/* TSC when it was received */
 	uint64_t ns_per_tsc_q32;	/* ns per TSC tick, 32.32 fixed point */
 	uint32_t messages;		/* applied from the current packet */
+	struct pub_conflated *view;	/* NULL: no conflated view */
+	uint32_t slot_base;		/* this feed's first slot in the view */
+	uint32_t dirty_count;		/* instruments touched by the current packet */
+	bool dirty_overflow;
+	const struct book *book;	/* the feed's books, for the view */
+	uint16_t dirty[PUBLISHER_DIRTY_MAX];
 };
+
+/* Adds the conflated view: the feed's instruments use slots slot_base + index. */
+void publisher_view_set(struct publisher *pub, struct pub_conflated *view, uint32_t slot_base,
+			const struct book *book);
 
 /* Sets up a feed's publisher on an RX lcore's ring; tsc_hz: the TSC frequency. */
 void publisher_init(struct publisher *pub, struct pub_ring *ring, uint8_t feed, uint64_t tsc_hz);
@@ -32,6 +45,8 @@ static inline void publisher_packet_begin(struct publisher *pub, uint64_t rx_ts_
 	pub->rx_ts_ns = rx_ts_ns;
 	pub->rx_tsc = rx_tsc;
 	pub->messages = 0;
+	pub->dirty_count = 0;
+	pub->dirty_overflow = false;
 }
 
 /* A claimed event with the common fields filled; publisher_commit sends it. */

@@ -4,7 +4,8 @@
 #  - a fast consumer reads every event in order and rebuilds books from the level
 #    events alone: its dump must equal fhd's --dump-books;
 #  - a deliberately slow consumer is lapped: it must say so, and what it read plus what
-#    it was told it lost must equal exactly what the fast one read;
+#    it was told it lost must equal exactly what the fast one read; it resynchronises
+#    through the conflated view and ends with fhd's top 10 levels per side;
 #  - a consumer killed mid-read changes nothing for fhd or the others;
 #  - a consumer started after fhd has stopped still sees the whole session when the
 #    ring holds it;
@@ -14,8 +15,8 @@ source "$(dirname "$0")/lib.sh"
 
 FH=$B/fh
 ring=fhtest$$
-cleanup_shm() { rm -f /dev/shm/$ring-1 /dev/shm/${ring}r-1; }
-trap 'cleanup_shm; rm -rf "$TMP"' EXIT
+cleanup_shm() { rm -f /dev/shm/$ring-1 /dev/shm/$ring-1-top /dev/shm/${ring}r-1 /dev/shm/${ring}r-1-top; }
+trap 'cleanup_shm; [ -n "${KEEP:-}" ] || rm -rf "$TMP"' EXIT
 
 "$FH_PCAP" gen --seed 17 --messages 120000 --symbols 40 --out "$TMP/s.pcap" 2>/dev/null
 cat >"$TMP/pub.yaml" <<YAML
@@ -30,7 +31,7 @@ feeds:
       A: { group: 233.54.12.111, udp_port: 26477, port: p0 }
       B: { group: 233.49.196.111, udp_port: 26477, port: p0 }
     book: { instruments: 256, orders: 262144, levels: 1024 }
-publish: { ring: $ring, capacity: 262144, mode: "0640" }
+publish: { ring: $ring, capacity: 262144, mode: "0640", depth: 10 }
 YAML
 
 "$FH" tail --ring $ring-1 --wait --quiet --dump-books "$TMP/fast.dump" 2>"$TMP/fast.err" &
@@ -61,6 +62,12 @@ slow_lost=$(grep -oE "[0-9]+ lost in" "$TMP/slow.err" | awk '{print $1}')
 check "slow consumer was lapped and told so ($slow_lost lost)" [ "${slow_lost:-0}" -gt 0 ]
 check "slow consumer: read + lost = every event ($slow_read + $slow_lost = $fast_read)" \
 	[ $((slow_read + slow_lost)) = "$fast_read" ]
+# Lapped, it resynchronised through the conflated view: its top 10 levels per side
+# (the config's depth) must be exactly fhd's.
+top10() { awk '{k=$1" "$2" "$3; if (++n[k] <= 10) print}' "$1"; }
+top10 "$TMP/fhd.dump" >"$TMP/fhd.top"
+top10 "$TMP/slow.dump" >"$TMP/slow.top"
+same_file "slow consumer ends with fhd's top 10 levels per side" "$TMP/fhd.top" "$TMP/slow.top"
 check "fhd counted every message despite the slow consumer" \
 	[ "$(counter "$TMP/fhd.log" "^  messages" messages)" = 120000 ]
 

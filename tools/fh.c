@@ -187,6 +187,33 @@ static int fh_dump_write(const char *path, const struct fh_consumer *c)
 	return fclose(out) == 0 ? 0 : -EIO;
 }
 
+/*
+ * Takes every instrument's top levels from the conflated view: after a lap, what the
+ * level events would have said is gone, but the books as they are now are there.
+ */
+static uint32_t fh_books_resync(struct fh_consumer *c)
+{
+	static struct fh_top top;
+	uint32_t taken = 0;
+
+	for (uint32_t s = 0; s < fh_top_slots(c); s++) {
+		struct fh_instrument *in;
+
+		if (fh_top_read(c, s, &top) != 0 || (in = fh_instrument_get(top.feed, top.instrument)) == NULL)
+			continue;
+		if (top.symbol[0] != '\0')
+			snprintf(in->symbol, sizeof(in->symbol), "%s", top.symbol);
+		in->decimals = top.price_decimals;
+		in->sides[0].count = in->sides[1].count = 0;
+		for (uint32_t i = 0; i < top.bid_count; i++)
+			fh_level_set(&in->sides[0], 1, top.bids[i].price, top.bids[i].shares, top.bids[i].orders);
+		for (uint32_t i = 0; i < top.ask_count; i++)
+			fh_level_set(&in->sides[1], 0, top.asks[i].price, top.asks[i].shares, top.asks[i].orders);
+		taken++;
+	}
+	return taken;
+}
+
 /* --- printing --- */
 
 struct fh_tail_options {
@@ -406,8 +433,9 @@ static int fh_tail(int argc, char **argv)
 
 		if (n == FH_POLL_LAPPED) {
 			laps++;
-			fprintf(stderr, "fh tail: lapped: lost %" PRIu64 " events (%" PRIu64 " in all)\n",
-				fh_lost_last(c), fh_lost_total(c));
+			fprintf(stderr, "fh tail: lapped: lost %" PRIu64 " events (%" PRIu64 " in all); "
+				"%u books taken from the conflated view\n", fh_lost_last(c), fh_lost_total(c),
+				fh_books_resync(c));
 			continue;
 		}
 		if (n == FH_POLL_RESTARTED) {
@@ -430,6 +458,9 @@ static int fh_tail(int argc, char **argv)
 		for (int i = 0; i < n; i++) {
 			bool stop = fh_event_apply(&events[i]);
 
+			/* Lapped books are whole only in their top levels: take the final ones. */
+			if (stop && laps > 0)
+				fh_books_resync(c);
 			if (!o.quiet && fh_event_wanted(c, &events[i], &o))
 				fh_event_print(c, &events[i], o.json);
 			seen++;

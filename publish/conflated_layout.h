@@ -1,0 +1,45 @@
+/*
+ * conflated_layout: the shared-memory layout of the conflated top-of-book view, shared
+ * by its producer (publish/conflated.c, in fhd) and readers (libfh). See conflated.h.
+ */
+#ifndef FH_PUBLISH_CONFLATED_LAYOUT_H
+#define FH_PUBLISH_CONFLATED_LAYOUT_H
+
+#include <stdint.h>
+
+#define CONFLATED_MAGIC 0x31504f5448464646ull	/* "FFFHTOP1" */
+#define CONFLATED_VERSION 1
+#define CONFLATED_DEPTH_MAX 64
+#define CONFLATED_HEADER_SIZE 4096
+
+struct conflated_header {
+	uint64_t magic;
+	uint32_t version;	/* CONFLATED_VERSION */
+	uint32_t depth;		/* levels per side in each entry */
+	uint32_t slots;		/* entries */
+	uint32_t entry_size;	/* bytes per entry */
+	uint64_t generation;	/* the ring's generation this view belongs to */
+};
+
+struct conflated_level {
+	int64_t price;
+	uint64_t shares;
+	uint32_t orders;
+	uint32_t reserved;
+};
+
+struct conflated_entry {
+	uint64_t version;	/* seqlock: odd while being written */
+	uint64_t ring_seq;	/* ring sequence number of the last event it reflects */
+	uint32_t instrument;	/* venue key (ITCH stock locate) */
+	uint8_t feed;
+	uint8_t used;		/* 0: the slot holds no instrument */
+	uint8_t price_decimals;
+	uint8_t reserved;
+	uint32_t bid_count;	/* levels filled below, best first */
+	uint32_t ask_count;
+	char symbol[16];
+	struct conflated_level levels[];	/* depth bids, then depth asks */
+};
+
+#endif
