@@ -28,7 +28,7 @@ FHD_SRC := feed/fhd.c feed/rx.c feed/port.c
 TESTS := test_config $(patsubst tests/%.c,%,$(filter-out tests/test_config.c,$(wildcard tests/test_*.c)))
 
 .PHONY: all deps asan test demo bench run-test run-demo run-bench clean
-all: $(B)/fhd $(B)/fh $(B)/libfh.a $(B)/libfh.so $(B)/fh.pc $(B)/fh-pcap $(B)/bench-book $(B)/alloc_guard.so $(addprefix $(B)/,$(TESTS))
+all: $(B)/fhd $(B)/fh $(B)/bench-ring $(B)/libfh.a $(B)/libfh.so $(B)/fh.pc $(B)/fh-pcap $(B)/bench-book $(B)/alloc_guard.so $(addprefix $(B)/,$(TESTS))
 
 deps: $(DEPS_STAMP)
 $(DEPS_STAMP): tools/install-deps.sh
@@ -86,6 +86,10 @@ $(B)/fh: $(B)/obj/tools/fh.o $(B)/libfh.a
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) -o $@ $^
 
+$(B)/bench-ring: $(B)/obj/bench/bench_ring.o $(B)/obj/publish/ring.o $(B)/obj/publish/fh.o
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) -o $@ $^ $(FHD_LIBS)
+
 $(B)/bench-book: $(B)/obj/bench/bench_book.o $(CORE_OBJS)
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) -o $@ $^ $(CORE_LIBS)
@@ -123,7 +127,7 @@ run-test: all asan
 run-demo: $(B)/fhd $(B)/fh-pcap
 	$(Q)./tools/demo.sh $(B)
 
-run-bench: $(B)/fhd $(B)/fh-pcap $(B)/bench-book
+run-bench: $(B)/fhd $(B)/fh $(B)/fh-pcap $(B)/bench-book $(B)/bench-ring
 	$(Q)./bench/run.sh $(B)
 
 clean:

@@ -29,3 +29,19 @@ echo "== full path: fhd --replay-loop (net_pcap infinite_rx=1), lines A+B, ${SEC
 	--duration "$SECONDS_FULL" >"$W/full.log" 2>&1 || { tail -5 "$W/full.log"; exit 1; }
 grep -E "^throughput" "$W/full.log" | sed 's/^/  /'
 grep -E "session_changes" "$W/full.log" | sed -E 's/.*session_changes ([0-9]+).*/  (capture looped \1 times; books reset at each restart)/'
+
+echo
+echo "== publish ring vs DPDK rte_ring SPSC, same 64-byte records (bench-ring)"
+"$B/bench-ring" 2>/dev/null | grep -v "^==" 
+echo
+echo "== full path with publishing (fhd --publish), ${SECONDS_FULL}s each: alone, then with a slow consumer attached"
+ring=fhbench$$
+"$B/fhd" -c "$ROOT/bench/fhd-bench.yaml" --replay "$W/full.pcap" --replay-loop --publish $ring \
+	--duration "$SECONDS_FULL" 2>/dev/null | grep -E "^throughput" | sed 's/^/  publishing, no consumer:   /'
+"$B/fh" tail --ring $ring-1 --wait --quiet --slow-us 2000 2>"$W/slow.err" &
+slow=$!
+"$B/fhd" -c "$ROOT/bench/fhd-bench.yaml" --replay "$W/full.pcap" --replay-loop --publish $ring \
+	--duration "$SECONDS_FULL" 2>/dev/null | grep -E "^throughput" | sed 's/^/  publishing, slow consumer: /'
+kill $slow 2>/dev/null; wait $slow 2>/dev/null
+sed 's/^/  /' "$W/slow.err" | tail -1
+rm -f /dev/shm/$ring-1 /dev/shm/$ring-1-top

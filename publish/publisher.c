@@ -89,6 +89,9 @@ void publisher_instrument(struct publisher *pub, const struct book *book, int32_
 	memcpy(e->body.instrument.symbol, in->symbol, in->symbol_len);
 	e->body.instrument.price_decimals = in->price_decimals;
 	publisher_commit(pub, e);
+	/* A new name with no level change must still reach the conflated view. */
+	if (pub->view != NULL)
+		publisher_dirty(pub, (uint16_t)index);
 }
 
 void publisher_packet_end(struct publisher *pub, uint64_t last_seq)

@@ -89,4 +89,11 @@ same_file "consumer across a restart ends with the new run's books" "$TMP/second
 # A consumer started after fhd stopped reads the whole session (the ring holds it all).
 "$FH" tail --ring ${ring}r-1 --quiet --dump-books "$TMP/late.dump" 2>/dev/null
 same_file "late consumer's books equal fhd's dump" "$TMP/second.dump" "$TMP/late.dump"
+
+# fh top: one frame from the conflated view; best bid and ask per symbol as in the dump.
+"$FH" top --ring ${ring}r-1 --once >"$TMP/top.txt"
+awk '$3 == "B" && !(($1" "$2) in b) {b[$1" "$2] = $4} $3 == "S" && !(($1" "$2) in s) {s[$1" "$2] = $4}
+     END {for (k in b) print k, b[k], (k in s ? s[k] : "-")}' "$TMP/second.dump" | sort >"$TMP/top.want"
+awk 'NR > 2 {print $1, $2, $4, $5}' "$TMP/top.txt" | sort >"$TMP/top.got"
+same_file "fh top shows the dump's best bid and ask per symbol" "$TMP/top.want" "$TMP/top.got"
 finish

@@ -480,15 +480,138 @@ static int fh_tail(int argc, char **argv)
 	return rc ? 1 : 0;
 }
 
+/* --- fh top: a live table of top of book per symbol, like top(1) --- */
+
+struct fh_top_stats {
+	int64_t last_trade;
+	uint32_t last_trade_qty;
+	uint32_t updates;	/* book events since the last refresh */
+	uint32_t rate;		/* per second, at the last refresh */
+};
+
+static struct fh_top_stats *fh_top_stats_get(uint8_t feed, uint32_t key)
+{
+	static struct fh_top_stats *stats[FH_FEEDS];
+
+	if (key >= FH_KEYS)
+		return NULL;
+	if (stats[feed] == NULL)
+		stats[feed] = calloc(FH_KEYS, sizeof(*stats[feed]));
+	return &stats[feed][key];
+}
+
+static int fh_top(int argc, char **argv)
+{
+	static const struct option longs[] = {
+		{ "ring", required_argument, NULL, 'r' }, { "interval-ms", required_argument, NULL, 'i' },
+		{ "once", no_argument, NULL, 'o' }, { "rows", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+	};
+	const char *ring = "fh-1";
+	uint32_t interval_ms = 1000, rows = 40;
+	bool once = false;
+	struct fh_consumer *c;
+	struct fh_event events[FH_BATCH];
+	static struct fh_top top;
+	char err[512];
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "r:i:on:h", longs, NULL)) != -1) {
+		switch (opt) {
+		case 'r': ring = optarg; break;
+		case 'i': interval_ms = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'o': once = true; break;
+		case 'n': rows = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'h':
+			printf("usage: fh top [--ring NAME] [--interval-ms MS] [--rows N] [--once]\n");
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	if (fh_attach(ring, FH_START_NOW, &c, err, sizeof(err)) != 0) {
+		fprintf(stderr, "fh top: %s\n", err);
+		return 1;
+	}
+	signal(SIGINT, fh_signal);
+	signal(SIGTERM, fh_signal);
+	while (!fh_quit) {
+		struct timespec start, now;
+		uint32_t shown = 0;
+		char bid[32], ask[32], last[32];
+
+		/* Gather events for one interval: trades and update counts. */
+		clock_gettime(CLOCK_MONOTONIC, &start);
+		do {
+			int n = fh_poll(c, events, FH_BATCH);
+
+			if (n == FH_POLL_RESTARTED && fh_reattach(c, err, sizeof(err)) != 0)
+				usleep(10000);
+			for (int i = 0; i < n; i++) {
+				struct fh_top_stats *s = fh_top_stats_get(events[i].feed, events[i].instrument);
+
+				if (s == NULL)
+					continue;
+				if (events[i].type == FH_EVENT_TRADE) {
+					s->last_trade = events[i].body.trade.price;
+					s->last_trade_qty = events[i].quantity;
+				} else if (events[i].type == FH_EVENT_LEVEL_CHANGED) {
+					s->updates++;
+				}
+			}
+			if (n <= 0)
+				usleep(1000);
+			clock_gettime(CLOCK_MONOTONIC, &now);
+		} while (!once && !fh_quit &&
+			 (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 <
+				 (long)interval_ms);
+		if (!once)
+			printf("\033[H\033[2J");
+		printf("fh top  ring %s  next event %" PRIu64 "  lost %" PRIu64 "\n", ring,
+		       fh_next_seq(c), fh_lost_total(c));
+		printf("%-6s %-10s %10s %12s %12s %10s %12s %10s\n", "feed", "symbol", "bid size",
+		       "bid", "ask", "ask size", "last", "updates/s");
+		for (uint32_t slot = 0; slot < fh_top_slots(c) && shown < rows; slot++) {
+			struct fh_top_stats *s;
+
+			if (fh_top_read(c, slot, &top) != 0)
+				continue;
+			s = fh_top_stats_get(top.feed, top.instrument);
+			s->rate = (uint32_t)((uint64_t)s->updates * 1000 / (interval_ms ? interval_ms : 1));
+			s->updates = 0;
+			bid[0] = ask[0] = last[0] = '\0';
+			if (top.bid_count)
+				fh_price_text(bid, sizeof(bid), top.bids[0].price, top.price_decimals);
+			if (top.ask_count)
+				fh_price_text(ask, sizeof(ask), top.asks[0].price, top.price_decimals);
+			if (s->last_trade_qty)
+				fh_price_text(last, sizeof(last), s->last_trade, top.price_decimals);
+			printf("%-6s %-10s %10" PRIu64 " %12s %12s %10" PRIu64 " %12s %10u\n",
+			       fh_feed_name(c, top.feed), top.symbol,
+			       top.bid_count ? top.bids[0].shares : 0, bid[0] ? bid : "-", ask[0] ? ask : "-",
+			       top.ask_count ? top.asks[0].shares : 0, last[0] ? last : "-", s->rate);
+			shown++;
+		}
+		fflush(stdout);
+		if (once)
+			break;
+	}
+	fh_detach(c);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
 		printf("usage: fh <command> [options]\n"
-		       "  tail    print events from an fhd publish ring (fh tail --help)\n");
+		       "  tail    print events from an fhd publish ring (fh tail --help)\n"
+		       "  top     live table of top of book per symbol (fh top --help)\n");
 		return argc < 2 ? 2 : 0;
 	}
 	if (strcmp(argv[1], "tail") == 0)
 		return fh_tail(argc - 1, argv + 1);
+	if (strcmp(argv[1], "top") == 0)
+		return fh_top(argc - 1, argv + 1);
 	fprintf(stderr, "fh: unknown command '%s'\n", argv[1]);
 	return 2;
 }
