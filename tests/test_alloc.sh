@@ -18,4 +18,12 @@ LD_PRELOAD=$guard "$FHD" --replay "$TMP/f.pcap" --dump-books "$TMP/f.dump" >"$TM
 n=$(grep -oE "alloc-guard: [0-9]+" "$TMP/run.err" | awk '{print $2}')
 check "fhd replay under the guard ran ($(counter "$TMP/run.log" "^  messages" messages) messages)" [ -s "$TMP/f.dump" ]
 check "no allocation on the RX data path after start (${n:-none} counted)" [ "${n:-x}" = 0 ]
+
+# The same with publishing on: events, the conflated view, END_OF_PACKET, STOP.
+ring=fhalloc$$
+LD_PRELOAD=$guard "$FHD" --replay "$TMP/f.pcap" --publish $ring >"$TMP/pub.log" 2>"$TMP/pub.err"
+n=$(grep -oE "alloc-guard: [0-9]+" "$TMP/pub.err" | awk '{print $2}')
+check "publishing: no allocation on the RX data path (${n:-none} counted)" [ "${n:-x}" = 0 ]
+check "publishing: the ring was written" grep -q "publishing on" "$TMP/pub.err"
+rm -f /dev/shm/$ring-1 /dev/shm/$ring-1-top
 finish
