@@ -258,6 +258,7 @@ int book_order_add(struct book *book, int32_t instrument, uint64_t ref, enum boo
 	order->shares = shares;
 	order->instrument = (uint16_t)instrument;
 	order->side = (uint8_t)side;
+	book_order_note(book, order, shares);
 	book->stats.orders_added++;
 	return 0;
 }

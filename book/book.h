@@ -74,7 +74,7 @@ struct book_change {
 	uint8_t best;		/* the level is, or was until now, the best of its side */
 };
 
-/* The order an operation touched, as it was before (for order events). */
+/* The order an operation touched, as it was before (an add: as it entered), for order events. */
 struct book_order_info {
 	int64_t price;
 	uint32_t shares;	/* resting before the operation */

@@ -68,16 +68,16 @@ static void itch50_reduce(struct book *book, struct publisher *pub, const uint8_
 	uint64_t ref = wire_be64(m + 11);
 	uint32_t shares = wire_be32(m + 19);
 	const struct book_order_info *o = &book->last_order;
+	uint32_t taken;
 
 	if (book_order_reduce(book, ref, shares) != 0 || pub == NULL)
 		return;
-	itch50_order_event(pub, book, m, FH_EVENT_ORDER_REDUCED, ref,
-			   shares < o->shares ? shares : o->shares);
+	taken = shares < o->shares ? shares : o->shares;	/* more than resting: all of it */
+	itch50_order_event(pub, book, m, FH_EVENT_ORDER_REDUCED, ref, taken);
 	if (m[0] != 'X')
 		itch50_trade_event(pub, m, book->instruments[o->instrument].key, o->side,
 				   FH_FLAG_TRADE_EXECUTION, wire_be64(m + 23),
-				   m[0] == 'C' ? (int64_t)wire_be32(m + 32) : o->price,
-				   shares < o->shares ? shares : o->shares);
+				   m[0] == 'C' ? (int64_t)wire_be32(m + 32) : o->price, taken);
 	publisher_levels(pub, book, itch50_timestamp(m));
 }
 
@@ -107,10 +107,6 @@ static void itch50_add(struct book *book, struct decoder_stats *stats, struct pu
 	if (book_order_add(book, instrument, wire_be64(m + 11), side, wire_be32(m + 32),
 			   wire_be32(m + 20)) != 0 || pub == NULL)
 		return;
-	book->last_order.price = wire_be32(m + 32);
-	book->last_order.remaining = wire_be32(m + 20);
-	book->last_order.instrument = (uint16_t)instrument;
-	book->last_order.side = (uint8_t)side;
 	itch50_order_event(pub, book, m, FH_EVENT_ORDER_ADDED, wire_be64(m + 11), wire_be32(m + 20));
 	publisher_levels(pub, book, itch50_timestamp(m));
 }
