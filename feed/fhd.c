@@ -41,9 +41,9 @@ struct fhd_options {
 	uint32_t replay_count;
 	const char *dump_path;
 	bool replay_loop;	/* loop the captures in memory (net_pcap infinite_rx) */
-	double duration_s;
+	double duration_s;	/* stop after this long; 0: at the end of the replay or on a signal */
 	uint32_t top_books;	/* print the top of this many books per feed at exit */
-	const char *publish;	/* --publish NAME: publish rings NAME-<lcore> */	/* stop after this long; 0: at the end of the replay or on a signal */
+	const char *publish;	/* --publish NAME: publish rings NAME-<lcore> */
 	int eal_argc;		/* arguments after "--" */
 	char **eal_argv;
 };
@@ -262,7 +262,7 @@ static void fhd_throughput_print(FILE *out, struct rx_lcore *const *rx, const st
  * ring. Created before the RX lcores start: publishing allocates nothing afterwards.
  */
 static int fhd_publish_setup(const struct cfg *cfg, struct rx_lcore *const *rx,
-			     struct feed *const *feeds, struct pub_ring *rings,
+			     struct pub_ring *rings,
 			     struct pub_conflated *views, struct publisher *publishers)
 {
 	const struct cfg_publish *pub = &cfg->publish;
@@ -311,7 +311,6 @@ static int fhd_publish_setup(const struct cfg *cfg, struct rx_lcore *const *rx,
 			feed->pub = &publishers[index];
 		}
 	}
-	(void)feeds;
 	return 0;
 }
 
@@ -447,7 +446,7 @@ int main(int argc, char **argv)
 			cfg.publish.depth = 10;
 		}
 	}
-	if (cfg.publish.enabled && fhd_publish_setup(&cfg, rx, feeds, rings, views, publishers) != 0) {
+	if (cfg.publish.enabled && fhd_publish_setup(&cfg, rx, rings, views, publishers) != 0) {
 		status = 1;
 		goto out;
 	}
