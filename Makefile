@@ -22,9 +22,9 @@ pc_libs = $(shell pkg-config --libs $(1) 2>/dev/null)
 CORE_SRC := book/memory.c book/order_table.c book/book.c \
 	decoders/decoder.c decoders/moldudp64.c decoders/itch50.c \
 	feed/packet.c feed/arbiter.c feed/feed.c \
-	publish/ring.c publish/conflated.c publish/publisher.c publish/fh.c publish/pcapng.c \
+	publish/ring.c publish/conflated.c publish/publisher.c publish/fh.c publish/pcapng.c publish/journal.c \
 	config/config.c config/default_yaml.S
-FHD_SRC := feed/fhd.c feed/rx.c feed/port.c
+FHD_SRC := feed/fhd.c feed/rx.c feed/port.c feed/journal_lcore.c
 TESTS := test_config $(patsubst tests/%.c,%,$(filter-out tests/test_config.c,$(wildcard tests/test_*.c)))
 
 .PHONY: all deps asan test demo bench run-test run-demo run-bench clean
@@ -54,8 +54,8 @@ $(B)/asan/obj/%.o: %.S config/default.yaml
 core_objs = $(patsubst %.S,$(1)/obj/%.o,$(patsubst %.c,$(1)/obj/%.o,$(CORE_SRC)))
 CORE_OBJS := $(call core_objs,$(B))
 ASAN_CORE_OBJS := $(call core_objs,$(B)/asan)
-CORE_LIBS := $(call pc_libs,yaml-0.1) -lpthread
-FHD_LIBS := $(call pc_libs,libdpdk yaml-0.1 libpcap) -lpthread
+CORE_LIBS := $(call pc_libs,yaml-0.1 liburing) -lpthread
+FHD_LIBS := $(call pc_libs,libdpdk yaml-0.1 liburing libpcap) -lpthread
 
 $(B)/fhd: $(CORE_OBJS) $(FHD_SRC:%.c=$(B)/obj/%.o)
 	$(if $(Q),@echo "  LD      $@")

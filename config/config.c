@@ -14,10 +14,13 @@
 #include <arpa/inet.h>
 #include <assert.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <yaml.h>
 
@@ -46,6 +49,18 @@
 #define CFG_BOOK_INSTRUMENTS_DEFAULT 4096
 #define CFG_BOOK_ORDERS_DEFAULT 1048576
 #define CFG_BOOK_LEVELS_DEFAULT 1024
+#define CFG_JOURNAL_RING_MIN 64
+#define CFG_JOURNAL_RING_MAX (1u << 20)
+#define CFG_JOURNAL_RING_DEFAULT 8192
+#define CFG_JOURNAL_BUFFER_KB_MIN 128
+#define CFG_JOURNAL_BUFFER_KB_MAX 65536
+#define CFG_JOURNAL_BUFFER_KB_DEFAULT 1024
+#define CFG_JOURNAL_BUFFERS_MIN 2
+#define CFG_JOURNAL_BUFFERS_MAX 64
+#define CFG_JOURNAL_BUFFERS_DEFAULT 8
+#define CFG_JOURNAL_ROTATE_MB_DEFAULT 1024
+#define CFG_JOURNAL_ROTATE_MB_MAX (1u << 20)
+#define CFG_JOURNAL_ROTATE_S_DEFAULT 3600
 
 _Static_assert(CFG_LCORE_ID_MAX <= UINT16_MAX, "lcore ids are stored in uint16_t");
 _Static_assert(CFG_PORTS_MAX <= UINT16_MAX, "port indexes are stored in uint16_t");
@@ -818,16 +833,168 @@ static int cfg_publish_read(struct cfg_parser *p, yaml_node_t *node)
 	return cfg_uint_get(p, node, "publish", &keys[4], false, 10, 1, 64, &pub->depth);
 }
 
+/* Reads a YAML boolean: plain true or false (YAML 1.1's yes/no/on/off are refused). */
+static int cfg_bool_parse(struct cfg_parser *p, yaml_node_t *node, const char *path, bool *out)
+{
+	const char *v = (const char *)node->data.scalar.value;
+
+	if (node->type != YAML_SCALAR_NODE || node->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
+	    (strcmp(v, "true") != 0 && strcmp(v, "false") != 0))
+		return cfg_type_fail(p, node, path, "true or false");
+	*out = v[0] == 't';
+	return 0;
+}
+
+void cfg_journal_defaults(const struct cfg *cfg, struct cfg_journal *journal)
+{
+	uint16_t highest = cfg->main_lcore;
+
+	for (uint16_t i = 0; i < cfg->rx_lcores_count; i++)
+		if (cfg->rx_lcores[i] > highest)
+			highest = cfg->rx_lcores[i];
+	memset(journal, 0, sizeof(*journal));
+	journal->lcore = (uint16_t)(highest + 1);
+	journal->cpu = cfg->main_lcore;
+	journal->ring = CFG_JOURNAL_RING_DEFAULT;
+	journal->buffer_kb = CFG_JOURNAL_BUFFER_KB_DEFAULT;
+	journal->buffers = CFG_JOURNAL_BUFFERS_DEFAULT;
+	journal->rotate_mb = CFG_JOURNAL_ROTATE_MB_DEFAULT;
+	journal->rotate_s = CFG_JOURNAL_ROTATE_S_DEFAULT;
+}
+
+int cfg_journal_dir_check(const char *dir, const char **why)
+{
+	struct stat st;
+
+	if (stat(dir, &st) != 0) {
+		*why = strerror(errno);
+		return -errno;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		*why = "not a directory";
+		return -ENOTDIR;
+	}
+	if (access(dir, W_OK | X_OK) != 0) {
+		*why = strerror(errno);
+		return -errno;
+	}
+	return 0;
+}
+
+/*
+ * The optional journal section. Read after lcores, ports and feeds: its lcore must be
+ * a free one, and the mbufs must cover the references it may hold on top of every RX
+ * ring and reorder window, or a slow disk would starve RX of buffers.
+ */
+static int cfg_journal_read(struct cfg_parser *p, yaml_node_t *node)
+{
+	enum { DIR_, LCORE, CPU, RING, BUFFER_KB, BUFFERS, O_DIRECT_, FSYNC_MB, FSYNC_MS,
+	       ROTATE_MB, ROTATE_S, KEYS };
+	struct cfg_key keys[KEYS] = {
+		{ .name = "dir" }, { .name = "lcore" }, { .name = "cpu" }, { .name = "ring" },
+		{ .name = "buffer_kb" }, { .name = "buffers" }, { .name = "o_direct" },
+		{ .name = "fsync_mb" }, { .name = "fsync_ms" }, { .name = "rotate_mb" },
+		{ .name = "rotate_s" },
+	};
+	struct cfg *cfg = p->cfg;
+	struct cfg_journal *j = &cfg->journal;
+	uint64_t held = 0;
+	const char *why;
+	uint32_t v;
+	int ret;
+
+	ret = cfg_map_read(p, node, "journal", keys, KEYS);
+	if (ret)
+		return ret;
+	cfg_journal_defaults(cfg, j);
+	j->enabled = true;
+	ret = cfg_string_get(p, node, "journal", &keys[DIR_], j->dir, sizeof(j->dir));
+	if (ret)
+		return ret;
+	if (cfg_journal_dir_check(j->dir, &why) != 0)
+		return cfg_fail(p, &keys[DIR_].value->start_mark, "journal.dir",
+				"expected a writable directory, got \"%s\" (%s)", j->dir, why);
+	ret = cfg_uint_get(p, node, "journal", &keys[LCORE], false, j->lcore, 0, CFG_LCORE_ID_MAX, &v);
+	if (ret)
+		return ret;
+	j->lcore = (uint16_t)v;
+	if (j->lcore == cfg->main_lcore)
+		return cfg_fail(p, keys[LCORE].value ? &keys[LCORE].value->start_mark : &node->start_mark,
+				"journal.lcore", "expected an lcore other than lcores.main, got %u", v);
+	for (uint16_t i = 0; i < cfg->rx_lcores_count; i++)
+		if (cfg->rx_lcores[i] == j->lcore)
+			return cfg_fail(p, keys[LCORE].value ? &keys[LCORE].value->start_mark
+							     : &node->start_mark,
+					"journal.lcore", "expected an lcore not in lcores.rx, got %u", v);
+	ret = cfg_uint_get(p, node, "journal", &keys[CPU], false, j->cpu, 0, CFG_LCORE_ID_MAX, &v);
+	if (ret)
+		return ret;
+	j->cpu = (uint16_t)v;
+	ret = cfg_uint_get(p, node, "journal", &keys[RING], false, CFG_JOURNAL_RING_DEFAULT,
+			   CFG_JOURNAL_RING_MIN, CFG_JOURNAL_RING_MAX, &j->ring);
+	if (ret)
+		return ret;
+	if (j->ring & (j->ring - 1))
+		return cfg_fail(p, &keys[RING].value->start_mark, "journal.ring",
+				"expected a power of two, got %u", j->ring);
+	ret = cfg_uint_get(p, node, "journal", &keys[BUFFER_KB], false, CFG_JOURNAL_BUFFER_KB_DEFAULT,
+			   CFG_JOURNAL_BUFFER_KB_MIN, CFG_JOURNAL_BUFFER_KB_MAX, &j->buffer_kb);
+	if (ret)
+		return ret;
+	if (j->buffer_kb % 4 != 0)
+		return cfg_fail(p, &keys[BUFFER_KB].value->start_mark, "journal.buffer_kb",
+				"expected a multiple of 4 (whole pages for O_DIRECT), got %u", j->buffer_kb);
+	ret = cfg_uint_get(p, node, "journal", &keys[BUFFERS], false, CFG_JOURNAL_BUFFERS_DEFAULT,
+			   CFG_JOURNAL_BUFFERS_MIN, CFG_JOURNAL_BUFFERS_MAX, &j->buffers);
+	if (ret)
+		return ret;
+	if (keys[O_DIRECT_].value) {
+		ret = cfg_bool_parse(p, keys[O_DIRECT_].value, "journal.o_direct", &j->o_direct);
+		if (ret)
+			return ret;
+	}
+	ret = cfg_uint_get(p, node, "journal", &keys[FSYNC_MB], false, 0, 0, 1u << 20, &j->fsync_mb);
+	if (ret)
+		return ret;
+	ret = cfg_uint_get(p, node, "journal", &keys[FSYNC_MS], false, 0, 0, 3600000, &j->fsync_ms);
+	if (ret)
+		return ret;
+	if (j->fsync_mb != 0 && j->fsync_ms != 0)
+		return cfg_fail(p, &keys[FSYNC_MS].key->start_mark, "journal.fsync_ms",
+				"expected one fsync policy, got fsync_mb as well (line %zu)",
+				keys[FSYNC_MB].key->start_mark.line + 1);
+	ret = cfg_uint_get(p, node, "journal", &keys[ROTATE_MB], false, CFG_JOURNAL_ROTATE_MB_DEFAULT,
+			   1, CFG_JOURNAL_ROTATE_MB_MAX, &j->rotate_mb);
+	if (ret)
+		return ret;
+	ret = cfg_uint_get(p, node, "journal", &keys[ROTATE_S], false, CFG_JOURNAL_ROTATE_S_DEFAULT,
+			   0, 7 * 86400, &j->rotate_s);
+	if (ret)
+		return ret;
+	held = (uint64_t)j->ring * cfg->rx_lcores_count;
+	for (uint16_t i = 0; i < cfg->ports_count; i++)
+		held += (uint64_t)cfg->ports[i].rx_queues * cfg->ports[i].rx_descriptors;
+	for (uint16_t f = 0; f < cfg->feeds_count; f++)
+		held += cfg->feeds[f].reorder_packets_max;
+	if (held >= cfg->mbufs)
+		return cfg_fail(p, keys[RING].value ? &keys[RING].value->start_mark : &node->start_mark,
+				"journal.ring", "expected journal rings, RX descriptors and reorder "
+				"windows to hold fewer than mbufs (%u) together, got %" PRIu64
+				" (lower journal.ring or raise mbufs)", cfg->mbufs, held);
+	return 0;
+}
+
 static int cfg_root_read(struct cfg_parser *p, yaml_node_t *root)
 {
 	struct cfg_key keys[] = {
 		{ .name = "eal" }, { .name = "lcores" }, { .name = "mbufs" },
 		{ .name = "ports" }, { .name = "feeds" }, { .name = "publish" },
+		{ .name = "journal" },
 	};
 	uint32_t v;
 	int ret;
 
-	ret = cfg_map_read(p, root, "", keys, 6);
+	ret = cfg_map_read(p, root, "", keys, 7);
 	if (ret)
 		return ret;
 	if (keys[0].value) {
@@ -853,9 +1020,14 @@ static int cfg_root_read(struct cfg_parser *p, yaml_node_t *root)
 	if (!keys[4].value)
 		return cfg_missing_fail(p, root, "", &keys[4], "a list of feeds");
 	ret = cfg_feeds_read(p, keys[4].value);
-	if (ret || !keys[5].value)
+	if (ret)
 		return ret;
-	return cfg_publish_read(p, keys[5].value);
+	if (keys[5].value) {
+		ret = cfg_publish_read(p, keys[5].value);
+		if (ret)
+			return ret;
+	}
+	return keys[6].value ? cfg_journal_read(p, keys[6].value) : 0;
 }
 
 /* Reports a libyaml parse failure with its problem text and position. */

@@ -72,6 +72,27 @@ struct cfg_publish {
 	uint32_t depth;			/* YAML: depth, conflated levels per side, 1..64, default 10 */
 };
 
+#define CFG_PATH_TEXT_MAX 256	/* a directory path, including the NUL */
+
+/*
+ * The packet journal (YAML: journal, optional; or fhd --journal DIR): every received
+ * frame in pcapng files under dir, written by a journal lcore with io_uring.
+ */
+struct cfg_journal {
+	bool enabled;
+	char dir[CFG_PATH_TEXT_MAX];	/* YAML: dir, an existing writable directory */
+	uint16_t lcore;			/* YAML: lcore (default: one past the highest lcore used) */
+	uint16_t cpu;			/* YAML: cpu it runs on (default: lcores.main's) */
+	uint32_t ring;			/* YAML: ring, packet references per RX lcore, power of two, default 8192 */
+	uint32_t buffer_kb;		/* YAML: buffer_kb, one write buffer, multiple of 4, default 1024 */
+	uint32_t buffers;		/* YAML: buffers, 2..64, default 8 */
+	bool o_direct;			/* YAML: o_direct, default false */
+	uint32_t fsync_mb;		/* YAML: fsync_mb, fsync every N MB written (0: never) */
+	uint32_t fsync_ms;		/* YAML: fsync_ms, fsync every N ms (0: never); not with fsync_mb */
+	uint32_t rotate_mb;		/* YAML: rotate_mb, new file past N MB, default 1024 */
+	uint32_t rotate_s;		/* YAML: rotate_s, new file every N s (0: never), default 3600 */
+};
+
 struct cfg {
 	char source[CFG_DEVICE_MAX];	/* the file name the config came from, for messages */
 
@@ -91,7 +112,17 @@ struct cfg {
 	uint16_t feeds_count;
 
 	struct cfg_publish publish;	/* YAML: publish (optional) */
+	struct cfg_journal journal;	/* YAML: journal (optional) */
 };
+
+/* Journal defaults, for a journal switched on by fhd --journal DIR alone. */
+void cfg_journal_defaults(const struct cfg *cfg, struct cfg_journal *journal);
+
+/*
+ * Whether dir is an existing directory fhd can create files in: 0, or -errno with a
+ * reason in why ("not a directory", strerror) for the caller's message.
+ */
+int cfg_journal_dir_check(const char *dir, const char **why);
 
 /*
  * Loads and validates YAML text. name is what error messages call the file.

@@ -142,8 +142,9 @@ static inline struct feed_route *feed_route_find(struct feed_set *set, const str
 	return NULL;
 }
 
-void feed_set_packet_handle(struct feed_set *set, const uint8_t *frame, uint32_t len,
-			    void *packet, uint64_t now_ns, void (*free_unrouted)(void *packet))
+const struct feed_route *feed_set_packet_handle(struct feed_set *set, const uint8_t *frame,
+						uint32_t len, void *packet, uint64_t now_ns,
+						void (*free_unrouted)(void *packet))
 {
 	struct packet_udp udp;
 	enum packet_verdict verdict = packet_udp_parse(frame, len, &udp);
@@ -159,24 +160,24 @@ void feed_set_packet_handle(struct feed_set *set, const uint8_t *frame, uint32_t
 	if (route == NULL) {
 		set->unrouted[verdict]++;
 		free_unrouted(packet);
-		return;
+		return NULL;
 	}
 	feed = route->feed;
 	line = &feed->lines[route->line];
 	if (verdict != PACKET_UDP) {
 		line->bad_packet[verdict]++;
 		feed->packet_free(packet);
-		return;
+		return route;
 	}
 	if (route->source_present && udp.src_ip != route->source_ip) {
 		line->wrong_source++;
 		feed->packet_free(packet);
-		return;
+		return route;
 	}
 	if (feed->decoder->frame_parse(udp.payload, udp.payload_len, &dframe) != 0) {
 		line->bad_frame++;
 		feed->packet_free(packet);
-		return;
+		return route;
 	}
 	line->packets++;
 	line->bytes += udp.payload_len;
@@ -190,6 +191,7 @@ void feed_set_packet_handle(struct feed_set *set, const uint8_t *frame, uint32_t
 	held.rx_ns = now_ns;
 	held.rx_tsc = __builtin_ia32_rdtsc();
 	arbiter_offer(&feed->arbiter, &dframe, &held, now_ns);
+	return route;
 }
 
 void feed_set_expire(struct feed_set *set, uint64_t now_ns)
@@ -233,9 +235,9 @@ void feed_stats_print(FILE *out, const struct feed *feed)
 			continue;
 		fprintf(out, "  line %c: packets %" PRIu64 "  bytes %" PRIu64 "  won %" PRIu64
 			"  duplicates %" PRIu64 "  heartbeats %" PRIu64 "  wrong_session %" PRIu64
-			"  bad_frame %" PRIu64 "  wrong_source %" PRIu64, 'A' + l, s->packets,
-			s->bytes, al->packets_won, al->duplicates, al->heartbeats, al->wrong_session,
-			s->bad_frame, s->wrong_source);
+			"  bad_frame %" PRIu64 "  wrong_source %" PRIu64 "  journal_dropped %" PRIu64,
+			'A' + l, s->packets, s->bytes, al->packets_won, al->duplicates, al->heartbeats,
+			al->wrong_session, s->bad_frame, s->wrong_source, s->journal_dropped);
 		for (int v = PACKET_NOT_IPV4; v < PACKET_VERDICTS; v++)
 			fprintf(out, "  %s %" PRIu64, packet_verdict_name(v), s->bad_packet[v]);
 		fprintf(out, "\n");
@@ -253,7 +255,7 @@ void feed_set_stats_print(FILE *out, const struct feed_set *set)
 	fprintf(out, "unrouted (no feed line):");
 	for (int v = 0; v < PACKET_VERDICTS; v++)
 		fprintf(out, "  %s %" PRIu64, packet_verdict_name(v), set->unrouted[v]);
-	fprintf(out, "\n");
+	fprintf(out, "  journal_dropped %" PRIu64 "\n", set->unrouted_journal_dropped);
 }
 
 int feed_books_dump(FILE *out, struct feed *const *feeds, uint32_t count)

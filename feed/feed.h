@@ -27,6 +27,7 @@ struct feed_line_stats {
 	uint64_t bad_packet[PACKET_VERDICTS];	/* dropped: broken L3/L4, by verdict */
 	uint64_t bad_frame;			/* dropped whole: protocol framing invalid */
 	uint64_t wrong_source;			/* dropped: not from the configured source */
+	uint64_t journal_dropped;		/* not journaled: the journal ring was full */
 };
 
 struct feed {
@@ -46,6 +47,7 @@ struct feed_route {
 	uint8_t line;
 	uint8_t source_present;
 	uint32_t source_ip;
+	uint32_t journal_interface;	/* the line's interface in journal files */
 	struct feed *feed;
 };
 
@@ -56,6 +58,7 @@ struct feed_set {
 	struct feed_route routes[FEED_ROUTES_MAX];
 	uint32_t routes_count;
 	uint64_t unrouted[PACKET_VERDICTS];	/* addressed to no line, by how far they parsed */
+	uint64_t unrouted_journal_dropped;	/* of those, not journaled: the journal ring was full */
 } __attribute__((aligned(64)));
 
 /*
@@ -73,8 +76,9 @@ int feed_set_add(struct feed_set *set, struct feed *feed);
  * Handles one received frame; takes ownership of `packet` (freed through the feed's
  * packet_free, now or when it leaves the reorder window, or by the caller's
  * free_unrouted when it is no feed's). now_ns: the clock the reorder window runs on.
+ * Returns the route (feed line) the frame was addressed to, or NULL for none.
  */
-void feed_set_packet_handle(struct feed_set *set, const uint8_t *frame, uint32_t len,
+const struct feed_route *feed_set_packet_handle(struct feed_set *set, const uint8_t *frame, uint32_t len,
 			    void *packet, uint64_t now_ns, void (*free_unrouted)(void *packet));
 
 /* Runs every feed's reorder-window clock (call when the lcore is idle). */

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <pcap/pcap.h>
@@ -22,9 +23,11 @@
 #include <rte_mbuf.h>
 #include <rte_malloc.h>
 #include <rte_mbuf_dyn.h>
+#include <rte_ring.h>
 
 #include "config/config.h"
 #include "feed/feed.h"
+#include "feed/journal_lcore.h"
 #include "feed/port.h"
 #include "feed/rx.h"
 #include "publish/publisher.h"
@@ -44,6 +47,7 @@ struct fhd_options {
 	double duration_s;	/* stop after this long; 0: at the end of the replay or on a signal */
 	uint32_t top_books;	/* print the top of this many books per feed at exit */
 	const char *publish;	/* --publish NAME: publish rings NAME-<lcore> */
+	const char *journal;	/* --journal DIR: journal every frame into DIR */
 	int eal_argc;		/* arguments after "--" */
 	char **eal_argv;
 };
@@ -74,6 +78,8 @@ static void fhd_usage(FILE *out)
 		"  --top N                print the best 5 levels of N books per feed at exit\n"
 		"  --publish NAME         publish book events on shared-memory rings NAME-<lcore>\n"
 		"                         (or the config's publish section); read them with fh tail\n"
+		"  --journal DIR          journal every received frame into pcapng files in DIR\n"
+		"                         (or the config's journal section)\n"
 		"  --print-default-config print the built-in config and exit\n"
 		"Live runs stop cleanly on SIGINT or SIGTERM.\n");
 }
@@ -89,6 +95,7 @@ static int fhd_options_parse(int argc, char **argv, struct fhd_options *o)
 		{ "duration", required_argument, NULL, 't' },
 		{ "top", required_argument, NULL, 'b' },
 		{ "publish", required_argument, NULL, 'P' },
+		{ "journal", required_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -119,6 +126,9 @@ static int fhd_options_parse(int argc, char **argv, struct fhd_options *o)
 			break;
 		case 'P':
 			o->publish = optarg;
+			break;
+		case 'j':
+			o->journal = optarg;
 			break;
 		case 't':
 			o->duration_s = strtod(optarg, NULL);
@@ -208,7 +218,10 @@ static int fhd_eal_args_build(const struct cfg *cfg, const struct fhd_options *o
 	used = (size_t)snprintf(list, sizeof(list), "%u", cfg->main_lcore);
 	for (uint16_t i = 0; i < cfg->rx_lcores_count && used < sizeof(list); i++)
 		used += (size_t)snprintf(list + used, sizeof(list) - used, ",%u", cfg->rx_lcores[i]);
-	rc |= fhd_args_push(args, count, "-l");
+	/* lcore N runs on CPU N, but the journal lcore on the CPU it is given. */
+	if (cfg->journal.enabled && used < sizeof(list))
+		snprintf(list + used, sizeof(list) - used, ",%u@%u", cfg->journal.lcore, cfg->journal.cpu);
+	rc |= fhd_args_push(args, count, "--lcores");
 	rc |= fhd_args_push(args, count, list);
 	snprintf(arg, sizeof(arg), "--main-lcore=%u", cfg->main_lcore);
 	rc |= fhd_args_push(args, count, arg);
@@ -314,6 +327,108 @@ static int fhd_publish_setup(const struct cfg *cfg, struct rx_lcore *const *rx,
 	return 0;
 }
 
+/*
+ * The journal: one interface per feed line ("<feed>.<line>") and one for frames
+ * addressed to no line, a reference ring per RX lcore, the writer open on its first
+ * file. Everything is allocated here, before the RX lcores start.
+ */
+static int fhd_journal_setup(const struct cfg *cfg, struct rx_lcore *const *rx,
+			     struct journal_lcore *jl)
+{
+	static char names[JOURNAL_INTERFACES_MAX][CFG_NAME_MAX + 4];
+	uint32_t interface_of[CFG_FEEDS_MAX][CFG_LINES_MAX];
+	const struct cfg_journal *c = &cfg->journal;
+	struct journal_options o = {
+		.dir = c->dir,
+		.buffer_bytes = c->buffer_kb * 1024,
+		.buffers = c->buffers,
+		.o_direct = c->o_direct,
+		.fsync_bytes = (uint64_t)c->fsync_mb << 20,
+		.fsync_ns = (uint64_t)c->fsync_ms * 1000000,
+		.rotate_bytes = (uint64_t)c->rotate_mb << 20,
+		.rotate_ns = (uint64_t)c->rotate_s * 1000000000,
+	};
+	struct timespec real, mono;
+	char err[512], ring_name[32];
+	uint32_t n = 0;
+	int repaired;
+
+	for (uint16_t f = 0; f < cfg->feeds_count; f++)
+		for (int l = 0; l < CFG_LINES_MAX; l++)
+			if (cfg->feeds[f].lines[l].present) {
+				snprintf(names[n], sizeof(names[n]), "%s.%c", cfg->feeds[f].name, 'A' + l);
+				jl->names[n] = names[n];
+				interface_of[f][l] = n++;
+			}
+	snprintf(names[n], sizeof(names[n]), "unrouted");
+	jl->names[n] = names[n];
+	jl->interfaces_count = ++n;
+	repaired = journal_repair_dir(c->dir, stderr);
+	if (repaired < 0) {
+		fprintf(stderr, "fhd: journal %s: %s\n", c->dir, strerror(-repaired));
+		return repaired;
+	}
+	clock_gettime(CLOCK_REALTIME, &real);
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	if (journal_open(&jl->journal, &o, jl->names, n,
+			 (uint64_t)mono.tv_sec * 1000000000u + (uint64_t)mono.tv_nsec, err, sizeof(err)) != 0) {
+		fprintf(stderr, "fhd: %s\n", err);
+		return -EIO;
+	}
+	for (uint16_t i = 0; i < cfg->rx_lcores_count; i++) {
+		if (rx[i]->queues_count == 0)
+			continue;
+		snprintf(ring_name, sizeof(ring_name), "fhd_journal_%u", cfg->rx_lcores[i]);
+		rx[i]->journal = rte_ring_create_elem(ring_name, sizeof(struct journal_entry), c->ring,
+						      (int)rte_lcore_to_socket_id(cfg->journal.lcore),
+						      RING_F_SP_ENQ | RING_F_SC_DEQ | RING_F_EXACT_SZ);
+		if (rx[i]->journal == NULL) {
+			fprintf(stderr, "fhd: journal ring of %u: %s\n", c->ring, rte_strerror(rte_errno));
+			journal_close(&jl->journal);
+			return -ENOMEM;
+		}
+		jl->rings[jl->rings_count++] = rx[i]->journal;
+		rx[i]->journal_unrouted = n - 1;
+		/* Live RX time is the TSC in ns; the files want the epoch. */
+		rx[i]->journal_epoch_ns = rx[i]->replay ? 0 :
+			(int64_t)((uint64_t)real.tv_sec * 1000000000u + (uint64_t)real.tv_nsec) -
+			(int64_t)((__uint128_t)rte_rdtsc() * 1000000000u / rte_get_tsc_hz());
+		for (uint32_t r = 0; r < rx[i]->set.routes_count; r++) {
+			struct feed_route *route = &rx[i]->set.routes[r];
+
+			route->journal_interface = interface_of[route->feed->cfg - cfg->feeds][route->line];
+		}
+	}
+	fprintf(stderr, "fhd: journaling every frame into %s (%s; lcore %u on CPU %u, ring %u)\n",
+		jl->journal.path, c->o_direct ? "io_uring, O_DIRECT" : "io_uring", c->lcore, c->cpu, c->ring);
+	return 0;
+}
+
+/* The journal's counters: files and bytes, and per interface journaled, dropped, lost. */
+static void fhd_journal_stats_print(FILE *out, const struct journal_lcore *jl, struct rx_lcore *const *rx,
+				    const struct cfg *cfg)
+{
+	const struct journal_stats *s = &jl->journal.stats;
+	uint64_t dropped[JOURNAL_INTERFACES_MAX] = { 0 };
+
+	for (uint16_t i = 0; i < cfg->rx_lcores_count; i++) {
+		for (uint32_t r = 0; r < rx[i]->set.routes_count; r++) {
+			const struct feed_route *route = &rx[i]->set.routes[r];
+
+			dropped[route->journal_interface] += route->feed->lines[route->line].journal_dropped;
+		}
+		dropped[jl->interfaces_count - 1] += rx[i]->set.unrouted_journal_dropped;
+	}
+	fprintf(out, "journal %s: files %" PRIu64 "  packets %" PRIu64 "  bytes %" PRIu64
+		"  writes %" PRIu64 "  fsyncs %" PRIu64 "  buffer_waits %" PRIu64 "  backlog_max %" PRIu64
+		"%s%s\n", cfg->journal.dir, s->files, s->blocks, s->bytes, s->writes, s->fsyncs,
+		s->buffer_waits, jl->backlog_max, jl->journal.error ? "  STOPPED: " : "",
+		jl->journal.error ? jl->journal.error_text : "");
+	for (uint32_t i = 0; i < jl->interfaces_count; i++)
+		fprintf(out, "  %s: journaled %" PRIu64 "  dropped %" PRIu64 "  lost %" PRIu64 "\n",
+			jl->names[i], jl->journaled[i], dropped[i], jl->lost[i]);
+}
+
 static struct rx_lcore *fhd_rx_for(struct rx_lcore **rx, const struct cfg *cfg, uint16_t lcore)
 {
 	for (uint16_t i = 0; i < cfg->rx_lcores_count; i++)
@@ -338,7 +453,8 @@ int main(int argc, char **argv)
 	static struct pub_ring rings[CFG_RX_LCORES_MAX];
 	static struct publisher publishers[CFG_FEEDS_MAX];
 	static struct pub_conflated views[CFG_RX_LCORES_MAX];
-	bool replay;
+	static struct journal_lcore journal;
+	bool replay, journal_running = false;
 
 	if (fhd_options_parse(argc, argv, &o) != 0)
 		return FHD_EXIT_CONFIG;
@@ -347,6 +463,18 @@ int main(int argc, char **argv)
 	if (rc != 0) {
 		fprintf(stderr, "fhd: config error: %s\n", err);
 		return FHD_EXIT_CONFIG;
+	}
+	if (o.journal != NULL) {
+		const char *why;
+
+		if (cfg_journal_dir_check(o.journal, &why) != 0) {
+			fprintf(stderr, "fhd: --journal %s: expected a writable directory: %s\n", o.journal, why);
+			return FHD_EXIT_CONFIG;
+		}
+		if (!cfg.journal.enabled)
+			cfg_journal_defaults(&cfg, &cfg.journal);
+		cfg.journal.enabled = true;
+		snprintf(cfg.journal.dir, sizeof(cfg.journal.dir), "%s", o.journal);
 	}
 	replay = o.replay_count > 0;
 	for (uint32_t i = 0; i < o.replay_count; i++)
@@ -450,6 +578,21 @@ int main(int argc, char **argv)
 		status = 1;
 		goto out;
 	}
+	if (cfg.journal.enabled) {
+		if (fhd_journal_setup(&cfg, rx, &journal) != 0) {
+			status = 1;
+			goto out;
+		}
+		rc = rte_eal_remote_launch(journal_lcore_run, &journal, cfg.journal.lcore);
+		if (rc != 0) {
+			fprintf(stderr, "fhd: cannot launch the journal lcore %u: %s\n", cfg.journal.lcore,
+				strerror(-rc));
+			journal_close(&journal.journal);
+			status = 1;
+			goto out;
+		}
+		journal_running = true;
+	}
 	for (uint16_t i = 0; i < cfg.rx_lcores_count; i++) {
 		if (rx[i]->queues_count == 0) {
 			rx[i]->finished = true;
@@ -479,8 +622,14 @@ int main(int argc, char **argv)
 			fhd_quit = true;
 		usleep(10000);
 	}
-	rte_eal_mp_wait_lcore();
-	/* The RX lcores are done: tell consumers this generation ends cleanly. */
+	for (uint16_t i = 0; i < cfg.rx_lcores_count; i++)
+		rte_eal_wait_lcore(cfg.rx_lcores[i]);
+	/* The RX lcores are done: the journal takes what is left in its rings and closes. */
+	if (journal_running) {
+		journal.stop = true;
+		rte_eal_wait_lcore(cfg.journal.lcore);
+	}
+	/* ... and consumers learn that this generation ends cleanly. */
 	for (uint16_t i = 0; i < cfg.rx_lcores_count; i++)
 		if (rings[i].header != NULL)
 			publisher_stop(&rings[i]);
@@ -502,6 +651,8 @@ int main(int argc, char **argv)
 		if (o.top_books > 0)
 			feed_books_top_print(stdout, feeds[f], o.top_books, 5);
 	}
+	if (journal_running)
+		fhd_journal_stats_print(stdout, &journal, rx, &cfg);
 	if (o.dump_path != NULL) {
 		FILE *out = fopen(o.dump_path, "w");
 
@@ -511,6 +662,9 @@ int main(int argc, char **argv)
 		}
 	}
 out:
+	for (uint16_t i = 0; i < cfg.rx_lcores_count; i++)
+		if (rx[i] != NULL && rx[i]->journal != NULL)
+			rte_ring_free(rx[i]->journal);
 	for (uint16_t i = 0; i < CFG_RX_LCORES_MAX; i++) {
 		pub_conflated_close(&views[i]);
 		pub_ring_close(&rings[i]);

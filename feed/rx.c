@@ -10,6 +10,9 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
+#include <rte_ring_elem.h>
+
+#include "feed/journal_lcore.h"
 
 /* A replay that has had nothing for this long has lost packets inside the PMD. */
 #define RX_REPLAY_IDLE_NS (2ull * 1000 * 1000 * 1000)
@@ -31,6 +34,25 @@ int rx_lcore_queue_add(struct rx_lcore *rx, uint16_t port_id, uint16_t queue, ui
 static void rx_mbuf_free(void *packet)
 {
 	rte_pktmbuf_free(packet);
+}
+
+/*
+ * Hands a burst's references to the journal lcore. What the ring cannot take is
+ * counted on its line and given back at once: the journal never holds RX up.
+ */
+static void rx_journal_hand_over(struct rx_lcore *rx, struct journal_entry *entries,
+				 const struct feed_route **routes, uint32_t n)
+{
+	uint32_t taken = rte_ring_sp_enqueue_burst_elem(rx->journal, entries, sizeof(entries[0]),
+							 n, NULL);
+
+	for (uint32_t i = taken; i < n; i++) {
+		if (routes[i] != NULL)
+			routes[i]->feed->lines[routes[i]->line].journal_dropped++;
+		else
+			rx->set.unrouted_journal_dropped++;
+		rte_pktmbuf_free(entries[i].mbuf);
+	}
 }
 
 static inline uint64_t rx_tsc_ns(uint64_t tsc, uint64_t hz)
@@ -55,6 +77,8 @@ int rx_lcore_run(void *arg)
 	struct rx_lcore *rx = arg;
 	uint64_t hz = rte_get_tsc_hz(), last_rx_tsc = rte_rdtsc(), now_ns = 0;
 	struct rte_mbuf *burst[RX_BURST];
+	struct journal_entry journal[RX_BURST];
+	const struct feed_route *routes[RX_BURST];
 	uint32_t done = 0;
 
 	while (!*rx->quit) {
@@ -78,8 +102,11 @@ int rx_lcore_run(void *arg)
 			q->packets += n;
 			if (!rx->replay)
 				now_ns = rx_tsc_ns(rte_rdtsc(), hz);
+			uint32_t journaled = 0;
+
 			for (uint16_t i = 0; i < n; i++) {
 				struct rte_mbuf *m = burst[i];
+				uint64_t rx_ns = now_ns + rx->journal_epoch_ns;
 
 				if (i + 1 < n)
 					rte_prefetch0(rte_pktmbuf_mtod(burst[i + 1], void *));
@@ -89,6 +116,7 @@ int rx_lcore_run(void *arg)
 						     rx->timestamp_to_ns;
 
 					now_ns = t > now_ns ? t : now_ns;
+					rx_ns = t;	/* the journal keeps each frame's own time */
 				}
 				if (m->nb_segs != 1) {
 					/* Feeds fit one segment; a chained frame is counted as cut. */
@@ -96,9 +124,24 @@ int rx_lcore_run(void *arg)
 					rte_pktmbuf_free(m);
 					continue;
 				}
-				feed_set_packet_handle(&rx->set, rte_pktmbuf_mtod(m, const uint8_t *),
-						       rte_pktmbuf_data_len(m), m, now_ns, rx_mbuf_free);
+				if (rx->journal == NULL) {
+					feed_set_packet_handle(&rx->set, rte_pktmbuf_mtod(m, const uint8_t *),
+							       rte_pktmbuf_data_len(m), m, now_ns, rx_mbuf_free);
+					continue;
+				}
+				/* The journal's own reference, taken before the feed may free the mbuf. */
+				rte_mbuf_refcnt_update(m, 1);
+				routes[journaled] = feed_set_packet_handle(&rx->set,
+						rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m),
+						m, now_ns, rx_mbuf_free);
+				journal[journaled].mbuf = m;
+				journal[journaled].rx_ns = rx_ns;
+				journal[journaled].interface = routes[journaled] != NULL ?
+					routes[journaled]->journal_interface : rx->journal_unrouted;
+				journaled++;
 			}
+			if (journaled > 0)
+				rx_journal_hand_over(rx, journal, routes, journaled);
 			if (q->expected > 0 && q->packets >= q->expected) {
 				q->done = true;
 				done++;

@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <rte_ring.h>
+
 #include "feed/feed.h"
 
 #define RX_BURST 32
@@ -36,6 +38,9 @@ struct rx_lcore {
 	uint64_t bursts;
 	uint64_t idle_polls;
 	bool stalled;			/* replay ended on the idle timeout, not on its count */
+	struct rte_ring *journal;	/* references to every frame go here, or NULL */
+	uint32_t journal_unrouted;	/* journal interface of frames addressed to no line */
+	int64_t journal_epoch_ns;	/* live: RX clock to ns since the epoch */
 	volatile bool finished;
 } __attribute__((aligned(64)));
 
