@@ -426,7 +426,7 @@ static void fhd_journal_stats_print(FILE *out, const struct journal_lcore *jl, s
 		jl->journal.error ? jl->journal.error_text : "");
 	for (uint32_t i = 0; i < jl->interfaces_count; i++)
 		fprintf(out, "  %s: journaled %" PRIu64 "  dropped %" PRIu64 "  lost %" PRIu64 "\n",
-			jl->names[i], jl->journaled[i], dropped[i], jl->lost[i]);
+			jl->names[i], jl->journal.journaled[i], dropped[i], jl->journal.lost[i]);
 }
 
 static struct rx_lcore *fhd_rx_for(struct rx_lcore **rx, const struct cfg *cfg, uint16_t lcore)

@@ -31,14 +31,9 @@ static uint32_t journal_lcore_drain(struct journal_lcore *jl, struct rte_ring *r
 		jl->backlog_max = n + available;
 	for (uint32_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = entries[i].mbuf;
-		uint32_t interface = entries[i].interface;
 
-		if (journal_append(&jl->journal, interface, entries[i].rx_ns,
-				   rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m),
-				   now_ns) == 0)
-			jl->journaled[interface]++;
-		else
-			jl->lost[interface]++;
+		journal_append(&jl->journal, entries[i].interface, entries[i].rx_ns,
+			       rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m), now_ns);
 		rte_pktmbuf_free(m);
 	}
 	return n;

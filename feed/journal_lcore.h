@@ -4,8 +4,8 @@
  * single-producer ring; when that ring is full the RX lcore counts the frame as
  * journal_dropped on its line and carries on, so the journal can never hold RX back.
  * The journal lcore copies each frame into the writer's buffers (publish/journal.h),
- * gives the mbuf back, and keeps per-interface counts of what it journaled and of
- * what it could not once the journal had stopped on an error.
+ * and gives the mbuf back; the writer counts per interface what it journaled and
+ * what it lost once it had stopped on an error.
  */
 #ifndef FH_FEED_JOURNAL_LCORE_H
 #define FH_FEED_JOURNAL_LCORE_H
@@ -37,8 +37,6 @@ struct journal_lcore {
 	uint32_t rings_count;
 	uint32_t interfaces_count;
 	const char *names[JOURNAL_INTERFACES_MAX];
-	uint64_t journaled[JOURNAL_INTERFACES_MAX];	/* frames written, per interface */
-	uint64_t lost[JOURNAL_INTERFACES_MAX];		/* taken after the journal stopped */
 	uint64_t backlog_max;				/* most entries waiting in one ring */
 	volatile bool stop;		/* set by main once every RX lcore has finished */
 	volatile bool finished;

@@ -175,7 +175,7 @@ static int journal_file_open(struct journal *j, uint64_t now_ns)
 	struct timespec ts;
 	struct tm tm;
 	char stamp[32];
-	int flags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | (j->o.o_direct ? O_DIRECT : 0);
+	int flags = O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | (j->o.o_direct ? O_DIRECT : 0);
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	for (int attempt = 0; attempt < 1000; attempt++, ts.tv_nsec++) {
@@ -208,11 +208,32 @@ static int journal_file_open(struct journal *j, uint64_t now_ns)
 	b->file_offset = 0;
 	j->file_opened_ns = now_ns;
 	j->file_blocks = 0;
+	memset(j->file_journaled, 0, sizeof(j->file_journaled));
 	return 0;
 }
 
-/* Cuts a file at its last whole block. Returns the new length, or -errno. */
-static int64_t journal_file_cut(int fd)
+/* Adds the packet blocks of data[0..len) (whole blocks) per interface to counts. */
+static void journal_blocks_count(const uint8_t *data, size_t len, uint64_t *counts, uint32_t interfaces)
+{
+	uint32_t type, size, interface;
+
+	for (size_t at = 0; at < len; at += size) {
+		memcpy(&type, data + at, 4);
+		memcpy(&size, data + at + 4, 4);
+		assert(size >= 12 && size <= len - at);
+		if (type != PCAPNG_BLOCK_EPB)
+			continue;
+		memcpy(&interface, data + at + 8, 4);
+		if (interface < interfaces)
+			counts[interface]++;
+	}
+}
+
+/*
+ * Cuts a file at its last whole block, and counts its packet blocks per interface
+ * into counts if not NULL. Returns the new length, or -errno.
+ */
+static int64_t journal_file_cut(int fd, uint64_t *counts, uint32_t interfaces)
 {
 	struct stat st;
 	size_t whole = 0;
@@ -225,11 +246,32 @@ static int64_t journal_file_cut(int fd)
 		if (map == MAP_FAILED)
 			return -errno;
 		whole = pcapng_whole_prefix(map, (size_t)st.st_size);
+		if (counts != NULL)
+			journal_blocks_count(map, whole, counts, interfaces);
 		munmap(map, (size_t)st.st_size);
 	}
 	if (whole != (size_t)st.st_size && ftruncate(fd, (off_t)whole) != 0)
 		return -errno;
 	return (int64_t)whole;
+}
+
+/*
+ * After an error: the file is cut at its last whole block, and what it holds is
+ * recounted, so frames that never reached it whole move from journaled to lost.
+ */
+static void journal_file_recount(struct journal *j)
+{
+	uint64_t present[JOURNAL_INTERFACES_MAX] = { 0 };
+
+	if (journal_file_cut(j->fd, present, j->interfaces_count) < 0)
+		memset(present, 0, sizeof(present));
+	for (uint32_t i = 0; i < j->interfaces_count; i++) {
+		uint64_t missing = j->file_journaled[i] > present[i] ? j->file_journaled[i] - present[i] : 0;
+
+		j->journaled[i] -= missing;
+		j->lost[i] += missing;
+		j->stats.blocks -= missing;
+	}
 }
 
 /* ".part" off the end of path, into out. */
@@ -266,7 +308,7 @@ static void journal_file_close(struct journal *j)
 	if (j->error == 0 && j->o.o_direct && ftruncate(j->fd, (off_t)size) != 0)
 		journal_error_set(j, -errno, "cannot trim");
 	if (j->error != 0)
-		journal_file_cut(j->fd);
+		journal_file_recount(j);
 	close(j->fd);
 	j->fd = -1;
 	journal_final_name(j->path, final, sizeof(final));
@@ -317,14 +359,19 @@ int journal_append(struct journal *j, uint32_t interface, uint64_t ts_ns, const 
 	struct journal_buffer *b = &j->buffers[j->current];
 	size_t need = pcapng_epb_size(len), written;
 
-	if (j->error != 0)
+	assert(interface < j->interfaces_count);
+	if (j->error != 0) {
+		j->lost[interface]++;
 		return j->error;
+	}
 	if (len > PCAPNG_SNAPLEN)
 		len = PCAPNG_SNAPLEN;
 	if (j->file_blocks > 0 && b->file_offset + b->fill + need > j->o.rotate_bytes) {
 		journal_rotate(j, now_ns);
-		if (j->error != 0)
+		if (j->error != 0) {
+			j->lost[interface]++;
 			return j->error;
+		}
 		b = &j->buffers[j->current];
 	}
 	assert(b->fill < j->o.buffer_bytes);
@@ -334,6 +381,8 @@ int journal_append(struct journal *j, uint32_t interface, uint64_t ts_ns, const 
 	b->fill += (uint32_t)written;
 	j->file_blocks++;
 	j->stats.blocks++;
+	j->journaled[interface]++;
+	j->file_journaled[interface]++;
 	if (b->fill >= j->o.buffer_bytes)
 		journal_buffer_next(j);
 	return j->error;
@@ -406,6 +455,7 @@ int journal_open(struct journal *j, const struct journal_options *o, const char 
 	memset(j, 0, sizeof(*j));
 	j->fd = -1;
 	j->o = *o;
+	j->interfaces_count = count;
 	if (o->buffers < 2 || o->buffers > JOURNAL_BUFFERS_MAX || o->buffer_bytes == 0 ||
 	    o->buffer_bytes % JOURNAL_ALIGN != 0 || o->buffer_bytes < JOURNAL_SLACK || count == 0 || count > JOURNAL_INTERFACES_MAX ||
 	    o->rotate_bytes == 0) {
@@ -515,7 +565,7 @@ int journal_repair_dir(const char *dir, FILE *log)
 			close(fd);	/* a running journal's file */
 			continue;
 		}
-		whole = journal_file_cut(fd);
+		whole = journal_file_cut(fd, NULL, 0);
 		close(fd);
 		if (whole < 0) {
 			fprintf(log, "fhd: journal: %s was left unfinished and cannot be repaired: %s\n",

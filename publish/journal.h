@@ -80,6 +80,10 @@ struct journal {
 	int error;		/* the -errno that stopped the journal, or 0 */
 	char error_text[PATH_MAX + 128];
 	struct journal_stats stats;
+	uint32_t interfaces_count;
+	uint64_t journaled[JOURNAL_INTERFACES_MAX];	/* frames in the files, per interface */
+	uint64_t lost[JOURNAL_INTERFACES_MAX];		/* frames refused or cut away by an error */
+	uint64_t file_journaled[JOURNAL_INTERFACES_MAX];	/* ... of journaled, in the open file */
 };
 
 /*
@@ -94,7 +98,9 @@ int journal_open(struct journal *j, const struct journal_options *o, const char 
 /*
  * Appends one frame on interface with time ts_ns (ns since the epoch). now_ns is the
  * caller's monotonic clock. May wait for a buffer when the disk is behind, never for
- * anything else. 0, or the -errno that stopped the journal (nothing is written then).
+ * anything else. 0, or the -errno that stopped the journal (the frame is counted lost).
+ * After an error, the frames that did not make it into the file whole move from
+ * journaled to lost, so journaled[] always counts what a reader will find.
  */
 int journal_append(struct journal *j, uint32_t interface, uint64_t ts_ns, const uint8_t *frame,
 		   uint32_t len, uint64_t now_ns);

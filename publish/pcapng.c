@@ -8,7 +8,6 @@
 
 #define PCAPNG_SHB 0x0A0D0D0Au
 #define PCAPNG_IDB 0x00000001u
-#define PCAPNG_EPB 0x00000006u
 #define PCAPNG_BYTE_ORDER_MAGIC 0x1A2B3C4Du
 #define PCAPNG_OPT_END 0
 #define PCAPNG_IF_NAME 2
@@ -76,7 +75,7 @@ size_t pcapng_epb_write(uint8_t *out, size_t room, uint32_t interface, uint64_t 
 
 	if (room < size)
 		return 0;
-	put32(out, PCAPNG_EPB);
+	put32(out, PCAPNG_BLOCK_EPB);
 	put32(out + 4, (uint32_t)size);
 	put32(out + 8, interface);
 	put32(out + 12, (uint32_t)(ts_ns >> 32));

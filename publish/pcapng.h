@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #define PCAPNG_LINKTYPE_ETHERNET 1
+#define PCAPNG_BLOCK_EPB 0x00000006u	/* Enhanced Packet Block type */
 #define PCAPNG_SNAPLEN 65535
 
 /* Bytes an Enhanced Packet Block for a frame of `len` bytes takes. */
