@@ -28,7 +28,7 @@ FHD_SRC := feed/fhd.c feed/rx.c feed/port.c feed/journal_lcore.c
 TESTS := test_config $(patsubst tests/%.c,%,$(filter-out tests/test_config.c,$(wildcard tests/test_*.c)))
 
 .PHONY: all deps asan test demo bench run-test run-demo run-bench clean
-all: $(B)/fhd $(B)/fh $(B)/bench-ring $(B)/libfh.a $(B)/libfh.so $(B)/fh.pc $(B)/fh-pcap $(B)/bench-book $(B)/alloc_guard.so $(addprefix $(B)/,$(TESTS))
+all: $(B)/fhd $(B)/fh $(B)/bench-ring $(B)/libfh.a $(B)/libfh.so $(B)/fh.pc $(B)/fh-pcap $(B)/bench-book $(B)/bench-journal $(B)/alloc_guard.so $(addprefix $(B)/,$(TESTS))
 
 deps: $(DEPS_STAMP)
 $(DEPS_STAMP): tools/install-deps.sh
@@ -90,6 +90,10 @@ $(B)/bench-ring: $(B)/obj/bench/bench_ring.o $(B)/obj/publish/ring.o $(B)/obj/pu
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) -o $@ $^ $(FHD_LIBS)
 
+$(B)/bench-journal: $(B)/obj/bench/bench_journal.o $(CORE_OBJS)
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) -o $@ $^ $(CORE_LIBS)
+
 $(B)/bench-book: $(B)/obj/bench/bench_book.o $(CORE_OBJS)
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) -o $@ $^ $(CORE_LIBS)
@@ -127,7 +131,7 @@ run-test: all asan
 run-demo: $(B)/fhd $(B)/fh-pcap
 	$(Q)./tools/demo.sh $(B)
 
-run-bench: $(B)/fhd $(B)/fh $(B)/fh-pcap $(B)/bench-book $(B)/bench-ring
+run-bench: $(B)/fhd $(B)/fh $(B)/fh-pcap $(B)/bench-book $(B)/bench-ring $(B)/bench-journal
 	$(Q)./bench/run.sh $(B)
 
 clean:

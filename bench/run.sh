@@ -45,3 +45,17 @@ slow=$!
 kill $slow 2>/dev/null; wait $slow 2>/dev/null
 sed 's/^/  /' "$W/slow.err" | tail -1
 rm -f /dev/shm/$ring-1 /dev/shm/$ring-1-top
+
+echo
+echo "== journal writer (bench-journal): io_uring vs pwrite(2) of the same 1 MiB buffers, ITCH-sized frames, fdatasync every 64 MB and at close, best of 3"
+J=$W/journal
+mkdir -p "$J"
+"$B/bench-journal" "$J" "${FH_BENCH_JOURNAL_MB:-512}"
+echo
+echo "== full path with the journal on (fhd --journal, io_uring, page cache), ${SECONDS_FULL}s, vs off (first figure above)"
+"$B/fhd" -c "$ROOT/bench/fhd-bench.yaml" --replay "$W/full.pcap" --replay-loop --journal "$J" \
+	--duration "$SECONDS_FULL" >"$W/journal.log" 2>&1 || { tail -5 "$W/journal.log"; exit 1; }
+grep -E "^throughput" "$W/journal.log" | sed 's/^/  journal on:  /'
+grep -E "^journal " "$W/journal.log" | sed -E 's/^journal [^:]*: /  journal: /'
+grep -E "^  itch\.[AB]:" "$W/journal.log" | sed 's/^/  /'
+rm -f "$J"/fh-*.pcapng
