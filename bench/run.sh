@@ -52,10 +52,14 @@ J=$W/journal
 mkdir -p "$J"
 "$B/bench-journal" "$J" "${FH_BENCH_JOURNAL_MB:-512}"
 echo
-echo "== full path with the journal on (fhd --journal, io_uring, page cache), ${SECONDS_FULL}s, vs off (first figure above)"
-"$B/fhd" -c "$ROOT/bench/fhd-bench.yaml" --replay "$W/full.pcap" --replay-loop --journal "$J" \
-	--duration "$SECONDS_FULL" >"$W/journal.log" 2>&1 || { tail -5 "$W/journal.log"; exit 1; }
-grep -E "^throughput" "$W/journal.log" | sed 's/^/  journal on:  /'
-grep -E "^journal " "$W/journal.log" | sed -E 's/^journal [^:]*: /  journal: /'
-grep -E "^  itch\.[AB]:" "$W/journal.log" | sed 's/^/  /'
-rm -f "$J"/fh-*.pcapng
+echo "== full path with the journal on (fhd --journal), ${SECONDS_FULL}s each, page cache then O_DIRECT; off: first figure above"
+for direct in false true; do
+	printf '%s\njournal:\n  dir: %s\n  o_direct: %s\n' "$(cat "$ROOT/bench/fhd-bench.yaml")" "$J" $direct >"$W/journal-$direct.yaml"
+	"$B/fhd" -c "$W/journal-$direct.yaml" --replay "$W/full.pcap" --replay-loop \
+		--duration "$SECONDS_FULL" >"$W/journal.log" 2>&1 || { tail -5 "$W/journal.log"; exit 1; }
+	echo "  o_direct: $direct"
+	grep -E "^throughput" "$W/journal.log" | sed 's/^/    RX /'
+	grep -E "^journal " "$W/journal.log" | sed -E 's/^journal [^:]*: /    journal: /'
+	grep -E "^  itch\.[AB]:" "$W/journal.log" | sed 's/^/  /'
+	rm -f "$J"/fh-*.pcapng
+done
