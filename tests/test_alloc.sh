@@ -26,4 +26,11 @@ n=$(grep -oE "alloc-guard: [0-9]+" "$TMP/pub.err" | awk '{print $2}')
 check "publishing: no allocation on the RX data path (${n:-none} counted)" [ "${n:-x}" = 0 ]
 check "publishing: the ring was written" grep -q "publishing on" "$TMP/pub.err"
 rm -f /dev/shm/$ring-1 /dev/shm/$ring-1-top
+
+# The same with the journal on: every frame's reference handed to the journal lcore.
+mkdir -p "$TMP/j"
+LD_PRELOAD=$guard "$FHD" --replay "$TMP/f.pcap" --journal "$TMP/j" >"$TMP/jour.log" 2>"$TMP/jour.err"
+n=$(grep -oE "alloc-guard: [0-9]+" "$TMP/jour.err" | awk '{print $2}')
+check "journaling: no allocation on the RX data path (${n:-none} counted)" [ "${n:-x}" = 0 ]
+check "journaling: the journal was written" grep -qE "^  itch.A: journaled [1-9]" "$TMP/jour.log"
 finish
