@@ -22,13 +22,13 @@ pc_libs = $(shell pkg-config --libs $(1) 2>/dev/null)
 CORE_SRC := book/memory.c book/order_table.c book/book.c \
 	decoders/decoder.c decoders/moldudp64.c decoders/itch50.c \
 	feed/packet.c feed/arbiter.c feed/feed.c \
-	publish/ring.c publish/conflated.c publish/publisher.c publish/fh.c publish/pcapng.c publish/journal.c \
+	publish/ring.c publish/conflated.c publish/publisher.c publish/fh.c publish/pcapng.c publish/journal.c publish/hist.c \
 	config/config.c config/default_yaml.S
 FHD_SRC := feed/fhd.c feed/rx.c feed/port.c feed/journal_lcore.c
 TESTS := test_config $(patsubst tests/%.c,%,$(filter-out tests/test_config.c,$(wildcard tests/test_*.c)))
 
 .PHONY: all deps asan test demo bench run-test run-demo run-bench clean
-all: $(B)/fhd $(B)/fh $(B)/bench-ring $(B)/libfh.a $(B)/libfh.so $(B)/fh.pc $(B)/fh-pcap $(B)/bench-book $(B)/bench-journal $(B)/alloc_guard.so $(addprefix $(B)/,$(TESTS))
+all: $(B)/fhd $(B)/fh $(B)/bench-ring $(B)/libfh.a $(B)/libfh.so $(B)/fh.pc $(B)/fh-pcap $(B)/bench-book $(B)/bench-journal $(B)/bench-hist $(B)/alloc_guard.so $(addprefix $(B)/,$(TESTS))
 
 deps: $(DEPS_STAMP)
 $(DEPS_STAMP): tools/install-deps.sh
@@ -54,8 +54,8 @@ $(B)/asan/obj/%.o: %.S config/default.yaml
 core_objs = $(patsubst %.S,$(1)/obj/%.o,$(patsubst %.c,$(1)/obj/%.o,$(CORE_SRC)))
 CORE_OBJS := $(call core_objs,$(B))
 ASAN_CORE_OBJS := $(call core_objs,$(B)/asan)
-CORE_LIBS := $(call pc_libs,yaml-0.1 liburing) -lpthread
-FHD_LIBS := $(call pc_libs,libdpdk yaml-0.1 liburing libpcap) -lpthread
+CORE_LIBS := $(call pc_libs,yaml-0.1 liburing) -lpthread -lm
+FHD_LIBS := $(call pc_libs,libdpdk yaml-0.1 liburing libpcap) -lpthread -lm
 
 $(B)/fhd: $(CORE_OBJS) $(FHD_SRC:%.c=$(B)/obj/%.o)
 	$(if $(Q),@echo "  LD      $@")
@@ -89,6 +89,10 @@ $(B)/fh: $(B)/obj/tools/fh.o $(B)/libfh.a
 $(B)/bench-ring: $(B)/obj/bench/bench_ring.o $(B)/obj/publish/ring.o $(B)/obj/publish/fh.o
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) -o $@ $^ $(FHD_LIBS)
+
+$(B)/bench-hist: $(B)/obj/bench/bench_hist.o $(CORE_OBJS)
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) -o $@ $^ $(CORE_LIBS)
 
 $(B)/bench-journal: $(B)/obj/bench/bench_journal.o $(CORE_OBJS)
 	$(if $(Q),@echo "  LD      $@")
@@ -131,7 +135,7 @@ run-test: all asan
 run-demo: $(B)/fhd $(B)/fh-pcap
 	$(Q)./tools/demo.sh $(B)
 
-run-bench: $(B)/fhd $(B)/fh $(B)/fh-pcap $(B)/bench-book $(B)/bench-ring $(B)/bench-journal
+run-bench: $(B)/fhd $(B)/fh $(B)/fh-pcap $(B)/bench-book $(B)/bench-ring $(B)/bench-journal $(B)/bench-hist
 	$(Q)./bench/run.sh $(B)
 
 clean:

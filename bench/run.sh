@@ -47,6 +47,9 @@ sed 's/^/  /' "$W/slow.err" | tail -1
 rm -f /dev/shm/$ring-1 /dev/shm/$ring-1-top
 
 echo
+echo "== latency histogram recording cost (bench-hist)"
+"$B/bench-hist"
+echo
 echo "== journal writer (bench-journal): io_uring vs pwrite(2) of the same 1 MiB buffers, ITCH-sized frames, fdatasync every 64 MB and at close, best of 3"
 J=$W/journal
 mkdir -p "$J"

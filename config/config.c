@@ -315,6 +315,36 @@ static int cfg_uint_parse(struct cfg_parser *p, yaml_node_t *node, const char *p
 	return 0;
 }
 
+/* Reads a plain decimal integer in min..max, with an optional leading '-'. */
+static int cfg_int_parse(struct cfg_parser *p, yaml_node_t *node, const char *path,
+			 int32_t min, int32_t max, int32_t *out)
+{
+	char expected[64];
+	const char *s = (const char *)node->data.scalar.value;
+	int64_t v = 0;
+	size_t i, len;
+	bool negative;
+
+	snprintf(expected, sizeof(expected), "a decimal integer in %d..%d", min, max);
+	if (node->type != YAML_SCALAR_NODE || node->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return cfg_type_fail(p, node, path, expected);
+	len = node->data.scalar.length;
+	negative = len > 0 && s[0] == '-';
+	i = negative ? 1 : 0;
+	if (len == i || (len > i + 1 && s[i] == '0'))
+		return cfg_type_fail(p, node, path, expected);
+	for (; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9' || v > INT32_MAX)
+			return cfg_type_fail(p, node, path, expected);
+		v = v * 10 + (s[i] - '0');
+	}
+	v = negative ? -v : v;
+	if (v < min || v > max)
+		return cfg_type_fail(p, node, path, expected);
+	*out = (int32_t)v;
+	return 0;
+}
+
 /* Reads key of map as an integer in min..max; absent means def, or an error if required. */
 static int cfg_uint_get(struct cfg_parser *p, yaml_node_t *map, const char *parent,
 			const struct cfg_key *key, bool required, uint32_t def,
@@ -701,6 +731,7 @@ static int cfg_feed_read(struct cfg_parser *p, yaml_node_t *node, size_t index)
 	struct cfg_key keys[] = {
 		{ .name = "name" }, { .name = "protocol" }, { .name = "lcore" },
 		{ .name = "reorder_window" }, { .name = "lines" }, { .name = "book" },
+		{ .name = "exchange_utc_offset_min" },
 	};
 	struct cfg *cfg = p->cfg;
 	struct cfg_feed *feed = &cfg->feeds[index];
@@ -712,9 +743,15 @@ static int cfg_feed_read(struct cfg_parser *p, yaml_node_t *node, size_t index)
 	int ret;
 
 	cfg_path_index(path, sizeof(path), "feeds", index);
-	ret = cfg_map_read(p, node, path, keys, 6);
+	ret = cfg_map_read(p, node, path, keys, 7);
 	if (ret)
 		return ret;
+	if (keys[6].value) {
+		cfg_path_key(value_path, sizeof(value_path), path, "exchange_utc_offset_min");
+		ret = cfg_int_parse(p, keys[6].value, value_path, -720, 840, &feed->exchange_utc_offset_min);
+		if (ret)
+			return ret;
+	}
 
 	ret = cfg_string_get(p, node, path, &keys[0], feed->name, CFG_NAME_MAX);
 	if (ret)
@@ -862,7 +899,7 @@ void cfg_journal_defaults(const struct cfg *cfg, struct cfg_journal *journal)
 	journal->rotate_s = CFG_JOURNAL_ROTATE_S_DEFAULT;
 }
 
-int cfg_journal_dir_check(const char *dir, const char **why)
+int cfg_dir_check(const char *dir, const char **why)
 {
 	struct stat st;
 
@@ -911,7 +948,7 @@ static int cfg_journal_read(struct cfg_parser *p, yaml_node_t *node)
 	ret = cfg_string_get(p, node, "journal", &keys[DIR_], j->dir, sizeof(j->dir));
 	if (ret)
 		return ret;
-	if (cfg_journal_dir_check(j->dir, &why) != 0)
+	if (cfg_dir_check(j->dir, &why) != 0)
 		return cfg_fail(p, &keys[DIR_].value->start_mark, "journal.dir",
 				"expected a writable directory, got \"%s\" (%s)", j->dir, why);
 	ret = cfg_uint_get(p, node, "journal", &keys[LCORE], false, j->lcore, 0, CFG_LCORE_ID_MAX, &v);
@@ -984,17 +1021,104 @@ static int cfg_journal_read(struct cfg_parser *p, yaml_node_t *node)
 	return 0;
 }
 
+void cfg_stats_defaults(struct cfg_stats *stats)
+{
+	memset(stats, 0, sizeof(*stats));
+	stats->interval_ms = 1000;
+	stats->log = true;
+	snprintf(stats->segment, sizeof(stats->segment), "fh-stats");
+}
+
+/* The optional stats section: status lines, the stats segment, metrics, histogram files. */
+static int cfg_stats_read(struct cfg_parser *p, yaml_node_t *node)
+{
+	enum { INTERVAL, LOG, SEGMENT, PROMETHEUS, HTTP, HIST_OUT, KEYS };
+	struct cfg_key keys[KEYS] = {
+		{ .name = "interval_ms" }, { .name = "log" }, { .name = "segment" },
+		{ .name = "prometheus_file" }, { .name = "http" }, { .name = "hist_out" },
+	};
+	struct cfg_stats *st = &p->cfg->stats;
+	char text[CFG_PATH_TEXT_MAX], *colon, *slash;
+	struct in_addr addr;
+	const char *why;
+	unsigned long port;
+	int ret;
+
+	ret = cfg_map_read(p, node, "stats", keys, KEYS);
+	if (ret)
+		return ret;
+	ret = cfg_uint_get(p, node, "stats", &keys[INTERVAL], false, 1000, 10, 3600000, &st->interval_ms);
+	if (ret)
+		return ret;
+	if (keys[LOG].value) {
+		ret = cfg_bool_parse(p, keys[LOG].value, "stats.log", &st->log);
+		if (ret)
+			return ret;
+	}
+	if (keys[SEGMENT].value) {
+		ret = cfg_string_parse(p, keys[SEGMENT].value, "stats.segment", st->segment, sizeof(st->segment));
+		if (ret)
+			return ret;
+		if (strchr(st->segment, '/') != NULL)
+			return cfg_fail(p, &keys[SEGMENT].value->start_mark, "stats.segment",
+					"expected a name without '/', got \"%s\"", st->segment);
+	}
+	if (keys[PROMETHEUS].value) {
+		ret = cfg_string_parse(p, keys[PROMETHEUS].value, "stats.prometheus_file", st->prometheus_file,
+				       sizeof(st->prometheus_file));
+		if (ret)
+			return ret;
+		snprintf(text, sizeof(text), "%s", st->prometheus_file);
+		slash = strrchr(text, '/');
+		if (slash != NULL)
+			*slash = '\0';
+		if (cfg_dir_check(slash == NULL ? "." : text[0] ? text : "/", &why) != 0)
+			return cfg_fail(p, &keys[PROMETHEUS].value->start_mark, "stats.prometheus_file",
+					"expected a file in a writable directory, got \"%s\" (%s)",
+					st->prometheus_file, why);
+	}
+	if (keys[HTTP].value) {
+		ret = cfg_string_parse(p, keys[HTTP].value, "stats.http", text, sizeof(text));
+		if (ret)
+			return ret;
+		colon = strrchr(text, ':');
+		if (colon != NULL)
+			*colon = '\0';
+		port = colon != NULL ? strtoul(colon + 1, &slash, 10) : 0;
+		if (colon == NULL || *slash != '\0' || port == 0 || port > 65535 ||
+		    inet_pton(AF_INET, text, &addr) != 1) {
+			if (colon != NULL)
+				*colon = ':';
+			return cfg_fail(p, &keys[HTTP].value->start_mark, "stats.http",
+					"expected IPV4:PORT such as \"127.0.0.1:9187\", got \"%s\"", text);
+		}
+		st->http_ip = ntohl(addr.s_addr);
+		st->http_port = (uint16_t)port;
+	}
+	if (keys[HIST_OUT].value) {
+		ret = cfg_string_parse(p, keys[HIST_OUT].value, "stats.hist_out", st->hist_out,
+				       sizeof(st->hist_out));
+		if (ret)
+			return ret;
+		if (cfg_dir_check(st->hist_out, &why) != 0)
+			return cfg_fail(p, &keys[HIST_OUT].value->start_mark, "stats.hist_out",
+					"expected a writable directory, got \"%s\" (%s)", st->hist_out, why);
+	}
+	return 0;
+}
+
 static int cfg_root_read(struct cfg_parser *p, yaml_node_t *root)
 {
 	struct cfg_key keys[] = {
 		{ .name = "eal" }, { .name = "lcores" }, { .name = "mbufs" },
 		{ .name = "ports" }, { .name = "feeds" }, { .name = "publish" },
-		{ .name = "journal" },
+		{ .name = "journal" }, { .name = "stats" },
 	};
 	uint32_t v;
 	int ret;
 
-	ret = cfg_map_read(p, root, "", keys, 7);
+	cfg_stats_defaults(&p->cfg->stats);
+	ret = cfg_map_read(p, root, "", keys, 8);
 	if (ret)
 		return ret;
 	if (keys[0].value) {
@@ -1027,7 +1151,12 @@ static int cfg_root_read(struct cfg_parser *p, yaml_node_t *root)
 		if (ret)
 			return ret;
 	}
-	return keys[6].value ? cfg_journal_read(p, keys[6].value) : 0;
+	if (keys[6].value) {
+		ret = cfg_journal_read(p, keys[6].value);
+		if (ret)
+			return ret;
+	}
+	return keys[7].value ? cfg_stats_read(p, keys[7].value) : 0;
 }
 
 /* Reports a libyaml parse failure with its problem text and position. */

@@ -51,6 +51,9 @@ struct cfg_feed {
 	uint16_t lcore;				/* RX lcore owning the feed; must be in lcores.rx */
 	uint32_t reorder_packets_max;		/* YAML: reorder_window.packets, 1..65536, default 1024 */
 	uint32_t reorder_window_us;		/* YAML: reorder_window.us, 0..10000000, default 5000 */
+	int32_t exchange_utc_offset_min;	/* YAML: exchange_utc_offset_min, -720..840, default 0:
+						 * the UTC offset of the day the exchange's timestamps count
+						 * from (ITCH: ns since midnight, US/Eastern: -300 or -240) */
 	struct cfg_book book;
 };
 
@@ -93,6 +96,19 @@ struct cfg_journal {
 	uint32_t rotate_s;		/* YAML: rotate_s, new file every N s (0: never), default 3600 */
 };
 
+#define CFG_STATS_NAME_MAX 48	/* stats segment name, including the NUL */
+
+/* Statistics and latency reporting (YAML: stats, optional; all keys optional). */
+struct cfg_stats {
+	uint32_t interval_ms;		/* YAML: interval_ms, status line and refresh period, default 1000 */
+	bool log;			/* YAML: log, one status line per feed each interval, default true */
+	char segment[CFG_STATS_NAME_MAX];	/* YAML: segment, /dev/shm/<segment> for fh stat, default "fh-stats" */
+	char prometheus_file[CFG_PATH_TEXT_MAX];	/* YAML: prometheus_file, refreshed each interval */
+	uint32_t http_ip;		/* YAML: http, "IP:PORT" to serve /metrics on; 0: none */
+	uint16_t http_port;
+	char hist_out[CFG_PATH_TEXT_MAX];	/* YAML: hist_out, directory for percentile files at exit */
+};
+
 struct cfg {
 	char source[CFG_DEVICE_MAX];	/* the file name the config came from, for messages */
 
@@ -113,16 +129,21 @@ struct cfg {
 
 	struct cfg_publish publish;	/* YAML: publish (optional) */
 	struct cfg_journal journal;	/* YAML: journal (optional) */
+	struct cfg_stats stats;		/* YAML: stats (optional) */
 };
+
+/* The stats defaults: status lines each second, segment fh-stats, nothing else. */
+void cfg_stats_defaults(struct cfg_stats *stats);
 
 /* Journal defaults, for a journal switched on by fhd --journal DIR alone. */
 void cfg_journal_defaults(const struct cfg *cfg, struct cfg_journal *journal);
 
 /*
- * Whether dir is an existing directory fhd can create files in: 0, or -errno with a
+ * Whether dir is an existing directory fhd can create files in (journal, histogram
+ * files): 0, or -errno with a
  * reason in why ("not a directory", strerror) for the caller's message.
  */
-int cfg_journal_dir_check(const char *dir, const char **why);
+int cfg_dir_check(const char *dir, const char **why);
 
 /*
  * Loads and validates YAML text. name is what error messages call the file.

@@ -467,7 +467,7 @@ int main(int argc, char **argv)
 	if (o.journal != NULL) {
 		const char *why;
 
-		if (cfg_journal_dir_check(o.journal, &why) != 0) {
+		if (cfg_dir_check(o.journal, &why) != 0) {
 			fprintf(stderr, "fhd: --journal %s: expected a writable directory: %s\n", o.journal, why);
 			return FHD_EXIT_CONFIG;
 		}
