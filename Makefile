@@ -21,7 +21,7 @@ pc_libs = $(shell pkg-config --libs $(1) 2>/dev/null)
 # The data path without DPDK: books, decoders, packet parsing, arbitration, config.
 CORE_SRC := book/memory.c book/order_table.c book/book.c \
 	decoders/decoder.c decoders/moldudp64.c decoders/itch50.c \
-	feed/packet.c feed/arbiter.c feed/feed.c \
+	feed/packet.c feed/arbiter.c feed/feed.c feed/stats.c \
 	publish/ring.c publish/conflated.c publish/publisher.c publish/fh.c publish/pcapng.c publish/journal.c publish/hist.c \
 	config/config.c config/default_yaml.S
 FHD_SRC := feed/fhd.c feed/rx.c feed/port.c feed/journal_lcore.c
@@ -82,7 +82,7 @@ $(B)/libfh.so: $(B)/pic/publish/fh.o
 $(B)/fh.pc: Makefile
 	@mkdir -p $(B)
 	@printf 'prefix=%s\nincludedir=$${prefix}\nlibdir=$${prefix}/build\n\nName: fh\nDescription: client library for fh publish rings\nVersion: 0.1\nCflags: -I$${includedir}\nLibs: -L$${libdir} -lfh\n' "$(CURDIR)" >$@
-$(B)/fh: $(B)/obj/tools/fh.o $(B)/libfh.a
+$(B)/fh: $(B)/obj/tools/fh.o $(B)/obj/tools/fh_stat.o $(B)/obj/tools/fh_report.o $(B)/libfh.a
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) -o $@ $^
 

@@ -15,6 +15,7 @@
 #include "config/config.h"
 
 struct publisher;
+struct hist;
 
 #define DECODER_SESSION_MAX 16
 
@@ -41,6 +42,15 @@ struct decoder_stats {
 	uint64_t by_type[256];		/* messages applied, by type byte */
 };
 
+/* Per-message timing a decoder records when the feed layer asks for it. */
+struct decoder_latency {
+	struct hist *message_ns;	/* RX → message applied and published, one value a message */
+	uint64_t rx_tsc;		/* the packet's RX TSC */
+	uint64_t ns_per_tsc_q32;	/* ns per TSC tick, 32.32 fixed point */
+	uint64_t exchange_ts_ns;	/* out: the first applied message's exchange timestamp,
+					 * UINT64_MAX if none applied */
+};
+
 struct decoder_ops {
 	const char *protocol;		/* as written in the config */
 	uint8_t price_decimals;		/* scale of the prices it produces */
@@ -51,12 +61,13 @@ struct decoder_ops {
 	int (*frame_parse)(const uint8_t *payload, uint32_t len, struct decoder_frame *frame);
 	/*
 	 * Applies the messages of a packet that frame_parse accepted, skipping the first
-	 * `skip` (already applied from the other line), and publishes what changed
-	 * through pub (NULL: not publishing). Returns messages applied.
+	 * `skip` (already applied from the other line), publishes what changed through
+	 * pub (NULL: not publishing) and times each message into latency (NULL: not
+	 * timing). Returns messages applied.
 	 */
 	uint32_t (*frame_apply)(struct book *book, struct decoder_stats *stats,
-				struct publisher *pub, const uint8_t *payload, uint32_t len,
-				uint32_t skip);
+				struct publisher *pub, struct decoder_latency *latency,
+				const uint8_t *payload, uint32_t len, uint32_t skip);
 };
 
 /* The decoder for a configured protocol, or NULL. */

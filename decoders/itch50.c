@@ -10,6 +10,7 @@
 
 #include "decoders/moldudp64.h"
 #include "decoders/wire.h"
+#include "publish/hist.h"
 #include "publish/publisher.h"
 
 /* Message lengths by type byte (ITCH 5.0 §4); 0 = not an ITCH 5.0 type. */
@@ -223,13 +224,22 @@ struct itch50_apply_context {
 	struct book *book;
 	struct decoder_stats *stats;
 	struct publisher *pub;
+	struct decoder_latency *latency;
 };
 
 static void itch50_block_apply(void *context, const uint8_t *message, uint32_t length)
 {
 	struct itch50_apply_context *c = context;
+	struct decoder_latency *l = c->latency;
+	uint64_t ticks;
 
 	itch50_message_apply(c->book, c->stats, c->pub, message, length);
+	if (l == NULL)
+		return;
+	ticks = __builtin_ia32_rdtsc() - l->rx_tsc;
+	hist_record(l->message_ns, (uint64_t)(((__uint128_t)ticks * l->ns_per_tsc_q32) >> 32));
+	if (l->exchange_ts_ns == UINT64_MAX && length >= 11)	/* type, locate, tracking, timestamp */
+		l->exchange_ts_ns = itch50_timestamp(message);
 }
 
 static void itch50_block_prefetch(void *context, const uint8_t *message, uint32_t length)
@@ -241,10 +251,10 @@ static void itch50_block_prefetch(void *context, const uint8_t *message, uint32_
 
 /* Prefetches every message's order first, then applies: the misses overlap. */
 static uint32_t itch50_frame_apply(struct book *book, struct decoder_stats *stats,
-				   struct publisher *pub, const uint8_t *payload, uint32_t len,
-				   uint32_t skip)
+				   struct publisher *pub, struct decoder_latency *latency,
+				   const uint8_t *payload, uint32_t len, uint32_t skip)
 {
-	struct itch50_apply_context context = { book, stats, pub };
+	struct itch50_apply_context context = { book, stats, pub, latency };
 	uint32_t count = ((uint32_t)payload[18] << 8) | payload[19];
 
 	(void)len;

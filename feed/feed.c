@@ -9,19 +9,74 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "book/memory.h"
+
+#define FEED_DAY_NS (86400ull * 1000000000ull)
+
+const char *const feed_latency_names[FEED_LATENCY_KINDS] = {
+	[FEED_LATENCY_PACKET] = "rx_to_publish_packet",
+	[FEED_LATENCY_MESSAGE] = "rx_to_publish_message",
+	[FEED_LATENCY_FEED_DELAY] = "feed_delay",
+};
+
+/*
+ * After a packet was applied: its RX → publish time, and the feed delay from the
+ * exchange's timestamp of its first message (ns since the exchange's midnight) to
+ * the RX time of day in the exchange's time zone.
+ */
+static void feed_packet_timed(struct feed *feed, const struct arbiter_packet *packet,
+			      const struct decoder_latency *l)
+{
+	struct feed_latency *fl = feed->latency;
+	struct hist *h = hist_recorder_active(&fl->recorder);
+	uint64_t ticks = __builtin_ia32_rdtsc() - packet->rx_tsc;
+	int64_t day_ns;
+
+	hist_record(&h[FEED_LATENCY_PACKET], (uint64_t)(((__uint128_t)ticks * fl->ns_per_tsc_q32) >> 32));
+	if (l->exchange_ts_ns == UINT64_MAX)
+		return;
+	day_ns = (int64_t)(((uint64_t)((int64_t)packet->rx_ns + fl->rx_epoch_offset_ns +
+				       fl->exchange_offset_ns)) % FEED_DAY_NS);
+	if (day_ns < (int64_t)l->exchange_ts_ns)
+		fl->feed_delay_negative++;
+	else
+		hist_record(&h[FEED_LATENCY_FEED_DELAY], (uint64_t)day_ns - l->exchange_ts_ns);
+}
+
 static void feed_packet_apply(void *context, const struct arbiter_packet *packet, uint32_t skip)
 {
 	struct feed *feed = context;
+	struct decoder_latency latency, *l = NULL;
 
-	if (feed->pub == NULL) {
-		feed->decoder->frame_apply(feed->book, &feed->messages, NULL, packet->payload,
-					   packet->len, skip);
-		return;
+	if (feed->latency != NULL) {
+		l = &latency;
+		l->message_ns = &hist_recorder_active(&feed->latency->recorder)[FEED_LATENCY_MESSAGE];
+		l->rx_tsc = packet->rx_tsc;
+		l->ns_per_tsc_q32 = feed->latency->ns_per_tsc_q32;
+		l->exchange_ts_ns = UINT64_MAX;
 	}
-	publisher_packet_begin(feed->pub, packet->rx_ns, packet->rx_tsc);
-	feed->decoder->frame_apply(feed->book, &feed->messages, feed->pub, packet->payload,
+	if (feed->pub != NULL)
+		publisher_packet_begin(feed->pub, packet->rx_ns, packet->rx_tsc);
+	feed->decoder->frame_apply(feed->book, &feed->messages, feed->pub, l, packet->payload,
 				   packet->len, skip);
-	publisher_packet_end(feed->pub, packet->seq + packet->count - 1);
+	if (feed->pub != NULL)
+		publisher_packet_end(feed->pub, packet->seq + packet->count - 1);
+	if (l != NULL)
+		feed_packet_timed(feed, packet, l);
+}
+
+int feed_latency_start(struct feed *feed, uint64_t tsc_hz, int64_t rx_epoch_offset_ns)
+{
+	struct feed_latency *fl = book_memory_alloc(sizeof(*fl));
+
+	if (fl == NULL)
+		return -ENOMEM;
+	hist_recorder_init(&fl->recorder, fl->sets[0], fl->sets[1], FEED_LATENCY_KINDS);
+	fl->ns_per_tsc_q32 = (uint64_t)((1000000000ull << 32) / tsc_hz);
+	fl->rx_epoch_offset_ns = rx_epoch_offset_ns;
+	fl->exchange_offset_ns = (int64_t)feed->cfg->exchange_utc_offset_min * 60 * 1000000000;
+	feed->latency = fl;
+	return 0;
 }
 
 static void feed_gap(void *context, uint64_t first, uint64_t count)
@@ -99,6 +154,8 @@ void feed_destroy(struct feed *feed)
 		return;
 	arbiter_fini(&feed->arbiter);
 	book_destroy(feed->book);
+	if (feed->latency != NULL)
+		book_memory_free(feed->latency, sizeof(*feed->latency));
 	free(feed);
 }
 

@@ -17,6 +17,7 @@
 #include "decoders/decoder.h"
 #include "feed/arbiter.h"
 #include "feed/packet.h"
+#include "publish/hist.h"
 #include "publish/publisher.h"
 
 #define FEED_ROUTES_MAX (CFG_FEEDS_MAX * CFG_LINES_MAX)
@@ -30,6 +31,28 @@ struct feed_line_stats {
 	uint64_t journal_dropped;		/* not journaled: the journal ring was full */
 };
 
+/* The latency histograms every feed keeps (one recorder set, swapped together). */
+enum feed_latency_kind {
+	FEED_LATENCY_PACKET,		/* RX → packet applied and published, per packet */
+	FEED_LATENCY_MESSAGE,		/* RX → message applied and published, per message */
+	FEED_LATENCY_FEED_DELAY,	/* exchange timestamp → RX time, per packet (first message) */
+	FEED_LATENCY_KINDS,
+};
+
+_Static_assert(FEED_LATENCY_KINDS <= HIST_SET_MAX, "a feed's histograms fit one recorder");
+
+/* Names for files and metrics, by enum feed_latency_kind. */
+extern const char *const feed_latency_names[FEED_LATENCY_KINDS];
+
+struct feed_latency {
+	struct hist_recorder recorder;
+	struct hist sets[2][FEED_LATENCY_KINDS];	/* the RX lcore writes one, main reads the other */
+	uint64_t feed_delay_negative;	/* exchange time after RX time: clocks disagree, not recorded */
+	uint64_t ns_per_tsc_q32;
+	int64_t rx_epoch_offset_ns;	/* added to RX time to get ns since the epoch (live) */
+	int64_t exchange_offset_ns;	/* the exchange's UTC offset */
+};
+
 struct feed {
 	const struct cfg_feed *cfg;
 	const struct decoder_ops *decoder;
@@ -39,6 +62,7 @@ struct feed {
 	struct feed_line_stats lines[CFG_LINES_MAX];
 	void (*packet_free)(void *packet);
 	struct publisher *pub;		/* NULL: not publishing */
+	struct feed_latency *latency;	/* NULL: not timing (unit tests, fuzzing) */
 } __attribute__((aligned(64)));
 
 struct feed_route {
@@ -68,6 +92,20 @@ struct feed_set {
 struct feed *feed_create(const struct cfg_feed *cfg, void (*packet_free)(void *packet),
 			 char *err, size_t err_size);
 void feed_destroy(struct feed *feed);
+
+/*
+ * Starts timing a feed: latency histograms, with the TSC frequency and the offset
+ * from RX time to the epoch (0 when RX time is capture time). 0 or -ENOMEM.
+ */
+int feed_latency_start(struct feed *feed, uint64_t tsc_hz, int64_t rx_epoch_offset_ns);
+
+/* The RX lcore's service point for its feeds' histogram swaps (once a loop pass). */
+static inline void feed_set_service(struct feed_set *set)
+{
+	for (uint32_t i = 0; i < set->feeds_count; i++)
+		if (set->feeds[i]->latency != NULL)
+			hist_recorder_service(&set->feeds[i]->latency->recorder);
+}
 
 /* Adds a feed and its lines to a set. 0, or -ENOSPC. */
 int feed_set_add(struct feed_set *set, struct feed *feed);

@@ -30,6 +30,7 @@
 #include "feed/journal_lcore.h"
 #include "feed/port.h"
 #include "feed/rx.h"
+#include "feed/stats.h"
 #include "publish/publisher.h"
 #include "publish/ring.h"
 
@@ -48,11 +49,20 @@ struct fhd_options {
 	uint32_t top_books;	/* print the top of this many books per feed at exit */
 	const char *publish;	/* --publish NAME: publish rings NAME-<lcore> */
 	const char *journal;	/* --journal DIR: journal every frame into DIR */
+	const char *hist_out;	/* --hist-out DIR: percentile distribution files at exit */
 	int eal_argc;		/* arguments after "--" */
 	char **eal_argv;
 };
 
 static volatile bool fhd_quit;
+
+static uint64_t fhd_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 static void fhd_signal(int signo)
 {
@@ -80,6 +90,8 @@ static void fhd_usage(FILE *out)
 		"                         (or the config's publish section); read them with fh tail\n"
 		"  --journal DIR          journal every received frame into pcapng files in DIR\n"
 		"                         (or the config's journal section)\n"
+		"  --hist-out DIR         write each feed's latency percentile distributions\n"
+		"                         (HdrHistogram text, <feed>.<latency>.hgrm) at exit\n"
 		"  --print-default-config print the built-in config and exit\n"
 		"Live runs stop cleanly on SIGINT or SIGTERM.\n");
 }
@@ -96,6 +108,7 @@ static int fhd_options_parse(int argc, char **argv, struct fhd_options *o)
 		{ "top", required_argument, NULL, 'b' },
 		{ "publish", required_argument, NULL, 'P' },
 		{ "journal", required_argument, NULL, 'j' },
+		{ "hist-out", required_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -129,6 +142,9 @@ static int fhd_options_parse(int argc, char **argv, struct fhd_options *o)
 			break;
 		case 'j':
 			o->journal = optarg;
+			break;
+		case 'H':
+			o->hist_out = optarg;
 			break;
 		case 't':
 			o->duration_s = strtod(optarg, NULL);
@@ -327,6 +343,16 @@ static int fhd_publish_setup(const struct cfg *cfg, struct rx_lcore *const *rx,
 	return 0;
 }
 
+/* What to add to the live RX clock (the TSC in ns) to get ns since the epoch. */
+static int64_t fhd_rx_epoch_offset_ns(void)
+{
+	struct timespec real;
+
+	clock_gettime(CLOCK_REALTIME, &real);
+	return (int64_t)((uint64_t)real.tv_sec * 1000000000u + (uint64_t)real.tv_nsec) -
+	       (int64_t)((__uint128_t)rte_rdtsc() * 1000000000u / rte_get_tsc_hz());
+}
+
 /*
  * The journal: one interface per feed line ("<feed>.<line>") and one for frames
  * addressed to no line, a reference ring per RX lcore, the writer open on its first
@@ -348,7 +374,7 @@ static int fhd_journal_setup(const struct cfg *cfg, struct rx_lcore *const *rx,
 		.rotate_bytes = (uint64_t)c->rotate_mb << 20,
 		.rotate_ns = (uint64_t)c->rotate_s * 1000000000,
 	};
-	struct timespec real, mono;
+	struct timespec mono;
 	char err[512], ring_name[32];
 	uint32_t n = 0;
 	int repaired;
@@ -368,7 +394,6 @@ static int fhd_journal_setup(const struct cfg *cfg, struct rx_lcore *const *rx,
 		fprintf(stderr, "fhd: journal %s: %s\n", c->dir, strerror(-repaired));
 		return repaired;
 	}
-	clock_gettime(CLOCK_REALTIME, &real);
 	clock_gettime(CLOCK_MONOTONIC, &mono);
 	if (journal_open(&jl->journal, &o, jl->names, n,
 			 (uint64_t)mono.tv_sec * 1000000000u + (uint64_t)mono.tv_nsec, err, sizeof(err)) != 0) {
@@ -390,9 +415,7 @@ static int fhd_journal_setup(const struct cfg *cfg, struct rx_lcore *const *rx,
 		jl->rings[jl->rings_count++] = rx[i]->journal;
 		rx[i]->journal_unrouted = n - 1;
 		/* Live RX time is the TSC in ns; the files want the epoch. */
-		rx[i]->journal_epoch_ns = rx[i]->replay ? 0 :
-			(int64_t)((uint64_t)real.tv_sec * 1000000000u + (uint64_t)real.tv_nsec) -
-			(int64_t)((__uint128_t)rte_rdtsc() * 1000000000u / rte_get_tsc_hz());
+		rx[i]->journal_epoch_ns = rx[i]->replay ? 0 : fhd_rx_epoch_offset_ns();
 		for (uint32_t r = 0; r < rx[i]->set.routes_count; r++) {
 			struct feed_route *route = &rx[i]->set.routes[r];
 
@@ -454,6 +477,8 @@ int main(int argc, char **argv)
 	static struct publisher publishers[CFG_FEEDS_MAX];
 	static struct pub_conflated views[CFG_RX_LCORES_MAX];
 	static struct journal_lcore journal;
+	static struct stats stats;
+	const volatile bool *finished[CFG_FEEDS_MAX];
 	bool replay, journal_running = false;
 
 	if (fhd_options_parse(argc, argv, &o) != 0)
@@ -475,6 +500,15 @@ int main(int argc, char **argv)
 			cfg_journal_defaults(&cfg, &cfg.journal);
 		cfg.journal.enabled = true;
 		snprintf(cfg.journal.dir, sizeof(cfg.journal.dir), "%s", o.journal);
+	}
+	if (o.hist_out != NULL) {
+		const char *why;
+
+		if (cfg_dir_check(o.hist_out, &why) != 0) {
+			fprintf(stderr, "fhd: --hist-out %s: expected a writable directory: %s\n", o.hist_out, why);
+			return FHD_EXIT_CONFIG;
+		}
+		snprintf(cfg.stats.hist_out, sizeof(cfg.stats.hist_out), "%s", o.hist_out);
 	}
 	replay = o.replay_count > 0;
 	for (uint32_t i = 0; i < o.replay_count; i++)
@@ -517,11 +551,13 @@ int main(int argc, char **argv)
 
 		feeds[f] = feed_create(&cfg.feeds[f], fhd_mbuf_free, err,
 				       sizeof(err));
-		if (feeds[f] == NULL || owner == NULL || feed_set_add(&owner->set, feeds[f]) != 0) {
-			fprintf(stderr, "fhd: %s\n", feeds[f] ? "feed placement failed" : err);
+		if (feeds[f] == NULL || owner == NULL || feed_set_add(&owner->set, feeds[f]) != 0 ||
+		    feed_latency_start(feeds[f], rte_get_tsc_hz(), replay ? 0 : fhd_rx_epoch_offset_ns()) != 0) {
+			fprintf(stderr, "fhd: %s\n", feeds[f] ? "feed placement or histograms failed" : err);
 			status = 1;
 			goto out;
 		}
+		finished[f] = &owner->finished;
 	}
 	/* Ports: each replay capture, or the configured devices. */
 	if (replay) {
@@ -578,6 +614,11 @@ int main(int argc, char **argv)
 		status = 1;
 		goto out;
 	}
+	if (stats_open(&stats, &cfg.stats, feeds, finished, cfg.feeds_count) != 0) {
+		status = 1;
+		goto out;
+	}
+	stats.last_tick_ns = fhd_now_ns();
 	if (cfg.journal.enabled) {
 		if (fhd_journal_setup(&cfg, rx, &journal) != 0) {
 			status = 1;
@@ -620,6 +661,8 @@ int main(int argc, char **argv)
 		if (o.duration_s > 0 &&
 		    (double)(rte_rdtsc() - started_tsc) / (double)rte_get_tsc_hz() >= o.duration_s)
 			fhd_quit = true;
+		if (stats_due(&stats, fhd_now_ns()))
+			stats_tick(&stats, fhd_now_ns(), false);
 		usleep(10000);
 	}
 	for (uint16_t i = 0; i < cfg.rx_lcores_count; i++)
@@ -629,6 +672,7 @@ int main(int argc, char **argv)
 		journal.stop = true;
 		rte_eal_wait_lcore(cfg.journal.lcore);
 	}
+	stats_tick(&stats, fhd_now_ns(), true);	/* the RX lcores are done: the last interval */
 	/* ... and consumers learn that this generation ends cleanly. */
 	for (uint16_t i = 0; i < cfg.rx_lcores_count; i++)
 		if (rings[i].header != NULL)
@@ -653,6 +697,9 @@ int main(int argc, char **argv)
 	}
 	if (journal_running)
 		fhd_journal_stats_print(stdout, &journal, rx, &cfg);
+	stats_report(stdout, &stats);
+	if (cfg.stats.hist_out[0] != '\0' && stats_hist_files_write(&stats, cfg.stats.hist_out) != 0)
+		status = 1;
 	if (o.dump_path != NULL) {
 		FILE *out = fopen(o.dump_path, "w");
 
@@ -662,6 +709,7 @@ int main(int argc, char **argv)
 		}
 	}
 out:
+	stats_close(&stats);
 	for (uint16_t i = 0; i < cfg.rx_lcores_count; i++)
 		if (rx[i] != NULL && rx[i]->journal != NULL)
 			rte_ring_free(rx[i]->journal);

@@ -84,6 +84,7 @@ int rx_lcore_run(void *arg)
 	while (!*rx->quit) {
 		uint32_t received = 0;
 
+		feed_set_service(&rx->set);	/* the main lcore may be waiting for histograms */
 		for (uint32_t qi = 0; qi < rx->queues_count; qi++) {
 			struct rx_queue *q = &rx->queues[qi];
 			uint16_t n;

@@ -112,12 +112,12 @@ double hist_stddev(const struct hist *h)
 /*
  * HdrHistogram's percentile iteration: rows at percentile levels that get denser
  * toward the tail, ticks_per_half rows for each halving of what is left above.
+ * Values are their bucket's highest, capped at the exact max, as hist_percentile.
  */
 int hist_percentiles_write(FILE *out, const struct hist *h, double scale, uint32_t ticks_per_half)
 {
 	double level = 0.0;
 	uint64_t seen = 0;
-	uint32_t last = 0;
 
 	assert(scale > 0 && ticks_per_half > 0);
 	fprintf(out, "%12s %14s %10s %14s\n\n", "Value", "Percentile", "TotalCount", "1/(1-Percentile)");
@@ -125,9 +125,9 @@ int hist_percentiles_write(FILE *out, const struct hist *h, double scale, uint32
 		if (h->counts[i] == 0)
 			continue;
 		seen += h->counts[i];
-		last = i;
 		while (seen < h->total && 100.0 * (double)seen / (double)h->total >= level) {
-			double value = (double)hist_highest_equivalent(hist_index_value(i)) / scale;
+			uint64_t top = hist_highest_equivalent(hist_index_value(i));
+			double value = (double)(top < h->max ? top : h->max) / scale;
 
 			fprintf(out, "%12.3f %2.12f %10lu %14.2f\n", value, level / 100.0,
 				(unsigned long)seen, 1.0 / (1.0 - level / 100.0));
@@ -136,10 +136,8 @@ int hist_percentiles_write(FILE *out, const struct hist *h, double scale, uint32
 			level += 100.0 / ((double)ticks_per_half * half);
 		}
 	}
-	if (h->total > 0)
-		fprintf(out, "%12.3f %2.12f %10lu\n",
-			(double)hist_highest_equivalent(hist_index_value(last)) / scale, 1.0,
-			(unsigned long)h->total);
+	if (h->total > 0)	/* the 100% row: the exact max, which lies in the last bucket */
+		fprintf(out, "%12.3f %2.12f %10lu\n", (double)h->max / scale, 1.0, (unsigned long)h->total);
 	fprintf(out, "#[Mean    = %12.3f, StdDeviation   = %12.3f]\n", hist_mean(h) / scale,
 		hist_stddev(h) / scale);
 	fprintf(out, "#[Max     = %12.3f, Total count    = %12lu]\n", (double)h->max / scale,

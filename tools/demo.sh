@@ -7,8 +7,12 @@ B=${1:-build}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 pcap=$ROOT/pcaps/itch-demo.pcap
 
-echo "== fhd --replay pcaps/itch-demo.pcap  (default config: feed itch, lines A and B)"
-"$B/fhd" --replay "$pcap" --dump-books "$B/demo.dump" --top 3
+hist=$B/demo-hist
+rm -rf "$hist" && mkdir -p "$hist"
+echo "== fhd --replay pcaps/itch-demo.pcap --hist-out $hist  (default config: feed itch, lines A and B)"
+"$B/fhd" --replay "$pcap" --dump-books "$B/demo.dump" --top 3 --hist-out "$hist" >"$B/demo.log"
+# everything but the percentile distributions, which are in $hist and the log
+awk '/^latency .* percentile distribution:/ {skip = 1} /^latency per feed/ {skip = 0; exit} !skip' "$B/demo.log"
 echo
 echo "== book dump: $B/demo.dump ($(wc -l <"$B/demo.dump") levels); first lines:"
 head -5 "$B/demo.dump"
@@ -19,4 +23,10 @@ if cmp -s "$B/demo.dump" "$B/demo-faults.dump"; then
 	echo "== books identical to the clean run: line B filled every hole line A left."
 else
 	echo "== books differ from the clean run (see the gap counters above)."
+fi
+echo
+echo "== latency per feed, clean run (full distributions: $hist/*.hgrm, HdrHistogram format)"
+sed -n '/^latency per feed/,$p' "$B/demo.log"
+if "$B/fh" report "$hist" -o "$B/demo-latency.png" >/dev/null; then
+	echo "== plot: $B/demo-latency.png (fh report $hist -o $B/demo-latency.png)"
 fi

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "publish/fh.h"
+#include "tools/fh_commands.h"
 
 #define FH_FEEDS 256
 #define FH_KEYS 65536
@@ -605,13 +606,19 @@ int main(int argc, char **argv)
 	if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
 		printf("usage: fh <command> [options]\n"
 		       "  tail    print events from an fhd publish ring (fh tail --help)\n"
-		       "  top     live table of top of book per symbol (fh top --help)\n");
+		       "  top     live table of top of book per symbol (fh top --help)\n"
+		       "  stat    a running fhd's counters and latency percentiles (fh stat --help)\n"
+		       "  report  latency plots and table from fhd --hist-out files (fh report --help)\n");
 		return argc < 2 ? 2 : 0;
 	}
 	if (strcmp(argv[1], "tail") == 0)
 		return fh_tail(argc - 1, argv + 1);
 	if (strcmp(argv[1], "top") == 0)
 		return fh_top(argc - 1, argv + 1);
+	if (strcmp(argv[1], "stat") == 0)
+		return fh_stat_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "report") == 0)
+		return fh_report_main(argc - 1, argv + 1);
 	fprintf(stderr, "fh: unknown command '%s'\n", argv[1]);
 	return 2;
 }

@@ -44,7 +44,9 @@
 #define PCAP_RECORD_MAX 262144		/* larger records mean a corrupt file */
 #define PCAP_LINKTYPE_ETHERNET 1
 #define PCAP_T0_S 1577698200ull		/* 2019-12-30 09:30:00 UTC */
-#define PCAP_PACKET_GAP_US 10
+#define PCAP_PACKET_MIN_GAP_US 4	/* between packets of one line */
+#define PCAP_WIRE_DELAY_US 20		/* exchange to capture, plus up to the jitter */
+#define PCAP_WIRE_JITTER_US 30
 #define PCAP_LINE_B_DELAY_US 3
 
 #define PER_PACKET_RANDOM_MAX 8
@@ -61,7 +63,7 @@
 #define REORDER_DEPTH_DEFAULT 3
 #define MALFORMED_KINDS 9
 
-_Static_assert(PCAP_LINE_B_DELAY_US < PCAP_PACKET_GAP_US, "B copy must precede next A");
+_Static_assert(PCAP_LINE_B_DELAY_US < PCAP_PACKET_MIN_GAP_US, "B copy must precede next A");
 _Static_assert(GEN_SYMBOLS_MAX < 65536, "locates are 16 bit");
 
 enum line_id { LINE_A = 0, LINE_B = 1, LINE_COUNT = 2, LINE_OTHER = 2 };
@@ -578,6 +580,8 @@ struct mold_packer {
 	const struct net_config *net;
 	uint64_t packets;		/* MoldUDP64 packets, each written once per line */
 	uint64_t messages;
+	uint64_t last_ts_ns;		/* ITCH timestamp of the newest message packed */
+	uint64_t last_emit_us;		/* capture time of the last packet written */
 };
 
 static void mold_packer_init(struct mold_packer *p, const char *session, unsigned per_packet,
@@ -593,12 +597,25 @@ static void mold_packer_init(struct mold_packer *p, const char *session, unsigne
 	p->net = net;
 }
 
-/* Writes the current payload as line A then line B, 3 us apart. */
+/*
+ * Writes the current payload as line A then line B, 3 us apart. The capture time
+ * follows the exchange: the day of PCAP_T0_S, at the ITCH time of the packet's last
+ * message (taken as UTC), plus a wire delay of 20..49 us, so a replay's feed delay
+ * (exchange timestamp to RX time) is realistic. Packets stay in order, at least
+ * PCAP_PACKET_MIN_GAP_US apart.
+ */
 static int mold_packer_emit(struct mold_packer *p, uint16_t count)
 {
 	uint8_t frame[FRAME_HEADERS_MAX + MOLD_PAYLOAD_MAX];
-	uint64_t ts_us = PCAP_T0_S * 1000000 + p->packets * PCAP_PACKET_GAP_US;
+	uint64_t wire_us = PCAP_WIRE_DELAY_US + ((p->packets * 2654435761u) >> 16) % PCAP_WIRE_JITTER_US;
+	uint64_t ts_us = (PCAP_T0_S - PCAP_T0_S % 86400) * 1000000 + p->last_ts_ns / 1000 + wire_us;
 	int err;
+
+	if (p->packets > 0 && ts_us < p->last_emit_us + PCAP_PACKET_MIN_GAP_US)
+		ts_us = p->last_emit_us + PCAP_PACKET_MIN_GAP_US;
+	if (p->last_ts_ns == 0)		/* no timestamped message yet */
+		ts_us = PCAP_T0_S * 1000000 + p->packets * PCAP_PACKET_MIN_GAP_US;
+	p->last_emit_us = ts_us;
 
 	memcpy(p->payload, p->session, MOLD_SESSION_LEN);
 	put_u64(p->payload + 10, p->next_seq);
@@ -651,6 +668,9 @@ static int mold_packer_add(struct mold_packer *p, const uint8_t *msg, size_t len
 	if (p->count == 0)
 		p->target = p->per_packet ? p->per_packet :
 			    (unsigned)rng_range(&p->rng, 1, PER_PACKET_RANDOM_MAX);
+	if (len >= 11)	/* type, locate, tracking number, 6-byte timestamp */
+		p->last_ts_ns = (uint64_t)msg[5] << 40 | (uint64_t)msg[6] << 32 | (uint64_t)msg[7] << 24 |
+				(uint64_t)msg[8] << 16 | (uint64_t)msg[9] << 8 | msg[10];
 	put_u16(p->payload + p->len, (uint16_t)len);
 	memcpy(p->payload + p->len + 2, msg, len);
 	p->len += 2 + len;

@@ -1,0 +1,323 @@
+/*
+ * stats: per-feed counters and latency, refreshed on the main lcore (see stats.h).
+ */
+#include "feed/stats.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#define STATS_SWAP_WAIT_US 20000	/* an RX lcore services its swap within a loop pass */
+#define STATS_SWAP_POLL_US 100
+
+static uint64_t stats_realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int stats_open(struct stats *s, const struct cfg_stats *cfg, struct feed *const *feeds,
+	       const volatile bool *const *writer_finished, uint32_t count)
+{
+	int fd;
+
+	memset(s, 0, sizeof(*s));
+	s->cfg = cfg;
+	s->feeds_count = count;
+	for (uint32_t i = 0; i < count; i++) {
+		s->feeds[i].feed = feeds[i];
+		s->feeds[i].writer_finished = writer_finished[i];
+		for (int k = 0; k < FEED_LATENCY_KINDS; k++) {
+			hist_reset(&s->feeds[i].interval[k]);
+			hist_reset(&s->feeds[i].total[k]);
+		}
+	}
+	if (cfg->segment[0] == '\0')
+		return 0;
+	snprintf(s->segment_name, sizeof(s->segment_name), "/%s", cfg->segment);
+	fd = shm_open(s->segment_name, O_RDWR | O_CREAT, 0644);
+	if (fd < 0 || ftruncate(fd, sizeof(*s->segment)) != 0) {
+		fprintf(stderr, "fhd: stats segment /dev/shm%s: %s\n", s->segment_name, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -errno;
+	}
+	s->segment = mmap(NULL, sizeof(*s->segment), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+	close(fd);
+	if (s->segment == MAP_FAILED) {
+		s->segment = NULL;
+		fprintf(stderr, "fhd: stats segment /dev/shm%s: %s\n", s->segment_name, strerror(errno));
+		return -ENOMEM;
+	}
+	/* Odd seq first: a reader never takes the half-made segment for a whole one. */
+	__atomic_store_n(&s->segment->seq, s->segment->seq | 1, __ATOMIC_RELEASE);
+	s->segment->magic = FH_STATS_MAGIC;
+	s->segment->version = FH_STATS_VERSION;
+	s->segment->feeds_count = count;
+	s->segment->pid = (uint64_t)getpid();
+	s->segment->interval_ms = cfg->interval_ms;
+	s->segment->state = FH_STATS_STATE_RUNNING;
+	for (int k = 0; k < FEED_LATENCY_KINDS; k++)
+		snprintf(s->segment->latency_names[k], FH_STATS_NAME_MAX, "%s", feed_latency_names[k]);
+	for (uint32_t i = 0; i < count; i++)
+		snprintf(s->segment->feeds[i].name, FH_STATS_NAME_MAX, "%s", feeds[i]->cfg->name);
+	__atomic_store_n(&s->segment->seq, (s->segment->seq | 1) + 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+bool stats_due(const struct stats *s, uint64_t now_ns)
+{
+	return now_ns - s->last_tick_ns >= (uint64_t)s->cfg->interval_ms * 1000000;
+}
+
+/* Takes a feed's histograms of the interval (waits briefly for its RX lcore). */
+static bool stats_feed_swap(struct stats_feed *f)
+{
+	struct hist_recorder *r = &f->feed->latency->recorder;
+	struct hist *taken = NULL;
+
+	if (!f->pending) {
+		hist_recorder_request(r);
+		f->pending = true;
+	}
+	for (uint32_t waited = 0; waited <= STATS_SWAP_WAIT_US; waited += STATS_SWAP_POLL_US) {
+		taken = hist_recorder_take(r, __atomic_load_n(f->writer_finished, __ATOMIC_ACQUIRE));
+		if (taken != NULL)
+			break;
+		usleep(STATS_SWAP_POLL_US);
+	}
+	if (taken == NULL)
+		return false;	/* try again next interval; nothing is lost meanwhile */
+	f->pending = false;
+	for (int k = 0; k < FEED_LATENCY_KINDS; k++) {
+		hist_reset(&f->interval[k]);
+		hist_add(&f->interval[k], &taken[k]);
+		hist_add(&f->total[k], &taken[k]);
+		hist_reset(&taken[k]);
+	}
+	return true;
+}
+
+static void stats_latency_fill(struct fh_stats_latency *l, const struct hist *h)
+{
+	l->count = h->total;
+	l->p50_ns = hist_percentile(h, 50);
+	l->p90_ns = hist_percentile(h, 90);
+	l->p99_ns = hist_percentile(h, 99);
+	l->p999_ns = hist_percentile(h, 99.9);
+	l->p9999_ns = hist_percentile(h, 99.99);
+	l->max_ns = h->total ? h->max : 0;
+	l->mean_ns = hist_mean(h);
+}
+
+/* A feed's counters, summed over its lines where they are per line. */
+static void stats_counters_fill(struct fh_stats_feed *out, const struct feed *feed)
+{
+	const struct arbiter_stats *a = &feed->arbiter.stats;
+
+	out->packets = out->duplicates = out->dropped = out->journal_dropped = 0;
+	for (int l = 0; l < CFG_LINES_MAX; l++) {
+		const struct feed_line_stats *ls = &feed->lines[l];
+
+		out->packets += ls->packets;
+		out->duplicates += a->lines[l].duplicates;
+		out->dropped += ls->bad_frame + ls->wrong_source;
+		for (int v = PACKET_NOT_IPV4; v < PACKET_VERDICTS; v++)
+			out->dropped += ls->bad_packet[v];
+		out->journal_dropped += ls->journal_dropped;
+	}
+	out->messages = feed->messages.messages;
+	out->skipped_messages = feed->messages.unknown_type + feed->messages.bad_length +
+				feed->messages.bad_field;
+	out->gaps = a->gaps;
+	out->gap_messages = a->gap_messages;
+	out->feed_delay_negative = feed->latency != NULL ? feed->latency->feed_delay_negative : 0;
+}
+
+static void stats_us(char *out, size_t size, uint64_t ns)
+{
+	if (ns < 10000)
+		snprintf(out, size, "%.2fus", (double)ns / 1000.0);
+	else if (ns < 10000000)
+		snprintf(out, size, "%.0fus", (double)ns / 1000.0);
+	else
+		snprintf(out, size, "%.1fms", (double)ns / 1e6);
+}
+
+/* One status line: rates, losses, and the interval's RX → publish percentiles. */
+static void stats_line_print(FILE *out, const struct fh_stats_feed *f)
+{
+	const struct fh_stats_latency *l = &f->interval[FEED_LATENCY_PACKET];
+	char p50[16], p99[16], p999[16], max[16];
+
+	stats_us(p50, sizeof(p50), l->p50_ns);
+	stats_us(p99, sizeof(p99), l->p99_ns);
+	stats_us(p999, sizeof(p999), l->p999_ns);
+	stats_us(max, sizeof(max), l->max_ns);
+	fprintf(out, "fhd: %s: %.0f pkt/s %.0f msg/s  gaps %" PRIu64 " (%" PRIu64 " msgs)  dup %" PRIu64
+		"  drops %" PRIu64 "  rx->pub p50 %s p99 %s p99.9 %s max %s (%" PRIu64 " pkts)\n", f->name,
+		f->packets_per_s, f->messages_per_s, f->gaps, f->gap_messages, f->duplicates,
+		f->dropped + f->skipped_messages + f->journal_dropped, p50, p99, p999, max, l->count);
+}
+
+/* One counter family, a sample per feed; field: offset of its uint64_t in fh_stats_feed. */
+static void stats_counter_write(FILE *out, const struct fh_stats_segment *seg, const char *metric,
+				const char *help, size_t field)
+{
+	fprintf(out, "# HELP fh_%s %s\n# TYPE fh_%s counter\n", metric, help, metric);
+	for (uint32_t i = 0; i < seg->feeds_count; i++) {
+		uint64_t v;
+
+		memcpy(&v, (const char *)&seg->feeds[i] + field, sizeof(v));
+		fprintf(out, "fh_%s{feed=\"%s\"} %" PRIu64 "\n", metric, seg->feeds[i].name, v);
+	}
+}
+
+/* The Prometheus text exposition of the segment, to a temporary file renamed over path. */
+static void stats_prometheus_write(const struct fh_stats_segment *seg, const char *path)
+{
+	static const double quantiles[] = { 0.5, 0.9, 0.99, 0.999, 0.9999 };
+	char tmp[CFG_PATH_TEXT_MAX + 8];
+	FILE *out;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	out = fopen(tmp, "w");
+	if (out == NULL)
+		return;
+	stats_counter_write(out, seg, "packets_total", "Framed packets received, both lines.",
+			    offsetof(struct fh_stats_feed, packets));
+	stats_counter_write(out, seg, "messages_total", "Messages applied to the books.",
+			    offsetof(struct fh_stats_feed, messages));
+	stats_counter_write(out, seg, "gaps_total", "Sequence gaps declared.", offsetof(struct fh_stats_feed, gaps));
+	stats_counter_write(out, seg, "gap_messages_total", "Messages lost in gaps.",
+			    offsetof(struct fh_stats_feed, gap_messages));
+	stats_counter_write(out, seg, "duplicates_total", "Packets already applied from the other line.",
+			    offsetof(struct fh_stats_feed, duplicates));
+	stats_counter_write(out, seg, "dropped_packets_total", "Packets dropped whole (bad L3/L4, framing, source).",
+			    offsetof(struct fh_stats_feed, dropped));
+	stats_counter_write(out, seg, "skipped_messages_total", "Messages skipped (unknown type, bad length or field).",
+			    offsetof(struct fh_stats_feed, skipped_messages));
+	stats_counter_write(out, seg, "journal_dropped_total", "Packets not journaled: the journal ring was full.",
+			    offsetof(struct fh_stats_feed, journal_dropped));
+	fprintf(out, "# HELP fh_latency_seconds Latency per feed over the last interval (quantiles) "
+		"and since start (sum, count).\n# TYPE fh_latency_seconds summary\n");
+	for (uint32_t i = 0; i < seg->feeds_count; i++) {
+		const struct fh_stats_feed *f = &seg->feeds[i];
+
+		for (int k = 0; k < FH_STATS_LATENCIES; k++) {
+			const struct fh_stats_latency *l = &f->interval[k];
+			const uint64_t values[] = { l->p50_ns, l->p90_ns, l->p99_ns, l->p999_ns, l->p9999_ns };
+
+			for (int q = 0; q < 5; q++)
+				fprintf(out, "fh_latency_seconds{feed=\"%s\",kind=\"%s\",quantile=\"%g\"} %.9f\n",
+					f->name, seg->latency_names[k], quantiles[q], (double)values[q] / 1e9);
+			fprintf(out, "fh_latency_seconds_sum{feed=\"%s\",kind=\"%s\"} %.9f\n", f->name,
+				seg->latency_names[k], f->total[k].mean_ns * (double)f->total[k].count / 1e9);
+			fprintf(out, "fh_latency_seconds_count{feed=\"%s\",kind=\"%s\"} %" PRIu64 "\n", f->name,
+				seg->latency_names[k], f->total[k].count);
+		}
+	}
+	if (fclose(out) == 0)
+		rename(tmp, path);
+}
+
+void stats_tick(struct stats *s, uint64_t now_ns, bool final)
+{
+	static struct fh_stats_feed feeds[CFG_FEEDS_MAX];
+	double seconds = (double)(now_ns - s->last_tick_ns) / 1e9;
+
+	for (uint32_t i = 0; i < s->feeds_count; i++) {
+		struct stats_feed *f = &s->feeds[i];
+		struct fh_stats_feed *out = &feeds[i];
+
+		if (f->feed->latency != NULL && !stats_feed_swap(f))
+			fprintf(stderr, "fhd: %s: RX lcore did not hand over its histograms; next interval\n",
+				f->feed->cfg->name);
+		snprintf(out->name, sizeof(out->name), "%s", f->feed->cfg->name);
+		stats_counters_fill(out, f->feed);
+		out->packets_per_s = s->last_tick_ns && seconds > 0 ? (double)(out->packets - f->last_packets) / seconds : 0;
+		out->messages_per_s = s->last_tick_ns && seconds > 0 ? (double)(out->messages - f->last_messages) / seconds : 0;
+		f->last_packets = out->packets;
+		f->last_messages = out->messages;
+		for (int k = 0; k < FEED_LATENCY_KINDS; k++) {
+			stats_latency_fill(&out->interval[k], &f->interval[k]);
+			stats_latency_fill(&out->total[k], &f->total[k]);
+		}
+		if (s->cfg->log && !final && s->last_tick_ns != 0)
+			stats_line_print(stderr, out);
+	}
+	s->last_tick_ns = now_ns;
+	if (s->segment != NULL) {
+		__atomic_store_n(&s->segment->seq, s->segment->seq + 1, __ATOMIC_RELEASE);
+		__atomic_thread_fence(__ATOMIC_RELEASE);
+		memcpy(s->segment->feeds, feeds, sizeof(feeds[0]) * s->feeds_count);
+		s->segment->updated_ns = stats_realtime_ns();
+		s->segment->state = final ? FH_STATS_STATE_STOPPED : FH_STATS_STATE_RUNNING;
+		__atomic_store_n(&s->segment->seq, s->segment->seq + 1, __ATOMIC_RELEASE);
+	}
+	if (s->cfg->prometheus_file[0] != '\0' && s->segment != NULL)
+		stats_prometheus_write(s->segment, s->cfg->prometheus_file);
+}
+
+void stats_report(FILE *out, const struct stats *s)
+{
+	static const char *units = "us";
+
+	for (uint32_t i = 0; i < s->feeds_count; i++)
+		for (int k = 0; k < FEED_LATENCY_KINDS; k++) {
+			fprintf(out, "latency %s %s (%s), percentile distribution:\n",
+				s->feeds[i].feed->cfg->name, feed_latency_names[k], units);
+			hist_percentiles_write(out, &s->feeds[i].total[k], 1000.0, 5);
+		}
+	fprintf(out, "latency per feed (us)        %10s %9s %9s %9s %9s %9s %9s\n", "count", "p50", "p90",
+		"p99", "p99.9", "p99.99", "max");
+	for (uint32_t i = 0; i < s->feeds_count; i++)
+		for (int k = 0; k < FEED_LATENCY_KINDS; k++) {
+			const struct hist *h = &s->feeds[i].total[k];
+
+			fprintf(out, "  %-8s %-21s %10" PRIu64 " %9.3f %9.3f %9.3f %9.3f %9.3f %9.3f\n",
+				s->feeds[i].feed->cfg->name, feed_latency_names[k], h->total,
+				(double)hist_percentile(h, 50) / 1000, (double)hist_percentile(h, 90) / 1000,
+				(double)hist_percentile(h, 99) / 1000, (double)hist_percentile(h, 99.9) / 1000,
+				(double)hist_percentile(h, 99.99) / 1000, h->total ? (double)h->max / 1000 : 0.0);
+		}
+	for (uint32_t i = 0; i < s->feeds_count; i++)
+		if (s->feeds[i].feed->latency != NULL && s->feeds[i].feed->latency->feed_delay_negative > 0)
+			fprintf(out, "  %-8s feed_delay: %" PRIu64 " packets stamped by the exchange after "
+				"their RX time (clocks or exchange_utc_offset_min disagree), not recorded\n",
+				s->feeds[i].feed->cfg->name, s->feeds[i].feed->latency->feed_delay_negative);
+}
+
+int stats_hist_files_write(const struct stats *s, const char *dir)
+{
+	char path[CFG_PATH_TEXT_MAX + 96];
+	FILE *out;
+	int rc = 0;
+
+	for (uint32_t i = 0; i < s->feeds_count; i++)
+		for (int k = 0; k < FEED_LATENCY_KINDS; k++) {
+			snprintf(path, sizeof(path), "%s/%s.%s.hgrm", dir, s->feeds[i].feed->cfg->name,
+				 feed_latency_names[k]);
+			out = fopen(path, "w");
+			if (out == NULL || hist_percentiles_write(out, &s->feeds[i].total[k], 1000.0, 5) != 0 ||
+			    fclose(out) != 0) {
+				fprintf(stderr, "fhd: --hist-out %s: %s\n", path, strerror(errno));
+				rc = -EIO;
+			}
+		}
+	return rc;
+}
+
+void stats_close(struct stats *s)
+{
+	if (s->segment != NULL)
+		munmap(s->segment, sizeof(*s->segment));
+	s->segment = NULL;
+}

@@ -1,0 +1,61 @@
+/*
+ * stats: the main lcore's view of every feed, refreshed each stats interval. It swaps
+ * the feeds' latency histograms out of the RX lcores (hist_recorder), keeps the last
+ * interval and the whole run, and shows them where people look: one status line per
+ * feed in the log, the shared-memory stats segment `fh stat` reads, a Prometheus text
+ * file, and at exit the HdrHistogram percentile distributions (log and --hist-out
+ * files) and a per-feed latency table. Control path only: it may print and allocate.
+ */
+#ifndef FH_FEED_STATS_H
+#define FH_FEED_STATS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "config/config.h"
+#include "feed/feed.h"
+#include "publish/stats_layout.h"
+
+struct stats_feed {
+	struct feed *feed;
+	const volatile bool *writer_finished;	/* the owning RX lcore's finished flag */
+	bool pending;				/* a swap asked for and not yet made */
+	struct hist interval[FEED_LATENCY_KINDS];
+	struct hist total[FEED_LATENCY_KINDS];
+	uint64_t last_packets, last_messages;
+	uint64_t last_ns;
+};
+
+struct stats {
+	const struct cfg_stats *cfg;
+	struct stats_feed feeds[CFG_FEEDS_MAX];
+	uint32_t feeds_count;
+	struct fh_stats_segment *segment;	/* NULL: none */
+	char segment_name[CFG_STATS_NAME_MAX + 2];
+	uint64_t last_tick_ns;
+};
+
+/*
+ * Sets up the view of count feeds (writer_finished[i]: feed i's RX lcore flag) and the
+ * stats segment. 0, or -errno with a message printed.
+ */
+int stats_open(struct stats *s, const struct cfg_stats *cfg, struct feed *const *feeds,
+	       const volatile bool *const *writer_finished, uint32_t count);
+
+/* Takes this interval's histograms and refreshes every output; final: the run is over. */
+void stats_tick(struct stats *s, uint64_t now_ns, bool final);
+
+/* Whether the next interval is due at now_ns. */
+bool stats_due(const struct stats *s, uint64_t now_ns);
+
+/* At exit: each feed's percentile distributions, then the per-feed latency table. */
+void stats_report(FILE *out, const struct stats *s);
+
+/* Writes <dir>/<feed>.<latency>.hgrm for every feed and latency. 0 or -errno. */
+int stats_hist_files_write(const struct stats *s, const char *dir);
+
+/* Marks the segment stopped and unmaps it (the file stays for a last fh stat). */
+void stats_close(struct stats *s);
+
+#endif

@@ -1,0 +1,73 @@
+/*
+ * stats_layout: the shared-memory stats segment fhd's main lcore rewrites every
+ * interval (/dev/shm/<stats.segment>) and `fh stat` reads: per feed counters, rates
+ * and latency percentiles, of the last interval and since start. A seqlock guards
+ * it: seq is odd while fhd writes; a reader copies and retries until it saw the same
+ * even seq before and after. Header-only: fhd and fh share this file.
+ */
+#ifndef FH_PUBLISH_STATS_LAYOUT_H
+#define FH_PUBLISH_STATS_LAYOUT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#define FH_STATS_MAGIC 0x3154415453484646ull	/* "FFHSTAT1" little-endian */
+#define FH_STATS_VERSION 1
+#define FH_STATS_FEEDS_MAX 16
+#define FH_STATS_LATENCIES 3
+#define FH_STATS_NAME_MAX 32
+#define FH_STATS_STATE_RUNNING 1
+#define FH_STATS_STATE_STOPPED 2
+
+struct fh_stats_latency {
+	uint64_t count;
+	uint64_t p50_ns, p90_ns, p99_ns, p999_ns, p9999_ns, max_ns;
+	double mean_ns;
+};
+
+struct fh_stats_feed {
+	char name[FH_STATS_NAME_MAX];
+	uint64_t packets;		/* framed packets, both lines */
+	uint64_t messages;		/* applied */
+	uint64_t gaps, gap_messages;
+	uint64_t duplicates;		/* packets already applied from the other line */
+	uint64_t dropped;		/* packets dropped whole: bad L3/L4, bad framing, wrong source */
+	uint64_t skipped_messages;	/* unknown type, bad length, bad field */
+	uint64_t journal_dropped;
+	uint64_t feed_delay_negative;
+	double packets_per_s, messages_per_s;	/* over the last interval */
+	struct fh_stats_latency interval[FH_STATS_LATENCIES];
+	struct fh_stats_latency total[FH_STATS_LATENCIES];
+};
+
+struct fh_stats_segment {
+	uint64_t magic;
+	uint32_t version;
+	uint32_t feeds_count;
+	volatile uint64_t seq;
+	uint64_t pid;
+	uint64_t updated_ns;		/* CLOCK_REALTIME of the last update */
+	uint32_t interval_ms;
+	uint32_t state;			/* FH_STATS_STATE_* */
+	char latency_names[FH_STATS_LATENCIES][FH_STATS_NAME_MAX];
+	struct fh_stats_feed feeds[FH_STATS_FEEDS_MAX];
+};
+
+/* A consistent copy of a live segment; false if fhd kept writing through every try. */
+static inline bool fh_stats_copy(const struct fh_stats_segment *seg, struct fh_stats_segment *out)
+{
+	for (int attempt = 0; attempt < 1000; attempt++) {
+		uint64_t before = __atomic_load_n(&seg->seq, __ATOMIC_ACQUIRE);
+
+		if (before & 1)
+			continue;
+		memcpy(out, (const void *)seg, sizeof(*out));
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&seg->seq, __ATOMIC_RELAXED) == before)
+			return true;
+	}
+	return false;
+}
+
+#endif
