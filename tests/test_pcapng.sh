@@ -11,7 +11,7 @@ check "tshark reads every frame ($conv of $orig)" [ "$conv" = "$orig" -a "$conv"
 ifaces=$(tshark -r "$TMP/j.pcapng" -T fields -e frame.interface_name 2>/dev/null | sort -u | tr '\n' ' ')
 check "tshark sees the line interfaces ($ifaces)" [ "$ifaces" = "itch.A itch.B " ]
 ns=$(tshark -r "$TMP/j.pcapng" -T fields -e frame.time_epoch -c 1 2>/dev/null)
-check "nanosecond timestamps survive ($ns)" bash -c "[[ '$ns' == *000007 ]]"
+check "nanosecond timestamps survive ($ns: the converter adds 7 ns to microsecond times)" bash -c "[[ '$ns' == *007 ]]"
 fhd_replay "$TMP/orig" "$ROOT/pcaps/itch-faults.pcap"
 fhd_replay "$TMP/jour" "$TMP/j.pcapng" || fail "fhd --replay of the pcapng exited non-zero"
 same_file "fhd --replay of the pcapng gives the same books" "$TMP/orig.dump" "$TMP/jour.dump"
