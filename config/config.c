@@ -1094,6 +1094,10 @@ static int cfg_stats_read(struct cfg_parser *p, yaml_node_t *node)
 		}
 		st->http_ip = ntohl(addr.s_addr);
 		st->http_port = (uint16_t)port;
+		/* Refused rather than ignored until fhd serves it. */
+		return cfg_fail(p, &keys[HTTP].value->start_mark, "stats.http",
+				"expected no http endpoint (not built yet; use stats.prometheus_file with "
+				"node_exporter's textfile collector), got \"%s:%lu\"", text, port);
 	}
 	if (keys[HIST_OUT].value) {
 		ret = cfg_string_parse(p, keys[HIST_OUT].value, "stats.hist_out", st->hist_out,
