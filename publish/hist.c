@@ -48,21 +48,16 @@ static uint64_t hist_index_value(uint32_t index)
 	return sub << bucket;
 }
 
-static uint32_t hist_value_bucket(uint64_t value)
-{
-	return (uint32_t)(63 - HIST_HALF_BITS) - (uint32_t)__builtin_clzll(value | (HIST_SUB_BUCKETS - 1));
-}
-
 uint64_t hist_lowest_equivalent(uint64_t value)
 {
-	uint32_t bucket = hist_value_bucket(value);
+	uint32_t bucket = hist_bucket(value);
 
 	return (value >> bucket) << bucket;
 }
 
 uint64_t hist_highest_equivalent(uint64_t value)
 {
-	uint32_t bucket = hist_value_bucket(value);
+	uint32_t bucket = hist_bucket(value);
 
 	return hist_lowest_equivalent(value) + (1ull << bucket) - 1;
 }

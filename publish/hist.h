@@ -41,10 +41,16 @@ struct hist {
 	uint64_t counts[HIST_COUNTS];
 };
 
+/* The bucket of a value: 0 below HIST_SUB_BUCKETS, then one per power of two. */
+static inline uint32_t hist_bucket(uint64_t value)
+{
+	return (uint32_t)(63 - HIST_HALF_BITS) - (uint32_t)__builtin_clzll(value | (HIST_SUB_BUCKETS - 1));
+}
+
 /* The counts index of a value (clamped to the range). */
 static inline uint32_t hist_index(uint64_t value)
 {
-	uint32_t bucket = (uint32_t)(63 - HIST_HALF_BITS) - (uint32_t)__builtin_clzll(value | (HIST_SUB_BUCKETS - 1));
+	uint32_t bucket = hist_bucket(value);
 
 	return ((bucket + 1) << HIST_HALF_BITS) + (uint32_t)(value >> bucket) - HIST_HALF;
 }
