@@ -374,7 +374,6 @@ static int fhd_journal_setup(const struct cfg *cfg, struct rx_lcore *const *rx,
 		.rotate_bytes = (uint64_t)c->rotate_mb << 20,
 		.rotate_ns = (uint64_t)c->rotate_s * 1000000000,
 	};
-	struct timespec mono;
 	char err[512], ring_name[32];
 	uint32_t n = 0;
 	int repaired;
@@ -394,9 +393,7 @@ static int fhd_journal_setup(const struct cfg *cfg, struct rx_lcore *const *rx,
 		fprintf(stderr, "fhd: journal %s: %s\n", c->dir, strerror(-repaired));
 		return repaired;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &mono);
-	if (journal_open(&jl->journal, &o, jl->names, n,
-			 (uint64_t)mono.tv_sec * 1000000000u + (uint64_t)mono.tv_nsec, err, sizeof(err)) != 0) {
+	if (journal_open(&jl->journal, &o, jl->names, n, fhd_now_ns(), err, sizeof(err)) != 0) {
 		fprintf(stderr, "fhd: %s\n", err);
 		return -EIO;
 	}
@@ -653,6 +650,7 @@ int main(int argc, char **argv)
 	started_tsc = rte_rdtsc();
 	for (;;) {
 		bool all = true;
+		uint64_t now_ns;
 
 		for (uint16_t i = 0; i < cfg.rx_lcores_count; i++)
 			all = all && rx[i]->finished;
@@ -661,8 +659,9 @@ int main(int argc, char **argv)
 		if (o.duration_s > 0 &&
 		    (double)(rte_rdtsc() - started_tsc) / (double)rte_get_tsc_hz() >= o.duration_s)
 			fhd_quit = true;
-		if (stats_due(&stats, fhd_now_ns()))
-			stats_tick(&stats, fhd_now_ns(), false);
+		now_ns = fhd_now_ns();
+		if (stats_due(&stats, now_ns))
+			stats_tick(&stats, now_ns, false);
 		usleep(10000);
 	}
 	for (uint16_t i = 0; i < cfg.rx_lcores_count; i++)

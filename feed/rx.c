@@ -125,16 +125,14 @@ int rx_lcore_run(void *arg)
 					rte_pktmbuf_free(m);
 					continue;
 				}
-				if (rx->journal == NULL) {
-					feed_set_packet_handle(&rx->set, rte_pktmbuf_mtod(m, const uint8_t *),
-							       rte_pktmbuf_data_len(m), m, now_ns, rx_mbuf_free);
-					continue;
-				}
 				/* The journal's own reference, taken before the feed may free the mbuf. */
-				rte_mbuf_refcnt_update(m, 1);
+				if (rx->journal != NULL)
+					rte_mbuf_refcnt_update(m, 1);
 				routes[journaled] = feed_set_packet_handle(&rx->set,
 						rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m),
 						m, now_ns, rx_mbuf_free);
+				if (rx->journal == NULL)
+					continue;
 				journal[journaled].mbuf = m;
 				journal[journaled].rx_ns = rx_ns;
 				journal[journaled].interface = routes[journaled] != NULL ?
