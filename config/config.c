@@ -1038,10 +1038,8 @@ static int cfg_stats_read(struct cfg_parser *p, yaml_node_t *node)
 		{ .name = "prometheus_file" }, { .name = "http" }, { .name = "hist_out" },
 	};
 	struct cfg_stats *st = &p->cfg->stats;
-	char text[CFG_PATH_TEXT_MAX], *colon, *slash;
-	struct in_addr addr;
+	char text[CFG_PATH_TEXT_MAX], *slash;
 	const char *why;
-	unsigned long port;
 	int ret;
 
 	ret = cfg_map_read(p, node, "stats", keys, KEYS);
@@ -1077,28 +1075,11 @@ static int cfg_stats_read(struct cfg_parser *p, yaml_node_t *node)
 					"expected a file in a writable directory, got \"%s\" (%s)",
 					st->prometheus_file, why);
 	}
-	if (keys[HTTP].value) {
-		ret = cfg_string_parse(p, keys[HTTP].value, "stats.http", text, sizeof(text));
-		if (ret)
-			return ret;
-		colon = strrchr(text, ':');
-		if (colon != NULL)
-			*colon = '\0';
-		port = colon != NULL ? strtoul(colon + 1, &slash, 10) : 0;
-		if (colon == NULL || *slash != '\0' || port == 0 || port > 65535 ||
-		    inet_pton(AF_INET, text, &addr) != 1) {
-			if (colon != NULL)
-				*colon = ':';
-			return cfg_fail(p, &keys[HTTP].value->start_mark, "stats.http",
-					"expected IPV4:PORT such as \"127.0.0.1:9187\", got \"%s\"", text);
-		}
-		st->http_ip = ntohl(addr.s_addr);
-		st->http_port = (uint16_t)port;
-		/* Refused rather than ignored until fhd serves it. */
-		return cfg_fail(p, &keys[HTTP].value->start_mark, "stats.http",
-				"expected no http endpoint (not built yet; use stats.prometheus_file with "
-				"node_exporter's textfile collector), got \"%s:%lu\"", text, port);
-	}
+	/* Refused rather than ignored until fhd serves it. */
+	if (keys[HTTP].value)
+		return cfg_type_fail(p, keys[HTTP].value, "stats.http",
+				     "no http endpoint (not built yet; use stats.prometheus_file with "
+				     "node_exporter's textfile collector)");
 	if (keys[HIST_OUT].value) {
 		ret = cfg_string_parse(p, keys[HIST_OUT].value, "stats.hist_out", st->hist_out,
 				       sizeof(st->hist_out));

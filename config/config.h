@@ -104,8 +104,7 @@ struct cfg_stats {
 	bool log;			/* YAML: log, one status line per feed each interval, default true */
 	char segment[CFG_STATS_NAME_MAX];	/* YAML: segment, /dev/shm/<segment> for fh stat, default "fh-stats" */
 	char prometheus_file[CFG_PATH_TEXT_MAX];	/* YAML: prometheus_file, refreshed each interval */
-	uint32_t http_ip;		/* YAML: http, "IP:PORT" to serve /metrics on; 0: none */
-	uint16_t http_port;
+	/* YAML: http is refused until fhd serves /metrics itself */
 	char hist_out[CFG_PATH_TEXT_MAX];	/* YAML: hist_out, directory for percentile files at exit */
 };
 

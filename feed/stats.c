@@ -268,12 +268,10 @@ void stats_tick(struct stats *s, uint64_t now_ns, bool final)
 
 void stats_report(FILE *out, const struct stats *s)
 {
-	static const char *units = "us";
-
 	for (uint32_t i = 0; i < s->feeds_count; i++)
 		for (int k = 0; k < FEED_LATENCY_KINDS; k++) {
-			fprintf(out, "latency %s %s (%s), percentile distribution:\n",
-				s->feeds[i].feed->cfg->name, feed_latency_names[k], units);
+			fprintf(out, "latency %s %s (us), percentile distribution:\n",
+				s->feeds[i].feed->cfg->name, feed_latency_names[k]);
 			hist_percentiles_write(out, &s->feeds[i].total[k], 1000.0, 5);
 		}
 	fprintf(out, "latency per feed (us)        %10s %9s %9s %9s %9s %9s %9s\n", "count", "p50", "p90",

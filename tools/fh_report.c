@@ -132,7 +132,7 @@ static int report_run_read(int run, const char *dir, const char *tmpdir)
 	return found;
 }
 
-static int report_plot(const char *png, int runs, const char *tmpdir)
+static int report_plot(const char *png, const char *tmpdir)
 {
 	char script[PATH_MAX], command[PATH_MAX + 32];
 	int panels = 0, rc;
@@ -162,7 +162,6 @@ static int report_plot(const char *png, int runs, const char *tmpdir)
 	}
 	fprintf(g, "unset multiplot\n");
 	fclose(g);
-	(void)runs;
 	snprintf(command, sizeof(command), "gnuplot '%s'", script);
 	rc = system(command);
 	if (rc != 0) {
@@ -220,7 +219,7 @@ int fh_report_main(int argc, char **argv)
 		printf("%-36s %-24s %10lu %9.3f %9.3f %9.3f %9.3f %9.3f\n", f->series, report_runs[f->run],
 		       f->count, f->p50, f->p90, f->p99, f->p999, f->max);
 	}
-	rc = report_plot(png, runs, tmpdir);
+	rc = report_plot(png, tmpdir);
 	snprintf(command, sizeof(command), "rm -rf '%s'", tmpdir);
 	if (system(command) != 0)
 		fprintf(stderr, "fh report: could not remove %s\n", tmpdir);
