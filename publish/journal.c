@@ -411,11 +411,11 @@ void journal_poll(struct journal *j, uint64_t now_ns)
 	j->last_flush_ns = now_ns;
 	/* O_DIRECT writes whole pages only: the last partial page waits for more. */
 	to = j->o.o_direct ? b->fill & ~(uint32_t)(JOURNAL_ALIGN - 1) : b->fill;
+	assert(to >= b->submitted);	/* O_DIRECT only ever submits up to a page boundary */
 	if (sync_due) {
 		j->last_sync_ns = now_ns;
 		if (to > b->submitted || j->synced_total < j->submitted_total)
-			journal_submit(j, j->current, b->submitted, to > b->submitted ? to : b->submitted,
-				       true);
+			journal_submit(j, j->current, b->submitted, to, true);
 	} else if (to > b->submitted) {
 		journal_submit(j, j->current, b->submitted, to, journal_sync_due_by_size(j, to - b->submitted));
 	}
