@@ -27,7 +27,7 @@ CORE_SRC := book/memory.c book/order_table.c book/book.c \
 FHD_SRC := feed/fhd.c feed/rx.c feed/port.c feed/journal_lcore.c
 TESTS := test_config $(patsubst tests/%.c,%,$(filter-out tests/test_config.c,$(wildcard tests/test_*.c)))
 
-.PHONY: all deps asan test demo bench run-test run-demo run-bench clean
+.PHONY: all deps asan test demo bench fuzz run-test run-demo run-bench run-fuzz clean
 all: $(B)/fhd $(B)/fh $(B)/bench-ring $(B)/libfh.a $(B)/libfh.so $(B)/fh.pc $(B)/fh-pcap $(B)/bench-book $(B)/bench-journal $(B)/bench-hist $(B)/alloc_guard.so $(addprefix $(B)/,$(TESTS))
 
 deps: $(DEPS_STAMP)
@@ -137,6 +137,14 @@ run-demo: $(B)/fhd $(B)/fh-pcap
 
 run-bench: $(B)/fhd $(B)/fh $(B)/fh-pcap $(B)/bench-book $(B)/bench-ring $(B)/bench-journal $(B)/bench-hist
 	$(Q)./bench/run.sh $(B)
+
+# `make fuzz`: every libFuzzer target for FUZZ_SECONDS each (tests/fuzz.sh says more).
+FUZZ_SECONDS ?= 900
+FUZZ_BINS := $(B)/fuzz_feed_libfuzzer
+fuzz: deps
+	$(Q)$(MAKE) --no-print-directory run-fuzz
+run-fuzz: $(FUZZ_BINS)
+	$(Q)FUZZ_SECONDS=$(FUZZ_SECONDS) ./tests/fuzz.sh $(B)
 
 clean:
 	rm -rf $(B)
