@@ -8,9 +8,9 @@
  * Names are data, never code. Directory and file names are chosen by whoever made
  * them and gnuplot's script language can run commands, so no name is ever written
  * into the script: it reads generated files (d0.dat, d1.dat...) in a private mkdtemp
- * directory ($TMPDIR or /tmp), each run's name reaches the legend as the column header of its data file
- * (sanitised so it cannot break that line), a panel title is the series name reduced
- * to [A-Za-z0-9._+-], and gnuplot writes plot.png inside the private directory, which
+ * directory ($TMPDIR or /tmp), each run's name reaches the legend as the column
+ * header of its data file (sanitised so it cannot break that line), a panel title is
+ * the series name reduced to [A-Za-z0-9._+-], and gnuplot writes plot.png inside the private directory, which
  * fh report then moves into place itself (a new file renamed over FILE, so a link at
  * FILE is replaced, never followed). gnuplot runs by fork and execvp, no shell.
  *
