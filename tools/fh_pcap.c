@@ -290,14 +290,18 @@ static uint32_t read_u32_order(const uint8_t *p, bool big_endian)
 
 /*
  * Loads a whole classic pcap (either byte order, micro- or nanosecond
- * timestamps, Ethernet only). Returns 0 or -errno after printing the reason.
+ * timestamps, Ethernet only). Nothing in the file is trusted: a record longer
+ * than the file's snapshot length (or PCAP_RECORD_MAX) or cut short is an error;
+ * an original length below the captured length, which no capture can have, is
+ * taken as the captured length (as fhd does) and the count of such records
+ * printed. Returns 0 or -errno after printing the reason.
  */
 static int pcap_capture_load(struct pcap_capture *cap, const char *path)
 {
 	uint8_t header[24], record[16];
 	bool big_endian, nanoseconds;
-	uint64_t offset = 24;
-	uint32_t magic;
+	uint64_t offset = 24, short_wire = 0;
+	uint32_t magic, snaplen;
 	FILE *f;
 	int err = -EINVAL;
 
@@ -321,6 +325,9 @@ static int pcap_capture_load(struct pcap_capture *cap, const char *path)
 		goto out;
 	}
 	nanoseconds = magic == PCAP_MAGIC_NS;
+	snaplen = read_u32_order(header + 16, big_endian);
+	if (snaplen == 0 || snaplen > PCAP_RECORD_MAX)	/* unset or unusual: the absolute bound */
+		snaplen = PCAP_RECORD_MAX;
 	if ((read_u32_order(header + 20, big_endian) & 0xffff) != PCAP_LINKTYPE_ETHERNET) {
 		fprintf(stderr, "fh-pcap: %s: link type %u is not Ethernet\n", path,
 			read_u32_order(header + 20, big_endian));
@@ -339,9 +346,9 @@ static int pcap_capture_load(struct pcap_capture *cap, const char *path)
 			goto out;
 		}
 		caplen = read_u32_order(record + 8, big_endian);
-		if (caplen > PCAP_RECORD_MAX) {
-			fprintf(stderr, "fh-pcap: %s: record length %u at byte offset %" PRIu64 " is implausible\n",
-				path, caplen, offset);
+		if (caplen > snaplen) {
+			fprintf(stderr, "fh-pcap: %s: record length %u at byte offset %" PRIu64 " exceeds the "
+				"snapshot length %u: corrupt file\n", path, caplen, offset, snaplen);
 			goto out;
 		}
 		if (cap->count == cap->capacity) {
@@ -361,6 +368,10 @@ static int pcap_capture_load(struct pcap_capture *cap, const char *path)
 			     read_u32_order(record + 4, big_endian) / (nanoseconds ? 1000 : 1);
 		pkt->caplen = caplen;
 		pkt->wire_len = read_u32_order(record + 12, big_endian);
+		if (pkt->wire_len < caplen) {
+			pkt->wire_len = caplen;
+			short_wire++;
+		}
 		pkt->data = malloc(caplen ? caplen : 1);
 		if (!pkt->data) {
 			err = -ENOMEM;
@@ -380,6 +391,9 @@ static int pcap_capture_load(struct pcap_capture *cap, const char *path)
 		err = -EIO;
 		goto out;
 	}
+	if (short_wire > 0)
+		fprintf(stderr, "fh-pcap: %s: %" PRIu64 " records with an original length below their captured "
+			"length, taken as the captured length\n", path, short_wire);
 	err = 0;
 out:
 	fclose(f);
@@ -1485,7 +1499,10 @@ static int inject_run(const char *in_path, const char *out_path, const struct ne
 	if (err)
 		goto out;
 
-	qsort(s.items, s.count, sizeof(*s.items), inject_item_compare);
+	if (s.count > 0)	/* qsort's base may not be NULL, which it is with no packets */
+		qsort(s.items, s.count, sizeof(*s.items), inject_item_compare);
+	else
+		fprintf(stderr, "fh-pcap: %s: no packets; %s will hold none\n", in_path, out_path);
 	err = pcap_writer_open(&out, out_path);
 	for (size_t i = 0; i < s.count && !err; i++) {
 		struct inject_item *item = &s.items[i];
