@@ -36,6 +36,7 @@ echo "tools, replay, differential, sanitizer and allocation tests:"
 run ref_book_selftest python3 "$ROOT/tests/ref_book.py" selftest
 run test_fh_pcap "$ROOT/tests/test_fh_pcap.sh" "$B/fh-pcap"
 run asan/test_fh_pcap "$ROOT/tests/test_fh_pcap.sh" "$B/asan/fh-pcap"
+run test_gen_books "$ROOT/tests/test_gen_books.sh"
 run test_fh_pcap_hostile "$ROOT/tests/test_fh_pcap_hostile.sh" "$B/fh-pcap"
 run asan/test_fh_pcap_hostile "$ROOT/tests/test_fh_pcap_hostile.sh" "$B/asan/fh-pcap"
 run test_config_errors "$ROOT/tests/test_config_errors.sh"
