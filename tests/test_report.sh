@@ -68,11 +68,17 @@ hgrm_one() {	# FILE VALUE COUNT: a histogram whose values are all VALUE (us)
 hgrm_one "$TMP/odd/itch.feed_delay.hgrm" 68719476.735 556
 hgrm_one "$TMP/odd/itch.one_value.hgrm" 42.5 10
 hgrm_one "$TMP/odd/itch.zero.hgrm" 0 7
+for i in 1 2 3 4; do	# nothing recorded: left out, without upsetting the others
+	printf '       Value     Percentile TotalCount 1/(1-Percentile)\n\n#[Max     =        0.000, Total count    =            0]\n' \
+		>"$TMP/odd/itch.empty$i.hgrm"
+done
 PATH="$TMP/bin:$PATH" "$B/fh" report "$TMP/odd" -o "$TMP/odd.png" >"$TMP/odd.txt" 2>&1
 rc=$?
 cat "$TMP/odd.txt"
 check "one value, only overflow, zeros: fh report exits 0" [ $rc = 0 ]
 check "... and draws a PNG" bash -c "head -c 8 '$TMP/odd.png' | od -An -tx1 | grep -q '89 50 4e 47 0d 0a 1a 0a'"
+check "... and tables all three, leaving the empty ones out" \
+	bash -c '[ "$(grep -cE "^itch\.(feed_delay|one_value|zero) " "$1")" = 3 ] && [ "$(grep -c "empty, left out" "$1")" = 4 ]' _ "$TMP/odd.txt"
 check "... and flags the overflow in its table" grep -q "a clock problem" "$TMP/odd.txt"
 check "... and gives each curve two points at least" \
 	bash -c 'for f in "$1"/*.dat; do [ "$(grep -c "^[0-9]" "$f")" -ge 2 ] || exit 1; done' _ "$TMP/rec/1"

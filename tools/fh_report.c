@@ -173,7 +173,7 @@ static int report_series_compare(const void *a, const void *b)
 /* Every .hgrm of a run directory; returns how many were read. */
 static int report_run_read(int run, const char *dir, int dirfd)
 {
-	char path[PATH_MAX], shown[PATH_MAX];
+	char path[PATH_MAX], shown[PATH_MAX], data[32];
 	struct dirent *e;
 	size_t len;
 	int found = 0, rc;
@@ -197,12 +197,11 @@ static int report_run_read(int run, const char *dir, int dirfd)
 		f->data = report_files_count;
 		snprintf(f->series, sizeof(f->series), "%.*s", (int)(len - 5), e->d_name);
 		rc = report_file_read(f, path, dirfd, dir);
-		if (rc != 0) {
-			fprintf(stderr, "fh report: %s: %s\n", shown, strerror(-rc));
-			continue;
-		}
-		if (f->count == 0 || f->points == 0) {	/* nothing recorded: a row in no table, a curve in no plot */
-			fprintf(stderr, "fh report: %s: empty, left out\n", shown);
+		if (rc != 0 || f->count == 0 || f->points == 0) {
+			/* nothing recorded: a row in no table, a curve in no plot; its data file goes */
+			fprintf(stderr, "fh report: %s: %s\n", shown, rc != 0 ? strerror(-rc) : "empty, left out");
+			snprintf(data, sizeof(data), "d%d.dat", f->data);
+			unlinkat(dirfd, data, 0);
 			continue;
 		}
 		report_files_count++;
@@ -331,9 +330,13 @@ static int report_gnuplot_run(const char *tmpdir, int dirfd)
 		char *const args[] = { "gnuplot", "report.gp", NULL };
 		int null = open("/dev/null", O_RDWR);
 
-		if (chdir(tmpdir) != 0 || null < 0 || dup2(null, STDIN_FILENO) < 0 ||
-		    dup2(null, STDOUT_FILENO) < 0 || dup2(err, STDERR_FILENO) < 0)
+		if (dup2(err, STDERR_FILENO) < 0)
 			_exit(127);
+		if (chdir(tmpdir) != 0 || null < 0 || dup2(null, STDIN_FILENO) < 0 ||
+		    dup2(null, STDOUT_FILENO) < 0) {
+			dprintf(STDERR_FILENO, "cannot set up gnuplot in %s: %s\n", tmpdir, strerror(errno));
+			_exit(127);
+		}
 		execvp("gnuplot", args);
 		dprintf(STDERR_FILENO, "cannot run gnuplot: %s\n", strerror(errno));
 		_exit(127);
