@@ -6,6 +6,16 @@ V ?= 0
 Q := $(if $(filter 1,$(V)),,@)
 B := build
 
+# `make install`: where, as packagers expect (DESTDIR stages, PREFIX is the final place).
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+FH_VERSION := 0.1
+FH_SO_MAJOR := 1
+FH_SO := libfh.so.$(FH_SO_MAJOR).0.0
+FH_HEADERS := publish/fh.h publish/fh_event.h
+
 PKGS := libdpdk yaml-0.1 liburing libpcap
 DEPS_STAMP := $(B)/.deps-ok
 
@@ -15,6 +25,7 @@ BASE_CFLAGS := -std=gnu11 -g $(WARN) -I. -D_GNU_SOURCE
 OPT := -O2
 SAN := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
+comma := ,
 pc_cflags = $(shell pkg-config --cflags $(1) 2>/dev/null)
 pc_libs = $(shell pkg-config --libs $(1) 2>/dev/null)
 
@@ -27,8 +38,8 @@ CORE_SRC := book/memory.c book/order_table.c book/book.c \
 FHD_SRC := feed/fhd.c feed/rx.c feed/port.c feed/journal_lcore.c
 TESTS := test_config $(patsubst tests/%.c,%,$(filter-out tests/test_config.c,$(wildcard tests/test_*.c)))
 
-.PHONY: all deps asan test demo bench fuzz run-test run-demo run-bench run-fuzz clean
-all: $(B)/fhd $(B)/fh $(B)/bench-ring $(B)/libfh.a $(B)/libfh.so $(B)/fh.pc $(B)/fh-pcap $(B)/bench-book $(B)/bench-journal $(B)/bench-hist $(B)/alloc_guard.so $(addprefix $(B)/,$(TESTS))
+.PHONY: all deps asan test demo bench fuzz run-test run-demo run-bench run-fuzz clean install uninstall
+all: $(B)/fhd $(B)/fh $(B)/bench-ring $(B)/libfh.a $(B)/libfh.so $(B)/libfh.so.$(FH_SO_MAJOR) $(B)/fh.pc $(B)/fh-pcap $(B)/bench-book $(B)/bench-journal $(B)/bench-hist $(B)/alloc_guard.so $(addprefix $(B)/,$(TESTS))
 
 deps: $(DEPS_STAMP)
 $(DEPS_STAMP): tools/install-deps.sh
@@ -71,17 +82,29 @@ $(B)/asan/fh-pcap: $(B)/asan/obj/tools/fh_pcap.o
 	$(Q)$(CC) $(SAN) -o $@ $^
 
 # libfh: the client library for strategy processes (no DPDK), static and shared,
-# with a pkg-config file; fh is the command-line client built on it alone.
+# with a pkg-config file; fh is the command-line client built on it alone. The
+# shared library is libfh.so.1.0.0 with soname libfh.so.1 and the usual links. The
+# build tree's fh.pc serves a consumer built before any install: its headers as
+# <fh/fh.h> (build/include/fh), and an rpath to build/ so the program starts.
 $(B)/libfh.a: $(B)/obj/publish/fh.o
 	$(Q)ar rcs $@ $^
 $(B)/pic/publish/fh.o: publish/fh.c
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(BASE_CFLAGS) $(OPT) -fPIC -c $< -o $@
-$(B)/libfh.so: $(B)/pic/publish/fh.o
-	$(Q)$(CC) -shared -Wl,-soname,libfh.so.1 -o $@ $^
-$(B)/fh.pc: Makefile
+$(B)/$(FH_SO): $(B)/pic/publish/fh.o
+	$(Q)$(CC) -shared -Wl,-soname,libfh.so.$(FH_SO_MAJOR) -o $@ $^
+$(B)/libfh.so.$(FH_SO_MAJOR): $(B)/$(FH_SO)
+	$(Q)ln -sfn $(FH_SO) $@
+$(B)/libfh.so: $(B)/libfh.so.$(FH_SO_MAJOR)
+	$(Q)ln -sfn libfh.so.$(FH_SO_MAJOR) $@
+$(B)/include/fh/%.h: publish/%.h
+	@mkdir -p $(dir $@)
+	$(Q)cp $< $@
+# fh_pc PREFIX INCLUDEDIR LIBDIR EXTRA_CFLAGS EXTRA_LIBS: the text of an fh.pc.
+fh_pc = printf 'prefix=%s\nincludedir=%s\nlibdir=%s\n\nName: fh\nDescription: client library for fh publish rings\nVersion: $(FH_VERSION)\nCflags: -I$${includedir}%s\nLibs: -L$${libdir} %s-lfh\n' '$(1)' '$(2)' '$(3)' '$(4)' '$(5)'
+$(B)/fh.pc: Makefile $(FH_HEADERS:publish/%=$(B)/include/fh/%)
 	@mkdir -p $(B)
-	@printf 'prefix=%s\nincludedir=$${prefix}\nlibdir=$${prefix}/build\n\nName: fh\nDescription: client library for fh publish rings\nVersion: 0.1\nCflags: -I$${includedir}\nLibs: -L$${libdir} -lfh\n' "$(CURDIR)" >$@
+	$(Q)$(call fh_pc,$(abspath $(B)),$${prefix}/include,$${prefix}, -I$(CURDIR),-Wl$(comma)-rpath$(comma)$${libdir} ) >$@
 $(B)/fh: $(B)/obj/tools/fh.o $(B)/obj/tools/fh_stat.o $(B)/obj/tools/fh_report.o $(B)/libfh.a
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) -o $@ $^
@@ -145,6 +168,29 @@ fuzz: deps
 	$(Q)$(MAKE) --no-print-directory run-fuzz
 run-fuzz: $(FUZZ_BINS)
 	$(Q)FUZZ_SECONDS=$(FUZZ_SECONDS) ./tests/fuzz.sh $(B)
+
+# Installs fhd, fh, fh-pcap, libfh (static, shared with its soname links), the
+# consumer headers as <fh/fh.h> and <fh/fh_event.h>, and an fh.pc whose paths are the
+# installed ones (PREFIX, not DESTDIR). After installing into a directory the loader
+# does not search, run ldconfig or set LD_LIBRARY_PATH.
+install: $(B)/fhd $(B)/fh $(B)/fh-pcap $(B)/libfh.a $(B)/$(FH_SO)
+	$(Q)install -d '$(DESTDIR)$(BINDIR)' '$(DESTDIR)$(LIBDIR)/pkgconfig' '$(DESTDIR)$(INCLUDEDIR)/fh'
+	$(Q)install -m 0755 $(B)/fhd $(B)/fh $(B)/fh-pcap '$(DESTDIR)$(BINDIR)/'
+	$(Q)install -m 0644 $(B)/libfh.a '$(DESTDIR)$(LIBDIR)/'
+	$(Q)install -m 0755 $(B)/$(FH_SO) '$(DESTDIR)$(LIBDIR)/'
+	$(Q)ln -sfn $(FH_SO) '$(DESTDIR)$(LIBDIR)/libfh.so.$(FH_SO_MAJOR)'
+	$(Q)ln -sfn libfh.so.$(FH_SO_MAJOR) '$(DESTDIR)$(LIBDIR)/libfh.so'
+	$(Q)install -m 0644 $(FH_HEADERS) '$(DESTDIR)$(INCLUDEDIR)/fh/'
+	$(Q)$(call fh_pc,$(PREFIX),$(INCLUDEDIR),$(LIBDIR),,) >'$(DESTDIR)$(LIBDIR)/pkgconfig/fh.pc'
+	$(Q)chmod 0644 '$(DESTDIR)$(LIBDIR)/pkgconfig/fh.pc'
+	@echo "installed under $(DESTDIR)$(PREFIX)"
+
+uninstall:
+	$(Q)rm -f '$(DESTDIR)$(BINDIR)/fhd' '$(DESTDIR)$(BINDIR)/fh' '$(DESTDIR)$(BINDIR)/fh-pcap' \
+		'$(DESTDIR)$(LIBDIR)/libfh.a' '$(DESTDIR)$(LIBDIR)/$(FH_SO)' '$(DESTDIR)$(LIBDIR)/libfh.so.$(FH_SO_MAJOR)' \
+		'$(DESTDIR)$(LIBDIR)/libfh.so' '$(DESTDIR)$(LIBDIR)/pkgconfig/fh.pc' \
+		$(addprefix '$(DESTDIR)$(INCLUDEDIR)/fh/,$(addsuffix ',$(notdir $(FH_HEADERS))))
+	$(Q)rmdir '$(DESTDIR)$(INCLUDEDIR)/fh' 2>/dev/null || true
 
 clean:
 	rm -rf $(B)

@@ -22,7 +22,12 @@ const char *const feed_latency_names[FEED_LATENCY_KINDS] = {
 /*
  * After a packet was applied: its RX → publish time, and the feed delay from the
  * exchange's timestamp of its first message (ns since the exchange's midnight) to
- * the RX time of day in the exchange's time zone.
+ * the RX time of day in the exchange's time zone. Both are times of day, so their
+ * difference is taken within ±12 h (a packet stamped just before midnight and
+ * received just after is late by little, not early by a day). A negative delay, or
+ * one beyond HIST_VALUE_MAX (68.7 s), says the clocks or exchange_utc_offset_min
+ * disagree, not how late the packet is: it is counted apart and kept out of the
+ * histogram, where it would land in the top bucket and become every percentile.
  */
 static void feed_packet_timed(struct feed *feed, const struct arbiter_packet *packet,
 			      const struct decoder_latency *l)
@@ -30,17 +35,24 @@ static void feed_packet_timed(struct feed *feed, const struct arbiter_packet *pa
 	struct feed_latency *fl = feed->latency;
 	struct hist *h = hist_recorder_active(&fl->recorder);
 	uint64_t ticks = __builtin_ia32_rdtsc() - packet->rx_tsc;
-	int64_t day_ns;
+	int64_t day_ns, delay_ns;
 
 	hist_record(&h[FEED_LATENCY_PACKET], (uint64_t)(((__uint128_t)ticks * fl->ns_per_tsc_q32) >> 32));
 	if (l->exchange_ts_ns == UINT64_MAX)
 		return;
 	day_ns = (int64_t)(((uint64_t)((int64_t)packet->rx_ns + fl->rx_epoch_offset_ns +
 				       fl->exchange_offset_ns)) % FEED_DAY_NS);
-	if (day_ns < (int64_t)l->exchange_ts_ns)
+	delay_ns = day_ns - (int64_t)(l->exchange_ts_ns % FEED_DAY_NS);
+	if (delay_ns > (int64_t)FEED_DAY_NS / 2)
+		delay_ns -= (int64_t)FEED_DAY_NS;
+	else if (delay_ns < -(int64_t)FEED_DAY_NS / 2)
+		delay_ns += (int64_t)FEED_DAY_NS;
+	if (delay_ns < 0)
 		fl->feed_delay_negative++;
+	else if ((uint64_t)delay_ns > HIST_VALUE_MAX)
+		fl->feed_delay_out_of_range++;
 	else
-		hist_record(&h[FEED_LATENCY_FEED_DELAY], (uint64_t)day_ns - l->exchange_ts_ns);
+		hist_record(&h[FEED_LATENCY_FEED_DELAY], (uint64_t)delay_ns);
 }
 
 static void feed_packet_apply(void *context, const struct arbiter_packet *packet, uint32_t skip)

@@ -48,6 +48,7 @@ struct feed_latency {
 	struct hist_recorder recorder;
 	struct hist sets[2][FEED_LATENCY_KINDS];	/* the RX lcore writes one, main reads the other */
 	uint64_t feed_delay_negative;	/* exchange time after RX time: clocks disagree, not recorded */
+	uint64_t feed_delay_out_of_range;	/* delay above HIST_VALUE_MAX: clocks disagree, not recorded */
 	uint64_t ns_per_tsc_q32;
 	int64_t rx_epoch_offset_ns;	/* added to RX time to get ns since the epoch (live) */
 	int64_t exchange_offset_ns;	/* the exchange's UTC offset */

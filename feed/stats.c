@@ -139,6 +139,7 @@ static void stats_counters_fill(struct fh_stats_feed *out, const struct feed *fe
 	out->gaps = a->gaps;
 	out->gap_messages = a->gap_messages;
 	out->feed_delay_negative = feed->latency != NULL ? feed->latency->feed_delay_negative : 0;
+	out->feed_delay_out_of_range = feed->latency != NULL ? feed->latency->feed_delay_out_of_range : 0;
 }
 
 static void stats_us(char *out, size_t size, uint64_t ns)
@@ -206,6 +207,12 @@ static void stats_prometheus_write(const struct fh_stats_segment *seg, const cha
 			    offsetof(struct fh_stats_feed, skipped_messages));
 	stats_counter_write(out, seg, "journal_dropped_total", "Packets not journaled: the journal ring was full.",
 			    offsetof(struct fh_stats_feed, journal_dropped));
+	stats_counter_write(out, seg, "feed_delay_negative_total",
+			    "Packets stamped by the exchange after their RX time (clocks disagree), not timed.",
+			    offsetof(struct fh_stats_feed, feed_delay_negative));
+	stats_counter_write(out, seg, "feed_delay_out_of_range_total",
+			    "Packets whose feed delay exceeds 68.7 s (clocks disagree), not timed.",
+			    offsetof(struct fh_stats_feed, feed_delay_out_of_range));
 	fprintf(out, "# HELP fh_latency_seconds Latency per feed over the last interval (quantiles) "
 		"and since start (sum, count).\n# TYPE fh_latency_seconds summary\n");
 	for (uint32_t i = 0; i < seg->feeds_count; i++) {
@@ -286,11 +293,19 @@ void stats_report(FILE *out, const struct stats *s)
 				(double)hist_percentile(h, 99) / 1000, (double)hist_percentile(h, 99.9) / 1000,
 				(double)hist_percentile(h, 99.99) / 1000, h->total ? (double)h->max / 1000 : 0.0);
 		}
-	for (uint32_t i = 0; i < s->feeds_count; i++)
-		if (s->feeds[i].feed->latency != NULL && s->feeds[i].feed->latency->feed_delay_negative > 0)
+	for (uint32_t i = 0; i < s->feeds_count; i++) {
+		const struct feed_latency *fl = s->feeds[i].feed->latency;
+
+		if (fl != NULL && fl->feed_delay_negative > 0)
 			fprintf(out, "  %-8s feed_delay: %" PRIu64 " packets stamped by the exchange after "
 				"their RX time (clocks or exchange_utc_offset_min disagree), not recorded\n",
-				s->feeds[i].feed->cfg->name, s->feeds[i].feed->latency->feed_delay_negative);
+				s->feeds[i].feed->cfg->name, fl->feed_delay_negative);
+		if (fl != NULL && fl->feed_delay_out_of_range > 0)
+			fprintf(out, "  %-8s feed_delay: %" PRIu64 " packets stamped by the exchange more than "
+				"%.1f s before their RX time (clocks or exchange_utc_offset_min disagree), "
+				"not recorded\n", s->feeds[i].feed->cfg->name, fl->feed_delay_out_of_range,
+				(double)HIST_VALUE_MAX / 1e9);
+	}
 }
 
 int stats_hist_files_write(const struct stats *s, const char *dir)

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "publish/fh_event.h"
+#include "fh_event.h"	/* beside this file, in the tree (publish/) and installed (fh/) */
 
 /* fh_poll results other than an event count (>= 0). */
 #define FH_POLL_LAPPED (-1)	/* events were lost: fh_lost_last() says how many */

@@ -39,6 +39,7 @@ struct fh_stats_feed {
 	double packets_per_s, messages_per_s;	/* over the last interval */
 	struct fh_stats_latency interval[FH_STATS_LATENCIES];
 	struct fh_stats_latency total[FH_STATS_LATENCIES];
+	uint64_t feed_delay_out_of_range;	/* feed delay above the histogram's range: a clock problem */
 };
 
 struct fh_stats_segment {

@@ -290,14 +290,18 @@ static uint32_t read_u32_order(const uint8_t *p, bool big_endian)
 
 /*
  * Loads a whole classic pcap (either byte order, micro- or nanosecond
- * timestamps, Ethernet only). Returns 0 or -errno after printing the reason.
+ * timestamps, Ethernet only). Nothing in the file is trusted: a record longer
+ * than the file's snapshot length (or PCAP_RECORD_MAX) or cut short is an error;
+ * an original length below the captured length, which no capture can have, is
+ * taken as the captured length (as fhd does) and the count of such records
+ * printed. Returns 0 or -errno after printing the reason.
  */
 static int pcap_capture_load(struct pcap_capture *cap, const char *path)
 {
 	uint8_t header[24], record[16];
 	bool big_endian, nanoseconds;
-	uint64_t offset = 24;
-	uint32_t magic;
+	uint64_t offset = 24, short_wire = 0;
+	uint32_t magic, snaplen;
 	FILE *f;
 	int err = -EINVAL;
 
@@ -321,6 +325,9 @@ static int pcap_capture_load(struct pcap_capture *cap, const char *path)
 		goto out;
 	}
 	nanoseconds = magic == PCAP_MAGIC_NS;
+	snaplen = read_u32_order(header + 16, big_endian);
+	if (snaplen == 0 || snaplen > PCAP_RECORD_MAX)	/* unset or unusual: the absolute bound */
+		snaplen = PCAP_RECORD_MAX;
 	if ((read_u32_order(header + 20, big_endian) & 0xffff) != PCAP_LINKTYPE_ETHERNET) {
 		fprintf(stderr, "fh-pcap: %s: link type %u is not Ethernet\n", path,
 			read_u32_order(header + 20, big_endian));
@@ -339,9 +346,9 @@ static int pcap_capture_load(struct pcap_capture *cap, const char *path)
 			goto out;
 		}
 		caplen = read_u32_order(record + 8, big_endian);
-		if (caplen > PCAP_RECORD_MAX) {
-			fprintf(stderr, "fh-pcap: %s: record length %u at byte offset %" PRIu64 " is implausible\n",
-				path, caplen, offset);
+		if (caplen > snaplen) {
+			fprintf(stderr, "fh-pcap: %s: record length %u at byte offset %" PRIu64 " exceeds the "
+				"snapshot length %u: corrupt file\n", path, caplen, offset, snaplen);
 			goto out;
 		}
 		if (cap->count == cap->capacity) {
@@ -361,6 +368,10 @@ static int pcap_capture_load(struct pcap_capture *cap, const char *path)
 			     read_u32_order(record + 4, big_endian) / (nanoseconds ? 1000 : 1);
 		pkt->caplen = caplen;
 		pkt->wire_len = read_u32_order(record + 12, big_endian);
+		if (pkt->wire_len < caplen) {
+			pkt->wire_len = caplen;
+			short_wire++;
+		}
 		pkt->data = malloc(caplen ? caplen : 1);
 		if (!pkt->data) {
 			err = -ENOMEM;
@@ -380,6 +391,9 @@ static int pcap_capture_load(struct pcap_capture *cap, const char *path)
 		err = -EIO;
 		goto out;
 	}
+	if (short_wire > 0)
+		fprintf(stderr, "fh-pcap: %s: %" PRIu64 " records with an original length below their captured "
+			"length, taken as the captured length\n", path, short_wire);
 	err = 0;
 out:
 	fclose(f);
@@ -694,10 +708,20 @@ static int mold_packer_finish(struct mold_packer *p)
 
 /* ---- synthetic ITCH 5.0 session ----------------------------------------- */
 
+/* The distinct prices of one side's live orders, ascending, with their order counts. */
+struct gen_levels {
+	uint32_t *prices;
+	uint32_t *orders;
+	uint32_t count, capacity;
+};
+
 struct gen_symbol {
 	char name[9];
 	uint32_t mid_price;		/* Price(4), whole cents */
+	struct gen_levels sides[2];	/* GEN_BID, GEN_ASK */
 };
+
+enum { GEN_BID = 0, GEN_ASK = 1 };
 
 struct gen_order {
 	uint64_t ref;
@@ -774,28 +798,131 @@ static uint16_t gen_random_locate(struct generator *g)
 	return (uint16_t)rng_range(&g->rng, 1, g->symbol_count);
 }
 
-/* Random-walks the symbol's mid by at most one tick and returns it. */
+/*
+ * The generator keeps, per symbol and side, the prices of its live orders, so that
+ * it never sends a book that is crossed or locked: a real exchange would have
+ * matched such an order instead of resting it.
+ */
+
+/* Index of the first level at or above price. */
+static uint32_t gen_levels_find(const struct gen_levels *l, uint32_t price)
+{
+	uint32_t lo = 0, hi = l->count;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (l->prices[mid] < price)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* One more live order at price. Returns 0 or -ENOMEM. */
+static int gen_levels_add(struct gen_levels *l, uint32_t price)
+{
+	uint32_t i = gen_levels_find(l, price);
+
+	if (i < l->count && l->prices[i] == price) {
+		l->orders[i]++;
+		return 0;
+	}
+	if (l->count == l->capacity) {
+		uint32_t capacity = l->capacity ? l->capacity * 2 : 64;
+		uint32_t *prices = realloc(l->prices, capacity * sizeof(*prices));
+
+		if (!prices)
+			return -ENOMEM;
+		l->prices = prices;
+		prices = realloc(l->orders, capacity * sizeof(*prices));
+		if (!prices)
+			return -ENOMEM;
+		l->orders = prices;
+		l->capacity = capacity;
+	}
+	memmove(l->prices + i + 1, l->prices + i, (l->count - i) * sizeof(*l->prices));
+	memmove(l->orders + i + 1, l->orders + i, (l->count - i) * sizeof(*l->orders));
+	l->prices[i] = price;
+	l->orders[i] = 1;
+	l->count++;
+	return 0;
+}
+
+/* One live order at price fewer; it must be there. */
+static void gen_levels_remove(struct gen_levels *l, uint32_t price)
+{
+	uint32_t i = gen_levels_find(l, price);
+
+	assert(i < l->count && l->prices[i] == price && l->orders[i] > 0);
+	if (--l->orders[i] > 0)
+		return;
+	memmove(l->prices + i, l->prices + i + 1, (l->count - i - 1) * sizeof(*l->prices));
+	memmove(l->orders + i, l->orders + i + 1, (l->count - i - 1) * sizeof(*l->orders));
+	l->count--;
+}
+
+static struct gen_levels *gen_order_levels(struct generator *g, const struct gen_order *order)
+{
+	return &g->symbols[order->locate - 1].sides[order->side == 'B' ? GEN_BID : GEN_ASK];
+}
+
+/* The best live bid (0: none) and ask (UINT32_MAX: none) of a symbol. */
+static void gen_touch(const struct gen_symbol *sym, uint32_t *bid, uint32_t *ask)
+{
+	const struct gen_levels *b = &sym->sides[GEN_BID], *a = &sym->sides[GEN_ASK];
+
+	*bid = b->count ? b->prices[b->count - 1] : 0;
+	*ask = a->count ? a->prices[0] : UINT32_MAX;
+}
+
+/*
+ * Random-walks the symbol's mid by at most one tick, keeps it strictly inside the
+ * live spread where there is room (so quotes and trades follow the book), and
+ * returns it.
+ */
 static uint32_t gen_mid_walk(struct generator *g, uint16_t locate)
 {
 	struct gen_symbol *sym = &g->symbols[locate - 1];
 	uint64_t r = rng_range(&g->rng, 0, 9);
+	uint32_t bid, ask;
 
 	if (r == 0 && sym->mid_price > GEN_PRICE_MIN)
 		sym->mid_price -= GEN_TICK;
 	else if (r == 1 && sym->mid_price < GEN_PRICE_MAX)
 		sym->mid_price += GEN_TICK;
+	gen_touch(sym, &bid, &ask);
+	if (bid != 0 && sym->mid_price <= bid && (ask == UINT32_MAX || ask - bid > GEN_TICK))
+		sym->mid_price = bid + GEN_TICK;
+	else if (ask != UINT32_MAX && sym->mid_price >= ask && ask - bid > GEN_TICK)
+		sym->mid_price = ask - GEN_TICK;
 	return sym->mid_price;
 }
 
-/* A resting price 1..20 ticks on the passive side of the mid. */
+/*
+ * A resting price 1..20 ticks on the passive side of the mid, and always strictly
+ * below the best live ask (a bid) or above the best live bid (an ask): never
+ * crossing or locking the book.
+ */
 static uint32_t gen_touch_price(struct generator *g, uint16_t locate, uint8_t side)
 {
-	uint32_t mid = gen_mid_walk(g, locate);
+	uint32_t mid = gen_mid_walk(g, locate), bid, ask, price;
 	uint32_t away = (uint32_t)rng_range(&g->rng, 1, GEN_TOUCH_TICKS_MAX) * GEN_TICK;
 
-	if (side == 'B')
-		return mid > away ? mid - away : GEN_TICK;
-	return mid + away;
+	gen_touch(&g->symbols[locate - 1], &bid, &ask);
+	if (side == 'B') {
+		price = mid > away ? mid - away : GEN_TICK;
+		if (price >= ask)
+			price = ask - GEN_TICK;
+		assert(price > 0 && price < ask);
+	} else {
+		price = mid + away;
+		if (price <= bid)
+			price = bid + GEN_TICK;
+		assert(price > bid);
+	}
+	return price;
 }
 
 static uint32_t gen_shares(struct generator *g)
@@ -851,6 +978,8 @@ static int gen_add(struct generator *g, bool attributed)
 	order.shares = gen_shares(g);
 	order.price = gen_touch_price(g, order.locate, order.side);
 	order.ref = g->next_ref++;
+	if (gen_levels_add(gen_order_levels(g, &order), order.price) != 0)
+		return -ENOMEM;
 	gen_header(g, msg, attributed ? 'F' : 'A', order.locate);
 	put_u64(msg + 11, order.ref);
 	msg[19] = order.side;
@@ -867,6 +996,7 @@ static int gen_add(struct generator *g, bool attributed)
 static void gen_order_remove(struct generator *g, size_t index)
 {
 	assert(index < g->order_count);
+	gen_levels_remove(gen_order_levels(g, &g->orders[index]), g->orders[index].price);
 	g->orders[index] = g->orders[--g->order_count];
 }
 
@@ -926,7 +1056,12 @@ static int gen_order_event(struct generator *g, char type)
 		replaced.locate = locate;
 		replaced.side = unknown ? 'B' : order->side;
 		replaced.shares = gen_shares(g);
+		/* the replaced order leaves the book first: its price no longer bounds the new one */
+		if (!unknown)
+			gen_levels_remove(gen_order_levels(g, order), order->price);
 		replaced.price = gen_touch_price(g, locate, replaced.side);
+		if (!unknown && gen_levels_add(gen_order_levels(g, &replaced), replaced.price) != 0)
+			return -ENOMEM;
 		put_u64(msg + 19, replaced.ref);
 		put_u32(msg + 27, replaced.shares);
 		put_u32(msg + 31, replaced.price);
@@ -1046,6 +1181,11 @@ static int gen_run(uint64_t seed, uint64_t messages, unsigned symbols,
 		err = mold_packer_finish(packer);
 	assert(err || packer->messages == messages);
 out:
+	for (unsigned i = 0; g.symbols && i < symbols; i++)
+		for (int side = GEN_BID; side <= GEN_ASK; side++) {
+			free(g.symbols[i].sides[side].prices);
+			free(g.symbols[i].sides[side].orders);
+		}
 	free(g.symbols);
 	free(g.orders);
 	return err;
@@ -1485,7 +1625,10 @@ static int inject_run(const char *in_path, const char *out_path, const struct ne
 	if (err)
 		goto out;
 
-	qsort(s.items, s.count, sizeof(*s.items), inject_item_compare);
+	if (s.count > 0)	/* qsort's base may not be NULL, which it is with no packets */
+		qsort(s.items, s.count, sizeof(*s.items), inject_item_compare);
+	else
+		fprintf(stderr, "fh-pcap: %s: no packets; %s will hold none\n", in_path, out_path);
 	err = pcap_writer_open(&out, out_path);
 	for (size_t i = 0; i < s.count && !err; i++) {
 		struct inject_item *item = &s.items[i];

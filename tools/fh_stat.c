@@ -34,9 +34,11 @@ static void fh_stat_json(const struct fh_stats_segment *s)
 		printf("%s{\"name\":\"%s\",\"packets\":%" PRIu64 ",\"messages\":%" PRIu64 ",\"gaps\":%" PRIu64
 		       ",\"gap_messages\":%" PRIu64 ",\"duplicates\":%" PRIu64 ",\"dropped\":%" PRIu64
 		       ",\"skipped_messages\":%" PRIu64 ",\"journal_dropped\":%" PRIu64
+		       ",\"feed_delay_negative\":%" PRIu64 ",\"feed_delay_out_of_range\":%" PRIu64
 		       ",\"packets_per_s\":%.1f,\"messages_per_s\":%.1f,\"interval\":{", i ? "," : "", f->name,
 		       f->packets, f->messages, f->gaps, f->gap_messages, f->duplicates, f->dropped,
-		       f->skipped_messages, f->journal_dropped, f->packets_per_s, f->messages_per_s);
+		       f->skipped_messages, f->journal_dropped, f->feed_delay_negative, f->feed_delay_out_of_range,
+		       f->packets_per_s, f->messages_per_s);
 		for (int k = 0; k < FH_STATS_LATENCIES; k++)
 			fh_stat_latency_json(s->latency_names[k], &f->interval[k], k + 1 < FH_STATS_LATENCIES);
 		printf("},\"total\":{");
@@ -64,6 +66,9 @@ static void fh_stat_table(const struct fh_stats_segment *s)
 		       "  journal_dropped %" PRIu64 "\n", f->name, f->packets_per_s, f->messages_per_s,
 		       f->packets, f->messages, f->gaps, f->gap_messages, f->duplicates, f->dropped,
 		       f->skipped_messages, f->journal_dropped);
+		if (f->feed_delay_negative > 0 || f->feed_delay_out_of_range > 0)
+			printf("  feed_delay not timed (clocks disagree): negative %" PRIu64 "  out_of_range %" PRIu64
+			       "\n", f->feed_delay_negative, f->feed_delay_out_of_range);
 		printf("  %-22s %-9s %10s %9s %9s %9s %9s %9s %9s   (us)\n", "latency", "window", "count", "p50",
 		       "p90", "p99", "p99.9", "p99.99", "max");
 		for (int k = 0; k < FH_STATS_LATENCIES; k++)

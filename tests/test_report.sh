@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# fh report treats names as data: run directories and .hgrm files named with quotes,
+# semicolons, newlines, backticks, $(...) and backslashes, and an output path like
+# them, give a PNG, run nothing, and never reach gnuplot's script (a gnuplot wrapper
+# on PATH keeps what it was given); the legend's data headers carry the run names.
+# Histograms holding one distinct value, only overflow, or zeros still draw. A
+# missing gnuplot and a failing one are told apart, and gnuplot's own errors shown.
+source "$(dirname "$0")/lib.sh"
+
+real_gnuplot=$(command -v gnuplot) || { echo "gnuplot not installed: skip"; exit 77; }
+export FH_PWNED=$TMP/PWNED TMPDIR=$TMP/tmpdir
+mkdir -p "$TMPDIR" "$TMP/bin" "$TMP/rec" "$TMP/work"
+cat >"$TMP/bin/gnuplot" <<WRAP
+#!/bin/sh
+# records the script and the files beside it, then draws with the real gnuplot
+n=\$(ls "$TMP/rec" | wc -l)
+mkdir "$TMP/rec/\$n" && cp -- "\$1" "$TMP/rec/\$n/script.gp" && cp -- "\$(dirname -- "\$1")"/*.dat "$TMP/rec/\$n/" 2>/dev/null
+exec "$real_gnuplot" "\$@"
+WRAP
+chmod +x "$TMP/bin/gnuplot"
+
+"$FH_PCAP" gen --seed 5 --messages 3000 --out "$TMP/g.pcap" 2>/dev/null
+"$FHD" --replay "$TMP/g.pcap" --hist-out "$TMP/work" >/dev/null 2>&1 || fail "replay with --hist-out"
+hgrm=$TMP/work/itch.feed_delay.hgrm
+check "a run wrote $hgrm" [ -s "$hgrm" ]
+
+# Each name ends an open quote, runs a command three ways, and adds lines of script.
+inject="x'; system('touch \"\$FH_PWNED\"'); y='\`touch \"\$FH_PWNED\"\` \$(touch \"\$FH_PWNED\") \\\\ \\\" \" ; z"
+nl=$'\n'
+run_a="$TMP/runA $inject${nl}print 'A' ${nl}"
+run_b="$TMP/runB \"; system(\"touch \$FH_PWNED\"); \\"
+mkdir -p "$run_a" "$run_b"
+cp "$hgrm" "$run_a/itch.$inject${nl}set output 'x'.hgrm"
+cp "$hgrm" "$run_a/itch.feed_delay.hgrm"
+cp "$hgrm" "$run_b/itch.feed_delay.hgrm"
+out="$TMP/out $inject.png"
+(cd "$TMP/work" && PATH="$TMP/bin:$PATH" "$B/fh" report "$run_a" "$run_b" -o "$out") >"$TMP/report.txt" 2>&1
+rc=$?
+cat "$TMP/report.txt"
+check "fh report with hostile names exits 0" [ $rc = 0 ]
+check "no injected command ran" [ ! -e "$FH_PWNED" ]
+check "the PNG is at the hostile output path" bash -c 'head -c 8 "$1" | od -An -tx1 | grep -q "89 50 4e 47 0d 0a 1a 0a"' _ "$out"
+check "gnuplot ran once, through the wrapper" [ -s "$TMP/rec/0/script.gp" ]
+check "a panel title is the series name reduced to [A-Za-z0-9._+-]" \
+	bash -c '! grep "^set title" "$1" | grep -vE "^set title '"'"'[A-Za-z0-9._+-]*'"'"'$"' _ "$TMP/rec/0/script.gp"
+check "the rest of the script holds no name: no command, quote-breaking or substitution text" \
+	bash -c '! grep -v "^set title" "$1" | grep -E "system|touch|PWNED|runA|runB|\\\$\(|\`|set output .x"' _ "$TMP/rec/0/script.gp"
+check "the script reads only generated data files" \
+	bash -c '[ -z "$(grep -oE "'"'"'[^'"'"']*\\.dat'"'"'" "$1" | grep -vE "^'"'"'d[0-9]+\\.dat'"'"'$")" ] && grep -q "d0.dat" "$1"' _ "$TMP/rec/0/script.gp"
+check "the script writes into its own directory" grep -qx "set output 'plot.png'" "$TMP/rec/0/script.gp"
+check "the legend of runA is its name, from the data header" \
+	bash -c 'grep -l "^x \"$1/runA x'"'"'; system(" "$2"/*.dat | grep -q .' _ "$TMP" "$TMP/rec/0"
+check "the legend of runB is its name, from the data header" \
+	bash -c 'grep -l "^x \"$1/runB '"'"'; system(" "$2"/*.dat | grep -q .' _ "$TMP" "$TMP/rec/0"
+check "a data header is one line: newlines in names are not kept" \
+	bash -c 'for f in "$1"/*.dat; do [ "$(grep -c "^x " "$f")" = 1 ] && [ "$(grep -vcE "^(x |[0-9.e+-]+ [0-9.]+$)" "$f")" = 0 ] || exit 1; done' _ "$TMP/rec/0"
+check "the table shows both runs, names with control characters as ?" \
+	bash -c '[ "$(grep -c "^itch\\.feed_delay " "$1")" = 2 ] && grep -q "set output" "$1"' _ "$TMP/report.txt"
+
+# Histograms of one distinct value, only overflow (a capture clock hours away from
+# the exchange's), and zeros: each draws.
+mkdir -p "$TMP/odd"
+hgrm_one() {	# FILE VALUE COUNT: a histogram whose values are all VALUE (us)
+	printf '       Value     Percentile TotalCount 1/(1-Percentile)\n\n%12.3f 1.000000000000 %10d\n' "$2" "$3" >"$1"
+	printf '#[Mean    = %12.3f, StdDeviation   =        0.000]\n#[Max     = %12.3f, Total count    = %12d]\n' "$2" "$2" "$3" >>"$1"
+	printf '#[Buckets =           26, SubBuckets     =         2048]\n' >>"$1"
+}
+hgrm_one "$TMP/odd/itch.feed_delay.hgrm" 68719476.735 556
+hgrm_one "$TMP/odd/itch.one_value.hgrm" 42.5 10
+hgrm_one "$TMP/odd/itch.zero.hgrm" 0 7
+for i in 1 2 3 4; do	# nothing recorded: left out, without upsetting the others
+	printf '       Value     Percentile TotalCount 1/(1-Percentile)\n\n#[Max     =        0.000, Total count    =            0]\n' \
+		>"$TMP/odd/itch.empty$i.hgrm"
+done
+PATH="$TMP/bin:$PATH" "$B/fh" report "$TMP/odd" -o "$TMP/odd.png" >"$TMP/odd.txt" 2>&1
+rc=$?
+cat "$TMP/odd.txt"
+check "one value, only overflow, zeros: fh report exits 0" [ $rc = 0 ]
+check "... and draws a PNG" bash -c "head -c 8 '$TMP/odd.png' | od -An -tx1 | grep -q '89 50 4e 47 0d 0a 1a 0a'"
+check "... and tables all three, leaving the empty ones out" \
+	bash -c '[ "$(grep -cE "^itch\.(feed_delay|one_value|zero) " "$1")" = 3 ] && [ "$(grep -c "empty, left out" "$1")" = 4 ]' _ "$TMP/odd.txt"
+check "... and flags the overflow in its table" grep -q "a clock problem" "$TMP/odd.txt"
+check "... and gives each curve two points at least" \
+	bash -c 'for f in "$1"/*.dat; do [ "$(grep -c "^[0-9]" "$f")" -ge 2 ] || exit 1; done' _ "$TMP/rec/1"
+
+# gnuplot missing, and gnuplot failing: said as such.
+mkdir -p "$TMP/nobin" "$TMP/badbin"
+ln -s "$(command -v env)" "$TMP/nobin/env"
+PATH="$TMP/nobin" "$B/fh" report "$TMP/odd" -o "$TMP/none.png" >"$TMP/none.txt" 2>&1
+check "no gnuplot: exit 1" [ $? = 1 ]
+check "no gnuplot: says it is not on PATH" grep -q "gnuplot is not on PATH" "$TMP/none.txt"
+printf '#!/bin/sh\necho "gnuplot-test-error: line 3: bad thing" >&2\nexit 1\n' >"$TMP/badbin/gnuplot"
+chmod +x "$TMP/badbin/gnuplot"
+PATH="$TMP/badbin:$PATH" "$B/fh" report "$TMP/odd" -o "$TMP/bad.png" >"$TMP/bad.txt" 2>&1
+check "gnuplot failing: exit 1" [ $? = 1 ]
+check "gnuplot failing: its stderr is shown" grep -q "gnuplot-test-error: line 3: bad thing" "$TMP/bad.txt"
+check "gnuplot failing: no blame on installation" bash -c "! grep -q 'is gnuplot installed' '$TMP/bad.txt'"
+check "gnuplot failing: no PNG" [ ! -e "$TMP/bad.png" ]
+check "no private directory left behind" [ -z "$(ls -A "$TMPDIR")" ]
+finish
