@@ -39,6 +39,7 @@
 #define FHD_ARGS_MAX 128
 #define FHD_MBUF_CACHE 256
 #define FHD_EXIT_CONFIG 2
+#define FHD_REPLAY_FRAME_MAX 9216	/* the largest jumbo frame a replay mbuf holds whole */
 
 struct fhd_options {
 	const char *config_path;
@@ -222,8 +223,8 @@ static int fhd_captures_open(const struct fhd_options *o, struct replay_capture 
 			return rc;
 		}
 		if (c->damaged)
-			fprintf(stderr, "fhd: warning: capture %s is damaged after packet %" PRIu64
-				" (%s): replaying the %" PRIu64 " packets before it\n", c->path,
+			fprintf(stderr, "fhd: warning: capture %s is unreadable after packet %" PRIu64
+				" (libpcap: %s): replaying the %" PRIu64 " packets before it\n", c->path,
 				c->packets, c->reason, c->packets);
 		else if (c->packets == 0)
 			fprintf(stderr, "fhd: warning: capture %s holds no packets\n", c->path);
@@ -233,9 +234,10 @@ static int fhd_captures_open(const struct fhd_options *o, struct replay_capture 
 
 /*
  * The mbuf data room of a replay: the default, or enough for the largest frame of
- * the captures so that none is chained across mbufs (the parser wants one contiguous
- * frame, and a looping net_pcap refuses chained ones). Bounded by what an mbuf's
- * 16-bit lengths hold; a larger frame is chained and counted as `segmented`.
+ * the captures up to a 9216-byte jumbo frame, so that no such frame is chained across
+ * mbufs (the parser wants one contiguous frame, and a looping net_pcap refuses
+ * chained ones). Bigger frames would cost the pool too much memory (cfg.mbufs of
+ * them); they are chained by the PMD and counted as `segmented`.
  */
 static uint16_t fhd_replay_data_room(const struct replay_capture *captures, uint32_t count)
 {
@@ -244,11 +246,29 @@ static uint16_t fhd_replay_data_room(const struct replay_capture *captures, uint
 	for (uint32_t i = 0; i < count; i++)
 		if (captures[i].caplen_max > largest)
 			largest = captures[i].caplen_max;
-	room = RTE_PKTMBUF_HEADROOM + largest;
-	if (room < RTE_MBUF_DEFAULT_BUF_SIZE)
-		return RTE_MBUF_DEFAULT_BUF_SIZE;
-	room = (room + 63) & ~63u;
-	return room > UINT16_MAX ? (uint16_t)(UINT16_MAX & ~63u) : (uint16_t)room;
+	if (largest > FHD_REPLAY_FRAME_MAX)
+		largest = FHD_REPLAY_FRAME_MAX;
+	room = (RTE_PKTMBUF_HEADROOM + largest + 63) & ~63u;
+	return room < RTE_MBUF_DEFAULT_BUF_SIZE ? RTE_MBUF_DEFAULT_BUF_SIZE : (uint16_t)room;
+}
+
+/*
+ * The packet pool. A replay's larger mbufs fall back to the default size when the
+ * memory is not there: its jumbo frames are then counted as segmented, and said so.
+ */
+static struct rte_mempool *fhd_pool_create(const struct cfg *cfg, uint16_t room)
+{
+	struct rte_mempool *pool = rte_pktmbuf_pool_create("fhd_mbufs", cfg->mbufs, FHD_MBUF_CACHE, 0,
+							   room, (int)rte_socket_id());
+
+	if (pool == NULL && room > RTE_MBUF_DEFAULT_BUF_SIZE) {
+		fprintf(stderr, "fhd: warning: no memory for %u mbufs of %u bytes (%s): frames over %u "
+			"bytes will be counted as segmented, not decoded (raise EAL -m or lower mbufs)\n",
+			cfg->mbufs, room, rte_strerror(rte_errno), RTE_MBUF_DEFAULT_DATAROOM);
+		pool = rte_pktmbuf_pool_create("fhd_mbufs", cfg->mbufs, FHD_MBUF_CACHE, 0,
+					       RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+	}
+	return pool;
 }
 
 /* One line per capture: what was read, received, lost, and why it stopped. */
@@ -585,9 +605,8 @@ int main(int argc, char **argv)
 	}
 	fhd_signals_install();
 
-	pool = rte_pktmbuf_pool_create("fhd_mbufs", cfg.mbufs, FHD_MBUF_CACHE, 0,
-				       replay ? fhd_replay_data_room(captures, o.replay_count)
-					      : RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+	pool = fhd_pool_create(&cfg, replay ? fhd_replay_data_room(captures, o.replay_count)
+					    : RTE_MBUF_DEFAULT_BUF_SIZE);
 	if (pool == NULL) {
 		fprintf(stderr, "fhd: cannot create %u mbufs: %s (raise EAL -m or lower mbufs)\n",
 			cfg.mbufs, rte_strerror(rte_errno));
@@ -625,7 +644,8 @@ int main(int argc, char **argv)
 		for (uint32_t i = 0; i < o.replay_count; i++, ports_open++) {
 			snprintf(name, sizeof(name), "net_pcap%u", i);
 			if (port_open(name, 1, 1024, pool, &port_ids[i], err, sizeof(err)) != 0 ||
-			    rx_lcore_replay_queue_add(rx[0], port_ids[i], !o.replay_loop, captures[i].packets,
+			    rx_lcore_replay_queue_add(rx[0], port_ids[i], !o.replay_loop,
+						      o.replay_loop ? 0 : captures[i].packets,
 						      captures[i].link) != 0) {
 				fprintf(stderr, "fhd: %s\n", err);
 				status = 1;

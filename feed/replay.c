@@ -136,8 +136,8 @@ void replay_capture_report(FILE *out, const struct replay_capture *c, const stru
 	if (looped)
 		fprintf(out, "looping (until --duration or a signal)");
 	else if (q->done && c->damaged)
-		fprintf(out, "damaged after packet %" PRIu64 ": %s; the rest of the file is not replayed",
-			c->packets, c->reason);
+		fprintf(out, "unreadable after packet %" PRIu64 " (libpcap: %s); the rest of the file "
+			"is not replayed", c->packets, c->reason);
 	else if (q->done)
 		fprintf(out, "end of file");
 	else if (stalled)
