@@ -101,6 +101,13 @@ int replay_capture_open(struct replay_capture *c, const char *path, char *err, s
 		return -EINVAL;
 	}
 	snprintf(c->pmd_path, sizeof(c->pmd_path), "/proc/self/fd/%d", c->fd);
+	if (access(c->pmd_path, R_OK) != 0) {
+		rc = -errno;
+		snprintf(err, err_size, "capture %s: %s: %s (fhd hands captures to net_pcap through "
+			 "/proc; is it mounted?)", path, c->pmd_path, strerror(errno));
+		replay_capture_close(c);
+		return rc;
+	}
 	rc = replay_capture_count(c, err, err_size);
 	if (rc != 0) {
 		replay_capture_close(c);

@@ -149,9 +149,10 @@ int rx_lcore_run(void *arg)
 	for (uint32_t qi = 0; qi < rx->queues_count; qi++)
 		done += rx->queues[qi].done;	/* empty captures are done before they start */
 	while (!*rx->quit) {
+		uint32_t received = 0;
+
 		if (rx->queues_counted > 0 && done == rx->queues_count)
 			break;
-		uint32_t received = 0;
 
 		feed_set_service(&rx->set);	/* the main lcore may be waiting for histograms */
 		for (uint32_t qi = 0; qi < rx->queues_count; qi++) {
