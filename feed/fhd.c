@@ -103,7 +103,8 @@ static void fhd_usage(FILE *out)
 	fprintf(out,
 		"usage: fhd [-c CONFIG] [--replay PCAP]... [--dump-books FILE] [-- EAL args]\n"
 		"  -c, --config FILE      YAML config (default: the built-in config/default.yaml)\n"
-		"  --replay PCAP          replay a capture through the data path (repeatable);\n"
+		"  --replay PCAP          replay a capture through the data path (repeatable; pcap or\n"
+		"                         pcapng of Ethernet, raw IPv4 or Linux cooked frames);\n"
 		"                         fhd stops by itself when every capture is read\n"
 		"  --dump-books FILE      write the canonical book dump at exit\n"
 		"  --replay-loop          loop the captures from memory (benchmarks; with --duration)\n"
