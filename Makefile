@@ -35,7 +35,7 @@ CORE_SRC := book/memory.c book/order_table.c book/book.c \
 	feed/packet.c feed/arbiter.c feed/feed.c feed/stats.c \
 	publish/ring.c publish/conflated.c publish/publisher.c publish/fh.c publish/pcapng.c publish/journal.c publish/hist.c \
 	config/config.c config/default_yaml.S
-FHD_SRC := feed/fhd.c feed/rx.c feed/port.c feed/journal_lcore.c
+FHD_SRC := feed/fhd.c feed/rx.c feed/port.c feed/journal_lcore.c feed/replay.c
 TESTS := test_config $(patsubst tests/%.c,%,$(filter-out tests/test_config.c,$(wildcard tests/test_*.c)))
 
 .PHONY: all deps asan test demo bench fuzz run-test run-demo run-bench run-fuzz clean install uninstall

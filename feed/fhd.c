@@ -29,6 +29,7 @@
 #include "feed/feed.h"
 #include "feed/journal_lcore.h"
 #include "feed/port.h"
+#include "feed/replay.h"
 #include "feed/rx.h"
 #include "feed/stats.h"
 #include "publish/publisher.h"
@@ -38,6 +39,7 @@
 #define FHD_ARGS_MAX 128
 #define FHD_MBUF_CACHE 256
 #define FHD_EXIT_CONFIG 2
+#define FHD_REPLAY_FRAME_MAX 9216	/* the largest jumbo frame a replay mbuf holds whole */
 
 struct fhd_options {
 	const char *config_path;
@@ -70,6 +72,27 @@ static void fhd_signal(int signo)
 	fhd_quit = true;
 }
 
+/*
+ * SIGINT, SIGTERM and SIGHUP all stop fhd cleanly: the RX lcores finish, the
+ * counters are printed, consumers get STOP and the journal file is finalised. fhd
+ * has nothing to reload or reopen on SIGHUP (restart it for a new config; the
+ * journal rotates by itself), and a hangup of the terminal it ran in must not lose
+ * the run's counters and journal. SA_RESTART: the main loop's sleeps and writes
+ * simply go on, and the loop sees the flag.
+ */
+static void fhd_signals_install(void)
+{
+	static const int stops[] = { SIGINT, SIGTERM, SIGHUP };
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = fhd_signal;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(stops) / sizeof(stops[0]); i++)
+		sigaction(stops[i], &sa, NULL);
+}
+
 static void fhd_mbuf_free(void *packet)
 {
 	rte_pktmbuf_free(packet);
@@ -80,7 +103,8 @@ static void fhd_usage(FILE *out)
 	fprintf(out,
 		"usage: fhd [-c CONFIG] [--replay PCAP]... [--dump-books FILE] [-- EAL args]\n"
 		"  -c, --config FILE      YAML config (default: the built-in config/default.yaml)\n"
-		"  --replay PCAP          replay a capture through the data path (repeatable);\n"
+		"  --replay PCAP          replay a capture through the data path (repeatable; pcap or\n"
+		"                         pcapng of Ethernet, raw IPv4 or Linux cooked frames);\n"
 		"                         fhd stops by itself when every capture is read\n"
 		"  --dump-books FILE      write the canonical book dump at exit\n"
 		"  --replay-loop          loop the captures from memory (benchmarks; with --duration)\n"
@@ -93,7 +117,7 @@ static void fhd_usage(FILE *out)
 		"  --hist-out DIR         write each feed's latency percentile distributions\n"
 		"                         (HdrHistogram text, <feed>.<latency>.hgrm) at exit\n"
 		"  --print-default-config print the built-in config and exit\n"
-		"Live runs stop cleanly on SIGINT or SIGTERM.\n");
+		"fhd stops cleanly on SIGINT, SIGTERM or SIGHUP.\n");
 }
 
 static int fhd_options_parse(int argc, char **argv, struct fhd_options *o)
@@ -174,27 +198,90 @@ static int fhd_options_parse(int argc, char **argv, struct fhd_options *o)
 	return 0;
 }
 
-/* Packets in a capture, so the replay knows when the PMD has delivered them all. */
-static int fhd_capture_count(const char *path, uint64_t *count)
+/*
+ * Opens and counts every --replay capture before DPDK starts (see feed/replay.h): a
+ * capture libpcap cannot open, of an unsupported link type, or with nothing to loop
+ * is refused here. A damaged one is replayed up to the damage, and said so now.
+ */
+static int fhd_captures_open(const struct fhd_options *o, struct replay_capture *captures)
 {
-	char errbuf[PCAP_ERRBUF_SIZE];
-	struct pcap_pkthdr *header;
-	const u_char *data;
-	pcap_t *pcap = pcap_open_offline(path, errbuf);
-	int rc;
+	char err[512];
 
-	if (pcap == NULL) {
-		fprintf(stderr, "fhd: --replay %s: %s\n", path, errbuf);
-		return -EINVAL;
+	for (uint32_t i = 0; i < o->replay_count; i++) {
+		struct replay_capture *c = &captures[i];
+		int rc = replay_capture_open(c, o->replay[i], err, sizeof(err));
+
+		if (rc == 0 && o->replay_loop && c->packets == 0) {
+			snprintf(err, sizeof(err), "capture %s: no readable packet to loop%s%s", c->path,
+				 c->damaged ? ": " : "", c->damaged ? c->reason : "");
+			replay_capture_close(c);
+			rc = -EINVAL;
+		}
+		if (rc != 0) {
+			fprintf(stderr, "fhd: %s\n", err);
+			while (i-- > 0)
+				replay_capture_close(&captures[i]);
+			return rc;
+		}
+		if (c->damaged)
+			fprintf(stderr, "fhd: warning: capture %s is unreadable after packet %" PRIu64
+				" (libpcap: %s): replaying the %" PRIu64 " packets before it\n", c->path,
+				c->packets, c->reason, c->packets);
+		else if (c->packets == 0)
+			fprintf(stderr, "fhd: warning: capture %s holds no packets\n", c->path);
 	}
-	*count = 0;
-	while ((rc = pcap_next_ex(pcap, &header, &data)) == 1)
-		(*count)++;
-	if (rc == PCAP_ERROR)
-		fprintf(stderr, "fhd: --replay %s: stops after %" PRIu64 " packets: %s\n", path,
-			*count, pcap_geterr(pcap));
-	pcap_close(pcap);
 	return 0;
+}
+
+/*
+ * The mbuf data room of a replay: the default, or enough for the largest frame of
+ * the captures up to a 9216-byte jumbo frame, so that no such frame is chained across
+ * mbufs (the parser wants one contiguous frame, and a looping net_pcap refuses
+ * chained ones). Bigger frames would cost the pool too much memory (cfg.mbufs of
+ * them); they are chained by the PMD and counted as `segmented`.
+ */
+static uint16_t fhd_replay_data_room(const struct replay_capture *captures, uint32_t count)
+{
+	uint32_t largest = 0, room;
+
+	for (uint32_t i = 0; i < count; i++)
+		if (captures[i].caplen_max > largest)
+			largest = captures[i].caplen_max;
+	if (largest > FHD_REPLAY_FRAME_MAX)
+		largest = FHD_REPLAY_FRAME_MAX;
+	room = (RTE_PKTMBUF_HEADROOM + largest + 63) & ~63u;
+	return room < RTE_MBUF_DEFAULT_BUF_SIZE ? RTE_MBUF_DEFAULT_BUF_SIZE : (uint16_t)room;
+}
+
+/*
+ * The packet pool. A replay's larger mbufs fall back to the default size when the
+ * memory is not there: its jumbo frames are then counted as segmented, and said so.
+ */
+static struct rte_mempool *fhd_pool_create(const struct cfg *cfg, uint16_t room)
+{
+	struct rte_mempool *pool = rte_pktmbuf_pool_create("fhd_mbufs", cfg->mbufs, FHD_MBUF_CACHE, 0,
+							   room, (int)rte_socket_id());
+
+	if (pool == NULL && room > RTE_MBUF_DEFAULT_BUF_SIZE) {
+		fprintf(stderr, "fhd: warning: no memory for %u mbufs of %u bytes (%s): frames over %u "
+			"bytes will be counted as segmented, not decoded (raise EAL -m or lower mbufs)\n",
+			cfg->mbufs, room, rte_strerror(rte_errno), RTE_MBUF_DEFAULT_DATAROOM);
+		pool = rte_pktmbuf_pool_create("fhd_mbufs", cfg->mbufs, FHD_MBUF_CACHE, 0,
+					       RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+	}
+	return pool;
+}
+
+/* One line per capture: what was read, received, lost, and why it stopped. */
+static void fhd_captures_report(FILE *out, const struct fhd_options *o,
+				const struct replay_capture *captures, const struct rx_lcore *rx,
+				const uint16_t *port_ids, uint32_t ports_open)
+{
+	for (uint32_t i = 0; i < ports_open; i++)
+		for (uint32_t q = 0; q < rx->queues_count; q++)
+			if (rx->queues[q].port_id == port_ids[i])
+				replay_capture_report(out, &captures[i], &rx->queues[q], rx->stalled,
+						      o->replay_loop);
 }
 
 static bool fhd_device_is_vdev(const char *device)
@@ -220,8 +307,8 @@ static int fhd_args_push(char **args, int *count, const char *arg)
 }
 
 /* The EAL command line: the config's arguments, lcores, devices, then the user's. */
-static int fhd_eal_args_build(const struct cfg *cfg, const struct fhd_options *o, char **args,
-			      int *count)
+static int fhd_eal_args_build(const struct cfg *cfg, const struct fhd_options *o,
+			      const struct replay_capture *captures, char **args, int *count)
 {
 	char arg[CFG_DEVICE_MAX + 64], list[256];
 	size_t used;
@@ -243,8 +330,7 @@ static int fhd_eal_args_build(const struct cfg *cfg, const struct fhd_options *o
 	rc |= fhd_args_push(args, count, arg);
 	if (o->replay_count > 0) {
 		for (uint32_t i = 0; i < o->replay_count; i++) {
-			snprintf(arg, sizeof(arg), "--vdev=net_pcap%u,rx_pcap=%s%s", i, o->replay[i],
-				 o->replay_loop ? ",infinite_rx=1" : "");
+			rc |= replay_capture_vdev(&captures[i], i, o->replay_loop, arg, sizeof(arg));
 			rc |= fhd_args_push(args, count, arg);
 		}
 	} else {
@@ -465,7 +551,7 @@ int main(int argc, char **argv)
 	struct rx_lcore *rx[CFG_RX_LCORES_MAX] = { 0 };
 	struct feed *feeds[CFG_FEEDS_MAX] = { 0 };
 	uint16_t port_ids[CFG_PORTS_MAX > FHD_REPLAY_MAX ? CFG_PORTS_MAX : FHD_REPLAY_MAX];
-	uint64_t expected[FHD_REPLAY_MAX] = { 0 };
+	static struct replay_capture captures[FHD_REPLAY_MAX];
 	uint32_t ports_open = 0;
 	struct rte_mempool *pool;
 	int eal_count, rc, status = 0;
@@ -508,10 +594,9 @@ int main(int argc, char **argv)
 		snprintf(cfg.stats.hist_out, sizeof(cfg.stats.hist_out), "%s", o.hist_out);
 	}
 	replay = o.replay_count > 0;
-	for (uint32_t i = 0; i < o.replay_count; i++)
-		if (fhd_capture_count(o.replay[i], &expected[i]) != 0)
-			return FHD_EXIT_CONFIG;
-	if (fhd_eal_args_build(&cfg, &o, eal_args, &eal_count) != 0) {
+	if (fhd_captures_open(&o, captures) != 0)
+		return FHD_EXIT_CONFIG;
+	if (fhd_eal_args_build(&cfg, &o, captures, eal_args, &eal_count) != 0) {
 		fprintf(stderr, "fhd: too many EAL arguments\n");
 		return FHD_EXIT_CONFIG;
 	}
@@ -519,11 +604,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "fhd: DPDK EAL init failed: %s\n", rte_strerror(rte_errno));
 		return 1;
 	}
-	signal(SIGINT, fhd_signal);
-	signal(SIGTERM, fhd_signal);
+	fhd_signals_install();
 
-	pool = rte_pktmbuf_pool_create("fhd_mbufs", cfg.mbufs, FHD_MBUF_CACHE, 0,
-				       RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+	pool = fhd_pool_create(&cfg, replay ? fhd_replay_data_room(captures, o.replay_count)
+					    : RTE_MBUF_DEFAULT_BUF_SIZE);
 	if (pool == NULL) {
 		fprintf(stderr, "fhd: cannot create %u mbufs: %s (raise EAL -m or lower mbufs)\n",
 			cfg.mbufs, rte_strerror(rte_errno));
@@ -561,7 +645,9 @@ int main(int argc, char **argv)
 		for (uint32_t i = 0; i < o.replay_count; i++, ports_open++) {
 			snprintf(name, sizeof(name), "net_pcap%u", i);
 			if (port_open(name, 1, 1024, pool, &port_ids[i], err, sizeof(err)) != 0 ||
-			    rx_lcore_queue_add(rx[0], port_ids[i], 0, o.replay_loop ? 0 : expected[i]) != 0) {
+			    rx_lcore_replay_queue_add(rx[0], port_ids[i], !o.replay_loop,
+						      o.replay_loop ? 0 : captures[i].packets,
+						      captures[i].link) != 0) {
 				fprintf(stderr, "fhd: %s\n", err);
 				status = 1;
 				goto out;
@@ -678,10 +764,16 @@ int main(int argc, char **argv)
 			publisher_stop(&rings[i]);
 	fhd_throughput_print(stdout, rx, &cfg, feeds);
 
-	for (uint16_t i = 0; i < cfg.rx_lcores_count; i++)
+	for (uint16_t i = 0; i < cfg.rx_lcores_count; i++) {
 		if (rx[i]->stalled)
 			fprintf(stderr, "fhd: warning: lcore %u: replay ended on idle timeout before "
 				"every capture packet was received\n", cfg.rx_lcores[i]);
+		if (rx[i]->segmented > 0)
+			fprintf(stdout, "rx lcore %u: segmented %" PRIu64 " (frames larger than one "
+				"mbuf, not decoded)\n", cfg.rx_lcores[i], rx[i]->segmented);
+	}
+	if (replay)
+		fhd_captures_report(stdout, &o, captures, rx[0], port_ids, ports_open);
 	for (uint32_t p = 0; p < ports_open; p++) {
 		snprintf(name, sizeof(name), "%s", replay ? o.replay[p] : cfg.ports[p].name);
 		port_stats_print(stdout, port_ids[p], name);
@@ -718,6 +810,8 @@ out:
 	}
 	for (uint32_t p = 0; p < ports_open; p++)
 		port_close(port_ids[p]);
+	for (uint32_t i = 0; i < o.replay_count; i++)
+		replay_capture_close(&captures[i]);
 	for (uint16_t f = 0; f < cfg.feeds_count; f++)
 		feed_destroy(feeds[f]);
 	for (uint16_t i = 0; i < cfg.rx_lcores_count; i++)

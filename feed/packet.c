@@ -1,10 +1,17 @@
 /*
  * packet: L2-L4 parsing (see packet.h). Offsets per IEEE 802.3/802.1Q, RFC 791 and
- * RFC 768. Ethernet padding after the IP datagram is allowed and ignored.
+ * RFC 768. Ethernet padding after the IP datagram is allowed and ignored. The cooked
+ * headers are libpcap's LINKTYPE_LINUX_SLL (16 bytes: packet type, ARPHRD type,
+ * address length, 8 address bytes, protocol) and LINKTYPE_LINUX_SLL2 (20 bytes:
+ * protocol, reserved, interface index, ARPHRD type, packet type, address length,
+ * 8 address bytes); their protocol field is an ethertype.
  */
 #include "feed/packet.h"
 
+#include <assert.h>
+#include <errno.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "decoders/wire.h"
 
@@ -14,6 +21,76 @@
 #define PACKET_ETHERTYPE_VLAN 0x8100
 #define PACKET_IP_PROTO_UDP 17
 #define PACKET_UDP_LEN 8
+#define PACKET_ETHERTYPE_IPV6 0x86dd
+#define PACKET_SLL_LEN 16
+#define PACKET_SLL2_LEN 20
+
+_Static_assert(PACKET_LINK_HEADROOM == PACKET_ETH_LEN, "a raw frame gets a whole Ethernet header");
+
+/* The destination MAC of an IP packet: its IPv4 group's, else zero (RFC 1112 §6.4). */
+static void packet_dst_mac(const uint8_t *ip, uint32_t len, uint8_t mac[6])
+{
+	memset(mac, 0, 6);
+	if (len >= 20 && (ip[0] >> 4) == 4 && (ip[16] & 0xf0) == 0xe0) {
+		mac[0] = 0x01;
+		mac[1] = 0x00;
+		mac[2] = 0x5e;
+		mac[3] = ip[17] & 0x7f;
+		mac[4] = ip[18];
+		mac[5] = ip[19];
+	}
+}
+
+int packet_link_to_ethernet(enum packet_link link, uint8_t *frame, uint32_t len, int32_t *shift)
+{
+	uint8_t dst[6], src[6] = { 0 }, type[2];
+	uint16_t ethertype;
+	uint8_t *eth;
+
+	switch (link) {
+	case PACKET_LINK_ETHERNET:
+		*shift = 0;
+		return 0;
+	case PACKET_LINK_RAW:
+		if (len < 1)
+			return -EMSGSIZE;
+		/* The version nibble says which IP; anything else is no IP at all (type 0). */
+		ethertype = (frame[0] >> 4) == 4 ? PACKET_ETHERTYPE_IPV4 :
+			    (frame[0] >> 4) == 6 ? PACKET_ETHERTYPE_IPV6 : 0;
+		type[0] = (uint8_t)(ethertype >> 8);
+		type[1] = (uint8_t)ethertype;
+		packet_dst_mac(frame, len, dst);
+		*shift = -PACKET_ETH_LEN;
+		break;
+	case PACKET_LINK_LINUX_SLL:
+		if (len < PACKET_SLL_LEN)
+			return -EMSGSIZE;
+		if (wire_be16(frame + 4) == 6)
+			memcpy(src, frame + 6, 6);
+		memcpy(type, frame + 14, 2);
+		packet_dst_mac(frame + PACKET_SLL_LEN, len - PACKET_SLL_LEN, dst);
+		*shift = PACKET_SLL_LEN - PACKET_ETH_LEN;
+		break;
+	case PACKET_LINK_LINUX_SLL2:
+		if (len < PACKET_SLL2_LEN)
+			return -EMSGSIZE;
+		if (frame[11] == 6)
+			memcpy(src, frame + 12, 6);
+		memcpy(type, frame, 2);
+		packet_dst_mac(frame + PACKET_SLL2_LEN, len - PACKET_SLL2_LEN, dst);
+		*shift = PACKET_SLL2_LEN - PACKET_ETH_LEN;
+		break;
+	default:
+		assert(!"unknown link type");
+		return -EINVAL;
+	}
+	/* Everything the new header needs was read above: now it may overwrite the old. */
+	eth = frame + *shift;
+	memcpy(eth, dst, 6);
+	memcpy(eth + 6, src, 6);
+	memcpy(eth + 12, type, 2);
+	return 0;
+}
 
 enum packet_verdict packet_udp_parse(const uint8_t *frame, uint32_t len, struct packet_udp *out)
 {

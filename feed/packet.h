@@ -1,12 +1,27 @@
 /*
  * packet: Ethernet / 802.1Q / IPv4 / UDP parsing of a received frame, with every
  * length checked against what was actually received. It says how far it got, so a
- * bad packet can still be attributed to the feed line it was addressed to.
+ * bad packet can still be attributed to the feed line it was addressed to. Frames of
+ * the other link types a capture may hold (raw IP, Linux cooked SLL and SLL2) are
+ * first rewritten into Ethernet frames in place, so the parser, the journal and
+ * everything after them only ever see Ethernet.
  */
 #ifndef FH_FEED_PACKET_H
 #define FH_FEED_PACKET_H
 
 #include <stdint.h>
+
+/* The link layer a frame starts with: one per port (a capture's link type). */
+enum packet_link {
+	PACKET_LINK_ETHERNET = 0,	/* IEEE 802.3 Ethernet (DLT_EN10MB) */
+	PACKET_LINK_RAW,		/* the IP header first (DLT_RAW, DLT_IPV4) */
+	PACKET_LINK_LINUX_SLL,		/* Linux cooked capture, 16-byte header (tcpdump -i any) */
+	PACKET_LINK_LINUX_SLL2,		/* Linux cooked capture v2, 20-byte header */
+	PACKET_LINKS
+};
+
+/* Bytes packet_link_to_ethernet may write before the frame (a raw IP frame). */
+#define PACKET_LINK_HEADROOM 14
 
 enum packet_verdict {
 	PACKET_UDP = 0,		/* a whole UDP datagram: payload is valid */
@@ -31,6 +46,19 @@ struct packet_udp {
 
 /* Parses frame[0..len). Fills what it could read, returns how far it got. */
 enum packet_verdict packet_udp_parse(const uint8_t *frame, uint32_t len, struct packet_udp *out);
+
+/*
+ * Rewrites a frame of another link type, in place, into the Ethernet frame carrying
+ * the same network packet: a raw IP frame gets a 14-byte header written in the
+ * PACKET_LINK_HEADROOM bytes before `frame` (which must be writable), a cooked one
+ * has its header turned into an Ethernet header (its ethertype kept, its source
+ * address as source MAC when 6 bytes long). The destination MAC is the IPv4 group's
+ * (RFC 1112 §6.4) when the packet is IPv4 multicast, else zero. On success *shift is
+ * where the Ethernet frame starts relative to `frame` (-14, +2 or +6) and 0 is
+ * returned; -EMSGSIZE when len is shorter than the link header (nothing written).
+ * An Ethernet frame is left as it is (shift 0).
+ */
+int packet_link_to_ethernet(enum packet_link link, uint8_t *frame, uint32_t len, int32_t *shift);
 
 /* A short name for a verdict, for counters ("fragment", "bad_udp", ...). */
 const char *packet_verdict_name(enum packet_verdict verdict);

@@ -4,7 +4,9 @@
  */
 #include "feed/rx.h"
 
+#include <assert.h>
 #include <errno.h>
+#include <string.h>
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
@@ -16,6 +18,31 @@
 
 /* A replay that has had nothing for this long has lost packets inside the PMD. */
 #define RX_REPLAY_IDLE_NS (2ull * 1000 * 1000 * 1000)
+
+int rx_lcore_replay_queue_add(struct rx_lcore *rx, uint16_t port_id, bool counted, uint64_t expected,
+			      enum packet_link link)
+{
+	struct rx_queue *q;
+
+	assert(counted || expected == 0);
+	assert((unsigned)link < PACKET_LINKS);
+	/* All or none: the lcore ends when every counted queue is done. */
+	assert(rx->queues_count == 0 || (rx->queues_counted > 0) == counted);
+	for (uint32_t i = 0; i < rx->queues_count; i++)
+		if (rx->queues[i].port_id == port_id && rx->queues[i].queue == 0)
+			return -EEXIST;
+	if (rx->queues_count >= RX_QUEUES_MAX)
+		return -ENOSPC;
+	q = &rx->queues[rx->queues_count++];
+	memset(q, 0, sizeof(*q));
+	q->port_id = port_id;
+	q->link = (uint8_t)link;
+	q->counted = counted;
+	q->expected = expected;
+	q->done = counted && expected == 0;	/* an empty capture: nothing will come */
+	rx->queues_counted += counted;
+	return 0;
+}
 
 int rx_lcore_queue_add(struct rx_lcore *rx, uint16_t port_id, uint16_t queue, uint64_t expected)
 {
@@ -60,16 +87,54 @@ static inline uint64_t rx_tsc_ns(uint64_t tsc, uint64_t hz)
 	return (uint64_t)((__uint128_t)tsc * 1000000000u / hz);
 }
 
-/* A replay queue is done when the PMD has delivered or dropped every capture packet. */
+/*
+ * A replay queue is done when the PMD has delivered or dropped every capture packet.
+ * net_pcap drops one it has read on no mbuf (rx_nombuf) or when the mbufs to chain a
+ * large frame run out (ierrors); its ierrors also counts the damaged record it stops
+ * at, but only once every counted packet before it was read, so the sum still says
+ * whether all of them are accounted for.
+ */
 static bool rx_queue_replay_done(struct rx_queue *q)
 {
 	struct rte_eth_stats stats;
 
 	if (q->packets >= q->expected)
 		return true;
-	if (rte_eth_stats_get(q->port_id, &stats) == 0 && q->packets + stats.rx_nombuf >= q->expected)
+	if (rte_eth_stats_get(q->port_id, &stats) == 0 &&
+	    q->packets + stats.rx_nombuf + stats.ierrors >= q->expected)
 		return true;
 	return false;
+}
+
+/*
+ * Rewrites a burst of another link type into Ethernet frames (see packet.h), in the
+ * mbufs: the parser and the journal then see Ethernet. A frame shorter than its link
+ * header is counted as truncated and freed. Returns the frames left, compacted.
+ */
+static uint16_t rx_burst_to_ethernet(struct rx_lcore *rx, enum packet_link link,
+				     struct rte_mbuf **burst, uint16_t n)
+{
+	uint16_t kept = 0;
+
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = burst[i];
+		int32_t shift;
+
+		/* Our pool's mbufs keep RTE_PKTMBUF_HEADROOM free before the frame. */
+		RTE_VERIFY(rte_pktmbuf_headroom(m) >= PACKET_LINK_HEADROOM);
+		if (packet_link_to_ethernet(link, rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_data_len(m),
+					    &shift) != 0) {
+			rx->set.unrouted[PACKET_TRUNCATED]++;
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		if (shift < 0)
+			rte_pktmbuf_prepend(m, (uint16_t)-shift);
+		else
+			rte_pktmbuf_adj(m, (uint16_t)shift);
+		burst[kept++] = m;
+	}
+	return kept;
 }
 
 int rx_lcore_run(void *arg)
@@ -81,8 +146,13 @@ int rx_lcore_run(void *arg)
 	const struct feed_route *routes[RX_BURST];
 	uint32_t done = 0;
 
+	for (uint32_t qi = 0; qi < rx->queues_count; qi++)
+		done += rx->queues[qi].done;	/* empty captures are done before they start */
 	while (!*rx->quit) {
 		uint32_t received = 0;
+
+		if (rx->queues_counted > 0 && done == rx->queues_count)
+			break;
 
 		feed_set_service(&rx->set);	/* the main lcore may be waiting for histograms */
 		for (uint32_t qi = 0; qi < rx->queues_count; qi++) {
@@ -93,7 +163,7 @@ int rx_lcore_run(void *arg)
 				continue;
 			n = rte_eth_rx_burst(q->port_id, q->queue, burst, RX_BURST);
 			if (n == 0) {
-				if (q->expected > 0 && (rx->idle_polls & 1023) == 0 && rx_queue_replay_done(q)) {
+				if (q->counted && (rx->idle_polls & 1023) == 0 && rx_queue_replay_done(q)) {
 					q->done = true;
 					done++;
 				}
@@ -101,6 +171,8 @@ int rx_lcore_run(void *arg)
 			}
 			received += n;
 			q->packets += n;
+			if (unlikely(q->link != PACKET_LINK_ETHERNET))
+				n = rx_burst_to_ethernet(rx, (enum packet_link)q->link, burst, n);
 			if (!rx->replay)
 				now_ns = rx_tsc_ns(rte_rdtsc(), hz);
 			uint32_t journaled = 0;
@@ -120,8 +192,14 @@ int rx_lcore_run(void *arg)
 					rx_ns = t;	/* the journal keeps each frame's own time */
 				}
 				if (m->nb_segs != 1) {
-					/* Feeds fit one segment; a chained frame is counted as cut. */
-					rx->set.unrouted[PACKET_TRUNCATED]++;
+					/*
+					 * Larger than one mbuf's data room: the PMD chained it
+					 * whole (nothing is cut), but the parser wants one
+					 * contiguous frame. fhd sizes replay mbufs for the
+					 * largest capture frame, so this is a frame beyond
+					 * any mbuf, or a live PMD that scatters.
+					 */
+					rx->segmented++;
 					rte_pktmbuf_free(m);
 					continue;
 				}
@@ -141,7 +219,7 @@ int rx_lcore_run(void *arg)
 			}
 			if (journaled > 0)
 				rx_journal_hand_over(rx, journal, routes, journaled);
-			if (q->expected > 0 && q->packets >= q->expected) {
+			if (q->counted && q->packets >= q->expected) {
 				q->done = true;
 				done++;
 			}
@@ -155,9 +233,7 @@ int rx_lcore_run(void *arg)
 			continue;
 		}
 		rx->idle_polls++;
-		if (rx->replay && rx->queues[0].expected > 0) {
-			if (done == rx->queues_count)
-				break;
+		if (rx->queues_counted > 0) {
 			if (rx_tsc_ns(rte_rdtsc() - last_rx_tsc, hz) > RX_REPLAY_IDLE_NS) {
 				rx->stalled = true;
 				break;

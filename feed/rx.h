@@ -2,6 +2,8 @@
  * rx: the RX lcore. A pinned, never-blocking loop that polls its (port, queue) pairs
  * in bursts of RX_BURST and hands every frame to its feed_set. In a replay it stops
  * by itself once every capture has been read to the end; live, it runs until quit.
+ * Frames of a port whose link type is not Ethernet are rewritten into Ethernet
+ * frames first (packet_link_to_ethernet), a test made once per burst.
  */
 #ifndef FH_FEED_RX_H
 #define FH_FEED_RX_H
@@ -19,9 +21,11 @@
 struct rx_queue {
 	uint16_t port_id;
 	uint16_t queue;
-	uint64_t expected;	/* replay: packets in the capture; 0 live or looping */
+	uint8_t link;		/* enum packet_link the port delivers; not Ethernet: rewritten */
+	bool counted;		/* replay: the queue is done after `expected` packets */
+	bool done;		/* counted and every packet received or dropped by the PMD */
+	uint64_t expected;	/* counted: packets the PMD will deliver (may be 0) */
 	uint64_t packets;	/* frames taken off the queue */
-	bool done;
 };
 
 struct rx_lcore {
@@ -38,6 +42,8 @@ struct rx_lcore {
 	uint64_t bursts;
 	uint64_t idle_polls;
 	bool stalled;			/* replay ended on the idle timeout, not on its count */
+	uint32_t queues_counted;	/* queues that end by themselves (a replay, not looping) */
+	uint64_t segmented;		/* frames larger than one mbuf (chained): not decoded */
 	struct rte_ring *journal;	/* references to every frame go here, or NULL */
 	uint32_t journal_unrouted;	/* journal interface of frames addressed to no line */
 	int64_t journal_epoch_ns;	/* live: RX clock to ns since the epoch */
@@ -49,5 +55,14 @@ int rx_lcore_run(void *arg);
 
 /* Adds a (port, queue) pair unless the lcore polls it already. 0 or -ENOSPC. */
 int rx_lcore_queue_add(struct rx_lcore *rx, uint16_t port_id, uint16_t queue, uint64_t expected);
+
+/*
+ * Adds a replay port's queue 0 delivering frames of link type `link`: with counted,
+ * the lcore is done with it after `expected` packets (0: done at once); without (a
+ * looping replay) it never is. Every queue of an lcore is counted or none is.
+ * 0, -ENOSPC, or -EEXIST when the queue is already polled.
+ */
+int rx_lcore_replay_queue_add(struct rx_lcore *rx, uint16_t port_id, bool counted, uint64_t expected,
+			      enum packet_link link);
 
 #endif

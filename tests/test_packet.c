@@ -2,8 +2,10 @@
  * test_packet: Ethernet / 802.1Q / IPv4 / UDP parsing. Every way a frame can be cut
  * or lie about its lengths first, each with the verdict and how much of the
  * addressing was still read; then well-formed frames with a VLAN tag, IP options and
- * Ethernet padding.
+ * Ethernet padding. Then the other link types: raw IP and Linux cooked (SLL, SLL2)
+ * frames rewritten into Ethernet in place, each cut short of its header first.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -35,6 +37,103 @@ static uint32_t frame_build(uint8_t *f, int vlan, int ihl, uint32_t payload, int
 	for (uint32_t i = 0; i < payload; i++)
 		f[l3 + (uint32_t)ihl * 4 + 8 + i] = (uint8_t)(i + 1);
 	return l3 + ip_len + (uint32_t)pad;
+}
+
+/*
+ * Builds the same network packet as frame_build under another link header at
+ * buf + 32 (leaving headroom before it); *frame is where it starts.
+ */
+static uint32_t link_build(uint8_t *buf, enum packet_link link, uint8_t **frame)
+{
+	uint8_t eth[2048];
+	uint32_t n = frame_build(eth, 0, 5, 10, 0), at = 32;
+
+	memset(buf, 0xee, 4096);
+	*frame = buf + at;
+	switch (link) {
+	case PACKET_LINK_RAW:
+		memcpy(buf + at, eth + 14, n - 14);
+		return n - 14;
+	case PACKET_LINK_LINUX_SLL:	/* multicast, ARPHRD_ETHER, 6-byte address 02:..:06 */
+		memcpy(buf + at, "\x00\x02\x00\x01\x00\x06\x02\x03\x04\x05\x06\x07\x00\x00\x08\x00", 16);
+		memcpy(buf + at + 16, eth + 14, n - 14);
+		return n + 2;
+	case PACKET_LINK_LINUX_SLL2:	/* IPv4, ifindex 3, ARPHRD_ETHER, multicast, 6 bytes */
+		memcpy(buf + at, "\x08\x00\x00\x00\x00\x00\x00\x03\x00\x01\x02\x06"
+		       "\x02\x03\x04\x05\x06\x07\x00\x00", 20);
+		memcpy(buf + at + 20, eth + 14, n - 14);
+		return n + 6;
+	default:
+		memcpy(buf + at, eth, n);
+		return n;
+	}
+}
+
+static void link_tests(void)
+{
+	static const uint8_t group_mac[6] = { 0x01, 0x00, 0x5e, 0x36, 0x0c, 0x6f };	/* 233.54.12.111 */
+	static const uint8_t src_mac[6] = { 0x02, 0x03, 0x04, 0x05, 0x06, 0x07 };
+	static const uint8_t zero[6] = { 0 };
+	static const int32_t shifts[PACKET_LINKS] = { 0, -14, 2, 6 };
+	static const uint32_t headers[PACKET_LINKS] = { 0, 1, 16, 20 };
+	uint8_t buf[4096], *frame;
+	struct packet_udp u;
+	int32_t shift;
+	uint32_t n;
+
+	printf("other link types\n");
+	for (int link = PACKET_LINK_RAW; link < PACKET_LINKS; link++) {
+		/* Cut short of the link header: refused, nothing written anywhere. */
+		for (uint32_t len = 0; len < headers[link]; len++) {
+			uint8_t before[4096];
+
+			link_build(buf, (enum packet_link)link, &frame);
+			memcpy(before, buf, sizeof(buf));
+			CHECK(packet_link_to_ethernet((enum packet_link)link, frame, len, &shift) == -EMSGSIZE);
+			CHECK(memcmp(before, buf, sizeof(buf)) == 0);
+		}
+		n = link_build(buf, (enum packet_link)link, &frame);
+		CHECK(packet_link_to_ethernet((enum packet_link)link, frame, n, &shift) == 0);
+		CHECK(shift == shifts[link]);
+		CHECK(packet_udp_parse(frame + shift, (uint32_t)((int32_t)n - shift), &u) == PACKET_UDP &&
+		      u.dst_ip == 0xe9360c6f && u.dst_port == 26477 && u.payload_len == 10 && u.payload[9] == 10);
+		CHECK(memcmp(frame + shift, group_mac, 6) == 0);
+		CHECK(memcmp(frame + shift + 6, link == PACKET_LINK_RAW ? zero : src_mac, 6) == 0);
+		/* Nothing before the old frame or the new header was touched. */
+		CHECK(buf[32 + (shift < 0 ? shift : 0) - 1] == 0xee);
+	}
+	/* A cooked frame with no 6-byte address: source MAC zero. */
+	n = link_build(buf, PACKET_LINK_LINUX_SLL, &frame);
+	frame[5] = 4;
+	CHECK(packet_link_to_ethernet(PACKET_LINK_LINUX_SLL, frame, n, &shift) == 0 &&
+	      memcmp(frame + shift + 6, zero, 6) == 0);
+	/* A cooked frame of another protocol keeps it: not IPv4 for the parser. */
+	n = link_build(buf, PACKET_LINK_LINUX_SLL2, &frame);
+	frame[0] = 0x86;
+	frame[1] = 0xdd;
+	CHECK(packet_link_to_ethernet(PACKET_LINK_LINUX_SLL2, frame, n, &shift) == 0 &&
+	      packet_udp_parse(frame + shift, n - 6, &u) == PACKET_NOT_IPV4);
+	/* Raw IPv6, or no IP at all: an ethertype the parser calls not IPv4; unicast: MAC 0. */
+	n = link_build(buf, PACKET_LINK_RAW, &frame);
+	frame[0] = 0x60;
+	CHECK(packet_link_to_ethernet(PACKET_LINK_RAW, frame, n, &shift) == 0 &&
+	      frame[shift + 12] == 0x86 && frame[shift + 13] == 0xdd &&
+	      packet_udp_parse(frame + shift, n + 14, &u) == PACKET_NOT_IPV4);
+	n = link_build(buf, PACKET_LINK_RAW, &frame);
+	frame[16] = 10;	/* 10.54.12.111: not a group */
+	CHECK(packet_link_to_ethernet(PACKET_LINK_RAW, frame, n, &shift) == 0 &&
+	      memcmp(frame + shift, zero, 6) == 0 && packet_udp_parse(frame + shift, n + 14, &u) == PACKET_UDP);
+	n = link_build(buf, PACKET_LINK_RAW, &frame);
+	frame[0] = 0x00;
+	CHECK(packet_link_to_ethernet(PACKET_LINK_RAW, frame, n, &shift) == 0 &&
+	      packet_udp_parse(frame + shift, n + 14, &u) == PACKET_NOT_IPV4);
+	/* A raw frame of one byte still gets its header, and the parser calls it cut. */
+	n = link_build(buf, PACKET_LINK_RAW, &frame);
+	CHECK(packet_link_to_ethernet(PACKET_LINK_RAW, frame, 1, &shift) == 0 &&
+	      packet_udp_parse(frame + shift, 15, &u) == PACKET_TRUNCATED);
+	/* Ethernet is left alone. */
+	n = link_build(buf, PACKET_LINK_ETHERNET, &frame);
+	CHECK(packet_link_to_ethernet(PACKET_LINK_ETHERNET, frame, n, &shift) == 0 && shift == 0);
 }
 
 int main(void)
@@ -91,6 +190,7 @@ int main(void)
 	n = frame_build(f, 0, 5, 2, 16);	/* padded to the Ethernet minimum */
 	CHECK(packet_udp_parse(f, n, &u) == PACKET_UDP && u.payload_len == 2);
 	CHECK(strcmp(packet_verdict_name(PACKET_FRAGMENT), "fragment") == 0);
+	link_tests();
 	printf("%s\n", failures ? "FAIL" : "PASS");
 	return failures ? 1 : 0;
 }

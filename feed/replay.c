@@ -1,0 +1,158 @@
+/*
+ * replay: the captures behind `fhd --replay` (see replay.h). The count must be what
+ * net_pcap (DPDK 22.11) delivers: its RX burst calls pcap_next_ex() and ends the
+ * burst on anything but a packet, counting an error in `ierrors`; fhd stops polling
+ * a port once it has the counted packets, so the PMD never reads past the first
+ * damaged record (after which libpcap would read packet bytes as record headers).
+ */
+#include "feed/replay.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <pcap/pcap.h>
+
+#include "feed/rx.h"
+
+/* The link types fhd decodes, and how; every other is refused by name. */
+static int replay_link_of(int dlt, enum packet_link *link)
+{
+	switch (dlt) {
+	case DLT_EN10MB:
+		*link = PACKET_LINK_ETHERNET;
+		return 0;
+	case DLT_RAW:
+	case DLT_IPV4:
+		*link = PACKET_LINK_RAW;
+		return 0;
+	case DLT_LINUX_SLL:
+		*link = PACKET_LINK_LINUX_SLL;
+		return 0;
+	case DLT_LINUX_SLL2:
+		*link = PACKET_LINK_LINUX_SLL2;
+		return 0;
+	default:
+		return -ENOTSUP;
+	}
+}
+
+static const char *replay_dlt_name(int dlt)
+{
+	const char *name = pcap_datalink_val_to_name(dlt);
+
+	return name != NULL ? name : "unknown";
+}
+
+/* Reads the capture through as the PMD will: packets until the end or an error. */
+static int replay_capture_count(struct replay_capture *c, char *err, size_t err_size)
+{
+	char errbuf[PCAP_ERRBUF_SIZE] = "";
+	struct pcap_pkthdr *header;
+	const u_char *data;
+	pcap_t *pcap = pcap_open_offline(c->pmd_path, errbuf);
+	int rc;
+
+	if (pcap == NULL) {
+		snprintf(err, err_size, "capture %s: libpcap cannot read it: %s", c->path, errbuf);
+		return -EINVAL;
+	}
+	c->dlt = pcap_datalink(pcap);
+	if (replay_link_of(c->dlt, &c->link) != 0) {
+		snprintf(err, err_size, "capture %s: link type %s (%d) is not supported; fhd replays "
+			 "EN10MB (Ethernet), RAW and IPV4 (raw IPv4), LINUX_SLL and LINUX_SLL2 (tcpdump -i any)",
+			 c->path, replay_dlt_name(c->dlt), c->dlt);
+		pcap_close(pcap);
+		return -ENOTSUP;
+	}
+	while ((rc = pcap_next_ex(pcap, &header, &data)) == 1) {
+		c->packets++;
+		if (header->caplen > c->caplen_max)
+			c->caplen_max = header->caplen;
+	}
+	if (rc == PCAP_ERROR) {
+		c->damaged = true;
+		snprintf(c->reason, sizeof(c->reason), "%s", pcap_geterr(pcap));
+	}
+	pcap_close(pcap);
+	return 0;
+}
+
+int replay_capture_open(struct replay_capture *c, const char *path, char *err, size_t err_size)
+{
+	struct stat st;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	c->path = path;
+	/* O_NONBLOCK: a FIFO must not hang the start; it is refused below anyway. */
+	c->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (c->fd < 0) {
+		rc = -errno;
+		snprintf(err, err_size, "capture %s: %s", path, strerror(errno));
+		return rc;
+	}
+	if (fstat(c->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, err_size, "capture %s: not a regular file", path);
+		replay_capture_close(c);
+		return -EINVAL;
+	}
+	snprintf(c->pmd_path, sizeof(c->pmd_path), "/proc/self/fd/%d", c->fd);
+	if (access(c->pmd_path, R_OK) != 0) {
+		rc = -errno;
+		snprintf(err, err_size, "capture %s: %s: %s (fhd hands captures to net_pcap through "
+			 "/proc; is it mounted?)", path, c->pmd_path, strerror(errno));
+		replay_capture_close(c);
+		return rc;
+	}
+	rc = replay_capture_count(c, err, err_size);
+	if (rc != 0) {
+		replay_capture_close(c);
+		return rc;
+	}
+	return 0;
+}
+
+void replay_capture_close(struct replay_capture *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+}
+
+int replay_capture_vdev(const struct replay_capture *c, uint32_t index, bool loop, char *out,
+			size_t size)
+{
+	int n;
+
+	/* Nothing of the user's file name goes in: only fhd's own descriptor number. */
+	n = snprintf(out, size, "--vdev=net_pcap%u,rx_pcap=%s%s", index, c->pmd_path,
+		     loop ? ",infinite_rx=1" : "");
+	return n > 0 && (size_t)n < size ? 0 : -E2BIG;
+}
+
+void replay_capture_report(FILE *out, const struct replay_capture *c, const struct rx_queue *q,
+			   bool stalled, bool looped)
+{
+	fprintf(out, "replay %s: link %s  packets %" PRIu64 "  received %" PRIu64 "  lost %" PRIu64
+		"  stopped: ", c->path, replay_dlt_name(c->dlt), c->packets, q->packets,
+		q->done && q->packets < c->packets ? c->packets - q->packets : 0);
+	if (looped)
+		fprintf(out, "looping (until --duration or a signal)");
+	else if (q->done && c->damaged)
+		fprintf(out, "unreadable after packet %" PRIu64 " (libpcap: %s); the rest of the file "
+			"is not replayed", c->packets, c->reason);
+	else if (q->done)
+		fprintf(out, "end of file");
+	else if (stalled)
+		fprintf(out, "the PMD delivered nothing more (%" PRIu64 " packets never came)",
+			c->packets - q->packets);
+	else
+		fprintf(out, "interrupted (signal or --duration)");
+	if (q->done && q->packets < c->packets)
+		fprintf(out, " (the PMD dropped %" PRIu64 ": see no_mbuf and errors)", c->packets - q->packets);
+	fputc('\n', out);
+}

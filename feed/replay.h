@@ -1,0 +1,58 @@
+/*
+ * replay: the captures behind `fhd --replay`. Before DPDK starts, each capture is
+ * opened once by fhd and read through with libpcap, the library net_pcap itself reads
+ * it with, to learn what the PMD will deliver: the packets before the end of the file
+ * or before the first record libpcap cannot read (the PMD stops its burst there too),
+ * the largest captured length (so one mbuf can hold any frame) and the link type
+ * (which the RX lcore turns into Ethernet). The PMD is handed the file as
+ * /proc/self/fd/<fd> of that same open file: no part of a user's file name ever
+ * reaches a DPDK devargs string, and the PMD reads the file fhd counted even if the
+ * name is replaced meanwhile. At the end, one line per capture says what was read.
+ */
+#ifndef FH_FEED_REPLAY_H
+#define FH_FEED_REPLAY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "feed/packet.h"
+
+#define REPLAY_REASON_MAX 256
+
+struct replay_capture {
+	const char *path;		/* as given on the command line */
+	int fd;				/* open for the whole run; -1 when closed */
+	char pmd_path[32];		/* "/proc/self/fd/<fd>": the only name the PMD sees */
+	int dlt;			/* libpcap's link type (DLT_*) */
+	enum packet_link link;
+	uint64_t packets;		/* readable packets: what the PMD will deliver */
+	uint32_t caplen_max;		/* the largest captured length among them */
+	bool damaged;			/* libpcap stopped on an unreadable record */
+	char reason[REPLAY_REASON_MAX];	/* libpcap's words for it */
+};
+
+/*
+ * Opens and reads through one capture. 0; or -errno with a line in err (not a
+ * regular file, not a capture libpcap can open, an unsupported link type). A damaged
+ * capture opens: `damaged` and `reason` say where it stops.
+ */
+int replay_capture_open(struct replay_capture *c, const char *path, char *err, size_t err_size);
+
+void replay_capture_close(struct replay_capture *c);
+
+/* The EAL --vdev argument for capture `index`, looped or not. 0 or -E2BIG. */
+int replay_capture_vdev(const struct replay_capture *c, uint32_t index, bool loop, char *out,
+			size_t size);
+
+struct rx_queue;
+
+/*
+ * The end-of-replay line for a capture, read from its RX queue: packets in the
+ * capture, received, lost inside the PMD, and why it stopped (end of file, damage,
+ * a signal, or the RX lcore's idle timeout: `stalled`).
+ */
+void replay_capture_report(FILE *out, const struct replay_capture *c, const struct rx_queue *q,
+			   bool stalled, bool looped);
+
+#endif
