@@ -34,6 +34,7 @@ done
 
 echo "tools, replay, differential, sanitizer and allocation tests:"
 run ref_book_selftest python3 "$ROOT/tests/ref_book.py" selftest
+run ref_events_selftest python3 "$ROOT/tests/ref_events.py" selftest
 run test_fh_pcap "$ROOT/tests/test_fh_pcap.sh" "$B/fh-pcap"
 run asan/test_fh_pcap "$ROOT/tests/test_fh_pcap.sh" "$B/asan/fh-pcap"
 run test_config_errors "$ROOT/tests/test_config_errors.sh"
@@ -44,6 +45,7 @@ run test_pcapng_format "$ROOT/tests/test_pcapng.sh"
 run test_journal "$ROOT/tests/test_journal.sh"
 run test_latency "$ROOT/tests/test_latency.sh"
 run test_publish "$ROOT/tests/test_publish.sh"
+run test_events "$ROOT/tests/test_events.sh"
 run test_fuzz "$ROOT/tests/test_fuzz.sh"
 run test_alloc "$ROOT/tests/test_alloc.sh"
 run test_live "$ROOT/tests/test_live.sh"
