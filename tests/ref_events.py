@@ -9,17 +9,25 @@ books here are this file's own: live orders in a dict, levels per instrument and
   ref_events.py pcap FILE [--line A=IP:PORT] [--source A=IP] [--stats]
   ref_events.py itch FILE [--stats]           NASDAQ binary: 2-byte length + message
         print the expected events, one a line (see below); --stats: counts on stderr
-  ref_events.py compare EXPECTED TAIL_JSON    EXPECTED from above, TAIL_JSON from
-        `fh tail --json`: exit 0 if the trade and top events match one for one, else
-        print the first mismatch with context and exit 1
+  ref_events.py ring LIBFH NAME               every trade and top event of the ring
+        /dev/shm/NAME read through libfh (LIBFH: path of libfh.so), in the format
+        below with fhd's ring seq first; it must be whole (seq 1, 2, ..., stop)
+  ref_events.py compare EXPECTED TAIL_JSON [RING]
+        EXPECTED from pcap/itch, TAIL_JSON from `fh tail --json`, RING from `ring`:
+        exit 0 if the trade and top events match one for one (fh tail: the fields it
+        prints; RING: every field), else print the first mismatch with context, exit 1
   ref_events.py selftest
 
-Expected lines, in the order fhd must publish them:
-  trade SYMBOL PRICE QUANTITY match MATCH flags FLAGS
-  top SYMBOL BID BID_SHARES ASK ASK_SHARES        (- 0 for an empty side)
+Expected lines, in the order fhd must publish them; fh tail --json shows what comes
+before ' | ', the raw events (libfh) all of it:
+  trade SYMBOL PRICE QUANTITY match MATCH flags FLAGS | side SIDE key LOCATE ts NS
+  top SYMBOL BID BID_SHARES ASK ASK_SHARES | side 2 key LOCATE ts NS   (- 0: empty side)
+SIDE 0 bid, 1 ask, 2 none; NS the message's timestamp (ns since midnight).
 
 Rules (from the spec and the event schema; stated so they can be argued with):
-  * TRADE, one per trade message, quantity = the message's shares:
+  * TRADE, one per trade message, quantity = the message's shares, side = that of
+    the resting order that traded (NONE when no order is known: cross, 'C' on an
+    order not in the book), key = the instrument's stock locate:
       E  execution of a displayed order: price = that order's price; flags EXECUTION (4).
          An E naming an order the book does not hold has no price anywhere: no event.
       C  execution with price: price = Execution Price; flags EXECUTION (4). The message
@@ -51,8 +59,17 @@ U32_MAX = 0xFFFFFFFF
 FLAG_CROSS, FLAG_NON_DISPLAYED, FLAG_EXECUTION = 1, 2, 4
 
 
+SIDE_BID, SIDE_ASK, SIDE_NONE = 0, 1, 2
+SIDES = {'B': SIDE_BID, 'S': SIDE_ASK}
+
+
 def price_text(p):
     return '%d.%04d' % (p // 10000, p % 10000)
+
+
+def timestamp(m):
+    """The 6-byte Timestamp of the common header (offset 5)."""
+    return (u16(m, 5) << 32) | u32(m, 7)
 
 
 class Events:
@@ -108,10 +125,10 @@ class Events:
         return (b, min(bids[b][0], U32_MAX) if bids else 0,
                 a, min(asks[a][0], U32_MAX) if asks else 0)
 
-    def _trade(self, t, locate, price, shares, match, flags):
-        self.out.append('trade %s %s %d match %d flags %d'
+    def _trade(self, t, m, locate, side, price, shares, match, flags):
+        self.out.append('trade %s %s %d match %d flags %d | side %d key %d ts %d'
                         % (self.symbol(locate), price_text(price), min(shares, U32_MAX),
-                           match, flags))
+                           match, flags, SIDES.get(side, SIDE_NONE), locate, timestamp(m)))
         self.trades[t] = self.trades.get(t, 0) + 1
 
     def apply(self, m):
@@ -136,12 +153,12 @@ class Events:
                 touched = o[0]
                 before = self.top_of(touched)
             if t == 'E' and o is not None:
-                self._trade(t, o[0], o[2], shares, u64(m, 23), FLAG_EXECUTION)
+                self._trade(t, m, o[0], o[1], o[2], shares, u64(m, 23), FLAG_EXECUTION)
             elif t == 'E':
                 self.untraded_e += 1
             elif t == 'C':
-                self._trade(t, o[0] if o else locate, u32(m, 32), shares, u64(m, 23),
-                            FLAG_EXECUTION)
+                self._trade(t, m, o[0] if o else locate, o[1] if o else None, u32(m, 32),
+                            shares, u64(m, 23), FLAG_EXECUTION)
             if o is not None:
                 self._take(ref, shares)
         elif t == 'D':
@@ -159,16 +176,18 @@ class Events:
                 self._remove(old)
                 self._add(u64(m, 19), o[0], o[1], u32(m, 31), u32(m, 27))
         elif t == 'P':
-            self._trade(t, locate, u32(m, 32), u32(m, 20), u64(m, 36), FLAG_NON_DISPLAYED)
+            self._trade(t, m, locate, m[19:20].decode('latin-1'), u32(m, 32), u32(m, 20),
+                        u64(m, 36), FLAG_NON_DISPLAYED)
         elif t == 'Q':
-            self._trade(t, locate, u32(m, 27), u64(m, 11), u64(m, 31), FLAG_CROSS)
+            self._trade(t, m, locate, None, u32(m, 27), u64(m, 11), u64(m, 31), FLAG_CROSS)
         if touched is not None:
             after = self.top_of(touched)
             if after != before:
                 b, bs, a, as_ = after
-                self.out.append('top %s %s %d %s %d'
+                self.out.append('top %s %s %d %s %d | side %d key %d ts %d'
                                 % (self.symbol(touched), '-' if b is None else price_text(b),
-                                   bs, '-' if a is None else price_text(a), as_))
+                                   bs, '-' if a is None else price_text(a), as_, SIDE_NONE,
+                                   touched, timestamp(m)))
 
     def stats(self):
         c = self.count
@@ -180,10 +199,10 @@ class Events:
                    self.trades.get('P', 0), self.trades.get('Q', 0), self.untraded_e, tops))
 
 
-# ---------------------------------------------------------------- fh tail --json
+# ---------------------------------------------------------------- what fhd published
 def tail_events(path):
-    """(seq, line) for each trade and top event of `fh tail --json`; checks that the
-    file is the whole ring in order (seq 1, 2, ...), with no gap and a stop."""
+    """(seq, line before ' | ') for each trade and top event of `fh tail --json`; checks
+    that the file is the whole ring in order (seq 1, 2, ...), with no gap and a stop."""
     got, want_seq, stopped = [], 1, False
     with open(path) as f:
         for n, text in enumerate(f, 1):
@@ -213,17 +232,76 @@ def tail_events(path):
     return got
 
 
-def compare(expected_path, tail_path):
-    with open(expected_path) as f:
-        want = f.read().splitlines()
-    got = tail_events(tail_path)
+# struct fh_event (publish/fh_event.h): seq, type, side, feed, flags, instrument,
+# exchange_ts_ns, rx_ts_ns, publish_delta_ns, quantity, then a 24-byte body.
+EVENT = struct.Struct('<QBBBBIQQII24s')
+TYPE_TOP, TYPE_TRADE, TYPE_INSTRUMENT, TYPE_GAP, TYPE_STOP = 6, 7, 9, 10, 13
+INT64_MIN = -(1 << 63)
+
+
+def event_line(e, names):
+    seq, t, side, feed, flags, key, ts, _, _, quantity, body = e
+    name = names.get((feed, key), '#%d' % key)
+    if t == TYPE_TRADE:
+        match, price, _ = struct.unpack('<QqQ', body)
+        return 'trade %s %s %d match %d flags %d | side %d key %d ts %d' \
+            % (name, price_text(price), quantity, match, flags, side, key, ts)
+    bid, ask, bid_shares, ask_shares = struct.unpack('<qqII', body)
+    return 'top %s %s %d %s %d | side %d key %d ts %d' \
+        % (name, '-' if bid == INT64_MIN else price_text(bid), bid_shares,
+           '-' if ask == INT64_MIN else price_text(ask), ask_shares, side, key, ts)
+
+
+def ring_events(lib_path, ring):
+    """Reads a stopped ring whole through libfh: (seq, line) per trade and top event."""
+    import ctypes
+    lib = ctypes.CDLL(lib_path)
+    lib.fh_attach.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.POINTER(ctypes.c_void_p),
+                              ctypes.c_char_p, ctypes.c_size_t]
+    lib.fh_poll.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int]
+    lib.fh_stopped.argtypes = [ctypes.c_void_p]
+    lib.fh_stopped.restype = ctypes.c_bool
+    lib.fh_detach.argtypes = [ctypes.c_void_p]
+    consumer, err = ctypes.c_void_p(), ctypes.create_string_buffer(256)
+    if lib.fh_attach(ring.encode(), 0, ctypes.byref(consumer), err, len(err)) != 0:
+        raise SystemExit('ref_events: %s' % err.value.decode(errors='replace'))
+    buf = ctypes.create_string_buffer(EVENT.size * 256)
+    got, names, want_seq, stopped = [], {}, 1, False
+    while not stopped:
+        n = lib.fh_poll(consumer, buf, 256)
+        if n < 0:
+            raise SystemExit('ref_events: fh_poll: %d (lapped or restarted): the ring must '
+                             'hold the whole session' % n)
+        if n == 0:
+            if lib.fh_stopped(consumer):
+                break
+            raise SystemExit('ref_events: ring %s ends without a stop event' % ring)
+        for i in range(n):
+            e = EVENT.unpack_from(buf.raw, i * EVENT.size)
+            seq, t, feed, key = e[0], e[1], e[3], e[5]
+            if seq != want_seq:
+                raise SystemExit('ref_events: ring seq %d, expected %d' % (seq, want_seq))
+            want_seq += 1
+            if t == TYPE_GAP:
+                raise SystemExit('ref_events: fhd published a gap at ring seq %d' % seq)
+            if t == TYPE_STOP:
+                stopped = True
+            elif t == TYPE_INSTRUMENT:
+                names[(feed, key)] = e[10][:16].split(b'\0')[0].decode('latin-1')
+            elif t in (TYPE_TRADE, TYPE_TOP):
+                got.append((seq, event_line(e, names)))
+    lib.fh_detach(consumer)
+    return got
+
+
+def compare_one(what, want, got):
     for i in range(max(len(want), len(got))):
         w = want[i] if i < len(want) else '(nothing more expected)'
         g = got[i][1] if i < len(got) else '(nothing more published)'
         if w == g:
             continue
-        print('first mismatch at trade/top event #%d (fhd ring seq %s):'
-              % (i + 1, got[i][0] if i < len(got) else '-'))
+        print('%s: first mismatch at trade/top event #%d (fhd ring seq %s):'
+              % (what, i + 1, got[i][0] if i < len(got) else '-'))
         print('  expected: %s\n  fhd:      %s' % (w, g))
         print('context (expected | fhd, seq):')
         for j in range(max(0, i - 4), min(max(len(want), len(got)), i + 4)):
@@ -231,10 +309,24 @@ def compare(expected_path, tail_path):
                                              want[j] if j < len(want) else '',
                                              got[j][0] if j < len(got) else '',
                                              got[j][1] if j < len(got) else ''))
+        return False
+    return True
+
+
+def compare(expected_path, tail_path, ring_path=None):
+    with open(expected_path) as f:
+        want = f.read().splitlines()
+    ok = compare_one('fh tail --json', [w.split(' | ')[0] for w in want], tail_events(tail_path))
+    if ok and ring_path is not None:
+        with open(ring_path) as f:
+            got = [tuple(line.rstrip('\n').split(' ', 1)) for line in f]
+        ok = compare_one('libfh (every field)', want, [(int(a), b) for a, b in got])
+    if not ok:
         return 1
-    print('%d trade and top events match (%d trades, %d tops)'
+    print('%d trade and top events match (%d trades, %d tops)%s'
           % (len(want), sum(1 for w in want if w.startswith('trade')),
-             sum(1 for w in want if w.startswith('top'))))
+             sum(1 for w in want if w.startswith('top')),
+             '; side, key and timestamp too' if ring_path else ''))
     return 0
 
 
@@ -267,8 +359,8 @@ def selftest():
             ev.apply(m)
         return ev.out
 
-    def check(msgs, want):
-        got = run(msgs)
+    def check(msgs, want, full=False):
+        got = run(msgs) if full else [g.split(' | ')[0] for g in run(msgs)]
         assert got == want, '\n got %r\nwant %r' % (got, want)
 
     # adds: top only when the best moves or its size changes; worse levels say nothing
@@ -294,6 +386,17 @@ def selftest():
           ['trade #2 12.3456 300 match 11 flags 2', 'top FIRST 0.0001 1 - 0',
            'trade FIRST 0.0777 5 match 12 flags 1', 'trade LATER 0.0001 4294967295 match 13 flags 1',
            'top LATER 0.0001 2 - 0'])
+    # side (the resting order's; none if unknown or a cross), key and timestamp
+    T = lambda m, ts: m[:5] + ts.to_bytes(6, 'big') + m[11:]
+    check([T(A(1, b'S', 10, 500), 1 << 40), T(E(1, 4, 1), 7), T(C(9, 1, 2, 5, loc=4), 8),
+           T(P(b'S', 3, 4, 3), 9), T(P(b'B', 3, 4, 4), 10), T(Q(1, 1, 5), 11)],
+          ['top ZZ - 0 0.0500 10 | side 2 key 1 ts 1099511627776',
+           'trade ZZ 0.0500 4 match 1 flags 4 | side 1 key 1 ts 7',
+           'top ZZ - 0 0.0500 6 | side 2 key 1 ts 7',
+           'trade #4 0.0005 1 match 2 flags 4 | side 2 key 4 ts 8',
+           'trade #2 0.0004 3 match 3 flags 2 | side 1 key 2 ts 9',
+           'trade #2 0.0004 3 match 4 flags 2 | side 0 key 2 ts 10',
+           'trade #3 0.0001 1 match 5 flags 1 | side 2 key 3 ts 11'], full=True)
     # a zero-share order is a level: it can be the best with 0 shares
     check([A(1, b'B', 0, 300), A(2, b'B', 5, 200), D(1)],
           ['top ZZ 0.0300 0 - 0', 'top ZZ 0.0200 5 - 0'])
@@ -302,15 +405,20 @@ def selftest():
 
 # ---------------------------------------------------------------- command line
 def main(argv):
-    if not argv or argv[0] not in ('pcap', 'itch', 'compare', 'selftest'):
+    if not argv or argv[0] not in ('pcap', 'itch', 'ring', 'compare', 'selftest'):
         raise SystemExit(__doc__)
     if argv[0] == 'selftest':
         selftest()
         return 0
     if argv[0] == 'compare':
+        if len(argv) not in (3, 4):
+            raise SystemExit(__doc__)
+        return compare(argv[1], argv[2], argv[3] if len(argv) == 4 else None)
+    if argv[0] == 'ring':
         if len(argv) != 3:
             raise SystemExit(__doc__)
-        return compare(argv[1], argv[2])
+        sys.stdout.write(''.join('%d %s\n' % e for e in ring_events(argv[1], argv[2])))
+        return 0
     mode, rest = argv[0], argv[1:]
     path, stats = None, False
     lines, sources = dict(ref_book.DEFAULT_LINES), {}

@@ -7,8 +7,10 @@
 #    there is no gap: a gap event fails the test);
 #  - the real NASDAQ slice and the simulated file (../shared/data), whose reference is
 #    built from the raw files, independent of the fh-pcap converter.
-# fhd publishes on a ring that holds the whole session; `fh tail --json` reads it after
-# fhd stopped; the reference checks that the ring was read whole (seq 1, 2, ... stop).
+# fhd publishes on a ring that holds the whole session; after fhd stopped, `fh tail
+# --json` reads it (the fields it prints), and so does ref_events.py through libfh
+# (every field: also side, instrument key, exchange timestamp); both must have read
+# the ring whole (seq 1, 2, ... stop).
 # The generated sessions must contain executions (E, C), non-displayed trades (P) and
 # crosses (Q). Seeds are printed; FH_SEEDS="..." reruns chosen ones.
 source "$(dirname "$0")/lib.sh"
@@ -44,8 +46,11 @@ events() {
 	if ! "$FH" tail --ring $ring-1 --json >"$out.json" 2>"$out.err"; then
 		fail "$name: fh tail exited non-zero"; tail -5 "$out.err"; return
 	fi
+	if ! $REFEV ring "$B/libfh.so" $ring-1 >"$out.ring" 2>"$out.ring.err"; then
+		fail "$name: reading the ring through libfh failed"; cat "$out.ring.err"; return
+	fi
 	check "$name: no gap (one line always complete)" [ "$(counter "$out.log" "gaps" gaps)" = 0 ]
-	if $REFEV compare "$expected" "$out.json" >"$out.cmp" 2>&1; then
+	if $REFEV compare "$expected" "$out.json" "$out.ring" >"$out.cmp" 2>&1; then
 		pass "$name: $(cat "$out.cmp")"
 	else
 		fail "$name: fhd's trade/top events differ from the reference"
