@@ -149,6 +149,28 @@ static inline uint32_t book_levels_seek(const struct book_levels *levels, int64_
 	return i;
 }
 
+void book_top_get(const struct book *book, int32_t instrument, struct book_top *top)
+{
+	const struct book_instrument *in = &book->instruments[instrument];
+
+	for (int side = 0; side < BOOK_SIDES; side++) {
+		const struct book_levels *levels = &in->sides[side];
+
+		bool empty = levels->count == 0;
+
+		top->price[side] = empty ? INT64_MIN : book_level_price(levels, (enum book_side)side, 0);
+		top->shares[side] = empty ? 0 : levels->shares[levels->count - 1];
+	}
+	top->instrument = instrument;
+}
+
+/* Before a level change: the first of an operation notes the instrument's top as it was. */
+static inline void book_change_begin(struct book *book, int32_t instrument)
+{
+	if (book->changes_count == 0)
+		book_top_get(book, instrument, &book->changes_top);
+}
+
 /* Notes a level as it is now (orders 0: gone) for whoever publishes the book. */
 static inline void book_change_record(struct book *book, int32_t instrument, int side,
 				      int64_t key, uint64_t shares, uint32_t orders, bool best)
@@ -173,6 +195,8 @@ static int book_levels_add(struct book *book, int32_t instrument, int side, int6
 	bool found;
 	uint32_t i = book_levels_seek(levels, key, &found);
 	uint32_t tail;
+
+	book_change_begin(book, instrument);
 
 	if (found) {
 		levels->shares[i] += shares;
@@ -216,6 +240,7 @@ static void book_levels_sub(struct book *book, int32_t instrument, int side, int
 	uint32_t i = book_levels_seek(levels, key, &found);
 
 	assert(found && levels->orders[i] >= orders && levels->shares[i] >= shares);
+	book_change_begin(book, instrument);
 	levels->shares[i] -= shares;
 	levels->orders[i] -= orders;
 	book_change_record(book, instrument, side, key, levels->shares[i], levels->orders[i],
@@ -331,6 +356,7 @@ int book_level_set(struct book *book, int32_t instrument, enum book_side side, i
 	uint32_t i = book_levels_seek(levels, key, &found);
 
 	if (found) {
+		book_change_begin(book, instrument);
 		book_change_record(book, instrument, side, key, shares, orders, i == levels->count - 1);
 		if (orders == 0)
 			book_levels_remove_at(levels, i);

@@ -74,6 +74,13 @@ struct book_change {
 	uint8_t best;		/* the level is, or was until now, the best of its side */
 };
 
+/* The best level of each side of an instrument (price INT64_MIN, shares 0: side empty). */
+struct book_top {
+	int64_t price[BOOK_SIDES];
+	uint64_t shares[BOOK_SIDES];
+	int32_t instrument;	/* index in the instrument table */
+};
+
 /* The order an operation touched, as it was before (an add: as it entered), for order events. */
 struct book_order_info {
 	int64_t price;
@@ -97,6 +104,7 @@ struct book {
 	/* What the last operations changed, for publishing; the caller resets the count. */
 	uint32_t changes_count;
 	struct book_change changes[BOOK_CHANGES_MAX];
+	struct book_top changes_top;	/* the top before changes[0] was made (changes_count > 0) */
 	struct book_order_info last_order;
 };
 
@@ -161,6 +169,9 @@ int book_level_set(struct book *book, int32_t instrument, enum book_side side, i
 
 /* Price of the i-th best level of a side (0 = best); i < levels count. */
 int64_t book_level_price(const struct book_levels *levels, enum book_side side, uint32_t i);
+
+/* The best level of each side of an instrument, as it is now. */
+void book_top_get(const struct book *book, int32_t instrument, struct book_top *top);
 
 #define BOOK_PRICE_TEXT_MAX 48	/* a formatted price, with sign, point and NUL */
 

@@ -71,14 +71,22 @@ static void itch50_reduce(struct book *book, struct publisher *pub, const uint8_
 	const struct book_order_info *o = &book->last_order;
 	uint32_t taken;
 
-	if (book_order_reduce(book, ref, shares) != 0 || pub == NULL)
+	if (book_order_reduce(book, ref, shares) != 0) {
+		/* A 'C' carries its own price: it traded even if the order is unknown here. */
+		if (m[0] == 'C' && pub != NULL)
+			itch50_trade_event(pub, m, wire_be16(m + 1), FH_SIDE_NONE, FH_FLAG_TRADE_EXECUTION,
+					   wire_be64(m + 23), wire_be32(m + 32), shares);
+		return;
+	}
+	if (pub == NULL)
 		return;
 	taken = shares < o->shares ? shares : o->shares;	/* more than resting: all of it */
 	itch50_order_event(pub, book, m, FH_EVENT_ORDER_REDUCED, ref, taken);
+	/* The trade is what the exchange executed, even beyond what rested here. */
 	if (m[0] != 'X')
 		itch50_trade_event(pub, m, book->instruments[o->instrument].key, o->side,
 				   FH_FLAG_TRADE_EXECUTION, wire_be64(m + 23),
-				   m[0] == 'C' ? (int64_t)wire_be32(m + 32) : o->price, taken);
+				   m[0] == 'C' ? (int64_t)wire_be32(m + 32) : o->price, shares);
 	publisher_levels(pub, book, itch50_timestamp(m));
 }
 

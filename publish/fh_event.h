@@ -22,8 +22,11 @@ enum fh_event_type {
 	FH_EVENT_ORDER_DELETED = 4,	/* body.order; quantity = shares that were resting */
 	/* aggregated view: enough to keep depth without tracking orders */
 	FH_EVENT_LEVEL_CHANGED = 5,	/* body.level; orders 0 = level gone */
-	FH_EVENT_TOP_OF_BOOK = 6,	/* body.top; sent when the best bid or ask changed */
-	FH_EVENT_TRADE = 7,		/* body.trade; quantity = shares; includes non-displayed and cross */
+	FH_EVENT_TOP_OF_BOOK = 6,	/* body.top; after a message that changed the best bid or ask
+					   price or shares (once; never with both as they were) */
+	FH_EVENT_TRADE = 7,		/* body.trade; quantity = shares executed; includes non-displayed
+					   and cross; side: the resting order's (NONE: cross, or
+					   'C' on an order not in the book) */
 	FH_EVENT_TRADING_STATUS = 8,	/* body.status */
 	FH_EVENT_INSTRUMENT_DEFINED = 9,/* body.instrument */
 	FH_EVENT_GAP = 10,		/* body.gap: feed lost messages; its books may be stale */

@@ -38,18 +38,33 @@ static uint32_t publisher_saturate(uint64_t shares)
 	return shares > UINT32_MAX ? UINT32_MAX : (uint32_t)shares;
 }
 
+/* True if a top says what another said: prices, and shares as published (saturated). */
+static bool publisher_top_same(const struct book_top *a, const struct book_top *b)
+{
+	for (int side = 0; side < BOOK_SIDES; side++)
+		if (a->price[side] != b->price[side] ||
+		    publisher_saturate(a->shares[side]) != publisher_saturate(b->shares[side]))
+			return false;
+	return true;
+}
+
+/* TOP_OF_BOOK for an instrument whose best level changed, unless its top is as it was. */
 static void publisher_top(struct publisher *pub, const struct book *book, int32_t index,
 			  uint64_t exchange_ts_ns)
 {
-	const struct book_instrument *in = &book->instruments[index];
-	const struct book_levels *bid = &in->sides[BOOK_SIDE_BID], *ask = &in->sides[BOOK_SIDE_ASK];
-	struct fh_event *e = publisher_claim(pub, FH_EVENT_TOP_OF_BOOK, in->key, FH_SIDE_NONE,
-					     exchange_ts_ns);
+	struct book_top now;
+	struct fh_event *e;
 
-	e->body.top.bid_price = bid->count ? book_level_price(bid, BOOK_SIDE_BID, 0) : INT64_MIN;
-	e->body.top.ask_price = ask->count ? book_level_price(ask, BOOK_SIDE_ASK, 0) : INT64_MIN;
-	e->body.top.bid_shares = bid->count ? publisher_saturate(bid->shares[bid->count - 1]) : 0;
-	e->body.top.ask_shares = ask->count ? publisher_saturate(ask->shares[ask->count - 1]) : 0;
+	book_top_get(book, index, &now);
+	/* A replace in place, or an order of 0 shares, leaves price and size as they were. */
+	if (book->changes_top.instrument == index && publisher_top_same(&now, &book->changes_top))
+		return;
+	e = publisher_claim(pub, FH_EVENT_TOP_OF_BOOK, book->instruments[index].key, FH_SIDE_NONE,
+			    exchange_ts_ns);
+	e->body.top.bid_price = now.price[BOOK_SIDE_BID];
+	e->body.top.ask_price = now.price[BOOK_SIDE_ASK];
+	e->body.top.bid_shares = publisher_saturate(now.shares[BOOK_SIDE_BID]);
+	e->body.top.ask_shares = publisher_saturate(now.shares[BOOK_SIDE_ASK]);
 	publisher_commit(pub, e);
 }
 

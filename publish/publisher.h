@@ -3,8 +3,8 @@
  * publish ring. One per feed; the decoder calls it (when publishing is on) after each
  * book operation, the feed layer at the end of each packet. The book notes which
  * levels an operation changed (book.changes); publisher_levels turns them into
- * LEVEL_CHANGED events, and into one TOP_OF_BOOK when a best level moved. Publishing
- * is a few stores into a prefaulted ring: no allocation, no lock, no waiting.
+ * LEVEL_CHANGED events, and into one TOP_OF_BOOK when a best price or size moved.
+ * Publishing is a few stores into a prefaulted ring: no allocation, no lock, no waiting.
  */
 #ifndef FH_PUBLISH_PUBLISHER_H
 #define FH_PUBLISH_PUBLISHER_H
@@ -76,7 +76,10 @@ static inline void publisher_commit(struct publisher *pub, struct fh_event *e)
 	pub_ring_commit(pub->ring, e);
 }
 
-/* LEVEL_CHANGED for every level the last operations changed, TOP_OF_BOOK if a best moved. */
+/*
+ * LEVEL_CHANGED for every level the last operations changed; TOP_OF_BOOK if the best price
+ * or shares of a side are not what they were before them (book.changes_top).
+ */
 void publisher_levels(struct publisher *pub, struct book *book, uint64_t exchange_ts_ns);
 
 /* INSTRUMENT_DEFINED for an instrument whose symbol changed. */

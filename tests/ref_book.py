@@ -219,7 +219,8 @@ def ip_bytes(s):
     return bytes(parts)
 
 
-def run_pcap(path, lines, sources, stats):
+def collect_pcap(path, lines, sources):
+    """A/B arbitration: ({seq: message}, stats); the first arrival of each seq wins."""
     with open(path, 'rb') as f:
         data = f.read()
     want = {}                  # (dst ip, dst port) -> line name
@@ -254,6 +255,11 @@ def run_pcap(path, lines, sources, stats):
         st['valid'] += 1
         for i, m in enumerate(msgs):
             collected.setdefault(seq + i, m)
+    return collected, st
+
+
+def run_pcap(path, lines, sources, stats):
+    collected, st = collect_pcap(path, lines, sources)
     book = Book()
     for s in sorted(collected):
         book.apply(collected[s])

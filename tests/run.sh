@@ -34,6 +34,7 @@ done
 
 echo "tools, replay, differential, sanitizer and allocation tests:"
 run ref_book_selftest python3 "$ROOT/tests/ref_book.py" selftest
+run ref_events_selftest python3 "$ROOT/tests/ref_events.py" selftest
 run test_fh_pcap "$ROOT/tests/test_fh_pcap.sh" "$B/fh-pcap"
 run asan/test_fh_pcap "$ROOT/tests/test_fh_pcap.sh" "$B/asan/fh-pcap"
 run test_gen_books "$ROOT/tests/test_gen_books.sh"
@@ -52,6 +53,8 @@ run test_report "$ROOT/tests/test_report.sh"
 run test_clock_skew "$ROOT/tests/test_clock_skew.sh"
 run test_publish "$ROOT/tests/test_publish.sh"
 run test_install "$ROOT/tests/test_install.sh"
+run test_events "$ROOT/tests/test_events.sh"
+run asan/test_events env FHD="$B/asan/fhd" FH_SEEDS=11 "$ROOT/tests/test_events.sh"
 run test_fuzz "$ROOT/tests/test_fuzz.sh"
 run test_alloc "$ROOT/tests/test_alloc.sh"
 run test_live "$ROOT/tests/test_live.sh"

@@ -1,0 +1,454 @@
+#!/usr/bin/env python3
+"""Independent reference for the TRADE and TOP_OF_BOOK events fhd publishes.
+
+Written from the protocol facts (shared/docs/itch50-moldudp64.md) and the meaning of the
+event fields (publish/fh_event.h), not from fhd's code. Captures are read and A/B lines
+arbitrated by tests/ref_book.py (collect each sequence number once, apply in order); the
+books here are this file's own: live orders in a dict, levels per instrument and side.
+
+  ref_events.py pcap FILE [--line A=IP:PORT] [--source A=IP] [--stats]
+  ref_events.py itch FILE [--stats]           NASDAQ binary: 2-byte length + message
+        print the expected events, one a line (see below); --stats: counts on stderr
+  ref_events.py ring LIBFH NAME               every trade and top event of the ring
+        /dev/shm/NAME read through libfh (LIBFH: path of libfh.so), in the format
+        below with fhd's ring seq first; it must be whole (seq 1, 2, ..., stop)
+  ref_events.py compare EXPECTED TAIL_JSON [RING]
+        EXPECTED from pcap/itch, TAIL_JSON from `fh tail --json`, RING from `ring`:
+        exit 0 if the trade and top events match one for one (fh tail: the fields it
+        prints; RING: every field), else print the first mismatch with context, exit 1
+  ref_events.py selftest
+
+Expected lines, in the order fhd must publish them; fh tail --json shows what comes
+before ' | ', the raw events (libfh) all of it:
+  trade SYMBOL PRICE QUANTITY match MATCH flags FLAGS | side SIDE key LOCATE ts NS
+  top SYMBOL BID BID_SHARES ASK ASK_SHARES | side 2 key LOCATE ts NS   (- 0: empty side)
+SIDE 0 bid, 1 ask, 2 none; NS the message's timestamp (ns since midnight).
+
+Rules (from the spec and the event schema; stated so they can be argued with):
+  * TRADE, one per trade message, quantity = the message's shares, side = that of
+    the resting order that traded (NONE when no order is known: cross, 'C' on an
+    order not in the book), key = the instrument's stock locate:
+      E  execution of a displayed order: price = that order's price; flags EXECUTION (4).
+         An E naming an order the book does not hold has no price anywhere: no event.
+      C  execution with price: price = Execution Price; flags EXECUTION (4). The message
+         is self-contained, so it is a trade whether or not the order is known.
+      P  non-displayed trade: Price, Shares, Match Number; flags NON_DISPLAYED (2).
+      Q  cross: Cross Price, Shares (8 bytes, saturated to 2^32-1); flags CROSS (1).
+    The executed shares come off the order (it leaves at 0 or below) after the trade.
+  * TOP_OF_BOOK: after each message that changes an instrument's book, one event if
+    (best bid price, shares at it, best ask price, shares at it) differs from what it
+    was before the message ("sent when the best bid or ask changed"); shares
+    saturated at 2^32-1. A level with live orders and 0 shares is still a level. Within
+    one message the trade comes before the top it caused.
+  * SYMBOL: what a consumer knows when the event comes: 'R' names a locate (a later
+    'R' renames it); the Stock field of the first 'A'/'F' of a locate names it if
+    nothing did before; otherwise '#<locate>'.
+  * Book: as tests/ref_book.py (adds with a live reference or a side other than B/S
+    are ignored; U moves the order to a new reference on the same instrument and side).
+"""
+import json
+import struct
+import sys
+import os
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ref_book  # noqa: E402  (capture reading and A/B arbitration)
+from ref_book import LENGTHS, u16, u32, u64  # noqa: E402
+
+U32_MAX = 0xFFFFFFFF
+FLAG_CROSS, FLAG_NON_DISPLAYED, FLAG_EXECUTION = 1, 2, 4
+
+
+SIDE_BID, SIDE_ASK, SIDE_NONE = 0, 1, 2
+SIDES = {'B': SIDE_BID, 'S': SIDE_ASK}
+
+
+def price_text(p):
+    return '%d.%04d' % (p // 10000, p % 10000)
+
+
+def timestamp(m):
+    """The 6-byte Timestamp of the common header (offset 5)."""
+    return (u16(m, 5) << 32) | u32(m, 7)
+
+
+class Events:
+    """Messages in sequence order in, expected trade and top lines out."""
+
+    def __init__(self):
+        self.orders = {}       # ref -> [locate, side, price, shares]
+        self.levels = {}       # (locate, side) -> {price: [shares, orders]}
+        self.tops = {}         # locate -> last (bid, bid shares, ask, ask shares)
+        self.names = {}        # locate -> symbol as a consumer knows it
+        self.named_by_r = set()
+        self.out = []
+        self.count = {}        # message type -> messages seen
+        self.trades = {}       # message type -> trade lines emitted
+        self.untraded_e = 0    # E naming an unknown order
+
+    def symbol(self, locate):
+        return self.names.get(locate, '#%d' % locate)
+
+    def _level(self, locate, side, price, dshares, dorders):
+        side_levels = self.levels.setdefault((locate, side), {})
+        lv = side_levels.setdefault(price, [0, 0])
+        lv[0] += dshares
+        lv[1] += dorders
+        if lv[1] <= 0:
+            del side_levels[price]
+
+    def _add(self, ref, locate, side, price, shares):
+        if side not in ('B', 'S') or ref in self.orders:
+            return
+        self.orders[ref] = [locate, side, price, shares]
+        self._level(locate, side, price, shares, 1)
+
+    def _take(self, ref, n):
+        """Takes n shares off a live order; it leaves at 0 or below."""
+        o = self.orders[ref]
+        if n >= o[3]:
+            del self.orders[ref]
+            self._level(o[0], o[1], o[2], -o[3], -1)
+        else:
+            o[3] -= n
+            self._level(o[0], o[1], o[2], -n, 0)
+
+    def _remove(self, ref):
+        o = self.orders.pop(ref)
+        self._level(o[0], o[1], o[2], -o[3], -1)
+
+    def top_of(self, locate):
+        bids = self.levels.get((locate, 'B'), {})
+        asks = self.levels.get((locate, 'S'), {})
+        b = max(bids) if bids else None
+        a = min(asks) if asks else None
+        return (b, min(bids[b][0], U32_MAX) if bids else 0,
+                a, min(asks[a][0], U32_MAX) if asks else 0)
+
+    def _trade(self, t, m, locate, side, price, shares, match, flags):
+        self.out.append('trade %s %s %d match %d flags %d | side %d key %d ts %d'
+                        % (self.symbol(locate), price_text(price), min(shares, U32_MAX),
+                           match, flags, SIDES.get(side, SIDE_NONE), locate, timestamp(m)))
+        self.trades[t] = self.trades.get(t, 0) + 1
+
+    def apply(self, m):
+        t = m[:1].decode('latin-1')
+        if m[:1] not in LENGTHS or len(m) != LENGTHS[m[:1]]:
+            return
+        self.count[t] = self.count.get(t, 0) + 1
+        locate = u16(m, 1)
+        touched = None         # the instrument whose book the message may change
+        if t == 'R':
+            self.names[locate] = m[11:19].rstrip(b' ').decode('latin-1')
+            self.named_by_r.add(locate)
+        elif t in ('A', 'F'):
+            self.names.setdefault(locate, m[24:32].rstrip(b' ').decode('latin-1'))
+            touched = locate
+            before = self.top_of(touched)
+            self._add(u64(m, 11), locate, m[19:20].decode('latin-1'), u32(m, 32), u32(m, 20))
+        elif t in ('E', 'C', 'X'):
+            ref, shares = u64(m, 11), u32(m, 19)
+            o = self.orders.get(ref)
+            if o is not None:
+                touched = o[0]
+                before = self.top_of(touched)
+            if t == 'E' and o is not None:
+                self._trade(t, m, o[0], o[1], o[2], shares, u64(m, 23), FLAG_EXECUTION)
+            elif t == 'E':
+                self.untraded_e += 1
+            elif t == 'C':
+                self._trade(t, m, o[0] if o else locate, o[1] if o else None, u32(m, 32),
+                            shares, u64(m, 23), FLAG_EXECUTION)
+            if o is not None:
+                self._take(ref, shares)
+        elif t == 'D':
+            ref = u64(m, 11)
+            if ref in self.orders:
+                touched = self.orders[ref][0]
+                before = self.top_of(touched)
+                self._remove(ref)
+        elif t == 'U':
+            old = u64(m, 11)
+            if old in self.orders:
+                o = self.orders[old]
+                touched = o[0]
+                before = self.top_of(touched)
+                self._remove(old)
+                self._add(u64(m, 19), o[0], o[1], u32(m, 31), u32(m, 27))
+        elif t == 'P':
+            self._trade(t, m, locate, m[19:20].decode('latin-1'), u32(m, 32), u32(m, 20),
+                        u64(m, 36), FLAG_NON_DISPLAYED)
+        elif t == 'Q':
+            self._trade(t, m, locate, None, u32(m, 27), u64(m, 11), u64(m, 31), FLAG_CROSS)
+        if touched is not None:
+            after = self.top_of(touched)
+            if after != before:
+                b, bs, a, as_ = after
+                self.out.append('top %s %s %d %s %d | side %d key %d ts %d'
+                                % (self.symbol(touched), '-' if b is None else price_text(b),
+                                   bs, '-' if a is None else price_text(a), as_, SIDE_NONE,
+                                   touched, timestamp(m)))
+
+    def stats(self):
+        c = self.count
+        tops = sum(1 for line in self.out if line.startswith('top '))
+        return ('messages E %d C %d P %d Q %d\ntrades E %d C %d P %d Q %d\n'
+                'E on unknown orders (no trade) %d\ntop events %d'
+                % (c.get('E', 0), c.get('C', 0), c.get('P', 0), c.get('Q', 0),
+                   self.trades.get('E', 0), self.trades.get('C', 0),
+                   self.trades.get('P', 0), self.trades.get('Q', 0), self.untraded_e, tops))
+
+
+# ---------------------------------------------------------------- what fhd published
+def tail_events(path):
+    """(seq, line before ' | ') for each trade and top event of `fh tail --json`; checks
+    that the file is the whole ring in order (seq 1, 2, ...), with no gap and a stop."""
+    got, want_seq, stopped = [], 1, False
+    with open(path) as f:
+        for n, text in enumerate(f, 1):
+            try:
+                e = json.loads(text)
+            except ValueError:
+                raise SystemExit('%s:%d: not JSON: %r' % (path, n, text[:80]))
+            if e.get('seq') != want_seq:
+                raise SystemExit('%s:%d: seq %r, expected %d: the ring was not read whole'
+                                 % (path, n, e.get('seq'), want_seq))
+            want_seq += 1
+            t = e.get('type')
+            if t == 'gap':
+                raise SystemExit('%s:%d: fhd published a gap (first %s count %s); this test '
+                                 'needs one line complete' % (path, n, e.get('first'), e.get('count')))
+            if t == 'stop':
+                stopped = True
+            elif t == 'trade':
+                got.append((e['seq'], 'trade %s %s %d match %d flags %d'
+                            % (e['symbol'], e['price'], e['quantity'], e['match'], e['flags'])))
+            elif t == 'top':
+                got.append((e['seq'], 'top %s %s %d %s %d'
+                            % (e['symbol'], e['bid'] or '-', e['bid_shares'],
+                               e['ask'] or '-', e['ask_shares'])))
+    if not stopped:
+        raise SystemExit('%s: no stop event: fhd did not finish or the ring was cut' % path)
+    return got
+
+
+# struct fh_event (publish/fh_event.h): seq, type, side, feed, flags, instrument,
+# exchange_ts_ns, rx_ts_ns, publish_delta_ns, quantity, then a 24-byte body.
+EVENT = struct.Struct('<QBBBBIQQII24s')
+TYPE_TOP, TYPE_TRADE, TYPE_INSTRUMENT, TYPE_GAP, TYPE_STOP = 6, 7, 9, 10, 13
+INT64_MIN = -(1 << 63)
+
+
+def event_line(e, names):
+    seq, t, side, feed, flags, key, ts, _, _, quantity, body = e
+    name = names.get((feed, key), '#%d' % key)
+    if t == TYPE_TRADE:
+        match, price, _ = struct.unpack('<QqQ', body)
+        return 'trade %s %s %d match %d flags %d | side %d key %d ts %d' \
+            % (name, price_text(price), quantity, match, flags, side, key, ts)
+    bid, ask, bid_shares, ask_shares = struct.unpack('<qqII', body)
+    return 'top %s %s %d %s %d | side %d key %d ts %d' \
+        % (name, '-' if bid == INT64_MIN else price_text(bid), bid_shares,
+           '-' if ask == INT64_MIN else price_text(ask), ask_shares, side, key, ts)
+
+
+def ring_events(lib_path, ring):
+    """Reads a stopped ring whole through libfh: (seq, line) per trade and top event."""
+    import ctypes
+    lib = ctypes.CDLL(lib_path)
+    lib.fh_attach.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.POINTER(ctypes.c_void_p),
+                              ctypes.c_char_p, ctypes.c_size_t]
+    lib.fh_poll.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int]
+    lib.fh_stopped.argtypes = [ctypes.c_void_p]
+    lib.fh_stopped.restype = ctypes.c_bool
+    lib.fh_detach.argtypes = [ctypes.c_void_p]
+    consumer, err = ctypes.c_void_p(), ctypes.create_string_buffer(256)
+    if lib.fh_attach(ring.encode(), 0, ctypes.byref(consumer), err, len(err)) != 0:
+        raise SystemExit('ref_events: %s' % err.value.decode(errors='replace'))
+    buf = ctypes.create_string_buffer(EVENT.size * 256)
+    got, names, want_seq, stopped = [], {}, 1, False
+    while not stopped:
+        n = lib.fh_poll(consumer, buf, 256)
+        if n < 0:
+            raise SystemExit('ref_events: fh_poll: %d (lapped or restarted): the ring must '
+                             'hold the whole session' % n)
+        if n == 0:
+            if lib.fh_stopped(consumer):
+                break
+            raise SystemExit('ref_events: ring %s ends without a stop event' % ring)
+        for i in range(n):
+            e = EVENT.unpack_from(buf.raw, i * EVENT.size)
+            seq, t, feed, key = e[0], e[1], e[3], e[5]
+            if seq != want_seq:
+                raise SystemExit('ref_events: ring seq %d, expected %d' % (seq, want_seq))
+            want_seq += 1
+            if t == TYPE_GAP:
+                raise SystemExit('ref_events: fhd published a gap at ring seq %d' % seq)
+            if t == TYPE_STOP:
+                stopped = True
+            elif t == TYPE_INSTRUMENT:
+                names[(feed, key)] = e[10][:16].split(b'\0')[0].decode('latin-1')
+            elif t in (TYPE_TRADE, TYPE_TOP):
+                got.append((seq, event_line(e, names)))
+    lib.fh_detach(consumer)
+    return got
+
+
+def compare_one(what, want, got):
+    for i in range(max(len(want), len(got))):
+        w = want[i] if i < len(want) else '(nothing more expected)'
+        g = got[i][1] if i < len(got) else '(nothing more published)'
+        if w == g:
+            continue
+        print('%s: first mismatch at trade/top event #%d (fhd ring seq %s):'
+              % (what, i + 1, got[i][0] if i < len(got) else '-'))
+        print('  expected: %s\n  fhd:      %s' % (w, g))
+        print('context (expected | fhd, seq):')
+        for j in range(max(0, i - 4), min(max(len(want), len(got)), i + 4)):
+            print('  %s #%d %-48s | %s %s' % ('>' if j == i else ' ', j + 1,
+                                             want[j] if j < len(want) else '',
+                                             got[j][0] if j < len(got) else '',
+                                             got[j][1] if j < len(got) else ''))
+        return False
+    return True
+
+
+def compare(expected_path, tail_path, ring_path=None):
+    with open(expected_path) as f:
+        want = f.read().splitlines()
+    ok = compare_one('fh tail --json', [w.split(' | ')[0] for w in want], tail_events(tail_path))
+    if ok and ring_path is not None:
+        with open(ring_path) as f:
+            got = [tuple(line.rstrip('\n').split(' ', 1)) for line in f]
+        ok = compare_one('libfh (every field)', want, [(int(a), b) for a, b in got])
+    if not ok:
+        return 1
+    print('%d trade and top events match (%d trades, %d tops)%s'
+          % (len(want), sum(1 for w in want if w.startswith('trade')),
+             sum(1 for w in want if w.startswith('top')),
+             '; side, key and timestamp too' if ring_path else ''))
+    return 0
+
+
+# ---------------------------------------------------------------- self-test
+def selftest():
+    def hdr(t, locate):
+        return t + struct.pack('>HH', locate, 0) + b'\0' * 6
+
+    def A(ref, side, shares, price, locate=1, stock=b'ZZ'):
+        return hdr(b'A', locate) + struct.pack('>Q', ref) + side + struct.pack('>I', shares) \
+            + stock.ljust(8) + struct.pack('>I', price)
+    E = lambda ref, n, match: hdr(b'E', 1) + struct.pack('>QIQ', ref, n, match)
+    C = lambda ref, n, match, p, loc=1: hdr(b'C', loc) + struct.pack('>QIQ', ref, n, match) \
+        + b'Y' + struct.pack('>I', p)
+    X = lambda ref, n: hdr(b'X', 1) + struct.pack('>QI', ref, n)
+    D = lambda ref: hdr(b'D', 1) + struct.pack('>Q', ref)
+    U = lambda old, new, n, p: hdr(b'U', 1) + struct.pack('>QQII', old, new, n, p)
+    P = lambda side, n, p, match: hdr(b'P', 2) + struct.pack('>Q', 0) + side \
+        + struct.pack('>I', n) + b'PP'.ljust(8) + struct.pack('>IQ', p, match)
+    Q = lambda n, p, match: hdr(b'Q', 3) + struct.pack('>Q', n) + b'QQ'.ljust(8) \
+        + struct.pack('>IQ', p, match) + b'O'
+    R = lambda locate, stock: ref_book.m_R(locate, stock)
+    for m in (A(1, b'B', 1, 1), E(1, 1, 1), C(1, 1, 1, 1), X(1, 1), D(1), U(1, 2, 1, 1),
+              P(b'B', 1, 1, 1), Q(1, 1, 1), R(1, b'X')):
+        assert len(m) == LENGTHS[m[:1]], m
+
+    def run(msgs):
+        ev = Events()
+        for m in msgs:
+            ev.apply(m)
+        return ev.out
+
+    def check(msgs, want, full=False):
+        got = run(msgs) if full else [g.split(' | ')[0] for g in run(msgs)]
+        assert got == want, '\n got %r\nwant %r' % (got, want)
+
+    # adds: top only when the best moves or its size changes; worse levels say nothing
+    check([A(1, b'B', 100, 10000), A(2, b'B', 50, 9000), A(3, b'S', 70, 11000),
+           A(4, b'B', 5, 10000), A(5, b'S', 1, 12000)],
+          ['top ZZ 1.0000 100 - 0', 'top ZZ 1.0000 100 1.1000 70', 'top ZZ 1.0000 105 1.1000 70'])
+    # E at the order's price, then the top; C at its own price; over-execution trades
+    # the message's shares and removes the order; X and D below the best: no top
+    check([A(1, b'B', 100, 10000), A(2, b'B', 50, 9000), E(1, 30, 7), C(1, 80, 8, 10050),
+           X(2, 10), D(2)],
+          ['top ZZ 1.0000 100 - 0', 'trade ZZ 1.0000 30 match 7 flags 4', 'top ZZ 1.0000 70 - 0',
+           'trade ZZ 1.0050 80 match 8 flags 4', 'top ZZ 0.9000 50 - 0', 'top ZZ 0.9000 40 - 0',
+           'top ZZ - 0 - 0'])
+    # unknown orders: E gives nothing, C still trades (symbol by its locate); replace
+    # to the same price and size changes nothing visible; replace away moves the top
+    check([R(1, b'NAMED'), E(99, 5, 1), C(99, 5, 2, 4242, loc=7), A(1, b'S', 10, 500),
+           U(1, 2, 10, 500), U(2, 3, 10, 600), X(3, 0)],
+          ['trade #7 0.4242 5 match 2 flags 4', 'top NAMED - 0 0.0500 10', 'top NAMED - 0 0.0600 10'])
+    # P and Q: the message's own fields; Q's 8-byte shares saturate; names: A names a
+    # locate only if nothing did, R renames
+    check([P(b'S', 300, 123456, 11), A(1, b'B', 1, 1, locate=3, stock=b'FIRST'),
+           Q(5, 777, 12), R(3, b'LATER'), Q(1 << 40, 1, 13), A(2, b'B', 1, 1, locate=3, stock=b'NO')],
+          ['trade #2 12.3456 300 match 11 flags 2', 'top FIRST 0.0001 1 - 0',
+           'trade FIRST 0.0777 5 match 12 flags 1', 'trade LATER 0.0001 4294967295 match 13 flags 1',
+           'top LATER 0.0001 2 - 0'])
+    # side (the resting order's; none if unknown or a cross), key and timestamp
+    T = lambda m, ts: m[:5] + ts.to_bytes(6, 'big') + m[11:]
+    check([T(A(1, b'S', 10, 500), 1 << 40), T(E(1, 4, 1), 7), T(C(9, 1, 2, 5, loc=4), 8),
+           T(P(b'S', 3, 4, 3), 9), T(P(b'B', 3, 4, 4), 10), T(Q(1, 1, 5), 11)],
+          ['top ZZ - 0 0.0500 10 | side 2 key 1 ts 1099511627776',
+           'trade ZZ 0.0500 4 match 1 flags 4 | side 1 key 1 ts 7',
+           'top ZZ - 0 0.0500 6 | side 2 key 1 ts 7',
+           'trade #4 0.0005 1 match 2 flags 4 | side 2 key 4 ts 8',
+           'trade #2 0.0004 3 match 3 flags 2 | side 1 key 2 ts 9',
+           'trade #2 0.0004 3 match 4 flags 2 | side 0 key 2 ts 10',
+           'trade #3 0.0001 1 match 5 flags 1 | side 2 key 3 ts 11'], full=True)
+    # a zero-share order is a level: it can be the best with 0 shares
+    check([A(1, b'B', 0, 300), A(2, b'B', 5, 200), D(1)],
+          ['top ZZ 0.0300 0 - 0', 'top ZZ 0.0200 5 - 0'])
+    print('ref_events selftest: ok')
+
+
+# ---------------------------------------------------------------- command line
+def main(argv):
+    if not argv or argv[0] not in ('pcap', 'itch', 'ring', 'compare', 'selftest'):
+        raise SystemExit(__doc__)
+    if argv[0] == 'selftest':
+        selftest()
+        return 0
+    if argv[0] == 'compare':
+        if len(argv) not in (3, 4):
+            raise SystemExit(__doc__)
+        return compare(argv[1], argv[2], argv[3] if len(argv) == 4 else None)
+    if argv[0] == 'ring':
+        if len(argv) != 3:
+            raise SystemExit(__doc__)
+        sys.stdout.write(''.join('%d %s\n' % e for e in ring_events(argv[1], argv[2])))
+        return 0
+    mode, rest = argv[0], argv[1:]
+    path, stats = None, False
+    lines, sources = dict(ref_book.DEFAULT_LINES), {}
+    while rest:
+        a = rest.pop(0)
+        if a == '--stats':
+            stats = True
+        elif a in ('--line', '--source') and rest and mode == 'pcap':
+            name, _, val = rest.pop(0).partition('=')
+            (lines if a == '--line' else sources)[name] = val
+        elif path is None and not a.startswith('--'):
+            path = a
+        else:
+            raise SystemExit('bad argument: %s\n%s' % (a, __doc__))
+    if path is None:
+        raise SystemExit(__doc__)
+    ev = Events()
+    if mode == 'pcap':
+        collected, _ = ref_book.collect_pcap(path, lines, sources)
+        msgs = (collected[s] for s in sorted(collected))
+    else:
+        with open(path, 'rb') as f:
+            msgs = list(ref_book.itch_messages(f.read()))
+    for m in msgs:
+        ev.apply(m)
+    sys.stdout.write(''.join(line + '\n' for line in ev.out))
+    if stats:
+        print(ev.stats(), file=sys.stderr)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv[1:]))
