@@ -524,7 +524,7 @@ int fh_poll(struct fh_consumer *c, struct fh_event *events, int max)
 	}
 	while (n < max && c->next <= head) {
 		const struct fh_event *slot = &c->records[(c->next - 1) & c->mask];
-		uint64_t before = __atomic_load_n(&slot->seq, __ATOMIC_ACQUIRE), after, lost;
+		uint64_t before = __atomic_load_n(&slot->seq, __ATOMIC_ACQUIRE), after, lost, now;
 
 		if (before == c->next) {
 			memcpy(&events[n], slot, sizeof(events[n]));
@@ -538,10 +538,16 @@ int fh_poll(struct fh_consumer *c, struct fh_event *events, int max)
 				continue;
 			}
 		}
-		/* Overwritten under us (or being written for a later lap)? */
-		lost = fh_resync(c);
-		if (lost == 0)		/* no: see fh_stall */
-			return n > 0 ? n : fh_stall(c, before, head);
+		/*
+		 * Overwritten under us, or being written for a later lap? Only if the producer
+		 * has reached the slot again: a write of next + capacity starts after head
+		 * reached next + capacity - 1. Otherwise (or if the resync would skip nothing)
+		 * the ring is not ahead of us: see fh_stall.
+		 */
+		now = __atomic_load_n(&c->header->head, __ATOMIC_ACQUIRE);
+		lost = now >= c->next && now - c->next >= c->capacity - 1 ? fh_resync(c) : 0;
+		if (lost == 0)
+			return n > 0 ? n : fh_stall(c, before, now);
 		c->stall_since_ns = 0;
 		if (n == 0)
 			return fh_lapped(c, lost);

@@ -45,6 +45,8 @@ run test_journal "$ROOT/tests/test_journal.sh"
 run test_latency "$ROOT/tests/test_latency.sh"
 run test_publish "$ROOT/tests/test_publish.sh"
 run test_fuzz "$ROOT/tests/test_fuzz.sh"
+run test_fuzz_libfh "$ROOT/tests/test_fuzz_libfh.sh"
+run test_consumer "$ROOT/tests/test_consumer.sh"
 run test_alloc "$ROOT/tests/test_alloc.sh"
 run test_live "$ROOT/tests/test_live.sh"
 

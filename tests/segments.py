@@ -4,7 +4,7 @@ the layouts in publish/ring_layout.h, publish/conflated_layout.h, publish/fh_eve
 and publish/stats_layout.h (written from those headers, not from fhd's code), for the
 consumer tests and libfh's fuzz seeds.
 
-    segments.py ring  OUT [capacity=8] [events=5] [head=N] [torn=1] [name0=itch] ...
+    segments.py ring  OUT [capacity=8] [events=5] [head=N] [torn=1] [stop=1] [name0=itch] ...
     segments.py view  OUT [depth=2] [slots=4] [entry_size=N] [instrument=N] ...
     segments.py stats OUT [feeds=1] [name0=itch] [pid=N] [state=1] [size=N] ...
     segments.py seed  OUT RING_FILE VIEW_FILE [ops_hex]   (a fuzz_libfh input)
@@ -56,7 +56,7 @@ def ring(opt):
     for seq in range(max(1, head - count + 1), head + 1):
         if slots == 0:
             break
-        rec = event(seq)
+        rec = event(seq, kind=13 if opt.get("stop") and seq == head else 9)
         if opt.get("torn"):
             rec = struct.pack("<Q", 0) + rec[8:]     # seq never settles
         at = HEADER + ((seq - 1) % min(slots, capacity if capacity else 1)) * 64
