@@ -467,7 +467,9 @@ static int fh_tail(int argc, char **argv)
 		case 'c': o.count = strtoull(optarg, NULL, 10); break;
 		case 'h':
 			printf("usage: fh tail [--ring NAME] [--feed F] [--symbol S] [--type T] [--json|--quiet]\n"
-			       "               [--dump-books FILE] [--wait] [--from-now] [--slow-us N] [--count N]\n");
+			       "               [--dump-books FILE] [--wait] [--from-now] [--slow-us N] [--count N]\n"
+			       "  --wait: wait for the ring to appear, and while it is refused or broken, for\n"
+			       "  fhd to replace it by a good one (without it, those exit 1)\n");
 			return 0;
 		default:
 			return 2;
