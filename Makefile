@@ -108,6 +108,8 @@ $(B)/fh.pc: Makefile $(FH_HEADERS:publish/%=$(B)/include/fh/%)
 $(B)/fh: $(B)/obj/tools/fh.o $(B)/obj/tools/fh_stat.o $(B)/obj/tools/fh_report.o $(B)/libfh.a
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) -o $@ $^
+$(B)/asan/fh: $(B)/asan/obj/tools/fh.o $(B)/asan/obj/tools/fh_stat.o $(B)/asan/obj/tools/fh_report.o $(B)/asan/obj/publish/fh.o
+	$(Q)$(CC) $(SAN) -o $@ $^
 
 $(B)/bench-ring: $(B)/obj/bench/bench_ring.o $(B)/obj/publish/ring.o $(B)/obj/publish/fh.o
 	$(if $(Q),@echo "  LD      $@")
@@ -144,7 +146,16 @@ $(B)/fuzz_feed_libfuzzer: tests/fuzz_feed.c $(filter %.c,$(CORE_SRC)) config/def
 		$(call pc_cflags,yaml-0.1) tests/fuzz_feed.c $(filter %.c,$(CORE_SRC)) \
 		config/default_yaml.S -o $@ $(CORE_LIBS) 2>$(B)/fuzz-build.log || rm -f $@
 
-asan: $(B)/asan/fhd $(B)/asan/fuzz_feed $(B)/fuzz_feed_libfuzzer $(B)/asan/fh-pcap $(addprefix $(B)/asan/,$(TESTS))
+# libfh over arbitrary segment bytes (tests/fuzz_libfh.c): the same two builds.
+$(B)/asan/fuzz_libfh: $(B)/asan/obj/tests/fuzz_libfh.o $(B)/asan/obj/tests/fuzz_replay.o $(B)/asan/obj/publish/fh.o
+	$(Q)$(CC) $(SAN) -o $@ $^
+$(B)/fuzz_libfh_libfuzzer: tests/fuzz_libfh.c publish/fh.c publish/fh.h publish/ring_layout.h publish/conflated_layout.h
+	$(if $(Q),@echo "  FUZZ    $@")
+	$(Q)clang -std=gnu11 -g -O1 -I. -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+		tests/fuzz_libfh.c publish/fh.c -o $@ 2>$(B)/fuzz-libfh-build.log || rm -f $@
+
+asan: $(B)/asan/fhd $(B)/asan/fuzz_feed $(B)/fuzz_feed_libfuzzer $(B)/asan/fh-pcap $(addprefix $(B)/asan/,$(TESTS)) \
+	$(B)/asan/fh $(B)/asan/fuzz_libfh $(B)/fuzz_libfh_libfuzzer
 
 # --- the two commands of the README (and bench) ---
 # They install missing packages first, then build in a second make so that
@@ -163,7 +174,7 @@ run-bench: $(B)/fhd $(B)/fh $(B)/fh-pcap $(B)/bench-book $(B)/bench-ring $(B)/be
 
 # `make fuzz`: every libFuzzer target for FUZZ_SECONDS each (tests/fuzz.sh says more).
 FUZZ_SECONDS ?= 900
-FUZZ_BINS := $(B)/fuzz_feed_libfuzzer
+FUZZ_BINS := $(B)/fuzz_feed_libfuzzer $(B)/fuzz_libfh_libfuzzer
 fuzz: deps
 	$(Q)$(MAKE) --no-print-directory run-fuzz
 run-fuzz: $(FUZZ_BINS)

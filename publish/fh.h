@@ -5,6 +5,16 @@
  * fhd never waits for it. A consumer that falls a whole ring behind is told so, with
  * the exact number of events it lost, and continues from a recent point; one whose
  * fhd restarted is told so and reattaches. Build with `pkg-config --cflags --libs fh`.
+ *
+ * Trust: a segment is shared memory that its owner can rewrite at any time, so libfh
+ * maps only segments that the expected producer made and no one else can write: a
+ * regular file (never a FIFO, device or symbolic link), owned by root, by this
+ * process's effective uid, or by the uid (or user name) in the environment variable
+ * FH_PRODUCER_UID, and writable by its owner alone (mode & 022 == 0). Anything else is
+ * refused with a message naming the owner. Every header field is validated before
+ * use, and whatever is read back from the live mapping afterwards (head, slot
+ * sequence numbers, names, view entries) is bounded or masked before it indexes
+ * anything: a broken producer can make a consumer see nonsense, never crash or hang.
  */
 #ifndef FH_PUBLISH_FH_H
 #define FH_PUBLISH_FH_H
@@ -18,6 +28,7 @@
 /* fh_poll results other than an event count (>= 0). */
 #define FH_POLL_LAPPED (-1)	/* events were lost: fh_lost_last() says how many */
 #define FH_POLL_RESTARTED (-2)	/* fhd restarted: call fh_reattach() */
+#define FH_POLL_BROKEN (-3)	/* the ring contradicts itself: fh_error() says how */
 
 enum fh_start {
 	FH_START_OLDEST,	/* from the oldest event the ring still holds */
@@ -27,9 +38,10 @@ enum fh_start {
 struct fh_consumer;
 
 /*
- * Attaches to the ring /dev/shm/NAME. 0 and *consumer, or -ENOENT (no such ring yet),
- * -EPROTO (built against another event layout: err says which), -EINVAL (not a ring),
- * or another -errno; err gets a one-line message.
+ * Attaches to the ring /dev/shm/NAME. 0 and *consumer, or -ENOENT (no such ring yet,
+ * or one still being set up), -EPROTO (built against another event layout: err says
+ * which), -EINVAL (not a ring, or a malformed one), -EPERM (a segment libfh does not
+ * trust: see the file head), or another -errno; err gets a one-line message.
  */
 int fh_attach(const char *name, enum fh_start start, struct fh_consumer **consumer,
 	      char *err, size_t err_size);
@@ -37,9 +49,19 @@ int fh_attach(const char *name, enum fh_start start, struct fh_consumer **consum
 /*
  * Copies up to `max` events, oldest first, into events[]. Returns how many (0: none
  * new), FH_POLL_LAPPED (the producer overwrote events before they were read; polling
- * again continues from a recent event), or FH_POLL_RESTARTED.
+ * again continues from a recent event), FH_POLL_RESTARTED (fhd restarted: a new
+ * generation in the ring, or /dev/shm/NAME now names another file or none; checked
+ * with one lstat at most every FH_PATH_CHECK_MS of idle polling, never while events
+ * flow), or FH_POLL_BROKEN (an event the head says is published has stayed unreadable
+ * for FH_STALL_MS without the producer lapping us: the producer is broken or is not
+ * fhd; polling again retries, and reports FH_POLL_RESTARTED once it is replaced).
  */
+#define FH_PATH_CHECK_MS 20
+#define FH_STALL_MS 200
 int fh_poll(struct fh_consumer *consumer, struct fh_event *events, int max);
+
+/* The last problem seen (FH_POLL_BROKEN, a refused conflated view), or "". */
+const char *fh_error(const struct fh_consumer *consumer);
 
 /* Events lost at the last FH_POLL_LAPPED, and over the whole attachment. */
 uint64_t fh_lost_last(const struct fh_consumer *consumer);
@@ -51,8 +73,22 @@ int fh_reattach(struct fh_consumer *consumer, char *err, size_t err_size);
 /* True once fhd has marked the ring stopped and every event has been read. */
 bool fh_stopped(const struct fh_consumer *consumer);
 
-/* The name of feed `feed` (event.feed) as configured in fhd, or "" if none. */
+/*
+ * The name of feed `feed` (event.feed) as configured in fhd, or "" if none: at most
+ * 31 bytes, always terminated, control characters replaced by '?'. The text stays
+ * valid until the next call for the same consumer and feed.
+ */
 const char *fh_feed_name(const struct fh_consumer *consumer, uint8_t feed);
+
+/*
+ * Opens the shared-memory segment /dev/shm/NAME read-only under the trust rules of
+ * the file head (non-blocking, no symbolic links, a regular file, a trusted owner, no
+ * group or other write). Returns its descriptor (>= 0) and sets *size, or -ENOENT,
+ * -EPERM (not trusted), -EINVAL (not a regular file, a bad name or FH_PRODUCER_UID) or
+ * another -errno, with a one-line message in err. For readers of other fhd segments
+ * (`fh stat`); the caller still validates the contents and checks *size first.
+ */
+int fh_segment_open(const char *name, uint64_t *size, char *err, size_t err_size);
 
 /* --- the conflated view: current top N levels of every instrument --- */
 
@@ -75,12 +111,17 @@ struct fh_top {
 	struct fh_top_level asks[FH_TOP_DEPTH_MAX];
 };
 
-/* Slots in the ring's conflated view (0: fhd publishes none, or not yet). */
+/*
+ * Slots in the ring's conflated view (0: fhd publishes none, not yet, or a malformed
+ * one: fh_error() says which). The view's header is validated when it is mapped.
+ */
 uint32_t fh_top_slots(struct fh_consumer *consumer);
 
 /*
  * A consistent copy of slot `slot`: 0, -ENOENT (no instrument in it), or -EAGAIN (it
- * kept changing under us; try again).
+ * kept changing under us; try again). The counts are clamped to the view's depth;
+ * the other fields are as the producer wrote them (check instrument before using it
+ * as an index).
  */
 int fh_top_read(struct fh_consumer *consumer, uint32_t slot, struct fh_top *top);
 

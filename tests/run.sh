@@ -56,6 +56,8 @@ run test_install "$ROOT/tests/test_install.sh"
 run test_events "$ROOT/tests/test_events.sh"
 run asan/test_events env FHD="$B/asan/fhd" FH_SEEDS=11 "$ROOT/tests/test_events.sh"
 run test_fuzz "$ROOT/tests/test_fuzz.sh"
+run test_fuzz_libfh "$ROOT/tests/test_fuzz_libfh.sh"
+run test_consumer "$ROOT/tests/test_consumer.sh"
 run test_alloc "$ROOT/tests/test_alloc.sh"
 run test_live "$ROOT/tests/test_live.sh"
 

@@ -60,18 +60,24 @@ struct fh_instrument {
 };
 
 static struct fh_instrument **fh_books[FH_FEEDS];	/* [feed][key] */
+static volatile sig_atomic_t fh_quit;
 
 static struct fh_instrument *fh_instrument_get(uint8_t feed, uint32_t key)
 {
 	struct fh_instrument **table;
 
+	/* Keys come from the ring: out of range, or no memory left, is no book. */
 	if (key >= FH_KEYS)
 		return NULL;
 	if (fh_books[feed] == NULL)
 		fh_books[feed] = calloc(FH_KEYS, sizeof(*fh_books[feed]));
 	table = fh_books[feed];
+	if (table == NULL)
+		return NULL;
 	if (table[key] == NULL) {
 		table[key] = calloc(1, sizeof(**table));
+		if (table[key] == NULL)
+			return NULL;
 		snprintf(table[key]->symbol, sizeof(table[key]->symbol), "#%u", key);
 		table[key]->decimals = 4;
 	}
@@ -113,8 +119,14 @@ static void fh_level_set(struct fh_side *side, int bid, int64_t price, uint64_t 
 	if (orders == 0)
 		return;
 	if (side->count == side->capacity) {
-		side->capacity = side->capacity ? side->capacity * 2 : 16;
-		side->levels = realloc(side->levels, side->capacity * sizeof(side->levels[0]));
+		uint32_t capacity = side->capacity ? side->capacity * 2 : 16;
+		struct fh_level *levels = capacity > side->capacity ?
+			realloc(side->levels, capacity * sizeof(side->levels[0])) : NULL;
+
+		if (levels == NULL)
+			return;		/* out of memory: the level is not kept */
+		side->levels = levels;
+		side->capacity = capacity;
 	}
 	memmove(&side->levels[i + 1], &side->levels[i], (side->count - i) * sizeof(side->levels[0]));
 	side->levels[i] = (struct fh_level){ price, shares, orders };
@@ -168,8 +180,18 @@ static int fh_dump_write(const char *path, const struct fh_consumer *c)
 		for (uint32_t k = 0; fh_books[f] != NULL && k < FH_KEYS; k++) {
 			if (fh_books[f][k] == NULL)
 				continue;
-			if (n == cap)
-				entries = realloc(entries, (cap = cap ? cap * 2 : 256) * sizeof(*entries));
+			if (n == cap) {
+				struct fh_dump_entry *more = realloc(entries, (cap ? cap * 2 : 256) * sizeof(*entries));
+
+				if (more == NULL) {
+					free(entries);
+					fclose(out);
+					fprintf(stderr, "fh tail: %s: out of memory\n", path);
+					return -ENOMEM;
+				}
+				entries = more;
+				cap = cap ? cap * 2 : 256;
+			}
 			entries[n++] = (struct fh_dump_entry){ fh_feed_name(c, (uint8_t)f), fh_books[f][k], k };
 		}
 	}
@@ -197,7 +219,7 @@ static uint32_t fh_books_resync(struct fh_consumer *c)
 	static struct fh_top top;
 	uint32_t taken = 0;
 
-	for (uint32_t s = 0; s < fh_top_slots(c); s++) {
+	for (uint32_t s = 0; s < fh_top_slots(c) && !fh_quit; s++) {
 		struct fh_instrument *in;
 
 		if (fh_top_read(c, s, &top) != 0 || (in = fh_instrument_get(top.feed, top.instrument)) == NULL)
@@ -234,10 +256,13 @@ struct fh_tail_options {
 static void fh_event_print(const struct fh_consumer *c, const struct fh_event *e, bool json)
 {
 	const struct fh_instrument *in = e->instrument < FH_KEYS ? fh_instrument_get(e->feed, e->instrument) : NULL;
-	const char *type = e->type < FH_EVENT_TYPES ? fh_type_names[e->type] : "?";
-	const char *symbol = in ? in->symbol : "";
+	const char *type = e->type < FH_EVENT_TYPES && fh_type_names[e->type] ? fh_type_names[e->type] : "?";
 	uint8_t d = in ? in->decimals : 4;
-	char a[64] = "", b[64] = "";
+	char a[64] = "", b[64] = "", feed[32 * 6], symbol[24 * 6];
+
+	/* Names come from the ring: escaped for JSON, made printable for text. */
+	fh_text_escape(feed, sizeof(feed), fh_feed_name(c, e->feed), json);
+	fh_text_escape(symbol, sizeof(symbol), in ? in->symbol : "", json);
 
 	switch (e->type) {
 	case FH_EVENT_ORDER_ADDED:
@@ -246,33 +271,33 @@ static void fh_event_print(const struct fh_consumer *c, const struct fh_event *e
 		fh_price_text(a, sizeof(a), e->body.order.price, d);
 		if (json)
 			printf("{\"seq\":%" PRIu64 ",\"type\":\"%s\",\"feed\":\"%s\",\"symbol\":\"%s\",\"side\":\"%c\",\"ref\":%" PRIu64 ",\"price\":\"%s\",\"quantity\":%u,\"remaining\":%u}\n",
-			       e->seq, type, fh_feed_name(c, e->feed), symbol, e->side ? 'S' : 'B',
+			       e->seq, type, feed, symbol, e->side ? 'S' : 'B',
 			       e->body.order.ref, a, e->quantity, e->body.order.remaining);
 		else
 			printf("%" PRIu64 " %s %s %s %c ref %" PRIu64 " %s qty %u left %u\n", e->seq, type,
-			       fh_feed_name(c, e->feed), symbol, e->side ? 'S' : 'B', e->body.order.ref, a,
+			       feed, symbol, e->side ? 'S' : 'B', e->body.order.ref, a,
 			       e->quantity, e->body.order.remaining);
 		break;
 	case FH_EVENT_ORDER_REPLACED:
 		fh_price_text(a, sizeof(a), e->body.replace.price, d);
 		if (json)
 			printf("{\"seq\":%" PRIu64 ",\"type\":\"%s\",\"feed\":\"%s\",\"symbol\":\"%s\",\"side\":\"%c\",\"old_ref\":%" PRIu64 ",\"new_ref\":%" PRIu64 ",\"price\":\"%s\",\"quantity\":%u}\n",
-			       e->seq, type, fh_feed_name(c, e->feed), symbol, e->side ? 'S' : 'B',
+			       e->seq, type, feed, symbol, e->side ? 'S' : 'B',
 			       e->body.replace.old_ref, e->body.replace.new_ref, a, e->quantity);
 		else
 			printf("%" PRIu64 " %s %s %s %c ref %" PRIu64 " -> %" PRIu64 " %s qty %u\n", e->seq,
-			       type, fh_feed_name(c, e->feed), symbol, e->side ? 'S' : 'B',
+			       type, feed, symbol, e->side ? 'S' : 'B',
 			       e->body.replace.old_ref, e->body.replace.new_ref, a, e->quantity);
 		break;
 	case FH_EVENT_LEVEL_CHANGED:
 		fh_price_text(a, sizeof(a), e->body.level.price, d);
 		if (json)
 			printf("{\"seq\":%" PRIu64 ",\"type\":\"%s\",\"feed\":\"%s\",\"symbol\":\"%s\",\"side\":\"%c\",\"price\":\"%s\",\"shares\":%" PRIu64 ",\"orders\":%u}\n",
-			       e->seq, type, fh_feed_name(c, e->feed), symbol, e->side ? 'S' : 'B', a,
+			       e->seq, type, feed, symbol, e->side ? 'S' : 'B', a,
 			       e->body.level.shares, e->body.level.orders);
 		else
 			printf("%" PRIu64 " %s %s %s %c %s shares %" PRIu64 " orders %u\n", e->seq, type,
-			       fh_feed_name(c, e->feed), symbol, e->side ? 'S' : 'B', a,
+			       feed, symbol, e->side ? 'S' : 'B', a,
 			       e->body.level.shares, e->body.level.orders);
 		break;
 	case FH_EVENT_TOP_OF_BOOK:
@@ -282,10 +307,10 @@ static void fh_event_print(const struct fh_consumer *c, const struct fh_event *e
 			fh_price_text(b, sizeof(b), e->body.top.ask_price, d);
 		if (json)
 			printf("{\"seq\":%" PRIu64 ",\"type\":\"%s\",\"feed\":\"%s\",\"symbol\":\"%s\",\"bid\":\"%s\",\"bid_shares\":%u,\"ask\":\"%s\",\"ask_shares\":%u}\n",
-			       e->seq, type, fh_feed_name(c, e->feed), symbol, a, e->body.top.bid_shares, b,
+			       e->seq, type, feed, symbol, a, e->body.top.bid_shares, b,
 			       e->body.top.ask_shares);
 		else
-			printf("%" PRIu64 " %s %s %s %u @ %s | %s @ %u\n", e->seq, type, fh_feed_name(c, e->feed),
+			printf("%" PRIu64 " %s %s %s %u @ %s | %s @ %u\n", e->seq, type, feed,
 			       symbol, e->body.top.bid_shares, a[0] ? a : "-", b[0] ? b : "-",
 			       e->body.top.ask_shares);
 		break;
@@ -293,28 +318,28 @@ static void fh_event_print(const struct fh_consumer *c, const struct fh_event *e
 		fh_price_text(a, sizeof(a), e->body.trade.price, d);
 		if (json)
 			printf("{\"seq\":%" PRIu64 ",\"type\":\"%s\",\"feed\":\"%s\",\"symbol\":\"%s\",\"price\":\"%s\",\"quantity\":%u,\"match\":%" PRIu64 ",\"flags\":%u}\n",
-			       e->seq, type, fh_feed_name(c, e->feed), symbol, a, e->quantity,
+			       e->seq, type, feed, symbol, a, e->quantity,
 			       e->body.trade.match, e->flags);
 		else
 			printf("%" PRIu64 " %s %s %s %u @ %s match %" PRIu64 "%s%s\n", e->seq, type,
-			       fh_feed_name(c, e->feed), symbol, e->quantity, a, e->body.trade.match,
+			       feed, symbol, e->quantity, a, e->body.trade.match,
 			       e->flags & FH_FLAG_TRADE_CROSS ? " cross" : "",
 			       e->flags & FH_FLAG_TRADE_NON_DISPLAYED ? " non-displayed" : "");
 		break;
 	case FH_EVENT_GAP:
 		if (json)
 			printf("{\"seq\":%" PRIu64 ",\"type\":\"%s\",\"feed\":\"%s\",\"first\":%" PRIu64 ",\"count\":%" PRIu64 "}\n",
-			       e->seq, type, fh_feed_name(c, e->feed), e->body.gap.first, e->body.gap.count);
+			       e->seq, type, feed, e->body.gap.first, e->body.gap.count);
 		else
 			printf("%" PRIu64 " %s %s first %" PRIu64 " count %" PRIu64 "\n", e->seq, type,
-			       fh_feed_name(c, e->feed), e->body.gap.first, e->body.gap.count);
+			       feed, e->body.gap.first, e->body.gap.count);
 		break;
 	default:
 		if (json)
 			printf("{\"seq\":%" PRIu64 ",\"type\":\"%s\",\"feed\":\"%s\",\"symbol\":\"%s\"}\n",
-			       e->seq, type, fh_feed_name(c, e->feed), symbol);
+			       e->seq, type, feed, symbol);
 		else
-			printf("%" PRIu64 " %s %s %s\n", e->seq, type, fh_feed_name(c, e->feed), symbol);
+			printf("%" PRIu64 " %s %s %s\n", e->seq, type, feed, symbol);
 		break;
 	}
 }
@@ -365,12 +390,40 @@ static bool fh_event_wanted(const struct fh_consumer *c, const struct fh_event *
 	return true;
 }
 
-static volatile sig_atomic_t fh_quit;
-
 static void fh_signal(int signo)
 {
 	(void)signo;
 	fh_quit = 1;
+}
+
+/*
+ * Attaches (*c NULL) or reattaches *c after a restart. Retries while the ring is not
+ * there yet (with --wait, or after a restart: the new fhd may still be setting it up);
+ * with --wait also while it is refused, since fhd may replace a bad or untrusted
+ * segment by a good one, saying each new reason once. 0, or fh tail's exit status:
+ * 3 for another event layout (rebuild), 1 otherwise.
+ */
+static int fh_tail_connect(struct fh_consumer **c, const struct fh_tail_options *o)
+{
+	char err[512], said[512] = "";
+	int rc;
+
+	for (;;) {
+		rc = *c == NULL ? fh_attach(o->ring, o->from_now ? FH_START_NOW : FH_START_OLDEST, c, err,
+					    sizeof(err)) :
+				  fh_reattach(*c, err, sizeof(err));
+		if (rc == 0)
+			return 0;
+		if (fh_quit || rc == -EPROTO || (!o->wait && (rc != -ENOENT || *c == NULL))) {
+			fprintf(stderr, "fh tail: %s\n", err);
+			return rc == -EPROTO ? 3 : 1;
+		}
+		if (rc != -ENOENT && strcmp(err, said) != 0) {
+			fprintf(stderr, "fh tail: %s; waiting for a good one\n", err);
+			snprintf(said, sizeof(said), "%s", err);
+		}
+		usleep(rc != -ENOENT ? 100000 : *c == NULL ? 1000 : 10000);
+	}
 }
 
 static int fh_tail(int argc, char **argv)
@@ -388,8 +441,8 @@ static int fh_tail(int argc, char **argv)
 	struct fh_event events[FH_BATCH];
 	struct fh_consumer *c = NULL;
 	uint64_t seen = 0, laps = 0;
-	char err[512];
-	int opt, rc;
+	bool broken_said = false;
+	int opt, rc, status = 0;
 
 	while ((opt = getopt_long(argc, argv, "r:f:s:t:d:jqwnS:c:h", longs, NULL)) != -1) {
 		switch (opt) {
@@ -414,7 +467,9 @@ static int fh_tail(int argc, char **argv)
 		case 'c': o.count = strtoull(optarg, NULL, 10); break;
 		case 'h':
 			printf("usage: fh tail [--ring NAME] [--feed F] [--symbol S] [--type T] [--json|--quiet]\n"
-			       "               [--dump-books FILE] [--wait] [--from-now] [--slow-us N] [--count N]\n");
+			       "               [--dump-books FILE] [--wait] [--from-now] [--slow-us N] [--count N]\n"
+			       "  --wait: wait for the ring to appear, and while it is refused or broken, for\n"
+			       "  fhd to replace it by a good one (without it, those exit 1)\n");
 			return 0;
 		default:
 			return 2;
@@ -422,15 +477,26 @@ static int fh_tail(int argc, char **argv)
 	}
 	signal(SIGINT, fh_signal);
 	signal(SIGTERM, fh_signal);
-	while ((rc = fh_attach(o.ring, o.from_now ? FH_START_NOW : FH_START_OLDEST, &c, err, sizeof(err))) != 0) {
-		if (!o.wait || rc != -ENOENT || fh_quit) {
-			fprintf(stderr, "fh tail: %s\n", err);
-			return rc == -EPROTO ? 3 : 1;
-		}
-		usleep(1000);
-	}
+	rc = fh_tail_connect(&c, &o);
+	if (rc != 0)
+		return rc;
 	while (!fh_quit) {
 		int n = fh_poll(c, events, FH_BATCH);
+
+		if (n == FH_POLL_BROKEN) {
+			/* A broken ring stays broken until fhd replaces it: wait for that, or stop. */
+			if (!o.wait) {
+				fprintf(stderr, "fh tail: %s\n", fh_error(c));
+				status = 1;
+				break;
+			}
+			if (!broken_said)
+				fprintf(stderr, "fh tail: %s; waiting for fhd to replace it\n", fh_error(c));
+			broken_said = true;
+			usleep(10000);
+			continue;
+		}
+		broken_said = false;
 
 		if (n == FH_POLL_LAPPED) {
 			laps++;
@@ -443,13 +509,9 @@ static int fh_tail(int argc, char **argv)
 			fprintf(stderr, "fh tail: fhd restarted: reattaching\n");
 			for (int f = 0; f < FH_FEEDS; f++)
 				fh_books_clear((uint8_t)f);
-			/* The new fhd may still be setting the ring up. */
-			while ((rc = fh_reattach(c, err, sizeof(err))) == -ENOENT && !fh_quit)
-				usleep(10000);
-			if (rc != 0) {
-				fprintf(stderr, "fh tail: %s\n", err);
-				return 1;
-			}
+			rc = fh_tail_connect(&c, &o);
+			if (rc != 0)
+				return rc;
 			continue;
 		}
 		if (n == 0) {
@@ -478,7 +540,7 @@ static int fh_tail(int argc, char **argv)
 		fh_lost_total(c), laps);
 	rc = o.dump ? fh_dump_write(o.dump, c) : 0;
 	fh_detach(c);
-	return rc ? 1 : 0;
+	return rc ? 1 : status;
 }
 
 /* --- fh top: a live table of top of book per symbol, like top(1) --- */
@@ -494,11 +556,21 @@ static struct fh_top_stats *fh_top_stats_get(uint8_t feed, uint32_t key)
 {
 	static struct fh_top_stats *stats[FH_FEEDS];
 
+	/* Keys come from the ring and the view: out of range, or no memory, is no stats. */
 	if (key >= FH_KEYS)
 		return NULL;
 	if (stats[feed] == NULL)
 		stats[feed] = calloc(FH_KEYS, sizeof(*stats[feed]));
-	return &stats[feed][key];
+	return stats[feed] != NULL ? &stats[feed][key] : NULL;
+}
+
+/* Says fh_error() on stderr when it is new (a broken ring, a refused view); said keeps the last. */
+static void fh_top_problem(const struct fh_consumer *c, char *said, size_t size)
+{
+	if (fh_error(c)[0] != '\0' && strcmp(fh_error(c), said) != 0) {
+		fprintf(stderr, "fh top: %s\n", fh_error(c));
+		snprintf(said, size, "%s", fh_error(c));
+	}
 }
 
 static int fh_top(int argc, char **argv)
@@ -514,7 +586,7 @@ static int fh_top(int argc, char **argv)
 	struct fh_consumer *c;
 	struct fh_event events[FH_BATCH];
 	static struct fh_top top;
-	char err[512];
+	char err[512], said[640] = "";
 	int opt;
 
 	while ((opt = getopt_long(argc, argv, "r:i:on:h", longs, NULL)) != -1) {
@@ -548,6 +620,8 @@ static int fh_top(int argc, char **argv)
 
 			if (n == FH_POLL_RESTARTED && fh_reattach(c, err, sizeof(err)) != 0)
 				usleep(10000);
+			if (n == FH_POLL_BROKEN)
+				fh_top_problem(c, said, sizeof(said));
 			for (int i = 0; i < n; i++) {
 				struct fh_top_stats *s = fh_top_stats_get(events[i].feed, events[i].instrument);
 
@@ -572,12 +646,16 @@ static int fh_top(int argc, char **argv)
 		       fh_next_seq(c), fh_lost_total(c));
 		printf("%-6s %-10s %10s %12s %12s %10s %12s %10s\n", "feed", "symbol", "bid size",
 		       "bid", "ask", "ask size", "last", "updates/s");
-		for (uint32_t slot = 0; slot < fh_top_slots(c) && shown < rows; slot++) {
-			struct fh_top_stats *s;
+		for (uint32_t slot = 0; slot < fh_top_slots(c) && shown < rows && !fh_quit; slot++) {
+			struct fh_top_stats none = { 0 }, *s;
+			char symbol[sizeof(top.symbol)];
 
 			if (fh_top_read(c, slot, &top) != 0)
 				continue;
 			s = fh_top_stats_get(top.feed, top.instrument);
+			if (s == NULL)
+				s = &none;
+			fh_text_escape(symbol, sizeof(symbol), top.symbol, false);
 			s->rate = (uint32_t)((uint64_t)s->updates * 1000 / (interval_ms ? interval_ms : 1));
 			s->updates = 0;
 			bid[0] = ask[0] = last[0] = '\0';
@@ -588,17 +666,18 @@ static int fh_top(int argc, char **argv)
 			if (s->last_trade_qty)
 				fh_price_text(last, sizeof(last), s->last_trade, top.price_decimals);
 			printf("%-6s %-10s %10" PRIu64 " %12s %12s %10" PRIu64 " %12s %10u\n",
-			       fh_feed_name(c, top.feed), top.symbol,
+			       fh_feed_name(c, top.feed), symbol,
 			       top.bid_count ? top.bids[0].shares : 0, bid[0] ? bid : "-", ask[0] ? ask : "-",
 			       top.ask_count ? top.asks[0].shares : 0, last[0] ? last : "-", s->rate);
 			shown++;
 		}
 		fflush(stdout);
+		fh_top_problem(c, said, sizeof(said));
 		if (once)
 			break;
 	}
 	fh_detach(c);
-	return 0;
+	return once && said[0] != '\0' ? 1 : 0;
 }
 
 int main(int argc, char **argv)
