@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "publish/conflated_layout.h"
@@ -29,7 +30,36 @@ struct fh_consumer {
 	size_t view_size;
 	uint64_t lost_last;
 	uint64_t lost_total;
+	dev_t dev;			/* the inode mapped: a restarted fhd makes a new one */
+	ino_t ino;
+	uint64_t replaced_checked_ns;	/* when fh_replaced last looked */
 };
+
+#define FH_REPLACED_CHECK_NS 10000000ull	/* a live ring's name is looked up every 10 ms at most */
+
+/*
+ * Whether the ring's name now holds another inode than the one mapped: fhd restarted
+ * (it always creates a new segment). Looked up at most every 10 ms while the ring is
+ * live (idle polls stay cheap), every time once it is stopped.
+ */
+static bool fh_replaced(struct fh_consumer *c)
+{
+	char path[300];
+	struct timespec now;
+	struct stat st;
+	uint64_t now_ns;
+
+	if (__atomic_load_n(&c->header->state, __ATOMIC_ACQUIRE) != RING_STATE_STOPPED) {
+		clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+		now_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+		if (now_ns - c->replaced_checked_ns < FH_REPLACED_CHECK_NS)
+			return false;
+		c->replaced_checked_ns = now_ns;
+	}
+	snprintf(path, sizeof(path), "/dev/shm%s", c->name);
+	return fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       (st.st_dev != c->dev || st.st_ino != c->ino);
+}
 
 static int fh_map(struct fh_consumer *c, char *err, size_t err_size)
 {
@@ -81,6 +111,8 @@ static int fh_map(struct fh_consumer *c, char *err, size_t err_size)
 		return -EINVAL;
 	}
 	c->header = h;
+	c->dev = st.st_dev;
+	c->ino = st.st_ino;
 	c->records = (const struct fh_event *)((const uint8_t *)map + RING_HEADER_SIZE);
 	c->size = (size_t)st.st_size;
 	c->capacity = h->capacity;
@@ -238,6 +270,8 @@ int fh_poll(struct fh_consumer *c, struct fh_event *events, int max)
 	if (__atomic_load_n(&c->header->generation, __ATOMIC_ACQUIRE) != c->generation)
 		return FH_POLL_RESTARTED;
 	head = __atomic_load_n(&c->header->head, __ATOMIC_ACQUIRE);
+	if (c->next > head && fh_replaced(c))
+		return FH_POLL_RESTARTED;
 	if (c->next + c->capacity <= head)
 		return fh_lapped(c, fh_resync(c));
 	while (n < max && c->next <= head) {
