@@ -153,8 +153,8 @@ static int shm_segment_clear(const char *what, const char *name, const char *pat
 		 * Locked, but by no producer of fhd's user: a reader's lock. It must not pin the
 		 * name (readers could then keep fhd from ever restarting), so it goes anyway.
 		 */
-		fprintf(stderr, "fhd: %s %s: the old segment is locked by a process that is no fhd of uid %u; "
-			"replacing it regardless\n", what, name, (unsigned)geteuid());
+		fprintf(stderr, "fhd: %s %s: the old segment is locked, but by no running fhd of uid %u "
+			"(a reader?); replacing it regardless\n", what, name, (unsigned)geteuid());
 	}
 	/* Holding its lock: the inode at the name can only be removed by us now. */
 	if (fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) == 0 && shm_segment_same_inode(&st, &opened) &&
@@ -261,7 +261,7 @@ int shm_segment_share(struct shm_segment *seg, const char *what, mode_t mode, gi
 
 void shm_segment_close(struct shm_segment *seg)
 {
-	if (seg->map == NULL)	/* never created (a zeroed struct's fd 0 is not ours) */
+	if (seg->map == NULL)	/* never created: a zeroed struct's fd 0 is not ours */
 		return;
 	munmap(seg->map, seg->size);
 	close(seg->fd);

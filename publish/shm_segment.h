@@ -52,8 +52,10 @@ int shm_segment_create(struct shm_segment *seg, const char *what, const char *na
 int shm_segment_share(struct shm_segment *seg, const char *what, mode_t mode, gid_t gid,
 		      char *err, size_t err_size);
 
-/* Unmaps and closes (dropping the lock); the file stays for readers to drain. A zeroed
- * struct (never created) is left alone. */
+/*
+ * Unmaps and closes (dropping the lock); the file stays for readers to drain. A zeroed
+ * struct (never created) is left alone.
+ */
 void shm_segment_close(struct shm_segment *seg);
 
 /* As shm_segment_close, and removes the name if it is still this segment's inode. */
