@@ -37,20 +37,22 @@ static bool shm_segment_same_inode(const struct stat *a, const struct stat *b)
 	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
 }
 
-/* Whether process pid runs as this process's effective user (its /proc dir says so). */
-static bool shm_segment_pid_ours(long pid)
+/* Whether process pid is visible here and runs as another user than fhd's (its /proc dir says). */
+static bool shm_segment_pid_foreign(long pid)
 {
 	char path[32];
 	struct stat st;
 
 	snprintf(path, sizeof(path), "/proc/%ld", pid);
-	return stat(path, &st) == 0 && st.st_uid == geteuid();
+	return pid > 0 && stat(path, &st) == 0 && st.st_uid != geteuid();
 }
 
 /*
- * The pid of a process of fhd's own user that holds flock(LOCK_EX) on the inode
- * (dev, ino): the kernel's own account in /proc/locks, not anything the segment
- * says about itself. 0: none; -1: /proc/locks cannot be read.
+ * Who holds flock(LOCK_EX) on the inode (dev, ino), by the kernel's own account in
+ * /proc/locks, not by anything the segment says about itself: the pid of a process
+ * that is not visibly another user's (a producer of ours); 0: nobody but readers
+ * (shared locks, or other users' processes); -1: a holder we cannot identify (not
+ * visible in this pid namespace, or /proc/locks unreadable): treated as live.
  */
 static long shm_segment_lock_holder(dev_t dev, ino_t ino)
 {
@@ -68,12 +70,10 @@ static long shm_segment_lock_holder(dev_t dev, ino_t ino)
 			   &major_id, &minor_id, &inode) != 7)
 			continue;
 		if (strcmp(kind, "FLOCK") != 0 || strcmp(access, "WRITE") != 0 || inode != (unsigned long)ino ||
-		    major_id != major(dev) || minor_id != minor(dev))
+		    major_id != major(dev) || minor_id != minor(dev) || shm_segment_pid_foreign(pid))
 			continue;
-		if (shm_segment_pid_ours(pid)) {
-			found = pid;
-			break;
-		}
+		found = pid > 0 ? pid : -1;
+		break;
 	}
 	fclose(in);
 	return found;
@@ -145,13 +145,13 @@ static int shm_segment_clear(const char *what, const char *name, const char *pat
 				snprintf(err, err_size, "%s %s is in use by a running fhd (pid %ld): refusing to "
 					 "take it over (stop that fhd, or choose another name)", what, name, holder);
 			else
-				snprintf(err, err_size, "%s %s is locked by a running process (pid unknown: "
-					 "/proc/locks unreadable): refusing to take it over", what, name);
+				snprintf(err, err_size, "%s %s is locked by a running process (pid unknown: not "
+					 "visible here, or /proc/locks unreadable): refusing to take it over", what, name);
 			return -EBUSY;
 		}
 		/*
-		 * Locked, but by no producer of fhd's user: a reader's lock. It must not pin the
-		 * name (readers could then keep fhd from ever restarting), so it goes anyway.
+		 * Locked, but only by readers (a shared lock, or another user's process): it must
+		 * not pin the name (a reader could then keep fhd from ever restarting).
 		 */
 		fprintf(stderr, "fhd: %s %s: the old segment is locked, but by no running fhd of uid %u "
 			"(a reader?); replacing it regardless\n", what, name, (unsigned)geteuid());

@@ -14,6 +14,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "publish/shm_segment.h"
@@ -128,8 +129,43 @@ static void test_own_leftovers_replaced(void)
 	CHECK(shm_segment_create(&seg, "ring", name, SIZE, err, sizeof(err)) == 0);
 	CHECK(inode_of(&after) && after.st_ino != before.st_ino);
 	close(early_fd);
-	shm_segment_remove(&seg);
-	CHECK(!inode_of(&after) && errno == ENOENT);
+	shm_segment_close(&seg);
+
+	printf("another user's exclusive lock on a stale segment does not pin it either\n");
+	if (geteuid() == 0) {
+		int ready[2], done[2];
+		pid_t child;
+		char c;
+
+		CHECK(shm_segment_create(&seg, "ring", name, SIZE, err, sizeof(err)) == 0);
+		CHECK(shm_segment_share(&seg, "ring", 0644, (gid_t)-1, err, sizeof(err)) == 0);
+		shm_segment_close(&seg);
+		CHECK(inode_of(&before) && pipe(ready) == 0 && pipe(done) == 0);
+		child = fork();
+		if (child == 0) {
+			int fd;
+
+			if (setgid(FOREIGN_UID) != 0 || setuid(FOREIGN_UID) != 0)
+				_exit(1);
+			fd = open(path, O_RDONLY);
+			if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0)
+				_exit(1);
+			if (write(ready[1], "r", 1) != 1 || read(done[0], &c, 1) != 1)
+				_exit(1);
+			_exit(0);
+		}
+		CHECK(read(ready[0], &c, 1) == 1);
+		CHECK(shm_segment_create(&seg, "ring", name, SIZE, err, sizeof(err)) == 0);
+		CHECK(inode_of(&after) && after.st_ino != before.st_ino);
+		CHECK(write(done[1], "d", 1) == 1);
+		waitpid(child, NULL, 0);
+		close(ready[0]);
+		close(ready[1]);
+		close(done[0]);
+		close(done[1]);
+		shm_segment_remove(&seg);
+		CHECK(!inode_of(&after) && errno == ENOENT);
+	}
 }
 
 /* Writes fs.protected_regular; false if this machine does not let us. */
