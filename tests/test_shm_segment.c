@@ -168,6 +168,57 @@ static void test_own_leftovers_replaced(void)
 	}
 }
 
+/*
+ * Several fhd start under one name at once (fresh, or over a stale segment): exactly
+ * one gets it, the others are refused as in use (or gave up after the bounded retries).
+ */
+static void test_race(bool stale)
+{
+	enum { RACERS = 4 };
+	int go[2], hold[2], result[2], rc, won = 0, refused = 0;
+	struct shm_segment seg;
+	pid_t kids[RACERS];
+	char err[512];
+
+	printf("%d fhd starting at once on a %s name: one wins\n", RACERS, stale ? "stale" : "fresh");
+	unlink(path);
+	if (stale) {
+		CHECK(shm_segment_create(&seg, "ring", name, SIZE, err, sizeof(err)) == 0);
+		shm_segment_close(&seg);
+	}
+	CHECK(pipe(go) == 0 && pipe(hold) == 0 && pipe(result) == 0);
+	for (int k = 0; k < RACERS; k++) {
+		kids[k] = fork();
+		if (kids[k] == 0) {
+			char c;
+
+			close(go[1]);
+			close(hold[1]);
+			(void)!read(go[0], &c, 1);	/* EOF: everyone starts */
+			rc = shm_segment_create(&seg, "ring", name, SIZE, err, sizeof(err));
+			(void)!write(result[1], &rc, sizeof(rc));
+			(void)!read(hold[0], &c, 1);	/* the winner holds it until the end */
+			_exit(0);
+		}
+	}
+	close(go[0]);
+	close(go[1]);
+	close(hold[0]);
+	for (int k = 0; k < RACERS; k++) {
+		CHECK(read(result[0], &rc, sizeof(rc)) == sizeof(rc));
+		won += rc == 0;
+		refused += rc == -EBUSY || rc == -EAGAIN;
+	}
+	printf("  %d won, %d refused\n", won, refused);
+	CHECK(won == 1 && refused == RACERS - 1);
+	close(hold[1]);
+	for (int k = 0; k < RACERS; k++)
+		waitpid(kids[k], NULL, 0);
+	close(result[0]);
+	close(result[1]);
+	unlink(path);
+}
+
 /* Writes fs.protected_regular; false if this machine does not let us. */
 static bool protected_regular_set(const char *value)
 {
@@ -245,6 +296,8 @@ int main(void)
 	test_bad_names();
 	test_foreign_owner();
 	test_own_leftovers_replaced();
+	test_race(false);
+	test_race(true);
 	test_protected_regular();
 	unlink(path);
 	printf("%s\n", failures ? "FAIL" : "PASS");
