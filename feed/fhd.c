@@ -4,7 +4,9 @@
  * RX lcores, and waits: for a signal, or in a replay for every capture to be read.
  * Then it prints the counters and writes the book dump.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -13,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -235,7 +238,7 @@ static bool fhd_args_have(char *const *args, int count, const char *option)
 /*
  * What tells this fhd from others on the host, for EAL's --file-prefix: fh-<ring>
  * when it publishes (the ring name is already unique to one live fhd), else
- * fh-<pid> (a replay or a test: nothing to find again later).
+ * fhd-<pid> (a replay or a test: nothing to find again later; swept once dead).
  */
 static void fhd_instance_name(const struct cfg *cfg, const struct fhd_options *o, char *name,
 			      size_t size)
@@ -245,7 +248,7 @@ static void fhd_instance_name(const struct cfg *cfg, const struct fhd_options *o
 	if (ring != NULL)
 		snprintf(name, size, "fh-%s", ring);
 	else
-		snprintf(name, size, "fh-%ld", (long)getpid());
+		snprintf(name, size, "fhd-%ld", (long)getpid());	/* never an fh-<ring> */
 }
 
 /*
@@ -295,6 +298,59 @@ static void fhd_runtime_dir_remove(void)
 		rmdir(path);
 		rmdir(fhd_private_dir);
 	}
+}
+
+/*
+ * What a per-run name (EAL's fhd-<pid> runtime directory, the fh-stats-<pid> segment)
+ * leaves behind when its fhd was killed: in dir, each "<prefix><pid>" of fhd's own
+ * user whose process is gone is removed (a directory with the files in it). Nobody
+ * else's, nothing live, nothing followed: bounded by the directory's entries.
+ */
+static void fhd_stale_sweep(const char *dir, const char *prefix)
+{
+	size_t len = strlen(prefix);
+	struct dirent *d, *e;
+	struct stat st;
+	char *end;
+	DIR *in = opendir(dir), *sub;
+	long pid;
+	int fd;
+
+	if (in == NULL)
+		return;
+	while ((d = readdir(in)) != NULL) {
+		if (strncmp(d->d_name, prefix, len) != 0 || d->d_name[len] == '\0')
+			continue;
+		pid = strtol(d->d_name + len, &end, 10);
+		if (*end != '\0' || pid <= 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		if (fstatat(dirfd(in), d->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || st.st_uid != geteuid())
+			continue;
+		if (S_ISREG(st.st_mode)) {
+			/* A segment: only if no producer holds it (a configured name may look alike). */
+			fd = openat(dirfd(in), d->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+			if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)
+				unlinkat(dirfd(in), d->d_name, 0);
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		if (!S_ISDIR(st.st_mode))
+			continue;
+		fd = openat(dirfd(in), d->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		sub = fd >= 0 ? fdopendir(fd) : NULL;
+		if (sub == NULL) {
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		while ((e = readdir(sub)) != NULL)
+			if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+				unlinkat(fd, e->d_name, 0);	/* sockets and files; a subdirectory stays */
+		closedir(sub);
+		unlinkat(dirfd(in), d->d_name, AT_REMOVEDIR);
+	}
+	closedir(in);
 }
 
 /* The EAL command line: the config's arguments, lcores, devices, then the user's. */
@@ -626,6 +682,15 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	snprintf(fhd_eal_dir, sizeof(fhd_eal_dir), "%s", rte_eal_get_runtime_dir());
+	{
+		char parent[PATH_MAX];
+
+		snprintf(parent, sizeof(parent), "%s", fhd_eal_dir);
+		if (strrchr(parent, '/') != NULL)
+			*strrchr(parent, '/') = '\0';
+		fhd_stale_sweep(parent, "fhd-");
+		fhd_stale_sweep(SHM_SEGMENT_DIR, "fh-stats-");
+	}
 	signal(SIGINT, fhd_signal);
 	signal(SIGTERM, fhd_signal);
 

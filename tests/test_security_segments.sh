@@ -10,7 +10,8 @@
 #  - a second fhd on a live ring, or on a live stats segment, is refused naming the
 #    first's pid; the first's consumer sees no restart, no lap;
 #  - two fhd side by side (root and root, root and the user) both run to the end, each
-#    with its own stats segment, even with an XDG_RUNTIME_DIR the user cannot write.
+#    with its own stats segment, even with an XDG_RUNTIME_DIR the user cannot write;
+#    what a killed one leaves under per-run names is swept by the next, a live one's not.
 # fs.protected_regular: tested here at this machine's value; test_shm_segment tests
 # the segment code at 0, 1 and 2.
 source "$(dirname "$0")/lib.sh"
@@ -189,5 +190,26 @@ rc_b=$?
 check "both root fhd end with exit 0 ($rc_a, $rc_b)" test $rc_a = 0 -a $rc_b = 0
 check "their per-run stats segments are removed at exit" test ! -e "/dev/shm/$seg_a" -a ! -e "/dev/shm/$seg_b"
 check "their EAL runtime directories are removed at exit" \
-	test ! -e "/var/run/dpdk/fh-$a" -a ! -e "/var/run/dpdk/fh-$b"
+	test ! -e "/var/run/dpdk/fhd-$a" -a ! -e "/var/run/dpdk/fhd-$b"
+# A per-run name left by a killed fhd is swept by the next one; a live one's is not.
+"$FHD" --replay "$PCAP" --replay-loop --duration 120 >/dev/null 2>"$TMP/killed.err" &
+killed=$!
+pids+=($killed)
+"$FHD" --replay "$PCAP" --replay-loop --duration 120 >/dev/null 2>"$TMP/alive.err" &
+alive=$!
+pids+=($alive)
+for _ in $(seq 600); do
+	grep -q "fhd: running" "$TMP/killed.err" && grep -q "fhd: running" "$TMP/alive.err" && break
+	sleep 0.1
+done
+kill -9 $killed
+wait $killed 2>/dev/null
+check "a killed fhd leaves its per-run segment and EAL directory" \
+	test -e /dev/shm/fh-stats-$killed -a -e /var/run/dpdk/fhd-$killed
+fhd_run --replay "$PCAP" >/dev/null 2>&1
+check "the next fhd sweeps them" test ! -e /dev/shm/fh-stats-$killed -a ! -e /var/run/dpdk/fhd-$killed
+check "... but not a live fhd's" test -e /dev/shm/fh-stats-$alive -a -e /var/run/dpdk/fhd-$alive
+kill -INT $alive
+wait $alive
+check "the live one ends with exit 0" [ $? = 0 ]
 finish
