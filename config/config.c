@@ -1026,7 +1026,7 @@ void cfg_stats_defaults(struct cfg_stats *stats)
 	memset(stats, 0, sizeof(*stats));
 	stats->interval_ms = 1000;
 	stats->log = true;
-	snprintf(stats->segment, sizeof(stats->segment), "fh-stats");
+	/* segment stays empty: fhd names it per instance (<ring>-stats, or fh-stats-<pid>). */
 }
 
 /* The optional stats section: status lines, the stats segment, metrics, histogram files. */

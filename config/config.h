@@ -102,7 +102,8 @@ struct cfg_journal {
 struct cfg_stats {
 	uint32_t interval_ms;		/* YAML: interval_ms, status line and refresh period, default 1000 */
 	bool log;			/* YAML: log, one status line per feed each interval, default true */
-	char segment[CFG_STATS_NAME_MAX];	/* YAML: segment, /dev/shm/<segment> for fh stat, default "fh-stats" */
+	char segment[CFG_STATS_NAME_MAX];	/* YAML: segment, /dev/shm/<segment> for fh stat; default ""
+						 * (fhd picks <publish.ring>-stats, else fh-stats-<pid>) */
 	char prometheus_file[CFG_PATH_TEXT_MAX];	/* YAML: prometheus_file, refreshed each interval */
 	/* YAML: http is refused until fhd serves /metrics itself */
 	char hist_out[CFG_PATH_TEXT_MAX];	/* YAML: hist_out, directory for percentile files at exit */
@@ -131,7 +132,7 @@ struct cfg {
 	struct cfg_stats stats;		/* YAML: stats (optional) */
 };
 
-/* The stats defaults: status lines each second, segment fh-stats, nothing else. */
+/* The stats defaults: status lines each second, a segment named per instance, nothing else. */
 void cfg_stats_defaults(struct cfg_stats *stats);
 
 /* Journal defaults, for a journal switched on by fhd --journal DIR alone. */

@@ -4,14 +4,19 @@
  * RX lcores, and waits: for a signal, or in a replay for every capture to be read.
  * Then it prints the counters and writes the book dump.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,6 +39,7 @@
 #include "feed/stats.h"
 #include "publish/publisher.h"
 #include "publish/ring.h"
+#include "publish/shm_segment.h"
 
 #define FHD_REPLAY_MAX 8
 #define FHD_ARGS_MAX 128
@@ -306,6 +312,134 @@ static int fhd_args_push(char **args, int *count, const char *arg)
 	return 0;
 }
 
+static bool fhd_args_have(char *const *args, int count, const char *option)
+{
+	size_t len = strlen(option);
+
+	for (int i = 0; i < count; i++)
+		if (strncmp(args[i], option, len) == 0 && (args[i][len] == '\0' || args[i][len] == '='))
+			return true;
+	return false;
+}
+
+/*
+ * What tells this fhd from others on the host, for EAL's --file-prefix: fh-<ring>
+ * when it publishes (the ring name is already unique to one live fhd), else
+ * fhd-<pid> (a replay or a test: nothing to find again later; swept once dead).
+ */
+static void fhd_instance_name(const struct cfg *cfg, const struct fhd_options *o, char *name,
+			      size_t size)
+{
+	const char *ring = o->publish != NULL ? o->publish : cfg->publish.enabled ? cfg->publish.ring : NULL;
+
+	if (ring != NULL)
+		snprintf(name, size, "fh-%s", ring);
+	else
+		snprintf(name, size, "fhd-%ld", (long)getpid());	/* never an fh-<ring> */
+}
+
+/*
+ * EAL keeps a runtime directory: /var/run/dpdk/<prefix> for root, and for anyone else
+ * $XDG_RUNTIME_DIR/dpdk or else /tmp/dpdk, which the first user to run DPDK owns (0700)
+ * so every other user fails there. A user without a usable XDG_RUNTIME_DIR of their
+ * own gets a private directory instead (RUNTIME_DIRECTORY, which EAL reads first),
+ * removed at exit. 0, or -errno with a message printed. dir: that directory, or "".
+ */
+static int fhd_runtime_dir_setup(char *dir, size_t size)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	struct stat st;
+
+	dir[0] = '\0';
+	if (getuid() == 0 || getenv("RUNTIME_DIRECTORY") != NULL)
+		return 0;
+	if (xdg != NULL && lstat(xdg, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == getuid() &&
+	    (st.st_mode & 022) == 0)
+		return 0;
+	snprintf(dir, size, "/tmp/fhd-%u.XXXXXX", (unsigned)getuid());
+	if (mkdtemp(dir) == NULL || setenv("RUNTIME_DIRECTORY", dir, 1) != 0) {
+		fprintf(stderr, "fhd: cannot make a private DPDK runtime directory %s: %s\n", dir,
+			strerror(errno));
+		dir[0] = '\0';
+		return -errno;
+	}
+	return 0;
+}
+
+/* The runtime directories to remove at exit: EAL's own, and the private one we made. */
+static char fhd_eal_dir[PATH_MAX], fhd_private_dir[64];
+
+/*
+ * Removes what EAL left of its runtime directories (empty once its telemetry socket is
+ * gone). An atexit handler registered before rte_eal_init, so that it runs after EAL's
+ * own exit handlers have removed their sockets.
+ */
+static void fhd_runtime_dir_remove(void)
+{
+	char path[PATH_MAX];
+
+	if (fhd_eal_dir[0] != '\0')
+		rmdir(fhd_eal_dir);
+	if (fhd_private_dir[0] != '\0') {
+		snprintf(path, sizeof(path), "%s/dpdk", fhd_private_dir);
+		rmdir(path);
+		rmdir(fhd_private_dir);
+	}
+}
+
+/*
+ * What a per-run name (EAL's fhd-<pid> runtime directory, the fh-stats-<pid> segment)
+ * leaves behind when its fhd was killed: in dir, each "<prefix><pid>" of fhd's own
+ * user whose process is gone is removed (a directory with the files in it). Nobody
+ * else's, nothing live, nothing followed: bounded by the directory's entries.
+ */
+static void fhd_stale_sweep(const char *dir, const char *prefix)
+{
+	size_t len = strlen(prefix);
+	struct dirent *d, *e;
+	struct stat st;
+	char *end;
+	DIR *in = opendir(dir), *sub;
+	long pid;
+	int fd;
+
+	if (in == NULL)
+		return;
+	while ((d = readdir(in)) != NULL) {
+		if (strncmp(d->d_name, prefix, len) != 0 || d->d_name[len] == '\0')
+			continue;
+		pid = strtol(d->d_name + len, &end, 10);
+		if (*end != '\0' || pid <= 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		if (fstatat(dirfd(in), d->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || st.st_uid != geteuid())
+			continue;
+		if (S_ISREG(st.st_mode)) {
+			/* A segment: only if no producer holds it (a configured name may look alike). */
+			fd = openat(dirfd(in), d->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+			if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)
+				unlinkat(dirfd(in), d->d_name, 0);
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		if (!S_ISDIR(st.st_mode))
+			continue;
+		fd = openat(dirfd(in), d->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		sub = fd >= 0 ? fdopendir(fd) : NULL;
+		if (sub == NULL) {
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		while ((e = readdir(sub)) != NULL)
+			if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+				unlinkat(fd, e->d_name, 0);	/* sockets and files; a subdirectory stays */
+		closedir(sub);
+		unlinkat(dirfd(in), d->d_name, AT_REMOVEDIR);
+	}
+	closedir(in);
+}
+
 /* The EAL command line: the config's arguments, lcores, devices, then the user's. */
 static int fhd_eal_args_build(const struct cfg *cfg, const struct fhd_options *o,
 			      const struct replay_capture *captures, char **args, int *count)
@@ -344,6 +478,11 @@ static int fhd_eal_args_build(const struct cfg *cfg, const struct fhd_options *o
 	}
 	for (int i = 0; i < o->eal_argc; i++)
 		rc |= fhd_args_push(args, count, o->eal_argv[i]);
+	if (!fhd_args_have(args, *count, "--file-prefix")) {
+		fhd_instance_name(cfg, o, arg, sizeof(arg));
+		rc |= fhd_args_push(args, count, "--file-prefix");
+		rc |= fhd_args_push(args, count, arg);
+	}
 	return rc ? -E2BIG : 0;
 }
 
@@ -411,7 +550,7 @@ static int fhd_publish_setup(const struct cfg *cfg, struct rx_lcore *const *rx,
 			fprintf(stderr, "fhd: %s\n", err);
 			return -EIO;
 		}
-		views[i].header->generation = rings[i].header->generation;
+		pub_conflated_generation_set(&views[i], rings[i].generation);
 		fprintf(stderr, "fhd: publishing on /dev/shm%s (%u events, mode %04o), top %u "
 			"levels on /dev/shm%s-top\n", name, pub->capacity, pub->mode, pub->depth, name);
 		slots = 0;
@@ -427,6 +566,25 @@ static int fhd_publish_setup(const struct cfg *cfg, struct rx_lcore *const *rx,
 		}
 	}
 	return 0;
+}
+
+/*
+ * The stats segment's name: stats.segment when the config gives one; else, publishing,
+ * <ring>-stats (one per instance, as its ring is); else fh-stats-<pid>. Returns whether
+ * the name is this run's alone (nobody could find it again): removed at exit.
+ */
+static bool fhd_stats_segment_name(const struct cfg *cfg, char *name, size_t size)
+{
+	if (cfg->stats.segment[0] != '\0') {
+		snprintf(name, size, "%s", cfg->stats.segment);
+		return false;
+	}
+	if (cfg->publish.enabled) {
+		snprintf(name, size, "%s-stats", cfg->publish.ring);
+		return false;
+	}
+	snprintf(name, size, "fh-stats-%ld", (long)getpid());
+	return true;
 }
 
 /* What to add to the live RX clock (the TSC in ns) to get ns since the epoch. */
@@ -562,7 +720,8 @@ int main(int argc, char **argv)
 	static struct journal_lcore journal;
 	static struct stats stats;
 	const volatile bool *finished[CFG_FEEDS_MAX];
-	bool replay, journal_running = false;
+	bool replay, journal_running = false, per_run;
+	char segment[SHM_SEGMENT_NAME_MAX];
 
 	if (fhd_options_parse(argc, argv, &o) != 0)
 		return FHD_EXIT_CONFIG;
@@ -600,9 +759,22 @@ int main(int argc, char **argv)
 		fprintf(stderr, "fhd: too many EAL arguments\n");
 		return FHD_EXIT_CONFIG;
 	}
+	if (fhd_runtime_dir_setup(fhd_private_dir, sizeof(fhd_private_dir)) != 0)
+		return 1;
+	atexit(fhd_runtime_dir_remove);
 	if (rte_eal_init(eal_count, eal_args) < 0) {
 		fprintf(stderr, "fhd: DPDK EAL init failed: %s\n", rte_strerror(rte_errno));
 		return 1;
+	}
+	snprintf(fhd_eal_dir, sizeof(fhd_eal_dir), "%s", rte_eal_get_runtime_dir());
+	{
+		char parent[PATH_MAX];
+
+		snprintf(parent, sizeof(parent), "%s", fhd_eal_dir);
+		if (strrchr(parent, '/') != NULL)
+			*strrchr(parent, '/') = '\0';
+		fhd_stale_sweep(parent, "fhd-");
+		fhd_stale_sweep(SHM_SEGMENT_DIR, "fh-stats-");
 	}
 	fhd_signals_install();
 
@@ -697,10 +869,13 @@ int main(int argc, char **argv)
 		status = 1;
 		goto out;
 	}
-	if (stats_open(&stats, &cfg.stats, feeds, finished, cfg.feeds_count) != 0) {
+	per_run = fhd_stats_segment_name(&cfg, segment, sizeof(segment));
+	if (stats_open(&stats, &cfg.stats, segment, 0644, per_run, feeds, finished, cfg.feeds_count) != 0) {
 		status = 1;
 		goto out;
 	}
+	fprintf(stderr, "fhd: statistics on /dev/shm/%s (fh stat --segment %s)%s\n", segment, segment,
+		per_run ? ", removed at exit" : "");
 	stats.last_tick_ns = fhd_now_ns();
 	if (cfg.journal.enabled) {
 		if (fhd_journal_setup(&cfg, rx, &journal) != 0) {

@@ -3,12 +3,11 @@
  */
 #include "feed/stats.h"
 
+#include <assert.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stddef.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,12 +22,17 @@ static uint64_t stats_realtime_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-int stats_open(struct stats *s, const struct cfg_stats *cfg, struct feed *const *feeds,
-	       const volatile bool *const *writer_finished, uint32_t count)
+int stats_open(struct stats *s, const struct cfg_stats *cfg, const char *segment, mode_t mode,
+	       bool remove, struct feed *const *feeds, const volatile bool *const *writer_finished,
+	       uint32_t count)
 {
-	int fd;
+	struct fh_stats_segment *image = &s->image;
+	char name[SHM_SEGMENT_NAME_MAX], err[512];
+	int rc;
 
+	assert(count <= CFG_FEEDS_MAX && CFG_FEEDS_MAX <= FH_STATS_FEEDS_MAX);
 	memset(s, 0, sizeof(*s));
+	s->shm.fd = -1;
 	s->cfg = cfg;
 	s->feeds_count = count;
 	for (uint32_t i = 0; i < count; i++) {
@@ -39,36 +43,37 @@ int stats_open(struct stats *s, const struct cfg_stats *cfg, struct feed *const 
 			hist_reset(&s->feeds[i].total[k]);
 		}
 	}
-	if (cfg->segment[0] == '\0')
-		return 0;
-	snprintf(s->segment_name, sizeof(s->segment_name), "/%s", cfg->segment);
-	fd = shm_open(s->segment_name, O_RDWR | O_CREAT, 0644);
-	if (fd < 0 || ftruncate(fd, sizeof(*s->segment)) != 0) {
-		fprintf(stderr, "fhd: stats segment /dev/shm%s: %s\n", s->segment_name, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -errno;
-	}
-	s->segment = mmap(NULL, sizeof(*s->segment), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
-	close(fd);
-	if (s->segment == MAP_FAILED) {
-		s->segment = NULL;
-		fprintf(stderr, "fhd: stats segment /dev/shm%s: %s\n", s->segment_name, strerror(errno));
-		return -ENOMEM;
-	}
-	/* Odd seq first: a reader never takes the half-made segment for a whole one. */
-	__atomic_store_n(&s->segment->seq, s->segment->seq | 1, __ATOMIC_RELEASE);
-	s->segment->magic = FH_STATS_MAGIC;
-	s->segment->version = FH_STATS_VERSION;
-	s->segment->feeds_count = count;
-	s->segment->pid = (uint64_t)getpid();
-	s->segment->interval_ms = cfg->interval_ms;
-	s->segment->state = FH_STATS_STATE_RUNNING;
+	image->magic = FH_STATS_MAGIC;
+	image->version = FH_STATS_VERSION;
+	image->feeds_count = count;
+	image->pid = (uint64_t)getpid();
+	image->interval_ms = cfg->interval_ms;
+	image->state = FH_STATS_STATE_RUNNING;
 	for (int k = 0; k < FEED_LATENCY_KINDS; k++)
-		snprintf(s->segment->latency_names[k], FH_STATS_NAME_MAX, "%s", feed_latency_names[k]);
+		snprintf(image->latency_names[k], FH_STATS_NAME_MAX, "%s", feed_latency_names[k]);
 	for (uint32_t i = 0; i < count; i++)
-		snprintf(s->segment->feeds[i].name, FH_STATS_NAME_MAX, "%s", feeds[i]->cfg->name);
-	__atomic_store_n(&s->segment->seq, (s->segment->seq | 1) + 1, __ATOMIC_RELEASE);
+		snprintf(image->feeds[i].name, FH_STATS_NAME_MAX, "%s", feeds[i]->cfg->name);
+	if (segment == NULL)
+		return 0;
+	snprintf(name, sizeof(name), "/%s", segment);
+	rc = shm_segment_create(&s->shm, "stats segment", name, sizeof(*s->segment), err, sizeof(err));
+	if (rc == 0) {
+		/* A new inode only we can open yet: whole before anyone can read it. */
+		s->segment = s->shm.map;
+		s->seq = 2;
+		image->seq = s->seq;
+		memcpy(s->segment, image, sizeof(*image));
+		rc = shm_segment_share(&s->shm, "stats segment", mode, (gid_t)-1, err, sizeof(err));
+		if (rc != 0) {
+			shm_segment_remove(&s->shm);
+			s->segment = NULL;
+		}
+	}
+	if (rc != 0) {
+		fprintf(stderr, "fhd: %s\n", err);
+		return rc;
+	}
+	s->segment_remove = remove;
 	return 0;
 }
 
@@ -261,16 +266,21 @@ void stats_tick(struct stats *s, uint64_t now_ns, bool final)
 			stats_line_print(stderr, out);
 	}
 	s->last_tick_ns = now_ns;
+	memcpy(s->image.feeds, feeds, sizeof(feeds[0]) * s->feeds_count);
+	s->image.updated_ns = stats_realtime_ns();
+	s->image.state = final ? FH_STATS_STATE_STOPPED : FH_STATS_STATE_RUNNING;
 	if (s->segment != NULL) {
-		__atomic_store_n(&s->segment->seq, s->segment->seq + 1, __ATOMIC_RELEASE);
+		/* The seqlock from our own count; the segment is written, never read back. */
+		assert((s->seq & 1) == 0);
+		s->image.seq = ++s->seq;	/* odd: the copy below rewrites it unchanged */
+		__atomic_store_n(&s->segment->seq, s->seq, __ATOMIC_RELEASE);
 		__atomic_thread_fence(__ATOMIC_RELEASE);
-		memcpy(s->segment->feeds, feeds, sizeof(feeds[0]) * s->feeds_count);
-		s->segment->updated_ns = stats_realtime_ns();
-		s->segment->state = final ? FH_STATS_STATE_STOPPED : FH_STATS_STATE_RUNNING;
-		__atomic_store_n(&s->segment->seq, s->segment->seq + 1, __ATOMIC_RELEASE);
+		memcpy(s->segment, &s->image, sizeof(s->image));
+		__atomic_store_n(&s->segment->seq, ++s->seq, __ATOMIC_RELEASE);
+		s->image.seq = s->seq;
 	}
-	if (s->cfg->prometheus_file[0] != '\0' && s->segment != NULL)
-		stats_prometheus_write(s->segment, s->cfg->prometheus_file);
+	if (s->cfg->prometheus_file[0] != '\0')
+		stats_prometheus_write(&s->image, s->cfg->prometheus_file);
 }
 
 void stats_report(FILE *out, const struct stats *s)
@@ -330,7 +340,9 @@ int stats_hist_files_write(const struct stats *s, const char *dir)
 
 void stats_close(struct stats *s)
 {
-	if (s->segment != NULL)
-		munmap(s->segment, sizeof(*s->segment));
+	if (s->segment_remove)
+		shm_segment_remove(&s->shm);
+	else
+		shm_segment_close(&s->shm);
 	s->segment = NULL;
 }

@@ -15,6 +15,7 @@
 
 #include "config/config.h"
 #include "feed/feed.h"
+#include "publish/shm_segment.h"
 #include "publish/stats_layout.h"
 
 struct stats_feed {
@@ -31,17 +32,28 @@ struct stats {
 	const struct cfg_stats *cfg;
 	struct stats_feed feeds[CFG_FEEDS_MAX];
 	uint32_t feeds_count;
-	struct fh_stats_segment *segment;	/* NULL: none */
-	char segment_name[CFG_STATS_NAME_MAX + 2];
+	/*
+	 * What the segment holds, fhd's own copy: every output (the segment, the Prometheus
+	 * file) is made from it, and nothing is ever read back from the shared segment.
+	 */
+	struct fh_stats_segment image;
+	uint64_t seq;				/* the segment's seqlock, privately */
+	struct fh_stats_segment *segment;	/* shared, written only; NULL: none */
+	struct shm_segment shm;
+	bool segment_remove;			/* unlink it at stats_close (a per-run name) */
 	uint64_t last_tick_ns;
 };
 
 /*
  * Sets up the view of count feeds (writer_finished[i]: feed i's RX lcore flag) and the
- * stats segment. 0, or -errno with a message printed.
+ * stats segment /dev/shm/<segment> (NULL: none), created fresh (shm_segment_create:
+ * a name owned by another user, or by a running fhd, is refused) with mode `mode`
+ * (0644: fh stat needs no privilege). remove: unlink it at stats_close (a name nobody
+ * could find after the run). 0, or -errno with a message printed.
  */
-int stats_open(struct stats *s, const struct cfg_stats *cfg, struct feed *const *feeds,
-	       const volatile bool *const *writer_finished, uint32_t count);
+int stats_open(struct stats *s, const struct cfg_stats *cfg, const char *segment, mode_t mode,
+	       bool remove, struct feed *const *feeds, const volatile bool *const *writer_finished,
+	       uint32_t count);
 
 /* Takes this interval's histograms and refreshes every output; final: the run is over. */
 void stats_tick(struct stats *s, uint64_t now_ns, bool final);
@@ -55,7 +67,7 @@ void stats_report(FILE *out, const struct stats *s);
 /* Writes <dir>/<feed>.<latency>.hgrm for every feed and latency. 0 or -errno. */
 int stats_hist_files_write(const struct stats *s, const char *dir);
 
-/* Marks the segment stopped and unmaps it (the file stays for a last fh stat). */
+/* Unmaps and unlocks the segment (the file stays for a last fh stat, unless remove). */
 void stats_close(struct stats *s);
 
 #endif

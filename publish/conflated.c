@@ -4,12 +4,9 @@
 #include "publish/conflated.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 int pub_conflated_create(struct pub_conflated *view, const char *name, uint32_t slots,
 			 uint32_t depth, uint64_t generation, mode_t mode, gid_t gid,
@@ -17,67 +14,78 @@ int pub_conflated_create(struct pub_conflated *view, const char *name, uint32_t 
 {
 	uint32_t entry_size = (uint32_t)(sizeof(struct conflated_entry) +
 					 2 * depth * sizeof(struct conflated_level));
+	struct conflated_header *header;
 	size_t size;
-	struct stat st;
-	void *map;
-	int fd, rc;
+	int rc;
 
 	memset(view, 0, sizeof(*view));
+	view->segment.fd = -1;
 	if (depth == 0 || depth > CONFLATED_DEPTH_MAX || slots == 0) {
 		snprintf(err, err_size, "%s: depth %u or slots %u out of range", name, depth, slots);
 		return -EINVAL;
 	}
 	entry_size = (entry_size + 63) & ~63u;	/* entries on their own cache lines */
 	size = CONFLATED_HEADER_SIZE + (size_t)slots * entry_size;
-	fd = shm_open(name, O_RDWR | O_CREAT, mode);
-	if (fd < 0 || fchmod(fd, mode) != 0 || (gid != (gid_t)-1 && fchown(fd, (uid_t)-1, gid) != 0) ||
-	    fstat(fd, &st) != 0 ||
-	    ftruncate(fd, (off_t)(size > (size_t)st.st_size ? size : (size_t)st.st_size)) != 0) {
-		rc = -errno;
-		snprintf(err, err_size, "%s: %s", name, strerror(errno));
-		if (fd >= 0)
-			close(fd);
+	/* The entries' seqlock versions, kept here: the shared ones are written, never read. */
+	view->versions = calloc(slots, sizeof(*view->versions));
+	if (view->versions == NULL) {
+		snprintf(err, err_size, "%s: no memory for %u entries", name, slots);
+		return -ENOMEM;
+	}
+	memset(view->versions, 0, (size_t)slots * sizeof(*view->versions));	/* prefault */
+	rc = shm_segment_create(&view->segment, "conflated view", name, size, err, err_size);
+	if (rc != 0) {
+		free(view->versions);
+		view->versions = NULL;
 		return rc;
 	}
-	map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
-	close(fd);
-	if (map == MAP_FAILED) {
-		snprintf(err, err_size, "%s: mmap: %s", name, strerror(errno));
-		return -errno;
-	}
-	view->header = map;
-	__atomic_store_n(&view->header->magic, 0, __ATOMIC_RELEASE);
-	memset((uint8_t *)map + CONFLATED_HEADER_SIZE, 0, size - CONFLATED_HEADER_SIZE);
-	view->header->version = CONFLATED_VERSION;
-	view->header->depth = depth;
-	view->header->slots = slots;
-	view->header->entry_size = entry_size;
-	view->header->generation = generation;
-	__atomic_store_n(&view->header->magic, CONFLATED_MAGIC, __ATOMIC_RELEASE);
-	view->entries = (uint8_t *)map + CONFLATED_HEADER_SIZE;
+	header = view->segment.map;
+	header->version = CONFLATED_VERSION;
+	header->depth = depth;
+	header->slots = slots;
+	header->entry_size = entry_size;
+	header->generation = generation;
+	__atomic_store_n(&header->magic, CONFLATED_MAGIC, __ATOMIC_RELEASE);
+	view->header = header;
+	view->entries = (uint8_t *)header + CONFLATED_HEADER_SIZE;
 	view->depth = depth;
 	view->entry_size = entry_size;
 	view->slots = slots;
 	view->size = size;
+	rc = shm_segment_share(&view->segment, "conflated view", mode, gid, err, err_size);
+	if (rc != 0) {
+		shm_segment_remove(&view->segment);
+		pub_conflated_close(view);
+		return rc;
+	}
 	return 0;
+}
+
+void pub_conflated_generation_set(struct pub_conflated *view, uint64_t generation)
+{
+	__atomic_store_n(&view->header->generation, generation, __ATOMIC_RELEASE);
 }
 
 void pub_conflated_close(struct pub_conflated *view)
 {
-	if (view->header != NULL)
-		munmap(view->header, view->size);
+	shm_segment_close(&view->segment);
+	free(view->versions);
 	memset(view, 0, sizeof(*view));
+	view->segment.fd = -1;
 }
 
-static void pub_conflated_write_begin(struct conflated_entry *e)
+/* Opens an entry's seqlock (odd) from the private version: nothing is read back. */
+static void pub_conflated_write_begin(struct pub_conflated *view, uint32_t slot,
+				      struct conflated_entry *e)
 {
-	__atomic_store_n(&e->version, e->version + 1, __ATOMIC_RELAXED);	/* odd */
+	__atomic_store_n(&e->version, ++view->versions[slot], __ATOMIC_RELAXED);	/* odd */
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 }
 
-static void pub_conflated_write_end(struct conflated_entry *e)
+static void pub_conflated_write_end(struct pub_conflated *view, uint32_t slot,
+				    struct conflated_entry *e)
 {
-	__atomic_store_n(&e->version, e->version + 1, __ATOMIC_RELEASE);	/* even */
+	__atomic_store_n(&e->version, ++view->versions[slot], __ATOMIC_RELEASE);	/* even */
 }
 
 void pub_conflated_update(struct pub_conflated *view, uint32_t slot, uint8_t feed,
@@ -89,7 +97,7 @@ void pub_conflated_update(struct pub_conflated *view, uint32_t slot, uint8_t fee
 	if (slot >= view->slots)
 		return;
 	e = pub_conflated_entry(view, slot);
-	pub_conflated_write_begin(e);
+	pub_conflated_write_begin(view, slot, e);
 	e->ring_seq = ring_seq;
 	e->instrument = in->key;
 	e->feed = feed;
@@ -112,7 +120,7 @@ void pub_conflated_update(struct pub_conflated *view, uint32_t slot, uint8_t fee
 		else
 			e->ask_count = n;
 	}
-	pub_conflated_write_end(e);
+	pub_conflated_write_end(view, slot, e);
 }
 
 void pub_conflated_clear(struct pub_conflated *view, uint32_t first, uint32_t count)
@@ -120,9 +128,9 @@ void pub_conflated_clear(struct pub_conflated *view, uint32_t first, uint32_t co
 	for (uint32_t s = first; s < first + count && s < view->slots; s++) {
 		struct conflated_entry *e = pub_conflated_entry(view, s);
 
-		pub_conflated_write_begin(e);
+		pub_conflated_write_begin(view, s, e);
 		e->used = 0;
 		e->bid_count = e->ask_count = 0;
-		pub_conflated_write_end(e);
+		pub_conflated_write_end(view, s, e);
 	}
 }

@@ -17,20 +17,33 @@
 #include "book/book.h"
 
 #include "publish/conflated_layout.h"
+#include "publish/shm_segment.h"
 
+/* The producer's state: its own copies of everything; the shared side is written only. */
 struct pub_conflated {
-	struct conflated_header *header;
-	uint8_t *entries;
+	struct conflated_header *header;	/* shared: written only */
+	uint8_t *entries;			/* shared: written only */
+	uint64_t *versions;			/* each entry's seqlock version, by slot */
 	uint32_t depth;
 	uint32_t entry_size;
 	uint32_t slots;
 	size_t size;
+	struct shm_segment segment;
 };
 
-/* Creates (or takes over) /dev/shm/NAME with `slots` entries of `depth` levels per side. */
+/*
+ * Creates /dev/shm/NAME, a new inode (see shm_segment_create for what happens to a
+ * previous one), with `slots` entries of `depth` levels per side, mode `mode`, group
+ * `gid` (-1: unchanged). 0 or -errno with a message in err.
+ */
 int pub_conflated_create(struct pub_conflated *view, const char *name, uint32_t slots,
 			 uint32_t depth, uint64_t generation, mode_t mode, gid_t gid,
 			 char *err, size_t err_size);
+
+/* Says which ring generation the view belongs to (set once the ring exists). */
+void pub_conflated_generation_set(struct pub_conflated *view, uint64_t generation);
+
+/* Unmaps and unlocks the view (the file stays); a zeroed or closed view is left alone. */
 void pub_conflated_close(struct pub_conflated *view);
 
 static inline struct conflated_entry *pub_conflated_entry(struct pub_conflated *view, uint32_t slot)

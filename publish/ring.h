@@ -14,20 +14,29 @@
 
 #include "publish/fh_event.h"
 #include "publish/ring_layout.h"
+#include "publish/shm_segment.h"
 
+/*
+ * The producer's state. Everything it needs is kept here, privately: the shared header
+ * is only ever written, never read back, since whatever is in shared memory may not be
+ * what fhd put there.
+ */
 struct pub_ring {
-	struct ring_header *header;
-	struct fh_event *records;
+	struct ring_header *header;	/* shared: written only */
+	struct fh_event *records;	/* shared: written only */
 	uint64_t mask;
-	uint64_t head;		/* producer's copy of header->head */
-	size_t size;
+	uint64_t head;			/* the head published (header->head is its copy) */
+	uint64_t capacity;
+	uint64_t generation;		/* what header->generation says */
+	struct shm_segment segment;
 };
 
 /*
- * Creates (or takes over, bumping its generation) the segment /dev/shm/NAME with
- * `capacity` records (a power of two), mode `mode` and group `gid` (-1: unchanged).
- * Consumers attached to a previous generation notice and reattach. 0 or -errno, with
- * a message in err.
+ * Creates the segment /dev/shm/NAME, a new inode (shm_segment_create: a previous one
+ * of fhd's user is replaced, one of another user or of a running fhd refused), with
+ * `capacity` records (a power of two), then gives it mode `mode` and group `gid`
+ * (-1: unchanged). Consumers attached to a previous segment notice that the name now
+ * holds another inode and reattach. 0 or -errno, with a message in err.
  */
 int pub_ring_create(struct pub_ring *ring, const char *name, uint64_t capacity, mode_t mode,
 		    gid_t gid, char *err, size_t err_size);
@@ -35,7 +44,7 @@ int pub_ring_create(struct pub_ring *ring, const char *name, uint64_t capacity, 
 /* Names feed index `feed` for consumers (set before publishing). */
 void pub_ring_feed_name_set(struct pub_ring *ring, uint8_t feed, const char *name);
 
-/* Marks the ring stopped and unmaps it; the segment stays for consumers to drain. */
+/* Marks the ring stopped, unmaps and unlocks it; the segment stays for consumers to drain. */
 void pub_ring_close(struct pub_ring *ring);
 
 /* The slot for the next record; fill it (all but seq), then pub_ring_commit. */

@@ -124,13 +124,29 @@ static void test_wrap_and_lap(void)
 	fh_detach(late);
 
 	printf("producer restart under an attached consumer\n");
+	pub_ring_close(&ring);	/* the first fhd is gone; its successor makes a new segment */
 	CHECK(pub_ring_create(&ring, name, 16, 0640, (gid_t)-1, err, sizeof(err)) == 0);
 	publish_n(&ring, 5);
 	CHECK(fh_poll(c, ev, 64) == FH_POLL_RESTARTED);
 	CHECK(fh_reattach(c, err, sizeof(err)) == 0);
 	CHECK(fh_poll(c, ev, 64) == 5 && ev[0].seq == 1 && ev[4].seq == 5);
 	CHECK(!fh_stopped(c));
+
+	printf("the producer never reads its header back: forged head, capacity, generation\n");
+	ring.header->head = 1ull << 60;
+	ring.header->capacity = 2;
+	ring.header->generation = 7;
+	ring.header->state = RING_STATE_STOPPED;
+	publish_n(&ring, 20);	/* through all 16 slots: a forged capacity would misplace them */
+	CHECK(ring.head == 25 && ring.header->head == 25 && ring.capacity == 16 && ring.mask == 15);
+	for (uint64_t s = 10; s <= 25; s++)
+		CHECK(ring.records[(s - 1) & 15].seq == s && event_whole(&ring.records[(s - 1) & 15]));
+	ring.header->capacity = 16;
+	ring.header->generation = ring.generation;
+	ring.header->state = RING_STATE_LIVE;
 	pub_ring_close(&ring);
+	for (int i = 0; i < 10; i++)	/* lapped once, then the rest */
+		fh_poll(c, ev, 64);
 	CHECK(fh_stopped(c));
 	fh_detach(c);
 }

@@ -5,6 +5,7 @@
  * under libfh's trust rules and sized before it is mapped; every field is validated
  * or bounded before use, and whether fhd is still alive is checked, not assumed.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -206,6 +207,42 @@ static void fh_stat_table(const struct fh_stats_segment *s)
 	}
 }
 
+/*
+ * With no --segment: the one stats segment in /dev/shm. fhd names its segment
+ * stats.segment, <ring>-stats or fh-stats-<pid>; only names are looked at, nothing
+ * is opened. 0 with the name in out; 1 (none) or 2 (several, listed) after a message.
+ */
+static int fh_stat_segment_find(char *out, size_t size)
+{
+	DIR *dir = opendir("/dev/shm");
+	struct dirent *d;
+	int found = 0;
+
+	if (dir == NULL) {
+		fprintf(stderr, "fh stat: /dev/shm: %s\n", strerror(errno));
+		return 1;
+	}
+	while ((d = readdir(dir)) != NULL) {
+		size_t len = strlen(d->d_name);
+
+		if (d->d_type != DT_REG || (strncmp(d->d_name, "fh-stats", 8) != 0 &&
+					    (len <= 6 || strcmp(d->d_name + len - 6, "-stats") != 0)))
+			continue;
+		if (found++ == 0) {
+			snprintf(out, size, "%s", d->d_name);
+			continue;
+		}
+		if (found == 2)
+			fprintf(stderr, "fh stat: several stats segments in /dev/shm; choose one with --segment:\n  %s\n",
+				out);
+		fprintf(stderr, "  %s\n", d->d_name);
+	}
+	closedir(dir);
+	if (found == 0)
+		fprintf(stderr, "fh stat: no stats segment in /dev/shm (is fhd running?); or give --segment NAME\n");
+	return found == 0 ? 1 : found == 1 ? 0 : 2;
+}
+
 int fh_stat_main(int argc, char **argv)
 {
 	static const struct option longs[] = {
@@ -215,8 +252,8 @@ int fh_stat_main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct fh_stats_segment copy;
-	const char *name = "fh-stats";
-	char err[512];
+	const char *name = NULL;
+	char err[512], found[256];
 	bool json = false, consistent;
 	uint64_t size;
 	void *map;
@@ -232,11 +269,20 @@ int fh_stat_main(int argc, char **argv)
 			break;
 		case 'h':
 			printf("usage: fh stat [--segment NAME] [--json]\n"
-			       "  a running fhd's counters and latency percentiles (stats.segment, default fh-stats)\n");
+			       "  a running fhd's counters and latency percentiles from /dev/shm/NAME: stats.segment,\n"
+			       "  else <publish.ring>-stats, else fh-stats-<pid> (fhd prints it at start); without\n"
+			       "  --segment, the only stats segment in /dev/shm\n");
 			return 0;
 		default:
 			return 2;
 		}
+	}
+	if (name == NULL) {
+		int rc = fh_stat_segment_find(found, sizeof(found));
+
+		if (rc != 0)
+			return rc;
+		name = found;
 	}
 	fd = fh_segment_open(name, &size, err, sizeof(err));
 	if (fd < 0) {
