@@ -89,7 +89,7 @@ def view(opt):
 
 def stats(opt):
     feeds = opt.get("feeds", 1)
-    out = bytearray(8208)
+    out = bytearray(144 + 16 * 512)   # struct fh_stats_segment: header, 16 feeds of 512 bytes
     updated = opt.get("updated_ns", time.time_ns())
     struct.pack_into("<QIIQQQII", out, 0, STATS_MAGIC, opt.get("version", 1), feeds, opt.get("seq", 2),
                      opt.get("pid", 1), updated, opt.get("interval_ms", 1000), opt.get("state", 1))
@@ -97,7 +97,7 @@ def stats(opt):
         raw = kind if not opt.get("unterminated") else b"L" * 32
         out[48 + 32 * k:48 + 32 * k + len(raw)] = raw
     for f in range(min(feeds, 16)):
-        at = 144 + 504 * f
+        at = 144 + 512 * f
         name = opt.get("name%d" % f, "feed%d" % f)
         if isinstance(name, int):
             name = str(name)

@@ -196,7 +196,8 @@ YAML
 cleanup_shm
 "$FHD" -c "$TMP/pub.yaml" --replay "$ROOT/pcaps/itch-demo.pcap" --replay-loop --duration 30 >"$TMP/fhd1.log" 2>&1 &
 first=$!
-timeout -k 5 60 "$FH" tail --ring $n-1 --wait --quiet --dump-books "$TMP/restart.dump" 2>"$TMP/restart.err" &
+# --slow-us: lapped by the first run for sure; the restart must not leave its books marked lapped.
+timeout -k 5 60 "$FH" tail --ring $n-1 --wait --quiet --slow-us 2000 --dump-books "$TMP/restart.dump" 2>"$TMP/restart.err" &
 consumer=$!
 sleep 2
 kill -9 $first
@@ -210,5 +211,6 @@ wait $consumer
 rc=$?
 check "L4: the consumer ended at the new fhd's stop (rc $rc, not a timeout)" [ $rc = 0 ]
 check "L4: it noticed the restart" grep -q "restarted" "$TMP/restart.err"
+check "L4: the first run lapped it" grep -q "lapped" "$TMP/restart.err"
 same_file "L4: its books are the new run's" "$TMP/second.dump" "$TMP/restart.dump"
 finish

@@ -441,7 +441,7 @@ static int fh_tail(int argc, char **argv)
 	struct fh_event events[FH_BATCH];
 	struct fh_consumer *c = NULL;
 	uint64_t seen = 0, laps = 0;
-	bool broken_said = false;
+	bool broken_said = false, books_lapped = false;
 	int opt, rc, status = 0;
 
 	while ((opt = getopt_long(argc, argv, "r:f:s:t:d:jqwnS:c:h", longs, NULL)) != -1) {
@@ -500,6 +500,7 @@ static int fh_tail(int argc, char **argv)
 
 		if (n == FH_POLL_LAPPED) {
 			laps++;
+			books_lapped = true;
 			fprintf(stderr, "fh tail: lapped: lost %" PRIu64 " events (%" PRIu64 " in all); "
 				"%u books taken from the conflated view\n", fh_lost_last(c), fh_lost_total(c),
 				fh_books_resync(c));
@@ -509,6 +510,7 @@ static int fh_tail(int argc, char **argv)
 			fprintf(stderr, "fh tail: fhd restarted: reattaching\n");
 			for (int f = 0; f < FH_FEEDS; f++)
 				fh_books_clear((uint8_t)f);
+			books_lapped = false;	/* the new run's books start whole */
 			rc = fh_tail_connect(&c, &o);
 			if (rc != 0)
 				return rc;
@@ -522,7 +524,7 @@ static int fh_tail(int argc, char **argv)
 			bool stop = fh_event_apply(&events[i]);
 
 			/* Lapped books are whole only in their top levels: take the final ones. */
-			if (stop && laps > 0)
+			if (stop && books_lapped)
 				fh_books_resync(c);
 			if (!o.quiet && fh_event_wanted(c, &events[i], &o))
 				fh_event_print(c, &events[i], o.json);
