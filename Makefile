@@ -22,7 +22,7 @@ pc_libs = $(shell pkg-config --libs $(1) 2>/dev/null)
 CORE_SRC := book/memory.c book/order_table.c book/book.c \
 	decoders/decoder.c decoders/moldudp64.c decoders/itch50.c \
 	feed/packet.c feed/arbiter.c feed/feed.c feed/stats.c \
-	publish/ring.c publish/conflated.c publish/publisher.c publish/fh.c publish/pcapng.c publish/journal.c publish/hist.c \
+	publish/ring.c publish/conflated.c publish/publisher.c publish/fh.c publish/pcapng.c publish/output_file.c publish/journal.c publish/hist.c \
 	config/config.c config/default_yaml.S
 FHD_SRC := feed/fhd.c feed/rx.c feed/port.c feed/journal_lcore.c
 TESTS := test_config $(patsubst tests/%.c,%,$(filter-out tests/test_config.c,$(wildcard tests/test_*.c)))
