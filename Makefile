@@ -121,7 +121,16 @@ $(B)/fuzz_feed_libfuzzer: tests/fuzz_feed.c $(filter %.c,$(CORE_SRC)) config/def
 		$(call pc_cflags,yaml-0.1) tests/fuzz_feed.c $(filter %.c,$(CORE_SRC)) \
 		config/default_yaml.S -o $@ $(CORE_LIBS) 2>$(B)/fuzz-build.log || rm -f $@
 
-asan: $(B)/asan/fhd $(B)/asan/fuzz_feed $(B)/fuzz_feed_libfuzzer $(B)/asan/fh-pcap $(addprefix $(B)/asan/,$(TESTS))
+# The config loader's target (cfg_load_text), built the same two ways.
+$(B)/asan/fuzz_config: $(B)/asan/obj/tests/fuzz_config.o $(B)/asan/obj/tests/fuzz_config_main.o $(ASAN_CORE_OBJS)
+	$(Q)$(CC) $(SAN) -o $@ $^ $(CORE_LIBS)
+$(B)/fuzz_config_libfuzzer: tests/fuzz_config.c config/config.c config/default_yaml.S config/default.yaml
+	$(if $(Q),@echo "  FUZZ    $@")
+	$(Q)clang -std=gnu11 -g -O1 -I. -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+		$(call pc_cflags,yaml-0.1) tests/fuzz_config.c config/config.c \
+		config/default_yaml.S -o $@ $(call pc_libs,yaml-0.1) 2>$(B)/fuzz-config-build.log || rm -f $@
+
+asan: $(B)/asan/fhd $(B)/asan/fuzz_feed $(B)/fuzz_feed_libfuzzer $(B)/asan/fuzz_config $(B)/fuzz_config_libfuzzer $(B)/asan/fh-pcap $(addprefix $(B)/asan/,$(TESTS))
 
 # --- the two commands of the README (and bench) ---
 # They install missing packages first, then build in a second make so that
