@@ -110,6 +110,13 @@ static int cfg_fail(struct cfg_parser *p, const yaml_mark_t *mark, const char *p
 		vsnprintf(p->err + used, p->err_size - used, fmt, ap);
 		va_end(ap);
 	}
+	/*
+	 * Values quoted from the file may hold newlines or escape sequences: the message
+	 * stays one printable line whatever the file holds.
+	 */
+	for (char *c = p->err; *c != '\0'; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
 	return -EINVAL;
 }
 

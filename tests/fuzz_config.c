@@ -1,8 +1,8 @@
 /*
  * fuzz_config: libFuzzer target for the config loader (cfg_load_text): arbitrary bytes
  * as a YAML config. The loader must return 0 or a negative errno, never crash, leak or
- * hang; on an error the message is one line "NAME:LINE:COLUMN: ..." (or a plain
- * "NAME: ..." for out of memory); on success the result keeps the invariants the rest
+ * hang; on an error the message is one printable line "NAME:LINE:COLUMN: ..." (or
+ * "NAME: ..." for out of memory), whatever control characters the values held; on success the result keeps the invariants the rest
  * of fhd relies on (counts in range, names NUL-terminated and safe as file names).
  * Built with FH_FUZZ_STANDALONE semantics like tests/fuzz_feed.c: fuzz_config_main.c
  * gives gcc builds a main() that replays files, for the seed corpus under ASan+UBSan.
@@ -54,8 +54,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	/* one line, naming the input; a position unless libyaml ran out of memory */
-	if (strncmp(err, "fuzz:", 5) != 0 || strchr(err, '\n') != NULL || strlen(err) >= sizeof(err))
+	if (strncmp(err, "fuzz:", 5) != 0 || strlen(err) >= sizeof(err))
 		abort();
+	for (const char *c = err; *c != '\0'; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			abort();
 	return 0;
 }
 

@@ -185,6 +185,10 @@ static const struct bad_case bad_cases[] = {
 	  "t:13:73: <yaml>: expected collections nested at most 64 deep, got deeper" },
 	{ "nesting too deep in flow mappings", MINIMAL "x: " "{a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: 1}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}\n",
 	  "t:13:" },
+	{ "newline in a quoted value stays out of the message",
+	  LCORES PORTS FEED_HEAD
+	  "    lines:\n      A: { group: 239.1.1.1, udp_port: 1000, port: \"p\\n\\x1b[2Jx\" }\n",
+	  "t:12:52: feeds[0].lines.A.port: expected the name of an entry in ports, got 'p??[2Jx'" },
 	{ "journal without dir", MINIMAL "journal:\n  ring: 1024\n",
 	  "t:14:3: journal.dir: expected a string (required key), got nothing" },
 	{ "journal dir missing", MINIMAL "journal:\n  dir: /nonexistent/fh-journal\n",
