@@ -131,7 +131,7 @@ check "journal dir through a link: says so" grep -q "$TMP/jlink: refused: a symb
 "$FHD" -c "$TMP/n.yaml" --replay "$PCAP" --hist-out "$TMP/h" >"$TMP/n.log" 2>&1
 check "feed named ../../x: exit 2 ($?)" [ $? = 2 ]
 check "feed named ../../x: file:line:column" grep -qE "n.yaml:[0-9]+:[0-9]+: feeds\[0\].name: expected a name of \[A-Za-z0-9_.-\]" "$TMP/n.log"
-check "feed named ../../x: nothing written outside" [ ! -e "$(dirname "$TMP")/x.packet.hgrm" ]
+check "feed named ../../x: nothing written outside" [ ! -e "$(dirname "$TMP")/x.rx_to_publish_packet.hgrm" ]
 head -1 "$TMP/n.log"
 "$FHD" --replay "$PCAP" --publish "../x" >"$TMP/pub.log" 2>&1
 check "--publish ../x: exit 2 ($?)" [ $? = 2 ]
