@@ -8,7 +8,8 @@
 #    --dump-books file: never written through;
 #  - directories another user owns, or anyone may write to (/tmp itself), or that are
 #    links: refused with exit 2 before DPDK starts;
-#  - a feed named ../../x is refused by the config.
+#  - a feed named ../../x is refused by the config, --publish ../x by fhd;
+#  - a --replay path with ',' (it would smuggle tx_pcap=FILE to DPDK) is refused.
 # Needs root (to plant root's files and to act as another user); skips otherwise.
 source "$(dirname "$0")/lib.sh"
 
@@ -135,4 +136,13 @@ check "feed named ../../x: nothing written outside" [ ! -e "$(dirname "$TMP")/x.
 head -1 "$TMP/n.log"
 "$FHD" --replay "$PCAP" --publish "../x" >"$TMP/pub.log" 2>&1
 check "--publish ../x: exit 2 ($?)" [ $? = 2 ]
+
+# 8. A capture path with ',' would reach DPDK's pcap driver as more arguments: tx_pcap=FILE
+# makes the driver create (truncate) FILE.
+cp "$PCAP" "$TMP/a.pcap"
+ln -s "$TMP/a.pcap" "$TMP/a.pcap,tx_pcap=$victim"
+"$FHD" --replay "$TMP/a.pcap,tx_pcap=$victim" >"$TMP/c.log" 2>&1
+check "--replay path with ',': exit 2 ($?)" [ $? = 2 ]
+check "--replay path with ',': root's file untouched" victim_intact
+check "--replay path with ',': says why" grep -q "a path with ',' cannot be given to DPDK's pcap driver" "$TMP/c.log"
 finish
