@@ -538,7 +538,6 @@ int main(int argc, char **argv)
 
 	if (fhd_options_parse(argc, argv, &o) != 0)
 		return FHD_EXIT_CONFIG;
-
 	rc = o.config_path ? cfg_load_file(o.config_path, &cfg, err, sizeof(err))
 			   : cfg_load_default(&cfg, err, sizeof(err));
 	if (rc != 0) {
