@@ -4,9 +4,12 @@
  * io_uring from registered buffers (or plain pwrite(2), the benchmark's baseline),
  * O_DIRECT if asked. Files rotate by size and by time and are named so they sort by
  * time: <dir>/fh-<UTC time of opening>.pcapng, written as "<name>.part" and renamed
- * when whole. fsync follows a policy (never, every N bytes, every N ns), each fsync
+ * when whole; dir is a descriptor the caller opened and checked (publish/output_file.h)
+ * and every file is created, repaired and renamed relative to it, never through a link. fsync follows a policy (never, every N bytes, every N ns), each fsync
  * drained behind every write before it. A write error or a full disk stops the
- * journal (never the caller) and leaves the file cut at its last whole block.
+ * journal (never the caller) and leaves the file cut at its last whole block (or no
+ * file, when not even its header was written); stats.bytes always says what the files
+ * hold, counted as writes complete, not as they are handed to the kernel.
  * DPDK-free and single-threaded: one journal lcore owns a struct journal.
  */
 #ifndef FH_PUBLISH_JOURNAL_H
