@@ -33,7 +33,7 @@ pc_libs = $(shell pkg-config --libs $(1) 2>/dev/null)
 CORE_SRC := book/memory.c book/order_table.c book/book.c \
 	decoders/decoder.c decoders/moldudp64.c decoders/itch50.c \
 	feed/packet.c feed/arbiter.c feed/feed.c feed/stats.c \
-	publish/shm_segment.c publish/ring.c publish/conflated.c publish/publisher.c publish/fh.c publish/pcapng.c publish/journal.c publish/hist.c \
+	publish/shm_segment.c publish/ring.c publish/conflated.c publish/publisher.c publish/fh.c publish/pcapng.c publish/output_file.c publish/journal.c publish/hist.c \
 	config/config.c config/default_yaml.S
 FHD_SRC := feed/fhd.c feed/rx.c feed/port.c feed/journal_lcore.c feed/replay.c
 TESTS := test_config $(patsubst tests/%.c,%,$(filter-out tests/test_config.c,$(wildcard tests/test_*.c)))
@@ -154,7 +154,16 @@ $(B)/fuzz_libfh_libfuzzer: tests/fuzz_libfh.c publish/fh.c publish/fh.h publish/
 	$(Q)clang -std=gnu11 -g -O1 -I. -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 		tests/fuzz_libfh.c publish/fh.c -o $@ 2>$(B)/fuzz-libfh-build.log || rm -f $@
 
-asan: $(B)/asan/fhd $(B)/asan/fuzz_feed $(B)/fuzz_feed_libfuzzer $(B)/asan/fh-pcap $(addprefix $(B)/asan/,$(TESTS)) \
+# The config loader's target (cfg_load_text), built the same two ways.
+$(B)/asan/fuzz_config: $(B)/asan/obj/tests/fuzz_config.o $(B)/asan/obj/tests/fuzz_config_main.o $(ASAN_CORE_OBJS)
+	$(Q)$(CC) $(SAN) -o $@ $^ $(CORE_LIBS)
+$(B)/fuzz_config_libfuzzer: tests/fuzz_config.c config/config.c config/default_yaml.S config/default.yaml
+	$(if $(Q),@echo "  FUZZ    $@")
+	$(Q)clang -std=gnu11 -g -O1 -I. -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+		$(call pc_cflags,yaml-0.1) tests/fuzz_config.c config/config.c \
+		config/default_yaml.S -o $@ $(call pc_libs,yaml-0.1) 2>$(B)/fuzz-config-build.log || rm -f $@
+
+asan: $(B)/asan/fhd $(B)/asan/fuzz_feed $(B)/fuzz_feed_libfuzzer $(B)/asan/fuzz_config $(B)/fuzz_config_libfuzzer $(B)/asan/fh-pcap $(addprefix $(B)/asan/,$(TESTS)) \
 	$(B)/asan/fh $(B)/asan/fuzz_libfh $(B)/fuzz_libfh_libfuzzer
 
 # --- the two commands of the README (and bench) ---
@@ -174,7 +183,7 @@ run-bench: $(B)/fhd $(B)/fh $(B)/fh-pcap $(B)/bench-book $(B)/bench-ring $(B)/be
 
 # `make fuzz`: every libFuzzer target for FUZZ_SECONDS each (tests/fuzz.sh says more).
 FUZZ_SECONDS ?= 900
-FUZZ_BINS := $(B)/fuzz_feed_libfuzzer $(B)/fuzz_libfh_libfuzzer
+FUZZ_BINS := $(B)/fuzz_feed_libfuzzer $(B)/fuzz_libfh_libfuzzer $(B)/fuzz_config_libfuzzer
 fuzz: deps
 	$(Q)$(MAKE) --no-print-directory run-fuzz
 run-fuzz: $(FUZZ_BINS)

@@ -48,14 +48,19 @@ static uint64_t bench_run(const char *dir, bool plain, bool direct, uint64_t byt
 {
 	static struct journal j;
 	static const char *names[] = { "bench.A", "bench.B" };
+	static struct output_dir out;
 	struct journal_options o = {
-		.dir = dir, .buffer_bytes = 1 << 20, .buffers = 8, .o_direct = direct,
+		.dir = &out, .buffer_bytes = 1 << 20, .buffers = 8, .o_direct = direct,
 		.plain_write = plain, .fsync_bytes = 64ull << 20, .rotate_bytes = 1ull << 30,
 	};
 	uint64_t packets = 0, written = 0, start;
 	char err[512];
 
 	bench_dir_clean(dir);
+	if (output_dir_open(&out, dir, err, sizeof(err)) != 0) {
+		fprintf(stderr, "bench-journal: %s\n", err);
+		exit(1);
+	}
 	start = bench_now_ns();
 	if (journal_open(&j, &o, names, 2, start, err, sizeof(err)) != 0) {
 		fprintf(stderr, "bench-journal: %s\n", err);
@@ -76,6 +81,7 @@ static uint64_t bench_run(const char *dir, bool plain, bool direct, uint64_t byt
 		exit(1);
 	}
 	*ns = bench_now_ns() - start;
+	output_dir_close(&out);
 	bench_dir_clean(dir);
 	return packets;
 }

@@ -110,6 +110,13 @@ static int cfg_fail(struct cfg_parser *p, const yaml_mark_t *mark, const char *p
 		vsnprintf(p->err + used, p->err_size - used, fmt, ap);
 		va_end(ap);
 	}
+	/*
+	 * Values quoted from the file may hold newlines or escape sequences: the message
+	 * stays one printable line whatever the file holds.
+	 */
+	for (char *c = p->err; *c != '\0'; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
 	return -EINVAL;
 }
 
@@ -183,6 +190,17 @@ static void cfg_path_index(char *out, size_t size, const char *parent, size_t in
 	int n = snprintf(out, size, "%s[%zu]", parent, index);
 
 	assert(n >= 0 && (size_t)n < size);
+}
+
+/* A string that becomes part of a file or segment name and is not safe as one (why). */
+static int cfg_name_fail(struct cfg_parser *p, const yaml_node_t *node, const char *path,
+			 const char *names, const char *why)
+{
+	char shown[CFG_SHOWN_MAX + 8];
+
+	cfg_text_show(node->data.scalar.value, node->data.scalar.length, shown, sizeof(shown));
+	return cfg_fail(p, &node->start_mark, path, "expected a name of [A-Za-z0-9_.-] not starting "
+			"with '.' (it names %s), got \"%s\" (%s)", names, shown, why);
 }
 
 static int cfg_type_fail(struct cfg_parser *p, const yaml_node_t *node, const char *path,
@@ -738,6 +756,7 @@ static int cfg_feed_read(struct cfg_parser *p, yaml_node_t *node, size_t index)
 	char path[CFG_PATH_MAX];
 	char value_path[CFG_PATH_MAX];
 	char protocol[CFG_NAME_MAX];
+	const char *why;
 	uint32_t v;
 	size_t i;
 	int ret;
@@ -756,6 +775,10 @@ static int cfg_feed_read(struct cfg_parser *p, yaml_node_t *node, size_t index)
 	ret = cfg_string_get(p, node, path, &keys[0], feed->name, CFG_NAME_MAX);
 	if (ret)
 		return ret;
+	if (cfg_name_check(feed->name, CFG_NAME_MAX, &why) != 0) {
+		cfg_path_key(value_path, sizeof(value_path), path, "name");
+		return cfg_name_fail(p, keys[0].value, value_path, "file names", why);
+	}
 	for (i = 0; i < index; i++)
 		if (!strcmp(cfg->feeds[i].name, feed->name)) {
 			cfg_path_key(value_path, sizeof(value_path), path, "name");
@@ -832,6 +855,7 @@ static int cfg_publish_read(struct cfg_parser *p, yaml_node_t *node)
 	};
 	struct cfg_publish *pub = &p->cfg->publish;
 	char mode[8], *end;
+	const char *why;
 	int ret;
 
 	ret = cfg_map_read(p, node, "publish", keys, 5);
@@ -841,9 +865,8 @@ static int cfg_publish_read(struct cfg_parser *p, yaml_node_t *node)
 	ret = cfg_string_get(p, node, "publish", &keys[0], pub->ring, sizeof(pub->ring));
 	if (ret)
 		return ret;
-	if (strchr(pub->ring, '/') != NULL)
-		return cfg_fail(p, &keys[0].value->start_mark, "publish.ring",
-				"expected a name without '/', got \"%s\"", pub->ring);
+	if (cfg_name_check(pub->ring, sizeof(pub->ring), &why) != 0)
+		return cfg_name_fail(p, keys[0].value, "publish.ring", "/dev/shm segments", why);
 	ret = cfg_uint_get(p, node, "publish", &keys[1], false, 1u << 20, 1024, 1u << 26,
 			   &pub->capacity);
 	if (ret)
@@ -861,6 +884,12 @@ static int cfg_publish_read(struct cfg_parser *p, yaml_node_t *node)
 			return cfg_fail(p, &keys[2].value->start_mark, "publish.mode",
 					"expected an octal mode like \"0640\" readable by the owner, got \"%s\"",
 					mode);
+		/* Anyone who can write a segment can forge what strategies trade on. */
+		if ((pub->mode & 022) != 0)
+			return cfg_fail(p, &keys[2].value->start_mark, "publish.mode",
+					"expected a mode writable by the owner alone (like \"0640\"), "
+					"got \"%s\" (%s-writable)", mode,
+					(pub->mode & 002) ? "world" : "group");
 	}
 	if (keys[3].value) {
 		ret = cfg_string_parse(p, keys[3].value, "publish.group", pub->group, sizeof(pub->group));
@@ -897,6 +926,36 @@ void cfg_journal_defaults(const struct cfg *cfg, struct cfg_journal *journal)
 	journal->buffers = CFG_JOURNAL_BUFFERS_DEFAULT;
 	journal->rotate_mb = CFG_JOURNAL_ROTATE_MB_DEFAULT;
 	journal->rotate_s = CFG_JOURNAL_ROTATE_S_DEFAULT;
+}
+
+int cfg_name_check(const char *name, size_t max, const char **why)
+{
+	size_t len = strnlen(name, max);
+
+	if (len == 0) {
+		*why = "an empty name";
+		return -EINVAL;
+	}
+	if (len >= max) {
+		*why = "a name too long";
+		return -EINVAL;
+	}
+	if (name[0] == '.') {
+		*why = "a name starting with '.'";
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '_' || c == '.' || c == '-')
+			continue;
+		*why = c == '/' ? "a name with '/'" : c < 0x20 || c == 0x7f ? "a name with a control character" :
+		       c == '"' || c == '\'' || c == '`' ? "a name with a quote" :
+		       c >= 0x80 ? "a name with a non-ASCII byte" : "a name with a character other than [A-Za-z0-9_.-]";
+		return -EINVAL;
+	}
+	return 0;
 }
 
 int cfg_dir_check(const char *dir, const char **why)
@@ -1057,9 +1116,8 @@ static int cfg_stats_read(struct cfg_parser *p, yaml_node_t *node)
 		ret = cfg_string_parse(p, keys[SEGMENT].value, "stats.segment", st->segment, sizeof(st->segment));
 		if (ret)
 			return ret;
-		if (strchr(st->segment, '/') != NULL)
-			return cfg_fail(p, &keys[SEGMENT].value->start_mark, "stats.segment",
-					"expected a name without '/', got \"%s\"", st->segment);
+		if (cfg_name_check(st->segment, sizeof(st->segment), &why) != 0)
+			return cfg_name_fail(p, keys[SEGMENT].value, "stats.segment", "a /dev/shm segment", why);
 	}
 	if (keys[PROMETHEUS].value) {
 		ret = cfg_string_parse(p, keys[PROMETHEUS].value, "stats.prometheus_file", st->prometheus_file,
@@ -1175,6 +1233,57 @@ static int cfg_syntax_fail(struct cfg_parser *p, const yaml_parser_t *parser,
 			parser->problem ? parser->problem : "unknown");
 }
 
+/*
+ * Refuses collections nested deeper than CFG_DEPTH_MAX, before the document is built.
+ * libyaml's scanner keeps one simple-key slot per open flow collection and walks all of
+ * them for every token, so "[[[[...]]]]" costs time quadratic in its depth (80k levels:
+ * 25 s). This pass reads events, which the scanner produces lazily, and stops at the
+ * first collection too deep, having scanned only a bounded stretch past it. A syntax
+ * error is left to the load that follows, which reports it. 0 or -EINVAL/-ENOMEM.
+ */
+static int cfg_depth_check(struct cfg_parser *p, const char *text, size_t len)
+{
+	yaml_parser_t parser;
+	yaml_event_t event;
+	uint32_t depth = 0;
+	int ret = 0;
+	bool done = false;
+
+	if (!yaml_parser_initialize(&parser)) {
+		if (p->err && p->err_size)
+			snprintf(p->err, p->err_size, "%s: out of memory", p->name);
+		return -ENOMEM;
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	/* bounded: each event consumes input, and the stream ends or fails */
+	while (!done && ret == 0) {
+		if (!yaml_parser_parse(&parser, &event))
+			break;
+		switch (event.type) {
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT:
+			if (++depth > CFG_DEPTH_MAX)
+				ret = cfg_fail(p, &event.start_mark, "<yaml>",
+					       "expected collections nested at most %d deep, got deeper",
+					       CFG_DEPTH_MAX);
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			assert(depth > 0);
+			depth--;
+			break;
+		case YAML_STREAM_END_EVENT:
+			done = true;
+			break;
+		default:
+			break;
+		}
+		yaml_event_delete(&event);
+	}
+	yaml_parser_delete(&parser);
+	return ret;
+}
+
 int cfg_load_text(const char *name, const char *text, size_t len, struct cfg *out,
 		  char *err, size_t err_size)
 {
@@ -1203,6 +1312,9 @@ int cfg_load_text(const char *name, const char *text, size_t len, struct cfg *ou
 			snprintf(err, err_size, "%s: out of memory", name);
 		return -ENOMEM;
 	}
+	ret = cfg_depth_check(&p, text, len);
+	if (ret)
+		goto out_parser;
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	if (!yaml_parser_load(&parser, &document)) {
 		ret = cfg_syntax_fail(&p, &parser, text, len);

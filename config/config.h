@@ -20,6 +20,7 @@
 #define CFG_RX_LCORES_MAX 16
 #define CFG_LCORE_ID_MAX 127	/* lcore ids accepted: 0..CFG_LCORE_ID_MAX */
 #define CFG_ERROR_MAX 512
+#define CFG_DEPTH_MAX 64	/* YAML nesting: the schema needs 5; libyaml is quadratic in it */
 
 enum cfg_protocol {
 	CFG_PROTOCOL_NONE = 0,
@@ -70,7 +71,8 @@ struct cfg_publish {
 	bool enabled;			/* the section is present (or fhd --publish) */
 	char ring[CFG_RING_NAME_MAX];	/* YAML: ring; segments /dev/shm/<ring>-lcore<N> */
 	uint32_t capacity;		/* YAML: capacity, events per ring, power of two, default 1 << 20 */
-	uint32_t mode;			/* YAML: mode, octal string, default "0640" */
+	uint32_t mode;			/* YAML: mode, octal string, default "0640"; never group- or
+					 * other-writable (mode & 022 is refused) */
 	char group[CFG_NAME_MAX];	/* YAML: group (optional): the segments' group */
 	uint32_t depth;			/* YAML: depth, conflated levels per side, 1..64, default 10 */
 };
@@ -137,6 +139,14 @@ void cfg_stats_defaults(struct cfg_stats *stats);
 
 /* Journal defaults, for a journal switched on by fhd --journal DIR alone. */
 void cfg_journal_defaults(const struct cfg *cfg, struct cfg_journal *journal);
+
+/*
+ * Whether name is safe as one component of a file or shared-memory segment name
+ * (feed names in --hist-out files, publish ring and stats segment names): 1..max-1
+ * characters of [A-Za-z0-9_.-], not starting with '.' (so never "." or ".."), no '/',
+ * quote or control character. 0, or -EINVAL with the reason in why.
+ */
+int cfg_name_check(const char *name, size_t max, const char **why);
 
 /*
  * Whether dir is an existing directory fhd can create files in (journal, histogram

@@ -37,6 +37,7 @@
 #include "feed/replay.h"
 #include "feed/rx.h"
 #include "feed/stats.h"
+#include "publish/output_file.h"
 #include "publish/publisher.h"
 #include "publish/ring.h"
 #include "publish/shm_segment.h"
@@ -602,14 +603,14 @@ static int64_t fhd_rx_epoch_offset_ns(void)
  * addressed to no line, a reference ring per RX lcore, the writer open on its first
  * file. Everything is allocated here, before the RX lcores start.
  */
-static int fhd_journal_setup(const struct cfg *cfg, struct rx_lcore *const *rx,
-			     struct journal_lcore *jl)
+static int fhd_journal_setup(const struct cfg *cfg, const struct output_dir *dir,
+			     struct rx_lcore *const *rx, struct journal_lcore *jl)
 {
 	static char names[JOURNAL_INTERFACES_MAX][CFG_NAME_MAX + 4];
 	uint32_t interface_of[CFG_FEEDS_MAX][CFG_LINES_MAX];
 	const struct cfg_journal *c = &cfg->journal;
 	struct journal_options o = {
-		.dir = c->dir,
+		.dir = dir,
 		.buffer_bytes = c->buffer_kb * 1024,
 		.buffers = c->buffers,
 		.o_direct = c->o_direct,
@@ -619,7 +620,7 @@ static int fhd_journal_setup(const struct cfg *cfg, struct rx_lcore *const *rx,
 		.rotate_ns = (uint64_t)c->rotate_s * 1000000000,
 	};
 	char err[512], ring_name[32];
-	uint32_t n = 0;
+	uint32_t n = 0, refused;
 	int repaired;
 
 	for (uint16_t f = 0; f < cfg->feeds_count; f++)
@@ -632,11 +633,14 @@ static int fhd_journal_setup(const struct cfg *cfg, struct rx_lcore *const *rx,
 	snprintf(names[n], sizeof(names[n]), "unrouted");
 	jl->names[n] = names[n];
 	jl->interfaces_count = ++n;
-	repaired = journal_repair_dir(c->dir, stderr);
+	repaired = journal_repair_dir(dir, stderr, &refused);
 	if (repaired < 0) {
 		fprintf(stderr, "fhd: journal %s: %s\n", c->dir, strerror(-repaired));
 		return repaired;
 	}
+	if (refused > 0)
+		fprintf(stderr, "fhd: journal %s: %u unfinished file name(s) left alone: not regular "
+			"files of fhd's user (see above)\n", c->dir, refused);
 	if (journal_open(&jl->journal, &o, jl->names, n, fhd_now_ns(), err, sizeof(err)) != 0) {
 		fprintf(stderr, "fhd: %s\n", err);
 		return -EIO;
@@ -684,13 +688,65 @@ static void fhd_journal_stats_print(FILE *out, const struct journal_lcore *jl, s
 		dropped[jl->interfaces_count - 1] += rx[i]->set.unrouted_journal_dropped;
 	}
 	fprintf(out, "journal %s: files %" PRIu64 "  packets %" PRIu64 "  bytes %" PRIu64
-		"  writes %" PRIu64 "  fsyncs %" PRIu64 "  buffer_waits %" PRIu64 "  backlog_max %" PRIu64
-		"%s%s\n", cfg->journal.dir, s->files, s->blocks, s->bytes, s->writes, s->fsyncs,
+		"  writes %" PRIu64 "  failed_writes %" PRIu64 "  unwritten_bytes %" PRIu64 "  fsyncs %" PRIu64
+		"  buffer_waits %" PRIu64 "  backlog_max %" PRIu64 "%s%s\n", cfg->journal.dir, s->files, s->blocks,
+		s->bytes, s->writes, s->failed_writes, s->unwritten_bytes, s->fsyncs,
 		s->buffer_waits, jl->backlog_max, jl->journal.error ? "  STOPPED: " : "",
 		jl->journal.error ? jl->journal.error_text : "");
 	for (uint32_t i = 0; i < jl->interfaces_count; i++)
 		fprintf(out, "  %s: journaled %" PRIu64 "  dropped %" PRIu64 "  lost %" PRIu64 "\n",
 			jl->names[i], jl->journal.journaled[i], dropped[i], jl->journal.lost[i]);
+}
+
+/* The directories fhd writes into, each opened and checked once at start. */
+struct fhd_outputs {
+	struct output_dir journal;	/* cfg journal.dir or --journal */
+	struct output_dir hist;		/* stats.hist_out or --hist-out */
+	struct output_dir prometheus;	/* the directory of stats.prometheus_file */
+	struct output_dir dump;		/* the directory of --dump-books FILE */
+	const char *prometheus_name;
+	const char *dump_name;
+};
+
+/*
+ * Opens every output directory (output_dir_open: fhd's own, writable by nobody else)
+ * before DPDK starts, so a refused one stops the run at once with exit status 2.
+ */
+static int fhd_outputs_open(const struct cfg *cfg, const struct fhd_options *o, struct fhd_outputs *out)
+{
+	char err[OUTPUT_FILE_ERROR_MAX];
+	int rc = 0;
+
+	out->journal.fd = out->hist.fd = out->prometheus.fd = out->dump.fd = -1;
+	if (cfg->journal.enabled && (rc = output_dir_open(&out->journal, cfg->journal.dir, err, sizeof(err))) != 0) {
+		fprintf(stderr, "fhd: journal directory %s\n", err);
+		return rc;
+	}
+	if (cfg->stats.hist_out[0] != '\0' &&
+	    (rc = output_dir_open(&out->hist, cfg->stats.hist_out, err, sizeof(err))) != 0) {
+		fprintf(stderr, "fhd: --hist-out directory %s\n", err);
+		return rc;
+	}
+	if (cfg->stats.prometheus_file[0] != '\0' &&
+	    (rc = output_dir_open_parent(&out->prometheus, cfg->stats.prometheus_file, &out->prometheus_name,
+					 err, sizeof(err))) != 0) {
+		fprintf(stderr, "fhd: stats.prometheus_file %s: directory %s\n", cfg->stats.prometheus_file, err);
+		return rc;
+	}
+	if (o->dump_path != NULL &&
+	    (rc = output_dir_open_parent(&out->dump, o->dump_path, &out->dump_name, err, sizeof(err))) != 0) {
+		fprintf(stderr, "fhd: --dump-books %s: directory %s\n", o->dump_path, err);
+		return rc;
+	}
+	return 0;
+}
+
+static void fhd_outputs_close(struct fhd_outputs *out)
+{
+	output_dir_close(&out->journal);
+	output_dir_close(&out->hist);
+	output_dir_close(&out->prometheus);
+	output_dir_close(&out->dump);
 }
 
 static struct rx_lcore *fhd_rx_for(struct rx_lcore **rx, const struct cfg *cfg, uint16_t lcore)
@@ -719,7 +775,9 @@ int main(int argc, char **argv)
 	static struct pub_conflated views[CFG_RX_LCORES_MAX];
 	static struct journal_lcore journal;
 	static struct stats stats;
+	static struct fhd_outputs outputs;
 	const volatile bool *finished[CFG_FEEDS_MAX];
+	const char *why;
 	bool replay, journal_running = false, per_run;
 	char segment[SHM_SEGMENT_NAME_MAX];
 
@@ -751,6 +809,15 @@ int main(int argc, char **argv)
 			return FHD_EXIT_CONFIG;
 		}
 		snprintf(cfg.stats.hist_out, sizeof(cfg.stats.hist_out), "%s", o.hist_out);
+	}
+	if (o.publish != NULL && cfg_name_check(o.publish, CFG_RING_NAME_MAX, &why) != 0) {
+		fprintf(stderr, "fhd: --publish: expected a name of [A-Za-z0-9_.-] not starting with '.' "
+			"(it names /dev/shm segments), got %s\n", why);
+		return FHD_EXIT_CONFIG;
+	}
+	if (fhd_outputs_open(&cfg, &o, &outputs) != 0) {
+		fhd_outputs_close(&outputs);
+		return FHD_EXIT_CONFIG;
 	}
 	replay = o.replay_count > 0;
 	if (fhd_captures_open(&o, captures) != 0)
@@ -876,9 +943,11 @@ int main(int argc, char **argv)
 	}
 	fprintf(stderr, "fhd: statistics on /dev/shm/%s (fh stat --segment %s)%s\n", segment, segment,
 		per_run ? ", removed at exit" : "");
+	if (outputs.prometheus.fd >= 0)
+		stats_prometheus_file_set(&stats, &outputs.prometheus, outputs.prometheus_name);
 	stats.last_tick_ns = fhd_now_ns();
 	if (cfg.journal.enabled) {
-		if (fhd_journal_setup(&cfg, rx, &journal) != 0) {
+		if (fhd_journal_setup(&cfg, &outputs.journal, rx, &journal) != 0) {
 			status = 1;
 			goto out;
 		}
@@ -964,13 +1033,20 @@ int main(int argc, char **argv)
 	if (journal_running)
 		fhd_journal_stats_print(stdout, &journal, rx, &cfg);
 	stats_report(stdout, &stats);
-	if (cfg.stats.hist_out[0] != '\0' && stats_hist_files_write(&stats, cfg.stats.hist_out) != 0)
+	if (outputs.hist.fd >= 0 && stats_hist_files_write(&stats, &outputs.hist) != 0)
 		status = 1;
 	if (o.dump_path != NULL) {
-		FILE *out = fopen(o.dump_path, "w");
+		char why_text[OUTPUT_FILE_ERROR_MAX];
+		FILE *out = output_file_fopen(&outputs.dump, outputs.dump_name, 0644, why_text, sizeof(why_text));
+		bool bad = out == NULL;
 
-		if (out == NULL || feed_books_dump(out, feeds, cfg.feeds_count) != 0 || fclose(out) != 0) {
-			fprintf(stderr, "fhd: --dump-books %s: %s\n", o.dump_path, strerror(errno));
+		if (out != NULL) {
+			bad = feed_books_dump(out, feeds, cfg.feeds_count) != 0;
+			bad = fclose(out) != 0 || bad;
+			snprintf(why_text, sizeof(why_text), "%s: %s", o.dump_path, strerror(errno));
+		}
+		if (bad) {
+			fprintf(stderr, "fhd: --dump-books %s\n", why_text);
 			status = 1;
 		}
 	}
@@ -992,5 +1068,6 @@ out:
 	for (uint16_t i = 0; i < cfg.rx_lcores_count; i++)
 		rte_free(rx[i]);
 	rte_eal_cleanup();
+	fhd_outputs_close(&outputs);
 	return status;
 }

@@ -6,6 +6,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stddef.h>
 #include <string.h>
 #include <time.h>
@@ -186,17 +187,39 @@ static void stats_counter_write(FILE *out, const struct fh_stats_segment *seg, c
 	}
 }
 
-/* The Prometheus text exposition of the segment, to a temporary file renamed over path. */
-static void stats_prometheus_write(const struct fh_stats_segment *seg, const char *path)
+void stats_prometheus_file_set(struct stats *s, const struct output_dir *dir, const char *name)
+{
+	s->prometheus_dir = dir;
+	s->prometheus_name = name;
+}
+
+/* A refresh of the Prometheus file failed: counted, and said when a run of failures starts. */
+static void stats_prometheus_failed(struct stats *s, const char *what)
+{
+	if (s->prometheus_failures++ == 0)
+		fprintf(stderr, "fhd: stats.prometheus_file: %s; not refreshed (counted; said once)\n", what);
+}
+
+/*
+ * The Prometheus text exposition of the segment, to "<name>.tmp" in the checked
+ * directory (created fresh, never through a link) renamed over name.
+ */
+static void stats_prometheus_write(struct stats *s, const struct fh_stats_segment *seg)
 {
 	static const double quantiles[] = { 0.5, 0.9, 0.99, 0.999, 0.9999 };
-	char tmp[CFG_PATH_TEXT_MAX + 8];
+	char tmp[NAME_MAX + 1], err[OUTPUT_FILE_ERROR_MAX];
 	FILE *out;
+	int rc;
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	out = fopen(tmp, "w");
-	if (out == NULL)
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", s->prometheus_name) >= sizeof(tmp)) {
+		stats_prometheus_failed(s, "file name too long for its .tmp");
 		return;
+	}
+	out = output_file_fopen(s->prometheus_dir, tmp, 0644, err, sizeof(err));
+	if (out == NULL) {
+		stats_prometheus_failed(s, err);
+		return;
+	}
 	stats_counter_write(out, seg, "packets_total", "Framed packets received, both lines.",
 			    offsetof(struct fh_stats_feed, packets));
 	stats_counter_write(out, seg, "messages_total", "Messages applied to the books.",
@@ -236,8 +259,16 @@ static void stats_prometheus_write(const struct fh_stats_segment *seg, const cha
 				seg->latency_names[k], f->total[k].count);
 		}
 	}
-	if (fclose(out) == 0)
-		rename(tmp, path);
+	if (fclose(out) != 0) {
+		output_file_unlink(s->prometheus_dir, tmp);
+		stats_prometheus_failed(s, "cannot write its .tmp");
+		return;
+	}
+	rc = output_file_rename(s->prometheus_dir, tmp, s->prometheus_name);
+	if (rc != 0) {
+		snprintf(err, sizeof(err), "cannot rename %s over %s: %s", tmp, s->prometheus_name, strerror(-rc));
+		stats_prometheus_failed(s, err);
+	}
 }
 
 void stats_tick(struct stats *s, uint64_t now_ns, bool final)
@@ -279,8 +310,12 @@ void stats_tick(struct stats *s, uint64_t now_ns, bool final)
 		__atomic_store_n(&s->segment->seq, ++s->seq, __ATOMIC_RELEASE);
 		s->image.seq = s->seq;
 	}
-	if (s->cfg->prometheus_file[0] != '\0')
-		stats_prometheus_write(&s->image, s->cfg->prometheus_file);
+	/* From fhd's own image: nothing in the shared segment is read back. */
+	if (s->prometheus_dir != NULL)
+		stats_prometheus_write(s, &s->image);
+	if (final && s->prometheus_failures > 0)
+		fprintf(stderr, "fhd: stats.prometheus_file: %" PRIu64 " refreshes could not be written\n",
+			s->prometheus_failures);
 }
 
 void stats_report(FILE *out, const struct stats *s)
@@ -318,20 +353,28 @@ void stats_report(FILE *out, const struct stats *s)
 	}
 }
 
-int stats_hist_files_write(const struct stats *s, const char *dir)
+int stats_hist_files_write(const struct stats *s, const struct output_dir *dir)
 {
-	char path[CFG_PATH_TEXT_MAX + 96];
+	char name[NAME_MAX + 1], err[OUTPUT_FILE_ERROR_MAX];
 	FILE *out;
+	bool bad;
 	int rc = 0;
 
 	for (uint32_t i = 0; i < s->feeds_count; i++)
 		for (int k = 0; k < FEED_LATENCY_KINDS; k++) {
-			snprintf(path, sizeof(path), "%s/%s.%s.hgrm", dir, s->feeds[i].feed->cfg->name,
+			/* the config allows feed names of [A-Za-z0-9_.-] only: one file name */
+			snprintf(name, sizeof(name), "%s.%s.hgrm", s->feeds[i].feed->cfg->name,
 				 feed_latency_names[k]);
-			out = fopen(path, "w");
-			if (out == NULL || hist_percentiles_write(out, &s->feeds[i].total[k], 1000.0, 5) != 0 ||
-			    fclose(out) != 0) {
-				fprintf(stderr, "fhd: --hist-out %s: %s\n", path, strerror(errno));
+			out = output_file_fopen(dir, name, 0644, err, sizeof(err));
+			if (out == NULL) {
+				fprintf(stderr, "fhd: --hist-out %s\n", err);
+				rc = -EIO;
+				continue;
+			}
+			bad = hist_percentiles_write(out, &s->feeds[i].total[k], 1000.0, 5) != 0;
+			bad = fclose(out) != 0 || bad;
+			if (bad) {
+				fprintf(stderr, "fhd: --hist-out %s/%s: %s\n", dir->path, name, strerror(errno));
 				rc = -EIO;
 			}
 		}

@@ -16,6 +16,7 @@
 #include "config/config.h"
 #include "feed/feed.h"
 #include "publish/shm_segment.h"
+#include "publish/output_file.h"
 #include "publish/stats_layout.h"
 
 struct stats_feed {
@@ -42,6 +43,9 @@ struct stats {
 	struct shm_segment shm;
 	bool segment_remove;			/* unlink it at stats_close (a per-run name) */
 	uint64_t last_tick_ns;
+	const struct output_dir *prometheus_dir;	/* NULL: no Prometheus file */
+	const char *prometheus_name;			/* its name in prometheus_dir */
+	uint64_t prometheus_failures;			/* refreshes that could not be written */
 };
 
 /*
@@ -64,8 +68,19 @@ bool stats_due(const struct stats *s, uint64_t now_ns);
 /* At exit: each feed's percentile distributions, then the per-feed latency table. */
 void stats_report(FILE *out, const struct stats *s);
 
-/* Writes <dir>/<feed>.<latency>.hgrm for every feed and latency. 0 or -errno. */
-int stats_hist_files_write(const struct stats *s, const char *dir);
+/*
+ * Where stats_tick writes the Prometheus file (cfg->prometheus_file, opened and checked
+ * by the caller with output_dir_open_parent; dir outlives s): name in dir, through
+ * "name.tmp" renamed over it. A refresh that fails is counted and said once a run of
+ * failures.
+ */
+void stats_prometheus_file_set(struct stats *s, const struct output_dir *dir, const char *name);
+
+/*
+ * Writes <feed>.<latency>.hgrm in dir for every feed and latency (created as
+ * output_file_create says: a link or another user's file there is refused). 0 or -errno.
+ */
+int stats_hist_files_write(const struct stats *s, const struct output_dir *dir);
 
 /* Unmaps and unlocks the segment (the file stays for a last fh stat, unless remove). */
 void stats_close(struct stats *s);

@@ -50,9 +50,31 @@ static void journal_error_set(struct journal *j, int error, const char *what)
 		return;
 	j->error = error;
 	snprintf(j->error_text, sizeof(j->error_text), "journal %s: %s: %s", j->path[0] ? j->path :
-		 j->o.dir, what, strerror(-error));
+		 j->o.dir->path, what, strerror(-error));
 	if (j->started)	/* at open, the caller reports it */
 		fprintf(stderr, "fhd: %s; journaling stopped, the feed goes on\n", j->error_text);
+}
+
+/*
+ * Counts a write of len bytes that came back with res (bytes written or -errno): bytes
+ * counts only what reached the file, a failure or a short write (a full disk) is counted
+ * and stops the journal.
+ */
+static void journal_written(struct journal *j, uint32_t len, int64_t res)
+{
+	uint64_t done = res > 0 ? (uint64_t)res : 0;
+
+	assert(done <= len);
+	j->stats.bytes += done;
+	j->file_written += done;
+	if (res >= 0 && done == len)
+		return;
+	j->stats.failed_writes++;
+	j->stats.unwritten_bytes += len - done;
+	if (res < 0)
+		journal_error_set(j, (int)res, "write failed");
+	else	/* a short write to a file: the disk is full */
+		journal_error_set(j, -ENOSPC, "short write");
 }
 
 static void journal_complete(struct journal *j, uint64_t data, int32_t res)
@@ -69,10 +91,7 @@ static void journal_complete(struct journal *j, uint64_t data, int32_t res)
 	assert(kind == JOURNAL_REQ_WRITE && buffer < j->o.buffers);
 	assert(j->buffers[buffer].inflight > 0);
 	j->buffers[buffer].inflight--;
-	if (res < 0)
-		journal_error_set(j, res, "write failed");
-	else if ((uint32_t)res != len)	/* a short write to a file: the disk is full */
-		journal_error_set(j, -ENOSPC, "short write");
+	journal_written(j, len, res);
 }
 
 /* Takes completions: all there are, or (wait) until at least one came, or none is due. */
@@ -127,7 +146,6 @@ static void journal_submit(struct journal *j, uint32_t index, uint32_t from, uin
 	assert(!j->o.o_direct || (offset % JOURNAL_ALIGN == 0 && len % JOURNAL_ALIGN == 0));
 	b->submitted = to;
 	j->stats.writes += len > 0;
-	j->stats.bytes += len;
 	j->submitted_total += len;
 	if (sync) {
 		j->stats.fsyncs++;
@@ -135,11 +153,8 @@ static void journal_submit(struct journal *j, uint32_t index, uint32_t from, uin
 	}
 	if (j->o.plain_write) {
 		done = len > 0 ? pwrite(j->fd, b->data + from, len, (off_t)offset) : 0;
-		if (done < 0)
-			journal_error_set(j, -errno, "write failed");
-		else if ((uint32_t)done != len)
-			journal_error_set(j, -ENOSPC, "short write");
-		else if (sync && fdatasync(j->fd) != 0)
+		journal_written(j, len, done < 0 ? -errno : done);
+		if (j->error == 0 && sync && fdatasync(j->fd) != 0)
 			journal_error_set(j, -errno, "fsync failed");
 		return;
 	}
@@ -175,7 +190,9 @@ static int journal_file_open(struct journal *j, uint64_t now_ns)
 	struct timespec ts;
 	struct tm tm;
 	char stamp[32];
-	int flags = O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | (j->o.o_direct ? O_DIRECT : 0);
+	int rc = -EEXIST;
+	int flags = O_RDWR | (j->o.o_direct ? O_DIRECT : 0);
+	char err[OUTPUT_FILE_ERROR_MAX];
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	for (int attempt = 0; attempt < 1000; attempt++, ts.tv_nsec++) {
@@ -185,17 +202,21 @@ static int journal_file_open(struct journal *j, uint64_t now_ns)
 		}
 		gmtime_r(&ts.tv_sec, &tm);
 		strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
-		snprintf(j->path, sizeof(j->path), "%s/fh-%s.%09ldZ" JOURNAL_SUFFIX JOURNAL_PART_SUFFIX,
-			 j->o.dir, stamp, ts.tv_nsec);
-		j->fd = open(j->path, flags, 0644);
-		if (j->fd >= 0 || errno != EEXIST)
+		snprintf(j->name, sizeof(j->name), "fh-%s.%09ldZ" JOURNAL_SUFFIX JOURNAL_PART_SUFFIX,
+			 stamp, ts.tv_nsec);
+		snprintf(j->path, sizeof(j->path), "%s/%s", j->o.dir->path, j->name);
+		/* O_EXCL|O_NOFOLLOW in the checked directory: a name taken, even by a link, is skipped */
+		rc = output_file_create(j->o.dir, j->name, flags, 0644, false, err, sizeof(err));
+		if (rc >= 0 || rc != -EEXIST)
 			break;
 	}
-	if (j->fd < 0) {
-		journal_error_set(j, -errno, j->o.o_direct && errno == EINVAL ?
+	if (rc < 0) {
+		journal_error_set(j, rc, j->o.o_direct && rc == -EINVAL ?
 				  "cannot open (does the file system support O_DIRECT?)" : "cannot open");
 		return j->error;
 	}
+	j->fd = rc;
+	j->file_written = 0;
 	/* Held while the file is written: a repair by another fhd leaves it alone. */
 	if (flock(j->fd, LOCK_EX | LOCK_NB) != 0) {
 		journal_error_set(j, -errno, "cannot lock");
@@ -292,7 +313,8 @@ static void journal_file_close(struct journal *j)
 	struct journal_buffer *b = &j->buffers[j->current];
 	uint64_t size = b->file_offset + b->fill;
 	bool sync = j->o.fsync_bytes != 0 || j->o.fsync_ns != 0;
-	char final[PATH_MAX];
+	char final[NAME_MAX + 1];
+	struct stat st;
 	uint32_t to = b->fill;
 
 	if (j->fd < 0)
@@ -309,17 +331,25 @@ static void journal_file_close(struct journal *j)
 		journal_error_set(j, -errno, "cannot trim");
 	if (j->error != 0)
 		journal_file_recount(j);
+	/* bytes says what the files hold: this file's writes give way to its final size. */
+	if (fstat(j->fd, &st) != 0)
+		st.st_size = 0;
+	assert(j->stats.bytes >= j->file_written);
+	j->stats.bytes = j->stats.bytes - j->file_written + (uint64_t)st.st_size;
+	j->file_written = 0;
 	close(j->fd);
 	j->fd = -1;
-	journal_final_name(j->path, final, sizeof(final));
-	if (rename(j->path, final) == 0)
+	journal_final_name(j->name, final, sizeof(final));
+	if (st.st_size == 0)	/* not even the section header made it: no file to keep */
+		output_file_unlink(j->o.dir, j->name);
+	else if (output_file_rename(j->o.dir, j->name, final) == 0)
 		j->stats.files++;
 	for (uint32_t i = 0; i < j->o.buffers; i++) {
 		j->buffers[i].fill = 0;
 		j->buffers[i].submitted = 0;
 		j->buffers[i].file_offset = 0;
 	}
-	snprintf(j->path, sizeof(j->path), "%s", final);
+	snprintf(j->path, sizeof(j->path), "%s/%s", j->o.dir->path, final);
 }
 
 static void journal_rotate(struct journal *j, uint64_t now_ns)
@@ -543,24 +573,37 @@ static bool journal_name_is_part(const char *name)
 	return len > suffix && strcmp(name + len - suffix, JOURNAL_SUFFIX JOURNAL_PART_SUFFIX) == 0;
 }
 
-int journal_repair_dir(const char *dir, FILE *log)
+int journal_repair_dir(const struct output_dir *dir, FILE *log, uint32_t *refused)
 {
-	char path[PATH_MAX], final[PATH_MAX];
+	char final[NAME_MAX + 1], err[OUTPUT_FILE_ERROR_MAX];
 	struct dirent *entry;
 	struct stat st;
 	int64_t whole;
-	int repaired = 0, fd;
-	DIR *d = opendir(dir);
+	int repaired = 0, fd, dup_fd;
+	DIR *d;
 
-	if (d == NULL)
+	*refused = 0;
+	/* A descriptor of its own: closedir closes it, and the caller's stays open. */
+	dup_fd = fcntl(dir->fd, F_DUPFD_CLOEXEC, 0);
+	if (dup_fd < 0)
 		return -errno;
+	d = fdopendir(dup_fd);
+	if (d == NULL) {
+		close(dup_fd);
+		return -errno;
+	}
+	rewinddir(d);
 	while ((entry = readdir(d)) != NULL) {
 		if (!journal_name_is_part(entry->d_name))
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, entry->d_name);
-		fd = open(path, O_RDWR | O_CLOEXEC);
-		if (fd < 0)
+		fd = output_file_reopen(dir, entry->d_name, O_RDWR, err, sizeof(err));
+		if (fd < 0) {
+			if (fd != -ENOENT) {	/* gone meanwhile: nothing to say */
+				(*refused)++;
+				fprintf(log, "fhd: journal: not repaired: %s\n", err);
+			}
 			continue;
+		}
 		if (flock(fd, LOCK_EX | LOCK_NB) != 0 || fstat(fd, &st) != 0) {
 			close(fd);	/* a running journal's file */
 			continue;
@@ -568,22 +611,22 @@ int journal_repair_dir(const char *dir, FILE *log)
 		whole = journal_file_cut(fd, NULL, 0);
 		close(fd);
 		if (whole < 0) {
-			fprintf(log, "fhd: journal: %s was left unfinished and cannot be repaired: %s\n",
-				path, strerror((int)-whole));
+			fprintf(log, "fhd: journal: %s/%s was left unfinished and cannot be repaired: %s\n",
+				dir->path, entry->d_name, strerror((int)-whole));
 			continue;
 		}
 		if (whole == 0) {
-			unlink(path);
-			fprintf(log, "fhd: journal: %s was left unfinished with no whole block "
-				"(%lld bytes): removed\n", path, (long long)st.st_size);
+			output_file_unlink(dir, entry->d_name);
+			fprintf(log, "fhd: journal: %s/%s was left unfinished with no whole block "
+				"(%lld bytes): removed\n", dir->path, entry->d_name, (long long)st.st_size);
 			continue;
 		}
-		journal_final_name(path, final, sizeof(final));
-		rename(path, final);
+		journal_final_name(entry->d_name, final, sizeof(final));
+		output_file_rename(dir, entry->d_name, final);
 		repaired++;
-		fprintf(log, "fhd: journal: %s was left unfinished (crash?): cut from %lld to %" PRId64
-			" bytes at its last whole block, now %s\n", path, (long long)st.st_size, whole,
-			final);
+		fprintf(log, "fhd: journal: %s/%s was left unfinished (crash?): cut from %lld to %" PRId64
+			" bytes at its last whole block, now %s/%s\n", dir->path, entry->d_name,
+			(long long)st.st_size, whole, dir->path, final);
 	}
 	closedir(d);
 	return repaired;

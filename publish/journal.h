@@ -4,9 +4,12 @@
  * io_uring from registered buffers (or plain pwrite(2), the benchmark's baseline),
  * O_DIRECT if asked. Files rotate by size and by time and are named so they sort by
  * time: <dir>/fh-<UTC time of opening>.pcapng, written as "<name>.part" and renamed
- * when whole. fsync follows a policy (never, every N bytes, every N ns), each fsync
+ * when whole; dir is a descriptor the caller opened and checked (publish/output_file.h)
+ * and every file is created, repaired and renamed relative to it, never through a link. fsync follows a policy (never, every N bytes, every N ns), each fsync
  * drained behind every write before it. A write error or a full disk stops the
- * journal (never the caller) and leaves the file cut at its last whole block.
+ * journal (never the caller) and leaves the file cut at its last whole block (or no
+ * file, when not even its header was written); stats.bytes always says what the files
+ * hold, counted as writes complete, not as they are handed to the kernel.
  * DPDK-free and single-threaded: one journal lcore owns a struct journal.
  */
 #ifndef FH_PUBLISH_JOURNAL_H
@@ -20,6 +23,8 @@
 
 #include <liburing.h>
 
+#include "publish/output_file.h"
+
 #define JOURNAL_BUFFERS_MAX 64
 #define JOURNAL_INTERFACES_MAX 64
 #define JOURNAL_ALIGN 4096		/* O_DIRECT offsets and lengths are whole pages */
@@ -28,7 +33,7 @@
 #define JOURNAL_PART_SUFFIX ".part"	/* a file still being written */
 
 struct journal_options {
-	const char *dir;
+	const struct output_dir *dir;	/* opened and checked by the caller; outlives the journal */
 	uint32_t buffer_bytes;	/* one write buffer: a multiple of JOURNAL_ALIGN */
 	uint32_t buffers;	/* 2..JOURNAL_BUFFERS_MAX */
 	bool o_direct;
@@ -42,8 +47,11 @@ struct journal_options {
 struct journal_stats {
 	uint64_t files;		/* files finished (renamed from .part) */
 	uint64_t blocks;	/* packet blocks appended */
-	uint64_t bytes;		/* bytes handed to the kernel */
+	uint64_t bytes;		/* bytes in the files: counted as writes complete, and set to
+				 * each file's size once it is finished */
 	uint64_t writes;	/* write requests */
+	uint64_t failed_writes;	/* write requests that failed or came back short */
+	uint64_t unwritten_bytes;	/* bytes of those requests that did not reach the file */
 	uint64_t fsyncs;
 	uint64_t buffer_waits;	/* appends that waited for a buffer: the disk was behind */
 };
@@ -67,7 +75,9 @@ struct journal {
 	uint8_t *headers;	/* Section Header and Interface Description Blocks */
 	size_t headers_size;
 	int fd;			/* the open .part file, or -1 */
-	char path[PATH_MAX];	/* its name */
+	char path[PATH_MAX + NAME_MAX + 2];	/* its path, for messages */
+	char name[NAME_MAX + 1];	/* its name in o.dir */
+	uint64_t file_written;	/* bytes written to it so far (completed) */
 	uint64_t file_opened_ns;
 	uint64_t file_blocks;	/* packet blocks in the open file */
 	uint64_t submitted_total;	/* bytes handed to the kernel, all files */
@@ -78,7 +88,7 @@ struct journal {
 	uint32_t entries;	/* submission queue size */
 	bool started;		/* open succeeded: errors from now on are reported as they come */
 	int error;		/* the -errno that stopped the journal, or 0 */
-	char error_text[PATH_MAX + 128];
+	char error_text[PATH_MAX + NAME_MAX + 128];
 	struct journal_stats stats;
 	uint32_t interfaces_count;
 	uint64_t journaled[JOURNAL_INTERFACES_MAX];	/* frames in the files, per interface */
@@ -117,9 +127,12 @@ int journal_close(struct journal *j);
 /*
  * Finds journals in dir left unfinished ("*.pcapng.part" that no running journal holds
  * locked), cuts each at its last whole block and renames it to "*.pcapng" (removes it
- * when not even the section header is whole). Says what it did on log, a line a file.
- * Returns the number of files repaired, or -errno.
+ * when not even the section header is whole). Only a regular file of fhd's own user with
+ * one link is touched (output_file_reopen): anything else under such a name (a symbolic
+ * link, a FIFO, another user's file, a hard link) is left alone, said on log and counted
+ * in *refused. Says what it did on log, a line a file. Returns the number of files
+ * repaired, or -errno.
  */
-int journal_repair_dir(const char *dir, FILE *log);
+int journal_repair_dir(const struct output_dir *dir, FILE *log, uint32_t *refused);
 
 #endif

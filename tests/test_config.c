@@ -145,6 +145,50 @@ static const struct bad_case bad_cases[] = {
 	  "t:4:8: ports: expected a list of 1..8 ports, got 0" },
 	{ "eal not strings", "eal: [\"-m\", [1]]\n" MINIMAL,
 	  "t:1:13: eal[1]: expected a string of 1..255 characters, got a list" },
+	{ "feed name with '/'",
+	  LCORES PORTS "feeds:\n  - name: ../../x\n    protocol: itch50-moldudp64\n    lcore: 1\n" LINES,
+	  "t:8:11: feeds[0].name: expected a name of [A-Za-z0-9_.-] not starting with '.' (it names file names), "
+	  "got \"../../x\" (a name starting with '.')" },
+	{ "feed name with '/' inside",
+	  LCORES PORTS "feeds:\n  - name: a/b\n    protocol: itch50-moldudp64\n    lcore: 1\n" LINES,
+	  "t:8:11: feeds[0].name: expected a name of [A-Za-z0-9_.-] not starting with '.' (it names file names), "
+	  "got \"a/b\" (a name with '/')" },
+	{ "feed name '..'",
+	  LCORES PORTS "feeds:\n  - name: \"..\"\n    protocol: itch50-moldudp64\n    lcore: 1\n" LINES,
+	  "t:8:11: feeds[0].name: expected a name of [A-Za-z0-9_.-] not starting with '.'" },
+	{ "feed name with a quote",
+	  LCORES PORTS "feeds:\n  - name: 'a\"b'\n    protocol: itch50-moldudp64\n    lcore: 1\n" LINES,
+	  "t:8:11: feeds[0].name: expected a name of [A-Za-z0-9_.-] not starting with '.' (it names file names), "
+	  "got \"a\"b\" (a name with a quote)" },
+	{ "feed name with a control character",
+	  LCORES PORTS "feeds:\n  - name: \"a\\nb\"\n    protocol: itch50-moldudp64\n    lcore: 1\n" LINES,
+	  "t:8:11: feeds[0].name: expected a name of [A-Za-z0-9_.-] not starting with '.' (it names file names), "
+	  "got \"a?b\" (a name with a control character)" },
+	{ "feed name with a space",
+	  LCORES PORTS "feeds:\n  - name: a b\n    protocol: itch50-moldudp64\n    lcore: 1\n" LINES,
+	  "t:8:11: feeds[0].name: expected a name of [A-Za-z0-9_.-]" },
+	{ "publish ring with '..'", MINIMAL "publish:\n  ring: ..\n",
+	  "t:14:9: publish.ring: expected a name of [A-Za-z0-9_.-] not starting with '.' (it names /dev/shm segments)" },
+	{ "publish ring with a newline", MINIMAL "publish:\n  ring: \"x\\ny\"\n",
+	  "t:14:9: publish.ring: expected a name of [A-Za-z0-9_.-] not starting with '.' (it names /dev/shm segments), "
+	  "got \"x?y\" (a name with a control character)" },
+	{ "stats segment with '/'", MINIMAL "stats:\n  segment: a/../b\n",
+	  "t:14:12: stats.segment: expected a name of [A-Za-z0-9_.-] not starting with '.' (it names a /dev/shm segment), "
+	  "got \"a/../b\" (a name with '/')" },
+	{ "publish mode world-writable", MINIMAL "publish:\n  ring: r\n  mode: \"0666\"\n",
+	  "t:15:9: publish.mode: expected a mode writable by the owner alone (like \"0640\"), got \"0666\" (world-writable)" },
+	{ "publish mode group-writable", MINIMAL "publish:\n  ring: r\n  mode: \"0660\"\n",
+	  "t:15:9: publish.mode: expected a mode writable by the owner alone (like \"0640\"), got \"0660\" (group-writable)" },
+	{ "publish mode other-writable only", MINIMAL "publish:\n  ring: r\n  mode: \"0602\"\n",
+	  "t:15:9: publish.mode: expected a mode writable by the owner alone" },
+	{ "nesting too deep in a flow list", MINIMAL "publish: " "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]\n",
+	  "t:13:73: <yaml>: expected collections nested at most 64 deep, got deeper" },
+	{ "nesting too deep in flow mappings", MINIMAL "x: " "{a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: 1}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}\n",
+	  "t:13:" },
+	{ "newline in a quoted value stays out of the message",
+	  LCORES PORTS FEED_HEAD
+	  "    lines:\n      A: { group: 239.1.1.1, udp_port: 1000, port: \"p\\n\\x1b[2Jx\" }\n",
+	  "t:12:52: feeds[0].lines.A.port: expected the name of an entry in ports, got 'p??[2Jx'" },
 	{ "journal without dir", MINIMAL "journal:\n  ring: 1024\n",
 	  "t:14:3: journal.dir: expected a string (required key), got nothing" },
 	{ "journal dir missing", MINIMAL "journal:\n  dir: /nonexistent/fh-journal\n",
@@ -287,12 +331,45 @@ static void file_cases_run(void)
 	free(cfg);
 }
 
+/*
+ * The nesting bomb of issue 9 (L8): "publish:" then 100000 '[' and as many ']'. Before the
+ * depth cap libyaml took minutes; now the load stops at depth 65. No timing is asserted:
+ * tests/test_config_errors.sh runs fhd on it under timeout.
+ */
+static void nesting_bomb_run(void)
+{
+	enum { DEPTH = 100000 };
+	static const char head[] = MINIMAL "publish: ";
+	size_t len = strlen(head) + 2 * DEPTH + 1;
+	char *text = malloc(len + 1), err[CFG_ERROR_MAX] = "";
+	struct cfg *cfg = calloc(1, sizeof(*cfg));
+	int ret;
+
+	if (text == NULL || cfg == NULL) {
+		report("nesting bomb", false, "out of memory");
+		free(text);
+		free(cfg);
+		return;
+	}
+	memcpy(text, head, strlen(head));
+	memset(text + strlen(head), '[', DEPTH);
+	memset(text + strlen(head) + DEPTH, ']', DEPTH);
+	text[len - 1] = '\n';
+	text[len] = '\0';
+	ret = cfg_load_text("t", text, len, cfg, err, sizeof(err));
+	report("nesting bomb (100000 levels)", ret == -EINVAL &&
+	       !strcmp(err, "t:13:73: <yaml>: expected collections nested at most 64 deep, got deeper"), err);
+	free(text);
+	free(cfg);
+}
+
 int main(void)
 {
 	size_t i;
 
 	for (i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++)
 		bad_case_run(&bad_cases[i]);
+	nesting_bomb_run();
 	default_case_run();
 	minimal_case_run();
 	file_cases_run();

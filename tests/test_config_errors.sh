@@ -17,6 +17,23 @@ for c in range xref unknown; do
 	check "$c: names file:line:column ($(head -1 "$TMP/$c.out"))" grep -qE "$c.yaml:[0-9]+:[0-9]+: " "$TMP/$c.out"
 	check "$c: stops before DPDK starts" bash -c "! grep -qE 'EAL|TELEMETRY' '$TMP/$c.out'"
 done
+# Issue 9 L8: "publish:" then 100000 '[' and as many ']' took libyaml minutes (quadratic
+# in the depth). The depth is capped before the document is built: an error at once.
+# Not timed: timeout only keeps a regression from hanging the suite.
+{ cat "$TMP/ok.yaml"; printf 'publish: '; head -c 100000 /dev/zero | tr '\0' '['; head -c 100000 /dev/zero | tr '\0' ']'; echo; } >"$TMP/bomb.yaml"
+timeout 20 "$FHD" -c "$TMP/bomb.yaml" --replay /dev/null >"$TMP/bomb.out" 2>&1
+rc=$?
+check "nesting bomb: exit status 2 ($rc)" [ $rc = 2 ]
+check "nesting bomb: file:line:column and the limit ($(head -1 "$TMP/bomb.out"))" \
+	grep -qE "bomb.yaml:[0-9]+:[0-9]+: <yaml>: expected collections nested at most 64 deep" "$TMP/bomb.out"
+# Issue 9 S4: a segment mode others can write is refused like any bad value.
+for mode in 0666 0660 0642; do
+	{ cat "$TMP/ok.yaml"; printf 'publish:\n  ring: r\n  mode: "%s"\n' $mode; } >"$TMP/mode.yaml"
+	"$FHD" -c "$TMP/mode.yaml" --replay /dev/null >"$TMP/mode.out" 2>&1
+	rc=$?
+	check "publish.mode $mode: exit 2 ($rc), file:line:column" \
+		bash -c "[ $rc = 2 ] && grep -qE 'mode.yaml:[0-9]+:[0-9]+: publish.mode: expected a mode writable by the owner alone' '$TMP/mode.out'"
+done
 "$FHD" -c "$TMP/missing.yaml" >"$TMP/missing.out" 2>&1
 check "missing config file: exit 2" [ $? = 2 ]
 "$FHD" --replay "$TMP/nonexistent.pcap" >"$TMP/nopcap.out" 2>&1

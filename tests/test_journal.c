@@ -19,6 +19,8 @@
 #include "publish/journal.h"
 #include "tests/check.h"
 
+static struct output_dir test_dir;	/* the test directory, opened as fhd opens its journal's */
+
 #define FRAMES_MAX 40000
 
 struct frame {
@@ -142,6 +144,18 @@ static void dir_clean(const char *dir)
 		closedir(d);
 }
 
+/* The sizes of files[0..n) together. */
+static uint64_t files_size(char (*files)[512], int n)
+{
+	uint64_t total = 0;
+	struct stat st;
+
+	for (int i = 0; i < n; i++)
+		if (stat(files[i], &st) == 0)
+			total += (uint64_t)st.st_size;
+	return total;
+}
+
 /* Writes count random frames through a journal with options o; checks the files. */
 static void mode_check(const char *what, const char *dir, struct journal_options o, uint32_t count)
 {
@@ -153,7 +167,7 @@ static void mode_check(const char *what, const char *dir, struct journal_options
 	int parts, n, total = 0, rc;
 
 	dir_clean(dir);
-	o.dir = dir;
+	o.dir = &test_dir;
 	rc = journal_open(&j, &o, names, 3, now, err, sizeof(err));
 	CHECK(rc == 0);
 	if (rc != 0) {
@@ -185,6 +199,7 @@ static void mode_check(const char *what, const char *dir, struct journal_options
 		total += rc > 0 ? rc : 0;
 	}
 	CHECK(next == count && (uint64_t)n == j.stats.files);
+	CHECK(j.stats.bytes == files_size(files, n) && j.stats.failed_writes == 0);
 	printf("  %s: %u frames in %d file(s), %" PRIu64 " writes, %" PRIu64 " fsyncs: %s\n", what,
 	       count, n, j.stats.writes, j.stats.fsyncs, next == count && total == (int)count ? "all back" : "MISMATCH");
 }
@@ -193,23 +208,25 @@ static const struct journal_options base = {
 	.buffer_bytes = 128 << 10, .buffers = 3, .rotate_bytes = 1 << 20,
 };
 
-static void options_refused(const char *dir)
+static void options_refused(void)
 {
 	static struct journal j;
 	struct journal_options o = base;
 	char err[512];
 
-	o.dir = dir;
+	o.dir = &test_dir;
 	o.buffer_bytes = 4096;	/* cannot hold the largest block */
 	CHECK(journal_open(&j, &o, names, 3, 0, err, sizeof(err)) == -EINVAL);
 	o = base;
-	o.dir = dir;
+	o.dir = &test_dir;
 	o.buffers = 1;
 	CHECK(journal_open(&j, &o, names, 3, 0, err, sizeof(err)) == -EINVAL);
-	o = base;
-	o.dir = "/nonexistent/fh-journal";
-	CHECK(journal_open(&j, &o, names, 3, 0, err, sizeof(err)) == -ENOENT);
-	CHECK(strstr(err, "/nonexistent/fh-journal") != NULL);
+	{
+		struct output_dir missing;
+
+		CHECK(output_dir_open(&missing, "/nonexistent/fh-journal", err, sizeof(err)) == -ENOENT);
+		CHECK(strstr(err, "/nonexistent/fh-journal") != NULL);
+	}
 }
 
 /* A file-size limit makes writes fail like a full disk: the journal stops, cleanly. */
@@ -224,7 +241,7 @@ static void size_limit(const char *dir, bool plain)
 	int parts, n, rc;
 
 	dir_clean(dir);
-	o.dir = dir;
+	o.dir = &test_dir;
 	o.plain_write = plain;
 	o.rotate_bytes = 64 << 20;
 	getrlimit(RLIMIT_FSIZE, &old);
@@ -246,6 +263,9 @@ static void size_limit(const char *dir, bool plain)
 	n = dir_files(dir, files, 8, &parts);
 	CHECK(n == 1 && parts == 0);
 	rc = n == 1 ? file_check(files[0], &next, 4000) : -1;
+	/* bytes counts what the file holds, not what was handed to the kernel (issue 9, L7) */
+	CHECK(n == 1 && j.stats.bytes == files_size(files, 1));
+	CHECK(j.stats.failed_writes > 0 && j.stats.unwritten_bytes > 0);
 	CHECK(rc > 0 && (uint64_t)rc == j.journaled[0] + j.journaled[1] + j.journaled[2]);
 	CHECK(j.journaled[0] + j.lost[0] + j.journaled[1] + j.lost[1] + j.journaled[2] + j.lost[2] == 4000);
 	printf("  file-size limit (%s): stopped with \"%s\"; %d frames whole in the file, %" PRIu64
@@ -256,7 +276,8 @@ static void size_limit(const char *dir, bool plain)
 /* Torn .part files: cut at the last whole block, renamed; one with nothing whole removed. */
 static void repair(const char *dir)
 {
-	char files[256][512], torn[600], junk[600];
+	char files[256][512], torn[600], junk[600], victim[600], link[600];
+	uint32_t refused;
 	struct stat st;
 	FILE *f;
 	int parts, n;
@@ -275,26 +296,41 @@ static void repair(const char *dir)
 	f = fopen(junk, "w");
 	fputs("not a journal", f);
 	fclose(f);
-	CHECK(journal_repair_dir(dir, stdout) == 1);
+	/* a link named like a torn journal, to a file that is not one: left alone (issue 9, S1) */
+	snprintf(victim, sizeof(victim), "%s.victim", dir);
+	f = fopen(victim, "w");
+	fputs("root's file, not a journal", f);
+	fclose(f);
+	snprintf(link, sizeof(link), "%s/fh-19700101T000001.000000000Z.pcapng.part", dir);
+	CHECK(symlink(victim, link) == 0);
+	CHECK(journal_repair_dir(&test_dir, stdout, &refused) == 1);
+	CHECK(refused == 1);
+	CHECK(stat(victim, &st) == 0 && st.st_size == 26);
+	CHECK(lstat(link, &st) == 0 && S_ISLNK(st.st_mode));
+	unlink(link);
+	unlink(victim);
 	CHECK(access(torn, F_OK) != 0 && access(junk, F_OK) != 0);
 	CHECK(access(files[0], F_OK) == 0);
 	/* the first file lost exactly its last frame */
 	n = file_check(files[0], &next, 3000);
 	CHECK(n > 0 && stat(files[0], &st) == 0 && (size_t)st.st_size % 4 == 0);
-	CHECK(journal_repair_dir("/nonexistent/fh-journal", stdout) == -ENOENT);
 }
 
 int main(int argc, char **argv)
 {
 	uint64_t seed = check_seed(argc, argv);
-	char dir[] = "/tmp/fh-test-journal.XXXXXX";
+	char dir[] = "/tmp/fh-test-journal.XXXXXX", err[OUTPUT_FILE_ERROR_MAX];
 	struct journal_options o;
 
 	check_rng_state = seed;
 	printf("test_journal: seed %" PRIu64 "\n", seed);
 	if (mkdtemp(dir) == NULL)
 		return 1;
-	options_refused(dir);
+	if (output_dir_open(&test_dir, dir, err, sizeof(err)) != 0) {
+		printf("test_journal: %s\n", err);
+		return 1;
+	}
+	options_refused();
 	size_limit(dir, false);
 	size_limit(dir, true);
 	repair(dir);
@@ -315,6 +351,7 @@ int main(int argc, char **argv)
 	mode_check("pwrite O_DIRECT", dir, o, FRAMES_MAX);
 
 	dir_clean(dir);
+	output_dir_close(&test_dir);
 	rmdir(dir);
 	printf("test_journal: %s\n", failures ? "FAIL" : "ok");
 	return failures ? 1 : 0;

@@ -110,7 +110,13 @@ check "tiny ring: tshark counts what fhd says it journaled ($journaled)" \
 
 # Disk full: a 1 MiB tmpfs. The feed goes on; the journal stops, says why, counts the rest.
 mkdir -p "$TMP/full"
-if mount -t tmpfs -o size=1m fh-journal-test "$TMP/full" 2>/dev/null; then
+# files_size DIR: the sizes of the journal files in DIR together.
+files_size() {
+	local total=0 f
+	for f in "$1"/fh-*; do [ -e "$f" ] && total=$((total + $(stat -c %s "$f"))); done
+	echo $total
+}
+if mount -t tmpfs -o size=1m,mode=0750 fh-journal-test "$TMP/full" 2>/dev/null; then
 	journal_config full "$TMP/full"
 	"$FHD" -c "$TMP/full.yaml" --replay "$TMP/big.pcap" --dump-books "$TMP/full.dump" >"$TMP/full.log" 2>&1
 	check "disk full: fhd exits 0" [ $? = 0 ]
@@ -131,7 +137,29 @@ if mount -t tmpfs -o size=1m fh-journal-test "$TMP/full" 2>/dev/null; then
 			[ $((j + l + d)) = "$(received "$TMP/full.log" $line)" ]
 	done
 	check "disk full: no .part left" bash -c "! ls '$TMP/full'/*.part 2>/dev/null"
+	bytes=$(counter "$TMP/full.log" "^journal" bytes)
+	check "disk full: bytes reported ($bytes) = what the files hold ($(files_size "$TMP/full"))" \
+		[ "$bytes" = "$(files_size "$TMP/full")" ]
+	check "disk full: the failed write is counted" [ "$(counter "$TMP/full.log" "^journal" failed_writes)" -gt 0 ]
 	umount "$TMP/full"
+	# 0 bytes free from the start (issue 9, L7): it reported bytes 272912 and left a
+	# 0-byte .pcapng. bytes counts what reached the disk, and no empty file is left.
+	mkdir -p "$TMP/zero"
+	mount -t tmpfs -o size=64k,mode=0750 fh-journal-zero "$TMP/zero"
+	dd if=/dev/zero of="$TMP/zero/fill" bs=4k 2>/dev/null
+	check "no space: the tmpfs is full ($(df --output=avail -B1 "$TMP/zero" | tail -1) bytes free)" \
+		[ "$(df --output=avail -B1 "$TMP/zero" | tail -1 | tr -d ' ')" = 0 ]
+	"$FHD" --replay "$ROOT/pcaps/itch-demo.pcap" --journal "$TMP/zero" >"$TMP/zero.log" 2>&1
+	check "no space: fhd exits 0" [ $? = 0 ]
+	grep "^journal" "$TMP/zero.log"
+	bytes=$(counter "$TMP/zero.log" "^journal" bytes)
+	check "no space: bytes reported ($bytes) = what the files hold ($(files_size "$TMP/zero"))" \
+		[ "$bytes" = "$(files_size "$TMP/zero")" ]
+	check "no space: the failed write and its bytes are counted" \
+		[ "$(counter "$TMP/zero.log" "^journal" failed_writes)" -gt 0 -a "$(counter "$TMP/zero.log" "^journal" unwritten_bytes)" -gt 0 ]
+	check "no space: no empty .pcapng left" [ -z "$(find "$TMP/zero" -name 'fh-*' -size 0)" ]
+	check "no space: a clear message" grep -q "No space left on device; journaling stopped, the feed goes on" "$TMP/zero.log"
+	umount "$TMP/zero"
 else
 	echo "skip: disk-full case needs root to mount a tmpfs"
 fi
