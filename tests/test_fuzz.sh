@@ -21,6 +21,7 @@ for i in range(0, len(frames), 40):
     chunk = b''.join(struct.pack('>H', len(f)) + f for f in frames[i:i + 40])
     open('%s/seed%04d' % (sys.argv[2], i // 40), 'wb').write(chunk)
 PY
+cp "$ROOT"/tests/corpus/feed/* "$corpus"/	# what earlier make fuzz runs found new coverage with
 check "seed corpus under ASan+UBSan (gcc, $(ls "$corpus" | wc -l) inputs)" "$B/asan/fuzz_feed" "$corpus"/*
 
 if [ -x "$B/fuzz_feed_libfuzzer" ]; then

@@ -141,6 +141,7 @@ check "--publish ../x: exit 2 ($?)" [ $? = 2 ]
 # makes the driver create (truncate) FILE. fhd passes the driver /proc/self/fd/N of the
 # file it opened instead, so such a name replays like any other and FILE is untouched.
 cp "$PCAP" "$TMP/a.pcap"
+mkdir -p "$(dirname "$TMP/a.pcap,tx_pcap=$victim")"
 ln -s "$TMP/a.pcap" "$TMP/a.pcap,tx_pcap=$victim"
 "$FHD" --replay "$TMP/a.pcap,tx_pcap=$victim" >"$TMP/c.log" 2>&1
 check "--replay path with ',': replays, exit 0 ($?)" [ $? = 0 ]

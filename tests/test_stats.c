@@ -40,6 +40,8 @@ int main(void)
 	const volatile bool *finished_list[1] = { &finished };
 	struct feed *feeds[1];
 	char err[CFG_ERROR_MAX], dir[] = "/tmp/fh-test-stats.XXXXXX", segment[64], path[96];
+	struct output_dir prometheus;
+	const char *prometheus_name;
 	struct stat st;
 
 	CHECK(cfg_load_default(&cfg, err, sizeof(err)) == 0);
@@ -55,6 +57,9 @@ int main(void)
 
 	printf("the stats segment is new, whole and shared read-only\n");
 	CHECK(stats_open(&s, &cfg.stats, segment, 0644, true, feeds, finished_list, 1) == 0);
+	CHECK(output_dir_open_parent(&prometheus, cfg.stats.prometheus_file, &prometheus_name, err,
+				     sizeof(err)) == 0);
+	stats_prometheus_file_set(&s, &prometheus, prometheus_name);
 	CHECK(lstat(path, &st) == 0 && (st.st_mode & 0777) == 0644 && st.st_uid == geteuid());
 	CHECK(s.segment->magic == FH_STATS_MAGIC && s.segment->feeds_count == 1 && (s.segment->seq & 1) == 0);
 
@@ -77,6 +82,7 @@ int main(void)
 	stats_close(&s);
 	CHECK(lstat(path, &st) != 0);
 	feed_destroy(feeds[0]);
+	output_dir_close(&prometheus);
 	unlink(cfg.stats.prometheus_file);
 	rmdir(dir);
 	printf("%s\n", failures ? "FAIL" : "PASS");
