@@ -56,6 +56,10 @@ int main(int argc, char **argv)
 			}
 			continue;
 		}
+		if (n == FH_POLL_BROKEN) {	/* the ring contradicts itself: say why, stop */
+			fprintf(stderr, "strategy: %s\n", fh_error(c));
+			break;
+		}
 		if (n == 0) {
 			usleep(100);	/* nothing new: a real strategy would spin or do other work */
 			continue;
