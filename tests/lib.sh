@@ -54,6 +54,28 @@ fhd_replay() {
 	"$FHD" "${args[@]}" --dump-books "$out.dump" >"$out.log" 2>&1
 }
 
+# pub_yaml RING CAPACITY DEPTH [MODE] [BOOK]: the config the publishing tests share: one
+# feed, itch, on a net_null port (its packets come from --replay), lines A and B, books
+# BOOK (default 256 instruments, 262144 orders, 1024 levels), publishing to RING.
+# Callers append sections (stats:, journal:) to what it prints.
+pub_yaml() {
+	local book=${5:-"{ instruments: 256, orders: 262144, levels: 1024 }"}
+	cat <<YAML
+eal: ["--no-huge", "--no-shconf", "-m", "512", "--no-pci", "--log-level=lib.eal:warning"]
+lcores: { main: 0, rx: [1] }
+ports: [ { name: p0, device: "net_null0" } ]
+feeds:
+  - name: itch
+    protocol: itch50-moldudp64
+    lcore: 1
+    lines:
+      A: { group: 233.54.12.111, udp_port: 26477, port: p0 }
+      B: { group: 233.49.196.111, udp_port: 26477, port: p0 }
+    book: $book
+publish: { ring: $1, capacity: $2, mode: "${4:-0640}", depth: $3 }
+YAML
+}
+
 finish() {
 	if [ "$failures" -gt 0 ]; then
 		echo "$(basename "$0"): $failures failure(s)"

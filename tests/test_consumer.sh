@@ -178,21 +178,8 @@ check "L4 (crafted): and read the new ring's events" grep -q "^2 stop " "$TMP/ou
 
 # L4 with fhd: kill -9, rm /dev/shm/NAME-*, restart, under an attached fh tail.
 "$FH_PCAP" gen --seed 5 --messages 20000 --symbols 10 --out "$TMP/s.pcap" 2>/dev/null
-cat >"$TMP/pub.yaml" <<YAML
-eal: ["--no-huge", "--no-shconf", "-m", "512", "--no-pci", "--log-level=lib.eal:warning"]
-lcores: { main: 0, rx: [1] }
-ports: [ { name: p0, device: "net_null0" } ]
-feeds:
-  - name: itch
-    protocol: itch50-moldudp64
-    lcore: 1
-    lines:
-      A: { group: 233.54.12.111, udp_port: 26477, port: p0 }
-      B: { group: 233.49.196.111, udp_port: 26477, port: p0 }
-    book: { instruments: 64, orders: 65536, levels: 256 }
-publish: { ring: $n, capacity: 65536, mode: "0640", depth: 4 }
-stats: { segment: $n-stats, interval_ms: 100 }
-YAML
+pub_yaml $n 65536 4 0640 "{ instruments: 64, orders: 65536, levels: 256 }" >"$TMP/pub.yaml"
+echo "stats: { segment: $n-stats, interval_ms: 100 }" >>"$TMP/pub.yaml"
 cleanup_shm
 "$FHD" -c "$TMP/pub.yaml" --replay "$ROOT/pcaps/itch-demo.pcap" --replay-loop --duration 30 >"$TMP/fhd1.log" 2>&1 &
 first=$!

@@ -20,20 +20,7 @@ REFEV="python3 $ROOT/tests/ref_events.py"
 ring=fhev$$
 trap 'rm -f /dev/shm/$ring-1 /dev/shm/$ring-1-top; [ -n "${KEEP:-}" ] || rm -rf "$TMP"' EXIT
 
-cat >"$TMP/pub.yaml" <<YAML
-eal: ["--no-huge", "--no-shconf", "-m", "512", "--no-pci", "--log-level=lib.eal:warning"]
-lcores: { main: 0, rx: [1] }
-ports: [ { name: p0, device: "net_null0" } ]
-feeds:
-  - name: itch
-    protocol: itch50-moldudp64
-    lcore: 1
-    lines:
-      A: { group: 233.54.12.111, udp_port: 26477, port: p0 }
-      B: { group: 233.49.196.111, udp_port: 26477, port: p0 }
-    book: { instruments: 256, orders: 262144, levels: 1024 }
-publish: { ring: $ring, capacity: 262144, mode: "0600", depth: 4 }
-YAML
+pub_yaml $ring 262144 4 0600 >"$TMP/pub.yaml"
 
 # events NAME PCAP EXPECTED: fhd publishes PCAP, fh tail reads the ring, and its trade
 # and top events must equal EXPECTED (from ref_events.py) one for one.

@@ -39,20 +39,7 @@ check "no ring yet: exit 1 (rc $rc)" [ $rc = 1 ]
 check "no ring yet: a clear line" grep -q "no such ring" "$TMP/none.out"
 check "it loads the installed libfh.so.1" bash -c "LD_LIBRARY_PATH='$prefix/lib' ldd '$TMP/strategy' | grep -q '=> $prefix/lib/libfh.so.1 '"
 
-cat >"$TMP/pub.yaml" <<YAML
-eal: ["--no-huge", "--no-shconf", "-m", "512", "--no-pci", "--log-level=lib.eal:warning"]
-lcores: { main: 0, rx: [1] }
-ports: [ { name: p0, device: "net_null0" } ]
-feeds:
-  - name: itch
-    protocol: itch50-moldudp64
-    lcore: 1
-    lines:
-      A: { group: 233.54.12.111, udp_port: 26477, port: p0 }
-      B: { group: 233.49.196.111, udp_port: 26477, port: p0 }
-    book: { instruments: 256, orders: 262144, levels: 1024 }
-publish: { ring: $ring, capacity: 262144, mode: "0640", depth: 10 }
-YAML
+pub_yaml $ring 262144 10 >"$TMP/pub.yaml"
 "$prefix/bin/fhd" -c "$TMP/pub.yaml" --replay "$ROOT/pcaps/itch-demo.pcap" >"$TMP/fhd.log" 2>&1
 check "the installed fhd publishes a replay" [ $? = 0 ]
 LD_LIBRARY_PATH=$prefix/lib timeout 60 "$TMP/strategy" $ring-1 >"$TMP/strategy.out" 2>&1

@@ -19,20 +19,7 @@ cleanup_shm() { rm -f /dev/shm/$ring-1 /dev/shm/$ring-1-top /dev/shm/${ring}r-1 
 trap 'cleanup_shm; [ -n "${KEEP:-}" ] || rm -rf "$TMP"' EXIT
 
 "$FH_PCAP" gen --seed 17 --messages 120000 --symbols 40 --out "$TMP/s.pcap" 2>/dev/null
-cat >"$TMP/pub.yaml" <<YAML
-eal: ["--no-huge", "--no-shconf", "-m", "512", "--no-pci", "--log-level=lib.eal:warning"]
-lcores: { main: 0, rx: [1] }
-ports: [ { name: p0, device: "net_null0" } ]
-feeds:
-  - name: itch
-    protocol: itch50-moldudp64
-    lcore: 1
-    lines:
-      A: { group: 233.54.12.111, udp_port: 26477, port: p0 }
-      B: { group: 233.49.196.111, udp_port: 26477, port: p0 }
-    book: { instruments: 256, orders: 262144, levels: 1024 }
-publish: { ring: $ring, capacity: 262144, mode: "0640", depth: 10 }
-YAML
+pub_yaml $ring 262144 10 >"$TMP/pub.yaml"
 
 "$FH" tail --ring $ring-1 --wait --quiet --dump-books "$TMP/fast.dump" 2>"$TMP/fast.err" &
 fast=$!
