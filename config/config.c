@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1360,13 +1361,42 @@ int cfg_load_file(const char *path, struct cfg *out, char *err, size_t err_size)
 {
 	char *text;
 	size_t len = 0, got;
+	struct stat st;
 	FILE *f;
-	int ret;
+	int ret, fd;
 
 	assert(path && out);
-	f = fopen(path, "rb");
+	/* Non-blocking: a FIFO at the path must not hang the start before it is judged. */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		ret = -errno;
+		if (fd >= 0)
+			close(fd);
+		if (err && err_size)
+			snprintf(err, err_size, "%s: cannot open: %s", path, strerror(-ret));
+		return ret;
+	}
+	/*
+	 * The config is code: its eal: list can load shared objects (-d) into fhd, and it
+	 * names the directories fhd writes. So, as for the output directories: the file
+	 * read (whatever a path or link led to) is root's or fhd's own user's, and no one
+	 * else can write it.
+	 */
+	if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & 022) != 0) {
+		close(fd);
+		if (err && err_size)
+			snprintf(err, err_size, "%s: refused: %s (owner uid %u, mode %04o); the config can "
+				 "load code into fhd (eal: -d), so it must belong to root or fhd's user (uid %u) "
+				 "and be writable by no one else", path,
+				 st.st_uid != 0 && st.st_uid != geteuid() ? "owned by another user" :
+				 "writable by group or others", (unsigned)st.st_uid,
+				 (unsigned)(st.st_mode & 07777), (unsigned)geteuid());
+		return -EPERM;
+	}
+	f = fcntl(fd, F_SETFL, 0) == 0 ? fdopen(fd, "rb") : NULL;
 	if (!f) {
 		ret = -errno;
+		close(fd);
 		if (err && err_size)
 			snprintf(err, err_size, "%s: cannot open: %s", path, strerror(-ret));
 		return ret;

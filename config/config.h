@@ -163,7 +163,11 @@ int cfg_dir_check(const char *dir, const char **why);
 int cfg_load_text(const char *name, const char *text, size_t len, struct cfg *out,
 		  char *err, size_t err_size);
 
-/* As cfg_load_text, reading the file at path. An unreadable file is -errno with err set. */
+/*
+ * As cfg_load_text, reading the file at path. An unreadable file is -errno with err
+ * set; one owned by a user other than root and the effective one, or writable by group
+ * or others, is -EPERM (the config can load code: eal: -d).
+ */
 int cfg_load_file(const char *path, struct cfg *out, char *err, size_t err_size);
 
 /* The built-in config/default.yaml, used when fhd gets no -c. */

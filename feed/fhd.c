@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -389,8 +390,8 @@ static void fhd_runtime_dir_remove(void)
 }
 
 /*
- * What a per-run name (EAL's fhd-<pid> runtime directory, the fh-stats-<pid> segment)
- * leaves behind when its fhd was killed: in dir, each "<prefix><pid>" of fhd's own
+ * What a per-run name (EAL's fhd-<pid> runtime directory, the fh-stats-<pid> segment,
+ * or fh-stats-<pid>-<hex> when the first was taken) leaves behind when its fhd was killed: in dir, each "<prefix><pid>" of fhd's own
  * user whose process is gone is removed (a directory with the files in it). Nobody
  * else's, nothing live, nothing followed: bounded by the directory's entries.
  */
@@ -410,6 +411,8 @@ static void fhd_stale_sweep(const char *dir, const char *prefix)
 		if (strncmp(d->d_name, prefix, len) != 0 || d->d_name[len] == '\0')
 			continue;
 		pid = strtol(d->d_name + len, &end, 10);
+		if (*end == '-' && end[1] != '\0' && strspn(end + 1, "0123456789abcdef") == strlen(end + 1))
+			end += strlen(end);	/* <pid>-<hex>: a per-run name chosen unguessable */
 		if (*end != '\0' || pid <= 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
 			continue;
 		if (fstatat(dirfd(in), d->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || st.st_uid != geteuid())
@@ -586,6 +589,21 @@ static bool fhd_stats_segment_name(const struct cfg *cfg, char *name, size_t siz
 	}
 	snprintf(name, size, "fh-stats-%ld", (long)getpid());
 	return true;
+}
+
+/*
+ * A per-run stats name another user made first (pids are predictable, and /dev/shm is
+ * anyone's): fh-stats-<pid>-<16 random hex digits> instead, which nobody can make in
+ * advance. 0, or -errno if no random bytes could be had.
+ */
+static int fhd_stats_segment_name_unguessable(char *name, size_t size)
+{
+	uint64_t random;
+
+	if (getrandom(&random, sizeof(random), 0) != (ssize_t)sizeof(random))
+		return -EIO;
+	snprintf(name, size, "fh-stats-%ld-%016" PRIx64, (long)getpid(), random);
+	return 0;
 }
 
 /* What to add to the live RX clock (the TSC in ns) to get ns since the epoch. */
@@ -937,7 +955,12 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	per_run = fhd_stats_segment_name(&cfg, segment, sizeof(segment));
-	if (stats_open(&stats, &cfg.stats, segment, 0644, per_run, feeds, finished, cfg.feeds_count) != 0) {
+	rc = stats_open(&stats, &cfg.stats, segment, 0644, per_run, feeds, finished, cfg.feeds_count);
+	if (rc == -EPERM && per_run && fhd_stats_segment_name_unguessable(segment, sizeof(segment)) == 0) {
+		fprintf(stderr, "fhd: this run's own stats segment name was taken: using %s instead\n", segment);
+		rc = stats_open(&stats, &cfg.stats, segment, 0644, per_run, feeds, finished, cfg.feeds_count);
+	}
+	if (rc != 0) {
 		status = 1;
 		goto out;
 	}

@@ -37,14 +37,33 @@ static bool shm_segment_same_inode(const struct stat *a, const struct stat *b)
 	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
 }
 
-/* Whether process pid is visible here and runs as another user than fhd's (its /proc dir says). */
+/*
+ * Whether process pid is visible here and is not wholly fhd's user: its real, effective
+ * or saved uid differs from fhd's (by /proc/PID/status; /proc/PID's owner is only the
+ * effective uid, and a set-uid-root program a user starts, say passwd waiting for a
+ * password, keeps the user's descriptors and locks with euid 0 but its real uid).
+ * Not visible, or unreadable: false (not visibly foreign).
+ */
 static bool shm_segment_pid_foreign(long pid)
 {
-	char path[32];
-	struct stat st;
+	char path[40], line[128];
+	unsigned int real, effective, saved;
+	bool foreign = false;
+	FILE *in;
 
-	snprintf(path, sizeof(path), "/proc/%ld", pid);
-	return pid > 0 && stat(path, &st) == 0 && st.st_uid != geteuid();
+	if (pid <= 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%ld/status", pid);
+	in = fopen(path, "re");
+	if (in == NULL)
+		return false;
+	while (fgets(line, sizeof(line), in) != NULL)
+		if (sscanf(line, "Uid: %u %u %u", &real, &effective, &saved) == 3) {
+			foreign = real != geteuid() || effective != geteuid() || saved != geteuid();
+			break;
+		}
+	fclose(in);
+	return foreign;
 }
 
 /*

@@ -35,8 +35,10 @@ struct shm_segment {
  * mode 0600, mapped read-write and prefaulted, zero-filled, locked for this process.
  * `what` names it in messages ("ring", "stats segment"). If the name exists:
  *  - owned by another user: refused (-EPERM), the message names that user;
- *  - a regular file locked by a live producer of fhd's own user: -EBUSY, the message
- *    names its pid;
+ *  - a regular file locked by a live producer of fhd's own user (a process whose real,
+ *    effective and saved uids are all fhd's): -EBUSY, the message names its pid; a
+ *    lock held by anyone else (a reader, even one that went on into a set-uid program)
+ *    does not keep the name;
  *  - otherwise fhd's own leftover (stale segment, FIFO, anything): unlinked, and the
  *    new one created in its place. The old inode is never opened for writing.
  * Retries a bounded number of times if the name keeps changing under it (-EAGAIN).

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Config errors reach the user from fhd itself: file:line:column, the key, exit status
 # 2, and DPDK never starts (no EAL output). Complements tests/test_config.c, which
-# checks the loader's every rejection.
+# checks the loader's every rejection. A config file others own or can write is refused.
 source "$(dirname "$0")/lib.sh"
 
 "$FHD" --print-default-config >"$TMP/ok.yaml"
@@ -33,6 +33,23 @@ for mode in 0666 0660 0642; do
 	rc=$?
 	check "publish.mode $mode: exit 2 ($rc), file:line:column" \
 		bash -c "[ $rc = 2 ] && grep -qE 'mode.yaml:[0-9]+:[0-9]+: publish.mode: expected a mode writable by the owner alone' '$TMP/mode.out'"
+done
+# The config is code (eal: -d loads a shared object into fhd): a config that another
+# user owns, or that group or others can write, is refused before anything is read.
+cp "$TMP/ok.yaml" "$TMP/perm.yaml"
+for how in 0666 0664 owner; do
+	if [ $how = owner ]; then
+		[ "$(id -u)" = 0 ] || { echo "not root: the other-owner case is not tried"; continue; }
+		chmod 0644 "$TMP/perm.yaml"
+		chown 65534 "$TMP/perm.yaml"
+	else
+		chmod $how "$TMP/perm.yaml"
+	fi
+	"$FHD" -c "$TMP/perm.yaml" --replay /dev/null >"$TMP/perm.out" 2>&1
+	rc=$?
+	check "config $how: exit 2 ($rc), refused ($(head -1 "$TMP/perm.out"))" \
+		bash -c "[ $rc = 2 ] && grep -qE 'perm.yaml: refused: (owned by another user|writable by group or others)' '$TMP/perm.out'"
+	check "config $how: stops before DPDK starts" bash -c "! grep -qE 'EAL|TELEMETRY' '$TMP/perm.out'"
 done
 "$FHD" -c "$TMP/missing.yaml" >"$TMP/missing.out" 2>&1
 check "missing config file: exit 2" [ $? = 2 ]

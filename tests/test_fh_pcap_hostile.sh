@@ -3,7 +3,9 @@
 # captured length (clamped, counted, and the output kept consistent), a captured
 # length beyond the snapshot length or 2^31, a file cut inside a record header or
 # its data, a header alone. Each ends with a clean exit status and a message,
-# never an abort or a sanitizer report. Usage: test_fh_pcap_hostile.sh [FH_PCAP].
+# never an abort or a sanitizer report. --out at a symbolic link, hard link, FIFO or
+# another user's file (as planted in /tmp) is refused, never written through.
+# Usage: test_fh_pcap_hostile.sh [FH_PCAP].
 source "$(dirname "$0")/lib.sh"
 fh_pcap=${1:-$FH_PCAP}
 
@@ -88,4 +90,32 @@ check "header alone: no abort" no_abort header_only
 rc=$(inject_rc caplen_zero)
 check "a record of 0 bytes: exit 0 (rc $rc)" [ "$rc" = 0 ]
 check "a record of 0 bytes: no abort" no_abort caplen_zero
+
+# --out in a directory others can write (/tmp): what another user left at the name
+# is refused, never written through, truncated or waited on. The directory is sticky
+# and world-writable, as /tmp is; the planted entries are root's stand-ins for the
+# user's (the rule does not depend on who planted them).
+mkdir -m 1777 "$TMP/shared"
+printf 'precious\n' >"$TMP/victim"
+ln -s "$TMP/victim" "$TMP/shared/link.pcap"
+ln "$TMP/victim" "$TMP/shared/hard.pcap"
+mkfifo "$TMP/shared/fifo.pcap"
+printf 'theirs\n' >"$TMP/shared/theirs.pcap"
+chown 65534 "$TMP/shared/theirs.pcap" 2>/dev/null || rm "$TMP/shared/theirs.pcap"
+for name in link hard fifo theirs; do
+	[ -e "$TMP/shared/$name.pcap" ] || { echo "$name: not made (not root)"; continue; }
+	for cmd in gen "gen --format itch"; do
+		timeout -k 5 60 "$fh_pcap" $cmd --seed 1 --messages 50 --out "$TMP/shared/$name.pcap" 2>"$TMP/out.err"
+		rc=$?
+		check "--out at a planted $name ($cmd): refused, exit 1 (rc $rc)" [ $rc = 1 ]
+		check "... saying why ($(head -c 120 "$TMP/out.err"))" grep -qE "refused" "$TMP/out.err"
+	done
+done
+check "the link's and the hard link's target is untouched" [ "$(cat "$TMP/victim")" = precious ]
+[ -e "$TMP/shared/theirs.pcap" ] && check "the other user's file is untouched" [ "$(cat "$TMP/shared/theirs.pcap")" = theirs ]
+"$fh_pcap" gen --seed 1 --messages 50 --out "$TMP/shared/mine.pcap" 2>/dev/null &&
+	"$fh_pcap" gen --seed 2 --messages 60 --out "$TMP/shared/mine.pcap" 2>/dev/null
+check "one's own file there is replaced as before" [ $? = 0 ]
+"$fh_pcap" gen --seed 2 --messages 60 --out "$TMP/again.pcap" 2>/dev/null
+check "... by the second run's capture" cmp -s "$TMP/shared/mine.pcap" "$TMP/again.pcap"
 finish

@@ -5,6 +5,7 @@
 # on PATH keeps what it was given); the legend's data headers carry the run names.
 # Histograms holding one distinct value, only overflow, or zeros still draw. A
 # missing gnuplot and a failing one are told apart, and gnuplot's own errors shown.
+# A FIFO, a device or a huge file named .hgrm is left out, never waited on or read whole.
 source "$(dirname "$0")/lib.sh"
 
 real_gnuplot=$(command -v gnuplot) || { echo "gnuplot not installed: skip"; exit 77; }
@@ -82,6 +83,24 @@ check "... and tables all three, leaving the empty ones out" \
 check "... and flags the overflow in its table" grep -q "a clock problem" "$TMP/odd.txt"
 check "... and gives each curve two points at least" \
 	bash -c 'for f in "$1"/*.dat; do [ "$(grep -c "^[0-9]" "$f")" -ge 2 ] || exit 1; done' _ "$TMP/rec/1"
+
+# Whoever made a run directory chose what each name is. A FIFO, /dev/zero behind a
+# link, a sparse file of a terabyte: each is left out with a line, none is waited on
+# or read to its end (timeout only turns a hang into a failure; nothing is timed).
+mkdir -p "$TMP/hostile"
+cp "$hgrm" "$TMP/hostile/itch.feed_delay.hgrm"
+mkfifo "$TMP/hostile/itch.fifo.hgrm"
+ln -s /dev/zero "$TMP/hostile/itch.zero.hgrm"
+truncate -s 1T "$TMP/hostile/itch.sparse.hgrm"
+timeout -k 5 120 "$B/fh" report "$TMP/hostile" -o "$TMP/hostile.png" >"$TMP/hostile.txt" 2>&1
+rc=$?
+cat "$TMP/hostile.txt"
+check "a FIFO, /dev/zero and a sparse terabyte among the files: fh report exits 0 (exit $rc)" [ $rc = 0 ]
+check "... the FIFO and the device left out as not regular files" \
+	[ "$(grep -cE "itch\.(fifo|zero)\.hgrm: not a regular file" "$TMP/hostile.txt")" = 2 ]
+check "... the sparse file left out as too large" grep -q "itch.sparse.hgrm: larger than any fhd histogram" "$TMP/hostile.txt"
+check "... the real one tabled and drawn" \
+	bash -c 'grep -q "^itch\.feed_delay " "$1" && [ -s "$2" ]' _ "$TMP/hostile.txt" "$TMP/hostile.png"
 
 # gnuplot missing, and gnuplot failing: said as such.
 mkdir -p "$TMP/nobin" "$TMP/badbin"

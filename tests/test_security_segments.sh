@@ -9,6 +9,11 @@
 #  - while fhd runs, the user can neither truncate nor write any of its segments;
 #  - a second fhd on a live ring, or on a live stats segment, is refused naming the
 #    first's pid; the first's consumer sees no restart, no lap;
+#  - a reader that takes a stopped ring's lock into a set-uid-root program (passwd
+#    waiting for a password: euid 0, the user's real uid) does not keep the next fhd out;
+#  - the user makes the per-run stats name (fh-stats-<pid>) of the fhd about to start:
+#    it runs on an unguessable name, swept once killed; decoys named like stats
+#    segments, with escape sequences, are neither chosen nor printed by fh stat;
 #  - two fhd side by side (root and root, root and the user) both run to the end, each
 #    with its own stats segment, even with an XDG_RUNTIME_DIR the user cannot write;
 #    what a killed one leaves under per-run names is swept by the next, a live one's not.
@@ -152,6 +157,104 @@ check "its consumer saw no restart" not_in "restarted" "$TMP/consumer.err"
 check "its consumer was never lapped" grep -q " 0 lost in 0 laps" "$TMP/consumer.err"
 rm -f /dev/shm/$n-* /dev/shm/${n}b-*
 
+# --- A reader cannot pin the name by taking the lock into a set-uid-root program ---
+# The user can read the ring (mode 0644), waits for the lock fhd holds, and once fhd
+# has stopped takes it and execs passwd in a pseudo-terminal: passwd waits for a
+# password with euid 0 (so /proc/PID is root's) but keeps the user's real uid, and the
+# descriptor with its lock. The next fhd must not take that for a running fhd.
+passwd=$(command -v passwd)
+user_python=/usr/bin/python3	# the user's own PATH may reach no python (root's pyenv)
+if [ -n "$passwd" ] && [ -u "$passwd" ] && [ "$(stat -c %u "$passwd")" = 0 ] &&
+	as_user "$user_python" -c "import pty" 2>/dev/null; then
+	sed "s/ring: $n,/ring: ${n}c,/; s/mode: \"0640\"/mode: \"0644\"/; s/segment: $n-st/segment: ${n}c-st/" \
+		"$TMP/live.yaml" >"$TMP/pin.yaml"
+	cat >"$TMP/pin.py" <<'PY'
+import fcntl, os, pty, sys
+pid, master = pty.fork()
+if pid == 0:
+	fd = os.open(sys.argv[1], os.O_RDONLY)
+	os.set_inheritable(fd, True)
+	fcntl.flock(fd, fcntl.LOCK_EX)	# blocks while fhd runs
+	os.execv(sys.argv[2], [sys.argv[2]])
+print(pid, flush=True)
+try:
+	while os.read(master, 256):
+		pass
+except OSError:
+	pass
+PY
+	"$FHD" -c "$TMP/pin.yaml" --duration 2 >/dev/null 2>"$TMP/pin1.err" &
+	pin_fhd=$!
+	pids+=($pin_fhd)
+	for _ in $(seq 600); do grep -q "fhd: running" "$TMP/pin1.err" && break; sleep 0.1; done
+	as_user "$user_python" - /dev/shm/${n}c-1 "$passwd" <"$TMP/pin.py" >"$TMP/pin.pid" 2>&1 &
+	pids+=($!)
+	wait $pin_fhd
+	ino=$(stat -c %i /dev/shm/${n}c-1)
+	for _ in $(seq 300); do grep -q "FLOCK .*WRITE .*:$ino " /proc/locks && break; sleep 0.1; done
+	holder=$(head -1 "$TMP/pin.pid")
+	if [[ $holder =~ ^[0-9]+$ ]]; then
+		pids+=($holder)
+		grep "Uid" /proc/$holder/status
+		check "the user's set-uid program holds the stopped ring's lock with euid 0" \
+			grep -qE "^Uid:[[:space:]]+$uid[[:space:]]+0[[:space:]]" /proc/$holder/status
+		check "... (the kernel says so)" grep -q "FLOCK .*WRITE *$holder .*:$ino " /proc/locks
+		fhd_run -c "$TMP/pin.yaml" --duration 1 >/dev/null 2>"$TMP/pin2.err"
+		rc=$?
+		grep -E "in use|locked|replacing" "$TMP/pin2.err"
+		check "the next fhd starts anyway (exit $rc)" [ $rc = 0 ]
+		check "... saying the lock is no running fhd's" grep -q "locked, but by no running fhd" "$TMP/pin2.err"
+		check "... and the name is a new inode" [ "$(stat -c %i /dev/shm/${n}c-1)" != "$ino" ]
+		kill $holder 2>/dev/null
+	else
+		fail "the user's lock holder did not start: $holder"
+	fi
+	rm -f /dev/shm/${n}c-*
+else
+	echo "no set-uid-root passwd, or no $user_python for the user: the pinned-lock case is not tried"
+fi
+
+# --- Names the user makes in advance: this run's stats name, decoys for fh stat ---
+# fh-stats-<pid> is predictable: the user makes the one of the fhd about to start
+# (the shell's pid, which exec keeps). fhd takes an unguessable name instead, leaves
+# the user's file alone, and the next fhd sweeps that name when its fhd was killed.
+timeout 300 sh -c 'setpriv --reuid="$2" --regid="$3" --clear-groups -- touch /dev/shm/fh-stats-$$
+	echo $$ >"$4"; exec "$0" --replay "$1"' "$FHD" "$PCAP" "$uid" "$gid" "$TMP/squat.pid" \
+	>/dev/null 2>"$TMP/squat-run.err"
+rc=$?
+squat_pid=$(cat "$TMP/squat.pid")
+grep "stats segment" "$TMP/squat-run.err"
+check "the user made fh-stats-$squat_pid first" [ "$(stat -c %u /dev/shm/fh-stats-$squat_pid)" = "$uid" ]
+check "fhd with its per-run stats name taken still runs (exit $rc)" [ $rc = 0 ]
+check "... on an unguessable name" grep -qE "using fh-stats-$squat_pid-[0-9a-f]{16} instead" "$TMP/squat-run.err"
+check "... removed at exit" [ -z "$(ls /dev/shm | grep -E "^fh-stats-$squat_pid-")" ]
+check "... leaving the user's file as it was" [ "$(stat -c '%u %s' /dev/shm/fh-stats-$squat_pid)" = "$uid 0" ]
+rm -f /dev/shm/fh-stats-$squat_pid
+sh -c 'setpriv --reuid="$2" --regid="$3" --clear-groups -- touch /dev/shm/fh-stats-$$
+	exec "$0" --replay "$1" --replay-loop --duration 120' "$FHD" "$PCAP" "$uid" "$gid" \
+	>/dev/null 2>"$TMP/squat-killed.err" &
+squat_killed=$!
+pids+=($squat_killed)
+for _ in $(seq 600); do grep -q "fhd: running" "$TMP/squat-killed.err" && break; sleep 0.1; done
+kill -9 $squat_killed
+wait $squat_killed 2>/dev/null
+left=$(ls /dev/shm | grep -E "^fh-stats-$squat_killed-[0-9a-f]{16}$")
+check "a killed fhd leaves its unguessable per-run name ($left)" [ -n "$left" ]
+fhd_run --replay "$PCAP" >/dev/null 2>&1
+check "... which the next fhd sweeps" [ ! -e "/dev/shm/$left" ]
+check "... but not the user's" [ -e /dev/shm/fh-stats-$squat_killed ]
+rm -f /dev/shm/fh-stats-$squat_killed
+# A decoy for fh stat's search, named with terminal escape sequences: not chosen, not
+# printed, but counted.
+decoy=$'\e]0;PWNED\a\e[2J'"$n-stats"
+as_user touch "/dev/shm/$decoy"
+timeout -k 5 60 "$FH" stat >"$TMP/decoy.out" 2>&1
+cat -v "$TMP/decoy.out" | head -5
+check "fh stat does not take the user's decoy" not_in "owned by" "$TMP/decoy.out"
+check "... prints no escape sequence from its name" not_in $'\e' "$TMP/decoy.out"
+check "... says it passed files over" grep -q "passed over" "$TMP/decoy.out"
+rm -f "/dev/shm/$decoy"
+
 # --- L2: instances side by side, each with its own stats ---
 "$FHD" --replay "$PCAP" --replay-loop --duration 120 >"$TMP/a.out" 2>"$TMP/a.err" &
 a=$!
@@ -173,8 +276,7 @@ check "fh stat on the first's segment shows the first (pid $a)" grep -q "^fhd pi
 check "fh stat on the second's segment shows the second (pid $b)" grep -q "^fhd pid $b," "$TMP/stat-b.txt"
 # The user, meanwhile, with an XDG_RUNTIME_DIR it cannot write (as su or runuser leave it).
 mkdir -m 700 "$TMP/xdg-root"
-as_user env XDG_RUNTIME_DIR="$TMP/xdg-root" "$FHD" --replay "$PCAP" \
-	>"$TMP/user.out" 2>"$TMP/user.err"
+as_user env XDG_RUNTIME_DIR="$TMP/xdg-root" "$FHD" --replay "$PCAP" >"$TMP/user.out" 2>"$TMP/user.err"
 rc=$?
 grep -E "EAL|fhd: (stats|statistics)|Permission" "$TMP/user.err"
 check "the user's fhd beside root's runs to the end (exit $rc)" [ $rc = 0 ]

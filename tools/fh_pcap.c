@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -20,6 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define MOLD_SESSION_LEN 10
 #define MOLD_HEADER_LEN 20		/* session(10) sequence(8) count(2) */
@@ -209,18 +212,51 @@ struct pcap_writer {
 	uint64_t packets;
 };
 
+/*
+ * Opens an output file to be written from its start. The path may be in a directory
+ * others can write (/tmp), where they can leave anything at the name first: never
+ * through a symbolic link, never a FIFO or device, never another user's file or one
+ * with other names (each would be truncated for whoever it belongs to). A stream, or
+ * NULL with a message printed.
+ */
+static FILE *out_file_open(const char *path)
+{
+	struct stat st;
+	FILE *f;
+	int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+
+	if (fd < 0) {
+		/* ENXIO: a FIFO nobody reads, opened without waiting for one. */
+		fprintf(stderr, "fh-pcap: cannot create %s: %s\n", path,
+			errno == ELOOP ? "a symbolic link: refused" :
+			errno == ENXIO ? "a FIFO: refused" : strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() || st.st_nlink != 1) {
+		fprintf(stderr, "fh-pcap: %s: refused: not a regular file of uid %u with one name (remove "
+			"what is there, or write elsewhere)\n", path, (unsigned)geteuid());
+		close(fd);
+		return NULL;
+	}
+	if (ftruncate(fd, 0) != 0 || fcntl(fd, F_SETFL, 0) != 0 || (f = fdopen(fd, "wb")) == NULL) {
+		fprintf(stderr, "fh-pcap: %s: %s\n", path, strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	return f;
+}
+
 /* Little-endian header written byte by byte so output is host independent. */
 static int pcap_writer_open(struct pcap_writer *w, const char *path)
 {
 	uint8_t header[24] = { 0 };
 
-	w->path = path;
+	w->path = NULL;		/* set once the file is ours: only then is it removed on failure */
 	w->packets = 0;
-	w->file = fopen(path, "wb");
-	if (!w->file) {
-		fprintf(stderr, "fh-pcap: cannot create %s: %s\n", path, strerror(errno));
-		return -errno;
-	}
+	w->file = out_file_open(path);
+	if (!w->file)
+		return -EPERM;
+	w->path = path;
 	put_le32(header, PCAP_MAGIC_US);
 	header[4] = 2;			/* version 2.4 */
 	header[6] = 4;
@@ -1947,10 +1983,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (itch_format) {
-		FILE *itch = fopen(out_path, "wb");
+		FILE *itch = out_file_open(out_path);
 
 		if (!itch) {
-			fprintf(stderr, "fh-pcap: %s: %s\n", out_path, strerror(errno));
 			free(packer);
 			return 1;
 		}

@@ -41,6 +41,7 @@
 #define REPORT_Y_MIN 0.001		/* us: one ns, the resolution of the files; log scale needs > 0 */
 #define REPORT_TOP_US 68719476.735	/* fhd's histogram ceiling (2^36 - 1 ns): overflow lands here */
 #define REPORT_ERR_SHOW_MAX 4096	/* bytes of gnuplot's stderr shown on failure */
+#define REPORT_FILE_MAX (16 << 20)	/* bytes: an .hgrm is a few KiB; more is not fhd's */
 
 struct report_file {
 	int run;
@@ -107,12 +108,31 @@ static int report_file_read(struct report_file *f, const char *path, int dirfd, 
 	char line[256], name[32];
 	double value, pct, mean = 0, max = 0, x, last_x = 0;
 	unsigned long count, total = 0;
+	struct stat st;
 	FILE *in, *out;
 	int n = 0, fd;
 
-	in = fopen(path, "r");
-	if (in == NULL)
+	/*
+	 * Whoever made the directory chose what each name is: a FIFO (open would wait for a
+	 * writer forever), a device (/dev/zero never ends), a sparse file of terabytes, one
+	 * that keeps growing. Non-blocking open, a regular file, and a bounded read.
+	 */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
 		return -errno;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > REPORT_FILE_MAX) {
+		int rc = fstat(fd, &st) != 0 ? -errno : !S_ISREG(st.st_mode) ? -EINVAL : -EFBIG;
+
+		close(fd);
+		return rc;
+	}
+	in = fdopen(fd, "r");
+	if (in == NULL) {
+		int rc = -errno;
+
+		close(fd);
+		return rc;
+	}
 	snprintf(name, sizeof(name), "d%d.dat", f->data);
 	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	out = fd >= 0 ? fdopen(fd, "w") : NULL;
@@ -128,7 +148,7 @@ static int report_file_read(struct report_file *f, const char *path, int dirfd, 
 	report_name_quote(out, run);
 	fputc('\n', out);
 	f->points = 0;
-	while (fgets(line, sizeof(line), in)) {
+	while (ftell(in) <= REPORT_FILE_MAX && fgets(line, sizeof(line), in)) {
 		int fields = line[0] == '#' ? 0 : sscanf(line, "%lf %lf %lu", &value, &pct, &count);
 
 		if (fields == 3 && n < REPORT_ROWS_MAX && isfinite(value) && isfinite(pct) && pct >= 0 && pct <= 1) {
@@ -148,6 +168,11 @@ static int report_file_read(struct report_file *f, const char *path, int dirfd, 
 		}
 		sscanf(line, "#[Mean    = %lf", &mean);
 		sscanf(line, "#[Max     = %lf, Total count    = %lu", &max, &total);
+	}
+	if (ftell(in) > REPORT_FILE_MAX) {	/* grew while read: not left half-read silently */
+		fclose(in);
+		fclose(out);
+		return -EFBIG;
 	}
 	fclose(in);
 	if (fclose(out) != 0)
@@ -199,7 +224,10 @@ static int report_run_read(int run, const char *dir, int dirfd)
 		rc = report_file_read(f, path, dirfd, dir);
 		if (rc != 0 || f->count == 0 || f->points == 0) {
 			/* nothing recorded: a row in no table, a curve in no plot; its data file goes */
-			fprintf(stderr, "fh report: %s: %s\n", shown, rc != 0 ? strerror(-rc) : "empty, left out");
+			fprintf(stderr, "fh report: %s: %s\n", shown,
+				rc == -EINVAL ? "not a regular file (a FIFO, device, socket or directory), left out" :
+				rc == -EFBIG ? "larger than any fhd histogram, left out" :
+				rc != 0 ? strerror(-rc) : "empty, left out");
 			snprintf(data, sizeof(data), "d%d.dat", f->data);
 			unlinkat(dirfd, data, 0);
 			continue;

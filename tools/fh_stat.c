@@ -209,14 +209,20 @@ static void fh_stat_table(const struct fh_stats_segment *s)
 
 /*
  * With no --segment: the one stats segment in /dev/shm. fhd names its segment
- * stats.segment, <ring>-stats or fh-stats-<pid>; only names are looked at, nothing
- * is opened. 0 with the name in out; 1 (none) or 2 (several, listed) after a message.
+ * stats.segment, <ring>-stats or fh-stats-<pid>. Anyone can create files there, so a
+ * name counts only if fh_segment_open accepts it (a regular file of a trusted owner,
+ * opened non-blocking, nothing read): another user's file neither hides the real one
+ * nor is chosen; how many were passed over is said. Names are printed escaped (they
+ * are whoever made them's: a terminal escape sequence is one name). 0 with the name
+ * in out; 1 (none) or 2 (several, listed) after a message.
  */
 static int fh_stat_segment_find(char *out, size_t size)
 {
 	DIR *dir = opendir("/dev/shm");
 	struct dirent *d;
-	int found = 0;
+	char shown[sizeof(d->d_name)], err[512];
+	int found = 0, untrusted = 0, fd;
+	uint64_t bytes;
 
 	if (dir == NULL) {
 		fprintf(stderr, "fh stat: /dev/shm: %s\n", strerror(errno));
@@ -228,16 +234,28 @@ static int fh_stat_segment_find(char *out, size_t size)
 		if (d->d_type != DT_REG || (strncmp(d->d_name, "fh-stats", 8) != 0 &&
 					    (len <= 6 || strcmp(d->d_name + len - 6, "-stats") != 0)))
 			continue;
+		fd = fh_segment_open(d->d_name, &bytes, err, sizeof(err));
+		if (fd < 0) {
+			untrusted += fd != -ENOENT;	/* gone meanwhile: not there */
+			continue;
+		}
+		close(fd);
 		if (found++ == 0) {
 			snprintf(out, size, "%s", d->d_name);
 			continue;
 		}
-		if (found == 2)
+		if (found == 2) {
+			fh_text_escape(shown, sizeof(shown), out, false);
 			fprintf(stderr, "fh stat: several stats segments in /dev/shm; choose one with --segment:\n  %s\n",
-				out);
-		fprintf(stderr, "  %s\n", d->d_name);
+				shown);
+		}
+		fh_text_escape(shown, sizeof(shown), d->d_name, false);
+		fprintf(stderr, "  %s\n", shown);
 	}
 	closedir(dir);
+	if (untrusted > 0)
+		fprintf(stderr, "fh stat: %d file(s) in /dev/shm named like a stats segment passed over: not "
+			"a regular file of root, you or FH_PRODUCER_UID (--segment NAME says why)\n", untrusted);
 	if (found == 0)
 		fprintf(stderr, "fh stat: no stats segment in /dev/shm (is fhd running?); or give --segment NAME\n");
 	return found == 0 ? 1 : found == 1 ? 0 : 2;
