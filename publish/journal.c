@@ -605,7 +605,10 @@ int journal_repair_dir(const struct output_dir *dir, FILE *log, uint32_t *refuse
 			continue;
 		}
 		if (flock(fd, LOCK_EX | LOCK_NB) != 0 || fstat(fd, &st) != 0) {
-			close(fd);	/* a running journal's file */
+			/* A running journal's file, or a reader holding the lock: say so, not repaired. */
+			fprintf(log, "fhd: journal: %s/%s is unfinished but locked by another process "
+				"(a running fhd?): left as it is\n", dir->path, entry->d_name);
+			close(fd);
 			continue;
 		}
 		whole = journal_file_cut(fd, NULL, 0);

@@ -192,6 +192,16 @@ done
 kill -9 $pid
 wait $pid 2>/dev/null
 check "kill -9: a .part file was left" bash -c "ls '$TMP/kill'/*.part >/dev/null 2>&1"
+# Another process holding its lock (a reader, or a live fhd): not repaired, and said so.
+part=$(ls "$TMP/kill"/*.part | head -1)
+flock -o "$part" sleep 30 &	# -o: only flock itself holds the lock, not its sleep
+holder=$!
+for _ in $(seq 50); do grep -q "^[0-9]*: FLOCK.* $holder " /proc/locks 2>/dev/null && break; sleep 0.1; done
+"$FHD" --replay "$ROOT/pcaps/itch-demo.pcap" --journal "$TMP/kill" >"$TMP/kill-held.log" 2>&1 || fail "kill -9: start beside a held .part failed"
+check "a locked .part: left as it is, and said" grep -q "is unfinished but locked by another process" "$TMP/kill-held.log"
+check "a locked .part: still there" [ -f "$part" ]
+kill $holder 2>/dev/null
+wait $holder 2>/dev/null
 "$FHD" --replay "$ROOT/pcaps/itch-demo.pcap" --journal "$TMP/kill" >"$TMP/kill2.log" 2>&1 || fail "kill -9: restart failed"
 check "kill -9: the restart repairs it and says so" grep -q "was left unfinished (crash?)" "$TMP/kill2.log"
 check "kill -9: nothing left unfinished" bash -c "! ls '$TMP/kill'/*.part 2>/dev/null"
