@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1358,15 +1359,35 @@ out_parser:
 
 int cfg_load_file(const char *path, struct cfg *out, char *err, size_t err_size)
 {
+	struct stat st;
 	char *text;
 	size_t len = 0, got;
 	FILE *f;
-	int ret;
+	int fd, ret;
 
 	assert(path && out);
-	f = fopen(path, "rb");
+	/*
+	 * O_NONBLOCK: a FIFO must not hang the start in open() waiting for a writer; it
+	 * is refused below with every other file that is not a regular file (a device
+	 * such as /dev/zero, a directory).
+	 */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		ret = -errno;
+		if (err && err_size)
+			snprintf(err, err_size, "%s: cannot open: %s", path, strerror(-ret));
+		return ret;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		if (err && err_size)
+			snprintf(err, err_size, "%s: not a regular file, not a config file", path);
+		return -EINVAL;
+	}
+	f = fdopen(fd, "rb");
 	if (!f) {
 		ret = -errno;
+		close(fd);
 		if (err && err_size)
 			snprintf(err, err_size, "%s: cannot open: %s", path, strerror(-ret));
 		return ret;

@@ -163,7 +163,11 @@ int cfg_dir_check(const char *dir, const char **why);
 int cfg_load_text(const char *name, const char *text, size_t len, struct cfg *out,
 		  char *err, size_t err_size);
 
-/* As cfg_load_text, reading the file at path. An unreadable file is -errno with err set. */
+/*
+ * As cfg_load_text, reading the file at path. An unreadable file is -errno with err
+ * set; anything but a regular file (a FIFO, a device, a directory) is -EINVAL, without
+ * waiting for a FIFO's writer, and a file over 1 MiB is -EFBIG.
+ */
 int cfg_load_file(const char *path, struct cfg *out, char *err, size_t err_size);
 
 /* The built-in config/default.yaml, used when fhd gets no -c. */
