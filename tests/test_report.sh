@@ -83,6 +83,22 @@ check "... and flags the overflow in its table" grep -q "a clock problem" "$TMP/
 check "... and gives each curve two points at least" \
 	bash -c 'for f in "$1"/*.dat; do [ "$(grep -c "^[0-9]" "$f")" -ge 2 ] || exit 1; done' _ "$TMP/rec/1"
 
+# A run directory is anyone's: a FIFO, a link to /dev/zero and a garbage file named
+# *.hgrm are left out, said so, and the good histogram beside them still draws. The
+# FIFO blocked the open and /dev/zero was read forever. Not timed: timeout only keeps
+# a regression from hanging the suite.
+mkdir -p "$TMP/hostile"
+cp "$hgrm" "$TMP/hostile/itch.feed_delay.hgrm"
+mkfifo "$TMP/hostile/itch.fifo.hgrm"
+ln -s /dev/zero "$TMP/hostile/itch.zero.hgrm"
+printf ' nan 0.5 10 2\n inf 0.6 1\n -5 0.7 10 3\n 1e308 2 1 1\n#[Max     = nan, Total count    = -1]\n' \
+	>"$TMP/hostile/itch.garbage.hgrm"
+timeout 60 "$B/fh" report "$TMP/hostile" -o "$TMP/hostile.png" >"$TMP/hostile.txt" 2>&1
+check "hostile run directory: exit 0 ($?), a PNG" [ -s "$TMP/hostile.png" ]
+check "... the FIFO and the device left out, said so" \
+	bash -c '[ "$(grep -c "not a regular file, left out" "$1")" = 2 ]' _ "$TMP/hostile.txt"
+check "... the good histogram tabled" grep -q "^itch.feed_delay " "$TMP/hostile.txt"
+
 # gnuplot missing, and gnuplot failing: said as such.
 mkdir -p "$TMP/nobin" "$TMP/badbin"
 ln -s "$(command -v env)" "$TMP/nobin/env"

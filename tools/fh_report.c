@@ -37,6 +37,7 @@
 #define REPORT_FILES_MAX 256
 #define REPORT_RUNS_MAX 16
 #define REPORT_ROWS_MAX 4096
+#define REPORT_FILE_SIZE_MAX (16 << 20)	/* fhd writes a few KiB per .hgrm; refuse more */
 #define REPORT_X_MAX 1e7		/* 1/(1-p) of the last row (p = 1) is infinite: drawn at most here */
 #define REPORT_Y_MIN 0.001		/* us: one ns, the resolution of the files; log scale needs > 0 */
 #define REPORT_TOP_US 68719476.735	/* fhd's histogram ceiling (2^36 - 1 ns): overflow lands here */
@@ -99,7 +100,8 @@ static void report_name_plain(char *out, size_t size, const char *name)
  * the percentile (the last row, p = 1, at ten times the x before it, within
  * REPORT_X_MAX), y the value in us (at least REPORT_Y_MIN). A first row beyond x = 1
  * gets a point at x = 1 with its value, so one distinct value is a flat line.
- * Returns 0 or -errno.
+ * Returns 0 or -errno: -EINVAL for anything but a regular file, -EFBIG beyond
+ * REPORT_FILE_SIZE_MAX.
  */
 static int report_file_read(struct report_file *f, const char *path, int dirfd, const char *run)
 {
@@ -107,12 +109,30 @@ static int report_file_read(struct report_file *f, const char *path, int dirfd, 
 	char line[256], name[32];
 	double value, pct, mean = 0, max = 0, x, last_x = 0;
 	unsigned long count, total = 0;
+	struct stat st;
 	FILE *in, *out;
 	int n = 0, fd;
 
-	in = fopen(path, "r");
-	if (in == NULL)
+	/*
+	 * A run directory is anyone's: a FIFO named *.hgrm must not block the open, and
+	 * only a regular file of bounded size is read (a link to /dev/zero never ends).
+	 */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
 		return -errno;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > REPORT_FILE_SIZE_MAX) {
+		int rc = fstat(fd, &st) != 0 ? -errno : !S_ISREG(st.st_mode) ? -EINVAL : -EFBIG;
+
+		close(fd);
+		return rc;
+	}
+	in = fdopen(fd, "r");
+	if (in == NULL) {
+		int rc = -errno;
+
+		close(fd);
+		return rc;
+	}
 	snprintf(name, sizeof(name), "d%d.dat", f->data);
 	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	out = fd >= 0 ? fdopen(fd, "w") : NULL;
@@ -199,7 +219,10 @@ static int report_run_read(int run, const char *dir, int dirfd)
 		rc = report_file_read(f, path, dirfd, dir);
 		if (rc != 0 || f->count == 0 || f->points == 0) {
 			/* nothing recorded: a row in no table, a curve in no plot; its data file goes */
-			fprintf(stderr, "fh report: %s: %s\n", shown, rc != 0 ? strerror(-rc) : "empty, left out");
+			fprintf(stderr, "fh report: %s: %s\n", shown,
+				rc == -EINVAL ? "not a regular file, left out" :
+				rc == -EFBIG ? "larger than 16 MiB, not an fhd histogram, left out" :
+				rc != 0 ? strerror(-rc) : "empty, left out");
 			snprintf(data, sizeof(data), "d%d.dat", f->data);
 			unlinkat(dirfd, data, 0);
 			continue;
