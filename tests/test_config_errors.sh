@@ -63,6 +63,14 @@ timeout 20 "$FHD" -c "$TMP/laughs.yaml" --replay /dev/null >"$TMP/laughs.out" 2>
 rc=$?
 check "alias bomb: exit 2 ($rc), file:line:column ($(head -1 "$TMP/laughs.out"))" \
 	bash -c "[ $rc = 2 ] && grep -qE 'laughs.yaml:[0-9]+:[0-9]+: lcores.rx\[0\]' '$TMP/laughs.out'"
+# The anchor bomb: 110000 anchors in 1 MiB took libyaml's loader 40 s (each new
+# anchor compared with every earlier one). Refused at anchor 257, before the load.
+python3 -c 'import sys; sys.stdout.write("x: [" + ",".join("&%x 0" % i for i in range(110000)) + "]\n")' \
+	>"$TMP/anchors.yaml"
+timeout 20 "$FHD" -c "$TMP/anchors.yaml" --replay /dev/null >"$TMP/anchors.out" 2>&1
+rc=$?
+check "anchor bomb: exit 2 ($rc), file:line:column ($(head -1 "$TMP/anchors.out"))" \
+	bash -c "[ $rc = 2 ] && grep -qE 'anchors.yaml:1:[0-9]+: <yaml>: expected at most 256 anchors' '$TMP/anchors.out'"
 "$FHD" -c "$TMP/missing.yaml" >"$TMP/missing.out" 2>&1
 check "missing config file: exit 2" [ $? = 2 ]
 "$FHD" --replay "$TMP/nonexistent.pcap" >"$TMP/nopcap.out" 2>&1
