@@ -71,6 +71,15 @@ timeout 20 "$FHD" -c "$TMP/anchors.yaml" --replay /dev/null >"$TMP/anchors.out" 
 rc=$?
 check "anchor bomb: exit 2 ($rc), file:line:column ($(head -1 "$TMP/anchors.out"))" \
 	bash -c "[ $rc = 2 ] && grep -qE 'anchors.yaml:1:[0-9]+: <yaml>: expected at most 256 anchors' '$TMP/anchors.out'"
+# Numbers on the command line are whole or refused: "--duration nan" was taken and
+# meant "never stop", "--top -1" wrapped to 4294967295.
+for a in "--duration nan" "--duration inf" "--duration 5x" "--top -1" "--top 0x10" "--top 99999999999"; do
+	# shellcheck disable=SC2086
+	"$FHD" --replay /dev/null $a >"$TMP/arg.out" 2>&1
+	rc=$?
+	check "fhd $a: exit 2 ($rc), said ($(head -1 "$TMP/arg.out"))" \
+		bash -c "[ $rc = 2 ] && grep -qE '^fhd: --(duration|top) wants' '$TMP/arg.out'"
+done
 "$FHD" -c "$TMP/missing.yaml" >"$TMP/missing.out" 2>&1
 check "missing config file: exit 2" [ $? = 2 ]
 "$FHD" --replay "$TMP/nonexistent.pcap" >"$TMP/nopcap.out" 2>&1
