@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "feed/stats.h"
+#include "publish/output_file.h"
 #include "tests/check.h"
 
 static void packet_free(void *packet)
@@ -39,6 +40,8 @@ int main(void)
 	static const volatile bool finished = true;
 	const volatile bool *finished_list[1] = { &finished };
 	struct feed *feeds[1];
+	struct output_dir prometheus_dir;
+	const char *prometheus_name;
 	char err[CFG_ERROR_MAX], dir[] = "/tmp/fh-test-stats.XXXXXX", segment[64], path[96];
 	struct stat st;
 
@@ -55,6 +58,10 @@ int main(void)
 
 	printf("the stats segment is new, whole and shared read-only\n");
 	CHECK(stats_open(&s, &cfg.stats, segment, 0644, true, feeds, finished_list, 1) == 0);
+	/* As fhd does: the Prometheus file's directory opened and checked by the caller. */
+	CHECK(output_dir_open_parent(&prometheus_dir, cfg.stats.prometheus_file, &prometheus_name,
+				     err, sizeof(err)) == 0);
+	stats_prometheus_file_set(&s, &prometheus_dir, prometheus_name);
 	CHECK(lstat(path, &st) == 0 && (st.st_mode & 0777) == 0644 && st.st_uid == geteuid());
 	CHECK(s.segment->magic == FH_STATS_MAGIC && s.segment->feeds_count == 1 && (s.segment->seq & 1) == 0);
 
@@ -77,6 +84,7 @@ int main(void)
 	stats_close(&s);
 	CHECK(lstat(path, &st) != 0);
 	feed_destroy(feeds[0]);
+	output_dir_close(&prometheus_dir);
 	unlink(cfg.stats.prometheus_file);
 	rmdir(dir);
 	printf("%s\n", failures ? "FAIL" : "PASS");
