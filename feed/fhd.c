@@ -1026,7 +1026,8 @@ int main(int argc, char **argv)
 				"every capture packet was received\n", cfg.rx_lcores[i]);
 		if (rx[i]->segmented > 0)
 			fprintf(stdout, "rx lcore %u: segmented %" PRIu64 " (frames larger than one "
-				"mbuf, not decoded)\n", cfg.rx_lcores[i], rx[i]->segmented);
+				"mbuf, not decoded%s)\n", cfg.rx_lcores[i], rx[i]->segmented,
+				rx[i]->journal != NULL ? " nor journaled" : "");
 	}
 	if (replay)
 		fhd_captures_report(stdout, &o, captures, rx[0], port_ids, ports_open);
