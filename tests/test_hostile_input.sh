@@ -79,4 +79,11 @@ for kind in noiface spb twoshb tsresol caplenblock origshort hugeblock unknownbl
 	check "capture $kind: exit 0 ($rc), $got frames received, $n accounted for" \
 		bash -c "[ $rc = 0 ] && [ '$got' -gt 0 ] && [ '$got' = '$n' ] && grep -qE '^replay .* stopped: (end of file|unreadable after)' '$TMP/o.log'"
 done
+# Frames beyond one mbuf are neither decoded nor journaled: the journal says how many
+# it took, the segmented line says these are not among them.
+$CRAFT odd jumbo "$ROOT/pcaps/itch-demo.pcap" "$TMP/o.pcap"
+mkdir -m 700 "$TMP/journal"
+"$FHD" --replay "$TMP/o.pcap" --journal "$TMP/journal" >"$TMP/j.log" 2>&1
+check "jumbo frames journaled: exit 0, the segmented ones said not journaled" \
+	bash -c "[ $? = 0 ] && grep -q 'segmented 10 (frames larger than one mbuf, not decoded nor journaled)' '$TMP/j.log'"
 finish
