@@ -99,6 +99,14 @@ check "... the FIFO and the device left out, said so" \
 	bash -c '[ "$(grep -c "not a regular file, left out" "$1")" = 2 ]' _ "$TMP/hostile.txt"
 check "... the good histogram tabled" grep -q "^itch.feed_delay " "$TMP/hostile.txt"
 
+# 300 histograms in one run: the 256 a report takes are drawn (cairo refused the
+# 84480-pixel image of 256 panels), the 44 beyond them are said, not dropped silently.
+mkdir -p "$TMP/many"
+for i in $(seq 300); do cp "$hgrm" "$TMP/many/f$i.feed_delay.hgrm"; done
+"$B/fh" report "$TMP/many" -o "$TMP/many.png" >"$TMP/many.txt" 2>&1
+check "300 histograms: exit 0 ($?), a PNG" [ -s "$TMP/many.png" ]
+check "... the 44 beyond 256 said" grep -q "many: 44 .hgrm files beyond the 256 a report takes, left out" "$TMP/many.txt"
+
 # gnuplot missing, and gnuplot failing: said as such.
 mkdir -p "$TMP/nobin" "$TMP/badbin"
 ln -s "$(command -v env)" "$TMP/nobin/env"

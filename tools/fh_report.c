@@ -37,6 +37,7 @@
 #define REPORT_FILES_MAX 256
 #define REPORT_RUNS_MAX 16
 #define REPORT_ROWS_MAX 4096
+#define REPORT_HEIGHT_MAX 32000	/* px: cairo refuses images beyond 32767 */
 #define REPORT_FILE_SIZE_MAX (16 << 20)	/* fhd writes a few KiB per .hgrm; refuse more */
 #define REPORT_X_MAX 1e7		/* 1/(1-p) of the last row (p = 1) is infinite: drawn at most here */
 #define REPORT_Y_MIN 0.001		/* us: one ns, the resolution of the files; log scale needs > 0 */
@@ -196,7 +197,7 @@ static int report_run_read(int run, const char *dir, int dirfd)
 	char path[PATH_MAX], shown[PATH_MAX], data[32];
 	struct dirent *e;
 	size_t len;
-	int found = 0, rc;
+	int found = 0, beyond = 0, rc;
 	DIR *d = opendir(dir);
 
 	report_name_plain(shown, sizeof(shown), dir);
@@ -204,12 +205,16 @@ static int report_run_read(int run, const char *dir, int dirfd)
 		fprintf(stderr, "fh report: %s: %s\n", shown, strerror(errno));
 		return 0;
 	}
-	while ((e = readdir(d)) != NULL && report_files_count < REPORT_FILES_MAX) {
+	while ((e = readdir(d)) != NULL) {
 		struct report_file *f = &report_files[report_files_count];
 
 		len = strlen(e->d_name);
 		if (len <= 5 || strcmp(e->d_name + len - 5, ".hgrm") != 0)
 			continue;
+		if (report_files_count >= REPORT_FILES_MAX) {
+			beyond++;
+			continue;
+		}
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >= sizeof(path))
 			continue;
 		report_name_plain(shown, sizeof(shown), path);
@@ -232,6 +237,9 @@ static int report_run_read(int run, const char *dir, int dirfd)
 	}
 	closedir(d);
 	report_name_plain(shown, sizeof(shown), dir);
+	if (beyond > 0)
+		fprintf(stderr, "fh report: %s: %d .hgrm files beyond the %d a report takes, left out\n",
+			shown, beyond, REPORT_FILES_MAX);
 	if (found == 0)
 		fprintf(stderr, "fh report: %s: no .hgrm files (write them with fhd --hist-out DIR)\n", shown);
 	return found;
@@ -268,7 +276,9 @@ static int report_script_write(int dirfd)
 			close(fd);
 		return -errno;
 	}
-	fprintf(g, "set terminal pngcairo noenhanced size 1000,%d font ',10'\nset output 'plot.png'\n", 330 * panels);
+	/* 330 px a panel, squeezed to fit cairo's largest image (32767 px) */
+	fprintf(g, "set terminal pngcairo noenhanced size 1000,%d font ',10'\nset output 'plot.png'\n",
+		panels * (panels <= REPORT_HEIGHT_MAX / 330 ? 330 : REPORT_HEIGHT_MAX / panels));
 	fprintf(g, "set multiplot layout %d,1\nset logscale x\nset logscale y\nset grid\n", panels);
 	/* tic labels are formats to gnuplot: a percent sign is written twice there */
 	fprintf(g, "set xtics ('0%%%%' 1, '90%%%%' 10, '99%%%%' 100, '99.9%%%%' 1000, '99.99%%%%' 10000, "
