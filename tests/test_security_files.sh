@@ -140,9 +140,10 @@ check "--publish ../x: exit 2 ($?)" [ $? = 2 ]
 # 8. A capture path with ',' would reach DPDK's pcap driver as more arguments: tx_pcap=FILE
 # makes the driver create (truncate) FILE. fhd passes the driver /proc/self/fd/N of the
 # file it opened instead, so such a name replays like any other and FILE is untouched.
+# A file name cannot hold '/': the victim is named relative to fhd's working directory.
 cp "$PCAP" "$TMP/a.pcap"
-ln -s "$TMP/a.pcap" "$TMP/a.pcap,tx_pcap=$victim"
-"$FHD" --replay "$TMP/a.pcap,tx_pcap=$victim" >"$TMP/c.log" 2>&1
+ln -s a.pcap "$TMP/a.pcap,tx_pcap=victim"
+(cd "$TMP" && "$FHD" --replay "a.pcap,tx_pcap=victim") >"$TMP/c.log" 2>&1
 check "--replay path with ',': replays, exit 0 ($?)" [ $? = 0 ]
 check "--replay path with ',': root's file untouched" victim_intact
 finish
