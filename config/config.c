@@ -1235,18 +1235,21 @@ static int cfg_syntax_fail(struct cfg_parser *p, const yaml_parser_t *parser,
 }
 
 /*
- * Refuses collections nested deeper than CFG_DEPTH_MAX, before the document is built.
- * libyaml's scanner keeps one simple-key slot per open flow collection and walks all of
- * them for every token, so "[[[[...]]]]" costs time quadratic in its depth (80k levels:
- * 25 s). This pass reads events, which the scanner produces lazily, and stops at the
- * first collection too deep, having scanned only a bounded stretch past it. A syntax
- * error is left to the load that follows, which reports it. 0 or -EINVAL/-ENOMEM.
+ * Refuses collections nested deeper than CFG_DEPTH_MAX, and more than CFG_ANCHORS_MAX
+ * anchors, before the document is built. libyaml's scanner keeps one simple-key slot
+ * per open flow collection and walks all of them for every token, so "[[[[...]]]]"
+ * costs time quadratic in its depth (80k levels: 25 s); its loader compares every new
+ * anchor with all the earlier ones (140k anchors in under 1 MiB: 61 s). This pass
+ * reads events, which the scanner produces lazily and which register no anchor, and
+ * stops at the first collection too deep or anchor too many, having scanned only a
+ * bounded stretch past it. A syntax error is left to the load that follows, which
+ * reports it. 0 or -EINVAL/-ENOMEM.
  */
 static int cfg_depth_check(struct cfg_parser *p, const char *text, size_t len)
 {
 	yaml_parser_t parser;
 	yaml_event_t event;
-	uint32_t depth = 0;
+	uint32_t depth = 0, anchors = 0;
 	int ret = 0;
 	bool done = false;
 
@@ -1260,6 +1263,15 @@ static int cfg_depth_check(struct cfg_parser *p, const char *text, size_t len)
 	while (!done && ret == 0) {
 		if (!yaml_parser_parse(&parser, &event))
 			break;
+		if (((event.type == YAML_SCALAR_EVENT && event.data.scalar.anchor) ||
+		     (event.type == YAML_SEQUENCE_START_EVENT && event.data.sequence_start.anchor) ||
+		     (event.type == YAML_MAPPING_START_EVENT && event.data.mapping_start.anchor)) &&
+		    ++anchors > CFG_ANCHORS_MAX) {
+			ret = cfg_fail(p, &event.start_mark, "<yaml>", "expected at most %d anchors, got more",
+				       CFG_ANCHORS_MAX);
+			yaml_event_delete(&event);
+			break;
+		}
 		switch (event.type) {
 		case YAML_SEQUENCE_START_EVENT:
 		case YAML_MAPPING_START_EVENT:
@@ -1366,7 +1378,11 @@ int cfg_load_file(const char *path, struct cfg *out, char *err, size_t err_size)
 	int ret, fd;
 
 	assert(path && out);
-	/* Non-blocking: a FIFO at the path must not hang the start before it is judged. */
+	/*
+	 * O_NONBLOCK: a FIFO must not hang the start in open() waiting for a writer; it
+	 * is refused below with every other file that is not a regular file (a device
+	 * such as /dev/zero, a directory).
+	 */
 	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) != 0) {
 		ret = -errno;
@@ -1375,6 +1391,12 @@ int cfg_load_file(const char *path, struct cfg *out, char *err, size_t err_size)
 		if (err && err_size)
 			snprintf(err, err_size, "%s: cannot open: %s", path, strerror(-ret));
 		return ret;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		if (err && err_size)
+			snprintf(err, err_size, "%s: not a regular file, not a config file", path);
+		return -EINVAL;
 	}
 	/*
 	 * The config is code: its eal: list can load shared objects (-d) into fhd, and it

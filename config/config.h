@@ -21,6 +21,7 @@
 #define CFG_LCORE_ID_MAX 127	/* lcore ids accepted: 0..CFG_LCORE_ID_MAX */
 #define CFG_ERROR_MAX 512
 #define CFG_DEPTH_MAX 64	/* YAML nesting: the schema needs 5; libyaml is quadratic in it */
+#define CFG_ANCHORS_MAX 256	/* YAML anchors (&name): libyaml's loader is quadratic in them */
 
 enum cfg_protocol {
 	CFG_PROTOCOL_NONE = 0,
@@ -165,8 +166,10 @@ int cfg_load_text(const char *name, const char *text, size_t len, struct cfg *ou
 
 /*
  * As cfg_load_text, reading the file at path. An unreadable file is -errno with err
- * set; one owned by a user other than root and the effective one, or writable by group
- * or others, is -EPERM (the config can load code: eal: -d).
+ * set; anything but a regular file (a FIFO, a device, a directory) is -EINVAL, without
+ * waiting for a FIFO's writer; one owned by a user other than root and the effective
+ * one, or writable by group or others, is -EPERM (the config can load code: eal: -d);
+ * a file over 1 MiB is -EFBIG.
  */
 int cfg_load_file(const char *path, struct cfg *out, char *err, size_t err_size);
 

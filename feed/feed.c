@@ -343,6 +343,7 @@ int feed_books_dump(FILE *out, struct feed *const *feeds, uint32_t count)
 void feed_books_top_print(FILE *out, const struct feed *feed, uint32_t instruments, uint32_t depth)
 {
 	const struct book *book = feed->book;
+	char symbol[BOOK_SYMBOL_MAX + 1];
 	uint32_t shown = 0;
 
 	for (uint32_t n = 0; n < book->instruments_count && shown < instruments; n++) {
@@ -353,8 +354,11 @@ void feed_books_top_print(FILE *out, const struct feed *feed, uint32_t instrumen
 		if (bid->count == 0 && ask->count == 0)
 			continue;
 		shown++;
-		fprintf(out, "  %-8.*s %10s %12s | %-12s %s\n", (int)in->symbol_len, in->symbol,
-			"bid size", "bid", "ask", "ask size");
+		/* The symbol is the exchange's bytes: only printable ASCII reaches the terminal. */
+		for (uint32_t i = 0; i < in->symbol_len; i++)
+			symbol[i] = in->symbol[i] >= 0x20 && in->symbol[i] < 0x7f ? in->symbol[i] : '?';
+		symbol[in->symbol_len] = '\0';
+		fprintf(out, "  %-8s %10s %12s | %-12s %s\n", symbol, "bid size", "bid", "ask", "ask size");
 		for (uint32_t i = 0; i < depth && (i < bid->count || i < ask->count); i++) {
 			char b[BOOK_PRICE_TEXT_MAX] = "", bs[32] = "", a[BOOK_PRICE_TEXT_MAX] = "", as[32] = "";
 

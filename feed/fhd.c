@@ -11,6 +11,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -144,6 +145,8 @@ static int fhd_options_parse(int argc, char **argv, struct fhd_options *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	unsigned long number;
+	char *end;
 	int c;
 	size_t len;
 
@@ -167,7 +170,14 @@ static int fhd_options_parse(int argc, char **argv, struct fhd_options *o)
 			o->replay_loop = true;
 			break;
 		case 'b':
-			o->top_books = (uint32_t)strtoul(optarg, NULL, 10);
+			errno = 0;
+			number = strtoul(optarg, &end, 10);
+			if (optarg[0] < '0' || optarg[0] > '9' || *end != '\0' || errno != 0 ||
+			    number > UINT32_MAX) {
+				fprintf(stderr, "fhd: --top wants a number of books, got '%s'\n", optarg);
+				return -EINVAL;
+			}
+			o->top_books = (uint32_t)number;
 			break;
 		case 'P':
 			o->publish = optarg;
@@ -179,8 +189,10 @@ static int fhd_options_parse(int argc, char **argv, struct fhd_options *o)
 			o->hist_out = optarg;
 			break;
 		case 't':
-			o->duration_s = strtod(optarg, NULL);
-			if (o->duration_s <= 0) {
+			o->duration_s = strtod(optarg, &end);
+			/* NaN compares false with everything: it would have meant "never". */
+			if (*end != '\0' || end == optarg || !isfinite(o->duration_s) ||
+			    !(o->duration_s > 0)) {
 				fprintf(stderr, "fhd: --duration wants a positive number of seconds\n");
 				return -EINVAL;
 			}
@@ -1037,7 +1049,8 @@ int main(int argc, char **argv)
 				"every capture packet was received\n", cfg.rx_lcores[i]);
 		if (rx[i]->segmented > 0)
 			fprintf(stdout, "rx lcore %u: segmented %" PRIu64 " (frames larger than one "
-				"mbuf, not decoded)\n", cfg.rx_lcores[i], rx[i]->segmented);
+				"mbuf, not decoded%s)\n", cfg.rx_lcores[i], rx[i]->segmented,
+				rx[i]->journal != NULL ? " nor journaled" : "");
 	}
 	if (replay)
 		fhd_captures_report(stdout, &o, captures, rx[0], port_ids, ports_open);

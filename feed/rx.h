@@ -43,7 +43,7 @@ struct rx_lcore {
 	uint64_t idle_polls;
 	bool stalled;			/* replay ended on the idle timeout, not on its count */
 	uint32_t queues_counted;	/* queues that end by themselves (a replay, not looping) */
-	uint64_t segmented;		/* frames larger than one mbuf (chained): not decoded */
+	uint64_t segmented;		/* frames larger than one mbuf (chained): not decoded, not journaled */
 	struct rte_ring *journal;	/* references to every frame go here, or NULL */
 	uint32_t journal_unrouted;	/* journal interface of frames addressed to no line */
 	int64_t journal_epoch_ns;	/* live: RX clock to ns since the epoch */

@@ -15,6 +15,17 @@ pcap and pcapng formats (and the Linux cooked headers), never by fhd's own code.
   pcap_craft.py short KIND IN OUT      sll|sll2|raw capture with frames cut short of
                                        their link header (lengths 0..header-1) added
   pcap_craft.py count IN               whole records before the end or the first bad one
+  pcap_craft.py hostile OUT            frames to the default config's line A that lie at
+                                       every layer (VLAN, IPv4 header and options,
+                                       fragments, UDP length, MoldUDP64 count, length and
+                                       sequence, every ITCH type with right and wrong
+                                       lengths, session changes, end of session, jumbo)
+  pcap_craft.py symbols OUT            instruments named with quotes, backslashes,
+                                       escape sequences, control and non-ASCII bytes
+  pcap_craft.py odd KIND IN OUT        pcapng or pcap oddities from IN's first 50 frames:
+                                       noiface spb twoshb tsresol caplenblock origshort
+                                       hugeblock unknownblk bigendian jumbo (pcapng),
+                                       be ns snap0 fcs (classic pcap)
 """
 import struct
 import sys
@@ -68,6 +79,198 @@ def pcapng_block(kind, body):
     body += b'\0' * (-len(body) % 4)
     n = 12 + len(body)
     return struct.pack('<II', kind, n) + body + struct.pack('<I', n)
+
+
+# ---------------------------------------------------------------- hostile input
+GROUP_A = bytes([233, 54, 12, 111])
+GROUP_B = bytes([233, 49, 196, 111])
+ITCH_LENGTHS = {'S': 12, 'R': 39, 'H': 25, 'Y': 20, 'L': 26, 'V': 35, 'W': 12, 'K': 28,
+                'J': 35, 'h': 21, 'A': 36, 'F': 40, 'E': 31, 'C': 36, 'X': 23, 'D': 19,
+                'U': 35, 'P': 44, 'Q': 40, 'B': 19, 'I': 50, 'N': 20, 'O': 48}
+
+
+def mold(session, seq, msgs, count=None):
+    body = b''.join(struct.pack('>H', len(m)) + m for m in msgs)
+    return session + struct.pack('>QH', seq, len(msgs) if count is None else count) + body
+
+
+def ip_udp(payload, group=GROUP_A, ihl=5, flags=0x4000, total=None, udp_len=None, proto=17,
+           opts=b''):
+    udp = struct.pack('>HHHH', 40001, 26477, 8 + len(payload) if udp_len is None else udp_len,
+                      0) + payload
+    opts = opts + b'\0' * (ihl * 4 - 20 - len(opts))
+    t = 20 + len(opts) + len(udp) if total is None else total
+    return struct.pack('>BBHHHBBH4s4s', 0x40 | ihl, 0, t & 0xffff, 1, flags, 64, proto, 0,
+                       bytes([10, 0, 0, 1]), group) + opts + udp
+
+
+def ether(l3, tags=(), ethertype=0x0800):
+    h = b'\x01\x00\x5e\x36\x0c\x6f' + b'\x02' * 6
+    for tpid, tci in tags:
+        h += struct.pack('>HH', tpid, tci)
+    return h + struct.pack('>H', ethertype) + l3
+
+
+def itch(kind, n=None, locate=1, fill=None, rng=None):
+    n = ITCH_LENGTHS.get(kind, 12) if n is None else n
+    m = bytearray([fill] * n) if fill is not None else bytearray(rng.getrandbits(8) for _ in range(n))
+    if n > 0:
+        m[0] = ord(kind)
+    if n >= 3:
+        m[1:3] = struct.pack('>H', locate)
+    return bytes(m)
+
+
+def hostile_frames():
+    import random
+    rng = random.Random(7)
+    s1, s2 = b'SESSION001', b'SESSION002'
+    frames, seq = [], [1]
+
+    def data(msgs, **kw):
+        p = mold(s1, seq[0], msgs)
+        seq[0] += len(msgs)
+        return ether(ip_udp(p, **kw))
+
+    def head(count, extra=b'', seq_at=None):
+        return ether(ip_udp(s1 + struct.pack('>QH', seq[0] if seq_at is None else seq_at, count)
+                            + extra))
+
+    for kind in ITCH_LENGTHS:
+        for loc in (0, 1, 4095, 4096, 65535):
+            for fill in (None, 0xff, 0x00):
+                frames.append(data([itch(kind, locate=loc, fill=fill, rng=rng)]))
+    for kind in list(ITCH_LENGTHS) + ['Z', '\x00', '\xff']:
+        for d in (0, 1, -1, 5, 100):
+            n = ITCH_LENGTHS.get(kind, 12) + d
+            if n >= 0:
+                frames.append(data([itch(kind, n, rng=rng)]))
+    frames.append(data([b'']))
+    frames.append(data([itch('A', 8900, rng=rng)]))                # one jumbo message
+    frames.append(data([itch('S', rng=rng) for _ in range(600)]))  # a jumbo frame of many
+    one = struct.pack('>H', 12) + itch('S', rng=rng)
+    frames.append(head(0xfffe, one))                # count beyond the messages
+    frames.append(head(3, one))
+    frames.append(head(1, struct.pack('>H', 65535) + itch('S', rng=rng)))  # length beyond
+    frames.append(head(1, one + b'xx'))             # bytes after the last message
+    frames.append(head(1, one, 0))                  # sequence 0
+    frames.append(head(1, one, 2**64 - 1))          # a range that wraps
+    frames.append(head(1, one, 2**64 - 2))
+    frames.append(head(0, b'', 2**63))              # heartbeat far ahead
+    frames.append(head(0, b'x', 5))                 # heartbeat with a payload
+    frames.append(ether(ip_udp(b'short')))
+    frames.append(ether(ip_udp(b'')))
+    pl = mold(s1, seq[0], [itch('S', rng=rng)])
+    for kw in ({'udp_len': 0}, {'udp_len': 7}, {'udp_len': 8}, {'udp_len': 65535},
+               {'udp_len': 8 + len(pl) - 1}, {'total': 65535}, {'total': 0}, {'total': 27},
+               {'ihl': 15, 'opts': b'\x94\x04\0\0'}, {'ihl': 6, 'opts': b'\x01\x01\x01\x00'},
+               {'ihl': 4}, {'ihl': 0}, {'flags': 0x2000}, {'flags': 0x0001}, {'flags': 0x8000},
+               {'proto': 6}):
+        frames.append(ether(ip_udp(pl, **kw)))
+    frames.append(ether(ip_udp(pl), [(0x8100, 5)]))
+    frames.append(ether(ip_udp(pl), [(0x88a8, 5), (0x8100, 6)]))
+    frames.append(ether(ip_udp(pl), [(0x8100, 5), (0x8100, 6)]))
+    frames.append(ether(b'', [(0x8100, 5)])[:16])
+    frames.append(ether(b'\x60' + b'\0' * 60, ethertype=0x86dd))
+    for n in range(60):
+        frames.append(ether(ip_udp(pl))[:n])
+    frames.append(ether(ip_udp(mold(s2, 7, [itch('S', rng=rng)]))))       # stray session
+    frames.append(head(0xffff))                                            # end of session
+    frames.append(head(0xffff, b'x'))                                      # a bad end
+    frames.append(ether(ip_udp(mold(s1, seq[0], [itch('S', rng=rng)]))))  # after the end
+    frames.append(ether(ip_udp(mold(s2, 1, [itch('A', locate=3, rng=rng)]))))
+    frames.append(ether(ip_udp(mold(s2, 1, [itch('A', locate=3, rng=rng)]), group=GROUP_B)))
+    frames.append(ether(ip_udp(mold(s1, 1, [itch('S', rng=rng)]))))
+    return frames
+
+
+def symbol_frames():
+    names = [b'"QUOTE" ', b'BACK\\SL ', b'\x1b[31mRED', b'\0' * 8, b'\xff\xfe\x80\xc3(ABC',
+             b'\n\r\t\x07\x08\x0c\x7f ', b'<tag>&am', b'\\u0000X ', b'\xe2\x80\xae\xe2\x80\xae  ']
+    msgs = []
+    for i, name in enumerate(names):
+        m = bytearray(itch('R', locate=i + 1, fill=0))
+        m[11:19] = name
+        m[19] = ord('Q')
+        msgs.append(bytes(m))
+    for i, name in enumerate(names):
+        for locate, side, price, shares in ((i + 100, 'B', 0xffffffff, 0xffffffff),
+                                            (i + 1, 'S', 1, 1)):
+            m = bytearray(itch('A', locate=locate, fill=0))
+            m[11:19] = struct.pack('>Q', locate * 1000 + i)
+            m[19] = ord(side)
+            m[20:24] = struct.pack('>I', shares)
+            m[24:32] = name
+            m[32:36] = struct.pack('>I', price)
+            msgs.append(bytes(m))
+        m = bytearray(itch('H', locate=i + 1, fill=0))
+        m[11:19] = name
+        m[19] = i * 31 % 256
+        m[21:25] = b'\0"\\\x1b'
+        msgs.append(bytes(m))
+    frames = [ether(ip_udp(mold(b'SESSION001', seq + 1, [m]))) for seq, m in enumerate(msgs)]
+    frames.append(ether(ip_udp(b'SESSION001' + struct.pack('>QH', len(msgs) + 1, 0xffff))))
+    return frames
+
+
+def odd_capture(kind, recs):
+    d = [r[2] for r in recs[:50]]
+    shb = pcapng_block(0x0a0d0d0a, struct.pack('<IHHq', 0x1a2b3c4d, 1, 0, -1))
+
+    def idb(lt, opts=b''):
+        return pcapng_block(1, struct.pack('<HHI', lt, 0, 65535) + opts)
+
+    def epb(data, iface=0, orig=None, ts=0):
+        return pcapng_block(6, struct.pack('<IIIII', iface, ts >> 32, ts & 0xffffffff, len(data),
+                                           len(data) if orig is None else orig) + data)
+
+    def opt(code, val):
+        return struct.pack('<HH', code, len(val)) + val + b'\0' * (-len(val) % 4)
+
+    def be_block(kind, body):
+        body += b'\0' * (-len(body) % 4)
+        return struct.pack('>II', kind, 12 + len(body)) + body + struct.pack('>I', 12 + len(body))
+
+    def classic(magic, e, snap, lt, us=2):
+        return struct.pack(e + 'IHHiIII', magic, 2, 4, 0, 0, snap, lt) + b''.join(
+            struct.pack(e + 'IIII', 1, us, len(x), len(x)) + x for x in d)
+    eth = shb + idb(1)
+    if kind == 'noiface':
+        return eth + b''.join(epb(x) for x in d[:10]) + epb(d[10], 7) + b''.join(epb(x) for x in d[11:])
+    if kind == 'spb':
+        return eth + b''.join(pcapng_block(3, struct.pack('<I', len(x)) + x) for x in d)
+    if kind == 'twoshb':
+        return eth + b''.join(epb(x) for x in d[:20]) + shb + idb(113) + \
+            b''.join(epb(relinked(x, 'sll')) for x in d[20:])
+    if kind == 'tsresol':
+        return shb + idb(1, opt(9, b'\xbf') + opt(0, b'')) + b''.join(epb(x, ts=2**63) for x in d)
+    if kind == 'caplenblock':
+        bad = bytearray(epb(d[5]))
+        struct.pack_into('<I', bad, 20, 60000)
+        return eth + b''.join(epb(x) for x in d[:5]) + bytes(bad) + b''.join(epb(x) for x in d[6:])
+    if kind == 'origshort':
+        return eth + b''.join(epb(x, orig=3) for x in d)
+    if kind == 'hugeblock':
+        bad = bytearray(epb(d[3]))
+        struct.pack_into('<I', bad, 4, 0x7ffffff0)
+        return eth + b''.join(epb(x) for x in d[:3]) + bytes(bad)
+    if kind == 'unknownblk':
+        return eth + b''.join(pcapng_block(0x0bad, b'x' * 13) + epb(x) for x in d)
+    if kind == 'bigendian':
+        return be_block(0x0a0d0d0a, struct.pack('>IHHq', 0x1a2b3c4d, 1, 0, -1)) + \
+            be_block(1, struct.pack('>HHI', 1, 0, 65535)) + b''.join(
+                be_block(6, struct.pack('>IIIII', 0, 0, 0, len(x), len(x)) + x) for x in d)
+    if kind == 'jumbo':
+        return eth + b''.join(epb(x + b'\0' * (65000 - len(x))) for x in d[:10])
+    if kind == 'be':
+        return classic(0xa1b2c3d4, '>', 65535, 1)
+    if kind == 'ns':
+        return classic(0xa1b23c4d, '<', 65535, 1, 999999999)
+    if kind == 'snap0':
+        return classic(0xa1b2c3d4, '<', 0, 1)
+    if kind == 'fcs':
+        return classic(0xa1b2c3d4, '<', 65535, 1 | 0x10000000 | 0x04000000)
+    raise SystemExit('unknown odd capture ' + kind)
 
 
 def main(argv):
@@ -133,6 +336,12 @@ def main(argv):
             at += 16 + incl
             n += 1
         print(n)
+    elif cmd in ('hostile', 'symbols'):
+        frames = hostile_frames() if cmd == 'hostile' else symbol_frames()
+        write(argv[2], 1, [(1577698200, i, f) for i, f in enumerate(frames)])
+    elif cmd == 'odd':
+        _, recs = read(argv[3])
+        open(argv[4], 'wb').write(odd_capture(argv[2], recs))
     else:
         raise SystemExit(__doc__)
 

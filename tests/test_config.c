@@ -363,6 +363,41 @@ static void nesting_bomb_run(void)
 	free(cfg);
 }
 
+/*
+ * The anchor bomb: libyaml's loader compares each anchor with every earlier one, so
+ * 140k anchors in under 1 MiB took 61 s. The load stops at anchor 257, before the
+ * document is built. No timing is asserted: test_config_errors.sh runs fhd on it.
+ */
+static void anchor_bomb_run(void)
+{
+	enum { ANCHORS = 100000 };
+	static const char head[] = MINIMAL "x: [";
+	size_t size = strlen(head) + ANCHORS * 12 + 4, len;
+	char *text = malloc(size), err[CFG_ERROR_MAX] = "";
+	struct cfg *cfg = calloc(1, sizeof(*cfg));
+	int ret;
+
+	if (text == NULL || cfg == NULL) {
+		report("anchor bomb", false, "out of memory");
+		free(text);
+		free(cfg);
+		return;
+	}
+	len = (size_t)snprintf(text, size, "%s", head);
+	for (int i = 0; i < ANCHORS; i++)
+		len += (size_t)snprintf(text + len, size - len, "&a%d 0,", i);
+	len += (size_t)snprintf(text + len, size - len, "]\n");
+	ret = cfg_load_text("t", text, len, cfg, err, sizeof(err));
+	report("anchor bomb (100000 anchors)", ret == -EINVAL &&
+	       strstr(err, "t:13:") == err && strstr(err, "<yaml>: expected at most 256 anchors, got more"), err);
+	/* a few anchors and aliases are still YAML like any other */
+	snprintf(text, size, "%s", MINIMAL "mbufs: &m 2048\n");
+	ret = cfg_load_text("t", text, strlen(text), cfg, err, sizeof(err));
+	report("an anchor within the limit", ret == 0 && cfg->mbufs == 2048, err);
+	free(text);
+	free(cfg);
+}
+
 int main(void)
 {
 	size_t i;
@@ -370,6 +405,7 @@ int main(void)
 	for (i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++)
 		bad_case_run(&bad_cases[i]);
 	nesting_bomb_run();
+	anchor_bomb_run();
 	default_case_run();
 	minimal_case_run();
 	file_cases_run();

@@ -51,6 +51,52 @@ for how in 0666 0664 owner; do
 		bash -c "[ $rc = 2 ] && grep -qE 'perm.yaml: refused: (owned by another user|writable by group or others)' '$TMP/perm.out'"
 	check "config $how: stops before DPDK starts" bash -c "! grep -qE 'EAL|TELEMETRY' '$TMP/perm.out'"
 done
+# A config that is not a regular file is refused at once with a file-level line: a FIFO
+# with no writer made fhd wait in open() forever. Not timed: timeout only keeps a
+# regression from hanging the suite.
+mkfifo "$TMP/fifo.yaml"
+mkdir "$TMP/dir.yaml"
+for c in "$TMP/fifo.yaml" /dev/zero "$TMP/dir.yaml"; do
+	timeout 20 "$FHD" -c "$c" --replay /dev/null >"$TMP/nonreg.out" 2>&1
+	rc=$?
+	check "config $c: exit 2 ($rc), not a regular file ($(head -1 "$TMP/nonreg.out"))" \
+		bash -c "[ $rc = 2 ] && grep -qF '$c: not a regular file' '$TMP/nonreg.out'"
+done
+# A config larger than 1 MiB is refused by size.
+{ cat "$TMP/ok.yaml"; head -c 1100000 /dev/zero | tr '\0' '#'; echo; } >"$TMP/big.yaml"
+"$FHD" -c "$TMP/big.yaml" --replay /dev/null >"$TMP/big.out" 2>&1
+check "1 MiB config: exit 2, refused by size" \
+	bash -c "[ $? = 2 ] && grep -q 'larger than 1048576 bytes' '$TMP/big.out'"
+# Alias expansion bombs ("billion laughs") under keys the loader reads: an alias is a
+# reference to one node, never expanded; the value is the wrong kind, reported once.
+python3 - "$TMP/ok.yaml" "$TMP/laughs.yaml" <<'PY'
+import sys
+d = open(sys.argv[1]).read()
+bomb = '[&a0 [x,x,x,x,x,x,x,x,x,x], ' + ', '.join(
+    '&a%d [%s]' % (i, ','.join(['*a%d' % (i - 1)] * 10)) for i in range(1, 10)) + ']'
+open(sys.argv[2], 'w').write(d.replace('rx: [1]', 'rx: ' + bomb))
+PY
+timeout 20 "$FHD" -c "$TMP/laughs.yaml" --replay /dev/null >"$TMP/laughs.out" 2>&1
+rc=$?
+check "alias bomb: exit 2 ($rc), file:line:column ($(head -1 "$TMP/laughs.out"))" \
+	bash -c "[ $rc = 2 ] && grep -qE 'laughs.yaml:[0-9]+:[0-9]+: lcores.rx\[0\]' '$TMP/laughs.out'"
+# The anchor bomb: 110000 anchors in 1 MiB took libyaml's loader 40 s (each new
+# anchor compared with every earlier one). Refused at anchor 257, before the load.
+python3 -c 'import sys; sys.stdout.write("x: [" + ",".join("&%x 0" % i for i in range(110000)) + "]\n")' \
+	>"$TMP/anchors.yaml"
+timeout 20 "$FHD" -c "$TMP/anchors.yaml" --replay /dev/null >"$TMP/anchors.out" 2>&1
+rc=$?
+check "anchor bomb: exit 2 ($rc), file:line:column ($(head -1 "$TMP/anchors.out"))" \
+	bash -c "[ $rc = 2 ] && grep -qE 'anchors.yaml:1:[0-9]+: <yaml>: expected at most 256 anchors' '$TMP/anchors.out'"
+# Numbers on the command line are whole or refused: "--duration nan" was taken and
+# meant "never stop", "--top -1" wrapped to 4294967295.
+for a in "--duration nan" "--duration inf" "--duration 5x" "--top -1" "--top 0x10" "--top 99999999999"; do
+	# shellcheck disable=SC2086
+	"$FHD" --replay /dev/null $a >"$TMP/arg.out" 2>&1
+	rc=$?
+	check "fhd $a: exit 2 ($rc), said ($(head -1 "$TMP/arg.out"))" \
+		bash -c "[ $rc = 2 ] && grep -qE '^fhd: --(duration|top) wants' '$TMP/arg.out'"
+done
 "$FHD" -c "$TMP/missing.yaml" >"$TMP/missing.out" 2>&1
 check "missing config file: exit 2" [ $? = 2 ]
 "$FHD" --replay "$TMP/nonexistent.pcap" >"$TMP/nopcap.out" 2>&1

@@ -84,23 +84,33 @@ check "... and flags the overflow in its table" grep -q "a clock problem" "$TMP/
 check "... and gives each curve two points at least" \
 	bash -c 'for f in "$1"/*.dat; do [ "$(grep -c "^[0-9]" "$f")" -ge 2 ] || exit 1; done' _ "$TMP/rec/1"
 
-# Whoever made a run directory chose what each name is. A FIFO, /dev/zero behind a
-# link, a sparse file of a terabyte: each is left out with a line, none is waited on
-# or read to its end (timeout only turns a hang into a failure; nothing is timed).
+# A run directory is anyone's: a FIFO, a link to /dev/zero and a garbage file named
+# *.hgrm are left out, said so, and the good histogram beside them still draws. The
+# FIFO blocked the open and /dev/zero was read forever. Not timed: timeout only keeps
+# a regression from hanging the suite.
 mkdir -p "$TMP/hostile"
 cp "$hgrm" "$TMP/hostile/itch.feed_delay.hgrm"
 mkfifo "$TMP/hostile/itch.fifo.hgrm"
 ln -s /dev/zero "$TMP/hostile/itch.zero.hgrm"
 truncate -s 1T "$TMP/hostile/itch.sparse.hgrm"
+printf ' nan 0.5 10 2\n inf 0.6 1\n -5 0.7 10 3\n 1e308 2 1 1\n#[Max     = nan, Total count    = -1]\n' \
+	>"$TMP/hostile/itch.garbage.hgrm"
 timeout -k 5 120 "$B/fh" report "$TMP/hostile" -o "$TMP/hostile.png" >"$TMP/hostile.txt" 2>&1
 rc=$?
 cat "$TMP/hostile.txt"
-check "a FIFO, /dev/zero and a sparse terabyte among the files: fh report exits 0 (exit $rc)" [ $rc = 0 ]
-check "... the FIFO and the device left out as not regular files" \
-	[ "$(grep -cE "itch\.(fifo|zero)\.hgrm: not a regular file" "$TMP/hostile.txt")" = 2 ]
-check "... the sparse file left out as too large" grep -q "itch.sparse.hgrm: larger than any fhd histogram" "$TMP/hostile.txt"
-check "... the real one tabled and drawn" \
-	bash -c 'grep -q "^itch\.feed_delay " "$1" && [ -s "$2" ]' _ "$TMP/hostile.txt" "$TMP/hostile.png"
+check "hostile run directory: exit 0 ($rc), a PNG" bash -c "[ $rc = 0 ] && [ -s '$TMP/hostile.png' ]"
+check "... the FIFO and the device left out, said so" \
+	bash -c '[ "$(grep -cE "itch\.(fifo|zero)\.hgrm: not a regular file, left out" "$1")" = 2 ]' _ "$TMP/hostile.txt"
+check "... the sparse terabyte left out as too large" grep -q "itch.sparse.hgrm: larger than 16 MiB" "$TMP/hostile.txt"
+check "... the good histogram tabled" grep -q "^itch.feed_delay " "$TMP/hostile.txt"
+
+# 300 histograms in one run: the 256 a report takes are drawn (cairo refused the
+# 84480-pixel image of 256 panels), the 44 beyond them are said, not dropped silently.
+mkdir -p "$TMP/many"
+for i in $(seq 300); do cp "$hgrm" "$TMP/many/f$i.feed_delay.hgrm"; done
+"$B/fh" report "$TMP/many" -o "$TMP/many.png" >"$TMP/many.txt" 2>&1
+check "300 histograms: exit 0 ($?), a PNG" [ -s "$TMP/many.png" ]
+check "... the 44 beyond 256 said" grep -q "many: 44 .hgrm files beyond the 256 a report takes, left out" "$TMP/many.txt"
 
 # gnuplot missing, and gnuplot failing: said as such.
 mkdir -p "$TMP/nobin" "$TMP/badbin"

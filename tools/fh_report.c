@@ -37,11 +37,12 @@
 #define REPORT_FILES_MAX 256
 #define REPORT_RUNS_MAX 16
 #define REPORT_ROWS_MAX 4096
+#define REPORT_HEIGHT_MAX 32000	/* px: cairo refuses images beyond 32767 */
+#define REPORT_FILE_SIZE_MAX (16 << 20)	/* fhd writes a few KiB per .hgrm; refuse more */
 #define REPORT_X_MAX 1e7		/* 1/(1-p) of the last row (p = 1) is infinite: drawn at most here */
 #define REPORT_Y_MIN 0.001		/* us: one ns, the resolution of the files; log scale needs > 0 */
 #define REPORT_TOP_US 68719476.735	/* fhd's histogram ceiling (2^36 - 1 ns): overflow lands here */
 #define REPORT_ERR_SHOW_MAX 4096	/* bytes of gnuplot's stderr shown on failure */
-#define REPORT_FILE_MAX (16 << 20)	/* bytes: an .hgrm is a few KiB; more is not fhd's */
 
 struct report_file {
 	int run;
@@ -100,7 +101,8 @@ static void report_name_plain(char *out, size_t size, const char *name)
  * the percentile (the last row, p = 1, at ten times the x before it, within
  * REPORT_X_MAX), y the value in us (at least REPORT_Y_MIN). A first row beyond x = 1
  * gets a point at x = 1 with its value, so one distinct value is a flat line.
- * Returns 0 or -errno.
+ * Returns 0 or -errno: -EINVAL for anything but a regular file, -EFBIG beyond
+ * REPORT_FILE_SIZE_MAX.
  */
 static int report_file_read(struct report_file *f, const char *path, int dirfd, const char *run)
 {
@@ -113,14 +115,13 @@ static int report_file_read(struct report_file *f, const char *path, int dirfd, 
 	int n = 0, fd;
 
 	/*
-	 * Whoever made the directory chose what each name is: a FIFO (open would wait for a
-	 * writer forever), a device (/dev/zero never ends), a sparse file of terabytes, one
-	 * that keeps growing. Non-blocking open, a regular file, and a bounded read.
+	 * A run directory is anyone's: a FIFO named *.hgrm must not block the open, and
+	 * only a regular file of bounded size is read (a link to /dev/zero never ends).
 	 */
-	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > REPORT_FILE_MAX) {
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > REPORT_FILE_SIZE_MAX) {
 		int rc = fstat(fd, &st) != 0 ? -errno : !S_ISREG(st.st_mode) ? -EINVAL : -EFBIG;
 
 		close(fd);
@@ -148,7 +149,7 @@ static int report_file_read(struct report_file *f, const char *path, int dirfd, 
 	report_name_quote(out, run);
 	fputc('\n', out);
 	f->points = 0;
-	while (ftell(in) <= REPORT_FILE_MAX && fgets(line, sizeof(line), in)) {
+	while (ftell(in) <= REPORT_FILE_SIZE_MAX && fgets(line, sizeof(line), in)) {
 		int fields = line[0] == '#' ? 0 : sscanf(line, "%lf %lf %lu", &value, &pct, &count);
 
 		if (fields == 3 && n < REPORT_ROWS_MAX && isfinite(value) && isfinite(pct) && pct >= 0 && pct <= 1) {
@@ -169,7 +170,7 @@ static int report_file_read(struct report_file *f, const char *path, int dirfd, 
 		sscanf(line, "#[Mean    = %lf", &mean);
 		sscanf(line, "#[Max     = %lf, Total count    = %lu", &max, &total);
 	}
-	if (ftell(in) > REPORT_FILE_MAX) {	/* grew while read: not left half-read silently */
+	if (ftell(in) > REPORT_FILE_SIZE_MAX) {	/* grew while read: not left half-read silently */
 		fclose(in);
 		fclose(out);
 		return -EFBIG;
@@ -201,7 +202,7 @@ static int report_run_read(int run, const char *dir, int dirfd)
 	char path[PATH_MAX], shown[PATH_MAX], data[32];
 	struct dirent *e;
 	size_t len;
-	int found = 0, rc;
+	int found = 0, beyond = 0, rc;
 	DIR *d = opendir(dir);
 
 	report_name_plain(shown, sizeof(shown), dir);
@@ -209,12 +210,16 @@ static int report_run_read(int run, const char *dir, int dirfd)
 		fprintf(stderr, "fh report: %s: %s\n", shown, strerror(errno));
 		return 0;
 	}
-	while ((e = readdir(d)) != NULL && report_files_count < REPORT_FILES_MAX) {
+	while ((e = readdir(d)) != NULL) {
 		struct report_file *f = &report_files[report_files_count];
 
 		len = strlen(e->d_name);
 		if (len <= 5 || strcmp(e->d_name + len - 5, ".hgrm") != 0)
 			continue;
+		if (report_files_count >= REPORT_FILES_MAX) {
+			beyond++;
+			continue;
+		}
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >= sizeof(path))
 			continue;
 		report_name_plain(shown, sizeof(shown), path);
@@ -225,8 +230,8 @@ static int report_run_read(int run, const char *dir, int dirfd)
 		if (rc != 0 || f->count == 0 || f->points == 0) {
 			/* nothing recorded: a row in no table, a curve in no plot; its data file goes */
 			fprintf(stderr, "fh report: %s: %s\n", shown,
-				rc == -EINVAL ? "not a regular file (a FIFO, device, socket or directory), left out" :
-				rc == -EFBIG ? "larger than any fhd histogram, left out" :
+				rc == -EINVAL ? "not a regular file, left out" :
+				rc == -EFBIG ? "larger than 16 MiB, not an fhd histogram, left out" :
 				rc != 0 ? strerror(-rc) : "empty, left out");
 			snprintf(data, sizeof(data), "d%d.dat", f->data);
 			unlinkat(dirfd, data, 0);
@@ -237,6 +242,9 @@ static int report_run_read(int run, const char *dir, int dirfd)
 	}
 	closedir(d);
 	report_name_plain(shown, sizeof(shown), dir);
+	if (beyond > 0)
+		fprintf(stderr, "fh report: %s: %d .hgrm files beyond the %d a report takes, left out\n",
+			shown, beyond, REPORT_FILES_MAX);
 	if (found == 0)
 		fprintf(stderr, "fh report: %s: no .hgrm files (write them with fhd --hist-out DIR)\n", shown);
 	return found;
@@ -273,7 +281,9 @@ static int report_script_write(int dirfd)
 			close(fd);
 		return -errno;
 	}
-	fprintf(g, "set terminal pngcairo noenhanced size 1000,%d font ',10'\nset output 'plot.png'\n", 330 * panels);
+	/* 330 px a panel, squeezed to fit cairo's largest image (32767 px) */
+	fprintf(g, "set terminal pngcairo noenhanced size 1000,%d font ',10'\nset output 'plot.png'\n",
+		panels * (panels <= REPORT_HEIGHT_MAX / 330 ? 330 : REPORT_HEIGHT_MAX / panels));
 	fprintf(g, "set multiplot layout %d,1\nset logscale x\nset logscale y\nset grid\n", panels);
 	/* tic labels are formats to gnuplot: a percent sign is written twice there */
 	fprintf(g, "set xtics ('0%%%%' 1, '90%%%%' 10, '99%%%%' 100, '99.9%%%%' 1000, '99.99%%%%' 10000, "
