@@ -138,7 +138,7 @@ $(B)/alloc_guard.so: tests/alloc_guard.c
 	$(Q)$(CC) -O2 -g -Wall -Wextra -Werror -shared -fPIC -o $@ $< -ldl
 
 # The fuzz target: gcc ASan+UBSan with a replay main, and clang libFuzzer when present.
-$(B)/asan/fuzz_feed: $(B)/asan/obj/tests/fuzz_feed.o $(B)/asan/obj/tests/fuzz_main.o $(ASAN_CORE_OBJS)
+$(B)/asan/fuzz_feed: $(B)/asan/obj/tests/fuzz_feed.o $(B)/asan/obj/tests/fuzz_replay.o $(ASAN_CORE_OBJS)
 	$(Q)$(CC) $(SAN) -o $@ $^ $(CORE_LIBS)
 $(B)/fuzz_feed_libfuzzer: tests/fuzz_feed.c $(filter %.c,$(CORE_SRC)) config/default_yaml.S config/default.yaml
 	$(if $(Q),@echo "  FUZZ    $@")
@@ -155,7 +155,7 @@ $(B)/fuzz_libfh_libfuzzer: tests/fuzz_libfh.c publish/fh.c publish/fh.h publish/
 		tests/fuzz_libfh.c publish/fh.c -o $@ 2>$(B)/fuzz-libfh-build.log || rm -f $@
 
 # The config loader's target (cfg_load_text), built the same two ways.
-$(B)/asan/fuzz_config: $(B)/asan/obj/tests/fuzz_config.o $(B)/asan/obj/tests/fuzz_config_main.o $(ASAN_CORE_OBJS)
+$(B)/asan/fuzz_config: $(B)/asan/obj/tests/fuzz_config.o $(B)/asan/obj/tests/fuzz_replay.o $(ASAN_CORE_OBJS)
 	$(Q)$(CC) $(SAN) -o $@ $^ $(CORE_LIBS)
 $(B)/fuzz_config_libfuzzer: tests/fuzz_config.c config/config.c config/default_yaml.S config/default.yaml
 	$(if $(Q),@echo "  FUZZ    $@")

@@ -2,10 +2,10 @@
  * fuzz_config: libFuzzer target for the config loader (cfg_load_text): arbitrary bytes
  * as a YAML config. The loader must return 0 or a negative errno, never crash, leak or
  * hang; on an error the message is one printable line "NAME:LINE:COLUMN: ..." (or
- * "NAME: ..." for out of memory), whatever control characters the values held; on success the result keeps the invariants the rest
- * of fhd relies on (counts in range, names NUL-terminated and safe as file names).
- * Built with FH_FUZZ_STANDALONE semantics like tests/fuzz_feed.c: fuzz_config_main.c
- * gives gcc builds a main() that replays files, for the seed corpus under ASan+UBSan.
+ * "NAME: ..." for out of memory), whatever control characters the values held; on
+ * success the result keeps the invariants the rest of fhd relies on (counts in range,
+ * names NUL-terminated and safe as file names). Linked with tests/fuzz_replay.c
+ * instead of libFuzzer, it replays files: the seed corpus under gcc's ASan+UBSan.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,28 +60,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (const char *c = err; *c != '\0'; c++)
 		if ((unsigned char)*c < 0x20 || *c == 0x7f)
 			abort();
-	return 0;
-}
-
-/* Standalone: run the target over each file named on the command line. */
-int fuzz_config_standalone_main(int argc, char **argv);
-
-int fuzz_config_standalone_main(int argc, char **argv)
-{
-	static uint8_t buffer[1 << 20];
-
-	for (int i = 1; i < argc; i++) {
-		FILE *in = fopen(argv[i], "rb");
-		size_t n;
-
-		if (in == NULL) {
-			perror(argv[i]);
-			return 1;
-		}
-		n = fread(buffer, 1, sizeof(buffer), in);
-		fclose(in);
-		LLVMFuzzerTestOneInput(buffer, n);
-	}
-	printf("fuzz_config: %d inputs replayed\n", argc - 1);
 	return 0;
 }

@@ -4,7 +4,7 @@
  * input is a sequence of records [2-byte big-endian length][frame], so packets
  * interact through sequence state and books. Afterwards every packet handle must have
  * come back exactly once and the books must pass book_check; otherwise it aborts.
- * Built with FH_FUZZ_STANDALONE, main() runs the target over files instead (no
+ * Linked with tests/fuzz_replay.c instead of libFuzzer, it runs over files (no
  * libFuzzer needed), which is how the seed corpus is replayed under gcc's ASan.
  */
 #include <stdio.h>
@@ -66,27 +66,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (freed != handed || !book_check(feed->book))
 		abort();
 	feed_destroy(feed);
-	return 0;
-}
-
-/* Standalone: run the target over each file named on the command line. */
-int fuzz_feed_standalone_main(int argc, char **argv);
-
-int fuzz_feed_standalone_main(int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++) {
-		FILE *in = fopen(argv[i], "rb");
-		static uint8_t buffer[1 << 20];
-		size_t n;
-
-		if (in == NULL) {
-			perror(argv[i]);
-			return 1;
-		}
-		n = fread(buffer, 1, sizeof(buffer), in);
-		fclose(in);
-		LLVMFuzzerTestOneInput(buffer, n);
-	}
-	printf("fuzz_feed: %d inputs replayed\n", argc - 1);
 	return 0;
 }
