@@ -15,19 +15,7 @@ export ASAN_OPTIONS=detect_leaks=0
 failed=0 ran=0
 
 # The per-packet target's seeds are cut from the bundled captures as test_fuzz.sh does.
-seed_feed() {
-	python3 - "$ROOT/pcaps/itch-faults.pcap" "$1" <<'PY'
-import struct, sys
-data = open(sys.argv[1], 'rb').read()
-frames, at = [], 24
-while at + 16 <= len(data):
-    n = struct.unpack('<I', data[at + 8:at + 12])[0]
-    frames.append(data[at + 16:at + 16 + n]); at += 16 + n
-for i in range(0, len(frames), 40):
-    chunk = b''.join(struct.pack('>H', len(f)) + f for f in frames[i:i + 40])
-    open('%s/pcap-seed%04d' % (sys.argv[2], i // 40), 'wb').write(chunk)
-PY
-}
+seed_feed() { python3 "$ROOT/tests/fuzz_seeds.py" "$ROOT/pcaps/itch-faults.pcap" "$1" pcap-seed; }
 
 for bin in "$B"/fuzz_*_libfuzzer; do
 	[ -x "$bin" ] || continue

@@ -10,17 +10,7 @@ source "$(dirname "$0")/lib.sh"
 
 corpus=$TMP/corpus
 mkdir -p "$corpus"
-python3 - "$ROOT/pcaps/itch-faults.pcap" "$corpus" <<'PY'
-import struct, sys
-data = open(sys.argv[1], 'rb').read()
-frames, at = [], 24
-while at + 16 <= len(data):
-    n = struct.unpack('<I', data[at + 8:at + 12])[0]
-    frames.append(data[at + 16:at + 16 + n]); at += 16 + n
-for i in range(0, len(frames), 40):
-    chunk = b''.join(struct.pack('>H', len(f)) + f for f in frames[i:i + 40])
-    open('%s/seed%04d' % (sys.argv[2], i // 40), 'wb').write(chunk)
-PY
+python3 "$ROOT/tests/fuzz_seeds.py" "$ROOT/pcaps/itch-faults.pcap" "$corpus"
 cp "$ROOT"/tests/corpus/feed/* "$corpus"/	# what earlier make fuzz runs found new coverage with
 check "seed corpus under ASan+UBSan (gcc, $(ls "$corpus" | wc -l) inputs)" "$B/asan/fuzz_feed" "$corpus"/*
 
