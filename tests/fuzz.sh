@@ -29,7 +29,7 @@ for bin in "$B"/fuzz_*_libfuzzer; do
 	work=$B/fuzz-corpus/$name
 	findings=$B/fuzz-findings/$name
 	mkdir -p "$work" "$findings"
-	[ "$name" = feed ] && [ -z "$(ls "$kept" 2>/dev/null)" ] && seed_feed "$work"
+	[ "$name" = feed ] && seed_feed "$work"	# the kept corpus holds only what these seeds lack
 	log=$B/fuzz-$name.log
 	echo "fuzz $name: ${secs}s from $(ls "$kept" 2>/dev/null | wc -l) kept and $(ls "$work" | wc -l) working inputs"
 	"$bin" -max_total_time="$secs" -print_final_stats=1 -artifact_prefix="$findings/" \
