@@ -14,7 +14,7 @@ INCLUDEDIR ?= $(PREFIX)/include
 FH_VERSION := 0.1
 FH_SO_MAJOR := 1
 FH_SO := libfh.so.$(FH_SO_MAJOR).0.0
-FH_HEADERS := publish/fh.h publish/fh_event.h
+FH_HEADERS := publish/libfh/fh.h publish/libfh/fh_event.h
 
 PKGS := libdpdk yaml-0.1 liburing libpcap
 DEPS_STAMP := $(B)/.deps-ok
@@ -29,13 +29,18 @@ comma := ,
 pc_cflags = $(shell pkg-config --cflags $(1) 2>/dev/null)
 pc_libs = $(shell pkg-config --libs $(1) 2>/dev/null)
 
-# The data path without DPDK: books, decoders, packet parsing, arbitration, config.
-CORE_SRC := book/memory.c book/order_table.c book/book.c \
+# Everything that does not need DPDK: the data path after rx_burst (feed/, decoders/,
+# book/ with its helpers in book/util/), the producer side of publishing (publish/),
+# the journal's writer (publish/journal/) and the config. Unit tests, fuzz targets and
+# benchmarks link exactly these.
+CORE_SRC := book/util/memory.c book/util/hist.c book/order_table.c book/book.c \
 	decoders/decoder.c decoders/moldudp64.c decoders/itch50.c \
 	feed/packet.c feed/arbiter.c feed/feed.c feed/stats.c \
-	publish/shm_segment.c publish/ring.c publish/conflated.c publish/publisher.c publish/fh.c publish/pcapng.c publish/output_file.c publish/journal.c publish/hist.c \
+	publish/shm_segment.c publish/ring.c publish/conflated.c publish/publisher.c publish/output_file.c \
+	publish/libfh/fh.c publish/journal/pcapng.c publish/journal/journal.c \
 	config/config.c config/default_yaml.S
-FHD_SRC := feed/fhd.c feed/rx.c feed/port.c feed/journal_lcore.c feed/replay.c
+# What needs DPDK: EAL, ports, the RX and journal lcores, and fhd's main (feed/dpdk/).
+FHD_SRC := $(wildcard feed/dpdk/*.c)
 TESTS := test_config $(patsubst tests/%.c,%,$(filter-out tests/test_config.c,$(wildcard tests/test_*.c)))
 
 .PHONY: all deps asan test demo bench fuzz run-test run-demo run-bench run-fuzz clean install uninstall
@@ -86,32 +91,32 @@ $(B)/asan/fh-pcap: $(B)/asan/obj/tools/fh_pcap.o
 # shared library is libfh.so.1.0.0 with soname libfh.so.1 and the usual links. The
 # build tree's fh.pc serves a consumer built before any install: its headers as
 # <fh/fh.h> (build/include/fh), and an rpath to build/ so the program starts.
-$(B)/libfh.a: $(B)/obj/publish/fh.o
+$(B)/libfh.a: $(B)/obj/publish/libfh/fh.o
 	$(Q)ar rcs $@ $^
-$(B)/pic/publish/fh.o: publish/fh.c
+$(B)/pic/publish/libfh/fh.o: publish/libfh/fh.c
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(BASE_CFLAGS) $(OPT) -fPIC -c $< -o $@
-$(B)/$(FH_SO): $(B)/pic/publish/fh.o
+$(B)/$(FH_SO): $(B)/pic/publish/libfh/fh.o
 	$(Q)$(CC) -shared -Wl,-soname,libfh.so.$(FH_SO_MAJOR) -o $@ $^
 $(B)/libfh.so.$(FH_SO_MAJOR): $(B)/$(FH_SO)
 	$(Q)ln -sfn $(FH_SO) $@
 $(B)/libfh.so: $(B)/libfh.so.$(FH_SO_MAJOR)
 	$(Q)ln -sfn libfh.so.$(FH_SO_MAJOR) $@
-$(B)/include/fh/%.h: publish/%.h
+$(B)/include/fh/%.h: publish/libfh/%.h
 	@mkdir -p $(dir $@)
 	$(Q)cp $< $@
 # fh_pc PREFIX INCLUDEDIR LIBDIR EXTRA_CFLAGS EXTRA_LIBS: the text of an fh.pc.
 fh_pc = printf 'prefix=%s\nincludedir=%s\nlibdir=%s\n\nName: fh\nDescription: client library for fh publish rings\nVersion: $(FH_VERSION)\nCflags: -I$${includedir}%s\nLibs: -L$${libdir} %s-lfh\n' '$(1)' '$(2)' '$(3)' '$(4)' '$(5)'
-$(B)/fh.pc: Makefile $(FH_HEADERS:publish/%=$(B)/include/fh/%)
+$(B)/fh.pc: Makefile $(FH_HEADERS:publish/libfh/%=$(B)/include/fh/%)
 	@mkdir -p $(B)
 	$(Q)$(call fh_pc,$(abspath $(B)),$${prefix}/include,$${prefix}, -I$(CURDIR),-Wl$(comma)-rpath$(comma)$${libdir} ) >$@
 $(B)/fh: $(B)/obj/tools/fh.o $(B)/obj/tools/fh_stat.o $(B)/obj/tools/fh_report.o $(B)/libfh.a
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) -o $@ $^
-$(B)/asan/fh: $(B)/asan/obj/tools/fh.o $(B)/asan/obj/tools/fh_stat.o $(B)/asan/obj/tools/fh_report.o $(B)/asan/obj/publish/fh.o
+$(B)/asan/fh: $(B)/asan/obj/tools/fh.o $(B)/asan/obj/tools/fh_stat.o $(B)/asan/obj/tools/fh_report.o $(B)/asan/obj/publish/libfh/fh.o
 	$(Q)$(CC) $(SAN) -o $@ $^
 
-$(B)/bench-ring: $(B)/obj/bench/bench_ring.o $(B)/obj/publish/ring.o $(B)/obj/publish/shm_segment.o $(B)/obj/publish/fh.o
+$(B)/bench-ring: $(B)/obj/bench/bench_ring.o $(B)/obj/publish/ring.o $(B)/obj/publish/shm_segment.o $(B)/obj/publish/libfh/fh.o
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) -o $@ $^ $(FHD_LIBS)
 
@@ -147,12 +152,12 @@ $(B)/fuzz_feed_libfuzzer: tests/fuzz_feed.c $(filter %.c,$(CORE_SRC)) config/def
 		config/default_yaml.S -o $@ $(CORE_LIBS) 2>$(B)/fuzz-build.log || rm -f $@
 
 # libfh over arbitrary segment bytes (tests/fuzz_libfh.c): the same two builds.
-$(B)/asan/fuzz_libfh: $(B)/asan/obj/tests/fuzz_libfh.o $(B)/asan/obj/tests/fuzz_replay.o $(B)/asan/obj/publish/fh.o
+$(B)/asan/fuzz_libfh: $(B)/asan/obj/tests/fuzz_libfh.o $(B)/asan/obj/tests/fuzz_replay.o $(B)/asan/obj/publish/libfh/fh.o
 	$(Q)$(CC) $(SAN) -o $@ $^
-$(B)/fuzz_libfh_libfuzzer: tests/fuzz_libfh.c publish/fh.c publish/fh.h publish/ring_layout.h publish/conflated_layout.h
+$(B)/fuzz_libfh_libfuzzer: tests/fuzz_libfh.c publish/libfh/fh.c publish/libfh/fh.h publish/libfh/ring_layout.h publish/libfh/conflated_layout.h
 	$(if $(Q),@echo "  FUZZ    $@")
 	$(Q)clang -std=gnu11 -g -O1 -I. -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
-		tests/fuzz_libfh.c publish/fh.c -o $@ 2>$(B)/fuzz-libfh-build.log || rm -f $@
+		tests/fuzz_libfh.c publish/libfh/fh.c -o $@ 2>$(B)/fuzz-libfh-build.log || rm -f $@
 
 # The config loader's target (cfg_load_text), built the same two ways.
 $(B)/asan/fuzz_config: $(B)/asan/obj/tests/fuzz_config.o $(B)/asan/obj/tests/fuzz_replay.o $(ASAN_CORE_OBJS)

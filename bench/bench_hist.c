@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "publish/hist.h"
+#include "book/util/hist.h"
 
 #define BENCH_VALUES (1u << 20)
 #define BENCH_RECORDS 100000000u

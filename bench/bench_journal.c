@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "publish/journal.h"
+#include "publish/journal/journal.h"
 
 #define BENCH_RUNS 3
 #define BENCH_SIZES 1024

@@ -19,7 +19,7 @@
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
-#include "publish/fh.h"
+#include "publish/libfh/fh.h"
 #include "publish/ring.h"
 
 #define BENCH_EVENTS (1u << 24)

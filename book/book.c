@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "book/memory.h"
+#include "book/util/memory.h"
 
 static size_t book_level_bytes(const struct book *book)
 {
@@ -24,17 +24,17 @@ struct book *book_create(uint32_t instruments_max, uint32_t orders_max, uint32_t
 	if (instruments_max == 0 || instruments_max > BOOK_INSTRUMENTS_MAX || levels_max == 0 ||
 	    levels_max > 65536)
 		return NULL;
-	book = book_memory_alloc(sizeof(*book));
+	book = memory_alloc(sizeof(*book));
 	if (book == NULL)
 		return NULL;
 	book->instruments_max = instruments_max;
 	book->levels_max = levels_max;
 	levels = book_level_bytes(book);
-	book->slot_by_key = book_memory_alloc(BOOK_INSTRUMENT_KEYS * sizeof(uint16_t));
-	book->instruments = book_memory_alloc(instruments_max * sizeof(struct book_instrument));
-	book->level_keys = book_memory_alloc(levels * sizeof(int64_t));
-	book->level_shares = book_memory_alloc(levels * sizeof(uint64_t));
-	book->level_orders = book_memory_alloc(levels * sizeof(uint32_t));
+	book->slot_by_key = memory_alloc(BOOK_INSTRUMENT_KEYS * sizeof(uint16_t));
+	book->instruments = memory_alloc(instruments_max * sizeof(struct book_instrument));
+	book->level_keys = memory_alloc(levels * sizeof(int64_t));
+	book->level_shares = memory_alloc(levels * sizeof(uint64_t));
+	book->level_orders = memory_alloc(levels * sizeof(uint32_t));
 	if (book->slot_by_key == NULL || book->instruments == NULL || book->level_keys == NULL ||
 	    book->level_shares == NULL || book->level_orders == NULL ||
 	    order_table_init(&book->orders, orders_max) != 0) {
@@ -52,12 +52,12 @@ void book_destroy(struct book *book)
 		return;
 	levels = book_level_bytes(book);
 	order_table_fini(&book->orders);
-	book_memory_free(book->level_orders, levels * sizeof(uint32_t));
-	book_memory_free(book->level_shares, levels * sizeof(uint64_t));
-	book_memory_free(book->level_keys, levels * sizeof(int64_t));
-	book_memory_free(book->instruments, book->instruments_max * sizeof(struct book_instrument));
-	book_memory_free(book->slot_by_key, BOOK_INSTRUMENT_KEYS * sizeof(uint16_t));
-	book_memory_free(book, sizeof(*book));
+	memory_free(book->level_orders, levels * sizeof(uint32_t));
+	memory_free(book->level_shares, levels * sizeof(uint64_t));
+	memory_free(book->level_keys, levels * sizeof(int64_t));
+	memory_free(book->instruments, book->instruments_max * sizeof(struct book_instrument));
+	memory_free(book->slot_by_key, BOOK_INSTRUMENT_KEYS * sizeof(uint16_t));
+	memory_free(book, sizeof(*book));
 }
 
 void book_reset(struct book *book)

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "book/memory.h"
+#include "book/util/memory.h"
 
 int order_table_init(struct order_table *table, uint32_t count_max)
 {
@@ -20,7 +20,7 @@ int order_table_init(struct order_table *table, uint32_t count_max)
 	/* At most half full: linear probe chains stay a few slots long. */
 	while (slots < 2ull * count_max)
 		slots <<= 1;
-	table->slots = book_memory_alloc(slots * sizeof(struct order));
+	table->slots = memory_alloc(slots * sizeof(struct order));
 	if (table->slots == NULL)
 		return -ENOMEM;
 	table->mask = slots - 1;
@@ -34,7 +34,7 @@ int order_table_init(struct order_table *table, uint32_t count_max)
 void order_table_fini(struct order_table *table)
 {
 	if (table->slots != NULL)
-		book_memory_free(table->slots, (table->mask + 1) * sizeof(struct order));
+		memory_free(table->slots, (table->mask + 1) * sizeof(struct order));
 	memset(table, 0, sizeof(*table));
 }
 

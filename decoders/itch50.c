@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "decoders/moldudp64.h"
-#include "decoders/wire.h"
-#include "publish/hist.h"
+#include "book/util/wire.h"
+#include "book/util/hist.h"
 #include "publish/publisher.h"
 
 /* Message lengths by type byte (ITCH 5.0 §4); 0 = not an ITCH 5.0 type. */

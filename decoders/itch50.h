@@ -12,7 +12,7 @@
 
 #include "book/book.h"
 #include "decoders/decoder.h"
-#include "decoders/wire.h"
+#include "book/util/wire.h"
 
 #define ITCH50_PRICE_DECIMALS 4	/* Price(4) */
 

@@ -7,7 +7,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "decoders/wire.h"
+#include "book/util/wire.h"
 
 int moldudp64_frame_parse(const uint8_t *payload, uint32_t len, struct decoder_frame *frame)
 {

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "book/memory.h"
+#include "book/util/memory.h"
 
 #define FEED_DAY_NS (86400ull * 1000000000ull)
 
@@ -79,7 +79,7 @@ static void feed_packet_apply(void *context, const struct arbiter_packet *packet
 
 int feed_latency_start(struct feed *feed, uint64_t tsc_hz, int64_t rx_epoch_offset_ns)
 {
-	struct feed_latency *fl = book_memory_alloc(sizeof(*fl));
+	struct feed_latency *fl = memory_alloc(sizeof(*fl));
 
 	if (fl == NULL)
 		return -ENOMEM;
@@ -167,7 +167,7 @@ void feed_destroy(struct feed *feed)
 	arbiter_fini(&feed->arbiter);
 	book_destroy(feed->book);
 	if (feed->latency != NULL)
-		book_memory_free(feed->latency, sizeof(*feed->latency));
+		memory_free(feed->latency, sizeof(*feed->latency));
 	free(feed);
 }
 

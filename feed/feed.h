@@ -17,7 +17,7 @@
 #include "decoders/decoder.h"
 #include "feed/arbiter.h"
 #include "feed/packet.h"
-#include "publish/hist.h"
+#include "book/util/hist.h"
 #include "publish/publisher.h"
 
 #define FEED_ROUTES_MAX (CFG_FEEDS_MAX * CFG_LINES_MAX)

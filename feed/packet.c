@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "decoders/wire.h"
+#include "book/util/wire.h"
 
 #define PACKET_ETH_LEN 14
 #define PACKET_VLAN_LEN 4

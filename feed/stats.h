@@ -17,7 +17,7 @@
 #include "feed/feed.h"
 #include "publish/shm_segment.h"
 #include "publish/output_file.h"
-#include "publish/stats_layout.h"
+#include "publish/libfh/stats_layout.h"
 
 struct stats_feed {
 	struct feed *feed;

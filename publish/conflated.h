@@ -16,7 +16,7 @@
 
 #include "book/book.h"
 
-#include "publish/conflated_layout.h"
+#include "publish/libfh/conflated_layout.h"
 #include "publish/shm_segment.h"
 
 /* The producer's state: its own copies of everything; the shared side is written only. */

@@ -12,8 +12,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "publish/fh_event.h"
-#include "publish/ring_layout.h"
+#include "publish/libfh/fh_event.h"
+#include "publish/libfh/ring_layout.h"
 #include "publish/shm_segment.h"
 
 /*

@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "publish/fh.h"
+#include "publish/libfh/fh.h"
 
 #define FUZZ_OPS_MAX 64
 

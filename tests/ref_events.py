@@ -2,7 +2,7 @@
 """Independent reference for the TRADE and TOP_OF_BOOK events fhd publishes.
 
 Written from the protocol facts (shared/docs/itch50-moldudp64.md) and the meaning of the
-event fields (publish/fh_event.h), not from fhd's code. Captures are read and A/B lines
+event fields (publish/libfh/fh_event.h), not from fhd's code. Captures are read and A/B lines
 arbitrated by tests/ref_book.py (collect each sequence number once, apply in order); the
 books here are this file's own: live orders in a dict, levels per instrument and side.
 
@@ -232,7 +232,7 @@ def tail_events(path):
     return got
 
 
-# struct fh_event (publish/fh_event.h): seq, type, side, feed, flags, instrument,
+# struct fh_event (publish/libfh/fh_event.h): seq, type, side, feed, flags, instrument,
 # exchange_ts_ns, rx_ts_ns, publish_delta_ns, quantity, then a 24-byte body.
 EVENT = struct.Struct('<QBBBBIQQII24s')
 TYPE_TOP, TYPE_TRADE, TYPE_INSTRUMENT, TYPE_GAP, TYPE_STOP = 6, 7, 9, 10, 13

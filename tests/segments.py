@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Crafts fhd's shared-memory segments byte by byte, good or deliberately bad, from
-the layouts in publish/ring_layout.h, publish/conflated_layout.h, publish/fh_event.h
-and publish/stats_layout.h (written from those headers, not from fhd's code), for the
+the layouts in publish/libfh/ring_layout.h, publish/libfh/conflated_layout.h, publish/libfh/fh_event.h
+and publish/libfh/stats_layout.h (written from those headers, not from fhd's code), for the
 consumer tests and libfh's fuzz seeds.
 
     segments.py ring  OUT [capacity=8] [events=5] [head=N] [torn=1] [stop=1] [name0=itch] ...

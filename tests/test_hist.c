@@ -11,7 +11,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-#include "publish/hist.h"
+#include "book/util/hist.h"
 #include "tests/check.h"
 
 #define VALUES_MAX 2000000

@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "publish/journal.h"
+#include "publish/journal/journal.h"
 #include "tests/check.h"
 
 static struct output_dir test_dir;	/* the test directory, opened as fhd opens its journal's */

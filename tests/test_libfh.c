@@ -20,9 +20,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "publish/conflated_layout.h"
-#include "publish/fh.h"
-#include "publish/ring_layout.h"
+#include "publish/libfh/conflated_layout.h"
+#include "publish/libfh/fh.h"
+#include "publish/libfh/ring_layout.h"
 #include "tests/check.h"
 
 static char name[64], view_name[72], path[96];

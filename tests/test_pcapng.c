@@ -7,7 +7,7 @@
  */
 #include <stdlib.h>
 
-#include "publish/pcapng.h"
+#include "publish/journal/pcapng.h"
 #include "tests/check.h"
 
 static uint8_t buffer[64 << 20];

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The journal file format, checked by others: a capture converted into fh's pcapng
-# (publish/pcapng.c) must open in tshark with the same frames, per-line interfaces and
+# (publish/journal/pcapng.c) must open in tshark with the same frames, per-line interfaces and
 # nanosecond times, and fhd --replay of it must give the same books as the original.
 source "$(dirname "$0")/lib.sh"
 

@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "publish/fh.h"
+#include "publish/libfh/fh.h"
 #include "publish/ring.h"
 #include "tests/check.h"
 

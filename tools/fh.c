@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "publish/fh.h"
+#include "publish/libfh/fh.h"
 #include "tools/fh_commands.h"
 
 #define FH_FEEDS 256

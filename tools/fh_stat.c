@@ -17,8 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "publish/fh.h"
-#include "publish/stats_layout.h"
+#include "publish/libfh/fh.h"
+#include "publish/libfh/stats_layout.h"
 #include "tools/fh_commands.h"
 
 /* How fhd is doing, from the segment's state, its pid and the age of its last update. */

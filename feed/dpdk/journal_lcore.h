@@ -16,7 +16,7 @@
 #include <rte_ring.h>
 
 #include "config/config.h"
-#include "publish/journal.h"
+#include "publish/journal/journal.h"
 
 #define JOURNAL_LCORE_BURST 64
 #define JOURNAL_LCORE_IDLE_US 50	/* a few hundred frames at line rate: far below any ring */

@@ -2,7 +2,7 @@
  * journal_lcore: the journal side lcore's loop (see journal_lcore.h). Bounded work a
  * pass: at most JOURNAL_LCORE_BURST entries from each ring, then the writer's clocks.
  */
-#include "feed/journal_lcore.h"
+#include "feed/dpdk/journal_lcore.h"
 
 #include <time.h>
 #include <unistd.h>

@@ -14,7 +14,7 @@
 
 #include <stdint.h>
 
-#include "publish/fh_event.h"
+#include "publish/libfh/fh_event.h"
 
 #define RING_MAGIC 0x31474e4952484646ull	/* "FFHRING1" little-endian */
 #define RING_HEADER_SIZE 4096

@@ -1,7 +1,7 @@
 /*
  * port: ethdev configuration (see port.h).
  */
-#include "feed/port.h"
+#include "feed/dpdk/port.h"
 
 #include <errno.h>
 #include <inttypes.h>

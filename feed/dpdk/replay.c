@@ -5,7 +5,7 @@
  * a port once it has the counted packets, so the PMD never reads past the first
  * damaged record (after which libpcap would read packet bytes as record headers).
  */
-#include "feed/replay.h"
+#include "feed/dpdk/replay.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,7 +16,7 @@
 
 #include <pcap/pcap.h>
 
-#include "feed/rx.h"
+#include "feed/dpdk/rx.h"
 
 /* The link types fhd decodes, and how; every other is refused by name. */
 static int replay_link_of(int dlt, enum packet_link *link)

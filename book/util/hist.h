@@ -15,8 +15,8 @@
  * Output: the HdrHistogram "percentile distribution" text format, which HdrHistogram's
  * own plotting tools read.
  */
-#ifndef FH_PUBLISH_HIST_H
-#define FH_PUBLISH_HIST_H
+#ifndef FH_BOOK_UTIL_HIST_H
+#define FH_BOOK_UTIL_HIST_H
 
 #include <stdbool.h>
 #include <stdint.h>

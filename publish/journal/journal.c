@@ -8,7 +8,7 @@
  * of pages at a page-aligned offset, which is what O_DIRECT needs, except the last of
  * a file, which O_DIRECT writes padded and then cuts back with ftruncate.
  */
-#include "publish/journal.h"
+#include "publish/journal/journal.h"
 
 #include <assert.h>
 #include <dirent.h>
@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "publish/pcapng.h"
+#include "publish/journal/pcapng.h"
 
 /* Room for the largest block past a buffer's nominal end, in whole pages. */
 #define JOURNAL_SLACK ((pcapng_epb_size(PCAPNG_SNAPLEN) + JOURNAL_ALIGN - 1) & ~(size_t)(JOURNAL_ALIGN - 1))

@@ -5,7 +5,7 @@
  * arrays and the order table are touched at random across hundreds of megabytes, and
  * with 4 KiB pages nearly every book operation would also miss the TLB.
  */
-#include "book/memory.h"
+#include "book/util/memory.h"
 
 #include <stdatomic.h>
 #include <stdint.h>
@@ -22,7 +22,7 @@ static size_t book_memory_span(size_t size)
 					: size;
 }
 
-void *book_memory_alloc(size_t size)
+void *memory_alloc(size_t size)
 {
 	size_t span = book_memory_span(size), page = (size_t)sysconf(_SC_PAGESIZE);
 	uint8_t *raw, *memory;
@@ -57,13 +57,13 @@ void *book_memory_alloc(size_t size)
 	return memory;
 }
 
-void book_memory_free(void *memory, size_t size)
+void memory_free(void *memory, size_t size)
 {
 	if (memory != NULL)
 		munmap(memory, book_memory_span(size));
 }
 
-uint64_t book_memory_allocations(void)
+uint64_t memory_allocations(void)
 {
 	return atomic_load_explicit(&allocations, memory_order_relaxed);
 }

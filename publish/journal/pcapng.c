@@ -2,7 +2,7 @@
  * pcapng: block builders (see pcapng.h). Host byte order, as the format allows: the
  * Section Header's byte-order magic tells readers which one was used.
  */
-#include "publish/pcapng.h"
+#include "publish/journal/pcapng.h"
 
 #include <string.h>
 

@@ -1,7 +1,7 @@
 /*
  * hist: queries, output and the interval swap of the latency histograms (see hist.h).
  */
-#include "publish/hist.h"
+#include "book/util/hist.h"
 
 #include <assert.h>
 #include <errno.h>

@@ -2,7 +2,7 @@
  * rx: the RX lcore loop (see rx.h). The loop's only unbounded part is the run loop
  * itself; each pass polls every queue once for at most RX_BURST frames.
  */
-#include "feed/rx.h"
+#include "feed/dpdk/rx.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -14,7 +14,7 @@
 #include <rte_mbuf_dyn.h>
 #include <rte_ring_elem.h>
 
-#include "feed/journal_lcore.h"
+#include "feed/dpdk/journal_lcore.h"
 
 /* A replay that has had nothing for this long has lost packets inside the PMD. */
 #define RX_REPLAY_IDLE_NS (2ull * 1000 * 1000 * 1000)

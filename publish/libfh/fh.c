@@ -4,7 +4,7 @@
  * is validated once at map time and its fields are kept here, and what is read back
  * from the live mapping later is only compared, masked or clamped before use.
  */
-#include "publish/fh.h"
+#include "publish/libfh/fh.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,8 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "publish/conflated_layout.h"
-#include "publish/ring_layout.h"
+#include "publish/libfh/conflated_layout.h"
+#include "publish/libfh/ring_layout.h"
 
 /* Bounds a hostile view could otherwise push to 2^32 (16 feeds x 65536 instruments fit). */
 #define FH_VIEW_SLOTS_MAX (1u << 24)

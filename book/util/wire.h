@@ -3,8 +3,8 @@
  * local is the portable way to read an unaligned field; compilers turn it into one
  * load (and a byte swap), so decoders pay nothing for staying within the C rules.
  */
-#ifndef FH_DECODERS_WIRE_H
-#define FH_DECODERS_WIRE_H
+#ifndef FH_BOOK_UTIL_WIRE_H
+#define FH_BOOK_UTIL_WIRE_H
 
 #include <stdint.h>
 #include <string.h>

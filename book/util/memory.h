@@ -4,17 +4,17 @@
  * path never takes a page fault or calls an allocator. The counter lets a test prove
  * that nothing is allocated after start.
  */
-#ifndef FH_BOOK_MEMORY_H
-#define FH_BOOK_MEMORY_H
+#ifndef FH_BOOK_UTIL_MEMORY_H
+#define FH_BOOK_UTIL_MEMORY_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 /* Zeroed, prefaulted memory of size bytes, or NULL. */
-void *book_memory_alloc(size_t size);
-void book_memory_free(void *memory, size_t size);
+void *memory_alloc(size_t size);
+void memory_free(void *memory, size_t size);
 
-/* How many book_memory_alloc calls succeeded in this process so far. */
-uint64_t book_memory_allocations(void);
+/* How many memory_alloc calls succeeded in this process so far. */
+uint64_t memory_allocations(void);
 
 #endif
