@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "book/book.h"
+#include "book/util/clock.h"
 #include "decoders/itch50.h"
 
 #define BENCH_PASSES 5
@@ -21,14 +22,6 @@ struct bench_message {
 	const uint8_t *data;
 	uint32_t length;
 };
-
-static uint64_t bench_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static uint8_t *bench_file_read(const char *path, size_t *size)
 {
@@ -108,14 +101,14 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		memset(&stats, 0, sizeof(stats));
-		start = bench_now_ns();
+		start = clock_monotonic_ns();
 		for (size_t i = 0; i < count; i++) {
 			if (i + BENCH_PREFETCH_DISTANCE < count)
 				itch50_message_prefetch(book, messages[i + BENCH_PREFETCH_DISTANCE].data,
 							messages[i + BENCH_PREFETCH_DISTANCE].length);
 			itch50_message_apply(book, &stats, NULL, messages[i].data, messages[i].length);
 		}
-		elapsed = bench_now_ns() - start;
+		elapsed = clock_monotonic_ns() - start;
 		if (elapsed < best_ns)
 			best_ns = elapsed;
 		if (pass == BENCH_PASSES - 1)

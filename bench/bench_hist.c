@@ -11,19 +11,12 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "book/util/clock.h"
 #include "book/util/hist.h"
 
 #define BENCH_VALUES (1u << 20)
 #define BENCH_RECORDS 100000000u
 #define BENCH_PASSES 5
-
-static uint64_t bench_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 int main(void)
 {
@@ -40,10 +33,10 @@ int main(void)
 	}
 	for (int pass = 0; pass < BENCH_PASSES; pass++) {
 		hist_reset(&h);
-		start = bench_now_ns();
+		start = clock_monotonic_ns();
 		for (uint32_t i = 0; i < BENCH_RECORDS; i++)
 			hist_record(&h, values[i & (BENCH_VALUES - 1)]);
-		start = bench_now_ns() - start;
+		start = clock_monotonic_ns() - start;
 		best = start < best ? start : best;
 	}
 	printf("  hist_record: %.2f ns/sample (%u samples, best of %d; p50 %" PRIu64 " p99 %" PRIu64 " ns)\n",
@@ -52,20 +45,20 @@ int main(void)
 	hist_recorder_init(&r, sets[0], sets[1], 1);
 	best = UINT64_MAX;
 	for (int pass = 0; pass < BENCH_PASSES; pass++) {
-		start = bench_now_ns();
+		start = clock_monotonic_ns();
 		for (uint32_t i = 0; i < BENCH_RECORDS; i++) {
 			hist_record(hist_recorder_active(&r), values[i & (BENCH_VALUES - 1)]);
 			hist_recorder_service(&r);
 		}
-		start = bench_now_ns() - start;
+		start = clock_monotonic_ns() - start;
 		best = start < best ? start : best;
 	}
 	printf("  hist_record through a recorder + swap check each sample: %.2f ns/sample\n",
 	       (double)best / BENCH_RECORDS);
-	start = bench_now_ns();
+	start = clock_monotonic_ns();
 	for (int i = 0; i < 100; i++)
 		sink += hist_percentile(&h, 99.9);
 	printf("  hist_percentile (control side): %.1f us a call%s\n",
-	       (double)(bench_now_ns() - start) / 100 / 1000, sink ? "" : " ");
+	       (double)(clock_monotonic_ns() - start) / 100 / 1000, sink ? "" : " ");
 	return 0;
 }

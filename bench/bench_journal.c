@@ -14,18 +14,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "book/util/clock.h"
 #include "publish/journal/journal.h"
 
 #define BENCH_RUNS 3
 #define BENCH_SIZES 1024
-
-static uint64_t bench_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static void bench_dir_clean(const char *dir)
 {
@@ -61,7 +54,7 @@ static uint64_t bench_run(const char *dir, bool plain, bool direct, uint64_t byt
 		fprintf(stderr, "bench-journal: %s\n", err);
 		exit(1);
 	}
-	start = bench_now_ns();
+	start = clock_monotonic_ns();
 	if (journal_open(&j, &o, names, 2, start, err, sizeof(err)) != 0) {
 		fprintf(stderr, "bench-journal: %s\n", err);
 		exit(1);
@@ -74,13 +67,13 @@ static uint64_t bench_run(const char *dir, bool plain, bool direct, uint64_t byt
 		written += len + 32;
 		packets++;
 		if ((packets & 255) == 0)
-			journal_poll(&j, bench_now_ns());
+			journal_poll(&j, clock_monotonic_ns());
 	}
 	if (journal_close(&j) != 0) {
 		fprintf(stderr, "bench-journal: %s\n", j.error_text);
 		exit(1);
 	}
-	*ns = bench_now_ns() - start;
+	*ns = clock_monotonic_ns() - start;
 	output_dir_close(&out);
 	bench_dir_clean(dir);
 	return packets;

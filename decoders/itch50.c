@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "decoders/moldudp64.h"
+#include "book/util/clock.h"
 #include "book/util/wire.h"
 #include "book/util/hist.h"
 #include "publish/publisher.h"
@@ -239,13 +240,11 @@ static void itch50_block_apply(void *context, const uint8_t *message, uint32_t l
 {
 	struct itch50_apply_context *c = context;
 	struct decoder_latency *l = c->latency;
-	uint64_t ticks;
 
 	itch50_message_apply(c->book, c->stats, c->pub, message, length);
 	if (l == NULL)
 		return;
-	ticks = __builtin_ia32_rdtsc() - l->rx_tsc;
-	hist_record(l->message_ns, (uint64_t)(((__uint128_t)ticks * l->ns_per_tsc_q32) >> 32));
+	hist_record(l->message_ns, clock_tsc_to_ns(clock_tsc() - l->rx_tsc, l->ns_per_tsc_q32));
 	if (l->exchange_ts_ns == UINT64_MAX && length >= 11)	/* type, locate, tracking, timestamp */
 		l->exchange_ts_ns = itch50_timestamp(message);
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "book/util/clock.h"
 #include "book/util/memory.h"
 
 #define FEED_DAY_NS (86400ull * 1000000000ull)
@@ -34,10 +35,9 @@ static void feed_packet_timed(struct feed *feed, const struct arbiter_packet *pa
 {
 	struct feed_latency *fl = feed->latency;
 	struct hist *h = hist_recorder_active(&fl->recorder);
-	uint64_t ticks = __builtin_ia32_rdtsc() - packet->rx_tsc;
 	int64_t day_ns, delay_ns;
 
-	hist_record(&h[FEED_LATENCY_PACKET], (uint64_t)(((__uint128_t)ticks * fl->ns_per_tsc_q32) >> 32));
+	hist_record(&h[FEED_LATENCY_PACKET], clock_tsc_to_ns(clock_tsc() - packet->rx_tsc, fl->ns_per_tsc_q32));
 	if (l->exchange_ts_ns == UINT64_MAX)
 		return;
 	day_ns = (int64_t)(((uint64_t)((int64_t)packet->rx_ns + fl->rx_epoch_offset_ns +
@@ -84,7 +84,7 @@ int feed_latency_start(struct feed *feed, uint64_t tsc_hz, int64_t rx_epoch_offs
 	if (fl == NULL)
 		return -ENOMEM;
 	hist_recorder_init(&fl->recorder, fl->sets[0], fl->sets[1], FEED_LATENCY_KINDS);
-	fl->ns_per_tsc_q32 = (uint64_t)((1000000000ull << 32) / tsc_hz);
+	fl->ns_per_tsc_q32 = clock_tsc_q32(tsc_hz);
 	fl->rx_epoch_offset_ns = rx_epoch_offset_ns;
 	fl->exchange_offset_ns = (int64_t)feed->cfg->exchange_utc_offset_min * 60 * 1000000000;
 	feed->latency = fl;
@@ -258,7 +258,7 @@ const struct feed_route *feed_set_packet_handle(struct feed_set *set, const uint
 	held.payload = udp.payload;
 	held.len = udp.payload_len;
 	held.rx_ns = now_ns;
-	held.rx_tsc = __builtin_ia32_rdtsc();
+	held.rx_tsc = clock_tsc();
 	arbiter_offer(&feed->arbiter, &dframe, &held, now_ns);
 	return route;
 }

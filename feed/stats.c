@@ -12,16 +12,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "book/util/clock.h"
+
 #define STATS_SWAP_WAIT_US 20000	/* an RX lcore services its swap within a loop pass */
 #define STATS_SWAP_POLL_US 100
-
-static uint64_t stats_realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 int stats_open(struct stats *s, const struct cfg_stats *cfg, const char *segment, mode_t mode,
 	       bool remove, struct feed *const *feeds, const volatile bool *const *writer_finished,
@@ -298,7 +292,7 @@ void stats_tick(struct stats *s, uint64_t now_ns, bool final)
 	}
 	s->last_tick_ns = now_ns;
 	memcpy(s->image.feeds, feeds, sizeof(feeds[0]) * s->feeds_count);
-	s->image.updated_ns = stats_realtime_ns();
+	s->image.updated_ns = clock_realtime_ns();
 	s->image.state = final ? FH_STATS_STATE_STOPPED : FH_STATS_STATE_RUNNING;
 	if (s->segment != NULL) {
 		/* The seqlock from our own count; the segment is written, never read back. */

@@ -10,7 +10,7 @@ void publisher_init(struct publisher *pub, struct pub_ring *ring, uint8_t feed, 
 	memset(pub, 0, sizeof(*pub));
 	pub->ring = ring;
 	pub->feed = feed;
-	pub->ns_per_tsc_q32 = tsc_hz ? (uint64_t)((1000000000ull << 32) / tsc_hz) : 0;
+	pub->ns_per_tsc_q32 = clock_tsc_q32(tsc_hz);
 }
 
 void publisher_view_set(struct publisher *pub, struct pub_conflated *view, uint32_t slot_base,

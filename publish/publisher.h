@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "book/book.h"
+#include "book/util/clock.h"
 #include "publish/conflated.h"
 #include "publish/ring.h"
 
@@ -69,8 +70,7 @@ static inline struct fh_event *publisher_claim(struct publisher *pub, uint8_t ty
 
 static inline void publisher_commit(struct publisher *pub, struct fh_event *e)
 {
-	uint64_t ticks = __builtin_ia32_rdtsc() - pub->rx_tsc;
-	uint64_t ns = (uint64_t)(((__uint128_t)ticks * pub->ns_per_tsc_q32) >> 32);
+	uint64_t ns = clock_tsc_to_ns(clock_tsc() - pub->rx_tsc, pub->ns_per_tsc_q32);
 
 	e->publish_delta_ns = ns > UINT32_MAX ? UINT32_MAX : (uint32_t)ns;
 	pub_ring_commit(pub->ring, e);

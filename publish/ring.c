@@ -10,11 +10,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "book/util/clock.h"
+
 int pub_ring_create(struct pub_ring *ring, const char *name, uint64_t capacity, mode_t mode,
 		    gid_t gid, char *err, size_t err_size)
 {
 	struct ring_header *header;
-	struct timespec now;
 	size_t size;
 	int rc;
 
@@ -32,8 +33,7 @@ int pub_ring_create(struct pub_ring *ring, const char *name, uint64_t capacity, 
 		return rc;
 	/* A new, zero-filled inode only we can open: fill it, magic last, then share it. */
 	header = ring->segment.map;
-	clock_gettime(CLOCK_REALTIME, &now);
-	ring->generation = ((uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec) | 1;
+	ring->generation = clock_realtime_ns() | 1;
 	ring->capacity = capacity;
 	ring->mask = capacity - 1;
 	ring->head = 0;

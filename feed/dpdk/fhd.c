@@ -32,6 +32,7 @@
 #include <rte_mbuf_dyn.h>
 #include <rte_ring.h>
 
+#include "book/util/clock.h"
 #include "config/config.h"
 #include "feed/feed.h"
 #include "feed/dpdk/journal_lcore.h"
@@ -66,14 +67,6 @@ struct fhd_options {
 };
 
 static volatile bool fhd_quit;
-
-static uint64_t fhd_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static void fhd_signal(int signo)
 {
@@ -621,11 +614,8 @@ static int fhd_stats_segment_name_unguessable(char *name, size_t size)
 /* What to add to the live RX clock (the TSC in ns) to get ns since the epoch. */
 static int64_t fhd_rx_epoch_offset_ns(void)
 {
-	struct timespec real;
-
-	clock_gettime(CLOCK_REALTIME, &real);
-	return (int64_t)((uint64_t)real.tv_sec * 1000000000u + (uint64_t)real.tv_nsec) -
-	       (int64_t)((__uint128_t)rte_rdtsc() * 1000000000u / rte_get_tsc_hz());
+	return (int64_t)clock_realtime_ns() -
+	       (int64_t)clock_tsc_to_ns(clock_tsc(), clock_tsc_q32(rte_get_tsc_hz()));
 }
 
 /*
@@ -671,7 +661,7 @@ static int fhd_journal_setup(const struct cfg *cfg, const struct output_dir *dir
 	if (refused > 0)
 		fprintf(stderr, "fhd: journal %s: %u unfinished file name(s) left alone: not regular "
 			"files of fhd's user (see above)\n", c->dir, refused);
-	if (journal_open(&jl->journal, &o, jl->names, n, fhd_now_ns(), err, sizeof(err)) != 0) {
+	if (journal_open(&jl->journal, &o, jl->names, n, clock_monotonic_ns(), err, sizeof(err)) != 0) {
 		fprintf(stderr, "fhd: %s\n", err);
 		return -EIO;
 	}
@@ -980,7 +970,7 @@ int main(int argc, char **argv)
 		per_run ? ", removed at exit" : "");
 	if (outputs.prometheus.fd >= 0)
 		stats_prometheus_file_set(&stats, &outputs.prometheus, outputs.prometheus_name);
-	stats.last_tick_ns = fhd_now_ns();
+	stats.last_tick_ns = clock_monotonic_ns();
 	if (cfg.journal.enabled) {
 		if (fhd_journal_setup(&cfg, &outputs.journal, rx, &journal) != 0) {
 			status = 1;
@@ -1024,7 +1014,7 @@ int main(int argc, char **argv)
 		if (o.duration_s > 0 &&
 		    (double)(rte_rdtsc() - started_tsc) / (double)rte_get_tsc_hz() >= o.duration_s)
 			fhd_quit = true;
-		now_ns = fhd_now_ns();
+		now_ns = clock_monotonic_ns();
 		if (stats_due(&stats, now_ns))
 			stats_tick(&stats, now_ns, false);
 		usleep(10000);
@@ -1036,7 +1026,7 @@ int main(int argc, char **argv)
 		journal.stop = true;
 		rte_eal_wait_lcore(cfg.journal.lcore);
 	}
-	stats_tick(&stats, fhd_now_ns(), true);	/* the RX lcores are done: the last interval */
+	stats_tick(&stats, clock_monotonic_ns(), true);	/* the RX lcores are done: the last interval */
 	/* ... and consumers learn that this generation ends cleanly. */
 	for (uint16_t i = 0; i < cfg.rx_lcores_count; i++)
 		if (rings[i].header != NULL)

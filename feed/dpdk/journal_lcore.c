@@ -3,7 +3,6 @@
  * pass: at most JOURNAL_LCORE_BURST entries from each ring, then the writer's clocks.
  */
 #include "feed/dpdk/journal_lcore.h"
-
 #include <time.h>
 #include <unistd.h>
 
@@ -11,13 +10,7 @@
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
-static uint64_t journal_lcore_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
+#include "book/util/clock.h"
 
 /* Takes one burst off a ring into the journal; returns how many entries it took. */
 static uint32_t journal_lcore_drain(struct journal_lcore *jl, struct rte_ring *ring, uint64_t now_ns)
@@ -42,7 +35,7 @@ static uint32_t journal_lcore_drain(struct journal_lcore *jl, struct rte_ring *r
 int journal_lcore_run(void *arg)
 {
 	struct journal_lcore *jl = arg;
-	uint64_t now_ns = journal_lcore_now_ns();
+	uint64_t now_ns = clock_monotonic_ns();
 
 	for (;;) {
 		uint32_t taken = 0;
@@ -50,7 +43,7 @@ int journal_lcore_run(void *arg)
 
 		for (uint32_t r = 0; r < jl->rings_count; r++)
 			taken += journal_lcore_drain(jl, jl->rings[r], now_ns);
-		now_ns = journal_lcore_now_ns();
+		now_ns = clock_monotonic_ns();
 		journal_poll(&jl->journal, now_ns);
 		if (taken == 0 && stopping)
 			break;

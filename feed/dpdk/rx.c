@@ -14,6 +14,7 @@
 #include <rte_mbuf_dyn.h>
 #include <rte_ring_elem.h>
 
+#include "book/util/clock.h"
 #include "feed/dpdk/journal_lcore.h"
 
 /* A replay that has had nothing for this long has lost packets inside the PMD. */
@@ -82,11 +83,6 @@ static void rx_journal_hand_over(struct rx_lcore *rx, struct journal_entry *entr
 	}
 }
 
-static inline uint64_t rx_tsc_ns(uint64_t tsc, uint64_t hz)
-{
-	return (uint64_t)((__uint128_t)tsc * 1000000000u / hz);
-}
-
 /*
  * A replay queue is done when the PMD has delivered or dropped every capture packet.
  * net_pcap drops one it has read on no mbuf (rx_nombuf) or when the mbufs to chain a
@@ -140,7 +136,7 @@ static uint16_t rx_burst_to_ethernet(struct rx_lcore *rx, enum packet_link link,
 int rx_lcore_run(void *arg)
 {
 	struct rx_lcore *rx = arg;
-	uint64_t hz = rte_get_tsc_hz(), last_rx_tsc = rte_rdtsc(), now_ns = 0;
+	uint64_t ns_per_tick_q32 = clock_tsc_q32(rte_get_tsc_hz()), last_rx_tsc = rte_rdtsc(), now_ns = 0;
 	struct rte_mbuf *burst[RX_BURST];
 	struct journal_entry journal[RX_BURST];
 	const struct feed_route *routes[RX_BURST];
@@ -174,7 +170,7 @@ int rx_lcore_run(void *arg)
 			if (unlikely(q->link != PACKET_LINK_ETHERNET))
 				n = rx_burst_to_ethernet(rx, (enum packet_link)q->link, burst, n);
 			if (!rx->replay)
-				now_ns = rx_tsc_ns(rte_rdtsc(), hz);
+				now_ns = clock_tsc_to_ns(rte_rdtsc(), ns_per_tick_q32);
 			uint32_t journaled = 0;
 
 			for (uint16_t i = 0; i < n; i++) {
@@ -234,12 +230,12 @@ int rx_lcore_run(void *arg)
 		}
 		rx->idle_polls++;
 		if (rx->queues_counted > 0) {
-			if (rx_tsc_ns(rte_rdtsc() - last_rx_tsc, hz) > RX_REPLAY_IDLE_NS) {
+			if (clock_tsc_to_ns(rte_rdtsc() - last_rx_tsc, ns_per_tick_q32) > RX_REPLAY_IDLE_NS) {
 				rx->stalled = true;
 				break;
 			}
 		} else if ((rx->idle_polls & 255) == 0) {
-			feed_set_expire(&rx->set, rx_tsc_ns(rte_rdtsc(), hz));
+			feed_set_expire(&rx->set, clock_tsc_to_ns(rte_rdtsc(), ns_per_tick_q32));
 		}
 	}
 	/* The captures are over (or we were told to stop): nothing will fill the holes. */

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "book/util/clock.h"
 #include "publish/libfh/conflated_layout.h"
 #include "publish/libfh/ring_layout.h"
 
@@ -56,14 +57,6 @@ struct fh_consumer {
 	char (*names)[RING_FEED_NAME_MAX];
 	char names_storage[RING_FEEDS_MAX][RING_FEED_NAME_MAX];
 };
-
-static uint64_t fh_coarse_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* "uid N (user)" or "uid N". */
 static void fh_uid_text(char *out, size_t size, uid_t uid)
@@ -262,7 +255,7 @@ static int fh_map(struct fh_consumer *c, char *err, size_t err_size)
 	c->generation = generation;
 	c->dev = st.st_dev;
 	c->ino = st.st_ino;
-	c->path_checked_ns = fh_coarse_ns();
+	c->path_checked_ns = clock_monotonic_coarse_ns();
 	c->stall_since_ns = 0;
 	c->error[0] = '\0';
 	return 0;
@@ -287,7 +280,7 @@ static void fh_view_map(struct fh_consumer *c)
 	int fd;
 
 	fh_view_unmap(c);
-	c->view_checked_ns = fh_coarse_ns();
+	c->view_checked_ns = clock_monotonic_coarse_ns();
 	snprintf(name, sizeof(name), "%s-top", c->name);
 	fd = fh_segment_open_stat(name, &st, err, sizeof(err));
 	if (fd < 0) {
@@ -344,7 +337,7 @@ static bool fh_path_moved(const struct fh_consumer *c, const char *suffix, dev_t
 
 uint32_t fh_top_slots(struct fh_consumer *c)
 {
-	uint64_t now = fh_coarse_ns();
+	uint64_t now = clock_monotonic_coarse_ns();
 
 	/*
 	 * Attached before fhd had created the view, or fhd replaced it: look again, at
@@ -466,7 +459,7 @@ static int fh_lapped(struct fh_consumer *c, uint64_t lost)
  */
 static int fh_idle(struct fh_consumer *c, int idle)
 {
-	uint64_t now = fh_coarse_ns();
+	uint64_t now = clock_monotonic_coarse_ns();
 
 	if (now - c->path_checked_ns < (uint64_t)FH_PATH_CHECK_MS * 1000000u)
 		return idle;
@@ -482,7 +475,7 @@ static int fh_idle(struct fh_consumer *c, int idle)
  */
 static int fh_stall(struct fh_consumer *c, uint64_t seq, uint64_t head)
 {
-	uint64_t now = fh_coarse_ns();
+	uint64_t now = clock_monotonic_coarse_ns();
 
 	if (__atomic_load_n(&c->header->generation, __ATOMIC_ACQUIRE) != c->generation ||
 	    __atomic_load_n(&c->header->magic, __ATOMIC_ACQUIRE) != RING_MAGIC)
