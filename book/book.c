@@ -164,22 +164,33 @@ void book_top_get(const struct book *book, int32_t instrument, struct book_top *
 	top->instrument = instrument;
 }
 
-/* Before a level change: the first of an operation notes the instrument's top as it was. */
-static inline void book_change_begin(struct book *book, int32_t instrument)
+/* A public operation starts its result afresh. */
+static inline void book_result_begin(struct book_result *result)
 {
-	if (book->changes_count == 0)
-		book_top_get(book, instrument, &book->changes_top);
+	if (result != NULL)
+		result->changes_count = 0;
 }
 
-/* Notes a level as it is now (orders 0: gone) for whoever publishes the book. */
-static inline void book_change_record(struct book *book, int32_t instrument, int side,
+/* Before a level change: the first of an operation notes the instrument's top as it was. */
+static inline void book_change_begin(const struct book *book, struct book_result *result,
+				     int32_t instrument)
+{
+	if (result != NULL && result->changes_count == 0)
+		book_top_get(book, instrument, &result->top_before);
+}
+
+/* Notes a level as it is now (orders 0: gone) for whoever follows the book. */
+static inline void book_change_record(struct book_result *result, int32_t instrument, int side,
 				      int64_t key, uint64_t shares, uint32_t orders, bool best)
 {
 	struct book_change *change;
 
-	if (book->changes_count >= BOOK_CHANGES_MAX)
-		return;	/* nobody reset the count: no publisher is listening */
-	change = &book->changes[book->changes_count++];
+	if (result == NULL)
+		return;
+	/* An operation changes at most BOOK_CHANGES_MAX levels (a replace: 2). */
+	assert(result->changes_count < BOOK_CHANGES_MAX);
+	assert(result->changes_count == 0 || result->top_before.instrument == instrument);
+	change = &result->changes[result->changes_count++];
 	change->price = book_side_key((enum book_side)side, key);
 	change->shares = shares;
 	change->orders = orders;
@@ -188,20 +199,20 @@ static inline void book_change_record(struct book *book, int32_t instrument, int
 	change->best = best;
 }
 
-static int book_levels_add(struct book *book, int32_t instrument, int side, int64_t key,
-			   uint64_t shares, uint32_t orders)
+static int book_levels_add(struct book *book, struct book_result *result, int32_t instrument,
+			   int side, int64_t key, uint64_t shares, uint32_t orders)
 {
 	struct book_levels *levels = &book->instruments[instrument].sides[side];
 	bool found;
 	uint32_t i = book_levels_seek(levels, key, &found);
 	uint32_t tail;
 
-	book_change_begin(book, instrument);
+	book_change_begin(book, result, instrument);
 
 	if (found) {
 		levels->shares[i] += shares;
 		levels->orders[i] += orders;
-		book_change_record(book, instrument, side, key, levels->shares[i], levels->orders[i],
+		book_change_record(result, instrument, side, key, levels->shares[i], levels->orders[i],
 				   i == levels->count - 1);
 		return 0;
 	}
@@ -217,7 +228,8 @@ static int book_levels_add(struct book *book, int32_t instrument, int side, int6
 	levels->shares[i] = shares;
 	levels->orders[i] = orders;
 	levels->count++;
-	book_change_record(book, instrument, side, key, shares, orders, i == levels->count - 1);
+	assert(levels->count <= book->levels_max);
+	book_change_record(result, instrument, side, key, shares, orders, i == levels->count - 1);
 	return 0;
 }
 
@@ -232,35 +244,40 @@ static void book_levels_remove_at(struct book_levels *levels, uint32_t i)
 }
 
 /* Takes shares and orders off an existing level; the level goes when no order is left. */
-static void book_levels_sub(struct book *book, int32_t instrument, int side, int64_t key,
-			    uint64_t shares, uint32_t orders)
+static void book_levels_sub(struct book *book, struct book_result *result, int32_t instrument,
+			    int side, int64_t key, uint64_t shares, uint32_t orders)
 {
 	struct book_levels *levels = &book->instruments[instrument].sides[side];
 	bool found;
 	uint32_t i = book_levels_seek(levels, key, &found);
 
 	assert(found && levels->orders[i] >= orders && levels->shares[i] >= shares);
-	book_change_begin(book, instrument);
+	book_change_begin(book, result, instrument);
 	levels->shares[i] -= shares;
 	levels->orders[i] -= orders;
-	book_change_record(book, instrument, side, key, levels->shares[i], levels->orders[i],
+	book_change_record(result, instrument, side, key, levels->shares[i], levels->orders[i],
 			   i == levels->count - 1);
 	if (levels->orders[i] == 0)
 		book_levels_remove_at(levels, i);
 }
 
-/* Remembers an order as it was, for order events. */
-static inline void book_order_note(struct book *book, const struct order *order, uint32_t remaining)
+/* Notes the order an operation touched, as it was, and what it has left. */
+static inline void book_order_note(struct book_result *result, const struct order *order,
+				   uint32_t remaining)
 {
-	book->last_order.price = order->price;
-	book->last_order.shares = order->shares;
-	book->last_order.remaining = remaining;
-	book->last_order.instrument = order->instrument;
-	book->last_order.side = order->side;
+	if (result == NULL)
+		return;
+	result->order.price = order->price;
+	result->order.shares = order->shares;
+	result->order.remaining = remaining;
+	result->order.instrument = order->instrument;
+	result->order.side = order->side;
 }
 
-int book_order_add(struct book *book, int32_t instrument, uint64_t ref, enum book_side side,
-		   int64_t price, uint32_t shares)
+/* book_order_add within an operation (a replace's second half): the result goes on. */
+static int book_order_insert(struct book *book, int32_t instrument, uint64_t ref,
+			     enum book_side side, int64_t price, uint32_t shares,
+			     struct book_result *result)
 {
 	struct order *order;
 	bool existed;
@@ -275,7 +292,7 @@ int book_order_add(struct book *book, int32_t instrument, uint64_t ref, enum boo
 			book->stats.orders_full++;
 		return existed ? -EEXIST : -ENOSPC;
 	}
-	if (book_levels_add(book, instrument, side, book_side_key(side, price), shares, 1) != 0) {
+	if (book_levels_add(book, result, instrument, side, book_side_key(side, price), shares, 1) != 0) {
 		order_table_remove(&book->orders, order);
 		return -ENOSPC;
 	}
@@ -283,81 +300,93 @@ int book_order_add(struct book *book, int32_t instrument, uint64_t ref, enum boo
 	order->shares = shares;
 	order->instrument = (uint16_t)instrument;
 	order->side = (uint8_t)side;
-	book_order_note(book, order, shares);
+	book_order_note(result, order, shares);
 	book->stats.orders_added++;
 	return 0;
 }
 
-static void book_order_remove(struct book *book, struct order *order)
+int book_order_add(struct book *book, int32_t instrument, uint64_t ref, enum book_side side,
+		   int64_t price, uint32_t shares, struct book_result *result)
 {
-	book_levels_sub(book, order->instrument, order->side, book_side_key(order->side, order->price),
+	book_result_begin(result);
+	return book_order_insert(book, instrument, ref, side, price, shares, result);
+}
+
+static void book_order_remove(struct book *book, struct book_result *result, struct order *order)
+{
+	book_levels_sub(book, result, order->instrument, order->side, book_side_key(order->side, order->price),
 			order->shares, 1);
 	order_table_remove(&book->orders, order);
 	book->stats.orders_removed++;
 }
 
-int book_order_reduce(struct book *book, uint64_t ref, uint32_t shares)
+int book_order_reduce(struct book *book, uint64_t ref, uint32_t shares, struct book_result *result)
 {
 	struct order *order = order_table_find(&book->orders, ref);
 
+	book_result_begin(result);
 	if (order == NULL) {
 		book->stats.unknown_order++;
 		return -ENOENT;
 	}
 	if (shares >= order->shares) {
-		book_order_note(book, order, 0);
-		book_order_remove(book, order);
+		book_order_note(result, order, 0);
+		book_order_remove(book, result, order);
 		return 0;
 	}
-	book_order_note(book, order, order->shares - shares);
-	book_levels_sub(book, order->instrument, order->side, book_side_key(order->side, order->price),
+	book_order_note(result, order, order->shares - shares);
+	book_levels_sub(book, result, order->instrument, order->side, book_side_key(order->side, order->price),
 			shares, 0);
 	order->shares -= shares;
 	return 0;
 }
 
-int book_order_delete(struct book *book, uint64_t ref)
+int book_order_delete(struct book *book, uint64_t ref, struct book_result *result)
 {
 	struct order *order = order_table_find(&book->orders, ref);
 
+	book_result_begin(result);
 	if (order == NULL) {
 		book->stats.unknown_order++;
 		return -ENOENT;
 	}
-	book_order_note(book, order, 0);
-	book_order_remove(book, order);
+	book_order_note(result, order, 0);
+	book_order_remove(book, result, order);
 	return 0;
 }
 
 int book_order_replace(struct book *book, uint64_t old_ref, uint64_t new_ref, int64_t price,
-		       uint32_t shares)
+		       uint32_t shares, struct book_result *result)
 {
 	struct order *order = order_table_find(&book->orders, old_ref);
 	int32_t instrument;
 	enum book_side side;
 
+	book_result_begin(result);
 	if (order == NULL) {
 		book->stats.unknown_order++;
 		return -ENOENT;
 	}
 	instrument = order->instrument;
 	side = (enum book_side)order->side;
-	book_order_note(book, order, 0);
-	book_order_remove(book, order);
-	return book_order_add(book, instrument, new_ref, side, price, shares);
+	book_order_note(result, order, 0);
+	book_order_remove(book, result, order);
+	return book_order_insert(book, instrument, new_ref, side, price, shares, result);
 }
 
 int book_level_set(struct book *book, int32_t instrument, enum book_side side, int64_t price,
-		   uint64_t shares, uint32_t orders)
+		   uint64_t shares, uint32_t orders, struct book_result *result)
 {
 	struct book_levels *levels = &book->instruments[instrument].sides[side];
 	int64_t key = book_side_key(side, price);
 	bool found;
 	uint32_t i = book_levels_seek(levels, key, &found);
 
+	assert(instrument >= 0 && (uint32_t)instrument < book->instruments_count);
+	book_result_begin(result);
 	if (found) {
-		book_change_begin(book, instrument);
-		book_change_record(book, instrument, side, key, shares, orders, i == levels->count - 1);
+		book_change_begin(book, result, instrument);
+		book_change_record(result, instrument, side, key, shares, orders, i == levels->count - 1);
 		if (orders == 0)
 			book_levels_remove_at(levels, i);
 		else {
@@ -368,7 +397,7 @@ int book_level_set(struct book *book, int32_t instrument, enum book_side side, i
 	}
 	if (orders == 0)
 		return 0;
-	return book_levels_add(book, instrument, side, key, shares, orders);
+	return book_levels_add(book, result, instrument, side, key, shares, orders);
 }
 
 int64_t book_level_price(const struct book_levels *levels, enum book_side side, uint32_t i)

@@ -81,13 +81,26 @@ struct book_top {
 	int32_t instrument;	/* index in the instrument table */
 };
 
-/* The order an operation touched, as it was before (an add: as it entered), for order events. */
+/* The order an operation touched, as it was before (an add: as it entered). */
 struct book_order_info {
 	int64_t price;
 	uint32_t shares;	/* resting before the operation */
 	uint32_t remaining;	/* resting after (0: it left the book) */
 	uint16_t instrument;
 	uint8_t side;
+};
+
+/*
+ * What one operation did, for whoever follows the book (a publisher): the order it
+ * touched and every level it changed, each as it is after the operation, and the
+ * instrument's top before the first change, so a follower can tell whether the top
+ * moved. Each book_order_* / book_level_set call given one starts it afresh.
+ */
+struct book_result {
+	struct book_order_info order;	/* a replace: the new order, or the old if the new was refused */
+	struct book_top top_before;	/* valid when changes_count > 0 */
+	uint32_t changes_count;
+	struct book_change changes[BOOK_CHANGES_MAX];
 };
 
 struct book {
@@ -101,11 +114,6 @@ struct book {
 	uint32_t *level_orders;
 	struct order_table orders;
 	struct book_stats stats;
-	/* What the last operations changed, for publishing; the caller resets the count. */
-	uint32_t changes_count;
-	struct book_change changes[BOOK_CHANGES_MAX];
-	struct book_top changes_top;	/* the top before changes[0] was made (changes_count > 0) */
-	struct book_order_info last_order;
 };
 
 /* Allocates and prefaults a book. Returns NULL on bad capacities or no memory. */
@@ -137,35 +145,42 @@ bool book_instrument_symbol_set(struct book *book, int32_t instrument, const cha
 				uint32_t len, enum book_symbol_source source);
 
 /*
+ * The operations. Each fills *result (NULL: nobody follows the book, nothing is
+ * recorded) with what it did; a refused operation leaves the book unchanged and
+ * records no change.
+ */
+
+/*
  * Adds a live order. 0, or -EEXIST (duplicate_order), -ENOSPC (orders_full or
- * levels_full): a refused order leaves the book unchanged.
+ * levels_full).
  */
 int book_order_add(struct book *book, int32_t instrument, uint64_t ref, enum book_side side,
-		   int64_t price, uint32_t shares);
+		   int64_t price, uint32_t shares, struct book_result *result);
 
 /*
  * Takes shares off a live order (execution or cancel); the order leaves the book when
  * nothing is left. 0, or -ENOENT (unknown_order).
  */
-int book_order_reduce(struct book *book, uint64_t ref, uint32_t shares);
+int book_order_reduce(struct book *book, uint64_t ref, uint32_t shares, struct book_result *result);
 
 /* Removes a live order. 0, or -ENOENT (unknown_order). */
-int book_order_delete(struct book *book, uint64_t ref);
+int book_order_delete(struct book *book, uint64_t ref, struct book_result *result);
 
 /*
  * Replaces old_ref by new_ref with the same instrument and side and a new price and
  * shares. -ENOENT when old_ref is not live (nothing changes); otherwise the old order
- * leaves the book and the result is that of adding the new one.
+ * leaves the book and the result is that of adding the new one (a refused new order
+ * leaves result->order as the old one).
  */
 int book_order_replace(struct book *book, uint64_t old_ref, uint64_t new_ref, int64_t price,
-		       uint32_t shares);
+		       uint32_t shares, struct book_result *result);
 
 /*
  * Price-level venues: sets a level's totals; orders == 0 removes it.
  * 0, or -ENOSPC (levels_full).
  */
 int book_level_set(struct book *book, int32_t instrument, enum book_side side, int64_t price,
-		   uint64_t shares, uint32_t orders);
+		   uint64_t shares, uint32_t orders, struct book_result *result);
 
 /* Price of the i-th best level of a side (0 = best); i < levels count. */
 int64_t book_level_price(const struct book_levels *levels, enum book_side side, uint32_t i);

@@ -1,17 +1,22 @@
 /*
- * decoder: the table of wire protocols fhd knows, looked up once at start.
+ * decoder: the table of wire protocols fhd knows, looked up once at start by the name
+ * the config gives. A new protocol is one more entry.
  */
 #include "decoders/decoder.h"
 
+#include <stddef.h>
+#include <string.h>
+
 #include "decoders/itch50.h"
 
-const struct decoder_ops *decoder_find(enum cfg_protocol protocol)
+static const struct decoder_ops *const decoder_table[] = {
+	&itch50_moldudp64_decoder,
+};
+
+const struct decoder_ops *decoder_find(const char *protocol)
 {
-	switch (protocol) {
-	case CFG_PROTOCOL_ITCH50_MOLDUDP64:
-		return &itch50_moldudp64_decoder;
-	case CFG_PROTOCOL_NONE:
-		break;
-	}
+	for (size_t i = 0; i < sizeof(decoder_table) / sizeof(decoder_table[0]); i++)
+		if (strcmp(decoder_table[i]->protocol, protocol) == 0)
+			return decoder_table[i];
 	return NULL;
 }

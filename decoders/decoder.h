@@ -1,9 +1,13 @@
 /*
  * decoder: the interface between the feed layer and one wire protocol. The feed layer
  * owns packets, lines and sequence arbitration; a decoder knows the protocol's packet
- * framing (session, first sequence number, message count) and turns messages into
- * book operations. A protocol is one more `struct decoder_ops`, chosen from the
- * config at start; nothing else in the data path changes.
+ * framing (session, first sequence number, message count), applies each message to
+ * the feed's books through book operations, and says what the message did in
+ * venue-neutral terms (struct decoded_message) to whoever listens: the feed layer,
+ * which times it and hands it to the publisher, which alone builds events. A decoder
+ * includes book/ and its own wire helpers, nothing from publish/, feed/ or config/.
+ * A protocol is one more `struct decoder_ops`, listed in decoder.c and chosen from
+ * the config at start; nothing else in the data path changes.
  */
 #ifndef FH_DECODERS_DECODER_H
 #define FH_DECODERS_DECODER_H
@@ -12,13 +16,8 @@
 #include <stdint.h>
 
 #include "book/book.h"
-#include "config/config.h"
-
-struct publisher;
-struct hist;
 
 #define DECODER_SESSION_MAX 16
-
 enum decoder_frame_kind {
 	DECODER_FRAME_DATA,		/* carries count messages from seq on */
 	DECODER_FRAME_HEARTBEAT,	/* no messages; seq is the next expected */
@@ -42,18 +41,64 @@ struct decoder_stats {
 	uint64_t by_type[256];		/* messages applied, by type byte */
 };
 
-/* Per-message timing a decoder records when the feed layer asks for it. */
-struct decoder_latency {
-	struct hist *message_ns;	/* RX → message applied and published, one value a message */
-	uint64_t rx_tsc;		/* the packet's RX TSC */
-	uint64_t ns_per_tsc_q32;	/* ns per TSC tick, 32.32 fixed point */
-	uint64_t exchange_ts_ns;	/* out: the first applied message's exchange timestamp,
-					 * UINT64_MAX if none applied */
+/* What a message did to the order it names (none: no order event). */
+enum decoded_order {
+	DECODED_ORDER_NONE = 0,
+	DECODED_ORDER_ADDED,		/* book->order entered the book */
+	DECODED_ORDER_REDUCED,		/* shares were taken off book->order (executed or cancelled) */
+	DECODED_ORDER_DELETED,		/* book->order left the book */
+	DECODED_ORDER_REPLACED,		/* ref left the book and new_ref (book->order) entered it */
+};
+
+/* What kind of trade a message reports (none: no trade). */
+enum decoded_trade {
+	DECODED_TRADE_NONE = 0,
+	DECODED_TRADE_EXECUTION,	/* a displayed order executed */
+	DECODED_TRADE_NON_DISPLAYED,	/* against an order the book does not show */
+	DECODED_TRADE_CROSS,		/* an auction's cross */
+};
+
+#define DECODED_SIDE_NONE BOOK_SIDES	/* a trade with no resting side (a cross) */
+#define DECODED_STATUS_REASON_MAX 4
+
+/*
+ * What one message did, in venue-neutral terms. A decoder fills it after applying the
+ * message; each part is present or not, and a listener reports them in this order:
+ * the instrument's definition, the order, the trade, the trading status, the levels.
+ */
+struct decoded_message {
+	bool applied;			/* false: malformed and skipped (counted in decoder_stats) */
+	uint64_t exchange_ts_ns;	/* the venue's time of the message; UINT64_MAX: none readable */
+	uint32_t instrument_key;	/* the venue's key of the instrument the message is about */
+	int32_t instrument_defined;	/* index of an instrument whose name changed; -1: none */
+	uint8_t order;			/* enum decoded_order */
+	uint64_t ref;			/* the order's reference (a replace: the old one) */
+	uint64_t new_ref;		/* a replace: the new order's reference */
+	const struct book_result *book;	/* what the book operation did; NULL: no operation changed the book */
+	struct {
+		uint8_t kind;		/* enum decoded_trade */
+		uint8_t side;		/* the resting order's enum book_side, or DECODED_SIDE_NONE */
+		uint64_t match;		/* the venue's match number */
+		int64_t price;
+		uint64_t shares;
+	} trade;
+	struct {
+		bool present;
+		char state;		/* the venue's trading state code */
+		char reason[DECODED_STATUS_REASON_MAX];
+	} status;
+};
+
+/* Who hears what each message did: called once per message the decoder visits, in order. */
+struct decoder_listener {
+	void (*message)(void *context, const struct decoded_message *message);
+	void *context;
 };
 
 struct decoder_ops {
 	const char *protocol;		/* as written in the config */
 	uint8_t price_decimals;		/* scale of the prices it produces */
+	uint64_t first_seq;		/* the sequence number a session starts from */
 	/*
 	 * Validates the framing of a whole packet (counts and lengths agree exactly)
 	 * before anything in it is used. 0 and *frame filled, or -EBADMSG.
@@ -61,16 +106,15 @@ struct decoder_ops {
 	int (*frame_parse)(const uint8_t *payload, uint32_t len, struct decoder_frame *frame);
 	/*
 	 * Applies the messages of a packet that frame_parse accepted, skipping the first
-	 * `skip` (already applied from the other line), publishes what changed through
-	 * pub (NULL: not publishing) and times each message into latency (NULL: not
-	 * timing). Returns messages applied.
+	 * `skip` (already applied from the other line), and tells listener (NULL: nobody
+	 * listens, nothing is built) what each did. Returns the messages visited.
 	 */
 	uint32_t (*frame_apply)(struct book *book, struct decoder_stats *stats,
-				struct publisher *pub, struct decoder_latency *latency,
-				const uint8_t *payload, uint32_t len, uint32_t skip);
+				const struct decoder_listener *listener, const uint8_t *payload,
+				uint32_t len, uint32_t skip);
 };
 
-/* The decoder for a configured protocol, or NULL. */
-const struct decoder_ops *decoder_find(enum cfg_protocol protocol);
+/* The decoder for a protocol named as in the config, or NULL. */
+const struct decoder_ops *decoder_find(const char *protocol);
 
 #endif

@@ -5,14 +5,12 @@
  */
 #include "decoders/itch50.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <string.h>
 
-#include "decoders/moldudp64.h"
-#include "book/util/clock.h"
 #include "book/util/wire.h"
-#include "book/util/hist.h"
-#include "publish/publisher.h"
+#include "decoders/moldudp64.h"
 
 /* Message lengths by type byte (ITCH 5.0 §4); 0 = not an ITCH 5.0 type. */
 static const uint8_t itch50_lengths[256] = {
@@ -33,67 +31,66 @@ static inline uint64_t itch50_timestamp(const uint8_t *m)
 	return ((uint64_t)wire_be16(m + 5) << 32) | wire_be32(m + 7);
 }
 
-/* An order event: header, then body.order (ref, price, remaining). */
-static void itch50_order_event(struct publisher *pub, const struct book *book, const uint8_t *m,
-			       uint8_t type, uint64_t ref, uint32_t quantity)
+/* A message no book operation changed: nothing but its time and instrument so far. */
+static inline void itch50_decoded_init(struct decoded_message *d, const uint8_t *m)
 {
-	const struct book_order_info *o = &book->last_order;
-	struct fh_event *e = publisher_claim(pub, type, book->instruments[o->instrument].key,
-					     o->side, itch50_timestamp(m));
-
-	e->quantity = quantity;
-	e->body.order.ref = ref;
-	e->body.order.price = o->price;
-	e->body.order.remaining = o->remaining;
-	e->body.order.reserved = 0;
-	publisher_commit(pub, e);
+	d->applied = true;
+	d->exchange_ts_ns = itch50_timestamp(m);
+	d->instrument_key = wire_be16(m + 1);
+	d->instrument_defined = -1;
+	d->order = DECODED_ORDER_NONE;
+	d->book = NULL;
+	d->trade.kind = DECODED_TRADE_NONE;
+	d->status.present = false;
 }
 
-/* A trade event; side is the resting order's (FH_SIDE_NONE for a cross). */
-static void itch50_trade_event(struct publisher *pub, const uint8_t *m, uint32_t instrument,
-			       uint8_t side, uint8_t flags, uint64_t match, int64_t price,
-			       uint64_t shares)
+/* An order operation that succeeded: the order event is about the book's order. */
+static inline void itch50_decoded_order(struct decoded_message *d, const struct book *book,
+					const struct book_result *r, uint8_t order, uint64_t ref)
 {
-	struct fh_event *e = publisher_claim(pub, FH_EVENT_TRADE, instrument, side, itch50_timestamp(m));
+	d->order = order;
+	d->ref = ref;
+	d->book = r;
+	d->instrument_key = book->instruments[r->order.instrument].key;
+}
 
-	e->flags = flags;
-	e->quantity = shares > UINT32_MAX ? UINT32_MAX : (uint32_t)shares;
-	e->body.trade.match = match;
-	e->body.trade.price = price;
-	e->body.trade.reserved = 0;
-	publisher_commit(pub, e);
+static inline void itch50_decoded_trade(struct decoded_message *d, uint8_t kind, uint8_t side,
+					uint64_t match, int64_t price, uint64_t shares)
+{
+	d->trade.kind = kind;
+	d->trade.side = side;
+	d->trade.match = match;
+	d->trade.price = price;
+	d->trade.shares = shares;
 }
 
 /* Order Executed 'E' (§4.4.1) and with price 'C' (§4.4.2), Order Cancel 'X' (§4.5.1). */
-static void itch50_reduce(struct book *book, struct publisher *pub, const uint8_t *m)
+static void itch50_reduce(struct book *book, struct book_result *r, struct decoded_message *d,
+			  const uint8_t *m)
 {
 	uint64_t ref = wire_be64(m + 11);
 	uint32_t shares = wire_be32(m + 19);
-	const struct book_order_info *o = &book->last_order;
-	uint32_t taken;
 
-	if (book_order_reduce(book, ref, shares) != 0) {
+	if (book_order_reduce(book, ref, shares, r) != 0) {
 		/* A 'C' carries its own price: it traded even if the order is unknown here. */
-		if (m[0] == 'C' && pub != NULL)
-			itch50_trade_event(pub, m, wire_be16(m + 1), FH_SIDE_NONE, FH_FLAG_TRADE_EXECUTION,
-					   wire_be64(m + 23), wire_be32(m + 32), shares);
+		if (m[0] == 'C')
+			itch50_decoded_trade(d, DECODED_TRADE_EXECUTION, DECODED_SIDE_NONE,
+					     wire_be64(m + 23), wire_be32(m + 32), shares);
 		return;
 	}
-	if (pub == NULL)
+	if (r == NULL)
 		return;
-	taken = shares < o->shares ? shares : o->shares;	/* more than resting: all of it */
-	itch50_order_event(pub, book, m, FH_EVENT_ORDER_REDUCED, ref, taken);
+	itch50_decoded_order(d, book, r, DECODED_ORDER_REDUCED, ref);
 	/* The trade is what the exchange executed, even beyond what rested here. */
 	if (m[0] != 'X')
-		itch50_trade_event(pub, m, book->instruments[o->instrument].key, o->side,
-				   FH_FLAG_TRADE_EXECUTION, wire_be64(m + 23),
-				   m[0] == 'C' ? (int64_t)wire_be32(m + 32) : o->price, shares);
-	publisher_levels(pub, book, itch50_timestamp(m));
+		itch50_decoded_trade(d, DECODED_TRADE_EXECUTION, r->order.side, wire_be64(m + 23),
+				     m[0] == 'C' ? (int64_t)wire_be32(m + 32) : r->order.price,
+				     shares);
 }
 
 /* Add Order 'A' and 'F' (§4.3.1, §4.3.2): the Stock field names the instrument if nothing else has. */
-static void itch50_add(struct book *book, struct decoder_stats *stats, struct publisher *pub,
-		       const uint8_t *m)
+static void itch50_add(struct book *book, struct decoder_stats *stats, struct book_result *r,
+		       struct decoded_message *d, const uint8_t *m)
 {
 	uint8_t side_code = m[19];
 	int32_t instrument;
@@ -112,141 +109,130 @@ static void itch50_add(struct book *book, struct decoder_stats *stats, struct pu
 		return;
 	if (book->instruments[instrument].symbol_source == BOOK_SYMBOL_NONE &&
 	    book_instrument_symbol_set(book, instrument, (const char *)m + 24, 8,
-				       BOOK_SYMBOL_FROM_ORDER) && pub != NULL)
-		publisher_instrument(pub, book, instrument, itch50_timestamp(m));
+				       BOOK_SYMBOL_FROM_ORDER))
+		d->instrument_defined = instrument;
 	if (book_order_add(book, instrument, wire_be64(m + 11), side, wire_be32(m + 32),
-			   wire_be32(m + 20)) != 0 || pub == NULL)
-		return;
-	itch50_order_event(pub, book, m, FH_EVENT_ORDER_ADDED, wire_be64(m + 11), wire_be32(m + 20));
-	publisher_levels(pub, book, itch50_timestamp(m));
+			   wire_be32(m + 20), r) == 0 && r != NULL)
+		itch50_decoded_order(d, book, r, DECODED_ORDER_ADDED, wire_be64(m + 11));
 }
 
 /* Order Replace 'U' (§4.5.3): the old order leaves, the new one enters on the same side. */
-static void itch50_replace(struct book *book, struct publisher *pub, const uint8_t *m)
+static void itch50_replace(struct book *book, struct book_result *r, struct decoded_message *d,
+			   const uint8_t *m)
 {
 	uint64_t old_ref = wire_be64(m + 11), new_ref = wire_be64(m + 19);
-	uint32_t shares = wire_be32(m + 27), price = wire_be32(m + 31);
-	int rc = book_order_replace(book, old_ref, new_ref, price, shares);
-	struct fh_event *e;
+	int rc = book_order_replace(book, old_ref, new_ref, wire_be32(m + 31), wire_be32(m + 27), r);
 
-	if (rc == -ENOENT || pub == NULL)
+	if (rc == -ENOENT || r == NULL)
 		return;
-	if (rc != 0) {	/* the old order left, the new one was refused */
-		itch50_order_event(pub, book, m, FH_EVENT_ORDER_DELETED, old_ref, book->last_order.shares);
-	} else {
-		e = publisher_claim(pub, FH_EVENT_ORDER_REPLACED,
-				    book->instruments[book->last_order.instrument].key,
-				    book->last_order.side, itch50_timestamp(m));
-		e->quantity = shares;
-		e->body.replace.old_ref = old_ref;
-		e->body.replace.new_ref = new_ref;
-		e->body.replace.price = price;
-		publisher_commit(pub, e);
-	}
-	publisher_levels(pub, book, itch50_timestamp(m));
+	/* A refused new order: only the old one's leaving happened. */
+	itch50_decoded_order(d, book, r, rc == 0 ? DECODED_ORDER_REPLACED : DECODED_ORDER_DELETED,
+			     old_ref);
+	d->new_ref = new_ref;
 }
 
-/* Stock Trading Action 'H' (§4.2.3). */
-static void itch50_status(struct publisher *pub, const uint8_t *m)
+/* Stock Directory 'R' (§4.2.1): the authoritative name of an instrument. */
+static void itch50_directory(struct book *book, struct decoded_message *d, const uint8_t *m)
 {
-	struct fh_event *e = publisher_claim(pub, FH_EVENT_TRADING_STATUS, wire_be16(m + 1),
-					     FH_SIDE_NONE, itch50_timestamp(m));
+	int32_t instrument = book_instrument_get(book, wire_be16(m + 1), ITCH50_PRICE_DECIMALS);
 
-	memset(&e->body, 0, sizeof(e->body));
-	e->body.status.state = (char)m[19];
-	memcpy(e->body.status.reason, m + 21, 4);
-	publisher_commit(pub, e);
+	if (instrument >= 0 &&
+	    book_instrument_symbol_set(book, instrument, (const char *)m + 11, 8,
+				       BOOK_SYMBOL_FROM_DIRECTORY))
+		d->instrument_defined = instrument;
 }
 
-void itch50_message_apply(struct book *book, struct decoder_stats *stats, struct publisher *pub,
-			  const uint8_t *m, uint32_t length)
+/*
+ * Applies one message whose length its type allows; r NULL: nobody listens, so
+ * nothing but the book is kept up to date.
+ */
+static void itch50_message_dispatch(struct book *book, struct decoder_stats *stats,
+				    struct book_result *r, struct decoded_message *d,
+				    const uint8_t *m)
 {
-	uint8_t type;
-	int32_t instrument;
-
-	if (length == 0) {
-		stats->unknown_type++;
-		return;
-	}
-	type = m[0];
-	if (length != itch50_lengths[type]) {
-		if (itch50_lengths[type] == 0)
-			stats->unknown_type++;
-		else
-			stats->bad_length++;
-		return;
-	}
-	if (pub != NULL) {
-		book->changes_count = 0;
-		pub->messages++;
-	}
-	switch (type) {
+	switch (m[0]) {
 	case 'A':
 	case 'F':
-		itch50_add(book, stats, pub, m);
+		itch50_add(book, stats, r, d, m);
 		break;
 	case 'E':
 	case 'C':
 	case 'X':
-		itch50_reduce(book, pub, m);
+		itch50_reduce(book, r, d, m);
 		break;
 	case 'D': /* Order Delete §4.5.2 */
-		if (book_order_delete(book, wire_be64(m + 11)) == 0 && pub != NULL) {
-			itch50_order_event(pub, book, m, FH_EVENT_ORDER_DELETED, wire_be64(m + 11),
-					   book->last_order.shares);
-			publisher_levels(pub, book, itch50_timestamp(m));
-		}
+		if (book_order_delete(book, wire_be64(m + 11), r) == 0 && r != NULL)
+			itch50_decoded_order(d, book, r, DECODED_ORDER_DELETED, wire_be64(m + 11));
 		break;
 	case 'U':
-		itch50_replace(book, pub, m);
+		itch50_replace(book, r, d, m);
 		break;
-	case 'R': /* Stock Directory §4.2.1 */
-		instrument = book_instrument_get(book, wire_be16(m + 1), ITCH50_PRICE_DECIMALS);
-		if (instrument >= 0 &&
-		    book_instrument_symbol_set(book, instrument, (const char *)m + 11, 8,
-					       BOOK_SYMBOL_FROM_DIRECTORY) && pub != NULL)
-			publisher_instrument(pub, book, instrument, itch50_timestamp(m));
+	case 'R':
+		itch50_directory(book, d, m);
 		break;
-	case 'H':
-		if (pub != NULL)
-			itch50_status(pub, m);
+	case 'H': /* Stock Trading Action §4.2.3 */
+		d->status.present = true;
+		d->status.state = (char)m[19];
+		memcpy(d->status.reason, m + 21, DECODED_STATUS_REASON_MAX);
 		break;
 	case 'P': /* Trade (non-cross) §4.6.1: against a non-displayed order */
-		if (pub != NULL)
-			itch50_trade_event(pub, m, wire_be16(m + 1), m[19] == 'B' ? FH_SIDE_BID : FH_SIDE_ASK,
-					   FH_FLAG_TRADE_NON_DISPLAYED, wire_be64(m + 36),
-					   wire_be32(m + 32), wire_be32(m + 20));
+		itch50_decoded_trade(d, DECODED_TRADE_NON_DISPLAYED,
+				     m[19] == 'B' ? BOOK_SIDE_BID : BOOK_SIDE_ASK, wire_be64(m + 36),
+				     wire_be32(m + 32), wire_be32(m + 20));
 		break;
 	case 'Q': /* Cross Trade §4.6.2 */
-		if (pub != NULL)
-			itch50_trade_event(pub, m, wire_be16(m + 1), FH_SIDE_NONE, FH_FLAG_TRADE_CROSS,
-					   wire_be64(m + 31), wire_be32(m + 27), wire_be64(m + 11));
+		itch50_decoded_trade(d, DECODED_TRADE_CROSS, DECODED_SIDE_NONE, wire_be64(m + 31),
+				     wire_be32(m + 27), wire_be64(m + 11));
 		break;
 	default: /* no effect on an order-by-order book */
 		break;
 	}
+}
+
+void itch50_message_apply(struct book *book, struct decoder_stats *stats,
+			  const struct decoder_listener *listener, const uint8_t *m,
+			  uint32_t length)
+{
+	struct decoded_message d;
+	struct book_result r;
+	uint8_t type = length > 0 ? m[0] : 0;
+
+	if (length == 0 || length != itch50_lengths[type]) {
+		if (length == 0 || itch50_lengths[type] == 0)
+			stats->unknown_type++;
+		else
+			stats->bad_length++;
+		if (listener == NULL)
+			return;
+		/* Skipped, but still a message the packet carried: the listener times it. */
+		d.applied = false;
+		d.exchange_ts_ns = length >= 11 ? itch50_timestamp(m) : UINT64_MAX;
+		listener->message(listener->context, &d);
+		return;
+	}
+	if (listener == NULL) {
+		itch50_message_dispatch(book, stats, NULL, &d, m);
+	} else {
+		itch50_decoded_init(&d, m);
+		itch50_message_dispatch(book, stats, &r, &d, m);
+	}
 	stats->messages++;
 	stats->by_type[type]++;
+	if (listener != NULL)
+		listener->message(listener->context, &d);
 }
 
 struct itch50_apply_context {
 	struct book *book;
 	struct decoder_stats *stats;
-	struct publisher *pub;
-	struct decoder_latency *latency;
+	const struct decoder_listener *listener;
 };
 
 static void itch50_block_apply(void *context, const uint8_t *message, uint32_t length)
 {
 	struct itch50_apply_context *c = context;
-	struct decoder_latency *l = c->latency;
 
-	itch50_message_apply(c->book, c->stats, c->pub, message, length);
-	if (l == NULL)
-		return;
-	hist_record(l->message_ns, clock_tsc_to_ns(clock_tsc() - l->rx_tsc, l->ns_per_tsc_q32));
-	if (l->exchange_ts_ns == UINT64_MAX && length >= 11)	/* type, locate, tracking, timestamp */
-		l->exchange_ts_ns = itch50_timestamp(message);
+	itch50_message_apply(c->book, c->stats, c->listener, message, length);
 }
 
 static void itch50_block_prefetch(void *context, const uint8_t *message, uint32_t length)
@@ -258,12 +244,13 @@ static void itch50_block_prefetch(void *context, const uint8_t *message, uint32_
 
 /* Prefetches every message's order first, then applies: the misses overlap. */
 static uint32_t itch50_frame_apply(struct book *book, struct decoder_stats *stats,
-				   struct publisher *pub, struct decoder_latency *latency,
-				   const uint8_t *payload, uint32_t len, uint32_t skip)
+				   const struct decoder_listener *listener, const uint8_t *payload,
+				   uint32_t len, uint32_t skip)
 {
-	struct itch50_apply_context context = { book, stats, pub, latency };
-	uint32_t count = ((uint32_t)payload[18] << 8) | payload[19];
+	struct itch50_apply_context context = { book, stats, listener };
+	uint32_t count = wire_be16(payload + 18);
 
+	assert(len >= MOLDUDP64_HEADER_LEN && count != MOLDUDP64_COUNT_END);
 	(void)len;
 	if (count > 1)
 		moldudp64_blocks_walk(payload, skip, count, itch50_block_prefetch, &context);
@@ -273,6 +260,7 @@ static uint32_t itch50_frame_apply(struct book *book, struct decoder_stats *stat
 const struct decoder_ops itch50_moldudp64_decoder = {
 	.protocol = "itch50-moldudp64",
 	.price_decimals = ITCH50_PRICE_DECIMALS,
+	.first_seq = MOLDUDP64_FIRST_SEQ,
 	.frame_parse = moldudp64_frame_parse,
 	.frame_apply = itch50_frame_apply,
 };

@@ -20,11 +20,12 @@
 uint32_t itch50_message_length(uint8_t type);
 
 /*
- * Decodes one message and applies it to the book, counting the outcome, and publishes
- * the resulting events through pub (NULL: not publishing).
+ * Decodes one message and applies it to the book, counting the outcome, and tells
+ * listener (NULL: nobody listens) what it did.
  */
-void itch50_message_apply(struct book *book, struct decoder_stats *stats, struct publisher *pub,
-			  const uint8_t *message, uint32_t length);
+void itch50_message_apply(struct book *book, struct decoder_stats *stats,
+			  const struct decoder_listener *listener, const uint8_t *message,
+			  uint32_t length);
 
 /*
  * Starts loading the order-table slots a message will touch. Applying a message costs

@@ -13,6 +13,7 @@
 #define MOLDUDP64_HEADER_LEN 20
 #define MOLDUDP64_SESSION_LEN 10
 #define MOLDUDP64_COUNT_END 0xFFFF
+#define MOLDUDP64_FIRST_SEQ 1	/* a session's first message */
 
 /*
  * Validates a whole packet: header present; heartbeat and end of session carry

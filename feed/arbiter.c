@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int arbiter_init(struct arbiter *arbiter, uint32_t held_max, uint64_t window_ns,
+int arbiter_init(struct arbiter *arbiter, uint32_t held_max, uint64_t window_ns, uint64_t first_seq,
 		 void (*apply)(void *, const struct arbiter_packet *, uint32_t),
 		 void (*release)(void *, void *), void (*session_start)(void *), void *context)
 {
@@ -23,7 +23,8 @@ int arbiter_init(struct arbiter *arbiter, uint32_t held_max, uint64_t window_ns,
 		return -ENOMEM;
 	arbiter->held_max = held_max;
 	arbiter->window_ns = window_ns;
-	arbiter->expected = 1; /* MoldUDP64 sessions count from 1 */
+	arbiter->first_seq = first_seq;
+	arbiter->expected = first_seq;
 	arbiter->apply = apply;
 	arbiter->release = release;
 	arbiter->session_start = session_start;
@@ -145,10 +146,11 @@ static void arbiter_hold(struct arbiter *arbiter, const struct arbiter_packet *p
 }
 
 /*
- * Another session name: adopted when it starts from sequence 1 or the old session
- * has ended; anything else is a stray packet and is dropped, so a corrupt or foreign
- * packet cannot reset the books' sequence state. The same name starting again from 1
- * after its end of session is a restart (a replay looping, an exchange restart).
+ * Another session name: adopted when it starts from the protocol's first sequence or
+ * the old session has ended; anything else is a stray packet and is dropped, so a
+ * corrupt or foreign packet cannot reset the books' sequence state. The same name
+ * starting again from the first sequence after its end of session is a restart (a
+ * replay looping, an exchange restart).
  */
 static bool arbiter_session_accept(struct arbiter *arbiter, const struct decoder_frame *frame,
 				   uint8_t line, uint64_t now_ns)
@@ -156,10 +158,10 @@ static bool arbiter_session_accept(struct arbiter *arbiter, const struct decoder
 	bool same = arbiter->session_known && frame->session_len == arbiter->session_len &&
 		    memcmp(frame->session, arbiter->session, frame->session_len) == 0;
 
-	if (same && !(arbiter->session_ended && frame->seq == 1 &&
+	if (same && !(arbiter->session_ended && frame->seq == arbiter->first_seq &&
 		      frame->kind == DECODER_FRAME_DATA))
 		return true;
-	if (arbiter->session_known && frame->seq != 1 && !arbiter->session_ended) {
+	if (arbiter->session_known && frame->seq != arbiter->first_seq && !arbiter->session_ended) {
 		arbiter->stats.lines[line].wrong_session++;
 		return false;
 	}
@@ -173,7 +175,7 @@ static bool arbiter_session_accept(struct arbiter *arbiter, const struct decoder
 	arbiter->session_ended = false;
 	arbiter->session_len = frame->session_len;
 	memcpy(arbiter->session, frame->session, frame->session_len);
-	arbiter->expected = 1;
+	arbiter->expected = arbiter->first_seq;
 	return true;
 }
 

@@ -57,6 +57,7 @@ struct arbiter_gap {
 
 struct arbiter {
 	uint64_t expected;		/* next sequence number to apply */
+	uint64_t first_seq;		/* the protocol's first sequence number of a session */
 	uint64_t hole_since_ns;		/* when the current hole started waiting */
 	uint64_t window_ns;
 	uint32_t held_count;
@@ -77,11 +78,12 @@ struct arbiter {
 };
 
 /*
- * Sets up an arbiter whose window holds held_max packets for window_ns. session_start
+ * Sets up an arbiter whose window holds held_max packets for window_ns, for a protocol
+ * whose sessions count from first_seq (the decoder's first_seq). session_start
  * (may be NULL) is called when a new session replaces the current one, after what
  * was held of the old one has been applied. 0 or -errno.
  */
-int arbiter_init(struct arbiter *arbiter, uint32_t held_max, uint64_t window_ns,
+int arbiter_init(struct arbiter *arbiter, uint32_t held_max, uint64_t window_ns, uint64_t first_seq,
 		 void (*apply)(void *, const struct arbiter_packet *, uint32_t),
 		 void (*release)(void *, void *), void (*session_start)(void *), void *context);
 void arbiter_fini(struct arbiter *arbiter);

@@ -30,19 +30,20 @@ const char *const feed_latency_names[FEED_LATENCY_KINDS] = {
  * disagree, not how late the packet is: it is counted apart and kept out of the
  * histogram, where it would land in the top bucket and become every percentile.
  */
-static void feed_packet_timed(struct feed *feed, const struct arbiter_packet *packet,
-			      const struct decoder_latency *l)
+static void feed_packet_timed(struct feed *feed, const struct arbiter_packet *packet)
 {
 	struct feed_latency *fl = feed->latency;
 	struct hist *h = hist_recorder_active(&fl->recorder);
 	int64_t day_ns, delay_ns;
 
 	hist_record(&h[FEED_LATENCY_PACKET], clock_tsc_to_ns(clock_tsc() - packet->rx_tsc, fl->ns_per_tsc_q32));
-	if (l->exchange_ts_ns == UINT64_MAX)
+	uint64_t exchange_ts_ns = feed->timing.exchange_ts_ns;
+
+	if (exchange_ts_ns == UINT64_MAX)
 		return;
 	day_ns = (int64_t)(((uint64_t)((int64_t)packet->rx_ns + fl->rx_epoch_offset_ns +
 				       fl->exchange_offset_ns)) % FEED_DAY_NS);
-	delay_ns = day_ns - (int64_t)(l->exchange_ts_ns % FEED_DAY_NS);
+	delay_ns = day_ns - (int64_t)(exchange_ts_ns % FEED_DAY_NS);
 	if (delay_ns > (int64_t)FEED_DAY_NS / 2)
 		delay_ns -= (int64_t)FEED_DAY_NS;
 	else if (delay_ns < -(int64_t)FEED_DAY_NS / 2)
@@ -55,26 +56,43 @@ static void feed_packet_timed(struct feed *feed, const struct arbiter_packet *pa
 		hist_record(&h[FEED_LATENCY_FEED_DELAY], (uint64_t)delay_ns);
 }
 
+/*
+ * The decoder's listener: what a message did is published, and the message is timed
+ * from its packet's RX (every message the packet carried, skipped ones too).
+ */
+static void feed_message_decoded(void *context, const struct decoded_message *message)
+{
+	struct feed *feed = context;
+	struct feed_packet_timing *t = &feed->timing;
+
+	if (feed->pub != NULL)
+		publisher_message(feed->pub, feed->book, message);
+	if (feed->latency == NULL)
+		return;
+	hist_record(t->message_ns, clock_tsc_to_ns(clock_tsc() - t->rx_tsc, feed->latency->ns_per_tsc_q32));
+	if (t->exchange_ts_ns == UINT64_MAX)
+		t->exchange_ts_ns = message->exchange_ts_ns;
+}
+
 static void feed_packet_apply(void *context, const struct arbiter_packet *packet, uint32_t skip)
 {
 	struct feed *feed = context;
-	struct decoder_latency latency, *l = NULL;
+	bool listening = feed->pub != NULL || feed->latency != NULL;
 
+	assert(packet->payload != NULL && packet->count > 0 && skip < packet->count);
 	if (feed->latency != NULL) {
-		l = &latency;
-		l->message_ns = &hist_recorder_active(&feed->latency->recorder)[FEED_LATENCY_MESSAGE];
-		l->rx_tsc = packet->rx_tsc;
-		l->ns_per_tsc_q32 = feed->latency->ns_per_tsc_q32;
-		l->exchange_ts_ns = UINT64_MAX;
+		feed->timing.message_ns = &hist_recorder_active(&feed->latency->recorder)[FEED_LATENCY_MESSAGE];
+		feed->timing.rx_tsc = packet->rx_tsc;
+		feed->timing.exchange_ts_ns = UINT64_MAX;
 	}
 	if (feed->pub != NULL)
 		publisher_packet_begin(feed->pub, packet->rx_ns, packet->rx_tsc);
-	feed->decoder->frame_apply(feed->book, &feed->messages, feed->pub, l, packet->payload,
-				   packet->len, skip);
+	feed->decoder->frame_apply(feed->book, &feed->messages, listening ? &feed->listener : NULL,
+				   packet->payload, packet->len, skip);
 	if (feed->pub != NULL)
 		publisher_packet_end(feed->pub, packet->seq + packet->count - 1);
-	if (l != NULL)
-		feed_packet_timed(feed, packet, l);
+	if (feed->latency != NULL)
+		feed_packet_timed(feed, packet);
 }
 
 int feed_latency_start(struct feed *feed, uint64_t tsc_hz, int64_t rx_epoch_offset_ns)
@@ -130,7 +148,7 @@ struct feed *feed_create(const struct cfg_feed *cfg, void (*packet_free)(void *p
 	memset(feed, 0, sizeof(*feed));
 	feed->cfg = cfg;
 	feed->packet_free = packet_free;
-	feed->decoder = decoder_find(cfg->protocol);
+	feed->decoder = decoder_find(cfg_protocol_name(cfg->protocol));
 	if (feed->decoder == NULL) {
 		snprintf(err, err_size, "feed %s: no decoder for protocol %s", cfg->name,
 			 cfg_protocol_name(cfg->protocol));
@@ -147,8 +165,10 @@ struct feed *feed_create(const struct cfg_feed *cfg, void (*packet_free)(void *p
 		free(feed);
 		return NULL;
 	}
+	feed->listener.message = feed_message_decoded;
+	feed->listener.context = feed;
 	rc = arbiter_init(&feed->arbiter, cfg->reorder_packets_max,
-			  (uint64_t)cfg->reorder_window_us * 1000, feed_packet_apply,
+			  (uint64_t)cfg->reorder_window_us * 1000, feed->decoder->first_seq, feed_packet_apply,
 			  feed_packet_release, feed_session_start, feed);
 	feed->arbiter.gap = feed_gap;
 	if (rc != 0) {

@@ -54,11 +54,20 @@ struct feed_latency {
 	int64_t exchange_offset_ns;	/* the exchange's UTC offset */
 };
 
+/* The packet being applied, for timing each of its messages. */
+struct feed_packet_timing {
+	struct hist *message_ns;	/* the active RX → message histogram */
+	uint64_t rx_tsc;		/* the packet's RX TSC */
+	uint64_t exchange_ts_ns;	/* its first message's exchange time; UINT64_MAX: none yet */
+};
+
 struct feed {
 	const struct cfg_feed *cfg;
 	const struct decoder_ops *decoder;
 	struct book *book;
 	struct decoder_stats messages;
+	struct decoder_listener listener;	/* this feed, hearing what each message did */
+	struct feed_packet_timing timing;
 	struct arbiter arbiter;
 	struct feed_line_stats lines[CFG_LINES_MAX];
 	void (*packet_free)(void *packet);

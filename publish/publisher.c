@@ -3,6 +3,7 @@
  */
 #include "publish/publisher.h"
 
+#include <assert.h>
 #include <string.h>
 
 void publisher_init(struct publisher *pub, struct pub_ring *ring, uint8_t feed, uint64_t tsc_hz)
@@ -49,15 +50,15 @@ static bool publisher_top_same(const struct book_top *a, const struct book_top *
 }
 
 /* TOP_OF_BOOK for an instrument whose best level changed, unless its top is as it was. */
-static void publisher_top(struct publisher *pub, const struct book *book, int32_t index,
-			  uint64_t exchange_ts_ns)
+static void publisher_top(struct publisher *pub, const struct book *book,
+			  const struct book_result *result, int32_t index, uint64_t exchange_ts_ns)
 {
 	struct book_top now;
 	struct fh_event *e;
 
 	book_top_get(book, index, &now);
 	/* A replace in place, or an order of 0 shares, leaves price and size as they were. */
-	if (book->changes_top.instrument == index && publisher_top_same(&now, &book->changes_top))
+	if (result->top_before.instrument == index && publisher_top_same(&now, &result->top_before))
 		return;
 	e = publisher_claim(pub, FH_EVENT_TOP_OF_BOOK, book->instruments[index].key, FH_SIDE_NONE,
 			    exchange_ts_ns);
@@ -68,16 +69,20 @@ static void publisher_top(struct publisher *pub, const struct book *book, int32_
 	publisher_commit(pub, e);
 }
 
-void publisher_levels(struct publisher *pub, struct book *book, uint64_t exchange_ts_ns)
+/* LEVEL_CHANGED for every level an operation changed, then TOP_OF_BOOK if a best one moved. */
+static void publisher_levels(struct publisher *pub, const struct book *book,
+			     const struct book_result *result, uint64_t exchange_ts_ns)
 {
 	int32_t top = -1;
 
-	for (uint32_t i = 0; i < book->changes_count; i++) {
-		const struct book_change *c = &book->changes[i];
+	assert(result->changes_count <= BOOK_CHANGES_MAX);
+	for (uint32_t i = 0; i < result->changes_count; i++) {
+		const struct book_change *c = &result->changes[i];
 		struct fh_event *e = publisher_claim(pub, FH_EVENT_LEVEL_CHANGED,
 						     book->instruments[c->instrument].key, c->side,
 						     exchange_ts_ns);
 
+		assert(c->instrument < book->instruments_count && c->side < BOOK_SIDES);
 		e->body.level.price = c->price;
 		e->body.level.shares = c->shares;
 		e->body.level.orders = c->orders;
@@ -88,18 +93,19 @@ void publisher_levels(struct publisher *pub, struct book *book, uint64_t exchang
 		if (pub->view != NULL)
 			publisher_dirty(pub, c->instrument);
 	}
-	book->changes_count = 0;
 	if (top >= 0)
-		publisher_top(pub, book, top, exchange_ts_ns);
+		publisher_top(pub, book, result, top, exchange_ts_ns);
 }
 
-void publisher_instrument(struct publisher *pub, const struct book *book, int32_t index,
-			  uint64_t exchange_ts_ns)
+/* INSTRUMENT_DEFINED for an instrument whose symbol changed. */
+static void publisher_instrument(struct publisher *pub, const struct book *book, int32_t index,
+				 uint64_t exchange_ts_ns)
 {
 	const struct book_instrument *in = &book->instruments[index];
-	struct fh_event *e = publisher_claim(pub, FH_EVENT_INSTRUMENT_DEFINED, in->key, FH_SIDE_NONE,
-					     exchange_ts_ns);
+	struct fh_event *e;
 
+	assert(index >= 0 && (uint32_t)index < book->instruments_count);
+	e = publisher_claim(pub, FH_EVENT_INSTRUMENT_DEFINED, in->key, FH_SIDE_NONE, exchange_ts_ns);
 	memset(&e->body, 0, sizeof(e->body));
 	memcpy(e->body.instrument.symbol, in->symbol, in->symbol_len);
 	e->body.instrument.price_decimals = in->price_decimals;
@@ -107,6 +113,92 @@ void publisher_instrument(struct publisher *pub, const struct book *book, int32_
 	/* A new name with no level change must still reach the conflated view. */
 	if (pub->view != NULL)
 		publisher_dirty(pub, (uint16_t)index);
+}
+
+_Static_assert((int)FH_SIDE_BID == (int)BOOK_SIDE_BID && (int)FH_SIDE_ASK == (int)BOOK_SIDE_ASK &&
+	       (int)FH_SIDE_NONE == (int)DECODED_SIDE_NONE,
+	       "a book side is its event side");
+
+/* The order event of a message: the book's order as the operation left it. */
+static void publisher_order(struct publisher *pub, const struct decoded_message *d)
+{
+	const struct book_order_info *o = &d->book->order;
+	struct fh_event *e;
+
+	if (d->order == DECODED_ORDER_REPLACED) {
+		e = publisher_claim(pub, FH_EVENT_ORDER_REPLACED, d->instrument_key, o->side,
+				    d->exchange_ts_ns);
+		e->quantity = o->shares;
+		e->body.replace.old_ref = d->ref;
+		e->body.replace.new_ref = d->new_ref;
+		e->body.replace.price = o->price;
+		publisher_commit(pub, e);
+		return;
+	}
+	assert(d->order == DECODED_ORDER_ADDED || d->order == DECODED_ORDER_REDUCED ||
+	       d->order == DECODED_ORDER_DELETED);
+	assert(o->remaining <= o->shares);
+	e = publisher_claim(pub, d->order == DECODED_ORDER_ADDED ? FH_EVENT_ORDER_ADDED :
+			    d->order == DECODED_ORDER_REDUCED ? FH_EVENT_ORDER_REDUCED :
+			    FH_EVENT_ORDER_DELETED, d->instrument_key, o->side, d->exchange_ts_ns);
+	/* Added: the shares it entered with; reduced: what was taken; deleted: what rested. */
+	e->quantity = d->order == DECODED_ORDER_REDUCED ? o->shares - o->remaining : o->shares;
+	e->body.order.ref = d->ref;
+	e->body.order.price = o->price;
+	e->body.order.remaining = o->remaining;
+	e->body.order.reserved = 0;
+	publisher_commit(pub, e);
+}
+
+static void publisher_trade(struct publisher *pub, const struct decoded_message *d)
+{
+	static const uint8_t flags[] = {
+		[DECODED_TRADE_EXECUTION] = FH_FLAG_TRADE_EXECUTION,
+		[DECODED_TRADE_NON_DISPLAYED] = FH_FLAG_TRADE_NON_DISPLAYED,
+		[DECODED_TRADE_CROSS] = FH_FLAG_TRADE_CROSS,
+	};
+	struct fh_event *e;
+
+	assert(d->trade.kind > DECODED_TRADE_NONE && d->trade.kind <= DECODED_TRADE_CROSS);
+	assert(d->trade.side <= DECODED_SIDE_NONE);
+	e = publisher_claim(pub, FH_EVENT_TRADE, d->instrument_key, d->trade.side, d->exchange_ts_ns);
+	e->flags = flags[d->trade.kind];
+	e->quantity = publisher_saturate(d->trade.shares);
+	e->body.trade.match = d->trade.match;
+	e->body.trade.price = d->trade.price;
+	e->body.trade.reserved = 0;
+	publisher_commit(pub, e);
+}
+
+static void publisher_status(struct publisher *pub, const struct decoded_message *d)
+{
+	struct fh_event *e = publisher_claim(pub, FH_EVENT_TRADING_STATUS, d->instrument_key,
+					     FH_SIDE_NONE, d->exchange_ts_ns);
+
+	_Static_assert(sizeof(e->body.status.reason) == DECODED_STATUS_REASON_MAX,
+		       "a status reason is the decoder's");
+	memset(&e->body, 0, sizeof(e->body));
+	e->body.status.state = d->status.state;
+	memcpy(e->body.status.reason, d->status.reason, sizeof(e->body.status.reason));
+	publisher_commit(pub, e);
+}
+
+void publisher_message(struct publisher *pub, const struct book *book,
+		       const struct decoded_message *d)
+{
+	if (!d->applied)
+		return;
+	pub->messages++;
+	if (d->instrument_defined >= 0)
+		publisher_instrument(pub, book, d->instrument_defined, d->exchange_ts_ns);
+	if (d->order != DECODED_ORDER_NONE)
+		publisher_order(pub, d);
+	if (d->trade.kind != DECODED_TRADE_NONE)
+		publisher_trade(pub, d);
+	if (d->status.present)
+		publisher_status(pub, d);
+	if (d->book != NULL)
+		publisher_levels(pub, book, d->book, d->exchange_ts_ns);
 }
 
 void publisher_packet_end(struct publisher *pub, uint64_t last_seq)
@@ -152,13 +244,4 @@ void publisher_cleared(struct publisher *pub)
 	if (pub->view != NULL)
 		pub_conflated_clear(pub->view, pub->slot_base, pub->book->instruments_max);
 	pub->dirty_count = 0;
-}
-
-void publisher_stop(struct pub_ring *ring)
-{
-	struct fh_event *e = pub_ring_claim(ring);
-
-	memset((uint8_t *)e + sizeof(e->seq), 0, sizeof(*e) - sizeof(e->seq));
-	e->type = FH_EVENT_STOP;
-	pub_ring_commit(ring, e);
 }

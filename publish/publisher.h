@@ -1,10 +1,12 @@
 /*
- * publisher: turns what a decoder did to a feed's books into events on the RX lcore's
- * publish ring. One per feed; the decoder calls it (when publishing is on) after each
- * book operation, the feed layer at the end of each packet. The book notes which
- * levels an operation changed (book.changes); publisher_levels turns them into
- * LEVEL_CHANGED events, and into one TOP_OF_BOOK when a best price or size moved.
- * Publishing is a few stores into a prefaulted ring: no allocation, no lock, no waiting.
+ * publisher: the one place fh_events are built. One per feed, on the RX lcore that
+ * owns the feed; the feed layer hands it what each message did (a decoder's
+ * venue-neutral struct decoded_message, with the book operation's result) and the
+ * packet, gap and session boundaries. It turns the order, trade and status a message
+ * reports into their events, the levels the book operation changed into LEVEL_CHANGED
+ * events, and one TOP_OF_BOOK when a best price or size moved, and keeps the
+ * conflated view current. Publishing is a few stores into a prefaulted ring: no
+ * allocation, no lock, no waiting.
  */
 #ifndef FH_PUBLISH_PUBLISHER_H
 #define FH_PUBLISH_PUBLISHER_H
@@ -13,6 +15,7 @@
 
 #include "book/book.h"
 #include "book/util/clock.h"
+#include "decoders/decoder.h"
 #include "publish/conflated.h"
 #include "publish/ring.h"
 
@@ -77,14 +80,14 @@ static inline void publisher_commit(struct publisher *pub, struct fh_event *e)
 }
 
 /*
- * LEVEL_CHANGED for every level the last operations changed; TOP_OF_BOOK if the best price
- * or shares of a side are not what they were before them (book.changes_top).
+ * The events of one message that book (the feed's books) now reflects, in this order:
+ * INSTRUMENT_DEFINED for a renamed instrument; the order event; TRADE;
+ * TRADING_STATUS; LEVEL_CHANGED for each level the book operation changed; and
+ * TOP_OF_BOOK if a best price or size is not what it was before the operation. A
+ * skipped message publishes nothing.
  */
-void publisher_levels(struct publisher *pub, struct book *book, uint64_t exchange_ts_ns);
-
-/* INSTRUMENT_DEFINED for an instrument whose symbol changed. */
-void publisher_instrument(struct publisher *pub, const struct book *book, int32_t instrument,
-			  uint64_t exchange_ts_ns);
+void publisher_message(struct publisher *pub, const struct book *book,
+		       const struct decoded_message *message);
 
 /* END_OF_PACKET: the books now reflect the packet whose last message is last_seq. */
 void publisher_packet_end(struct publisher *pub, uint64_t last_seq);
@@ -94,8 +97,5 @@ void publisher_gap(struct publisher *pub, uint64_t first, uint64_t count);
 
 /* BOOK_CLEARED: a new session emptied the feed's books. */
 void publisher_cleared(struct publisher *pub);
-
-/* STOP on a ring: fhd stops cleanly. */
-void publisher_stop(struct pub_ring *ring);
 
 #endif

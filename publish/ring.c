@@ -73,3 +73,12 @@ void pub_ring_close(struct pub_ring *ring)
 	memset(ring, 0, sizeof(*ring));
 	ring->segment.fd = -1;
 }
+
+void pub_ring_stop(struct pub_ring *ring)
+{
+	struct fh_event *e = pub_ring_claim(ring);
+
+	memset((uint8_t *)e + sizeof(e->seq), 0, sizeof(*e) - sizeof(e->seq));
+	e->type = FH_EVENT_STOP;
+	pub_ring_commit(ring, e);
+}

@@ -47,6 +47,9 @@ void pub_ring_feed_name_set(struct pub_ring *ring, uint8_t feed, const char *nam
 /* Marks the ring stopped, unmaps and unlocks it; the segment stays for consumers to drain. */
 void pub_ring_close(struct pub_ring *ring);
 
+/* Publishes STOP: fhd stops cleanly, nothing follows from this generation. */
+void pub_ring_stop(struct pub_ring *ring);
+
 /* The slot for the next record; fill it (all but seq), then pub_ring_commit. */
 static inline struct fh_event *pub_ring_claim(struct pub_ring *ring)
 {

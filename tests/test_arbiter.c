@@ -58,7 +58,7 @@ static void owner_session_start(void *context)
 static void arbiter_start(struct arbiter *a, uint32_t held_max, uint64_t window_ns)
 {
 	memset(&owner, 0, sizeof(owner));
-	arbiter_init(a, held_max, window_ns, owner_apply, owner_release, owner_session_start, NULL);
+	arbiter_init(a, held_max, window_ns, 1, owner_apply, owner_release, owner_session_start, NULL);
 }
 
 /* Offers a packet of `count` messages from `seq` on `line` at time `now`. */

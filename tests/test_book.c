@@ -20,12 +20,12 @@ static void test_unknown_and_duplicate(void)
 	int32_t i = book_instrument_get(book, 7, 4);
 
 	printf("unknown orders and duplicates change nothing\n");
-	CHECK(book_order_reduce(book, 99, 1) == -ENOENT);
-	CHECK(book_order_delete(book, 99) == -ENOENT);
-	CHECK(book_order_replace(book, 99, 100, 5, 5) == -ENOENT);
+	CHECK(book_order_reduce(book, 99, 1, NULL) == -ENOENT);
+	CHECK(book_order_delete(book, 99, NULL) == -ENOENT);
+	CHECK(book_order_replace(book, 99, 100, 5, 5, NULL) == -ENOENT);
 	CHECK(book->stats.unknown_order == 3);
-	CHECK(book_order_add(book, i, 1, BOOK_SIDE_BID, 100, 10) == 0);
-	CHECK(book_order_add(book, i, 1, BOOK_SIDE_ASK, 200, 10) == -EEXIST);
+	CHECK(book_order_add(book, i, 1, BOOK_SIDE_BID, 100, 10, NULL) == 0);
+	CHECK(book_order_add(book, i, 1, BOOK_SIDE_ASK, 200, 10, NULL) == -EEXIST);
 	CHECK(book->stats.duplicate_order == 1);
 	CHECK(strcmp(check_dump(book, "f"), "f #7 B 0.0100 10 1\n") == 0);
 	CHECK(book_check(book));
@@ -43,14 +43,14 @@ static void test_capacities(void)
 	CHECK(book_instrument_get(book, 3, 4) == -1);
 	CHECK(book->stats.instruments_full == 1);
 	CHECK(book_instrument_get(book, BOOK_INSTRUMENT_KEYS, 4) == -1);
-	CHECK(book_order_add(book, i, 1, BOOK_SIDE_BID, 100, 1) == 0);
-	CHECK(book_order_add(book, i, 2, BOOK_SIDE_BID, 101, 1) == 0);
+	CHECK(book_order_add(book, i, 1, BOOK_SIDE_BID, 100, 1, NULL) == 0);
+	CHECK(book_order_add(book, i, 2, BOOK_SIDE_BID, 101, 1, NULL) == 0);
 	snprintf(before, sizeof(before), "%s", check_dump(book, "f"));
-	CHECK(book_order_add(book, i, 3, BOOK_SIDE_BID, 102, 1) == -ENOSPC); /* third level */
+	CHECK(book_order_add(book, i, 3, BOOK_SIDE_BID, 102, 1, NULL) == -ENOSPC); /* third level */
 	CHECK(book->stats.levels_full == 1);
 	CHECK(strcmp(before, check_dump(book, "f")) == 0 && book_check(book));
-	CHECK(book_order_add(book, i, 3, BOOK_SIDE_BID, 101, 1) == 0);	/* same level: fits */
-	CHECK(book_order_add(book, i, 4, BOOK_SIDE_BID, 100, 1) == -ENOSPC); /* 3 live orders */
+	CHECK(book_order_add(book, i, 3, BOOK_SIDE_BID, 101, 1, NULL) == 0);	/* same level: fits */
+	CHECK(book_order_add(book, i, 4, BOOK_SIDE_BID, 100, 1, NULL) == -ENOSPC); /* 3 live orders */
 	CHECK(book->stats.orders_full == 1);
 	CHECK(book->orders.count == 3);
 	CHECK(book_check(book));
@@ -68,18 +68,18 @@ static void test_semantics(void)
 	printf("execute, cancel, replace, symbols\n");
 	book_instrument_symbol_set(book, i, "ABC     ", 8, BOOK_SYMBOL_FROM_ORDER);
 	book_instrument_symbol_set(book, i, "XYZ     ", 8, BOOK_SYMBOL_FROM_ORDER);
-	CHECK(book_order_add(book, i, 1, BOOK_SIDE_BID, 1234500, 100) == 0);
-	CHECK(book_order_add(book, i, 2, BOOK_SIDE_BID, 1234500, 50) == 0);
-	CHECK(book_order_add(book, i, 3, BOOK_SIDE_ASK, 1240000, 10) == 0);
-	CHECK(book_order_reduce(book, 1, 30) == 0);		/* partial */
-	CHECK(book_order_reduce(book, 3, 99) == 0);		/* over: removed */
-	CHECK(book_order_replace(book, 2, 4, 1235000, 60) == 0);	/* keeps side */
+	CHECK(book_order_add(book, i, 1, BOOK_SIDE_BID, 1234500, 100, NULL) == 0);
+	CHECK(book_order_add(book, i, 2, BOOK_SIDE_BID, 1234500, 50, NULL) == 0);
+	CHECK(book_order_add(book, i, 3, BOOK_SIDE_ASK, 1240000, 10, NULL) == 0);
+	CHECK(book_order_reduce(book, 1, 30, NULL) == 0);		/* partial */
+	CHECK(book_order_reduce(book, 3, 99, NULL) == 0);		/* over: removed */
+	CHECK(book_order_replace(book, 2, 4, 1235000, 60, NULL) == 0);	/* keeps side */
 	CHECK(strcmp(check_dump(book, "f"), "f ABC B 123.5000 60 1\nf ABC B 123.4500 70 1\n") == 0);
 	book_instrument_symbol_set(book, i, "DIR     ", 8, BOOK_SYMBOL_FROM_DIRECTORY);
 	book_instrument_symbol_set(book, i, "ORD     ", 8, BOOK_SYMBOL_FROM_ORDER);
 	CHECK(strncmp(check_dump(book, "f"), "f DIR B", 7) == 0);
-	CHECK(book_order_reduce(book, 4, 60) == 0);		/* exactly all: removed */
-	CHECK(book_order_delete(book, 1) == 0);
+	CHECK(book_order_reduce(book, 4, 60, NULL) == 0);		/* exactly all: removed */
+	CHECK(book_order_delete(book, 1, NULL) == 0);
 	CHECK(strcmp(check_dump(book, "f"), "") == 0 && book_check(book));
 	book_destroy(book);
 }
@@ -104,12 +104,12 @@ static void test_price_and_dump_order(void)
 	CHECK(strcmp(text, "1.23456789") == 0);
 	book_instrument_symbol_set(book, a, "BB", 2, BOOK_SYMBOL_FROM_DIRECTORY);
 	book_instrument_symbol_set(book, b, "AB", 2, BOOK_SYMBOL_FROM_DIRECTORY);
-	book_order_add(book, a, 1, BOOK_SIDE_ASK, 30000, 1);
-	book_order_add(book, a, 2, BOOK_SIDE_ASK, 20000, 2);
-	book_order_add(book, a, 3, BOOK_SIDE_BID, 10000, 3);
-	book_order_add(book, a, 4, BOOK_SIDE_BID, 15000, 4);
-	book_order_add(book, b, 5, BOOK_SIDE_BID, 10000, 5);
-	book_order_add(book, n, 6, BOOK_SIDE_BID, 10000, 6);
+	book_order_add(book, a, 1, BOOK_SIDE_ASK, 30000, 1, NULL);
+	book_order_add(book, a, 2, BOOK_SIDE_ASK, 20000, 2, NULL);
+	book_order_add(book, a, 3, BOOK_SIDE_BID, 10000, 3, NULL);
+	book_order_add(book, a, 4, BOOK_SIDE_BID, 15000, 4, NULL);
+	book_order_add(book, b, 5, BOOK_SIDE_BID, 10000, 5, NULL);
+	book_order_add(book, n, 6, BOOK_SIDE_BID, 10000, 6, NULL);
 	CHECK(strcmp(check_dump(book, "f"), "f #9 B 1.0000 6 1\n"
 				    "f AB B 1.0000 5 1\n"
 				    "f BB B 1.5000 4 1\n"
@@ -240,7 +240,7 @@ static void test_random_differential(uint64_t seed)
 			int side = (int)(check_rng() % 2);
 			int64_t price = 10000 + (int64_t)(check_rng() % 40) * 100;
 			uint32_t shares = (uint32_t)(check_rng() % 500);
-			int rc = book_order_add(book, in, next_ref, (enum book_side)side, price, shares);
+			int rc = book_order_add(book, in, next_ref, (enum book_side)side, price, shares, NULL);
 
 			if (naive_count < orders_max) {
 				CHECK(rc == 0);
@@ -252,7 +252,7 @@ static void test_random_differential(uint64_t seed)
 		} else if (kind < 70) {
 			uint32_t shares = (uint32_t)(check_rng() % 300);
 			struct naive_order *n = naive_find(ref);
-			int rc = book_order_reduce(book, ref, shares);
+			int rc = book_order_reduce(book, ref, shares, NULL);
 
 			CHECK(rc == (n ? 0 : -ENOENT));
 			if (n && shares >= n->shares)
@@ -262,14 +262,14 @@ static void test_random_differential(uint64_t seed)
 		} else if (kind < 85) {
 			struct naive_order *n = naive_find(ref);
 
-			CHECK(book_order_delete(book, ref) == (n ? 0 : -ENOENT));
+			CHECK(book_order_delete(book, ref, NULL) == (n ? 0 : -ENOENT));
 			if (n)
 				naive_remove(n);
 		} else {
 			struct naive_order *n = naive_find(ref);
 			int64_t price = 10000 + (int64_t)(check_rng() % 40) * 100;
 			uint32_t shares = (uint32_t)(check_rng() % 500);
-			int rc = book_order_replace(book, ref, next_ref, price, shares);
+			int rc = book_order_replace(book, ref, next_ref, price, shares, NULL);
 
 			CHECK(rc == (n ? 0 : -ENOENT));
 			if (n) {

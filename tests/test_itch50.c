@@ -3,7 +3,8 @@
  * from the spec (shared/docs/itch50-moldudp64.md) as a cross-check of the decoder's.
  * Wrong lengths for every type, unknown types, an empty message and a bad side come
  * first; then each book-changing type, the Stock Directory, and every other type
- * counted without touching the book.
+ * counted without touching the book. Last, what a listener hears: each message's
+ * venue-neutral decoded values, checked against the fields the test wrote.
  */
 #include <stdio.h>
 #include <string.h>
@@ -49,6 +50,126 @@ static uint32_t add(uint8_t *m, char type, uint64_t ref, char side, uint32_t sha
 	memcpy(m + 24, stock, 8);
 	put(m + 32, price, 4);
 	return n;
+}
+
+/* A listener that keeps the last message it heard, with a copy of its book result. */
+struct heard {
+	uint32_t count;
+	struct decoded_message last;
+	struct book_result book;
+};
+
+static void heard_message(void *context, const struct decoded_message *message)
+{
+	struct heard *h = context;
+
+	h->count++;
+	h->last = *message;
+	if (message->applied && message->book != NULL) {
+		h->book = *message->book;
+		h->last.book = &h->book;
+	}
+}
+
+/* Applies one message and returns what the listener heard of it. */
+static const struct decoded_message *hear(struct book *book, struct decoder_stats *stats,
+					  struct heard *h, const uint8_t *m, uint32_t n)
+{
+	const struct decoder_listener listener = { heard_message, h };
+	uint32_t before = h->count;
+
+	memset(&h->last, 0xa5, sizeof(h->last));	/* nothing left from the message before */
+	itch50_message_apply(book, stats, &listener, m, n);
+	CHECK(h->count == before + 1);
+	return &h->last;
+}
+
+static void listener_check(void)
+{
+	struct book *book = book_create(8, 64, 16);
+	struct decoder_stats stats;
+	struct heard h = { 0 };
+	const struct decoded_message *d;
+	uint8_t m[64];
+	uint32_t n;
+
+	memset(&stats, 0, sizeof(stats));
+	printf("a listener hears each message in venue-neutral terms\n");
+	n = add(m, 'A', 11, 'B', 100, "XYZ     ", 1000000);
+	put(m + 5, 0x123456789aull, 6);
+	d = hear(book, &stats, &h, m, n);
+	CHECK(d->applied && d->exchange_ts_ns == 0x123456789aull && d->instrument_key == 5);
+	CHECK(d->instrument_defined == 0 && d->order == DECODED_ORDER_ADDED && d->ref == 11);
+	CHECK(d->book != NULL && d->book->order.shares == 100 && d->book->order.remaining == 100 &&
+	      d->book->order.price == 1000000 && d->book->order.side == BOOK_SIDE_BID);
+	CHECK(d->book->changes_count == 1 && d->book->changes[0].price == 1000000 &&
+	      d->book->changes[0].shares == 100 && d->book->changes[0].orders == 1 &&
+	      d->book->changes[0].best && d->book->top_before.price[BOOK_SIDE_BID] == INT64_MIN);
+	CHECK(d->trade.kind == DECODED_TRADE_NONE && !d->status.present);
+	d = hear(book, &stats, &h, m, add(m, 'A', 12, 'B', 5, "XYZ     ", 999900));
+	CHECK(d->instrument_defined == -1 && d->book->changes_count == 1 && !d->book->changes[0].best);
+
+	n = message(m, 'E'); put(m + 11, 11, 8); put(m + 19, 30, 4); put(m + 23, 777, 8);
+	d = hear(book, &stats, &h, m, n);
+	CHECK(d->order == DECODED_ORDER_REDUCED && d->ref == 11 && d->book->order.shares == 100 &&
+	      d->book->order.remaining == 70);
+	CHECK(d->trade.kind == DECODED_TRADE_EXECUTION && d->trade.side == BOOK_SIDE_BID &&
+	      d->trade.match == 777 && d->trade.price == 1000000 && d->trade.shares == 30);
+	CHECK(d->book->changes_count == 1 && d->book->changes[0].shares == 70 &&
+	      d->book->top_before.shares[BOOK_SIDE_BID] == 100);
+
+	n = message(m, 'C'); put(m + 11, 999, 8); put(m + 19, 8, 4); put(m + 23, 778, 8);
+	put(m + 32, 1000100, 4);
+	d = hear(book, &stats, &h, m, n);	/* unknown order: the trade still happened */
+	CHECK(d->applied && d->order == DECODED_ORDER_NONE && d->book == NULL);
+	CHECK(d->trade.kind == DECODED_TRADE_EXECUTION && d->trade.side == DECODED_SIDE_NONE &&
+	      d->trade.price == 1000100 && d->trade.shares == 8 && d->trade.match == 778);
+
+	n = message(m, 'X'); put(m + 11, 11, 8); put(m + 19, 500, 4);
+	d = hear(book, &stats, &h, m, n);	/* more than rests: all of it */
+	CHECK(d->order == DECODED_ORDER_REDUCED && d->book->order.shares == 70 &&
+	      d->book->order.remaining == 0 && d->trade.kind == DECODED_TRADE_NONE);
+	CHECK(d->book->changes_count == 1 && d->book->changes[0].orders == 0 && d->book->changes[0].best);
+
+	n = message(m, 'U'); put(m + 11, 12, 8); put(m + 19, 13, 8); put(m + 27, 9, 4);
+	put(m + 31, 1000200, 4);
+	d = hear(book, &stats, &h, m, n);
+	CHECK(d->order == DECODED_ORDER_REPLACED && d->ref == 12 && d->new_ref == 13 &&
+	      d->book->order.shares == 9 && d->book->order.price == 1000200);
+	CHECK(d->book->changes_count == 2 && d->book->changes[0].orders == 0 &&
+	      d->book->changes[1].price == 1000200 && d->book->changes[1].best);
+
+	n = message(m, 'D'); put(m + 11, 13, 8);
+	d = hear(book, &stats, &h, m, n);
+	CHECK(d->order == DECODED_ORDER_DELETED && d->ref == 13 && d->book->order.shares == 9 &&
+	      d->book->order.remaining == 0 && book->orders.count == 0);
+	n = message(m, 'D'); put(m + 11, 13, 8);
+	d = hear(book, &stats, &h, m, n);	/* gone already */
+	CHECK(d->applied && d->order == DECODED_ORDER_NONE && d->book == NULL);
+
+	n = message(m, 'H'); m[19] = 'T'; memcpy(m + 21, "MWCB", 4);
+	d = hear(book, &stats, &h, m, n);
+	CHECK(d->status.present && d->status.state == 'T' && memcmp(d->status.reason, "MWCB", 4) == 0);
+	n = message(m, 'P'); m[19] = 'S'; put(m + 20, 300, 4); put(m + 32, 1000300, 4);
+	put(m + 36, 779, 8);
+	d = hear(book, &stats, &h, m, n);
+	CHECK(d->trade.kind == DECODED_TRADE_NON_DISPLAYED && d->trade.side == BOOK_SIDE_ASK &&
+	      d->trade.shares == 300 && d->trade.price == 1000300 && d->trade.match == 779);
+	n = message(m, 'Q'); put(m + 11, 5000000000ull, 8); put(m + 27, 1000400, 4);
+	put(m + 31, 780, 8);
+	d = hear(book, &stats, &h, m, n);
+	CHECK(d->trade.kind == DECODED_TRADE_CROSS && d->trade.side == DECODED_SIDE_NONE &&
+	      d->trade.shares == 5000000000ull && d->trade.price == 1000400 && d->trade.match == 780);
+	n = message(m, 'R'); memcpy(m + 11, "XYZW    ", 8);
+	d = hear(book, &stats, &h, m, n);
+	CHECK(d->instrument_defined == 0 && d->order == DECODED_ORDER_NONE && d->book == NULL);
+
+	n = message(m, 'S'); put(m + 5, 42, 6);
+	d = hear(book, &stats, &h, m, n - 1);	/* skipped, but still heard and timed */
+	CHECK(!d->applied && d->exchange_ts_ns == 42);
+	d = hear(book, &stats, &h, m, 3);
+	CHECK(!d->applied && d->exchange_ts_ns == UINT64_MAX);
+	book_destroy(book);
 }
 
 int main(void)
@@ -119,6 +240,7 @@ int main(void)
 	}
 	CHECK(strcmp(check_dump(book, "itch"), "itch ABCD B 123.0000 70 1\n") == 0 && book_check(book));
 	book_destroy(book);
+	listener_check();
 	printf("%s\n", failures ? "FAIL" : "PASS");
 	return failures ? 1 : 0;
 }

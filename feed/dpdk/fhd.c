@@ -1030,7 +1030,7 @@ int main(int argc, char **argv)
 	/* ... and consumers learn that this generation ends cleanly. */
 	for (uint16_t i = 0; i < cfg.rx_lcores_count; i++)
 		if (rings[i].header != NULL)
-			publisher_stop(&rings[i]);
+			pub_ring_stop(&rings[i]);
 	fhd_throughput_print(stdout, rx, &cfg, feeds);
 
 	for (uint16_t i = 0; i < cfg.rx_lcores_count; i++) {
