@@ -89,10 +89,16 @@ struct decoded_message {
 	} status;
 };
 
-/* Who hears what each message did: called once per message the decoder visits, in order. */
+/*
+ * Who hears what each message did: message() is called once per message the decoder
+ * visits, in order. A listener that only times messages leaves book_results false:
+ * it then gets applied and exchange_ts_ns alone, and the decoder spares the book the
+ * work of recording what each operation changed.
+ */
 struct decoder_listener {
 	void (*message)(void *context, const struct decoded_message *message);
 	void *context;
+	bool book_results;	/* fill every field of decoded_message */
 };
 
 struct decoder_ops {

@@ -210,8 +210,10 @@ void itch50_message_apply(struct book *book, struct decoder_stats *stats,
 		listener->message(listener->context, &d);
 		return;
 	}
-	if (listener == NULL) {
+	if (listener == NULL || !listener->book_results) {
 		itch50_message_dispatch(book, stats, NULL, &d, m);
+		d.applied = true;
+		d.exchange_ts_ns = itch50_timestamp(m);
 	} else {
 		itch50_decoded_init(&d, m);
 		itch50_message_dispatch(book, stats, &r, &d, m);

@@ -77,7 +77,8 @@ static void feed_message_decoded(void *context, const struct decoded_message *me
 static void feed_packet_apply(void *context, const struct arbiter_packet *packet, uint32_t skip)
 {
 	struct feed *feed = context;
-	bool listening = feed->pub != NULL || feed->latency != NULL;
+	const struct decoder_listener *listener = feed->pub != NULL ? &feed->listener :
+						  feed->latency != NULL ? &feed->timer : NULL;
 
 	assert(packet->payload != NULL && packet->count > 0 && skip < packet->count);
 	if (feed->latency != NULL) {
@@ -87,8 +88,8 @@ static void feed_packet_apply(void *context, const struct arbiter_packet *packet
 	}
 	if (feed->pub != NULL)
 		publisher_packet_begin(feed->pub, packet->rx_ns, packet->rx_tsc);
-	feed->decoder->frame_apply(feed->book, &feed->messages, listening ? &feed->listener : NULL,
-				   packet->payload, packet->len, skip);
+	feed->decoder->frame_apply(feed->book, &feed->messages, listener, packet->payload,
+				   packet->len, skip);
 	if (feed->pub != NULL)
 		publisher_packet_end(feed->pub, packet->seq + packet->count - 1);
 	if (feed->latency != NULL)
@@ -167,6 +168,9 @@ struct feed *feed_create(const struct cfg_feed *cfg, void (*packet_free)(void *p
 	}
 	feed->listener.message = feed_message_decoded;
 	feed->listener.context = feed;
+	feed->listener.book_results = true;
+	feed->timer = feed->listener;
+	feed->timer.book_results = false;
 	rc = arbiter_init(&feed->arbiter, cfg->reorder_packets_max,
 			  (uint64_t)cfg->reorder_window_us * 1000, feed->decoder->first_seq, feed_packet_apply,
 			  feed_packet_release, feed_session_start, feed);

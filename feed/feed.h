@@ -66,7 +66,8 @@ struct feed {
 	const struct decoder_ops *decoder;
 	struct book *book;
 	struct decoder_stats messages;
-	struct decoder_listener listener;	/* this feed, hearing what each message did */
+	struct decoder_listener listener;	/* this feed, publishing and timing what each message did */
+	struct decoder_listener timer;		/* this feed, only timing each message (not publishing) */
 	struct feed_packet_timing timing;
 	struct arbiter arbiter;
 	struct feed_line_stats lines[CFG_LINES_MAX];
