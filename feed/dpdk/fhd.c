@@ -2,7 +2,9 @@
  * fhd: the feed handler daemon. The main lcore loads and validates the config (before
  * DPDK starts), brings up EAL, ports, books and reorder windows, launches the pinned
  * RX lcores, and waits: for a signal, or in a replay for every capture to be read.
- * Then it prints the counters and writes the book dump.
+ * Then it prints the counters and writes the book dump. main reads as that list of
+ * steps, each a function taking the run's state (struct fhd_run), and fhd_run_close
+ * is the one cleanup path whichever step stopped the run.
  */
 #include <assert.h>
 #include <dirent.h>
