@@ -67,6 +67,7 @@ struct cfg_port {
 };
 
 #define CFG_RING_NAME_MAX 48	/* publish ring name, including the NUL */
+#define CFG_PUBLISH_CAPACITY_DEFAULT (1u << 20)
 
 struct cfg_publish {
 	bool enabled;			/* the section is present (or fhd --publish) */

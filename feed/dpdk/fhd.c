@@ -2,8 +2,11 @@
  * fhd: the feed handler daemon. The main lcore loads and validates the config (before
  * DPDK starts), brings up EAL, ports, books and reorder windows, launches the pinned
  * RX lcores, and waits: for a signal, or in a replay for every capture to be read.
- * Then it prints the counters and writes the book dump.
+ * Then it prints the counters and writes the book dump. main reads as that list of
+ * steps, each a function taking the run's state (struct fhd_run), and fhd_run_close
+ * is the one cleanup path whichever step stopped the run.
  */
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -122,6 +125,88 @@ static void fhd_usage(FILE *out)
 		"fhd stops cleanly on SIGINT, SIGTERM or SIGHUP.\n");
 }
 
+/* --top N: a number of books, 0..UINT32_MAX. 0, or -EINVAL with the reason printed. */
+static int fhd_top_parse(const char *arg, uint32_t *books)
+{
+	unsigned long number;
+	char *end;
+
+	errno = 0;
+	number = strtoul(arg, &end, 10);
+	if (arg[0] < '0' || arg[0] > '9' || *end != '\0' || errno != 0 || number > UINT32_MAX) {
+		fprintf(stderr, "fhd: --top wants a number of books, got '%s'\n", arg);
+		return -EINVAL;
+	}
+	*books = (uint32_t)number;
+	return 0;
+}
+
+/* --duration SECONDS: finite and positive. 0, or -EINVAL with the reason printed. */
+static int fhd_duration_parse(const char *arg, double *seconds)
+{
+	char *end;
+
+	*seconds = strtod(arg, &end);
+	/* NaN compares false with everything: it would have meant "never". */
+	if (*end != '\0' || end == arg || !isfinite(*seconds) || !(*seconds > 0)) {
+		fprintf(stderr, "fhd: --duration wants a positive number of seconds\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * Applies one option, c as getopt_long returns it, with its argument arg. 0, or
+ * -EINVAL with the reason printed. --print-default-config and --help exit here.
+ */
+static int fhd_option_set(struct fhd_options *o, int c, const char *arg)
+{
+	size_t len;
+
+	switch (c) {
+	case 'c':
+		o->config_path = arg;
+		break;
+	case 'r':
+		if (o->replay_count >= FHD_REPLAY_MAX) {
+			fprintf(stderr, "fhd: at most %d --replay files\n", FHD_REPLAY_MAX);
+			return -EINVAL;
+		}
+		o->replay[o->replay_count++] = arg;
+		break;
+	case 'd':
+		o->dump_path = arg;
+		break;
+	case 'l':
+		o->replay_loop = true;
+		break;
+	case 'b':
+		return fhd_top_parse(arg, &o->top_books);
+	case 'P':
+		o->publish = arg;
+		break;
+	case 'j':
+		o->journal = arg;
+		break;
+	case 'H':
+		o->hist_out = arg;
+		break;
+	case 't':
+		return fhd_duration_parse(arg, &o->duration_s);
+	case 'p':
+		fputs(cfg_default_text(&len), stdout);
+		exit(0);
+	case 'h':
+		fhd_usage(stdout);
+		exit(0);
+	default:
+		fhd_usage(stderr);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The command line into o: fhd's options, then EAL's after "--". 0 or -EINVAL. */
 static int fhd_options_parse(int argc, char **argv, struct fhd_options *o)
 {
 	static const struct option longs[] = {
@@ -138,69 +223,13 @@ static int fhd_options_parse(int argc, char **argv, struct fhd_options *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	unsigned long number;
-	char *end;
 	int c;
-	size_t len;
 
 	memset(o, 0, sizeof(*o));
-	while ((c = getopt_long(argc, argv, "+c:h", longs, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			o->config_path = optarg;
-			break;
-		case 'r':
-			if (o->replay_count >= FHD_REPLAY_MAX) {
-				fprintf(stderr, "fhd: at most %d --replay files\n", FHD_REPLAY_MAX);
-				return -EINVAL;
-			}
-			o->replay[o->replay_count++] = optarg;
-			break;
-		case 'd':
-			o->dump_path = optarg;
-			break;
-		case 'l':
-			o->replay_loop = true;
-			break;
-		case 'b':
-			errno = 0;
-			number = strtoul(optarg, &end, 10);
-			if (optarg[0] < '0' || optarg[0] > '9' || *end != '\0' || errno != 0 ||
-			    number > UINT32_MAX) {
-				fprintf(stderr, "fhd: --top wants a number of books, got '%s'\n", optarg);
-				return -EINVAL;
-			}
-			o->top_books = (uint32_t)number;
-			break;
-		case 'P':
-			o->publish = optarg;
-			break;
-		case 'j':
-			o->journal = optarg;
-			break;
-		case 'H':
-			o->hist_out = optarg;
-			break;
-		case 't':
-			o->duration_s = strtod(optarg, &end);
-			/* NaN compares false with everything: it would have meant "never". */
-			if (*end != '\0' || end == optarg || !isfinite(o->duration_s) ||
-			    !(o->duration_s > 0)) {
-				fprintf(stderr, "fhd: --duration wants a positive number of seconds\n");
-				return -EINVAL;
-			}
-			break;
-		case 'p':
-			fputs(cfg_default_text(&len), stdout);
-			exit(0);
-		case 'h':
-			fhd_usage(stdout);
-			exit(0);
-		default:
-			fhd_usage(stderr);
+	while ((c = getopt_long(argc, argv, "+c:h", longs, NULL)) != -1)
+		if (fhd_option_set(o, c, optarg) != 0)
 			return -EINVAL;
-		}
-	}
+	assert(o->replay_count <= FHD_REPLAY_MAX);
 	o->eal_argc = argc - optind;
 	o->eal_argv = argv + optind;
 	if (o->eal_argc > 0 && strcmp(argv[optind - 1], "--") != 0) {
@@ -449,7 +478,10 @@ static void fhd_stale_sweep(const char *dir, const char *prefix)
 	closedir(in);
 }
 
-/* The EAL command line: the config's arguments, lcores, devices, then the user's. */
+/*
+ * The EAL command line: the config's arguments, lcores, devices, then the user's.
+ * 0, or -E2BIG (said so) when it would pass FHD_ARGS_MAX.
+ */
 static int fhd_eal_args_build(const struct cfg *cfg, const struct fhd_options *o,
 			      const struct replay_capture *captures, char **args, int *count)
 {
@@ -492,7 +524,11 @@ static int fhd_eal_args_build(const struct cfg *cfg, const struct fhd_options *o
 		rc |= fhd_args_push(args, count, "--file-prefix");
 		rc |= fhd_args_push(args, count, arg);
 	}
-	return rc ? -E2BIG : 0;
+	if (rc != 0) {
+		fprintf(stderr, "fhd: too many EAL arguments\n");
+		return -E2BIG;
+	}
+	return 0;
 }
 
 /* Packets and messages per second between each lcore's first and last busy burst. */
@@ -567,6 +603,8 @@ static int fhd_publish_setup(const struct cfg *cfg, struct rx_lcore *const *rx,
 			struct feed *feed = rx[i]->set.feeds[f];
 			uint8_t index = (uint8_t)(feed->cfg - cfg->feeds);
 
+			assert(index < cfg->feeds_count);	/* a feed of this config: its publisher slot */
+
 			pub_ring_feed_name_set(&rings[i], index, feed->cfg->name);
 			publisher_init(&publishers[index], &rings[i], index, rte_get_tsc_hz());
 			publisher_view_set(&publishers[index], &views[i], slots, feed->book);
@@ -619,6 +657,33 @@ static int64_t fhd_rx_epoch_offset_ns(void)
 }
 
 /*
+ * The journal's interfaces: "<feed>.<line>" for each feed line, in config order, then
+ * "unrouted" for frames addressed to no line. Fills jl->names and interface_of[feed]
+ * [line]; returns the interfaces' count (jl->interfaces_count).
+ */
+static uint32_t fhd_journal_interfaces_name(const struct cfg *cfg, struct journal_lcore *jl,
+					    uint32_t interface_of[CFG_FEEDS_MAX][CFG_LINES_MAX])
+{
+	static char names[JOURNAL_INTERFACES_MAX][CFG_NAME_MAX + 4];
+	uint32_t n = 0;
+
+	_Static_assert(CFG_FEEDS_MAX * CFG_LINES_MAX + 1 <= JOURNAL_INTERFACES_MAX,
+		       "a journal interface for every feed line and one for unrouted frames");
+	for (uint16_t f = 0; f < cfg->feeds_count; f++)
+		for (int l = 0; l < CFG_LINES_MAX; l++)
+			if (cfg->feeds[f].lines[l].present) {
+				snprintf(names[n], sizeof(names[n]), "%s.%c", cfg->feeds[f].name, 'A' + l);
+				jl->names[n] = names[n];
+				interface_of[f][l] = n++;
+			}
+	snprintf(names[n], sizeof(names[n]), "unrouted");
+	jl->names[n] = names[n];
+	jl->interfaces_count = ++n;
+	assert(n <= JOURNAL_INTERFACES_MAX);
+	return n;
+}
+
+/*
  * The journal: one interface per feed line ("<feed>.<line>") and one for frames
  * addressed to no line, a reference ring per RX lcore, the writer open on its first
  * file. Everything is allocated here, before the RX lcores start.
@@ -626,7 +691,6 @@ static int64_t fhd_rx_epoch_offset_ns(void)
 static int fhd_journal_setup(const struct cfg *cfg, const struct output_dir *dir,
 			     struct rx_lcore *const *rx, struct journal_lcore *jl)
 {
-	static char names[JOURNAL_INTERFACES_MAX][CFG_NAME_MAX + 4];
 	uint32_t interface_of[CFG_FEEDS_MAX][CFG_LINES_MAX];
 	const struct cfg_journal *c = &cfg->journal;
 	struct journal_options o = {
@@ -640,19 +704,10 @@ static int fhd_journal_setup(const struct cfg *cfg, const struct output_dir *dir
 		.rotate_ns = (uint64_t)c->rotate_s * 1000000000,
 	};
 	char err[512], ring_name[32];
-	uint32_t n = 0, refused;
+	uint32_t n, refused;
 	int repaired;
 
-	for (uint16_t f = 0; f < cfg->feeds_count; f++)
-		for (int l = 0; l < CFG_LINES_MAX; l++)
-			if (cfg->feeds[f].lines[l].present) {
-				snprintf(names[n], sizeof(names[n]), "%s.%c", cfg->feeds[f].name, 'A' + l);
-				jl->names[n] = names[n];
-				interface_of[f][l] = n++;
-			}
-	snprintf(names[n], sizeof(names[n]), "unrouted");
-	jl->names[n] = names[n];
-	jl->interfaces_count = ++n;
+	n = fhd_journal_interfaces_name(cfg, jl, interface_of);
 	repaired = journal_repair_dir(dir, stderr, &refused);
 	if (repaired < 0) {
 		fprintf(stderr, "fhd: journal %s: %s\n", c->dir, strerror(-repaired));
@@ -677,6 +732,7 @@ static int fhd_journal_setup(const struct cfg *cfg, const struct output_dir *dir
 			journal_close(&jl->journal);
 			return -ENOMEM;
 		}
+		assert(jl->rings_count < CFG_RX_LCORES_MAX);
 		jl->rings[jl->rings_count++] = rx[i]->journal;
 		rx[i]->journal_unrouted = n - 1;
 		/* Live RX time is the TSC in ns; the files want the epoch. */
@@ -769,7 +825,7 @@ static void fhd_outputs_close(struct fhd_outputs *out)
 	output_dir_close(&out->dump);
 }
 
-static struct rx_lcore *fhd_rx_for(struct rx_lcore **rx, const struct cfg *cfg, uint16_t lcore)
+static struct rx_lcore *fhd_rx_for(struct rx_lcore *const *rx, const struct cfg *cfg, uint16_t lcore)
 {
 	for (uint16_t i = 0; i < cfg->rx_lcores_count; i++)
 		if (cfg->rx_lcores[i] == lcore)
@@ -777,323 +833,510 @@ static struct rx_lcore *fhd_rx_for(struct rx_lcore **rx, const struct cfg *cfg, 
 	return NULL;
 }
 
-int main(int argc, char **argv)
-{
-	static struct cfg cfg;
+/*
+ * Everything one run of fhd holds, from the options to the counters it prints: what
+ * main used to keep in locals. Each step of main fills its part and fhd_run_close
+ * undoes what was done. One, static: the books' config and the rings are large.
+ */
+struct fhd_run {
 	struct fhd_options o;
-	char err[CFG_ERROR_MAX], *eal_args[FHD_ARGS_MAX], name[CFG_DEVICE_MAX];
-	struct rx_lcore *rx[CFG_RX_LCORES_MAX] = { 0 };
-	struct feed *feeds[CFG_FEEDS_MAX] = { 0 };
-	uint16_t port_ids[CFG_PORTS_MAX > FHD_REPLAY_MAX ? CFG_PORTS_MAX : FHD_REPLAY_MAX];
-	static struct replay_capture captures[FHD_REPLAY_MAX];
-	uint32_t ports_open = 0;
+	struct cfg cfg;
+	struct fhd_outputs outputs;
+	struct replay_capture captures[FHD_REPLAY_MAX];
+	bool captures_open;		/* every --replay capture is open */
+	bool replay;
+	char *eal_args[FHD_ARGS_MAX];
+	int eal_count;
+	bool eal_running;		/* rte_eal_init succeeded: DPDK state to clean up */
 	struct rte_mempool *pool;
-	int eal_count, rc, status = 0;
-	uint64_t started_tsc;
-	static struct pub_ring rings[CFG_RX_LCORES_MAX];
-	static struct publisher publishers[CFG_FEEDS_MAX];
-	static struct pub_conflated views[CFG_RX_LCORES_MAX];
-	static struct journal_lcore journal;
-	static struct stats stats;
-	static struct fhd_outputs outputs;
-	const volatile bool *finished[CFG_FEEDS_MAX];
+	struct rx_lcore *rx[CFG_RX_LCORES_MAX];
+	struct feed *feeds[CFG_FEEDS_MAX];
+	const volatile bool *finished[CFG_FEEDS_MAX];	/* the RX lcore of each feed is done */
+	uint16_t port_ids[CFG_PORTS_MAX > FHD_REPLAY_MAX ? CFG_PORTS_MAX : FHD_REPLAY_MAX];
+	uint32_t ports_open;		/* port_ids[0..ports_open) are started */
+	struct pub_ring rings[CFG_RX_LCORES_MAX];
+	struct publisher publishers[CFG_FEEDS_MAX];
+	struct pub_conflated views[CFG_RX_LCORES_MAX];
+	struct stats stats;
+	struct journal_lcore journal;
+	bool journal_running;		/* the journal lcore is launched */
+};
+
+/*
+ * The config, with the command line's overrides (--journal, --hist-out) applied and
+ * --publish's name checked. 0, or -EINVAL with the reason printed.
+ */
+static int fhd_config_setup(struct fhd_run *run)
+{
+	const struct fhd_options *o = &run->o;
+	struct cfg *cfg = &run->cfg;
+	char err[CFG_ERROR_MAX];
 	const char *why;
-	bool replay, journal_running = false, per_run;
-	char segment[SHM_SEGMENT_NAME_MAX];
 
-	if (fhd_options_parse(argc, argv, &o) != 0)
-		return FHD_EXIT_CONFIG;
-	rc = o.config_path ? cfg_load_file(o.config_path, &cfg, err, sizeof(err))
-			   : cfg_load_default(&cfg, err, sizeof(err));
-	if (rc != 0) {
+	if ((o->config_path ? cfg_load_file(o->config_path, cfg, err, sizeof(err))
+			    : cfg_load_default(cfg, err, sizeof(err))) != 0) {
 		fprintf(stderr, "fhd: config error: %s\n", err);
-		return FHD_EXIT_CONFIG;
+		return -EINVAL;
 	}
-	if (o.journal != NULL) {
-		const char *why;
-
-		if (cfg_dir_check(o.journal, &why) != 0) {
-			fprintf(stderr, "fhd: --journal %s: expected a writable directory: %s\n", o.journal, why);
-			return FHD_EXIT_CONFIG;
+	if (o->journal != NULL) {
+		if (cfg_dir_check(o->journal, &why) != 0) {
+			fprintf(stderr, "fhd: --journal %s: expected a writable directory: %s\n", o->journal, why);
+			return -EINVAL;
 		}
-		if (!cfg.journal.enabled)
-			cfg_journal_defaults(&cfg, &cfg.journal);
-		cfg.journal.enabled = true;
-		snprintf(cfg.journal.dir, sizeof(cfg.journal.dir), "%s", o.journal);
+		if (!cfg->journal.enabled)
+			cfg_journal_defaults(cfg, &cfg->journal);
+		cfg->journal.enabled = true;
+		snprintf(cfg->journal.dir, sizeof(cfg->journal.dir), "%s", o->journal);
 	}
-	if (o.hist_out != NULL) {
-		const char *why;
-
-		if (cfg_dir_check(o.hist_out, &why) != 0) {
-			fprintf(stderr, "fhd: --hist-out %s: expected a writable directory: %s\n", o.hist_out, why);
-			return FHD_EXIT_CONFIG;
+	if (o->hist_out != NULL) {
+		if (cfg_dir_check(o->hist_out, &why) != 0) {
+			fprintf(stderr, "fhd: --hist-out %s: expected a writable directory: %s\n", o->hist_out, why);
+			return -EINVAL;
 		}
-		snprintf(cfg.stats.hist_out, sizeof(cfg.stats.hist_out), "%s", o.hist_out);
+		snprintf(cfg->stats.hist_out, sizeof(cfg->stats.hist_out), "%s", o->hist_out);
 	}
-	if (o.publish != NULL && cfg_name_check(o.publish, CFG_RING_NAME_MAX, &why) != 0) {
+	if (o->publish != NULL && cfg_name_check(o->publish, CFG_RING_NAME_MAX, &why) != 0) {
 		fprintf(stderr, "fhd: --publish: expected a name of [A-Za-z0-9_.-] not starting with '.' "
 			"(it names /dev/shm segments), got %s\n", why);
-		return FHD_EXIT_CONFIG;
+		return -EINVAL;
 	}
-	if (fhd_outputs_open(&cfg, &o, &outputs) != 0) {
-		fhd_outputs_close(&outputs);
-		return FHD_EXIT_CONFIG;
-	}
-	replay = o.replay_count > 0;
-	if (fhd_captures_open(&o, captures) != 0)
-		return FHD_EXIT_CONFIG;
-	if (fhd_eal_args_build(&cfg, &o, captures, eal_args, &eal_count) != 0) {
-		fprintf(stderr, "fhd: too many EAL arguments\n");
-		return FHD_EXIT_CONFIG;
-	}
-	if (fhd_runtime_dir_setup(fhd_private_dir, sizeof(fhd_private_dir)) != 0)
-		return 1;
+	return 0;
+}
+
+/*
+ * Starts DPDK: a private runtime directory when needed (removed at exit), EAL, a sweep
+ * of what killed fhds left behind, and the stop signals. 0, or -errno with the
+ * reason printed.
+ */
+static int fhd_eal_start(struct fhd_run *run)
+{
+	char parent[PATH_MAX];
+	int rc;
+
+	rc = fhd_runtime_dir_setup(fhd_private_dir, sizeof(fhd_private_dir));
+	if (rc != 0)
+		return rc;
 	atexit(fhd_runtime_dir_remove);
-	if (rte_eal_init(eal_count, eal_args) < 0) {
+	if (rte_eal_init(run->eal_count, run->eal_args) < 0) {
 		fprintf(stderr, "fhd: DPDK EAL init failed: %s\n", rte_strerror(rte_errno));
-		return 1;
+		return rte_errno > 0 ? -rte_errno : -EIO;
 	}
+	run->eal_running = true;
 	snprintf(fhd_eal_dir, sizeof(fhd_eal_dir), "%s", rte_eal_get_runtime_dir());
-	{
-		char parent[PATH_MAX];
-
-		snprintf(parent, sizeof(parent), "%s", fhd_eal_dir);
-		if (strrchr(parent, '/') != NULL)
-			*strrchr(parent, '/') = '\0';
-		fhd_stale_sweep(parent, "fhd-");
-		fhd_stale_sweep(SHM_SEGMENT_DIR, "fh-stats-");
-	}
+	snprintf(parent, sizeof(parent), "%s", fhd_eal_dir);
+	if (strrchr(parent, '/') != NULL)
+		*strrchr(parent, '/') = '\0';
+	fhd_stale_sweep(parent, "fhd-");
+	fhd_stale_sweep(SHM_SEGMENT_DIR, "fh-stats-");
 	fhd_signals_install();
+	return 0;
+}
 
-	pool = fhd_pool_create(&cfg, replay ? fhd_replay_data_room(captures, o.replay_count)
-					    : RTE_MBUF_DEFAULT_BUF_SIZE);
-	if (pool == NULL) {
+/* The packet pool, sized for the captures' largest frame in a replay. 0 or -ENOMEM. */
+static int fhd_mbufs_create(struct fhd_run *run)
+{
+	run->pool = fhd_pool_create(&run->cfg, run->replay ? fhd_replay_data_room(run->captures,
+										  run->o.replay_count)
+							   : RTE_MBUF_DEFAULT_BUF_SIZE);
+	if (run->pool == NULL) {
 		fprintf(stderr, "fhd: cannot create %u mbufs: %s (raise EAL -m or lower mbufs)\n",
-			cfg.mbufs, rte_strerror(rte_errno));
-		status = 1;
-		goto out;
+			run->cfg.mbufs, rte_strerror(rte_errno));
+		return -ENOMEM;
 	}
-	for (uint16_t i = 0; i < cfg.rx_lcores_count; i++) {
-		rx[i] = rte_zmalloc_socket("rx_lcore", sizeof(*rx[i]), 64,
-					   (int)rte_lcore_to_socket_id(cfg.rx_lcores[i]));
-		if (rx[i] == NULL) {
+	return 0;
+}
+
+/* Each RX lcore's state, on its own socket. 0 or -ENOMEM. */
+static int fhd_lcores_setup(struct fhd_run *run)
+{
+	const struct cfg *cfg = &run->cfg;
+
+	assert(cfg->rx_lcores_count <= CFG_RX_LCORES_MAX);
+	for (uint16_t i = 0; i < cfg->rx_lcores_count; i++) {
+		struct rx_lcore *rx = rte_zmalloc_socket("rx_lcore", sizeof(*rx), 64,
+							 (int)rte_lcore_to_socket_id(cfg->rx_lcores[i]));
+
+		run->rx[i] = rx;
+		if (rx == NULL) {
 			fprintf(stderr, "fhd: out of memory for RX lcore state\n");
-			status = 1;
-			goto out;
+			return -ENOMEM;
 		}
-		rx[i]->quit = &fhd_quit;
-		rx[i]->replay = replay;
-		rx[i]->timestamp_offset = -1;
+		rx->quit = &fhd_quit;
+		rx->replay = run->replay;
+		rx->timestamp_offset = -1;
 	}
-	/* Books and reorder windows: everything the data path will touch, allocated now. */
-	for (uint16_t f = 0; f < cfg.feeds_count; f++) {
-		struct rx_lcore *owner = replay ? rx[0] : fhd_rx_for(rx, &cfg, cfg.feeds[f].lcore);
+	return 0;
+}
 
-		feeds[f] = feed_create(&cfg.feeds[f], fhd_mbuf_free, err,
-				       sizeof(err));
-		if (feeds[f] == NULL || owner == NULL || feed_set_add(&owner->set, feeds[f]) != 0 ||
-		    feed_latency_start(feeds[f], rte_get_tsc_hz(), replay ? 0 : fhd_rx_epoch_offset_ns()) != 0) {
-			fprintf(stderr, "fhd: %s\n", feeds[f] ? "feed placement or histograms failed" : err);
-			status = 1;
-			goto out;
+/*
+ * Books and reorder windows: everything the data path will touch, allocated now, each
+ * feed placed on its RX lcore (a replay's on the first). 0 or -EINVAL.
+ */
+static int fhd_feeds_setup(struct fhd_run *run)
+{
+	const struct cfg *cfg = &run->cfg;
+	char err[CFG_ERROR_MAX];
+
+	assert(cfg->feeds_count <= CFG_FEEDS_MAX);
+	for (uint16_t f = 0; f < cfg->feeds_count; f++) {
+		struct rx_lcore *owner = run->replay ? run->rx[0] : fhd_rx_for(run->rx, cfg, cfg->feeds[f].lcore);
+		struct feed *feed = feed_create(&cfg->feeds[f], fhd_mbuf_free, err, sizeof(err));
+
+		run->feeds[f] = feed;
+		if (feed == NULL || owner == NULL || feed_set_add(&owner->set, feed) != 0 ||
+		    feed_latency_start(feed, rte_get_tsc_hz(), run->replay ? 0 : fhd_rx_epoch_offset_ns()) != 0) {
+			fprintf(stderr, "fhd: %s\n", feed ? "feed placement or histograms failed" : err);
+			return -EINVAL;
 		}
-		finished[f] = &owner->finished;
+		run->finished[f] = &owner->finished;
 	}
-	/* Ports: each replay capture, or the configured devices. */
-	if (replay) {
-		for (uint32_t i = 0; i < o.replay_count; i++, ports_open++) {
-			snprintf(name, sizeof(name), "net_pcap%u", i);
-			if (port_open(name, 1, 1024, pool, &port_ids[i], err, sizeof(err)) != 0 ||
-			    rx_lcore_replay_queue_add(rx[0], port_ids[i], !o.replay_loop,
-						      o.replay_loop ? 0 : captures[i].packets,
-						      captures[i].link) != 0) {
-				fprintf(stderr, "fhd: %s\n", err);
-				status = 1;
-				goto out;
+	return 0;
+}
+
+/* A replay's ports: one net_pcap per capture, all polled by the first RX lcore. */
+static int fhd_ports_replay_open(struct fhd_run *run)
+{
+	struct rx_lcore *rx = run->rx[0];
+	char name[CFG_DEVICE_MAX], err[CFG_ERROR_MAX];
+	bool loop = run->o.replay_loop;
+
+	assert(run->o.replay_count <= FHD_REPLAY_MAX);
+	for (uint32_t i = 0; i < run->o.replay_count; i++, run->ports_open++) {
+		snprintf(name, sizeof(name), "net_pcap%u", i);
+		if (port_open(name, 1, 1024, run->pool, &run->port_ids[i], err, sizeof(err)) != 0 ||
+		    rx_lcore_replay_queue_add(rx, run->port_ids[i], !loop, loop ? 0 : run->captures[i].packets,
+					      run->captures[i].link) != 0) {
+			fprintf(stderr, "fhd: %s\n", err);
+			return -EIO;
+		}
+	}
+	if (rte_mbuf_dyn_rx_timestamp_register(&rx->timestamp_offset, &rx->timestamp_flag) != 0)
+		rx->timestamp_flag = 0;
+	/* net_pcap stamps mbufs with the capture time in microseconds. */
+	rx->timestamp_to_ns = 1000;
+	return 0;
+}
+
+/* Live ports: the configured devices, and each feed line's queue on its feed's lcore. */
+static int fhd_ports_live_open(struct fhd_run *run)
+{
+	const struct cfg *cfg = &run->cfg;
+	char name[CFG_DEVICE_MAX], err[CFG_ERROR_MAX];
+
+	assert(cfg->ports_count <= CFG_PORTS_MAX);
+	for (uint16_t p = 0; p < cfg->ports_count; p++, run->ports_open++) {
+		fhd_device_name(cfg->ports[p].device, name, sizeof(name));
+		if (port_open(name, cfg->ports[p].rx_queues, cfg->ports[p].rx_descriptors, run->pool,
+			      &run->port_ids[p], err, sizeof(err)) != 0) {
+			fprintf(stderr, "fhd: %s\n", err);
+			return -EIO;
+		}
+	}
+	for (uint16_t f = 0; f < cfg->feeds_count; f++) {
+		struct rx_lcore *owner = fhd_rx_for(run->rx, cfg, cfg->feeds[f].lcore);
+
+		for (int l = 0; l < CFG_LINES_MAX; l++) {
+			const struct cfg_line *line = &cfg->feeds[f].lines[l];
+
+			if (!line->present)
+				continue;
+			/* The config checked both: a line's port is configured, its lcore polls. */
+			assert(owner != NULL && line->port_index < run->ports_open);
+			if (rx_lcore_queue_add(owner, run->port_ids[line->port_index], line->queue, 0) != 0) {
+				fprintf(stderr, "fhd: too many queues on lcore %u\n", cfg->feeds[f].lcore);
+				return -ENOSPC;
 			}
 		}
-		if (rte_mbuf_dyn_rx_timestamp_register(&rx[0]->timestamp_offset,
-						       &rx[0]->timestamp_flag) != 0)
-			rx[0]->timestamp_flag = 0;
-		/* net_pcap stamps mbufs with the capture time in microseconds. */
-		rx[0]->timestamp_to_ns = 1000;
-	} else {
-		for (uint16_t p = 0; p < cfg.ports_count; p++, ports_open++) {
-			fhd_device_name(cfg.ports[p].device, name, sizeof(name));
-			if (port_open(name, cfg.ports[p].rx_queues, cfg.ports[p].rx_descriptors, pool,
-				      &port_ids[p], err, sizeof(err)) != 0) {
-				fprintf(stderr, "fhd: %s\n", err);
-				status = 1;
-				goto out;
-			}
-		}
-		for (uint16_t f = 0; f < cfg.feeds_count; f++) {
-			struct rx_lcore *owner = fhd_rx_for(rx, &cfg, cfg.feeds[f].lcore);
+	}
+	return 0;
+}
 
-			for (int l = 0; l < CFG_LINES_MAX; l++) {
-				const struct cfg_line *line = &cfg.feeds[f].lines[l];
+/* Ports: each replay capture, or the configured devices. 0 or -errno. */
+static int fhd_ports_setup(struct fhd_run *run)
+{
+	return run->replay ? fhd_ports_replay_open(run) : fhd_ports_live_open(run);
+}
 
-				if (line->present &&
-				    rx_lcore_queue_add(owner, port_ids[line->port_index], line->queue, 0) != 0) {
-					fprintf(stderr, "fhd: too many queues on lcore %u\n", cfg.feeds[f].lcore);
-					status = 1;
-					goto out;
-				}
-			}
+/*
+ * Publishing, when the config or --publish asks for it (--publish NAME alone gets the
+ * config's publish defaults). 0 or -errno.
+ */
+static int fhd_publish_start(struct fhd_run *run)
+{
+	struct cfg *cfg = &run->cfg;
+
+	if (run->o.publish != NULL) {
+		cfg->publish.enabled = true;
+		snprintf(cfg->publish.ring, sizeof(cfg->publish.ring), "%s", run->o.publish);
+		if (cfg->publish.capacity == 0) {
+			cfg->publish.capacity = CFG_PUBLISH_CAPACITY_DEFAULT;
+			cfg->publish.mode = 0640;
+			cfg->publish.depth = 10;
 		}
 	}
+	if (!cfg->publish.enabled)
+		return 0;
+	return fhd_publish_setup(cfg, run->rx, run->rings, run->views, run->publishers);
+}
 
-	if (o.publish != NULL) {
-		cfg.publish.enabled = true;
-		snprintf(cfg.publish.ring, sizeof(cfg.publish.ring), "%s", o.publish);
-		if (cfg.publish.capacity == 0) {
-			cfg.publish.capacity = 1u << 20;
-			cfg.publish.mode = 0640;
-			cfg.publish.depth = 10;
-		}
-	}
-	if (cfg.publish.enabled && fhd_publish_setup(&cfg, rx, rings, views, publishers) != 0) {
-		status = 1;
-		goto out;
-	}
-	per_run = fhd_stats_segment_name(&cfg, segment, sizeof(segment));
-	rc = stats_open(&stats, &cfg.stats, segment, 0644, per_run, feeds, finished, cfg.feeds_count);
+/*
+ * The stats segment (a fresh unguessable name when this run's own was taken), with
+ * its Prometheus file, and its first tick. 0, or -errno from stats_open.
+ */
+static int fhd_stats_start(struct fhd_run *run)
+{
+	const struct cfg *cfg = &run->cfg;
+	char segment[SHM_SEGMENT_NAME_MAX];
+	bool per_run;
+	int rc;
+
+	per_run = fhd_stats_segment_name(cfg, segment, sizeof(segment));
+	rc = stats_open(&run->stats, &cfg->stats, segment, 0644, per_run, run->feeds, run->finished,
+			cfg->feeds_count);
 	if (rc == -EPERM && per_run && fhd_stats_segment_name_unguessable(segment, sizeof(segment)) == 0) {
 		fprintf(stderr, "fhd: this run's own stats segment name was taken: using %s instead\n", segment);
-		rc = stats_open(&stats, &cfg.stats, segment, 0644, per_run, feeds, finished, cfg.feeds_count);
+		rc = stats_open(&run->stats, &cfg->stats, segment, 0644, per_run, run->feeds, run->finished,
+				cfg->feeds_count);
 	}
-	if (rc != 0) {
-		status = 1;
-		goto out;
-	}
+	if (rc != 0)
+		return rc;
 	fprintf(stderr, "fhd: statistics on /dev/shm/%s (fh stat --segment %s)%s\n", segment, segment,
 		per_run ? ", removed at exit" : "");
-	if (outputs.prometheus.fd >= 0)
-		stats_prometheus_file_set(&stats, &outputs.prometheus, outputs.prometheus_name);
-	stats.last_tick_ns = clock_monotonic_ns();
-	if (cfg.journal.enabled) {
-		if (fhd_journal_setup(&cfg, &outputs.journal, rx, &journal) != 0) {
-			status = 1;
-			goto out;
-		}
-		rc = rte_eal_remote_launch(journal_lcore_run, &journal, cfg.journal.lcore);
-		if (rc != 0) {
-			fprintf(stderr, "fhd: cannot launch the journal lcore %u: %s\n", cfg.journal.lcore,
-				strerror(-rc));
-			journal_close(&journal.journal);
-			status = 1;
-			goto out;
-		}
-		journal_running = true;
+	if (run->outputs.prometheus.fd >= 0)
+		stats_prometheus_file_set(&run->stats, &run->outputs.prometheus, run->outputs.prometheus_name);
+	run->stats.last_tick_ns = clock_monotonic_ns();
+	return 0;
+}
+
+/* The journal, when enabled: its writer and rings, and its lcore launched. 0 or -errno. */
+static int fhd_journal_start(struct fhd_run *run)
+{
+	const struct cfg *cfg = &run->cfg;
+	int rc;
+
+	if (!cfg->journal.enabled)
+		return 0;
+	rc = fhd_journal_setup(cfg, &run->outputs.journal, run->rx, &run->journal);
+	if (rc != 0)
+		return rc;
+	rc = rte_eal_remote_launch(journal_lcore_run, &run->journal, cfg->journal.lcore);
+	if (rc != 0) {
+		fprintf(stderr, "fhd: cannot launch the journal lcore %u: %s\n", cfg->journal.lcore,
+			strerror(-rc));
+		journal_close(&run->journal.journal);
+		return rc;
 	}
-	for (uint16_t i = 0; i < cfg.rx_lcores_count; i++) {
-		if (rx[i]->queues_count == 0) {
-			rx[i]->finished = true;
+	run->journal_running = true;
+	return 0;
+}
+
+/*
+ * Launches every RX lcore that polls a queue (one with none is finished at once).
+ * A launch that fails stops the others: fhd still waits for them and reports.
+ * 0, or the -errno of the failed launch.
+ */
+static int fhd_rx_launch(struct fhd_run *run)
+{
+	const struct cfg *cfg = &run->cfg;
+	int rc;
+
+	for (uint16_t i = 0; i < cfg->rx_lcores_count; i++) {
+		if (run->rx[i]->queues_count == 0) {
+			run->rx[i]->finished = true;
 			continue;
 		}
-		rc = rte_eal_remote_launch(rx_lcore_run, rx[i], cfg.rx_lcores[i]);
+		rc = rte_eal_remote_launch(rx_lcore_run, run->rx[i], cfg->rx_lcores[i]);
 		if (rc != 0) {
-			fprintf(stderr, "fhd: cannot launch RX lcore %u: %s\n", cfg.rx_lcores[i],
+			fprintf(stderr, "fhd: cannot launch RX lcore %u: %s\n", cfg->rx_lcores[i],
 				strerror(-rc));
 			fhd_quit = true;
-			status = 1;
-			break;
+			return rc;
 		}
 	}
-	fprintf(stderr, "fhd: running: %u feed(s) on %u RX lcore(s)%s\n", cfg.feeds_count,
-		cfg.rx_lcores_count, replay ? ", replaying" : "; SIGINT/SIGTERM to stop");
+	return 0;
+}
+
+/*
+ * Waits for the run's end (every RX lcore finished, a signal, or --duration), ticking
+ * the stats meanwhile; then for the lcores, the journal's last writes, and tells the
+ * consumers that this generation ends cleanly.
+ */
+static void fhd_wait(struct fhd_run *run)
+{
+	const struct cfg *cfg = &run->cfg;
+	uint64_t started_tsc, now_ns;
+	bool all;
+
+	fprintf(stderr, "fhd: running: %u feed(s) on %u RX lcore(s)%s\n", cfg->feeds_count,
+		cfg->rx_lcores_count, run->replay ? ", replaying" : "; SIGINT/SIGTERM to stop");
 	started_tsc = rte_rdtsc();
 	for (;;) {
-		bool all = true;
-		uint64_t now_ns;
-
-		for (uint16_t i = 0; i < cfg.rx_lcores_count; i++)
-			all = all && rx[i]->finished;
+		all = true;
+		for (uint16_t i = 0; i < cfg->rx_lcores_count; i++)
+			all = all && run->rx[i]->finished;
 		if (all || fhd_quit)
 			break;
-		if (o.duration_s > 0 &&
-		    (double)(rte_rdtsc() - started_tsc) / (double)rte_get_tsc_hz() >= o.duration_s)
+		if (run->o.duration_s > 0 &&
+		    (double)(rte_rdtsc() - started_tsc) / (double)rte_get_tsc_hz() >= run->o.duration_s)
 			fhd_quit = true;
 		now_ns = clock_monotonic_ns();
-		if (stats_due(&stats, now_ns))
-			stats_tick(&stats, now_ns, false);
+		if (stats_due(&run->stats, now_ns))
+			stats_tick(&run->stats, now_ns, false);
 		usleep(10000);
 	}
-	for (uint16_t i = 0; i < cfg.rx_lcores_count; i++)
-		rte_eal_wait_lcore(cfg.rx_lcores[i]);
+	for (uint16_t i = 0; i < cfg->rx_lcores_count; i++)
+		rte_eal_wait_lcore(cfg->rx_lcores[i]);
 	/* The RX lcores are done: the journal takes what is left in its rings and closes. */
-	if (journal_running) {
-		journal.stop = true;
-		rte_eal_wait_lcore(cfg.journal.lcore);
+	if (run->journal_running) {
+		run->journal.stop = true;
+		rte_eal_wait_lcore(cfg->journal.lcore);
 	}
-	stats_tick(&stats, clock_monotonic_ns(), true);	/* the RX lcores are done: the last interval */
+	stats_tick(&run->stats, clock_monotonic_ns(), true);	/* the RX lcores are done: the last interval */
 	/* ... and consumers learn that this generation ends cleanly. */
-	for (uint16_t i = 0; i < cfg.rx_lcores_count; i++)
-		if (rings[i].header != NULL)
-			pub_ring_stop(&rings[i]);
-	fhd_throughput_print(stdout, rx, &cfg, feeds);
+	for (uint16_t i = 0; i < cfg->rx_lcores_count; i++)
+		if (run->rings[i].header != NULL)
+			pub_ring_stop(&run->rings[i]);
+}
 
-	for (uint16_t i = 0; i < cfg.rx_lcores_count; i++) {
-		if (rx[i]->stalled)
+/* --dump-books FILE: the canonical book dump. 0, or -EIO with the reason printed. */
+static int fhd_books_dump(struct fhd_run *run)
+{
+	char why[OUTPUT_FILE_ERROR_MAX];
+	FILE *out = output_file_fopen(&run->outputs.dump, run->outputs.dump_name, 0644, why, sizeof(why));
+	bool bad = out == NULL;
+
+	if (out != NULL) {
+		bad = feed_books_dump(out, run->feeds, run->cfg.feeds_count) != 0;
+		bad = fclose(out) != 0 || bad;
+		snprintf(why, sizeof(why), "%s: %s", run->o.dump_path, strerror(errno));
+	}
+	if (bad) {
+		fprintf(stderr, "fhd: --dump-books %s\n", why);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* The RX lcores' own counters: a replay's idle-timeout end, and frames not decoded. */
+static void fhd_lcores_report(FILE *out, const struct fhd_run *run)
+{
+	const struct cfg *cfg = &run->cfg;
+
+	for (uint16_t i = 0; i < cfg->rx_lcores_count; i++) {
+		const struct rx_lcore *rx = run->rx[i];
+
+		if (rx->stalled)
 			fprintf(stderr, "fhd: warning: lcore %u: replay ended on idle timeout before "
-				"every capture packet was received\n", cfg.rx_lcores[i]);
-		if (rx[i]->segmented > 0)
-			fprintf(stdout, "rx lcore %u: segmented %" PRIu64 " (frames larger than one "
-				"mbuf, not decoded%s)\n", cfg.rx_lcores[i], rx[i]->segmented,
-				rx[i]->journal != NULL ? " nor journaled" : "");
+				"every capture packet was received\n", cfg->rx_lcores[i]);
+		if (rx->segmented > 0)
+			fprintf(out, "rx lcore %u: segmented %" PRIu64 " (frames larger than one "
+				"mbuf, not decoded%s)\n", cfg->rx_lcores[i], rx->segmented,
+				rx->journal != NULL ? " nor journaled" : "");
 	}
-	if (replay)
-		fhd_captures_report(stdout, &o, captures, rx[0], port_ids, ports_open);
-	for (uint32_t p = 0; p < ports_open; p++) {
-		snprintf(name, sizeof(name), "%s", replay ? o.replay[p] : cfg.ports[p].name);
-		port_stats_print(stdout, port_ids[p], name);
-	}
-	for (uint16_t i = 0; i < cfg.rx_lcores_count; i++)
-		if (rx[i]->set.feeds_count > 0)
-			feed_set_stats_print(stdout, &rx[i]->set);
-	for (uint16_t f = 0; f < cfg.feeds_count; f++) {
-		feed_stats_print(stdout, feeds[f]);
-		if (o.top_books > 0)
-			feed_books_top_print(stdout, feeds[f], o.top_books, 5);
-	}
-	if (journal_running)
-		fhd_journal_stats_print(stdout, &journal, rx, &cfg);
-	stats_report(stdout, &stats);
-	if (outputs.hist.fd >= 0 && stats_hist_files_write(&stats, &outputs.hist) != 0)
-		status = 1;
-	if (o.dump_path != NULL) {
-		char why_text[OUTPUT_FILE_ERROR_MAX];
-		FILE *out = output_file_fopen(&outputs.dump, outputs.dump_name, 0644, why_text, sizeof(why_text));
-		bool bad = out == NULL;
+}
 
-		if (out != NULL) {
-			bad = feed_books_dump(out, feeds, cfg.feeds_count) != 0;
-			bad = fclose(out) != 0 || bad;
-			snprintf(why_text, sizeof(why_text), "%s: %s", o.dump_path, strerror(errno));
-		}
-		if (bad) {
-			fprintf(stderr, "fhd: --dump-books %s\n", why_text);
-			status = 1;
-		}
+/*
+ * The run's counters on stdout: throughput, lcores, captures, ports, feeds, journal,
+ * stats; then the latency distributions and the book dump. 0, or -EIO when a file
+ * could not be written.
+ */
+static int fhd_report(struct fhd_run *run)
+{
+	const struct cfg *cfg = &run->cfg;
+	char name[CFG_DEVICE_MAX];
+	int rc = 0;
+
+	fhd_throughput_print(stdout, run->rx, cfg, run->feeds);
+	fhd_lcores_report(stdout, run);
+	if (run->replay)
+		fhd_captures_report(stdout, &run->o, run->captures, run->rx[0], run->port_ids, run->ports_open);
+	for (uint32_t p = 0; p < run->ports_open; p++) {
+		snprintf(name, sizeof(name), "%s", run->replay ? run->o.replay[p] : cfg->ports[p].name);
+		port_stats_print(stdout, run->port_ids[p], name);
 	}
+	for (uint16_t i = 0; i < cfg->rx_lcores_count; i++)
+		if (run->rx[i]->set.feeds_count > 0)
+			feed_set_stats_print(stdout, &run->rx[i]->set);
+	for (uint16_t f = 0; f < cfg->feeds_count; f++) {
+		feed_stats_print(stdout, run->feeds[f]);
+		if (run->o.top_books > 0)
+			feed_books_top_print(stdout, run->feeds[f], run->o.top_books, 5);
+	}
+	if (run->journal_running)
+		fhd_journal_stats_print(stdout, &run->journal, run->rx, cfg);
+	stats_report(stdout, &run->stats);
+	if (run->outputs.hist.fd >= 0 && stats_hist_files_write(&run->stats, &run->outputs.hist) != 0)
+		rc = -EIO;
+	if (run->o.dump_path != NULL && fhd_books_dump(run) != 0)
+		rc = -EIO;
+	return rc;
+}
+
+/*
+ * The one cleanup path: undoes whatever the steps did, in reverse, whichever step
+ * stopped the run. DPDK's part only once EAL is up.
+ */
+static void fhd_run_close(struct fhd_run *run)
+{
+	const struct cfg *cfg = &run->cfg;
+
+	if (run->eal_running) {
+		stats_close(&run->stats);
+		for (uint16_t i = 0; i < cfg->rx_lcores_count; i++)
+			if (run->rx[i] != NULL && run->rx[i]->journal != NULL)
+				rte_ring_free(run->rx[i]->journal);
+		for (uint16_t i = 0; i < CFG_RX_LCORES_MAX; i++) {
+			pub_conflated_close(&run->views[i]);
+			pub_ring_close(&run->rings[i]);
+		}
+		for (uint32_t p = 0; p < run->ports_open; p++)
+			port_close(run->port_ids[p]);
+	}
+	if (run->captures_open)
+		for (uint32_t i = 0; i < run->o.replay_count; i++)
+			replay_capture_close(&run->captures[i]);
+	if (run->eal_running) {
+		for (uint16_t f = 0; f < cfg->feeds_count; f++)
+			feed_destroy(run->feeds[f]);
+		for (uint16_t i = 0; i < cfg->rx_lcores_count; i++)
+			rte_free(run->rx[i]);
+		rte_eal_cleanup();
+	}
+	fhd_outputs_close(&run->outputs);
+}
+
+/*
+ * fhd: before DPDK, the options, config, output directories, captures and EAL's
+ * command line (a failure there exits FHD_EXIT_CONFIG); then EAL, the lcores' state,
+ * feeds, ports, publishing, stats and journal (a failure exits 1); then the run
+ * itself, its wait and its report.
+ */
+int main(int argc, char **argv)
+{
+	static struct fhd_run run = {
+		.outputs = { .journal.fd = -1, .hist.fd = -1, .prometheus.fd = -1, .dump.fd = -1 },
+	};
+	int status = FHD_EXIT_CONFIG;
+
+	if (fhd_options_parse(argc, argv, &run.o) != 0 || fhd_config_setup(&run) != 0 ||
+	    fhd_outputs_open(&run.cfg, &run.o, &run.outputs) != 0)
+		goto out;
+	run.replay = run.o.replay_count > 0;
+	if (fhd_captures_open(&run.o, run.captures) != 0)
+		goto out;
+	run.captures_open = true;
+	if (fhd_eal_args_build(&run.cfg, &run.o, run.captures, run.eal_args, &run.eal_count) != 0)
+		goto out;
+	status = 1;
+	if (fhd_eal_start(&run) != 0 || fhd_mbufs_create(&run) != 0 || fhd_lcores_setup(&run) != 0 ||
+	    fhd_feeds_setup(&run) != 0 || fhd_ports_setup(&run) != 0 || fhd_publish_start(&run) != 0 ||
+	    fhd_stats_start(&run) != 0 || fhd_journal_start(&run) != 0)
+		goto out;
+	status = fhd_rx_launch(&run) != 0;
+	fhd_wait(&run);
+	if (fhd_report(&run) != 0)
+		status = 1;
 out:
-	stats_close(&stats);
-	for (uint16_t i = 0; i < cfg.rx_lcores_count; i++)
-		if (rx[i] != NULL && rx[i]->journal != NULL)
-			rte_ring_free(rx[i]->journal);
-	for (uint16_t i = 0; i < CFG_RX_LCORES_MAX; i++) {
-		pub_conflated_close(&views[i]);
-		pub_ring_close(&rings[i]);
-	}
-	for (uint32_t p = 0; p < ports_open; p++)
-		port_close(port_ids[p]);
-	for (uint32_t i = 0; i < o.replay_count; i++)
-		replay_capture_close(&captures[i]);
-	for (uint16_t f = 0; f < cfg.feeds_count; f++)
-		feed_destroy(feeds[f]);
-	for (uint16_t i = 0; i < cfg.rx_lcores_count; i++)
-		rte_free(rx[i]);
-	rte_eal_cleanup();
-	fhd_outputs_close(&outputs);
+	fhd_run_close(&run);
 	return status;
 }

@@ -1,6 +1,8 @@
 /*
  * rx: the RX lcore loop (see rx.h). The loop's only unbounded part is the run loop
- * itself; each pass polls every queue once for at most RX_BURST frames.
+ * itself; each pass polls every queue once for at most RX_BURST frames
+ * (rx_queues_poll, each burst handled by rx_burst_handle: both inlined, the hot path)
+ * and, when nothing came, ends a stalled replay or expires the live reorder windows.
  */
 #include "feed/dpdk/rx.h"
 
@@ -42,6 +44,7 @@ int rx_lcore_replay_queue_add(struct rx_lcore *rx, uint16_t port_id, bool counte
 	q->expected = expected;
 	q->done = counted && expected == 0;	/* an empty capture: nothing will come */
 	rx->queues_counted += counted;
+	assert(rx->queues_counted <= rx->queues_count && rx->queues_count <= RX_QUEUES_MAX);
 	return 0;
 }
 
@@ -56,6 +59,7 @@ int rx_lcore_queue_add(struct rx_lcore *rx, uint16_t port_id, uint16_t queue, ui
 	rx->queues[rx->queues_count].queue = queue;
 	rx->queues[rx->queues_count].expected = expected;
 	rx->queues_count++;
+	assert(rx->queues_count <= RX_QUEUES_MAX);
 	return 0;
 }
 
@@ -74,6 +78,7 @@ static void rx_journal_hand_over(struct rx_lcore *rx, struct journal_entry *entr
 	uint32_t taken = rte_ring_sp_enqueue_burst_elem(rx->journal, entries, sizeof(entries[0]),
 							 n, NULL);
 
+	assert(n <= RX_BURST && taken <= n);
 	for (uint32_t i = taken; i < n; i++) {
 		if (routes[i] != NULL)
 			routes[i]->feed->lines[routes[i]->line].journal_dropped++;
@@ -130,97 +135,129 @@ static uint16_t rx_burst_to_ethernet(struct rx_lcore *rx, enum packet_link link,
 			rte_pktmbuf_adj(m, (uint16_t)shift);
 		burst[kept++] = m;
 	}
+	assert(kept <= n);
 	return kept;
+}
+
+/* The per-burst scratch of an RX lcore, on its stack: frames, journal entries, routes. */
+struct rx_burst {
+	struct rte_mbuf *mbufs[RX_BURST];
+	struct journal_entry journal[RX_BURST];
+	const struct feed_route *routes[RX_BURST];
+};
+
+/*
+ * One burst of n frames (1..RX_BURST) taken off q: rewritten into Ethernet if q's
+ * link is not, timed (the TSC live, the capture's own time in a replay, advancing
+ * *now_ns), handed to the feed set one by one, then to the journal. A frame chained
+ * across mbufs is counted as segmented and freed. Inlined: the RX hot path.
+ */
+static inline void rx_burst_handle(struct rx_lcore *rx, const struct rx_queue *q, struct rx_burst *b,
+				   uint16_t n, uint64_t *now_ns, uint64_t ns_per_tick_q32)
+{
+	struct rte_mbuf **burst = b->mbufs;
+	uint32_t journaled = 0;
+
+	if (unlikely(q->link != PACKET_LINK_ETHERNET))
+		n = rx_burst_to_ethernet(rx, (enum packet_link)q->link, burst, n);
+	if (!rx->replay)
+		*now_ns = clock_tsc_to_ns(rte_rdtsc(), ns_per_tick_q32);
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = burst[i];
+		uint64_t rx_ns = *now_ns + rx->journal_epoch_ns;
+
+		if (i + 1 < n)
+			rte_prefetch0(rte_pktmbuf_mtod(burst[i + 1], void *));
+		/* Capture time, never going backwards even where the capture does. */
+		if (rx->replay && (m->ol_flags & rx->timestamp_flag)) {
+			uint64_t t = *RTE_MBUF_DYNFIELD(m, rx->timestamp_offset, uint64_t *) *
+				     rx->timestamp_to_ns;
+
+			*now_ns = t > *now_ns ? t : *now_ns;
+			rx_ns = t;	/* the journal keeps each frame's own time */
+		}
+		if (m->nb_segs != 1) {
+			/*
+			 * Larger than one mbuf's data room: the PMD chained it whole
+			 * (nothing is cut), but the parser wants one contiguous frame.
+			 * fhd sizes replay mbufs for the largest capture frame, so this
+			 * is a frame beyond any mbuf, or a live PMD that scatters.
+			 */
+			rx->segmented++;
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		/* The journal's own reference, taken before the feed may free the mbuf. */
+		if (rx->journal != NULL)
+			rte_mbuf_refcnt_update(m, 1);
+		b->routes[journaled] = feed_set_packet_handle(&rx->set, rte_pktmbuf_mtod(m, const uint8_t *),
+							      rte_pktmbuf_data_len(m), m, *now_ns, rx_mbuf_free);
+		if (rx->journal == NULL)
+			continue;
+		b->journal[journaled].mbuf = m;
+		b->journal[journaled].rx_ns = rx_ns;
+		b->journal[journaled].interface = b->routes[journaled] != NULL ?
+			b->routes[journaled]->journal_interface : rx->journal_unrouted;
+		journaled++;
+	}
+	assert(journaled <= n);
+	if (journaled > 0)
+		rx_journal_hand_over(rx, b->journal, b->routes, journaled);
+}
+
+/*
+ * Polls every queue not done once, for at most RX_BURST frames each, and handles
+ * what came. A counted queue is done once its packets are all in (or, polled empty
+ * now and then, accounted for by the PMD): *done counts those. Returns the frames
+ * received.
+ */
+static inline uint32_t rx_queues_poll(struct rx_lcore *rx, struct rx_burst *b, uint32_t *done,
+				      uint64_t *now_ns, uint64_t ns_per_tick_q32)
+{
+	uint32_t received = 0;
+
+	for (uint32_t qi = 0; qi < rx->queues_count; qi++) {
+		struct rx_queue *q = &rx->queues[qi];
+		uint16_t n;
+
+		if (q->done)
+			continue;
+		n = rte_eth_rx_burst(q->port_id, q->queue, b->mbufs, RX_BURST);
+		assert(n <= RX_BURST);
+		if (n == 0) {
+			if (q->counted && (rx->idle_polls & 1023) == 0 && rx_queue_replay_done(q)) {
+				q->done = true;
+				(*done)++;
+			}
+			continue;
+		}
+		received += n;
+		q->packets += n;
+		rx_burst_handle(rx, q, b, n, now_ns, ns_per_tick_q32);
+		if (q->counted && q->packets >= q->expected) {
+			q->done = true;
+			(*done)++;
+		}
+	}
+	return received;
 }
 
 int rx_lcore_run(void *arg)
 {
 	struct rx_lcore *rx = arg;
 	uint64_t ns_per_tick_q32 = clock_tsc_q32(rte_get_tsc_hz()), last_rx_tsc = rte_rdtsc(), now_ns = 0;
-	struct rte_mbuf *burst[RX_BURST];
-	struct journal_entry journal[RX_BURST];
-	const struct feed_route *routes[RX_BURST];
+	struct rx_burst burst;
 	uint32_t done = 0;
 
+	assert(rx->queues_count <= RX_QUEUES_MAX);
 	for (uint32_t qi = 0; qi < rx->queues_count; qi++)
 		done += rx->queues[qi].done;	/* empty captures are done before they start */
 	while (!*rx->quit) {
-		uint32_t received = 0;
-
+		assert(done <= rx->queues_count);
 		if (rx->queues_counted > 0 && done == rx->queues_count)
 			break;
-
 		feed_set_service(&rx->set);	/* the main lcore may be waiting for histograms */
-		for (uint32_t qi = 0; qi < rx->queues_count; qi++) {
-			struct rx_queue *q = &rx->queues[qi];
-			uint16_t n;
-
-			if (q->done)
-				continue;
-			n = rte_eth_rx_burst(q->port_id, q->queue, burst, RX_BURST);
-			if (n == 0) {
-				if (q->counted && (rx->idle_polls & 1023) == 0 && rx_queue_replay_done(q)) {
-					q->done = true;
-					done++;
-				}
-				continue;
-			}
-			received += n;
-			q->packets += n;
-			if (unlikely(q->link != PACKET_LINK_ETHERNET))
-				n = rx_burst_to_ethernet(rx, (enum packet_link)q->link, burst, n);
-			if (!rx->replay)
-				now_ns = clock_tsc_to_ns(rte_rdtsc(), ns_per_tick_q32);
-			uint32_t journaled = 0;
-
-			for (uint16_t i = 0; i < n; i++) {
-				struct rte_mbuf *m = burst[i];
-				uint64_t rx_ns = now_ns + rx->journal_epoch_ns;
-
-				if (i + 1 < n)
-					rte_prefetch0(rte_pktmbuf_mtod(burst[i + 1], void *));
-				/* Capture time, never going backwards even where the capture does. */
-				if (rx->replay && (m->ol_flags & rx->timestamp_flag)) {
-					uint64_t t = *RTE_MBUF_DYNFIELD(m, rx->timestamp_offset, uint64_t *) *
-						     rx->timestamp_to_ns;
-
-					now_ns = t > now_ns ? t : now_ns;
-					rx_ns = t;	/* the journal keeps each frame's own time */
-				}
-				if (m->nb_segs != 1) {
-					/*
-					 * Larger than one mbuf's data room: the PMD chained it
-					 * whole (nothing is cut), but the parser wants one
-					 * contiguous frame. fhd sizes replay mbufs for the
-					 * largest capture frame, so this is a frame beyond
-					 * any mbuf, or a live PMD that scatters.
-					 */
-					rx->segmented++;
-					rte_pktmbuf_free(m);
-					continue;
-				}
-				/* The journal's own reference, taken before the feed may free the mbuf. */
-				if (rx->journal != NULL)
-					rte_mbuf_refcnt_update(m, 1);
-				routes[journaled] = feed_set_packet_handle(&rx->set,
-						rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m),
-						m, now_ns, rx_mbuf_free);
-				if (rx->journal == NULL)
-					continue;
-				journal[journaled].mbuf = m;
-				journal[journaled].rx_ns = rx_ns;
-				journal[journaled].interface = routes[journaled] != NULL ?
-					routes[journaled]->journal_interface : rx->journal_unrouted;
-				journaled++;
-			}
-			if (journaled > 0)
-				rx_journal_hand_over(rx, journal, routes, journaled);
-			if (q->counted && q->packets >= q->expected) {
-				q->done = true;
-				done++;
-			}
-		}
-		if (received > 0) {
+		if (rx_queues_poll(rx, &burst, &done, &now_ns, ns_per_tick_q32) > 0) {
 			rx->bursts++;
 			last_rx_tsc = rte_rdtsc();
 			if (rx->first_rx_tsc == 0)
@@ -228,6 +265,7 @@ int rx_lcore_run(void *arg)
 			rx->last_rx_tsc = last_rx_tsc;
 			continue;
 		}
+		/* Idle: a replay that has had nothing for too long is over; live, the reorder windows expire. */
 		rx->idle_polls++;
 		if (rx->queues_counted > 0) {
 			if (clock_tsc_to_ns(rte_rdtsc() - last_rx_tsc, ns_per_tick_q32) > RX_REPLAY_IDLE_NS) {
