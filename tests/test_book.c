@@ -216,13 +216,46 @@ static bool compare_with_naive(struct book *book, int32_t instruments)
 	return true;
 }
 
+/*
+ * What an operation reported (struct book_result) against the reference after it:
+ * the last change of each level holds the reference's total shares and orders at
+ * that price (orders 0: the reference has none left there), and the top before it
+ * is the changed instrument's.
+ */
+static bool result_matches_naive(const struct book_result *r)
+{
+	for (uint32_t i = 0; i < r->changes_count; i++) {
+		const struct book_change *c = &r->changes[i];
+		uint64_t shares = 0;
+		uint32_t orders = 0;
+
+		for (size_t o = 0; o < naive_count; o++)
+			if (naive[o].instrument == c->instrument && naive[o].side == c->side &&
+			    naive[o].price == c->price) {
+				shares += naive[o].shares;
+				orders++;
+			}
+		bool later = false;
+
+		/* Changes come in order: a replace at the same price leaves, then returns. */
+		for (uint32_t j = i + 1; j < r->changes_count; j++)
+			later = later || (r->changes[j].side == c->side && r->changes[j].price == c->price);
+		if (!later && (orders != c->orders || (orders > 0 && shares != c->shares)))
+			return false;
+		if (r->top_before.instrument != c->instrument)
+			return false;
+	}
+	return true;
+}
+
 static void test_random_differential(uint64_t seed)
 {
 	const int32_t instruments = 4;
 	const uint32_t orders_max = 2048;
 	struct book *book = book_create(instruments, orders_max, 256);
 	uint64_t next_ref = 1;
-	int mismatches = 0;
+	int mismatches = 0, result_mismatches = 0;
+	struct book_result result;
 
 	printf("random differential against a naive reference, seed %" PRIu64 "\n", seed);
 	check_rng_state = seed;
@@ -240,7 +273,7 @@ static void test_random_differential(uint64_t seed)
 			int side = (int)(check_rng() % 2);
 			int64_t price = 10000 + (int64_t)(check_rng() % 40) * 100;
 			uint32_t shares = (uint32_t)(check_rng() % 500);
-			int rc = book_order_add(book, in, next_ref, (enum book_side)side, price, shares, NULL);
+			int rc = book_order_add(book, in, next_ref, (enum book_side)side, price, shares, &result);
 
 			if (naive_count < orders_max) {
 				CHECK(rc == 0);
@@ -252,9 +285,11 @@ static void test_random_differential(uint64_t seed)
 		} else if (kind < 70) {
 			uint32_t shares = (uint32_t)(check_rng() % 300);
 			struct naive_order *n = naive_find(ref);
-			int rc = book_order_reduce(book, ref, shares, NULL);
+			int rc = book_order_reduce(book, ref, shares, &result);
 
 			CHECK(rc == (n ? 0 : -ENOENT));
+			CHECK(rc != 0 || (result.order.shares == n->shares && result.order.price == n->price &&
+					  result.order.remaining == (shares >= n->shares ? 0 : n->shares - shares)));
 			if (n && shares >= n->shares)
 				naive_remove(n);
 			else if (n)
@@ -262,14 +297,15 @@ static void test_random_differential(uint64_t seed)
 		} else if (kind < 85) {
 			struct naive_order *n = naive_find(ref);
 
-			CHECK(book_order_delete(book, ref, NULL) == (n ? 0 : -ENOENT));
+			CHECK(book_order_delete(book, ref, &result) == (n ? 0 : -ENOENT));
+			CHECK(n == NULL || (result.order.shares == n->shares && result.order.remaining == 0));
 			if (n)
 				naive_remove(n);
 		} else {
 			struct naive_order *n = naive_find(ref);
 			int64_t price = 10000 + (int64_t)(check_rng() % 40) * 100;
 			uint32_t shares = (uint32_t)(check_rng() % 500);
-			int rc = book_order_replace(book, ref, next_ref, price, shares, NULL);
+			int rc = book_order_replace(book, ref, next_ref, price, shares, &result);
 
 			CHECK(rc == (n ? 0 : -ENOENT));
 			if (n) {
@@ -279,13 +315,17 @@ static void test_random_differential(uint64_t seed)
 			}
 			next_ref += 1;
 		}
+		/* A refused or unknown operation reports no change. */
+		if (!result_matches_naive(&result) && result_mismatches++ == 0)
+			printf("  FAIL: an operation's result differs from the reference at op %d (seed %" PRIu64 ")\n",
+			       op, seed);
 		if (op % 5000 == 0 && !(compare_with_naive(book, instruments) && book_check(book)) &&
 		    mismatches++ == 0)
 			printf("  FAIL: books differ from the reference at op %d (seed %" PRIu64 ")\n", op, seed);
 	}
 	CHECK(compare_with_naive(book, instruments) && book_check(book));
 	CHECK(book->orders.count == naive_count);
-	failures += mismatches;
+	failures += mismatches + result_mismatches;
 	free(naive);
 	book_destroy(book);
 }
