@@ -80,10 +80,12 @@ $(B)/asan/fhd: $(ASAN_CORE_OBJS) $(FHD_SRC:%.c=$(B)/asan/obj/%.o)
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) $(SAN) -g -o $@ $^ $(FHD_LIBS)
 
-$(B)/fh-pcap: $(B)/obj/tools/fh_pcap.o
+# fh-pcap: one file per subcommand and per shared piece, all in tools/fh_pcap/.
+FH_PCAP_SRC := $(wildcard tools/fh_pcap/*.c)
+$(B)/fh-pcap: $(FH_PCAP_SRC:%.c=$(B)/obj/%.o)
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) -o $@ $^
-$(B)/asan/fh-pcap: $(B)/asan/obj/tools/fh_pcap.o
+$(B)/asan/fh-pcap: $(FH_PCAP_SRC:%.c=$(B)/asan/obj/%.o)
 	$(Q)$(CC) $(SAN) -o $@ $^
 
 # libfh: the client library for strategy processes (no DPDK), static and shared,
