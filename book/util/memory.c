@@ -1,36 +1,40 @@
 /*
- * memory: prefaulted anonymous mappings for book storage (see memory.h).
+ * memory: prefaulted anonymous mappings (see memory.h).
  *
  * Large regions are aligned to 2 MiB and advised as transparent huge pages: the level
  * arrays and the order table are touched at random across hundreds of megabytes, and
- * with 4 KiB pages nearly every book operation would also miss the TLB.
+ * with 4 KiB pages nearly every book operation would also miss the TLB. Every region
+ * is at least page-aligned, as O_DIRECT and io_uring's registered buffers need.
  */
 #include "book/util/memory.h"
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
-#define BOOK_MEMORY_HUGE (2u << 20)
+#define MEMORY_HUGE_BYTES (2u << 20)
 
 static atomic_uint_fast64_t allocations;
 
-static size_t book_memory_span(size_t size)
+static size_t memory_span(size_t size)
 {
-	return size >= BOOK_MEMORY_HUGE ? (size + BOOK_MEMORY_HUGE - 1) & ~(size_t)(BOOK_MEMORY_HUGE - 1)
+	return size >= MEMORY_HUGE_BYTES ? (size + MEMORY_HUGE_BYTES - 1) & ~(size_t)(MEMORY_HUGE_BYTES - 1)
 					: size;
 }
 
 void *memory_alloc(size_t size)
 {
-	size_t span = book_memory_span(size), page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t span = memory_span(size), page = (size_t)sysconf(_SC_PAGESIZE);
 	uint8_t *raw, *memory;
 	size_t lead;
 
-	if (size == 0)
+	if (size == 0) {
+		errno = EINVAL;
 		return NULL;
-	if (span == size && size < BOOK_MEMORY_HUGE) {
+	}
+	if (span == size && size < MEMORY_HUGE_BYTES) {
 		memory = mmap(NULL, size, PROT_READ | PROT_WRITE,
 			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 		if (memory == MAP_FAILED)
@@ -39,15 +43,15 @@ void *memory_alloc(size_t size)
 		return memory;
 	}
 	/* Over-map by one huge page, then trim to a 2 MiB aligned span. */
-	raw = mmap(NULL, span + BOOK_MEMORY_HUGE, PROT_READ | PROT_WRITE,
+	raw = mmap(NULL, span + MEMORY_HUGE_BYTES, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (raw == MAP_FAILED)
 		return NULL;
-	lead = (BOOK_MEMORY_HUGE - ((uintptr_t)raw & (BOOK_MEMORY_HUGE - 1))) & (BOOK_MEMORY_HUGE - 1);
+	lead = (MEMORY_HUGE_BYTES - ((uintptr_t)raw & (MEMORY_HUGE_BYTES - 1))) & (MEMORY_HUGE_BYTES - 1);
 	memory = raw + lead;
 	if (lead > 0)
 		munmap(raw, lead);
-	munmap(memory + span, BOOK_MEMORY_HUGE - lead);
+	munmap(memory + span, MEMORY_HUGE_BYTES - lead);
 	/* Advice only: without THP the memory is still good, just slower. */
 	madvise(memory, span, MADV_HUGEPAGE);
 	/* Prefault now, so the data path never takes a page fault. */
@@ -60,7 +64,7 @@ void *memory_alloc(size_t size)
 void memory_free(void *memory, size_t size)
 {
 	if (memory != NULL)
-		munmap(memory, book_memory_span(size));
+		munmap(memory, memory_span(size));
 }
 
 uint64_t memory_allocations(void)

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "book/util/memory.h"
 #include "publish/journal/pcapng.h"
 
 /* Room for the largest block past a buffer's nominal end, in whole pages. */
@@ -503,10 +504,8 @@ int journal_open(struct journal *j, const struct journal_options *o, const char 
 	}
 	stride = o->buffer_bytes + JOURNAL_SLACK;
 	j->memory_size = stride * o->buffers;
-	j->memory = mmap(NULL, j->memory_size, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-	if (j->memory == MAP_FAILED) {
-		j->memory = NULL;
+	j->memory = memory_alloc(j->memory_size);
+	if (j->memory == NULL) {
 		rc = -errno;
 		snprintf(err, err_size, "journal: cannot map %zu bytes of buffers: %s", j->memory_size,
 			 strerror(errno));
@@ -559,7 +558,7 @@ int journal_close(struct journal *j)
 		j->ring_ready = false;
 	}
 	if (j->memory != NULL)
-		munmap(j->memory, j->memory_size);
+		memory_free(j->memory, j->memory_size);
 	j->memory = NULL;
 	free(j->headers);
 	j->headers = NULL;
