@@ -62,6 +62,17 @@
 #define CFG_JOURNAL_ROTATE_MB_DEFAULT 1024
 #define CFG_JOURNAL_ROTATE_MB_MAX (1u << 20)
 #define CFG_JOURNAL_ROTATE_S_DEFAULT 3600
+#define CFG_JOURNAL_ROTATE_S_MAX (7 * 86400)	/* a week */
+#define CFG_JOURNAL_FSYNC_MB_MAX (1u << 20)
+#define CFG_JOURNAL_FSYNC_MS_MAX 3600000	/* an hour */
+#define CFG_PUBLISH_CAPACITY_MIN 1024
+#define CFG_PUBLISH_CAPACITY_MAX (1u << 26)
+#define CFG_PUBLISH_DEPTH_MAX 64		/* the conflated segment's CONFLATED_DEPTH_MAX */
+#define CFG_STATS_INTERVAL_MS_MIN 10
+#define CFG_STATS_INTERVAL_MS_MAX 3600000	/* an hour */
+#define CFG_STATS_INTERVAL_MS_DEFAULT 1000
+#define CFG_UTC_OFFSET_MINUTES_MIN (-720)	/* UTC-12:00 */
+#define CFG_UTC_OFFSET_MINUTES_MAX 840		/* UTC+14:00 */
 
 _Static_assert(CFG_LCORE_ID_MAX <= UINT16_MAX, "lcore ids are stored in uint16_t");
 _Static_assert(CFG_PORTS_MAX <= UINT16_MAX, "port indexes are stored in uint16_t");
@@ -768,7 +779,8 @@ static int cfg_feed_read(struct cfg_parser *p, yaml_node_t *node, size_t index)
 		return ret;
 	if (keys[6].value) {
 		cfg_path_key(value_path, sizeof(value_path), path, "exchange_utc_offset_min");
-		ret = cfg_int_parse(p, keys[6].value, value_path, -720, 840, &feed->exchange_utc_offset_min);
+		ret = cfg_int_parse(p, keys[6].value, value_path, CFG_UTC_OFFSET_MINUTES_MIN,
+				    CFG_UTC_OFFSET_MINUTES_MAX, &feed->exchange_utc_offset_min);
 		if (ret)
 			return ret;
 	}
@@ -868,14 +880,14 @@ static int cfg_publish_read(struct cfg_parser *p, yaml_node_t *node)
 		return ret;
 	if (cfg_name_check(pub->ring, sizeof(pub->ring), &why) != 0)
 		return cfg_name_fail(p, keys[0].value, "publish.ring", "/dev/shm segments", why);
-	ret = cfg_uint_get(p, node, "publish", &keys[1], false, 1u << 20, 1024, 1u << 26,
-			   &pub->capacity);
+	ret = cfg_uint_get(p, node, "publish", &keys[1], false, CFG_PUBLISH_CAPACITY_DEFAULT,
+			   CFG_PUBLISH_CAPACITY_MIN, CFG_PUBLISH_CAPACITY_MAX, &pub->capacity);
 	if (ret)
 		return ret;
 	if (pub->capacity & (pub->capacity - 1))
 		return cfg_fail(p, &keys[1].value->start_mark, "publish.capacity",
 				"expected a power of two, got %u", pub->capacity);
-	pub->mode = 0640;
+	pub->mode = CFG_PUBLISH_MODE_DEFAULT;
 	if (keys[2].value) {
 		ret = cfg_string_parse(p, keys[2].value, "publish.mode", mode, sizeof(mode));
 		if (ret)
@@ -897,7 +909,8 @@ static int cfg_publish_read(struct cfg_parser *p, yaml_node_t *node)
 		if (ret)
 			return ret;
 	}
-	return cfg_uint_get(p, node, "publish", &keys[4], false, 10, 1, 64, &pub->depth);
+	return cfg_uint_get(p, node, "publish", &keys[4], false, CFG_PUBLISH_DEPTH_DEFAULT, 1,
+			    CFG_PUBLISH_DEPTH_MAX, &pub->depth);
 }
 
 /* Reads a YAML boolean: plain true or false (YAML 1.1's yes/no/on/off are refused). */
@@ -1050,10 +1063,12 @@ static int cfg_journal_read(struct cfg_parser *p, yaml_node_t *node)
 		if (ret)
 			return ret;
 	}
-	ret = cfg_uint_get(p, node, "journal", &keys[FSYNC_MB], false, 0, 0, 1u << 20, &j->fsync_mb);
+	ret = cfg_uint_get(p, node, "journal", &keys[FSYNC_MB], false, 0, 0, CFG_JOURNAL_FSYNC_MB_MAX,
+			   &j->fsync_mb);
 	if (ret)
 		return ret;
-	ret = cfg_uint_get(p, node, "journal", &keys[FSYNC_MS], false, 0, 0, 3600000, &j->fsync_ms);
+	ret = cfg_uint_get(p, node, "journal", &keys[FSYNC_MS], false, 0, 0, CFG_JOURNAL_FSYNC_MS_MAX,
+			   &j->fsync_ms);
 	if (ret)
 		return ret;
 	if (j->fsync_mb != 0 && j->fsync_ms != 0)
@@ -1065,7 +1080,7 @@ static int cfg_journal_read(struct cfg_parser *p, yaml_node_t *node)
 	if (ret)
 		return ret;
 	ret = cfg_uint_get(p, node, "journal", &keys[ROTATE_S], false, CFG_JOURNAL_ROTATE_S_DEFAULT,
-			   0, 7 * 86400, &j->rotate_s);
+			   0, CFG_JOURNAL_ROTATE_S_MAX, &j->rotate_s);
 	if (ret)
 		return ret;
 	held = (uint64_t)j->ring * cfg->rx_lcores_count;
@@ -1084,7 +1099,7 @@ static int cfg_journal_read(struct cfg_parser *p, yaml_node_t *node)
 void cfg_stats_defaults(struct cfg_stats *stats)
 {
 	memset(stats, 0, sizeof(*stats));
-	stats->interval_ms = 1000;
+	stats->interval_ms = CFG_STATS_INTERVAL_MS_DEFAULT;
 	stats->log = true;
 	/* segment stays empty: fhd names it per instance (<ring>-stats, or fh-stats-<pid>). */
 }
@@ -1105,7 +1120,8 @@ static int cfg_stats_read(struct cfg_parser *p, yaml_node_t *node)
 	ret = cfg_map_read(p, node, "stats", keys, KEYS);
 	if (ret)
 		return ret;
-	ret = cfg_uint_get(p, node, "stats", &keys[INTERVAL], false, 1000, 10, 3600000, &st->interval_ms);
+	ret = cfg_uint_get(p, node, "stats", &keys[INTERVAL], false, CFG_STATS_INTERVAL_MS_DEFAULT,
+			   CFG_STATS_INTERVAL_MS_MIN, CFG_STATS_INTERVAL_MS_MAX, &st->interval_ms);
 	if (ret)
 		return ret;
 	if (keys[LOG].value) {
