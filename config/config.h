@@ -20,8 +20,6 @@
 #define CFG_RX_LCORES_MAX 16
 #define CFG_LCORE_ID_MAX 127	/* lcore ids accepted: 0..CFG_LCORE_ID_MAX */
 #define CFG_ERROR_MAX 512
-#define CFG_DEPTH_MAX 64	/* YAML nesting: the schema needs 5; libyaml is quadratic in it */
-#define CFG_ANCHORS_MAX 256	/* YAML anchors (&name): libyaml's loader is quadratic in them */
 
 enum cfg_protocol {
 	CFG_PROTOCOL_NONE = 0,
