@@ -38,7 +38,7 @@ CORE_SRC := book/util/memory.c book/util/hist.c book/order_table.c book/book.c \
 	feed/packet.c feed/arbiter.c feed/feed.c feed/stats.c \
 	publish/shm_segment.c publish/ring.c publish/conflated.c publish/publisher.c publish/output_file.c \
 	publish/libfh/fh.c publish/journal/pcapng.c publish/journal/journal.c \
-	config/config.c config/default_yaml.S
+	config/yaml_reader.c config/config.c config/default_yaml.S
 # What needs DPDK: EAL, ports, the RX and journal lcores, and fhd's main (feed/dpdk/).
 FHD_SRC := $(wildcard feed/dpdk/*.c)
 TESTS := test_config $(patsubst tests/%.c,%,$(filter-out tests/test_config.c,$(wildcard tests/test_*.c)))
@@ -164,10 +164,10 @@ $(B)/fuzz_libfh_libfuzzer: tests/fuzz_libfh.c publish/libfh/fh.c publish/libfh/f
 # The config loader's target (cfg_load_text), built the same two ways.
 $(B)/asan/fuzz_config: $(B)/asan/obj/tests/fuzz_config.o $(B)/asan/obj/tests/fuzz_replay.o $(ASAN_CORE_OBJS)
 	$(Q)$(CC) $(SAN) -o $@ $^ $(CORE_LIBS)
-$(B)/fuzz_config_libfuzzer: tests/fuzz_config.c config/config.c config/default_yaml.S config/default.yaml
+$(B)/fuzz_config_libfuzzer: tests/fuzz_config.c config/yaml_reader.c config/config.c config/default_yaml.S config/default.yaml
 	$(if $(Q),@echo "  FUZZ    $@")
 	$(Q)clang -std=gnu11 -g -O1 -I. -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
-		$(call pc_cflags,yaml-0.1) tests/fuzz_config.c config/config.c \
+		$(call pc_cflags,yaml-0.1) tests/fuzz_config.c config/yaml_reader.c config/config.c \
 		config/default_yaml.S -o $@ $(call pc_libs,yaml-0.1) 2>$(B)/fuzz-config-build.log || rm -f $@
 
 asan: $(B)/asan/fhd $(B)/asan/fuzz_feed $(B)/fuzz_feed_libfuzzer $(B)/asan/fuzz_config $(B)/fuzz_config_libfuzzer $(B)/asan/fh-pcap $(addprefix $(B)/asan/,$(TESTS)) \

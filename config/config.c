@@ -1,13 +1,13 @@
 /*
- * config: loads fhd's YAML run configuration with libyaml's document API and
- * validates all of it (types, ranges, names, cross-references between lines,
- * ports and lcores) before anything else starts, so a bad file stops the run
- * with one precise line instead of a surprise on the data path. The document
- * tree keeps the mark of every node, which is how each error names
- * file:line:column. Fields are read in a fixed order (lcores, ports, then
- * feeds) whatever the order in the file, so references can be resolved as they
- * are read. Nothing here prints or keeps global state: the caller owns the
- * message buffer and the result.
+ * config: fhd's configuration schema. It reads the YAML run configuration through
+ * config/yaml_reader (which loads the document and reads typed values with
+ * file:line:column messages) and validates all of it (ranges, names, cross-references
+ * between lines, ports and lcores) before anything else starts, so a bad file stops
+ * the run with one precise line instead of a surprise on the data path. Sections are
+ * read in a fixed order (lcores, ports, then feeds, then publish, journal and stats)
+ * whatever the order in the file, so references can be resolved as they are read.
+ * Nothing here prints or keeps global state: the caller owns the message buffer and
+ * the result.
  */
 #include "config/config.h"
 
@@ -23,13 +23,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <yaml.h>
+#include "config/yaml_reader.h"
 
-#define CFG_PATH_MAX 128		/* longest key path in a message */
-#define CFG_SHOWN_MAX 40		/* characters of a bad value quoted in a message */
 #define CFG_FILE_SIZE_MAX (1 << 20)	/* a config is a few hundred bytes; refuse huge files */
 #define CFG_DEFAULT_NAME "<default>/config/default.yaml"
-#define CFG_PROTOCOL_ITCH50_MOLDUDP64_NAME "itch50-moldudp64"
 
 #define CFG_RX_QUEUES_MAX 64
 #define CFG_RX_DESCRIPTORS_MIN 64
@@ -62,6 +59,17 @@
 #define CFG_JOURNAL_ROTATE_MB_DEFAULT 1024
 #define CFG_JOURNAL_ROTATE_MB_MAX (1u << 20)
 #define CFG_JOURNAL_ROTATE_S_DEFAULT 3600
+#define CFG_JOURNAL_ROTATE_S_MAX (7 * 86400)	/* a week */
+#define CFG_JOURNAL_FSYNC_MB_MAX (1u << 20)
+#define CFG_JOURNAL_FSYNC_MS_MAX 3600000	/* an hour */
+#define CFG_PUBLISH_CAPACITY_MIN 1024
+#define CFG_PUBLISH_CAPACITY_MAX (1u << 26)
+#define CFG_PUBLISH_DEPTH_MAX 64		/* the conflated segment's CONFLATED_DEPTH_MAX */
+#define CFG_STATS_INTERVAL_MS_MIN 10
+#define CFG_STATS_INTERVAL_MS_MAX 3600000	/* an hour */
+#define CFG_STATS_INTERVAL_MS_DEFAULT 1000
+#define CFG_UTC_OFFSET_MINUTES_MIN (-720)	/* UTC-12:00 */
+#define CFG_UTC_OFFSET_MINUTES_MAX 840		/* UTC+14:00 */
 
 _Static_assert(CFG_LCORE_ID_MAX <= UINT16_MAX, "lcore ids are stored in uint16_t");
 _Static_assert(CFG_PORTS_MAX <= UINT16_MAX, "port indexes are stored in uint16_t");
@@ -73,365 +81,67 @@ _Static_assert(CFG_MBUFS_DEFAULT >= CFG_MBUFS_MIN && CFG_MBUFS_DEFAULT <= CFG_MB
 extern const char cfg_default_yaml_start[];
 extern const char cfg_default_yaml_end[];
 
-/* State of one load: where messages go and what has been read so far. */
+/* The protocols as YAML names them, indexed by enum cfg_protocol. */
+static const char *const cfg_protocol_names[] = {
+	[CFG_PROTOCOL_NONE] = "none",
+	[CFG_PROTOCOL_ITCH50_MOLDUDP64] = "itch50-moldudp64",
+};
+#define CFG_PROTOCOLS_COUNT (sizeof(cfg_protocol_names) / sizeof(cfg_protocol_names[0]))
+
+/* The keys of each section, in the order the unknown-key message lists them. */
+enum cfg_root_key {
+	ROOT_KEY_EAL, ROOT_KEY_LCORES, ROOT_KEY_MBUFS, ROOT_KEY_PORTS, ROOT_KEY_FEEDS,
+	ROOT_KEY_PUBLISH, ROOT_KEY_JOURNAL, ROOT_KEY_STATS, ROOT_KEYS
+};
+enum cfg_port_key { PORT_KEY_NAME, PORT_KEY_DEVICE, PORT_KEY_RX_QUEUES, PORT_KEY_RX_DESCRIPTORS,
+		    PORT_KEYS };
+enum cfg_feed_key {
+	FEED_KEY_NAME, FEED_KEY_PROTOCOL, FEED_KEY_LCORE, FEED_KEY_REORDER_WINDOW, FEED_KEY_LINES,
+	FEED_KEY_BOOK, FEED_KEY_UTC_OFFSET, FEED_KEYS
+};
+enum cfg_line_key { LINE_KEY_GROUP, LINE_KEY_UDP_PORT, LINE_KEY_SOURCE, LINE_KEY_PORT,
+		    LINE_KEY_QUEUE, LINE_KEYS };
+enum cfg_publish_key { PUBLISH_KEY_RING, PUBLISH_KEY_CAPACITY, PUBLISH_KEY_MODE,
+		       PUBLISH_KEY_GROUP, PUBLISH_KEY_DEPTH, PUBLISH_KEYS };
+enum cfg_journal_key {
+	JOURNAL_KEY_DIR, JOURNAL_KEY_LCORE, JOURNAL_KEY_CPU, JOURNAL_KEY_RING,
+	JOURNAL_KEY_BUFFER_KB, JOURNAL_KEY_BUFFERS, JOURNAL_KEY_O_DIRECT, JOURNAL_KEY_FSYNC_MB,
+	JOURNAL_KEY_FSYNC_MS, JOURNAL_KEY_ROTATE_MB, JOURNAL_KEY_ROTATE_S, JOURNAL_KEYS
+};
+enum cfg_stats_key { STATS_KEY_INTERVAL, STATS_KEY_LOG, STATS_KEY_SEGMENT,
+		     STATS_KEY_PROMETHEUS, STATS_KEY_HTTP, STATS_KEY_HIST_OUT, STATS_KEYS };
+
+/* State of one load: the document being read and what has been read so far. */
 struct cfg_parser {
-	const char *name;
-	yaml_document_t *document;
+	struct yaml_reader *reader;
 	struct cfg *cfg;
-	char *err;
-	size_t err_size;
 	size_t port_name_lines[CFG_PORTS_MAX];	/* 1-based, for duplicate-name messages */
 	size_t feed_name_lines[CFG_FEEDS_MAX];
 };
 
-/* One expected key of a mapping and the nodes found for it (NULL if absent). */
-struct cfg_key {
-	const char *name;
-	yaml_node_t *key;
-	yaml_node_t *value;
-};
-
-/*
- * Writes "NAME:LINE:COLUMN: PATH: " and the formatted rest into the error
- * buffer. Always returns -EINVAL so callers can `return cfg_fail(...)`.
- */
-__attribute__((format(printf, 4, 5)))
-static int cfg_fail(struct cfg_parser *p, const yaml_mark_t *mark, const char *path,
-		    const char *fmt, ...)
+/* A message with no position (the file itself is refused): "err = fmt ...", if err. */
+__attribute__((format(printf, 3, 4)))
+static void cfg_error_set(char *err, size_t err_size, const char *fmt, ...)
 {
 	va_list ap;
-	int used;
 
-	if (!p->err || p->err_size == 0)
-		return -EINVAL;
-	used = snprintf(p->err, p->err_size, "%s:%zu:%zu: %s: ", p->name,
-			mark->line + 1, mark->column + 1, path[0] ? path : "<top>");
-	if (used >= 0 && (size_t)used < p->err_size) {
-		va_start(ap, fmt);
-		vsnprintf(p->err + used, p->err_size - used, fmt, ap);
-		va_end(ap);
-	}
-	/*
-	 * Values quoted from the file may hold newlines or escape sequences: the message
-	 * stays one printable line whatever the file holds.
-	 */
-	for (char *c = p->err; *c != '\0'; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			*c = '?';
-	return -EINVAL;
-}
-
-/* Copies at most CFG_SHOWN_MAX bytes of s, replacing anything unprintable, into out. */
-static void cfg_text_show(const unsigned char *s, size_t len, char *out, size_t size)
-{
-	size_t i, n = 0;
-
-	assert(size > CFG_SHOWN_MAX + 4);
-	for (i = 0; i < len && i < CFG_SHOWN_MAX; i++)
-		out[n++] = (s[i] >= 0x20 && s[i] < 0x7f) ? (char)s[i] : '?';
-	if (len > CFG_SHOWN_MAX) {
-		memcpy(out + n, "...", 3);
-		n += 3;
-	}
-	out[n] = '\0';
-}
-
-static bool cfg_scalar_is_null(const yaml_node_t *node)
-{
-	const char *v = (const char *)node->data.scalar.value;
-
-	if (node->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return false;
-	return node->data.scalar.length == 0 || !strcmp(v, "~") || !strcmp(v, "null") ||
-	       !strcmp(v, "Null") || !strcmp(v, "NULL");
-}
-
-/* Describes a node for the "got ..." half of a message. */
-static const char *cfg_node_describe(const yaml_node_t *node, char *out, size_t size)
-{
-	char shown[CFG_SHOWN_MAX + 8];
-
-	switch (node->type) {
-	case YAML_MAPPING_NODE:
-		return "a mapping";
-	case YAML_SEQUENCE_NODE:
-		return "a list";
-	case YAML_SCALAR_NODE:
-		if (cfg_scalar_is_null(node))
-			return "null";
-		cfg_text_show(node->data.scalar.value, node->data.scalar.length, shown,
-			      sizeof(shown));
-		if (node->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
-			snprintf(out, size, "'%s'", shown);
-		else
-			snprintf(out, size, "quoted string \"%s\"", shown);
-		return out;
-	default:
-		return "nothing";
-	}
-}
-
-/*
- * Key paths are bounded by the schema (nesting depth 4, short key names, shown
- * unknown keys cut at CFG_SHOWN_MAX), so CFG_PATH_MAX always holds them.
- */
-static void cfg_path_key(char *out, size_t size, const char *parent, const char *key)
-{
-	int n;
-
-	if (parent[0])
-		n = snprintf(out, size, "%s.%s", parent, key);
-	else
-		n = snprintf(out, size, "%s", key);
-	assert(n >= 0 && (size_t)n < size);
-}
-
-static void cfg_path_index(char *out, size_t size, const char *parent, size_t index)
-{
-	int n = snprintf(out, size, "%s[%zu]", parent, index);
-
-	assert(n >= 0 && (size_t)n < size);
+	if (!err || err_size == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, err_size, fmt, ap);
+	va_end(ap);
 }
 
 /* A string that becomes part of a file or segment name and is not safe as one (why). */
 static int cfg_name_fail(struct cfg_parser *p, const yaml_node_t *node, const char *path,
 			 const char *names, const char *why)
 {
-	char shown[CFG_SHOWN_MAX + 8];
+	char shown[YAML_READER_SHOWN_SIZE];
 
-	cfg_text_show(node->data.scalar.value, node->data.scalar.length, shown, sizeof(shown));
-	return cfg_fail(p, &node->start_mark, path, "expected a name of [A-Za-z0-9_.-] not starting "
-			"with '.' (it names %s), got \"%s\" (%s)", names, shown, why);
-}
-
-static int cfg_type_fail(struct cfg_parser *p, const yaml_node_t *node, const char *path,
-			 const char *expected)
-{
-	char got[CFG_SHOWN_MAX + 32];
-
-	return cfg_fail(p, &node->start_mark, path, "expected %s, got %s", expected,
-			cfg_node_describe(node, got, sizeof(got)));
-}
-
-/* A required key is absent: the message points at the mapping that lacks it. */
-static int cfg_missing_fail(struct cfg_parser *p, const yaml_node_t *map, const char *parent,
-			    const struct cfg_key *key, const char *expected)
-{
-	char path[CFG_PATH_MAX];
-
-	cfg_path_key(path, sizeof(path), parent, key->name);
-	return cfg_fail(p, &map->start_mark, path, "expected %s (required key), got nothing",
-			expected);
-}
-
-/*
- * Matches the keys of mapping node against keys[0..count): every key must be
- * a scalar, known and used once. Fills keys[i].key/value for those present.
- * Returns 0 or -EINVAL naming the first offending key.
- */
-static int cfg_map_read(struct cfg_parser *p, yaml_node_t *node, const char *path,
-			struct cfg_key *keys, size_t count)
-{
-	yaml_node_pair_t *pair;
-	char known[256];
-	char shown[CFG_SHOWN_MAX + 8];
-	char key_path[CFG_PATH_MAX];
-	size_t i, used = 0;
-
-	if (node->type != YAML_MAPPING_NODE)
-		return cfg_type_fail(p, node, path, "a mapping");
-	for (i = 0; i < count; i++) {
-		keys[i].key = NULL;
-		keys[i].value = NULL;
-	}
-	for (pair = node->data.mapping.pairs.start; pair < node->data.mapping.pairs.top; pair++) {
-		yaml_node_t *key = yaml_document_get_node(p->document, pair->key);
-		yaml_node_t *value = yaml_document_get_node(p->document, pair->value);
-		const char *text;
-		size_t len;
-
-		assert(key && value);
-		if (key->type != YAML_SCALAR_NODE)
-			return cfg_type_fail(p, key, path, "a plain key");
-		text = (const char *)key->data.scalar.value;
-		len = key->data.scalar.length;
-		for (i = 0; i < count; i++)
-			if (strlen(keys[i].name) == len && !memcmp(keys[i].name, text, len))
-				break;
-		if (i == count) {
-			cfg_text_show(key->data.scalar.value, len, shown, sizeof(shown));
-			cfg_path_key(key_path, sizeof(key_path), path, shown);
-			used = 0;
-			known[0] = '\0';
-			for (i = 0; i < count && used < sizeof(known); i++)
-				used += snprintf(known + used, sizeof(known) - used, "%s%s",
-						 i ? ", " : "", keys[i].name);
-			return cfg_fail(p, &key->start_mark, key_path,
-					"expected one of %s, got unknown key '%s'", known, shown);
-		}
-		if (keys[i].key) {
-			cfg_path_key(key_path, sizeof(key_path), path, keys[i].name);
-			return cfg_fail(p, &key->start_mark, key_path,
-					"expected each key once, got '%s' again (first at line %zu)",
-					keys[i].name, keys[i].key->start_mark.line + 1);
-		}
-		keys[i].key = key;
-		keys[i].value = value;
-	}
-	return 0;
-}
-
-/*
- * Checks that node is a list of min..max entries and gives its items.
- * what names one entry ("ports") for the message.
- */
-static int cfg_list_read(struct cfg_parser *p, yaml_node_t *node, const char *path,
-			 size_t min, size_t max, const char *what,
-			 yaml_node_item_t **items, size_t *count)
-{
-	char expected[96];
-	size_t n;
-
-	snprintf(expected, sizeof(expected), "a list of %zu..%zu %s", min, max, what);
-	if (node->type != YAML_SEQUENCE_NODE)
-		return cfg_type_fail(p, node, path, expected);
-	n = node->data.sequence.items.top - node->data.sequence.items.start;
-	if (n < min || n > max)
-		return cfg_fail(p, &node->start_mark, path, "expected %s, got %zu", expected, n);
-	*items = node->data.sequence.items.start;
-	*count = n;
-	return 0;
-}
-
-/*
- * Reads a plain decimal integer in min..max: digits only, no sign, no leading
- * zero (YAML 1.1 would read 010 as octal), no suffix; overflow is out of range.
- */
-static int cfg_uint_parse(struct cfg_parser *p, yaml_node_t *node, const char *path,
-			  uint32_t min, uint32_t max, uint32_t *out)
-{
-	char expected[64];
-	const unsigned char *s;
-	uint64_t v = 0;
-	size_t i, len;
-
-	snprintf(expected, sizeof(expected), "a decimal integer in %u..%u", min, max);
-	if (node->type != YAML_SCALAR_NODE || node->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return cfg_type_fail(p, node, path, expected);
-	s = node->data.scalar.value;
-	len = node->data.scalar.length;
-	if (len == 0 || (len > 1 && s[0] == '0'))
-		return cfg_type_fail(p, node, path, expected);
-	for (i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return cfg_type_fail(p, node, path, expected);
-		if (v <= UINT32_MAX)	/* keep going to reject junk, but stop growing */
-			v = v * 10 + (s[i] - '0');
-	}
-	if (v < min || v > max)
-		return cfg_type_fail(p, node, path, expected);
-	*out = (uint32_t)v;
-	return 0;
-}
-
-/* Reads a plain decimal integer in min..max, with an optional leading '-'. */
-static int cfg_int_parse(struct cfg_parser *p, yaml_node_t *node, const char *path,
-			 int32_t min, int32_t max, int32_t *out)
-{
-	char expected[64];
-	const char *s = (const char *)node->data.scalar.value;
-	int64_t v = 0;
-	size_t i, len;
-	bool negative;
-
-	snprintf(expected, sizeof(expected), "a decimal integer in %d..%d", min, max);
-	if (node->type != YAML_SCALAR_NODE || node->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return cfg_type_fail(p, node, path, expected);
-	len = node->data.scalar.length;
-	negative = len > 0 && s[0] == '-';
-	i = negative ? 1 : 0;
-	if (len == i || (len > i + 1 && s[i] == '0'))
-		return cfg_type_fail(p, node, path, expected);
-	for (; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9' || v > INT32_MAX)
-			return cfg_type_fail(p, node, path, expected);
-		v = v * 10 + (s[i] - '0');
-	}
-	v = negative ? -v : v;
-	if (v < min || v > max)
-		return cfg_type_fail(p, node, path, expected);
-	*out = (int32_t)v;
-	return 0;
-}
-
-/* Reads key of map as an integer in min..max; absent means def, or an error if required. */
-static int cfg_uint_get(struct cfg_parser *p, yaml_node_t *map, const char *parent,
-			const struct cfg_key *key, bool required, uint32_t def,
-			uint32_t min, uint32_t max, uint32_t *out)
-{
-	char path[CFG_PATH_MAX];
-
-	assert(def >= min && def <= max);
-	if (!key->value) {
-		if (required)
-			return cfg_missing_fail(p, map, parent, key, "an integer");
-		*out = def;
-		return 0;
-	}
-	cfg_path_key(path, sizeof(path), parent, key->name);
-	return cfg_uint_parse(p, key->value, path, min, max, out);
-}
-
-/* Reads a non-empty string shorter than size into out (NUL-terminated). */
-static int cfg_string_parse(struct cfg_parser *p, yaml_node_t *node, const char *path,
-			    char *out, size_t size)
-{
-	char expected[64];
-	size_t len;
-
-	snprintf(expected, sizeof(expected), "a string of 1..%zu characters", size - 1);
-	if (node->type != YAML_SCALAR_NODE || cfg_scalar_is_null(node))
-		return cfg_type_fail(p, node, path, expected);
-	len = node->data.scalar.length;
-	if (len == 0)
-		return cfg_fail(p, &node->start_mark, path, "expected %s, got an empty string",
-				expected);
-	if (len >= size)
-		return cfg_fail(p, &node->start_mark, path, "expected %s, got %zu characters",
-				expected, len);
-	if (strlen((const char *)node->data.scalar.value) != len)
-		return cfg_fail(p, &node->start_mark, path, "expected %s, got a NUL character",
-				expected);
-	memcpy(out, node->data.scalar.value, len + 1);
-	return 0;
-}
-
-static int cfg_string_get(struct cfg_parser *p, yaml_node_t *map, const char *parent,
-			  const struct cfg_key *key, char *out, size_t size)
-{
-	char path[CFG_PATH_MAX];
-
-	if (!key->value)
-		return cfg_missing_fail(p, map, parent, key, "a string");
-	cfg_path_key(path, sizeof(path), parent, key->name);
-	return cfg_string_parse(p, key->value, path, out, size);
-}
-
-/* Reads a dotted-quad IPv4 address into *out, host byte order. */
-static int cfg_ipv4_parse(struct cfg_parser *p, yaml_node_t *node, const char *path,
-			  uint32_t *out)
-{
-	struct in_addr addr;
-	char text[16];
-
-	if (node->type != YAML_SCALAR_NODE || node->data.scalar.length >= sizeof(text) ||
-	    strlen((const char *)node->data.scalar.value) != node->data.scalar.length)
-		return cfg_type_fail(p, node, path, "an IPv4 address");
-	memcpy(text, node->data.scalar.value, node->data.scalar.length + 1);
-	if (inet_pton(AF_INET, text, &addr) != 1)
-		return cfg_type_fail(p, node, path, "an IPv4 address");
-	*out = ntohl(addr.s_addr);
-	return 0;
+	yaml_reader_scalar_show(node, shown, sizeof(shown));
+	return yaml_reader_fail(p->reader, &node->start_mark, path, "expected a name of "
+				"[A-Za-z0-9_.-] not starting with '.' (it names %s), got \"%s\" (%s)",
+				names, shown, why);
 }
 
 static bool cfg_ipv4_is_multicast(uint32_t ip)
@@ -442,18 +152,17 @@ static bool cfg_ipv4_is_multicast(uint32_t ip)
 static int cfg_eal_read(struct cfg_parser *p, yaml_node_t *node)
 {
 	struct cfg *cfg = p->cfg;
-	yaml_node_item_t *items;
-	char path[CFG_PATH_MAX];
+	char path[YAML_READER_PATH_MAX];
 	size_t i, count;
 	int ret;
 
-	ret = cfg_list_read(p, node, "eal", 0, CFG_EAL_ARGS_MAX, "strings", &items, &count);
+	ret = yaml_reader_list_read(p->reader, node, "eal", 0, CFG_EAL_ARGS_MAX, "strings", &count);
 	if (ret)
 		return ret;
 	for (i = 0; i < count; i++) {
-		cfg_path_index(path, sizeof(path), "eal", i);
-		ret = cfg_string_parse(p, yaml_document_get_node(p->document, items[i]), path,
-				       cfg->eal_args[i], CFG_ARG_MAX);
+		yaml_reader_path_index(path, sizeof(path), "eal", i);
+		ret = yaml_reader_string_parse(p->reader, yaml_reader_list_item(p->reader, node, i),
+					       path, cfg->eal_args[i], CFG_ARG_MAX);
 		if (ret)
 			return ret;
 	}
@@ -464,42 +173,43 @@ static int cfg_eal_read(struct cfg_parser *p, yaml_node_t *node)
 /* lcores: {main, rx: [...]}; every lcore id is used at most once. */
 static int cfg_lcores_read(struct cfg_parser *p, yaml_node_t *node)
 {
-	struct cfg_key keys[] = { { .name = "main" }, { .name = "rx" } };
+	struct yaml_reader_key keys[] = { { .name = "main" }, { .name = "rx" } };
 	struct cfg *cfg = p->cfg;
-	yaml_node_item_t *items;
-	char path[CFG_PATH_MAX];
+	char path[YAML_READER_PATH_MAX];
 	size_t i, j, count;
 	uint32_t v;
 	int ret;
 
-	ret = cfg_map_read(p, node, "lcores", keys, 2);
+	ret = yaml_reader_map_read(p->reader, node, "lcores", keys, 2);
 	if (ret)
 		return ret;
-	ret = cfg_uint_get(p, node, "lcores", &keys[0], true, 0, 0, CFG_LCORE_ID_MAX, &v);
+	ret = yaml_reader_uint_get(p->reader, node, "lcores", &keys[0], true, 0, 0, CFG_LCORE_ID_MAX,
+				   &v);
 	if (ret)
 		return ret;
 	cfg->main_lcore = (uint16_t)v;
 	if (!keys[1].value)
-		return cfg_missing_fail(p, node, "lcores", &keys[1], "a list of lcore ids");
-	ret = cfg_list_read(p, keys[1].value, "lcores.rx", 1, CFG_RX_LCORES_MAX, "lcore ids",
-			    &items, &count);
+		return yaml_reader_missing_fail(p->reader, node, "lcores", &keys[1],
+						"a list of lcore ids");
+	ret = yaml_reader_list_read(p->reader, keys[1].value, "lcores.rx", 1, CFG_RX_LCORES_MAX,
+				    "lcore ids", &count);
 	if (ret)
 		return ret;
 	for (i = 0; i < count; i++) {
-		yaml_node_t *item = yaml_document_get_node(p->document, items[i]);
+		yaml_node_t *item = yaml_reader_list_item(p->reader, keys[1].value, i);
 
-		cfg_path_index(path, sizeof(path), "lcores.rx", i);
-		ret = cfg_uint_parse(p, item, path, 0, CFG_LCORE_ID_MAX, &v);
+		yaml_reader_path_index(path, sizeof(path), "lcores.rx", i);
+		ret = yaml_reader_uint_parse(p->reader, item, path, 0, CFG_LCORE_ID_MAX, &v);
 		if (ret)
 			return ret;
 		if (v == cfg->main_lcore)
-			return cfg_fail(p, &item->start_mark, path,
-					"expected an lcore other than lcores.main, got %u", v);
+			return yaml_reader_fail(p->reader, &item->start_mark, path,
+						"expected an lcore other than lcores.main, got %u", v);
 		for (j = 0; j < i; j++)
 			if (cfg->rx_lcores[j] == v)
-				return cfg_fail(p, &item->start_mark, path,
-						"expected each lcore once, got %u again (also lcores.rx[%zu])",
-						v, j);
+				return yaml_reader_fail(p->reader, &item->start_mark, path,
+							"expected each lcore once, got %u again (also lcores.rx[%zu])",
+							v, j);
 		cfg->rx_lcores[i] = (uint16_t)v;
 	}
 	cfg->rx_lcores_count = (uint16_t)count;
@@ -508,49 +218,54 @@ static int cfg_lcores_read(struct cfg_parser *p, yaml_node_t *node)
 
 static int cfg_port_read(struct cfg_parser *p, yaml_node_t *node, size_t index)
 {
-	struct cfg_key keys[] = {
-		{ .name = "name" }, { .name = "device" },
-		{ .name = "rx_queues" }, { .name = "rx_descriptors" },
+	struct yaml_reader_key keys[PORT_KEYS] = {
+		[PORT_KEY_NAME] = { .name = "name" }, [PORT_KEY_DEVICE] = { .name = "device" },
+		[PORT_KEY_RX_QUEUES] = { .name = "rx_queues" },
+		[PORT_KEY_RX_DESCRIPTORS] = { .name = "rx_descriptors" },
 	};
 	struct cfg_port *port = &p->cfg->ports[index];
-	char path[CFG_PATH_MAX];
-	char value_path[CFG_PATH_MAX];
+	char path[YAML_READER_PATH_MAX];
+	char value_path[YAML_READER_PATH_MAX];
 	uint32_t v;
 	size_t i;
 	int ret;
 
-	cfg_path_index(path, sizeof(path), "ports", index);
-	ret = cfg_map_read(p, node, path, keys, 4);
+	yaml_reader_path_index(path, sizeof(path), "ports", index);
+	ret = yaml_reader_map_read(p->reader, node, path, keys, PORT_KEYS);
 	if (ret)
 		return ret;
-	ret = cfg_string_get(p, node, path, &keys[0], port->name, CFG_NAME_MAX);
+	ret = yaml_reader_string_get(p->reader, node, path, &keys[PORT_KEY_NAME], port->name,
+				     CFG_NAME_MAX);
 	if (ret)
 		return ret;
 	for (i = 0; i < index; i++)
 		if (!strcmp(p->cfg->ports[i].name, port->name)) {
-			cfg_path_key(value_path, sizeof(value_path), path, "name");
-			return cfg_fail(p, &keys[0].value->start_mark, value_path,
-					"expected a unique port name, got '%s' again (ports[%zu], line %zu)",
-					port->name, i, p->port_name_lines[i]);
+			yaml_reader_path_key(value_path, sizeof(value_path), path, "name");
+			return yaml_reader_fail(p->reader, &keys[PORT_KEY_NAME].value->start_mark,
+						value_path, "expected a unique port name, got '%s' again "
+						"(ports[%zu], line %zu)",
+						port->name, i, p->port_name_lines[i]);
 		}
-	p->port_name_lines[index] = keys[0].value->start_mark.line + 1;
-	ret = cfg_string_get(p, node, path, &keys[1], port->device, CFG_DEVICE_MAX);
+	p->port_name_lines[index] = keys[PORT_KEY_NAME].value->start_mark.line + 1;
+	ret = yaml_reader_string_get(p->reader, node, path, &keys[PORT_KEY_DEVICE], port->device,
+				     CFG_DEVICE_MAX);
 	if (ret)
 		return ret;
-	ret = cfg_uint_get(p, node, path, &keys[2], false, CFG_RX_QUEUES_DEFAULT, 1,
-			   CFG_RX_QUEUES_MAX, &v);
+	ret = yaml_reader_uint_get(p->reader, node, path, &keys[PORT_KEY_RX_QUEUES], false,
+				   CFG_RX_QUEUES_DEFAULT, 1, CFG_RX_QUEUES_MAX, &v);
 	if (ret)
 		return ret;
 	port->rx_queues = (uint16_t)v;
-	ret = cfg_uint_get(p, node, path, &keys[3], false, CFG_RX_DESCRIPTORS_DEFAULT,
-			   CFG_RX_DESCRIPTORS_MIN, CFG_RX_DESCRIPTORS_MAX, &v);
+	ret = yaml_reader_uint_get(p->reader, node, path, &keys[PORT_KEY_RX_DESCRIPTORS], false,
+				   CFG_RX_DESCRIPTORS_DEFAULT, CFG_RX_DESCRIPTORS_MIN,
+				   CFG_RX_DESCRIPTORS_MAX, &v);
 	if (ret)
 		return ret;
 	if (v & (v - 1)) {
-		cfg_path_key(value_path, sizeof(value_path), path, "rx_descriptors");
-		return cfg_fail(p, &keys[3].value->start_mark, value_path,
-				"expected a power of two in %u..%u, got %u",
-				CFG_RX_DESCRIPTORS_MIN, CFG_RX_DESCRIPTORS_MAX, v);
+		yaml_reader_path_key(value_path, sizeof(value_path), path, "rx_descriptors");
+		return yaml_reader_fail(p->reader, &keys[PORT_KEY_RX_DESCRIPTORS].value->start_mark,
+					value_path, "expected a power of two in %u..%u, got %u",
+					CFG_RX_DESCRIPTORS_MIN, CFG_RX_DESCRIPTORS_MAX, v);
 	}
 	port->rx_descriptors = (uint16_t)v;
 	return 0;
@@ -558,15 +273,14 @@ static int cfg_port_read(struct cfg_parser *p, yaml_node_t *node, size_t index)
 
 static int cfg_ports_read(struct cfg_parser *p, yaml_node_t *node)
 {
-	yaml_node_item_t *items;
 	size_t i, count;
 	int ret;
 
-	ret = cfg_list_read(p, node, "ports", 1, CFG_PORTS_MAX, "ports", &items, &count);
+	ret = yaml_reader_list_read(p->reader, node, "ports", 1, CFG_PORTS_MAX, "ports", &count);
 	if (ret)
 		return ret;
 	for (i = 0; i < count; i++) {
-		ret = cfg_port_read(p, yaml_document_get_node(p->document, items[i]), i);
+		ret = cfg_port_read(p, yaml_reader_list_item(p->reader, node, i), i);
 		if (ret)
 			return ret;
 		p->cfg->ports_count = (uint16_t)(i + 1);
@@ -574,81 +288,95 @@ static int cfg_ports_read(struct cfg_parser *p, yaml_node_t *node)
 	return 0;
 }
 
-/*
- * One line of a feed: {group, udp_port, port, queue, source}. The port must
- * exist, the queue must exist on it, and group:udp_port must not be taken by
- * any line read before (a packet could not tell which line it belongs to).
- */
-static int cfg_line_read(struct cfg_parser *p, yaml_node_t *node, const char *path,
-			 size_t feed_index, enum cfg_line_id line_id)
+/* A line's group (multicast, required), udp_port (required) and source (unicast, optional). */
+static int cfg_line_addresses_read(struct cfg_parser *p, yaml_node_t *node, const char *path,
+				   const struct yaml_reader_key *keys, struct cfg_line *line)
 {
-	struct cfg_key keys[] = {
-		{ .name = "group" }, { .name = "udp_port" }, { .name = "source" },
-		{ .name = "port" }, { .name = "queue" },
-	};
-	struct cfg *cfg = p->cfg;
-	struct cfg_line *line = &cfg->feeds[feed_index].lines[line_id];
-	char value_path[CFG_PATH_MAX];
-	char port_name[CFG_NAME_MAX];
-	struct in_addr addr;
-	char ip[INET_ADDRSTRLEN];
-	size_t f, l, i;
+	yaml_node_t *source = keys[LINE_KEY_SOURCE].value;
+	char value_path[YAML_READER_PATH_MAX];
 	uint32_t v;
 	int ret;
 
-	ret = cfg_map_read(p, node, path, keys, 5);
-	if (ret)
-		return ret;
-
-	if (!keys[0].value)
-		return cfg_missing_fail(p, node, path, &keys[0], "an IPv4 multicast group");
-	cfg_path_key(value_path, sizeof(value_path), path, "group");
-	ret = cfg_ipv4_parse(p, keys[0].value, value_path, &line->group_ip);
+	if (!keys[LINE_KEY_GROUP].value)
+		return yaml_reader_missing_fail(p->reader, node, path, &keys[LINE_KEY_GROUP],
+						"an IPv4 multicast group");
+	yaml_reader_path_key(value_path, sizeof(value_path), path, "group");
+	ret = yaml_reader_ipv4_parse(p->reader, keys[LINE_KEY_GROUP].value, value_path,
+				     &line->group_ip);
 	if (ret)
 		return ret;
 	if (!cfg_ipv4_is_multicast(line->group_ip))
-		return cfg_type_fail(p, keys[0].value, value_path,
-				     "a multicast IPv4 address (224.0.0.0/4)");
-
-	ret = cfg_uint_get(p, node, path, &keys[1], true, 1, 1, UINT16_MAX, &v);
+		return yaml_reader_type_fail(p->reader, keys[LINE_KEY_GROUP].value, value_path,
+					     "a multicast IPv4 address (224.0.0.0/4)");
+	ret = yaml_reader_uint_get(p->reader, node, path, &keys[LINE_KEY_UDP_PORT], true, 1, 1,
+				   UINT16_MAX, &v);
 	if (ret)
 		return ret;
 	line->udp_port = (uint16_t)v;
-
-	if (keys[2].value) {
-		cfg_path_key(value_path, sizeof(value_path), path, "source");
-		ret = cfg_ipv4_parse(p, keys[2].value, value_path, &line->source_ip);
-		if (ret)
-			return ret;
-		if (cfg_ipv4_is_multicast(line->source_ip))
-			return cfg_type_fail(p, keys[2].value, value_path,
+	if (!source)
+		return 0;
+	yaml_reader_path_key(value_path, sizeof(value_path), path, "source");
+	ret = yaml_reader_ipv4_parse(p->reader, source, value_path, &line->source_ip);
+	if (ret)
+		return ret;
+	if (cfg_ipv4_is_multicast(line->source_ip))
+		return yaml_reader_type_fail(p->reader, source, value_path,
 					     "a unicast IPv4 source address");
-		line->source_present = true;
-	}
+	line->source_present = true;
+	return 0;
+}
 
-	ret = cfg_string_get(p, node, path, &keys[3], port_name, sizeof(port_name));
+/* A line's port (the name of an entry in ports) and queue (one that port has). */
+static int cfg_line_port_read(struct cfg_parser *p, yaml_node_t *node, const char *path,
+			      const struct yaml_reader_key *keys, struct cfg_line *line)
+{
+	const struct cfg *cfg = p->cfg;
+	char value_path[YAML_READER_PATH_MAX];
+	char port_name[CFG_NAME_MAX];
+	uint32_t v;
+	size_t i;
+	int ret;
+
+	ret = yaml_reader_string_get(p->reader, node, path, &keys[LINE_KEY_PORT], port_name,
+				     sizeof(port_name));
 	if (ret)
 		return ret;
 	for (i = 0; i < cfg->ports_count; i++)
 		if (!strcmp(cfg->ports[i].name, port_name))
 			break;
 	if (i == cfg->ports_count) {
-		cfg_path_key(value_path, sizeof(value_path), path, "port");
-		return cfg_fail(p, &keys[3].value->start_mark, value_path,
-				"expected the name of an entry in ports, got '%s'", port_name);
+		yaml_reader_path_key(value_path, sizeof(value_path), path, "port");
+		return yaml_reader_fail(p->reader, &keys[LINE_KEY_PORT].value->start_mark, value_path,
+					"expected the name of an entry in ports, got '%s'", port_name);
 	}
 	line->port_index = (uint16_t)i;
-
-	ret = cfg_uint_get(p, node, path, &keys[4], false, 0, 0, CFG_RX_QUEUES_MAX - 1, &v);
+	ret = yaml_reader_uint_get(p->reader, node, path, &keys[LINE_KEY_QUEUE], false, 0, 0,
+				   CFG_RX_QUEUES_MAX - 1, &v);
 	if (ret)
 		return ret;
 	if (v >= cfg->ports[i].rx_queues) {
-		cfg_path_key(value_path, sizeof(value_path), path, "queue");
-		return cfg_fail(p, &keys[4].value->start_mark, value_path,
-				"expected a queue below rx_queues of port '%s' (%u), got %u",
-				cfg->ports[i].name, cfg->ports[i].rx_queues, v);
+		yaml_reader_path_key(value_path, sizeof(value_path), path, "queue");
+		return yaml_reader_fail(p->reader, &keys[LINE_KEY_QUEUE].value->start_mark, value_path,
+					"expected a queue below rx_queues of port '%s' (%u), got %u",
+					cfg->ports[i].name, cfg->ports[i].rx_queues, v);
 	}
 	line->queue = (uint16_t)v;
+	return 0;
+}
+
+/*
+ * group:udp_port of line line_id of feed feed_index must not be taken by any line read
+ * before: a packet could not tell which line it belongs to. group is its node.
+ */
+static int cfg_line_unique_check(struct cfg_parser *p, const yaml_node_t *group,
+				 const char *path, size_t feed_index, enum cfg_line_id line_id)
+{
+	const struct cfg *cfg = p->cfg;
+	const struct cfg_line *line = &cfg->feeds[feed_index].lines[line_id];
+	char value_path[YAML_READER_PATH_MAX];
+	char ip[INET_ADDRSTRLEN];
+	struct in_addr addr;
+	size_t f, l;
 
 	for (f = 0; f <= feed_index; f++)
 		for (l = 0; l < CFG_LINES_MAX; l++) {
@@ -661,11 +389,41 @@ static int cfg_line_read(struct cfg_parser *p, yaml_node_t *node, const char *pa
 				continue;
 			addr.s_addr = htonl(line->group_ip);
 			inet_ntop(AF_INET, &addr, ip, sizeof(ip));
-			cfg_path_key(value_path, sizeof(value_path), path, "group");
-			return cfg_fail(p, &keys[0].value->start_mark, value_path,
-					"expected a group:udp_port unique across lines, got %s:%u again (also feeds[%zu].lines.%c)",
-					ip, line->udp_port, f, l == CFG_LINE_A ? 'A' : 'B');
+			yaml_reader_path_key(value_path, sizeof(value_path), path, "group");
+			return yaml_reader_fail(p->reader, &group->start_mark, value_path,
+						"expected a group:udp_port unique across lines, got %s:%u again (also feeds[%zu].lines.%c)",
+						ip, line->udp_port, f, l == CFG_LINE_A ? 'A' : 'B');
 		}
+	return 0;
+}
+
+/*
+ * One line of a feed: {group, udp_port, source, port, queue}. The port must exist, the
+ * queue must exist on it, and group:udp_port must be unique across lines.
+ */
+static int cfg_line_read(struct cfg_parser *p, yaml_node_t *node, const char *path,
+			 size_t feed_index, enum cfg_line_id line_id)
+{
+	struct yaml_reader_key keys[LINE_KEYS] = {
+		[LINE_KEY_GROUP] = { .name = "group" }, [LINE_KEY_UDP_PORT] = { .name = "udp_port" },
+		[LINE_KEY_SOURCE] = { .name = "source" }, [LINE_KEY_PORT] = { .name = "port" },
+		[LINE_KEY_QUEUE] = { .name = "queue" },
+	};
+	struct cfg_line *line = &p->cfg->feeds[feed_index].lines[line_id];
+	int ret;
+
+	ret = yaml_reader_map_read(p->reader, node, path, keys, LINE_KEYS);
+	if (ret)
+		return ret;
+	ret = cfg_line_addresses_read(p, node, path, keys, line);
+	if (ret)
+		return ret;
+	ret = cfg_line_port_read(p, node, path, keys, line);
+	if (ret)
+		return ret;
+	ret = cfg_line_unique_check(p, keys[LINE_KEY_GROUP].value, path, feed_index, line_id);
+	if (ret)
+		return ret;
 	line->present = true;
 	return 0;
 }
@@ -673,55 +431,56 @@ static int cfg_line_read(struct cfg_parser *p, yaml_node_t *node, const char *pa
 static int cfg_lines_read(struct cfg_parser *p, yaml_node_t *node, const char *parent,
 			  size_t feed_index)
 {
-	struct cfg_key keys[] = { { .name = "A" }, { .name = "B" } };
-	char path[CFG_PATH_MAX];
-	char line_path[CFG_PATH_MAX];
+	struct yaml_reader_key keys[] = { { .name = "A" }, { .name = "B" } };
+	char path[YAML_READER_PATH_MAX];
+	char line_path[YAML_READER_PATH_MAX];
 	int ret;
 
-	cfg_path_key(path, sizeof(path), parent, "lines");
-	ret = cfg_map_read(p, node, path, keys, 2);
+	yaml_reader_path_key(path, sizeof(path), parent, "lines");
+	ret = yaml_reader_map_read(p->reader, node, path, keys, 2);
 	if (ret)
 		return ret;
 	if (!keys[0].value)
-		return cfg_missing_fail(p, node, path, &keys[0], "a mapping");
-	cfg_path_key(line_path, sizeof(line_path), path, "A");
+		return yaml_reader_missing_fail(p->reader, node, path, &keys[0], "a mapping");
+	yaml_reader_path_key(line_path, sizeof(line_path), path, "A");
 	ret = cfg_line_read(p, keys[0].value, line_path, feed_index, CFG_LINE_A);
 	if (ret || !keys[1].value)
 		return ret;
-	cfg_path_key(line_path, sizeof(line_path), path, "B");
+	yaml_reader_path_key(line_path, sizeof(line_path), path, "B");
 	return cfg_line_read(p, keys[1].value, line_path, feed_index, CFG_LINE_B);
 }
 
 static int cfg_reorder_read(struct cfg_parser *p, yaml_node_t *node, const char *parent,
 			    struct cfg_feed *feed)
 {
-	struct cfg_key keys[] = { { .name = "packets" }, { .name = "us" } };
-	char path[CFG_PATH_MAX];
+	struct yaml_reader_key keys[] = { { .name = "packets" }, { .name = "us" } };
+	char path[YAML_READER_PATH_MAX];
 	int ret;
 
 	feed->reorder_packets_max = CFG_REORDER_PACKETS_DEFAULT;
 	feed->reorder_window_us = CFG_REORDER_US_DEFAULT;
 	if (!node)
 		return 0;
-	cfg_path_key(path, sizeof(path), parent, "reorder_window");
-	ret = cfg_map_read(p, node, path, keys, 2);
+	yaml_reader_path_key(path, sizeof(path), parent, "reorder_window");
+	ret = yaml_reader_map_read(p->reader, node, path, keys, 2);
 	if (ret)
 		return ret;
-	ret = cfg_uint_get(p, node, path, &keys[0], false, CFG_REORDER_PACKETS_DEFAULT, 1,
-			   CFG_REORDER_PACKETS_MAX, &feed->reorder_packets_max);
+	ret = yaml_reader_uint_get(p->reader, node, path, &keys[0], false,
+				   CFG_REORDER_PACKETS_DEFAULT, 1, CFG_REORDER_PACKETS_MAX,
+				   &feed->reorder_packets_max);
 	if (ret)
 		return ret;
-	return cfg_uint_get(p, node, path, &keys[1], false, CFG_REORDER_US_DEFAULT, 0,
-			    CFG_REORDER_US_MAX, &feed->reorder_window_us);
+	return yaml_reader_uint_get(p->reader, node, path, &keys[1], false, CFG_REORDER_US_DEFAULT,
+				    0, CFG_REORDER_US_MAX, &feed->reorder_window_us);
 }
 
 static int cfg_book_read(struct cfg_parser *p, yaml_node_t *node, const char *parent,
 			 struct cfg_book *book)
 {
-	struct cfg_key keys[] = {
+	struct yaml_reader_key keys[] = {
 		{ .name = "instruments" }, { .name = "orders" }, { .name = "levels" },
 	};
-	char path[CFG_PATH_MAX];
+	char path[YAML_READER_PATH_MAX];
 	int ret;
 
 	book->instruments_max = CFG_BOOK_INSTRUMENTS_DEFAULT;
@@ -729,117 +488,134 @@ static int cfg_book_read(struct cfg_parser *p, yaml_node_t *node, const char *pa
 	book->levels_max = CFG_BOOK_LEVELS_DEFAULT;
 	if (!node)
 		return 0;
-	cfg_path_key(path, sizeof(path), parent, "book");
-	ret = cfg_map_read(p, node, path, keys, 3);
+	yaml_reader_path_key(path, sizeof(path), parent, "book");
+	ret = yaml_reader_map_read(p->reader, node, path, keys, 3);
 	if (ret)
 		return ret;
-	ret = cfg_uint_get(p, node, path, &keys[0], false, CFG_BOOK_INSTRUMENTS_DEFAULT, 1,
-			   CFG_BOOK_INSTRUMENTS_MAX, &book->instruments_max);
+	ret = yaml_reader_uint_get(p->reader, node, path, &keys[0], false,
+				   CFG_BOOK_INSTRUMENTS_DEFAULT, 1, CFG_BOOK_INSTRUMENTS_MAX,
+				   &book->instruments_max);
 	if (ret)
 		return ret;
-	ret = cfg_uint_get(p, node, path, &keys[1], false, CFG_BOOK_ORDERS_DEFAULT, 1,
-			   CFG_BOOK_ORDERS_MAX, &book->orders_max);
+	ret = yaml_reader_uint_get(p->reader, node, path, &keys[1], false, CFG_BOOK_ORDERS_DEFAULT,
+				   1, CFG_BOOK_ORDERS_MAX, &book->orders_max);
 	if (ret)
 		return ret;
-	return cfg_uint_get(p, node, path, &keys[2], false, CFG_BOOK_LEVELS_DEFAULT, 1,
-			    CFG_BOOK_LEVELS_MAX, &book->levels_max);
+	return yaml_reader_uint_get(p->reader, node, path, &keys[2], false, CFG_BOOK_LEVELS_DEFAULT,
+				    1, CFG_BOOK_LEVELS_MAX, &book->levels_max);
 }
 
-static int cfg_feed_read(struct cfg_parser *p, yaml_node_t *node, size_t index)
+/* Feed index's name: required, safe as a file name, unlike any feed's before it. */
+static int cfg_feed_name_read(struct cfg_parser *p, yaml_node_t *node, const char *path,
+			      const struct yaml_reader_key *key, size_t index)
 {
-	struct cfg_key keys[] = {
-		{ .name = "name" }, { .name = "protocol" }, { .name = "lcore" },
-		{ .name = "reorder_window" }, { .name = "lines" }, { .name = "book" },
-		{ .name = "exchange_utc_offset_min" },
-	};
-	struct cfg *cfg = p->cfg;
-	struct cfg_feed *feed = &cfg->feeds[index];
-	char path[CFG_PATH_MAX];
-	char value_path[CFG_PATH_MAX];
-	char protocol[CFG_NAME_MAX];
+	struct cfg_feed *feed = &p->cfg->feeds[index];
+	char value_path[YAML_READER_PATH_MAX];
 	const char *why;
+	size_t i;
+	int ret;
+
+	ret = yaml_reader_string_get(p->reader, node, path, key, feed->name, CFG_NAME_MAX);
+	if (ret)
+		return ret;
+	yaml_reader_path_key(value_path, sizeof(value_path), path, "name");
+	if (cfg_name_check(feed->name, CFG_NAME_MAX, &why) != 0)
+		return cfg_name_fail(p, key->value, value_path, "file names", why);
+	for (i = 0; i < index; i++)
+		if (!strcmp(p->cfg->feeds[i].name, feed->name))
+			return yaml_reader_fail(p->reader, &key->value->start_mark, value_path,
+						"expected a unique feed name, got '%s' again (feeds[%zu], line %zu)",
+						feed->name, i, p->feed_name_lines[i]);
+	p->feed_name_lines[index] = key->value->start_mark.line + 1;
+	return 0;
+}
+
+/* A feed's lcore: required, one of lcores.rx. */
+static int cfg_feed_lcore_read(struct cfg_parser *p, yaml_node_t *node, const char *path,
+			       const struct yaml_reader_key *key, struct cfg_feed *feed)
+{
+	const struct cfg *cfg = p->cfg;
+	char value_path[YAML_READER_PATH_MAX];
 	uint32_t v;
 	size_t i;
 	int ret;
 
-	cfg_path_index(path, sizeof(path), "feeds", index);
-	ret = cfg_map_read(p, node, path, keys, 7);
-	if (ret)
-		return ret;
-	if (keys[6].value) {
-		cfg_path_key(value_path, sizeof(value_path), path, "exchange_utc_offset_min");
-		ret = cfg_int_parse(p, keys[6].value, value_path, -720, 840, &feed->exchange_utc_offset_min);
-		if (ret)
-			return ret;
-	}
-
-	ret = cfg_string_get(p, node, path, &keys[0], feed->name, CFG_NAME_MAX);
-	if (ret)
-		return ret;
-	if (cfg_name_check(feed->name, CFG_NAME_MAX, &why) != 0) {
-		cfg_path_key(value_path, sizeof(value_path), path, "name");
-		return cfg_name_fail(p, keys[0].value, value_path, "file names", why);
-	}
-	for (i = 0; i < index; i++)
-		if (!strcmp(cfg->feeds[i].name, feed->name)) {
-			cfg_path_key(value_path, sizeof(value_path), path, "name");
-			return cfg_fail(p, &keys[0].value->start_mark, value_path,
-					"expected a unique feed name, got '%s' again (feeds[%zu], line %zu)",
-					feed->name, i, p->feed_name_lines[i]);
-		}
-	p->feed_name_lines[index] = keys[0].value->start_mark.line + 1;
-
-	if (!keys[1].value)
-		return cfg_missing_fail(p, node, path, &keys[1],
-					"'" CFG_PROTOCOL_ITCH50_MOLDUDP64_NAME "'");
-	cfg_path_key(value_path, sizeof(value_path), path, "protocol");
-	if (keys[1].value->type != YAML_SCALAR_NODE ||
-	    keys[1].value->data.scalar.length >= sizeof(protocol) ||
-	    strlen((const char *)keys[1].value->data.scalar.value) !=
-	    keys[1].value->data.scalar.length)
-		return cfg_type_fail(p, keys[1].value, value_path,
-				     "'" CFG_PROTOCOL_ITCH50_MOLDUDP64_NAME "'");
-	memcpy(protocol, keys[1].value->data.scalar.value, keys[1].value->data.scalar.length + 1);
-	if (strcmp(protocol, CFG_PROTOCOL_ITCH50_MOLDUDP64_NAME))
-		return cfg_type_fail(p, keys[1].value, value_path,
-				     "'" CFG_PROTOCOL_ITCH50_MOLDUDP64_NAME "'");
-	feed->protocol = CFG_PROTOCOL_ITCH50_MOLDUDP64;
-
-	ret = cfg_uint_get(p, node, path, &keys[2], true, 0, 0, CFG_LCORE_ID_MAX, &v);
+	ret = yaml_reader_uint_get(p->reader, node, path, key, true, 0, 0, CFG_LCORE_ID_MAX, &v);
 	if (ret)
 		return ret;
 	for (i = 0; i < cfg->rx_lcores_count; i++)
 		if (cfg->rx_lcores[i] == v)
 			break;
 	if (i == cfg->rx_lcores_count) {
-		cfg_path_key(value_path, sizeof(value_path), path, "lcore");
-		return cfg_fail(p, &keys[2].value->start_mark, value_path,
-				"expected an lcore listed in lcores.rx, got %u", v);
+		yaml_reader_path_key(value_path, sizeof(value_path), path, "lcore");
+		return yaml_reader_fail(p->reader, &key->value->start_mark, value_path,
+					"expected an lcore listed in lcores.rx, got %u", v);
 	}
 	feed->lcore = (uint16_t)v;
+	return 0;
+}
 
-	ret = cfg_reorder_read(p, keys[3].value, path, feed);
+static int cfg_feed_read(struct cfg_parser *p, yaml_node_t *node, size_t index)
+{
+	struct yaml_reader_key keys[FEED_KEYS] = {
+		[FEED_KEY_NAME] = { .name = "name" }, [FEED_KEY_PROTOCOL] = { .name = "protocol" },
+		[FEED_KEY_LCORE] = { .name = "lcore" },
+		[FEED_KEY_REORDER_WINDOW] = { .name = "reorder_window" },
+		[FEED_KEY_LINES] = { .name = "lines" }, [FEED_KEY_BOOK] = { .name = "book" },
+		[FEED_KEY_UTC_OFFSET] = { .name = "exchange_utc_offset_min" },
+	};
+	struct cfg_feed *feed = &p->cfg->feeds[index];
+	char path[YAML_READER_PATH_MAX];
+	char value_path[YAML_READER_PATH_MAX];
+	size_t protocol;
+	int ret;
+
+	yaml_reader_path_index(path, sizeof(path), "feeds", index);
+	ret = yaml_reader_map_read(p->reader, node, path, keys, FEED_KEYS);
 	if (ret)
 		return ret;
-	if (!keys[4].value)
-		return cfg_missing_fail(p, node, path, &keys[4], "a mapping with lines A and B");
-	ret = cfg_lines_read(p, keys[4].value, path, index);
+	if (keys[FEED_KEY_UTC_OFFSET].value) {
+		yaml_reader_path_key(value_path, sizeof(value_path), path, "exchange_utc_offset_min");
+		ret = yaml_reader_int_parse(p->reader, keys[FEED_KEY_UTC_OFFSET].value, value_path,
+					    CFG_UTC_OFFSET_MINUTES_MIN, CFG_UTC_OFFSET_MINUTES_MAX,
+					    &feed->exchange_utc_offset_min);
+		if (ret)
+			return ret;
+	}
+	ret = cfg_feed_name_read(p, node, path, &keys[FEED_KEY_NAME], index);
 	if (ret)
 		return ret;
-	return cfg_book_read(p, keys[5].value, path, &feed->book);
+	/* every protocol but none */
+	ret = yaml_reader_choice_get(p->reader, node, path, &keys[FEED_KEY_PROTOCOL],
+				     cfg_protocol_names + 1, CFG_PROTOCOLS_COUNT - 1, &protocol);
+	if (ret)
+		return ret;
+	feed->protocol = (enum cfg_protocol)(protocol + 1);
+	ret = cfg_feed_lcore_read(p, node, path, &keys[FEED_KEY_LCORE], feed);
+	if (ret)
+		return ret;
+	ret = cfg_reorder_read(p, keys[FEED_KEY_REORDER_WINDOW].value, path, feed);
+	if (ret)
+		return ret;
+	if (!keys[FEED_KEY_LINES].value)
+		return yaml_reader_missing_fail(p->reader, node, path, &keys[FEED_KEY_LINES],
+						"a mapping with lines A and B");
+	ret = cfg_lines_read(p, keys[FEED_KEY_LINES].value, path, index);
+	if (ret)
+		return ret;
+	return cfg_book_read(p, keys[FEED_KEY_BOOK].value, path, &feed->book);
 }
 
 static int cfg_feeds_read(struct cfg_parser *p, yaml_node_t *node)
 {
-	yaml_node_item_t *items;
 	size_t i, count;
 	int ret;
 
-	ret = cfg_list_read(p, node, "feeds", 1, CFG_FEEDS_MAX, "feeds", &items, &count);
+	ret = yaml_reader_list_read(p->reader, node, "feeds", 1, CFG_FEEDS_MAX, "feeds", &count);
 	if (ret)
 		return ret;
 	for (i = 0; i < count; i++) {
-		ret = cfg_feed_read(p, yaml_document_get_node(p->document, items[i]), i);
+		ret = cfg_feed_read(p, yaml_reader_list_item(p->reader, node, i), i);
 		if (ret)
 			return ret;
 		p->cfg->feeds_count = (uint16_t)(i + 1);
@@ -847,69 +623,78 @@ static int cfg_feeds_read(struct cfg_parser *p, yaml_node_t *node)
 	return 0;
 }
 
+/*
+ * publish.mode: an octal string ("0640") the owner can read and no one else can write:
+ * anyone who can write a segment can forge what strategies trade on.
+ */
+static int cfg_publish_mode_read(struct cfg_parser *p, yaml_node_t *node, uint32_t *out)
+{
+	char mode[8], *end;
+	uint32_t v;
+	int ret;
+
+	ret = yaml_reader_string_parse(p->reader, node, "publish.mode", mode, sizeof(mode));
+	if (ret)
+		return ret;
+	v = (uint32_t)strtoul(mode, &end, 8);
+	if (*end != '\0' || mode[0] != '0' || v > 0777 || (v & 0400) == 0)
+		return yaml_reader_fail(p->reader, &node->start_mark, "publish.mode",
+					"expected an octal mode like \"0640\" readable by the owner, got \"%s\"",
+					mode);
+	if ((v & 022) != 0)
+		return yaml_reader_fail(p->reader, &node->start_mark, "publish.mode",
+					"expected a mode writable by the owner alone (like \"0640\"), "
+					"got \"%s\" (%s-writable)", mode, (v & 002) ? "world" : "group");
+	*out = v;
+	return 0;
+}
+
 /* The optional publish section: the shared-memory rings strategies read. */
 static int cfg_publish_read(struct cfg_parser *p, yaml_node_t *node)
 {
-	struct cfg_key keys[] = {
-		{ .name = "ring" }, { .name = "capacity" }, { .name = "mode" },
-		{ .name = "group" }, { .name = "depth" },
+	struct yaml_reader_key keys[PUBLISH_KEYS] = {
+		[PUBLISH_KEY_RING] = { .name = "ring" }, [PUBLISH_KEY_CAPACITY] = { .name = "capacity" },
+		[PUBLISH_KEY_MODE] = { .name = "mode" }, [PUBLISH_KEY_GROUP] = { .name = "group" },
+		[PUBLISH_KEY_DEPTH] = { .name = "depth" },
 	};
 	struct cfg_publish *pub = &p->cfg->publish;
-	char mode[8], *end;
 	const char *why;
 	int ret;
 
-	ret = cfg_map_read(p, node, "publish", keys, 5);
+	ret = yaml_reader_map_read(p->reader, node, "publish", keys, PUBLISH_KEYS);
 	if (ret)
 		return ret;
 	pub->enabled = true;
-	ret = cfg_string_get(p, node, "publish", &keys[0], pub->ring, sizeof(pub->ring));
+	ret = yaml_reader_string_get(p->reader, node, "publish", &keys[PUBLISH_KEY_RING], pub->ring,
+				     sizeof(pub->ring));
 	if (ret)
 		return ret;
 	if (cfg_name_check(pub->ring, sizeof(pub->ring), &why) != 0)
-		return cfg_name_fail(p, keys[0].value, "publish.ring", "/dev/shm segments", why);
-	ret = cfg_uint_get(p, node, "publish", &keys[1], false, 1u << 20, 1024, 1u << 26,
-			   &pub->capacity);
+		return cfg_name_fail(p, keys[PUBLISH_KEY_RING].value, "publish.ring",
+				     "/dev/shm segments", why);
+	ret = yaml_reader_uint_get(p->reader, node, "publish", &keys[PUBLISH_KEY_CAPACITY], false,
+				   CFG_PUBLISH_CAPACITY_DEFAULT, CFG_PUBLISH_CAPACITY_MIN,
+				   CFG_PUBLISH_CAPACITY_MAX, &pub->capacity);
 	if (ret)
 		return ret;
 	if (pub->capacity & (pub->capacity - 1))
-		return cfg_fail(p, &keys[1].value->start_mark, "publish.capacity",
-				"expected a power of two, got %u", pub->capacity);
-	pub->mode = 0640;
-	if (keys[2].value) {
-		ret = cfg_string_parse(p, keys[2].value, "publish.mode", mode, sizeof(mode));
-		if (ret)
-			return ret;
-		pub->mode = (uint32_t)strtoul(mode, &end, 8);
-		if (*end != '\0' || mode[0] != '0' || pub->mode > 0777 || (pub->mode & 0400) == 0)
-			return cfg_fail(p, &keys[2].value->start_mark, "publish.mode",
-					"expected an octal mode like \"0640\" readable by the owner, got \"%s\"",
-					mode);
-		/* Anyone who can write a segment can forge what strategies trade on. */
-		if ((pub->mode & 022) != 0)
-			return cfg_fail(p, &keys[2].value->start_mark, "publish.mode",
-					"expected a mode writable by the owner alone (like \"0640\"), "
-					"got \"%s\" (%s-writable)", mode,
-					(pub->mode & 002) ? "world" : "group");
-	}
-	if (keys[3].value) {
-		ret = cfg_string_parse(p, keys[3].value, "publish.group", pub->group, sizeof(pub->group));
+		return yaml_reader_fail(p->reader, &keys[PUBLISH_KEY_CAPACITY].value->start_mark,
+					"publish.capacity", "expected a power of two, got %u",
+					pub->capacity);
+	pub->mode = CFG_PUBLISH_MODE_DEFAULT;
+	if (keys[PUBLISH_KEY_MODE].value) {
+		ret = cfg_publish_mode_read(p, keys[PUBLISH_KEY_MODE].value, &pub->mode);
 		if (ret)
 			return ret;
 	}
-	return cfg_uint_get(p, node, "publish", &keys[4], false, 10, 1, 64, &pub->depth);
-}
-
-/* Reads a YAML boolean: plain true or false (YAML 1.1's yes/no/on/off are refused). */
-static int cfg_bool_parse(struct cfg_parser *p, yaml_node_t *node, const char *path, bool *out)
-{
-	const char *v = (const char *)node->data.scalar.value;
-
-	if (node->type != YAML_SCALAR_NODE || node->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
-	    (strcmp(v, "true") != 0 && strcmp(v, "false") != 0))
-		return cfg_type_fail(p, node, path, "true or false");
-	*out = v[0] == 't';
-	return 0;
+	if (keys[PUBLISH_KEY_GROUP].value) {
+		ret = yaml_reader_string_parse(p->reader, keys[PUBLISH_KEY_GROUP].value, "publish.group",
+					       pub->group, sizeof(pub->group));
+		if (ret)
+			return ret;
+	}
+	return yaml_reader_uint_get(p->reader, node, "publish", &keys[PUBLISH_KEY_DEPTH], false,
+				    CFG_PUBLISH_DEPTH_DEFAULT, 1, CFG_PUBLISH_DEPTH_MAX, &pub->depth);
 }
 
 void cfg_journal_defaults(const struct cfg *cfg, struct cfg_journal *journal)
@@ -979,331 +764,319 @@ int cfg_dir_check(const char *dir, const char **why)
 }
 
 /*
- * The optional journal section. Read after lcores, ports and feeds: its lcore must be
- * a free one, and the mbufs must cover the references it may hold on top of every RX
- * ring and reorder window, or a slow disk would starve RX of buffers.
+ * journal.lcore (default: one past the highest lcore used) must be a free one: not
+ * lcores.main, not in lcores.rx; then journal.cpu (default: lcores.main's).
  */
-static int cfg_journal_read(struct cfg_parser *p, yaml_node_t *node)
+static int cfg_journal_lcore_read(struct cfg_parser *p, yaml_node_t *node,
+				  const struct yaml_reader_key *keys, struct cfg_journal *j)
 {
-	enum { DIR_, LCORE, CPU, RING, BUFFER_KB, BUFFERS, O_DIRECT_, FSYNC_MB, FSYNC_MS,
-	       ROTATE_MB, ROTATE_S, KEYS };
-	struct cfg_key keys[KEYS] = {
-		{ .name = "dir" }, { .name = "lcore" }, { .name = "cpu" }, { .name = "ring" },
-		{ .name = "buffer_kb" }, { .name = "buffers" }, { .name = "o_direct" },
-		{ .name = "fsync_mb" }, { .name = "fsync_ms" }, { .name = "rotate_mb" },
-		{ .name = "rotate_s" },
-	};
-	struct cfg *cfg = p->cfg;
-	struct cfg_journal *j = &cfg->journal;
-	uint64_t held = 0;
-	const char *why;
+	const struct cfg *cfg = p->cfg;
+	const yaml_node_t *at = keys[JOURNAL_KEY_LCORE].value ? keys[JOURNAL_KEY_LCORE].value : node;
 	uint32_t v;
 	int ret;
 
-	ret = cfg_map_read(p, node, "journal", keys, KEYS);
-	if (ret)
-		return ret;
-	cfg_journal_defaults(cfg, j);
-	j->enabled = true;
-	ret = cfg_string_get(p, node, "journal", &keys[DIR_], j->dir, sizeof(j->dir));
-	if (ret)
-		return ret;
-	if (cfg_dir_check(j->dir, &why) != 0)
-		return cfg_fail(p, &keys[DIR_].value->start_mark, "journal.dir",
-				"expected a writable directory, got \"%s\" (%s)", j->dir, why);
-	ret = cfg_uint_get(p, node, "journal", &keys[LCORE], false, j->lcore, 0, CFG_LCORE_ID_MAX, &v);
+	ret = yaml_reader_uint_get(p->reader, node, "journal", &keys[JOURNAL_KEY_LCORE], false,
+				   j->lcore, 0, CFG_LCORE_ID_MAX, &v);
 	if (ret)
 		return ret;
 	j->lcore = (uint16_t)v;
 	if (j->lcore == cfg->main_lcore)
-		return cfg_fail(p, keys[LCORE].value ? &keys[LCORE].value->start_mark : &node->start_mark,
-				"journal.lcore", "expected an lcore other than lcores.main, got %u", v);
+		return yaml_reader_fail(p->reader, &at->start_mark, "journal.lcore",
+					"expected an lcore other than lcores.main, got %u", v);
 	for (uint16_t i = 0; i < cfg->rx_lcores_count; i++)
 		if (cfg->rx_lcores[i] == j->lcore)
-			return cfg_fail(p, keys[LCORE].value ? &keys[LCORE].value->start_mark
-							     : &node->start_mark,
-					"journal.lcore", "expected an lcore not in lcores.rx, got %u", v);
-	ret = cfg_uint_get(p, node, "journal", &keys[CPU], false, j->cpu, 0, CFG_LCORE_ID_MAX, &v);
+			return yaml_reader_fail(p->reader, &at->start_mark, "journal.lcore",
+						"expected an lcore not in lcores.rx, got %u", v);
+	ret = yaml_reader_uint_get(p->reader, node, "journal", &keys[JOURNAL_KEY_CPU], false,
+				   j->cpu, 0, CFG_LCORE_ID_MAX, &v);
 	if (ret)
 		return ret;
 	j->cpu = (uint16_t)v;
-	ret = cfg_uint_get(p, node, "journal", &keys[RING], false, CFG_JOURNAL_RING_DEFAULT,
-			   CFG_JOURNAL_RING_MIN, CFG_JOURNAL_RING_MAX, &j->ring);
+	return 0;
+}
+
+/* journal.ring (a power of two), buffer_kb (whole pages), buffers and o_direct. */
+static int cfg_journal_buffers_read(struct cfg_parser *p, yaml_node_t *node,
+				    const struct yaml_reader_key *keys, struct cfg_journal *j)
+{
+	int ret;
+
+	ret = yaml_reader_uint_get(p->reader, node, "journal", &keys[JOURNAL_KEY_RING], false,
+				   CFG_JOURNAL_RING_DEFAULT, CFG_JOURNAL_RING_MIN,
+				   CFG_JOURNAL_RING_MAX, &j->ring);
 	if (ret)
 		return ret;
 	if (j->ring & (j->ring - 1))
-		return cfg_fail(p, &keys[RING].value->start_mark, "journal.ring",
-				"expected a power of two, got %u", j->ring);
-	ret = cfg_uint_get(p, node, "journal", &keys[BUFFER_KB], false, CFG_JOURNAL_BUFFER_KB_DEFAULT,
-			   CFG_JOURNAL_BUFFER_KB_MIN, CFG_JOURNAL_BUFFER_KB_MAX, &j->buffer_kb);
+		return yaml_reader_fail(p->reader, &keys[JOURNAL_KEY_RING].value->start_mark,
+					"journal.ring", "expected a power of two, got %u", j->ring);
+	ret = yaml_reader_uint_get(p->reader, node, "journal", &keys[JOURNAL_KEY_BUFFER_KB], false,
+				   CFG_JOURNAL_BUFFER_KB_DEFAULT, CFG_JOURNAL_BUFFER_KB_MIN,
+				   CFG_JOURNAL_BUFFER_KB_MAX, &j->buffer_kb);
 	if (ret)
 		return ret;
 	if (j->buffer_kb % 4 != 0)
-		return cfg_fail(p, &keys[BUFFER_KB].value->start_mark, "journal.buffer_kb",
-				"expected a multiple of 4 (whole pages for O_DIRECT), got %u", j->buffer_kb);
-	ret = cfg_uint_get(p, node, "journal", &keys[BUFFERS], false, CFG_JOURNAL_BUFFERS_DEFAULT,
-			   CFG_JOURNAL_BUFFERS_MIN, CFG_JOURNAL_BUFFERS_MAX, &j->buffers);
+		return yaml_reader_fail(p->reader, &keys[JOURNAL_KEY_BUFFER_KB].value->start_mark,
+					"journal.buffer_kb",
+					"expected a multiple of 4 (whole pages for O_DIRECT), got %u",
+					j->buffer_kb);
+	ret = yaml_reader_uint_get(p->reader, node, "journal", &keys[JOURNAL_KEY_BUFFERS], false,
+				   CFG_JOURNAL_BUFFERS_DEFAULT, CFG_JOURNAL_BUFFERS_MIN,
+				   CFG_JOURNAL_BUFFERS_MAX, &j->buffers);
+	if (ret || !keys[JOURNAL_KEY_O_DIRECT].value)
+		return ret;
+	return yaml_reader_bool_parse(p->reader, keys[JOURNAL_KEY_O_DIRECT].value,
+				      "journal.o_direct", &j->o_direct);
+}
+
+/* journal.fsync_mb or fsync_ms (one policy at most), then rotate_mb and rotate_s. */
+static int cfg_journal_files_read(struct cfg_parser *p, yaml_node_t *node,
+				  const struct yaml_reader_key *keys, struct cfg_journal *j)
+{
+	int ret;
+
+	ret = yaml_reader_uint_get(p->reader, node, "journal", &keys[JOURNAL_KEY_FSYNC_MB], false,
+				   0, 0, CFG_JOURNAL_FSYNC_MB_MAX, &j->fsync_mb);
 	if (ret)
 		return ret;
-	if (keys[O_DIRECT_].value) {
-		ret = cfg_bool_parse(p, keys[O_DIRECT_].value, "journal.o_direct", &j->o_direct);
-		if (ret)
-			return ret;
-	}
-	ret = cfg_uint_get(p, node, "journal", &keys[FSYNC_MB], false, 0, 0, 1u << 20, &j->fsync_mb);
-	if (ret)
-		return ret;
-	ret = cfg_uint_get(p, node, "journal", &keys[FSYNC_MS], false, 0, 0, 3600000, &j->fsync_ms);
+	ret = yaml_reader_uint_get(p->reader, node, "journal", &keys[JOURNAL_KEY_FSYNC_MS], false,
+				   0, 0, CFG_JOURNAL_FSYNC_MS_MAX, &j->fsync_ms);
 	if (ret)
 		return ret;
 	if (j->fsync_mb != 0 && j->fsync_ms != 0)
-		return cfg_fail(p, &keys[FSYNC_MS].key->start_mark, "journal.fsync_ms",
-				"expected one fsync policy, got fsync_mb as well (line %zu)",
-				keys[FSYNC_MB].key->start_mark.line + 1);
-	ret = cfg_uint_get(p, node, "journal", &keys[ROTATE_MB], false, CFG_JOURNAL_ROTATE_MB_DEFAULT,
-			   1, CFG_JOURNAL_ROTATE_MB_MAX, &j->rotate_mb);
+		return yaml_reader_fail(p->reader, &keys[JOURNAL_KEY_FSYNC_MS].key->start_mark,
+					"journal.fsync_ms",
+					"expected one fsync policy, got fsync_mb as well (line %zu)",
+					keys[JOURNAL_KEY_FSYNC_MB].key->start_mark.line + 1);
+	ret = yaml_reader_uint_get(p->reader, node, "journal", &keys[JOURNAL_KEY_ROTATE_MB], false,
+				   CFG_JOURNAL_ROTATE_MB_DEFAULT, 1, CFG_JOURNAL_ROTATE_MB_MAX,
+				   &j->rotate_mb);
 	if (ret)
 		return ret;
-	ret = cfg_uint_get(p, node, "journal", &keys[ROTATE_S], false, CFG_JOURNAL_ROTATE_S_DEFAULT,
-			   0, 7 * 86400, &j->rotate_s);
-	if (ret)
-		return ret;
-	held = (uint64_t)j->ring * cfg->rx_lcores_count;
+	return yaml_reader_uint_get(p->reader, node, "journal", &keys[JOURNAL_KEY_ROTATE_S], false,
+				    CFG_JOURNAL_ROTATE_S_DEFAULT, 0, CFG_JOURNAL_ROTATE_S_MAX,
+				    &j->rotate_s);
+}
+
+/*
+ * The mbufs must cover the references the journal may hold on top of every RX ring
+ * and reorder window, or a slow disk would starve RX of buffers. ring is journal.ring's
+ * node (NULL: the default), node the section's.
+ */
+static int cfg_journal_mbufs_check(struct cfg_parser *p, const yaml_node_t *node,
+				   const yaml_node_t *ring)
+{
+	const struct cfg *cfg = p->cfg;
+	uint64_t held = (uint64_t)cfg->journal.ring * cfg->rx_lcores_count;
+
 	for (uint16_t i = 0; i < cfg->ports_count; i++)
 		held += (uint64_t)cfg->ports[i].rx_queues * cfg->ports[i].rx_descriptors;
 	for (uint16_t f = 0; f < cfg->feeds_count; f++)
 		held += cfg->feeds[f].reorder_packets_max;
 	if (held >= cfg->mbufs)
-		return cfg_fail(p, keys[RING].value ? &keys[RING].value->start_mark : &node->start_mark,
-				"journal.ring", "expected journal rings, RX descriptors and reorder "
-				"windows to hold fewer than mbufs (%u) together, got %" PRIu64
-				" (lower journal.ring or raise mbufs)", cfg->mbufs, held);
+		return yaml_reader_fail(p->reader, ring ? &ring->start_mark : &node->start_mark,
+					"journal.ring", "expected journal rings, RX descriptors and reorder "
+					"windows to hold fewer than mbufs (%u) together, got %" PRIu64
+					" (lower journal.ring or raise mbufs)", cfg->mbufs, held);
 	return 0;
+}
+
+/*
+ * The optional journal section. Read after lcores, ports and feeds: its lcore must be
+ * a free one, and the mbufs must cover what it may hold (cfg_journal_mbufs_check).
+ */
+static int cfg_journal_read(struct cfg_parser *p, yaml_node_t *node)
+{
+	struct yaml_reader_key keys[JOURNAL_KEYS] = {
+		[JOURNAL_KEY_DIR] = { .name = "dir" }, [JOURNAL_KEY_LCORE] = { .name = "lcore" },
+		[JOURNAL_KEY_CPU] = { .name = "cpu" }, [JOURNAL_KEY_RING] = { .name = "ring" },
+		[JOURNAL_KEY_BUFFER_KB] = { .name = "buffer_kb" },
+		[JOURNAL_KEY_BUFFERS] = { .name = "buffers" },
+		[JOURNAL_KEY_O_DIRECT] = { .name = "o_direct" },
+		[JOURNAL_KEY_FSYNC_MB] = { .name = "fsync_mb" },
+		[JOURNAL_KEY_FSYNC_MS] = { .name = "fsync_ms" },
+		[JOURNAL_KEY_ROTATE_MB] = { .name = "rotate_mb" },
+		[JOURNAL_KEY_ROTATE_S] = { .name = "rotate_s" },
+	};
+	struct cfg_journal *j = &p->cfg->journal;
+	const char *why;
+	int ret;
+
+	ret = yaml_reader_map_read(p->reader, node, "journal", keys, JOURNAL_KEYS);
+	if (ret)
+		return ret;
+	cfg_journal_defaults(p->cfg, j);
+	j->enabled = true;
+	ret = yaml_reader_string_get(p->reader, node, "journal", &keys[JOURNAL_KEY_DIR], j->dir,
+				     sizeof(j->dir));
+	if (ret)
+		return ret;
+	if (cfg_dir_check(j->dir, &why) != 0)
+		return yaml_reader_fail(p->reader, &keys[JOURNAL_KEY_DIR].value->start_mark,
+					"journal.dir", "expected a writable directory, got \"%s\" (%s)",
+					j->dir, why);
+	ret = cfg_journal_lcore_read(p, node, keys, j);
+	if (ret)
+		return ret;
+	ret = cfg_journal_buffers_read(p, node, keys, j);
+	if (ret)
+		return ret;
+	ret = cfg_journal_files_read(p, node, keys, j);
+	if (ret)
+		return ret;
+	return cfg_journal_mbufs_check(p, node, keys[JOURNAL_KEY_RING].value);
 }
 
 void cfg_stats_defaults(struct cfg_stats *stats)
 {
 	memset(stats, 0, sizeof(*stats));
-	stats->interval_ms = 1000;
+	stats->interval_ms = CFG_STATS_INTERVAL_MS_DEFAULT;
 	stats->log = true;
 	/* segment stays empty: fhd names it per instance (<ring>-stats, or fh-stats-<pid>). */
+}
+
+/* stats.prometheus_file: a file in a directory fhd can write (the file may not exist yet). */
+static int cfg_stats_prometheus_read(struct cfg_parser *p, yaml_node_t *node,
+				     struct cfg_stats *st)
+{
+	char text[CFG_PATH_TEXT_MAX], *slash;
+	const char *why;
+	int ret;
+
+	ret = yaml_reader_string_parse(p->reader, node, "stats.prometheus_file",
+				       st->prometheus_file, sizeof(st->prometheus_file));
+	if (ret)
+		return ret;
+	snprintf(text, sizeof(text), "%s", st->prometheus_file);
+	slash = strrchr(text, '/');
+	if (slash != NULL)
+		*slash = '\0';
+	if (cfg_dir_check(slash == NULL ? "." : text[0] ? text : "/", &why) != 0)
+		return yaml_reader_fail(p->reader, &node->start_mark, "stats.prometheus_file",
+					"expected a file in a writable directory, got \"%s\" (%s)",
+					st->prometheus_file, why);
+	return 0;
 }
 
 /* The optional stats section: status lines, the stats segment, metrics, histogram files. */
 static int cfg_stats_read(struct cfg_parser *p, yaml_node_t *node)
 {
-	enum { INTERVAL, LOG, SEGMENT, PROMETHEUS, HTTP, HIST_OUT, KEYS };
-	struct cfg_key keys[KEYS] = {
-		{ .name = "interval_ms" }, { .name = "log" }, { .name = "segment" },
-		{ .name = "prometheus_file" }, { .name = "http" }, { .name = "hist_out" },
+	struct yaml_reader_key keys[STATS_KEYS] = {
+		[STATS_KEY_INTERVAL] = { .name = "interval_ms" }, [STATS_KEY_LOG] = { .name = "log" },
+		[STATS_KEY_SEGMENT] = { .name = "segment" },
+		[STATS_KEY_PROMETHEUS] = { .name = "prometheus_file" },
+		[STATS_KEY_HTTP] = { .name = "http" }, [STATS_KEY_HIST_OUT] = { .name = "hist_out" },
 	};
 	struct cfg_stats *st = &p->cfg->stats;
-	char text[CFG_PATH_TEXT_MAX], *slash;
+	yaml_node_t *value;
 	const char *why;
 	int ret;
 
-	ret = cfg_map_read(p, node, "stats", keys, KEYS);
+	ret = yaml_reader_map_read(p->reader, node, "stats", keys, STATS_KEYS);
 	if (ret)
 		return ret;
-	ret = cfg_uint_get(p, node, "stats", &keys[INTERVAL], false, 1000, 10, 3600000, &st->interval_ms);
+	ret = yaml_reader_uint_get(p->reader, node, "stats", &keys[STATS_KEY_INTERVAL], false,
+				   CFG_STATS_INTERVAL_MS_DEFAULT, CFG_STATS_INTERVAL_MS_MIN,
+				   CFG_STATS_INTERVAL_MS_MAX, &st->interval_ms);
 	if (ret)
 		return ret;
-	if (keys[LOG].value) {
-		ret = cfg_bool_parse(p, keys[LOG].value, "stats.log", &st->log);
+	value = keys[STATS_KEY_LOG].value;
+	if (value) {
+		ret = yaml_reader_bool_parse(p->reader, value, "stats.log", &st->log);
 		if (ret)
 			return ret;
 	}
-	if (keys[SEGMENT].value) {
-		ret = cfg_string_parse(p, keys[SEGMENT].value, "stats.segment", st->segment, sizeof(st->segment));
+	value = keys[STATS_KEY_SEGMENT].value;
+	if (value) {
+		ret = yaml_reader_string_parse(p->reader, value, "stats.segment", st->segment,
+					       sizeof(st->segment));
 		if (ret)
 			return ret;
 		if (cfg_name_check(st->segment, sizeof(st->segment), &why) != 0)
-			return cfg_name_fail(p, keys[SEGMENT].value, "stats.segment", "a /dev/shm segment", why);
+			return cfg_name_fail(p, value, "stats.segment", "a /dev/shm segment", why);
 	}
-	if (keys[PROMETHEUS].value) {
-		ret = cfg_string_parse(p, keys[PROMETHEUS].value, "stats.prometheus_file", st->prometheus_file,
-				       sizeof(st->prometheus_file));
+	value = keys[STATS_KEY_PROMETHEUS].value;
+	if (value) {
+		ret = cfg_stats_prometheus_read(p, value, st);
 		if (ret)
 			return ret;
-		snprintf(text, sizeof(text), "%s", st->prometheus_file);
-		slash = strrchr(text, '/');
-		if (slash != NULL)
-			*slash = '\0';
-		if (cfg_dir_check(slash == NULL ? "." : text[0] ? text : "/", &why) != 0)
-			return cfg_fail(p, &keys[PROMETHEUS].value->start_mark, "stats.prometheus_file",
-					"expected a file in a writable directory, got \"%s\" (%s)",
-					st->prometheus_file, why);
 	}
 	/* Refused rather than ignored until fhd serves it. */
-	if (keys[HTTP].value)
-		return cfg_type_fail(p, keys[HTTP].value, "stats.http",
-				     "no http endpoint (not built yet; use stats.prometheus_file with "
-				     "node_exporter's textfile collector)");
-	if (keys[HIST_OUT].value) {
-		ret = cfg_string_parse(p, keys[HIST_OUT].value, "stats.hist_out", st->hist_out,
-				       sizeof(st->hist_out));
+	if (keys[STATS_KEY_HTTP].value)
+		return yaml_reader_type_fail(p->reader, keys[STATS_KEY_HTTP].value, "stats.http",
+					     "no http endpoint (not built yet; use stats.prometheus_file with "
+					     "node_exporter's textfile collector)");
+	value = keys[STATS_KEY_HIST_OUT].value;
+	if (value) {
+		ret = yaml_reader_string_parse(p->reader, value, "stats.hist_out", st->hist_out,
+					       sizeof(st->hist_out));
 		if (ret)
 			return ret;
 		if (cfg_dir_check(st->hist_out, &why) != 0)
-			return cfg_fail(p, &keys[HIST_OUT].value->start_mark, "stats.hist_out",
-					"expected a writable directory, got \"%s\" (%s)", st->hist_out, why);
+			return yaml_reader_fail(p->reader, &value->start_mark, "stats.hist_out",
+						"expected a writable directory, got \"%s\" (%s)",
+						st->hist_out, why);
 	}
 	return 0;
 }
 
 static int cfg_root_read(struct cfg_parser *p, yaml_node_t *root)
 {
-	struct cfg_key keys[] = {
-		{ .name = "eal" }, { .name = "lcores" }, { .name = "mbufs" },
-		{ .name = "ports" }, { .name = "feeds" }, { .name = "publish" },
-		{ .name = "journal" }, { .name = "stats" },
+	struct yaml_reader_key keys[ROOT_KEYS] = {
+		[ROOT_KEY_EAL] = { .name = "eal" }, [ROOT_KEY_LCORES] = { .name = "lcores" },
+		[ROOT_KEY_MBUFS] = { .name = "mbufs" }, [ROOT_KEY_PORTS] = { .name = "ports" },
+		[ROOT_KEY_FEEDS] = { .name = "feeds" }, [ROOT_KEY_PUBLISH] = { .name = "publish" },
+		[ROOT_KEY_JOURNAL] = { .name = "journal" }, [ROOT_KEY_STATS] = { .name = "stats" },
 	};
-	uint32_t v;
 	int ret;
 
 	cfg_stats_defaults(&p->cfg->stats);
-	ret = cfg_map_read(p, root, "", keys, 8);
+	ret = yaml_reader_map_read(p->reader, root, "", keys, ROOT_KEYS);
 	if (ret)
 		return ret;
-	if (keys[0].value) {
-		ret = cfg_eal_read(p, keys[0].value);
+	if (keys[ROOT_KEY_EAL].value) {
+		ret = cfg_eal_read(p, keys[ROOT_KEY_EAL].value);
 		if (ret)
 			return ret;
 	}
-	if (!keys[1].value)
-		return cfg_missing_fail(p, root, "", &keys[1], "a mapping");
-	ret = cfg_lcores_read(p, keys[1].value);
+	if (!keys[ROOT_KEY_LCORES].value)
+		return yaml_reader_missing_fail(p->reader, root, "", &keys[ROOT_KEY_LCORES], "a mapping");
+	ret = cfg_lcores_read(p, keys[ROOT_KEY_LCORES].value);
 	if (ret)
 		return ret;
-	ret = cfg_uint_get(p, root, "", &keys[2], false, CFG_MBUFS_DEFAULT, CFG_MBUFS_MIN,
-			   CFG_MBUFS_MAX, &v);
+	ret = yaml_reader_uint_get(p->reader, root, "", &keys[ROOT_KEY_MBUFS], false,
+				   CFG_MBUFS_DEFAULT, CFG_MBUFS_MIN, CFG_MBUFS_MAX, &p->cfg->mbufs);
 	if (ret)
 		return ret;
-	p->cfg->mbufs = v;
-	if (!keys[3].value)
-		return cfg_missing_fail(p, root, "", &keys[3], "a list of ports");
-	ret = cfg_ports_read(p, keys[3].value);
+	if (!keys[ROOT_KEY_PORTS].value)
+		return yaml_reader_missing_fail(p->reader, root, "", &keys[ROOT_KEY_PORTS],
+						"a list of ports");
+	ret = cfg_ports_read(p, keys[ROOT_KEY_PORTS].value);
 	if (ret)
 		return ret;
-	if (!keys[4].value)
-		return cfg_missing_fail(p, root, "", &keys[4], "a list of feeds");
-	ret = cfg_feeds_read(p, keys[4].value);
+	if (!keys[ROOT_KEY_FEEDS].value)
+		return yaml_reader_missing_fail(p->reader, root, "", &keys[ROOT_KEY_FEEDS],
+						"a list of feeds");
+	ret = cfg_feeds_read(p, keys[ROOT_KEY_FEEDS].value);
 	if (ret)
 		return ret;
-	if (keys[5].value) {
-		ret = cfg_publish_read(p, keys[5].value);
+	if (keys[ROOT_KEY_PUBLISH].value) {
+		ret = cfg_publish_read(p, keys[ROOT_KEY_PUBLISH].value);
 		if (ret)
 			return ret;
 	}
-	if (keys[6].value) {
-		ret = cfg_journal_read(p, keys[6].value);
+	if (keys[ROOT_KEY_JOURNAL].value) {
+		ret = cfg_journal_read(p, keys[ROOT_KEY_JOURNAL].value);
 		if (ret)
 			return ret;
 	}
-	return keys[7].value ? cfg_stats_read(p, keys[7].value) : 0;
-}
-
-/* Reports a libyaml parse failure with its problem text and position. */
-static int cfg_syntax_fail(struct cfg_parser *p, const yaml_parser_t *parser,
-			   const char *text, size_t len)
-{
-	yaml_mark_t mark = parser->problem_mark;
-	size_t i;
-
-	if (parser->error == YAML_MEMORY_ERROR) {
-		if (p->err && p->err_size)
-			snprintf(p->err, p->err_size, "%s: out of memory parsing YAML", p->name);
-		return -ENOMEM;
-	}
-	if (parser->error == YAML_READER_ERROR) {
-		/* reader errors carry a byte offset, not a mark */
-		memset(&mark, 0, sizeof(mark));
-		for (i = 0; i < parser->problem_offset && i < len; i++) {
-			if (text[i] == '\n') {
-				mark.line++;
-				mark.column = 0;
-			} else {
-				mark.column++;
-			}
-		}
-	}
-	if (parser->context)
-		return cfg_fail(p, &mark, "<yaml>", "expected valid YAML, got a syntax error: %s (%s)",
-				parser->problem ? parser->problem : "unknown", parser->context);
-	return cfg_fail(p, &mark, "<yaml>", "expected valid YAML, got a syntax error: %s",
-			parser->problem ? parser->problem : "unknown");
-}
-
-/*
- * Refuses collections nested deeper than CFG_DEPTH_MAX, and more than CFG_ANCHORS_MAX
- * anchors, before the document is built. libyaml's scanner keeps one simple-key slot
- * per open flow collection and walks all of them for every token, so "[[[[...]]]]"
- * costs time quadratic in its depth (80k levels: 25 s); its loader compares every new
- * anchor with all the earlier ones (140k anchors in under 1 MiB: 61 s). This pass
- * reads events, which the scanner produces lazily and which register no anchor, and
- * stops at the first collection too deep or anchor too many, having scanned only a
- * bounded stretch past it. A syntax error is left to the load that follows, which
- * reports it. 0 or -EINVAL/-ENOMEM.
- */
-static int cfg_depth_check(struct cfg_parser *p, const char *text, size_t len)
-{
-	yaml_parser_t parser;
-	yaml_event_t event;
-	uint32_t depth = 0, anchors = 0;
-	int ret = 0;
-	bool done = false;
-
-	if (!yaml_parser_initialize(&parser)) {
-		if (p->err && p->err_size)
-			snprintf(p->err, p->err_size, "%s: out of memory", p->name);
-		return -ENOMEM;
-	}
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-	/* bounded: each event consumes input, and the stream ends or fails */
-	while (!done && ret == 0) {
-		if (!yaml_parser_parse(&parser, &event))
-			break;
-		if (((event.type == YAML_SCALAR_EVENT && event.data.scalar.anchor) ||
-		     (event.type == YAML_SEQUENCE_START_EVENT && event.data.sequence_start.anchor) ||
-		     (event.type == YAML_MAPPING_START_EVENT && event.data.mapping_start.anchor)) &&
-		    ++anchors > CFG_ANCHORS_MAX) {
-			ret = cfg_fail(p, &event.start_mark, "<yaml>", "expected at most %d anchors, got more",
-				       CFG_ANCHORS_MAX);
-			yaml_event_delete(&event);
-			break;
-		}
-		switch (event.type) {
-		case YAML_SEQUENCE_START_EVENT:
-		case YAML_MAPPING_START_EVENT:
-			if (++depth > CFG_DEPTH_MAX)
-				ret = cfg_fail(p, &event.start_mark, "<yaml>",
-					       "expected collections nested at most %d deep, got deeper",
-					       CFG_DEPTH_MAX);
-			break;
-		case YAML_SEQUENCE_END_EVENT:
-		case YAML_MAPPING_END_EVENT:
-			assert(depth > 0);
-			depth--;
-			break;
-		case YAML_STREAM_END_EVENT:
-			done = true;
-			break;
-		default:
-			break;
-		}
-		yaml_event_delete(&event);
-	}
-	yaml_parser_delete(&parser);
-	return ret;
+	return keys[ROOT_KEY_STATS].value ? cfg_stats_read(p, keys[ROOT_KEY_STATS].value) : 0;
 }
 
 int cfg_load_text(const char *name, const char *text, size_t len, struct cfg *out,
 		  char *err, size_t err_size)
 {
-	struct cfg_parser p = { .name = name, .err = err, .err_size = err_size };
-	yaml_parser_t parser;
-	yaml_document_t document, extra;
-	yaml_node_t *root;
+	struct yaml_reader reader;
+	struct cfg_parser p = { .reader = &reader };
 	struct cfg *cfg;
 	int ret;
 
@@ -1312,72 +1085,35 @@ int cfg_load_text(const char *name, const char *text, size_t len, struct cfg *ou
 		err[0] = '\0';
 	cfg = calloc(1, sizeof(*cfg));
 	if (!cfg) {
-		if (err && err_size)
-			snprintf(err, err_size, "%s: out of memory", name);
+		cfg_error_set(err, err_size, "%s: out of memory", name);
 		return -ENOMEM;
 	}
 	snprintf(cfg->source, sizeof(cfg->source), "%s", name);
 	p.cfg = cfg;
-
-	if (!yaml_parser_initialize(&parser)) {
-		free(cfg);
-		if (err && err_size)
-			snprintf(err, err_size, "%s: out of memory", name);
-		return -ENOMEM;
+	ret = yaml_reader_load(&reader, name, text, len, err, err_size);
+	if (ret == 0) {
+		ret = cfg_root_read(&p, yaml_reader_root(&reader));
+		yaml_reader_close(&reader);
 	}
-	ret = cfg_depth_check(&p, text, len);
-	if (ret)
-		goto out_parser;
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-	if (!yaml_parser_load(&parser, &document)) {
-		ret = cfg_syntax_fail(&p, &parser, text, len);
-		goto out_parser;
-	}
-	p.document = &document;
-	root = yaml_document_get_root_node(&document);
-	if (!root) {
-		yaml_mark_t start = { 0 };
-
-		ret = cfg_fail(&p, &start, "", "expected a mapping, got an empty document");
-		goto out_document;
-	}
-
-	/* a stream with a second document is a mistake, not something to ignore */
-	if (!yaml_parser_load(&parser, &extra)) {
-		ret = cfg_syntax_fail(&p, &parser, text, len);
-		goto out_document;
-	}
-	root = yaml_document_get_root_node(&extra);
-	if (root) {
-		ret = cfg_fail(&p, &root->start_mark, "", "expected one YAML document, got a second");
-		yaml_document_delete(&extra);
-		goto out_document;
-	}
-	yaml_document_delete(&extra);
-
-	ret = cfg_root_read(&p, yaml_document_get_root_node(&document));
-	if (!ret) {
+	if (ret == 0) {
 		assert(cfg->ports_count >= 1 && cfg->feeds_count >= 1 && cfg->rx_lcores_count >= 1);
 		*out = *cfg;
 	}
-out_document:
-	yaml_document_delete(&document);
-out_parser:
-	yaml_parser_delete(&parser);
 	free(cfg);
 	assert(ret <= 0);
 	return ret;
 }
 
-int cfg_load_file(const char *path, struct cfg *out, char *err, size_t err_size)
+/*
+ * Opens the config file at path for reading, refusing what is not a regular file and
+ * what someone other than root or fhd's user could have written. 0 and *file, or
+ * -errno with err set.
+ */
+static int cfg_file_open(const char *path, FILE **file, char *err, size_t err_size)
 {
-	char *text;
-	size_t len = 0, got;
 	struct stat st;
-	FILE *f;
 	int ret, fd;
 
-	assert(path && out);
 	/*
 	 * O_NONBLOCK: a FIFO must not hang the start in open() waiting for a writer; it
 	 * is refused below with every other file that is not a regular file (a device
@@ -1388,14 +1124,12 @@ int cfg_load_file(const char *path, struct cfg *out, char *err, size_t err_size)
 		ret = -errno;
 		if (fd >= 0)
 			close(fd);
-		if (err && err_size)
-			snprintf(err, err_size, "%s: cannot open: %s", path, strerror(-ret));
+		cfg_error_set(err, err_size, "%s: cannot open: %s", path, strerror(-ret));
 		return ret;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
-		if (err && err_size)
-			snprintf(err, err_size, "%s: not a regular file, not a config file", path);
+		cfg_error_set(err, err_size, "%s: not a regular file, not a config file", path);
 		return -EINVAL;
 	}
 	/*
@@ -1406,49 +1140,73 @@ int cfg_load_file(const char *path, struct cfg *out, char *err, size_t err_size)
 	 */
 	if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & 022) != 0) {
 		close(fd);
-		if (err && err_size)
-			snprintf(err, err_size, "%s: refused: %s (owner uid %u, mode %04o); the config can "
-				 "load code into fhd (eal: -d), so it must belong to root or fhd's user (uid %u) "
-				 "and be writable by no one else", path,
-				 st.st_uid != 0 && st.st_uid != geteuid() ? "owned by another user" :
-				 "writable by group or others", (unsigned)st.st_uid,
-				 (unsigned)(st.st_mode & 07777), (unsigned)geteuid());
+		cfg_error_set(err, err_size, "%s: refused: %s (owner uid %u, mode %04o); the config can "
+			      "load code into fhd (eal: -d), so it must belong to root or fhd's user (uid %u) "
+			      "and be writable by no one else", path,
+			      st.st_uid != 0 && st.st_uid != geteuid() ? "owned by another user" :
+			      "writable by group or others", (unsigned)st.st_uid,
+			      (unsigned)(st.st_mode & 07777), (unsigned)geteuid());
 		return -EPERM;
 	}
-	f = fcntl(fd, F_SETFL, 0) == 0 ? fdopen(fd, "rb") : NULL;
-	if (!f) {
+	*file = fcntl(fd, F_SETFL, 0) == 0 ? fdopen(fd, "rb") : NULL;
+	if (!*file) {
 		ret = -errno;
 		close(fd);
-		if (err && err_size)
-			snprintf(err, err_size, "%s: cannot open: %s", path, strerror(-ret));
+		cfg_error_set(err, err_size, "%s: cannot open: %s", path, strerror(-ret));
 		return ret;
 	}
+	return 0;
+}
+
+/*
+ * Reads all of f (the file at path) into text, which holds CFG_FILE_SIZE_MAX + 1
+ * bytes: 0 and *len, or -EIO / -EFBIG (over CFG_FILE_SIZE_MAX) with err set.
+ */
+static int cfg_file_read(FILE *f, const char *path, char *text, size_t *len, char *err,
+			 size_t err_size)
+{
+	size_t got, n = 0;
+
+	/* bounded: at most CFG_FILE_SIZE_MAX + 1 bytes are read */
+	while (n <= CFG_FILE_SIZE_MAX) {
+		got = fread(text + n, 1, CFG_FILE_SIZE_MAX + 1 - n, f);
+		if (got == 0)
+			break;
+		n += got;
+	}
+	if (ferror(f)) {
+		cfg_error_set(err, err_size, "%s: cannot read", path);
+		return -EIO;
+	}
+	if (n > CFG_FILE_SIZE_MAX) {
+		cfg_error_set(err, err_size, "%s: larger than %d bytes, not a config file", path,
+			      CFG_FILE_SIZE_MAX);
+		return -EFBIG;
+	}
+	*len = n;
+	return 0;
+}
+
+int cfg_load_file(const char *path, struct cfg *out, char *err, size_t err_size)
+{
+	char *text;
+	size_t len = 0;
+	FILE *f;
+	int ret;
+
+	assert(path && out);
+	ret = cfg_file_open(path, &f, err, err_size);
+	if (ret)
+		return ret;
 	text = malloc(CFG_FILE_SIZE_MAX + 1);
 	if (!text) {
 		fclose(f);
-		if (err && err_size)
-			snprintf(err, err_size, "%s: out of memory", path);
+		cfg_error_set(err, err_size, "%s: out of memory", path);
 		return -ENOMEM;
 	}
-	/* bounded: at most CFG_FILE_SIZE_MAX + 1 bytes are read */
-	while (len <= CFG_FILE_SIZE_MAX) {
-		got = fread(text + len, 1, CFG_FILE_SIZE_MAX + 1 - len, f);
-		if (got == 0)
-			break;
-		len += got;
-	}
-	if (ferror(f)) {
-		ret = -EIO;
-		if (err && err_size)
-			snprintf(err, err_size, "%s: cannot read", path);
-	} else if (len > CFG_FILE_SIZE_MAX) {
-		ret = -EFBIG;
-		if (err && err_size)
-			snprintf(err, err_size, "%s: larger than %d bytes, not a config file",
-				 path, CFG_FILE_SIZE_MAX);
-	} else {
+	ret = cfg_file_read(f, path, text, &len, err, err_size);
+	if (ret == 0)
 		ret = cfg_load_text(path, text, len, out, err, err_size);
-	}
 	free(text);
 	fclose(f);
 	return ret;
@@ -1471,10 +1229,7 @@ int cfg_load_default(struct cfg *out, char *err, size_t err_size)
 
 const char *cfg_protocol_name(enum cfg_protocol protocol)
 {
-	switch (protocol) {
-	case CFG_PROTOCOL_ITCH50_MOLDUDP64:
-		return CFG_PROTOCOL_ITCH50_MOLDUDP64_NAME;
-	default:
-		return "none";
-	}
+	if ((size_t)protocol >= CFG_PROTOCOLS_COUNT)
+		return cfg_protocol_names[CFG_PROTOCOL_NONE];
+	return cfg_protocol_names[protocol];
 }

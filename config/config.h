@@ -20,8 +20,6 @@
 #define CFG_RX_LCORES_MAX 16
 #define CFG_LCORE_ID_MAX 127	/* lcore ids accepted: 0..CFG_LCORE_ID_MAX */
 #define CFG_ERROR_MAX 512
-#define CFG_DEPTH_MAX 64	/* YAML nesting: the schema needs 5; libyaml is quadratic in it */
-#define CFG_ANCHORS_MAX 256	/* YAML anchors (&name): libyaml's loader is quadratic in them */
 
 enum cfg_protocol {
 	CFG_PROTOCOL_NONE = 0,
@@ -67,12 +65,16 @@ struct cfg_port {
 };
 
 #define CFG_RING_NAME_MAX 48	/* publish ring name, including the NUL */
-#define CFG_PUBLISH_CAPACITY_DEFAULT (1u << 20)
+/* What publish gets when the config leaves a key out (or fhd --publish gives no section). */
+#define CFG_PUBLISH_CAPACITY_DEFAULT (1u << 20)	/* events per ring */
+#define CFG_PUBLISH_MODE_DEFAULT 0640
+#define CFG_PUBLISH_DEPTH_DEFAULT 10		/* conflated levels per side */
 
 struct cfg_publish {
 	bool enabled;			/* the section is present (or fhd --publish) */
 	char ring[CFG_RING_NAME_MAX];	/* YAML: ring; segments /dev/shm/<ring>-lcore<N> */
-	uint32_t capacity;		/* YAML: capacity, events per ring, power of two, default 1 << 20 */
+	uint32_t capacity;		/* YAML: capacity, events per ring, power of two, default
+					 * CFG_PUBLISH_CAPACITY_DEFAULT */
 	uint32_t mode;			/* YAML: mode, octal string, default "0640"; never group- or
 					 * other-writable (mode & 022 is refused) */
 	char group[CFG_NAME_MAX];	/* YAML: group (optional): the segments' group */

@@ -1070,8 +1070,8 @@ static int fhd_publish_start(struct fhd_run *run)
 		snprintf(cfg->publish.ring, sizeof(cfg->publish.ring), "%s", run->o.publish);
 		if (cfg->publish.capacity == 0) {
 			cfg->publish.capacity = CFG_PUBLISH_CAPACITY_DEFAULT;
-			cfg->publish.mode = 0640;
-			cfg->publish.depth = 10;
+			cfg->publish.mode = CFG_PUBLISH_MODE_DEFAULT;
+			cfg->publish.depth = CFG_PUBLISH_DEPTH_DEFAULT;
 		}
 	}
 	if (!cfg->publish.enabled)
