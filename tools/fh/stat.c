@@ -14,9 +14,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "book/util/clock.h"
 #include "publish/libfh/fh.h"
 #include "publish/libfh/stats_layout.h"
 #include "tools/fh/cli.h"
@@ -39,12 +39,10 @@ static const char *const stat_liveness_names[] = {
 /* Seconds since the segment's last update (< 0: never updated, or a future stamp). */
 static double stat_age_s(const struct fh_stats_segment *s)
 {
-	struct timespec now;
-
+	/* In double: a stamp from the segment may lie ahead of now, or be any 64-bit value. */
 	if (s->updated_ns == 0)
 		return -1;
-	clock_gettime(CLOCK_REALTIME, &now);
-	return ((double)now.tv_sec * 1e9 + (double)now.tv_nsec - (double)s->updated_ns) / 1e9;
+	return ((double)clock_realtime_ns() - (double)s->updated_ns) / 1e9;
 }
 
 /* True unless kill(pid, 0) says no such process (EPERM: alive, another user's). */

@@ -8,9 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "book/util/clock.h"
 #include "publish/libfh/fh.h"
 #include "tools/fh/cli.h"
 
@@ -77,12 +77,12 @@ int top_main(int argc, char **argv)
 	}
 	cli_signals_catch();
 	while (!cli_quit) {
-		struct timespec start, now;
+		uint64_t start_ns;
 		uint32_t shown = 0;
 		char bid[32], ask[32], last[32];
 
 		/* Gather events for one interval: trades and update counts. */
-		clock_gettime(CLOCK_MONOTONIC, &start);
+		start_ns = clock_monotonic_ns();
 		do {
 			int n = fh_poll(c, events, CLI_BATCH_MAX);
 
@@ -104,10 +104,7 @@ int top_main(int argc, char **argv)
 			}
 			if (n <= 0)
 				usleep(1000);
-			clock_gettime(CLOCK_MONOTONIC, &now);
-		} while (!once && !cli_quit &&
-			 (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 <
-				 (long)interval_ms);
+		} while (!once && !cli_quit && clock_monotonic_ns() - start_ns < (uint64_t)interval_ms * 1000000u);
 		if (!once)
 			printf("\033[H\033[2J");
 		printf("fh top  ring %s  next event %" PRIu64 "  lost %" PRIu64 "\n", ring,
