@@ -223,6 +223,64 @@ static int stat_segment_find(char *out, size_t size)
 	return found == 0 ? 1 : found == 1 ? 0 : 2;
 }
 
+/*
+ * Copies the stats segment /dev/shm/NAME into copy: opened under libfh's trust rules,
+ * sized before it is mapped, taken consistent (or as it is, if fhd died mid-update),
+ * checked for magic, version and feed count, and its names terminated. 0, or 1 after
+ * saying why on stderr.
+ */
+static int stat_segment_copy(const char *name, struct fh_stats_segment *copy)
+{
+	char err[512];
+	bool consistent;
+	uint64_t size;
+	void *map;
+	int fd;
+
+	fd = fh_segment_open(name, &size, err, sizeof(err));
+	if (fd < 0) {
+		fprintf(stderr, "fh stat: %s%s\n", err, fd == -ENOENT ? " (is fhd running with that stats.segment?)" : "");
+		return 1;
+	}
+	/* Mapping past the end of the file would turn every read into SIGBUS: size it first. */
+	if (size < sizeof(*copy)) {
+		close(fd);
+		fprintf(stderr, "fh stat: /dev/shm/%s: %" PRIu64 " bytes, not an fh stats segment of %zu "
+			"(or fhd is still creating it)\n", name, size, sizeof(*copy));
+		return 1;
+	}
+	map = mmap(NULL, sizeof(*copy), PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED) {
+		fprintf(stderr, "fh stat: /dev/shm/%s: %s\n", name, strerror(errno));
+		return 1;
+	}
+	consistent = fh_stats_copy(map, copy);
+	if (!consistent)	/* fhd killed mid-update leaves seq odd for good */
+		memcpy(copy, map, sizeof(*copy));
+	munmap(map, sizeof(*copy));
+	if (copy->magic != FH_STATS_MAGIC || copy->version != FH_STATS_VERSION ||
+	    copy->feeds_count > FH_STATS_FEEDS_MAX) {
+		fprintf(stderr, "fh stat: /dev/shm/%s: not an fh stats segment of version %d\n", name,
+			FH_STATS_VERSION);
+		return 1;
+	}
+	if (!consistent && stat_pid_alive(copy->pid)) {
+		fprintf(stderr, "fh stat: /dev/shm/%s: fhd kept rewriting it through every try; try again\n",
+			name);
+		return 1;
+	}
+	if (!consistent)
+		fprintf(stderr, "fh stat: /dev/shm/%s: fhd (pid %" PRIu64 ") died while updating it: the "
+			"figures may mix two intervals\n", name, copy->pid);
+	/* Names are printed: terminated here whatever the segment held. */
+	for (int k = 0; k < FH_STATS_LATENCIES; k++)
+		copy->latency_names[k][FH_STATS_NAME_MAX - 1] = '\0';
+	for (uint32_t i = 0; i < copy->feeds_count; i++)
+		copy->feeds[i].name[FH_STATS_NAME_MAX - 1] = '\0';
+	return 0;
+}
+
 int stat_main(int argc, char **argv)
 {
 	static const struct option longs[] = {
@@ -233,11 +291,9 @@ int stat_main(int argc, char **argv)
 	};
 	static struct fh_stats_segment copy;
 	const char *name = NULL;
-	char err[512], found[256];
-	bool json = false, consistent;
-	uint64_t size;
-	void *map;
-	int c, fd;
+	char found[256];
+	bool json = false;
+	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "s:jh", longs, NULL)) != -1) {
 		switch (c) {
@@ -258,53 +314,14 @@ int stat_main(int argc, char **argv)
 		}
 	}
 	if (name == NULL) {
-		int rc = stat_segment_find(found, sizeof(found));
-
+		rc = stat_segment_find(found, sizeof(found));
 		if (rc != 0)
 			return rc;
 		name = found;
 	}
-	fd = fh_segment_open(name, &size, err, sizeof(err));
-	if (fd < 0) {
-		fprintf(stderr, "fh stat: %s%s\n", err, fd == -ENOENT ? " (is fhd running with that stats.segment?)" : "");
-		return 1;
-	}
-	/* Mapping past the end of the file would turn every read into SIGBUS: size it first. */
-	if (size < sizeof(copy)) {
-		close(fd);
-		fprintf(stderr, "fh stat: /dev/shm/%s: %" PRIu64 " bytes, not an fh stats segment of %zu "
-			"(or fhd is still creating it)\n", name, size, sizeof(copy));
-		return 1;
-	}
-	map = mmap(NULL, sizeof(copy), PROT_READ, MAP_SHARED, fd, 0);
-	close(fd);
-	if (map == MAP_FAILED) {
-		fprintf(stderr, "fh stat: /dev/shm/%s: %s\n", name, strerror(errno));
-		return 1;
-	}
-	consistent = fh_stats_copy(map, &copy);
-	if (!consistent)	/* fhd killed mid-update leaves seq odd for good */
-		memcpy(&copy, map, sizeof(copy));
-	munmap(map, sizeof(copy));
-	if (copy.magic != FH_STATS_MAGIC || copy.version != FH_STATS_VERSION ||
-	    copy.feeds_count > FH_STATS_FEEDS_MAX) {
-		fprintf(stderr, "fh stat: /dev/shm/%s: not an fh stats segment of version %d\n", name,
-			FH_STATS_VERSION);
-		return 1;
-	}
-	if (!consistent && stat_pid_alive(copy.pid)) {
-		fprintf(stderr, "fh stat: /dev/shm/%s: fhd kept rewriting it through every try; try again\n",
-			name);
-		return 1;
-	}
-	if (!consistent)
-		fprintf(stderr, "fh stat: /dev/shm/%s: fhd (pid %" PRIu64 ") died while updating it: the "
-			"figures may mix two intervals\n", name, copy.pid);
-	/* Names are printed: terminated here whatever the segment held. */
-	for (int k = 0; k < FH_STATS_LATENCIES; k++)
-		copy.latency_names[k][FH_STATS_NAME_MAX - 1] = '\0';
-	for (uint32_t i = 0; i < copy.feeds_count; i++)
-		copy.feeds[i].name[FH_STATS_NAME_MAX - 1] = '\0';
+	rc = stat_segment_copy(name, &copy);
+	if (rc != 0)
+		return rc;
 	if (json)
 		stat_json(&copy);
 	else

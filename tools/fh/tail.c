@@ -398,7 +398,11 @@ static int tail_connect(struct fh_consumer **c, const struct tail_options *o)
 	}
 }
 
-int tail_main(int argc, char **argv)
+/*
+ * Reads fh tail's options into o. -1 to go on, or the exit status: 0 after --help, 2
+ * for an unknown option or event type (said on stderr).
+ */
+static int tail_options_parse(int argc, char **argv, struct tail_options *o)
 {
 	static const struct option longs[] = {
 		{ "ring", required_argument, NULL, 'r' }, { "feed", required_argument, NULL, 'f' },
@@ -409,34 +413,29 @@ int tail_main(int argc, char **argv)
 		{ "count", required_argument, NULL, 'c' }, { "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct tail_options o = { .ring = "fh-1", .type = -1 };
-	struct fh_event events[CLI_BATCH_MAX];
-	struct fh_consumer *c = NULL;
-	uint64_t seen = 0, laps = 0;
-	bool broken_said = false, books_lapped = false;
-	int opt, rc, status = 0;
+	int opt;
 
 	while ((opt = getopt_long(argc, argv, "r:f:s:t:d:jqwnS:c:h", longs, NULL)) != -1) {
 		switch (opt) {
-		case 'r': o.ring = optarg; break;
-		case 'f': o.feed = optarg; break;
-		case 's': o.symbol = optarg; break;
+		case 'r': o->ring = optarg; break;
+		case 'f': o->feed = optarg; break;
+		case 's': o->symbol = optarg; break;
 		case 't':
 			for (int t = 0; t < FH_EVENT_TYPES; t++)
 				if (tail_type_names[t] && strcmp(tail_type_names[t], optarg) == 0)
-					o.type = t;
-			if (o.type < 0) {
+					o->type = t;
+			if (o->type < 0) {
 				fprintf(stderr, "fh tail: unknown event type '%s'\n", optarg);
 				return 2;
 			}
 			break;
-		case 'd': o.dump = optarg; break;
-		case 'j': o.json = true; break;
-		case 'q': o.quiet = true; break;
-		case 'w': o.wait = true; break;
-		case 'n': o.from_now = true; break;
-		case 'S': o.slow_us = (uint32_t)strtoul(optarg, NULL, 10); break;
-		case 'c': o.count = strtoull(optarg, NULL, 10); break;
+		case 'd': o->dump = optarg; break;
+		case 'j': o->json = true; break;
+		case 'q': o->quiet = true; break;
+		case 'w': o->wait = true; break;
+		case 'n': o->from_now = true; break;
+		case 'S': o->slow_us = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'c': o->count = strtoull(optarg, NULL, 10); break;
 		case 'h':
 			printf("usage: fh tail [--ring NAME] [--feed F] [--symbol S] [--type T] [--json|--quiet]\n"
 			       "               [--dump-books FILE] [--wait] [--from-now] [--slow-us N] [--count N]\n"
@@ -447,6 +446,44 @@ int tail_main(int argc, char **argv)
 			return 2;
 		}
 	}
+	return -1;
+}
+
+/*
+ * Applies a batch of n events to the books and prints the wanted ones; *seen counts
+ * them. Sets cli_quit at fhd's stop, or once --count events are seen.
+ */
+static void tail_batch_handle(struct fh_consumer *c, const struct fh_event *events, int n,
+			      const struct tail_options *o, bool books_lapped, uint64_t *seen)
+{
+	for (int i = 0; i < n; i++) {
+		bool stop = tail_event_apply(&events[i]);
+
+		/* Lapped books are whole only in their top levels: take the final ones. */
+		if (stop && books_lapped)
+			tail_books_resync(c);
+		if (!o->quiet && tail_event_wanted(c, &events[i], o))
+			tail_event_print(c, &events[i], o->json);
+		(*seen)++;
+		if (stop || (o->count && *seen >= o->count)) {
+			cli_quit = 1;
+			break;
+		}
+	}
+}
+
+int tail_main(int argc, char **argv)
+{
+	struct tail_options o = { .ring = "fh-1", .type = -1 };
+	struct fh_event events[CLI_BATCH_MAX];
+	struct fh_consumer *c = NULL;
+	uint64_t seen = 0, laps = 0;
+	bool broken_said = false, books_lapped = false;
+	int rc, status = 0;
+
+	rc = tail_options_parse(argc, argv, &o);
+	if (rc >= 0)
+		return rc;
 	cli_signals_catch();
 	rc = tail_connect(&c, &o);
 	if (rc != 0)
@@ -491,20 +528,7 @@ int tail_main(int argc, char **argv)
 			usleep(o.wait || o.dump ? 100 : 1000);
 			continue;
 		}
-		for (int i = 0; i < n; i++) {
-			bool stop = tail_event_apply(&events[i]);
-
-			/* Lapped books are whole only in their top levels: take the final ones. */
-			if (stop && books_lapped)
-				tail_books_resync(c);
-			if (!o.quiet && tail_event_wanted(c, &events[i], &o))
-				tail_event_print(c, &events[i], o.json);
-			seen++;
-			if (stop || (o.count && seen >= o.count)) {
-				cli_quit = 1;
-				break;
-			}
-		}
+		tail_batch_handle(c, events, n, &o, books_lapped, &seen);
 		if (o.slow_us)
 			usleep(o.slow_us);
 	}
