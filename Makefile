@@ -112,10 +112,12 @@ fh_pc = printf 'prefix=%s\nincludedir=%s\nlibdir=%s\n\nName: fh\nDescription: cl
 $(B)/fh.pc: Makefile $(FH_HEADERS:publish/libfh/%=$(B)/include/fh/%)
 	@mkdir -p $(B)
 	$(Q)$(call fh_pc,$(abspath $(B)),$${prefix}/include,$${prefix}, -I$(CURDIR),-Wl$(comma)-rpath$(comma)$${libdir} ) >$@
-$(B)/fh: $(B)/obj/tools/fh.o $(B)/obj/tools/fh_stat.o $(B)/obj/tools/fh_report.o $(B)/libfh.a
+# The fh command (tools/fh/): main.c dispatches to one file per subcommand.
+FH_CLI_SRC := $(wildcard tools/fh/*.c)
+$(B)/fh: $(FH_CLI_SRC:%.c=$(B)/obj/%.o) $(B)/libfh.a
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) -o $@ $^
-$(B)/asan/fh: $(B)/asan/obj/tools/fh.o $(B)/asan/obj/tools/fh_stat.o $(B)/asan/obj/tools/fh_report.o $(B)/asan/obj/publish/libfh/fh.o
+$(B)/asan/fh: $(FH_CLI_SRC:%.c=$(B)/asan/obj/%.o) $(B)/asan/obj/publish/libfh/fh.o
 	$(Q)$(CC) $(SAN) -o $@ $^
 
 $(B)/bench-ring: $(B)/obj/bench/bench_ring.o $(B)/obj/publish/ring.o $(B)/obj/publish/shm_segment.o $(B)/obj/publish/libfh/fh.o

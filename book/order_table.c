@@ -28,6 +28,8 @@ int order_table_init(struct order_table *table, uint32_t count_max)
 	table->count_max = count_max;
 	table->touched_lo = slots;
 	table->touched_hi = 0;
+	/* A power of two, at least twice count_max: probe chains always end at an empty slot. */
+	assert((slots & table->mask) == 0 && slots >= 2ull * count_max);
 	return 0;
 }
 
@@ -40,10 +42,12 @@ void order_table_fini(struct order_table *table)
 
 struct order *order_table_claim(struct order_table *table, uint64_t ref, bool *existed)
 {
-	uint64_t i = ref & table->mask;
+	uint64_t i = ref & table->mask, probes;
 
+	assert(table->count <= table->count_max);
 	*existed = false;
-	for (;;) {
+	/* Bounded as in order_table_find: an empty slot comes within the table. */
+	for (probes = 0; probes <= table->mask; probes++) {
 		struct order *slot = &table->slots[i];
 
 		if (!slot->used)
@@ -54,6 +58,7 @@ struct order *order_table_claim(struct order_table *table, uint64_t ref, bool *e
 		}
 		i = (i + 1) & table->mask;
 	}
+	assert(probes <= table->mask);
 	if (table->count >= table->count_max)
 		return NULL;
 	table->count++;
@@ -68,6 +73,8 @@ struct order *order_table_claim(struct order_table *table, uint64_t ref, bool *e
 
 void order_table_clear(struct order_table *table)
 {
+	/* The span cleared lies in the table. */
+	assert(table->touched_lo > table->touched_hi || table->touched_hi <= table->mask);
 	if (table->touched_lo <= table->touched_hi)
 		memset(&table->slots[table->touched_lo], 0,
 		       (table->touched_hi - table->touched_lo + 1) * sizeof(struct order));
@@ -81,14 +88,16 @@ void order_table_remove(struct order_table *table, struct order *slot)
 	uint64_t hole = (uint64_t)(slot - table->slots);
 	uint64_t i = hole;
 
+	/* A slot of this table: a pointer from elsewhere gives an index outside it. */
+	assert(hole <= table->mask);
 	assert(slot->used && table->count > 0);
 	table->count--;
 	/*
 	 * Backward-shift deletion: walk the rest of the probe chain and move back every
 	 * entry whose home slot does not lie cyclically in (hole, i], so no lookup ever
-	 * meets an empty slot before its key.
+	 * meets an empty slot before its key. Bounded as in order_table_find.
 	 */
-	for (;;) {
+	for (uint64_t probes = 0; probes <= table->mask; probes++) {
 		struct order *next;
 		uint64_t home;
 
@@ -102,5 +111,6 @@ void order_table_remove(struct order_table *table, struct order *slot)
 			hole = i;
 		}
 	}
+	assert(!table->slots[i].used);	/* the chain ended */
 	table->slots[hole].used = 0;
 }

@@ -11,6 +11,7 @@
 #ifndef FH_BOOK_ORDER_TABLE_H
 #define FH_BOOK_ORDER_TABLE_H
 
+#include <assert.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -38,12 +39,15 @@ struct order_table {
 int order_table_init(struct order_table *table, uint32_t count_max);
 void order_table_fini(struct order_table *table);
 
-/* The live order with this reference, or NULL. */
+/*
+ * The live order with this reference, or NULL. The probe ends at an empty slot, and
+ * at most half the slots are used: a walk of the whole table means a broken count.
+ */
 static inline struct order *order_table_find(struct order_table *table, uint64_t ref)
 {
 	uint64_t i = ref & table->mask;
 
-	for (;;) {
+	for (uint64_t probes = 0; probes <= table->mask; probes++) {
 		struct order *slot = &table->slots[i];
 
 		if (!slot->used)
@@ -52,6 +56,8 @@ static inline struct order *order_table_find(struct order_table *table, uint64_t
 			return slot;
 		i = (i + 1) & table->mask;
 	}
+	assert(!"order_table_find: no empty slot in the table");
+	return NULL;
 }
 
 /*

@@ -15,6 +15,7 @@ int arbiter_init(struct arbiter *arbiter, uint32_t held_max, uint64_t window_ns,
 		 void (*apply)(void *, const struct arbiter_packet *, uint32_t),
 		 void (*release)(void *, void *), void (*session_start)(void *), void *context)
 {
+	assert(arbiter != NULL && apply != NULL && release != NULL);
 	memset(arbiter, 0, sizeof(*arbiter));
 	if (held_max == 0)
 		return -EINVAL;
@@ -58,7 +59,8 @@ static void arbiter_deliver(struct arbiter *arbiter, const struct arbiter_packet
 	} else if (packet->seq + packet->count <= arbiter->expected) {
 		line->duplicates++;
 	} else {
-		assert(packet->seq <= arbiter->expected);
+		/* Some of it is new and none of it is ahead: skip is below count. */
+		assert(packet->seq <= arbiter->expected && arbiter->expected - packet->seq < packet->count);
 		line->packets_won++;
 		arbiter->apply(arbiter->context, packet, (uint32_t)(arbiter->expected - packet->seq));
 		arbiter->expected = packet->seq + packet->count;
@@ -80,6 +82,8 @@ static void arbiter_drain(struct arbiter *arbiter, uint64_t now_ns)
 	}
 	if (arbiter->expected != before)
 		arbiter->hole_since_ns = now_ns;
+	/* What stays held is still ahead of what is expected. */
+	assert(arbiter->held_count == 0 || arbiter->held[0].seq > arbiter->expected);
 }
 
 /* The hole before the first held packet will not be filled: count it and move on. */
@@ -117,10 +121,16 @@ static void arbiter_hold(struct arbiter *arbiter, const struct arbiter_packet *p
 		arbiter_release(arbiter, packet);
 		return;
 	}
-	/* A full window: the oldest hole is declared a gap until this packet fits or is due. */
+	/*
+	 * A full window: the oldest hole is declared a gap until this packet fits or is
+	 * due. Each declaration delivers at least the packet after the hole, so this ends.
+	 */
 	while (arbiter->held_count == arbiter->held_max) {
+		uint32_t before = arbiter->held_count;
+
 		arbiter->stats.window_full++;
 		arbiter_gap_declare(arbiter, now_ns);
+		assert(arbiter->held_count < before);
 		if (packet->seq <= arbiter->expected) {
 			arbiter_deliver(arbiter, packet);
 			arbiter_drain(arbiter, now_ns);
@@ -132,6 +142,9 @@ static void arbiter_hold(struct arbiter *arbiter, const struct arbiter_packet *p
 	}
 	if (arbiter->held_count == 0)
 		arbiter->hole_since_ns = now_ns;
+	/* Room for one more, inserted in order: the memmove stays inside held[]. */
+	assert(arbiter->held_count < arbiter->held_max && i <= arbiter->held_count);
+	assert(i == arbiter->held_count || arbiter->held[i].seq > packet->seq);
 	memmove(&arbiter->held[i + 1], &arbiter->held[i],
 		(arbiter->held_count - i) * sizeof(arbiter->held[0]));
 	arbiter->held[i] = *packet;
@@ -174,6 +187,7 @@ static bool arbiter_session_accept(struct arbiter *arbiter, const struct decoder
 	arbiter->session_known = true;
 	arbiter->session_ended = false;
 	arbiter->session_len = frame->session_len;
+	assert(frame->session_len <= sizeof(arbiter->session));
 	memcpy(arbiter->session, frame->session, frame->session_len);
 	arbiter->expected = arbiter->first_seq;
 	return true;
@@ -182,7 +196,11 @@ static bool arbiter_session_accept(struct arbiter *arbiter, const struct decoder
 void arbiter_offer(struct arbiter *arbiter, const struct decoder_frame *frame,
 		   const struct arbiter_packet *packet, uint64_t now_ns)
 {
-	assert(packet->line < ARBITER_LINES);
+	/* The packet is the frame's (feed.c copies it); a data frame's range does not wrap. */
+	assert(packet->line < ARBITER_LINES && packet->seq == frame->seq && packet->count == frame->count &&
+	       packet->kind == (uint8_t)frame->kind);
+	assert(frame->kind != DECODER_FRAME_DATA || frame->seq + frame->count > frame->seq);
+	assert(arbiter->held_count <= arbiter->held_max);
 	if (!arbiter_session_accept(arbiter, frame, packet->line, now_ns)) {
 		arbiter_release(arbiter, packet);
 		return;
@@ -221,10 +239,14 @@ void arbiter_expire(struct arbiter *arbiter, uint64_t now_ns)
 
 void arbiter_flush(struct arbiter *arbiter, uint64_t now_ns)
 {
+	/* Each round delivers at least the first held packet: at most held_count rounds. */
 	while (arbiter->held_count > 0) {
+		uint32_t before = arbiter->held_count;
+
 		if (arbiter->held[0].seq > arbiter->expected)
 			arbiter_gap_declare(arbiter, now_ns);
 		else
 			arbiter_drain(arbiter, now_ns);
+		assert(arbiter->held_count < before);
 	}
 }

@@ -47,6 +47,7 @@ int packet_link_to_ethernet(enum packet_link link, uint8_t *frame, uint32_t len,
 	uint16_t ethertype;
 	uint8_t *eth;
 
+	assert(frame != NULL && shift != NULL);
 	switch (link) {
 	case PACKET_LINK_ETHERNET:
 		*shift = 0;
@@ -84,7 +85,11 @@ int packet_link_to_ethernet(enum packet_link link, uint8_t *frame, uint32_t len,
 		assert(!"unknown link type");
 		return -EINVAL;
 	}
-	/* Everything the new header needs was read above: now it may overwrite the old. */
+	/*
+	 * Everything the new header needs was read above: now it may overwrite the old.
+	 * It starts at most PACKET_LINK_HEADROOM before the frame and ends inside it.
+	 */
+	assert(*shift >= -PACKET_LINK_HEADROOM && (int64_t)*shift + PACKET_ETH_LEN <= (int64_t)len);
 	eth = frame + *shift;
 	memcpy(eth, dst, 6);
 	memcpy(eth + 6, src, 6);
@@ -138,6 +143,8 @@ enum packet_verdict packet_udp_parse(const uint8_t *frame, uint32_t len, struct 
 		return PACKET_BAD_UDP;
 	out->payload = udp + PACKET_UDP_LEN;
 	out->payload_len = udp_len - PACKET_UDP_LEN;
+	/* The payload lies wholly inside the frame. */
+	assert(out->payload >= frame + PACKET_ETH_LEN && out->payload_len <= len - (uint32_t)(out->payload - frame));
 	return PACKET_UDP;
 }
 

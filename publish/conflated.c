@@ -3,6 +3,7 @@
  */
 #include "publish/conflated.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@ int pub_conflated_create(struct pub_conflated *view, const char *name, uint32_t 
 	size_t size;
 	int rc;
 
+	assert(view != NULL && name != NULL);
 	memset(view, 0, sizeof(*view));
 	view->segment.fd = -1;
 	if (depth == 0 || depth > CONFLATED_DEPTH_MAX || slots == 0) {
@@ -58,11 +60,16 @@ int pub_conflated_create(struct pub_conflated *view, const char *name, uint32_t 
 		pub_conflated_close(view);
 		return rc;
 	}
+	/* Whole, cache-aligned entries that hold both sides at full depth, all in the segment. */
+	assert(entry_size % 64 == 0 &&
+	       entry_size >= sizeof(struct conflated_entry) + 2 * depth * sizeof(struct conflated_level));
+	assert(view->segment.size == size && CONFLATED_HEADER_SIZE + (size_t)slots * entry_size <= size);
 	return 0;
 }
 
 void pub_conflated_generation_set(struct pub_conflated *view, uint64_t generation)
 {
+	assert(view->header != NULL);
 	__atomic_store_n(&view->header->generation, generation, __ATOMIC_RELEASE);
 }
 
@@ -78,6 +85,7 @@ void pub_conflated_close(struct pub_conflated *view)
 static void pub_conflated_write_begin(struct pub_conflated *view, uint32_t slot,
 				      struct conflated_entry *e)
 {
+	assert(slot < view->slots && (view->versions[slot] & 1) == 0);	/* not open already */
 	__atomic_store_n(&e->version, ++view->versions[slot], __ATOMIC_RELAXED);	/* odd */
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 }
@@ -85,17 +93,23 @@ static void pub_conflated_write_begin(struct pub_conflated *view, uint32_t slot,
 static void pub_conflated_write_end(struct pub_conflated *view, uint32_t slot,
 				    struct conflated_entry *e)
 {
+	assert(slot < view->slots && (view->versions[slot] & 1) == 1);	/* opened by write_begin */
 	__atomic_store_n(&e->version, ++view->versions[slot], __ATOMIC_RELEASE);	/* even */
 }
 
 void pub_conflated_update(struct pub_conflated *view, uint32_t slot, uint8_t feed,
 			  const struct book *book, int32_t index, uint64_t ring_seq)
 {
-	const struct book_instrument *in = &book->instruments[index];
+	const struct book_instrument *in;
 	struct conflated_entry *e;
 
+	/* An index into the book's instrument array, used or not. */
+	assert(index >= 0 && (uint32_t)index < book->instruments_max);
+	in = &book->instruments[index];
 	if (slot >= view->slots)
 		return;
+	/* The symbol is copied into a fixed field: never more than it holds. */
+	assert(in->symbol_len <= sizeof(e->symbol));
 	e = pub_conflated_entry(view, slot);
 	pub_conflated_write_begin(view, slot, e);
 	e->ring_seq = ring_seq;

@@ -116,15 +116,18 @@ int output_dir_open(struct output_dir *d, const char *path, char *err, size_t er
 		output_dir_close(d);
 		return -EPERM;
 	}
+	assert(d->fd >= 0);
 	return 0;
 }
 
 int output_dir_open_parent(struct output_dir *d, const char *file_path, const char **name,
 			   char *err, size_t err_size)
 {
-	const char *slash = strrchr(file_path, '/');
+	const char *slash;
 	char dir[PATH_MAX];
 
+	assert(d != NULL && file_path != NULL && name != NULL);
+	slash = strrchr(file_path, '/');
 	d->fd = -1;
 	snprintf(d->path, sizeof(d->path), "%s", file_path);
 	*name = slash == NULL ? file_path : slash + 1;
@@ -158,7 +161,7 @@ int output_file_create(const struct output_dir *d, const char *name, int flags, 
 	struct stat st;
 	int fd, rc;
 
-	assert(d->fd >= 0);
+	assert(d->fd >= 0 && name != NULL);
 	if (!output_name_is_component(name)) {
 		snprintf(err, err_size, "%s/%s: expected one file name", d->path, name);
 		return -EINVAL;
@@ -218,7 +221,7 @@ int output_file_reopen(const struct output_dir *d, const char *name, int flags, 
 	struct stat st;
 	int fd, rc;
 
-	assert(d->fd >= 0);
+	assert(d->fd >= 0 && name != NULL);
 	if (!output_name_is_component(name)) {
 		snprintf(err, err_size, "%s/%s: expected one file name", d->path, name);
 		return -EINVAL;

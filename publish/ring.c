@@ -19,6 +19,7 @@ int pub_ring_create(struct pub_ring *ring, const char *name, uint64_t capacity, 
 	size_t size;
 	int rc;
 
+	assert(ring != NULL && name != NULL);
 	memset(ring, 0, sizeof(*ring));
 	ring->segment.fd = -1;
 	if (capacity < 2 || (capacity & (capacity - 1)) != 0 ||
@@ -54,12 +55,14 @@ int pub_ring_create(struct pub_ring *ring, const char *name, uint64_t capacity, 
 		ring->segment.fd = -1;
 		return rc;
 	}
-	assert(ring->segment.size == size && (ring->mask & ring->capacity) == 0);
+	assert(ring->segment.size == size && ring->mask + 1 == ring->capacity && (ring->mask & ring->capacity) == 0);
+	assert(ring->generation != 0 && ring->head == 0);
 	return 0;
 }
 
 void pub_ring_feed_name_set(struct pub_ring *ring, uint8_t feed, const char *name)
 {
+	assert(ring->header != NULL && name != NULL);
 	if (feed < RING_FEEDS_MAX)
 		snprintf(ring->header->feed_names[feed], RING_FEED_NAME_MAX, "%s", name);
 }
@@ -72,6 +75,7 @@ void pub_ring_close(struct pub_ring *ring)
 	shm_segment_close(&ring->segment);
 	memset(ring, 0, sizeof(*ring));
 	ring->segment.fd = -1;
+	assert(ring->header == NULL && ring->records == NULL);
 }
 
 void pub_ring_stop(struct pub_ring *ring)

@@ -8,6 +8,7 @@
 #ifndef FH_PUBLISH_RING_H
 #define FH_PUBLISH_RING_H
 
+#include <assert.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -53,8 +54,11 @@ void pub_ring_stop(struct pub_ring *ring);
 /* The slot for the next record; fill it (all but seq), then pub_ring_commit. */
 static inline struct fh_event *pub_ring_claim(struct pub_ring *ring)
 {
-	struct fh_event *slot = &ring->records[ring->head & ring->mask];
+	struct fh_event *slot;
 
+	/* The index stays inside the records only while mask is capacity - 1. */
+	assert(ring->mask + 1 == ring->capacity);
+	slot = &ring->records[ring->head & ring->mask];
 	__atomic_store_n(&slot->seq, 0, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	return slot;
@@ -63,7 +67,11 @@ static inline struct fh_event *pub_ring_claim(struct pub_ring *ring)
 /* Publishes the claimed slot; returns its sequence number. */
 static inline uint64_t pub_ring_commit(struct pub_ring *ring, struct fh_event *slot)
 {
-	uint64_t seq = ++ring->head;
+	uint64_t seq;
+
+	/* Exactly the slot claimed last: head has not moved since (no double commit). */
+	assert(slot == &ring->records[ring->head & ring->mask]);
+	seq = ++ring->head;
 
 	__atomic_store_n(&slot->seq, seq, __ATOMIC_RELEASE);
 	__atomic_store_n(&ring->header->head, seq, __ATOMIC_RELEASE);

@@ -207,6 +207,7 @@ int shm_segment_create(struct shm_segment *seg, const char *what, const char *na
 	int fd = -1, rc;
 	void *map;
 
+	assert(seg != NULL && what != NULL && name != NULL);
 	memset(seg, 0, sizeof(*seg));
 	seg->fd = -1;
 	if (!shm_segment_name_valid(name)) {
@@ -258,6 +259,8 @@ int shm_segment_create(struct shm_segment *seg, const char *what, const char *na
 	seg->size = size;
 	seg->fd = fd;
 	snprintf(seg->name, sizeof(seg->name), "%s", name);
+	/* The name was checked to fit: the copy is whole (remove unlinks by it). */
+	assert(strcmp(seg->name, name) == 0);
 	return 0;
 fail:
 	unlink(path);	/* our own new inode: we hold its lock and checked it is the name's */
@@ -282,6 +285,7 @@ void shm_segment_close(struct shm_segment *seg)
 {
 	if (seg->map == NULL)	/* never created: a zeroed struct's fd 0 is not ours */
 		return;
+	assert(seg->fd >= 0 && seg->size > 0);
 	munmap(seg->map, seg->size);
 	close(seg->fd);
 	memset(seg, 0, sizeof(*seg));

@@ -2,10 +2,13 @@
  * fh: publish ring consumer (see fh.h and ring_layout.h for the protocol). The
  * segments are written by another process, so nothing in them is trusted: the header
  * is validated once at map time and its fields are kept here, and what is read back
- * from the live mapping later is only compared, masked or clamped before use.
+ * from the live mapping later is only compared, masked or clamped before use. The
+ * asserts here are on libfh's own state (the validated copies, its buffers), never
+ * on what the segments hold: bad segment data is refused, not a crash.
  */
 #include "publish/libfh/fh.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
@@ -167,6 +170,7 @@ int fh_segment_open(const char *name, uint64_t *size, char *err, size_t err_size
 	struct stat st;
 	int fd;
 
+	assert(name != NULL && size != NULL);
 	if (strlen(name) > FH_NAME_MAX) {
 		snprintf(err, err_size, "segment name '%.64s...': too long", name);
 		return -EINVAL;
@@ -258,6 +262,9 @@ static int fh_map(struct fh_consumer *c, char *err, size_t err_size)
 	c->path_checked_ns = clock_monotonic_coarse_ns();
 	c->stall_since_ns = 0;
 	c->error[0] = '\0';
+	/* The kept copies: every masked index lands on a record inside the mapping. */
+	assert(c->mask + 1 == c->capacity && (c->capacity & c->mask) == 0);
+	assert(c->capacity <= (c->size - RING_HEADER_SIZE) / sizeof(struct fh_event));
 	return 0;
 }
 
@@ -321,6 +328,9 @@ static void fh_view_map(struct fh_consumer *c)
 	c->view_entry_size = entry_size;
 	c->view_dev = st.st_dev;
 	c->view_ino = st.st_ino;
+	/* fh_top_read relies on these: levels fit struct fh_top, entries fit the mapping. */
+	assert(c->view_depth >= 1 && c->view_depth <= FH_TOP_DEPTH_MAX);
+	assert(CONFLATED_HEADER_SIZE + (uint64_t)c->view_slots * c->view_entry_size <= c->view_size);
 }
 
 /* True if /dev/shm/NAME<suffix> no longer names the file dev/ino. */
@@ -356,8 +366,11 @@ int fh_top_read(struct fh_consumer *c, uint32_t slot, struct fh_top *top)
 	const struct conflated_entry *e;
 	uint32_t depth = c->view_depth;
 
+	assert(top != NULL);
 	if (c->view == NULL || slot >= c->view_slots)
 		return -ENOENT;
+	/* The depth kept at map time bounds the copies into top->bids and top->asks. */
+	assert(depth >= 1 && depth <= FH_TOP_DEPTH_MAX);
 	e = (const struct conflated_entry *)((const uint8_t *)c->view + CONFLATED_HEADER_SIZE +
 					     (size_t)slot * c->view_entry_size);
 	for (int attempt = 0; attempt < 1000; attempt++) {
@@ -409,6 +422,7 @@ int fh_attach(const char *name, enum fh_start start, struct fh_consumer **consum
 	uint64_t head;
 	int rc;
 
+	assert(consumer != NULL);
 	if (name == NULL || strlen(name) > FH_NAME_MAX) {
 		snprintf(err, err_size, "ring name: missing or longer than %d bytes", FH_NAME_MAX);
 		return -EINVAL;
@@ -499,8 +513,11 @@ int fh_poll(struct fh_consumer *c, struct fh_event *events, int max)
 	uint64_t head;
 	int n = 0;
 
+	assert(events != NULL || max <= 0);
 	if (c->header == NULL)	/* a reattach that failed: it is still to be done */
 		return FH_POLL_RESTARTED;
+	/* The slot index below is masked by the kept copy: mask must match capacity. */
+	assert(c->mask + 1 == c->capacity);
 	if (c->lost_pending > 0) {
 		uint64_t lost = c->lost_pending;
 
@@ -547,6 +564,7 @@ int fh_poll(struct fh_consumer *c, struct fh_event *events, int max)
 		c->lost_pending = lost;
 		break;
 	}
+	assert(n == 0 || n <= max);	/* never past the caller's array */
 	return n > 0 ? n : fh_idle(c, 0);
 }
 

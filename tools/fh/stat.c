@@ -14,41 +14,39 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "book/util/clock.h"
 #include "publish/libfh/fh.h"
 #include "publish/libfh/stats_layout.h"
-#include "tools/fh_commands.h"
+#include "tools/fh/cli.h"
 
 /* How fhd is doing, from the segment's state, its pid and the age of its last update. */
-enum fh_stat_liveness {
-	FH_STAT_RUNNING,
-	FH_STAT_STOPPED,	/* stopped cleanly */
-	FH_STAT_GONE,		/* says running, but its pid is gone: killed */
-	FH_STAT_STALE,		/* says running, pid alive, but no update for many intervals */
+enum stat_liveness {
+	STAT_RUNNING,
+	STAT_STOPPED,	/* stopped cleanly */
+	STAT_GONE,		/* says running, but its pid is gone: killed */
+	STAT_STALE,		/* says running, pid alive, but no update for many intervals */
 };
 
-static const char *const fh_stat_liveness_names[] = {
-	[FH_STAT_RUNNING] = "running",
-	[FH_STAT_STOPPED] = "stopped",
-	[FH_STAT_GONE] = "gone",
-	[FH_STAT_STALE] = "stale",
+static const char *const stat_liveness_names[] = {
+	[STAT_RUNNING] = "running",
+	[STAT_STOPPED] = "stopped",
+	[STAT_GONE] = "gone",
+	[STAT_STALE] = "stale",
 };
 
 /* Seconds since the segment's last update (< 0: never updated, or a future stamp). */
-static double fh_stat_age_s(const struct fh_stats_segment *s)
+static double stat_age_s(const struct fh_stats_segment *s)
 {
-	struct timespec now;
-
+	/* In double: a stamp from the segment may lie ahead of now, or be any 64-bit value. */
 	if (s->updated_ns == 0)
 		return -1;
-	clock_gettime(CLOCK_REALTIME, &now);
-	return ((double)now.tv_sec * 1e9 + (double)now.tv_nsec - (double)s->updated_ns) / 1e9;
+	return ((double)clock_realtime_ns() - (double)s->updated_ns) / 1e9;
 }
 
 /* True unless kill(pid, 0) says no such process (EPERM: alive, another user's). */
-static bool fh_stat_pid_alive(uint64_t pid)
+static bool stat_pid_alive(uint64_t pid)
 {
 	/* 0 and negative pids name process groups: never probe those. */
 	if (pid == 0 || pid > INT32_MAX)
@@ -56,86 +54,50 @@ static bool fh_stat_pid_alive(uint64_t pid)
 	return kill((pid_t)pid, 0) == 0 || errno != ESRCH;
 }
 
-static enum fh_stat_liveness fh_stat_liveness(const struct fh_stats_segment *s)
+static enum stat_liveness stat_liveness(const struct fh_stats_segment *s)
 {
-	double age = fh_stat_age_s(s);
+	double age = stat_age_s(s);
 
 	if (s->state == FH_STATS_STATE_STOPPED)
-		return FH_STAT_STOPPED;
-	if (!fh_stat_pid_alive(s->pid))
-		return FH_STAT_GONE;
+		return STAT_STOPPED;
+	if (!stat_pid_alive(s->pid))
+		return STAT_GONE;
 	/* fhd rewrites it every interval: three missed, and at least 2 s, is not running. */
 	if (age > 2.0 && age * 1000.0 > 3.0 * s->interval_ms)
-		return FH_STAT_STALE;
-	return FH_STAT_RUNNING;
-}
-
-size_t fh_text_escape(char *out, size_t size, const char *in, bool json)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t n = 0;
-
-	if (size == 0)
-		return 0;
-	for (const unsigned char *p = (const unsigned char *)in; *p != '\0'; p++) {
-		char seq[8];
-		size_t len = 0;
-
-		if (json && (*p == '"' || *p == '\\')) {
-			seq[len++] = '\\';
-			seq[len++] = (char)*p;
-		} else if (*p < 0x20 || *p == 0x7f || *p >= 0x80) {
-			/* Bytes beyond ASCII too: the output must be valid UTF-8 whatever the input. */
-			if (json) {
-				memcpy(seq, "\\u00", 4);
-				len = 4;
-				seq[len++] = hex[*p >> 4];
-				seq[len++] = hex[*p & 15];
-			} else {
-				seq[len++] = '?';
-			}
-		} else {
-			seq[len++] = (char)*p;
-		}
-		if (n + len >= size)
-			break;
-		memcpy(out + n, seq, len);
-		n += len;
-	}
-	out[n] = '\0';
-	return n;
+		return STAT_STALE;
+	return STAT_RUNNING;
 }
 
 /* A name from the segment as a JSON string, quotes included. */
-static void fh_stat_json_name(const char *name)
+static void stat_json_name(const char *name)
 {
 	char text[FH_STATS_NAME_MAX * 6 + 1];
 
-	fh_text_escape(text, sizeof(text), name, true);
+	cli_text_escape(text, sizeof(text), name, true);
 	printf("\"%s\"", text);
 }
 
-static void fh_stat_latency_json(const char *name, const struct fh_stats_latency *l, bool comma)
+static void stat_latency_json(const char *name, const struct fh_stats_latency *l, bool comma)
 {
-	fh_stat_json_name(name);
+	stat_json_name(name);
 	printf(":{\"count\":%" PRIu64 ",\"p50_ns\":%" PRIu64 ",\"p90_ns\":%" PRIu64 ",\"p99_ns\":%" PRIu64
 	       ",\"p999_ns\":%" PRIu64 ",\"p9999_ns\":%" PRIu64 ",\"max_ns\":%" PRIu64 ",\"mean_ns\":%.1f}%s",
 	       l->count, l->p50_ns, l->p90_ns, l->p99_ns, l->p999_ns, l->p9999_ns, l->max_ns, l->mean_ns,
 	       comma ? "," : "");
 }
 
-static void fh_stat_json(const struct fh_stats_segment *s)
+static void stat_json(const struct fh_stats_segment *s)
 {
-	enum fh_stat_liveness live = fh_stat_liveness(s);
+	enum stat_liveness live = stat_liveness(s);
 
 	printf("{\"pid\":%" PRIu64 ",\"state\":\"%s\",\"pid_alive\":%s,\"updated_ns\":%" PRIu64
-	       ",\"interval_ms\":%u,\"feeds\":[", s->pid, fh_stat_liveness_names[live],
-	       fh_stat_pid_alive(s->pid) ? "true" : "false", s->updated_ns, s->interval_ms);
+	       ",\"interval_ms\":%u,\"feeds\":[", s->pid, stat_liveness_names[live],
+	       stat_pid_alive(s->pid) ? "true" : "false", s->updated_ns, s->interval_ms);
 	for (uint32_t i = 0; i < s->feeds_count; i++) {
 		const struct fh_stats_feed *f = &s->feeds[i];
 
 		printf("%s{\"name\":", i ? "," : "");
-		fh_stat_json_name(f->name);
+		stat_json_name(f->name);
 		printf(",\"packets\":%" PRIu64 ",\"messages\":%" PRIu64 ",\"gaps\":%" PRIu64
 		       ",\"gap_messages\":%" PRIu64 ",\"duplicates\":%" PRIu64 ",\"dropped\":%" PRIu64
 		       ",\"skipped_messages\":%" PRIu64 ",\"journal_dropped\":%" PRIu64
@@ -145,36 +107,36 @@ static void fh_stat_json(const struct fh_stats_segment *s)
 		       f->skipped_messages, f->journal_dropped, f->feed_delay_negative, f->feed_delay_out_of_range,
 		       f->packets_per_s, f->messages_per_s);
 		for (int k = 0; k < FH_STATS_LATENCIES; k++)
-			fh_stat_latency_json(s->latency_names[k], &f->interval[k], k + 1 < FH_STATS_LATENCIES);
+			stat_latency_json(s->latency_names[k], &f->interval[k], k + 1 < FH_STATS_LATENCIES);
 		printf("},\"total\":{");
 		for (int k = 0; k < FH_STATS_LATENCIES; k++)
-			fh_stat_latency_json(s->latency_names[k], &f->total[k], k + 1 < FH_STATS_LATENCIES);
+			stat_latency_json(s->latency_names[k], &f->total[k], k + 1 < FH_STATS_LATENCIES);
 		printf("}}");
 	}
 	printf("]}\n");
 }
 
-static void fh_stat_table(const struct fh_stats_segment *s)
+static void stat_table(const struct fh_stats_segment *s)
 {
-	double age = fh_stat_age_s(s);
+	double age = stat_age_s(s);
 	char updated[64], name[FH_STATS_NAME_MAX], kind[FH_STATS_NAME_MAX];
 
 	if (age < 0)
 		snprintf(updated, sizeof(updated), "not updated yet");
 	else
 		snprintf(updated, sizeof(updated), "updated %.1f s ago", age);
-	switch (fh_stat_liveness(s)) {
-	case FH_STAT_RUNNING:
+	switch (stat_liveness(s)) {
+	case STAT_RUNNING:
 		printf("fhd pid %" PRIu64 ", running, %s (every %u ms)\n", s->pid, updated, s->interval_ms);
 		break;
-	case FH_STAT_STOPPED:
+	case STAT_STOPPED:
 		printf("fhd pid %" PRIu64 ", stopped, %s (every %u ms)\n", s->pid, updated, s->interval_ms);
 		break;
-	case FH_STAT_GONE:
+	case STAT_GONE:
 		printf("fhd pid %" PRIu64 ", not running (pid %" PRIu64 " gone without stopping cleanly), "
 		       "%s (every %u ms)\n", s->pid, s->pid, updated, s->interval_ms);
 		break;
-	case FH_STAT_STALE:
+	case STAT_STALE:
 		printf("fhd pid %" PRIu64 ", not updating (pid alive, but %s, every %u ms expected)\n",
 		       s->pid, updated, s->interval_ms);
 		break;
@@ -182,7 +144,7 @@ static void fh_stat_table(const struct fh_stats_segment *s)
 	for (uint32_t i = 0; i < s->feeds_count; i++) {
 		const struct fh_stats_feed *f = &s->feeds[i];
 
-		fh_text_escape(name, sizeof(name), f->name, false);
+		cli_text_escape(name, sizeof(name), f->name, false);
 
 		printf("feed %s: %.0f pkt/s  %.0f msg/s  packets %" PRIu64 "  messages %" PRIu64 "  gaps %" PRIu64
 		       " (%" PRIu64 " msgs)  duplicates %" PRIu64 "  dropped %" PRIu64 "  skipped %" PRIu64
@@ -198,7 +160,7 @@ static void fh_stat_table(const struct fh_stats_segment *s)
 			for (int w = 0; w < 2; w++) {
 				const struct fh_stats_latency *l = w ? &f->total[k] : &f->interval[k];
 
-				fh_text_escape(kind, sizeof(kind), w ? "" : s->latency_names[k], false);
+				cli_text_escape(kind, sizeof(kind), w ? "" : s->latency_names[k], false);
 				printf("  %-22s %-9s %10" PRIu64 " %9.3f %9.3f %9.3f %9.3f %9.3f %9.3f\n", kind,
 				       w ? "total" : "interval", l->count,
 				       (double)l->p50_ns / 1e3, (double)l->p90_ns / 1e3, (double)l->p99_ns / 1e3,
@@ -216,7 +178,7 @@ static void fh_stat_table(const struct fh_stats_segment *s)
  * are whoever made them's: a terminal escape sequence is one name). 0 with the name
  * in out; 1 (none) or 2 (several, listed) after a message.
  */
-static int fh_stat_segment_find(char *out, size_t size)
+static int stat_segment_find(char *out, size_t size)
 {
 	DIR *dir = opendir("/dev/shm");
 	struct dirent *d;
@@ -245,11 +207,11 @@ static int fh_stat_segment_find(char *out, size_t size)
 			continue;
 		}
 		if (found == 2) {
-			fh_text_escape(shown, sizeof(shown), out, false);
+			cli_text_escape(shown, sizeof(shown), out, false);
 			fprintf(stderr, "fh stat: several stats segments in /dev/shm; choose one with --segment:\n  %s\n",
 				shown);
 		}
-		fh_text_escape(shown, sizeof(shown), d->d_name, false);
+		cli_text_escape(shown, sizeof(shown), d->d_name, false);
 		fprintf(stderr, "  %s\n", shown);
 	}
 	closedir(dir);
@@ -261,7 +223,65 @@ static int fh_stat_segment_find(char *out, size_t size)
 	return found == 0 ? 1 : found == 1 ? 0 : 2;
 }
 
-int fh_stat_main(int argc, char **argv)
+/*
+ * Copies the stats segment /dev/shm/NAME into copy: opened under libfh's trust rules,
+ * sized before it is mapped, taken consistent (or as it is, if fhd died mid-update),
+ * checked for magic, version and feed count, and its names terminated. 0, or 1 after
+ * saying why on stderr.
+ */
+static int stat_segment_copy(const char *name, struct fh_stats_segment *copy)
+{
+	char err[512];
+	bool consistent;
+	uint64_t size;
+	void *map;
+	int fd;
+
+	fd = fh_segment_open(name, &size, err, sizeof(err));
+	if (fd < 0) {
+		fprintf(stderr, "fh stat: %s%s\n", err, fd == -ENOENT ? " (is fhd running with that stats.segment?)" : "");
+		return 1;
+	}
+	/* Mapping past the end of the file would turn every read into SIGBUS: size it first. */
+	if (size < sizeof(*copy)) {
+		close(fd);
+		fprintf(stderr, "fh stat: /dev/shm/%s: %" PRIu64 " bytes, not an fh stats segment of %zu "
+			"(or fhd is still creating it)\n", name, size, sizeof(*copy));
+		return 1;
+	}
+	map = mmap(NULL, sizeof(*copy), PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED) {
+		fprintf(stderr, "fh stat: /dev/shm/%s: %s\n", name, strerror(errno));
+		return 1;
+	}
+	consistent = fh_stats_copy(map, copy);
+	if (!consistent)	/* fhd killed mid-update leaves seq odd for good */
+		memcpy(copy, map, sizeof(*copy));
+	munmap(map, sizeof(*copy));
+	if (copy->magic != FH_STATS_MAGIC || copy->version != FH_STATS_VERSION ||
+	    copy->feeds_count > FH_STATS_FEEDS_MAX) {
+		fprintf(stderr, "fh stat: /dev/shm/%s: not an fh stats segment of version %d\n", name,
+			FH_STATS_VERSION);
+		return 1;
+	}
+	if (!consistent && stat_pid_alive(copy->pid)) {
+		fprintf(stderr, "fh stat: /dev/shm/%s: fhd kept rewriting it through every try; try again\n",
+			name);
+		return 1;
+	}
+	if (!consistent)
+		fprintf(stderr, "fh stat: /dev/shm/%s: fhd (pid %" PRIu64 ") died while updating it: the "
+			"figures may mix two intervals\n", name, copy->pid);
+	/* Names are printed: terminated here whatever the segment held. */
+	for (int k = 0; k < FH_STATS_LATENCIES; k++)
+		copy->latency_names[k][FH_STATS_NAME_MAX - 1] = '\0';
+	for (uint32_t i = 0; i < copy->feeds_count; i++)
+		copy->feeds[i].name[FH_STATS_NAME_MAX - 1] = '\0';
+	return 0;
+}
+
+int stat_main(int argc, char **argv)
 {
 	static const struct option longs[] = {
 		{ "segment", required_argument, NULL, 's' },
@@ -271,11 +291,9 @@ int fh_stat_main(int argc, char **argv)
 	};
 	static struct fh_stats_segment copy;
 	const char *name = NULL;
-	char err[512], found[256];
-	bool json = false, consistent;
-	uint64_t size;
-	void *map;
-	int c, fd;
+	char found[256];
+	bool json = false;
+	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "s:jh", longs, NULL)) != -1) {
 		switch (c) {
@@ -296,56 +314,17 @@ int fh_stat_main(int argc, char **argv)
 		}
 	}
 	if (name == NULL) {
-		int rc = fh_stat_segment_find(found, sizeof(found));
-
+		rc = stat_segment_find(found, sizeof(found));
 		if (rc != 0)
 			return rc;
 		name = found;
 	}
-	fd = fh_segment_open(name, &size, err, sizeof(err));
-	if (fd < 0) {
-		fprintf(stderr, "fh stat: %s%s\n", err, fd == -ENOENT ? " (is fhd running with that stats.segment?)" : "");
-		return 1;
-	}
-	/* Mapping past the end of the file would turn every read into SIGBUS: size it first. */
-	if (size < sizeof(copy)) {
-		close(fd);
-		fprintf(stderr, "fh stat: /dev/shm/%s: %" PRIu64 " bytes, not an fh stats segment of %zu "
-			"(or fhd is still creating it)\n", name, size, sizeof(copy));
-		return 1;
-	}
-	map = mmap(NULL, sizeof(copy), PROT_READ, MAP_SHARED, fd, 0);
-	close(fd);
-	if (map == MAP_FAILED) {
-		fprintf(stderr, "fh stat: /dev/shm/%s: %s\n", name, strerror(errno));
-		return 1;
-	}
-	consistent = fh_stats_copy(map, &copy);
-	if (!consistent)	/* fhd killed mid-update leaves seq odd for good */
-		memcpy(&copy, map, sizeof(copy));
-	munmap(map, sizeof(copy));
-	if (copy.magic != FH_STATS_MAGIC || copy.version != FH_STATS_VERSION ||
-	    copy.feeds_count > FH_STATS_FEEDS_MAX) {
-		fprintf(stderr, "fh stat: /dev/shm/%s: not an fh stats segment of version %d\n", name,
-			FH_STATS_VERSION);
-		return 1;
-	}
-	if (!consistent && fh_stat_pid_alive(copy.pid)) {
-		fprintf(stderr, "fh stat: /dev/shm/%s: fhd kept rewriting it through every try; try again\n",
-			name);
-		return 1;
-	}
-	if (!consistent)
-		fprintf(stderr, "fh stat: /dev/shm/%s: fhd (pid %" PRIu64 ") died while updating it: the "
-			"figures may mix two intervals\n", name, copy.pid);
-	/* Names are printed: terminated here whatever the segment held. */
-	for (int k = 0; k < FH_STATS_LATENCIES; k++)
-		copy.latency_names[k][FH_STATS_NAME_MAX - 1] = '\0';
-	for (uint32_t i = 0; i < copy.feeds_count; i++)
-		copy.feeds[i].name[FH_STATS_NAME_MAX - 1] = '\0';
+	rc = stat_segment_copy(name, &copy);
+	if (rc != 0)
+		return rc;
 	if (json)
-		fh_stat_json(&copy);
+		stat_json(&copy);
 	else
-		fh_stat_table(&copy);
+		stat_table(&copy);
 	return 0;
 }

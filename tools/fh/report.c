@@ -32,7 +32,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "tools/fh_commands.h"
+#include "tools/fh/cli.h"
 
 #define REPORT_FILES_MAX 256
 #define REPORT_RUNS_MAX 16
@@ -80,19 +80,9 @@ static void report_name_quote(FILE *out, const char *name)
 		else if (*p == '\\')
 			fputs("\\\\", out);
 		else
-			fputc(*p >= 0x20 && *p < 0x7f ? *p : '?', out);
+			fputc(cli_char_printable(*p) ? *p : '?', out);
 	}
 	fputc('"', out);
-}
-
-/* A name for the terminal: control and non-ASCII bytes as '?', so a name cannot drive it. */
-static void report_name_plain(char *out, size_t size, const char *name)
-{
-	size_t i = 0;
-
-	for (const unsigned char *p = (const unsigned char *)name; *p != '\0' && i + 1 < size; p++)
-		out[i++] = *p >= 0x20 && *p < 0x7f ? (char)*p : '?';
-	out[i] = '\0';
 }
 
 /*
@@ -205,7 +195,7 @@ static int report_run_read(int run, const char *dir, int dirfd)
 	int found = 0, beyond = 0, rc;
 	DIR *d = opendir(dir);
 
-	report_name_plain(shown, sizeof(shown), dir);
+	cli_text_escape(shown, sizeof(shown), dir, false);
 	if (d == NULL) {
 		fprintf(stderr, "fh report: %s: %s\n", shown, strerror(errno));
 		return 0;
@@ -222,7 +212,7 @@ static int report_run_read(int run, const char *dir, int dirfd)
 		}
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >= sizeof(path))
 			continue;
-		report_name_plain(shown, sizeof(shown), path);
+		cli_text_escape(shown, sizeof(shown), path, false);
 		f->run = run;
 		f->data = report_files_count;
 		snprintf(f->series, sizeof(f->series), "%.*s", (int)(len - 5), e->d_name);
@@ -241,7 +231,7 @@ static int report_run_read(int run, const char *dir, int dirfd)
 		found++;
 	}
 	closedir(d);
-	report_name_plain(shown, sizeof(shown), dir);
+	cli_text_escape(shown, sizeof(shown), dir, false);
 	if (beyond > 0)
 		fprintf(stderr, "fh report: %s: %d .hgrm files beyond the %d a report takes, left out\n",
 			shown, beyond, REPORT_FILES_MAX);
@@ -457,7 +447,7 @@ static void report_tmpdir_remove(const char *tmpdir, int dirfd)
 		fprintf(stderr, "fh report: could not remove %s: %s\n", tmpdir, strerror(errno));
 }
 
-int fh_report_main(int argc, char **argv)
+int report_main(int argc, char **argv)
 {
 	static const struct option longs[] = {
 		{ "output", required_argument, NULL, 'o' },
@@ -513,8 +503,8 @@ int fh_report_main(int argc, char **argv)
 	for (int i = 0; i < report_files_count; i++) {
 		const struct report_file *f = &report_files[i];
 
-		report_name_plain(series, sizeof(series), f->series);
-		report_name_plain(run, sizeof(run), report_runs[f->run]);
+		cli_text_escape(series, sizeof(series), f->series, false);
+		cli_text_escape(run, sizeof(run), report_runs[f->run], false);
 		printf("%-36s %-24s %10lu %9.3f %9.3f %9.3f %9.3f %9.3f%s\n", series, run, f->count, f->p50,
 		       f->p90, f->p99, f->p999, f->max, f->max >= REPORT_TOP_US ? " *" : "");
 		top |= f->max >= REPORT_TOP_US;
@@ -529,7 +519,7 @@ int fh_report_main(int argc, char **argv)
 		rc = report_gnuplot_run(tmpdir, dirfd);
 	if (rc == 0) {
 		rc = report_output_place(dirfd, png);
-		report_name_plain(shown, sizeof(shown), png);
+		cli_text_escape(shown, sizeof(shown), png, false);
 		if (rc != 0)
 			fprintf(stderr, "fh report: %s: %s\n", shown, strerror(-rc));
 		else
