@@ -69,6 +69,7 @@ struct cfg_port {
 #define CFG_PUBLISH_CAPACITY_DEFAULT (1u << 20)	/* events per ring */
 #define CFG_PUBLISH_MODE_DEFAULT 0640
 #define CFG_PUBLISH_DEPTH_DEFAULT 10		/* conflated levels per side */
+#define CFG_PUBLISH_DEPTH_MAX 64		/* the conflated view's CONFLATED_DEPTH_MAX (asserted in fhd.c) */
 
 struct cfg_publish {
 	bool enabled;			/* the section is present (or fhd --publish) */

@@ -40,6 +40,12 @@ for FH in "${FHS[@]}"; do
 	rc=$?
 	check "$tag C2: top with instrument 70000 in the view: exit 0 (rc $rc)" [ $rc = 0 ]
 	check "$tag C2: and shows the entries" [ "$(grep -c SYM "$TMP/out")" = 4 ]
+	# A feed name with bytes above 0x7e (é is 0xe9 in the ring) reaches the terminal as '?'.
+	put $n-1 0600 ring name0=$'caf\xc3\xa9\x1b[2J'
+	timeout -k 5 10 "$FH" top --ring $n-1 --once >"$TMP/out" 2>"$TMP/err"
+	check "$tag C2: top shows a feed name as printable ASCII only" grep -q "^caf??\[2J " "$TMP/out"
+	check "$tag C2: no byte outside printable ASCII reaches the terminal" \
+		python3 -c 'import sys; d = open(sys.argv[1], "rb").read(); sys.exit(any(b > 0x7e or (b < 0x20 and b != 10) for b in d))' "$TMP/out"
 
 	# C3: entry_size 0 (2^32 loop), smaller than 48 + 48 * depth, not 64-aligned.
 	for es in 0 64 130; do

@@ -48,6 +48,8 @@
 #include "publish/ring.h"
 #include "publish/shm_segment.h"
 
+_Static_assert(CFG_PUBLISH_DEPTH_MAX == CONFLATED_DEPTH_MAX, "the config allows what the conflated view holds");
+
 #define FHD_REPLAY_MAX 8
 #define FHD_ARGS_MAX 128
 #define FHD_MBUF_CACHE 256

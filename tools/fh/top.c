@@ -125,7 +125,7 @@ static void top_table_print(struct fh_consumer *c, const struct top_options *o)
 	       "bid", "ask", "ask size", "last", "updates/s");
 	for (uint32_t slot = 0; slot < fh_top_slots(c) && shown < o->rows && !cli_quit; slot++) {
 		struct top_stats none = { 0 }, *s;
-		char symbol[sizeof(top.symbol)];
+		char symbol[sizeof(top.symbol)], feed[32];	/* a feed name is at most 31 bytes */
 
 		if (fh_top_read(c, slot, &top) != 0)
 			continue;
@@ -133,6 +133,7 @@ static void top_table_print(struct fh_consumer *c, const struct top_options *o)
 		if (s == NULL)
 			s = &none;
 		cli_text_escape(symbol, sizeof(symbol), top.symbol, false);
+		cli_text_escape(feed, sizeof(feed), fh_feed_name(c, top.feed), false);
 		s->rate = (uint32_t)((uint64_t)s->updates * 1000 / (o->interval_ms ? o->interval_ms : 1));
 		s->updates = 0;
 		bid[0] = ask[0] = last[0] = '\0';
@@ -143,7 +144,7 @@ static void top_table_print(struct fh_consumer *c, const struct top_options *o)
 		if (s->last_trade_qty)
 			cli_price_text(last, sizeof(last), s->last_trade, top.price_decimals);
 		printf("%-6s %-10s %10" PRIu64 " %12s %12s %10" PRIu64 " %12s %10u\n",
-		       fh_feed_name(c, top.feed), symbol,
+		       feed, symbol,
 		       top.bid_count ? top.bids[0].shares : 0, bid[0] ? bid : "-", ask[0] ? ask : "-",
 		       top.ask_count ? top.asks[0].shares : 0, last[0] ? last : "-", s->rate);
 		shown++;
