@@ -45,16 +45,18 @@ void order_table_fini(struct order_table *table);
  */
 static inline struct order *order_table_find(struct order_table *table, uint64_t ref)
 {
-	uint64_t i = ref & table->mask;
+	const uint64_t mask = table->mask;
+	struct order *const slots = table->slots;
+	uint64_t i = ref & mask;
 
-	for (uint64_t probes = 0; probes <= table->mask; probes++) {
-		struct order *slot = &table->slots[i];
+	for (uint64_t probes = 0; probes <= mask; probes++) {
+		struct order *slot = &slots[i];
 
 		if (!slot->used)
 			return NULL;
 		if (slot->ref == ref)
 			return slot;
-		i = (i + 1) & table->mask;
+		i = (i + 1) & mask;
 	}
 	assert(!"order_table_find: no empty slot in the table");
 	return NULL;
