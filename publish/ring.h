@@ -54,11 +54,9 @@ void pub_ring_stop(struct pub_ring *ring);
 /* The slot for the next record; fill it (all but seq), then pub_ring_commit. */
 static inline struct fh_event *pub_ring_claim(struct pub_ring *ring)
 {
-	struct fh_event *slot;
+	/* mask is capacity - 1, fixed at create (asserted there): the index stays inside. */
+	struct fh_event *slot = &ring->records[ring->head & ring->mask];
 
-	/* The index stays inside the records only while mask is capacity - 1. */
-	assert(ring->mask + 1 == ring->capacity);
-	slot = &ring->records[ring->head & ring->mask];
 	__atomic_store_n(&slot->seq, 0, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	return slot;
