@@ -48,6 +48,7 @@ static inline void itch50_decoded_init(struct decoded_message *d, const uint8_t 
 static inline void itch50_decoded_order(struct decoded_message *d, const struct book *book,
 					const struct book_result *r, uint8_t order, uint64_t ref)
 {
+	assert(r->order.instrument < book->instruments_count && r->order.side < BOOK_SIDES);
 	d->order = order;
 	d->ref = ref;
 	d->book = r;

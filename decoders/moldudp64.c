@@ -4,6 +4,7 @@
  */
 #include "decoders/moldudp64.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <string.h>
 
@@ -43,6 +44,8 @@ int moldudp64_frame_parse(const uint8_t *payload, uint32_t len, struct decoder_f
 	}
 	if (p != end)
 		return -EBADMSG;
+	/* A data packet: 1..0xFFFE messages filling the payload exactly, seq + count no wrap. */
+	assert(count > 0 && count < MOLDUDP64_COUNT_END && frame->seq + count > frame->seq);
 	frame->kind = DECODER_FRAME_DATA;
 	frame->count = count;
 	return 0;

@@ -6,6 +6,7 @@
 #ifndef FH_DECODERS_MOLDUDP64_H
 #define FH_DECODERS_MOLDUDP64_H
 
+#include <assert.h>
 #include <stdint.h>
 
 #include "decoders/decoder.h"
@@ -35,6 +36,8 @@ static inline uint32_t moldudp64_blocks_walk(const uint8_t *payload, uint32_t sk
 	const uint8_t *p = payload + MOLDUDP64_HEADER_LEN;
 	uint32_t i;
 
+	/* A packet frame_parse accepted as data; what the other line delivered is a prefix. */
+	assert(count > 0 && count < MOLDUDP64_COUNT_END && skip < count);
 	for (i = 0; i < count; i++) {
 		uint32_t length = ((uint32_t)p[0] << 8) | p[1];
 
