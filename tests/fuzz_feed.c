@@ -4,6 +4,13 @@
  * input is a sequence of records [2-byte big-endian length][frame], so packets
  * interact through sequence state and books. Afterwards every packet handle must have
  * come back exactly once and the books must pass book_check; otherwise it aborts.
+ * The input's length modulo 3 picks who listens to the decoder, so each path is
+ * fuzzed: nobody (0), the publisher with its conflated view and the latency
+ * histograms (1: every field of struct decoded_message read, the publisher's asserts
+ * armed), or the latency histograms alone (2: book_results false). The ring and view
+ * are plain memory here, not shared segments: the publisher only writes them. With
+ * the publisher, the view must end up saying what the books say: every instrument's
+ * entry in use, with the book's best levels to the view's depth.
  * Linked with tests/fuzz_replay.c instead of libFuzzer, it runs over files (no
  * libFuzzer needed), which is how the seed corpus is replayed under gcc's ASan.
  */
@@ -13,15 +20,77 @@
 
 #include "config/config.h"
 #include "feed/feed.h"
+#include "publish/publisher.h"
+
+#define FUZZ_RING_CAPACITY 1024
+#define FUZZ_VIEW_DEPTH 4
 
 static struct cfg config;
 static uint64_t freed;
+
+static struct pub_conflated view;
+
+/* A ring and a conflated view of `slots` entries in private memory, made once. */
+static void fuzz_publisher_attach(struct feed *feed, uint32_t slots)
+{
+	static struct pub_ring ring;
+	static struct publisher pub;
+
+	if (ring.records == NULL) {
+		uint32_t entry_size = (uint32_t)(sizeof(struct conflated_entry) +
+						 2 * FUZZ_VIEW_DEPTH * sizeof(struct conflated_level));
+
+		ring.header = calloc(1, sizeof(*ring.header));
+		ring.records = calloc(FUZZ_RING_CAPACITY, sizeof(*ring.records));
+		ring.capacity = FUZZ_RING_CAPACITY;
+		ring.mask = FUZZ_RING_CAPACITY - 1;
+		view.depth = FUZZ_VIEW_DEPTH;
+		view.entry_size = (entry_size + 63) & ~63u;
+		view.slots = slots;
+		view.entries = calloc(slots, view.entry_size);
+		view.versions = calloc(slots, sizeof(*view.versions));
+		if (ring.header == NULL || ring.records == NULL || view.entries == NULL ||
+		    view.versions == NULL)
+			abort();
+	}
+	publisher_init(&pub, &ring, 0, 1000000000);
+	publisher_view_set(&pub, &view, 0, feed->book);
+	feed->pub = &pub;
+}
 
 /* The handle is the frame itself: a use after release or a double release is an ASan report. */
 static void fuzz_packet_free(void *packet)
 {
 	free(packet);
 	freed++;
+}
+
+/* True if every instrument of the book has its entry in the view, levels as in the book. */
+static bool fuzz_view_matches(const struct book *book)
+{
+	for (uint32_t i = 0; i < book->instruments_count; i++) {
+		const struct book_instrument *in = &book->instruments[i];
+		const struct conflated_entry *e = pub_conflated_entry(&view, i);
+
+		if (!e->used || e->instrument != in->key || (e->version & 1) != 0)
+			return false;
+		for (int side = 0; side < BOOK_SIDES; side++) {
+			const struct book_levels *levels = &in->sides[side];
+			uint32_t n = levels->count < view.depth ? levels->count : view.depth;
+
+			if ((side == BOOK_SIDE_BID ? e->bid_count : e->ask_count) != n)
+				return false;
+			for (uint32_t l = 0; l < n; l++) {
+				const struct conflated_level *got = &e->levels[side * view.depth + l];
+
+				if (got->price != book_level_price(levels, (enum book_side)side, l) ||
+				    got->shares != levels->shares[levels->count - 1 - l] ||
+				    got->orders != levels->orders[levels->count - 1 - l])
+					return false;
+			}
+		}
+	}
+	return true;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -47,6 +116,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	feed = feed_create(&config.feeds[0], fuzz_packet_free, err, sizeof(err));
 	if (feed == NULL || feed_set_add(&set, feed) != 0)
 		abort();
+	if (size % 3 == 1)
+		fuzz_publisher_attach(feed, config.feeds[0].book.instruments_max);
+	if (size % 3 != 0 && feed_latency_start(feed, 1000000000, 0) != 0)
+		abort();
 	while (at + 2 <= size) {
 		size_t len = ((size_t)data[at] << 8) | data[at + 1];
 		uint8_t *frame;
@@ -64,6 +137,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	feed_set_flush(&set, UINT64_MAX / 2);
 	if (freed != handed || !book_check(feed->book))
+		abort();
+	if (feed->pub != NULL && !fuzz_view_matches(feed->book))
 		abort();
 	feed_destroy(feed);
 	return 0;

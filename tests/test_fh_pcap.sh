@@ -120,6 +120,14 @@ rc=0; "$fh_pcap" convert --in "$tmp/truncated.itch" --out "$tmp/t.pcap" 2>"$tmp/
 printf '\0\0Z' >"$tmp/unknown.itch"
 rc=0; "$fh_pcap" convert --in "$tmp/unknown.itch" --out "$tmp/t.pcap" 2>/dev/null || rc=$?
 [[ $rc -eq 1 ]] || fail "unknown type with zero prefix not refused"
+# A cut record after a whole one (a 14-byte 'S': prefix, type, 11 bytes) is named at
+# byte 14 whether the whole one's prefix says 12 or 0 (the length from its type).
+for prefix in '\0\14' '\0\0'; do
+	{ printf "${prefix}S"; head -c 11 /dev/zero; printf '\0\5ab'; } >"$tmp/cut.itch"
+	"$fh_pcap" convert --in "$tmp/cut.itch" --out "$tmp/t.pcap" 2>"$tmp/err" || true
+	grep -q "truncated record at byte offset 14:" "$tmp/err" ||
+		fail "cut record after a prefix of $prefix: $(cat "$tmp/err")"
+done
 [[ ! -e $tmp/t.pcap ]] || fail "failed convert left its output file"
 
 # gen: framing, counts, determinism.

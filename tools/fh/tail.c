@@ -174,7 +174,8 @@ static int tail_dump_write(const char *path, const struct fh_consumer *c)
 			entries[n++] = (struct tail_dump_entry){ fh_feed_name(c, (uint8_t)f), tail_books[f][k], k };
 		}
 	}
-	qsort(entries, n, sizeof(*entries), tail_dump_compare);
+	if (n > 0)	/* qsort's base may not be NULL, which it is with no books */
+		qsort(entries, n, sizeof(*entries), tail_dump_compare);
 	for (size_t e = 0; e < n; e++)
 		for (int s = 0; s < 2; s++)
 			for (uint32_t i = 0; i < entries[e].instrument->sides[s].count; i++) {

@@ -76,7 +76,7 @@ static int convert_file(const char *path, uint64_t limit, struct mold_packer *pa
 			break;
 		}
 		err = mold_packer_add(packer, msg, len);
-		offset += 2 + (have ? len - 1 : len);
+		offset += 2 + len;	/* the prefix and the whole message, type byte included */
 		count++;
 	}
 	if (!err && ferror(f)) {
