@@ -32,7 +32,7 @@ grep -E "session_changes" "$W/full.log" | sed -E 's/.*session_changes ([0-9]+).*
 
 echo
 echo "== publish ring vs DPDK rte_ring SPSC, same 64-byte records (bench-ring)"
-"$B/bench-ring" 2>/dev/null | grep -v "^==" 
+"$B/bench-ring" 2>/dev/null | sed -E 's/^== (.*)/  \1:/; t; s/^/  /'
 echo
 echo "== full path with publishing (fhd --publish), ${SECONDS_FULL}s each: alone, then with a slow consumer attached"
 ring=fhbench$$
