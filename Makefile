@@ -44,7 +44,7 @@ FHD_SRC := $(wildcard feed/dpdk/*.c)
 TESTS := test_config $(patsubst tests/%.c,%,$(filter-out tests/test_config.c,$(wildcard tests/test_*.c)))
 
 .PHONY: all deps asan test demo bench fuzz run-test run-demo run-bench run-fuzz clean install uninstall
-all: $(B)/fhd $(B)/fh $(B)/bench-ring $(B)/libfh.a $(B)/libfh.so $(B)/libfh.so.$(FH_SO_MAJOR) $(B)/fh.pc $(B)/fh-pcap $(B)/bench-book $(B)/bench-journal $(B)/bench-hist $(B)/alloc_guard.so $(addprefix $(B)/,$(TESTS))
+all: $(B)/fhd $(B)/fh $(B)/bench-ring $(B)/bench-pmd $(B)/libfh.a $(B)/libfh.so $(B)/libfh.so.$(FH_SO_MAJOR) $(B)/fh.pc $(B)/fh-pcap $(B)/bench-book $(B)/bench-journal $(B)/bench-hist $(B)/alloc_guard.so $(addprefix $(B)/,$(TESTS))
 
 deps: $(DEPS_STAMP)
 $(DEPS_STAMP): tools/install-deps.sh
@@ -124,6 +124,11 @@ $(B)/bench-ring: $(B)/obj/bench/bench_ring.o $(B)/obj/publish/ring.o $(B)/obj/pu
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) -o $@ $^ $(FHD_LIBS)
 
+# The PMD alone on a capture, set up as fhd's replay (its port and replay code).
+$(B)/bench-pmd: $(B)/obj/bench/bench_pmd.o $(CORE_OBJS) $(B)/obj/feed/dpdk/port.o $(B)/obj/feed/dpdk/replay.o
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) -o $@ $^ $(FHD_LIBS)
+
 $(B)/bench-hist: $(B)/obj/bench/bench_hist.o $(CORE_OBJS)
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) -o $@ $^ $(CORE_LIBS)
@@ -187,7 +192,7 @@ run-test: all asan
 run-demo: $(B)/fhd $(B)/fh-pcap
 	$(Q)./tools/demo.sh $(B)
 
-run-bench: $(B)/fhd $(B)/fh $(B)/fh-pcap $(B)/bench-book $(B)/bench-ring $(B)/bench-journal $(B)/bench-hist
+run-bench: $(B)/fhd $(B)/fh $(B)/fh-pcap $(B)/bench-book $(B)/bench-ring $(B)/bench-pmd $(B)/bench-journal $(B)/bench-hist
 	$(Q)./bench/run.sh $(B)
 
 # `make fuzz`: every libFuzzer target for FUZZ_SECONDS each (tests/fuzz.sh says more).

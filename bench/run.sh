@@ -2,9 +2,12 @@
 # `make bench`: prints figures, never fails on time.
 #  1. decode + book, one core: build/bench-book over a generated 5M-message ITCH file
 #     (and the real NASDAQ slice, which is too small to be more than a cold-cache figure);
-#  2. full path through DPDK: fhd replays a generated capture from memory
+#  2. the PMD alone (bench-pmd: rx_burst + free, nothing else) on the capture of 3,
+#     set up as fhd's replay: the ceiling of the full path;
+#  3. full path through DPDK: fhd replays a generated capture from memory
 #     (net_pcap infinite_rx=1) for a few seconds: packets/s and messages/s, both lines
-#     arbitrated, every message decoded into books.
+#     arbitrated, every message decoded into books. Every full-path line also says its
+#     packets/s as a % of the PMD-alone rate of 2.
 set -euo pipefail
 B=${1:-build}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,10 +27,27 @@ fi
 
 [ -f "$W/full.pcap" ] || "$B/fh-pcap" gen --seed 42 --messages 300000 --symbols 100 --out "$W/full.pcap" 2>/dev/null
 echo
+echo "== PMD alone (bench-pmd: rx_burst + free, nothing else), same capture and config as the full path, ${SECONDS_FULL}s"
+"$B/bench-pmd" "$ROOT/bench/fhd-bench.yaml" "$W/full.pcap" "$SECONDS_FULL" >"$W/pmd.log" 2>&1 ||
+	{ tail -5 "$W/pmd.log"; exit 1; }
+grep -E "^pmd:" "$W/pmd.log" | sed 's/^/  /'
+pmd_frames_s=$(sed -nE 's/^pmd: ([0-9.]+) M frames\/s.*/\1/p' "$W/pmd.log")
+# Appends to each fhd throughput line its packets/s as a % of the PMD-alone rate above.
+of_pmd() {
+	awk -v pmd="$pmd_frames_s" '{
+		for (i = 1; i < NF; i++)
+			if ($(i + 1) == "packets/s," && pmd > 0) {
+				printf "%s (%.0f%% of the PMD alone)\n", $0, 100 * $i / (pmd * 1e6)
+				next
+			}
+		print
+	}'
+}
+echo
 echo "== full path: fhd --replay-loop (net_pcap infinite_rx=1), lines A+B, ${SECONDS_FULL}s"
 "$B/fhd" -c "$ROOT/bench/fhd-bench.yaml" --replay "$W/full.pcap" --replay-loop \
 	--duration "$SECONDS_FULL" >"$W/full.log" 2>&1 || { tail -5 "$W/full.log"; exit 1; }
-grep -E "^throughput" "$W/full.log" | sed 's/^/  /'
+grep -E "^throughput" "$W/full.log" | of_pmd | sed 's/^/  /'
 grep -E "session_changes" "$W/full.log" | sed -E 's/.*session_changes ([0-9]+).*/  (capture looped \1 times; books reset at each restart)/'
 
 echo
@@ -37,11 +57,11 @@ echo
 echo "== full path with publishing (fhd --publish), ${SECONDS_FULL}s each: alone, then with a slow consumer attached"
 ring=fhbench$$
 "$B/fhd" -c "$ROOT/bench/fhd-bench.yaml" --replay "$W/full.pcap" --replay-loop --publish $ring \
-	--duration "$SECONDS_FULL" 2>/dev/null | grep -E "^throughput" | sed 's/^/  publishing, no consumer:   /'
+	--duration "$SECONDS_FULL" 2>/dev/null | grep -E "^throughput" | of_pmd | sed 's/^/  publishing, no consumer:   /'
 "$B/fh" tail --ring $ring-1 --wait --quiet --slow-us 2000 2>"$W/slow.err" &
 slow=$!
 "$B/fhd" -c "$ROOT/bench/fhd-bench.yaml" --replay "$W/full.pcap" --replay-loop --publish $ring \
-	--duration "$SECONDS_FULL" 2>/dev/null | grep -E "^throughput" | sed 's/^/  publishing, slow consumer: /'
+	--duration "$SECONDS_FULL" 2>/dev/null | grep -E "^throughput" | of_pmd | sed 's/^/  publishing, slow consumer: /'
 kill $slow 2>/dev/null; wait $slow 2>/dev/null
 sed 's/^/  /' "$W/slow.err" | tail -1
 rm -f /dev/shm/$ring-1 /dev/shm/$ring-1-top
@@ -61,7 +81,7 @@ for direct in false true; do
 	"$B/fhd" -c "$W/journal-$direct.yaml" --replay "$W/full.pcap" --replay-loop \
 		--duration "$SECONDS_FULL" >"$W/journal.log" 2>&1 || { tail -5 "$W/journal.log"; exit 1; }
 	echo "  o_direct: $direct"
-	grep -E "^throughput" "$W/journal.log" | sed 's/^/    RX /'
+	grep -E "^throughput" "$W/journal.log" | of_pmd | sed 's/^/    RX /'
 	grep -E "^journal " "$W/journal.log" | sed -E 's/^journal [^:]*: /    journal: /'
 	grep -E "^  itch\.[AB]:" "$W/journal.log" | sed 's/^/  /'
 	rm -f "$J"/fh-*.pcapng

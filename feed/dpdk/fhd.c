@@ -54,7 +54,6 @@ _Static_assert(CFG_PUBLISH_DEPTH_MAX == CONFLATED_DEPTH_MAX, "the config allows 
 #define FHD_ARGS_MAX 128
 #define FHD_MBUF_CACHE 256
 #define FHD_EXIT_CONFIG 2
-#define FHD_REPLAY_FRAME_MAX 9216	/* the largest jumbo frame a replay mbuf holds whole */
 
 struct fhd_options {
 	const char *config_path;
@@ -275,26 +274,6 @@ static int fhd_captures_open(const struct fhd_options *o, struct replay_capture 
 			fprintf(stderr, "fhd: warning: capture %s holds no packets\n", c->path);
 	}
 	return 0;
-}
-
-/*
- * The mbuf data room of a replay: the default, or enough for the largest frame of
- * the captures up to a 9216-byte jumbo frame, so that no such frame is chained across
- * mbufs (the parser wants one contiguous frame, and a looping net_pcap refuses
- * chained ones). Bigger frames would cost the pool too much memory (cfg.mbufs of
- * them); they are chained by the PMD and counted as `segmented`.
- */
-static uint16_t fhd_replay_data_room(const struct replay_capture *captures, uint32_t count)
-{
-	uint32_t largest = 0, room;
-
-	for (uint32_t i = 0; i < count; i++)
-		if (captures[i].caplen_max > largest)
-			largest = captures[i].caplen_max;
-	if (largest > FHD_REPLAY_FRAME_MAX)
-		largest = FHD_REPLAY_FRAME_MAX;
-	room = (RTE_PKTMBUF_HEADROOM + largest + 63) & ~63u;
-	return room < RTE_MBUF_DEFAULT_BUF_SIZE ? RTE_MBUF_DEFAULT_BUF_SIZE : (uint16_t)room;
 }
 
 /*
@@ -937,8 +916,8 @@ static int fhd_eal_start(struct fhd_run *run)
 /* The packet pool, sized for the captures' largest frame in a replay. 0 or -ENOMEM. */
 static int fhd_mbufs_create(struct fhd_run *run)
 {
-	run->pool = fhd_pool_create(&run->cfg, run->replay ? fhd_replay_data_room(run->captures,
-										  run->o.replay_count)
+	run->pool = fhd_pool_create(&run->cfg, run->replay ? replay_data_room(run->captures,
+									     run->o.replay_count)
 							   : RTE_MBUF_DEFAULT_BUF_SIZE);
 	if (run->pool == NULL) {
 		fprintf(stderr, "fhd: cannot create %u mbufs: %s (raise EAL -m or lower mbufs)\n",

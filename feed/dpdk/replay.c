@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <pcap/pcap.h>
+#include <rte_mbuf.h>
 
 #include "feed/dpdk/rx.h"
 
@@ -121,6 +122,19 @@ void replay_capture_close(struct replay_capture *c)
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
+}
+
+uint16_t replay_data_room(const struct replay_capture *captures, uint32_t count)
+{
+	uint32_t largest = 0, room;
+
+	for (uint32_t i = 0; i < count; i++)
+		if (captures[i].caplen_max > largest)
+			largest = captures[i].caplen_max;
+	if (largest > REPLAY_FRAME_MAX)
+		largest = REPLAY_FRAME_MAX;
+	room = (RTE_PKTMBUF_HEADROOM + largest + 63) & ~63u;
+	return room < RTE_MBUF_DEFAULT_BUF_SIZE ? RTE_MBUF_DEFAULT_BUF_SIZE : (uint16_t)room;
 }
 
 int replay_capture_vdev(const struct replay_capture *c, uint32_t index, bool loop, char *out,

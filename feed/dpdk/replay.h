@@ -19,6 +19,7 @@
 #include "feed/packet.h"
 
 #define REPLAY_REASON_MAX 256
+#define REPLAY_FRAME_MAX 9216	/* the largest jumbo frame a replay mbuf holds whole */
 
 struct replay_capture {
 	const char *path;		/* as given on the command line */
@@ -40,6 +41,15 @@ struct replay_capture {
 int replay_capture_open(struct replay_capture *c, const char *path, char *err, size_t err_size);
 
 void replay_capture_close(struct replay_capture *c);
+
+/*
+ * The mbuf data room of a replay of these count captures: the default, or enough for
+ * the largest frame among them up to a 9216-byte jumbo frame (REPLAY_FRAME_MAX), so
+ * that no such frame is chained across mbufs (the parser wants one contiguous frame,
+ * and a looping net_pcap refuses chained ones). Bigger frames would cost the pool too
+ * much memory (one such room per mbuf); the PMD chains them.
+ */
+uint16_t replay_data_room(const struct replay_capture *captures, uint32_t count);
 
 /* The EAL --vdev argument for capture `index`, looped or not. 0 or -E2BIG. */
 int replay_capture_vdev(const struct replay_capture *c, uint32_t index, bool loop, char *out,
