@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # `make bench`: prints figures, never fails on time.
-#  1. decode + book, one core: build/bench-book over a generated 5M-message ITCH file
-#     (and the real NASDAQ slice, which is too small to be more than a cold-cache figure);
+#  1. decode + book, one core: build/bench-book over two generated 5M-message ITCH
+#     files, fh-pcap's shallow profile (65k live orders near the touch) and its deep one
+#     (1.46M live orders at the end, hundreds of levels per side, removals of random old
+#     orders), and the real NASDAQ slice, too small to be more than a cold-cache figure;
+#     with FH_ANCHOR_IOOB=/path/to/itch-order-book's binary, that on the deep file too;
 #  2. the PMD alone (bench-pmd: rx_burst + free, nothing else) on the capture of 3,
 #     set up as fhd's replay: the ceiling of the full path;
 #  3. full path through DPDK: fhd replays a generated capture from memory
@@ -17,9 +20,31 @@ SECONDS_FULL=${FH_BENCH_SECONDS:-5}
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -r)"
 [ -f "$W/gen5m.itch" ] || "$B/fh-pcap" gen --seed 42 --messages 5000000 --symbols 500 --format itch --out "$W/gen5m.itch" 2>/dev/null
+[ -f "$W/deep5m.itch" ] || "$B/fh-pcap" gen --profile deep --seed 42 --messages 5000000 --symbols 500 --format itch --out "$W/deep5m.itch" 2>/dev/null
 echo
 echo "== decode+book (bench-book, best of 5 passes, prefetch 8 messages ahead)"
 printf '  generated, 5M messages, 500 symbols: '; "$B/bench-book" "$W/gen5m.itch" 2>/dev/null
+# bench-book's own sizing (4M orders, 1024 levels per side) holds the deep book; its
+# stderr says so (orders_full 0, levels_full 0) and gives the live orders at the end.
+printf '  deep, 5M messages, 500 symbols:      '; "$B/bench-book" "$W/deep5m.itch" 2>"$W/deep5m.err" | tee "$W/deep5m.out"
+sed -E 's/^bench-book: /    at the end: /' "$W/deep5m.err"
+# The anchor: itch-order-book (C++, levels only), built by the user with its own
+# build.sh; it reads a NASDAQ binary ITCH file on stdin and prints "... nanos per
+# packet". Same file, same run: only the ratio counts on a shared VM.
+if [ -n "${FH_ANCHOR_IOOB:-}" ]; then
+	if [ -x "$FH_ANCHOR_IOOB" ]; then
+		cat "$W/deep5m.itch" >/dev/null	# warm the page cache: it reads from stdin
+		ioob_ns=$("$FH_ANCHOR_IOOB" <"$W/deep5m.itch" 2>&1 | sed -nE 's/.* ([0-9.]+) nanos per packet.*/\1/p' | tail -1)
+		fh_ns=$(sed -nE 's/.*messages, ([0-9.]+) ns\/msg.*/\1/p' "$W/deep5m.out")
+		if [ -n "$ioob_ns" ] && [ -n "$fh_ns" ]; then
+			awk -v a="$ioob_ns" -v f="$fh_ns" 'BEGIN { printf "  itch-order-book, same deep file:     %.1f ns/msg; fh is %.2fx its speed\n", a, a / f }'
+		else
+			echo "  itch-order-book ($FH_ANCHOR_IOOB) printed no figure on the deep file"
+		fi
+	else
+		echo "  FH_ANCHOR_IOOB=$FH_ANCHOR_IOOB is not an executable: anchor skipped"
+	fi
+fi
 slice=$ROOT/../shared/data/itch50-nasdaq-snippet/12302019_SNIPPET.NASDAQ_ITCH50
 if [ -f "$slice" ]; then
 	printf '  NASDAQ 2019-12-30 slice (cold):      '; "$B/bench-book" "$slice" 2>/dev/null

@@ -16,8 +16,12 @@ static const char usage_text[] =
 	"usage: fh-pcap <command> [options]\n"
 	"\n"
 	"  fh-pcap gen --seed N --messages M --out FILE.pcap [--symbols S] [--per-packet K]\n"
+	"              [--profile shallow|deep]\n"
 	"      synthetic ITCH 5.0 session: 1 system event, S stock directory messages,\n"
-	"      then order flow up to M messages in total (default S 8, K random 1..8)\n"
+	"      then order flow up to M messages in total (default S 8, K random 1..8).\n"
+	"      shallow (default): at most 65536 live orders near the touch, with ~1%\n"
+	"      seeded errors; deep: live orders grow ~0.3 per message over a 500-tick\n"
+	"      band (hundreds of levels per side), no errors\n"
 	"  fh-pcap convert --in ITCHFILE --out FILE.pcap [--per-packet K] [--limit N]\n"
 	"                  [--session NAME] [--seed N]\n"
 	"      wrap a NASDAQ binary ITCH file (2-byte length + message; a 0 length is\n"
@@ -56,6 +60,7 @@ static const struct option long_options[] = {
 	{ "malformed", required_argument, NULL, OPT_MALFORMED },
 	{ "vlan-strip", no_argument, NULL, OPT_VLAN_STRIP },
 	{ "format", required_argument, NULL, OPT_FORMAT },
+	{ "profile", required_argument, NULL, OPT_PROFILE },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -215,6 +220,9 @@ static bool option_apply(struct fh_pcap_args *args, int opt, const char *arg)
 	case OPT_FORMAT:
 		args->itch_format = !strcmp(arg, "itch");
 		return !strcmp(arg, "pcap") || !strcmp(arg, "itch");
+	case OPT_PROFILE:
+		args->profile = !strcmp(arg, "deep") ? GEN_PROFILE_DEEP : GEN_PROFILE_SHALLOW;
+		return !strcmp(arg, "shallow") || !strcmp(arg, "deep");
 	case OPT_VLAN: case OPT_GROUP_A: case OPT_GROUP_B: case OPT_UDP_PORT:
 		return option_apply_net(&args->net, opt, arg);
 	default:

@@ -203,8 +203,11 @@ uint64_t itch_timestamp_ns(const uint8_t *msg);
 
 /* ---- itch50_session.c: the synthetic ITCH 5.0 session ------------------ */
 
+/* shallow: today's small books with seeded errors; deep: benchmark-sized, no errors */
+enum gen_profile_id { GEN_PROFILE_SHALLOW = 0, GEN_PROFILE_DEEP = 1 };
+
 int itch50_session_generate(uint64_t seed, uint64_t messages, unsigned symbols,
-			    struct mold_packer *packer);
+			    enum gen_profile_id profile, struct mold_packer *packer);
 
 /* ---- cli.c: the command line shared by every subcommand ---------------- */
 
@@ -212,7 +215,7 @@ enum option_id {
 	OPT_SEED = 256, OPT_MESSAGES, OPT_SYMBOLS, OPT_OUT, OPT_IN, OPT_PER_PACKET,
 	OPT_LIMIT, OPT_SESSION, OPT_VLAN, OPT_GROUP_A, OPT_GROUP_B, OPT_UDP_PORT,
 	OPT_LOSS_A, OPT_LOSS_B, OPT_DUP, OPT_REORDER, OPT_REORDER_DEPTH, OPT_MALFORMED,
-	OPT_VLAN_STRIP, OPT_FORMAT, OPT_HELP,
+	OPT_VLAN_STRIP, OPT_FORMAT, OPT_PROFILE, OPT_HELP,
 };
 
 #define REORDER_DEPTH_DEFAULT 3
@@ -233,6 +236,7 @@ struct fh_pcap_args {
 	const char *in_path, *out_path, *session;
 	uint64_t seed, messages, symbols, per_packet, limit;
 	bool have_seed, have_messages, itch_format;
+	enum gen_profile_id profile;
 	struct inject_options inject;
 	struct net_config net;
 };

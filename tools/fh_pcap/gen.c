@@ -7,12 +7,13 @@
 
 static const int gen_options[] = {
 	OPT_SEED, OPT_MESSAGES, OPT_SYMBOLS, OPT_OUT, OPT_PER_PACKET, OPT_SESSION, OPT_VLAN,
-	OPT_GROUP_A, OPT_GROUP_B, OPT_UDP_PORT, OPT_FORMAT, 0
+	OPT_GROUP_A, OPT_GROUP_B, OPT_UDP_PORT, OPT_FORMAT, OPT_PROFILE, 0
 };
 
 static int gen_produce(const struct fh_pcap_args *args, struct mold_packer *packer)
 {
-	return itch50_session_generate(args->seed, args->messages, (unsigned)args->symbols, packer);
+	return itch50_session_generate(args->seed, args->messages, (unsigned)args->symbols,
+				       args->profile, packer);
 }
 
 /* Checks what gen needs beyond the common options, then runs it. The exit status. */

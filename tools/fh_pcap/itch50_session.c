@@ -7,6 +7,16 @@
  * decoder's and book's error paths. Deterministic from the seed. Messages go to a
  * mold_packer; field offsets follow the message table of itch50-moldudp64.md and are
  * fh-pcap's own (see itch50.c for why).
+ *
+ * Two profiles. shallow (the default, and the only one before it had a name): at most
+ * 65536 live orders, rested 1..20 ticks from the mid, with the error share above.
+ * deep: a book like a real day's, for benchmarks: more adds than removals, so live
+ * orders grow through the session (about 0.29 per message: 1.46M after 5M messages),
+ * rested over a wide band of ticks around the mid (hundreds of levels per side), and
+ * no errors at all, so any ITCH book (including ones that cannot take an unknown
+ * reference) can run it. In both, executes, cancels and deletes name a live order
+ * drawn uniformly from all of them: mostly old ones (when deep, mostly far from the
+ * touch).
  */
 #include <assert.h>
 #include <errno.h>
@@ -15,8 +25,11 @@
 #include "fh_pcap.h"
 
 #define GEN_ORDERS_MAX (1u << 16)	/* live orders kept by the generator model */
+#define GEN_DEEP_ORDERS_MAX (1u << 22)	/* the same, deep profile */
 #define GEN_TICK 100			/* one cent in Price(4) */
 #define GEN_TOUCH_TICKS_MAX 20
+#define GEN_DEEP_BAND_TICKS 500		/* deep: the widest distance from the mid */
+#define GEN_DEEP_TOUCH_SHARE 0.3	/* deep: share of adds within GEN_TOUCH_TICKS_MAX */
 #define GEN_PRICE_MIN (5 * 10000)
 #define GEN_PRICE_MAX (1000 * 10000)
 #define GEN_UNKNOWN_REF_BASE 0x4000000000000000ull
@@ -45,8 +58,25 @@ struct gen_order {
 	uint8_t side;
 };
 
+/* One relative frequency of a message type, per 1000 order-flow messages. */
+struct gen_mix_entry {
+	char type;
+	unsigned weight;
+};
+
+/* What a profile changes: the mix, the error shares, how deep the book may grow. */
+struct gen_profile {
+	const struct gen_mix_entry *mix;
+	size_t mix_count;
+	double unknown_share;		/* order events naming a reference never issued */
+	double oversize_share;		/* E, C, X taking more than the order has left */
+	size_t orders_max;		/* live orders; an add beyond becomes a delete */
+	bool deep_prices;		/* rest over GEN_DEEP_BAND_TICKS, not 1..20 ticks */
+};
+
 struct generator {
 	struct rng rng;
+	const struct gen_profile *profile;
 	struct gen_symbol *symbols;	/* index locate - 1 */
 	unsigned symbol_count;
 	struct gen_order *orders;	/* live orders, unordered */
@@ -57,13 +87,27 @@ struct generator {
 	struct mold_packer *packer;
 };
 
-/* Relative frequency per 1000 order-flow messages. */
-static const struct {
-	char type;
-	unsigned weight;
-} gen_mix[] = {
+static const struct gen_mix_entry gen_mix_shallow[] = {
 	{ 'A', 360 }, { 'F', 40 }, { 'E', 110 }, { 'C', 30 }, { 'X', 80 }, { 'D', 230 },
 	{ 'U', 120 }, { 'P', 15 }, { 'Q', 5 }, { 'I', 8 }, { 'H', 2 },
+};
+
+/*
+ * 530 adds against about 237 removals (every D, and the E, C and X that take the
+ * whole order): live orders grow by about 0.29 per message.
+ */
+static const struct gen_mix_entry gen_mix_deep[] = {
+	{ 'A', 490 }, { 'F', 40 }, { 'E', 90 }, { 'C', 20 }, { 'X', 60 }, { 'D', 170 },
+	{ 'U', 100 }, { 'P', 15 }, { 'Q', 5 }, { 'I', 8 }, { 'H', 2 },
+};
+
+#define GEN_COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+static const struct gen_profile gen_profiles[] = {
+	[GEN_PROFILE_SHALLOW] = { gen_mix_shallow, GEN_COUNT(gen_mix_shallow), 0.01, 0.02,
+				  GEN_ORDERS_MAX, false },
+	[GEN_PROFILE_DEEP] = { gen_mix_deep, GEN_COUNT(gen_mix_deep), 0.0, 0.0,
+			       GEN_DEEP_ORDERS_MAX, true },
 };
 
 static void gen_symbols_name(struct generator *g)
@@ -212,14 +256,27 @@ static uint32_t gen_mid_walk(struct generator *g, uint16_t locate)
 }
 
 /*
- * A resting price 1..20 ticks on the passive side of the mid, and always strictly
+ * How far from the mid an order rests, in Price(4): 1..20 ticks; in the deep profile
+ * GEN_DEEP_TOUCH_SHARE of the time, else 1..GEN_DEEP_BAND_TICKS.
+ */
+static uint32_t gen_away(struct generator *g)
+{
+	uint32_t ticks_max = GEN_TOUCH_TICKS_MAX;
+
+	if (g->profile->deep_prices && !rng_chance(&g->rng, GEN_DEEP_TOUCH_SHARE))
+		ticks_max = GEN_DEEP_BAND_TICKS;
+	return (uint32_t)rng_range(&g->rng, 1, ticks_max) * GEN_TICK;
+}
+
+/*
+ * A resting price gen_away() on the passive side of the mid, and always strictly
  * below the best live ask (a bid) or above the best live bid (an ask): never
  * crossing or locking the book.
  */
 static uint32_t gen_touch_price(struct generator *g, uint16_t locate, uint8_t side)
 {
 	uint32_t mid = gen_mid_walk(g, locate), bid, ask, price;
-	uint32_t away = (uint32_t)rng_range(&g->rng, 1, GEN_TOUCH_TICKS_MAX) * GEN_TICK;
+	uint32_t away = gen_away(g);
 
 	gen_touch(&g->symbols[locate - 1], &bid, &ask);
 	if (side == 'B') {
@@ -299,7 +356,7 @@ static int gen_add(struct generator *g, bool attributed)
 	put_u32(msg + 32, order.price);
 	if (attributed)
 		put_alpha(msg + 36, rng_chance(&g->rng, 0.5) ? "GSCO" : "MSCO", 4);
-	assert(g->order_count < GEN_ORDERS_MAX);
+	assert(g->order_count < g->profile->orders_max);
 	g->orders[g->order_count++] = order;
 	return gen_send(g, msg);
 }
@@ -312,8 +369,8 @@ static void gen_order_remove(struct generator *g, size_t index)
 }
 
 /*
- * The shares an E, C or X message for order takes, drawn so that about 2% exceed
- * what is left; *gone says whether the order leaves the book. Other types take none.
+ * The shares an E, C or X message for order takes, drawn so that the profile's
+ * oversize share (2%, none when deep) exceed what is left; *gone says whether the order leaves the book. Other types take none.
  */
 static uint32_t gen_event_shares(struct generator *g, const struct gen_order *order, char type,
 				 bool unknown, bool *gone)
@@ -323,7 +380,7 @@ static uint32_t gen_event_shares(struct generator *g, const struct gen_order *or
 	if (type == 'E' || type == 'C' || type == 'X') {
 		if (unknown) {
 			shares = gen_shares(g);
-		} else if (rng_chance(&g->rng, 0.02)) {
+		} else if (rng_chance(&g->rng, g->profile->oversize_share)) {
 			shares = order->shares + (uint32_t)rng_range(&g->rng, 1, 100);
 			*gone = true;
 		} else if (order->shares > 1 && rng_chance(&g->rng, type == 'X' ? 0.8 : 0.5)) {
@@ -364,15 +421,16 @@ static int gen_replace(struct generator *g, uint8_t *msg, struct gen_order *orde
 }
 
 /*
- * Messages naming an existing order: E, C, X, D, U. About 1% name a reference
- * that was never issued and 2% of executes/cancels exceed the remaining shares,
- * so the decoder's and book's error paths see traffic too.
+ * Messages naming an existing order, drawn uniformly from the live ones: E, C, X, D,
+ * U. In the shallow profile about 1% name a reference that was never issued and 2%
+ * of executes/cancels exceed the remaining shares, so the decoder's and book's error
+ * paths see traffic too.
  */
 static int gen_order_event(struct generator *g, char type)
 {
 	size_t index = (size_t)rng_range(&g->rng, 0, g->order_count - 1);
 	struct gen_order *order = &g->orders[index];
-	bool unknown = rng_chance(&g->rng, 0.01);
+	bool unknown = rng_chance(&g->rng, g->profile->unknown_share);
 	uint64_t ref = unknown ? GEN_UNKNOWN_REF_BASE + rng_range(&g->rng, 0, UINT32_MAX) :
 				 order->ref;
 	uint16_t locate = unknown ? gen_random_locate(g) : order->locate;
@@ -466,10 +524,10 @@ static int gen_flow_message(struct generator *g)
 	unsigned pick = (unsigned)rng_range(&g->rng, 0, 999), acc = 0;
 	char type = 'A';
 
-	for (size_t i = 0; i < sizeof(gen_mix) / sizeof(gen_mix[0]); i++) {
-		acc += gen_mix[i].weight;
+	for (size_t i = 0; i < g->profile->mix_count; i++) {
+		acc += g->profile->mix[i].weight;
 		if (pick < acc) {
-			type = gen_mix[i].type;
+			type = g->profile->mix[i].type;
 			break;
 		}
 	}
@@ -480,7 +538,7 @@ static int gen_flow_message(struct generator *g)
 			return gen_order_event(g, type);
 	}
 	if (type == 'A' || type == 'F') {
-		if (g->order_count >= GEN_ORDERS_MAX)
+		if (g->order_count >= g->profile->orders_max)
 			return gen_order_event(g, 'D');
 		return gen_add(g, type == 'F');
 	}
@@ -489,18 +547,27 @@ static int gen_flow_message(struct generator *g)
 
 /*
  * Generates a session of exactly messages messages (at least symbols + 1: the system
- * event and the directory come first) over symbols symbols into packer, and finishes
- * it. Returns 0, or -ENOMEM / -EIO (out of memory is printed here, write errors by
- * the writer).
+ * event and the directory come first) over symbols symbols in the given profile into
+ * packer, and finishes it. Returns 0, or -ENOMEM / -EIO (out of memory is printed
+ * here, write errors by the writer).
  */
 int itch50_session_generate(uint64_t seed, uint64_t messages, unsigned symbols,
-			    struct mold_packer *packer)
+			    enum gen_profile_id profile, struct mold_packer *packer)
 {
 	struct generator g;
+	size_t orders_capacity;
 	int err;
 
 	assert(symbols >= 1 && symbols <= GEN_SYMBOLS_MAX && messages >= symbols + 1);
+	assert(profile < GEN_COUNT(gen_profiles));
 	memset(&g, 0, sizeof(g));
+	g.profile = &gen_profiles[profile];
+	for (size_t i = 0, sum = 0; i < g.profile->mix_count; i++) {
+		sum += g.profile->mix[i].weight;
+		assert(i + 1 < g.profile->mix_count || sum == 1000);	/* per 1000 messages */
+	}
+	/* a session of messages messages never has more live orders than that */
+	orders_capacity = messages < g.profile->orders_max ? (size_t)messages : g.profile->orders_max;
 	rng_seed(&g.rng, seed, 0x69746368);
 	g.symbol_count = symbols;
 	g.next_ref = 1;
@@ -508,7 +575,7 @@ int itch50_session_generate(uint64_t seed, uint64_t messages, unsigned symbols,
 	g.timestamp_ns = GEN_START_NS;
 	g.packer = packer;
 	g.symbols = calloc(symbols, sizeof(*g.symbols));
-	g.orders = calloc(GEN_ORDERS_MAX, sizeof(*g.orders));
+	g.orders = calloc(orders_capacity, sizeof(*g.orders));
 	if (!g.symbols || !g.orders) {
 		fprintf(stderr, "fh-pcap: out of memory\n");
 		err = -ENOMEM;
