@@ -22,7 +22,10 @@ DEPS_STAMP := $(B)/.deps-ok
 CC := gcc
 WARN := -Wall -Wextra -Werror
 BASE_CFLAGS := -std=gnu11 -g $(WARN) -I. -D_GNU_SOURCE
-OPT := -O2
+# NATIVE=1: a colo build tuned for the build machine's CPU (-march=native); the default
+# runs on any x86-64. Build it in its own tree: make NATIVE=1 B=build-native ...
+NATIVE ?= 0
+OPT := -O2 $(if $(filter 1,$(NATIVE)),-march=native)
 SAN := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 comma := ,
