@@ -99,20 +99,10 @@ exec 7<&-
 rm -f /dev/shm/$n-*
 
 # --- L1: a second fhd on a live ring or stats segment is refused ---
-cat >"$TMP/live.yaml" <<YAML
-eal: ["--no-huge", "--no-shconf", "-m", "256", "--no-pci", "--log-level=lib.eal:warning"]
-lcores: { main: 0, rx: [1] }
-ports: [ { name: p0, device: "net_null0" } ]
-feeds:
-  - name: itch
-    protocol: itch50-moldudp64
-    lcore: 1
-    lines:
-      A: { group: 233.54.12.111, udp_port: 26477, port: p0 }
-    book: { instruments: 256, orders: 4096, levels: 256 }
-publish: { ring: $n, capacity: 4096, mode: "0640", depth: 10 }
-stats: { segment: $n-st, interval_ms: 200 }
-YAML
+{
+	pub_yaml $n 4096 10 0640 "{ instruments: 256, orders: 4096, levels: 256 }"
+	echo "stats: { segment: $n-st, interval_ms: 200 }"
+} >"$TMP/live.yaml"
 sed "s/ring: $n,/ring: ${n}b,/" "$TMP/live.yaml" >"$TMP/live-b.yaml"
 "$FHD" -c "$TMP/live.yaml" >"$TMP/live.out" 2>"$TMP/live.err" &
 first=$!
