@@ -11,6 +11,8 @@
 
 #include "book/util/memory.h"
 
+static int64_t book_level_price(const struct book_levels *levels, enum book_side side, uint32_t i);
+
 static size_t book_level_bytes(const struct book *book)
 {
 	return (size_t)book->instruments_max * BOOK_SIDES * book->levels_max;
@@ -400,10 +402,35 @@ int book_level_set(struct book *book, int32_t instrument, enum book_side side, i
 	return book_levels_add(book, result, instrument, side, key, shares, orders);
 }
 
-int64_t book_level_price(const struct book_levels *levels, enum book_side side, uint32_t i)
+static int64_t book_level_price(const struct book_levels *levels, enum book_side side, uint32_t i)
 {
 	assert(i < levels->count);
 	return book_side_key(side, levels->key[levels->count - 1 - i]);
+}
+
+uint32_t book_side_count(const struct book *book, int32_t instrument, enum book_side side)
+{
+	assert(instrument >= 0 && (uint32_t)instrument < book->instruments_count);
+	return book->instruments[instrument].sides[side].count;
+}
+
+uint32_t book_side_levels(const struct book *book, int32_t instrument, enum book_side side,
+			  struct book_level_info *out, uint32_t max)
+{
+	const struct book_levels *levels;
+	uint32_t n;
+
+	assert(instrument >= 0 && (uint32_t)instrument < book->instruments_count);
+	levels = &book->instruments[instrument].sides[side];
+	n = levels->count < max ? levels->count : max;
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t at = levels->count - 1 - i;
+
+		out[i].price = book_side_key(side, levels->key[at]);
+		out[i].shares = levels->shares[at];
+		out[i].orders = levels->orders[at];
+	}
+	return n;
 }
 
 /* --- canonical dump (control path: allocation allowed) --- */

@@ -182,8 +182,22 @@ int book_order_replace(struct book *book, uint64_t old_ref, uint64_t new_ref, in
 int book_level_set(struct book *book, int32_t instrument, enum book_side side, int64_t price,
 		   uint64_t shares, uint32_t orders, struct book_result *result);
 
-/* Price of the i-th best level of a side (0 = best); i < levels count. */
-int64_t book_level_price(const struct book_levels *levels, enum book_side side, uint32_t i);
+/* A price level as a reader sees it. */
+struct book_level_info {
+	int64_t price;
+	uint64_t shares;
+	uint32_t orders;
+};
+
+/* Levels on a side of an instrument. */
+uint32_t book_side_count(const struct book *book, int32_t instrument, enum book_side side);
+
+/*
+ * The best `max` levels (or all, if fewer) of a side, best first, into out. Returns
+ * how many were written. Costs the levels written, not the side's depth.
+ */
+uint32_t book_side_levels(const struct book *book, int32_t instrument, enum book_side side,
+			  struct book_level_info *out, uint32_t max);
 
 /* The best level of each side of an instrument, as it is now. */
 void book_top_get(const struct book *book, int32_t instrument, struct book_top *top);

@@ -370,12 +370,15 @@ void feed_books_top_print(FILE *out, const struct feed *feed, uint32_t instrumen
 	char symbol[BOOK_SYMBOL_MAX + 1];
 	uint32_t shown = 0;
 
+	if (depth > FEED_TOP_DEPTH_MAX)
+		depth = FEED_TOP_DEPTH_MAX;
 	for (uint32_t n = 0; n < book->instruments_count && shown < instruments; n++) {
 		const struct book_instrument *in = &book->instruments[n];
-		const struct book_levels *bid = &in->sides[BOOK_SIDE_BID];
-		const struct book_levels *ask = &in->sides[BOOK_SIDE_ASK];
+		struct book_level_info bid[FEED_TOP_DEPTH_MAX], ask[FEED_TOP_DEPTH_MAX];
+		uint32_t bids = book_side_levels(book, (int32_t)n, BOOK_SIDE_BID, bid, depth);
+		uint32_t asks = book_side_levels(book, (int32_t)n, BOOK_SIDE_ASK, ask, depth);
 
-		if (bid->count == 0 && ask->count == 0)
+		if (bids == 0 && asks == 0)
 			continue;
 		shown++;
 		/* The symbol is the exchange's bytes: only printable ASCII reaches the terminal. */
@@ -383,18 +386,16 @@ void feed_books_top_print(FILE *out, const struct feed *feed, uint32_t instrumen
 			symbol[i] = in->symbol[i] >= 0x20 && in->symbol[i] < 0x7f ? in->symbol[i] : '?';
 		symbol[in->symbol_len] = '\0';
 		fprintf(out, "  %-8s %10s %12s | %-12s %s\n", symbol, "bid size", "bid", "ask", "ask size");
-		for (uint32_t i = 0; i < depth && (i < bid->count || i < ask->count); i++) {
+		for (uint32_t i = 0; i < bids || i < asks; i++) {
 			char b[BOOK_PRICE_TEXT_MAX] = "", bs[32] = "", a[BOOK_PRICE_TEXT_MAX] = "", as[32] = "";
 
-			if (i < bid->count) {
-				book_price_format(b, sizeof(b), book_level_price(bid, BOOK_SIDE_BID, i),
-						  in->price_decimals);
-				snprintf(bs, sizeof(bs), "%" PRIu64, bid->shares[bid->count - 1 - i]);
+			if (i < bids) {
+				book_price_format(b, sizeof(b), bid[i].price, in->price_decimals);
+				snprintf(bs, sizeof(bs), "%" PRIu64, bid[i].shares);
 			}
-			if (i < ask->count) {
-				book_price_format(a, sizeof(a), book_level_price(ask, BOOK_SIDE_ASK, i),
-						  in->price_decimals);
-				snprintf(as, sizeof(as), "%" PRIu64, ask->shares[ask->count - 1 - i]);
+			if (i < asks) {
+				book_price_format(a, sizeof(a), ask[i].price, in->price_decimals);
+				snprintf(as, sizeof(as), "%" PRIu64, ask[i].shares);
 			}
 			fprintf(out, "  %-8s %10s %12s | %-12s %s\n", "", bs, b, a, as);
 		}

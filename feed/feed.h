@@ -145,7 +145,9 @@ void feed_set_stats_print(FILE *out, const struct feed_set *set);
 /* The canonical book dump of several feeds. 0 or -errno. */
 int feed_books_dump(FILE *out, struct feed *const *feeds, uint32_t count);
 
-/* Prints the top `depth` levels of up to `instruments` books of a feed. */
+#define FEED_TOP_DEPTH_MAX 64
+
+/* Prints the top `depth` (at most FEED_TOP_DEPTH_MAX) levels of up to `instruments` books of a feed. */
 void feed_books_top_print(FILE *out, const struct feed *feed, uint32_t instruments, uint32_t depth);
 
 #endif

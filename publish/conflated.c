@@ -120,14 +120,14 @@ void pub_conflated_update(struct pub_conflated *view, uint32_t slot, uint8_t fee
 	memset(e->symbol, 0, sizeof(e->symbol));
 	memcpy(e->symbol, in->symbol, in->symbol_len);
 	for (int side = 0; side < BOOK_SIDES; side++) {
-		const struct book_levels *levels = &in->sides[side];
 		struct conflated_level *out = &e->levels[side * view->depth];
-		uint32_t n = levels->count < view->depth ? levels->count : view->depth;
+		struct book_level_info levels[CONFLATED_DEPTH_MAX];
+		uint32_t n = book_side_levels(book, index, (enum book_side)side, levels, view->depth);
 
 		for (uint32_t i = 0; i < n; i++) {
-			out[i].price = book_level_price(levels, (enum book_side)side, i);
-			out[i].shares = levels->shares[levels->count - 1 - i];
-			out[i].orders = levels->orders[levels->count - 1 - i];
+			out[i].price = levels[i].price;
+			out[i].shares = levels[i].shares;
+			out[i].orders = levels[i].orders;
 		}
 		if (side == BOOK_SIDE_BID)
 			e->bid_count = n;

@@ -75,17 +75,17 @@ static bool fuzz_view_matches(const struct book *book)
 		if (!e->used || e->instrument != in->key || (e->version & 1) != 0)
 			return false;
 		for (int side = 0; side < BOOK_SIDES; side++) {
-			const struct book_levels *levels = &in->sides[side];
-			uint32_t n = levels->count < view.depth ? levels->count : view.depth;
+			struct book_level_info levels[CONFLATED_DEPTH_MAX];
+			uint32_t n = book_side_levels(book, (int32_t)i, (enum book_side)side, levels,
+						      view.depth);
 
 			if ((side == BOOK_SIDE_BID ? e->bid_count : e->ask_count) != n)
 				return false;
 			for (uint32_t l = 0; l < n; l++) {
 				const struct conflated_level *got = &e->levels[side * view.depth + l];
 
-				if (got->price != book_level_price(levels, (enum book_side)side, l) ||
-				    got->shares != levels->shares[levels->count - 1 - l] ||
-				    got->orders != levels->orders[levels->count - 1 - l])
+				if (got->price != levels[l].price || got->shares != levels[l].shares ||
+				    got->orders != levels[l].orders)
 					return false;
 			}
 		}

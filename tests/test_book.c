@@ -175,11 +175,14 @@ static bool compare_with_naive(struct book *book, int32_t instruments)
 {
 	for (int32_t in = 0; in < instruments; in++) {
 		for (int side = 0; side < BOOK_SIDES; side++) {
-			const struct book_levels *levels = &book->instruments[in].sides[side];
+			static struct book_level_info levels[65536];
+			uint32_t count = book_side_levels(book, in, (enum book_side)side, levels, 65536);
 			uint32_t expected_levels = 0;
 
-			for (uint32_t l = 0; l < levels->count; l++) {
-				int64_t price = book_level_price(levels, (enum book_side)side, l);
+			if (count != book_side_count(book, in, (enum book_side)side))
+				return false;
+			for (uint32_t l = 0; l < count; l++) {
+				int64_t price = levels[l].price;
 				uint64_t shares = 0;
 				uint32_t orders = 0;
 
@@ -189,12 +192,10 @@ static bool compare_with_naive(struct book *book, int32_t instruments)
 						shares += naive[o].shares;
 						orders++;
 					}
-				if (orders == 0 || shares != levels->shares[levels->count - 1 - l] ||
-				    orders != levels->orders[levels->count - 1 - l])
+				if (orders == 0 || shares != levels[l].shares || orders != levels[l].orders)
 					return false;
-				if (l > 0 && !(side == BOOK_SIDE_BID
-						       ? price < book_level_price(levels, BOOK_SIDE_BID, l - 1)
-						       : price > book_level_price(levels, BOOK_SIDE_ASK, l - 1)))
+				if (l > 0 && !(side == BOOK_SIDE_BID ? price < levels[l - 1].price
+								     : price > levels[l - 1].price))
 					return false;
 			}
 			/* and no reference level is missing from the book */
@@ -209,7 +210,7 @@ static bool compare_with_naive(struct book *book, int32_t instruments)
 						first = false;
 				expected_levels += first;
 			}
-			if (expected_levels != levels->count)
+			if (expected_levels != count)
 				return false;
 		}
 	}
