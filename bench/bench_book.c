@@ -15,8 +15,9 @@
 #include "decoders/itch50.h"
 
 #define BENCH_PASSES 5
-/* Messages looked ahead: the data path can do the same over a burst of packets. */
-#define BENCH_PREFETCH_DISTANCE 8
+/* Messages looked ahead, by stage: the data path does the same over a burst of packets. */
+#define BENCH_PREFETCH_DISTANCE 16
+#define BENCH_PREFETCH_LEVEL_DISTANCE 8
 
 struct bench_message {
 	const uint8_t *data;
@@ -106,6 +107,9 @@ int main(int argc, char **argv)
 			if (i + BENCH_PREFETCH_DISTANCE < count)
 				itch50_message_prefetch(book, messages[i + BENCH_PREFETCH_DISTANCE].data,
 							messages[i + BENCH_PREFETCH_DISTANCE].length);
+			if (i + BENCH_PREFETCH_LEVEL_DISTANCE < count)
+				itch50_message_prefetch_level(book, messages[i + BENCH_PREFETCH_LEVEL_DISTANCE].data,
+							      messages[i + BENCH_PREFETCH_LEVEL_DISTANCE].length);
 			itch50_message_apply(book, &stats, NULL, messages[i].data, messages[i].length);
 		}
 		elapsed = clock_monotonic_ns() - start;

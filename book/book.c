@@ -11,35 +11,64 @@
 
 #include "book/util/memory.h"
 
-static int64_t book_level_price(const struct book_levels *levels, enum book_side side, uint32_t i);
-
-static size_t book_level_bytes(const struct book *book)
+/* Bytes of each pool and array book_create allocates, from the capacities. */
+static size_t book_side_bytes(const struct book *book)
 {
-	return (size_t)book->instruments_max * BOOK_SIDES * book->levels_max;
+	return (size_t)book->instruments_max * BOOK_SIDES * book->chunks_max;
+}
+
+static size_t book_hash_bytes(const struct book *book)
+{
+	return (book->hash_mask + 1) * sizeof(struct book_level_slot);
+}
+
+/* Sizes the pools from the capacities (see book.h); false if they are out of range. */
+static bool book_capacities_set(struct book *book, uint32_t instruments_max, uint32_t orders_max,
+				uint32_t levels_max)
+{
+	uint64_t levels = (uint64_t)instruments_max * BOOK_SIDES * levels_max;
+	uint64_t slots = 1;
+
+	if (instruments_max == 0 || instruments_max > BOOK_INSTRUMENTS_MAX || levels_max == 0 ||
+	    levels_max > 65536 || orders_max == 0 || orders_max > (1u << 28))
+		return false;
+	if (levels > (uint64_t)orders_max + BOOK_SIDES * instruments_max)
+		levels = (uint64_t)orders_max + BOOK_SIDES * instruments_max;
+	while (slots < 2 * levels)
+		slots <<= 1;
+	book->instruments_max = instruments_max;
+	book->levels_max = levels_max;
+	book->chunks_max = 4 * levels_max / BOOK_CHUNK_LEVELS + 2;
+	book->levels_capacity = (uint32_t)levels;
+	book->chunks_capacity = (uint32_t)(4 * levels / BOOK_CHUNK_LEVELS + (uint64_t)BOOK_SIDES * instruments_max + 1);
+	book->hash_mask = slots - 1;
+	book->hash_shift = 64 - (uint32_t)__builtin_ctzll(slots);
+	if (slots == 1)
+		book->hash_shift = 63;	/* a shift by 64 is undefined; one slot: every hash is 0 */
+	return true;
 }
 
 struct book *book_create(uint32_t instruments_max, uint32_t orders_max, uint32_t levels_max)
 {
-	struct book *book;
-	size_t levels;
+	struct book *book = memory_alloc(sizeof(*book));
 
-	if (instruments_max == 0 || instruments_max > BOOK_INSTRUMENTS_MAX || levels_max == 0 ||
-	    levels_max > 65536)
-		return NULL;
-	book = memory_alloc(sizeof(*book));
 	if (book == NULL)
 		return NULL;
-	book->instruments_max = instruments_max;
-	book->levels_max = levels_max;
-	levels = book_level_bytes(book);
+	if (!book_capacities_set(book, instruments_max, orders_max, levels_max)) {
+		memory_free(book, sizeof(*book));
+		return NULL;
+	}
 	book->slot_by_key = memory_alloc(BOOK_INSTRUMENT_KEYS * sizeof(uint16_t));
 	book->instruments = memory_alloc(instruments_max * sizeof(struct book_instrument));
-	book->level_keys = memory_alloc(levels * sizeof(int64_t));
-	book->level_shares = memory_alloc(levels * sizeof(uint64_t));
-	book->level_orders = memory_alloc(levels * sizeof(uint32_t));
-	if (book->slot_by_key == NULL || book->instruments == NULL || book->level_keys == NULL ||
-	    book->level_shares == NULL || book->level_orders == NULL ||
-	    order_table_init(&book->orders, orders_max) != 0) {
+	book->levels = memory_alloc((size_t)book->levels_capacity * sizeof(struct book_level));
+	book->chunks = memory_alloc((size_t)book->chunks_capacity * sizeof(struct book_chunk));
+	book->hash = memory_alloc(book_hash_bytes(book));
+	book->side_chunk = memory_alloc(book_side_bytes(book) * sizeof(uint32_t));
+	book->side_low = memory_alloc(book_side_bytes(book) * sizeof(int64_t));
+	book->levels_free = book->chunks_free = BOOK_NONE;
+	if (book->slot_by_key == NULL || book->instruments == NULL || book->levels == NULL ||
+	    book->chunks == NULL || book->hash == NULL || book->side_chunk == NULL ||
+	    book->side_low == NULL || order_table_init(&book->orders, orders_max) != 0) {
 		book_destroy(book);
 		return NULL;
 	}
@@ -48,27 +77,42 @@ struct book *book_create(uint32_t instruments_max, uint32_t orders_max, uint32_t
 
 void book_destroy(struct book *book)
 {
-	size_t levels;
-
 	if (book == NULL)
 		return;
-	levels = book_level_bytes(book);
 	order_table_fini(&book->orders);
-	memory_free(book->level_orders, levels * sizeof(uint32_t));
-	memory_free(book->level_shares, levels * sizeof(uint64_t));
-	memory_free(book->level_keys, levels * sizeof(int64_t));
+	memory_free(book->side_low, book_side_bytes(book) * sizeof(int64_t));
+	memory_free(book->side_chunk, book_side_bytes(book) * sizeof(uint32_t));
+	memory_free(book->hash, book_hash_bytes(book));
+	memory_free(book->chunks, (size_t)book->chunks_capacity * sizeof(struct book_chunk));
+	memory_free(book->levels, (size_t)book->levels_capacity * sizeof(struct book_level));
 	memory_free(book->instruments, book->instruments_max * sizeof(struct book_instrument));
 	memory_free(book->slot_by_key, BOOK_INSTRUMENT_KEYS * sizeof(uint16_t));
 	memory_free(book, sizeof(*book));
 }
 
+static void book_hash_remove(struct book *book, uint32_t level);
+
 void book_reset(struct book *book)
 {
 	for (uint32_t i = 0; i < book->instruments_count; i++) {
-		book->slot_by_key[book->instruments[i].key] = 0;
-		memset(&book->instruments[i], 0, sizeof(book->instruments[i]));
+		struct book_instrument *in = &book->instruments[i];
+
+		for (int side = 0; side < BOOK_SIDES; side++) {
+			const struct book_levels *levels = &in->sides[side];
+
+			for (uint32_t j = 0; j < levels->chunks; j++) {
+				const struct book_chunk *chunk = &book->chunks[levels->chunk[j]];
+
+				for (uint32_t k = 0; k < chunk->count; k++)
+					book_hash_remove(book, chunk->level[k]);
+			}
+		}
+		book->slot_by_key[in->key] = 0;
+		memset(in, 0, sizeof(*in));
 	}
 	book->instruments_count = 0;
+	book->levels_used = book->levels_live = book->chunks_used = 0;
+	book->levels_free = book->chunks_free = BOOK_NONE;
 	order_table_clear(&book->orders);
 }
 
@@ -76,7 +120,6 @@ int32_t book_instrument_get(struct book *book, uint32_t key, uint8_t price_decim
 {
 	struct book_instrument *instrument;
 	int32_t index = book_instrument_find(book, key);
-	size_t base;
 
 	if (index >= 0)
 		return index;
@@ -89,11 +132,13 @@ int32_t book_instrument_get(struct book *book, uint32_t key, uint8_t price_decim
 	instrument->key = key;
 	instrument->price_decimals = price_decimals;
 	for (int side = 0; side < BOOK_SIDES; side++) {
-		base = ((size_t)index * BOOK_SIDES + side) * book->levels_max;
-		instrument->sides[side].key = &book->level_keys[base];
-		instrument->sides[side].shares = &book->level_shares[base];
-		instrument->sides[side].orders = &book->level_orders[base];
-		instrument->sides[side].count = 0;
+		size_t base = ((size_t)index * BOOK_SIDES + side) * book->chunks_max;
+		struct book_levels *levels = &instrument->sides[side];
+
+		levels->chunk = &book->side_chunk[base];
+		levels->low = &book->side_low[base];
+		levels->count = levels->chunks = 0;
+		levels->best = BOOK_NONE;
 	}
 	book->slot_by_key[key] = (uint16_t)(index + 1);
 	return index;
@@ -125,30 +170,347 @@ static inline int64_t book_side_key(enum book_side side, int64_t price)
 	return side == BOOK_SIDE_BID ? price : -price;
 }
 
-/*
- * Index of the level with this key, or of the position where it would be inserted
- * (*found false). A branchless lower bound: the position of an order's level is
- * data-dependent, and a linear scan from the touch paid a mispredicted exit on most
- * executions and deletes, which land anywhere in the book.
- */
-static inline uint32_t book_levels_seek(const struct book_levels *levels, int64_t key, bool *found)
-{
-	const int64_t *base = levels->key;
-	uint32_t n = levels->count, i;
+/* --- the level hash: (instrument, side, key) -> level, linear probing --- */
 
-	if (n == 0) {
-		*found = false;
-		return 0;
+/* The level of (instrument, side, key), or BOOK_NONE. At most half the slots are used. */
+static uint32_t book_hash_find(const struct book *book, int32_t instrument, int side, int64_t key)
+{
+	uint32_t owner = book_level_owner(instrument, side);
+	uint64_t i = book_level_home(book, owner, key);
+
+	for (uint64_t probes = 0; probes <= book->hash_mask; probes++) {
+		const struct book_level_slot *slot = &book->hash[i];
+
+		if (slot->owner == 0)
+			return BOOK_NONE;
+		if (slot->owner == owner && slot->key == key)
+			return slot->level;
+		i = (i + 1) & book->hash_mask;
 	}
+	assert(!"book_hash_find: no empty slot in the hash");
+	return BOOK_NONE;
+}
+
+/* Enters a level that is not in the hash yet; there is always room (2 slots per level). */
+static void book_hash_insert(struct book *book, uint32_t level)
+{
+	const struct book_level *l = &book->levels[level];
+	uint32_t owner = book_level_owner(l->instrument, l->side);
+	uint64_t i = book_level_home(book, owner, l->key);
+
+	for (uint64_t probes = 0; probes <= book->hash_mask; probes++) {
+		struct book_level_slot *slot = &book->hash[i];
+
+		if (slot->owner == 0) {
+			slot->key = l->key;
+			slot->owner = owner;
+			slot->level = level;
+			return;
+		}
+		assert(slot->level != level);
+		i = (i + 1) & book->hash_mask;
+	}
+	assert(!"book_hash_insert: no empty slot in the hash");
+}
+
+/* Takes a level out of the hash by backward shift, as order_table_remove does. */
+static void book_hash_remove(struct book *book, uint32_t level)
+{
+	const struct book_level *l = &book->levels[level];
+	uint32_t owner = book_level_owner(l->instrument, l->side);
+	uint64_t hole = book_level_home(book, owner, l->key), i, probes;
+
+	for (probes = 0; probes <= book->hash_mask && book->hash[hole].level != level; probes++)
+		hole = (hole + 1) & book->hash_mask;
+	assert(book->hash[hole].owner == owner && book->hash[hole].level == level);
+	i = hole;
+	for (probes = 0; probes <= book->hash_mask; probes++) {
+		struct book_level_slot *next;
+		uint64_t home;
+
+		i = (i + 1) & book->hash_mask;
+		next = &book->hash[i];
+		if (next->owner == 0)
+			break;
+		home = book_level_home(book, next->owner, next->key);
+		if (((i - home) & book->hash_mask) >= ((i - hole) & book->hash_mask)) {
+			book->hash[hole] = *next;
+			hole = i;
+		}
+	}
+	book->hash[hole].owner = 0;
+}
+
+/* --- pools: a free list in front of the never-used tail --- */
+
+static uint32_t book_level_alloc(struct book *book)
+{
+	uint32_t level = book->levels_free;
+
+	if (level != BOOK_NONE)
+		book->levels_free = book->levels[level].chunk;
+	else if (book->levels_used < book->levels_capacity)
+		level = book->levels_used++;
+	else
+		return BOOK_NONE;
+	assert(level < book->levels_used);
+	book->levels_live++;
+	return level;
+}
+
+static void book_level_release(struct book *book, uint32_t level)
+{
+	assert(level < book->levels_used && book->levels_live > 0);
+	book->levels[level].orders = 0;
+	book->levels[level].chunk = book->levels_free;
+	book->levels_free = level;
+	book->levels_live--;
+}
+
+static uint32_t book_chunk_alloc(struct book *book)
+{
+	uint32_t chunk = book->chunks_free;
+
+	if (chunk != BOOK_NONE)
+		book->chunks_free = book->chunks[chunk].level[0];
+	else if (book->chunks_used < book->chunks_capacity)
+		chunk = book->chunks_used++;
+	else
+		return BOOK_NONE;
+	book->chunks[chunk].count = 0;
+	return chunk;
+}
+
+static void book_chunk_release(struct book *book, uint32_t chunk)
+{
+	assert(chunk < book->chunks_used);
+	book->chunks[chunk].count = 0;
+	book->chunks[chunk].level[0] = book->chunks_free;
+	book->chunks_free = chunk;
+}
+
+/* --- the ordered side: chunks of sorted keys, best last --- */
+
+/* Position on the side of the chunk that holds key or would: the last whose lowest key is <= key. */
+static inline uint32_t book_side_chunk_seek(const struct book_levels *levels, int64_t key)
+{
+	const int64_t *base = levels->low;
+	uint32_t n = levels->chunks;
+
+	assert(n > 0);
 	while (n > 1) {
 		uint32_t half = n / 2;
 
-		base = base[half] < key ? base + half : base;
+		base = base[half] <= key ? base + half : base;
 		n -= half;
 	}
-	i = (uint32_t)(base - levels->key) + (*base < key);
-	*found = i < levels->count && levels->key[i] == key;
-	return i;
+	return (uint32_t)(base - levels->low);
+}
+
+/* Keys in a chunk below key: where key is, or would go. Branch-free over the chunk. */
+static inline uint32_t book_chunk_rank(const struct book_chunk *chunk, int64_t key)
+{
+	uint32_t rank = 0;
+
+	assert(chunk->count <= BOOK_CHUNK_LEVELS);
+	for (uint32_t i = 0; i < chunk->count; i++)
+		rank += chunk->key[i] < key;
+	return rank;
+}
+
+/* Puts chunk (lowest key low) at position j of the side's chunk list. */
+static void book_side_chunk_insert_at(struct book_levels *levels, uint32_t j, uint32_t chunk,
+				      int64_t low)
+{
+	uint32_t tail = levels->chunks - j;
+
+	memmove(&levels->chunk[j + 1], &levels->chunk[j], tail * sizeof(levels->chunk[0]));
+	memmove(&levels->low[j + 1], &levels->low[j], tail * sizeof(levels->low[0]));
+	levels->chunk[j] = chunk;
+	levels->low[j] = low;
+	levels->chunks++;
+}
+
+static void book_side_chunk_remove_at(struct book_levels *levels, uint32_t j)
+{
+	uint32_t tail = levels->chunks - j - 1;
+
+	memmove(&levels->chunk[j], &levels->chunk[j + 1], tail * sizeof(levels->chunk[0]));
+	memmove(&levels->low[j], &levels->low[j + 1], tail * sizeof(levels->low[0]));
+	levels->chunks--;
+}
+
+/* Moves n entries of chunk from, starting at `at`, to the end of chunk to; their levels follow. */
+static void book_chunk_move(struct book *book, uint32_t from, uint32_t at, uint32_t n, uint32_t to)
+{
+	struct book_chunk *src = &book->chunks[from], *dst = &book->chunks[to];
+
+	assert(at + n <= src->count && dst->count + n <= BOOK_CHUNK_LEVELS);
+	memcpy(&dst->key[dst->count], &src->key[at], n * sizeof(src->key[0]));
+	memcpy(&dst->level[dst->count], &src->level[at], n * sizeof(src->level[0]));
+	for (uint32_t k = 0; k < n; k++)
+		book->levels[src->level[at + k]].chunk = to;
+	dst->count += n;
+	src->count -= n;
+	assert(at == src->count);	/* only a chunk's tail moves */
+}
+
+/* Splits the full chunk at position j in two halves. false: no chunk left. */
+static bool book_side_split(struct book *book, struct book_levels *levels, uint32_t j)
+{
+	uint32_t from = levels->chunk[j], to;
+
+	if (levels->chunks >= book->chunks_max)
+		return false;
+	to = book_chunk_alloc(book);
+	if (to == BOOK_NONE)
+		return false;
+	book_chunk_move(book, from, BOOK_CHUNK_LEVELS / 2, BOOK_CHUNK_LEVELS - BOOK_CHUNK_LEVELS / 2, to);
+	book_side_chunk_insert_at(levels, j + 1, to, book->chunks[to].key[0]);
+	return true;
+}
+
+/* The chunk at j + 1 joins the one at j. */
+static void book_side_join(struct book *book, struct book_levels *levels, uint32_t j)
+{
+	uint32_t next = levels->chunk[j + 1];
+
+	book_chunk_move(book, next, 0, book->chunks[next].count, levels->chunk[j]);
+	book_side_chunk_remove_at(levels, j + 1);
+	book_chunk_release(book, next);
+}
+
+static inline uint32_t book_side_pair(const struct book *book, const struct book_levels *levels,
+				      uint32_t j)
+{
+	return book->chunks[levels->chunk[j]].count + book->chunks[levels->chunk[j + 1]].count;
+}
+
+/*
+ * After a removal from chunk j: while it and a neighbour hold at most half a chunk,
+ * they become one. Every other pair of neighbours already held more, so two rounds
+ * restore that for the whole side.
+ */
+static void book_side_merge(struct book *book, struct book_levels *levels, uint32_t j)
+{
+	for (int round = 0; round < 2; round++) {
+		if (j + 1 < levels->chunks && book_side_pair(book, levels, j) <= BOOK_CHUNK_LEVELS / 2) {
+			book_side_join(book, levels, j);
+		} else if (j > 0 && book_side_pair(book, levels, j - 1) <= BOOK_CHUNK_LEVELS / 2) {
+			book_side_join(book, levels, j - 1);
+			j--;
+		} else {
+			return;
+		}
+	}
+}
+
+static inline uint32_t book_side_last(const struct book *book, const struct book_levels *levels)
+{
+	const struct book_chunk *chunk;
+
+	if (levels->chunks == 0)
+		return BOOK_NONE;
+	chunk = &book->chunks[levels->chunk[levels->chunks - 1]];
+	return chunk->level[chunk->count - 1];
+}
+
+/* Puts a new level (its key not on the side) in order. false: no chunk left to split into. */
+static bool book_side_insert(struct book *book, struct book_levels *levels, uint32_t level)
+{
+	int64_t key = book->levels[level].key;
+	struct book_chunk *chunk;
+	uint32_t j = 0, at;
+
+	if (levels->chunks == 0) {
+		uint32_t first = book_chunk_alloc(book);
+
+		if (first == BOOK_NONE)
+			return false;
+		book_side_chunk_insert_at(levels, 0, first, key);
+	} else {
+		j = book_side_chunk_seek(levels, key);
+		if (book->chunks[levels->chunk[j]].count == BOOK_CHUNK_LEVELS) {
+			if (!book_side_split(book, levels, j))
+				return false;
+			j += key >= levels->low[j + 1];
+		}
+	}
+	chunk = &book->chunks[levels->chunk[j]];
+	at = book_chunk_rank(chunk, key);
+	memmove(&chunk->key[at + 1], &chunk->key[at], (chunk->count - at) * sizeof(chunk->key[0]));
+	memmove(&chunk->level[at + 1], &chunk->level[at], (chunk->count - at) * sizeof(chunk->level[0]));
+	chunk->key[at] = key;
+	chunk->level[at] = level;
+	chunk->count++;
+	if (at == 0)
+		levels->low[j] = key;
+	book->levels[level].chunk = levels->chunk[j];
+	levels->count++;
+	levels->best = book_side_last(book, levels);
+	return true;
+}
+
+/* Takes a level off its side. */
+static void book_side_remove(struct book *book, struct book_levels *levels, uint32_t level)
+{
+	int64_t key = book->levels[level].key;
+	uint32_t j = book_side_chunk_seek(levels, key), c = levels->chunk[j], at;
+	struct book_chunk *chunk = &book->chunks[c];
+
+	at = book_chunk_rank(chunk, key);
+	/* The side's order finds the chunk the level says it is in, and the level in it. */
+	assert(c == book->levels[level].chunk && at < chunk->count && chunk->level[at] == level);
+	chunk->count--;
+	memmove(&chunk->key[at], &chunk->key[at + 1], (chunk->count - at) * sizeof(chunk->key[0]));
+	memmove(&chunk->level[at], &chunk->level[at + 1], (chunk->count - at) * sizeof(chunk->level[0]));
+	levels->count--;
+	if (chunk->count == 0) {
+		book_side_chunk_remove_at(levels, j);
+		book_chunk_release(book, c);
+	} else {
+		if (at == 0)
+			levels->low[j] = chunk->key[0];
+		book_side_merge(book, levels, j);
+	}
+	levels->best = book_side_last(book, levels);
+}
+
+/* A new, empty level of a side; BOOK_NONE (counted in levels_full) when there is no room. */
+static uint32_t book_level_create(struct book *book, int32_t instrument, int side, int64_t key)
+{
+	struct book_levels *levels = &book->instruments[instrument].sides[side];
+	uint32_t level = BOOK_NONE;
+	struct book_level *l;
+
+	if (levels->count < book->levels_max)
+		level = book_level_alloc(book);
+	if (level == BOOK_NONE) {
+		book->stats.levels_full++;
+		return BOOK_NONE;
+	}
+	l = &book->levels[level];
+	l->key = key;
+	l->shares = 0;
+	l->orders = 0;
+	l->instrument = (uint16_t)instrument;
+	l->side = (uint8_t)side;
+	if (!book_side_insert(book, levels, level)) {
+		book_level_release(book, level);
+		book->stats.levels_full++;
+		return BOOK_NONE;
+	}
+	book_hash_insert(book, level);
+	return level;
+}
+
+static void book_level_destroy(struct book *book, uint32_t level)
+{
+	const struct book_level *l = &book->levels[level];
+
+	book_side_remove(book, &book->instruments[l->instrument].sides[l->side], level);
+	book_hash_remove(book, level);
+	book_level_release(book, level);
 }
 
 void book_top_get(const struct book *book, int32_t instrument, struct book_top *top)
@@ -156,12 +518,11 @@ void book_top_get(const struct book *book, int32_t instrument, struct book_top *
 	const struct book_instrument *in = &book->instruments[instrument];
 
 	for (int side = 0; side < BOOK_SIDES; side++) {
-		const struct book_levels *levels = &in->sides[side];
+		uint32_t best = in->sides[side].best;
 
-		bool empty = levels->count == 0;
-
-		top->price[side] = empty ? INT64_MIN : book_level_price(levels, (enum book_side)side, 0);
-		top->shares[side] = empty ? 0 : levels->shares[levels->count - 1];
+		top->price[side] = best == BOOK_NONE ? INT64_MIN :
+			book_side_key((enum book_side)side, book->levels[best].key);
+		top->shares[side] = best == BOOK_NONE ? 0 : book->levels[best].shares;
 	}
 	top->instrument = instrument;
 }
@@ -182,8 +543,8 @@ static inline void book_change_begin(const struct book *book, struct book_result
 }
 
 /* Notes a level as it is now (orders 0: gone) for whoever follows the book. */
-static inline void book_change_record(struct book_result *result, int32_t instrument, int side,
-				      int64_t key, uint64_t shares, uint32_t orders, bool best)
+static inline void book_change_record(struct book_result *result, const struct book_level *l,
+				      bool best)
 {
 	struct book_change *change;
 
@@ -191,85 +552,62 @@ static inline void book_change_record(struct book_result *result, int32_t instru
 		return;
 	/* An operation changes at most BOOK_CHANGES_MAX levels (a replace: 2). */
 	assert(result->changes_count < BOOK_CHANGES_MAX);
-	assert(result->changes_count == 0 || result->top_before.instrument == instrument);
+	assert(result->changes_count == 0 || result->top_before.instrument == l->instrument);
 	change = &result->changes[result->changes_count++];
-	change->price = book_side_key((enum book_side)side, key);
-	change->shares = shares;
-	change->orders = orders;
-	change->instrument = (uint16_t)instrument;
-	change->side = (uint8_t)side;
+	change->price = book_side_key((enum book_side)l->side, l->key);
+	change->shares = l->shares;
+	change->orders = l->orders;
+	change->instrument = l->instrument;
+	change->side = l->side;
 	change->best = best;
 }
 
-static int book_levels_add(struct book *book, struct book_result *result, int32_t instrument,
-			   int side, int64_t key, uint64_t shares, uint32_t orders)
+/*
+ * Adds shares and orders to the level of (instrument, side, key), creating it.
+ * Returns the level, or BOOK_NONE (levels_full) with the book unchanged.
+ */
+static uint32_t book_levels_add(struct book *book, struct book_result *result, int32_t instrument,
+				int side, int64_t key, uint64_t shares, uint32_t orders)
 {
-	struct book_levels *levels = &book->instruments[instrument].sides[side];
-	bool found;
-	uint32_t i = book_levels_seek(levels, key, &found);
-	uint32_t tail;
+	uint32_t level = book_hash_find(book, instrument, side, key);
+	struct book_level *l;
 
 	book_change_begin(book, result, instrument);
-
-	if (found) {
-		levels->shares[i] += shares;
-		levels->orders[i] += orders;
-		book_change_record(result, instrument, side, key, levels->shares[i], levels->orders[i],
-				   i == levels->count - 1);
-		return 0;
+	if (level == BOOK_NONE) {
+		level = book_level_create(book, instrument, side, key);
+		if (level == BOOK_NONE)
+			return BOOK_NONE;
 	}
-	if (levels->count >= book->levels_max) {
-		book->stats.levels_full++;
-		return -ENOSPC;
-	}
-	tail = levels->count - i;
-	memmove(&levels->key[i + 1], &levels->key[i], tail * sizeof(levels->key[0]));
-	memmove(&levels->shares[i + 1], &levels->shares[i], tail * sizeof(levels->shares[0]));
-	memmove(&levels->orders[i + 1], &levels->orders[i], tail * sizeof(levels->orders[0]));
-	levels->key[i] = key;
-	levels->shares[i] = shares;
-	levels->orders[i] = orders;
-	levels->count++;
-	assert(levels->count <= book->levels_max);
-	book_change_record(result, instrument, side, key, shares, orders, i == levels->count - 1);
-	return 0;
+	l = &book->levels[level];
+	l->shares += shares;
+	l->orders += orders;
+	book_change_record(result, l, level == book->instruments[instrument].sides[side].best);
+	return level;
 }
 
-static void book_levels_remove_at(struct book_levels *levels, uint32_t i)
+/* Takes shares and orders off a level; the level goes when no order is left. */
+static void book_levels_sub(struct book *book, struct book_result *result, uint32_t level,
+			    uint64_t shares, uint32_t orders)
 {
-	uint32_t tail = levels->count - i - 1;
+	struct book_level *l = &book->levels[level];
+	bool best = book->instruments[l->instrument].sides[l->side].best == level;
 
-	memmove(&levels->key[i], &levels->key[i + 1], tail * sizeof(levels->key[0]));
-	memmove(&levels->shares[i], &levels->shares[i + 1], tail * sizeof(levels->shares[0]));
-	memmove(&levels->orders[i], &levels->orders[i + 1], tail * sizeof(levels->orders[0]));
-	levels->count--;
-}
-
-/* Takes shares and orders off an existing level; the level goes when no order is left. */
-static void book_levels_sub(struct book *book, struct book_result *result, int32_t instrument,
-			    int side, int64_t key, uint64_t shares, uint32_t orders)
-{
-	struct book_levels *levels = &book->instruments[instrument].sides[side];
-	bool found;
-	uint32_t i = book_levels_seek(levels, key, &found);
-
-	assert(found && levels->orders[i] >= orders && levels->shares[i] >= shares);
-	book_change_begin(book, result, instrument);
-	levels->shares[i] -= shares;
-	levels->orders[i] -= orders;
-	book_change_record(result, instrument, side, key, levels->shares[i], levels->orders[i],
-			   i == levels->count - 1);
-	if (levels->orders[i] == 0)
-		book_levels_remove_at(levels, i);
+	assert(l->orders >= orders && l->shares >= shares);
+	book_change_begin(book, result, l->instrument);
+	l->shares -= shares;
+	l->orders -= orders;
+	book_change_record(result, l, best);
+	if (l->orders == 0)
+		book_level_destroy(book, level);
 }
 
 /* Notes the order an operation touched, as it was, and what it has left. */
-static inline void book_order_note(struct book_result *result, const struct order *order,
-				   uint32_t remaining)
+static inline void book_order_note(const struct book *book, struct book_result *result,
+				   const struct order *order, uint32_t remaining)
 {
 	if (result == NULL)
 		return;
-	result->order.price = order->price;
+	result->order.price = book_side_key((enum book_side)order->side, book->levels[order->level].key);
 	result->order.shares = order->shares;
 	result->order.remaining = remaining;
 	result->order.instrument = order->instrument;
@@ -282,6 +620,7 @@ static int book_order_insert(struct book *book, int32_t instrument, uint64_t ref
 			     struct book_result *result)
 {
 	struct order *order;
+	uint32_t level;
 	bool existed;
 
 	assert(instrument >= 0 && (uint32_t)instrument < book->instruments_count);
@@ -294,15 +633,16 @@ static int book_order_insert(struct book *book, int32_t instrument, uint64_t ref
 			book->stats.orders_full++;
 		return existed ? -EEXIST : -ENOSPC;
 	}
-	if (book_levels_add(book, result, instrument, side, book_side_key(side, price), shares, 1) != 0) {
+	level = book_levels_add(book, result, instrument, side, book_side_key(side, price), shares, 1);
+	if (level == BOOK_NONE) {
 		order_table_remove(&book->orders, order);
 		return -ENOSPC;
 	}
-	order->price = price;
+	order->level = level;
 	order->shares = shares;
 	order->instrument = (uint16_t)instrument;
 	order->side = (uint8_t)side;
-	book_order_note(result, order, shares);
+	book_order_note(book, result, order, shares);
 	book->stats.orders_added++;
 	return 0;
 }
@@ -316,8 +656,7 @@ int book_order_add(struct book *book, int32_t instrument, uint64_t ref, enum boo
 
 static void book_order_remove(struct book *book, struct book_result *result, struct order *order)
 {
-	book_levels_sub(book, result, order->instrument, order->side, book_side_key(order->side, order->price),
-			order->shares, 1);
+	book_levels_sub(book, result, order->level, order->shares, 1);
 	order_table_remove(&book->orders, order);
 	book->stats.orders_removed++;
 }
@@ -332,13 +671,12 @@ int book_order_reduce(struct book *book, uint64_t ref, uint32_t shares, struct b
 		return -ENOENT;
 	}
 	if (shares >= order->shares) {
-		book_order_note(result, order, 0);
+		book_order_note(book, result, order, 0);
 		book_order_remove(book, result, order);
 		return 0;
 	}
-	book_order_note(result, order, order->shares - shares);
-	book_levels_sub(book, result, order->instrument, order->side, book_side_key(order->side, order->price),
-			shares, 0);
+	book_order_note(book, result, order, order->shares - shares);
+	book_levels_sub(book, result, order->level, shares, 0);
 	order->shares -= shares;
 	return 0;
 }
@@ -352,7 +690,7 @@ int book_order_delete(struct book *book, uint64_t ref, struct book_result *resul
 		book->stats.unknown_order++;
 		return -ENOENT;
 	}
-	book_order_note(result, order, 0);
+	book_order_note(book, result, order, 0);
 	book_order_remove(book, result, order);
 	return 0;
 }
@@ -371,7 +709,7 @@ int book_order_replace(struct book *book, uint64_t old_ref, uint64_t new_ref, in
 	}
 	instrument = order->instrument;
 	side = (enum book_side)order->side;
-	book_order_note(result, order, 0);
+	book_order_note(book, result, order, 0);
 	book_order_remove(book, result, order);
 	return book_order_insert(book, instrument, new_ref, side, price, shares, result);
 }
@@ -379,33 +717,27 @@ int book_order_replace(struct book *book, uint64_t old_ref, uint64_t new_ref, in
 int book_level_set(struct book *book, int32_t instrument, enum book_side side, int64_t price,
 		   uint64_t shares, uint32_t orders, struct book_result *result)
 {
-	struct book_levels *levels = &book->instruments[instrument].sides[side];
 	int64_t key = book_side_key(side, price);
-	bool found;
-	uint32_t i = book_levels_seek(levels, key, &found);
+	uint32_t level;
+	struct book_level *l;
 
 	assert(instrument >= 0 && (uint32_t)instrument < book->instruments_count);
 	book_result_begin(result);
-	if (found) {
-		book_change_begin(book, result, instrument);
-		book_change_record(result, instrument, side, key, shares, orders, i == levels->count - 1);
+	level = book_hash_find(book, instrument, side, key);
+	if (level == BOOK_NONE) {
 		if (orders == 0)
-			book_levels_remove_at(levels, i);
-		else {
-			levels->shares[i] = shares;
-			levels->orders[i] = orders;
-		}
-		return 0;
+			return 0;
+		return book_levels_add(book, result, instrument, side, key, shares, orders) == BOOK_NONE ?
+			-ENOSPC : 0;
 	}
+	l = &book->levels[level];
+	book_change_begin(book, result, instrument);
+	l->shares = shares;
+	l->orders = orders;
+	book_change_record(result, l, level == book->instruments[instrument].sides[side].best);
 	if (orders == 0)
-		return 0;
-	return book_levels_add(book, result, instrument, side, key, shares, orders);
-}
-
-static int64_t book_level_price(const struct book_levels *levels, enum book_side side, uint32_t i)
-{
-	assert(i < levels->count);
-	return book_side_key(side, levels->key[levels->count - 1 - i]);
+		book_level_destroy(book, level);
+	return 0;
 }
 
 uint32_t book_side_count(const struct book *book, int32_t instrument, enum book_side side)
@@ -418,17 +750,21 @@ uint32_t book_side_levels(const struct book *book, int32_t instrument, enum book
 			  struct book_level_info *out, uint32_t max)
 {
 	const struct book_levels *levels;
-	uint32_t n;
+	uint32_t n = 0;
 
 	assert(instrument >= 0 && (uint32_t)instrument < book->instruments_count);
 	levels = &book->instruments[instrument].sides[side];
-	n = levels->count < max ? levels->count : max;
-	for (uint32_t i = 0; i < n; i++) {
-		uint32_t at = levels->count - 1 - i;
+	for (uint32_t j = levels->chunks; j > 0 && n < max; j--) {
+		const struct book_chunk *chunk = &book->chunks[levels->chunk[j - 1]];
 
-		out[i].price = book_side_key(side, levels->key[at]);
-		out[i].shares = levels->shares[at];
-		out[i].orders = levels->orders[at];
+		for (uint32_t k = chunk->count; k > 0 && n < max; k--) {
+			const struct book_level *l = &book->levels[chunk->level[k - 1]];
+
+			out[n].price = book_side_key(side, l->key);
+			out[n].shares = l->shares;
+			out[n].orders = l->orders;
+			n++;
+		}
 	}
 	return n;
 }
@@ -437,6 +773,8 @@ uint32_t book_side_levels(const struct book *book, int32_t instrument, enum book
 
 struct book_dump_entry {
 	const char *feed;
+	const struct book *book;
+	int32_t index;
 	const struct book_instrument *instrument;
 	char symbol[BOOK_SYMBOL_MAX + 8];
 };
@@ -480,11 +818,16 @@ int book_dump_write(FILE *out, struct book *const *books, const char *const *nam
 		    uint32_t count)
 {
 	struct book_dump_entry *entries;
+	struct book_level_info *levels;
 	size_t total = 0, n = 0;
+	uint32_t levels_max = 0;
 	char price[BOOK_PRICE_TEXT_MAX];
 
-	for (uint32_t b = 0; b < count; b++)
+	for (uint32_t b = 0; b < count; b++) {
 		total += books[b]->instruments_count;
+		if (books[b]->levels_max > levels_max)
+			levels_max = books[b]->levels_max;
+	}
 	entries = calloc(total ? total : 1, sizeof(*entries));
 	if (entries == NULL)
 		return -ENOMEM;
@@ -494,6 +837,8 @@ int book_dump_write(FILE *out, struct book *const *books, const char *const *nam
 			struct book_dump_entry *entry = &entries[n++];
 
 			entry->feed = names[b];
+			entry->book = books[b];
+			entry->index = (int32_t)i;
 			entry->instrument = instrument;
 			if (instrument->symbol_source == BOOK_SYMBOL_NONE)
 				snprintf(entry->symbol, sizeof(entry->symbol), "#%u", instrument->key);
@@ -503,75 +848,103 @@ int book_dump_write(FILE *out, struct book *const *books, const char *const *nam
 		}
 	}
 	qsort(entries, n, sizeof(*entries), book_dump_entry_compare);
+	levels = calloc(levels_max ? levels_max : 1, sizeof(*levels));
+	if (levels == NULL) {
+		free(entries);
+		return -ENOMEM;
+	}
 	for (size_t e = 0; e < n; e++) {
 		const struct book_instrument *instrument = entries[e].instrument;
 
 		for (int side = 0; side < BOOK_SIDES; side++) {
-			const struct book_levels *levels = &instrument->sides[side];
+			uint32_t count = book_side_levels(entries[e].book, entries[e].index,
+							  (enum book_side)side, levels, levels_max);
 
-			for (uint32_t i = 0; i < levels->count; i++) {
-				uint32_t at = levels->count - 1 - i;
-
-				if (levels->orders[at] == 0)
-					continue;
-				book_price_format(price, sizeof(price),
-						  book_level_price(levels, (enum book_side)side, i),
+			for (uint32_t i = 0; i < count; i++) {
+				book_price_format(price, sizeof(price), levels[i].price,
 						  instrument->price_decimals);
 				fprintf(out, "%s %s %c %s %" PRIu64 " %" PRIu32 "\n", entries[e].feed,
 					entries[e].symbol, side == BOOK_SIDE_BID ? 'B' : 'S', price,
-					levels->shares[at], levels->orders[at]);
+					levels[i].shares, levels[i].orders);
 			}
 		}
 	}
+	free(levels);
 	free(entries);
 	return ferror(out) ? -EIO : 0;
+}
+
+/* Checks a side's chunks and levels against the totals summed from the live orders. */
+static bool book_check_side(const struct book *book, int32_t instrument, int side,
+			    const uint64_t *shares, const uint32_t *orders)
+{
+	const struct book_levels *levels = &book->instruments[instrument].sides[side];
+	uint32_t count = 0, last = BOOK_NONE;
+	int64_t previous = INT64_MIN;
+	bool first = true;
+
+	if (levels->chunks > book->chunks_max || levels->count > book->levels_max)
+		return false;
+	for (uint32_t j = 0; j < levels->chunks; j++) {
+		const struct book_chunk *chunk;
+
+		if (levels->chunk[j] >= book->chunks_used)
+			return false;
+		chunk = &book->chunks[levels->chunk[j]];
+		if (chunk->count == 0 || chunk->count > BOOK_CHUNK_LEVELS || levels->low[j] != chunk->key[0] ||
+		    (j > 0 && book_side_pair(book, levels, j - 1) <= BOOK_CHUNK_LEVELS / 2))
+			return false;
+		for (uint32_t k = 0; k < chunk->count; k++) {
+			uint32_t level = chunk->level[k];
+			const struct book_level *l = &book->levels[level];
+
+			if (level >= book->levels_used || l->key != chunk->key[k] || (!first && l->key <= previous) ||
+			    l->chunk != levels->chunk[j] || l->instrument != instrument || l->side != side ||
+			    l->orders == 0 || l->orders != orders[level] || l->shares != shares[level] ||
+			    book_hash_find(book, instrument, side, l->key) != level)
+				return false;
+			previous = l->key;
+			first = false;
+			last = level;
+			count++;
+		}
+	}
+	return count == levels->count && last == levels->best;
 }
 
 bool book_check(const struct book *book)
 {
 	const struct order_table *table = &book->orders;
-	uint64_t *shares = calloc(book_level_bytes(book) + 1, sizeof(uint64_t));
-	uint32_t *orders = calloc(book_level_bytes(book) + 1, sizeof(uint32_t));
-	uint32_t live = 0;
+	uint64_t *shares = calloc((size_t)book->levels_capacity + 1, sizeof(uint64_t));
+	uint32_t *orders = calloc((size_t)book->levels_capacity + 1, sizeof(uint32_t));
+	uint32_t live = 0, on_sides = 0, hashed = 0;
 	bool ok = shares != NULL && orders != NULL;
 
 	for (uint64_t s = 0; ok && s <= table->mask; s++) {
 		const struct order *order = &table->slots[s];
-		const struct book_levels *levels;
-		bool found;
-		uint32_t i;
 
 		if (!order->used)
 			continue;
 		live++;
-		if (order_table_find((struct order_table *)table, order->ref) != order ||
-		    order->instrument >= book->instruments_count) {
-			ok = false;
-			break;
+		ok = order_table_find((struct order_table *)table, order->ref) == order &&
+		     order->instrument < book->instruments_count && order->level < book->levels_used &&
+		     book->levels[order->level].instrument == order->instrument &&
+		     book->levels[order->level].side == order->side;
+		if (ok) {
+			shares[order->level] += order->shares;
+			orders[order->level]++;
 		}
-		levels = &book->instruments[order->instrument].sides[order->side];
-		i = book_levels_seek(levels, book_side_key(order->side, order->price), &found);
-		if (!found) {
-			ok = false;
-			break;
-		}
-		shares[&levels->key[i] - book->level_keys] += order->shares;
-		orders[&levels->key[i] - book->level_keys]++;
 	}
 	ok = ok && live == table->count;
 	for (uint32_t n = 0; ok && n < book->instruments_count; n++) {
 		for (int side = 0; ok && side < BOOK_SIDES; side++) {
-			const struct book_levels *levels = &book->instruments[n].sides[side];
-
-			for (uint32_t i = 0; ok && i < levels->count; i++) {
-				size_t at = (size_t)(&levels->key[i] - book->level_keys);
-
-				ok = levels->orders[i] > 0 && levels->orders[i] == orders[at] &&
-				     levels->shares[i] == shares[at] &&
-				     (i == 0 || levels->key[i - 1] < levels->key[i]);
-			}
+			ok = book_check_side(book, (int32_t)n, side, shares, orders);
+			on_sides += book->instruments[n].sides[side].count;
 		}
 	}
+	for (uint64_t s = 0; ok && s <= book->hash_mask; s++)
+		hashed += book->hash[s].owner != 0;
+	ok = ok && on_sides == hashed && on_sides == book->levels_live;
 	free(shares);
 	free(orders);
 	return ok;

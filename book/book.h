@@ -6,13 +6,25 @@
  * incomplete but never inconsistent.
  *
  * Prices are 64-bit integers in units of 10^-price_decimals (ITCH Price(4): 4), so
- * venues with other scales (CME: 64-bit mantissa and exponent) fit unchanged. Levels
- * of a side are a sorted array with the best price last: a new order near the touch
- * moves few entries, and a lookup from the best end stops after a few. Ask prices
- * are stored negated so both sides share one ascending code path.
+ * venues with other scales (CME: 64-bit mantissa and exponent) fit unchanged. Ask
+ * prices are stored negated (the level's key) so both sides share one ascending code
+ * path, best last.
+ *
+ * The common operations do not search:
+ * - Levels live in one pool per feed. A live order holds its level's index, so an
+ *   execution, cancel or delete goes from order to level in O(1).
+ * - An add finds its level through a hash of (instrument, side, price) in one probe,
+ *   which the decoder can prefetch messages ahead (book_prefetch_*).
+ * - Only creating or removing a level touches the ordered side: a short array of
+ *   chunks, each a sorted run of at most BOOK_CHUNK_LEVELS levels. Finding the chunk
+ *   is a binary search over the side's chunk bounds, and an insert or removal moves at
+ *   most one chunk's entries, however deep the book: a level far from the touch costs
+ *   what one near it does. A full chunk splits in two; a chunk that, with a
+ *   neighbour, holds at most half a chunk merges into it, so a side of n levels never
+ *   has more than 4n/BOOK_CHUNK_LEVELS + 1 chunks.
  *
  * Order-by-order venues use book_order_*; price-level venues (book per level with no
- * order ids) use book_level_set on the same level arrays.
+ * order ids) use book_level_set on the same levels.
  */
 #ifndef FH_BOOK_BOOK_H
 #define FH_BOOK_BOOK_H
@@ -46,11 +58,44 @@ struct book_stats {
 	uint64_t instruments_full;	/* instrument refused: instrument capacity reached */
 };
 
+#define BOOK_NONE UINT32_MAX		/* no level, no chunk */
+#define BOOK_CHUNK_LEVELS 30		/* keys per chunk: a chunk is six cache lines */
+
+/* A price level in the feed's pool; a free one (orders 0) links the free list through chunk. */
+struct book_level {
+	int64_t key;		/* price (bid) or -price (ask) */
+	uint64_t shares;	/* displayed shares resting at the level */
+	uint32_t orders;	/* orders resting at the level; 0: free */
+	uint32_t chunk;		/* the chunk of its side that holds it */
+	uint16_t instrument;	/* index in the instrument table */
+	uint8_t side;		/* enum book_side */
+	uint8_t spare[3];
+};
+_Static_assert(sizeof(struct book_level) == 32, "two levels per cache line");
+
+/* A sorted run of a side's levels: keys ascending, level indexes beside them. */
+struct book_chunk {
+	int64_t key[BOOK_CHUNK_LEVELS];
+	uint32_t level[BOOK_CHUNK_LEVELS];
+	uint32_t count;		/* 1..BOOK_CHUNK_LEVELS while on a side; free: next free chunk in `level[0]` */
+	uint32_t spare[3];
+} __attribute__((aligned(64)));
+_Static_assert(sizeof(struct book_chunk) == 384, "six cache lines");
+
+/* One probe of the level hash: (instrument, side, key) -> level index. */
+struct book_level_slot {
+	int64_t key;
+	uint32_t owner;		/* instrument * 2 + side + 1; 0: empty */
+	uint32_t level;
+};
+
+/* The ordered levels of a side: its chunks, best (highest keys) last. */
 struct book_levels {
-	int64_t *key;		/* price (bid) or -price (ask), ascending: best last */
-	uint64_t *shares;
-	uint32_t *orders;
-	uint32_t count;
+	uint32_t count;		/* levels on the side */
+	uint32_t chunks;	/* chunks on the side */
+	uint32_t best;		/* level index of the best level, BOOK_NONE: side empty */
+	uint32_t *chunk;	/* chunk indexes, ascending keys; room for the book's chunks_max */
+	int64_t *low;		/* each chunk's lowest key */
 };
 
 struct book_instrument {
@@ -109,14 +154,32 @@ struct book {
 	uint32_t instruments_count;
 	uint32_t instruments_max;
 	uint32_t levels_max;		/* per side per instrument */
-	int64_t *level_keys;		/* backing store of all level arrays */
-	uint64_t *level_shares;
-	uint32_t *level_orders;
+	uint32_t chunks_max;		/* per side: 4 * levels_max / BOOK_CHUNK_LEVELS + 2 */
+	struct book_level *levels;	/* the pool */
+	uint32_t levels_capacity;	/* levels in all books together */
+	uint32_t levels_used;		/* pool entries handed out at least once since the reset */
+	uint32_t levels_free;		/* free list head, BOOK_NONE: empty */
+	uint32_t levels_live;
+	struct book_chunk *chunks;	/* the chunk pool */
+	uint32_t chunks_capacity;
+	uint32_t chunks_used;
+	uint32_t chunks_free;
+	struct book_level_slot *hash;	/* 2^k slots, at least twice levels_capacity */
+	uint64_t hash_mask;
+	uint32_t hash_shift;		/* 64 - k */
+	uint32_t *side_chunk;		/* backing store of every side's chunk and low arrays */
+	int64_t *side_low;
 	struct order_table orders;
 	struct book_stats stats;
 };
 
-/* Allocates and prefaults a book. Returns NULL on bad capacities or no memory. */
+/*
+ * Allocates and prefaults a book: instruments_max instruments, orders_max live
+ * orders, levels_max price levels per side. The level pool holds
+ * min(instruments_max * 2 * levels_max, orders_max + 2 * instruments_max) levels in
+ * all: an order-by-order book has no level without an order. Returns NULL on bad
+ * capacities or no memory.
+ */
 struct book *book_create(uint32_t instruments_max, uint32_t orders_max, uint32_t levels_max);
 void book_destroy(struct book *book);
 
@@ -132,6 +195,78 @@ static inline int32_t book_instrument_find(const struct book *book, uint32_t key
 	if (key >= BOOK_INSTRUMENT_KEYS)
 		return -1;
 	return (int32_t)book->slot_by_key[key] - 1;
+}
+
+/* The hash's owner code of an instrument's side: never 0, which marks an empty slot. */
+static inline uint32_t book_level_owner(int32_t instrument, int side)
+{
+	return (uint32_t)instrument * BOOK_SIDES + (uint32_t)side + 1;
+}
+
+/* The home slot of a level in the hash: a multiplicative hash, its high bits. */
+static inline uint64_t book_level_home(const struct book *book, uint32_t owner, int64_t key)
+{
+	uint64_t x = (uint64_t)key * 0x9e3779b97f4a7c15ull + (uint64_t)owner * 0xc2b2ae3d27d4eb4full;
+
+	return (x >> book->hash_shift) & book->hash_mask;
+}
+
+/*
+ * Prefetching, for a decoder that looks a few messages ahead. Applying a message
+ * costs mostly cache misses: the order's slot, then its level. The first stage needs
+ * only the message; the second reads what the first brought in. Both are hints: a
+ * stale or wrong guess costs a wasted load, never a wrong book.
+ */
+
+/* Stage 1 of anything naming an order: its slot in the order table. */
+static inline __attribute__((always_inline)) void book_prefetch_order(const struct book *book, uint64_t ref)
+{
+	__builtin_prefetch(&book->orders.slots[ref & book->orders.mask], 1);
+}
+
+/* Stage 1 of an add: the hash slot of the level it will join (instrument by venue key). */
+static inline __attribute__((always_inline)) void book_prefetch_level_slot(const struct book *book, uint32_t instrument_key,
+					    int side, int64_t price)
+{
+	int32_t instrument;
+
+	if (instrument_key >= BOOK_INSTRUMENT_KEYS)
+		return;
+	instrument = (int32_t)book->slot_by_key[instrument_key] - 1;
+	if (instrument < 0)
+		return;
+	__builtin_prefetch(&book->hash[book_level_home(book, book_level_owner(instrument, side),
+						       side == BOOK_SIDE_BID ? price : -price)]);
+}
+
+/* Stage 2 of an execute, cancel, delete or replace: the level of the order, if it is live. */
+static inline __attribute__((always_inline)) void book_prefetch_order_level(const struct book *book, uint64_t ref)
+{
+	const struct order *order = &book->orders.slots[ref & book->orders.mask];
+
+	/* The home slot only: an order further down its probe chain goes unhelped. */
+	if (order->used && order->ref == ref && order->level < book->levels_used)
+		__builtin_prefetch(&book->levels[order->level], 1);
+}
+
+/* Stage 2 of an add: the level it will join, if the level exists and sits at its home slot. */
+static inline __attribute__((always_inline)) void book_prefetch_level(const struct book *book, uint32_t instrument_key, int side,
+				       int64_t price)
+{
+	const struct book_level_slot *slot;
+	int32_t instrument;
+	uint32_t owner;
+	int64_t key = side == BOOK_SIDE_BID ? price : -price;
+
+	if (instrument_key >= BOOK_INSTRUMENT_KEYS)
+		return;
+	instrument = (int32_t)book->slot_by_key[instrument_key] - 1;
+	if (instrument < 0)
+		return;
+	owner = book_level_owner(instrument, side);
+	slot = &book->hash[book_level_home(book, owner, key)];
+	if (slot->owner == owner && slot->key == key && slot->level < book->levels_used)
+		__builtin_prefetch(&book->levels[slot->level], 1);
 }
 
 /* As find, creating the instrument; -1 (counted in instruments_full) when full. */

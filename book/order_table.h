@@ -18,13 +18,14 @@
 
 struct order {
 	uint64_t ref;		/* exchange order reference */
-	int64_t price;		/* in the instrument's price units */
+	uint32_t level;		/* index of its price level in the book's level pool */
 	uint32_t shares;	/* displayed quantity still resting */
 	uint16_t instrument;	/* index into the book's instrument table */
 	uint8_t side;		/* enum book_side */
 	uint8_t used;		/* slot holds an order */
+	uint32_t spare;
 };
-_Static_assert(sizeof(struct order) == 24, "order slot layout");
+_Static_assert(sizeof(struct order) == 24, "order slot layout: its price is its level's");
 
 struct order_table {
 	struct order *slots;

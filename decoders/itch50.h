@@ -28,31 +28,56 @@ void itch50_message_apply(struct book *book, struct decoder_stats *stats,
 			  uint32_t length);
 
 /*
- * Starts loading the order-table slots a message will touch. Applying a message costs
- * mostly one cache miss on its order; issuing the loads of the next few messages
- * before applying the current one overlaps those misses.
+ * Prefetching a few messages ahead, in two stages (book.h): applying a message costs
+ * mostly cache misses on its order, then its level. Stage 1 loads what the message
+ * names (its order's slot; for an add, the hash slot of its level); stage 2, applied to
+ * a nearer message, loads what stage 1 brought in points at (the level). Both read
+ * the message only within length.
  */
-static inline void itch50_message_prefetch(const struct book *book, const uint8_t *m,
+static inline __attribute__((always_inline)) void itch50_message_prefetch(const struct book *book, const uint8_t *m,
 					   uint32_t length)
 {
-	uint64_t ref;
-
 	if (length < 19)
 		return;
 	switch (m[0]) {
 	case 'U':
 		if (length >= 27)
-			__builtin_prefetch(&book->orders.slots[wire_be64(m + 19) &
-					   book->orders.mask], 1);
+			book_prefetch_order(book, wire_be64(m + 19));
 		/* fall through */
-	case 'A':
-	case 'F':
 	case 'E':
 	case 'C':
 	case 'X':
 	case 'D':
-		ref = wire_be64(m + 11);
-		__builtin_prefetch(&book->orders.slots[ref & book->orders.mask], 1);
+		book_prefetch_order(book, wire_be64(m + 11));
+		break;
+	case 'A':
+	case 'F':
+		book_prefetch_order(book, wire_be64(m + 11));
+		if (length >= 36)
+			book_prefetch_level_slot(book, wire_be16(m + 1), m[19] == 'S', wire_be32(m + 32));
+		break;
+	default:
+		break;
+	}
+}
+
+static inline __attribute__((always_inline)) void itch50_message_prefetch_level(const struct book *book, const uint8_t *m,
+						 uint32_t length)
+{
+	if (length < 19)
+		return;
+	switch (m[0]) {
+	case 'U':
+	case 'E':
+	case 'C':
+	case 'X':
+	case 'D':
+		book_prefetch_order_level(book, wire_be64(m + 11));
+		break;
+	case 'A':
+	case 'F':
+		if (length >= 36)
+			book_prefetch_level(book, wire_be16(m + 1), m[19] == 'S', wire_be32(m + 32));
 		break;
 	default:
 		break;

@@ -249,21 +249,74 @@ static bool result_matches_naive(const struct book_result *r)
 	return true;
 }
 
-static void test_random_differential(uint64_t seed)
+/* The shape of a random run: how many price ticks a side spreads over, and the capacities. */
+struct random_shape {
+	const char *name;
+	uint32_t ticks;		/* distinct prices per side */
+	uint32_t levels_max;	/* below ticks: some adds are refused for levels_full */
+	uint32_t orders_max;
+	int ops;
+	int check_every;
+};
+
+/* True if the reference has an order at this price on the side. */
+static bool naive_level_exists(int32_t in, int side, int64_t price)
+{
+	for (size_t o = 0; o < naive_count; o++)
+		if (naive[o].instrument == in && naive[o].side == side && naive[o].price == price)
+			return true;
+	return false;
+}
+
+/* Distinct prices the reference has on a side (prices are 10000 + 100 * tick, tick < 65536). */
+static uint32_t naive_levels(int32_t in, int side)
+{
+	static uint8_t seen[65536];
+	uint32_t levels = 0;
+
+	memset(seen, 0, sizeof(seen));
+	for (size_t o = 0; o < naive_count; o++) {
+		uint32_t tick = (uint32_t)((naive[o].price - 10000) / 100) & 65535;
+
+		if (naive[o].instrument == in && naive[o].side == side && !seen[tick]) {
+			seen[tick] = 1;
+			levels++;
+		}
+	}
+	return levels;
+}
+
+/* Whether the book must take a new order: room for the order and, if new, for its level. */
+static int naive_add_expected(const struct random_shape *shape, int32_t in, int side, int64_t price)
+{
+	if (naive_count >= shape->orders_max)
+		return -ENOSPC;
+	if (!naive_level_exists(in, side, price) && naive_levels(in, side) >= shape->levels_max)
+		return -ENOSPC;
+	return 0;
+}
+
+static int64_t random_price(const struct random_shape *shape)
+{
+	return 10000 + (int64_t)(check_rng() % shape->ticks) * 100;
+}
+
+static void test_random_differential(uint64_t seed, const struct random_shape *shape)
 {
 	const int32_t instruments = 4;
-	const uint32_t orders_max = 2048;
-	struct book *book = book_create(instruments, orders_max, 256);
+	struct book *book = book_create(instruments, shape->orders_max, shape->levels_max);
 	uint64_t next_ref = 1;
 	int mismatches = 0, result_mismatches = 0;
 	struct book_result result;
 
-	printf("random differential against a naive reference, seed %" PRIu64 "\n", seed);
+	printf("random differential against a naive reference, %s sides, seed %" PRIu64 "\n",
+	       shape->name, seed);
 	check_rng_state = seed;
-	naive = calloc(orders_max, sizeof(*naive));
+	naive = calloc(shape->orders_max, sizeof(*naive));
+	naive_count = 0;
 	for (int32_t in = 0; in < instruments; in++)
 		book_instrument_get(book, (uint32_t)in * 11 + 1, 4);
-	for (int op = 0; op < 200000; op++) {
+	for (int op = 0; op < shape->ops; op++) {
 		uint64_t r = check_rng();
 		unsigned kind = (unsigned)(r % 100);
 		struct naive_order *o = naive_count ? &naive[check_rng() % naive_count] : NULL;
@@ -272,16 +325,14 @@ static void test_random_differential(uint64_t seed)
 		if (kind < 40 || naive_count == 0) {
 			int32_t in = (int32_t)(check_rng() % instruments);
 			int side = (int)(check_rng() % 2);
-			int64_t price = 10000 + (int64_t)(check_rng() % 40) * 100;
+			int64_t price = random_price(shape);
 			uint32_t shares = (uint32_t)(check_rng() % 500);
+			int expected = naive_add_expected(shape, in, side, price);
 			int rc = book_order_add(book, in, next_ref, (enum book_side)side, price, shares, &result);
 
-			if (naive_count < orders_max) {
-				CHECK(rc == 0);
+			CHECK(rc == expected);
+			if (rc == 0)
 				naive[naive_count++] = (struct naive_order){ next_ref, in, side, price, shares };
-			} else {
-				CHECK(rc == -ENOSPC);
-			}
 			next_ref += 1 + check_rng() % 3;
 		} else if (kind < 70) {
 			uint32_t shares = (uint32_t)(check_rng() % 300);
@@ -304,15 +355,19 @@ static void test_random_differential(uint64_t seed)
 				naive_remove(n);
 		} else {
 			struct naive_order *n = naive_find(ref);
-			int64_t price = 10000 + (int64_t)(check_rng() % 40) * 100;
+			int64_t price = random_price(shape);
 			uint32_t shares = (uint32_t)(check_rng() % 500);
 			int rc = book_order_replace(book, ref, next_ref, price, shares, &result);
 
-			CHECK(rc == (n ? 0 : -ENOENT));
-			if (n) {
-				n->ref = next_ref;
-				n->price = price;
-				n->shares = shares;
+			if (n == NULL) {
+				CHECK(rc == -ENOENT);
+			} else {
+				struct naive_order moved = { next_ref, n->instrument, n->side, price, shares };
+
+				naive_remove(n);	/* the old order leaves first */
+				CHECK(rc == naive_add_expected(shape, moved.instrument, moved.side, price));
+				if (rc == 0)
+					naive[naive_count++] = moved;
 			}
 			next_ref += 1;
 		}
@@ -320,12 +375,16 @@ static void test_random_differential(uint64_t seed)
 		if (!result_matches_naive(&result) && result_mismatches++ == 0)
 			printf("  FAIL: an operation's result differs from the reference at op %d (seed %" PRIu64 ")\n",
 			       op, seed);
-		if (op % 5000 == 0 && !(compare_with_naive(book, instruments) && book_check(book)) &&
+		if (op % shape->check_every == 0 && !(compare_with_naive(book, instruments) && book_check(book)) &&
 		    mismatches++ == 0)
 			printf("  FAIL: books differ from the reference at op %d (seed %" PRIu64 ")\n", op, seed);
 	}
 	CHECK(compare_with_naive(book, instruments) && book_check(book));
 	CHECK(book->orders.count == naive_count);
+	/* The run reached what it is meant to: a deep side runs into its level capacity. */
+	CHECK(shape->levels_max >= shape->ticks || book->stats.levels_full > 0);
+	CHECK(book_side_count(book, 0, BOOK_SIDE_BID) > shape->ticks / 2 ||
+	      book_side_count(book, 0, BOOK_SIDE_BID) > shape->levels_max / 2);
 	failures += mismatches + result_mismatches;
 	free(naive);
 	book_destroy(book);
@@ -340,7 +399,13 @@ int main(int argc, char **argv)
 	test_semantics();
 	test_price_and_dump_order();
 	test_order_table_collisions();
-	test_random_differential(seed);
+	/* Shallow: 40 ticks, a chunk or two per side. Deep: hundreds of levels, many chunks
+	 * splitting and merging, and a level capacity the sides reach. */
+	static const struct random_shape shallow = { "shallow", 40, 256, 2048, 200000, 5000 };
+	static const struct random_shape deep = { "deep", 1200, 300, 4096, 100000, 1999 };
+
+	test_random_differential(seed, &shallow);
+	test_random_differential(seed ^ 0x5eed, &deep);
 	printf("%s (seed %" PRIu64 ")\n", failures ? "FAIL" : "PASS", seed);
 	return failures ? 1 : 0;
 }
