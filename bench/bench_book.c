@@ -15,9 +15,6 @@
 #include "decoders/itch50.h"
 
 #define BENCH_PASSES 5
-/* Messages looked ahead, by stage: the data path does the same over a burst of packets. */
-#define BENCH_PREFETCH_DISTANCE 16
-#define BENCH_PREFETCH_LEVEL_DISTANCE 8
 
 struct bench_message {
 	const uint8_t *data;
@@ -104,12 +101,16 @@ int main(int argc, char **argv)
 		memset(&stats, 0, sizeof(stats));
 		start = clock_monotonic_ns();
 		for (size_t i = 0; i < count; i++) {
-			if (i + BENCH_PREFETCH_DISTANCE < count)
-				itch50_message_prefetch(book, messages[i + BENCH_PREFETCH_DISTANCE].data,
-							messages[i + BENCH_PREFETCH_DISTANCE].length);
-			if (i + BENCH_PREFETCH_LEVEL_DISTANCE < count)
-				itch50_message_prefetch_level(book, messages[i + BENCH_PREFETCH_LEVEL_DISTANCE].data,
-							      messages[i + BENCH_PREFETCH_LEVEL_DISTANCE].length);
+			/* The stages, as the data path runs them over a burst of packets. */
+			if (i + ITCH50_PREFETCH_ORDER_AHEAD < count)
+				itch50_message_prefetch(book, messages[i + ITCH50_PREFETCH_ORDER_AHEAD].data,
+							messages[i + ITCH50_PREFETCH_ORDER_AHEAD].length);
+			if (i + ITCH50_PREFETCH_LEVEL_AHEAD < count)
+				itch50_message_prefetch_level(book, messages[i + ITCH50_PREFETCH_LEVEL_AHEAD].data,
+							      messages[i + ITCH50_PREFETCH_LEVEL_AHEAD].length);
+			if (i + ITCH50_PREFETCH_CHUNK_AHEAD < count)
+				itch50_message_prefetch_chunk(book, messages[i + ITCH50_PREFETCH_CHUNK_AHEAD].data,
+							      messages[i + ITCH50_PREFETCH_CHUNK_AHEAD].length);
 			itch50_message_apply(book, &stats, NULL, messages[i].data, messages[i].length);
 		}
 		elapsed = clock_monotonic_ns() - start;

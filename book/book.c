@@ -39,7 +39,7 @@ static bool book_capacities_set(struct book *book, uint32_t instruments_max, uin
 	book->instruments_max = instruments_max;
 	book->levels_max = levels_max;
 	book->chunks_max = 4 * levels_max / BOOK_CHUNK_LEVELS + 2;
-	book->levels_capacity = (uint32_t)levels;
+	book->levels_capacity = (uint32_t)levels + 1;	/* entry ORDER_FREE is never handed out */
 	book->chunks_capacity = (uint32_t)(4 * levels / BOOK_CHUNK_LEVELS + (uint64_t)BOOK_SIDES * instruments_max + 1);
 	book->hash_mask = slots - 1;
 	book->hash_shift = 64 - (uint32_t)__builtin_ctzll(slots);
@@ -66,6 +66,7 @@ struct book *book_create(uint32_t instruments_max, uint32_t orders_max, uint32_t
 	book->side_chunk = memory_alloc(book_side_bytes(book) * sizeof(uint32_t));
 	book->side_low = memory_alloc(book_side_bytes(book) * sizeof(int64_t));
 	book->levels_free = book->chunks_free = BOOK_NONE;
+	book->levels_used = ORDER_FREE + 1;
 	if (book->slot_by_key == NULL || book->instruments == NULL || book->levels == NULL ||
 	    book->chunks == NULL || book->hash == NULL || book->side_chunk == NULL ||
 	    book->side_low == NULL || order_table_init(&book->orders, orders_max) != 0) {
@@ -111,7 +112,8 @@ void book_reset(struct book *book)
 		memset(in, 0, sizeof(*in));
 	}
 	book->instruments_count = 0;
-	book->levels_used = book->levels_live = book->chunks_used = 0;
+	book->levels_used = ORDER_FREE + 1;
+	book->levels_live = book->chunks_used = 0;
 	book->levels_free = book->chunks_free = BOOK_NONE;
 	order_table_clear(&book->orders);
 }
@@ -447,7 +449,8 @@ static bool book_side_insert(struct book *book, struct book_levels *levels, uint
 		levels->low[j] = key;
 	book->levels[level].chunk = levels->chunk[j];
 	levels->count++;
-	levels->best = book_side_last(book, levels);
+	if (j == levels->chunks - 1 && at == chunk->count - 1)
+		levels->best = level;	/* above every other level of the side */
 	return true;
 }
 
@@ -473,7 +476,8 @@ static void book_side_remove(struct book *book, struct book_levels *levels, uint
 			levels->low[j] = chunk->key[0];
 		book_side_merge(book, levels, j);
 	}
-	levels->best = book_side_last(book, levels);
+	if (levels->best == level)
+		levels->best = book_side_last(book, levels);
 }
 
 /* A new, empty level of a side; BOOK_NONE (counted in levels_full) when there is no room. */
@@ -605,13 +609,15 @@ static void book_levels_sub(struct book *book, struct book_result *result, uint3
 static inline void book_order_note(const struct book *book, struct book_result *result,
 				   const struct order *order, uint32_t remaining)
 {
+	const struct book_level *l = &book->levels[order->level];
+
 	if (result == NULL)
 		return;
-	result->order.price = book_side_key((enum book_side)order->side, book->levels[order->level].key);
+	result->order.price = book_side_key((enum book_side)l->side, l->key);
 	result->order.shares = order->shares;
 	result->order.remaining = remaining;
-	result->order.instrument = order->instrument;
-	result->order.side = order->side;
+	result->order.instrument = l->instrument;
+	result->order.side = l->side;
 }
 
 /* book_order_add within an operation (a replace's second half): the result goes on. */
@@ -640,8 +646,6 @@ static int book_order_insert(struct book *book, int32_t instrument, uint64_t ref
 	}
 	order->level = level;
 	order->shares = shares;
-	order->instrument = (uint16_t)instrument;
-	order->side = (uint8_t)side;
 	book_order_note(book, result, order, shares);
 	book->stats.orders_added++;
 	return 0;
@@ -707,8 +711,8 @@ int book_order_replace(struct book *book, uint64_t old_ref, uint64_t new_ref, in
 		book->stats.unknown_order++;
 		return -ENOENT;
 	}
-	instrument = order->instrument;
-	side = (enum book_side)order->side;
+	instrument = book->levels[order->level].instrument;
+	side = (enum book_side)book->levels[order->level].side;
 	book_order_note(book, result, order, 0);
 	book_order_remove(book, result, order);
 	return book_order_insert(book, instrument, new_ref, side, price, shares, result);
@@ -923,13 +927,11 @@ bool book_check(const struct book *book)
 	for (uint64_t s = 0; ok && s <= table->mask; s++) {
 		const struct order *order = &table->slots[s];
 
-		if (!order->used)
+		if (!order_used(order))
 			continue;
 		live++;
 		ok = order_table_find((struct order_table *)table, order->ref) == order &&
-		     order->instrument < book->instruments_count && order->level < book->levels_used &&
-		     book->levels[order->level].instrument == order->instrument &&
-		     book->levels[order->level].side == order->side;
+		     order->level < book->levels_used && book->levels[order->level].orders > 0;
 		if (ok) {
 			shares[order->level] += order->shares;
 			orders[order->level]++;

@@ -156,8 +156,8 @@ struct book {
 	uint32_t levels_max;		/* per side per instrument */
 	uint32_t chunks_max;		/* per side: 4 * levels_max / BOOK_CHUNK_LEVELS + 2 */
 	struct book_level *levels;	/* the pool */
-	uint32_t levels_capacity;	/* levels in all books together */
-	uint32_t levels_used;		/* pool entries handed out at least once since the reset */
+	uint32_t levels_capacity;	/* levels in all books together, + 1: entry 0 is never used */
+	uint32_t levels_used;		/* entries [1, levels_used) handed out since the reset */
 	uint32_t levels_free;		/* free list head, BOOK_NONE: empty */
 	uint32_t levels_live;
 	struct book_chunk *chunks;	/* the chunk pool */
@@ -245,13 +245,29 @@ static inline __attribute__((always_inline)) void book_prefetch_order_level(cons
 	const struct order *order = &book->orders.slots[ref & book->orders.mask];
 
 	/* The home slot only: an order further down its probe chain goes unhelped. */
-	if (order->used && order->ref == ref && order->level < book->levels_used)
+	if (order->ref == ref && order_used(order) && order->level < book->levels_used)
 		__builtin_prefetch(&book->levels[order->level], 1);
 }
 
-/* Stage 2 of an add: the level it will join, if the level exists and sits at its home slot. */
-static inline __attribute__((always_inline)) void book_prefetch_level(const struct book *book, uint32_t instrument_key, int side,
-				       int64_t price)
+/* The side's chunk bounds and chunk list: what creating or removing a level searches first. */
+static inline __attribute__((always_inline)) void book_prefetch_side(const struct book *book,
+								 int32_t instrument, int side)
+{
+	const struct book_levels *levels = &book->instruments[instrument].sides[side];
+
+	__builtin_prefetch(levels->low);
+	__builtin_prefetch(levels->low + 8);
+	__builtin_prefetch(levels->low + 16);
+	__builtin_prefetch(levels->chunk);
+}
+
+/*
+ * Stage 2 of an add: the level it will join if the level exists and sits at its home
+ * slot; if the home slot is empty (a new level), the side it will be inserted in.
+ */
+static inline __attribute__((always_inline)) void book_prefetch_level(const struct book *book,
+								  uint32_t instrument_key, int side,
+								  int64_t price)
 {
 	const struct book_level_slot *slot;
 	int32_t instrument;
@@ -267,6 +283,31 @@ static inline __attribute__((always_inline)) void book_prefetch_level(const stru
 	slot = &book->hash[book_level_home(book, owner, key)];
 	if (slot->owner == owner && slot->key == key && slot->level < book->levels_used)
 		__builtin_prefetch(&book->levels[slot->level], 1);
+	else if (slot->owner == 0)
+		book_prefetch_side(book, instrument, side);
+}
+
+/*
+ * Stage 3 of an execute, cancel or delete: when the order is the last of its level,
+ * the chunk and side the level may leave.
+ */
+static inline __attribute__((always_inline)) void book_prefetch_order_chunk(const struct book *book,
+									uint64_t ref)
+{
+	const struct order *order = &book->orders.slots[ref & book->orders.mask];
+	const struct book_level *l;
+	const uint8_t *chunk;
+
+	if (order->ref != ref || !order_used(order) || order->level >= book->levels_used)
+		return;
+	l = &book->levels[order->level];
+	if (l->orders != 1 || l->chunk >= book->chunks_used || l->instrument >= book->instruments_count ||
+	    l->side >= BOOK_SIDES)
+		return;
+	chunk = (const uint8_t *)&book->chunks[l->chunk];
+	for (uint32_t line = 0; line < sizeof(struct book_chunk); line += 64)
+		__builtin_prefetch(chunk + line, 1);
+	book_prefetch_side(book, l->instrument, l->side);
 }
 
 /* As find, creating the instrument; -1 (counted in instruments_full) when full. */

@@ -50,7 +50,7 @@ struct order *order_table_claim(struct order_table *table, uint64_t ref, bool *e
 	for (probes = 0; probes <= table->mask; probes++) {
 		struct order *slot = &table->slots[i];
 
-		if (!slot->used)
+		if (!order_used(slot))
 			break;
 		if (slot->ref == ref) {
 			*existed = true;
@@ -67,7 +67,7 @@ struct order *order_table_claim(struct order_table *table, uint64_t ref, bool *e
 	if (i > table->touched_hi)
 		table->touched_hi = i;
 	table->slots[i].ref = ref;
-	table->slots[i].used = 1;
+	table->slots[i].level = ORDER_CLAIMED;
 	return &table->slots[i];
 }
 
@@ -90,7 +90,7 @@ void order_table_remove(struct order_table *table, struct order *slot)
 
 	/* A slot of this table: a pointer from elsewhere gives an index outside it. */
 	assert(hole <= table->mask);
-	assert(slot->used && table->count > 0);
+	assert(order_used(slot) && table->count > 0);
 	table->count--;
 	/*
 	 * Backward-shift deletion: walk the rest of the probe chain and move back every
@@ -103,7 +103,7 @@ void order_table_remove(struct order_table *table, struct order *slot)
 
 		i = (i + 1) & table->mask;
 		next = &table->slots[i];
-		if (!next->used)
+		if (!order_used(next))
 			break;
 		home = next->ref & table->mask;
 		if (((i - home) & table->mask) >= ((i - hole) & table->mask)) {
@@ -111,6 +111,6 @@ void order_table_remove(struct order_table *table, struct order *slot)
 			hole = i;
 		}
 	}
-	assert(!table->slots[i].used);	/* the chain ended */
-	table->slots[hole].used = 0;
+	assert(!order_used(&table->slots[i]));	/* the chain ended */
+	table->slots[hole].level = ORDER_FREE;
 }

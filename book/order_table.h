@@ -16,16 +16,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define ORDER_FREE 0		/* order.level of an empty slot */
+#define ORDER_CLAIMED UINT32_MAX	/* order.level between claim and the caller's fill */
+
+/*
+ * A live order: 16 bytes, four to a cache line, none across two. Its price, side and
+ * instrument are its level's; the level index doubles as the used mark, so the
+ * book's level pool never hands out index ORDER_FREE.
+ */
 struct order {
 	uint64_t ref;		/* exchange order reference */
-	uint32_t level;		/* index of its price level in the book's level pool */
+	uint32_t level;		/* its price level in the book's pool; ORDER_FREE: slot empty */
 	uint32_t shares;	/* displayed quantity still resting */
-	uint16_t instrument;	/* index into the book's instrument table */
-	uint8_t side;		/* enum book_side */
-	uint8_t used;		/* slot holds an order */
-	uint32_t spare;
 };
-_Static_assert(sizeof(struct order) == 24, "order slot layout: its price is its level's");
+_Static_assert(sizeof(struct order) == 16, "order slot layout");
+
+static inline bool order_used(const struct order *order)
+{
+	return order->level != ORDER_FREE;
+}
 
 struct order_table {
 	struct order *slots;
@@ -53,7 +62,7 @@ static inline struct order *order_table_find(struct order_table *table, uint64_t
 	for (uint64_t probes = 0; probes <= mask; probes++) {
 		struct order *slot = &slots[i];
 
-		if (!slot->used)
+		if (!order_used(slot))
 			return NULL;
 		if (slot->ref == ref)
 			return slot;
@@ -64,8 +73,8 @@ static inline struct order *order_table_find(struct order_table *table, uint64_t
 }
 
 /*
- * Claims the slot for a new order with this reference and marks it used (the caller
- * fills the other fields). Returns NULL when the reference is already live
+ * Claims the slot for a new order with this reference and marks it used (level
+ * ORDER_CLAIMED: the caller fills the level and shares). Returns NULL when the reference is already live
  * (*existed = true) or when count_max orders are live (*existed = false).
  */
 struct order *order_table_claim(struct order_table *table, uint64_t ref, bool *existed);

@@ -28,11 +28,12 @@ void itch50_message_apply(struct book *book, struct decoder_stats *stats,
 			  uint32_t length);
 
 /*
- * Prefetching a few messages ahead, in two stages (book.h): applying a message costs
- * mostly cache misses on its order, then its level. Stage 1 loads what the message
- * names (its order's slot; for an add, the hash slot of its level); stage 2, applied to
- * a nearer message, loads what stage 1 brought in points at (the level). Both read
- * the message only within length.
+ * Prefetching a few messages ahead, in three stages (book.h): applying a message costs
+ * mostly cache misses on its order, then its level, then, when a level comes or goes,
+ * its side's chunk. Stage 1 loads what the message names (its order's slot; for an
+ * add, the hash slot of its level); stage 2, on a nearer message, what stage 1 brought
+ * in points at (the level, or the side a new level goes in); stage 3, nearer still,
+ * the chunk an emptied level leaves. All read the message only within length.
  */
 static inline __attribute__((always_inline)) void itch50_message_prefetch(const struct book *book, const uint8_t *m,
 					   uint32_t length)
@@ -83,6 +84,32 @@ static inline __attribute__((always_inline)) void itch50_message_prefetch_level(
 		break;
 	}
 }
+
+static inline __attribute__((always_inline)) void itch50_message_prefetch_chunk(const struct book *book,
+									    const uint8_t *m,
+									    uint32_t length)
+{
+	if (length < 19)
+		return;
+	switch (m[0]) {
+	case 'U':
+	case 'E':
+	case 'C':
+	case 'X':
+	case 'D':
+		book_prefetch_order_chunk(book, wire_be64(m + 11));
+		break;
+	default:
+		break;
+	}
+}
+
+/* How far ahead of the message being applied each stage runs, in messages. */
+#ifndef ITCH50_PREFETCH_ORDER_AHEAD
+#define ITCH50_PREFETCH_ORDER_AHEAD 16
+#define ITCH50_PREFETCH_LEVEL_AHEAD 8
+#define ITCH50_PREFETCH_CHUNK_AHEAD 4
+#endif
 
 extern const struct decoder_ops itch50_moldudp64_decoder;
 
