@@ -8,6 +8,7 @@
 #ifndef FH_DECODERS_ITCH50_H
 #define FH_DECODERS_ITCH50_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "book/book.h"
@@ -62,46 +63,28 @@ static inline __attribute__((always_inline)) void itch50_message_prefetch(const 
 	}
 }
 
-static inline __attribute__((always_inline)) void itch50_message_prefetch_level(const struct book *book, const uint8_t *m,
-						 uint32_t length)
+/* True for a message that names a live order at offset 11: E C X D U. */
+static inline bool itch50_names_order(const uint8_t *m, uint32_t length)
 {
-	if (length < 19)
-		return;
-	switch (m[0]) {
-	case 'U':
-	case 'E':
-	case 'C':
-	case 'X':
-	case 'D':
+	return length >= 19 && (m[0] == 'E' || m[0] == 'C' || m[0] == 'X' || m[0] == 'D' || m[0] == 'U');
+}
+
+static inline __attribute__((always_inline)) void itch50_message_prefetch_level(const struct book *book,
+									    const uint8_t *m,
+									    uint32_t length)
+{
+	if (itch50_names_order(m, length))
 		book_prefetch_order_level(book, wire_be64(m + 11));
-		break;
-	case 'A':
-	case 'F':
-		if (length >= 36)
-			book_prefetch_level(book, wire_be16(m + 1), m[19] == 'S', wire_be32(m + 32));
-		break;
-	default:
-		break;
-	}
+	else if (length >= 36 && (m[0] == 'A' || m[0] == 'F'))
+		book_prefetch_level(book, wire_be16(m + 1), m[19] == 'S', wire_be32(m + 32));
 }
 
 static inline __attribute__((always_inline)) void itch50_message_prefetch_chunk(const struct book *book,
 									    const uint8_t *m,
 									    uint32_t length)
 {
-	if (length < 19)
-		return;
-	switch (m[0]) {
-	case 'U':
-	case 'E':
-	case 'C':
-	case 'X':
-	case 'D':
+	if (itch50_names_order(m, length))
 		book_prefetch_order_chunk(book, wire_be64(m + 11));
-		break;
-	default:
-		break;
-	}
 }
 
 /* How far ahead of the message being applied each stage runs, in messages. */
