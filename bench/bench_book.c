@@ -102,15 +102,15 @@ int main(int argc, char **argv)
 		start = clock_monotonic_ns();
 		for (size_t i = 0; i < count; i++) {
 			/* The stages, as the data path runs them over a burst of packets. */
-			if (i + ITCH50_PREFETCH_ORDER_AHEAD < count)
-				itch50_message_prefetch(book, messages[i + ITCH50_PREFETCH_ORDER_AHEAD].data,
-							messages[i + ITCH50_PREFETCH_ORDER_AHEAD].length);
-			if (i + ITCH50_PREFETCH_LEVEL_AHEAD < count)
-				itch50_message_prefetch_level(book, messages[i + ITCH50_PREFETCH_LEVEL_AHEAD].data,
-							      messages[i + ITCH50_PREFETCH_LEVEL_AHEAD].length);
-			if (i + ITCH50_PREFETCH_CHUNK_AHEAD < count)
-				itch50_message_prefetch_chunk(book, messages[i + ITCH50_PREFETCH_CHUNK_AHEAD].data,
-							      messages[i + ITCH50_PREFETCH_CHUNK_AHEAD].length);
+			if (i + DECODER_PREFETCH_AHEAD_0 < count)
+				itch50_message_prefetch(book, messages[i + DECODER_PREFETCH_AHEAD_0].data,
+							messages[i + DECODER_PREFETCH_AHEAD_0].length);
+			if (i + DECODER_PREFETCH_AHEAD_1 < count)
+				itch50_message_prefetch_level(book, messages[i + DECODER_PREFETCH_AHEAD_1].data,
+							      messages[i + DECODER_PREFETCH_AHEAD_1].length);
+			if (i + DECODER_PREFETCH_AHEAD_2 < count)
+				itch50_message_prefetch_chunk(book, messages[i + DECODER_PREFETCH_AHEAD_2].data,
+							      messages[i + DECODER_PREFETCH_AHEAD_2].length);
 			itch50_message_apply(book, &stats, NULL, messages[i].data, messages[i].length);
 		}
 		elapsed = clock_monotonic_ns() - start;

@@ -101,6 +101,86 @@ struct decoder_listener {
 	bool book_results;	/* fill every field of decoded_message */
 };
 
+/*
+ * The pipeline over a burst: the messages of a burst of packets, found before any of
+ * them is applied, so that applying one message can prefetch, in stages, what the
+ * messages a few places further on will touch (book.h: the order's slot, then its
+ * level, then the chunk). The RX lcore fills it per burst; the decoder steps it once
+ * per message it applies. A packet the arbiter holds or drops only makes the hints
+ * less exact: a stage is a hint that reads nothing unchecked.
+ */
+#define DECODER_PIPELINE_MAX 1024	/* messages of one burst looked ahead; the rest go unhelped */
+#define DECODER_PREFETCH_STAGES 3
+/* How far ahead of the message being applied each stage runs, in messages. */
+#define DECODER_PREFETCH_AHEAD_0 16
+#define DECODER_PREFETCH_AHEAD_1 8
+#define DECODER_PREFETCH_AHEAD_2 4
+
+typedef void (*decoder_prefetch_fn)(const struct book *book, const uint8_t *message,
+				    uint32_t length, unsigned stage);
+
+struct decoder_pipeline_entry {
+	const uint8_t *message;
+	const struct book *book;
+	decoder_prefetch_fn prefetch;
+	uint32_t length;
+};
+
+struct decoder_pipeline {
+	uint32_t count;		/* entries of this burst */
+	uint32_t cursor;	/* the entry of the message being applied */
+	struct decoder_pipeline_entry entries[DECODER_PIPELINE_MAX];
+};
+
+/* Appends a message; false when the pipeline is full. */
+static inline bool decoder_pipeline_add(struct decoder_pipeline *p, const struct book *book,
+					decoder_prefetch_fn prefetch, const uint8_t *message,
+					uint32_t length)
+{
+	struct decoder_pipeline_entry *e;
+
+	if (p->count >= DECODER_PIPELINE_MAX)
+		return false;
+	e = &p->entries[p->count++];
+	e->message = message;
+	e->book = book;
+	e->prefetch = prefetch;
+	e->length = length;
+	return true;
+}
+
+static inline void decoder_pipeline_stage(const struct decoder_pipeline *p, uint32_t at,
+					  unsigned stage)
+{
+	const struct decoder_pipeline_entry *e;
+
+	if (at >= p->count)
+		return;
+	e = &p->entries[at];
+	e->prefetch(e->book, e->message, e->length, stage);
+}
+
+/* One message is being applied: run each stage on the message its distance ahead. */
+static inline void decoder_pipeline_step(struct decoder_pipeline *p)
+{
+	uint32_t at;
+
+	if (p == NULL)
+		return;
+	at = p->cursor++;
+	decoder_pipeline_stage(p, at + DECODER_PREFETCH_AHEAD_0, 0);
+	decoder_pipeline_stage(p, at + DECODER_PREFETCH_AHEAD_1, 1);
+	decoder_pipeline_stage(p, at + DECODER_PREFETCH_AHEAD_2, 2);
+}
+
+/* Before the burst's first message: stage 0 for the messages the first steps will not reach. */
+static inline void decoder_pipeline_start(struct decoder_pipeline *p)
+{
+	for (uint32_t at = 0; at < DECODER_PREFETCH_AHEAD_0 && at < p->count; at++)
+		decoder_pipeline_stage(p, at, 0);
+	p->cursor = 0;
+}
+
 struct decoder_ops {
 	const char *protocol;		/* as written in the config */
 	uint8_t price_decimals;		/* scale of the prices it produces */
@@ -117,7 +197,14 @@ struct decoder_ops {
 	 */
 	uint32_t (*frame_apply)(struct book *book, struct decoder_stats *stats,
 				const struct decoder_listener *listener, const uint8_t *payload,
-				uint32_t len, uint32_t skip);
+				uint32_t len, uint32_t skip, struct decoder_pipeline *pipeline);
+	/*
+	 * Appends the messages of a packet frame_parse accepted to the burst's pipeline,
+	 * for book (as many as fit). frame_apply then steps it (pipeline NULL: a packet
+	 * on its own, prefetched within itself).
+	 */
+	void (*frame_messages)(const uint8_t *payload, uint32_t len, const struct book *book,
+			       struct decoder_pipeline *pipeline);
 };
 
 /* The decoder for a protocol named as in the config, or NULL. */

@@ -226,16 +226,30 @@ void itch50_message_apply(struct book *book, struct decoder_stats *stats,
 		listener->message(listener->context, &d);
 }
 
+/* The three stages of one message, as the pipeline calls them. */
+static void itch50_message_prefetch_stage(const struct book *book, const uint8_t *message,
+					  uint32_t length, unsigned stage)
+{
+	if (stage == 0)
+		itch50_message_prefetch(book, message, length);
+	else if (stage == 1)
+		itch50_message_prefetch_level(book, message, length);
+	else
+		itch50_message_prefetch_chunk(book, message, length);
+}
+
 struct itch50_apply_context {
 	struct book *book;
 	struct decoder_stats *stats;
 	const struct decoder_listener *listener;
+	struct decoder_pipeline *pipeline;
 };
 
 static void itch50_block_apply(void *context, const uint8_t *message, uint32_t length)
 {
 	struct itch50_apply_context *c = context;
 
+	decoder_pipeline_step(c->pipeline);
 	itch50_message_apply(c->book, c->stats, c->listener, message, length);
 }
 
@@ -246,19 +260,46 @@ static void itch50_block_prefetch(void *context, const uint8_t *message, uint32_
 	itch50_message_prefetch(c->book, message, length);
 }
 
-/* Prefetches every message's order first, then applies: the misses overlap. */
+/*
+ * With the burst's pipeline, each message applied prefetches for those further on;
+ * a packet on its own prefetches every message's order first, then applies.
+ */
 static uint32_t itch50_frame_apply(struct book *book, struct decoder_stats *stats,
 				   const struct decoder_listener *listener, const uint8_t *payload,
-				   uint32_t len, uint32_t skip)
+				   uint32_t len, uint32_t skip, struct decoder_pipeline *pipeline)
 {
-	struct itch50_apply_context context = { book, stats, listener };
+	struct itch50_apply_context context = { book, stats, listener, pipeline };
 	uint32_t count = wire_be16(payload + 18);
 
 	assert(len >= MOLDUDP64_HEADER_LEN && count != MOLDUDP64_COUNT_END);
 	(void)len;
-	if (count > 1)
+	if (count > 1 && pipeline == NULL)
 		moldudp64_blocks_walk(payload, skip, count, itch50_block_prefetch, &context);
 	return moldudp64_blocks_walk(payload, skip, count, itch50_block_apply, &context);
+}
+
+struct itch50_messages_context {
+	const struct book *book;
+	struct decoder_pipeline *pipeline;
+};
+
+static void itch50_block_collect(void *context, const uint8_t *message, uint32_t length)
+{
+	struct itch50_messages_context *c = context;
+
+	decoder_pipeline_add(c->pipeline, c->book, itch50_message_prefetch_stage, message, length);
+}
+
+static void itch50_frame_messages(const uint8_t *payload, uint32_t len, const struct book *book,
+				  struct decoder_pipeline *pipeline)
+{
+	struct itch50_messages_context context = { book, pipeline };
+	uint32_t count = wire_be16(payload + 18);
+
+	assert(len >= MOLDUDP64_HEADER_LEN);
+	(void)len;
+	if (count > 0 && count != MOLDUDP64_COUNT_END)
+		moldudp64_blocks_walk(payload, 0, count, itch50_block_collect, &context);
 }
 
 const struct decoder_ops itch50_moldudp64_decoder = {
@@ -267,4 +308,5 @@ const struct decoder_ops itch50_moldudp64_decoder = {
 	.first_seq = MOLDUDP64_FIRST_SEQ,
 	.frame_parse = moldudp64_frame_parse,
 	.frame_apply = itch50_frame_apply,
+	.frame_messages = itch50_frame_messages,
 };

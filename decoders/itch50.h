@@ -87,13 +87,6 @@ static inline __attribute__((always_inline)) void itch50_message_prefetch_chunk(
 		book_prefetch_order_chunk(book, wire_be64(m + 11));
 }
 
-/* How far ahead of the message being applied each stage runs, in messages. */
-#ifndef ITCH50_PREFETCH_ORDER_AHEAD
-#define ITCH50_PREFETCH_ORDER_AHEAD 16
-#define ITCH50_PREFETCH_LEVEL_AHEAD 8
-#define ITCH50_PREFETCH_CHUNK_AHEAD 4
-#endif
-
 extern const struct decoder_ops itch50_moldudp64_decoder;
 
 #endif

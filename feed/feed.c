@@ -89,7 +89,8 @@ static void feed_packet_apply(void *context, const struct arbiter_packet *packet
 	if (feed->pub != NULL)
 		publisher_packet_begin(feed->pub, packet->rx_ns, packet->rx_tsc);
 	feed->decoder->frame_apply(feed->book, &feed->messages, listener, packet->payload,
-				   packet->len, skip);
+				   packet->len, skip,
+				   feed->pipeline != NULL && feed->pipeline->count > 0 ? feed->pipeline : NULL);
 	if (feed->pub != NULL)
 		publisher_packet_end(feed->pub, packet->seq + packet->count - 1);
 	if (feed->latency != NULL)
@@ -200,6 +201,7 @@ int feed_set_add(struct feed_set *set, struct feed *feed)
 	if (set->feeds_count >= CFG_FEEDS_MAX)
 		return -ENOSPC;
 	set->feeds[set->feeds_count++] = feed;
+	feed->pipeline = &set->pipeline;
 	for (uint8_t l = 0; l < CFG_LINES_MAX; l++) {
 		const struct cfg_line *line = &feed->cfg->lines[l];
 		struct feed_route *route;
@@ -235,56 +237,108 @@ static inline struct feed_route *feed_route_find(struct feed_set *set, const str
 	return NULL;
 }
 
-const struct feed_route *feed_set_packet_handle(struct feed_set *set, const uint8_t *frame,
-						uint32_t len, void *packet, uint64_t now_ns,
-						void (*free_unrouted)(void *packet))
+/* Reads a frame: its headers, its line, its framing. Changes nothing. */
+static inline void feed_set_scan(struct feed_set *set, const uint8_t *frame, uint32_t len,
+				 struct feed_scan *scan)
 {
-	struct packet_udp udp;
-	enum packet_verdict verdict = packet_udp_parse(frame, len, &udp);
-	struct feed_route *route = NULL;
+	enum packet_verdict verdict = packet_udp_parse(frame, len, &scan->udp);
+
+	scan->verdict = (uint8_t)verdict;
+	scan->route = NULL;
+	scan->framed = false;
+	if (verdict != PACKET_NOT_IPV4 && verdict != PACKET_NOT_UDP &&
+	    !(verdict == PACKET_TRUNCATED && scan->udp.dst_ip == 0))
+		scan->route = feed_route_find(set, &scan->udp);
+	if (scan->route != NULL && verdict == PACKET_UDP &&
+	    !(scan->route->source_present && scan->udp.src_ip != scan->route->source_ip))
+		scan->framed = scan->route->feed->decoder->frame_parse(scan->udp.payload, scan->udp.payload_len,
+								       &scan->frame) == 0;
+}
+
+/* Counts and hands over a scanned frame; takes ownership of packet. */
+static const struct feed_route *feed_set_scanned_handle(struct feed_set *set, const struct feed_scan *scan,
+							void *packet, uint64_t now_ns,
+							void (*free_unrouted)(void *packet))
+{
+	struct feed_route *route = scan->route;
 	struct feed_line_stats *line;
-	struct decoder_frame dframe;
 	struct arbiter_packet held;
 	struct feed *feed;
 
-	if (verdict != PACKET_NOT_IPV4 && verdict != PACKET_NOT_UDP &&
-	    !(verdict == PACKET_TRUNCATED && udp.dst_ip == 0))
-		route = feed_route_find(set, &udp);
 	if (route == NULL) {
-		set->unrouted[verdict]++;
+		set->unrouted[scan->verdict]++;
 		free_unrouted(packet);
 		return NULL;
 	}
 	feed = route->feed;
 	line = &feed->lines[route->line];
-	if (verdict != PACKET_UDP) {
-		line->bad_packet[verdict]++;
+	if (scan->verdict != PACKET_UDP) {
+		line->bad_packet[scan->verdict]++;
 		feed->packet_free(packet);
 		return route;
 	}
-	if (route->source_present && udp.src_ip != route->source_ip) {
+	if (route->source_present && scan->udp.src_ip != route->source_ip) {
 		line->wrong_source++;
 		feed->packet_free(packet);
 		return route;
 	}
-	if (feed->decoder->frame_parse(udp.payload, udp.payload_len, &dframe) != 0) {
+	if (!scan->framed) {
 		line->bad_frame++;
 		feed->packet_free(packet);
 		return route;
 	}
 	line->packets++;
-	line->bytes += udp.payload_len;
-	held.seq = dframe.seq;
-	held.count = dframe.count;
+	line->bytes += scan->udp.payload_len;
+	held.seq = scan->frame.seq;
+	held.count = scan->frame.count;
 	held.line = route->line;
-	held.kind = (uint8_t)dframe.kind;
+	held.kind = (uint8_t)scan->frame.kind;
 	held.packet = packet;
-	held.payload = udp.payload;
-	held.len = udp.payload_len;
+	held.payload = scan->udp.payload;
+	held.len = scan->udp.payload_len;
 	held.rx_ns = now_ns;
 	held.rx_tsc = clock_tsc();
-	arbiter_offer(&feed->arbiter, &dframe, &held, now_ns);
+	arbiter_offer(&feed->arbiter, &scan->frame, &held, now_ns);
 	return route;
+}
+
+const struct feed_route *feed_set_packet_handle(struct feed_set *set, const uint8_t *frame,
+						uint32_t len, void *packet, uint64_t now_ns,
+						void (*free_unrouted)(void *packet))
+{
+	struct feed_scan scan;
+
+	feed_set_scan(set, frame, len, &scan);
+	return feed_set_scanned_handle(set, &scan, packet, now_ns, free_unrouted);
+}
+
+void feed_set_burst_scan(struct feed_set *set, uint32_t index, const uint8_t *frame, uint32_t len)
+{
+	struct feed_scan *scan;
+
+	if (index >= FEED_BURST_MAX)
+		return;
+	/* Frames are scanned in burst order, each once. */
+	assert(index == set->burst_count);
+	scan = &set->scans[index];
+	feed_set_scan(set, frame, len, scan);
+	set->burst_first[index] = set->pipeline.count;
+	set->burst_count = index + 1;
+	if (scan->framed && scan->frame.kind == DECODER_FRAME_DATA && scan->route->feed->decoder->frame_messages)
+		scan->route->feed->decoder->frame_messages(scan->udp.payload, scan->udp.payload_len,
+							   scan->route->feed->book, &set->pipeline);
+	if (index == 0)
+		set->pipeline.cursor = 0;
+}
+
+const struct feed_route *feed_set_burst_packet(struct feed_set *set, uint32_t index, void *packet,
+					       uint64_t now_ns, void (*free_unrouted)(void *packet))
+{
+	assert(index < set->burst_count);
+	if (index == 0)
+		decoder_pipeline_start(&set->pipeline);
+	set->pipeline.cursor = set->burst_first[index];
+	return feed_set_scanned_handle(set, &set->scans[index], packet, now_ns, free_unrouted);
 }
 
 void feed_set_expire(struct feed_set *set, uint64_t now_ns)

@@ -73,6 +73,7 @@ struct feed {
 	struct feed_line_stats lines[CFG_LINES_MAX];
 	void (*packet_free)(void *packet);
 	struct publisher *pub;		/* NULL: not publishing */
+	struct decoder_pipeline *pipeline;	/* its set's burst pipeline; NULL: none */
 	struct feed_latency *latency;	/* NULL: not timing (unit tests, fuzzing) */
 } __attribute__((aligned(64)));
 
@@ -86,6 +87,17 @@ struct feed_route {
 	struct feed *feed;
 };
 
+#define FEED_BURST_MAX 64	/* frames one burst scan covers */
+
+/* What feed_set_burst_scan read from a frame, so feed_set_burst_packet need not again. */
+struct feed_scan {
+	struct packet_udp udp;
+	struct feed_route *route;	/* NULL: addressed to no line */
+	struct decoder_frame frame;	/* valid when framed */
+	uint8_t verdict;		/* enum packet_verdict */
+	bool framed;			/* the feed's decoder accepted its framing */
+};
+
 /* Everything one RX lcore owns: its feeds and the routes to their lines. */
 struct feed_set {
 	struct feed *feeds[CFG_FEEDS_MAX];
@@ -94,6 +106,10 @@ struct feed_set {
 	uint32_t routes_count;
 	uint64_t unrouted[PACKET_VERDICTS];	/* addressed to no line, by how far they parsed */
 	uint64_t unrouted_journal_dropped;	/* of those, not journaled: the journal ring was full */
+	uint32_t burst_count;			/* frames of the burst scanned */
+	struct feed_scan scans[FEED_BURST_MAX];
+	uint32_t burst_first[FEED_BURST_MAX];	/* each frame's first message in the pipeline */
+	struct decoder_pipeline pipeline;
 } __attribute__((aligned(64)));
 
 /*
@@ -120,6 +136,21 @@ static inline void feed_set_service(struct feed_set *set)
 
 /* Adds a feed and its lines to a set. 0, or -ENOSPC. */
 int feed_set_add(struct feed_set *set, struct feed *feed);
+
+/*
+ * The pipeline over a burst (decoders/decoder.h), in three calls: scan every frame of
+ * the burst (parsing it once, finding its messages), then hand each over with
+ * feed_set_burst_packet in the same order, then end the burst. A frame not scanned
+ * (the burst's index past FEED_BURST_MAX) goes through feed_set_packet_handle.
+ */
+void feed_set_burst_scan(struct feed_set *set, uint32_t index, const uint8_t *frame, uint32_t len);
+const struct feed_route *feed_set_burst_packet(struct feed_set *set, uint32_t index, void *packet,
+					       uint64_t now_ns, void (*free_unrouted)(void *packet));
+static inline void feed_set_burst_end(struct feed_set *set)
+{
+	set->burst_count = 0;
+	set->pipeline.count = 0;
+}
 
 /*
  * Handles one received frame; takes ownership of `packet` (freed through the feed's

@@ -76,9 +76,9 @@ int main(void)
 	printf("frame_apply skips what the other line delivered\n");
 	memset(&stats, 0, sizeof(stats));
 	n = block_delete(p, block_delete(p, block_delete(p, header(p, 7, 3), 1), 2), 3);
-	CHECK(itch50_moldudp64_decoder.frame_apply(book, &stats, NULL, p, n, 2) == 1);
+	CHECK(itch50_moldudp64_decoder.frame_apply(book, &stats, NULL, p, n, 2, NULL) == 1);
 	CHECK(stats.messages == 1 && book->stats.unknown_order == 1);
-	CHECK(itch50_moldudp64_decoder.frame_apply(book, &stats, NULL, p, n, 0) == 3);
+	CHECK(itch50_moldudp64_decoder.frame_apply(book, &stats, NULL, p, n, 0, NULL) == 3);
 	CHECK(stats.messages == 4);
 	book_destroy(book);
 	printf("%s\n", failures ? "FAIL" : "PASS");

@@ -162,12 +162,18 @@ static inline void rx_burst_handle(struct rx_lcore *rx, const struct rx_queue *q
 		n = rx_burst_to_ethernet(rx, (enum packet_link)q->link, burst, n);
 	if (!rx->replay)
 		*now_ns = clock_tsc_to_ns(rte_rdtsc(), ns_per_tick_q32);
+	/* The pipeline: every frame's headers and messages found before any is applied. */
+	_Static_assert(RX_BURST <= FEED_BURST_MAX, "a burst fits the feed set's scan");
+	for (uint16_t i = 0; i < n; i++) {
+		if (i + 1 < n)
+			rte_prefetch0(rte_pktmbuf_mtod(burst[i + 1], void *));
+		feed_set_burst_scan(&rx->set, i, rte_pktmbuf_mtod(burst[i], const uint8_t *),
+				    rte_pktmbuf_data_len(burst[i]));
+	}
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = burst[i];
 		uint64_t rx_ns = *now_ns + rx->journal_epoch_ns;
 
-		if (i + 1 < n)
-			rte_prefetch0(rte_pktmbuf_mtod(burst[i + 1], void *));
 		/* Capture time, never going backwards even where the capture does. */
 		if (rx->replay && (m->ol_flags & rx->timestamp_flag)) {
 			uint64_t t = *RTE_MBUF_DYNFIELD(m, rx->timestamp_offset, uint64_t *) *
@@ -190,8 +196,7 @@ static inline void rx_burst_handle(struct rx_lcore *rx, const struct rx_queue *q
 		/* The journal's own reference, taken before the feed may free the mbuf. */
 		if (rx->journal != NULL)
 			rte_mbuf_refcnt_update(m, 1);
-		b->routes[journaled] = feed_set_packet_handle(&rx->set, rte_pktmbuf_mtod(m, const uint8_t *),
-							      rte_pktmbuf_data_len(m), m, *now_ns, rx_mbuf_free);
+		b->routes[journaled] = feed_set_burst_packet(&rx->set, i, m, *now_ns, rx_mbuf_free);
 		if (rx->journal == NULL)
 			continue;
 		b->journal[journaled].mbuf = m;
@@ -201,6 +206,7 @@ static inline void rx_burst_handle(struct rx_lcore *rx, const struct rx_queue *q
 		journaled++;
 	}
 	assert(journaled <= n);
+	feed_set_burst_end(&rx->set);
 	if (journaled > 0)
 		rx_journal_hand_over(rx, b->journal, b->routes, journaled);
 }
