@@ -149,35 +149,44 @@ static inline bool decoder_pipeline_add(struct decoder_pipeline *p, const struct
 	return true;
 }
 
-static inline void decoder_pipeline_stage(const struct decoder_pipeline *p, uint32_t at,
-					  unsigned stage)
+/*
+ * Stage `stage` of the entry at `at`, if there is one. own: the calling decoder's
+ * prefetch, called directly (and inlined) for its own entries.
+ */
+static inline __attribute__((always_inline)) void decoder_pipeline_stage(const struct decoder_pipeline *p,
+									 uint32_t at, unsigned stage,
+									 decoder_prefetch_fn own)
 {
 	const struct decoder_pipeline_entry *e;
 
 	if (at >= p->count)
 		return;
 	e = &p->entries[at];
-	e->prefetch(e->book, e->message, e->length, stage);
+	if (e->prefetch == own)
+		own(e->book, e->message, e->length, stage);
+	else
+		e->prefetch(e->book, e->message, e->length, stage);
 }
 
 /* One message is being applied: run each stage on the message its distance ahead. */
-static inline void decoder_pipeline_step(struct decoder_pipeline *p)
+static inline __attribute__((always_inline)) void decoder_pipeline_step(struct decoder_pipeline *p,
+									decoder_prefetch_fn own)
 {
 	uint32_t at;
 
 	if (p == NULL)
 		return;
 	at = p->cursor++;
-	decoder_pipeline_stage(p, at + DECODER_PREFETCH_AHEAD_0, 0);
-	decoder_pipeline_stage(p, at + DECODER_PREFETCH_AHEAD_1, 1);
-	decoder_pipeline_stage(p, at + DECODER_PREFETCH_AHEAD_2, 2);
+	decoder_pipeline_stage(p, at + DECODER_PREFETCH_AHEAD_0, 0, own);
+	decoder_pipeline_stage(p, at + DECODER_PREFETCH_AHEAD_1, 1, own);
+	decoder_pipeline_stage(p, at + DECODER_PREFETCH_AHEAD_2, 2, own);
 }
 
 /* Before the burst's first message: stage 0 for the messages the first steps will not reach. */
 static inline void decoder_pipeline_start(struct decoder_pipeline *p)
 {
 	for (uint32_t at = 0; at < DECODER_PREFETCH_AHEAD_0 && at < p->count; at++)
-		decoder_pipeline_stage(p, at, 0);
+		p->entries[at].prefetch(p->entries[at].book, p->entries[at].message, p->entries[at].length, 0);
 	p->cursor = 0;
 }
 

@@ -227,7 +227,7 @@ void itch50_message_apply(struct book *book, struct decoder_stats *stats,
 }
 
 /* The three stages of one message, as the pipeline calls them. */
-static void itch50_message_prefetch_stage(const struct book *book, const uint8_t *message,
+static inline void itch50_message_prefetch_stage(const struct book *book, const uint8_t *message,
 					  uint32_t length, unsigned stage)
 {
 	if (stage == 0)
@@ -249,7 +249,7 @@ static void itch50_block_apply(void *context, const uint8_t *message, uint32_t l
 {
 	struct itch50_apply_context *c = context;
 
-	decoder_pipeline_step(c->pipeline);
+	decoder_pipeline_step(c->pipeline, itch50_message_prefetch_stage);
 	itch50_message_apply(c->book, c->stats, c->listener, message, length);
 }
 

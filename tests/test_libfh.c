@@ -365,8 +365,13 @@ static void test_replaced(void)
 	CHECK(rc == FH_POLL_RESTARTED);
 	CHECK(fh_reattach(c, err, sizeof(err)) == -ENOENT);
 	CHECK(fh_poll(c, ev, 16) == FH_POLL_RESTARTED);
-	/* The new fhd: the same bytes, generation included; only the file is new. */
+	/*
+	 * The new fhd: the same bytes, generation included; only the file is new. It has
+	 * published two events so far: slots 3 and 4 hold nothing yet.
+	 */
 	((struct ring_header *)ring)->head = 2;
+	((struct fh_event *)(ring + RING_HEADER_SIZE))[2].seq = 0;
+	((struct fh_event *)(ring + RING_HEADER_SIZE))[3].seq = 0;
 	segment_write(name, ring, size, size, 0600);
 	CHECK(fh_reattach(c, err, sizeof(err)) == 0);
 	CHECK(fh_poll(c, ev, 16) == 2 && ev[0].seq == 1);

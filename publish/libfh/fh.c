@@ -44,7 +44,6 @@ struct fh_consumer {
 	dev_t dev;			/* the file mapped: another one at path is a restart */
 	ino_t ino;
 	uint64_t next;			/* sequence number wanted next */
-	uint64_t lost_pending;		/* a lap seen while returning events; reported next */
 	uint64_t path_checked_ns;	/* CLOCK_MONOTONIC_COARSE of the last restart check */
 	uint64_t stall_since_ns;	/* 0, or when event `next` was first found unreadable */
 	const struct conflated_header *view;	/* NULL: no conflated view */
@@ -508,64 +507,75 @@ static int fh_stall(struct fh_consumer *c, uint64_t seq, uint64_t head)
 	return fh_idle(c, FH_POLL_BROKEN);
 }
 
+/* Copies the events whose slots hold the next sequence numbers, up to max. */
+static int fh_take(struct fh_consumer *c, struct fh_event *events, int max)
+{
+	int n = 0;
+
+	while (n < max) {
+		const struct fh_event *slot = &c->records[(c->next - 1) & c->mask];
+		uint64_t before = __atomic_load_n(&slot->seq, __ATOMIC_ACQUIRE);
+
+		if (before != c->next)
+			break;
+		memcpy(&events[n], slot, sizeof(events[n]));
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&slot->seq, __ATOMIC_RELAXED) != before)
+			break;	/* overwritten while copied: the slow path sorts it out */
+		events[n].seq = before;
+		n++;
+		c->next++;
+		c->stall_since_ns = 0;
+	}
+	return n;
+}
+
 int fh_poll(struct fh_consumer *c, struct fh_event *events, int max)
 {
-	uint64_t head;
-	int n = 0;
+	uint64_t head, seq, now, lost;
+	int n;
 
 	assert(events != NULL || max <= 0);
 	if (c->header == NULL)	/* a reattach that failed: it is still to be done */
 		return FH_POLL_RESTARTED;
 	/* The slot index below is masked by the kept copy: mask must match capacity. */
 	assert(c->mask + 1 == c->capacity);
-	if (c->lost_pending > 0) {
-		uint64_t lost = c->lost_pending;
-
-		c->lost_pending = 0;
-		return fh_lapped(c, lost);
-	}
 	if (__atomic_load_n(&c->header->generation, __ATOMIC_ACQUIRE) != c->generation)
 		return FH_POLL_RESTARTED;
+	/*
+	 * The fast path reads the slots alone: a slot whose seq is the next sequence
+	 * number holds that event (sequence numbers are never reused), so the head's
+	 * cache line, which the producer writes for every event, is only read when the
+	 * next slot does not hold it yet (idle, lapped or a write in flight).
+	 */
+	n = fh_take(c, events, max);
+	if (n > 0)
+		return n;
 	head = __atomic_load_n(&c->header->head, __ATOMIC_ACQUIRE);
 	/* Written so that a head near 2^64 cannot wrap the comparison. */
 	if (head >= c->next && head - c->next >= c->capacity) {
 		c->stall_since_ns = 0;
 		return fh_lapped(c, fh_resync(c));
 	}
-	while (n < max && c->next <= head) {
-		const struct fh_event *slot = &c->records[(c->next - 1) & c->mask];
-		uint64_t before = __atomic_load_n(&slot->seq, __ATOMIC_ACQUIRE), after, lost, now;
-
-		if (before == c->next) {
-			memcpy(&events[n], slot, sizeof(events[n]));
-			__atomic_thread_fence(__ATOMIC_ACQUIRE);
-			after = __atomic_load_n(&slot->seq, __ATOMIC_RELAXED);
-			if (after == before) {
-				events[n].seq = before;
-				n++;
-				c->next++;
-				c->stall_since_ns = 0;
-				continue;
-			}
-		}
-		/*
-		 * Overwritten under us, or being written for a later lap? Only if the producer
-		 * has reached the slot again: a write of next + capacity starts after head
-		 * reached next + capacity - 1. Otherwise (or if the resync would skip nothing)
-		 * the ring is not ahead of us: see fh_stall.
-		 */
-		now = __atomic_load_n(&c->header->head, __ATOMIC_ACQUIRE);
-		lost = now >= c->next && now - c->next >= c->capacity - 1 ? fh_resync(c) : 0;
-		if (lost == 0)
-			return n > 0 ? n : fh_stall(c, before, now);
-		c->stall_since_ns = 0;
-		if (n == 0)
-			return fh_lapped(c, lost);
-		c->lost_pending = lost;
-		break;
-	}
-	assert(n == 0 || n <= max);	/* never past the caller's array */
-	return n > 0 ? n : fh_idle(c, 0);
+	if (c->next > head)
+		return fh_idle(c, 0);
+	/* Published, say the head: the write may have ended since the first look. */
+	n = fh_take(c, events, max);
+	if (n > 0)
+		return n;
+	/*
+	 * Overwritten under us, or being written for a later lap? Only if the producer
+	 * has reached the slot again: a write of next + capacity starts after head
+	 * reached next + capacity - 1. Otherwise (or if the resync would skip nothing)
+	 * the ring is not ahead of us: see fh_stall.
+	 */
+	seq = __atomic_load_n(&c->records[(c->next - 1) & c->mask].seq, __ATOMIC_ACQUIRE);
+	now = __atomic_load_n(&c->header->head, __ATOMIC_ACQUIRE);
+	lost = now >= c->next && now - c->next >= c->capacity - 1 ? fh_resync(c) : 0;
+	if (lost == 0)
+		return fh_stall(c, seq, now);
+	c->stall_since_ns = 0;
+	return fh_lapped(c, lost);
 }
 
 const char *fh_error(const struct fh_consumer *c)
@@ -591,7 +601,6 @@ int fh_reattach(struct fh_consumer *c, char *err, size_t err_size)
 		munmap((void *)c->header, c->size);
 	c->header = NULL;
 	c->next = 1;
-	c->lost_pending = 0;
 	rc = fh_map(c, err, err_size);
 	if (rc == 0)
 		fh_view_map(c);
