@@ -293,22 +293,6 @@ static void book_chunk_release(struct book *book, uint32_t chunk)
 
 /* --- the ordered side: chunks of sorted keys, best last --- */
 
-/* Position on the side of the chunk that holds key or would: the last whose lowest key is <= key. */
-static inline uint32_t book_side_chunk_seek(const struct book_levels *levels, int64_t key)
-{
-	const int64_t *base = levels->low;
-	uint32_t n = levels->chunks;
-
-	assert(n > 0);
-	while (n > 1) {
-		uint32_t half = n / 2;
-
-		base = base[half] <= key ? base + half : base;
-		n -= half;
-	}
-	return (uint32_t)(base - levels->low);
-}
-
 /* Keys in a chunk below key: where key is, or would go. Branch-free over the chunk. */
 static inline uint32_t book_chunk_rank(const struct book_chunk *chunk, int64_t key)
 {

@@ -29,6 +29,7 @@
 #ifndef FH_BOOK_BOOK_H
 #define FH_BOOK_BOOK_H
 
+#include <assert.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -197,6 +198,22 @@ static inline int32_t book_instrument_find(const struct book *book, uint32_t key
 	return (int32_t)book->slot_by_key[key] - 1;
 }
 
+/* Position on the side of the chunk that holds key or would: the last whose lowest key is <= key. */
+static inline uint32_t book_side_chunk_seek(const struct book_levels *levels, int64_t key)
+{
+	const int64_t *base = levels->low;
+	uint32_t n = levels->chunks;
+
+	assert(n > 0);
+	while (n > 1) {
+		uint32_t half = n / 2;
+
+		base = base[half] <= key ? base + half : base;
+		n -= half;
+	}
+	return (uint32_t)(base - levels->low);
+}
+
 /* The hash's owner code of an instrument's side: never 0, which marks an empty slot. */
 static inline uint32_t book_level_owner(int32_t instrument, int side)
 {
@@ -287,16 +304,24 @@ static inline __attribute__((always_inline)) void book_prefetch_level(const stru
 		book_prefetch_side(book, instrument, side);
 }
 
+static inline __attribute__((always_inline)) void book_prefetch_chunk(const struct book *book,
+								  uint32_t chunk)
+{
+	const uint8_t *at = (const uint8_t *)&book->chunks[chunk];
+
+	for (uint32_t line = 0; line < sizeof(struct book_chunk); line += 64)
+		__builtin_prefetch(at + line, 1);
+}
+
 /*
  * Stage 3 of an execute, cancel or delete: when the order is the last of its level,
- * the chunk and side the level may leave.
+ * the chunk, side and hash slot the level will leave.
  */
 static inline __attribute__((always_inline)) void book_prefetch_order_chunk(const struct book *book,
 									uint64_t ref)
 {
 	const struct order *order = &book->orders.slots[ref & book->orders.mask];
 	const struct book_level *l;
-	const uint8_t *chunk;
 
 	if (order->ref != ref || !order_used(order) || order->level >= book->levels_used)
 		return;
@@ -304,10 +329,39 @@ static inline __attribute__((always_inline)) void book_prefetch_order_chunk(cons
 	if (l->orders != 1 || l->chunk >= book->chunks_used || l->instrument >= book->instruments_count ||
 	    l->side >= BOOK_SIDES)
 		return;
-	chunk = (const uint8_t *)&book->chunks[l->chunk];
-	for (uint32_t line = 0; line < sizeof(struct book_chunk); line += 64)
-		__builtin_prefetch(chunk + line, 1);
+	book_prefetch_chunk(book, l->chunk);
 	book_prefetch_side(book, l->instrument, l->side);
+	__builtin_prefetch(&book->hash[book_level_home(book, book_level_owner(l->instrument, l->side),
+						       l->key)], 1);
+}
+
+/*
+ * Stage 3 of an add that will create its level (its home slot is empty): the chunk
+ * of the side it goes in, found in the side's bounds that stage 2 brought in.
+ */
+static inline __attribute__((always_inline)) void book_prefetch_new_level_chunk(const struct book *book,
+									    uint32_t instrument_key,
+									    int side, int64_t price)
+{
+	const struct book_levels *levels;
+	int32_t instrument;
+	uint32_t owner, j;
+	int64_t key = side == BOOK_SIDE_BID ? price : -price;
+
+	if (instrument_key >= BOOK_INSTRUMENT_KEYS)
+		return;
+	instrument = (int32_t)book->slot_by_key[instrument_key] - 1;
+	if (instrument < 0)
+		return;
+	owner = book_level_owner(instrument, side);
+	if (book->hash[book_level_home(book, owner, key)].owner != 0)
+		return;
+	levels = &book->instruments[instrument].sides[side];
+	if (levels->chunks == 0 || levels->chunks > book->chunks_max)
+		return;
+	j = book_side_chunk_seek(levels, key);
+	if (levels->chunk[j] < book->chunks_used)
+		book_prefetch_chunk(book, levels->chunk[j]);
 }
 
 /* As find, creating the instrument; -1 (counted in instruments_full) when full. */

@@ -85,6 +85,8 @@ static inline __attribute__((always_inline)) void itch50_message_prefetch_chunk(
 {
 	if (itch50_names_order(m, length))
 		book_prefetch_order_chunk(book, wire_be64(m + 11));
+	else if (length >= 36 && (m[0] == 'A' || m[0] == 'F'))
+		book_prefetch_new_level_chunk(book, wire_be16(m + 1), m[19] == 'S', wire_be32(m + 32));
 }
 
 extern const struct decoder_ops itch50_moldudp64_decoder;
