@@ -4,7 +4,9 @@
 #     files, fh-pcap's shallow profile (65k live orders near the touch) and its deep one
 #     (1.46M live orders at the end, hundreds of levels per side, removals of random old
 #     orders), and the real NASDAQ slice, too small to be more than a cold-cache figure;
-#     with FH_ANCHOR_IOOB=/path/to/itch-order-book's binary, that on the deep file too;
+#     with FH_ANCHOR_IOOB=/path/to/itch-order-book's binary, that on the deep file too
+#     and on deep sessions of 50 and 2000 symbols; with FH_BASELINE_BENCH_BOOK=an older
+#     build's bench-book, that on the shallow and deep files;
 #  2. the PMD alone (bench-pmd: rx_burst + free, nothing else) on the capture of 3,
 #     set up as fhd's replay: the ceiling of the full path;
 #  3. full path through DPDK: fhd replays a generated capture from memory
@@ -22,28 +24,49 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 [ -f "$W/gen5m.itch" ] || "$B/fh-pcap" gen --seed 42 --messages 5000000 --symbols 500 --format itch --out "$W/gen5m.itch" 2>/dev/null
 [ -f "$W/deep5m.itch" ] || "$B/fh-pcap" gen --profile deep --seed 42 --messages 5000000 --symbols 500 --format itch --out "$W/deep5m.itch" 2>/dev/null
 echo
-echo "== decode+book (bench-book, best of 5 passes, prefetch 8 messages ahead)"
-printf '  generated, 5M messages, 500 symbols: '; "$B/bench-book" "$W/gen5m.itch" 2>/dev/null
+echo "== decode+book (bench-book, best of 5 passes, the RX path's three prefetch stages 16, 8 and 4 messages ahead)"
+# ns/msg from a bench-book output file.
+ns_of() { sed -nE 's/.*messages, ([0-9.]+) ns\/msg.*/\1/p' "$1"; }
+# Prints "X ns/msg; fh is R x its speed" for a reference binary on FILE against fh's OUT.
+# The anchor (itch-order-book, C++, levels only, built by the user with its own
+# build.sh) reads a NASDAQ binary ITCH file on stdin and prints "... nanos per packet";
+# a baseline is an older build's bench-book. Same file, same run: only ratios count.
+versus() {
+	local label=$1 bin=$2 file=$3 out=$4 ref
+	if [ ! -x "$bin" ]; then
+		echo "  $label: $bin is not an executable: skipped"
+		return
+	fi
+	cat "$file" >/dev/null	# warm the page cache
+	case $label in
+	itch-order-book*) ref=$("$bin" <"$file" 2>&1 | sed -nE 's/.* ([0-9.]+) nanos per packet.*/\1/p' | tail -1) ;;
+	*) ref=$("$bin" "$file" 2>/dev/null | sed -nE 's/.*messages, ([0-9.]+) ns\/msg.*/\1/p') ;;
+	esac
+	if [ -n "$ref" ] && [ -n "$(ns_of "$out")" ]; then
+		awk -v l="$label" -v a="$ref" -v f="$(ns_of "$out")" \
+			'BEGIN { printf "  %-38s %.1f ns/msg; fh is %.2fx its speed\n", l ":", a, a / f }'
+	else
+		echo "  $label printed no figure on $file"
+	fi
+}
+printf '  generated, 5M messages, 500 symbols: '; "$B/bench-book" "$W/gen5m.itch" 2>/dev/null | tee "$W/gen5m.out"
+# FH_BASELINE_BENCH_BOOK: an older build's bench-book (the issue's "main before").
+[ -n "${FH_BASELINE_BENCH_BOOK:-}" ] && versus "baseline, same shallow file" "$FH_BASELINE_BENCH_BOOK" "$W/gen5m.itch" "$W/gen5m.out"
 # bench-book's own sizing (4M orders, 1024 levels per side) holds the deep book; its
 # stderr says so (orders_full 0, levels_full 0) and gives the live orders at the end.
 printf '  deep, 5M messages, 500 symbols:      '; "$B/bench-book" "$W/deep5m.itch" 2>"$W/deep5m.err" | tee "$W/deep5m.out"
 sed -E 's/^bench-book: /    at the end: /' "$W/deep5m.err"
-# The anchor: itch-order-book (C++, levels only), built by the user with its own
-# build.sh; it reads a NASDAQ binary ITCH file on stdin and prints "... nanos per
-# packet". Same file, same run: only the ratio counts on a shared VM.
+[ -n "${FH_BASELINE_BENCH_BOOK:-}" ] && versus "baseline, same deep file" "$FH_BASELINE_BENCH_BOOK" "$W/deep5m.itch" "$W/deep5m.out"
 if [ -n "${FH_ANCHOR_IOOB:-}" ]; then
-	if [ -x "$FH_ANCHOR_IOOB" ]; then
-		cat "$W/deep5m.itch" >/dev/null	# warm the page cache: it reads from stdin
-		ioob_ns=$("$FH_ANCHOR_IOOB" <"$W/deep5m.itch" 2>&1 | sed -nE 's/.* ([0-9.]+) nanos per packet.*/\1/p' | tail -1)
-		fh_ns=$(sed -nE 's/.*messages, ([0-9.]+) ns\/msg.*/\1/p' "$W/deep5m.out")
-		if [ -n "$ioob_ns" ] && [ -n "$fh_ns" ]; then
-			awk -v a="$ioob_ns" -v f="$fh_ns" 'BEGIN { printf "  itch-order-book, same deep file:     %.1f ns/msg; fh is %.2fx its speed\n", a, a / f }'
-		else
-			echo "  itch-order-book ($FH_ANCHOR_IOOB) printed no figure on the deep file"
-		fi
-	else
-		echo "  FH_ANCHOR_IOOB=$FH_ANCHOR_IOOB is not an executable: anchor skipped"
-	fi
+	versus "itch-order-book, same deep file" "$FH_ANCHOR_IOOB" "$W/deep5m.itch" "$W/deep5m.out"
+	# How the ratio holds as instruments are added: 1M-message deep sessions.
+	for n in 50 2000; do
+		[ -f "$W/deep1m-$n.itch" ] || "$B/fh-pcap" gen --profile deep --seed 42 --messages 1000000 \
+			--symbols $n --format itch --out "$W/deep1m-$n.itch" 2>/dev/null
+		printf '  deep, 1M messages, %4d symbols:     ' $n
+		"$B/bench-book" "$W/deep1m-$n.itch" 2>/dev/null | tee "$W/deep1m-$n.out"
+		versus "itch-order-book, same file" "$FH_ANCHOR_IOOB" "$W/deep1m-$n.itch" "$W/deep1m-$n.out"
+	done
 fi
 slice=$ROOT/../shared/data/itch50-nasdaq-snippet/12302019_SNIPPET.NASDAQ_ITCH50
 if [ -f "$slice" ]; then
