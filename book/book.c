@@ -734,24 +734,33 @@ uint32_t book_side_count(const struct book *book, int32_t instrument, enum book_
 	return book->instruments[instrument].sides[side].count;
 }
 
+/*
+ * The levels' indexes come first, a chunk at a time, and each level is prefetched as
+ * its index is read, so the reads of scattered pool entries overlap.
+ */
 uint32_t book_side_levels(const struct book *book, int32_t instrument, enum book_side side,
 			  struct book_level_info *out, uint32_t max)
 {
 	const struct book_levels *levels;
-	uint32_t n = 0;
+	uint32_t n = 0, ids[BOOK_CHUNK_LEVELS];
 
 	assert(instrument >= 0 && (uint32_t)instrument < book->instruments_count);
 	levels = &book->instruments[instrument].sides[side];
 	for (uint32_t j = levels->chunks; j > 0 && n < max; j--) {
 		const struct book_chunk *chunk = &book->chunks[levels->chunk[j - 1]];
+		uint32_t take = 0;
 
-		for (uint32_t k = chunk->count; k > 0 && n < max; k--) {
-			const struct book_level *l = &book->levels[chunk->level[k - 1]];
+		for (uint32_t k = chunk->count; k > 0 && n + take < max; k--) {
+			ids[take] = chunk->level[k - 1];
+			__builtin_prefetch(&book->levels[ids[take]]);
+			take++;
+		}
+		for (uint32_t t = 0; t < take; t++, n++) {
+			const struct book_level *l = &book->levels[ids[t]];
 
 			out[n].price = book_side_key(side, l->key);
 			out[n].shares = l->shares;
 			out[n].orders = l->orders;
-			n++;
 		}
 	}
 	return n;
