@@ -595,6 +595,31 @@ static void test_level_set_random(uint64_t seed, uint32_t instruments, uint32_t 
 	book_destroy(book);
 }
 
+/* Every instrument key in use at the largest capacity: each instrument created stays findable. */
+static void test_instruments_every_key(void)
+{
+	struct book *book = book_create(BOOK_INSTRUMENTS_MAX, 4, 1);
+	uint32_t lost = 0, created = 0;
+
+	printf("the largest instrument capacity, every key used\n");
+	CHECK(book != NULL);
+	if (book == NULL)
+		return;
+	for (uint32_t key = 0; key < BOOK_INSTRUMENT_KEYS; key++) {
+		int32_t in = book_instrument_get(book, key, 4);
+
+		created += in >= 0;
+		/* Found again: the same instrument, not a refusal, not a new one. */
+		lost += in >= 0 && (book_instrument_find(book, key) != in || book_instrument_get(book, key, 4) != in);
+	}
+	CHECK(lost == 0 && created == book->instruments_count);
+	CHECK(book->stats.instruments_full == BOOK_INSTRUMENT_KEYS - created);
+	CHECK(book_order_add(book, (int32_t)created - 1, 1, BOOK_SIDE_BID, 1, 1, NULL) == 0 && book_check(book));
+	book_reset(book);
+	CHECK(book_instrument_find(book, BOOK_INSTRUMENT_KEYS - 1) == -1 && book_check(book));
+	book_destroy(book);
+}
+
 /* The stages read only what lies in the book's allocations, for any reference or bytes. */
 static void test_prefetch_hostile(uint64_t seed)
 {
@@ -715,6 +740,7 @@ int main(int argc, char **argv)
 	test_level_set_random(seed, 3, 10, 40, 90, 10000);
 	test_level_set_random(seed + 1, 1, 1, 31, 70, 5000);
 	test_level_set_random(seed + 2, 2, 4000, 61, 150, 6000);
+	test_instruments_every_key();
 	test_prefetch_hostile(seed);
 	test_pipeline_bounds();
 	printf("%s (seed %" PRIu64 ")\n", failures ? "FAIL" : "PASS", seed);
