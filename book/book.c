@@ -26,12 +26,15 @@ static size_t book_hash_bytes(const struct book *book)
 static bool book_capacities_set(struct book *book, uint32_t instruments_max, uint32_t orders_max,
 				uint32_t levels_max)
 {
-	uint64_t levels = (uint64_t)instruments_max * BOOK_SIDES * levels_max;
-	uint64_t slots = 1;
+	uint64_t levels, slots = 1;
 
 	if (instruments_max == 0 || instruments_max > BOOK_INSTRUMENTS_MAX || levels_max == 0 ||
 	    levels_max > 65536 || orders_max == 0 || orders_max > (1u << 28))
 		return false;
+	/* slot_by_key keeps index + 1 in 16 bits: every key (65536) is one instrument too many. */
+	if (instruments_max > UINT16_MAX)
+		instruments_max = UINT16_MAX;
+	levels = (uint64_t)instruments_max * BOOK_SIDES * levels_max;
 	if (levels > (uint64_t)orders_max + BOOK_SIDES * instruments_max)
 		levels = (uint64_t)orders_max + BOOK_SIDES * instruments_max;
 	while (slots < 2 * levels)
@@ -59,7 +62,7 @@ struct book *book_create(uint32_t instruments_max, uint32_t orders_max, uint32_t
 		return NULL;
 	}
 	book->slot_by_key = memory_alloc(BOOK_INSTRUMENT_KEYS * sizeof(uint16_t));
-	book->instruments = memory_alloc(instruments_max * sizeof(struct book_instrument));
+	book->instruments = memory_alloc(book->instruments_max * sizeof(struct book_instrument));
 	book->levels = memory_alloc((size_t)book->levels_capacity * sizeof(struct book_level));
 	book->chunks = memory_alloc((size_t)book->chunks_capacity * sizeof(struct book_chunk));
 	book->hash = memory_alloc(book_hash_bytes(book));

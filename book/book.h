@@ -175,7 +175,8 @@ struct book {
 };
 
 /*
- * Allocates and prefaults a book: instruments_max instruments, orders_max live
+ * Allocates and prefaults a book: instruments_max instruments (at most 65535: one
+ * per key but one, as slot_by_key holds index + 1 in 16 bits), orders_max live
  * orders, levels_max price levels per side. The level pool holds
  * min(instruments_max * 2 * levels_max, orders_max + 2 * instruments_max) levels in
  * all: an order-by-order book has no level without an order. Returns NULL on bad

@@ -182,6 +182,18 @@ static inline __attribute__((always_inline)) void decoder_pipeline_step(struct d
 	decoder_pipeline_stage(p, at + DECODER_PREFETCH_AHEAD_2, 2, own);
 }
 
+/*
+ * The first n messages of the packet being applied are not (the other line applied
+ * them): the cursor passes over them, so that once a packet is applied the cursor is
+ * past all of its entries. The arbiter releases the packet next and may then apply
+ * held ones; their steps must not look into the released packet's messages.
+ */
+static inline void decoder_pipeline_skip(struct decoder_pipeline *p, uint32_t n)
+{
+	if (p != NULL)
+		p->cursor += n;
+}
+
 /* Before the burst's first message: stage 0 for the messages the first steps will not reach. */
 static inline void decoder_pipeline_start(struct decoder_pipeline *p)
 {

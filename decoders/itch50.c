@@ -275,6 +275,7 @@ static uint32_t itch50_frame_apply(struct book *book, struct decoder_stats *stat
 	(void)len;
 	if (count > 1 && pipeline == NULL)
 		moldudp64_blocks_walk(payload, skip, count, itch50_block_prefetch, &context);
+	decoder_pipeline_skip(pipeline, skip);
 	return moldudp64_blocks_walk(payload, skip, count, itch50_block_apply, &context);
 }
 

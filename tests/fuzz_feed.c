@@ -10,7 +10,11 @@
  * armed), or the latency histograms alone (2: book_results false). The ring and view
  * are plain memory here, not shared segments: the publisher only writes them. With
  * the publisher, the view must end up saying what the books say: every instrument's
- * entry in use, with the book's best levels to the view's depth.
+ * entry in use, with the book's best levels to the view's depth. Half the inputs go
+ * through the RX lcore's burst pipeline (feed_set_burst_scan, then _packet, then
+ * _end) and once more one by one through a second feed, and both must have counted
+ * and applied the same; the pipeline's look-ahead reads the burst's frames, so ASan
+ * sees any read of one the feed already released.
  * Linked with tests/fuzz_replay.c instead of libFuzzer, it runs over files (no
  * libFuzzer needed), which is how the seed corpus is replayed under gcc's ASan.
  */
@@ -93,15 +97,109 @@ static bool fuzz_view_matches(const struct book *book)
 	return true;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* The next record of the input as a frame of its own (ASan sees any read past it); NULL at the end. */
+static uint8_t *fuzz_frame_next(const uint8_t *data, size_t size, size_t *at, uint32_t *len)
 {
-	static struct feed_set set;
-	char err[CFG_ERROR_MAX];
-	struct feed *feed;
+	size_t n;
+	uint8_t *frame;
+
+	if (*at + 2 > size)
+		return NULL;
+	n = ((size_t)data[*at] << 8) | data[*at + 1];
+	*at += 2;
+	if (n > size - *at)
+		n = size - *at;
+	frame = malloc(n ? n : 1);
+	if (frame == NULL)
+		abort();
+	memcpy(frame, data + *at, n);
+	*at += n;
+	*len = (uint32_t)n;
+	return frame;
+}
+
+/* The frames handed one by one (feed_set_packet_handle). Returns how many. */
+static uint64_t fuzz_run_packets(struct feed_set *set, const uint8_t *data, size_t size)
+{
 	uint64_t handed = 0;
 	size_t at = 0;
+	uint32_t len;
+	uint8_t *frame;
+
+	while ((frame = fuzz_frame_next(data, size, &at, &len)) != NULL) {
+		feed_set_packet_handle(set, frame, len, frame, handed * 1000, fuzz_packet_free);
+		handed++;
+	}
+	return handed;
+}
+
+/*
+ * The frames in bursts of `burst`, as the RX lcore hands them: every frame of a burst
+ * scanned, then each handed, then the burst ended. Returns how many.
+ */
+static uint64_t fuzz_run_bursts(struct feed_set *set, const uint8_t *data, size_t size, uint32_t burst)
+{
+	uint8_t *frames[FEED_BURST_MAX];
+	uint32_t lens[FEED_BURST_MAX], n;
+	uint64_t handed = 0;
+	size_t at = 0;
+
+	do {
+		for (n = 0; n < burst && (frames[n] = fuzz_frame_next(data, size, &at, &lens[n])) != NULL; n++)
+			feed_set_burst_scan(set, n, frames[n], lens[n]);
+		for (uint32_t i = 0; i < n; i++) {
+			feed_set_burst_packet(set, i, frames[i], handed * 1000, fuzz_packet_free);
+			handed++;
+		}
+		feed_set_burst_end(set);
+	} while (n == burst);
+	return handed;
+}
+
+/* The canonical dump of a book, in memory the caller frees. */
+static char *fuzz_dump(struct book *book, size_t *len)
+{
+	static const char *const name = "f";
+	char *text = NULL;
+	FILE *out = open_memstream(&text, len);
+
+	if (out == NULL || book_dump_write(out, &book, &name, 1) != 0 || fclose(out) != 0)
+		abort();
+	return text;
+}
+
+/* Whatever the feed counted and applied: the same whether frames came one by one or in bursts. */
+static bool fuzz_feeds_same(const struct feed_set *a_set, struct feed *a, const struct feed_set *b_set,
+			    struct feed *b)
+{
+	size_t a_len, b_len;
+	char *a_dump = fuzz_dump(a->book, &a_len), *b_dump = fuzz_dump(b->book, &b_len);
+	bool same = a_len == b_len && memcmp(a_dump, b_dump, a_len) == 0 &&
+		    memcmp(&a->book->stats, &b->book->stats, sizeof(a->book->stats)) == 0 &&
+		    memcmp(&a->messages, &b->messages, sizeof(a->messages)) == 0 &&
+		    memcmp(a->lines, b->lines, sizeof(a->lines)) == 0 &&
+		    memcmp(&a->arbiter.stats, &b->arbiter.stats, sizeof(a->arbiter.stats)) == 0 &&
+		    memcmp(a_set->unrouted, b_set->unrouted, sizeof(a_set->unrouted)) == 0;
+
+	free(a_dump);
+	free(b_dump);
+	return same;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/*
+ * An odd input (by size / 3, so each listener of size % 3 gets both) goes in bursts of
+ * 1..FEED_BURST_MAX frames through the RX lcore's pipeline, and once more one by one
+ * through a second feed: both must end up having counted and applied the same.
+ */
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct feed_set set, reference_set;
+	char err[CFG_ERROR_MAX];
+	struct feed *feed, *reference = NULL;
+	bool bursts = (size / 3) % 2 == 1;
+	uint64_t handed;
 
 	if (config.feeds_count == 0) {
 		if (cfg_load_default(&config, err, sizeof(err)) != 0)
@@ -120,26 +218,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_publisher_attach(feed, config.feeds[0].book.instruments_max);
 	if (size % 3 != 0 && feed_latency_start(feed, 1000000000, 0) != 0)
 		abort();
-	while (at + 2 <= size) {
-		size_t len = ((size_t)data[at] << 8) | data[at + 1];
-		uint8_t *frame;
-
-		at += 2;
-		if (len > size - at)
-			len = size - at;
-		/* A copy of exactly len bytes: ASan sees any read past the frame. */
-		frame = malloc(len ? len : 1);
-		memcpy(frame, data + at, len);
-		feed_set_packet_handle(&set, frame, (uint32_t)len, frame, handed * 1000,
-				       fuzz_packet_free);
-		handed++;
-		at += len;
-	}
+	if (bursts)
+		handed = fuzz_run_bursts(&set, data, size, 1 + (uint32_t)(size / 6) % FEED_BURST_MAX);
+	else
+		handed = fuzz_run_packets(&set, data, size);
 	feed_set_flush(&set, UINT64_MAX / 2);
 	if (freed != handed || !book_check(feed->book))
 		abort();
 	if (feed->pub != NULL && !fuzz_view_matches(feed->book))
 		abort();
+	if (bursts) {
+		memset(&reference_set, 0, sizeof(reference_set));
+		reference = feed_create(&config.feeds[0], fuzz_packet_free, err, sizeof(err));
+		if (reference == NULL || feed_set_add(&reference_set, reference) != 0)
+			abort();
+		handed += fuzz_run_packets(&reference_set, data, size);
+		feed_set_flush(&reference_set, UINT64_MAX / 2);
+		if (freed != handed || !fuzz_feeds_same(&set, feed, &reference_set, reference))
+			abort();
+		feed_destroy(reference);
+	}
 	feed_destroy(feed);
 	return 0;
 }
