@@ -697,7 +697,7 @@ static void test_pipeline_bounds(void)
 	printf("the burst pipeline never reaches past its entries\n");
 	p.count = 0;
 	decoder_pipeline_start(&p);
-	decoder_pipeline_step(&p);
+	decoder_pipeline_step(&p, pipeline_count);
 	CHECK(pipeline_calls == 0);
 	for (uint32_t i = 0; i < DECODER_PIPELINE_MAX + 5; i++)
 		CHECK(decoder_pipeline_add(&p, NULL, pipeline_count, message, 1) == (i < DECODER_PIPELINE_MAX));
@@ -705,13 +705,14 @@ static void test_pipeline_bounds(void)
 	decoder_pipeline_start(&p);
 	CHECK(pipeline_calls == DECODER_PREFETCH_AHEAD_0);
 	/* More messages applied than the pipeline holds (the rest went unhelped). */
+	/* Half the steps as the entries' own decoder (a direct call), half as another's. */
 	for (int i = 0; i < DECODER_PIPELINE_MAX * 2; i++, steps++)
-		decoder_pipeline_step(&p);
+		decoder_pipeline_step(&p, i % 2 ? pipeline_count : NULL);
 	/* Each stage runs once per entry it reaches: stage 0 on all (its first 16 at start). */
 	CHECK(pipeline_calls == DECODER_PIPELINE_MAX * DECODER_PREFETCH_STAGES -
 				DECODER_PREFETCH_AHEAD_1 - DECODER_PREFETCH_AHEAD_2);
 	CHECK(steps == DECODER_PIPELINE_MAX * 2);
-	decoder_pipeline_step(NULL);
+	decoder_pipeline_step(NULL, NULL);
 }
 
 int main(int argc, char **argv)
