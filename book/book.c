@@ -921,13 +921,19 @@ bool book_check(const struct book *book)
 	bool ok = shares != NULL && orders != NULL;
 
 	for (uint64_t s = 0; ok && s <= table->mask; s++) {
-		const struct order *order = &table->slots[s];
+		const struct order *order = &table->slots[s], *previous;
+		uint64_t distance;
 
 		if (!order_used(order))
 			continue;
 		live++;
+		/* Robin Hood order: a displaced order follows one at most one slot nearer home. */
+		distance = order_table_distance(table, s, order);
+		previous = &table->slots[(s - 1) & table->mask];
 		ok = order_table_find((struct order_table *)table, order->ref) == order &&
-		     order->level < book->levels_used && book->levels[order->level].orders > 0;
+		     order->level < book->levels_used && book->levels[order->level].orders > 0 &&
+		     (distance == 0 || (order_used(previous) &&
+					order_table_distance(table, (s - 1) & table->mask, previous) + 1 >= distance));
 		if (ok) {
 			shares[order->level] += order->shares;
 			orders[order->level]++;

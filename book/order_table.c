@@ -1,6 +1,7 @@
 /*
  * order_table: live orders keyed by order reference, in one preallocated array.
- * See order_table.h for the layout and why the home slot is the reference itself.
+ * See order_table.h for the layout, why the home slot is the reference itself and why
+ * the table is kept in Robin Hood order.
  */
 #include "book/order_table.h"
 
@@ -40,35 +41,50 @@ void order_table_fini(struct order_table *table)
 	memset(table, 0, sizeof(*table));
 }
 
+/* Slots [lo, hi] (cyclically) may now be used: widen the span order_table_clear empties. */
+static void order_table_touch(struct order_table *table, uint64_t lo, uint64_t hi)
+{
+	if (hi < lo) {	/* wrapped past the end of the table */
+		table->touched_lo = 0;
+		table->touched_hi = table->mask;
+		return;
+	}
+	if (lo < table->touched_lo)
+		table->touched_lo = lo;
+	if (hi > table->touched_hi)
+		table->touched_hi = hi;
+}
+
 struct order *order_table_claim(struct order_table *table, uint64_t ref, bool *existed)
 {
-	uint64_t i = ref & table->mask, probes;
+	const uint64_t mask = table->mask;
+	uint64_t at = ref & mask, end, probes;
 
 	assert(table->count <= table->count_max);
-	*existed = false;
-	/* Bounded as in order_table_find: an empty slot comes within the table. */
-	for (probes = 0; probes <= table->mask; probes++) {
-		struct order *slot = &table->slots[i];
-
-		if (!order_used(slot))
-			break;
-		if (slot->ref == ref) {
-			*existed = true;
-			return NULL;
-		}
-		i = (i + 1) & table->mask;
-	}
-	assert(probes <= table->mask);
-	if (table->count >= table->count_max)
+	*existed = order_table_find(table, ref) != NULL;
+	if (*existed || table->count >= table->count_max)
 		return NULL;
+	/* Its place: the first empty slot, or the first order nearer its home than it. */
+	for (probes = 0; probes <= mask; probes++) {
+		const struct order *slot = &table->slots[at];
+
+		if (!order_used(slot) || order_table_distance(table, at, slot) < probes)
+			break;
+		at = (at + 1) & mask;
+	}
+	/* The orders from there to the next empty slot move on by one, in order. */
+	end = at;
+	for (probes = 0; probes <= mask && order_used(&table->slots[end]); probes++)
+		end = (end + 1) & mask;
+	assert(!order_used(&table->slots[end]));	/* at most half the slots are used */
+	order_table_touch(table, at, end);
+	for (uint64_t i = end; i != at; i = (i - 1) & mask)
+		table->slots[i] = table->slots[(i - 1) & mask];
 	table->count++;
-	if (i < table->touched_lo)
-		table->touched_lo = i;
-	if (i > table->touched_hi)
-		table->touched_hi = i;
-	table->slots[i].ref = ref;
-	table->slots[i].level = ORDER_CLAIMED;
-	return &table->slots[i];
+	table->slots[at].ref = ref;
+	table->slots[at].level = ORDER_CLAIMED;
+	table->slots[at].shares = 0;
+	return &table->slots[at];
 }
 
 void order_table_clear(struct order_table *table)
@@ -85,32 +101,26 @@ void order_table_clear(struct order_table *table)
 
 void order_table_remove(struct order_table *table, struct order *slot)
 {
+	const uint64_t mask = table->mask;
 	uint64_t hole = (uint64_t)(slot - table->slots);
-	uint64_t i = hole;
 
 	/* A slot of this table: a pointer from elsewhere gives an index outside it. */
-	assert(hole <= table->mask);
+	assert(hole <= mask);
 	assert(order_used(slot) && table->count > 0);
 	table->count--;
 	/*
-	 * Backward-shift deletion: walk the rest of the probe chain and move back every
-	 * entry whose home slot does not lie cyclically in (hole, i], so no lookup ever
-	 * meets an empty slot before its key. Bounded as in order_table_find.
+	 * Backward shift, Robin Hood style: the displaced orders after the hole each move
+	 * back one slot, up to the first order at its home or an empty slot. Bounded as
+	 * in order_table_find.
 	 */
-	for (uint64_t probes = 0; probes <= table->mask; probes++) {
-		struct order *next;
-		uint64_t home;
+	for (uint64_t probes = 0; probes <= mask; probes++) {
+		uint64_t i = (hole + 1) & mask;
+		struct order *next = &table->slots[i];
 
-		i = (i + 1) & table->mask;
-		next = &table->slots[i];
-		if (!order_used(next))
+		if (!order_used(next) || order_table_distance(table, i, next) == 0)
 			break;
-		home = next->ref & table->mask;
-		if (((i - home) & table->mask) >= ((i - hole) & table->mask)) {
-			table->slots[hole] = *next;
-			hole = i;
-		}
+		table->slots[hole] = *next;
+		hole = i;
 	}
-	assert(!order_used(&table->slots[i]));	/* the chain ended */
 	table->slots[hole].level = ORDER_FREE;
 }

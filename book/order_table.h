@@ -5,8 +5,16 @@
  * references in increasing order, so the home slot is the reference itself masked to
  * the table size: consecutive orders land in consecutive slots, and the working set
  * of a busy session stays in a few cache lines instead of being scattered by a hash.
- * Deletion shifts the probe chain back (no tombstones), so lookups stay short however
- * long the session runs.
+ *
+ * Consecutive references make one long run of occupied slots, each order at its home.
+ * Plain linear probing would walk such a run to its end for every lookup of an
+ * unknown reference and every deletion. The table is therefore kept in Robin Hood
+ * order: an insert takes the place of the first order nearer its home than the new
+ * one would be (shifting the rest of the run on by one). A lookup stops at the
+ * first order nearer its home than the probe has come (the reference cannot lie
+ * beyond it), and a deletion shifts back only the displaced orders after the hole,
+ * stopping at the first order at its home or an empty slot. No tombstones: lookups
+ * stay short however long the session runs.
  */
 #ifndef FH_BOOK_ORDER_TABLE_H
 #define FH_BOOK_ORDER_TABLE_H
@@ -49,9 +57,17 @@ struct order_table {
 int order_table_init(struct order_table *table, uint32_t count_max);
 void order_table_fini(struct order_table *table);
 
+/* How far slot i lies past the home slot of the order in it. */
+static inline uint64_t order_table_distance(const struct order_table *table, uint64_t i,
+					    const struct order *slot)
+{
+	return (i - (slot->ref & table->mask)) & table->mask;
+}
+
 /*
- * The live order with this reference, or NULL. The probe ends at an empty slot, and
- * at most half the slots are used: a walk of the whole table means a broken count.
+ * The live order with this reference, or NULL. The probe ends at an empty slot or at
+ * an order nearer its home than the probe has come; at most half the slots are used:
+ * a walk of the whole table means a broken count.
  */
 static inline struct order *order_table_find(struct order_table *table, uint64_t ref)
 {
@@ -62,7 +78,7 @@ static inline struct order *order_table_find(struct order_table *table, uint64_t
 	for (uint64_t probes = 0; probes <= mask; probes++) {
 		struct order *slot = &slots[i];
 
-		if (!order_used(slot))
+		if (!order_used(slot) || order_table_distance(table, i, slot) < probes)
 			return NULL;
 		if (slot->ref == ref)
 			return slot;
