@@ -278,7 +278,7 @@ static int yaml_reader_integer_parse(struct yaml_reader *reader, yaml_node_t *no
 int yaml_reader_uint_parse(struct yaml_reader *reader, yaml_node_t *node, const char *path,
 			   uint32_t min, uint32_t max, uint32_t *out)
 {
-	int64_t v;
+	int64_t v = 0;	/* set when ret is 0; initialised for -O3's flow analysis */
 	int ret = yaml_reader_integer_parse(reader, node, path, false, min, max, &v);
 
 	if (ret == 0)
@@ -289,7 +289,7 @@ int yaml_reader_uint_parse(struct yaml_reader *reader, yaml_node_t *node, const 
 int yaml_reader_int_parse(struct yaml_reader *reader, yaml_node_t *node, const char *path,
 			  int32_t min, int32_t max, int32_t *out)
 {
-	int64_t v;
+	int64_t v = 0;	/* set when ret is 0; initialised for -O3's flow analysis */
 	int ret = yaml_reader_integer_parse(reader, node, path, true, min, max, &v);
 
 	if (ret == 0)
