@@ -97,43 +97,81 @@ static void pub_conflated_write_end(struct pub_conflated *view, uint32_t slot,
 	__atomic_store_n(&e->version, ++view->versions[slot], __ATOMIC_RELEASE);	/* even */
 }
 
-void pub_conflated_update(struct pub_conflated *view, uint32_t slot, uint8_t feed,
-			  const struct book *book, int32_t index, uint64_t ring_seq)
+/* True if a change at price `best` reaches a side whose best levels are levels[0..n). */
+static bool pub_conflated_side_stale(enum book_side side, int64_t best,
+				     const struct book_level_info *levels, uint32_t n, uint32_t depth)
 {
-	const struct book_instrument *in;
-	struct conflated_entry *e;
+	assert(n <= depth);
+	if (n < depth)
+		return true;	/* fewer levels than the view holds: every change shows */
+	return side == BOOK_SIDE_BID ? best >= levels[depth - 1].price :
+	       best <= levels[depth - 1].price;
+}
 
-	/* An index into the book's instrument array, used or not. */
-	assert(index >= 0 && (uint32_t)index < book->instruments_max);
-	in = &book->instruments[index];
-	if (slot >= view->slots)
-		return;
+/* Writes an entry's name fields and one side's levels as read (seqlock open). */
+static void pub_conflated_side_write(struct pub_conflated *view, struct conflated_entry *e,
+				     enum book_side side, const struct book_level_info *levels,
+				     uint32_t n)
+{
+	struct conflated_level *out = &e->levels[side * view->depth];
+
+	assert(n <= view->depth);
+	for (uint32_t i = 0; i < n; i++) {
+		out[i].price = levels[i].price;
+		out[i].shares = levels[i].shares;
+		out[i].orders = levels[i].orders;
+	}
+	if (side == BOOK_SIDE_BID)
+		e->bid_count = n;
+	else
+		e->ask_count = n;
+}
+
+static void pub_conflated_name_write(struct conflated_entry *e, const struct book_instrument *in,
+				     uint8_t feed)
+{
 	/* The symbol is copied into a fixed field: never more than it holds. */
 	assert(in->symbol_len <= sizeof(e->symbol));
-	e = pub_conflated_entry(view, slot);
-	pub_conflated_write_begin(view, slot, e);
-	e->ring_seq = ring_seq;
 	e->instrument = in->key;
 	e->feed = feed;
 	e->used = 1;
 	e->price_decimals = in->price_decimals;
 	memset(e->symbol, 0, sizeof(e->symbol));
 	memcpy(e->symbol, in->symbol, in->symbol_len);
-	for (int side = 0; side < BOOK_SIDES; side++) {
-		struct conflated_level *out = &e->levels[side * view->depth];
-		struct book_level_info levels[CONFLATED_DEPTH_MAX];
-		uint32_t n = book_side_levels(book, index, (enum book_side)side, levels, view->depth);
+}
 
-		for (uint32_t i = 0; i < n; i++) {
-			out[i].price = levels[i].price;
-			out[i].shares = levels[i].shares;
-			out[i].orders = levels[i].orders;
-		}
-		if (side == BOOK_SIDE_BID)
-			e->bid_count = n;
-		else
-			e->ask_count = n;
+void pub_conflated_refresh(struct pub_conflated *view, uint32_t slot, uint8_t feed,
+			   const struct book *book, int32_t index, uint64_t ring_seq,
+			   const struct pub_conflated_change *change)
+{
+	struct book_level_info levels[BOOK_SIDES][CONFLATED_DEPTH_MAX];
+	uint32_t n[BOOK_SIDES] = { 0, 0 };
+	uint8_t stale = 0;
+	struct conflated_entry *e;
+
+	/* An index into the book's instrument array, used or not. */
+	assert(index >= 0 && (uint32_t)index < book->instruments_max);
+	assert(view->depth <= CONFLATED_DEPTH_MAX && (change->sides & ~3u) == 0);
+	if (slot >= view->slots)
+		return;
+	for (int side = 0; side < BOOK_SIDES; side++) {
+		if (!(change->sides & (1u << side)))
+			continue;	/* untouched: what the entry holds is still true */
+		n[side] = book_side_levels(book, index, (enum book_side)side, levels[side], view->depth);
+		if (pub_conflated_side_stale((enum book_side)side, change->best_price[side],
+					     levels[side], n[side], view->depth))
+			stale |= (uint8_t)(1u << side);
 	}
+	if (stale == 0 && !change->named)
+		return;
+	e = pub_conflated_entry(view, slot);
+	pub_conflated_write_begin(view, slot, e);
+	e->ring_seq = ring_seq;
+	/* Rewritten with any side: an entry cleared by a new session becomes used again. */
+	pub_conflated_name_write(e, &book->instruments[index], feed);
+	for (int side = 0; side < BOOK_SIDES; side++)
+		if (stale & (1u << side))
+			pub_conflated_side_write(view, e, (enum book_side)side, levels[side], n[side]);
 	pub_conflated_write_end(view, slot, e);
 }
 

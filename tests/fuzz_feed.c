@@ -55,6 +55,8 @@ static void fuzz_publisher_attach(struct feed *feed, uint32_t slots)
 	}
 	publisher_init(&pub, &ring, 0, 1000000000);
 	publisher_view_set(&pub, &view, 0, feed->book);
+	/* A new feed is a new session: the view is updated incrementally from empty. */
+	pub_conflated_clear(&view, 0, slots);
 	feed->pub = &pub;
 }
 
