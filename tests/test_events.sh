@@ -31,7 +31,7 @@ pub_yaml $ring 262144 4 0600 >"$TMP/pub.yaml"
 events() {
 	local name=$1 pcap=$2 expected=$3 out=$TMP/$1
 	rm -f /dev/shm/$ring-1 /dev/shm/$ring-1-top
-	if ! "$FHD" -c "$TMP/pub.yaml" --replay "$pcap" >"$out.log" 2>&1; then
+	if ! "$FHD" -c "$TMP/${CONF:-pub.yaml}" --replay "$pcap" >"$out.log" 2>&1; then
 		fail "$name: fhd exited non-zero"; tail -5 "$out.log"; return
 	fi
 	if ! "$FH" tail --ring $ring-1 --json >"$out.json" 2>"$out.err"; then
@@ -86,6 +86,30 @@ for seed in $seeds; do
 			"$TMP/s$seed.exp" "$TMP/s$seed-$v.exp"
 		events "seed $seed $v" "$pcap" "$TMP/s$seed-$v.exp"
 	done
+done
+
+# A feed's views (publish.views): levels alone publishes no order event and the same
+# trade, level, top and packet events as the reference; orders alone publishes no
+# level or top event, the order events both views publish, and the reference's trades
+# and packets.
+seed=${seeds%% *}
+orders() { grep -E '"type":"order_' "$1" | sed 's/^{"seq":[0-9]*,//'; }
+for views in levels orders; do
+	sed "s/^    book: .*/&\n    publish: { views: [$views] }/" "$TMP/pub.yaml" >"$TMP/pub-$views.yaml"
+	if [ $views = levels ]; then
+		cp "$TMP/s$seed.exp" "$TMP/s$seed-$views.exp"
+	else
+		grep -vE '^(level|top) ' "$TMP/s$seed.exp" >"$TMP/s$seed-$views.exp"
+	fi
+	CONF=pub-$views.yaml events "seed $seed views [$views]" "$TMP/s$seed.pcap" "$TMP/s$seed-$views.exp"
+	orders "$TMP/seed $seed views [$views].json" >"$TMP/$views.orders"
+	orders "$TMP/seed $seed clean.json" >"$TMP/both.orders"
+	if [ $views = levels ]; then
+		check "views [levels]: no order event" [ ! -s "$TMP/$views.orders" ]
+	else
+		check "views [orders]: the session has order events" [ -s "$TMP/both.orders" ]
+		same_file "views [orders]: the order events of both views" "$TMP/both.orders" "$TMP/$views.orders"
+	fi
 done
 
 # The real NASDAQ slice (joined mid-session: many orders are unknown) and the simulated
