@@ -9,6 +9,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The edge of a side that holds fewer levels than the view: every price reaches it. */
+static int64_t pub_conflated_edge_open(enum book_side side)
+{
+	return side == BOOK_SIDE_BID ? INT64_MIN : INT64_MAX;
+}
+
+static void pub_conflated_edges_open(struct pub_conflated *view, uint32_t slot)
+{
+	view->edges[(size_t)slot * BOOK_SIDES + BOOK_SIDE_BID] = pub_conflated_edge_open(BOOK_SIDE_BID);
+	view->edges[(size_t)slot * BOOK_SIDES + BOOK_SIDE_ASK] = pub_conflated_edge_open(BOOK_SIDE_ASK);
+}
+
 int pub_conflated_create(struct pub_conflated *view, const char *name, uint32_t slots,
 			 uint32_t depth, uint64_t generation, mode_t mode, gid_t gid,
 			 char *err, size_t err_size)
@@ -35,10 +47,17 @@ int pub_conflated_create(struct pub_conflated *view, const char *name, uint32_t 
 		return -ENOMEM;
 	}
 	memset(view->versions, 0, (size_t)slots * sizeof(*view->versions));	/* prefault */
-	rc = shm_segment_create(&view->segment, "conflated view", name, size, err, err_size);
+	view->edges = calloc((size_t)slots * BOOK_SIDES, sizeof(*view->edges));
+	rc = view->edges == NULL ? -ENOMEM : 0;
+	if (rc == 0)
+		rc = shm_segment_create(&view->segment, "conflated view", name, size, err, err_size);
+	else
+		snprintf(err, err_size, "%s: no memory for %u entries", name, slots);
 	if (rc != 0) {
 		free(view->versions);
+		free(view->edges);
 		view->versions = NULL;
+		view->edges = NULL;
 		return rc;
 	}
 	header = view->segment.map;
@@ -54,6 +73,8 @@ int pub_conflated_create(struct pub_conflated *view, const char *name, uint32_t 
 	view->entry_size = entry_size;
 	view->slots = slots;
 	view->size = size;
+	for (uint32_t s = 0; s < slots; s++)
+		pub_conflated_edges_open(view, s);	/* nothing held: every change shows */
 	rc = shm_segment_share(&view->segment, "conflated view", mode, gid, err, err_size);
 	if (rc != 0) {
 		shm_segment_remove(&view->segment);
@@ -77,6 +98,7 @@ void pub_conflated_close(struct pub_conflated *view)
 {
 	shm_segment_close(&view->segment);
 	free(view->versions);
+	free(view->edges);
 	memset(view, 0, sizeof(*view));
 	view->segment.fd = -1;
 }
@@ -97,15 +119,10 @@ static void pub_conflated_write_end(struct pub_conflated *view, uint32_t slot,
 	__atomic_store_n(&e->version, ++view->versions[slot], __ATOMIC_RELEASE);	/* even */
 }
 
-/* True if a change at price `best` reaches a side whose best levels are levels[0..n). */
-static bool pub_conflated_side_stale(enum book_side side, int64_t best,
-				     const struct book_level_info *levels, uint32_t n, uint32_t depth)
+/* True if a change at price `best` reaches a side whose entry's edge is `edge`. */
+static bool pub_conflated_side_stale(enum book_side side, int64_t best, int64_t edge)
 {
-	assert(n <= depth);
-	if (n < depth)
-		return true;	/* fewer levels than the view holds: every change shows */
-	return side == BOOK_SIDE_BID ? best >= levels[depth - 1].price :
-	       best <= levels[depth - 1].price;
+	return side == BOOK_SIDE_BID ? best >= edge : best <= edge;
 }
 
 /* Writes an entry's name fields and one side's levels as read (seqlock open). */
@@ -144,8 +161,8 @@ void pub_conflated_refresh(struct pub_conflated *view, uint32_t slot, uint8_t fe
 			   const struct book *book, int32_t index, uint64_t ring_seq,
 			   const struct pub_conflated_change *change)
 {
-	struct book_level_info levels[BOOK_SIDES][CONFLATED_DEPTH_MAX];
-	uint32_t n[BOOK_SIDES] = { 0, 0 };
+	struct book_level_info levels[CONFLATED_DEPTH_MAX];
+	int64_t *edges = &view->edges[(size_t)slot * BOOK_SIDES];
 	uint8_t stale = 0;
 	struct conflated_entry *e;
 
@@ -154,14 +171,10 @@ void pub_conflated_refresh(struct pub_conflated *view, uint32_t slot, uint8_t fe
 	assert(view->depth <= CONFLATED_DEPTH_MAX && (change->sides & ~3u) == 0);
 	if (slot >= view->slots)
 		return;
-	for (int side = 0; side < BOOK_SIDES; side++) {
-		if (!(change->sides & (1u << side)))
-			continue;	/* untouched: what the entry holds is still true */
-		n[side] = book_side_levels(book, index, (enum book_side)side, levels[side], view->depth);
-		if (pub_conflated_side_stale((enum book_side)side, change->best_price[side],
-					     levels[side], n[side], view->depth))
+	for (int side = 0; side < BOOK_SIDES; side++)	/* untouched sides are still true */
+		if ((change->sides & (1u << side)) &&
+		    pub_conflated_side_stale((enum book_side)side, change->best_price[side], edges[side]))
 			stale |= (uint8_t)(1u << side);
-	}
 	if (stale == 0 && !change->named)
 		return;
 	e = pub_conflated_entry(view, slot);
@@ -169,9 +182,16 @@ void pub_conflated_refresh(struct pub_conflated *view, uint32_t slot, uint8_t fe
 	e->ring_seq = ring_seq;
 	/* Rewritten with any side: an entry cleared by a new session becomes used again. */
 	pub_conflated_name_write(e, &book->instruments[index], feed);
-	for (int side = 0; side < BOOK_SIDES; side++)
-		if (stale & (1u << side))
-			pub_conflated_side_write(view, e, (enum book_side)side, levels[side], n[side]);
+	for (int side = 0; side < BOOK_SIDES; side++) {
+		uint32_t n;
+
+		if (!(stale & (1u << side)))
+			continue;
+		n = book_side_levels(book, index, (enum book_side)side, levels, view->depth);
+		pub_conflated_side_write(view, e, (enum book_side)side, levels, n);
+		edges[side] = n < view->depth ? pub_conflated_edge_open((enum book_side)side) :
+			      levels[n - 1].price;
+	}
 	pub_conflated_write_end(view, slot, e);
 }
 
@@ -184,5 +204,6 @@ void pub_conflated_clear(struct pub_conflated *view, uint32_t first, uint32_t co
 		e->used = 0;
 		e->bid_count = e->ask_count = 0;
 		pub_conflated_write_end(view, s, e);
+		pub_conflated_edges_open(view, s);
 	}
 }

@@ -24,6 +24,9 @@ struct pub_conflated {
 	struct conflated_header *header;	/* shared: written only */
 	uint8_t *entries;			/* shared: written only */
 	uint64_t *versions;			/* each entry's seqlock version, by slot */
+	int64_t *edges;				/* by slot and side: the price of the depth-th
+						 * level as last written, or the side's worst
+						 * price if it had fewer (every change shows) */
 	uint32_t depth;
 	uint32_t entry_size;
 	uint32_t slots;
@@ -81,15 +84,18 @@ static inline void pub_conflated_change_note(struct pub_conflated_change *change
 /*
  * Brings slot's entry up to date with the book's instrument `index` of feed `feed`
  * after `change`: rewrites only the sides whose change fell inside the top depth (its
- * best price at or better than the side's depth-th level now, or the side has fewer
- * levels than depth), and the entry's name fields. An entry with nothing stale is
- * left alone (version and ring_seq too: ring_seq is the last event that changed it).
+ * best price at or better than the side's depth-th level as the entry holds it, or
+ * the entry holds fewer levels than depth), and the entry's name fields. A change
+ * strictly worse than that level left the depth levels at or better than it as they
+ * were, so the entry is still exact: the book is not even read. An entry with nothing
+ * stale is left alone (version and ring_seq too: ring_seq is the last event that
+ * changed it).
  */
 void pub_conflated_refresh(struct pub_conflated *view, uint32_t slot, uint8_t feed,
 			   const struct book *book, int32_t index, uint64_t ring_seq,
 			   const struct pub_conflated_change *change);
 
-/* Marks slots [first, first + count) empty (a new session cleared the books). */
+/* Marks slots [first, first + count) empty (a new session cleared the books); also makes a view's first use. */
 void pub_conflated_clear(struct pub_conflated *view, uint32_t first, uint32_t count);
 
 #endif
