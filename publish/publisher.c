@@ -152,7 +152,7 @@ static bool publisher_top_same(const struct book_top *a, const struct book_top *
 
 /* TOP_OF_BOOK for a pending instrument whose top is not what it was when it was first changed. */
 static void publisher_top(struct publisher *pub, const struct book *book,
-			  const struct publisher_instrument *pi)
+			  const struct publisher_instrument *pi, uint32_t delta_ns)
 {
 	struct book_top now;
 	struct fh_event *e;
@@ -168,16 +168,17 @@ static void publisher_top(struct publisher *pub, const struct book *book,
 	e->body.top.ask_price = now.price[BOOK_SIDE_ASK];
 	e->body.top.bid_shares = publisher_saturate(now.shares[BOOK_SIDE_BID]);
 	e->body.top.ask_shares = publisher_saturate(now.shares[BOOK_SIDE_ASK]);
-	publisher_commit(pub, e);
+	publisher_commit_at(pub, e, delta_ns);
 }
 
 /*
  * Publishes what is pending: LEVEL_CHANGED per level (order of first change, final
  * state), then TOP_OF_BOOK per instrument whose best moved, in the order of the
- * instruments' first changed level. The scratch stays for the conflated view
- * (publisher_view_refresh) until publisher_scratch_reset.
+ * instruments' first changed level, all stamped delta_ns. The scratch stays for the
+ * conflated view (publisher_view_refresh) until publisher_scratch_reset.
  */
-static void publisher_pending_publish(struct publisher *pub, const struct book *book)
+static void publisher_pending_publish(struct publisher *pub, const struct book *book,
+				      uint32_t delta_ns)
 {
 	assert(pub->levels_count <= PUBLISHER_LEVELS_MAX &&
 	       pub->instruments_count <= PUBLISHER_INSTRUMENTS_MAX);
@@ -192,14 +193,14 @@ static void publisher_pending_publish(struct publisher *pub, const struct book *
 		e->body.level.shares = pl->shares;
 		e->body.level.orders = pl->orders;
 		e->body.level.reserved = 0;
-		publisher_commit(pub, e);
+		publisher_commit_at(pub, e, delta_ns);
 	}
 	for (uint32_t i = 0; i < pub->levels_count; i++) {
 		struct publisher_instrument *pi = &pub->instruments[pub->levels[i].pending];
 
 		assert(pub->levels[i].pending < pub->instruments_count);
 		if (pi->best)
-			publisher_top(pub, book, pi);
+			publisher_top(pub, book, pi, delta_ns);
 		pi->best = 0;	/* one top per instrument */
 	}
 }
@@ -227,7 +228,7 @@ static void publisher_room_make(struct publisher *pub, const struct book *book)
 	    pub->instruments_count < PUBLISHER_INSTRUMENTS_MAX)
 		return;
 	pub->flushes_early++;
-	publisher_pending_publish(pub, book);
+	publisher_pending_publish(pub, book, publisher_delta_ns(pub));
 	publisher_view_refresh(pub);
 	publisher_scratch_reset(pub);
 }
@@ -367,14 +368,16 @@ void publisher_message(struct publisher *pub, const struct book *book,
 
 void publisher_packet_end(struct publisher *pub, uint64_t last_seq)
 {
+	/* One clock read for the packet's end: its events go out together. */
+	uint32_t delta_ns = publisher_delta_ns(pub);
 	struct fh_event *e;
 
-	publisher_pending_publish(pub, pub->book);
+	publisher_pending_publish(pub, pub->book, delta_ns);
 	e = publisher_claim(pub, FH_EVENT_END_OF_PACKET, 0, FH_SIDE_NONE, 0);
 	memset(&e->body, 0, sizeof(e->body));
 	e->body.packet.last_seq = last_seq;
 	e->body.packet.messages = pub->messages;
-	publisher_commit(pub, e);
+	publisher_commit_at(pub, e, delta_ns);
 	/* The books are consistent with the packet: the view catches up on what it touched. */
 	publisher_view_refresh(pub);
 	publisher_scratch_reset(pub);

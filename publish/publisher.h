@@ -133,12 +133,24 @@ static inline struct fh_event *publisher_claim(struct publisher *pub, uint8_t ty
 	return e;
 }
 
-static inline void publisher_commit(struct publisher *pub, struct fh_event *e)
+/* publish_delta_ns for events sent now: time since the packet's RX, saturated. */
+static inline uint32_t publisher_delta_ns(const struct publisher *pub)
 {
 	uint64_t ns = clock_tsc_to_ns(clock_tsc() - pub->rx_tsc, pub->ns_per_tsc_q32);
 
-	e->publish_delta_ns = ns > UINT32_MAX ? UINT32_MAX : (uint32_t)ns;
+	return ns > UINT32_MAX ? UINT32_MAX : (uint32_t)ns;
+}
+
+/* Sends a claimed event stamped delta_ns (the events of a packet's end share one). */
+static inline void publisher_commit_at(struct publisher *pub, struct fh_event *e, uint32_t delta_ns)
+{
+	e->publish_delta_ns = delta_ns;
 	pub_ring_commit(pub->ring, e);
+}
+
+static inline void publisher_commit(struct publisher *pub, struct fh_event *e)
+{
+	publisher_commit_at(pub, e, publisher_delta_ns(pub));
 }
 
 /*

@@ -70,7 +70,8 @@ struct fh_event {
 	uint32_t instrument;		/* the venue's instrument key (ITCH stock locate) */
 	uint64_t exchange_ts_ns;	/* the exchange's timestamp (ITCH: ns since midnight) */
 	uint64_t rx_ts_ns;		/* when fhd received the packet (capture time in a replay) */
-	uint32_t publish_delta_ns;	/* publish time - rx time on fhd's clock (saturated) */
+	uint32_t publish_delta_ns;	/* publish time - rx time on fhd's clock (saturated); the
+					   events of a packet's end share the time it began */
 	uint32_t quantity;		/* shares, per type (see above) */
 	union {
 		struct {
