@@ -15,10 +15,14 @@ static int64_t pub_conflated_edge_open(enum book_side side)
 	return side == BOOK_SIDE_BID ? INT64_MIN : INT64_MAX;
 }
 
-static void pub_conflated_edges_open(struct pub_conflated *view, uint32_t slot)
+/* An empty entry: nothing held, so every change shows; no name yet. */
+static void pub_conflated_own_reset(struct pub_conflated *view, uint32_t slot)
 {
-	view->edges[(size_t)slot * BOOK_SIDES + BOOK_SIDE_BID] = pub_conflated_edge_open(BOOK_SIDE_BID);
-	view->edges[(size_t)slot * BOOK_SIDES + BOOK_SIDE_ASK] = pub_conflated_edge_open(BOOK_SIDE_ASK);
+	struct pub_conflated_own *own = &view->own[slot];
+
+	own->edge[BOOK_SIDE_BID] = pub_conflated_edge_open(BOOK_SIDE_BID);
+	own->edge[BOOK_SIDE_ASK] = pub_conflated_edge_open(BOOK_SIDE_ASK);
+	own->named = false;
 }
 
 int pub_conflated_create(struct pub_conflated *view, const char *name, uint32_t slots,
@@ -47,17 +51,17 @@ int pub_conflated_create(struct pub_conflated *view, const char *name, uint32_t 
 		return -ENOMEM;
 	}
 	memset(view->versions, 0, (size_t)slots * sizeof(*view->versions));	/* prefault */
-	view->edges = calloc((size_t)slots * BOOK_SIDES, sizeof(*view->edges));
-	rc = view->edges == NULL ? -ENOMEM : 0;
+	view->own = calloc(slots, sizeof(*view->own));
+	rc = view->own == NULL ? -ENOMEM : 0;
 	if (rc == 0)
 		rc = shm_segment_create(&view->segment, "conflated view", name, size, err, err_size);
 	else
 		snprintf(err, err_size, "%s: no memory for %u entries", name, slots);
 	if (rc != 0) {
 		free(view->versions);
-		free(view->edges);
+		free(view->own);
 		view->versions = NULL;
-		view->edges = NULL;
+		view->own = NULL;
 		return rc;
 	}
 	header = view->segment.map;
@@ -74,7 +78,7 @@ int pub_conflated_create(struct pub_conflated *view, const char *name, uint32_t 
 	view->slots = slots;
 	view->size = size;
 	for (uint32_t s = 0; s < slots; s++)
-		pub_conflated_edges_open(view, s);	/* nothing held: every change shows */
+		pub_conflated_own_reset(view, s);
 	rc = shm_segment_share(&view->segment, "conflated view", mode, gid, err, err_size);
 	if (rc != 0) {
 		shm_segment_remove(&view->segment);
@@ -98,7 +102,7 @@ void pub_conflated_close(struct pub_conflated *view)
 {
 	shm_segment_close(&view->segment);
 	free(view->versions);
-	free(view->edges);
+	free(view->own);
 	memset(view, 0, sizeof(*view));
 	view->segment.fd = -1;
 }
@@ -162,7 +166,7 @@ void pub_conflated_refresh(struct pub_conflated *view, uint32_t slot, uint8_t fe
 			   const struct pub_conflated_change *change)
 {
 	struct book_level_info levels[CONFLATED_DEPTH_MAX];
-	int64_t *edges = &view->edges[(size_t)slot * BOOK_SIDES];
+	struct pub_conflated_own *own;
 	uint8_t stale = 0;
 	struct conflated_entry *e;
 
@@ -171,17 +175,20 @@ void pub_conflated_refresh(struct pub_conflated *view, uint32_t slot, uint8_t fe
 	assert(view->depth <= CONFLATED_DEPTH_MAX && (change->sides & ~3u) == 0);
 	if (slot >= view->slots)
 		return;
+	own = &view->own[slot];
 	for (int side = 0; side < BOOK_SIDES; side++)	/* untouched sides are still true */
 		if ((change->sides & (1u << side)) &&
-		    pub_conflated_side_stale((enum book_side)side, change->best_price[side], edges[side]))
+		    pub_conflated_side_stale((enum book_side)side, change->best_price[side], own->edge[side]))
 			stale |= (uint8_t)(1u << side);
 	if (stale == 0 && !change->named)
 		return;
 	e = pub_conflated_entry(view, slot);
 	pub_conflated_write_begin(view, slot, e);
 	e->ring_seq = ring_seq;
-	/* Rewritten with any side: an entry cleared by a new session becomes used again. */
-	pub_conflated_name_write(e, &book->instruments[index], feed);
+	/* Renamed, or new in this session (its entry was cleared): the name fields too. */
+	if (change->named || !own->named)
+		pub_conflated_name_write(e, &book->instruments[index], feed);
+	own->named = true;
 	for (int side = 0; side < BOOK_SIDES; side++) {
 		uint32_t n;
 
@@ -189,8 +196,8 @@ void pub_conflated_refresh(struct pub_conflated *view, uint32_t slot, uint8_t fe
 			continue;
 		n = book_side_levels(book, index, (enum book_side)side, levels, view->depth);
 		pub_conflated_side_write(view, e, (enum book_side)side, levels, n);
-		edges[side] = n < view->depth ? pub_conflated_edge_open((enum book_side)side) :
-			      levels[n - 1].price;
+		own->edge[side] = n < view->depth ? pub_conflated_edge_open((enum book_side)side) :
+				  levels[n - 1].price;
 	}
 	pub_conflated_write_end(view, slot, e);
 }
@@ -204,6 +211,6 @@ void pub_conflated_clear(struct pub_conflated *view, uint32_t first, uint32_t co
 		e->used = 0;
 		e->bid_count = e->ask_count = 0;
 		pub_conflated_write_end(view, s, e);
-		pub_conflated_edges_open(view, s);
+		pub_conflated_own_reset(view, s);
 	}
 }

@@ -19,14 +19,19 @@
 #include "publish/libfh/conflated_layout.h"
 #include "publish/shm_segment.h"
 
+/* What the producer remembers of an entry it wrote, so it never reads the entry back. */
+struct pub_conflated_own {
+	int64_t edge[BOOK_SIDES];	/* the price of the depth-th level as written, or the
+					 * side's worst price if it held fewer (every change shows) */
+	bool named;			/* the name fields are written and current */
+};
+
 /* The producer's state: its own copies of everything; the shared side is written only. */
 struct pub_conflated {
 	struct conflated_header *header;	/* shared: written only */
 	uint8_t *entries;			/* shared: written only */
 	uint64_t *versions;			/* each entry's seqlock version, by slot */
-	int64_t *edges;				/* by slot and side: the price of the depth-th
-						 * level as last written, or the side's worst
-						 * price if it had fewer (every change shows) */
+	struct pub_conflated_own *own;		/* by slot */
 	uint32_t depth;
 	uint32_t entry_size;
 	uint32_t slots;

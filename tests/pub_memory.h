@@ -30,9 +30,9 @@ static inline void pub_memory_make(struct pub_ring *ring, uint32_t capacity,
 	view->slots = slots;
 	view->entries = calloc(slots, view->entry_size);
 	view->versions = calloc(slots, sizeof(*view->versions));
-	view->edges = calloc((size_t)slots * BOOK_SIDES, sizeof(*view->edges));
+	view->own = calloc(slots, sizeof(*view->own));
 	if (ring->header == NULL || ring->records == NULL || view->entries == NULL ||
-	    view->versions == NULL || view->edges == NULL)
+	    view->versions == NULL || view->own == NULL)
 		abort();
 	pub_conflated_clear(view, 0, slots);
 }
