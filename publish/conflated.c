@@ -25,6 +25,34 @@ static void pub_conflated_own_reset(struct pub_conflated *view, uint32_t slot)
 	own->named = false;
 }
 
+static void pub_conflated_own_free(struct pub_conflated *view)
+{
+	free(view->versions);
+	free(view->own);
+	view->versions = NULL;
+	view->own = NULL;
+}
+
+/*
+ * The producer's own records of the entries, prefaulted: the seqlock versions (the
+ * shared ones are written, never read) and what each entry holds. 0 or -ENOMEM.
+ */
+static int pub_conflated_own_alloc(struct pub_conflated *view, const char *name, uint32_t slots,
+				   char *err, size_t err_size)
+{
+	view->versions = calloc(slots, sizeof(*view->versions));
+	view->own = calloc(slots, sizeof(*view->own));
+	if (view->versions == NULL || view->own == NULL) {
+		pub_conflated_own_free(view);
+		snprintf(err, err_size, "%s: no memory for %u entries", name, slots);
+		return -ENOMEM;
+	}
+	memset(view->versions, 0, (size_t)slots * sizeof(*view->versions));	/* prefault */
+	for (uint32_t s = 0; s < slots; s++)
+		pub_conflated_own_reset(view, s);
+	return 0;
+}
+
 int pub_conflated_create(struct pub_conflated *view, const char *name, uint32_t slots,
 			 uint32_t depth, uint64_t generation, mode_t mode, gid_t gid,
 			 char *err, size_t err_size)
@@ -44,24 +72,11 @@ int pub_conflated_create(struct pub_conflated *view, const char *name, uint32_t 
 	}
 	entry_size = (entry_size + 63) & ~63u;	/* entries on their own cache lines */
 	size = CONFLATED_HEADER_SIZE + (size_t)slots * entry_size;
-	/* The entries' seqlock versions, kept here: the shared ones are written, never read. */
-	view->versions = calloc(slots, sizeof(*view->versions));
-	if (view->versions == NULL) {
-		snprintf(err, err_size, "%s: no memory for %u entries", name, slots);
-		return -ENOMEM;
-	}
-	memset(view->versions, 0, (size_t)slots * sizeof(*view->versions));	/* prefault */
-	view->own = calloc(slots, sizeof(*view->own));
-	rc = view->own == NULL ? -ENOMEM : 0;
+	rc = pub_conflated_own_alloc(view, name, slots, err, err_size);
 	if (rc == 0)
 		rc = shm_segment_create(&view->segment, "conflated view", name, size, err, err_size);
-	else
-		snprintf(err, err_size, "%s: no memory for %u entries", name, slots);
 	if (rc != 0) {
-		free(view->versions);
-		free(view->own);
-		view->versions = NULL;
-		view->own = NULL;
+		pub_conflated_own_free(view);
 		return rc;
 	}
 	header = view->segment.map;
@@ -77,8 +92,6 @@ int pub_conflated_create(struct pub_conflated *view, const char *name, uint32_t 
 	view->entry_size = entry_size;
 	view->slots = slots;
 	view->size = size;
-	for (uint32_t s = 0; s < slots; s++)
-		pub_conflated_own_reset(view, s);
 	rc = shm_segment_share(&view->segment, "conflated view", mode, gid, err, err_size);
 	if (rc != 0) {
 		shm_segment_remove(&view->segment);
@@ -101,8 +114,7 @@ void pub_conflated_generation_set(struct pub_conflated *view, uint64_t generatio
 void pub_conflated_close(struct pub_conflated *view)
 {
 	shm_segment_close(&view->segment);
-	free(view->versions);
-	free(view->own);
+	pub_conflated_own_free(view);
 	memset(view, 0, sizeof(*view));
 	view->segment.fd = -1;
 }
