@@ -12,7 +12,8 @@
 #  3. full path through DPDK: fhd replays a generated capture from memory
 #     (net_pcap infinite_rx=1) for a few seconds: packets/s and messages/s, both lines
 #     arbitrated, every message decoded into books. Every full-path line also says its
-#     packets/s as a % of the PMD-alone rate of 2.
+#     packets/s as a % of the PMD-alone rate of 2. Publishing is measured with both
+#     views, then with each view alone.
 set -euo pipefail
 B=${1:-build}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -112,6 +113,15 @@ slow=$!
 	--duration "$SECONDS_FULL" 2>/dev/null | grep -E "^throughput" | of_pmd | sed 's/^/  publishing, slow consumer: /'
 kill $slow 2>/dev/null; wait $slow 2>/dev/null
 sed 's/^/  /' "$W/slow.err" | tail -1
+rm -f /dev/shm/$ring-1 /dev/shm/$ring-1-top
+echo
+echo "== full path with publishing, by view (feeds[].publish.views), ${SECONDS_FULL}s each; compare within this run"
+for views in "orders, levels" levels orders; do
+	sed "s/^    book: .*/&\n    publish: { views: [$views] }/" "$ROOT/bench/fhd-bench.yaml" >"$W/views.yaml"
+	"$B/fhd" -c "$W/views.yaml" --replay "$W/full.pcap" --replay-loop --publish $ring \
+		--duration "$SECONDS_FULL" 2>/dev/null | grep -E "^throughput" | of_pmd |
+		sed "s/^/  views [$views]: /"
+done
 rm -f /dev/shm/$ring-1 /dev/shm/$ring-1-top
 
 echo

@@ -96,7 +96,7 @@ enum cfg_port_key { PORT_KEY_NAME, PORT_KEY_DEVICE, PORT_KEY_RX_QUEUES, PORT_KEY
 		    PORT_KEYS };
 enum cfg_feed_key {
 	FEED_KEY_NAME, FEED_KEY_PROTOCOL, FEED_KEY_LCORE, FEED_KEY_REORDER_WINDOW, FEED_KEY_LINES,
-	FEED_KEY_BOOK, FEED_KEY_UTC_OFFSET, FEED_KEYS
+	FEED_KEY_BOOK, FEED_KEY_UTC_OFFSET, FEED_KEY_PUBLISH, FEED_KEYS
 };
 enum cfg_line_key { LINE_KEY_GROUP, LINE_KEY_UDP_PORT, LINE_KEY_SOURCE, LINE_KEY_PORT,
 		    LINE_KEY_QUEUE, LINE_KEYS };
@@ -504,6 +504,63 @@ static int cfg_book_read(struct cfg_parser *p, yaml_node_t *node, const char *pa
 				    1, CFG_BOOK_LEVELS_MAX, &book->levels_max);
 }
 
+/* One entry of a feed's publish.views: orders or levels, each at most once. */
+static int cfg_view_read(struct cfg_parser *p, yaml_node_t *node, const char *path,
+			 uint8_t *views)
+{
+	static const char *const names[] = { "orders", "levels" };
+	static const uint8_t bits[] = { CFG_VIEW_ORDERS, CFG_VIEW_LEVELS };
+	char name[16];
+	int ret;
+
+	if (node->type != YAML_SCALAR_NODE || node->data.scalar.length >= sizeof(name))
+		return yaml_reader_type_fail(p->reader, node, path, "'orders' or 'levels'");
+	ret = yaml_reader_string_parse(p->reader, node, path, name, sizeof(name));
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < 2; i++) {
+		if (strcmp(name, names[i]) != 0)
+			continue;
+		if (*views & bits[i])
+			return yaml_reader_fail(p->reader, &node->start_mark, path,
+						"expected each view once, got '%s' again", name);
+		*views |= bits[i];
+		return 0;
+	}
+	return yaml_reader_type_fail(p->reader, node, path, "'orders' or 'levels'");
+}
+
+/* A feed's optional publish section: {views: [orders, levels]} (default both). */
+static int cfg_feed_publish_read(struct cfg_parser *p, yaml_node_t *node, const char *parent,
+				 struct cfg_feed *feed)
+{
+	struct yaml_reader_key keys[] = { { .name = "views" } };
+	char path[YAML_READER_PATH_MAX], views_path[YAML_READER_PATH_MAX];
+	char item_path[YAML_READER_PATH_MAX];
+	yaml_node_t *list;
+	uint8_t views = 0;
+	size_t count;
+	int ret;
+
+	feed->publish_views = CFG_VIEWS_ALL;
+	if (!node)
+		return 0;
+	yaml_reader_path_key(path, sizeof(path), parent, "publish");
+	ret = yaml_reader_map_read(p->reader, node, path, keys, 1);
+	if (ret || !keys[0].value)
+		return ret;
+	list = keys[0].value;
+	yaml_reader_path_key(views_path, sizeof(views_path), path, "views");
+	ret = yaml_reader_list_read(p->reader, list, views_path, 1, 2, "views", &count);
+	for (size_t i = 0; ret == 0 && i < count; i++) {
+		yaml_reader_path_index(item_path, sizeof(item_path), views_path, i);
+		ret = cfg_view_read(p, yaml_reader_list_item(p->reader, list, i), item_path, &views);
+	}
+	if (ret == 0)
+		feed->publish_views = views;
+	return ret;
+}
+
 /* Feed index's name: required, safe as a file name, unlike any feed's before it. */
 static int cfg_feed_name_read(struct cfg_parser *p, yaml_node_t *node, const char *path,
 			      const struct yaml_reader_key *key, size_t index)
@@ -562,6 +619,7 @@ static int cfg_feed_read(struct cfg_parser *p, yaml_node_t *node, size_t index)
 		[FEED_KEY_REORDER_WINDOW] = { .name = "reorder_window" },
 		[FEED_KEY_LINES] = { .name = "lines" }, [FEED_KEY_BOOK] = { .name = "book" },
 		[FEED_KEY_UTC_OFFSET] = { .name = "exchange_utc_offset_min" },
+		[FEED_KEY_PUBLISH] = { .name = "publish" },
 	};
 	struct cfg_feed *feed = &p->cfg->feeds[index];
 	char path[YAML_READER_PATH_MAX];
@@ -602,7 +660,10 @@ static int cfg_feed_read(struct cfg_parser *p, yaml_node_t *node, size_t index)
 	ret = cfg_lines_read(p, keys[FEED_KEY_LINES].value, path, index);
 	if (ret)
 		return ret;
-	return cfg_book_read(p, keys[FEED_KEY_BOOK].value, path, &feed->book);
+	ret = cfg_book_read(p, keys[FEED_KEY_BOOK].value, path, &feed->book);
+	if (ret)
+		return ret;
+	return cfg_feed_publish_read(p, keys[FEED_KEY_PUBLISH].value, path, feed);
 }
 
 static int cfg_feeds_read(struct cfg_parser *p, yaml_node_t *node)

@@ -44,6 +44,17 @@ struct cfg_book {
 	uint32_t levels_max;		/* YAML: levels, 1..65536 price levels per side */
 };
 
+/*
+ * The views a feed publishes: orders = ORDER_ADDED/REDUCED/REPLACED/DELETED; levels =
+ * LEVEL_CHANGED, TOP_OF_BOOK and the conflated view. Trades, status, gaps, packet
+ * ends, BOOK_CLEARED and INSTRUMENT_DEFINED are always published.
+ */
+enum cfg_view {
+	CFG_VIEW_ORDERS = 1 << 0,
+	CFG_VIEW_LEVELS = 1 << 1,
+	CFG_VIEWS_ALL = CFG_VIEW_ORDERS | CFG_VIEW_LEVELS,
+};
+
 struct cfg_feed {
 	char name[CFG_NAME_MAX];
 	enum cfg_protocol protocol;
@@ -55,6 +66,8 @@ struct cfg_feed {
 						 * the UTC offset of the day the exchange's timestamps count
 						 * from (ITCH: ns since midnight, US/Eastern: -300 or -240) */
 	struct cfg_book book;
+	uint8_t publish_views;			/* YAML: publish.views, a list of orders and/or levels
+						 * (enum cfg_view bits), default both */
 };
 
 struct cfg_port {

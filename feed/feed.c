@@ -14,6 +14,10 @@
 
 #define FEED_DAY_NS (86400ull * 1000000000ull)
 
+_Static_assert((int)CFG_VIEW_ORDERS == (int)PUBLISHER_VIEW_ORDERS &&
+	       (int)CFG_VIEW_LEVELS == (int)PUBLISHER_VIEW_LEVELS,
+	       "a feed's configured views are its publisher's");
+
 const char *const feed_latency_names[FEED_LATENCY_KINDS] = {
 	[FEED_LATENCY_PACKET] = "rx_to_publish_packet",
 	[FEED_LATENCY_MESSAGE] = "rx_to_publish_message",

@@ -9,6 +9,50 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The edge of a side that holds fewer levels than the view: every price reaches it. */
+static int64_t pub_conflated_edge_open(enum book_side side)
+{
+	return side == BOOK_SIDE_BID ? INT64_MIN : INT64_MAX;
+}
+
+/* An empty entry: nothing held, so every change shows; no name yet. */
+static void pub_conflated_own_reset(struct pub_conflated *view, uint32_t slot)
+{
+	struct pub_conflated_own *own = &view->own[slot];
+
+	own->edge[BOOK_SIDE_BID] = pub_conflated_edge_open(BOOK_SIDE_BID);
+	own->edge[BOOK_SIDE_ASK] = pub_conflated_edge_open(BOOK_SIDE_ASK);
+	own->named = false;
+}
+
+static void pub_conflated_own_free(struct pub_conflated *view)
+{
+	free(view->versions);
+	free(view->own);
+	view->versions = NULL;
+	view->own = NULL;
+}
+
+/*
+ * The producer's own records of the entries, prefaulted: the seqlock versions (the
+ * shared ones are written, never read) and what each entry holds. 0 or -ENOMEM.
+ */
+static int pub_conflated_own_alloc(struct pub_conflated *view, const char *name, uint32_t slots,
+				   char *err, size_t err_size)
+{
+	view->versions = calloc(slots, sizeof(*view->versions));
+	view->own = calloc(slots, sizeof(*view->own));
+	if (view->versions == NULL || view->own == NULL) {
+		pub_conflated_own_free(view);
+		snprintf(err, err_size, "%s: no memory for %u entries", name, slots);
+		return -ENOMEM;
+	}
+	memset(view->versions, 0, (size_t)slots * sizeof(*view->versions));	/* prefault */
+	for (uint32_t s = 0; s < slots; s++)
+		pub_conflated_own_reset(view, s);
+	return 0;
+}
+
 int pub_conflated_create(struct pub_conflated *view, const char *name, uint32_t slots,
 			 uint32_t depth, uint64_t generation, mode_t mode, gid_t gid,
 			 char *err, size_t err_size)
@@ -28,17 +72,11 @@ int pub_conflated_create(struct pub_conflated *view, const char *name, uint32_t 
 	}
 	entry_size = (entry_size + 63) & ~63u;	/* entries on their own cache lines */
 	size = CONFLATED_HEADER_SIZE + (size_t)slots * entry_size;
-	/* The entries' seqlock versions, kept here: the shared ones are written, never read. */
-	view->versions = calloc(slots, sizeof(*view->versions));
-	if (view->versions == NULL) {
-		snprintf(err, err_size, "%s: no memory for %u entries", name, slots);
-		return -ENOMEM;
-	}
-	memset(view->versions, 0, (size_t)slots * sizeof(*view->versions));	/* prefault */
-	rc = shm_segment_create(&view->segment, "conflated view", name, size, err, err_size);
+	rc = pub_conflated_own_alloc(view, name, slots, err, err_size);
+	if (rc == 0)
+		rc = shm_segment_create(&view->segment, "conflated view", name, size, err, err_size);
 	if (rc != 0) {
-		free(view->versions);
-		view->versions = NULL;
+		pub_conflated_own_free(view);
 		return rc;
 	}
 	header = view->segment.map;
@@ -76,7 +114,7 @@ void pub_conflated_generation_set(struct pub_conflated *view, uint64_t generatio
 void pub_conflated_close(struct pub_conflated *view)
 {
 	shm_segment_close(&view->segment);
-	free(view->versions);
+	pub_conflated_own_free(view);
 	memset(view, 0, sizeof(*view));
 	view->segment.fd = -1;
 }
@@ -97,42 +135,81 @@ static void pub_conflated_write_end(struct pub_conflated *view, uint32_t slot,
 	__atomic_store_n(&e->version, ++view->versions[slot], __ATOMIC_RELEASE);	/* even */
 }
 
-void pub_conflated_update(struct pub_conflated *view, uint32_t slot, uint8_t feed,
-			  const struct book *book, int32_t index, uint64_t ring_seq)
+/* True if a change at price `best` reaches a side whose entry's edge is `edge`. */
+static bool pub_conflated_side_stale(enum book_side side, int64_t best, int64_t edge)
 {
-	const struct book_instrument *in;
-	struct conflated_entry *e;
+	return side == BOOK_SIDE_BID ? best >= edge : best <= edge;
+}
 
-	/* An index into the book's instrument array, used or not. */
-	assert(index >= 0 && (uint32_t)index < book->instruments_max);
-	in = &book->instruments[index];
-	if (slot >= view->slots)
-		return;
+/* Writes an entry's name fields and one side's levels as read (seqlock open). */
+static void pub_conflated_side_write(struct pub_conflated *view, struct conflated_entry *e,
+				     enum book_side side, const struct book_level_info *levels,
+				     uint32_t n)
+{
+	struct conflated_level *out = &e->levels[side * view->depth];
+
+	assert(n <= view->depth);
+	for (uint32_t i = 0; i < n; i++) {
+		out[i].price = levels[i].price;
+		out[i].shares = levels[i].shares;
+		out[i].orders = levels[i].orders;
+	}
+	if (side == BOOK_SIDE_BID)
+		e->bid_count = n;
+	else
+		e->ask_count = n;
+}
+
+static void pub_conflated_name_write(struct conflated_entry *e, const struct book_instrument *in,
+				     uint8_t feed)
+{
 	/* The symbol is copied into a fixed field: never more than it holds. */
 	assert(in->symbol_len <= sizeof(e->symbol));
-	e = pub_conflated_entry(view, slot);
-	pub_conflated_write_begin(view, slot, e);
-	e->ring_seq = ring_seq;
 	e->instrument = in->key;
 	e->feed = feed;
 	e->used = 1;
 	e->price_decimals = in->price_decimals;
 	memset(e->symbol, 0, sizeof(e->symbol));
 	memcpy(e->symbol, in->symbol, in->symbol_len);
-	for (int side = 0; side < BOOK_SIDES; side++) {
-		struct conflated_level *out = &e->levels[side * view->depth];
-		struct book_level_info levels[CONFLATED_DEPTH_MAX];
-		uint32_t n = book_side_levels(book, index, (enum book_side)side, levels, view->depth);
+}
 
-		for (uint32_t i = 0; i < n; i++) {
-			out[i].price = levels[i].price;
-			out[i].shares = levels[i].shares;
-			out[i].orders = levels[i].orders;
-		}
-		if (side == BOOK_SIDE_BID)
-			e->bid_count = n;
-		else
-			e->ask_count = n;
+void pub_conflated_refresh(struct pub_conflated *view, uint32_t slot, uint8_t feed,
+			   const struct book *book, int32_t index, uint64_t ring_seq,
+			   const struct pub_conflated_change *change)
+{
+	struct book_level_info levels[CONFLATED_DEPTH_MAX];
+	struct pub_conflated_own *own;
+	uint8_t stale = 0;
+	struct conflated_entry *e;
+
+	/* An index into the book's instrument array, used or not. */
+	assert(index >= 0 && (uint32_t)index < book->instruments_max);
+	assert(view->depth <= CONFLATED_DEPTH_MAX && (change->sides & ~3u) == 0);
+	if (slot >= view->slots)
+		return;
+	own = &view->own[slot];
+	for (int side = 0; side < BOOK_SIDES; side++)	/* untouched sides are still true */
+		if ((change->sides & (1u << side)) &&
+		    pub_conflated_side_stale((enum book_side)side, change->best_price[side], own->edge[side]))
+			stale |= (uint8_t)(1u << side);
+	if (stale == 0 && !change->named)
+		return;
+	e = pub_conflated_entry(view, slot);
+	pub_conflated_write_begin(view, slot, e);
+	e->ring_seq = ring_seq;
+	/* Renamed, or new in this session (its entry was cleared): the name fields too. */
+	if (change->named || !own->named)
+		pub_conflated_name_write(e, &book->instruments[index], feed);
+	own->named = true;
+	for (int side = 0; side < BOOK_SIDES; side++) {
+		uint32_t n;
+
+		if (!(stale & (1u << side)))
+			continue;
+		n = book_side_levels(book, index, (enum book_side)side, levels, view->depth);
+		pub_conflated_side_write(view, e, (enum book_side)side, levels, n);
+		own->edge[side] = n < view->depth ? pub_conflated_edge_open((enum book_side)side) :
+				  levels[n - 1].price;
 	}
 	pub_conflated_write_end(view, slot, e);
 }
@@ -146,5 +223,6 @@ void pub_conflated_clear(struct pub_conflated *view, uint32_t first, uint32_t co
 		e->used = 0;
 		e->bid_count = e->ask_count = 0;
 		pub_conflated_write_end(view, s, e);
+		pub_conflated_own_reset(view, s);
 	}
 }

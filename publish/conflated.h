@@ -2,9 +2,9 @@
  * conflated: the current top N levels per side of every instrument, in shared memory
  * next to a publish ring (/dev/shm/<ring>-<lcore>-top), for consumers that join late
  * or were lapped: they take the books as they are now instead of replaying history.
- * One entry per (feed, instrument) slot, each its own seqlock: the RX lcore rewrites
- * the entries an exchange packet touched at the end of that packet (version odd while
- * writing); a reader copies an entry and keeps it only if the version was even and
+ * One entry per (feed, instrument) slot, each its own seqlock: at the end of an
+ * exchange packet the RX lcore rewrites the sides of the entries whose top N the
+ * packet changed, nothing else (version odd while writing); a reader copies an entry and keeps it only if the version was even and
  * unchanged. No lock, no waiting on either side.
  */
 #ifndef FH_PUBLISH_CONFLATED_H
@@ -19,11 +19,19 @@
 #include "publish/libfh/conflated_layout.h"
 #include "publish/shm_segment.h"
 
+/* What the producer remembers of an entry it wrote, so it never reads the entry back. */
+struct pub_conflated_own {
+	int64_t edge[BOOK_SIDES];	/* the price of the depth-th level as written, or the
+					 * side's worst price if it held fewer (every change shows) */
+	bool named;			/* the name fields are written and current */
+};
+
 /* The producer's state: its own copies of everything; the shared side is written only. */
 struct pub_conflated {
 	struct conflated_header *header;	/* shared: written only */
 	uint8_t *entries;			/* shared: written only */
 	uint64_t *versions;			/* each entry's seqlock version, by slot */
+	struct pub_conflated_own *own;		/* by slot */
 	uint32_t depth;
 	uint32_t entry_size;
 	uint32_t slots;
@@ -51,11 +59,48 @@ static inline struct conflated_entry *pub_conflated_entry(struct pub_conflated *
 	return (struct conflated_entry *)(view->entries + (size_t)slot * view->entry_size);
 }
 
-/* Rewrites a slot from the book's instrument `index` of feed `feed`. */
-void pub_conflated_update(struct pub_conflated *view, uint32_t slot, uint8_t feed,
-			  const struct book *book, int32_t index, uint64_t ring_seq);
+/* What a packet changed of an instrument, for pub_conflated_refresh. */
+struct pub_conflated_change {
+	int64_t best_price[BOOK_SIDES];	/* the most aggressive price changed, per side */
+	uint8_t sides;			/* bit (1 << side) per side with a change */
+	uint8_t named;			/* the instrument's name or decimals changed */
+};
 
-/* Marks slots [first, first + count) empty (a new session cleared the books). */
+/* A change that changed nothing yet: no side, prices at their worst. */
+static inline void pub_conflated_change_init(struct pub_conflated_change *change)
+{
+	change->best_price[BOOK_SIDE_BID] = INT64_MIN;
+	change->best_price[BOOK_SIDE_ASK] = INT64_MAX;
+	change->sides = 0;
+	change->named = 0;
+}
+
+/* Notes a change at a price on a side. */
+static inline void pub_conflated_change_note(struct pub_conflated_change *change,
+					     enum book_side side, int64_t price)
+{
+	int64_t *best = &change->best_price[side];
+
+	change->sides |= (uint8_t)(1u << side);
+	if (side == BOOK_SIDE_BID ? price > *best : price < *best)
+		*best = price;
+}
+
+/*
+ * Brings slot's entry up to date with the book's instrument `index` of feed `feed`
+ * after `change`: rewrites only the sides whose change fell inside the top depth (its
+ * best price at or better than the side's depth-th level as the entry holds it, or
+ * the entry holds fewer levels than depth), and the entry's name fields. A change
+ * strictly worse than that level left the depth levels at or better than it as they
+ * were, so the entry is still exact: the book is not even read. An entry with nothing
+ * stale is left alone (version and ring_seq too: ring_seq is the last event that
+ * changed it).
+ */
+void pub_conflated_refresh(struct pub_conflated *view, uint32_t slot, uint8_t feed,
+			   const struct book *book, int32_t index, uint64_t ring_seq,
+			   const struct pub_conflated_change *change);
+
+/* Marks slots [first, first + count) empty (a new session cleared the books); also makes a view's first use. */
 void pub_conflated_clear(struct pub_conflated *view, uint32_t first, uint32_t count);
 
 #endif

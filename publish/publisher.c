@@ -8,31 +8,132 @@
 
 void publisher_init(struct publisher *pub, struct pub_ring *ring, uint8_t feed, uint64_t tsc_hz)
 {
-	memset(pub, 0, sizeof(*pub));
+	memset(pub, 0, sizeof(*pub));	/* also prefaults the scratch tables */
 	pub->ring = ring;
 	pub->feed = feed;
+	pub->views = PUBLISHER_VIEWS_ALL;
+	pub->generation = 1;	/* hash slots of generation 0 are free */
 	pub->ns_per_tsc_q32 = clock_tsc_q32(tsc_hz);
 }
 
 void publisher_view_set(struct publisher *pub, struct pub_conflated *view, uint32_t slot_base,
 			const struct book *book)
 {
-	pub->view = view;
+	pub->view = (pub->views & PUBLISHER_VIEW_LEVELS) ? view : NULL;
 	pub->slot_base = slot_base;
 	pub->book = book;
 }
 
-/* Remembers an instrument the packet touched, for the conflated view. */
-static void publisher_dirty(struct publisher *pub, uint16_t instrument)
+void publisher_views_set(struct publisher *pub, uint8_t views)
 {
-	for (uint32_t i = pub->dirty_count; i > 0; i--)
-		if (pub->dirty[i - 1] == instrument)
-			return;
-	if (pub->dirty_count == PUBLISHER_DIRTY_MAX)
-		pub->dirty_overflow = true;
-	else
-		pub->dirty[pub->dirty_count++] = instrument;
+	assert(views != 0 && (views & ~PUBLISHER_VIEWS_ALL) == 0);
+	assert(pub->levels_count == 0 && pub->instruments_count == 0);	/* between packets */
+	pub->views = views;
+	if (!(views & PUBLISHER_VIEW_LEVELS))
+		pub->view = NULL;
 }
+
+/* --- the per-packet scratch: a hash over (instrument, kind, price) into two tables --- */
+
+static uint32_t publisher_hash(uint16_t instrument, uint8_t kind, int64_t price)
+{
+	uint64_t h = ((uint64_t)price * 0x9e3779b97f4a7c15ull) ^
+		     (((uint64_t)instrument << 2 | kind) * 0xc2b2ae3d27d4eb4full);
+
+	return (uint32_t)(h >> 40) & (PUBLISHER_HASH_SLOTS - 1);
+}
+
+static bool publisher_slot_is(const struct publisher *pub, const struct publisher_slot *slot,
+			      uint16_t instrument, uint8_t kind, int64_t price)
+{
+	if (slot->kind != kind)
+		return false;
+	if (kind == BOOK_SIDES)
+		return pub->instruments[slot->entry].instrument == instrument;
+	return pub->levels[slot->entry].instrument == instrument &&
+	       pub->levels[slot->entry].price == price;
+}
+
+/*
+ * The slot holding (instrument, kind, price) in this generation, or the free slot
+ * where it goes. The table is at most 3/8 full, so the probe ends within its size.
+ */
+static struct publisher_slot *publisher_slot_find(struct publisher *pub, uint16_t instrument,
+						  uint8_t kind, int64_t price)
+{
+	uint32_t h = publisher_hash(instrument, kind, price);
+
+	for (uint32_t probe = 0; probe < PUBLISHER_HASH_SLOTS; probe++) {
+		struct publisher_slot *slot = &pub->hash[(h + probe) & (PUBLISHER_HASH_SLOTS - 1)];
+
+		if (slot->generation != pub->generation ||
+		    publisher_slot_is(pub, slot, instrument, kind, price))
+			return slot;
+	}
+	assert(!"publisher hash full");	/* bounded by the tables' sizes: a bug */
+	return NULL;
+}
+
+/* The pending entry of an instrument, made if new (the caller checked there is room). */
+static struct publisher_instrument *publisher_instrument_pending(struct publisher *pub,
+								 uint16_t instrument)
+{
+	struct publisher_slot *slot = publisher_slot_find(pub, instrument, BOOK_SIDES, 0);
+	struct publisher_instrument *pi;
+
+	if (slot->generation == pub->generation)
+		return &pub->instruments[slot->entry];
+	assert(pub->instruments_count < PUBLISHER_INSTRUMENTS_MAX);
+	slot->generation = pub->generation;
+	slot->kind = BOOK_SIDES;
+	slot->entry = (uint16_t)pub->instruments_count;
+	pi = &pub->instruments[pub->instruments_count++];
+	pi->instrument = instrument;
+	pi->top_known = 0;
+	pi->best = 0;
+	pi->exchange_ts_ns = 0;
+	pub_conflated_change_init(&pi->view);
+	return pi;
+}
+
+/* Notes a level's state after an operation: a new pending level, or its newer state. */
+static void publisher_level_pending(struct publisher *pub, const struct book_change *c,
+				    uint16_t pending, uint64_t exchange_ts_ns)
+{
+	struct publisher_slot *slot = publisher_slot_find(pub, c->instrument, c->side, c->price);
+	struct publisher_level *pl;
+
+	if (slot->generation == pub->generation) {
+		pl = &pub->levels[slot->entry];
+	} else {
+		assert(pub->levels_count < PUBLISHER_LEVELS_MAX);
+		slot->generation = pub->generation;
+		slot->kind = c->side;
+		slot->entry = (uint16_t)pub->levels_count;
+		pl = &pub->levels[pub->levels_count++];
+		pl->price = c->price;
+		pl->instrument = c->instrument;
+		pl->pending = pending;
+		pl->side = c->side;
+	}
+	pl->shares = c->shares;
+	pl->orders = c->orders;
+	pl->exchange_ts_ns = exchange_ts_ns;
+}
+
+/* Empties the scratch: a new generation frees every hash slot at once. */
+static void publisher_scratch_reset(struct publisher *pub)
+{
+	pub->levels_count = 0;
+	pub->instruments_count = 0;
+	if (++pub->generation == 0) {
+		/* Once in 2^32 packets: slots of a generation this old must not match. */
+		memset(pub->hash, 0, sizeof(pub->hash));
+		pub->generation = 1;
+	}
+}
+
+/* --- events --- */
 
 static uint32_t publisher_saturate(uint64_t shares)
 {
@@ -49,52 +150,114 @@ static bool publisher_top_same(const struct book_top *a, const struct book_top *
 	return true;
 }
 
-/* TOP_OF_BOOK for an instrument whose best level changed, unless its top is as it was. */
+/* TOP_OF_BOOK for a pending instrument whose top is not what it was when it was first changed. */
 static void publisher_top(struct publisher *pub, const struct book *book,
-			  const struct book_result *result, int32_t index, uint64_t exchange_ts_ns)
+			  const struct publisher_instrument *pi, uint32_t delta_ns)
 {
 	struct book_top now;
 	struct fh_event *e;
 
-	book_top_get(book, index, &now);
-	/* A replace in place, or an order of 0 shares, leaves price and size as they were. */
-	if (result->top_before.instrument == index && publisher_top_same(&now, &result->top_before))
+	assert(pi->top_known && pi->top_before.instrument == pi->instrument);
+	book_top_get(book, pi->instrument, &now);
+	/* Back where it began (or a replace in place, an order of 0 shares): nothing to say. */
+	if (publisher_top_same(&now, &pi->top_before))
 		return;
-	e = publisher_claim(pub, FH_EVENT_TOP_OF_BOOK, book->instruments[index].key, FH_SIDE_NONE,
-			    exchange_ts_ns);
+	e = publisher_claim(pub, FH_EVENT_TOP_OF_BOOK, book->instruments[pi->instrument].key,
+			    FH_SIDE_NONE, pi->exchange_ts_ns);
 	e->body.top.bid_price = now.price[BOOK_SIDE_BID];
 	e->body.top.ask_price = now.price[BOOK_SIDE_ASK];
 	e->body.top.bid_shares = publisher_saturate(now.shares[BOOK_SIDE_BID]);
 	e->body.top.ask_shares = publisher_saturate(now.shares[BOOK_SIDE_ASK]);
-	publisher_commit(pub, e);
+	publisher_commit_at(pub, e, delta_ns);
 }
 
-/* LEVEL_CHANGED for every level an operation changed, then TOP_OF_BOOK if a best one moved. */
+/*
+ * Publishes what is pending: LEVEL_CHANGED per level (order of first change, final
+ * state), then TOP_OF_BOOK per instrument whose best moved, in the order of the
+ * instruments' first changed level, all stamped delta_ns. The scratch stays for the
+ * conflated view (publisher_view_refresh) until publisher_scratch_reset.
+ */
+static void publisher_pending_publish(struct publisher *pub, const struct book *book,
+				      uint32_t delta_ns)
+{
+	assert(pub->levels_count <= PUBLISHER_LEVELS_MAX &&
+	       pub->instruments_count <= PUBLISHER_INSTRUMENTS_MAX);
+	for (uint32_t i = 0; i < pub->levels_count; i++) {
+		const struct publisher_level *pl = &pub->levels[i];
+		struct fh_event *e;
+
+		assert(pl->instrument < book->instruments_count && pl->side < BOOK_SIDES);
+		e = publisher_claim(pub, FH_EVENT_LEVEL_CHANGED, book->instruments[pl->instrument].key,
+				    pl->side, pl->exchange_ts_ns);
+		e->body.level.price = pl->price;
+		e->body.level.shares = pl->shares;
+		e->body.level.orders = pl->orders;
+		e->body.level.reserved = 0;
+		publisher_commit_at(pub, e, delta_ns);
+	}
+	for (uint32_t i = 0; i < pub->levels_count; i++) {
+		struct publisher_instrument *pi = &pub->instruments[pub->levels[i].pending];
+
+		assert(pub->levels[i].pending < pub->instruments_count);
+		if (pi->best)
+			publisher_top(pub, book, pi, delta_ns);
+		pi->best = 0;	/* one top per instrument */
+	}
+}
+
+/* The conflated view catches up on the pending instruments, as of the ring's head. */
+static void publisher_view_refresh(struct publisher *pub)
+{
+	if (pub->view == NULL)
+		return;
+	for (uint32_t i = 0; i < pub->instruments_count; i++) {
+		const struct publisher_instrument *pi = &pub->instruments[i];
+
+		pub_conflated_refresh(pub->view, pub->slot_base + pi->instrument, pub->feed,
+				      pub->book, pi->instrument, pub->ring->head, &pi->view);
+	}
+}
+
+/*
+ * Makes room for one more message's changes: a packet that touched more than the
+ * scratch holds is published in parts (each part exact, the packet less coalesced).
+ */
+static void publisher_room_make(struct publisher *pub, const struct book *book)
+{
+	if (pub->levels_count + BOOK_CHANGES_MAX <= PUBLISHER_LEVELS_MAX &&
+	    pub->instruments_count < PUBLISHER_INSTRUMENTS_MAX)
+		return;
+	pub->flushes_early++;
+	publisher_pending_publish(pub, book, publisher_delta_ns(pub));
+	publisher_view_refresh(pub);
+	publisher_scratch_reset(pub);
+}
+
+/* Notes the levels an operation changed; their events wait for the packet's end. */
 static void publisher_levels(struct publisher *pub, const struct book *book,
 			     const struct book_result *result, uint64_t exchange_ts_ns)
 {
-	int32_t top = -1;
+	struct publisher_instrument *pi;
 
 	assert(result->changes_count <= BOOK_CHANGES_MAX);
+	if (result->changes_count == 0)
+		return;
+	publisher_room_make(pub, book);
+	/* One operation changes one instrument (book_change_record asserts it). */
+	pi = publisher_instrument_pending(pub, result->changes[0].instrument);
+	if (!pi->top_known) {
+		pi->top_before = result->top_before;	/* the top when the packet began */
+		pi->top_known = 1;
+	}
+	pi->exchange_ts_ns = exchange_ts_ns;
 	for (uint32_t i = 0; i < result->changes_count; i++) {
 		const struct book_change *c = &result->changes[i];
-		struct fh_event *e = publisher_claim(pub, FH_EVENT_LEVEL_CHANGED,
-						     book->instruments[c->instrument].key, c->side,
-						     exchange_ts_ns);
 
-		assert(c->instrument < book->instruments_count && c->side < BOOK_SIDES);
-		e->body.level.price = c->price;
-		e->body.level.shares = c->shares;
-		e->body.level.orders = c->orders;
-		e->body.level.reserved = 0;
-		publisher_commit(pub, e);
-		if (c->best)
-			top = c->instrument;
-		if (pub->view != NULL)
-			publisher_dirty(pub, c->instrument);
+		assert(c->instrument == pi->instrument && c->side < BOOK_SIDES);
+		publisher_level_pending(pub, c, (uint16_t)(pi - pub->instruments), exchange_ts_ns);
+		pi->best |= c->best;
+		pub_conflated_change_note(&pi->view, (enum book_side)c->side, c->price);
 	}
-	if (top >= 0)
-		publisher_top(pub, book, result, top, exchange_ts_ns);
 }
 
 /* INSTRUMENT_DEFINED for an instrument whose symbol changed. */
@@ -111,8 +274,10 @@ static void publisher_instrument(struct publisher *pub, const struct book *book,
 	e->body.instrument.price_decimals = in->price_decimals;
 	publisher_commit(pub, e);
 	/* A new name with no level change must still reach the conflated view. */
-	if (pub->view != NULL)
-		publisher_dirty(pub, (uint16_t)index);
+	if (pub->view != NULL) {
+		publisher_room_make(pub, book);
+		publisher_instrument_pending(pub, (uint16_t)index)->view.named = 1;
+	}
 }
 
 _Static_assert((int)FH_SIDE_BID == (int)BOOK_SIDE_BID && (int)FH_SIDE_ASK == (int)BOOK_SIDE_ASK &&
@@ -191,38 +356,31 @@ void publisher_message(struct publisher *pub, const struct book *book,
 	pub->messages++;
 	if (d->instrument_defined >= 0)
 		publisher_instrument(pub, book, d->instrument_defined, d->exchange_ts_ns);
-	if (d->order != DECODED_ORDER_NONE)
+	if (d->order != DECODED_ORDER_NONE && (pub->views & PUBLISHER_VIEW_ORDERS))
 		publisher_order(pub, d);
 	if (d->trade.kind != DECODED_TRADE_NONE)
 		publisher_trade(pub, d);
 	if (d->status.present)
 		publisher_status(pub, d);
-	if (d->book != NULL)
+	if (d->book != NULL && (pub->views & PUBLISHER_VIEW_LEVELS))
 		publisher_levels(pub, book, d->book, d->exchange_ts_ns);
 }
 
 void publisher_packet_end(struct publisher *pub, uint64_t last_seq)
 {
-	struct fh_event *e = publisher_claim(pub, FH_EVENT_END_OF_PACKET, 0, FH_SIDE_NONE, 0);
+	/* One clock read for the packet's end: its events go out together. */
+	uint32_t delta_ns = publisher_delta_ns(pub);
+	struct fh_event *e;
 
+	publisher_pending_publish(pub, pub->book, delta_ns);
+	e = publisher_claim(pub, FH_EVENT_END_OF_PACKET, 0, FH_SIDE_NONE, 0);
 	memset(&e->body, 0, sizeof(e->body));
 	e->body.packet.last_seq = last_seq;
 	e->body.packet.messages = pub->messages;
-	publisher_commit(pub, e);
-	if (pub->view == NULL)
-		return;
-	/* The books are consistent with the packet: refresh what it touched. */
-	if (pub->dirty_overflow) {
-		for (uint32_t i = 0; i < pub->book->instruments_count; i++)
-			pub_conflated_update(pub->view, pub->slot_base + i, pub->feed, pub->book,
-					     (int32_t)i, pub->ring->head);
-	} else {
-		for (uint32_t i = 0; i < pub->dirty_count; i++)
-			pub_conflated_update(pub->view, pub->slot_base + pub->dirty[i], pub->feed,
-					     pub->book, pub->dirty[i], pub->ring->head);
-	}
-	pub->dirty_count = 0;
-	pub->dirty_overflow = false;
+	publisher_commit_at(pub, e, delta_ns);
+	/* The books are consistent with the packet: the view catches up on what it touched. */
+	publisher_view_refresh(pub);
+	publisher_scratch_reset(pub);
 }
 
 void publisher_gap(struct publisher *pub, uint64_t first, uint64_t count)
@@ -243,5 +401,6 @@ void publisher_cleared(struct publisher *pub)
 	publisher_commit(pub, e);
 	if (pub->view != NULL)
 		pub_conflated_clear(pub->view, pub->slot_base, pub->book->instruments_max);
-	pub->dirty_count = 0;
+	/* Between packets (the arbiter starts a session there): nothing is pending. */
+	assert(pub->levels_count == 0 && pub->instruments_count == 0);
 }

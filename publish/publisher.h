@@ -3,14 +3,18 @@
  * owns the feed; the feed layer hands it what each message did (a decoder's
  * venue-neutral struct decoded_message, with the book operation's result) and the
  * packet, gap and session boundaries. It turns the order, trade and status a message
- * reports into their events, the levels the book operation changed into LEVEL_CHANGED
- * events, and one TOP_OF_BOOK when a best price or size moved, and keeps the
- * conflated view current. Publishing is a few stores into a prefaulted ring: no
- * allocation, no lock, no waiting.
+ * reports into their events at once; the levels the book operations changed it
+ * coalesces over the exchange packet, and at the packet's end publishes one
+ * LEVEL_CHANGED per level with its final state, one TOP_OF_BOOK per instrument whose
+ * best price or size is not what it was when the packet began, and refreshes the
+ * conflated view where its top N changed. Which views a feed publishes (orders,
+ * levels) is the config's choice. Publishing is a few stores into a prefaulted ring
+ * and a fixed scratch table: no allocation, no lock, no waiting.
  */
 #ifndef FH_PUBLISH_PUBLISHER_H
 #define FH_PUBLISH_PUBLISHER_H
 
+#include <assert.h>
 #include <stdint.h>
 
 #include "book/book.h"
@@ -19,29 +23,88 @@
 #include "publish/conflated.h"
 #include "publish/ring.h"
 
-#define PUBLISHER_DIRTY_MAX 64	/* instruments one packet can touch before all are refreshed */
+/*
+ * The per-packet scratch: levels and instruments whose events wait for the packet's
+ * end. A packet that touches more (a jumbo frame of deletes) is published in parts:
+ * the pending events are flushed before the message that would not fit (still exact
+ * final states per part, just less coalesced), counted in flushes_early.
+ */
+#define PUBLISHER_LEVELS_MAX 256	/* distinct levels pending at once */
+#define PUBLISHER_INSTRUMENTS_MAX 128	/* distinct instruments pending at once */
+#define PUBLISHER_HASH_SLOTS 1024	/* open addressing over both tables, load <= 3/8 */
+
+_Static_assert((PUBLISHER_HASH_SLOTS & (PUBLISHER_HASH_SLOTS - 1)) == 0 &&
+	       PUBLISHER_HASH_SLOTS >= 2 * (PUBLISHER_LEVELS_MAX + PUBLISHER_INSTRUMENTS_MAX),
+	       "the hash is a power of two, at most half full");
+_Static_assert(PUBLISHER_LEVELS_MAX >= BOOK_CHANGES_MAX, "one operation always fits");
+
+/* The views a feed can publish (config: feeds[].publish.views). */
+enum publisher_view {
+	PUBLISHER_VIEW_ORDERS = 1 << 0,	/* ORDER_ADDED/REDUCED/REPLACED/DELETED */
+	PUBLISHER_VIEW_LEVELS = 1 << 1,	/* LEVEL_CHANGED, TOP_OF_BOOK, the conflated view */
+	PUBLISHER_VIEWS_ALL = PUBLISHER_VIEW_ORDERS | PUBLISHER_VIEW_LEVELS,
+};
+
+/* A level the pending events touched, as the last operation on it left it. */
+struct publisher_level {
+	int64_t price;
+	uint64_t shares;
+	uint64_t exchange_ts_ns;	/* of the last message that changed it */
+	uint32_t orders;		/* 0: the level is gone */
+	uint16_t instrument;		/* index in the book */
+	uint16_t pending;		/* its instrument's entry in instruments[] */
+	uint8_t side;
+};
+
+/* An instrument the pending events touched. */
+struct publisher_instrument {
+	struct book_top top_before;	/* before the first change (valid if top_known) */
+	struct pub_conflated_change view;	/* what the conflated view must catch up on */
+	uint64_t exchange_ts_ns;	/* of the last message that changed its book */
+	uint16_t instrument;		/* index in the book */
+	uint8_t top_known;
+	uint8_t best;			/* a change fell on a best level (cleared once published) */
+};
+
+/* A hash slot: valid in the generation that wrote it; entry indexes levels or instruments. */
+struct publisher_slot {
+	uint32_t generation;
+	uint16_t entry;
+	uint8_t kind;			/* a side (level) or BOOK_SIDES (instrument) */
+};
 
 struct publisher {
 	struct pub_ring *ring;
 	uint8_t feed;			/* feed index in events */
+	uint8_t views;			/* enum publisher_view bits */
 	uint64_t rx_ts_ns;		/* of the packet being applied */
 	uint64_t rx_tsc;		/* TSC when it was received */
 	uint64_t ns_per_tsc_q32;	/* ns per TSC tick, 32.32 fixed point */
 	uint32_t messages;		/* applied from the current packet */
 	struct pub_conflated *view;	/* NULL: no conflated view */
 	uint32_t slot_base;		/* this feed's first slot in the view */
-	uint32_t dirty_count;		/* instruments touched by the current packet */
-	bool dirty_overflow;
-	const struct book *book;	/* the feed's books, for the view */
-	uint16_t dirty[PUBLISHER_DIRTY_MAX];
+	const struct book *book;	/* the feed's books */
+	uint64_t flushes_early;		/* packets published in parts (scratch full) */
+	uint32_t generation;		/* of the pending scratch; hash slots of others are free */
+	uint32_t levels_count;
+	uint32_t instruments_count;
+	struct publisher_level levels[PUBLISHER_LEVELS_MAX];	/* in order of first touch */
+	struct publisher_instrument instruments[PUBLISHER_INSTRUMENTS_MAX];
+	struct publisher_slot hash[PUBLISHER_HASH_SLOTS];
 };
 
 /* Adds the conflated view: the feed's instruments use slots slot_base + index. */
 void publisher_view_set(struct publisher *pub, struct pub_conflated *view, uint32_t slot_base,
 			const struct book *book);
 
-/* Sets up a feed's publisher on an RX lcore's ring; tsc_hz: the TSC frequency. */
+/* Sets up a feed's publisher on an RX lcore's ring; tsc_hz: the TSC frequency. Both views. */
 void publisher_init(struct publisher *pub, struct pub_ring *ring, uint8_t feed, uint64_t tsc_hz);
+
+/*
+ * Chooses the views (enum publisher_view bits, at least one). Without the levels
+ * view the conflated view is not kept for the feed (its entries stay empty).
+ */
+void publisher_views_set(struct publisher *pub, uint8_t views);
 
 /* Starts a packet: its receive time (the clock events report) and TSC. */
 static inline void publisher_packet_begin(struct publisher *pub, uint64_t rx_ts_ns, uint64_t rx_tsc)
@@ -49,8 +112,7 @@ static inline void publisher_packet_begin(struct publisher *pub, uint64_t rx_ts_
 	pub->rx_ts_ns = rx_ts_ns;
 	pub->rx_tsc = rx_tsc;
 	pub->messages = 0;
-	pub->dirty_count = 0;
-	pub->dirty_overflow = false;
+	assert(pub->levels_count == 0 && pub->instruments_count == 0);	/* the last packet ended */
 }
 
 /* A claimed event with the common fields filled; publisher_commit sends it. */
@@ -71,25 +133,42 @@ static inline struct fh_event *publisher_claim(struct publisher *pub, uint8_t ty
 	return e;
 }
 
-static inline void publisher_commit(struct publisher *pub, struct fh_event *e)
+/* publish_delta_ns for events sent now: time since the packet's RX, saturated. */
+static inline uint32_t publisher_delta_ns(const struct publisher *pub)
 {
 	uint64_t ns = clock_tsc_to_ns(clock_tsc() - pub->rx_tsc, pub->ns_per_tsc_q32);
 
-	e->publish_delta_ns = ns > UINT32_MAX ? UINT32_MAX : (uint32_t)ns;
+	return ns > UINT32_MAX ? UINT32_MAX : (uint32_t)ns;
+}
+
+/* Sends a claimed event stamped delta_ns (the events of a packet's end share one). */
+static inline void publisher_commit_at(struct publisher *pub, struct fh_event *e, uint32_t delta_ns)
+{
+	e->publish_delta_ns = delta_ns;
 	pub_ring_commit(pub->ring, e);
+}
+
+static inline void publisher_commit(struct publisher *pub, struct fh_event *e)
+{
+	publisher_commit_at(pub, e, publisher_delta_ns(pub));
 }
 
 /*
  * The events of one message that book (the feed's books) now reflects, in this order:
- * INSTRUMENT_DEFINED for a renamed instrument; the order event; TRADE;
- * TRADING_STATUS; LEVEL_CHANGED for each level the book operation changed; and
- * TOP_OF_BOOK if a best price or size is not what it was before the operation. A
- * skipped message publishes nothing.
+ * INSTRUMENT_DEFINED for a renamed instrument; the order event (orders view); TRADE;
+ * TRADING_STATUS. The levels the book operation changed wait for the packet's end
+ * (levels view). A skipped message publishes nothing.
  */
 void publisher_message(struct publisher *pub, const struct book *book,
 		       const struct decoded_message *message);
 
-/* END_OF_PACKET: the books now reflect the packet whose last message is last_seq. */
+/*
+ * The packet's end (the books now reflect the packet whose last message is last_seq):
+ * LEVEL_CHANGED for each level its messages changed, in order of first change, with
+ * the level's state now; then TOP_OF_BOOK for each instrument (in order of first
+ * change) whose top is not what it was when the packet began; then END_OF_PACKET;
+ * then the conflated view's entries whose top N changed.
+ */
 void publisher_packet_end(struct publisher *pub, uint64_t last_seq);
 
 /* GAP: messages first..first+count-1 were lost; the feed's books may be stale. */

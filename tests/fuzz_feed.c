@@ -25,6 +25,7 @@
 #include "config/config.h"
 #include "feed/feed.h"
 #include "publish/publisher.h"
+#include "tests/pub_memory.h"
 
 #define FUZZ_RING_CAPACITY 1024
 #define FUZZ_VIEW_DEPTH 4
@@ -40,25 +41,12 @@ static void fuzz_publisher_attach(struct feed *feed, uint32_t slots)
 	static struct pub_ring ring;
 	static struct publisher pub;
 
-	if (ring.records == NULL) {
-		uint32_t entry_size = (uint32_t)(sizeof(struct conflated_entry) +
-						 2 * FUZZ_VIEW_DEPTH * sizeof(struct conflated_level));
-
-		ring.header = calloc(1, sizeof(*ring.header));
-		ring.records = calloc(FUZZ_RING_CAPACITY, sizeof(*ring.records));
-		ring.capacity = FUZZ_RING_CAPACITY;
-		ring.mask = FUZZ_RING_CAPACITY - 1;
-		view.depth = FUZZ_VIEW_DEPTH;
-		view.entry_size = (entry_size + 63) & ~63u;
-		view.slots = slots;
-		view.entries = calloc(slots, view.entry_size);
-		view.versions = calloc(slots, sizeof(*view.versions));
-		if (ring.header == NULL || ring.records == NULL || view.entries == NULL ||
-		    view.versions == NULL)
-			abort();
-	}
+	if (ring.records == NULL)
+		pub_memory_make(&ring, FUZZ_RING_CAPACITY, &view, slots, FUZZ_VIEW_DEPTH);
 	publisher_init(&pub, &ring, 0, 1000000000);
 	publisher_view_set(&pub, &view, 0, feed->book);
+	/* A new feed is a new session: the view is updated incrementally from empty. */
+	pub_conflated_clear(&view, 0, slots);
 	feed->pub = &pub;
 }
 

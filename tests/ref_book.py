@@ -219,8 +219,10 @@ def ip_bytes(s):
     return bytes(parts)
 
 
-def collect_pcap(path, lines, sources):
-    """A/B arbitration: ({seq: message}, stats); the first arrival of each seq wins."""
+def collect_pcap(path, lines, sources, ends=None):
+    """A/B arbitration: ({seq: message}, stats); the first arrival of each seq wins.
+    ends (a set, optional) gets the packets' boundaries as the arbitration applies
+    them: for each packet that brought new seqs, the last of those."""
     with open(path, 'rb') as f:
         data = f.read()
     want = {}                  # (dst ip, dst port) -> line name
@@ -253,8 +255,13 @@ def collect_pcap(path, lines, sources):
             st['other_session'] += 1
             continue
         st['valid'] += 1
+        last = None
         for i, m in enumerate(msgs):
-            collected.setdefault(seq + i, m)
+            if seq + i not in collected:
+                collected[seq + i] = m
+                last = seq + i
+        if ends is not None and last is not None:
+            ends.add(last)
     return collected, st
 
 

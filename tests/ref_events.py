@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Independent reference for the TRADE and TOP_OF_BOOK events fhd publishes.
+"""Independent reference for the TRADE, LEVEL_CHANGED, TOP_OF_BOOK and END_OF_PACKET
+events fhd publishes.
 
 Written from the protocol facts (shared/docs/itch50-moldudp64.md) and the meaning of the
 event fields (publish/libfh/fh_event.h), not from fhd's code. Captures are read and A/B lines
@@ -7,21 +8,26 @@ arbitrated by tests/ref_book.py (collect each sequence number once, apply in ord
 books here are this file's own: live orders in a dict, levels per instrument and side.
 
   ref_events.py pcap FILE [--line A=IP:PORT] [--source A=IP] [--stats]
-  ref_events.py itch FILE [--stats]           NASDAQ binary: 2-byte length + message
+  ref_events.py itch FILE --packets PCAP [--stats]
+        NASDAQ binary (2-byte length + message); the packets' boundaries are those of
+        PCAP (what fhd replays: FILE converted by fh-pcap)
         print the expected events, one a line (see below); --stats: counts on stderr
-  ref_events.py ring LIBFH NAME               every trade and top event of the ring
+  ref_events.py ring LIBFH NAME               every trade, level, top and
+        end-of-packet event of the ring
         /dev/shm/NAME read through libfh (LIBFH: path of libfh.so), in the format
         below with fhd's ring seq first; it must be whole (seq 1, 2, ..., stop)
   ref_events.py compare EXPECTED TAIL_JSON [RING]
         EXPECTED from pcap/itch, TAIL_JSON from `fh tail --json`, RING from `ring`:
-        exit 0 if the trade and top events match one for one (fh tail: the fields it
+        exit 0 if those events match one for one (fh tail: the fields it
         prints; RING: every field), else print the first mismatch with context, exit 1
   ref_events.py selftest
 
 Expected lines, in the order fhd must publish them; fh tail --json shows what comes
 before ' | ', the raw events (libfh) all of it:
   trade SYMBOL PRICE QUANTITY match MATCH flags FLAGS | side SIDE key LOCATE ts NS
+  level SYMBOL B|S PRICE SHARES ORDERS | side SIDE key LOCATE ts NS   (ORDERS 0: gone)
   top SYMBOL BID BID_SHARES ASK ASK_SHARES | side 2 key LOCATE ts NS   (- 0: empty side)
+  packet | last_seq SEQ
 SIDE 0 bid, 1 ask, 2 none; NS the message's timestamp (ns since midnight).
 
 Rules (from the spec and the event schema; stated so they can be argued with):
@@ -35,11 +41,21 @@ Rules (from the spec and the event schema; stated so they can be argued with):
       P  non-displayed trade: Price, Shares, Match Number; flags NON_DISPLAYED (2).
       Q  cross: Cross Price, Shares (8 bytes, saturated to 2^32-1); flags CROSS (1).
     The executed shares come off the order (it leaves at 0 or below) after the trade.
-  * TOP_OF_BOOK: after each message that changes an instrument's book, one event if
-    (best bid price, shares at it, best ask price, shares at it) differs from what it
-    was before the message ("sent when the best bid or ask changed"); shares
-    saturated at 2^32-1. A level with live orders and 0 shares is still a level. Within
-    one message the trade comes before the top it caused.
+  * Per exchange packet (the arbitrated packets: each packet that brought new
+    sequence numbers ends after the last of them), trades come per message, as they
+    happen; level and top events are coalesced and come at the packet's end, then
+    END_OF_PACKET with the packet's last sequence number:
+  * LEVEL_CHANGED: one per (instrument, side, price) level that a message of the
+    packet changed (an add, execution, cancel, delete or replace on it), in the order
+    of the packet's first change of each, with the level's state at the packet's end
+    (shares and orders; orders 0: no level there now, even one born and gone in the
+    packet); ts = the last message that changed it.
+  * TOP_OF_BOOK: after the levels, one per instrument whose book the packet changed
+    (in the order of their first change) if (best bid price, shares at it, best ask
+    price, shares at it) at the packet's end differs from what it was at its start
+    ("sent when the best bid or ask changed"); shares saturated at 2^32-1; ts = the
+    last message that changed the instrument's book. A level with live orders and 0
+    shares is still a level.
   * SYMBOL: what a consumer knows when the event comes: 'R' names a locate (a later
     'R' renames it); the Stock field of the first 'A'/'F' of a locate names it if
     nothing did before; otherwise '#<locate>'.
@@ -85,11 +101,15 @@ class Events:
         self.count = {}        # message type -> messages seen
         self.trades = {}       # message type -> trade lines emitted
         self.untraded_e = 0    # E naming an unknown order
+        self.pending_levels = {}   # (locate, side, price) -> ts, in order of first change
+        self.pending_tops = {}     # locate -> [top at the packet's start, ts], same order
+        self.packets = 0
 
     def symbol(self, locate):
         return self.names.get(locate, '#%d' % locate)
 
     def _level(self, locate, side, price, dshares, dorders):
+        self._touch(locate, side, price)
         side_levels = self.levels.setdefault((locate, side), {})
         lv = side_levels.setdefault(price, [0, 0])
         lv[0] += dshares
@@ -117,6 +137,32 @@ class Events:
         o = self.orders.pop(ref)
         self._level(o[0], o[1], o[2], -o[3], -1)
 
+    def _touch(self, locate, side, price):
+        """A change of a level by the current message: its events wait for the packet's end."""
+        if locate not in self.pending_tops:
+            self.pending_tops[locate] = [self.top_of(locate), 0]
+        self.pending_tops[locate][1] = self.ts
+        self.pending_levels[(locate, side, price)] = self.ts   # keeps its first position
+
+    def end_packet(self, last_seq):
+        """The packet's level and top events, then its END_OF_PACKET."""
+        for (locate, side, price), ts in self.pending_levels.items():
+            shares, orders = self.levels.get((locate, side), {}).get(price, [0, 0])
+            self.out.append('level %s %s %s %d %d | side %d key %d ts %d'
+                            % (self.symbol(locate), side, price_text(price), shares, orders,
+                               SIDES[side], locate, ts))
+        for locate, (before, ts) in self.pending_tops.items():
+            after = self.top_of(locate)
+            if after != before:
+                b, bs, a, as_ = after
+                self.out.append('top %s %s %d %s %d | side %d key %d ts %d'
+                                % (self.symbol(locate), '-' if b is None else price_text(b),
+                                   bs, '-' if a is None else price_text(a), as_, SIDE_NONE,
+                                   locate, ts))
+        self.out.append('packet | last_seq %d' % last_seq)
+        self.pending_levels, self.pending_tops = {}, {}
+        self.packets += 1
+
     def top_of(self, locate):
         bids = self.levels.get((locate, 'B'), {})
         asks = self.levels.get((locate, 'S'), {})
@@ -137,21 +183,16 @@ class Events:
             return
         self.count[t] = self.count.get(t, 0) + 1
         locate = u16(m, 1)
-        touched = None         # the instrument whose book the message may change
+        self.ts = timestamp(m)
         if t == 'R':
             self.names[locate] = m[11:19].rstrip(b' ').decode('latin-1')
             self.named_by_r.add(locate)
         elif t in ('A', 'F'):
             self.names.setdefault(locate, m[24:32].rstrip(b' ').decode('latin-1'))
-            touched = locate
-            before = self.top_of(touched)
             self._add(u64(m, 11), locate, m[19:20].decode('latin-1'), u32(m, 32), u32(m, 20))
         elif t in ('E', 'C', 'X'):
             ref, shares = u64(m, 11), u32(m, 19)
             o = self.orders.get(ref)
-            if o is not None:
-                touched = o[0]
-                before = self.top_of(touched)
             if t == 'E' and o is not None:
                 self._trade(t, m, o[0], o[1], o[2], shares, u64(m, 23), FLAG_EXECUTION)
             elif t == 'E':
@@ -164,15 +205,11 @@ class Events:
         elif t == 'D':
             ref = u64(m, 11)
             if ref in self.orders:
-                touched = self.orders[ref][0]
-                before = self.top_of(touched)
                 self._remove(ref)
         elif t == 'U':
             old = u64(m, 11)
             if old in self.orders:
                 o = self.orders[old]
-                touched = o[0]
-                before = self.top_of(touched)
                 self._remove(old)
                 self._add(u64(m, 19), o[0], o[1], u32(m, 31), u32(m, 27))
         elif t == 'P':
@@ -180,23 +217,17 @@ class Events:
                         u64(m, 36), FLAG_NON_DISPLAYED)
         elif t == 'Q':
             self._trade(t, m, locate, None, u32(m, 27), u64(m, 11), u64(m, 31), FLAG_CROSS)
-        if touched is not None:
-            after = self.top_of(touched)
-            if after != before:
-                b, bs, a, as_ = after
-                self.out.append('top %s %s %d %s %d | side %d key %d ts %d'
-                                % (self.symbol(touched), '-' if b is None else price_text(b),
-                                   bs, '-' if a is None else price_text(a), as_, SIDE_NONE,
-                                   touched, timestamp(m)))
 
     def stats(self):
         c = self.count
         tops = sum(1 for line in self.out if line.startswith('top '))
         return ('messages E %d C %d P %d Q %d\ntrades E %d C %d P %d Q %d\n'
-                'E on unknown orders (no trade) %d\ntop events %d'
+                'E on unknown orders (no trade) %d\ntop events %d\nlevel events %d\n'
+                'packets %d'
                 % (c.get('E', 0), c.get('C', 0), c.get('P', 0), c.get('Q', 0),
                    self.trades.get('E', 0), self.trades.get('C', 0),
-                   self.trades.get('P', 0), self.trades.get('Q', 0), self.untraded_e, tops))
+                   self.trades.get('P', 0), self.trades.get('Q', 0), self.untraded_e, tops,
+                   sum(1 for line in self.out if line.startswith('level ')), self.packets))
 
 
 # ---------------------------------------------------------------- what fhd published
@@ -227,6 +258,11 @@ def tail_events(path):
                 got.append((e['seq'], 'top %s %s %d %s %d'
                             % (e['symbol'], e['bid'] or '-', e['bid_shares'],
                                e['ask'] or '-', e['ask_shares'])))
+            elif t == 'level':
+                got.append((e['seq'], 'level %s %s %s %d %d'
+                            % (e['symbol'], e['side'], e['price'], e['shares'], e['orders'])))
+            elif t == 'end_of_packet':
+                got.append((e['seq'], 'packet'))
     if not stopped:
         raise SystemExit('%s: no stop event: fhd did not finish or the ring was cut' % path)
     return got
@@ -235,7 +271,8 @@ def tail_events(path):
 # struct fh_event (publish/libfh/fh_event.h): seq, type, side, feed, flags, instrument,
 # exchange_ts_ns, rx_ts_ns, publish_delta_ns, quantity, then a 24-byte body.
 EVENT = struct.Struct('<QBBBBIQQII24s')
-TYPE_TOP, TYPE_TRADE, TYPE_INSTRUMENT, TYPE_GAP, TYPE_STOP = 6, 7, 9, 10, 13
+TYPE_LEVEL, TYPE_TOP, TYPE_TRADE, TYPE_INSTRUMENT, TYPE_GAP, TYPE_PACKET, TYPE_STOP = \
+    5, 6, 7, 9, 10, 12, 13
 INT64_MIN = -(1 << 63)
 
 
@@ -246,6 +283,13 @@ def event_line(e, names):
         match, price, _ = struct.unpack('<QqQ', body)
         return 'trade %s %s %d match %d flags %d | side %d key %d ts %d' \
             % (name, price_text(price), quantity, match, flags, side, key, ts)
+    if t == TYPE_LEVEL:
+        price, shares, orders, _ = struct.unpack('<qQII', body)
+        return 'level %s %s %s %d %d | side %d key %d ts %d' \
+            % (name, 'BS'[side] if side < 2 else '?', price_text(price), shares, orders, side,
+               key, ts)
+    if t == TYPE_PACKET:
+        return 'packet | last_seq %d' % struct.unpack_from('<Q', body)[0]
     bid, ask, bid_shares, ask_shares = struct.unpack('<qqII', body)
     return 'top %s %s %d %s %d | side %d key %d ts %d' \
         % (name, '-' if bid == INT64_MIN else price_text(bid), bid_shares,
@@ -288,7 +332,7 @@ def ring_events(lib_path, ring):
                 stopped = True
             elif t == TYPE_INSTRUMENT:
                 names[(feed, key)] = e[10][:16].split(b'\0')[0].decode('latin-1')
-            elif t in (TYPE_TRADE, TYPE_TOP):
+            elif t in (TYPE_TRADE, TYPE_TOP, TYPE_LEVEL, TYPE_PACKET):
                 got.append((seq, event_line(e, names)))
     lib.fh_detach(consumer)
     return got
@@ -300,7 +344,7 @@ def compare_one(what, want, got):
         g = got[i][1] if i < len(got) else '(nothing more published)'
         if w == g:
             continue
-        print('%s: first mismatch at trade/top event #%d (fhd ring seq %s):'
+        print('%s: first mismatch at trade/level/top/packet event #%d (fhd ring seq %s):'
               % (what, i + 1, got[i][0] if i < len(got) else '-'))
         print('  expected: %s\n  fhd:      %s' % (w, g))
         print('context (expected | fhd, seq):')
@@ -323,9 +367,12 @@ def compare(expected_path, tail_path, ring_path=None):
         ok = compare_one('libfh (every field)', want, [(int(a), b) for a, b in got])
     if not ok:
         return 1
-    print('%d trade and top events match (%d trades, %d tops)%s'
+    print('%d trade, level, top and packet events match (%d trades, %d levels, %d tops, '
+          '%d packets)%s'
           % (len(want), sum(1 for w in want if w.startswith('trade')),
+             sum(1 for w in want if w.startswith('level')),
              sum(1 for w in want if w.startswith('top')),
+             sum(1 for w in want if w.startswith('packet')),
              '; side, key and timestamp too' if ring_path else ''))
     return 0
 
@@ -353,14 +400,21 @@ def selftest():
               P(b'B', 1, 1, 1), Q(1, 1, 1), R(1, b'X')):
         assert len(m) == LENGTHS[m[:1]], m
 
-    def run(msgs):
+    def run(msgs, ends=None):
+        """Each message its own packet, unless ends (seqs from 1) says where packets end."""
         ev = Events()
-        for m in msgs:
+        for seq, m in enumerate(msgs, 1):
             ev.apply(m)
+            if ends is None or seq in ends:
+                ev.end_packet(seq)
         return ev.out
 
-    def check(msgs, want, full=False):
-        got = run(msgs) if full else [g.split(' | ')[0] for g in run(msgs)]
+    def check(msgs, want, full=False, ends=None):
+        got = run(msgs, ends)
+        if ends is None:   # one message a packet: the trades and tops, as before coalescing
+            got = [g for g in got if g.startswith(('trade ', 'top '))]
+        if not full:
+            got = [g.split(' | ')[0] for g in got]
         assert got == want, '\n got %r\nwant %r' % (got, want)
 
     # adds: top only when the best moves or its size changes; worse levels say nothing
@@ -400,6 +454,25 @@ def selftest():
     # a zero-share order is a level: it can be the best with 0 shares
     check([A(1, b'B', 0, 300), A(2, b'B', 5, 200), D(1)],
           ['top ZZ 0.0300 0 - 0', 'top ZZ 0.0200 5 - 0'])
+    # one packet: each level once, final state, in order of first change (a level born
+    # and gone says orders 0); a top only if the packet's end differs from its start;
+    # trades as they come, levels and tops at the end, then the packet's end
+    T = lambda m, ts: m[:5] + ts.to_bytes(6, 'big') + m[11:]
+    check([A(1, b'B', 100, 10000), A(2, b'S', 50, 11000), A(3, b'B', 7, 9000)],
+          ['level ZZ B 1.0000 100 1', 'level ZZ S 1.1000 50 1', 'level ZZ B 0.9000 7 1',
+           'top ZZ 1.0000 100 1.1000 50', 'packet'], ends={3})
+    check([T(A(1, b'B', 100, 10000), 1), T(A(2, b'S', 50, 11000), 2), T(E(1, 30, 9), 3),
+           T(A(5, b'B', 9, 10100), 4), T(D(5), 5), T(X(1, 5), 6)],
+          ['level ZZ B 1.0000 100 1 | side 0 key 1 ts 1', 'level ZZ S 1.1000 50 1 | side 1 key 1 ts 2',
+           'top ZZ 1.0000 100 1.1000 50 | side 2 key 1 ts 2', 'packet | last_seq 2',
+           'trade ZZ 1.0000 30 match 9 flags 4 | side 0 key 1 ts 3',
+           'level ZZ B 1.0000 65 1 | side 0 key 1 ts 6', 'level ZZ B 1.0100 0 0 | side 0 key 1 ts 5',
+           'top ZZ 1.0000 65 1.1000 50 | side 2 key 1 ts 6', 'packet | last_seq 6'],
+          full=True, ends={2, 6})
+    # back where it began: the levels say so, no top
+    check([A(1, b'B', 100, 10000), A(2, b'B', 5, 10000), D(2)],
+          ['level ZZ B 1.0000 100 1', 'top ZZ 1.0000 100 - 0', 'packet',
+           'level ZZ B 1.0000 100 1', 'packet'], ends={1, 3})
     print('ref_events selftest: ok')
 
 
@@ -420,12 +493,14 @@ def main(argv):
         sys.stdout.write(''.join('%d %s\n' % e for e in ring_events(argv[1], argv[2])))
         return 0
     mode, rest = argv[0], argv[1:]
-    path, stats = None, False
+    path, stats, packets = None, False, None
     lines, sources = dict(ref_book.DEFAULT_LINES), {}
     while rest:
         a = rest.pop(0)
         if a == '--stats':
             stats = True
+        elif a == '--packets' and rest and mode == 'itch':
+            packets = rest.pop(0)
         elif a in ('--line', '--source') and rest and mode == 'pcap':
             name, _, val = rest.pop(0).partition('=')
             (lines if a == '--line' else sources)[name] = val
@@ -433,17 +508,22 @@ def main(argv):
             path = a
         else:
             raise SystemExit('bad argument: %s\n%s' % (a, __doc__))
-    if path is None:
+    if path is None or (mode == 'itch') != (packets is not None):
         raise SystemExit(__doc__)
-    ev = Events()
+    ev, ends = Events(), set()
     if mode == 'pcap':
-        collected, _ = ref_book.collect_pcap(path, lines, sources)
-        msgs = (collected[s] for s in sorted(collected))
+        collected, _ = ref_book.collect_pcap(path, lines, sources, ends)
+        msgs = [(s, collected[s]) for s in sorted(collected)]
     else:
+        ref_book.collect_pcap(packets, lines, sources, ends)
         with open(path, 'rb') as f:
-            msgs = list(ref_book.itch_messages(f.read()))
-    for m in msgs:
+            msgs = list(enumerate(ref_book.itch_messages(f.read()), 1))  # MoldUDP64: from 1
+    for seq, m in msgs:
         ev.apply(m)
+        if seq in ends:
+            ev.end_packet(seq)
+    if ev.pending_levels or (msgs and msgs[-1][0] not in ends):
+        raise SystemExit('ref_events: the messages end inside a packet')
     sys.stdout.write(''.join(line + '\n' for line in ev.out))
     if stats:
         print(ev.stats(), file=sys.stderr)

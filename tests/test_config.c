@@ -65,6 +65,18 @@ static const struct bad_case bad_cases[] = {
 	  "t:13:8: mbufs: expected a decimal integer in 1024..16777216" },
 	{ "lcore id too big", "lcores:\n  main: 128\n  rx: [1]\n" PORTS FEED_HEAD LINES,
 	  "t:2:9: lcores.main: expected a decimal integer in 0..127" },
+	{ "unknown view", MINIMAL "    publish: { views: [orders, quotes] }\n",
+	  "t:13:32: feeds[0].publish.views[1]: expected 'orders' or 'levels', got 'quotes'" },
+	{ "view twice", MINIMAL "    publish: { views: [levels, levels] }\n",
+	  "t:13:32: feeds[0].publish.views[1]: expected each view once, got 'levels' again" },
+	{ "no view", MINIMAL "    publish: { views: [] }\n",
+	  "t:13:23: feeds[0].publish.views: expected " },
+	{ "views not a list", MINIMAL "    publish: { views: orders }\n",
+	  "t:13:23: feeds[0].publish.views: expected " },
+	{ "view not a string", MINIMAL "    publish: { views: [{ a: 1 }] }\n",
+	  "t:13:24: feeds[0].publish.views[0]: expected 'orders' or 'levels'" },
+	{ "unknown feed publish key", MINIMAL "    publish: { depth: 3 }\n",
+	  "t:13:16: feeds[0].publish.depth: expected " },
 	{ "bad IPv4 address",
 	  LCORES PORTS FEED_HEAD
 	  "    lines:\n      A: { group: 239.1.1, udp_port: 1000, port: p0 }\n",
@@ -306,8 +318,29 @@ static void minimal_case_run(void)
 	     !feed->lines[CFG_LINE_A].source_present && !feed->lines[CFG_LINE_B].present &&
 	     feed->reorder_packets_max == 1024 && feed->reorder_window_us == 5000 &&
 	     feed->book.instruments_max == 4096 && feed->book.orders_max == 1048576 &&
-	     feed->book.levels_max == 1024 && !strcmp(cfg->source, "min");
+	     feed->book.levels_max == 1024 && feed->publish_views == CFG_VIEWS_ALL &&
+	     !strcmp(cfg->source, "min");
 	report("minimal config with defaults", ok, ret ? err : "wrong values");
+	free(cfg);
+}
+
+/* A feed's publish.views: each list gives its own views, in any order. */
+static void views_case_run(void)
+{
+	static const struct { const char *list; uint8_t views; } cases[] = {
+		{ "[levels]", CFG_VIEW_LEVELS }, { "[orders]", CFG_VIEW_ORDERS },
+		{ "[levels, orders]", CFG_VIEWS_ALL }, { "[\"orders\", levels]", CFG_VIEWS_ALL },
+	};
+	struct cfg *cfg = calloc(1, sizeof(*cfg));
+	char yaml[512], err[CFG_ERROR_MAX] = "";
+	bool ok = cfg != NULL;
+
+	for (size_t i = 0; ok && i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(yaml, sizeof(yaml), "%s    publish: { views: %s }\n", MINIMAL, cases[i].list);
+		ok = cfg_load_text("v", yaml, strlen(yaml), cfg, err, sizeof(err)) == 0 &&
+		     cfg->feeds[0].publish_views == cases[i].views;
+	}
+	report("feed publish.views", ok, err[0] ? err : "wrong views");
 	free(cfg);
 }
 
@@ -404,6 +437,7 @@ int main(void)
 
 	for (i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++)
 		bad_case_run(&bad_cases[i]);
+	views_case_run();
 	nesting_bomb_run();
 	anchor_bomb_run();
 	default_case_run();

@@ -34,6 +34,17 @@ for mode in 0666 0660 0642; do
 	check "publish.mode $mode: exit 2 ($rc), file:line:column" \
 		bash -c "[ $rc = 2 ] && grep -qE 'mode.yaml:[0-9]+:[0-9]+: publish.mode: expected a mode writable by the owner alone' '$TMP/mode.out'"
 done
+# A feed's publish.views: orders and/or levels, each once, in a list.
+for views in "[orders, quotes]|views\[1\]: expected 'orders' or 'levels', got 'quotes'" \
+	     "[levels, levels]|views\[1\]: expected each view once, got 'levels' again" \
+	     "[]|views: expected a list of 1..2 views, got 0" \
+	     "levels|views: expected a list of 1..2 views, got 'levels'"; do
+	sed "s/views: \[orders, levels\]/views: ${views%%|*}/" "$TMP/ok.yaml" >"$TMP/views.yaml"
+	"$FHD" -c "$TMP/views.yaml" --replay /dev/null >"$TMP/views.out" 2>&1
+	rc=$?
+	check "publish.views ${views%%|*}: exit 2 ($rc), file:line:column ($(head -1 "$TMP/views.out"))" \
+		bash -c "[ $rc = 2 ] && grep -qE \"views.yaml:[0-9]+:[0-9]+: feeds\[0\]\.publish\.${views#*|}\" '$TMP/views.out'"
+done
 # The config is code (eal: -d loads a shared object into fhd): a config that another
 # user owns, or that group or others can write, is refused before anything is read.
 cp "$TMP/ok.yaml" "$TMP/perm.yaml"

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# Differential event test: what strategies read first, the TRADE and TOP_OF_BOOK
+# Differential event test: the TRADE, LEVEL_CHANGED, TOP_OF_BOOK and END_OF_PACKET
 # events, checked one for one against an independent reference (tests/ref_events.py,
-# written from the ITCH spec and the event schema, sharing no code with fhd).
+# written from the ITCH spec and the event schema, sharing no code with fhd): per
+# exchange packet, exactly one LEVEL_CHANGED per level the packet changed, with the
+# level's state at the packet's end, and a TOP_OF_BOOK only where the top at the end
+# differs from the top at the start.
 #  - generated sessions (several seeds), clean and with faults on the lines (loss on
 #    one line, duplicates, reordering, malformed packets; never loss on both lines, so
 #    there is no gap: a gap event fails the test);
 #  - the real NASDAQ slice and the simulated file (../shared/data), whose reference is
-#    built from the raw files, independent of the fh-pcap converter.
+#    built from the raw files, independent of the fh-pcap converter (only the packets'
+#    boundaries are taken from the converted capture fhd replays).
 # fhd publishes on a ring that holds the whole session; after fhd stopped, `fh tail
 # --json` reads it (the fields it prints), and so does ref_events.py through libfh
 # (every field: also side, instrument key, exchange timestamp); both must have read
@@ -22,12 +26,12 @@ trap 'rm -f /dev/shm/$ring-1 /dev/shm/$ring-1-top; [ -n "${KEEP:-}" ] || rm -rf 
 
 pub_yaml $ring 262144 4 0600 >"$TMP/pub.yaml"
 
-# events NAME PCAP EXPECTED: fhd publishes PCAP, fh tail reads the ring, and its trade
-# and top events must equal EXPECTED (from ref_events.py) one for one.
+# events NAME PCAP EXPECTED: fhd publishes PCAP, fh tail reads the ring, and its trade,
+# level, top and packet events must equal EXPECTED (from ref_events.py) one for one.
 events() {
 	local name=$1 pcap=$2 expected=$3 out=$TMP/$1
 	rm -f /dev/shm/$ring-1 /dev/shm/$ring-1-top
-	if ! "$FHD" -c "$TMP/pub.yaml" --replay "$pcap" >"$out.log" 2>&1; then
+	if ! "$FHD" -c "$TMP/${CONF:-pub.yaml}" --replay "$pcap" >"$out.log" 2>&1; then
 		fail "$name: fhd exited non-zero"; tail -5 "$out.log"; return
 	fi
 	if ! "$FH" tail --ring $ring-1 --json >"$out.json" 2>"$out.err"; then
@@ -40,7 +44,7 @@ events() {
 	if $REFEV compare "$expected" "$out.json" "$out.ring" >"$out.cmp" 2>&1; then
 		pass "$name: $(cat "$out.cmp")"
 	else
-		fail "$name: fhd's trade/top events differ from the reference"
+		fail "$name: fhd's trade/level/top/packet events differ from the reference"
 		cat "$out.cmp"
 	fi
 }
@@ -84,6 +88,30 @@ for seed in $seeds; do
 	done
 done
 
+# A feed's views (publish.views): levels alone publishes no order event and the same
+# trade, level, top and packet events as the reference; orders alone publishes no
+# level or top event, the order events both views publish, and the reference's trades
+# and packets.
+seed=${seeds%% *}
+orders() { grep -E '"type":"order_' "$1" | sed 's/^{"seq":[0-9]*,//'; }
+for views in levels orders; do
+	sed "s/^    book: .*/&\n    publish: { views: [$views] }/" "$TMP/pub.yaml" >"$TMP/pub-$views.yaml"
+	if [ $views = levels ]; then
+		cp "$TMP/s$seed.exp" "$TMP/s$seed-$views.exp"
+	else
+		grep -vE '^(level|top) ' "$TMP/s$seed.exp" >"$TMP/s$seed-$views.exp"
+	fi
+	CONF=pub-$views.yaml events "seed $seed views [$views]" "$TMP/s$seed.pcap" "$TMP/s$seed-$views.exp"
+	orders "$TMP/seed $seed views [$views].json" >"$TMP/$views.orders"
+	orders "$TMP/seed $seed clean.json" >"$TMP/both.orders"
+	if [ $views = levels ]; then
+		check "views [levels]: no order event" [ ! -s "$TMP/$views.orders" ]
+	else
+		check "views [orders]: the session has order events" [ -s "$TMP/both.orders" ]
+		same_file "views [orders]: the order events of both views" "$TMP/both.orders" "$TMP/$views.orders"
+	fi
+done
+
 # The real NASDAQ slice (joined mid-session: many orders are unknown) and the simulated
 # file (zero length prefixes, mostly 'P'), referenced from the raw files.
 for f in "$NASDAQ_SLICE" "$SIMULATED"; do
@@ -93,7 +121,7 @@ for f in "$NASDAQ_SLICE" "$SIMULATED"; do
 		continue
 	fi
 	"$FH_PCAP" convert --in "$f" --out "$TMP/$name.pcap" 2>/dev/null
-	$REFEV itch "$f" --stats >"$TMP/$name.exp" 2>"$TMP/$name.stats"
+	$REFEV itch "$f" --packets "$TMP/$name.pcap" --stats >"$TMP/$name.exp" 2>"$TMP/$name.stats"
 	cat "$TMP/$name.stats"
 	check "$name: the reference has trades" grep -q "^trade " "$TMP/$name.exp"
 	events "$name" "$TMP/$name.pcap" "$TMP/$name.exp"

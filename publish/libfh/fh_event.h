@@ -5,6 +5,18 @@
  * its type, feed and instrument, three timestamps, a quantity and a type-specific
  * body. Prices are integers in units of 10^-price_decimals of the instrument (given by
  * FH_EVENT_INSTRUMENT_DEFINED; ITCH: 4).
+ *
+ * Per exchange packet: order, trade, status and instrument events come per message,
+ * in message order. The aggregated view is coalesced over the packet and comes at its
+ * end: one LEVEL_CHANGED per (instrument, side, price) level the packet changed, in
+ * the order of its first change, with the level's state at the packet's end; then one
+ * TOP_OF_BOOK per instrument whose top at the end differs from its top at the start;
+ * then END_OF_PACKET. Applying a packet's LEVEL_CHANGED events to books kept from the
+ * earlier ones gives fhd's books. (A packet touching more than fhd's scratch holds,
+ * 256 levels or 128 instruments, is published in parts, each exact; standard-MTU
+ * ITCH packets never do.) A feed may publish only one of the two views (config
+ * feeds[].publish.views): without `orders` no ORDER_* events, without `levels` no
+ * LEVEL_CHANGED, TOP_OF_BOOK or conflated view entries.
  */
 #ifndef FH_PUBLISH_FH_EVENT_H
 #define FH_PUBLISH_FH_EVENT_H
@@ -21,9 +33,12 @@ enum fh_event_type {
 	FH_EVENT_ORDER_REPLACED = 3,	/* body.replace; quantity = new shares */
 	FH_EVENT_ORDER_DELETED = 4,	/* body.order; quantity = shares that were resting */
 	/* aggregated view: enough to keep depth without tracking orders */
-	FH_EVENT_LEVEL_CHANGED = 5,	/* body.level; orders 0 = level gone */
-	FH_EVENT_TOP_OF_BOOK = 6,	/* body.top; after a message that changed the best bid or ask
-					   price or shares (once; never with both as they were) */
+	FH_EVENT_LEVEL_CHANGED = 5,	/* body.level, the level's state at the packet's end;
+					   orders 0 = no level there (also one born and gone
+					   within the packet); once per level per packet */
+	FH_EVENT_TOP_OF_BOOK = 6,	/* body.top; at the end of a packet that changed the best bid
+					   or ask price or shares (once per instrument; never with
+					   both as they were when the packet began) */
 	FH_EVENT_TRADE = 7,		/* body.trade; quantity = shares executed; includes non-displayed
 					   and cross; side: the resting order's (NONE: cross, or
 					   'C' on an order not in the book) */
@@ -31,7 +46,8 @@ enum fh_event_type {
 	FH_EVENT_INSTRUMENT_DEFINED = 9,/* body.instrument */
 	FH_EVENT_GAP = 10,		/* body.gap: feed lost messages; its books may be stale */
 	FH_EVENT_BOOK_RECOVERED = 11,	/* the feed's books are whole again */
-	FH_EVENT_END_OF_PACKET = 12,	/* body.packet: books are consistent with one exchange packet */
+	FH_EVENT_END_OF_PACKET = 12,	/* body.packet: books are consistent with one exchange packet;
+					   after its LEVEL_CHANGED and TOP_OF_BOOK events */
 	FH_EVENT_STOP = 13,		/* fhd stops cleanly; nothing follows from this generation */
 	FH_EVENT_BOOK_CLEARED = 14,	/* a new session: every book of the feed is empty */
 	FH_EVENT_TYPES
@@ -54,7 +70,8 @@ struct fh_event {
 	uint32_t instrument;		/* the venue's instrument key (ITCH stock locate) */
 	uint64_t exchange_ts_ns;	/* the exchange's timestamp (ITCH: ns since midnight) */
 	uint64_t rx_ts_ns;		/* when fhd received the packet (capture time in a replay) */
-	uint32_t publish_delta_ns;	/* publish time - rx time on fhd's clock (saturated) */
+	uint32_t publish_delta_ns;	/* publish time - rx time on fhd's clock (saturated); the
+					   events of a packet's end share the time it began */
 	uint32_t quantity;		/* shares, per type (see above) */
 	union {
 		struct {

@@ -1,0 +1,40 @@
+/*
+ * pub_memory: a publish ring and a conflated view in private memory, for tests that
+ * drive the publisher without shared segments (the publisher only writes them).
+ */
+#ifndef FH_TESTS_PUB_MEMORY_H
+#define FH_TESTS_PUB_MEMORY_H
+
+#include <stdlib.h>
+
+#include "publish/conflated.h"
+#include "publish/ring.h"
+
+/*
+ * Makes ring (capacity events, a power of two) and view (slots entries of depth
+ * levels per side, all empty); aborts when out of memory. Made once per process:
+ * nothing is freed.
+ */
+static inline void pub_memory_make(struct pub_ring *ring, uint32_t capacity,
+				   struct pub_conflated *view, uint32_t slots, uint32_t depth)
+{
+	uint32_t entry_size = (uint32_t)(sizeof(struct conflated_entry) +
+					 2 * depth * sizeof(struct conflated_level));
+
+	ring->header = calloc(1, sizeof(*ring->header));
+	ring->records = calloc(capacity, sizeof(*ring->records));
+	ring->capacity = capacity;
+	ring->mask = capacity - 1;
+	view->depth = depth;
+	view->entry_size = (entry_size + 63) & ~63u;
+	view->slots = slots;
+	view->entries = calloc(slots, view->entry_size);
+	view->versions = calloc(slots, sizeof(*view->versions));
+	view->own = calloc(slots, sizeof(*view->own));
+	if (ring->header == NULL || ring->records == NULL || view->entries == NULL ||
+	    view->versions == NULL || view->own == NULL)
+		abort();
+	pub_conflated_clear(view, 0, slots);
+}
+
+#endif
