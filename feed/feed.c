@@ -328,7 +328,8 @@ void feed_set_burst_scan(struct feed_set *set, uint32_t index, const uint8_t *fr
 	feed_set_scan(set, frame, len, scan);
 	set->burst_first[index] = set->pipeline.count;
 	set->burst_count = index + 1;
-	if (scan->framed && scan->frame.kind == DECODER_FRAME_DATA && scan->route->feed->decoder->frame_messages)
+	if (scan->framed && scan->frame.kind == DECODER_FRAME_DATA && scan->route->feed->decoder->frame_messages &&
+	    scan->route->feed->book->orders.count >= set->pipeline_orders_min)
 		scan->route->feed->decoder->frame_messages(scan->udp.payload, scan->udp.payload_len,
 							   scan->route->feed->book, &set->pipeline);
 	if (index == 0)

@@ -88,6 +88,14 @@ struct feed_route {
 };
 
 #define FEED_BURST_MAX 64	/* frames one burst scan covers */
+/*
+ * Live orders from which fhd sends a feed's messages through the burst pipeline
+ * (feed_set.pipeline_orders_min; 0, as the fuzz target leaves it, is always). Below it
+ * the book fits the caches, and the look-ahead cost more than it hid: on fh-pcap's
+ * shallow capture (65k live orders) the full path ran 0.85-0.92x with it than with
+ * the per-packet prefetch alone (issue 11). Above it bench-book gains 1.5-1.8x.
+ */
+#define FEED_PIPELINE_ORDERS_MIN 262144
 
 /* What feed_set_burst_scan read from a frame, so feed_set_burst_packet need not again. */
 struct feed_scan {
@@ -107,6 +115,7 @@ struct feed_set {
 	uint64_t unrouted[PACKET_VERDICTS];	/* addressed to no line, by how far they parsed */
 	uint64_t unrouted_journal_dropped;	/* of those, not journaled: the journal ring was full */
 	uint32_t burst_count;			/* frames of the burst scanned */
+	uint32_t pipeline_orders_min;		/* fhd: FEED_PIPELINE_ORDERS_MIN; 0 (tests): always */
 	struct feed_scan scans[FEED_BURST_MAX];
 	uint32_t burst_first[FEED_BURST_MAX];	/* each frame's first message in the pipeline */
 	struct decoder_pipeline pipeline;
@@ -139,7 +148,8 @@ int feed_set_add(struct feed_set *set, struct feed *feed);
 
 /*
  * The pipeline over a burst (decoders/decoder.h), in three calls: scan every frame of
- * the burst (parsing it once, finding its messages), then hand each over with
+ * the burst (parsing it once, finding the messages of the feeds whose books hold at
+ * least pipeline_orders_min live orders), then hand each over with
  * feed_set_burst_packet in the same order, then end the burst. A frame not scanned
  * (the burst's index past FEED_BURST_MAX) goes through feed_set_packet_handle.
  */

@@ -946,6 +946,7 @@ static int fhd_lcores_setup(struct fhd_run *run)
 		rx->quit = &fhd_quit;
 		rx->replay = run->replay;
 		rx->timestamp_offset = -1;
+		rx->set.pipeline_orders_min = FEED_PIPELINE_ORDERS_MIN;
 	}
 	return 0;
 }
