@@ -337,6 +337,25 @@ static inline __attribute__((always_inline)) void book_prefetch_order_chunk(cons
 }
 
 /*
+ * Stage 3 of a replace: the hash slot of the level its new order joins, on the old
+ * order's instrument and side (its level, which stage 2 brought in, says which).
+ */
+static inline __attribute__((always_inline)) void book_prefetch_replace_slot(const struct book *book,
+									 uint64_t old_ref, int64_t price)
+{
+	const struct order *order = &book->orders.slots[old_ref & book->orders.mask];
+	const struct book_level *l;
+
+	if (order->ref != old_ref || !order_used(order) || order->level >= book->levels_used)
+		return;
+	l = &book->levels[order->level];
+	if (l->instrument >= book->instruments_count || l->side >= BOOK_SIDES)
+		return;
+	__builtin_prefetch(&book->hash[book_level_home(book, book_level_owner(l->instrument, l->side),
+						       l->side == BOOK_SIDE_BID ? price : -price)]);
+}
+
+/*
  * Stage 3 of an add that will create its level (its home slot is empty): the chunk
  * of the side it goes in, found in the side's bounds that stage 2 brought in.
  */

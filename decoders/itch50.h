@@ -83,9 +83,11 @@ static inline __attribute__((always_inline)) void itch50_message_prefetch_chunk(
 									    const uint8_t *m,
 									    uint32_t length)
 {
-	if (itch50_names_order(m, length))
+	if (itch50_names_order(m, length)) {
 		book_prefetch_order_chunk(book, wire_be64(m + 11));
-	else if (length >= 36 && (m[0] == 'A' || m[0] == 'F'))
+		if (m[0] == 'U' && length >= 35)
+			book_prefetch_replace_slot(book, wire_be64(m + 11), wire_be32(m + 31));
+	} else if (length >= 36 && (m[0] == 'A' || m[0] == 'F'))
 		book_prefetch_new_level_chunk(book, wire_be16(m + 1), m[19] == 'S', wire_be32(m + 32));
 }
 
