@@ -170,11 +170,6 @@ bool book_instrument_symbol_set(struct book *book, int32_t index, const char *sy
 	return changed;
 }
 
-static inline int64_t book_side_key(enum book_side side, int64_t price)
-{
-	return side == BOOK_SIDE_BID ? price : -price;
-}
-
 /* --- the level hash: (instrument, side, key) -> level, linear probing --- */
 
 /* The level of (instrument, side, key), or BOOK_NONE. At most half the slots are used. */

@@ -199,6 +199,12 @@ static inline int32_t book_instrument_find(const struct book *book, uint32_t key
 	return (int32_t)book->slot_by_key[key] - 1;
 }
 
+/* A price as a side stores it: bids as they are, asks negated, so best is highest. */
+static inline int64_t book_side_key(enum book_side side, int64_t price)
+{
+	return side == BOOK_SIDE_BID ? price : -price;
+}
+
 /* Position on the side of the chunk that holds key or would: the last whose lowest key is <= key. */
 static inline uint32_t book_side_chunk_seek(const struct book_levels *levels, int64_t key)
 {
@@ -242,28 +248,53 @@ static inline __attribute__((always_inline)) void book_prefetch_order(const stru
 	__builtin_prefetch(&book->orders.slots[ref & book->orders.mask], 1);
 }
 
+/*
+ * The live order at its home slot, or NULL: what a later stage reads of what stage 1
+ * brought in. An order further down its probe chain goes unhelped.
+ */
+static inline const struct order *book_prefetch_home_order(const struct book *book, uint64_t ref)
+{
+	const struct order *order = &book->orders.slots[ref & book->orders.mask];
+
+	if (order->ref != ref || !order_used(order) || order->level >= book->levels_used)
+		return NULL;
+	return order;
+}
+
+/*
+ * The home slot in the level hash of (venue instrument key, side, price), or NULL
+ * when the book has no such instrument; *instrument is its index.
+ */
+static inline const struct book_level_slot *book_prefetch_home_slot(const struct book *book,
+								    uint32_t instrument_key, int side,
+								    int64_t price, int32_t *instrument)
+{
+	*instrument = book_instrument_find(book, instrument_key);
+	if (*instrument < 0)
+		return NULL;
+	return &book->hash[book_level_home(book, book_level_owner(*instrument, side),
+					   book_side_key((enum book_side)side, price))];
+}
+
 /* Stage 1 of an add: the hash slot of the level it will join (instrument by venue key). */
-static inline __attribute__((always_inline)) void book_prefetch_level_slot(const struct book *book, uint32_t instrument_key,
-					    int side, int64_t price)
+static inline __attribute__((always_inline)) void book_prefetch_level_slot(const struct book *book,
+									uint32_t instrument_key,
+									int side, int64_t price)
 {
 	int32_t instrument;
+	const struct book_level_slot *slot = book_prefetch_home_slot(book, instrument_key, side, price,
+								     &instrument);
 
-	if (instrument_key >= BOOK_INSTRUMENT_KEYS)
-		return;
-	instrument = (int32_t)book->slot_by_key[instrument_key] - 1;
-	if (instrument < 0)
-		return;
-	__builtin_prefetch(&book->hash[book_level_home(book, book_level_owner(instrument, side),
-						       side == BOOK_SIDE_BID ? price : -price)]);
+	if (slot != NULL)
+		__builtin_prefetch(slot);
 }
 
 /* Stage 2 of an execute, cancel, delete or replace: the level of the order, if it is live. */
 static inline __attribute__((always_inline)) void book_prefetch_order_level(const struct book *book, uint64_t ref)
 {
-	const struct order *order = &book->orders.slots[ref & book->orders.mask];
+	const struct order *order = book_prefetch_home_order(book, ref);
 
-	/* The home slot only: an order further down its probe chain goes unhelped. */
-	if (order->ref == ref && order_used(order) && order->level < book->levels_used)
+	if (order != NULL)
 		__builtin_prefetch(&book->levels[order->level], 1);
 }
 
@@ -287,19 +318,14 @@ static inline __attribute__((always_inline)) void book_prefetch_level(const stru
 								  uint32_t instrument_key, int side,
 								  int64_t price)
 {
-	const struct book_level_slot *slot;
 	int32_t instrument;
-	uint32_t owner;
-	int64_t key = side == BOOK_SIDE_BID ? price : -price;
+	const struct book_level_slot *slot = book_prefetch_home_slot(book, instrument_key, side, price,
+								     &instrument);
 
-	if (instrument_key >= BOOK_INSTRUMENT_KEYS)
+	if (slot == NULL)
 		return;
-	instrument = (int32_t)book->slot_by_key[instrument_key] - 1;
-	if (instrument < 0)
-		return;
-	owner = book_level_owner(instrument, side);
-	slot = &book->hash[book_level_home(book, owner, key)];
-	if (slot->owner == owner && slot->key == key && slot->level < book->levels_used)
+	if (slot->owner == book_level_owner(instrument, side) &&
+	    slot->key == book_side_key((enum book_side)side, price) && slot->level < book->levels_used)
 		__builtin_prefetch(&book->levels[slot->level], 1);
 	else if (slot->owner == 0)
 		book_prefetch_side(book, instrument, side);
@@ -321,10 +347,10 @@ static inline __attribute__((always_inline)) void book_prefetch_chunk(const stru
 static inline __attribute__((always_inline)) void book_prefetch_order_chunk(const struct book *book,
 									uint64_t ref)
 {
-	const struct order *order = &book->orders.slots[ref & book->orders.mask];
+	const struct order *order = book_prefetch_home_order(book, ref);
 	const struct book_level *l;
 
-	if (order->ref != ref || !order_used(order) || order->level >= book->levels_used)
+	if (order == NULL)
 		return;
 	l = &book->levels[order->level];
 	if (l->orders != 1 || l->chunk >= book->chunks_used || l->instrument >= book->instruments_count ||
@@ -343,16 +369,16 @@ static inline __attribute__((always_inline)) void book_prefetch_order_chunk(cons
 static inline __attribute__((always_inline)) void book_prefetch_replace_slot(const struct book *book,
 									 uint64_t old_ref, int64_t price)
 {
-	const struct order *order = &book->orders.slots[old_ref & book->orders.mask];
+	const struct order *order = book_prefetch_home_order(book, old_ref);
 	const struct book_level *l;
 
-	if (order->ref != old_ref || !order_used(order) || order->level >= book->levels_used)
+	if (order == NULL)
 		return;
 	l = &book->levels[order->level];
 	if (l->instrument >= book->instruments_count || l->side >= BOOK_SIDES)
 		return;
 	__builtin_prefetch(&book->hash[book_level_home(book, book_level_owner(l->instrument, l->side),
-						       l->side == BOOK_SIDE_BID ? price : -price)]);
+						       book_side_key((enum book_side)l->side, price))]);
 }
 
 /*
@@ -365,21 +391,16 @@ static inline __attribute__((always_inline)) void book_prefetch_new_level_chunk(
 {
 	const struct book_levels *levels;
 	int32_t instrument;
-	uint32_t owner, j;
-	int64_t key = side == BOOK_SIDE_BID ? price : -price;
+	const struct book_level_slot *slot = book_prefetch_home_slot(book, instrument_key, side, price,
+								     &instrument);
+	uint32_t j;
 
-	if (instrument_key >= BOOK_INSTRUMENT_KEYS)
-		return;
-	instrument = (int32_t)book->slot_by_key[instrument_key] - 1;
-	if (instrument < 0)
-		return;
-	owner = book_level_owner(instrument, side);
-	if (book->hash[book_level_home(book, owner, key)].owner != 0)
+	if (slot == NULL || slot->owner != 0)
 		return;
 	levels = &book->instruments[instrument].sides[side];
 	if (levels->chunks == 0 || levels->chunks > book->chunks_max)
 		return;
-	j = book_side_chunk_seek(levels, key);
+	j = book_side_chunk_seek(levels, book_side_key((enum book_side)side, price));
 	if (levels->chunk[j] < book->chunks_used)
 		book_prefetch_chunk(book, levels->chunk[j]);
 }
