@@ -149,37 +149,33 @@ static inline bool decoder_pipeline_add(struct decoder_pipeline *p, const struct
 	return true;
 }
 
-/*
- * Stage `stage` of the entry at `at`, if there is one. own: the calling decoder's
- * prefetch, called directly (and inlined) for its own entries.
- */
-static inline __attribute__((always_inline)) void decoder_pipeline_stage(const struct decoder_pipeline *p,
-									 uint32_t at, unsigned stage,
-									 decoder_prefetch_fn own)
-{
-	const struct decoder_pipeline_entry *e;
+/* Runs one stage of an entry; a decoder may pass one that inlines its own entries'. */
+typedef void (*decoder_stage_fn)(const struct decoder_pipeline_entry *e, unsigned stage);
 
-	if (at >= p->count)
-		return;
-	e = &p->entries[at];
-	if (e->prefetch == own)
-		own(e->book, e->message, e->length, stage);
-	else
-		e->prefetch(e->book, e->message, e->length, stage);
+/* A stage of an entry through the prefetch function of the decoder that added it. */
+static inline void decoder_pipeline_entry_stage(const struct decoder_pipeline_entry *e, unsigned stage)
+{
+	e->prefetch(e->book, e->message, e->length, stage);
 }
 
-/* One message is being applied: run each stage on the message its distance ahead. */
+/*
+ * One message is being applied: run each stage on the message its distance ahead,
+ * through stage (decoder_pipeline_entry_stage, or a decoder's own inlined dispatch).
+ */
 static inline __attribute__((always_inline)) void decoder_pipeline_step(struct decoder_pipeline *p,
-									decoder_prefetch_fn own)
+									decoder_stage_fn stage)
 {
 	uint32_t at;
 
 	if (p == NULL)
 		return;
 	at = p->cursor++;
-	decoder_pipeline_stage(p, at + DECODER_PREFETCH_AHEAD_0, 0, own);
-	decoder_pipeline_stage(p, at + DECODER_PREFETCH_AHEAD_1, 1, own);
-	decoder_pipeline_stage(p, at + DECODER_PREFETCH_AHEAD_2, 2, own);
+	if (at + DECODER_PREFETCH_AHEAD_0 < p->count)
+		stage(&p->entries[at + DECODER_PREFETCH_AHEAD_0], 0);
+	if (at + DECODER_PREFETCH_AHEAD_1 < p->count)
+		stage(&p->entries[at + DECODER_PREFETCH_AHEAD_1], 1);
+	if (at + DECODER_PREFETCH_AHEAD_2 < p->count)
+		stage(&p->entries[at + DECODER_PREFETCH_AHEAD_2], 2);
 }
 
 /*
@@ -198,7 +194,7 @@ static inline void decoder_pipeline_skip(struct decoder_pipeline *p, uint32_t n)
 static inline void decoder_pipeline_start(struct decoder_pipeline *p)
 {
 	for (uint32_t at = 0; at < DECODER_PREFETCH_AHEAD_0 && at < p->count; at++)
-		p->entries[at].prefetch(p->entries[at].book, p->entries[at].message, p->entries[at].length, 0);
+		decoder_pipeline_entry_stage(&p->entries[at], 0);
 	p->cursor = 0;
 }
 

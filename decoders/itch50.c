@@ -238,36 +238,18 @@ static inline void itch50_message_prefetch_stage(const struct book *book, const 
 		itch50_message_prefetch_chunk(book, message, length);
 }
 
-/* A stage of the pipeline entry at `at`: ITCH's own inlined, another decoder's called. */
-static inline __attribute__((always_inline)) void itch50_pipeline_stage(const struct decoder_pipeline *p,
-									uint32_t at, unsigned stage)
+/* A stage of a pipeline entry: ITCH's own inlined, another decoder's called. */
+static inline __attribute__((always_inline)) void itch50_entry_stage(const struct decoder_pipeline_entry *e,
+								     unsigned stage)
 {
-	const struct decoder_pipeline_entry *e;
-
-	if (at >= p->count)
-		return;
-	e = &p->entries[at];
 	if (e->prefetch != itch50_message_prefetch_stage)
-		e->prefetch(e->book, e->message, e->length, stage);
+		decoder_pipeline_entry_stage(e, stage);
 	else if (stage == 0)
 		itch50_message_prefetch(e->book, e->message, e->length);
 	else if (stage == 1)
 		itch50_message_prefetch_level(e->book, e->message, e->length);
 	else
 		itch50_message_prefetch_chunk(e->book, e->message, e->length);
-}
-
-/* decoder_pipeline_step with the stages inlined: one message is being applied. */
-static inline void itch50_pipeline_step(struct decoder_pipeline *p)
-{
-	uint32_t at;
-
-	if (p == NULL)
-		return;
-	at = p->cursor++;
-	itch50_pipeline_stage(p, at + DECODER_PREFETCH_AHEAD_0, 0);
-	itch50_pipeline_stage(p, at + DECODER_PREFETCH_AHEAD_1, 1);
-	itch50_pipeline_stage(p, at + DECODER_PREFETCH_AHEAD_2, 2);
 }
 
 struct itch50_apply_context {
@@ -281,7 +263,7 @@ static void itch50_block_apply(void *context, const uint8_t *message, uint32_t l
 {
 	struct itch50_apply_context *c = context;
 
-	itch50_pipeline_step(c->pipeline);
+	decoder_pipeline_step(c->pipeline, itch50_entry_stage);
 	itch50_message_apply(c->book, c->stats, c->listener, message, length);
 }
 
