@@ -249,12 +249,15 @@ static inline void feed_set_scan(struct feed_set *set, const uint8_t *frame, uin
 
 	scan->verdict = (uint8_t)verdict;
 	scan->route = NULL;
+	scan->wrong_source = false;
 	scan->framed = false;
 	if (verdict != PACKET_NOT_IPV4 && verdict != PACKET_NOT_UDP &&
 	    !(verdict == PACKET_TRUNCATED && scan->udp.dst_ip == 0))
 		scan->route = feed_route_find(set, &scan->udp);
-	if (scan->route != NULL && verdict == PACKET_UDP &&
-	    !(scan->route->source_present && scan->udp.src_ip != scan->route->source_ip))
+	if (scan->route == NULL || verdict != PACKET_UDP)
+		return;
+	scan->wrong_source = scan->route->source_present && scan->udp.src_ip != scan->route->source_ip;
+	if (!scan->wrong_source)
 		scan->framed = scan->route->feed->decoder->frame_parse(scan->udp.payload, scan->udp.payload_len,
 								       &scan->frame) == 0;
 }
@@ -281,7 +284,7 @@ static const struct feed_route *feed_set_scanned_handle(struct feed_set *set, co
 		feed->packet_free(packet);
 		return route;
 	}
-	if (route->source_present && scan->udp.src_ip != route->source_ip) {
+	if (scan->wrong_source) {
 		line->wrong_source++;
 		feed->packet_free(packet);
 		return route;
@@ -332,8 +335,6 @@ void feed_set_burst_scan(struct feed_set *set, uint32_t index, const uint8_t *fr
 	    scan->route->feed->book->orders.count >= set->pipeline_orders_min)
 		scan->route->feed->decoder->frame_messages(scan->udp.payload, scan->udp.payload_len,
 							   scan->route->feed->book, &set->pipeline);
-	if (index == 0)
-		set->pipeline.cursor = 0;
 }
 
 const struct feed_route *feed_set_burst_packet(struct feed_set *set, uint32_t index, void *packet,

@@ -103,7 +103,8 @@ struct feed_scan {
 	struct feed_route *route;	/* NULL: addressed to no line */
 	struct decoder_frame frame;	/* valid when framed */
 	uint8_t verdict;		/* enum packet_verdict */
-	bool framed;			/* the feed's decoder accepted its framing */
+	bool wrong_source;		/* a UDP packet for the line from another source */
+	bool framed;			/* from the line's source, its framing accepted by the decoder */
 };
 
 /* Everything one RX lcore owns: its feeds and the routes to their lines. */
