@@ -371,22 +371,18 @@ static inline uint32_t book_side_pair(const struct book *book, const struct book
 }
 
 /*
- * After a removal from chunk j: while it and a neighbour hold at most half a chunk,
- * they become one. Every other pair of neighbours already held more, so two rounds
- * restore that for the whole side.
+ * After a removal from chunk j: if it and a neighbour now hold at most half a chunk
+ * (H), they become one. One merge is all it can take: every pair held more than H
+ * before the removal, so each of j's pairs now holds at least H; if j and its right
+ * neighbour merge, the left one and the merged chunk hold at least (left + j) + 1 > H,
+ * and the same the other way round. book_check checks the rule on the whole side.
  */
 static void book_side_merge(struct book *book, struct book_levels *levels, uint32_t j)
 {
-	for (int round = 0; round < 2; round++) {
-		if (j + 1 < levels->chunks && book_side_pair(book, levels, j) <= BOOK_CHUNK_LEVELS / 2) {
-			book_side_join(book, levels, j);
-		} else if (j > 0 && book_side_pair(book, levels, j - 1) <= BOOK_CHUNK_LEVELS / 2) {
-			book_side_join(book, levels, j - 1);
-			j--;
-		} else {
-			return;
-		}
-	}
+	if (j + 1 < levels->chunks && book_side_pair(book, levels, j) <= BOOK_CHUNK_LEVELS / 2)
+		book_side_join(book, levels, j);
+	else if (j > 0 && book_side_pair(book, levels, j - 1) <= BOOK_CHUNK_LEVELS / 2)
+		book_side_join(book, levels, j - 1);
 }
 
 static inline uint32_t book_side_last(const struct book *book, const struct book_levels *levels)
