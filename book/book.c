@@ -46,8 +46,8 @@ static bool book_capacities_set(struct book *book, uint32_t instruments_max, uin
 	book->chunks_capacity = (uint32_t)(4 * levels / BOOK_CHUNK_LEVELS + (uint64_t)BOOK_SIDES * instruments_max + 1);
 	book->hash_mask = slots - 1;
 	book->hash_shift = 64 - (uint32_t)__builtin_ctzll(slots);
-	if (slots == 1)
-		book->hash_shift = 63;	/* a shift by 64 is undefined; one slot: every hash is 0 */
+	/* At least two levels, so four slots: the shift is below 64. */
+	assert(slots >= 4 && book->hash_shift < 64);
 	return true;
 }
 

@@ -237,9 +237,11 @@ static inline uint64_t book_level_home(const struct book *book, uint32_t owner, 
 
 /*
  * Prefetching, for a decoder that looks a few messages ahead. Applying a message
- * costs mostly cache misses: the order's slot, then its level. The first stage needs
- * only the message; the second reads what the first brought in. Both are hints: a
- * stale or wrong guess costs a wasted load, never a wrong book.
+ * costs mostly cache misses: the order's slot, then its level, then, when a level
+ * comes or goes, its side's chunk. The first stage needs only the message; each later
+ * one reads what the one before brought in. All are hints: a stale or wrong guess
+ * costs a wasted load, never a wrong book, and every read is bounded by a count or a
+ * mask.
  */
 
 /* Stage 1 of anything naming an order: its slot in the order table. */
