@@ -24,6 +24,12 @@ const char *const feed_latency_names[FEED_LATENCY_KINDS] = {
 	[FEED_LATENCY_FEED_DELAY] = "feed_delay",
 };
 
+const char *const feed_book_state_names[FEED_BOOK_STATES] = {
+	[FEED_BOOK_OK] = "ok",
+	[FEED_BOOK_RECOVERING] = "recovering",
+	[FEED_BOOK_STALE] = "stale",
+};
+
 /*
  * After a packet was applied: its RX → publish time, and the feed delay from the
  * exchange's timestamp of its first message (ns since the exchange's midnight) to

@@ -17,6 +17,7 @@
 #include "decoders/decoder.h"
 #include "feed/arbiter.h"
 #include "feed/packet.h"
+#include "feed/recovery.h"
 #include "book/util/hist.h"
 #include "publish/publisher.h"
 
@@ -75,6 +76,8 @@ struct feed {
 	struct publisher *pub;		/* NULL: not publishing */
 	struct decoder_pipeline *pipeline;	/* its set's burst pipeline; NULL: none */
 	struct feed_latency *latency;	/* NULL: not timing (unit tests, fuzzing) */
+	struct feed_recovery_rx recovery_rx;	/* book state and recovery counters (RX lcore) */
+	struct feed_recovery_io recovery_io __attribute__((aligned(64)));	/* (recovery worker) */
 } __attribute__((aligned(64)));
 
 struct feed_route {
