@@ -98,6 +98,8 @@ static void feed_packet_apply(void *context, const struct arbiter_packet *packet
 	}
 	if (feed->pub != NULL)
 		publisher_packet_begin(feed->pub, packet->rx_ns, packet->rx_tsc);
+	if (packet->line == ARBITER_LINE_RECOVERY)
+		feed->recovery_rx.recovered_messages += packet->count - skip;
 	feed->decoder->frame_apply(feed->book, &feed->messages, listener, packet->payload,
 				   packet->len, skip,
 				   feed->pipeline != NULL && feed->pipeline->count > 0 ? feed->pipeline : NULL);
@@ -121,19 +123,67 @@ int feed_latency_start(struct feed *feed, uint64_t tsc_hz, int64_t rx_epoch_offs
 	return 0;
 }
 
+/* PLACEHOLDER(i12-states): the states branch brings the real one, publishing the change. */
+enum { FH_BOOK_REASON_RECOVERING = 1, FH_BOOK_REASON_RECOVERED = 2 };
+void feed_book_state_set(struct feed *feed, uint8_t state, uint8_t reason, uint64_t first, uint64_t count)
+{
+	(void)reason, (void)first, (void)count;
+	__atomic_store_n(&feed->recovery_rx.state, state, __ATOMIC_RELAXED);
+}
+
 static void feed_gap(void *context, uint64_t first, uint64_t count)
 {
 	struct feed *feed = context;
 
+	if (feed->recovery != NULL)
+		__atomic_store_n(&feed->recovery->recovering, 0, __ATOMIC_RELEASE);
 	if (feed->pub != NULL)
 		publisher_gap(feed->pub, first, count);
 }
 
+/* A packet leaves the arbiter: a recovery reply's copy goes back to the feed's stack. */
 static void feed_packet_release(void *context, void *packet)
 {
 	struct feed *feed = context;
+	struct feed_recovery *r = feed->recovery;
 
+	if (r != NULL && (uintptr_t)packet >= (uintptr_t)r->buffers &&
+	    (uintptr_t)packet < (uintptr_t)(r->buffers + RECOVERY_BUFFERS)) {
+		assert(r->free_count < RECOVERY_BUFFERS);
+		r->free[r->free_count++] = (uint32_t)((struct recovery_buffer *)packet - r->buffers);
+		return;
+	}
 	feed->packet_free(packet);
+}
+
+/* The arbiter's hole outlived the window: the worker asks the server for it. */
+static void feed_recover(void *context, uint64_t first, uint64_t count)
+{
+	struct feed *feed = context;
+	struct feed_recovery *r = feed->recovery;
+	struct recovery_want want = { .first = first, .count = count };
+
+	want.session_len = feed->arbiter.session_len;
+	memcpy(want.session, feed->arbiter.session, sizeof(want.session));
+	feed->recovery_rx.recoveries++;
+	__atomic_store_n(&r->applied, feed->arbiter.expected, __ATOMIC_RELEASE);
+	__atomic_store_n(&r->recovering, 1, __ATOMIC_RELEASE);
+	/* The worker drains RECOVERY_WANTS entries, one per hole: full means it is gone. */
+	if (!recovery_queue_push(&r->wants, &want))
+		r->want_lost = true;
+	if (feed->recovery_rx.state == FEED_BOOK_OK)
+		feed_book_state_set(feed, FEED_BOOK_RECOVERING, FH_BOOK_REASON_RECOVERING, first, count);
+}
+
+/* The hole the worker had is filled. */
+static void feed_recovered(void *context)
+{
+	struct feed *feed = context;
+
+	feed->recovery_rx.recovered++;
+	__atomic_store_n(&feed->recovery->recovering, 0, __ATOMIC_RELEASE);
+	if (feed->recovery_rx.state == FEED_BOOK_RECOVERING)
+		feed_book_state_set(feed, FEED_BOOK_OK, FH_BOOK_REASON_RECOVERED, 0, 0);
 }
 
 /* A new session: yesterday's orders and instruments mean nothing any more. */
@@ -144,6 +194,15 @@ static void feed_session_start(void *context)
 	book_reset(feed->book);
 	if (feed->pub != NULL)
 		publisher_cleared(feed->pub);
+}
+
+static void feed_recovery_free(struct feed *feed)
+{
+	if (feed->recovery == NULL)
+		return;
+	feed_recovery_fini(feed->recovery);
+	free(feed->recovery);
+	feed->recovery = NULL;
 }
 
 struct feed *feed_create(const struct cfg_feed *cfg, void (*packet_free)(void *packet),
@@ -182,12 +241,21 @@ struct feed *feed_create(const struct cfg_feed *cfg, void (*packet_free)(void *p
 	feed->listener.book_results = true;
 	feed->timer = feed->listener;
 	feed->timer.book_results = false;
-	rc = arbiter_init(&feed->arbiter, cfg->reorder_packets_max,
+	rc = arbiter_init(&feed->arbiter, cfg->recovery.enabled ? cfg->recovery.hold : cfg->reorder_packets_max,
 			  (uint64_t)cfg->reorder_window_us * 1000, feed->decoder->first_seq, feed_packet_apply,
 			  feed_packet_release, feed_session_start, feed);
 	feed->arbiter.gap = feed_gap;
+	if (rc == 0 && cfg->recovery.enabled) {
+		feed->recovery = malloc(sizeof(*feed->recovery));
+		rc = feed->recovery == NULL ? -ENOMEM : feed_recovery_init(feed->recovery);
+		feed->arbiter.recover = feed_recover;
+		feed->arbiter.recovered = feed_recovered;
+		feed->arbiter.join_recover_max = FEED_JOIN_RECOVER_MAX;
+	}
 	if (rc != 0) {
 		snprintf(err, err_size, "feed %s: reorder window: %s", cfg->name, strerror(-rc));
+		arbiter_fini(&feed->arbiter);
+		feed_recovery_free(feed);
 		book_destroy(feed->book);
 		free(feed);
 		return NULL;
@@ -200,6 +268,7 @@ void feed_destroy(struct feed *feed)
 	if (feed == NULL)
 		return;
 	arbiter_fini(&feed->arbiter);
+	feed_recovery_free(feed);
 	book_destroy(feed->book);
 	if (feed->latency != NULL)
 		memory_free(feed->latency, sizeof(*feed->latency));
@@ -211,6 +280,7 @@ int feed_set_add(struct feed_set *set, struct feed *feed)
 	if (set->feeds_count >= CFG_FEEDS_MAX)
 		return -ENOSPC;
 	set->feeds[set->feeds_count++] = feed;
+	set->recovery_feeds += feed->recovery != NULL;
 	feed->pipeline = &set->pipeline;
 	for (uint8_t l = 0; l < CFG_LINES_MAX; l++) {
 		const struct cfg_line *line = &feed->cfg->lines[l];
@@ -359,10 +429,116 @@ void feed_set_expire(struct feed_set *set, uint64_t now_ns)
 		arbiter_expire(&set->feeds[i]->arbiter, now_ns);
 }
 
+/* A reply from the worker: copied so the arbiter may hold it, then offered like a line's. */
+static void feed_recovery_reply(struct feed *feed, const struct recovery_reply *reply, uint64_t now_ns)
+{
+	struct feed_recovery *r = feed->recovery;
+	struct recovery_buffer *buffer;
+	struct decoder_frame frame;
+	struct arbiter_packet held;
+
+	assert(r->free_count > 0 && reply->len <= RECOVERY_PAYLOAD_MAX);
+	buffer = &r->buffers[r->free[--r->free_count]];
+	buffer->len = reply->len;
+	memcpy(buffer->payload, reply->payload, reply->len);
+	feed->recovery_rx.reply_packets++;
+	if (feed->decoder->frame_parse(buffer->payload, buffer->len, &frame) != 0 ||
+	    frame.kind != DECODER_FRAME_DATA) {
+		feed->recovery_rx.reply_bad++;
+		feed_packet_release(feed, buffer);
+		return;
+	}
+	held = (struct arbiter_packet){
+		.seq = frame.seq, .count = frame.count, .line = ARBITER_LINE_RECOVERY,
+		.kind = (uint8_t)frame.kind, .packet = buffer, .payload = buffer->payload,
+		.len = buffer->len, .rx_ns = now_ns, .rx_tsc = clock_tsc(),
+	};
+	arbiter_offer(&feed->arbiter, &frame, &held, now_ns);
+	feed->recovery_rx.reply_duplicates = feed->arbiter.stats.lines[ARBITER_LINE_RECOVERY].duplicates;
+}
+
+static void feed_recovery_service(struct feed *feed, uint64_t now_ns)
+{
+	struct feed_recovery *r = feed->recovery;
+	struct arbiter *a = &feed->arbiter;
+
+	arbiter_expire(a, now_ns);	/* a replay too: its window runs on capture time */
+	if (r->want_lost) {
+		r->want_lost = false;
+		if (a->recovering)
+			arbiter_recovery_lost(a, a->expected, a->recover_end - a->expected, now_ns);
+	}
+	/* At most a queue's worth a pass; a reply waits while every copy is held. */
+	for (uint32_t i = 0; i < RECOVERY_REPLIES; i++) {
+		const struct recovery_reply *reply = recovery_queue_peek(&r->replies);
+
+		if (reply == NULL || (reply->kind == RECOVERY_REPLY_DATA && r->free_count == 0))
+			break;
+		if (reply->kind == RECOVERY_REPLY_GIVE_UP)
+			arbiter_recovery_lost(a, reply->first, reply->count, now_ns);
+		else
+			feed_recovery_reply(feed, reply, now_ns);
+		recovery_queue_pop(&r->replies);
+	}
+	__atomic_store_n(&r->applied, a->expected, __ATOMIC_RELEASE);
+}
+
+void feed_set_recovery_service(struct feed_set *set, uint64_t now_ns)
+{
+	for (uint32_t i = 0; i < set->feeds_count; i++)
+		if (set->feeds[i]->recovery != NULL)
+			feed_recovery_service(set->feeds[i], now_ns);
+}
+
+bool feed_set_recovering(const struct feed_set *set)
+{
+	for (uint32_t i = 0; i < set->feeds_count; i++)
+		if (set->feeds[i]->arbiter.recovering)
+			return true;
+	return false;
+}
+
+bool feed_set_recover_rest(struct feed_set *set, uint64_t now_ns)
+{
+	bool recovering = false;
+
+	for (uint32_t i = 0; i < set->feeds_count; i++)
+		recovering |= arbiter_recover_now(&set->feeds[i]->arbiter, now_ns);
+	return recovering;
+}
+
 void feed_set_flush(struct feed_set *set, uint64_t now_ns)
 {
 	for (uint32_t i = 0; i < set->feeds_count; i++)
 		arbiter_flush(&set->feeds[i]->arbiter, now_ns);
+}
+
+/* The book state always; recovery's counters when the feed has it. */
+static void feed_recovery_stats_print(FILE *out, const struct feed *feed)
+{
+	const struct feed_recovery_rx *r = &feed->recovery_rx;
+	const struct feed_recovery_io *io = &feed->recovery_io;
+	const struct arbiter_line_stats *l = &feed->arbiter.stats.lines[ARBITER_LINE_RECOVERY];
+	uint64_t state = __atomic_load_n(&r->state, __ATOMIC_RELAXED);
+
+	fprintf(out, "  book_state %s", state < FEED_BOOK_STATES ? feed_book_state_names[state] : "?");
+	if (r->losses > 0)
+		fprintf(out, "  losses %" PRIu64 " (%" PRIu64 " messages, last seq %" PRIu64 "..%" PRIu64 ")",
+			r->losses, r->lost_messages, r->lost_first, r->lost_first + r->lost_count - 1);
+	fprintf(out, "\n");
+	if (feed->recovery == NULL)
+		return;
+	fprintf(out, "  recovery: holes %" PRIu64 "  filled %" PRIu64 "  messages %" PRIu64
+		"  replies %" PRIu64 " (won %" PRIu64 ", duplicates %" PRIu64 ", bad %" PRIu64
+		")  joins_unrecovered %" PRIu64 "\n", r->recoveries, r->recovered, r->recovered_messages,
+		r->reply_packets, l->packets_won, l->duplicates, r->reply_bad, feed->arbiter.stats.joins_unrecovered);
+	fprintf(out, "  recovery requests %" PRIu64 " (%" PRIu64 " messages)  timeouts %" PRIu64
+		"  give_ups %" PRIu64 "  datagrams %" PRIu64 " (bad %" PRIu64 ")  send_errors %" PRIu64
+		"  handoff_full %" PRIu64 "\n",
+		__atomic_load_n(&io->requests, __ATOMIC_RELAXED), __atomic_load_n(&io->requested_messages, __ATOMIC_RELAXED),
+		__atomic_load_n(&io->timeouts, __ATOMIC_RELAXED), __atomic_load_n(&io->give_ups, __ATOMIC_RELAXED),
+		__atomic_load_n(&io->replies, __ATOMIC_RELAXED), __atomic_load_n(&io->replies_bad, __ATOMIC_RELAXED),
+		__atomic_load_n(&io->send_errors, __ATOMIC_RELAXED), __atomic_load_n(&io->handoff_full, __ATOMIC_RELAXED));
 }
 
 void feed_stats_print(FILE *out, const struct feed *feed)
@@ -401,6 +577,7 @@ void feed_stats_print(FILE *out, const struct feed *feed)
 			fprintf(out, "  %s %" PRIu64, packet_verdict_name(v), s->bad_packet[v]);
 		fprintf(out, "\n");
 	}
+	feed_recovery_stats_print(out, feed);
 	for (uint64_t g = head > ARBITER_GAP_LOG ? head - ARBITER_GAP_LOG : 0; g < head; g++) {
 		const struct arbiter_gap *gap = &feed->arbiter.gap_log[g % ARBITER_GAP_LOG];
 

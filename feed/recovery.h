@@ -19,7 +19,10 @@
 #ifndef FH_FEED_RECOVERY_H
 #define FH_FEED_RECOVERY_H
 
+#include <stdbool.h>
 #include <stdint.h>
+
+#include "decoders/decoder.h"
 
 enum feed_book_state {
 	FEED_BOOK_OK = 0,
@@ -39,6 +42,7 @@ struct feed_recovery_rx {
 	uint64_t recovered_messages;	/* messages applied from recovery replies */
 	uint64_t reply_packets;		/* reply packets offered to the sequence path */
 	uint64_t reply_duplicates;	/* replies carrying nothing new */
+	uint64_t reply_bad;		/* replies whose MoldUDP64 framing the decoder refused */
 	uint64_t losses;		/* holes declared lost after recovery gave up or the hold filled */
 	uint64_t lost_messages;
 	uint64_t lost_first;		/* the last declared loss: first sequence number */
@@ -61,5 +65,69 @@ struct feed_recovery_io {
 	uint64_t snapshot_attempts;	/* GLIMPSE logins tried */
 	uint64_t snapshot_failures;	/* rejected, disconnected or timed out */
 };
+
+/*
+ * The hand-off between a feed's RX lcore and the recovery worker: two single-producer
+ * single-consumer queues of fixed-size entries, preallocated, never blocking either
+ * side (a full queue is the producer's to count). The RX lcore asks for a hole
+ * (recovery_want) and takes replies and give-ups (recovery_reply); the worker reads
+ * how far the feed has applied (applied) to stop asking for what came after all.
+ */
+struct recovery_queue {
+	uint64_t head __attribute__((aligned(64)));	/* written by the producer */
+	uint64_t tail __attribute__((aligned(64)));	/* written by the consumer */
+	uint32_t mask;
+	uint32_t size;			/* bytes per entry */
+	uint8_t *entries;
+};
+
+#define RECOVERY_PAYLOAD_MAX 2048	/* a reply datagram: one MoldUDP64 packet, MTU-sized */
+#define RECOVERY_WANTS 64		/* RX -> worker entries */
+#define RECOVERY_REPLIES 256		/* worker -> RX entries */
+#define RECOVERY_BUFFERS 256		/* RX-side copies of replies the sequence path may hold */
+
+struct recovery_want {
+	uint64_t first;			/* the hole: first missing sequence number */
+	uint64_t count;			/* and how many */
+	uint8_t session_len;
+	char session[DECODER_SESSION_MAX];
+};
+
+enum recovery_reply_kind { RECOVERY_REPLY_DATA = 1, RECOVERY_REPLY_GIVE_UP = 2 };
+
+struct recovery_reply {
+	uint32_t kind;			/* enum recovery_reply_kind */
+	uint32_t len;			/* DATA: payload bytes */
+	uint64_t first, count;		/* GIVE_UP: the range given up on */
+	uint8_t payload[RECOVERY_PAYLOAD_MAX];	/* DATA: the MoldUDP64 packet as received */
+};
+
+struct recovery_buffer {
+	uint32_t len;
+	uint8_t payload[RECOVERY_PAYLOAD_MAX];
+};
+
+/* A feed's recovery state shared by its RX lcore and the worker (feed->recovery). */
+struct feed_recovery {
+	struct recovery_queue wants;	/* RX -> worker */
+	struct recovery_queue replies;	/* worker -> RX */
+	uint64_t applied __attribute__((aligned(64)));	/* next sequence the feed needs (RX writes) */
+	uint64_t recovering;		/* 1 while a hole is with the worker (RX writes) */
+	bool want_lost;			/* a want found its queue full: give the hole up (RX only) */
+	struct recovery_buffer *buffers;	/* RX only: copies the arbiter may hold */
+	uint32_t free[RECOVERY_BUFFERS];	/* free buffer indexes, a stack */
+	uint32_t free_count;
+};
+
+int recovery_queue_init(struct recovery_queue *q, uint32_t entries, uint32_t size);
+void recovery_queue_fini(struct recovery_queue *q);
+/* Copies an entry in; false if the queue is full. Producer only. */
+bool recovery_queue_push(struct recovery_queue *q, const void *entry);
+/* The oldest entry, or NULL if none; stays queued until recovery_queue_pop. Consumer only. */
+void *recovery_queue_peek(struct recovery_queue *q);
+void recovery_queue_pop(struct recovery_queue *q);
+
+int feed_recovery_init(struct feed_recovery *r);
+void feed_recovery_fini(struct feed_recovery *r);
 
 #endif

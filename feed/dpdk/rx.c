@@ -260,9 +260,22 @@ int rx_lcore_run(void *arg)
 		done += rx->queues[qi].done;	/* empty captures are done before they start */
 	while (!*rx->quit) {
 		assert(done <= rx->queues_count);
-		if (rx->queues_counted > 0 && done == rx->queues_count)
-			break;
+		if (rx->queues_counted > 0 && done == rx->queues_count) {
+			/* The captures are read: what is still missing can only come from recovery. */
+			if (rx->set.recovery_feeds == 0 || !feed_set_recover_rest(&rx->set, now_ns))
+				break;
+			feed_set_recovery_service(&rx->set, now_ns);
+			continue;
+		}
 		feed_set_service(&rx->set);	/* the main lcore may be waiting for histograms */
+		if (rx->set.recovery_feeds > 0) {
+			feed_set_recovery_service(&rx->set, now_ns);
+			/* A capture can wait for recovery, a wire cannot: a replay reads on after it. */
+			if (rx->replay && feed_set_recovering(&rx->set)) {
+				last_rx_tsc = rte_rdtsc();
+				continue;
+			}
+		}
 		if (rx_queues_poll(rx, &burst, &done, &now_ns, ns_per_tick_q32) > 0) {
 			rx->bursts++;
 			last_rx_tsc = rte_rdtsc();
