@@ -55,6 +55,7 @@ struct arbiter_stats {
 	uint64_t window_full;		/* gaps declared because the window (or recovery hold) was full */
 	uint64_t recoveries;		/* holes handed to recover() */
 	uint64_t joins_unrecovered;	/* a session joined past its start, too far to re-request */
+	uint64_t snapshot_dropped;	/* packets dropped (oldest first) from a full hold during a snapshot */
 	struct arbiter_line_stats lines[ARBITER_LINES];
 };
 
@@ -76,6 +77,8 @@ struct arbiter {
 	bool session_ended;
 	bool session_applied;		/* something of the current session was applied */
 	bool recovering;		/* the hole before recover_end is with recover() */
+	bool snapshot_pending;		/* a snapshot is being taken: hold everything */
+	uint64_t start_seq;		/* a snapshot's next sequence, for a session not seen yet (0: none) */
 	uint64_t recover_end;
 	uint64_t join_recover_max;	/* a session's first hole longer than this is a join: not recovered */
 	uint8_t session_len;
@@ -121,6 +124,23 @@ bool arbiter_recover_now(struct arbiter *arbiter, uint64_t now_ns);
  * recovered, it is declared a gap (what replies filled of it stays applied).
  */
 void arbiter_recovery_lost(struct arbiter *arbiter, uint64_t first, uint64_t count, uint64_t now_ns);
+
+/*
+ * A snapshot is being taken (late join, re-sync): from now on every packet is held,
+ * none applied; a full hold drops its oldest (the snapshot will cover them, or the
+ * hole after it is recovered like any other).
+ */
+void arbiter_snapshot_begin(struct arbiter *arbiter);
+
+/*
+ * The snapshot is applied and the session continues at next_seq: what is held below
+ * it is a duplicate, the rest is applied in order (a hole before it is recovered or
+ * declared as usual). Before any packet of a session, the session starts there.
+ */
+void arbiter_snapshot_end(struct arbiter *arbiter, uint64_t next_seq, uint64_t now_ns);
+
+/* The snapshot failed: the feed goes on from what it holds, past a declared gap. */
+void arbiter_snapshot_failed(struct arbiter *arbiter, uint64_t now_ns);
 
 /* Declares every remaining hole and applies everything held (end of a replay). */
 void arbiter_flush(struct arbiter *arbiter, uint64_t now_ns);

@@ -124,7 +124,9 @@ int feed_latency_start(struct feed *feed, uint64_t tsc_hz, int64_t rx_epoch_offs
 }
 
 /* PLACEHOLDER(i12-states): the states branch brings the real one, publishing the change. */
-enum { FH_BOOK_REASON_RECOVERING = 1, FH_BOOK_REASON_RECOVERED = 2 };
+enum { FH_BOOK_REASON_RECOVERING = 1, FH_BOOK_REASON_RECOVERED = 2, FH_BOOK_REASON_SNAPSHOT = 3,
+	FH_BOOK_REASON_SNAPSHOT_FAILED = 4, FH_BOOK_REASON_LOST = 5 };
+static void publisher_book_recovered(struct publisher *pub, const struct book *book) { (void)pub, (void)book; }
 void feed_book_state_set(struct feed *feed, uint8_t state, uint8_t reason, uint64_t first, uint64_t count)
 {
 	(void)reason, (void)first, (void)count;
@@ -139,6 +141,10 @@ static void feed_gap(void *context, uint64_t first, uint64_t count)
 		__atomic_store_n(&feed->recovery->recovering, 0, __ATOMIC_RELEASE);
 	if (feed->pub != NULL)
 		publisher_gap(feed->pub, first, count);
+	feed_book_state_set(feed, FEED_BOOK_STALE, FH_BOOK_REASON_LOST, first, count);
+	/* With a snapshot server the books are re-synced (a request, taken at the next service). */
+	if (feed->cfg->snapshot.enabled && !feed->arbiter.snapshot_pending)
+		feed->recovery->snapshot_wanted = true;
 }
 
 /* A packet leaves the arbiter: a recovery reply's copy goes back to the feed's stack. */
@@ -245,12 +251,20 @@ struct feed *feed_create(const struct cfg_feed *cfg, void (*packet_free)(void *p
 			  (uint64_t)cfg->reorder_window_us * 1000, feed->decoder->first_seq, feed_packet_apply,
 			  feed_packet_release, feed_session_start, feed);
 	feed->arbiter.gap = feed_gap;
-	if (rc == 0 && cfg->recovery.enabled) {
+	if (rc == 0 && (cfg->recovery.enabled || cfg->snapshot.enabled)) {
 		feed->recovery = malloc(sizeof(*feed->recovery));
 		rc = feed->recovery == NULL ? -ENOMEM : feed_recovery_init(feed->recovery);
+	}
+	if (rc == 0 && cfg->recovery.enabled) {
 		feed->arbiter.recover = feed_recover;
 		feed->arbiter.recovered = feed_recovered;
 		feed->arbiter.join_recover_max = FEED_JOIN_RECOVER_MAX;
+	}
+	if (rc == 0 && cfg->snapshot.enabled) {
+		/* A late join: the books come from a snapshot, the lines wait for it. */
+		feed->recovery->snapshot_wanted = true;
+		arbiter_snapshot_begin(&feed->arbiter);
+		feed->recovery_rx.state = FEED_BOOK_RECOVERING;
 	}
 	if (rc != 0) {
 		snprintf(err, err_size, "feed %s: reorder window: %s", cfg->name, strerror(-rc));
@@ -457,11 +471,80 @@ static void feed_recovery_reply(struct feed *feed, const struct recovery_reply *
 	feed->recovery_rx.reply_duplicates = feed->arbiter.stats.lines[ARBITER_LINE_RECOVERY].duplicates;
 }
 
+/* Snapshot messages (framed as MoldUDP64 by the worker) go into the books, unpublished. */
+static void feed_snapshot_data(struct feed *feed, const struct recovery_reply *reply)
+{
+	struct decoder_frame frame;
+
+	if (reply->len > RECOVERY_PAYLOAD_MAX ||
+	    feed->decoder->frame_parse(reply->payload, reply->len, &frame) != 0 || frame.count == 0) {
+		feed->recovery_rx.reply_bad++;
+		return;
+	}
+	feed->recovery_rx.snapshot_messages +=
+		feed->decoder->frame_apply(feed->book, &feed->snapshot_stats, NULL, reply->payload, reply->len, 0, NULL);
+}
+
+/*
+ * The snapshot is whole: consumers get it (all books cleared, then each instrument's
+ * content) before anything the lines held past it is applied and published.
+ */
+static void feed_snapshot_end(struct feed *feed, uint64_t next_seq, uint64_t now_ns)
+{
+	feed->recovery_rx.snapshots++;
+	if (feed->pub != NULL) {
+		publisher_cleared(feed->pub);
+		publisher_book_recovered(feed->pub, feed->book);
+	}
+	feed_book_state_set(feed, FEED_BOOK_OK, FH_BOOK_REASON_SNAPSHOT, next_seq, 0);
+	arbiter_snapshot_end(&feed->arbiter, next_seq, now_ns);
+}
+
+/* What the worker sent about a snapshot. */
+static void feed_snapshot_reply(struct feed *feed, const struct recovery_reply *reply, uint64_t now_ns)
+{
+	switch (reply->kind) {
+	case RECOVERY_SNAPSHOT_DATA:
+		feed_snapshot_data(feed, reply);
+		break;
+	case RECOVERY_SNAPSHOT_RESTART:
+		book_reset(feed->book);
+		break;
+	case RECOVERY_SNAPSHOT_END:
+		if (feed->arbiter.snapshot_pending && reply->first > 0)
+			feed_snapshot_end(feed, reply->first, now_ns);
+		break;
+	case RECOVERY_SNAPSHOT_FAILED:
+		if (!feed->arbiter.snapshot_pending)
+			break;
+		/* What a failed login left in the books is part of a snapshot: worth nothing. */
+		book_reset(feed->book);
+		feed_book_state_set(feed, FEED_BOOK_STALE, FH_BOOK_REASON_SNAPSHOT_FAILED, 0, 0);
+		arbiter_snapshot_failed(&feed->arbiter, now_ns);
+		break;
+	}
+}
+
+/* A snapshot is wanted (start, or a declared loss): the books are rebuilt from it. */
+static void feed_snapshot_begin(struct feed *feed)
+{
+	struct recovery_want want = { .kind = RECOVERY_WANT_SNAPSHOT };
+
+	if (!recovery_queue_push(&feed->recovery->wants, &want))
+		return;	/* the worker is behind: the next pass asks again */
+	feed->recovery->snapshot_wanted = false;
+	book_reset(feed->book);
+	arbiter_snapshot_begin(&feed->arbiter);
+	__atomic_store_n(&feed->recovery->recovering, 0, __ATOMIC_RELEASE);
+}
+
 static void feed_recovery_service(struct feed *feed, uint64_t now_ns)
 {
 	struct feed_recovery *r = feed->recovery;
 	struct arbiter *a = &feed->arbiter;
 
+	if (r->snapshot_wanted)
+		feed_snapshot_begin(feed);
 	arbiter_expire(a, now_ns);	/* a replay too: its window runs on capture time */
 	if (r->want_lost) {
 		r->want_lost = false;
@@ -476,8 +559,10 @@ static void feed_recovery_service(struct feed *feed, uint64_t now_ns)
 			break;
 		if (reply->kind == RECOVERY_REPLY_GIVE_UP)
 			arbiter_recovery_lost(a, reply->first, reply->count, now_ns);
-		else
+		else if (reply->kind == RECOVERY_REPLY_DATA)
 			feed_recovery_reply(feed, reply, now_ns);
+		else
+			feed_snapshot_reply(feed, reply, now_ns);
 		recovery_queue_pop(&r->replies);
 	}
 	__atomic_store_n(&r->applied, a->expected, __ATOMIC_RELEASE);
@@ -492,9 +577,13 @@ void feed_set_recovery_service(struct feed_set *set, uint64_t now_ns)
 
 bool feed_set_recovering(const struct feed_set *set)
 {
-	for (uint32_t i = 0; i < set->feeds_count; i++)
-		if (set->feeds[i]->arbiter.recovering)
+	for (uint32_t i = 0; i < set->feeds_count; i++) {
+		const struct feed *feed = set->feeds[i];
+
+		if (feed->arbiter.recovering || feed->arbiter.snapshot_pending ||
+		    (feed->recovery != NULL && feed->recovery->snapshot_wanted))
 			return true;
+	}
 	return false;
 }
 
@@ -534,11 +623,14 @@ static void feed_recovery_stats_print(FILE *out, const struct feed *feed)
 		r->reply_packets, l->packets_won, l->duplicates, r->reply_bad, feed->arbiter.stats.joins_unrecovered);
 	fprintf(out, "  recovery requests %" PRIu64 " (%" PRIu64 " messages)  timeouts %" PRIu64
 		"  give_ups %" PRIu64 "  datagrams %" PRIu64 " (bad %" PRIu64 ")  send_errors %" PRIu64
-		"  handoff_full %" PRIu64 "\n",
+		"  handoff_full %" PRIu64 "\n  snapshots %" PRIu64 " (%" PRIu64 " messages)  logins %" PRIu64
+		"  failed %" PRIu64 "\n",
 		__atomic_load_n(&io->requests, __ATOMIC_RELAXED), __atomic_load_n(&io->requested_messages, __ATOMIC_RELAXED),
 		__atomic_load_n(&io->timeouts, __ATOMIC_RELAXED), __atomic_load_n(&io->give_ups, __ATOMIC_RELAXED),
 		__atomic_load_n(&io->replies, __ATOMIC_RELAXED), __atomic_load_n(&io->replies_bad, __ATOMIC_RELAXED),
-		__atomic_load_n(&io->send_errors, __ATOMIC_RELAXED), __atomic_load_n(&io->handoff_full, __ATOMIC_RELAXED));
+		__atomic_load_n(&io->send_errors, __ATOMIC_RELAXED), __atomic_load_n(&io->handoff_full, __ATOMIC_RELAXED),
+		r->snapshots, r->snapshot_messages, __atomic_load_n(&io->snapshot_attempts, __ATOMIC_RELAXED),
+		__atomic_load_n(&io->snapshot_failures, __ATOMIC_RELAXED));
 }
 
 void feed_stats_print(FILE *out, const struct feed *feed)

@@ -76,7 +76,8 @@ struct feed {
 	struct publisher *pub;		/* NULL: not publishing */
 	struct decoder_pipeline *pipeline;	/* its set's burst pipeline; NULL: none */
 	struct feed_latency *latency;	/* NULL: not timing (unit tests, fuzzing) */
-	struct feed_recovery *recovery;	/* NULL: no recovery configured */
+	struct feed_recovery *recovery;	/* NULL: neither recovery nor snapshot configured */
+	struct decoder_stats snapshot_stats;	/* messages of snapshots (not in `messages`) */
 	struct feed_recovery_rx recovery_rx;	/* book state and recovery counters (RX lcore) */
 	struct feed_recovery_io recovery_io __attribute__((aligned(64)));	/* (recovery worker) */
 } __attribute__((aligned(64)));

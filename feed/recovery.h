@@ -86,19 +86,29 @@ struct recovery_queue {
 #define RECOVERY_REPLIES 256		/* worker -> RX entries */
 #define RECOVERY_BUFFERS 256		/* RX-side copies of replies the sequence path may hold */
 
+enum recovery_want_kind { RECOVERY_WANT_HOLE = 0, RECOVERY_WANT_SNAPSHOT = 1 };
+
 struct recovery_want {
-	uint64_t first;			/* the hole: first missing sequence number */
+	uint32_t kind;			/* enum recovery_want_kind */
+	uint64_t first;			/* HOLE: first missing sequence number */
 	uint64_t count;			/* and how many */
 	uint8_t session_len;
 	char session[DECODER_SESSION_MAX];
 };
 
-enum recovery_reply_kind { RECOVERY_REPLY_DATA = 1, RECOVERY_REPLY_GIVE_UP = 2 };
+enum recovery_reply_kind {
+	RECOVERY_REPLY_DATA = 1,	/* a MoldUDP64 reply */
+	RECOVERY_REPLY_GIVE_UP = 2,	/* [first, first + count) will not come */
+	RECOVERY_SNAPSHOT_DATA = 3,	/* snapshot messages, framed as a MoldUDP64 packet */
+	RECOVERY_SNAPSHOT_RESTART = 4,	/* the snapshot starts over (a new login): reset the books */
+	RECOVERY_SNAPSHOT_END = 5,	/* complete; first: the sequence the session goes on from */
+	RECOVERY_SNAPSHOT_FAILED = 6,	/* every login failed: no snapshot */
+};
 
 struct recovery_reply {
 	uint32_t kind;			/* enum recovery_reply_kind */
 	uint32_t len;			/* DATA: payload bytes */
-	uint64_t first, count;		/* GIVE_UP: the range given up on */
+	uint64_t first, count;		/* GIVE_UP: the range given up on; SNAPSHOT_END: first */
 	uint8_t payload[RECOVERY_PAYLOAD_MAX];	/* DATA: the MoldUDP64 packet as received */
 };
 
@@ -114,6 +124,7 @@ struct feed_recovery {
 	uint64_t applied __attribute__((aligned(64)));	/* next sequence the feed needs (RX writes) */
 	uint64_t recovering;		/* 1 while a hole is with the worker (RX writes) */
 	bool want_lost;			/* a want found its queue full: give the hole up (RX only) */
+	bool snapshot_wanted;		/* take a snapshot at the next service (RX only) */
 	struct recovery_buffer *buffers;	/* RX only: copies the arbiter may hold */
 	uint32_t free[RECOVERY_BUFFERS];	/* free buffer indexes, a stack */
 	uint32_t free_count;

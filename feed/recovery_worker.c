@@ -22,11 +22,38 @@
 
 #include "book/util/clock.h"
 #include "book/util/wire.h"
+#include "feed/soupbin.h"
 
 #define RECOVERY_POLL_MS 1
 #define RECOVERY_REQUESTS_MAX 64	/* cfg in_flight's maximum */
 #define RECOVERY_DATAGRAMS_PER_PASS 64	/* datagrams read per feed per pass */
 #define MOLD_HEADER 20			/* session 10, sequence 8, count 2 */
+#define SNAPSHOT_HEARTBEAT_NS 1000000000ull	/* a client heartbeat after 1 s of our silence */
+#define SNAPSHOT_RETRY_NS 500000000ull		/* wait before a new login, times the attempts */
+#define SNAPSHOT_PACKETS_PER_PASS 4096		/* SoupBinTCP packets handled per pass */
+
+enum snapshot_phase {
+	SNAPSHOT_IDLE,
+	SNAPSHOT_WAIT,		/* a new login at retry_ns */
+	SNAPSHOT_CONNECTING,
+	SNAPSHOT_LOGIN,		/* Login Request sent, waiting for Accepted */
+	SNAPSHOT_STREAM,	/* taking the snapshot, until End of Snapshot */
+	SNAPSHOT_FAILING,	/* every attempt failed; telling the RX lcore */
+};
+
+/* A GLIMPSE session over SoupBinTCP: login, the snapshot's messages, End of Snapshot. */
+struct snapshot_client {
+	const struct cfg_snapshot *cfg;
+	int fd;
+	enum snapshot_phase phase;
+	uint32_t attempts;		/* logins of this snapshot */
+	uint64_t retry_ns;
+	uint64_t silence_deadline_ns;	/* the server said nothing since: the attempt fails */
+	uint64_t sent_ns;		/* when we last sent (client heartbeats) */
+	struct soupbin_buffer in;
+	struct recovery_reply batch;	/* messages for the RX lcore, framed as MoldUDP64 */
+	uint16_t batch_count;
+};
 
 struct recovery_request {
 	uint64_t first;			/* still wanted: [first, first + count) */
@@ -49,6 +76,7 @@ struct recovery_client {
 	char session[DECODER_SESSION_MAX];
 	struct recovery_request requests[RECOVERY_REQUESTS_MAX];
 	struct recovery_reply reply;	/* the entry being built */
+	struct snapshot_client snap;
 	uint8_t datagram[RECOVERY_PAYLOAD_MAX + 1];	/* one past the most a reply may hold */
 };
 
@@ -57,7 +85,7 @@ struct recovery_worker {
 	volatile bool quit;
 	uint32_t count;
 	struct recovery_client clients[CFG_FEEDS_MAX];
-	struct pollfd fds[CFG_FEEDS_MAX];
+	struct pollfd fds[2 * CFG_FEEDS_MAX];	/* each client's UDP socket, then its TCP one */
 };
 
 static void recovery_counter_add(uint64_t *counter, uint64_t n)
@@ -114,13 +142,20 @@ static void recovery_client_end(struct recovery_client *c, bool give_up)
 	memset(c->requests, 0, sizeof(c->requests));
 }
 
+static void snapshot_start(struct recovery_client *c);
+
 /* Takes a new hole from the RX lcore (the newest replaces an older one). */
 static void recovery_client_wants(struct recovery_client *c)
 {
 	struct recovery_want *want;
 
 	for (uint32_t i = 0; i < RECOVERY_WANTS && (want = recovery_queue_peek(&c->feed->recovery->wants)); i++) {
-		c->active = want->count > 0;
+		if (want->kind == RECOVERY_WANT_SNAPSHOT) {
+			snapshot_start(c);
+			recovery_queue_pop(&c->feed->recovery->wants);
+			continue;
+		}
+		c->active = want->count > 0 && c->fd >= 0;
 		c->want_first = want->first;
 		c->want_end = want->first + want->count;
 		c->next = want->first;
@@ -263,6 +298,247 @@ static void recovery_client_run(struct recovery_client *c, uint64_t now_ns)
 	}
 }
 
+/* ---- GLIMPSE snapshot over SoupBinTCP ---- */
+
+/* Hands the RX lcore an entry without payload; false if its queue is full. */
+static bool snapshot_tell(struct recovery_client *c, uint32_t kind, uint64_t first)
+{
+	struct recovery_reply *r = &c->reply;
+
+	r->kind = kind;
+	r->len = 0;
+	r->first = first;
+	r->count = 0;
+	return recovery_queue_push(&c->feed->recovery->replies, r);
+}
+
+static void snapshot_close(struct snapshot_client *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	s->in.len = 0;
+	s->batch_count = 0;
+}
+
+static void snapshot_start(struct recovery_client *c)
+{
+	struct snapshot_client *s = &c->snap;
+
+	if (s->cfg == NULL)
+		return;
+	snapshot_close(s);
+	s->phase = SNAPSHOT_WAIT;
+	s->attempts = 0;
+	s->retry_ns = 0;
+}
+
+/* The attempt failed: another login after a pause, or, with none left, no snapshot. */
+static void snapshot_fail(struct recovery_client *c, uint64_t now_ns)
+{
+	struct snapshot_client *s = &c->snap;
+
+	snapshot_close(s);
+	recovery_counter_add(&c->feed->recovery_io.snapshot_failures, 1);
+	if (s->attempts <= s->cfg->retries) {
+		s->phase = SNAPSHOT_WAIT;
+		s->retry_ns = now_ns + SNAPSHOT_RETRY_NS * s->attempts;
+	} else {
+		s->phase = SNAPSHOT_FAILING;
+	}
+}
+
+static bool snapshot_send(struct snapshot_client *s, const uint8_t *bytes, size_t len, uint64_t now_ns)
+{
+	if (send(s->fd, bytes, len, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)len)
+		return false;
+	s->sent_ns = now_ns;
+	return true;
+}
+
+static void snapshot_connect(struct recovery_client *c, uint64_t now_ns)
+{
+	struct snapshot_client *s = &c->snap;
+	struct sockaddr_in server = { .sin_family = AF_INET, .sin_port = htons(s->cfg->server_port),
+				      .sin_addr.s_addr = htonl(s->cfg->server_ip) };
+
+	s->attempts++;
+	recovery_counter_add(&c->feed->recovery_io.snapshot_attempts, 1);
+	/* A new login sends the snapshot from its start: what the last one gave goes. */
+	if (s->attempts > 1 && !snapshot_tell(c, RECOVERY_SNAPSHOT_RESTART, 0)) {
+		s->attempts--;
+		return;	/* the next pass tries again */
+	}
+	s->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->fd < 0 || (connect(s->fd, (const struct sockaddr *)&server, sizeof(server)) != 0 &&
+			  errno != EINPROGRESS)) {
+		snapshot_fail(c, now_ns);
+		return;
+	}
+	s->phase = SNAPSHOT_CONNECTING;
+	s->silence_deadline_ns = now_ns + (uint64_t)s->cfg->timeout_ms * 1000000;
+}
+
+/* The connection is up (or failed): log in for sequence 1, as GLIMPSE wants. */
+static void snapshot_connected(struct recovery_client *c, uint64_t now_ns)
+{
+	struct snapshot_client *s = &c->snap;
+	struct pollfd pfd = { .fd = s->fd, .events = POLLOUT };
+	uint8_t login[SOUPBIN_LOGIN_LEN];
+	socklen_t len = sizeof(int);
+	int error = 0;
+
+	if (poll(&pfd, 1, 0) != 1)
+		return;
+	if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &error, &len) != 0 || error != 0) {
+		snapshot_fail(c, now_ns);
+		return;
+	}
+	soupbin_login_build(login, s->cfg->username, s->cfg->password, 1);
+	if (!snapshot_send(s, login, sizeof(login), now_ns)) {
+		snapshot_fail(c, now_ns);
+		return;
+	}
+	s->phase = SNAPSHOT_LOGIN;
+}
+
+/* Hands the batch of snapshot messages over; false if the RX lcore's queue is full. */
+static bool snapshot_batch_flush(struct recovery_client *c)
+{
+	struct snapshot_client *s = &c->snap;
+
+	if (s->batch_count == 0)
+		return true;
+	s->batch.kind = RECOVERY_SNAPSHOT_DATA;
+	memset(s->batch.payload, ' ', 10);
+	wire_put_be64(s->batch.payload + 10, 1);	/* MoldUDP64 numbers from 1; the RX lcore ignores it */
+	wire_put_be16(s->batch.payload + 18, s->batch_count);
+	if (!recovery_queue_push(&c->feed->recovery->replies, &s->batch))
+		return false;
+	s->batch_count = 0;
+	return true;
+}
+
+/*
+ * One Sequenced Data packet of the snapshot: an ITCH message into the batch, or End of
+ * Snapshot. 1 taken, 0 not now (the RX lcore's queue is full), -1 the session is bad.
+ */
+static int snapshot_message(struct recovery_client *c, const uint8_t *msg, uint16_t len)
+{
+	struct snapshot_client *s = &c->snap;
+	uint64_t next_seq;
+	uint8_t logout[3];
+
+	if (len == 0)
+		return -1;
+	if (msg[0] == 'G') {
+		/* End of Snapshot: message type, then the sequence to go on from (20 ASCII). */
+		if (len < 21 || soupbin_number_parse(msg + 1, 20, &next_seq) != 0 || next_seq == 0)
+			return -1;
+		if (!snapshot_batch_flush(c) || !snapshot_tell(c, RECOVERY_SNAPSHOT_END, next_seq))
+			return 0;
+		soupbin_empty_build(logout, 'O');
+		(void)snapshot_send(s, logout, sizeof(logout), s->sent_ns);
+		snapshot_close(s);
+		s->phase = SNAPSHOT_IDLE;
+		return 1;
+	}
+	if (len > RECOVERY_PAYLOAD_MAX - MOLD_HEADER - 2)
+		return -1;
+	if (s->batch_count == 0)
+		s->batch.len = MOLD_HEADER;
+	if (s->batch.len + 2u + len > RECOVERY_PAYLOAD_MAX || s->batch_count == UINT16_MAX - 1) {
+		if (!snapshot_batch_flush(c))
+			return 0;
+		s->batch.len = MOLD_HEADER;
+	}
+	wire_put_be16(s->batch.payload + s->batch.len, len);
+	memcpy(s->batch.payload + s->batch.len + 2, msg, len);
+	s->batch.len += 2u + len;
+	s->batch_count++;
+	return 1;
+}
+
+/* Reads what the server sent and handles its whole packets. */
+static void snapshot_receive(struct recovery_client *c, uint64_t now_ns)
+{
+	struct snapshot_client *s = &c->snap;
+	ssize_t n = recv(s->fd, s->in.bytes + s->in.len, sizeof(s->in.bytes) - s->in.len, MSG_DONTWAIT);
+	uint32_t handled = 0;
+
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+		snapshot_fail(c, now_ns);	/* the server closed: mid-snapshot, or after a rejection */
+		return;
+	}
+	if (n > 0) {
+		s->in.len += (uint32_t)n;
+		s->silence_deadline_ns = now_ns + (uint64_t)s->cfg->timeout_ms * 1000000;
+	}
+	while (s->fd >= 0 && handled++ < SNAPSHOT_PACKETS_PER_PASS) {
+		const uint8_t *payload;
+		uint16_t len;
+		uint8_t type;
+		int rc = soupbin_packet_peek(&s->in, &type, &payload, &len);
+
+		if (rc == 0)
+			return;
+		if (rc < 0 || type == 'J' || type == 'Z' || (type == 'S' && s->phase != SNAPSHOT_STREAM)) {
+			snapshot_fail(c, now_ns);	/* rejected, ended before the snapshot did, or garbage */
+			return;
+		}
+		if (type == 'A')
+			s->phase = SNAPSHOT_STREAM;
+		if (type == 'S') {
+			rc = snapshot_message(c, payload, len);
+			if (rc < 0) {
+				snapshot_fail(c, now_ns);
+				return;
+			}
+			if (rc == 0)
+				return;	/* the RX lcore is behind: keep the packet for the next pass */
+			if (s->fd < 0)
+				return;	/* End of Snapshot: done */
+		}
+		soupbin_packet_consume(&s->in);
+	}
+}
+
+static void snapshot_run(struct recovery_client *c, uint64_t now_ns)
+{
+	struct snapshot_client *s = &c->snap;
+	uint8_t heartbeat[3];
+
+	switch (s->phase) {
+	case SNAPSHOT_IDLE:
+		return;
+	case SNAPSHOT_WAIT:
+		if (now_ns >= s->retry_ns)
+			snapshot_connect(c, now_ns);
+		return;
+	case SNAPSHOT_FAILING:
+		if (snapshot_tell(c, RECOVERY_SNAPSHOT_FAILED, 0))
+			s->phase = SNAPSHOT_IDLE;
+		return;
+	case SNAPSHOT_CONNECTING:
+		snapshot_connected(c, now_ns);
+		break;
+	case SNAPSHOT_LOGIN:
+	case SNAPSHOT_STREAM:
+		snapshot_receive(c, now_ns);
+		break;
+	}
+	if (s->fd < 0)
+		return;
+	if (now_ns >= s->silence_deadline_ns) {
+		snapshot_fail(c, now_ns);
+		return;
+	}
+	soupbin_empty_build(heartbeat, 'R');
+	if (s->phase != SNAPSHOT_CONNECTING && now_ns - s->sent_ns >= SNAPSHOT_HEARTBEAT_NS &&
+	    !snapshot_send(s, heartbeat, sizeof(heartbeat), now_ns))
+		snapshot_fail(c, now_ns);
+}
+
 static void *recovery_worker_main(void *arg)
 {
 	struct recovery_worker *w = arg;
@@ -270,25 +546,38 @@ static void *recovery_worker_main(void *arg)
 	while (!w->quit) {
 		uint64_t now_ns;
 
-		(void)poll(w->fds, w->count, RECOVERY_POLL_MS);
+		for (uint32_t i = 0; i < w->count; i++) {
+			w->fds[w->count + i].fd = w->clients[i].snap.fd;
+			w->fds[w->count + i].events = w->clients[i].snap.phase == SNAPSHOT_CONNECTING ? POLLOUT : POLLIN;
+		}
+		(void)poll(w->fds, 2 * w->count, RECOVERY_POLL_MS);
 		now_ns = clock_monotonic_ns();
 		for (uint32_t i = 0; i < w->count; i++) {
 			struct recovery_client *c = &w->clients[i];
 
 			recovery_client_wants(c);
-			recovery_client_receive(c, now_ns);
-			recovery_client_run(c, now_ns);
+			if (c->fd >= 0) {
+				recovery_client_receive(c, now_ns);
+				recovery_client_run(c, now_ns);
+			}
+			snapshot_run(c, now_ns);
 		}
 	}
 	return NULL;
 }
 
+/* The client of a feed with recovery (a UDP socket) and/or a snapshot server. */
 static int recovery_client_open(struct recovery_client *c, struct feed *feed, char *err, size_t err_size)
 {
 	struct sockaddr_in local = { .sin_family = AF_INET };
 
 	c->feed = feed;
 	c->cfg = &feed->cfg->recovery;
+	c->fd = -1;
+	c->snap.fd = -1;
+	c->snap.cfg = feed->cfg->snapshot.enabled ? &feed->cfg->snapshot : NULL;
+	if (!c->cfg->enabled)
+		return 0;
 	c->server = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(c->cfg->server_port),
 					  .sin_addr.s_addr = htonl(c->cfg->server_ip) };
 	c->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -320,12 +609,15 @@ struct recovery_worker *recovery_worker_start(struct feed *const *feeds, uint32_
 			recovery_worker_stop(w);
 			return NULL;
 		}
-		w->fds[w->count] = (struct pollfd){ .fd = w->clients[w->count].fd, .events = POLLIN };
 		w->count++;
 	}
 	if (w->count == 0) {
 		free(w);
 		return NULL;
+	}
+	for (uint32_t i = 0; i < w->count; i++) {
+		w->fds[i] = (struct pollfd){ .fd = w->clients[i].fd, .events = POLLIN };
+		w->fds[w->count + i] = (struct pollfd){ .fd = -1 };
 	}
 	rc = pthread_create(&w->thread, NULL, recovery_worker_main, w);
 	if (rc != 0) {
@@ -352,8 +644,10 @@ void recovery_worker_stop(struct recovery_worker *w)
 	w->quit = true;
 	if (w->thread != 0)
 		pthread_join(w->thread, NULL);
-	for (uint32_t i = 0; i < w->count; i++)
+	for (uint32_t i = 0; i < w->count; i++) {
 		if (w->clients[i].fd >= 0)
 			close(w->clients[i].fd);
+		snapshot_close(&w->clients[i].snap);
+	}
 	free(w);
 }
