@@ -172,6 +172,7 @@ static void feed_recover(void *context, uint64_t first, uint64_t count)
 	want.session_len = feed->arbiter.session_len;
 	memcpy(want.session, feed->arbiter.session, sizeof(want.session));
 	feed->recovery_rx.recoveries++;
+	feed->recovery_rx.started_ns = clock_monotonic_ns();
 	__atomic_store_n(&r->applied, feed->arbiter.expected, __ATOMIC_RELEASE);
 	__atomic_store_n(&r->recovering, 1, __ATOMIC_RELEASE);
 	/* The worker drains RECOVERY_WANTS entries, one per hole: full means it is gone. */
@@ -186,7 +187,12 @@ static void feed_recovered(void *context)
 {
 	struct feed *feed = context;
 
-	feed->recovery_rx.recovered++;
+	struct feed_recovery_rx *rx = &feed->recovery_rx;
+
+	rx->recovered++;
+	rx->recovery_ns_last = clock_monotonic_ns() - rx->started_ns;
+	if (rx->recovery_ns_last > rx->recovery_ns_max)
+		rx->recovery_ns_max = rx->recovery_ns_last;
 	__atomic_store_n(&feed->recovery->recovering, 0, __ATOMIC_RELEASE);
 	if (feed->recovery_rx.state == FEED_BOOK_RECOVERING)
 		feed_book_state_set(feed, FEED_BOOK_OK, FH_BOOK_REASON_RECOVERED, 0, 0);
@@ -492,6 +498,7 @@ static void feed_snapshot_data(struct feed *feed, const struct recovery_reply *r
 static void feed_snapshot_end(struct feed *feed, uint64_t next_seq, uint64_t now_ns)
 {
 	feed->recovery_rx.snapshots++;
+	feed->recovery_rx.snapshot_ns_last = clock_monotonic_ns() - feed->recovery_rx.started_ns;
 	if (feed->pub != NULL) {
 		publisher_cleared(feed->pub);
 		publisher_book_recovered(feed->pub, feed->book);
@@ -533,6 +540,7 @@ static void feed_snapshot_begin(struct feed *feed)
 	if (!recovery_queue_push(&feed->recovery->wants, &want))
 		return;	/* the worker is behind: the next pass asks again */
 	feed->recovery->snapshot_wanted = false;
+	feed->recovery_rx.started_ns = clock_monotonic_ns();
 	book_reset(feed->book);
 	arbiter_snapshot_begin(&feed->arbiter);
 	__atomic_store_n(&feed->recovery->recovering, 0, __ATOMIC_RELEASE);
@@ -622,15 +630,16 @@ static void feed_recovery_stats_print(FILE *out, const struct feed *feed)
 		")  joins_unrecovered %" PRIu64 "\n", r->recoveries, r->recovered, r->recovered_messages,
 		r->reply_packets, l->packets_won, l->duplicates, r->reply_bad, feed->arbiter.stats.joins_unrecovered);
 	fprintf(out, "  recovery requests %" PRIu64 " (%" PRIu64 " messages)  timeouts %" PRIu64
-		"  give_ups %" PRIu64 "  datagrams %" PRIu64 " (bad %" PRIu64 ")  send_errors %" PRIu64
+		"  give_ups %" PRIu64 "  datagrams %" PRIu64 "  bad %" PRIu64 "  send_errors %" PRIu64
 		"  handoff_full %" PRIu64 "\n  snapshots %" PRIu64 " (%" PRIu64 " messages)  logins %" PRIu64
-		"  failed %" PRIu64 "\n",
+		"  failed %" PRIu64 "  last_recovery_us %.1f (max %.1f)  last_snapshot_ms %.1f\n",
 		__atomic_load_n(&io->requests, __ATOMIC_RELAXED), __atomic_load_n(&io->requested_messages, __ATOMIC_RELAXED),
 		__atomic_load_n(&io->timeouts, __ATOMIC_RELAXED), __atomic_load_n(&io->give_ups, __ATOMIC_RELAXED),
 		__atomic_load_n(&io->replies, __ATOMIC_RELAXED), __atomic_load_n(&io->replies_bad, __ATOMIC_RELAXED),
 		__atomic_load_n(&io->send_errors, __ATOMIC_RELAXED), __atomic_load_n(&io->handoff_full, __ATOMIC_RELAXED),
 		r->snapshots, r->snapshot_messages, __atomic_load_n(&io->snapshot_attempts, __ATOMIC_RELAXED),
-		__atomic_load_n(&io->snapshot_failures, __ATOMIC_RELAXED));
+		__atomic_load_n(&io->snapshot_failures, __ATOMIC_RELAXED), r->recovery_ns_last / 1e3,
+		r->recovery_ns_max / 1e3, r->snapshot_ns_last / 1e6);
 }
 
 void feed_stats_print(FILE *out, const struct feed *feed)

@@ -50,6 +50,10 @@ struct feed_recovery_rx {
 	uint64_t hold_full;		/* losses declared because the hold was full */
 	uint64_t snapshots;		/* snapshots applied */
 	uint64_t snapshot_messages;	/* messages applied from snapshots */
+	uint64_t recovery_ns_last;	/* the last filled hole: handed to the worker -> filled (CLOCK_MONOTONIC) */
+	uint64_t recovery_ns_max;
+	uint64_t snapshot_ns_last;	/* the last snapshot: asked for -> applied */
+	uint64_t started_ns;		/* when the current hole or snapshot was handed over */
 };
 
 /* Written by the recovery worker (control lcore). */

@@ -270,8 +270,11 @@ int rx_lcore_run(void *arg)
 		feed_set_service(&rx->set);	/* the main lcore may be waiting for histograms */
 		if (rx->set.recovery_feeds > 0) {
 			feed_set_recovery_service(&rx->set, now_ns);
-			/* A capture can wait for recovery, a wire cannot: a replay reads on after it. */
-			if (rx->replay && feed_set_recovering(&rx->set)) {
+			/*
+			 * A capture can wait for recovery, a wire cannot: a replay reads on
+			 * after it. A looping replay (a benchmark) runs on like a wire.
+			 */
+			if (rx->queues_counted > 0 && feed_set_recovering(&rx->set)) {
 				last_rx_tsc = rte_rdtsc();
 				continue;
 			}
