@@ -176,7 +176,7 @@ static void feed_recover(void *context, uint64_t first, uint64_t count)
 	__atomic_store_n(&r->applied, feed->arbiter.expected, __ATOMIC_RELEASE);
 	__atomic_store_n(&r->recovering, 1, __ATOMIC_RELEASE);
 	/* The worker drains RECOVERY_WANTS entries, one per hole: full means it is gone. */
-	if (!recovery_queue_push(&r->wants, &want))
+	if (!feed_recovery_want(r, &want))
 		r->want_lost = true;
 	if (feed->recovery_rx.state == FEED_BOOK_OK)
 		feed_book_state_set(feed, FEED_BOOK_RECOVERING, FH_BOOK_REASON_RECOVERING, first, count);
@@ -537,7 +537,7 @@ static void feed_snapshot_begin(struct feed *feed)
 {
 	struct recovery_want want = { .kind = RECOVERY_WANT_SNAPSHOT };
 
-	if (!recovery_queue_push(&feed->recovery->wants, &want))
+	if (!feed_recovery_want(feed->recovery, &want))
 		return;	/* the worker is behind: the next pass asks again */
 	feed->recovery->snapshot_wanted = false;
 	feed->recovery_rx.started_ns = clock_monotonic_ns();

@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 int recovery_queue_init(struct recovery_queue *q, uint32_t entries, uint32_t size)
 {
@@ -58,8 +60,9 @@ void recovery_queue_pop(struct recovery_queue *q)
 int feed_recovery_init(struct feed_recovery *r)
 {
 	memset(r, 0, sizeof(*r));
+	r->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	r->buffers = calloc(RECOVERY_BUFFERS, sizeof(r->buffers[0]));
-	if (r->buffers == NULL || recovery_queue_init(&r->wants, RECOVERY_WANTS, sizeof(struct recovery_want)) ||
+	if (r->wake_fd < 0 || r->buffers == NULL || recovery_queue_init(&r->wants, RECOVERY_WANTS, sizeof(struct recovery_want)) ||
 	    recovery_queue_init(&r->replies, RECOVERY_REPLIES, sizeof(struct recovery_reply))) {
 		feed_recovery_fini(r);
 		return -ENOMEM;
@@ -70,8 +73,22 @@ int feed_recovery_init(struct feed_recovery *r)
 	return 0;
 }
 
+bool feed_recovery_want(struct feed_recovery *r, const struct recovery_want *want)
+{
+	uint64_t one = 1;
+
+	if (!recovery_queue_push(&r->wants, want))
+		return false;
+	/* Non-blocking: a counter at its maximum (never, at one a hole) just fails. */
+	(void)!write(r->wake_fd, &one, sizeof(one));
+	return true;
+}
+
 void feed_recovery_fini(struct feed_recovery *r)
 {
+	if (r->wake_fd >= 0)
+		close(r->wake_fd);
+	r->wake_fd = -1;
 	recovery_queue_fini(&r->wants);
 	recovery_queue_fini(&r->replies);
 	free(r->buffers);

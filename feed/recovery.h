@@ -127,6 +127,7 @@ struct feed_recovery {
 	struct recovery_queue replies;	/* worker -> RX */
 	uint64_t applied __attribute__((aligned(64)));	/* next sequence the feed needs (RX writes) */
 	uint64_t recovering;		/* 1 while a hole is with the worker (RX writes) */
+	int wake_fd;			/* eventfd: the RX lcore wakes the worker for a want (non-blocking) */
 	bool want_lost;			/* a want found its queue full: give the hole up (RX only) */
 	bool snapshot_wanted;		/* take a snapshot at the next service (RX only) */
 	struct recovery_buffer *buffers;	/* RX only: copies the arbiter may hold */
@@ -143,6 +144,8 @@ void *recovery_queue_peek(struct recovery_queue *q);
 void recovery_queue_pop(struct recovery_queue *q);
 
 int feed_recovery_init(struct feed_recovery *r);
+/* Queues a want for the worker and wakes it; false if the queue is full. RX lcore only. */
+bool feed_recovery_want(struct feed_recovery *r, const struct recovery_want *want);
 void feed_recovery_fini(struct feed_recovery *r);
 
 #endif

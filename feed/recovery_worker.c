@@ -85,7 +85,7 @@ struct recovery_worker {
 	volatile bool quit;
 	uint32_t count;
 	struct recovery_client clients[CFG_FEEDS_MAX];
-	struct pollfd fds[2 * CFG_FEEDS_MAX];	/* each client's UDP socket, then its TCP one */
+	struct pollfd fds[3 * CFG_FEEDS_MAX];	/* each client's UDP socket, TCP socket, wake-up eventfd */
 };
 
 static void recovery_counter_add(uint64_t *counter, uint64_t n)
@@ -463,9 +463,12 @@ static int snapshot_message(struct recovery_client *c, const uint8_t *msg, uint1
 static void snapshot_receive(struct recovery_client *c, uint64_t now_ns)
 {
 	struct snapshot_client *s = &c->snap;
-	ssize_t n = recv(s->fd, s->in.bytes + s->in.len, sizeof(s->in.bytes) - s->in.len, MSG_DONTWAIT);
-	uint32_t handled = 0;
+	uint32_t room = (uint32_t)sizeof(s->in.bytes) - s->in.len, handled = 0;
+	/* A full buffer waits for the RX lcore to take what it holds (recv of 0 bytes is no EOF). */
+	ssize_t n = room == 0 ? -1 : recv(s->fd, s->in.bytes + s->in.len, room, MSG_DONTWAIT);
 
+	if (room == 0)
+		errno = EAGAIN;
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
 		snapshot_fail(c, now_ns);	/* the server closed: mid-snapshot, or after a rejection */
 		return;
@@ -550,11 +553,16 @@ static void *recovery_worker_main(void *arg)
 			w->fds[w->count + i].fd = w->clients[i].snap.fd;
 			w->fds[w->count + i].events = w->clients[i].snap.phase == SNAPSHOT_CONNECTING ? POLLOUT : POLLIN;
 		}
-		(void)poll(w->fds, 2 * w->count, RECOVERY_POLL_MS);
+		(void)poll(w->fds, 3 * w->count, RECOVERY_POLL_MS);
 		now_ns = clock_monotonic_ns();
 		for (uint32_t i = 0; i < w->count; i++) {
 			struct recovery_client *c = &w->clients[i];
 
+			if (w->fds[2 * w->count + i].revents & POLLIN) {
+				uint64_t wakes;
+
+				(void)read(c->feed->recovery->wake_fd, &wakes, sizeof(wakes));
+			}
 			recovery_client_wants(c);
 			if (c->fd >= 0) {
 				recovery_client_receive(c, now_ns);
@@ -618,6 +626,7 @@ struct recovery_worker *recovery_worker_start(struct feed *const *feeds, uint32_
 	for (uint32_t i = 0; i < w->count; i++) {
 		w->fds[i] = (struct pollfd){ .fd = w->clients[i].fd, .events = POLLIN };
 		w->fds[w->count + i] = (struct pollfd){ .fd = -1 };
+		w->fds[2 * w->count + i] = (struct pollfd){ .fd = w->clients[i].feed->recovery->wake_fd, .events = POLLIN };
 	}
 	rc = pthread_create(&w->thread, NULL, recovery_worker_main, w);
 	if (rc != 0) {

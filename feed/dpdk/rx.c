@@ -160,7 +160,8 @@ static inline void rx_burst_handle(struct rx_lcore *rx, const struct rx_queue *q
 
 	if (unlikely(q->link != PACKET_LINK_ETHERNET))
 		n = rx_burst_to_ethernet(rx, (enum packet_link)q->link, burst, n);
-	if (!rx->replay)
+	/* A looping replay has no capture time (infinite_rx): its windows run on the TSC. */
+	if (!rx->replay || rx->queues_counted == 0)
 		*now_ns = clock_tsc_to_ns(rte_rdtsc(), ns_per_tick_q32);
 	/* The pipeline: every frame's headers and messages found before any is applied. */
 	_Static_assert(RX_BURST <= FEED_BURST_MAX, "a burst fits the feed set's scan");
