@@ -20,19 +20,21 @@ tshark's own dissectors can check the framing too.
       must answer first.
   recovery_client.py mold-refused ADDR SOURCE N
       N requests; no reply may come within half a second.
-  recovery_client.py glimpse ADDR SOURCE SEQ [--user U] [--password P]
-                     [--session S] [--expect accept|reject:C|cut:N|stall:N] [--heartbeats N]
-                     [--end-session] [--pcap-out FILE] [--recv-size N]
-                     [--snap-out FILE] [--split-login] [--stall-ms MS]
-      logs in and reads the snapshot; with accept, checks it against ref_book's book
-      of the session cut at SEQ-1 (live orders as (ref, side, shares, price, locate),
-      directory, last trading actions, A/F kind, the book ref_book builds from the
-      snapshot alone) and G == SEQ; then waits for N server heartbeats, or for 'Z'
-      and the close, and logs out; --snap-out writes the snapshot's messages in hex,
-      one a line; --recv-size reads the stream N bytes at a time; --split-login
-      sends the login one byte per segment. stall:N expects N sequenced messages
-      and then nothing for MS ms (default 500) on an open socket. reject:C expects 'J' C then the close; cut:N
-      expects N sequenced messages then the close, without 'G'.
+  recovery_client.py glimpse ADDR SOURCE SEQ [--user U] [--password P] [--session S]
+                     [--expect accept|reject:C|cut:N|stall:N] [--heartbeats N]
+                     [--end-session] [--pcap-out FILE] [--snap-out FILE]
+                     [--recv-size N] [--split-login] [--stall-ms MS]
+      logs in and reads the snapshot; with accept (the default), checks it against
+      ref_book's book of the session cut at SEQ-1 (live orders as (ref, side,
+      shares, price, locate), directory, last trading actions, A/F kind, the book
+      ref_book builds from the snapshot alone) and G == SEQ; then waits for N server
+      heartbeats, or with --end-session for 'Z' and the close, and logs out.
+      reject:C expects 'J' C, then the close; cut:N expects N sequenced messages,
+      then the close without 'G'; stall:N expects N sequenced messages, then
+      nothing for MS ms (default 500) on an open socket.
+      --snap-out writes the snapshot's messages in hex, one a line; --recv-size
+      reads the stream N bytes at a time; --split-login sends the login one byte
+      per segment.
   recovery_client.py hexlist SOURCE FIRST COUNT
       the messages [FIRST, FIRST+COUNT) of the session in hex, one a line.
 

@@ -8,9 +8,9 @@ It serves one ITCH 5.0 session, read from a capture or a NASDAQ binary ITCH file
   * A request is 20 bytes: session (10 ASCII), first sequence (u64 BE), count (u16 BE).
   * The reply is one ordinary downstream packet to the request's source address:
     session, sequence of its first message, message count, then [u16 length][message]
-    blocks: the messages [first, first + count) that exist, at most --max-per-reply of
-    them (default: as many as fit MAX_PAYLOAD bytes of UDP payload, at least one),
-    never past the end of the session.
+    blocks: the messages [first, first + count) that exist, never past the end of
+    the session, as many as fit MAX_PAYLOAD (1400) bytes of UDP payload, or with
+    --max-per-reply N at most N of them in one datagram (65507 bytes); at least one.
   * No reply (counted as "bad") to a request that is not 20 bytes, names another
     session, asks for 0 messages, or starts outside the session.
 
@@ -43,6 +43,7 @@ sys.dont_write_bytecode = True     # no __pycache__ in the source tree
 import itch_source  # noqa: E402
 
 MAX_PAYLOAD = 1400
+MAX_UDP = 65507
 REQUEST = struct.Struct('>10sQH')
 
 
@@ -66,9 +67,11 @@ class Server:
         last = min(i + count, src.count)
         if self.args.max_per_reply:
             last = min(last, i + self.args.max_per_reply)
-        else:   # as many whole messages as fit the payload, at least one
-            room = src.offs[i] + MAX_PAYLOAD - REQUEST.size
-            last = max(i + 1, min(last, bisect.bisect_right(src.offs, room, i, last + 1) - 1))
+        # as many whole messages as fit the payload (any UDP datagram with a cap), at
+        # least one
+        room = src.offs[i] + (MAX_UDP if self.args.max_per_reply else MAX_PAYLOAD) \
+            - REQUEST.size
+        last = max(i + 1, min(last, bisect.bisect_right(src.offs, room, i, last + 1) - 1))
         body = src.data[src.offs[i]:src.offs[last]]
         return REQUEST.pack(src.session, first, last - i) + body
 
