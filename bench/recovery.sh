@@ -71,7 +71,7 @@ PY
 [ -f "$W/rec.pcap" ] || "$B/fh-pcap" gen --seed 21 --messages 40000 --symbols 50 --per-packet 1 \
 	--out "$W/rec.pcap" 2>/dev/null
 echo "== recovery: time to fill a hole lost on both lines, loopback, mold_server (Python), 3 runs"
-serve mold python3 "${FH_TOOLS:-$ROOT/tools}/mold_server.py" --pcap "$W/rec.pcap"
+serve mold python3 "$ROOT/tools/mold_server.py" --pcap "$W/rec.pcap"
 config "$W/rec.yaml" 65535 1536 "recovery: { server: \"127.0.0.1:$port\", timeout_ms: 500 }"
 for n in 1 100 10000; do
 	cut "$W/rec.pcap" "$W/rec-$n.pcap" 20000 $n
@@ -106,7 +106,7 @@ if [ ! -f "$W/join1m.pcap" ]; then
 	cut "$W/join1m-all.pcap" "$W/join1m.pcap" 1 3398000
 	rm -f "$W/join1m-all.pcap"
 fi
-serve glimpse python3 "${FH_TOOLS:-$ROOT/tools}/glimpse_server.py" --itch "$W/join1m.itch" --session FHGEN00001 \
+serve glimpse python3 "$ROOT/tools/glimpse_server.py" --itch "$W/join1m.itch" --session FHGEN00001 \
 	--as-of 3398001 --username fh --password bench
 config "$W/join.yaml" 65535 3072 "snapshot: { server: \"127.0.0.1:$port\", username: fh, password: bench, timeout_ms: 60000 }"
 for _ in 1 2 3; do

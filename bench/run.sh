@@ -144,3 +144,6 @@ for direct in false true; do
 	grep -E "^  itch\.[AB]:" "$W/journal.log" | sed 's/^/  /'
 	rm -f "$J"/fh-*.pcapng
 done
+
+echo
+"$ROOT/bench/recovery.sh" "$B"

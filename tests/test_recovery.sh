@@ -11,8 +11,8 @@
 # that checks no event comes out of sequence.
 source "$(dirname "$0")/lib.sh"
 
-MOLD="${FH_TOOLS:-$ROOT/tools}/mold_server.py"
-GLIMPSE="${FH_TOOLS:-$ROOT/tools}/glimpse_server.py"
+MOLD="$ROOT/tools/mold_server.py"
+GLIMPSE="$ROOT/tools/glimpse_server.py"
 CRAFT="$ROOT/tests/pcap_craft.py"
 FH=$B/fh
 pids=()
