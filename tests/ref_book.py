@@ -219,10 +219,13 @@ def ip_bytes(s):
     return bytes(parts)
 
 
-def collect_pcap(path, lines, sources, ends=None):
+def collect_pcap(path, lines, sources, ends=None, marks=None):
     """A/B arbitration: ({seq: message}, stats); the first arrival of each seq wins.
     ends (a set, optional) gets the packets' boundaries as the arbitration applies
-    them: for each packet that brought new seqs, the last of those."""
+    them: for each packet that brought new seqs, the last of those. marks (a dict,
+    optional) gets 'next': the highest next sequence number any packet of the session
+    named (a data packet: after its last message; a heartbeat or end of session: its
+    sequence number), so holes at the end are known too."""
     with open(path, 'rb') as f:
         data = f.read()
     want = {}                  # (dst ip, dst port) -> line name
@@ -255,6 +258,8 @@ def collect_pcap(path, lines, sources, ends=None):
             st['other_session'] += 1
             continue
         st['valid'] += 1
+        if marks is not None:
+            marks['next'] = max(marks.get('next', 1), seq + len(msgs))
         last = None
         for i, m in enumerate(msgs):
             if seq + i not in collected:

@@ -34,12 +34,6 @@ static const char *const tail_type_names[FH_EVENT_TYPES] = {
 	[FH_EVENT_BOOK_STATE] = "book_state",
 };
 
-static const char *const tail_state_names[FH_BOOK_STATES] = {
-	[FH_BOOK_OK] = "ok",
-	[FH_BOOK_RECOVERING] = "recovering",
-	[FH_BOOK_STALE] = "stale",
-};
-
 static const char *const tail_reason_names[FH_BOOK_REASONS] = {
 	[FH_BOOK_REASON_NONE] = "none",
 	[FH_BOOK_REASON_RECOVERY_STARTED] = "recovery_started",
@@ -54,12 +48,7 @@ static const char *const tail_reason_names[FH_BOOK_REASONS] = {
 	[FH_BOOK_REASON_SNAPSHOT_STARTED] = "snapshot_started",
 };
 
-/* A state or reason from the ring: any byte has a name. */
-static const char *tail_state_name(unsigned state)
-{
-	return state < FH_BOOK_STATES ? tail_state_names[state] : "?";
-}
-
+/* A reason from the ring: any byte has a name. */
 static const char *tail_reason_name(unsigned reason)
 {
 	return reason < FH_BOOK_REASONS ? tail_reason_names[reason] : "?";
@@ -353,7 +342,7 @@ static void tail_event_print(const struct fh_consumer *c, const struct fh_event 
 			       e->body.state.first, e->body.state.count);
 		else
 			printf("%" PRIu64 " %s %s %s reason %s first %" PRIu64 " count %" PRIu64 "\n", e->seq,
-			       type, feed, tail_state_name(e->body.state.state),
+			       type, feed, cli_book_state_name(e->body.state.state),
 			       tail_reason_name(e->body.state.reason), e->body.state.first,
 			       e->body.state.count);
 		break;
@@ -363,7 +352,7 @@ static void tail_event_print(const struct fh_consumer *c, const struct fh_event 
 			       e->seq, type, feed, symbol);
 		else	/* the books are taken afresh while in this state */
 			printf("%" PRIu64 " %s %s %s state %s\n", e->seq, type, feed, symbol,
-			       tail_state_name(fh_event_book_state(e)));
+			       cli_book_state_name(fh_event_book_state(e)));
 		break;
 	default:
 		if (json)
@@ -375,7 +364,7 @@ static void tail_event_print(const struct fh_consumer *c, const struct fh_event 
 	}
 	/* Every JSON event says what its feed's books were worth when it was published. */
 	if (json)
-		printf(",\"state\":\"%s\"}\n", tail_state_name(fh_event_book_state(e)));
+		printf(",\"state\":\"%s\"}\n", cli_book_state_name(fh_event_book_state(e)));
 }
 
 /* Keeps the books from level events; true when fhd said it stopped. */
