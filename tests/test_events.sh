@@ -25,7 +25,7 @@ source "$(dirname "$0")/lib.sh"
 FH=$B/fh
 REFEV="python3 $ROOT/tests/ref_events.py"
 ring=fhev$$
-trap 'rm -f /dev/shm/$ring-1 /dev/shm/$ring-1-top; [ -n "${KEEP:-}" ] || rm -rf "$TMP"' EXIT
+trap 'rm -f /dev/shm/$ring-1 /dev/shm/$ring-1-top /dev/shm/$ring-stats; [ -n "${KEEP:-}" ] || rm -rf "$TMP"' EXIT
 
 pub_yaml $ring 262144 4 0600 >"$TMP/pub.yaml"
 
@@ -103,6 +103,24 @@ for base in s$seed s$seed-loss-a-dup-reorder; do
 		bash -c "grep -q '^gap ' '$TMP/$base-holes.exp' && grep -q '^book_state lost .* state stale$' '$TMP/$base-holes.exp' &&
 			 grep -q '^trade .* state stale | ' '$TMP/$base-holes.exp'"
 	events "$base holes on both lines" "$TMP/$base-holes.pcap" "$TMP/$base-holes.exp"
+	# What an operator sees after it: fh top and fh stat say stale, and the loss
+	# counters name the reference's holes (the last one's range, and the total).
+	"$FH" top --ring $ring-1 --once >"$TMP/$base-holes.top"
+	check "$base holes: fh top shows every instrument's feed stale" \
+		bash -c "[ \$(awk 'NR > 2' '$TMP/$base-holes.top' | wc -l) -gt 0 ] && ! awk 'NR > 2' '$TMP/$base-holes.top' | grep -qv ' stale *$'"
+	"$FH" stat --segment $ring-stats --json >"$TMP/$base-holes.stat"
+	check "$base holes: fh stat's book state and loss counters are the reference's" \
+		python3 - "$TMP/$base-holes.stat" "$TMP/$base-holes.exp" <<'PY'
+import json, sys
+f = json.load(open(sys.argv[1]))["feeds"][0]
+gaps = [tuple(map(int, l.split()[1:3])) for l in open(sys.argv[2]) if l.startswith('gap ')]
+r = f["recovery"]
+want = dict(losses=len(gaps), lost_messages=sum(c for _, c in gaps), lost_first=gaps[-1][0],
+            lost_count=gaps[-1][1])
+got = {k: r[k] for k in want}
+print(f["book_state"], got, want)
+sys.exit(0 if f["book_state"] == "stale" and got == want else 1)
+PY
 done
 
 # A feed's views (publish.views): levels alone publishes no order event and the same
