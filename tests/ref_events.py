@@ -571,6 +571,23 @@ def selftest():
 
 
 # ---------------------------------------------------------------- command line
+def session_apply(ev, msgs, ends, next_seq):
+    """One session's (seq, message) pairs in order, packets ending at ends; holes are
+    gaps, also one up to next_seq (the next sequence number the session named)."""
+    expected = 1                  # MoldUDP64 sessions count from 1
+    for seq, m in msgs:
+        if seq > expected:        # no line carried expected..seq-1
+            ev.gap(expected, seq - expected)
+        expected = seq + 1
+        ev.apply(m)
+        if seq in ends:
+            ev.end_packet(seq)
+    if next_seq > expected:       # a heartbeat or the end named later messages
+        ev.gap(expected, next_seq - expected)
+    if ev.pending_levels or (msgs and msgs[-1][0] not in ends):
+        raise SystemExit('ref_events: the messages end inside a packet')
+
+
 def main(argv):
     if not argv or argv[0] not in ('pcap', 'itch', 'ring', 'compare', 'selftest'):
         raise SystemExit(__doc__)
@@ -604,26 +621,24 @@ def main(argv):
             raise SystemExit('bad argument: %s\n%s' % (a, __doc__))
     if path is None or (mode == 'itch') != (packets is not None):
         raise SystemExit(__doc__)
-    ev, ends, marks = Events(), set(), {}
+    ev = Events()
     if mode == 'pcap':
-        collected, _ = ref_book.collect_pcap(path, lines, sources, ends, marks)
-        msgs = [(s, collected[s]) for s in sorted(collected)]
+        # Each session in turn (a capture of several: one after the other's end).
+        sessions = {}
+        ref_book.collect_pcap(path, lines, sources, None, sessions)
+        for n, name in enumerate(sessions.get('sessions', [])):
+            ends, marks = set(), {}
+            collected, _ = ref_book.collect_pcap(path, lines, sources, ends, marks, name)
+            if n > 0:
+                ev.new_session()
+            session_apply(ev, [(s, collected[s]) for s in sorted(collected)], ends,
+                          marks.get('next', 1))
     else:
+        ends = set()
         ref_book.collect_pcap(packets, lines, sources, ends)
         with open(path, 'rb') as f:
             msgs = list(enumerate(ref_book.itch_messages(f.read()), 1))  # MoldUDP64: from 1
-    expected = 1                  # MoldUDP64 sessions count from 1
-    for seq, m in msgs:
-        if seq > expected:        # no line carried expected..seq-1
-            ev.gap(expected, seq - expected)
-        expected = seq + 1
-        ev.apply(m)
-        if seq in ends:
-            ev.end_packet(seq)
-    if marks.get('next', 1) > expected:   # a heartbeat or the end named later messages
-        ev.gap(expected, marks['next'] - expected)
-    if ev.pending_levels or (msgs and msgs[-1][0] not in ends):
-        raise SystemExit('ref_events: the messages end inside a packet')
+        session_apply(ev, msgs, ends, 1)
     sys.stdout.write(''.join(line + '\n' for line in ev.out))
     if stats:
         print(ev.stats(), file=sys.stderr)

@@ -123,6 +123,24 @@ sys.exit(0 if f["book_state"] == "stale" and got == want else 1)
 PY
 done
 
+# A new session after the losses: BOOK_CLEARED (still stale), BOOK_STATE new_session,
+# and from then on OK; the loss counters keep what happened.
+"$FH_PCAP" gen --seed $((seed + 1)) --messages 3000 --symbols 4 --session SECOND0001 --out "$TMP/second.pcap" 2>/dev/null
+python3 "$ROOT/tests/pcap_craft.py" concat "$TMP/s$seed-holes.pcap" "$TMP/second.pcap" "$TMP/two.pcap"
+$REFEV pcap "$TMP/two.pcap" >"$TMP/two.exp"
+check "two sessions: the reference goes stale, then ok at the new session" \
+	bash -c "grep -q '^cleared state stale$' '$TMP/two.exp' && grep -q '^book_state new_session 0 0$' '$TMP/two.exp' &&
+		 ! sed '1,/^book_state new_session/d' '$TMP/two.exp' | grep -q ' state '"
+events "two sessions" "$TMP/two.pcap" "$TMP/two.exp"
+"$FH" top --ring $ring-1 --once >"$TMP/two.top"
+check "two sessions: fh top shows the feed ok again" \
+	bash -c "[ \$(awk 'NR > 2' '$TMP/two.top' | wc -l) -gt 0 ] && ! awk 'NR > 2' '$TMP/two.top' | grep -qv ' ok *$'"
+"$FH" stat --segment $ring-stats --json >"$TMP/two.stat"
+check "two sessions: fh stat says ok, and still counts the first session's losses" python3 -c '
+import json, sys
+f = json.load(open(sys.argv[1]))["feeds"][0]
+sys.exit(0 if f["book_state"] == "ok" and f["recovery"]["losses"] == f["gaps"] > 0 else 1)' "$TMP/two.stat"
+
 # A feed's views (publish.views): levels alone publishes no order event and the same
 # trade, level, top and packet events as the reference; orders alone publishes no
 # level or top event, the order events both views publish, and the reference's trades
