@@ -320,7 +320,7 @@ TYPE_CLEARED, TYPE_STATE = 14, 15
 INT64_MIN = -(1 << 63)
 # the flag bits 6-7: the feed's book state (enum fh_book_state); bits 0-2: a trade's kind
 STATES = {0: 'ok', 1: 'recovering', 2: 'stale'}
-REASONS = {3: 'lost', 8: 'new_session'}   # the reasons this model knows (enum fh_book_reason)
+REASONS = {1: 'recovering', 2: 'recovered', 3: 'lost', 8: 'new_session'}   # enum fh_book_reason
 
 
 def event_line(e, names):

@@ -257,7 +257,7 @@ static void test_book_state(void)
 		CHECK(e->type != FH_EVENT_TRADE || (e->flags & FH_FLAG_TRADE_MASK) == FH_FLAG_TRADE_EXECUTION);
 	}
 	CHECK(events == 7);
-	publisher_book_state(&pub, FH_BOOK_RECOVERING, FH_BOOK_REASON_RECOVERY_STARTED, 11, 1);
+	publisher_book_state(&pub, FH_BOOK_RECOVERING, FH_BOOK_REASON_RECOVERING, 11, 1);
 	CHECK(fh_event_book_state(test_next()) == FH_BOOK_RECOVERING);
 	publisher_book_state(&pub, FH_BOOK_OK, FH_BOOK_REASON_NEW_SESSION, 0, 0);
 	e = test_next();

@@ -100,8 +100,8 @@ _Static_assert(FH_FLAG_BOOK_RECOVERING == FH_BOOK_RECOVERING << FH_FLAG_BOOK_SHI
 /* Why a feed's book state changed (BOOK_STATE body.state.reason). */
 enum fh_book_reason {
 	FH_BOOK_REASON_NONE = 0,
-	FH_BOOK_REASON_RECOVERY_STARTED = 1,	/* a hole handed to recovery (RECOVERING) */
-	FH_BOOK_REASON_FILLED = 2,		/* the hole was filled (OK) */
+	FH_BOOK_REASON_RECOVERING = 1,	/* a hole handed to recovery (RECOVERING) */
+	FH_BOOK_REASON_RECOVERED = 2,	/* the hole was filled (OK) */
 	FH_BOOK_REASON_LOST = 3,		/* a gap declared lost (STALE): no recovery configured */
 	FH_BOOK_REASON_RETRIES_EXHAUSTED = 4,	/* recovery gave up (STALE) */
 	FH_BOOK_REASON_SERVER_SILENT = 5,	/* the recovery server did not answer (STALE) */

@@ -36,8 +36,8 @@ static const char *const tail_type_names[FH_EVENT_TYPES] = {
 
 static const char *const tail_reason_names[FH_BOOK_REASONS] = {
 	[FH_BOOK_REASON_NONE] = "none",
-	[FH_BOOK_REASON_RECOVERY_STARTED] = "recovery_started",
-	[FH_BOOK_REASON_FILLED] = "filled",
+	[FH_BOOK_REASON_RECOVERING] = "recovering",
+	[FH_BOOK_REASON_RECOVERED] = "recovered",
 	[FH_BOOK_REASON_LOST] = "lost",
 	[FH_BOOK_REASON_RETRIES_EXHAUSTED] = "retries_exhausted",
 	[FH_BOOK_REASON_SERVER_SILENT] = "server_silent",
