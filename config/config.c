@@ -96,7 +96,8 @@ enum cfg_port_key { PORT_KEY_NAME, PORT_KEY_DEVICE, PORT_KEY_RX_QUEUES, PORT_KEY
 		    PORT_KEYS };
 enum cfg_feed_key {
 	FEED_KEY_NAME, FEED_KEY_PROTOCOL, FEED_KEY_LCORE, FEED_KEY_REORDER_WINDOW, FEED_KEY_LINES,
-	FEED_KEY_BOOK, FEED_KEY_UTC_OFFSET, FEED_KEY_PUBLISH, FEED_KEYS
+	FEED_KEY_BOOK, FEED_KEY_UTC_OFFSET, FEED_KEY_PUBLISH, FEED_KEY_RECOVERY, FEED_KEY_SNAPSHOT,
+	FEED_KEYS
 };
 enum cfg_line_key { LINE_KEY_GROUP, LINE_KEY_UDP_PORT, LINE_KEY_SOURCE, LINE_KEY_PORT,
 		    LINE_KEY_QUEUE, LINE_KEYS };
@@ -561,6 +562,102 @@ static int cfg_feed_publish_read(struct cfg_parser *p, yaml_node_t *node, const 
 	return ret;
 }
 
+/* A section's required server: "A.B.C.D:PORT". */
+static int cfg_server_read(struct cfg_parser *p, yaml_node_t *node, const char *path,
+			   const struct yaml_reader_key *key, uint32_t *ip, uint16_t *port)
+{
+	char value_path[YAML_READER_PATH_MAX];
+
+	if (!key->value)
+		return yaml_reader_missing_fail(p->reader, node, path, key, "\"A.B.C.D:PORT\"");
+	yaml_reader_path_key(value_path, sizeof(value_path), path, key->name);
+	return yaml_reader_ipv4_port_parse(p->reader, key->value, value_path, ip, port);
+}
+
+enum {
+	RECOVERY_KEY_SERVER, RECOVERY_KEY_TIMEOUT, RECOVERY_KEY_RETRIES, RECOVERY_KEY_BACKOFF,
+	RECOVERY_KEY_TIMEOUT_MAX, RECOVERY_KEY_IN_FLIGHT, RECOVERY_KEY_MESSAGES, RECOVERY_KEY_HOLD,
+	RECOVERY_KEYS
+};
+
+/* A feed's optional recovery section (struct cfg_recovery). Read after reorder_window. */
+static int cfg_recovery_read(struct cfg_parser *p, yaml_node_t *node, const char *parent,
+			     struct cfg_feed *feed)
+{
+	struct yaml_reader_key keys[RECOVERY_KEYS] = {
+		[RECOVERY_KEY_SERVER] = { .name = "server" }, [RECOVERY_KEY_TIMEOUT] = { .name = "timeout_ms" },
+		[RECOVERY_KEY_RETRIES] = { .name = "retries" }, [RECOVERY_KEY_BACKOFF] = { .name = "backoff" },
+		[RECOVERY_KEY_TIMEOUT_MAX] = { .name = "timeout_max_ms" },
+		[RECOVERY_KEY_IN_FLIGHT] = { .name = "in_flight" },
+		[RECOVERY_KEY_MESSAGES] = { .name = "request_messages" }, [RECOVERY_KEY_HOLD] = { .name = "hold" },
+	};
+	const struct { int key; uint32_t def, min, max; uint32_t *out; } ranges[] = {
+		{ RECOVERY_KEY_TIMEOUT, 1000, 1, 60000, &feed->recovery.timeout_ms },
+		{ RECOVERY_KEY_RETRIES, 5, 0, 100, &feed->recovery.retries },
+		{ RECOVERY_KEY_BACKOFF, 2, 1, 8, &feed->recovery.backoff },
+		{ RECOVERY_KEY_TIMEOUT_MAX, 8000, 1, 600000, &feed->recovery.timeout_max_ms },
+		{ RECOVERY_KEY_IN_FLIGHT, 8, 1, 64, &feed->recovery.in_flight },
+		{ RECOVERY_KEY_MESSAGES, 200, 1, 65534, &feed->recovery.request_messages },
+		{ RECOVERY_KEY_HOLD, 65536, feed->reorder_packets_max, 1u << 20, &feed->recovery.hold },
+	};
+	char path[YAML_READER_PATH_MAX];
+	int ret;
+
+	if (!node)
+		return 0;
+	yaml_reader_path_key(path, sizeof(path), parent, "recovery");
+	ret = yaml_reader_map_read(p->reader, node, path, keys, RECOVERY_KEYS);
+	if (ret)
+		return ret;
+	ret = cfg_server_read(p, node, path, &keys[RECOVERY_KEY_SERVER], &feed->recovery.server_ip,
+			      &feed->recovery.server_port);
+	for (size_t i = 0; ret == 0 && i < sizeof(ranges) / sizeof(ranges[0]); i++)
+		ret = yaml_reader_uint_get(p->reader, node, path, &keys[ranges[i].key], false, ranges[i].def,
+					   ranges[i].min, ranges[i].max, ranges[i].out);
+	feed->recovery.enabled = ret == 0;
+	return ret;
+}
+
+enum {
+	SNAPSHOT_KEY_SERVER, SNAPSHOT_KEY_USERNAME, SNAPSHOT_KEY_PASSWORD, SNAPSHOT_KEY_TIMEOUT,
+	SNAPSHOT_KEY_RETRIES, SNAPSHOT_KEYS
+};
+
+/* A feed's optional snapshot section (struct cfg_snapshot). */
+static int cfg_snapshot_read(struct cfg_parser *p, yaml_node_t *node, const char *parent,
+			     struct cfg_snapshot *snap)
+{
+	struct yaml_reader_key keys[SNAPSHOT_KEYS] = {
+		[SNAPSHOT_KEY_SERVER] = { .name = "server" }, [SNAPSHOT_KEY_USERNAME] = { .name = "username" },
+		[SNAPSHOT_KEY_PASSWORD] = { .name = "password" }, [SNAPSHOT_KEY_TIMEOUT] = { .name = "timeout_ms" },
+		[SNAPSHOT_KEY_RETRIES] = { .name = "retries" },
+	};
+	char path[YAML_READER_PATH_MAX];
+	int ret;
+
+	if (!node)
+		return 0;
+	yaml_reader_path_key(path, sizeof(path), parent, "snapshot");
+	ret = yaml_reader_map_read(p->reader, node, path, keys, SNAPSHOT_KEYS);
+	if (ret)
+		return ret;
+	ret = cfg_server_read(p, node, path, &keys[SNAPSHOT_KEY_SERVER], &snap->server_ip, &snap->server_port);
+	if (ret == 0)
+		ret = yaml_reader_string_get(p->reader, node, path, &keys[SNAPSHOT_KEY_USERNAME],
+					     snap->username, sizeof(snap->username));
+	if (ret == 0)
+		ret = yaml_reader_string_get(p->reader, node, path, &keys[SNAPSHOT_KEY_PASSWORD],
+					     snap->password, sizeof(snap->password));
+	if (ret == 0)
+		ret = yaml_reader_uint_get(p->reader, node, path, &keys[SNAPSHOT_KEY_TIMEOUT], false, 15000,
+					   100, 600000, &snap->timeout_ms);
+	if (ret == 0)
+		ret = yaml_reader_uint_get(p->reader, node, path, &keys[SNAPSHOT_KEY_RETRIES], false, 3, 0,
+					   100, &snap->retries);
+	snap->enabled = ret == 0;
+	return ret;
+}
+
 /* Feed index's name: required, safe as a file name, unlike any feed's before it. */
 static int cfg_feed_name_read(struct cfg_parser *p, yaml_node_t *node, const char *path,
 			      const struct yaml_reader_key *key, size_t index)
@@ -620,6 +717,7 @@ static int cfg_feed_read(struct cfg_parser *p, yaml_node_t *node, size_t index)
 		[FEED_KEY_LINES] = { .name = "lines" }, [FEED_KEY_BOOK] = { .name = "book" },
 		[FEED_KEY_UTC_OFFSET] = { .name = "exchange_utc_offset_min" },
 		[FEED_KEY_PUBLISH] = { .name = "publish" },
+		[FEED_KEY_RECOVERY] = { .name = "recovery" }, [FEED_KEY_SNAPSHOT] = { .name = "snapshot" },
 	};
 	struct cfg_feed *feed = &p->cfg->feeds[index];
 	char path[YAML_READER_PATH_MAX];
@@ -663,7 +761,13 @@ static int cfg_feed_read(struct cfg_parser *p, yaml_node_t *node, size_t index)
 	ret = cfg_book_read(p, keys[FEED_KEY_BOOK].value, path, &feed->book);
 	if (ret)
 		return ret;
-	return cfg_feed_publish_read(p, keys[FEED_KEY_PUBLISH].value, path, feed);
+	ret = cfg_feed_publish_read(p, keys[FEED_KEY_PUBLISH].value, path, feed);
+	if (ret)
+		return ret;
+	ret = cfg_recovery_read(p, keys[FEED_KEY_RECOVERY].value, path, feed);
+	if (ret)
+		return ret;
+	return cfg_snapshot_read(p, keys[FEED_KEY_SNAPSHOT].value, path, &feed->snapshot);
 }
 
 static int cfg_feeds_read(struct cfg_parser *p, yaml_node_t *node)

@@ -55,6 +55,39 @@ enum cfg_view {
 	CFG_VIEWS_ALL = CFG_VIEW_ORDERS | CFG_VIEW_LEVELS,
 };
 
+/*
+ * MoldUDP64 re-request (YAML: feeds[].recovery, optional): a hole both lines lost is
+ * asked for again from the server by unicast UDP, while later packets are held.
+ */
+struct cfg_recovery {
+	bool enabled;			/* the section is present */
+	uint32_t server_ip;		/* YAML: server, "A.B.C.D:PORT" (required in the section) */
+	uint16_t server_port;
+	uint32_t timeout_ms;		/* YAML: timeout_ms, a request's first reply timeout, 1..60000, default 1000 */
+	uint32_t retries;		/* YAML: retries, re-sends of an unanswered request, 0..100, default 5 */
+	uint32_t backoff;		/* YAML: backoff, timeout factor per retry, 1..8, default 2 */
+	uint32_t timeout_max_ms;	/* YAML: timeout_max_ms, cap of a backed-off timeout, default 8000 */
+	uint32_t in_flight;		/* YAML: in_flight, requests outstanding per feed, 1..64, default 8 */
+	uint32_t request_messages;	/* YAML: request_messages, most messages asked for in one request,
+					 * 1..65534, default 200 */
+	uint32_t hold;			/* YAML: hold, packets held while a hole is recovered,
+					 * reorder_window.packets..1048576, default 65536 */
+};
+
+#define CFG_SOUP_USERNAME_MAX 7		/* SoupBinTCP: 6 characters, and the NUL */
+#define CFG_SOUP_PASSWORD_MAX 11	/* 10 characters, and the NUL */
+
+/* GLIMPSE snapshot over SoupBinTCP (YAML: feeds[].snapshot, optional). */
+struct cfg_snapshot {
+	bool enabled;
+	uint32_t server_ip;		/* YAML: server, "A.B.C.D:PORT" (required in the section) */
+	uint16_t server_port;
+	char username[CFG_SOUP_USERNAME_MAX];	/* YAML: username, up to 6 characters (required) */
+	char password[CFG_SOUP_PASSWORD_MAX];	/* YAML: password, up to 10 characters (required) */
+	uint32_t timeout_ms;		/* YAML: timeout_ms, silence that ends a login or snapshot, default 15000 */
+	uint32_t retries;		/* YAML: retries, new logins after a failed one, 0..100, default 3 */
+};
+
 struct cfg_feed {
 	char name[CFG_NAME_MAX];
 	enum cfg_protocol protocol;
@@ -68,6 +101,8 @@ struct cfg_feed {
 	struct cfg_book book;
 	uint8_t publish_views;			/* YAML: publish.views, a list of orders and/or levels
 						 * (enum cfg_view bits), default both */
+	struct cfg_recovery recovery;
+	struct cfg_snapshot snapshot;
 };
 
 struct cfg_port {

@@ -16,6 +16,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define YAML_READER_KNOWN_MAX 256	/* the list of expected keys in an unknown-key message */
@@ -410,6 +411,31 @@ int yaml_reader_ipv4_parse(struct yaml_reader *reader, yaml_node_t *node, const 
 	if (inet_pton(AF_INET, text, &addr) != 1)
 		return yaml_reader_type_fail(reader, node, path, "an IPv4 address");
 	*out = ntohl(addr.s_addr);
+	return 0;
+}
+
+int yaml_reader_ipv4_port_parse(struct yaml_reader *reader, yaml_node_t *node, const char *path,
+				uint32_t *ip, uint16_t *port)
+{
+	static const char *const expected = "\"A.B.C.D:PORT\" (an IPv4 address and a port 1..65535)";
+	struct in_addr addr;
+	char text[24], *colon, *end;
+	unsigned long v;
+
+	if (node->type != YAML_SCALAR_NODE || node->data.scalar.length >= sizeof(text) ||
+	    strlen((const char *)node->data.scalar.value) != node->data.scalar.length)
+		return yaml_reader_type_fail(reader, node, path, expected);
+	memcpy(text, node->data.scalar.value, node->data.scalar.length + 1);
+	colon = strchr(text, ':');
+	if (colon == NULL || colon[1] < '0' || colon[1] > '9')
+		return yaml_reader_type_fail(reader, node, path, expected);
+	*colon = '\0';
+	errno = 0;
+	v = strtoul(colon + 1, &end, 10);
+	if (errno != 0 || *end != '\0' || v == 0 || v > UINT16_MAX || inet_pton(AF_INET, text, &addr) != 1)
+		return yaml_reader_type_fail(reader, node, path, expected);
+	*ip = ntohl(addr.s_addr);
+	*port = (uint16_t)v;
 	return 0;
 }
 

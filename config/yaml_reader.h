@@ -147,4 +147,8 @@ int yaml_reader_choice_get(struct yaml_reader *reader, yaml_node_t *map, const c
 int yaml_reader_ipv4_parse(struct yaml_reader *reader, yaml_node_t *node, const char *path,
 			   uint32_t *out);
 
+/* "A.B.C.D:PORT" (IPv4, port 1..65535), into host byte order. */
+int yaml_reader_ipv4_port_parse(struct yaml_reader *reader, yaml_node_t *node, const char *path,
+				uint32_t *ip, uint16_t *port);
+
 #endif

@@ -64,8 +64,19 @@ static void arbiter_deliver(struct arbiter *arbiter, const struct arbiter_packet
 		line->packets_won++;
 		arbiter->apply(arbiter->context, packet, (uint32_t)(arbiter->expected - packet->seq));
 		arbiter->expected = packet->seq + packet->count;
+		arbiter->session_applied = true;
 	}
 	arbiter_release(arbiter, packet);
+}
+
+/* The hole with recover() is filled once what is applied reaches its end. */
+static void arbiter_recovery_check(struct arbiter *arbiter)
+{
+	if (!arbiter->recovering || arbiter->expected < arbiter->recover_end)
+		return;
+	arbiter->recovering = false;
+	if (arbiter->recovered != NULL)
+		arbiter->recovered(arbiter->context);
 }
 
 /* Delivers held packets that are no longer in the future. */
@@ -84,6 +95,7 @@ static void arbiter_drain(struct arbiter *arbiter, uint64_t now_ns)
 		arbiter->hole_since_ns = now_ns;
 	/* What stays held is still ahead of what is expected. */
 	assert(arbiter->held_count == 0 || arbiter->held[0].seq > arbiter->expected);
+	arbiter_recovery_check(arbiter);
 }
 
 /* The hole before the first held packet will not be filled: count it and move on. */
@@ -93,6 +105,7 @@ static void arbiter_gap_declare(struct arbiter *arbiter, uint64_t now_ns)
 	uint64_t first = arbiter->expected, next = arbiter->held[0].seq;
 
 	assert(arbiter->held_count > 0 && next > first);
+	arbiter->recovering = false;	/* a hole with recovery is declared: it is lost */
 	gap = &arbiter->gap_log[arbiter->gap_log_head % ARBITER_GAP_LOG];
 	gap->first = first;
 	gap->count = next - first;
@@ -125,6 +138,16 @@ static void arbiter_hold(struct arbiter *arbiter, const struct arbiter_packet *p
 	 * A full window: the oldest hole is declared a gap until this packet fits or is
 	 * due. Each declaration delivers at least the packet after the hole, so this ends.
 	 */
+	if (arbiter->snapshot_pending && arbiter->held_count == arbiter->held_max) {
+		/* The oldest goes: the snapshot is more likely to cover it than the newest. */
+		arbiter->stats.snapshot_dropped++;
+		arbiter_release(arbiter, &arbiter->held[0]);
+		arbiter->held_count--;
+		memmove(arbiter->held, arbiter->held + 1, arbiter->held_count * sizeof(arbiter->held[0]));
+		i = arbiter->held_count;
+		while (i > 0 && arbiter->held[i - 1].seq > packet->seq)
+			i--;
+	}
 	while (arbiter->held_count == arbiter->held_max) {
 		uint32_t before = arbiter->held_count;
 
@@ -179,6 +202,8 @@ static bool arbiter_session_accept(struct arbiter *arbiter, const struct decoder
 		return false;
 	}
 	if (arbiter->session_known) {
+		arbiter->snapshot_pending = false;	/* a new session starts empty: nothing to wait for */
+		arbiter->start_seq = 0;
 		arbiter_flush(arbiter, now_ns);
 		arbiter->stats.session_changes++;
 		if (arbiter->session_start != NULL)
@@ -186,10 +211,14 @@ static bool arbiter_session_accept(struct arbiter *arbiter, const struct decoder
 	}
 	arbiter->session_known = true;
 	arbiter->session_ended = false;
+	arbiter->session_applied = false;
+	arbiter->recovering = false;
 	arbiter->session_len = frame->session_len;
 	assert(frame->session_len <= sizeof(arbiter->session));
 	memcpy(arbiter->session, frame->session, frame->session_len);
-	arbiter->expected = arbiter->first_seq;
+	arbiter->expected = arbiter->start_seq != 0 ? arbiter->start_seq : arbiter->first_seq;
+	arbiter->session_applied = arbiter->start_seq != 0;	/* the snapshot was its start */
+	arbiter->start_seq = 0;
 	return true;
 }
 
@@ -214,27 +243,105 @@ void arbiter_offer(struct arbiter *arbiter, const struct decoder_frame *frame,
 			arbiter->stats.lines[packet->line].heartbeats++;
 		}
 		/* It names the next sequence number: anything before it is owed to us. */
-		if (frame->seq > arbiter->expected)
+		if (frame->seq > arbiter->expected && !arbiter->snapshot_pending)
 			arbiter_hold(arbiter, packet, now_ns);
 		else
 			arbiter_release(arbiter, packet);
 		return;
 	}
-	if (frame->seq > arbiter->expected) {
+	if (frame->seq > arbiter->expected || arbiter->snapshot_pending) {
 		arbiter_hold(arbiter, packet, now_ns);
 		return;
 	}
 	arbiter_deliver(arbiter, packet);
 	if (arbiter->held_count > 0)
 		arbiter_drain(arbiter, now_ns);
+	else
+		arbiter_recovery_check(arbiter);
+}
+
+/*
+ * The current hole goes to recover(), unless it is a join: the session's first hole,
+ * with nothing of the session applied yet, longer than join_recover_max (fhd started
+ * mid-session; re-requesting the whole session is not what a re-request server is
+ * for). A join, or an arbiter without recover(), declares the hole a gap.
+ */
+static void arbiter_recovery_start(struct arbiter *arbiter, uint64_t now_ns)
+{
+	uint64_t first = arbiter->expected, count;
+
+	assert(arbiter->held_count > 0 && !arbiter->recovering);
+	count = arbiter->held[0].seq - first;
+	if (arbiter->recover == NULL) {
+		arbiter_gap_declare(arbiter, now_ns);
+		return;
+	}
+	if (!arbiter->session_applied && first == arbiter->first_seq && count > arbiter->join_recover_max) {
+		arbiter->stats.joins_unrecovered++;
+		arbiter_gap_declare(arbiter, now_ns);
+		return;
+	}
+	arbiter->recovering = true;
+	arbiter->recover_end = arbiter->held[0].seq;
+	arbiter->stats.recoveries++;
+	arbiter->recover(arbiter->context, first, count);
+}
+
+bool arbiter_recover_now(struct arbiter *arbiter, uint64_t now_ns)
+{
+	if (!arbiter->recovering && !arbiter->snapshot_pending && arbiter->held_count > 0 &&
+	    arbiter->held[0].seq > arbiter->expected && arbiter->recover != NULL)
+		arbiter_recovery_start(arbiter, now_ns);
+	return arbiter->recovering || arbiter->snapshot_pending;
+}
+
+void arbiter_recovery_lost(struct arbiter *arbiter, uint64_t first, uint64_t count, uint64_t now_ns)
+{
+	/* A give-up for a hole since filled or declared (an old message) changes nothing. */
+	if (!arbiter->recovering || first >= arbiter->recover_end || first + count <= arbiter->expected)
+		return;
+	assert(arbiter->held_count > 0 && arbiter->held[0].seq > arbiter->expected);
+	arbiter_gap_declare(arbiter, now_ns);
 }
 
 void arbiter_expire(struct arbiter *arbiter, uint64_t now_ns)
 {
 	/* A clock behind the hole's start (capture time going backwards) expires nothing. */
-	if (arbiter->held_count > 0 && now_ns >= arbiter->hole_since_ns &&
+	if (arbiter->held_count > 0 && !arbiter->recovering && !arbiter->snapshot_pending &&
+	    now_ns >= arbiter->hole_since_ns &&
 	    now_ns - arbiter->hole_since_ns >= arbiter->window_ns)
+		arbiter_recovery_start(arbiter, now_ns);
+}
+
+void arbiter_snapshot_begin(struct arbiter *arbiter)
+{
+	arbiter->snapshot_pending = true;
+	arbiter->recovering = false;	/* the snapshot covers any hole being recovered */
+}
+
+void arbiter_snapshot_end(struct arbiter *arbiter, uint64_t next_seq, uint64_t now_ns)
+{
+	assert(arbiter->snapshot_pending && next_seq > 0);
+	arbiter->snapshot_pending = false;
+	if (!arbiter->session_known) {
+		arbiter->start_seq = next_seq;
+		return;
+	}
+	arbiter->expected = next_seq;
+	arbiter->session_applied = true;
+	arbiter->hole_since_ns = now_ns;
+	arbiter_drain(arbiter, now_ns);
+}
+
+void arbiter_snapshot_failed(struct arbiter *arbiter, uint64_t now_ns)
+{
+	arbiter->snapshot_pending = false;
+	arbiter->hole_since_ns = now_ns;
+	/* What the lines gave meanwhile is applied from its first packet on. */
+	if (arbiter->held_count > 0 && arbiter->held[0].seq > arbiter->expected)
 		arbiter_gap_declare(arbiter, now_ns);
+	else if (arbiter->held_count > 0)
+		arbiter_drain(arbiter, now_ns);
 }
 
 void arbiter_flush(struct arbiter *arbiter, uint64_t now_ns)

@@ -7,6 +7,12 @@
  * feed moves on. Nothing here blocks, allocates after init or knows about DPDK: the
  * owner hands every packet over with offer() and gets it back exactly once, through
  * apply() (its messages are due now) and then release() (the owner may free it).
+ *
+ * With recovery (recover set), a hole that outlives the window is not declared: it is
+ * handed to recover() once, and the packets after it stay held (up to held_max, the
+ * feed's recovery hold) until the replies, offered on ARBITER_LINE_RECOVERY like any
+ * line's packets, fill it (recovered() is called), or until the owner gives up on it
+ * (arbiter_recovery_lost) or the hold fills: then it is declared a gap.
  */
 #ifndef FH_FEED_ARBITER_H
 #define FH_FEED_ARBITER_H
@@ -16,7 +22,8 @@
 
 #include "decoders/decoder.h"
 
-#define ARBITER_LINES 2
+#define ARBITER_LINES 3		/* A, B, and the recovery replies */
+#define ARBITER_LINE_RECOVERY 2	/* the line recovery replies are offered on */
 #define ARBITER_GAP_LOG 64	/* most recent gaps kept for the control lcore */
 
 struct arbiter_packet {
@@ -45,7 +52,10 @@ struct arbiter_stats {
 	uint64_t session_ends;		/* end-of-session packets seen */
 	uint64_t held;			/* packets that waited in the reorder window */
 	uint64_t held_max;		/* most packets waiting at once */
-	uint64_t window_full;		/* gaps declared because the window was full */
+	uint64_t window_full;		/* gaps declared because the window (or recovery hold) was full */
+	uint64_t recoveries;		/* holes handed to recover() */
+	uint64_t joins_unrecovered;	/* a session joined past its start, too far to re-request */
+	uint64_t snapshot_dropped;	/* packets dropped (oldest first) from a full hold during a snapshot */
 	struct arbiter_line_stats lines[ARBITER_LINES];
 };
 
@@ -65,6 +75,12 @@ struct arbiter {
 	struct arbiter_packet *held;	/* sorted by seq */
 	bool session_known;
 	bool session_ended;
+	bool session_applied;		/* something of the current session was applied */
+	bool recovering;		/* the hole before recover_end is with recover() */
+	bool snapshot_pending;		/* a snapshot is being taken: hold everything */
+	uint64_t start_seq;		/* a snapshot's next sequence, for a session not seen yet (0: none) */
+	uint64_t recover_end;
+	uint64_t join_recover_max;	/* a session's first hole longer than this is a join: not recovered */
 	uint8_t session_len;
 	char session[DECODER_SESSION_MAX];
 	void *context;
@@ -72,6 +88,8 @@ struct arbiter {
 	void (*release)(void *context, void *packet);
 	void (*session_start)(void *context);	/* a new session replaces an old one */
 	void (*gap)(void *context, uint64_t first, uint64_t count);	/* optional: a gap declared */
+	void (*recover)(void *context, uint64_t first, uint64_t count);	/* optional: recovery on */
+	void (*recovered)(void *context);	/* the hole given to recover() is filled */
 	struct arbiter_stats stats;
 	uint64_t gap_log_head;		/* gaps ever logged; entry i at gap_log[i % ARBITER_GAP_LOG] */
 	struct arbiter_gap gap_log[ARBITER_GAP_LOG];
@@ -94,6 +112,35 @@ void arbiter_offer(struct arbiter *arbiter, const struct decoder_frame *frame,
 
 /* Declares the current hole a gap if it has waited window_ns. Call when idle too. */
 void arbiter_expire(struct arbiter *arbiter, uint64_t now_ns);
+
+/*
+ * Hands the current hole to recover() now, without waiting for the window (the end of
+ * a replay: nothing more will come from the lines). True if a recovery is under way.
+ */
+bool arbiter_recover_now(struct arbiter *arbiter, uint64_t now_ns);
+
+/*
+ * The owner gave up recovering [first, first + count): if that is still the hole being
+ * recovered, it is declared a gap (what replies filled of it stays applied).
+ */
+void arbiter_recovery_lost(struct arbiter *arbiter, uint64_t first, uint64_t count, uint64_t now_ns);
+
+/*
+ * A snapshot is being taken (late join, re-sync): from now on every packet is held,
+ * none applied; a full hold drops its oldest (the snapshot will cover them, or the
+ * hole after it is recovered like any other).
+ */
+void arbiter_snapshot_begin(struct arbiter *arbiter);
+
+/*
+ * The snapshot is applied and the session continues at next_seq: what is held below
+ * it is a duplicate, the rest is applied in order (a hole before it is recovered or
+ * declared as usual). Before any packet of a session, the session starts there.
+ */
+void arbiter_snapshot_end(struct arbiter *arbiter, uint64_t next_seq, uint64_t now_ns);
+
+/* The snapshot failed: the feed goes on from what it holds, past a declared gap. */
+void arbiter_snapshot_failed(struct arbiter *arbiter, uint64_t now_ns);
 
 /* Declares every remaining hole and applies everything held (end of a replay). */
 void arbiter_flush(struct arbiter *arbiter, uint64_t now_ns);

@@ -102,6 +102,8 @@ static void feed_packet_apply(void *context, const struct arbiter_packet *packet
 	}
 	if (feed->pub != NULL)
 		publisher_packet_begin(feed->pub, packet->rx_ns, packet->rx_tsc);
+	if (packet->line == ARBITER_LINE_RECOVERY)
+		feed->recovery_rx.recovered_messages += packet->count - skip;
 	feed->decoder->frame_apply(feed->book, &feed->messages, listener, packet->payload,
 				   packet->len, skip,
 				   feed->pipeline != NULL && feed->pipeline->count > 0 ? feed->pipeline : NULL);
@@ -143,6 +145,8 @@ static void feed_gap(void *context, uint64_t first, uint64_t count)
 	struct feed *feed = context;
 	struct feed_recovery_rx *rx = &feed->recovery_rx;
 
+	if (feed->recovery != NULL)
+		__atomic_store_n(&feed->recovery->recovering, 0, __ATOMIC_RELEASE);
 	if (feed->pub != NULL)
 		publisher_gap(feed->pub, first, count);
 	__atomic_store_n(&rx->losses, rx->losses + 1, __ATOMIC_RELAXED);
@@ -150,13 +154,60 @@ static void feed_gap(void *context, uint64_t first, uint64_t count)
 	__atomic_store_n(&rx->lost_first, first, __ATOMIC_RELAXED);
 	__atomic_store_n(&rx->lost_count, count, __ATOMIC_RELAXED);
 	feed_book_state_set(feed, FEED_BOOK_STALE, FH_BOOK_REASON_LOST, first, count);
+	/* With a snapshot server the books are re-synced (a request, taken at the next service). */
+	if (feed->cfg->snapshot.enabled && !feed->arbiter.snapshot_pending)
+		feed->recovery->snapshot_wanted = true;
 }
 
+/* A packet leaves the arbiter: a recovery reply's copy goes back to the feed's stack. */
 static void feed_packet_release(void *context, void *packet)
 {
 	struct feed *feed = context;
+	struct feed_recovery *r = feed->recovery;
 
+	if (r != NULL && (uintptr_t)packet >= (uintptr_t)r->buffers &&
+	    (uintptr_t)packet < (uintptr_t)(r->buffers + RECOVERY_BUFFERS)) {
+		assert(r->free_count < RECOVERY_BUFFERS);
+		r->free[r->free_count++] = (uint32_t)((struct recovery_buffer *)packet - r->buffers);
+		return;
+	}
 	feed->packet_free(packet);
+}
+
+/* The arbiter's hole outlived the window: the worker asks the server for it. */
+static void feed_recover(void *context, uint64_t first, uint64_t count)
+{
+	struct feed *feed = context;
+	struct feed_recovery *r = feed->recovery;
+	struct recovery_want want = { .first = first, .count = count };
+
+	want.session_len = feed->arbiter.session_len;
+	memcpy(want.session, feed->arbiter.session, sizeof(want.session));
+	feed->recovery_rx.recoveries++;
+	feed->recovery_rx.started_ns = clock_monotonic_ns();
+	__atomic_store_n(&r->applied, feed->arbiter.expected, __ATOMIC_RELEASE);
+	__atomic_store_n(&r->recovering, 1, __ATOMIC_RELEASE);
+	/* The worker drains RECOVERY_WANTS entries, one per hole: full means it is gone. */
+	if (!feed_recovery_want(r, &want))
+		r->want_lost = true;
+	if (feed->recovery_rx.state == FEED_BOOK_OK)
+		feed_book_state_set(feed, FEED_BOOK_RECOVERING, FH_BOOK_REASON_RECOVERING, first, count);
+}
+
+/* The hole the worker had is filled. */
+static void feed_recovered(void *context)
+{
+	struct feed *feed = context;
+
+	struct feed_recovery_rx *rx = &feed->recovery_rx;
+
+	rx->recovered++;
+	rx->recovery_ns_last = clock_monotonic_ns() - rx->started_ns;
+	if (rx->recovery_ns_last > rx->recovery_ns_max)
+		rx->recovery_ns_max = rx->recovery_ns_last;
+	__atomic_store_n(&feed->recovery->recovering, 0, __ATOMIC_RELEASE);
+	if (feed->recovery_rx.state == FEED_BOOK_RECOVERING)
+		feed_book_state_set(feed, FEED_BOOK_OK, FH_BOOK_REASON_RECOVERED, 0, 0);
 }
 
 /* A new session: yesterday's orders and instruments mean nothing any more. */
@@ -168,6 +219,15 @@ static void feed_session_start(void *context)
 	if (feed->pub != NULL)
 		publisher_cleared(feed->pub);
 	feed_book_state_set(feed, FEED_BOOK_OK, FH_BOOK_REASON_NEW_SESSION, 0, 0);
+}
+
+static void feed_recovery_free(struct feed *feed)
+{
+	if (feed->recovery == NULL)
+		return;
+	feed_recovery_fini(feed->recovery);
+	free(feed->recovery);
+	feed->recovery = NULL;
 }
 
 struct feed *feed_create(const struct cfg_feed *cfg, void (*packet_free)(void *packet),
@@ -206,12 +266,29 @@ struct feed *feed_create(const struct cfg_feed *cfg, void (*packet_free)(void *p
 	feed->listener.book_results = true;
 	feed->timer = feed->listener;
 	feed->timer.book_results = false;
-	rc = arbiter_init(&feed->arbiter, cfg->reorder_packets_max,
+	rc = arbiter_init(&feed->arbiter, cfg->recovery.enabled ? cfg->recovery.hold : cfg->reorder_packets_max,
 			  (uint64_t)cfg->reorder_window_us * 1000, feed->decoder->first_seq, feed_packet_apply,
 			  feed_packet_release, feed_session_start, feed);
 	feed->arbiter.gap = feed_gap;
+	if (rc == 0 && (cfg->recovery.enabled || cfg->snapshot.enabled)) {
+		feed->recovery = malloc(sizeof(*feed->recovery));
+		rc = feed->recovery == NULL ? -ENOMEM : feed_recovery_init(feed->recovery);
+	}
+	if (rc == 0 && cfg->recovery.enabled) {
+		feed->arbiter.recover = feed_recover;
+		feed->arbiter.recovered = feed_recovered;
+		feed->arbiter.join_recover_max = FEED_JOIN_RECOVER_MAX;
+	}
+	if (rc == 0 && cfg->snapshot.enabled) {
+		/* A late join: the books come from a snapshot, the lines wait for it. */
+		feed->recovery->snapshot_wanted = true;
+		arbiter_snapshot_begin(&feed->arbiter);
+		feed->recovery_rx.state = FEED_BOOK_RECOVERING;
+	}
 	if (rc != 0) {
 		snprintf(err, err_size, "feed %s: reorder window: %s", cfg->name, strerror(-rc));
+		arbiter_fini(&feed->arbiter);
+		feed_recovery_free(feed);
 		book_destroy(feed->book);
 		free(feed);
 		return NULL;
@@ -224,6 +301,7 @@ void feed_destroy(struct feed *feed)
 	if (feed == NULL)
 		return;
 	arbiter_fini(&feed->arbiter);
+	feed_recovery_free(feed);
 	book_destroy(feed->book);
 	if (feed->latency != NULL)
 		memory_free(feed->latency, sizeof(*feed->latency));
@@ -235,6 +313,7 @@ int feed_set_add(struct feed_set *set, struct feed *feed)
 	if (set->feeds_count >= CFG_FEEDS_MAX)
 		return -ENOSPC;
 	set->feeds[set->feeds_count++] = feed;
+	set->recovery_feeds += feed->recovery != NULL;
 	feed->pipeline = &set->pipeline;
 	for (uint8_t l = 0; l < CFG_LINES_MAX; l++) {
 		const struct cfg_line *line = &feed->cfg->lines[l];
@@ -383,10 +462,197 @@ void feed_set_expire(struct feed_set *set, uint64_t now_ns)
 		arbiter_expire(&set->feeds[i]->arbiter, now_ns);
 }
 
+/* A reply from the worker: copied so the arbiter may hold it, then offered like a line's. */
+static void feed_recovery_reply(struct feed *feed, const struct recovery_reply *reply, uint64_t now_ns)
+{
+	struct feed_recovery *r = feed->recovery;
+	struct recovery_buffer *buffer;
+	struct decoder_frame frame;
+	struct arbiter_packet held;
+
+	assert(r->free_count > 0 && reply->len <= RECOVERY_PAYLOAD_MAX);
+	buffer = &r->buffers[r->free[--r->free_count]];
+	buffer->len = reply->len;
+	memcpy(buffer->payload, reply->payload, reply->len);
+	feed->recovery_rx.reply_packets++;
+	if (feed->decoder->frame_parse(buffer->payload, buffer->len, &frame) != 0 ||
+	    frame.kind != DECODER_FRAME_DATA) {
+		feed->recovery_rx.reply_bad++;
+		feed_packet_release(feed, buffer);
+		return;
+	}
+	held = (struct arbiter_packet){
+		.seq = frame.seq, .count = frame.count, .line = ARBITER_LINE_RECOVERY,
+		.kind = (uint8_t)frame.kind, .packet = buffer, .payload = buffer->payload,
+		.len = buffer->len, .rx_ns = now_ns, .rx_tsc = clock_tsc(),
+	};
+	arbiter_offer(&feed->arbiter, &frame, &held, now_ns);
+	feed->recovery_rx.reply_duplicates = feed->arbiter.stats.lines[ARBITER_LINE_RECOVERY].duplicates;
+}
+
+/* Snapshot messages (framed as MoldUDP64 by the worker) go into the books, unpublished. */
+static void feed_snapshot_data(struct feed *feed, const struct recovery_reply *reply)
+{
+	struct decoder_frame frame;
+
+	if (reply->len > RECOVERY_PAYLOAD_MAX ||
+	    feed->decoder->frame_parse(reply->payload, reply->len, &frame) != 0 || frame.count == 0) {
+		feed->recovery_rx.reply_bad++;
+		return;
+	}
+	feed->recovery_rx.snapshot_messages +=
+		feed->decoder->frame_apply(feed->book, &feed->snapshot_stats, NULL, reply->payload, reply->len, 0, NULL);
+}
+
+/*
+ * The snapshot is whole: consumers get it (all books cleared, then each instrument's
+ * content) before anything the lines held past it is applied and published.
+ */
+static void feed_snapshot_end(struct feed *feed, uint64_t next_seq, uint64_t now_ns)
+{
+	feed->recovery_rx.snapshots++;
+	feed->recovery_rx.snapshot_ns_last = clock_monotonic_ns() - feed->recovery_rx.started_ns;
+	if (feed->pub != NULL) {
+		publisher_cleared(feed->pub);
+		publisher_book_recovered(feed->pub, feed->book);
+	}
+	feed_book_state_set(feed, FEED_BOOK_OK, FH_BOOK_REASON_SNAPSHOT, next_seq, 0);
+	arbiter_snapshot_end(&feed->arbiter, next_seq, now_ns);
+}
+
+/* What the worker sent about a snapshot. */
+static void feed_snapshot_reply(struct feed *feed, const struct recovery_reply *reply, uint64_t now_ns)
+{
+	switch (reply->kind) {
+	case RECOVERY_SNAPSHOT_DATA:
+		feed_snapshot_data(feed, reply);
+		break;
+	case RECOVERY_SNAPSHOT_RESTART:
+		book_reset(feed->book);
+		break;
+	case RECOVERY_SNAPSHOT_END:
+		if (feed->arbiter.snapshot_pending && reply->first > 0)
+			feed_snapshot_end(feed, reply->first, now_ns);
+		break;
+	case RECOVERY_SNAPSHOT_FAILED:
+		if (!feed->arbiter.snapshot_pending)
+			break;
+		/* What a failed login left in the books is part of a snapshot: worth nothing. */
+		book_reset(feed->book);
+		feed_book_state_set(feed, FEED_BOOK_STALE, FH_BOOK_REASON_SNAPSHOT_FAILED, 0, 0);
+		arbiter_snapshot_failed(&feed->arbiter, now_ns);
+		break;
+	}
+}
+
+/* A snapshot is wanted (start, or a declared loss): the books are rebuilt from it. */
+static void feed_snapshot_begin(struct feed *feed)
+{
+	struct recovery_want want = { .kind = RECOVERY_WANT_SNAPSHOT };
+
+	if (!feed_recovery_want(feed->recovery, &want))
+		return;	/* the worker is behind: the next pass asks again */
+	feed->recovery->snapshot_wanted = false;
+	feed->recovery_rx.started_ns = clock_monotonic_ns();
+	book_reset(feed->book);
+	arbiter_snapshot_begin(&feed->arbiter);
+	__atomic_store_n(&feed->recovery->recovering, 0, __ATOMIC_RELEASE);
+}
+
+static void feed_recovery_service(struct feed *feed, uint64_t now_ns)
+{
+	struct feed_recovery *r = feed->recovery;
+	struct arbiter *a = &feed->arbiter;
+
+	if (r->snapshot_wanted)
+		feed_snapshot_begin(feed);
+	arbiter_expire(a, now_ns);	/* a replay too: its window runs on capture time */
+	if (r->want_lost) {
+		r->want_lost = false;
+		if (a->recovering)
+			arbiter_recovery_lost(a, a->expected, a->recover_end - a->expected, now_ns);
+	}
+	/* At most a queue's worth a pass; a reply waits while every copy is held. */
+	for (uint32_t i = 0; i < RECOVERY_REPLIES; i++) {
+		const struct recovery_reply *reply = recovery_queue_peek(&r->replies);
+
+		if (reply == NULL || (reply->kind == RECOVERY_REPLY_DATA && r->free_count == 0))
+			break;
+		if (reply->kind == RECOVERY_REPLY_GIVE_UP)
+			arbiter_recovery_lost(a, reply->first, reply->count, now_ns);
+		else if (reply->kind == RECOVERY_REPLY_DATA)
+			feed_recovery_reply(feed, reply, now_ns);
+		else
+			feed_snapshot_reply(feed, reply, now_ns);
+		recovery_queue_pop(&r->replies);
+	}
+	__atomic_store_n(&r->applied, a->expected, __ATOMIC_RELEASE);
+}
+
+void feed_set_recovery_service(struct feed_set *set, uint64_t now_ns)
+{
+	for (uint32_t i = 0; i < set->feeds_count; i++)
+		if (set->feeds[i]->recovery != NULL)
+			feed_recovery_service(set->feeds[i], now_ns);
+}
+
+bool feed_set_recovering(const struct feed_set *set)
+{
+	for (uint32_t i = 0; i < set->feeds_count; i++) {
+		const struct feed *feed = set->feeds[i];
+
+		if (feed->arbiter.recovering || feed->arbiter.snapshot_pending ||
+		    (feed->recovery != NULL && feed->recovery->snapshot_wanted))
+			return true;
+	}
+	return false;
+}
+
+bool feed_set_recover_rest(struct feed_set *set, uint64_t now_ns)
+{
+	bool recovering = false;
+
+	for (uint32_t i = 0; i < set->feeds_count; i++)
+		recovering |= arbiter_recover_now(&set->feeds[i]->arbiter, now_ns);
+	return recovering;
+}
+
 void feed_set_flush(struct feed_set *set, uint64_t now_ns)
 {
 	for (uint32_t i = 0; i < set->feeds_count; i++)
 		arbiter_flush(&set->feeds[i]->arbiter, now_ns);
+}
+
+/* The book state always; recovery's counters when the feed has it. */
+static void feed_recovery_stats_print(FILE *out, const struct feed *feed)
+{
+	const struct feed_recovery_rx *r = &feed->recovery_rx;
+	const struct feed_recovery_io *io = &feed->recovery_io;
+	const struct arbiter_line_stats *l = &feed->arbiter.stats.lines[ARBITER_LINE_RECOVERY];
+	uint64_t state = __atomic_load_n(&r->state, __ATOMIC_RELAXED);
+
+	fprintf(out, "  book_state %s", state < FEED_BOOK_STATES ? feed_book_state_names[state] : "?");
+	if (r->losses > 0)
+		fprintf(out, "  losses %" PRIu64 " (%" PRIu64 " messages, last seq %" PRIu64 "..%" PRIu64 ")",
+			r->losses, r->lost_messages, r->lost_first, r->lost_first + r->lost_count - 1);
+	fprintf(out, "\n");
+	if (feed->recovery == NULL)
+		return;
+	fprintf(out, "  recovery: holes %" PRIu64 "  filled %" PRIu64 "  messages %" PRIu64
+		"  replies %" PRIu64 " (won %" PRIu64 ", duplicates %" PRIu64 ", bad %" PRIu64
+		")  joins_unrecovered %" PRIu64 "\n", r->recoveries, r->recovered, r->recovered_messages,
+		r->reply_packets, l->packets_won, l->duplicates, r->reply_bad, feed->arbiter.stats.joins_unrecovered);
+	fprintf(out, "  recovery requests %" PRIu64 " (%" PRIu64 " messages)  timeouts %" PRIu64
+		"  give_ups %" PRIu64 "  datagrams %" PRIu64 "  bad %" PRIu64 "  send_errors %" PRIu64
+		"  handoff_full %" PRIu64 "\n  snapshots %" PRIu64 " (%" PRIu64 " messages)  logins %" PRIu64
+		"  failed %" PRIu64 "  last_recovery_us %.1f (max %.1f)  last_snapshot_ms %.1f\n",
+		__atomic_load_n(&io->requests, __ATOMIC_RELAXED), __atomic_load_n(&io->requested_messages, __ATOMIC_RELAXED),
+		__atomic_load_n(&io->timeouts, __ATOMIC_RELAXED), __atomic_load_n(&io->give_ups, __ATOMIC_RELAXED),
+		__atomic_load_n(&io->replies, __ATOMIC_RELAXED), __atomic_load_n(&io->replies_bad, __ATOMIC_RELAXED),
+		__atomic_load_n(&io->send_errors, __ATOMIC_RELAXED), __atomic_load_n(&io->handoff_full, __ATOMIC_RELAXED),
+		r->snapshots, r->snapshot_messages, __atomic_load_n(&io->snapshot_attempts, __ATOMIC_RELAXED),
+		__atomic_load_n(&io->snapshot_failures, __ATOMIC_RELAXED), r->recovery_ns_last / 1e3,
+		r->recovery_ns_max / 1e3, r->snapshot_ns_last / 1e6);
 }
 
 void feed_stats_print(FILE *out, const struct feed *feed)
@@ -425,6 +691,7 @@ void feed_stats_print(FILE *out, const struct feed *feed)
 			fprintf(out, "  %s %" PRIu64, packet_verdict_name(v), s->bad_packet[v]);
 		fprintf(out, "\n");
 	}
+	feed_recovery_stats_print(out, feed);
 	for (uint64_t g = head > ARBITER_GAP_LOG ? head - ARBITER_GAP_LOG : 0; g < head; g++) {
 		const struct arbiter_gap *gap = &feed->arbiter.gap_log[g % ARBITER_GAP_LOG];
 

@@ -76,6 +76,8 @@ struct feed {
 	struct publisher *pub;		/* NULL: not publishing */
 	struct decoder_pipeline *pipeline;	/* its set's burst pipeline; NULL: none */
 	struct feed_latency *latency;	/* NULL: not timing (unit tests, fuzzing) */
+	struct feed_recovery *recovery;	/* NULL: neither recovery nor snapshot configured */
+	struct decoder_stats snapshot_stats;	/* messages of snapshots (not in `messages`) */
 	struct feed_recovery_rx recovery_rx;	/* book state and recovery counters (RX lcore) */
 	struct feed_recovery_io recovery_io __attribute__((aligned(64)));	/* (recovery worker) */
 } __attribute__((aligned(64)));
@@ -100,6 +102,13 @@ struct feed_route {
  */
 #define FEED_PIPELINE_ORDERS_MIN 262144
 
+/*
+ * A session's first hole, with nothing of it applied yet, is a join (fhd started
+ * mid-session) when it is longer than this many messages: it is not re-requested
+ * (a snapshot is the way in), and the feed is STALE without one.
+ */
+#define FEED_JOIN_RECOVER_MAX 65536
+
 /* What feed_set_burst_scan read from a frame, so feed_set_burst_packet need not again. */
 struct feed_scan {
 	struct packet_udp udp;
@@ -120,6 +129,7 @@ struct feed_set {
 	uint64_t unrouted_journal_dropped;	/* of those, not journaled: the journal ring was full */
 	uint32_t burst_count;			/* frames of the burst scanned */
 	uint32_t pipeline_orders_min;		/* fhd: FEED_PIPELINE_ORDERS_MIN; 0 (tests): always */
+	uint32_t recovery_feeds;		/* feeds with recovery configured */
 	struct feed_scan scans[FEED_BURST_MAX];
 	uint32_t burst_first[FEED_BURST_MAX];	/* each frame's first message in the pipeline */
 	struct decoder_pipeline pipeline;
@@ -186,6 +196,21 @@ void feed_book_state_set(struct feed *feed, uint8_t state, uint8_t reason, uint6
 
 /* Runs every feed's reorder-window clock (call when the lcore is idle). */
 void feed_set_expire(struct feed_set *set, uint64_t now_ns);
+
+/*
+ * Recovery on the RX lcore, once a loop pass: takes the worker's replies and give-ups
+ * into the sequence path and tells the worker how far the feed has got.
+ */
+void feed_set_recovery_service(struct feed_set *set, uint64_t now_ns);
+
+/* Whether any feed of the set has a hole with the recovery worker. */
+bool feed_set_recovering(const struct feed_set *set);
+
+/*
+ * The end of a replay: hands every feed's remaining hole to recovery now (the lines
+ * will bring nothing more). True while some feed is recovering: keep servicing.
+ */
+bool feed_set_recover_rest(struct feed_set *set, uint64_t now_ns);
 
 /* Declares every remaining hole and applies what is held (end of a replay). */
 void feed_set_flush(struct feed_set *set, uint64_t now_ns);

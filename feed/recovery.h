@@ -19,7 +19,10 @@
 #ifndef FH_FEED_RECOVERY_H
 #define FH_FEED_RECOVERY_H
 
+#include <stdbool.h>
 #include <stdint.h>
+
+#include "decoders/decoder.h"
 
 enum feed_book_state {
 	FEED_BOOK_OK = 0,
@@ -39,6 +42,7 @@ struct feed_recovery_rx {
 	uint64_t recovered_messages;	/* messages applied from recovery replies */
 	uint64_t reply_packets;		/* reply packets offered to the sequence path */
 	uint64_t reply_duplicates;	/* replies carrying nothing new */
+	uint64_t reply_bad;		/* replies whose MoldUDP64 framing the decoder refused */
 	uint64_t losses;		/* holes declared lost after recovery gave up or the hold filled */
 	uint64_t lost_messages;
 	uint64_t lost_first;		/* the last declared loss: first sequence number */
@@ -46,6 +50,10 @@ struct feed_recovery_rx {
 	uint64_t hold_full;		/* losses declared because the hold was full */
 	uint64_t snapshots;		/* snapshots applied */
 	uint64_t snapshot_messages;	/* messages applied from snapshots */
+	uint64_t recovery_ns_last;	/* the last filled hole: handed to the worker -> filled (CLOCK_MONOTONIC) */
+	uint64_t recovery_ns_max;
+	uint64_t snapshot_ns_last;	/* the last snapshot: asked for -> applied */
+	uint64_t started_ns;		/* when the current hole or snapshot was handed over */
 };
 
 /* Written by the recovery worker (control lcore). */
@@ -61,5 +69,83 @@ struct feed_recovery_io {
 	uint64_t snapshot_attempts;	/* GLIMPSE logins tried */
 	uint64_t snapshot_failures;	/* rejected, disconnected or timed out */
 };
+
+/*
+ * The hand-off between a feed's RX lcore and the recovery worker: two single-producer
+ * single-consumer queues of fixed-size entries, preallocated, never blocking either
+ * side (a full queue is the producer's to count). The RX lcore asks for a hole
+ * (recovery_want) and takes replies and give-ups (recovery_reply); the worker reads
+ * how far the feed has applied (applied) to stop asking for what came after all.
+ */
+struct recovery_queue {
+	uint64_t head __attribute__((aligned(64)));	/* written by the producer */
+	uint64_t tail __attribute__((aligned(64)));	/* written by the consumer */
+	uint32_t mask;
+	uint32_t size;			/* bytes per entry */
+	uint8_t *entries;
+};
+
+#define RECOVERY_PAYLOAD_MAX 2048	/* a reply datagram: one MoldUDP64 packet, MTU-sized */
+#define RECOVERY_WANTS 64		/* RX -> worker entries */
+#define RECOVERY_REPLIES 256		/* worker -> RX entries */
+#define RECOVERY_BUFFERS 256		/* RX-side copies of replies the sequence path may hold */
+
+enum recovery_want_kind { RECOVERY_WANT_HOLE = 0, RECOVERY_WANT_SNAPSHOT = 1 };
+
+struct recovery_want {
+	uint32_t kind;			/* enum recovery_want_kind */
+	uint64_t first;			/* HOLE: first missing sequence number */
+	uint64_t count;			/* and how many */
+	uint8_t session_len;
+	char session[DECODER_SESSION_MAX];
+};
+
+enum recovery_reply_kind {
+	RECOVERY_REPLY_DATA = 1,	/* a MoldUDP64 reply */
+	RECOVERY_REPLY_GIVE_UP = 2,	/* [first, first + count) will not come */
+	RECOVERY_SNAPSHOT_DATA = 3,	/* snapshot messages, framed as a MoldUDP64 packet */
+	RECOVERY_SNAPSHOT_RESTART = 4,	/* the snapshot starts over (a new login): reset the books */
+	RECOVERY_SNAPSHOT_END = 5,	/* complete; first: the sequence the session goes on from */
+	RECOVERY_SNAPSHOT_FAILED = 6,	/* every login failed: no snapshot */
+};
+
+struct recovery_reply {
+	uint32_t kind;			/* enum recovery_reply_kind */
+	uint32_t len;			/* DATA: payload bytes */
+	uint64_t first, count;		/* GIVE_UP: the range given up on; SNAPSHOT_END: first */
+	uint8_t payload[RECOVERY_PAYLOAD_MAX];	/* DATA: the MoldUDP64 packet as received */
+};
+
+struct recovery_buffer {
+	uint32_t len;
+	uint8_t payload[RECOVERY_PAYLOAD_MAX];
+};
+
+/* A feed's recovery state shared by its RX lcore and the worker (feed->recovery). */
+struct feed_recovery {
+	struct recovery_queue wants;	/* RX -> worker */
+	struct recovery_queue replies;	/* worker -> RX */
+	uint64_t applied __attribute__((aligned(64)));	/* next sequence the feed needs (RX writes) */
+	uint64_t recovering;		/* 1 while a hole is with the worker (RX writes) */
+	int wake_fd;			/* eventfd: the RX lcore wakes the worker for a want (non-blocking) */
+	bool want_lost;			/* a want found its queue full: give the hole up (RX only) */
+	bool snapshot_wanted;		/* take a snapshot at the next service (RX only) */
+	struct recovery_buffer *buffers;	/* RX only: copies the arbiter may hold */
+	uint32_t free[RECOVERY_BUFFERS];	/* free buffer indexes, a stack */
+	uint32_t free_count;
+};
+
+int recovery_queue_init(struct recovery_queue *q, uint32_t entries, uint32_t size);
+void recovery_queue_fini(struct recovery_queue *q);
+/* Copies an entry in; false if the queue is full. Producer only. */
+bool recovery_queue_push(struct recovery_queue *q, const void *entry);
+/* The oldest entry, or NULL if none; stays queued until recovery_queue_pop. Consumer only. */
+void *recovery_queue_peek(struct recovery_queue *q);
+void recovery_queue_pop(struct recovery_queue *q);
+
+int feed_recovery_init(struct feed_recovery *r);
+/* Queues a want for the worker and wakes it; false if the queue is full. RX lcore only. */
+bool feed_recovery_want(struct feed_recovery *r, const struct recovery_want *want);
+void feed_recovery_fini(struct feed_recovery *r);
 
 #endif

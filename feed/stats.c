@@ -130,6 +130,7 @@ static void stats_recovery_fill(struct fh_stats_recovery *out, const struct feed
 	out->recovered_messages = STATS_LOAD(rx->recovered_messages);
 	out->reply_packets = STATS_LOAD(rx->reply_packets);
 	out->reply_duplicates = STATS_LOAD(rx->reply_duplicates);
+	out->reply_bad = STATS_LOAD(rx->reply_bad);
 	out->losses = STATS_LOAD(rx->losses);
 	out->lost_messages = STATS_LOAD(rx->lost_messages);
 	out->lost_first = STATS_LOAD(rx->lost_first);
@@ -137,6 +138,10 @@ static void stats_recovery_fill(struct fh_stats_recovery *out, const struct feed
 	out->hold_full = STATS_LOAD(rx->hold_full);
 	out->snapshots = STATS_LOAD(rx->snapshots);
 	out->snapshot_messages = STATS_LOAD(rx->snapshot_messages);
+	out->recovery_ns_last = STATS_LOAD(rx->recovery_ns_last);
+	out->recovery_ns_max = STATS_LOAD(rx->recovery_ns_max);
+	out->snapshot_ns_last = STATS_LOAD(rx->snapshot_ns_last);
+	/* started_ns is the RX lcore's own clock of the hole in hand: not a statistic. */
 	out->requests = STATS_LOAD(io->requests);
 	out->requested_messages = STATS_LOAD(io->requested_messages);
 	out->timeouts = STATS_LOAD(io->timeouts);
@@ -240,6 +245,14 @@ static void stats_prometheus_recovery_write(FILE *out, const struct fh_stats_seg
 		  STATS_RECOVERY(reply_packets) },
 		{ "recovery_reply_duplicates_total", "counter", "Recovery replies carrying nothing new.",
 		  STATS_RECOVERY(reply_duplicates) },
+		{ "recovery_reply_bad_total", "counter", "Recovery replies whose MoldUDP64 framing was refused.",
+		  STATS_RECOVERY(reply_bad) },
+		{ "recovery_fill_last_ns", "gauge", "The last hole filled: handed to recovery -> filled, in ns.",
+		  STATS_RECOVERY(recovery_ns_last) },
+		{ "recovery_fill_max_ns", "gauge", "The longest fill since start, in ns.",
+		  STATS_RECOVERY(recovery_ns_max) },
+		{ "snapshot_last_ns", "gauge", "The last snapshot: asked for -> applied, in ns.",
+		  STATS_RECOVERY(snapshot_ns_last) },
 		{ "recovery_losses_total", "counter", "Holes declared lost (no recovery, recovery gave up, or the hold filled).",
 		  STATS_RECOVERY(losses) },
 		{ "recovery_lost_messages_total", "counter", "Messages in holes declared lost.",

@@ -277,8 +277,33 @@ def odd_capture(kind, recs):
     raise SystemExit('unknown odd capture ' + kind)
 
 
+def drop_both(recs, rate, seed):
+    """Frames of recs without the MoldUDP64 data packets chosen (each with probability
+    rate, by sequence number, seeded) on every line: holes only recovery can fill."""
+    import random
+    rng, lost, out = random.Random(seed), {}, []
+    for rec in recs:
+        et, l3 = network(rec[2])
+        mold = l3[(l3[0] & 15) * 4 + 8:] if et == b'\x08\x00' and len(l3) >= 28 else b''
+        if len(mold) >= 20 and struct.unpack_from('>H', mold, 18)[0] not in (0, 0xFFFF):
+            seq = struct.unpack_from('>Q', mold, 10)[0]
+            if seq not in lost:
+                lost[seq] = rng.random() < rate
+            if lost[seq]:
+                continue
+        out.append(rec)
+    return out, sum(lost.values())
+
+
 def main(argv):
     cmd = argv[1]
+    if cmd == 'drop-both':
+        # drop-both IN OUT RATE SEED: prints how many packets were dropped.
+        _, recs = read(argv[2])
+        out, n = drop_both(recs, float(argv[4]), int(argv[5]))
+        write(argv[3], 1, out)
+        print(n)
+        return
     if cmd == 'relink':
         _, recs = read(argv[3])
         write(argv[4], LINKTYPES[argv[2]], [(s, us, relinked(d, argv[2])) for s, us, d in recs])

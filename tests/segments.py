@@ -20,8 +20,8 @@ VIEW_MAGIC = 0x31504F5448464646
 STATS_MAGIC = 0x3154415453484646
 HEADER = 4096
 # struct fh_stats_feed: name, counters, rates, latencies (512 bytes), then struct
-# fh_stats_recovery (23 uint64: book_state, the RX lcore's 12 and the worker's 10)
-FEED = 512 + 23 * 8
+# fh_stats_recovery (27 uint64: book_state, the RX lcore's 16 and the worker's 10)
+FEED = 512 + 27 * 8
 
 
 def num(text):

@@ -34,8 +34,11 @@ static int lines_with(const char *file, const char *text)
 	return n;
 }
 
-#define RX_FIELDS (sizeof(struct feed_recovery_rx) / sizeof(uint64_t))
+/* Every field of the RX lcore's but started_ns (its last: a clock, not a statistic). */
+#define RX_FIELDS (sizeof(struct feed_recovery_rx) / sizeof(uint64_t) - 1)
 #define IO_FIELDS (sizeof(struct feed_recovery_io) / sizeof(uint64_t))
+_Static_assert(offsetof(struct feed_recovery_rx, started_ns) == RX_FIELDS * sizeof(uint64_t),
+	       "started_ns is the RX lcore's last field");
 _Static_assert(sizeof(struct fh_stats_recovery) == (RX_FIELDS + IO_FIELDS) * sizeof(uint64_t),
 	       "the segment has a field for every recovery counter");
 

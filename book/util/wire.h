@@ -1,5 +1,5 @@
 /*
- * wire: big-endian field loads from packet bytes at any alignment. memcpy into a
+ * wire: big-endian field loads (and stores) from packet bytes at any alignment. memcpy into a
  * local is the portable way to read an unaligned field; compilers turn it into one
  * load (and a byte swap), so decoders pay nothing for staying within the C rules.
  */
@@ -31,6 +31,19 @@ static inline uint64_t wire_be64(const uint8_t *p)
 
 	memcpy(&v, p, sizeof(v));
 	return __builtin_bswap64(v);
+}
+
+/* And the stores, for the few packets fh sends (recovery requests, SoupBinTCP). */
+static inline void wire_put_be16(uint8_t *p, uint16_t v)
+{
+	v = __builtin_bswap16(v);
+	memcpy(p, &v, sizeof(v));
+}
+
+static inline void wire_put_be64(uint8_t *p, uint64_t v)
+{
+	v = __builtin_bswap64(v);
+	memcpy(p, &v, sizeof(v));
 }
 
 #endif

@@ -42,6 +42,7 @@
 #include "feed/dpdk/port.h"
 #include "feed/dpdk/replay.h"
 #include "feed/dpdk/rx.h"
+#include "feed/recovery_worker.h"
 #include "feed/stats.h"
 #include "publish/output_file.h"
 #include "publish/publisher.h"
@@ -842,6 +843,7 @@ struct fhd_run {
 	struct stats stats;
 	struct journal_lcore journal;
 	bool journal_running;		/* the journal lcore is launched */
+	struct recovery_worker *recovery;	/* the MoldUDP64 re-request client, or NULL */
 };
 
 /*
@@ -1118,6 +1120,29 @@ static int fhd_journal_start(struct fhd_run *run)
  * A launch that fails stops the others: fhd still waits for them and reports.
  * 0, or the -errno of the failed launch.
  */
+/*
+ * The recovery worker, for feeds with a recovery section, on the main lcore's CPU
+ * (the control core). A mid-session join is STALE without a snapshot server: said
+ * here, before it happens. 0 or -1 with the reason printed.
+ */
+static int fhd_recovery_start(struct fhd_run *run)
+{
+	const struct cfg *cfg = &run->cfg;
+	char err[256];
+
+	for (uint16_t f = 0; f < cfg->feeds_count; f++)
+		if (cfg->feeds[f].recovery.enabled && !cfg->feeds[f].snapshot.enabled)
+			fprintf(stderr, "fhd: feed %s: no snapshot server: joined mid-session, its books "
+				"stay STALE until the next session\n", cfg->feeds[f].name);
+	run->recovery = recovery_worker_start(run->feeds, cfg->feeds_count,
+					      (int)rte_lcore_to_cpu_id((int)cfg->main_lcore), err, sizeof(err));
+	if (run->recovery == NULL && err[0] != '\0') {
+		fprintf(stderr, "fhd: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
 static int fhd_rx_launch(struct fhd_run *run)
 {
 	const struct cfg *cfg = &run->cfg;
@@ -1263,6 +1288,7 @@ static void fhd_run_close(struct fhd_run *run)
 {
 	const struct cfg *cfg = &run->cfg;
 
+	recovery_worker_stop(run->recovery);	/* it reads the feeds */
 	if (run->eal_running) {
 		stats_close(&run->stats);
 		for (uint16_t i = 0; i < cfg->rx_lcores_count; i++)
@@ -1313,7 +1339,7 @@ int main(int argc, char **argv)
 	status = 1;
 	if (fhd_eal_start(&run) != 0 || fhd_mbufs_create(&run) != 0 || fhd_lcores_setup(&run) != 0 ||
 	    fhd_feeds_setup(&run) != 0 || fhd_ports_setup(&run) != 0 || fhd_publish_start(&run) != 0 ||
-	    fhd_stats_start(&run) != 0 || fhd_journal_start(&run) != 0)
+	    fhd_stats_start(&run) != 0 || fhd_journal_start(&run) != 0 || fhd_recovery_start(&run) != 0)
 		goto out;
 	status = fhd_rx_launch(&run) != 0;
 	fhd_wait(&run);

@@ -160,7 +160,8 @@ static inline void rx_burst_handle(struct rx_lcore *rx, const struct rx_queue *q
 
 	if (unlikely(q->link != PACKET_LINK_ETHERNET))
 		n = rx_burst_to_ethernet(rx, (enum packet_link)q->link, burst, n);
-	if (!rx->replay)
+	/* A looping replay has no capture time (infinite_rx): its windows run on the TSC. */
+	if (!rx->replay || rx->queues_counted == 0)
 		*now_ns = clock_tsc_to_ns(rte_rdtsc(), ns_per_tick_q32);
 	/* The pipeline: every frame's headers and messages found before any is applied. */
 	_Static_assert(RX_BURST <= FEED_BURST_MAX, "a burst fits the feed set's scan");
@@ -260,9 +261,25 @@ int rx_lcore_run(void *arg)
 		done += rx->queues[qi].done;	/* empty captures are done before they start */
 	while (!*rx->quit) {
 		assert(done <= rx->queues_count);
-		if (rx->queues_counted > 0 && done == rx->queues_count)
-			break;
+		if (rx->queues_counted > 0 && done == rx->queues_count) {
+			/* The captures are read: what is still missing can only come from recovery. */
+			if (rx->set.recovery_feeds == 0 || !feed_set_recover_rest(&rx->set, now_ns))
+				break;
+			feed_set_recovery_service(&rx->set, now_ns);
+			continue;
+		}
 		feed_set_service(&rx->set);	/* the main lcore may be waiting for histograms */
+		if (rx->set.recovery_feeds > 0) {
+			feed_set_recovery_service(&rx->set, now_ns);
+			/*
+			 * A capture can wait for recovery, a wire cannot: a replay reads on
+			 * after it. A looping replay (a benchmark) runs on like a wire.
+			 */
+			if (rx->queues_counted > 0 && feed_set_recovering(&rx->set)) {
+				last_rx_tsc = rte_rdtsc();
+				continue;
+			}
+		}
 		if (rx_queues_poll(rx, &burst, &done, &now_ns, ns_per_tick_q32) > 0) {
 			rx->bursts++;
 			last_rx_tsc = rte_rdtsc();

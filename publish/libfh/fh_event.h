@@ -110,6 +110,7 @@ enum fh_book_reason {
 	FH_BOOK_REASON_NEW_SESSION = 8,		/* a new session started with empty books (OK) */
 	FH_BOOK_REASON_SNAPSHOT = 9,		/* a snapshot was applied (OK) */
 	FH_BOOK_REASON_SNAPSHOT_STARTED = 10,	/* the books are being built from a snapshot */
+	FH_BOOK_REASON_SNAPSHOT_FAILED = 11,	/* the snapshot was refused, cut or timed out (STALE) */
 	FH_BOOK_REASONS
 };
 

@@ -33,9 +33,11 @@ struct fh_stats_latency {
 struct fh_stats_recovery {
 	uint64_t book_state;
 	/* the RX lcore's */
-	uint64_t recoveries, recovered, recovered_messages, reply_packets, reply_duplicates;
+	uint64_t recoveries, recovered, recovered_messages, reply_packets, reply_duplicates, reply_bad;
 	uint64_t losses, lost_messages, lost_first, lost_count, hold_full;
 	uint64_t snapshots, snapshot_messages;
+	uint64_t recovery_ns_last, recovery_ns_max;	/* a hole handed over -> filled */
+	uint64_t snapshot_ns_last;			/* a snapshot asked for -> applied */
 	/* the recovery worker's */
 	uint64_t requests, requested_messages, timeouts, give_ups, replies, replies_bad;
 	uint64_t send_errors, handoff_full, snapshot_attempts, snapshot_failures;

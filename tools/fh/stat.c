@@ -94,7 +94,9 @@ static const struct {
 	size_t field;
 } stat_recovery_fields[] = {
 	STAT_RECOVERY(recoveries), STAT_RECOVERY(recovered), STAT_RECOVERY(recovered_messages),
-	STAT_RECOVERY(reply_packets), STAT_RECOVERY(reply_duplicates), STAT_RECOVERY(losses),
+	STAT_RECOVERY(reply_packets), STAT_RECOVERY(reply_duplicates), STAT_RECOVERY(reply_bad),
+	STAT_RECOVERY(recovery_ns_last), STAT_RECOVERY(recovery_ns_max), STAT_RECOVERY(snapshot_ns_last),
+	STAT_RECOVERY(losses),
 	STAT_RECOVERY(lost_messages), STAT_RECOVERY(lost_first), STAT_RECOVERY(lost_count),
 	STAT_RECOVERY(hold_full), STAT_RECOVERY(snapshots), STAT_RECOVERY(snapshot_messages),
 	STAT_RECOVERY(requests), STAT_RECOVERY(requested_messages), STAT_RECOVERY(timeouts),

@@ -46,6 +46,7 @@ static const char *const tail_reason_names[FH_BOOK_REASONS] = {
 	[FH_BOOK_REASON_NEW_SESSION] = "new_session",
 	[FH_BOOK_REASON_SNAPSHOT] = "snapshot",
 	[FH_BOOK_REASON_SNAPSHOT_STARTED] = "snapshot_started",
+	[FH_BOOK_REASON_SNAPSHOT_FAILED] = "snapshot_failed",
 };
 
 /* A reason from the ring: any byte has a name. */

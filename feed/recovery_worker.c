@@ -1,0 +1,662 @@
+/*
+ * recovery_worker: the MoldUDP64 re-request client (see recovery_worker.h).
+ *
+ * The thread wakes at least every RECOVERY_POLL_MS to look at its queues and its
+ * deadlines, and at once when a datagram arrives. Its clock is CLOCK_MONOTONIC: the
+ * timeouts are wall time on a live feed and in a replay alike.
+ */
+#include "feed/recovery_worker.h"
+
+#include <arpa/inet.h>
+#include <assert.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "book/util/clock.h"
+#include "book/util/wire.h"
+#include "feed/soupbin.h"
+
+#define RECOVERY_POLL_MS 1
+#define RECOVERY_REQUESTS_MAX 64	/* cfg in_flight's maximum */
+#define RECOVERY_DATAGRAMS_PER_PASS 64	/* datagrams read per feed per pass */
+#define MOLD_HEADER 20			/* session 10, sequence 8, count 2 */
+#define SNAPSHOT_HEARTBEAT_NS 1000000000ull	/* a client heartbeat after 1 s of our silence */
+#define SNAPSHOT_RETRY_NS 500000000ull		/* wait before a new login, times the attempts */
+#define SNAPSHOT_PACKETS_PER_PASS 4096		/* SoupBinTCP packets handled per pass */
+
+enum snapshot_phase {
+	SNAPSHOT_IDLE,
+	SNAPSHOT_WAIT,		/* a new login at retry_ns */
+	SNAPSHOT_CONNECTING,
+	SNAPSHOT_LOGIN,		/* Login Request sent, waiting for Accepted */
+	SNAPSHOT_STREAM,	/* taking the snapshot, until End of Snapshot */
+	SNAPSHOT_FAILING,	/* every attempt failed; telling the RX lcore */
+};
+
+/* A GLIMPSE session over SoupBinTCP: login, the snapshot's messages, End of Snapshot. */
+struct snapshot_client {
+	const struct cfg_snapshot *cfg;
+	int fd;
+	enum snapshot_phase phase;
+	uint32_t attempts;		/* logins of this snapshot */
+	uint64_t retry_ns;
+	uint64_t silence_deadline_ns;	/* the server said nothing since: the attempt fails */
+	uint64_t sent_ns;		/* when we last sent (client heartbeats) */
+	struct soupbin_buffer in;
+	struct recovery_reply batch;	/* messages for the RX lcore, framed as MoldUDP64 */
+	uint16_t batch_count;
+};
+
+struct recovery_request {
+	uint64_t first;			/* still wanted: [first, first + count) */
+	uint32_t count;
+	uint32_t tries;			/* sends so far */
+	uint64_t deadline_ns;
+	bool used;
+};
+
+struct recovery_client {
+	struct feed *feed;
+	const struct cfg_recovery *cfg;
+	int fd;
+	struct sockaddr_in server;
+	bool active;			/* a hole is being asked for */
+	uint64_t want_first, want_end;	/* the hole */
+	uint64_t next;			/* first sequence number not yet in a request */
+	uint64_t quiet_deadline_ns;	/* all asked and answered, the hole still open: ask again then */
+	uint8_t session_len;
+	char session[DECODER_SESSION_MAX];
+	struct recovery_request requests[RECOVERY_REQUESTS_MAX];
+	struct recovery_reply reply;	/* the entry being built */
+	struct snapshot_client snap;
+	uint8_t datagram[RECOVERY_PAYLOAD_MAX + 1];	/* one past the most a reply may hold */
+};
+
+struct recovery_worker {
+	pthread_t thread;
+	volatile bool quit;
+	uint32_t count;
+	struct recovery_client clients[CFG_FEEDS_MAX];
+	struct pollfd fds[3 * CFG_FEEDS_MAX];	/* each client's UDP socket, TCP socket, wake-up eventfd */
+};
+
+static void recovery_counter_add(uint64_t *counter, uint64_t n)
+{
+	__atomic_store_n(counter, *counter + n, __ATOMIC_RELAXED);
+}
+
+/* The timeout of a request's next wait: timeout_ms x backoff^(tries - 1), capped. */
+static uint64_t recovery_timeout_ns(const struct cfg_recovery *cfg, uint32_t tries)
+{
+	uint64_t ms = cfg->timeout_ms;
+
+	for (uint32_t i = 1; i < tries && ms < cfg->timeout_max_ms; i++)
+		ms *= cfg->backoff;
+	if (ms > cfg->timeout_max_ms)
+		ms = cfg->timeout_max_ms;
+	return ms * 1000000;
+}
+
+static void recovery_request_send(struct recovery_client *c, struct recovery_request *r, uint64_t now_ns)
+{
+	uint8_t packet[MOLD_HEADER];
+
+	assert(r->count > 0 && r->count <= UINT16_MAX - 1);
+	memset(packet, ' ', 10);
+	memcpy(packet, c->session, c->session_len < 10 ? c->session_len : 10);
+	wire_put_be64(packet + 10, r->first);
+	wire_put_be16(packet + 18, (uint16_t)r->count);
+	r->tries++;
+	r->deadline_ns = now_ns + recovery_timeout_ns(c->cfg, r->tries);
+	recovery_counter_add(&c->feed->recovery_io.requests, 1);
+	recovery_counter_add(&c->feed->recovery_io.requested_messages, r->count);
+	if (sendto(c->fd, packet, sizeof(packet), 0, (const struct sockaddr *)&c->server, sizeof(c->server)) !=
+	    (ssize_t)sizeof(packet))
+		recovery_counter_add(&c->feed->recovery_io.send_errors, 1);
+}
+
+/* Ends the hole's recovery; give_up: the RX lcore is told to declare it lost. */
+static void recovery_client_end(struct recovery_client *c, bool give_up)
+{
+	if (give_up) {
+		struct recovery_reply *reply = &c->reply;
+
+		reply->kind = RECOVERY_REPLY_GIVE_UP;
+		reply->len = 0;
+		reply->first = c->want_first;
+		reply->count = c->want_end - c->want_first;
+		recovery_counter_add(&c->feed->recovery_io.give_ups, 1);
+		/* The queue holds RECOVERY_REPLIES; a full one keeps it for the next pass. */
+		if (!recovery_queue_push(&c->feed->recovery->replies, reply))
+			return;
+	}
+	c->active = false;
+	memset(c->requests, 0, sizeof(c->requests));
+}
+
+static void snapshot_start(struct recovery_client *c);
+
+/* Takes a new hole from the RX lcore (the newest replaces an older one). */
+static void recovery_client_wants(struct recovery_client *c)
+{
+	struct recovery_want *want;
+
+	for (uint32_t i = 0; i < RECOVERY_WANTS && (want = recovery_queue_peek(&c->feed->recovery->wants)); i++) {
+		if (want->kind == RECOVERY_WANT_SNAPSHOT) {
+			snapshot_start(c);
+			recovery_queue_pop(&c->feed->recovery->wants);
+			continue;
+		}
+		c->active = want->count > 0 && c->fd >= 0;
+		c->want_first = want->first;
+		c->want_end = want->first + want->count;
+		c->next = want->first;
+		c->quiet_deadline_ns = 0;
+		c->session_len = want->session_len <= DECODER_SESSION_MAX ? want->session_len : 0;
+		memcpy(c->session, want->session, sizeof(c->session));
+		memset(c->requests, 0, sizeof(c->requests));
+		recovery_queue_pop(&c->feed->recovery->wants);
+	}
+}
+
+/*
+ * The outstanding request a reply [seq, seq + count) answers: one whose range
+ * contains seq. NULL if none (a late or unasked-for reply).
+ */
+static struct recovery_request *recovery_request_find(struct recovery_client *c, uint64_t seq)
+{
+	for (uint32_t i = 0; i < c->cfg->in_flight; i++) {
+		struct recovery_request *r = &c->requests[i];
+
+		if (r->used && seq >= r->first && seq < r->first + r->count)
+			return r;
+	}
+	return NULL;
+}
+
+/* One datagram off the socket: checked, forwarded, and its request advanced. */
+static void recovery_datagram(struct recovery_client *c, const uint8_t *data, uint32_t len,
+			      const struct sockaddr_in *from, uint64_t now_ns)
+{
+	struct recovery_reply *reply;
+	struct recovery_request *r;
+	uint64_t seq, end;
+	uint16_t count;
+	char session[10];
+
+	recovery_counter_add(&c->feed->recovery_io.replies, 1);
+	memset(session, ' ', sizeof(session));
+	memcpy(session, c->session, c->session_len < 10 ? c->session_len : 10);
+	if (!c->active || from->sin_addr.s_addr != c->server.sin_addr.s_addr || from->sin_port != c->server.sin_port ||
+	    len < MOLD_HEADER || len > RECOVERY_PAYLOAD_MAX || memcmp(data, session, sizeof(session)) != 0)
+		goto bad;
+	seq = wire_be64(data + 10);
+	count = wire_be16(data + 18);
+	r = recovery_request_find(c, seq);
+	if (count == 0 || count == 0xFFFF || r == NULL)
+		goto bad;
+	reply = &c->reply;
+	reply->kind = RECOVERY_REPLY_DATA;
+	reply->len = len;
+	memcpy(reply->payload, data, len);
+	if (!recovery_queue_push(&c->feed->recovery->replies, reply)) {
+		recovery_counter_add(&c->feed->recovery_io.handoff_full, 1);
+		return;	/* the request stays as it was: its timeout asks again */
+	}
+	/* What the reply carried is no longer wanted from this request; ask for the rest. */
+	end = seq + count;
+	if (seq == r->first && end < r->first + r->count) {
+		r->count -= (uint32_t)(end - r->first);
+		r->first = end;
+		r->tries = 0;
+		recovery_request_send(c, r, now_ns);
+	} else if (seq == r->first) {
+		r->used = false;
+	}
+	return;
+bad:
+	recovery_counter_add(&c->feed->recovery_io.replies_bad, 1);
+}
+
+static void recovery_client_receive(struct recovery_client *c, uint64_t now_ns)
+{
+	for (uint32_t i = 0; i < RECOVERY_DATAGRAMS_PER_PASS; i++) {
+		struct sockaddr_in from;
+		socklen_t from_len = sizeof(from);
+		ssize_t n = recvfrom(c->fd, c->datagram, sizeof(c->datagram), MSG_DONTWAIT, (struct sockaddr *)&from, &from_len);
+
+		if (n < 0)
+			return;
+		recovery_datagram(c, c->datagram, (uint32_t)n, &from, now_ns);
+	}
+}
+
+/* Retires what the feed has applied, re-sends what timed out, fills the window. */
+static void recovery_client_run(struct recovery_client *c, uint64_t now_ns)
+{
+	uint64_t applied = __atomic_load_n(&c->feed->recovery->applied, __ATOMIC_ACQUIRE);
+	uint32_t in_flight = 0;
+
+	if (!c->active)
+		return;
+	if (applied >= c->want_end || !__atomic_load_n(&c->feed->recovery->recovering, __ATOMIC_ACQUIRE)) {
+		recovery_client_end(c, false);	/* filled (by replies or a late line) or declared */
+		return;
+	}
+	for (uint32_t i = 0; i < c->cfg->in_flight; i++) {
+		struct recovery_request *r = &c->requests[i];
+
+		if (r->used && r->first + r->count <= applied)
+			r->used = false;
+		if (!r->used)
+			continue;
+		if (now_ns >= r->deadline_ns) {
+			recovery_counter_add(&c->feed->recovery_io.timeouts, 1);
+			if (r->tries > c->cfg->retries) {
+				recovery_client_end(c, true);
+				return;
+			}
+			recovery_request_send(c, r, now_ns);
+		}
+		in_flight++;
+	}
+	if (c->next < applied)
+		c->next = applied;
+	for (uint32_t i = 0; i < c->cfg->in_flight && c->next < c->want_end; i++) {
+		struct recovery_request *r = &c->requests[i];
+		uint64_t left = c->want_end - c->next;
+
+		if (r->used)
+			continue;
+		*r = (struct recovery_request){ .first = c->next, .used = true };
+		r->count = left < c->cfg->request_messages ? (uint32_t)left : c->cfg->request_messages;
+		c->next += r->count;
+		recovery_request_send(c, r, now_ns);
+		in_flight++;
+	}
+	/*
+	 * Everything asked for was answered, yet the feed has not got there (a reply it
+	 * refused, or one lost in the hand-off): after a timeout, ask again from there.
+	 */
+	if (in_flight == 0) {
+		if (c->quiet_deadline_ns == 0)
+			c->quiet_deadline_ns = now_ns + recovery_timeout_ns(c->cfg, 1);
+		else if (now_ns >= c->quiet_deadline_ns) {
+			c->next = applied;
+			c->quiet_deadline_ns = 0;
+		}
+	} else {
+		c->quiet_deadline_ns = 0;
+	}
+}
+
+/* ---- GLIMPSE snapshot over SoupBinTCP ---- */
+
+/* Hands the RX lcore an entry without payload; false if its queue is full. */
+static bool snapshot_tell(struct recovery_client *c, uint32_t kind, uint64_t first)
+{
+	struct recovery_reply *r = &c->reply;
+
+	r->kind = kind;
+	r->len = 0;
+	r->first = first;
+	r->count = 0;
+	return recovery_queue_push(&c->feed->recovery->replies, r);
+}
+
+static void snapshot_close(struct snapshot_client *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	s->in.len = 0;
+	s->batch_count = 0;
+}
+
+static void snapshot_start(struct recovery_client *c)
+{
+	struct snapshot_client *s = &c->snap;
+
+	if (s->cfg == NULL)
+		return;
+	snapshot_close(s);
+	s->phase = SNAPSHOT_WAIT;
+	s->attempts = 0;
+	s->retry_ns = 0;
+}
+
+/* The attempt failed: another login after a pause, or, with none left, no snapshot. */
+static void snapshot_fail(struct recovery_client *c, uint64_t now_ns)
+{
+	struct snapshot_client *s = &c->snap;
+
+	snapshot_close(s);
+	recovery_counter_add(&c->feed->recovery_io.snapshot_failures, 1);
+	if (s->attempts <= s->cfg->retries) {
+		s->phase = SNAPSHOT_WAIT;
+		s->retry_ns = now_ns + SNAPSHOT_RETRY_NS * s->attempts;
+	} else {
+		s->phase = SNAPSHOT_FAILING;
+	}
+}
+
+static bool snapshot_send(struct snapshot_client *s, const uint8_t *bytes, size_t len, uint64_t now_ns)
+{
+	if (send(s->fd, bytes, len, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)len)
+		return false;
+	s->sent_ns = now_ns;
+	return true;
+}
+
+static void snapshot_connect(struct recovery_client *c, uint64_t now_ns)
+{
+	struct snapshot_client *s = &c->snap;
+	struct sockaddr_in server = { .sin_family = AF_INET, .sin_port = htons(s->cfg->server_port),
+				      .sin_addr.s_addr = htonl(s->cfg->server_ip) };
+
+	s->attempts++;
+	recovery_counter_add(&c->feed->recovery_io.snapshot_attempts, 1);
+	/* A new login sends the snapshot from its start: what the last one gave goes. */
+	if (s->attempts > 1 && !snapshot_tell(c, RECOVERY_SNAPSHOT_RESTART, 0)) {
+		s->attempts--;
+		return;	/* the next pass tries again */
+	}
+	s->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->fd < 0 || (connect(s->fd, (const struct sockaddr *)&server, sizeof(server)) != 0 &&
+			  errno != EINPROGRESS)) {
+		snapshot_fail(c, now_ns);
+		return;
+	}
+	s->phase = SNAPSHOT_CONNECTING;
+	s->silence_deadline_ns = now_ns + (uint64_t)s->cfg->timeout_ms * 1000000;
+}
+
+/* The connection is up (or failed): log in for sequence 1, as GLIMPSE wants. */
+static void snapshot_connected(struct recovery_client *c, uint64_t now_ns)
+{
+	struct snapshot_client *s = &c->snap;
+	struct pollfd pfd = { .fd = s->fd, .events = POLLOUT };
+	uint8_t login[SOUPBIN_LOGIN_LEN];
+	socklen_t len = sizeof(int);
+	int error = 0;
+
+	if (poll(&pfd, 1, 0) != 1)
+		return;
+	if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &error, &len) != 0 || error != 0) {
+		snapshot_fail(c, now_ns);
+		return;
+	}
+	soupbin_login_build(login, s->cfg->username, s->cfg->password, 1);
+	if (!snapshot_send(s, login, sizeof(login), now_ns)) {
+		snapshot_fail(c, now_ns);
+		return;
+	}
+	s->phase = SNAPSHOT_LOGIN;
+}
+
+/* Hands the batch of snapshot messages over; false if the RX lcore's queue is full. */
+static bool snapshot_batch_flush(struct recovery_client *c)
+{
+	struct snapshot_client *s = &c->snap;
+
+	if (s->batch_count == 0)
+		return true;
+	s->batch.kind = RECOVERY_SNAPSHOT_DATA;
+	memset(s->batch.payload, ' ', 10);
+	wire_put_be64(s->batch.payload + 10, 1);	/* MoldUDP64 numbers from 1; the RX lcore ignores it */
+	wire_put_be16(s->batch.payload + 18, s->batch_count);
+	if (!recovery_queue_push(&c->feed->recovery->replies, &s->batch))
+		return false;
+	s->batch_count = 0;
+	return true;
+}
+
+/*
+ * One Sequenced Data packet of the snapshot: an ITCH message into the batch, or End of
+ * Snapshot. 1 taken, 0 not now (the RX lcore's queue is full), -1 the session is bad.
+ */
+static int snapshot_message(struct recovery_client *c, const uint8_t *msg, uint16_t len)
+{
+	struct snapshot_client *s = &c->snap;
+	uint64_t next_seq;
+	uint8_t logout[3];
+
+	if (len == 0)
+		return -1;
+	if (msg[0] == 'G') {
+		/* End of Snapshot: message type, then the sequence to go on from (20 ASCII). */
+		if (len < 21 || soupbin_number_parse(msg + 1, 20, &next_seq) != 0 || next_seq == 0)
+			return -1;
+		if (!snapshot_batch_flush(c) || !snapshot_tell(c, RECOVERY_SNAPSHOT_END, next_seq))
+			return 0;
+		soupbin_empty_build(logout, 'O');
+		(void)snapshot_send(s, logout, sizeof(logout), s->sent_ns);
+		snapshot_close(s);
+		s->phase = SNAPSHOT_IDLE;
+		return 1;
+	}
+	if (len > RECOVERY_PAYLOAD_MAX - MOLD_HEADER - 2)
+		return -1;
+	if (s->batch_count == 0)
+		s->batch.len = MOLD_HEADER;
+	if (s->batch.len + 2u + len > RECOVERY_PAYLOAD_MAX || s->batch_count == UINT16_MAX - 1) {
+		if (!snapshot_batch_flush(c))
+			return 0;
+		s->batch.len = MOLD_HEADER;
+	}
+	wire_put_be16(s->batch.payload + s->batch.len, len);
+	memcpy(s->batch.payload + s->batch.len + 2, msg, len);
+	s->batch.len += 2u + len;
+	s->batch_count++;
+	return 1;
+}
+
+/* Reads what the server sent and handles its whole packets. */
+static void snapshot_receive(struct recovery_client *c, uint64_t now_ns)
+{
+	struct snapshot_client *s = &c->snap;
+	uint32_t room = (uint32_t)sizeof(s->in.bytes) - s->in.len, handled = 0;
+	/* A full buffer waits for the RX lcore to take what it holds (recv of 0 bytes is no EOF). */
+	ssize_t n = room == 0 ? -1 : recv(s->fd, s->in.bytes + s->in.len, room, MSG_DONTWAIT);
+
+	if (room == 0)
+		errno = EAGAIN;
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+		snapshot_fail(c, now_ns);	/* the server closed: mid-snapshot, or after a rejection */
+		return;
+	}
+	if (n > 0) {
+		s->in.len += (uint32_t)n;
+		s->silence_deadline_ns = now_ns + (uint64_t)s->cfg->timeout_ms * 1000000;
+	}
+	while (s->fd >= 0 && handled++ < SNAPSHOT_PACKETS_PER_PASS) {
+		const uint8_t *payload;
+		uint16_t len;
+		uint8_t type;
+		int rc = soupbin_packet_peek(&s->in, &type, &payload, &len);
+
+		if (rc == 0)
+			return;
+		if (rc < 0 || type == 'J' || type == 'Z' || (type == 'S' && s->phase != SNAPSHOT_STREAM)) {
+			snapshot_fail(c, now_ns);	/* rejected, ended before the snapshot did, or garbage */
+			return;
+		}
+		if (type == 'A')
+			s->phase = SNAPSHOT_STREAM;
+		if (type == 'S') {
+			rc = snapshot_message(c, payload, len);
+			if (rc < 0) {
+				snapshot_fail(c, now_ns);
+				return;
+			}
+			if (rc == 0)
+				return;	/* the RX lcore is behind: keep the packet for the next pass */
+			if (s->fd < 0)
+				return;	/* End of Snapshot: done */
+		}
+		soupbin_packet_consume(&s->in);
+	}
+}
+
+static void snapshot_run(struct recovery_client *c, uint64_t now_ns)
+{
+	struct snapshot_client *s = &c->snap;
+	uint8_t heartbeat[3];
+
+	switch (s->phase) {
+	case SNAPSHOT_IDLE:
+		return;
+	case SNAPSHOT_WAIT:
+		if (now_ns >= s->retry_ns)
+			snapshot_connect(c, now_ns);
+		return;
+	case SNAPSHOT_FAILING:
+		if (snapshot_tell(c, RECOVERY_SNAPSHOT_FAILED, 0))
+			s->phase = SNAPSHOT_IDLE;
+		return;
+	case SNAPSHOT_CONNECTING:
+		snapshot_connected(c, now_ns);
+		break;
+	case SNAPSHOT_LOGIN:
+	case SNAPSHOT_STREAM:
+		snapshot_receive(c, now_ns);
+		break;
+	}
+	if (s->fd < 0)
+		return;
+	if (now_ns >= s->silence_deadline_ns) {
+		snapshot_fail(c, now_ns);
+		return;
+	}
+	soupbin_empty_build(heartbeat, 'R');
+	if (s->phase != SNAPSHOT_CONNECTING && now_ns - s->sent_ns >= SNAPSHOT_HEARTBEAT_NS &&
+	    !snapshot_send(s, heartbeat, sizeof(heartbeat), now_ns))
+		snapshot_fail(c, now_ns);
+}
+
+static void *recovery_worker_main(void *arg)
+{
+	struct recovery_worker *w = arg;
+
+	while (!w->quit) {
+		uint64_t now_ns;
+
+		for (uint32_t i = 0; i < w->count; i++) {
+			w->fds[w->count + i].fd = w->clients[i].snap.fd;
+			w->fds[w->count + i].events = w->clients[i].snap.phase == SNAPSHOT_CONNECTING ? POLLOUT : POLLIN;
+		}
+		(void)poll(w->fds, 3 * w->count, RECOVERY_POLL_MS);
+		now_ns = clock_monotonic_ns();
+		for (uint32_t i = 0; i < w->count; i++) {
+			struct recovery_client *c = &w->clients[i];
+
+			if (w->fds[2 * w->count + i].revents & POLLIN) {
+				uint64_t wakes;
+
+				(void)read(c->feed->recovery->wake_fd, &wakes, sizeof(wakes));
+			}
+			recovery_client_wants(c);
+			if (c->fd >= 0) {
+				recovery_client_receive(c, now_ns);
+				recovery_client_run(c, now_ns);
+			}
+			snapshot_run(c, now_ns);
+		}
+	}
+	return NULL;
+}
+
+/* The client of a feed with recovery (a UDP socket) and/or a snapshot server. */
+static int recovery_client_open(struct recovery_client *c, struct feed *feed, char *err, size_t err_size)
+{
+	struct sockaddr_in local = { .sin_family = AF_INET };
+
+	c->feed = feed;
+	c->cfg = &feed->cfg->recovery;
+	c->fd = -1;
+	c->snap.fd = -1;
+	c->snap.cfg = feed->cfg->snapshot.enabled ? &feed->cfg->snapshot : NULL;
+	if (!c->cfg->enabled)
+		return 0;
+	c->server = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(c->cfg->server_port),
+					  .sin_addr.s_addr = htonl(c->cfg->server_ip) };
+	c->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->fd < 0 || bind(c->fd, (const struct sockaddr *)&local, sizeof(local)) != 0) {
+		snprintf(err, err_size, "feed %s: recovery socket: %s", feed->cfg->name, strerror(errno));
+		if (c->fd >= 0)
+			close(c->fd);
+		c->fd = -1;
+		return -1;
+	}
+	return 0;
+}
+
+struct recovery_worker *recovery_worker_start(struct feed *const *feeds, uint32_t count, int cpu,
+					      char *err, size_t err_size)
+{
+	struct recovery_worker *w = calloc(1, sizeof(*w));
+	int rc;
+
+	err[0] = '\0';
+	if (w == NULL) {
+		snprintf(err, err_size, "recovery worker: out of memory");
+		return NULL;
+	}
+	for (uint32_t i = 0; i < count && w->count < CFG_FEEDS_MAX; i++) {
+		if (feeds[i]->recovery == NULL)
+			continue;
+		if (recovery_client_open(&w->clients[w->count], feeds[i], err, err_size) != 0) {
+			recovery_worker_stop(w);
+			return NULL;
+		}
+		w->count++;
+	}
+	if (w->count == 0) {
+		free(w);
+		return NULL;
+	}
+	for (uint32_t i = 0; i < w->count; i++) {
+		w->fds[i] = (struct pollfd){ .fd = w->clients[i].fd, .events = POLLIN };
+		w->fds[w->count + i] = (struct pollfd){ .fd = -1 };
+		w->fds[2 * w->count + i] = (struct pollfd){ .fd = w->clients[i].feed->recovery->wake_fd, .events = POLLIN };
+	}
+	rc = pthread_create(&w->thread, NULL, recovery_worker_main, w);
+	if (rc != 0) {
+		snprintf(err, err_size, "recovery worker: %s", strerror(rc));
+		w->thread = 0;
+		recovery_worker_stop(w);
+		return NULL;
+	}
+	pthread_setname_np(w->thread, "fh-recovery");
+	if (cpu >= 0) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(cpu, &set);
+		(void)pthread_setaffinity_np(w->thread, sizeof(set), &set);
+	}
+	return w;
+}
+
+void recovery_worker_stop(struct recovery_worker *w)
+{
+	if (w == NULL)
+		return;
+	w->quit = true;
+	if (w->thread != 0)
+		pthread_join(w->thread, NULL);
+	for (uint32_t i = 0; i < w->count; i++) {
+		if (w->clients[i].fd >= 0)
+			close(w->clients[i].fd);
+		snapshot_close(&w->clients[i].snap);
+	}
+	free(w);
+}

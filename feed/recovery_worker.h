@@ -1,0 +1,38 @@
+/*
+ * recovery_worker: the MoldUDP64 re-request client of every feed with a recovery
+ * section, on one thread of the control core. It never touches a book: the RX lcore
+ * hands it holes (recovery_want) and takes back the server's replies and give-ups
+ * through the queues of struct feed_recovery. Per feed it keeps one hole, asks for it
+ * in requests of at most recovery.request_messages messages, at most
+ * recovery.in_flight of them outstanding, each re-sent after a timeout that grows by
+ * recovery.backoff up to recovery.timeout_max_ms, and gives the hole up after
+ * recovery.retries re-sends of one request. A reply holding fewer messages than asked
+ * for is followed at once by a request for the rest.
+ *
+ * A datagram is forwarded only if it comes from the configured server, parses as a
+ * MoldUDP64 data packet of the hole's session, and overlaps a request outstanding;
+ * anything else is counted (recovery_io.replies_bad) and dropped. The RX lcore's
+ * sequence path then treats the reply as it would a line's packet.
+ */
+#ifndef FH_FEED_RECOVERY_WORKER_H
+#define FH_FEED_RECOVERY_WORKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "feed/feed.h"
+
+struct recovery_worker;
+
+/*
+ * Opens a UDP socket for each feed of feeds[] that has recovery (others are skipped)
+ * and starts the thread, on CPU `cpu` if cpu >= 0. NULL with a message in err on
+ * failure; NULL and err empty if no feed has recovery.
+ */
+struct recovery_worker *recovery_worker_start(struct feed *const *feeds, uint32_t count, int cpu,
+					      char *err, size_t err_size);
+
+/* Stops the thread and closes the sockets. NULL is fine. */
+void recovery_worker_stop(struct recovery_worker *worker);
+
+#endif

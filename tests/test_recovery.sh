@@ -1,0 +1,245 @@
+#!/usr/bin/env bash
+# Gap recovery end to end (issue 12): fhd replays captures with packets lost on BOTH
+# lines, asks tools/mold_server.py (MoldUDP64 re-request, loopback) for them, and
+# joins mid-session through tools/glimpse_server.py (GLIMPSE over SoupBinTCP). Every
+# dump is compared with tests/ref_book.py on the COMPLETE session, not on what the
+# lines carried. The servers are independent Python implementations of the specs.
+# Faults: loss at several rates, 20% of replies lost, a cap of messages per reply, a
+# server that never answers (the loss is declared, the feed goes STALE, the counters
+# name the lost ranges), a snapshot server that disconnects mid-snapshot or rejects
+# the login. Throughout: ASan+UBSan fhd, no allocation on the RX lcore, and a consumer
+# that checks no event comes out of sequence.
+source "$(dirname "$0")/lib.sh"
+
+MOLD="${FH_TOOLS:-$ROOT/tools}/mold_server.py"
+GLIMPSE="${FH_TOOLS:-$ROOT/tools}/glimpse_server.py"
+CRAFT="$ROOT/tests/pcap_craft.py"
+FH=$B/fh
+pids=()
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$TMP"; rm -f /dev/shm/fhrec$$-*' EXIT
+
+# start NAME COMMAND...: starts a server in the background; sets $port from its
+# "listening HOST:PORT" line (waits for it, up to 20 s).
+start() {
+	local name=$1
+	shift
+	: >"$TMP/$name.out"
+	"$@" --listen 127.0.0.1:0 >"$TMP/$name.out" 2>"$TMP/$name.err" &
+	pids+=($!)
+	port=
+	for _ in $(seq 200); do
+		port=$(sed -nE 's/^listening [0-9.]+:([0-9]+)$/\1/p' "$TMP/$name.out")
+		[ -n "$port" ] && return 0
+		sleep 0.1
+	done
+	fail "$name: server did not start"; cat "$TMP/$name.err"
+	return 1
+}
+
+stop() {
+	kill "${pids[-1]}" 2>/dev/null
+	wait "${pids[-1]}" 2>/dev/null
+	unset 'pids[-1]'
+}
+
+# config FILE EXTRA_FEED_YAML...: one feed on a net_null port, lines A and B, with the
+# given feed sections (recovery:, snapshot:) appended.
+config() {
+	local file=$1
+	shift
+	cat >"$file" <<YAML
+eal: ["--no-huge", "--no-shconf", "-m", "512", "--no-pci", "--log-level=lib.eal:warning"]
+lcores: { main: 0, rx: [1] }
+ports: [ { name: p0, device: "net_null0" } ]
+feeds:
+  - name: itch
+    protocol: itch50-moldudp64
+    lcore: 1
+    lines:
+      A: { group: 233.54.12.111, udp_port: 26477, port: p0 }
+      B: { group: 233.49.196.111, udp_port: 26477, port: p0 }
+    book: { instruments: 256, orders: 262144, levels: 1024 }
+YAML
+	for section in "$@"; do echo "    $section" >>"$file"; done
+}
+
+# value LOG LABEL NAME: a counter of fhd's report (the first line containing LABEL).
+value() { counter "$1" "$2" "$3"; }
+
+# state LOG: the feed's book state at the end of the run.
+state() { sed -nE 's/^  book_state ([a-z]+).*/\1/p' "$1" | head -1; }
+
+"$FH_PCAP" gen --seed 12 --messages 30000 --symbols 20 --out "$TMP/s.pcap" 2>/dev/null
+$REF pcap "$TMP/s.pcap" >"$TMP/ref.dump"
+messages=30000
+
+# recover NAME RATE SERVER_OPTIONS RECOVERY_YAML: holes on both lines at RATE, served
+# by mold_server with SERVER_OPTIONS; the dump must be the complete session's.
+recover() {
+	local name=$1 rate=$2 opts=$3 rec=$4 dropped
+	dropped=$(python3 "$CRAFT" drop-both "$TMP/s.pcap" "$TMP/$name.pcap" "$rate" 7)
+	# shellcheck disable=SC2086
+	start "$name-mold" python3 "$MOLD" --pcap "$TMP/s.pcap" $opts || return
+	config "$TMP/$name.yaml" "recovery: { server: \"127.0.0.1:$port\", $rec }"
+	if ! "$FHD" -c "$TMP/$name.yaml" --replay "$TMP/$name.pcap" --dump-books "$TMP/$name.dump" \
+		>"$TMP/$name.log" 2>"$TMP/$name.err"; then
+		fail "$name: fhd exited non-zero"; tail -5 "$TMP/$name.err"; stop; return
+	fi
+	stop
+	same_file "$name: $dropped packets lost on both lines, dump equals the complete session's" \
+		"$TMP/ref.dump" "$TMP/$name.dump"
+	check "$name: every message applied once, no gap, book_state ok" \
+		[ "$(value "$TMP/$name.log" "^  messages" messages)" = $messages -a \
+		"$(value "$TMP/$name.log" "^  gaps" gaps)" = 0 -a "$(state "$TMP/$name.log")" = ok ]
+	check "$name: holes handed to recovery ($(value "$TMP/$name.log" "recovery: holes" holes)) all filled" \
+		[ "$(value "$TMP/$name.log" "recovery: holes" holes)" -gt 0 -a \
+		"$(value "$TMP/$name.log" "recovery: holes" holes)" = "$(value "$TMP/$name.log" "recovery: holes" filled)" ]
+}
+
+echo "== MoldUDP64 re-request"
+recover rate1 0.01 "" "timeout_ms: 200"
+recover rate5 0.05 "" "timeout_ms: 200"
+recover rate20 0.2 "" "timeout_ms: 200"
+recover lossy-server 0.05 "--loss 0.2 --seed 3" "timeout_ms: 30, retries: 10"
+check "lossy-server: lost replies were re-requested (timeouts $(value "$TMP/lossy-server.log" "recovery requests" timeouts))" \
+	[ "$(value "$TMP/lossy-server.log" "recovery requests" timeouts)" -gt 0 ]
+recover capped 0.05 "--max-per-reply 3" "timeout_ms: 200"
+check "capped: replies of at most 3 messages, the rest asked for again" \
+	[ "$(value "$TMP/capped.log" "recovery requests" requests)" -gt "$(value "$TMP/capped.log" "recovery: holes" holes)" ]
+recover wrong-session 0.05 "--wrong-session-every 3" "timeout_ms: 30, retries: 10"
+check "wrong-session: replies of another session counted bad ($(value "$TMP/wrong-session.log" "recovery requests" bad))" \
+	[ "$(value "$TMP/wrong-session.log" "recovery requests" bad)" -gt 0 ]
+
+echo "== server silent: the loss is declared after the retries, the feed goes STALE"
+dropped=$(python3 "$CRAFT" drop-both "$TMP/s.pcap" "$TMP/down.pcap" 0.002 11)
+start down-mold python3 "$MOLD" --pcap "$TMP/s.pcap" --refuse
+config "$TMP/down.yaml" "recovery: { server: \"127.0.0.1:$port\", timeout_ms: 20, retries: 2, backoff: 2 }"
+ring=fhrec$$-down
+"$FHD" -c "$TMP/down.yaml" --replay "$TMP/down.pcap" --publish $ring --dump-books "$TMP/down.dump" \
+	>"$TMP/down.log" 2>"$TMP/down.err" || fail "down: fhd exited non-zero"
+stop
+holes=$(value "$TMP/down.log" "recovery: holes" holes)
+check "down: $dropped packets lost, $holes holes, each given up after 1 + 2 retries" \
+	[ "$holes" -gt 0 -a "$(value "$TMP/down.log" "recovery requests" give_ups)" = "$holes" -a \
+	"$(value "$TMP/down.log" "recovery requests" requests)" = $((holes * 3)) ]
+check "down: each hole declared a gap" [ "$(value "$TMP/down.log" "^  gaps" gaps)" = "$holes" ]
+check "down: book_state stale" [ "$(state "$TMP/down.log")" = stale ]
+# The lost ranges the log names are the ones the capture lacks (an independent count).
+python3 - "$TMP/s.pcap" "$TMP/down.pcap" >"$TMP/down.expected" <<'PY'
+import struct, sys
+sys.path.insert(0, sys.argv[0].rsplit('/', 1)[0])
+def seqs(path):
+    d, at, out = open(path, 'rb').read(), 24, {}
+    while at + 16 <= len(d):
+        n = struct.unpack_from('<I', d, at + 8)[0]
+        m = d[at + 16 + 42:at + 16 + n]
+        if len(m) >= 20 and struct.unpack_from('>H', m, 18)[0] not in (0, 0xFFFF):
+            out[struct.unpack_from('>Q', m, 10)[0]] = struct.unpack_from('>H', m, 18)[0]
+        at += 16 + n
+    return out
+full, left = seqs(sys.argv[1]), seqs(sys.argv[2])
+lost = sorted(s for s in full if s not in left)
+ranges = []
+for s in lost:
+    if ranges and ranges[-1][1] == s:
+        ranges[-1][1] = s + full[s]
+    else:
+        ranges.append([s, s + full[s]])
+for a, b in ranges:
+    print(f"  gap: seq {a}..{b - 1} ({b - a} messages)")
+PY
+grep "^  gap: " "$TMP/down.log" >"$TMP/down.named"
+same_file "down: the gap log names exactly the lost ranges" "$TMP/down.expected" "$TMP/down.named"
+if "$FH" tail --ring $ring-1 --json >"$TMP/down.json" 2>"$TMP/down.tail.err"; then
+	check "down: a consumer sees the STALE state in the events" grep -q '"stale"' "$TMP/down.json"
+else
+	fail "down: fh tail failed"; tail -3 "$TMP/down.tail.err"
+fi
+rm -f /dev/shm/$ring-1 /dev/shm/$ring-1-top
+
+echo "== GLIMPSE late join"
+# The capture starts mid-session: no packet before sequence 12001.
+python3 - "$TMP/s.pcap" "$TMP/join.pcap" 12001 <<'PY'
+import struct, sys
+d, at, out = open(sys.argv[1], 'rb').read(), 24, []
+out.append(d[:24])
+while at + 16 <= len(d):
+    n = struct.unpack_from('<I', d, at + 8)[0]
+    m = d[at + 16 + 42:at + 16 + n]
+    if len(m) >= 20 and struct.unpack_from('>Q', m, 10)[0] >= int(sys.argv[3]):
+        out.append(d[at:at + 16 + n])
+    at += 16 + n
+open(sys.argv[2], 'wb').write(b''.join(out))
+PY
+# join NAME GLIMPSE_OPTIONS EXTRA_SECTION: a join through the snapshot server.
+join() {
+	local name=$1 opts=$2 extra=${3:-}
+	# shellcheck disable=SC2086
+	start "$name-glimpse" python3 "$GLIMPSE" --pcap "$TMP/s.pcap" --username fh --password secret $opts || return
+	config "$TMP/$name.yaml" "snapshot: { server: \"127.0.0.1:$port\", username: fh, password: secret, timeout_ms: 3000, retries: 2 }" \
+		${extra:+"$extra"}
+	"$FHD" -c "$TMP/$name.yaml" --replay "$TMP/join.pcap" --dump-books "$TMP/$name.dump" \
+		>"$TMP/$name.log" 2>"$TMP/$name.err" || fail "$name: fhd exited non-zero"
+	stop
+}
+join join-ahead "--as-of 15000"
+same_file "join-ahead: snapshot as of 15000, capture from 12001: dump equals the complete session's" \
+	"$TMP/ref.dump" "$TMP/join-ahead.dump"
+check "join-ahead: one snapshot, book_state ok" \
+	[ "$(value "$TMP/join-ahead.log" "snapshots" snapshots)" = 1 -a "$(state "$TMP/join-ahead.log")" = ok ]
+check "join-ahead: live applied from 15000 on ($(value "$TMP/join-ahead.log" "^  messages" messages))" \
+	[ "$(value "$TMP/join-ahead.log" "^  messages" messages)" = $((messages - 14999)) ]
+
+start behind-mold python3 "$MOLD" --pcap "$TMP/s.pcap"
+mold_port=$port
+join join-behind "--as-of 9000" "recovery: { server: \"127.0.0.1:$mold_port\", timeout_ms: 200 }"
+stop
+same_file "join-behind: snapshot as of 9000, capture from 12001, 9000..12000 re-requested: dump equals" \
+	"$TMP/ref.dump" "$TMP/join-behind.dump"
+
+join join-disconnect "--as-of 15000 --disconnect-after 40"
+same_file "join-disconnect: the server cut the first snapshot after 40 messages; the second login's dump equals" \
+	"$TMP/ref.dump" "$TMP/join-disconnect.dump"
+check "join-disconnect: two logins, one failed" \
+	[ "$(value "$TMP/join-disconnect.log" "snapshots" logins)" = 2 -a "$(value "$TMP/join-disconnect.log" "snapshots" failed)" = 1 ]
+
+join join-rejected "--as-of 15000 --reject A"
+check "join-rejected: every login rejected (1 + 2 retries), the feed is STALE" \
+	[ "$(value "$TMP/join-rejected.log" "snapshots" logins)" = 3 -a "$(state "$TMP/join-rejected.log")" = stale ]
+
+echo "== sanitizers, allocation guard, consumer order"
+start asan-mold python3 "$MOLD" --pcap "$TMP/s.pcap" --loss 0.1 --seed 5
+config "$TMP/asan.yaml" "recovery: { server: \"127.0.0.1:$port\", timeout_ms: 30, retries: 10 }"
+if [ -x "$B/asan/fhd" ]; then
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 "$B/asan/fhd" -c "$TMP/asan.yaml" --replay "$TMP/rate5.pcap" \
+		--dump-books "$TMP/asan.dump" >"$TMP/asan.log" 2>"$TMP/asan.err"
+	rc=$?
+	check "ASan+UBSan fhd: clean exit, no report" \
+		[ $rc = 0 -a "$(grep -cE "ERROR: AddressSanitizer|runtime error" "$TMP/asan.err")" = 0 ]
+	same_file "ASan+UBSan fhd: dump equals" "$TMP/ref.dump" "$TMP/asan.dump"
+fi
+LD_PRELOAD=$B/alloc_guard.so "$FHD" -c "$TMP/asan.yaml" --replay "$TMP/rate5.pcap" --publish fhrec$$-g \
+	>"$TMP/guard.log" 2>"$TMP/guard.err"
+n=$(grep -oE "alloc-guard: [0-9]+" "$TMP/guard.err" | awk '{print $2}')
+check "recovering: no allocation on the RX lcore (${n:-none} counted)" [ "${n:-x}" = 0 ]
+# The consumer's view: end-of-packet sequence numbers strictly rising, every message once.
+"$FH" tail --ring fhrec$$-g-1 --json >"$TMP/guard.json" 2>/dev/null
+python3 - "$TMP/guard.json" $messages <<'PY' >"$TMP/order.out"
+import json, sys
+last, total, bad = 0, 0, 0
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    if e.get('type') != 'END_OF_PACKET':
+        continue
+    seq, n = e['last_seq'], e['messages']
+    if seq - n != last:
+        bad += 1
+    last, total = seq, total + n
+print(f"{bad} {total}")
+PY
+read -r bad total <"$TMP/order.out"
+check "consumer: every packet's messages follow the last ($bad out of sequence), $total of $messages" \
+	[ "$bad" = 0 -a "$total" = $messages ]
+stop
+rm -f /dev/shm/fhrec$$-g-1 /dev/shm/fhrec$$-g-1-top
+finish
