@@ -760,6 +760,65 @@ uint32_t book_side_levels(const struct book *book, int32_t instrument, enum book
 	return n;
 }
 
+void book_side_walk_start(const struct book *book, int32_t instrument, enum book_side side,
+			  struct book_level_walk *walk)
+{
+	assert(instrument >= 0 && (uint32_t)instrument < book->instruments_count && side < BOOK_SIDES);
+	walk->instrument = instrument;
+	walk->side = (uint8_t)side;
+	walk->chunk = book->instruments[instrument].sides[side].chunks;
+	walk->index = 0;
+}
+
+bool book_side_walk_next(const struct book *book, struct book_level_walk *walk,
+			 struct book_level_info *out)
+{
+	const struct book_levels *levels = &book->instruments[walk->instrument].sides[walk->side];
+	const struct book_chunk *chunk;
+	const struct book_level *l;
+
+	/* A chunk on a side holds at least one level: entering the next one is enough. */
+	if (walk->index == 0) {
+		if (walk->chunk == 0)
+			return false;
+		walk->chunk--;
+		walk->index = book->chunks[levels->chunk[walk->chunk]].count;
+		assert(walk->index >= 1 && walk->index <= BOOK_CHUNK_LEVELS);
+	}
+	chunk = &book->chunks[levels->chunk[walk->chunk]];
+	l = &book->levels[chunk->level[--walk->index]];
+	assert(l->orders > 0 && l->instrument == walk->instrument && l->side == walk->side);
+	out->price = book_side_key((enum book_side)walk->side, l->key);
+	out->shares = l->shares;
+	out->orders = l->orders;
+	return true;
+}
+
+bool book_order_next(const struct book *book, uint64_t *cursor, struct book_order_entry *out)
+{
+	const struct order_table *table = &book->orders;
+
+	if (*cursor < table->touched_lo)
+		*cursor = table->touched_lo;
+	for (; *cursor <= table->touched_hi && *cursor <= table->mask; (*cursor)++) {
+		const struct order *o = &table->slots[*cursor];
+		const struct book_level *l;
+
+		if (!order_used(o))
+			continue;
+		assert(o->level < book->levels_used);
+		l = &book->levels[o->level];
+		out->ref = o->ref;
+		out->price = book_side_key((enum book_side)l->side, l->key);
+		out->shares = o->shares;
+		out->instrument = l->instrument;
+		out->side = l->side;
+		(*cursor)++;
+		return true;
+	}
+	return false;
+}
+
 /* --- canonical dump (control path: allocation allowed) --- */
 
 struct book_dump_entry {

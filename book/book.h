@@ -472,6 +472,42 @@ uint32_t book_side_count(const struct book *book, int32_t instrument, enum book_
 uint32_t book_side_levels(const struct book *book, int32_t instrument, enum book_side side,
 			  struct book_level_info *out, uint32_t max);
 
+/*
+ * A walk over a side's levels, best first, one level a step, for a reader that has no
+ * room for them all (publisher_book_recovered); nothing may change the book meanwhile.
+ */
+struct book_level_walk {
+	int32_t instrument;
+	uint8_t side;
+	uint32_t chunk;		/* chunks of the side not yet entered */
+	uint32_t index;		/* levels of the current chunk not yet given */
+};
+
+void book_side_walk_start(const struct book *book, int32_t instrument, enum book_side side,
+			  struct book_level_walk *walk);
+
+/* The next level of the walk into *out: true, or false when the side is done. O(1). */
+bool book_side_walk_next(const struct book *book, struct book_level_walk *walk,
+			 struct book_level_info *out);
+
+/* A live order as a reader sees it. */
+struct book_order_entry {
+	uint64_t ref;
+	int64_t price;
+	uint32_t shares;	/* resting */
+	uint16_t instrument;	/* index in the instrument table */
+	uint8_t side;		/* enum book_side */
+};
+
+/*
+ * The first live order at or after slot *cursor of the order table into *out, and
+ * *cursor past it: true, or false when there is none. From *cursor = 0, a walk gives
+ * every live order once (nothing may change the book meanwhile), in table order, and
+ * costs the table's span of slots used since the last reset (at most twice the order
+ * capacity), not instruments x orders.
+ */
+bool book_order_next(const struct book *book, uint64_t *cursor, struct book_order_entry *out);
+
 /* The best level of each side of an instrument, as it is now. */
 void book_top_get(const struct book *book, int32_t instrument, struct book_top *top);
 

@@ -24,6 +24,10 @@ const char *const feed_latency_names[FEED_LATENCY_KINDS] = {
 	[FEED_LATENCY_FEED_DELAY] = "feed_delay",
 };
 
+_Static_assert((int)FEED_BOOK_OK == (int)FH_BOOK_OK && (int)FEED_BOOK_RECOVERING == (int)FH_BOOK_RECOVERING &&
+	       (int)FEED_BOOK_STALE == (int)FH_BOOK_STALE && (int)FEED_BOOK_STATES == (int)FH_BOOK_STATES,
+	       "a feed's book state is its events' state");
+
 const char *const feed_book_state_names[FEED_BOOK_STATES] = {
 	[FEED_BOOK_OK] = "ok",
 	[FEED_BOOK_RECOVERING] = "recovering",
@@ -123,24 +127,32 @@ int feed_latency_start(struct feed *feed, uint64_t tsc_hz, int64_t rx_epoch_offs
 	return 0;
 }
 
-/* PLACEHOLDER(i12-states): the states branch brings the real one, publishing the change. */
-enum { FH_BOOK_REASON_RECOVERING = 1, FH_BOOK_REASON_RECOVERED = 2, FH_BOOK_REASON_SNAPSHOT = 3,
-	FH_BOOK_REASON_SNAPSHOT_FAILED = 4, FH_BOOK_REASON_LOST = 5 };
-static void publisher_book_recovered(struct publisher *pub, const struct book *book) { (void)pub, (void)book; }
-void feed_book_state_set(struct feed *feed, uint8_t state, uint8_t reason, uint64_t first, uint64_t count)
+void feed_book_state_set(struct feed *feed, uint8_t state, uint8_t reason, uint64_t first,
+			 uint64_t count)
 {
-	(void)reason, (void)first, (void)count;
+	assert(state < FEED_BOOK_STATES && reason < FH_BOOK_REASONS);
+	if (feed->recovery_rx.state == state)
+		return;
+	/* Stats read it from another thread: a whole 64-bit store. */
 	__atomic_store_n(&feed->recovery_rx.state, state, __ATOMIC_RELAXED);
+	if (feed->pub != NULL)
+		publisher_book_state(feed->pub, state, reason, first, count);
 }
 
+/* A hole declared lost: GAP, and the whole feed is STALE (any instrument may be wrong). */
 static void feed_gap(void *context, uint64_t first, uint64_t count)
 {
 	struct feed *feed = context;
+	struct feed_recovery_rx *rx = &feed->recovery_rx;
 
 	if (feed->recovery != NULL)
 		__atomic_store_n(&feed->recovery->recovering, 0, __ATOMIC_RELEASE);
 	if (feed->pub != NULL)
 		publisher_gap(feed->pub, first, count);
+	__atomic_store_n(&rx->losses, rx->losses + 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&rx->lost_messages, rx->lost_messages + count, __ATOMIC_RELAXED);
+	__atomic_store_n(&rx->lost_first, first, __ATOMIC_RELAXED);
+	__atomic_store_n(&rx->lost_count, count, __ATOMIC_RELAXED);
 	feed_book_state_set(feed, FEED_BOOK_STALE, FH_BOOK_REASON_LOST, first, count);
 	/* With a snapshot server the books are re-synced (a request, taken at the next service). */
 	if (feed->cfg->snapshot.enabled && !feed->arbiter.snapshot_pending)
@@ -206,6 +218,7 @@ static void feed_session_start(void *context)
 	book_reset(feed->book);
 	if (feed->pub != NULL)
 		publisher_cleared(feed->pub);
+	feed_book_state_set(feed, FEED_BOOK_OK, FH_BOOK_REASON_NEW_SESSION, 0, 0);
 }
 
 static void feed_recovery_free(struct feed *feed)

@@ -109,9 +109,6 @@ struct feed_route {
  */
 #define FEED_JOIN_RECOVER_MAX 65536
 
-/* Sets a feed's book state and publishes the change (reason: enum fh_book_reason). */
-void feed_book_state_set(struct feed *feed, uint8_t state, uint8_t reason, uint64_t first, uint64_t count);
-
 /* What feed_set_burst_scan read from a frame, so feed_set_burst_packet need not again. */
 struct feed_scan {
 	struct packet_udp udp;
@@ -187,6 +184,15 @@ static inline void feed_set_burst_end(struct feed_set *set)
  */
 const struct feed_route *feed_set_packet_handle(struct feed_set *set, const uint8_t *frame, uint32_t len,
 			    void *packet, uint64_t now_ns, void (*free_unrouted)(void *packet));
+
+/*
+ * Sets the feed's book state (enum feed_book_state) for `reason` (enum fh_book_reason)
+ * about sequence numbers first..first+count-1 (0, 0: none): recovery_rx.state, and,
+ * when publishing, BOOK_STATE and the flags of every later event. Nothing if the
+ * state is already that. RX lcore, between packets.
+ */
+void feed_book_state_set(struct feed *feed, uint8_t state, uint8_t reason, uint64_t first,
+			 uint64_t count);
 
 /* Runs every feed's reorder-window clock (call when the lcore is idle). */
 void feed_set_expire(struct feed_set *set, uint64_t now_ns);

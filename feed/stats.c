@@ -117,6 +117,44 @@ static void stats_latency_fill(struct fh_stats_latency *l, const struct hist *h)
 	l->mean_ns = hist_mean(h);
 }
 
+/* The feed's book state and recovery counters, each written by one thread: loaded whole. */
+static void stats_recovery_fill(struct fh_stats_recovery *out, const struct feed *feed)
+{
+	const struct feed_recovery_rx *rx = &feed->recovery_rx;
+	const struct feed_recovery_io *io = &feed->recovery_io;
+
+#define STATS_LOAD(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
+	out->book_state = STATS_LOAD(rx->state);
+	out->recoveries = STATS_LOAD(rx->recoveries);
+	out->recovered = STATS_LOAD(rx->recovered);
+	out->recovered_messages = STATS_LOAD(rx->recovered_messages);
+	out->reply_packets = STATS_LOAD(rx->reply_packets);
+	out->reply_duplicates = STATS_LOAD(rx->reply_duplicates);
+	out->reply_bad = STATS_LOAD(rx->reply_bad);
+	out->losses = STATS_LOAD(rx->losses);
+	out->lost_messages = STATS_LOAD(rx->lost_messages);
+	out->lost_first = STATS_LOAD(rx->lost_first);
+	out->lost_count = STATS_LOAD(rx->lost_count);
+	out->hold_full = STATS_LOAD(rx->hold_full);
+	out->snapshots = STATS_LOAD(rx->snapshots);
+	out->snapshot_messages = STATS_LOAD(rx->snapshot_messages);
+	out->recovery_ns_last = STATS_LOAD(rx->recovery_ns_last);
+	out->recovery_ns_max = STATS_LOAD(rx->recovery_ns_max);
+	out->snapshot_ns_last = STATS_LOAD(rx->snapshot_ns_last);
+	/* started_ns is the RX lcore's own clock of the hole in hand: not a statistic. */
+	out->requests = STATS_LOAD(io->requests);
+	out->requested_messages = STATS_LOAD(io->requested_messages);
+	out->timeouts = STATS_LOAD(io->timeouts);
+	out->give_ups = STATS_LOAD(io->give_ups);
+	out->replies = STATS_LOAD(io->replies);
+	out->replies_bad = STATS_LOAD(io->replies_bad);
+	out->send_errors = STATS_LOAD(io->send_errors);
+	out->handoff_full = STATS_LOAD(io->handoff_full);
+	out->snapshot_attempts = STATS_LOAD(io->snapshot_attempts);
+	out->snapshot_failures = STATS_LOAD(io->snapshot_failures);
+#undef STATS_LOAD
+}
+
 /* A feed's counters, summed over its lines where they are per line. */
 static void stats_counters_fill(struct fh_stats_feed *out, const struct feed *feed)
 {
@@ -140,6 +178,7 @@ static void stats_counters_fill(struct fh_stats_feed *out, const struct feed *fe
 	out->gap_messages = a->gap_messages;
 	out->feed_delay_negative = feed->latency != NULL ? feed->latency->feed_delay_negative : 0;
 	out->feed_delay_out_of_range = feed->latency != NULL ? feed->latency->feed_delay_out_of_range : 0;
+	stats_recovery_fill(&out->recovery, feed);
 }
 
 static void stats_us(char *out, size_t size, uint64_t ns)
@@ -168,17 +207,90 @@ static void stats_line_print(FILE *out, const struct fh_stats_feed *f)
 		f->dropped + f->skipped_messages + f->journal_dropped, p50, p99, p999, max, l->count);
 }
 
-/* One counter family, a sample per feed; field: offset of its uint64_t in fh_stats_feed. */
-static void stats_counter_write(FILE *out, const struct fh_stats_segment *seg, const char *metric,
-				const char *help, size_t field)
+/* One metric family of a type, a sample per feed; field: offset of its uint64_t in fh_stats_feed. */
+static void stats_family_write(FILE *out, const struct fh_stats_segment *seg, const char *metric,
+			       const char *type, const char *help, size_t field)
 {
-	fprintf(out, "# HELP fh_%s %s\n# TYPE fh_%s counter\n", metric, help, metric);
+	fprintf(out, "# HELP fh_%s %s\n# TYPE fh_%s %s\n", metric, help, metric, type);
 	for (uint32_t i = 0; i < seg->feeds_count; i++) {
 		uint64_t v;
 
 		memcpy(&v, (const char *)&seg->feeds[i] + field, sizeof(v));
 		fprintf(out, "fh_%s{feed=\"%s\"} %" PRIu64 "\n", metric, seg->feeds[i].name, v);
 	}
+}
+
+static void stats_counter_write(FILE *out, const struct fh_stats_segment *seg, const char *metric,
+				const char *help, size_t field)
+{
+	stats_family_write(out, seg, metric, "counter", help, field);
+}
+
+/* The book state and the recovery counters (feed/recovery.h says what each means). */
+static void stats_prometheus_recovery_write(FILE *out, const struct fh_stats_segment *seg)
+{
+#define STATS_RECOVERY(field) offsetof(struct fh_stats_feed, recovery.field)
+	static const struct {
+		const char *metric, *type, *help;
+		size_t field;
+	} families[] = {
+		{ "book_state", "gauge", "The feed's book state: 0 ok (the books follow the session), "
+		  "1 recovering (a hole is being filled: right but behind), 2 stale (messages were lost: "
+		  "the books may be wrong until a snapshot or a new session).", STATS_RECOVERY(book_state) },
+		{ "recovery_holes_total", "counter", "Holes handed to recovery.", STATS_RECOVERY(recoveries) },
+		{ "recovery_filled_total", "counter", "Holes recovery filled.", STATS_RECOVERY(recovered) },
+		{ "recovery_messages_total", "counter", "Messages applied from recovery replies.",
+		  STATS_RECOVERY(recovered_messages) },
+		{ "recovery_reply_packets_total", "counter", "Recovery reply packets offered to the sequence path.",
+		  STATS_RECOVERY(reply_packets) },
+		{ "recovery_reply_duplicates_total", "counter", "Recovery replies carrying nothing new.",
+		  STATS_RECOVERY(reply_duplicates) },
+		{ "recovery_reply_bad_total", "counter", "Recovery replies whose MoldUDP64 framing was refused.",
+		  STATS_RECOVERY(reply_bad) },
+		{ "recovery_fill_last_ns", "gauge", "The last hole filled: handed to recovery -> filled, in ns.",
+		  STATS_RECOVERY(recovery_ns_last) },
+		{ "recovery_fill_max_ns", "gauge", "The longest fill since start, in ns.",
+		  STATS_RECOVERY(recovery_ns_max) },
+		{ "snapshot_last_ns", "gauge", "The last snapshot: asked for -> applied, in ns.",
+		  STATS_RECOVERY(snapshot_ns_last) },
+		{ "recovery_losses_total", "counter", "Holes declared lost (no recovery, recovery gave up, or the hold filled).",
+		  STATS_RECOVERY(losses) },
+		{ "recovery_lost_messages_total", "counter", "Messages in holes declared lost.",
+		  STATS_RECOVERY(lost_messages) },
+		{ "recovery_lost_first", "gauge", "First sequence number of the last loss declared (0: none).",
+		  STATS_RECOVERY(lost_first) },
+		{ "recovery_lost_count", "gauge", "Messages of the last loss declared.", STATS_RECOVERY(lost_count) },
+		{ "recovery_hold_full_total", "counter", "Losses declared because the hold was full.",
+		  STATS_RECOVERY(hold_full) },
+		{ "snapshots_total", "counter", "Snapshots applied.", STATS_RECOVERY(snapshots) },
+		{ "snapshot_messages_total", "counter", "Messages applied from snapshots.",
+		  STATS_RECOVERY(snapshot_messages) },
+		{ "recovery_requests_total", "counter", "Recovery request packets sent.", STATS_RECOVERY(requests) },
+		{ "recovery_requested_messages_total", "counter", "Messages asked for in recovery requests.",
+		  STATS_RECOVERY(requested_messages) },
+		{ "recovery_timeouts_total", "counter", "Recovery requests unanswered in time.",
+		  STATS_RECOVERY(timeouts) },
+		{ "recovery_give_ups_total", "counter", "Ranges recovery gave up on (retries exhausted).",
+		  STATS_RECOVERY(give_ups) },
+		{ "recovery_replies_total", "counter", "Datagrams received on the recovery socket.",
+		  STATS_RECOVERY(replies) },
+		{ "recovery_replies_bad_total", "counter",
+		  "Recovery datagrams dropped: malformed, another session or source, or not asked for.",
+		  STATS_RECOVERY(replies_bad) },
+		{ "recovery_send_errors_total", "counter", "Recovery requests the socket refused.",
+		  STATS_RECOVERY(send_errors) },
+		{ "recovery_handoff_full_total", "counter", "Recovery replies dropped: the RX lcore's reply ring was full.",
+		  STATS_RECOVERY(handoff_full) },
+		{ "snapshot_attempts_total", "counter", "Snapshot (GLIMPSE) logins tried.",
+		  STATS_RECOVERY(snapshot_attempts) },
+		{ "snapshot_failures_total", "counter", "Snapshots rejected, disconnected or timed out.",
+		  STATS_RECOVERY(snapshot_failures) },
+	};
+#undef STATS_RECOVERY
+
+	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++)
+		stats_family_write(out, seg, families[i].metric, families[i].type, families[i].help,
+				   families[i].field);
 }
 
 void stats_prometheus_file_set(struct stats *s, const struct output_dir *dir, const char *name)
@@ -235,6 +347,7 @@ static void stats_prometheus_write(struct stats *s, const struct fh_stats_segmen
 	stats_counter_write(out, seg, "feed_delay_out_of_range_total",
 			    "Packets whose feed delay exceeds 68.7 s (clocks disagree), not timed.",
 			    offsetof(struct fh_stats_feed, feed_delay_out_of_range));
+	stats_prometheus_recovery_write(out, seg);
 	fprintf(out, "# HELP fh_latency_seconds Latency per feed over the last interval (quantiles) "
 		"and since start (sum, count).\n# TYPE fh_latency_seconds summary\n");
 	for (uint32_t i = 0; i < seg->feeds_count; i++) {

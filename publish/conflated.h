@@ -100,6 +100,16 @@ void pub_conflated_refresh(struct pub_conflated *view, uint32_t slot, uint8_t fe
 			   const struct book *book, int32_t index, uint64_t ring_seq,
 			   const struct pub_conflated_change *change);
 
+/*
+ * Shows feed `feed`'s book state (enum fh_book_state) with every entry of the feed:
+ * call it before writing entries past a loss, and with OK only after the entries were
+ * rewritten whole (see conflated_layout.h). One store.
+ */
+static inline void pub_conflated_state_set(struct pub_conflated *view, uint8_t feed, uint8_t state)
+{
+	__atomic_store_n(&view->header->feed_state[feed], state, __ATOMIC_RELEASE);
+}
+
 /* Marks slots [first, first + count) empty (a new session cleared the books); also makes a view's first use. */
 void pub_conflated_clear(struct pub_conflated *view, uint32_t first, uint32_t count);
 

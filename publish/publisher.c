@@ -327,7 +327,7 @@ static void publisher_trade(struct publisher *pub, const struct decoded_message 
 	assert(d->trade.kind > DECODED_TRADE_NONE && d->trade.kind <= DECODED_TRADE_CROSS);
 	assert(d->trade.side <= DECODED_SIDE_NONE);
 	e = publisher_claim(pub, FH_EVENT_TRADE, d->instrument_key, d->trade.side, d->exchange_ts_ns);
-	e->flags = flags[d->trade.kind];
+	e->flags |= flags[d->trade.kind];
 	e->quantity = publisher_saturate(d->trade.shares);
 	e->body.trade.match = d->trade.match;
 	e->body.trade.price = d->trade.price;
@@ -403,4 +403,118 @@ void publisher_cleared(struct publisher *pub)
 		pub_conflated_clear(pub->view, pub->slot_base, pub->book->instruments_max);
 	/* Between packets (the arbiter starts a session there): nothing is pending. */
 	assert(pub->levels_count == 0 && pub->instruments_count == 0);
+}
+
+void publisher_book_state(struct publisher *pub, uint8_t state, uint8_t reason, uint64_t first,
+			  uint64_t count)
+{
+	struct fh_event *e;
+
+	assert(state < FH_BOOK_STATES && reason < FH_BOOK_REASONS);
+	assert(pub->levels_count == 0 && pub->instruments_count == 0);	/* between packets */
+	pub->state_flags = (uint8_t)(state << FH_FLAG_BOOK_SHIFT);
+	e = publisher_claim(pub, FH_EVENT_BOOK_STATE, 0, FH_SIDE_NONE, 0);
+	memset(&e->body, 0, sizeof(e->body));
+	e->body.state.state = state;
+	e->body.state.reason = reason;
+	e->body.state.first = first;
+	e->body.state.count = count;
+	publisher_commit(pub, e);
+	if (pub->view != NULL)
+		pub_conflated_state_set(pub->view, pub->feed, state);
+}
+
+/* The clears: BOOK_RECOVERED per defined instrument, naming it. */
+static void publisher_recovered_clears(struct publisher *pub, const struct book *book)
+{
+	for (uint32_t i = 0; i < book->instruments_count; i++) {
+		const struct book_instrument *in = &book->instruments[i];
+		struct fh_event *e = publisher_claim(pub, FH_EVENT_BOOK_RECOVERED, in->key, FH_SIDE_NONE, 0);
+
+		memset(&e->body, 0, sizeof(e->body));
+		assert(in->symbol_len <= sizeof(e->body.instrument.symbol));
+		memcpy(e->body.instrument.symbol, in->symbol, in->symbol_len);
+		e->body.instrument.price_decimals = in->price_decimals;
+		publisher_commit(pub, e);
+	}
+}
+
+/* ORDER_ADDED per live order, in one walk of the order table. */
+static void publisher_recovered_orders(struct publisher *pub, const struct book *book)
+{
+	struct book_order_entry o;
+	uint64_t cursor = 0;
+
+	/* Each step gives one order and moves the cursor past it: bounded by the table. */
+	while (book_order_next(book, &cursor, &o)) {
+		struct fh_event *e;
+
+		assert(o.instrument < book->instruments_count && o.side < BOOK_SIDES);
+		e = publisher_claim(pub, FH_EVENT_ORDER_ADDED, book->instruments[o.instrument].key,
+				    o.side, 0);
+		e->quantity = o.shares;
+		e->body.order.ref = o.ref;
+		e->body.order.price = o.price;
+		e->body.order.remaining = o.shares;
+		e->body.order.reserved = 0;
+		publisher_commit(pub, e);
+	}
+}
+
+/* LEVEL_CHANGED per level of an instrument, best first per side, then its TOP_OF_BOOK. */
+static void publisher_recovered_levels(struct publisher *pub, const struct book *book, int32_t index)
+{
+	uint32_t key = book->instruments[index].key;
+	struct book_level_info level;
+	struct book_top top;
+	struct fh_event *e;
+
+	for (int side = 0; side < BOOK_SIDES; side++) {
+		struct book_level_walk walk;
+
+		book_side_walk_start(book, index, (enum book_side)side, &walk);
+		while (book_side_walk_next(book, &walk, &level)) {	/* one level a step */
+			e = publisher_claim(pub, FH_EVENT_LEVEL_CHANGED, key, (uint8_t)side, 0);
+			e->body.level.price = level.price;
+			e->body.level.shares = level.shares;
+			e->body.level.orders = level.orders;
+			e->body.level.reserved = 0;
+			publisher_commit(pub, e);
+		}
+	}
+	book_top_get(book, index, &top);
+	e = publisher_claim(pub, FH_EVENT_TOP_OF_BOOK, key, FH_SIDE_NONE, 0);
+	e->body.top.bid_price = top.price[BOOK_SIDE_BID];
+	e->body.top.ask_price = top.price[BOOK_SIDE_ASK];
+	e->body.top.bid_shares = publisher_saturate(top.shares[BOOK_SIDE_BID]);
+	e->body.top.ask_shares = publisher_saturate(top.shares[BOOK_SIDE_ASK]);
+	publisher_commit(pub, e);
+}
+
+void publisher_book_recovered(struct publisher *pub, const struct book *book)
+{
+	struct pub_conflated_change whole;
+	struct fh_event *e;
+
+	assert(pub->levels_count == 0 && pub->instruments_count == 0);	/* between packets */
+	assert(book->instruments_count <= book->instruments_max);
+	publisher_recovered_clears(pub, book);
+	if (pub->views & PUBLISHER_VIEW_ORDERS)
+		publisher_recovered_orders(pub, book);
+	if (pub->views & PUBLISHER_VIEW_LEVELS)
+		for (uint32_t i = 0; i < book->instruments_count; i++)
+			publisher_recovered_levels(pub, book, (int32_t)i);
+	e = publisher_claim(pub, FH_EVENT_END_OF_PACKET, 0, FH_SIDE_NONE, 0);
+	memset(&e->body, 0, sizeof(e->body));
+	publisher_commit(pub, e);
+	if (pub->view == NULL)
+		return;
+	/* Both sides changed at their best, and the name: the refresh rewrites it all. */
+	pub_conflated_change_init(&whole);
+	pub_conflated_change_note(&whole, BOOK_SIDE_BID, INT64_MAX);
+	pub_conflated_change_note(&whole, BOOK_SIDE_ASK, INT64_MIN);
+	whole.named = 1;
+	for (uint32_t i = 0; i < book->instruments_count; i++)
+		pub_conflated_refresh(pub->view, pub->slot_base + i, pub->feed, book, (int32_t)i,
+				      pub->ring->head, &whole);
 }

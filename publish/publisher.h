@@ -77,6 +77,7 @@ struct publisher {
 	struct pub_ring *ring;
 	uint8_t feed;			/* feed index in events */
 	uint8_t views;			/* enum publisher_view bits */
+	uint8_t state_flags;		/* the feed's book state as event flags (FH_FLAG_BOOK_*) */
 	uint64_t rx_ts_ns;		/* of the packet being applied */
 	uint64_t rx_tsc;		/* TSC when it was received */
 	uint64_t ns_per_tsc_q32;	/* ns per TSC tick, 32.32 fixed point */
@@ -125,7 +126,7 @@ static inline struct fh_event *publisher_claim(struct publisher *pub, uint8_t ty
 	e->type = type;
 	e->side = side;
 	e->feed = pub->feed;
-	e->flags = 0;
+	e->flags = pub->state_flags;	/* every event says what the books are worth */
 	e->instrument = instrument;
 	e->exchange_ts_ns = exchange_ts_ns;
 	e->rx_ts_ns = pub->rx_ts_ns;
@@ -176,5 +177,29 @@ void publisher_gap(struct publisher *pub, uint64_t first, uint64_t count);
 
 /* BOOK_CLEARED: a new session emptied the feed's books. */
 void publisher_cleared(struct publisher *pub);
+
+/*
+ * The feed's book state changed to `state` (enum fh_book_state) because of `reason`
+ * (enum fh_book_reason), concerning sequence numbers first..first+count-1 (0, 0:
+ * none): every later event carries it in its flags, BOOK_STATE says so now (itself
+ * carrying the new state), and the conflated view's entries of the feed show it.
+ * Between packets.
+ */
+void publisher_book_state(struct publisher *pub, uint8_t state, uint8_t reason, uint64_t first,
+			  uint64_t count);
+
+/*
+ * The books are to be taken afresh from `book` (a snapshot was applied): for every
+ * instrument the book defines, in index order, BOOK_RECOVERED (body.instrument: its
+ * symbol and decimals); then every live order as ORDER_ADDED in order-table order
+ * (orders view); then per instrument in index order its bids and asks as
+ * LEVEL_CHANGED, best first, and one TOP_OF_BOOK (levels view); then one
+ * END_OF_PACKET (last_seq 0, messages 0), stamped exchange time 0; and every
+ * instrument's conflated entry is rewritten whole. The events carry the state as it
+ * is: call publisher_book_state(OK) after it. Costs the instruments, the order
+ * table's used span and the levels; allocates nothing (a slow consumer is lapped by
+ * the ring as ever). Between packets.
+ */
+void publisher_book_recovered(struct publisher *pub, const struct book *book);
 
 #endif

@@ -15,6 +15,10 @@ pcap and pcapng formats (and the Linux cooked headers), never by fhd's own code.
   pcap_craft.py short KIND IN OUT      sll|sll2|raw capture with frames cut short of
                                        their link header (lengths 0..header-1) added
   pcap_craft.py count IN               whole records before the end or the first bad one
+  pcap_craft.py concat IN1 IN2 OUT     IN2's packets after IN1's (times moved to 1 s
+                                       after IN1's last): one session after another
+  pcap_craft.py holes IN OUT F-L ...   without the MoldUDP64 packets (both lines) whose
+                                       first sequence number is in F..L: holes no line fills
   pcap_craft.py hostile OUT            frames to the default config's line A that lie at
                                        every layer (VLAN, IPv4 header and options,
                                        fragments, UDP length, MoldUDP64 count, length and
@@ -351,6 +355,21 @@ def main(argv):
         s, us, d = out[0]
         out = [(s, us, d[:n]) for n in range(HEADER_LEN[kind])] + out
         write(argv[4], LINKTYPES[kind], out)
+    elif cmd == 'concat':
+        _, first = read(argv[2])
+        _, second = read(argv[3])
+        shift = first[-1][0] + 1 - second[0][0] if first and second else 0
+        write(argv[4], 1, first + [(s + shift, us, d) for s, us, d in second])
+    elif cmd == 'holes':
+        _, recs = read(argv[2])
+        holes = [tuple(int(x) for x in r.split('-')) for r in argv[4:]]
+
+        def seq(frame):
+            et, l3 = network(frame)
+            udp = l3[(l3[0] & 15) * 4:] if et == b'\x08\x00' and len(l3) > 20 else b''
+            return struct.unpack_from('>Q', udp, 18)[0] if len(udp) >= 28 else None
+        write(argv[3], 1, [(s, us, d) for s, us, d in recs
+                           if not any(f <= (seq(d) or 0) <= last for f, last in holes)])
     elif cmd == 'count':
         d = open(argv[2], 'rb').read()
         at, n = 24, 0

@@ -28,10 +28,11 @@ static inline void pub_memory_make(struct pub_ring *ring, uint32_t capacity,
 	view->depth = depth;
 	view->entry_size = (entry_size + 63) & ~63u;
 	view->slots = slots;
+	view->header = calloc(1, CONFLATED_HEADER_SIZE);
 	view->entries = calloc(slots, view->entry_size);
 	view->versions = calloc(slots, sizeof(*view->versions));
 	view->own = calloc(slots, sizeof(*view->own));
-	if (ring->header == NULL || ring->records == NULL || view->entries == NULL ||
+	if (ring->header == NULL || ring->records == NULL || view->header == NULL || view->entries == NULL ||
 	    view->versions == NULL || view->own == NULL)
 		abort();
 	pub_conflated_clear(view, 0, slots);

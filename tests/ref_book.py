@@ -219,10 +219,15 @@ def ip_bytes(s):
     return bytes(parts)
 
 
-def collect_pcap(path, lines, sources, ends=None):
+def collect_pcap(path, lines, sources, ends=None, marks=None, session=None):
     """A/B arbitration: ({seq: message}, stats); the first arrival of each seq wins.
     ends (a set, optional) gets the packets' boundaries as the arbitration applies
-    them: for each packet that brought new seqs, the last of those."""
+    them: for each packet that brought new seqs, the last of those. marks (a dict,
+    optional) gets 'next': the highest next sequence number any packet of the session
+    named (a data packet: after its last message; a heartbeat or end of session: its
+    sequence number), so holes at the end are known too, and 'sessions': every
+    session name in the order they first came. session (optional): collect that
+    session instead of the first."""
     with open(path, 'rb') as f:
         data = f.read()
     want = {}                  # (dst ip, dst port) -> line name
@@ -230,7 +235,6 @@ def collect_pcap(path, lines, sources, ends=None):
         host, port = spec.rsplit(':', 1)
         want[(ip_bytes(host), int(port))] = name
     src = {name: ip_bytes(ip) for name, ip in sources.items()}
-    session = None
     collected = {}             # seq -> message bytes, first arrival wins
     st = dict(frames=0, valid=0, invalid=0, other_line=0, other_session=0)
     for linktype, frame in pcap_frames(data):
@@ -249,12 +253,16 @@ def collect_pcap(path, lines, sources, ends=None):
             st['invalid'] += 1
             continue
         sess, seq, msgs = pkt
+        if marks is not None and sess not in marks.setdefault('sessions', []):
+            marks['sessions'].append(sess)
         if session is None:
             session = sess
         if sess != session:
             st['other_session'] += 1
             continue
         st['valid'] += 1
+        if marks is not None:
+            marks['next'] = max(marks.get('next', 1), seq + len(msgs))
         last = None
         for i, m in enumerate(msgs):
             if seq + i not in collected:

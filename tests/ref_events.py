@@ -28,7 +28,12 @@ before ' | ', the raw events (libfh) all of it:
   level SYMBOL B|S PRICE SHARES ORDERS | side SIDE key LOCATE ts NS   (ORDERS 0: gone)
   top SYMBOL BID BID_SHARES ASK ASK_SHARES | side 2 key LOCATE ts NS   (- 0: empty side)
   packet | last_seq SEQ
-SIDE 0 bid, 1 ask, 2 none; NS the message's timestamp (ns since midnight).
+  gap FIRST COUNT
+  book_state REASON FIRST COUNT
+  cleared
+SIDE 0 bid, 1 ask, 2 none; NS the message's timestamp (ns since midnight). Every line
+of an event published while the feed's books were not OK ends (before ' | ') with
+' state stale' (or ' state recovering'): the state the event carries.
 
 Rules (from the spec and the event schema; stated so they can be argued with):
   * TRADE, one per trade message, quantity = the message's shares, side = that of
@@ -61,6 +66,13 @@ Rules (from the spec and the event schema; stated so they can be argued with):
     nothing did before; otherwise '#<locate>'.
   * Book: as tests/ref_book.py (adds with a live reference or a side other than B/S
     are ignored; U moves the order to a new reference on the same instrument and side).
+  * Book state (no recovery configured): sequence numbers no packet carried before a
+    later one (or before the next sequence a heartbeat or end of session named) are a
+    hole both lines lost. It is published, before the events of the packet after it
+    (or at the end), as GAP FIRST COUNT, and the first one makes the feed STALE:
+    BOOK_STATE lost FIRST COUNT, itself and every later event carrying stale. A new
+    session publishes BOOK_CLEARED and, if the feed was not OK, BOOK_STATE
+    new_session 0 0. The books keep following the messages that did arrive.
 """
 import json
 import struct
@@ -104,6 +116,30 @@ class Events:
         self.pending_levels = {}   # (locate, side, price) -> ts, in order of first change
         self.pending_tops = {}     # locate -> [top at the packet's start, ts], same order
         self.packets = 0
+        self.state = 'ok'          # the feed's book state: ok or stale
+
+    def _out(self, line):
+        """An expected line; the state the event carries goes before ' | '."""
+        if self.state != 'ok':
+            head, sep, rest = line.partition(' | ')
+            line = head + ' state ' + self.state + sep + rest
+        self.out.append(line)
+
+    def gap(self, first, count):
+        """A hole both lines lost: GAP, and the first one makes the books STALE."""
+        self._out('gap %d %d' % (first, count))
+        if self.state != 'stale':
+            self.state = 'stale'
+            self._out('book_state lost %d %d' % (first, count))
+
+    def new_session(self):
+        """A new session: empty books, and OK again."""
+        self.orders, self.levels, self.tops = {}, {}, {}
+        self.names, self.named_by_r = {}, set()
+        self._out('cleared')
+        if self.state != 'ok':
+            self.state = 'ok'
+            self._out('book_state new_session 0 0')
 
     def symbol(self, locate):
         return self.names.get(locate, '#%d' % locate)
@@ -148,18 +184,18 @@ class Events:
         """The packet's level and top events, then its END_OF_PACKET."""
         for (locate, side, price), ts in self.pending_levels.items():
             shares, orders = self.levels.get((locate, side), {}).get(price, [0, 0])
-            self.out.append('level %s %s %s %d %d | side %d key %d ts %d'
+            self._out('level %s %s %s %d %d | side %d key %d ts %d'
                             % (self.symbol(locate), side, price_text(price), shares, orders,
                                SIDES[side], locate, ts))
         for locate, (before, ts) in self.pending_tops.items():
             after = self.top_of(locate)
             if after != before:
                 b, bs, a, as_ = after
-                self.out.append('top %s %s %d %s %d | side %d key %d ts %d'
+                self._out('top %s %s %d %s %d | side %d key %d ts %d'
                                 % (self.symbol(locate), '-' if b is None else price_text(b),
                                    bs, '-' if a is None else price_text(a), as_, SIDE_NONE,
                                    locate, ts))
-        self.out.append('packet | last_seq %d' % last_seq)
+        self._out('packet | last_seq %d' % last_seq)
         self.pending_levels, self.pending_tops = {}, {}
         self.packets += 1
 
@@ -172,7 +208,7 @@ class Events:
                 a, min(asks[a][0], U32_MAX) if asks else 0)
 
     def _trade(self, t, m, locate, side, price, shares, match, flags):
-        self.out.append('trade %s %s %d match %d flags %d | side %d key %d ts %d'
+        self._out('trade %s %s %d match %d flags %d | side %d key %d ts %d'
                         % (self.symbol(locate), price_text(price), min(shares, U32_MAX),
                            match, flags, SIDES.get(side, SIDE_NONE), locate, timestamp(m)))
         self.trades[t] = self.trades.get(t, 0) + 1
@@ -246,23 +282,30 @@ def tail_events(path):
                                  % (path, n, e.get('seq'), want_seq))
             want_seq += 1
             t = e.get('type')
-            if t == 'gap':
-                raise SystemExit('%s:%d: fhd published a gap (first %s count %s); this test '
-                                 'needs one line complete' % (path, n, e.get('first'), e.get('count')))
+            state = '' if e.get('state') == 'ok' else ' state %s' % e.get('state')
             if t == 'stop':
                 stopped = True
             elif t == 'trade':
-                got.append((e['seq'], 'trade %s %s %d match %d flags %d'
-                            % (e['symbol'], e['price'], e['quantity'], e['match'], e['flags'])))
+                got.append((e['seq'], 'trade %s %s %d match %d flags %d%s'
+                            % (e['symbol'], e['price'], e['quantity'], e['match'], e['flags'],
+                               state)))
             elif t == 'top':
-                got.append((e['seq'], 'top %s %s %d %s %d'
+                got.append((e['seq'], 'top %s %s %d %s %d%s'
                             % (e['symbol'], e['bid'] or '-', e['bid_shares'],
-                               e['ask'] or '-', e['ask_shares'])))
+                               e['ask'] or '-', e['ask_shares'], state)))
             elif t == 'level':
-                got.append((e['seq'], 'level %s %s %s %d %d'
-                            % (e['symbol'], e['side'], e['price'], e['shares'], e['orders'])))
+                got.append((e['seq'], 'level %s %s %s %d %d%s'
+                            % (e['symbol'], e['side'], e['price'], e['shares'], e['orders'],
+                               state)))
             elif t == 'end_of_packet':
-                got.append((e['seq'], 'packet'))
+                got.append((e['seq'], 'packet' + state))
+            elif t == 'gap':
+                got.append((e['seq'], 'gap %d %d%s' % (e['first'], e['count'], state)))
+            elif t == 'book_state':
+                got.append((e['seq'], 'book_state %s %d %d%s'
+                            % (e['reason'], e['first'], e['count'], state)))
+            elif t == 'cleared':
+                got.append((e['seq'], 'cleared' + state))
     if not stopped:
         raise SystemExit('%s: no stop event: fhd did not finish or the ring was cut' % path)
     return got
@@ -273,16 +316,35 @@ def tail_events(path):
 EVENT = struct.Struct('<QBBBBIQQII24s')
 TYPE_LEVEL, TYPE_TOP, TYPE_TRADE, TYPE_INSTRUMENT, TYPE_GAP, TYPE_PACKET, TYPE_STOP = \
     5, 6, 7, 9, 10, 12, 13
+TYPE_CLEARED, TYPE_STATE = 14, 15
 INT64_MIN = -(1 << 63)
+# the flag bits 6-7: the feed's book state (enum fh_book_state); bits 0-2: a trade's kind
+STATES = {0: 'ok', 1: 'recovering', 2: 'stale'}
+REASONS = {1: 'recovering', 2: 'recovered', 3: 'lost', 8: 'new_session'}   # enum fh_book_reason
 
 
 def event_line(e, names):
+    """The expected-format line of an event, with the state its flags carry."""
+    flags = e[4]
+    head, sep, rest = event_text(e, names).partition(' | ')
+    state = STATES.get(flags >> 6, '?')
+    return head + ('' if state == 'ok' else ' state ' + state) + sep + rest
+
+
+def event_text(e, names):
     seq, t, side, feed, flags, key, ts, _, _, quantity, body = e
     name = names.get((feed, key), '#%d' % key)
+    if t == TYPE_GAP:
+        return 'gap %d %d' % struct.unpack_from('<QQ', body)
+    if t == TYPE_STATE:
+        _, reason, first, count = struct.unpack('<BB6xQQ', body)
+        return 'book_state %s %d %d' % (REASONS.get(reason, '?%d' % reason), first, count)
+    if t == TYPE_CLEARED:
+        return 'cleared'
     if t == TYPE_TRADE:
         match, price, _ = struct.unpack('<QqQ', body)
         return 'trade %s %s %d match %d flags %d | side %d key %d ts %d' \
-            % (name, price_text(price), quantity, match, flags, side, key, ts)
+            % (name, price_text(price), quantity, match, flags & 7, side, key, ts)
     if t == TYPE_LEVEL:
         price, shares, orders, _ = struct.unpack('<qQII', body)
         return 'level %s %s %s %d %d | side %d key %d ts %d' \
@@ -326,14 +388,15 @@ def ring_events(lib_path, ring):
             if seq != want_seq:
                 raise SystemExit('ref_events: ring seq %d, expected %d' % (seq, want_seq))
             want_seq += 1
-            if t == TYPE_GAP:
-                raise SystemExit('ref_events: fhd published a gap at ring seq %d' % seq)
             if t == TYPE_STOP:
                 stopped = True
             elif t == TYPE_INSTRUMENT:
                 names[(feed, key)] = e[10][:16].split(b'\0')[0].decode('latin-1')
-            elif t in (TYPE_TRADE, TYPE_TOP, TYPE_LEVEL, TYPE_PACKET):
+            elif t in (TYPE_TRADE, TYPE_TOP, TYPE_LEVEL, TYPE_PACKET, TYPE_GAP, TYPE_STATE,
+                       TYPE_CLEARED):
                 got.append((seq, event_line(e, names)))
+                if t == TYPE_CLEARED:   # a new session: the names are gone with the books
+                    names = {k: v for k, v in names.items() if k[0] != feed}
     lib.fh_detach(consumer)
     return got
 
@@ -367,12 +430,15 @@ def compare(expected_path, tail_path, ring_path=None):
         ok = compare_one('libfh (every field)', want, [(int(a), b) for a, b in got])
     if not ok:
         return 1
-    print('%d trade, level, top and packet events match (%d trades, %d levels, %d tops, '
-          '%d packets)%s'
+    print('%d trade, level, top, packet, gap and state events match (%d trades, %d levels, '
+          '%d tops, %d packets, %d gaps, %d state changes, %d while not ok)%s'
           % (len(want), sum(1 for w in want if w.startswith('trade')),
              sum(1 for w in want if w.startswith('level')),
              sum(1 for w in want if w.startswith('top')),
              sum(1 for w in want if w.startswith('packet')),
+             sum(1 for w in want if w.startswith('gap')),
+             sum(1 for w in want if w.startswith('book_state')),
+             sum(1 for w in want if ' state ' in w.split(' | ')[0]),
              '; side, key and timestamp too' if ring_path else ''))
     return 0
 
@@ -473,10 +539,55 @@ def selftest():
     check([A(1, b'B', 100, 10000), A(2, b'B', 5, 10000), D(2)],
           ['level ZZ B 1.0000 100 1', 'top ZZ 1.0000 100 - 0', 'packet',
            'level ZZ B 1.0000 100 1', 'packet'], ends={1, 3})
+    # a gap makes the books stale: GAP, then BOOK_STATE once; later events carry the
+    # state; a new session clears the books (and names) and makes them ok again
+    ev = Events()
+    ev.apply(A(1, b'B', 100, 10000))
+    ev.end_packet(1)
+    ev.gap(2, 3)
+    ev.apply(E(1, 30, 9))
+    ev.end_packet(5)
+    ev.gap(7, 1)
+    ev.new_session()
+    ev.new_session()
+    ev.apply(A(1, b'B', 5, 200))
+    ev.end_packet(1)
+    got = [g.split(' | ')[0] for g in ev.out]
+    want = ['level ZZ B 1.0000 100 1', 'top ZZ 1.0000 100 - 0', 'packet', 'gap 2 3',
+            'book_state lost 2 3 state stale', 'trade ZZ 1.0000 30 match 9 flags 4 state stale',
+            'level ZZ B 1.0000 70 1 state stale', 'top ZZ 1.0000 70 - 0 state stale',
+            'packet state stale', 'gap 7 1 state stale', 'cleared state stale',
+            'book_state new_session 0 0', 'cleared', 'level ZZ B 0.0200 5 1',
+            'top ZZ 0.0200 5 - 0', 'packet']
+    assert got == want, '\n got %r\nwant %r' % (got, want)
+    # the ring side: the state from the flags, a trade's kind from its low bits
+    body = struct.pack('<BB6xQQ', 2, 3, 2, 3)
+    assert event_line((9, TYPE_STATE, 2, 0, 0x80, 0, 0, 0, 0, 0, body), {}) == \
+        'book_state lost 2 3 state stale'
+    body = struct.pack('<QqQ', 9, 10000, 0)
+    assert event_line((9, TYPE_TRADE, 0, 0, 0x84, 1, 7, 0, 0, 30, body), {(0, 1): 'ZZ'}) == \
+        'trade ZZ 1.0000 30 match 9 flags 4 state stale | side 0 key 1 ts 7'
     print('ref_events selftest: ok')
 
 
 # ---------------------------------------------------------------- command line
+def session_apply(ev, msgs, ends, next_seq):
+    """One session's (seq, message) pairs in order, packets ending at ends; holes are
+    gaps, also one up to next_seq (the next sequence number the session named)."""
+    expected = 1                  # MoldUDP64 sessions count from 1
+    for seq, m in msgs:
+        if seq > expected:        # no line carried expected..seq-1
+            ev.gap(expected, seq - expected)
+        expected = seq + 1
+        ev.apply(m)
+        if seq in ends:
+            ev.end_packet(seq)
+    if next_seq > expected:       # a heartbeat or the end named later messages
+        ev.gap(expected, next_seq - expected)
+    if ev.pending_levels or (msgs and msgs[-1][0] not in ends):
+        raise SystemExit('ref_events: the messages end inside a packet')
+
+
 def main(argv):
     if not argv or argv[0] not in ('pcap', 'itch', 'ring', 'compare', 'selftest'):
         raise SystemExit(__doc__)
@@ -510,20 +621,24 @@ def main(argv):
             raise SystemExit('bad argument: %s\n%s' % (a, __doc__))
     if path is None or (mode == 'itch') != (packets is not None):
         raise SystemExit(__doc__)
-    ev, ends = Events(), set()
+    ev = Events()
     if mode == 'pcap':
-        collected, _ = ref_book.collect_pcap(path, lines, sources, ends)
-        msgs = [(s, collected[s]) for s in sorted(collected)]
+        # Each session in turn (a capture of several: one after the other's end).
+        sessions = {}
+        ref_book.collect_pcap(path, lines, sources, None, sessions)
+        for n, name in enumerate(sessions.get('sessions', [])):
+            ends, marks = set(), {}
+            collected, _ = ref_book.collect_pcap(path, lines, sources, ends, marks, name)
+            if n > 0:
+                ev.new_session()
+            session_apply(ev, [(s, collected[s]) for s in sorted(collected)], ends,
+                          marks.get('next', 1))
     else:
+        ends = set()
         ref_book.collect_pcap(packets, lines, sources, ends)
         with open(path, 'rb') as f:
             msgs = list(enumerate(ref_book.itch_messages(f.read()), 1))  # MoldUDP64: from 1
-    for seq, m in msgs:
-        ev.apply(m)
-        if seq in ends:
-            ev.end_packet(seq)
-    if ev.pending_levels or (msgs and msgs[-1][0] not in ends):
-        raise SystemExit('ref_events: the messages end inside a packet')
+        session_apply(ev, msgs, ends, 1)
     sys.stdout.write(''.join(line + '\n' for line in ev.out))
     if stats:
         print(ev.stats(), file=sys.stderr)

@@ -19,6 +19,9 @@ RING_MAGIC = 0x31474E4952484646
 VIEW_MAGIC = 0x31504F5448464646
 STATS_MAGIC = 0x3154415453484646
 HEADER = 4096
+# struct fh_stats_feed: name, counters, rates, latencies (512 bytes), then struct
+# fh_stats_recovery (27 uint64: book_state, the RX lcore's 16 and the worker's 10)
+FEED = 512 + 27 * 8
 
 
 def num(text):
@@ -41,7 +44,7 @@ def ring(opt):
     head = opt.get("head", count)
     size = opt.get("size", HEADER + min(capacity, 1 << 20) * 64)
     out = bytearray(size)
-    struct.pack_into("<QIIQQII", out, 0, opt.get("magic", RING_MAGIC), opt.get("version", 1),
+    struct.pack_into("<QIIQQII", out, 0, opt.get("magic", RING_MAGIC), opt.get("version", 2),
                      opt.get("record_size", 64), capacity, opt.get("generation", 0x1234567),
                      opt.get("state", 1), opt.get("pid", 1))
     struct.pack_into("<Q", out, 64, head)
@@ -70,7 +73,7 @@ def view(opt):
     entry = opt.get("entry_size", (48 + 48 * depth + 63) & ~63)
     size = opt.get("size", HEADER + min(slots, 4096) * max(entry, 0))
     out = bytearray(size)
-    struct.pack_into("<QIIIIQ", out, 0, opt.get("magic", VIEW_MAGIC), opt.get("version", 1), depth,
+    struct.pack_into("<QIIIIQ", out, 0, opt.get("magic", VIEW_MAGIC), opt.get("version", 2), depth,
                      slots, entry, opt.get("generation", 0))
     for s in range(min(slots, 4096)):
         at = HEADER + s * entry
@@ -89,15 +92,15 @@ def view(opt):
 
 def stats(opt):
     feeds = opt.get("feeds", 1)
-    out = bytearray(144 + 16 * 512)   # struct fh_stats_segment: header, 16 feeds of 512 bytes
+    out = bytearray(144 + 16 * FEED)  # struct fh_stats_segment: header, 16 feeds
     updated = opt.get("updated_ns", time.time_ns())
-    struct.pack_into("<QIIQQQII", out, 0, STATS_MAGIC, opt.get("version", 1), feeds, opt.get("seq", 2),
+    struct.pack_into("<QIIQQQII", out, 0, STATS_MAGIC, opt.get("version", 2), feeds, opt.get("seq", 2),
                      opt.get("pid", 1), updated, opt.get("interval_ms", 1000), opt.get("state", 1))
     for k, kind in enumerate((b"rx_to_publish_packet", b"rx_to_publish_message", b"feed_delay")):
         raw = kind if not opt.get("unterminated") else b"L" * 32
         out[48 + 32 * k:48 + 32 * k + len(raw)] = raw
     for f in range(min(feeds, 16)):
-        at = 144 + 512 * f
+        at = 144 + FEED * f
         name = opt.get("name%d" % f, "feed%d" % f)
         if isinstance(name, int):
             name = str(name)

@@ -7,7 +7,10 @@
 # differs from the top at the start.
 #  - generated sessions (several seeds), clean and with faults on the lines (loss on
 #    one line, duplicates, reordering, malformed packets; never loss on both lines, so
-#    there is no gap: a gap event fails the test);
+#    there is no gap);
+#  - holes both lines lost (packets cut from the capture): the GAP events, the feed
+#    going STALE once (BOOK_STATE) and every later event carrying the stale state, as
+#    the reference models them (fh tail --json's state, libfh's flag bits);
 #  - the real NASDAQ slice and the simulated file (../shared/data), whose reference is
 #    built from the raw files, independent of the fh-pcap converter (only the packets'
 #    boundaries are taken from the converted capture fhd replays).
@@ -22,7 +25,7 @@ source "$(dirname "$0")/lib.sh"
 FH=$B/fh
 REFEV="python3 $ROOT/tests/ref_events.py"
 ring=fhev$$
-trap 'rm -f /dev/shm/$ring-1 /dev/shm/$ring-1-top; [ -n "${KEEP:-}" ] || rm -rf "$TMP"' EXIT
+trap 'rm -f /dev/shm/$ring-1 /dev/shm/$ring-1-top /dev/shm/$ring-stats; [ -n "${KEEP:-}" ] || rm -rf "$TMP"' EXIT
 
 pub_yaml $ring 262144 4 0600 >"$TMP/pub.yaml"
 
@@ -40,7 +43,9 @@ events() {
 	if ! $REFEV ring "$B/libfh.so" $ring-1 >"$out.ring" 2>"$out.ring.err"; then
 		fail "$name: reading the ring through libfh failed"; cat "$out.ring.err"; return
 	fi
-	check "$name: no gap (one line always complete)" [ "$(counter "$out.log" "gaps" gaps)" = 0 ]
+	# The holes the reference found are the gaps fhd declared (none: one line complete).
+	check "$name: fhd declared the reference's $(grep -c '^gap ' "$expected") gaps" \
+		[ "$(counter "$out.log" "gaps" gaps)" = "$(grep -c '^gap ' "$expected")" ]
 	if $REFEV compare "$expected" "$out.json" "$out.ring" >"$out.cmp" 2>&1; then
 		pass "$name: $(cat "$out.cmp")"
 	else
@@ -87,6 +92,54 @@ for seed in $seeds; do
 		events "seed $seed $v" "$pcap" "$TMP/s$seed-$v.exp"
 	done
 done
+
+# Holes both lines lost, in the clean session and under line faults: GAP, the feed
+# STALE from the first one on, as the reference says, event by event.
+seed=${seeds%% *}
+for base in s$seed s$seed-loss-a-dup-reorder; do
+	python3 "$ROOT/tests/pcap_craft.py" holes "$TMP/$base.pcap" "$TMP/$base-holes.pcap" 1000-1100 2000-2010 9000-9030
+	$REFEV pcap "$TMP/$base-holes.pcap" >"$TMP/$base-holes.exp"
+	check "$base holes: the reference has gaps, and stale events after them" \
+		bash -c "grep -q '^gap ' '$TMP/$base-holes.exp' && grep -q '^book_state lost .* state stale$' '$TMP/$base-holes.exp' &&
+			 grep -q '^trade .* state stale | ' '$TMP/$base-holes.exp'"
+	events "$base holes on both lines" "$TMP/$base-holes.pcap" "$TMP/$base-holes.exp"
+	# What an operator sees after it: fh top and fh stat say stale, and the loss
+	# counters name the reference's holes (the last one's range, and the total).
+	"$FH" top --ring $ring-1 --once >"$TMP/$base-holes.top"
+	check "$base holes: fh top shows every instrument's feed stale" \
+		bash -c "[ \$(awk 'NR > 2' '$TMP/$base-holes.top' | wc -l) -gt 0 ] && ! awk 'NR > 2' '$TMP/$base-holes.top' | grep -qv ' stale *$'"
+	"$FH" stat --segment $ring-stats --json >"$TMP/$base-holes.stat"
+	check "$base holes: fh stat's book state and loss counters are the reference's" \
+		python3 - "$TMP/$base-holes.stat" "$TMP/$base-holes.exp" <<'PY'
+import json, sys
+f = json.load(open(sys.argv[1]))["feeds"][0]
+gaps = [tuple(map(int, l.split()[1:3])) for l in open(sys.argv[2]) if l.startswith('gap ')]
+r = f["recovery"]
+want = dict(losses=len(gaps), lost_messages=sum(c for _, c in gaps), lost_first=gaps[-1][0],
+            lost_count=gaps[-1][1])
+got = {k: r[k] for k in want}
+print(f["book_state"], got, want)
+sys.exit(0 if f["book_state"] == "stale" and got == want else 1)
+PY
+done
+
+# A new session after the losses: BOOK_CLEARED (still stale), BOOK_STATE new_session,
+# and from then on OK; the loss counters keep what happened.
+"$FH_PCAP" gen --seed $((seed + 1)) --messages 3000 --symbols 4 --session SECOND0001 --out "$TMP/second.pcap" 2>/dev/null
+python3 "$ROOT/tests/pcap_craft.py" concat "$TMP/s$seed-holes.pcap" "$TMP/second.pcap" "$TMP/two.pcap"
+$REFEV pcap "$TMP/two.pcap" >"$TMP/two.exp"
+check "two sessions: the reference goes stale, then ok at the new session" \
+	bash -c "grep -q '^cleared state stale$' '$TMP/two.exp' && grep -q '^book_state new_session 0 0$' '$TMP/two.exp' &&
+		 ! sed '1,/^book_state new_session/d' '$TMP/two.exp' | grep -q ' state '"
+events "two sessions" "$TMP/two.pcap" "$TMP/two.exp"
+"$FH" top --ring $ring-1 --once >"$TMP/two.top"
+check "two sessions: fh top shows the feed ok again" \
+	bash -c "[ \$(awk 'NR > 2' '$TMP/two.top' | wc -l) -gt 0 ] && ! awk 'NR > 2' '$TMP/two.top' | grep -qv ' ok *$'"
+"$FH" stat --segment $ring-stats --json >"$TMP/two.stat"
+check "two sessions: fh stat says ok, and still counts the first session's losses" python3 -c '
+import json, sys
+f = json.load(open(sys.argv[1]))["feeds"][0]
+sys.exit(0 if f["book_state"] == "ok" and f["recovery"]["losses"] == f["gaps"] > 0 else 1)' "$TMP/two.stat"
 
 # A feed's views (publish.views): levels alone publishes no order event and the same
 # trade, level, top and packet events as the reference; orders alone publishes no

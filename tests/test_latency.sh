@@ -51,6 +51,10 @@ check "status lines in the log each interval" [ "$(grep -c '^fhd: itch: .* pkt/s
 check "fh stat after the stop says stopped" grep -qE "^fhd pid $pid, stopped" "$TMP/stat2.txt"
 check "Prometheus file: counters and a latency summary" bash -c "grep -qE '^fh_packets_total\{feed=\"itch\"\} [1-9]' '$TMP/metrics.running' &&
 	grep -qE '^fh_latency_seconds\{feed=\"itch\",kind=\"rx_to_publish_packet\",quantile=\"0.99\"\} [0-9.e-]+$' '$TMP/metrics.running'"
+check "Prometheus file: the book state gauge (0 ok, 1 recovering, 2 stale) and the recovery counters" \
+	bash -c "grep -q '^# TYPE fh_book_state gauge$' '$TMP/metrics.running' &&
+	grep -qE '^fh_book_state\{feed=\"itch\"\} [012]$' '$TMP/metrics.running' &&
+	grep -qE '^fh_recovery_requests_total\{feed=\"itch\"\} [0-9]+$' '$TMP/metrics.running'"
 check "Prometheus file: every sample line is name{labels} value" \
 	bash -c "! grep -vE '^(# (HELP|TYPE) .*|[a-z_]+\{[a-z_]+=\"[^\"]*\"(,[a-z_]+=\"[^\"]*\")*\} [0-9.e+-]+)$' '$TMP/metrics.running'"
 rm -f /dev/shm/fhtest-$$

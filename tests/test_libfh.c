@@ -223,6 +223,7 @@ static uint8_t *view_make(uint32_t depth, uint32_t slots, uint32_t entry_size, s
 		struct conflated_entry *e = (struct conflated_entry *)(view + CONFLATED_HEADER_SIZE + (size_t)s * exact);
 
 		e->instrument = s == 0 ? 70000 : s;
+		e->feed = s == 2 ? 255 : 0;	/* the last feed index: its state is in the header too */
 		e->used = 1;
 		e->bid_count = 1000;	/* more than depth: clamped */
 		e->ask_count = UINT32_MAX;
@@ -279,6 +280,15 @@ static void test_view(void)
 	CHECK(fh_top_slots(c) == 4);
 	CHECK(fh_top_read(c, 3, &top) == 0 && top.bid_count == 2);
 	CHECK(fh_top_read(c, 100000, &top) == -ENOENT);
+	printf("C3: an entry reads its feed's book state, whatever byte the view holds\n");
+	CHECK(fh_top_read(c, 1, &top) == 0 && top.feed == 0 && top.state == FH_BOOK_OK);
+	live->feed_state[0] = FH_BOOK_STALE;
+	live->feed_state[1] = FH_BOOK_RECOVERING;
+	CHECK(fh_top_read(c, 1, &top) == 0 && top.state == FH_BOOK_STALE);
+	live->feed_state[255] = 77;	/* no state: passed on as it is, for the caller to judge */
+	CHECK(fh_top_read(c, 2, &top) == 0 && top.feed == 255 && top.state == 77);
+	live->feed_state[0] = FH_BOOK_OK;
+	CHECK(fh_top_read(c, 1, &top) == 0 && top.state == FH_BOOK_OK);
 	munmap(live, CONFLATED_HEADER_SIZE);
 	fh_detach(c);
 	shm_unlink(view_name);

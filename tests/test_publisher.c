@@ -6,7 +6,12 @@
  * last; a packet touching more levels than the scratch holds is published in parts,
  * each level's last event still its final state (counted in flushes_early); the
  * views choice; and the view rewrites a side only for a change at or better than
- * its Nth level, leaving an untouched side's bytes alone.
+ * its Nth level, leaving an untouched side's bytes alone. Book states: after
+ * publisher_book_state every event carries the state in its flags (a trade keeps its
+ * own flags beside it), BOOK_STATE's body, the view's per-feed state; and
+ * publisher_book_recovered: per instrument a clear, then exactly the book's orders and
+ * levels (books rebuilt from the events alone equal the book as its reader API gives
+ * it), nothing of a view that is off.
  */
 #include <assert.h>
 #include <stdlib.h>
@@ -214,8 +219,233 @@ static void test_view_incremental(void)
 	CHECK(e->ask_count == 2 && e->levels[TEST_DEPTH + 1].price == 900);
 }
 
+/* A trade message (an execution of a resting bid) as the decoder reports it. */
+static void test_trade(uint64_t match)
+{
+	struct decoded_message d = { .applied = true, .instrument_key = TEST_KEY,
+				     .instrument_defined = -1, .exchange_ts_ns = match };
+
+	d.trade.kind = DECODED_TRADE_EXECUTION;
+	d.trade.side = BOOK_SIDE_BID;
+	d.trade.match = match;
+	d.trade.price = 100;
+	d.trade.shares = 1;
+	publisher_message(&pub, book, &d);
+}
+
+static void test_book_state(void)
+{
+	const struct fh_event *e;
+	uint32_t events = 0;
+
+	test_setup(PUBLISHER_VIEWS_ALL);
+	CHECK(view.header->feed_state[0] == FH_BOOK_OK);
+	publisher_book_state(&pub, FH_BOOK_STALE, FH_BOOK_REASON_LOST, 10, 3);
+	e = test_next();
+	CHECK(test_type_is(e, FH_EVENT_BOOK_STATE) && fh_event_book_state(e) == FH_BOOK_STALE &&
+	      e->body.state.state == FH_BOOK_STALE && e->body.state.reason == FH_BOOK_REASON_LOST &&
+	      e->body.state.first == 10 && e->body.state.count == 3);
+	CHECK(view.header->feed_state[0] == FH_BOOK_STALE);
+	publisher_packet_begin(&pub, 1, 0);
+	test_add(1, BOOK_SIDE_BID, 100, 10);
+	test_trade(77);
+	test_add(2, BOOK_SIDE_ASK, 110, 5);
+	publisher_packet_end(&pub, 3);
+	while ((e = test_next()) != NULL) {	/* orders, trade, levels, top, end of packet */
+		events++;
+		CHECK(fh_event_book_state(e) == FH_BOOK_STALE);
+		CHECK(e->type != FH_EVENT_TRADE || (e->flags & FH_FLAG_TRADE_MASK) == FH_FLAG_TRADE_EXECUTION);
+	}
+	CHECK(events == 7);
+	publisher_book_state(&pub, FH_BOOK_RECOVERING, FH_BOOK_REASON_RECOVERING, 11, 1);
+	CHECK(fh_event_book_state(test_next()) == FH_BOOK_RECOVERING);
+	publisher_book_state(&pub, FH_BOOK_OK, FH_BOOK_REASON_NEW_SESSION, 0, 0);
+	e = test_next();
+	CHECK(test_type_is(e, FH_EVENT_BOOK_STATE) && e->flags == 0 &&
+	      e->body.state.reason == FH_BOOK_REASON_NEW_SESSION && e->body.state.first == 0);
+	CHECK(view.header->feed_state[0] == FH_BOOK_OK);
+	test_packet_adds(3, BOOK_SIDE_BID, 99, 1);
+	while ((e = test_next()) != NULL)
+		CHECK(e->flags == 0);
+	/* Without the levels view the feed keeps no conflated entries, nor their state. */
+	test_setup(PUBLISHER_VIEW_ORDERS);
+	publisher_book_state(&pub, FH_BOOK_STALE, FH_BOOK_REASON_LOST, 1, 1);
+	CHECK(view.header->feed_state[0] == FH_BOOK_OK);
+	CHECK(test_type_is(test_next(), FH_EVENT_BOOK_STATE));
+}
+
+#define TEST_INSTRUMENTS 3
+#define TEST_ORDERS 40
+#define TEST_LEVELS_MAX 64
+
+/* Books as a consumer rebuilds them from events: orders by ref, levels by side. */
+struct test_rebuilt {
+	uint32_t key;
+	bool cleared;
+	uint32_t tops;
+	uint32_t levels_count[BOOK_SIDES];
+	struct book_level_info levels[BOOK_SIDES][TEST_LEVELS_MAX];
+	struct book_top top;
+};
+
+static struct {
+	uint64_t ref;
+	int64_t price;
+	uint32_t shares;	/* 0: not in the book */
+	uint32_t key;
+	uint8_t side;
+	bool seen;
+} test_orders[TEST_ORDERS];
+
+/* The book: three instruments (the last with no order), orders on both sides, some reduced. */
+static void test_recovered_book(void)
+{
+	static const uint32_t keys[TEST_INSTRUMENTS] = { TEST_KEY, 3, 9 };
+
+	for (uint32_t i = 1; i < TEST_INSTRUMENTS; i++)
+		CHECK(book_instrument_get(book, keys[i], 4) == (int32_t)i);
+	CHECK(book_instrument_symbol_set(book, 1, "ABC", 3, BOOK_SYMBOL_FROM_DIRECTORY));
+	for (uint32_t n = 0; n < TEST_ORDERS; n++) {
+		uint32_t in = n % 2;	/* instruments 0 and 1 */
+		uint8_t side = (n / 2) % 2;
+
+		test_orders[n].ref = 1000 + n + (n / 10) * 50;	/* runs of neighbours in the table */
+		test_orders[n].price = 100 + (int64_t)(n % 5) * (side ? 1 : -1);
+		test_orders[n].shares = 10 + n;
+		test_orders[n].key = keys[in];
+		test_orders[n].side = side;
+		CHECK(book_order_add(book, (int32_t)in, test_orders[n].ref, (enum book_side)side,
+				     test_orders[n].price, test_orders[n].shares, NULL) == 0);
+	}
+	for (uint32_t n = 0; n < TEST_ORDERS; n += 3) {	/* some leave, some shrink */
+		uint32_t take = n % 2 ? test_orders[n].shares : 4;
+
+		CHECK(book_order_reduce(book, test_orders[n].ref, take, NULL) == 0);
+		test_orders[n].shares -= take;
+	}
+}
+
+/* Applies one recovered event to the rebuilt books (a consumer's job). */
+static void test_rebuild(struct test_rebuilt *r, const struct fh_event *e)
+{
+	struct test_rebuilt *in = NULL;
+
+	for (int i = 0; i < TEST_INSTRUMENTS; i++)
+		if (r[i].key == e->instrument)
+			in = &r[i];
+	if (e->type == FH_EVENT_END_OF_PACKET)
+		return;
+	CHECK(in != NULL && in->cleared);	/* content only after its clear */
+	if (in == NULL)
+		return;
+	if (e->type == FH_EVENT_ORDER_ADDED) {
+		bool found = false;
+
+		for (int n = 0; n < TEST_ORDERS; n++)
+			if (test_orders[n].ref == e->body.order.ref) {
+				CHECK(!test_orders[n].seen && test_orders[n].shares == e->quantity &&
+				      e->body.order.remaining == e->quantity &&
+				      test_orders[n].price == e->body.order.price &&
+				      test_orders[n].key == e->instrument && test_orders[n].side == e->side);
+				test_orders[n].seen = found = true;
+			}
+		CHECK(found);
+	} else if (e->type == FH_EVENT_LEVEL_CHANGED) {
+		uint32_t *n = &in->levels_count[e->side % BOOK_SIDES];
+
+		CHECK(e->side < BOOK_SIDES && *n < TEST_LEVELS_MAX && in->tops == 0);
+		if (e->side < BOOK_SIDES && *n < TEST_LEVELS_MAX)
+			in->levels[e->side][(*n)++] = (struct book_level_info){
+				e->body.level.price, e->body.level.shares, e->body.level.orders };
+	} else {
+		CHECK(e->type == FH_EVENT_TOP_OF_BOOK);
+		in->tops++;
+		in->top.price[BOOK_SIDE_BID] = e->body.top.bid_price;
+		in->top.price[BOOK_SIDE_ASK] = e->body.top.ask_price;
+		in->top.shares[BOOK_SIDE_BID] = e->body.top.bid_shares;
+		in->top.shares[BOOK_SIDE_ASK] = e->body.top.ask_shares;
+	}
+}
+
+/* The rebuilt books against the book through its reader API, and the conflated view. */
+static void test_rebuilt_check(const struct test_rebuilt *r, uint8_t views)
+{
+	static struct book_level_info want[TEST_LEVELS_MAX];
+
+	for (int n = 0; n < TEST_ORDERS; n++)
+		CHECK(test_orders[n].seen == ((views & PUBLISHER_VIEW_ORDERS) && test_orders[n].shares > 0));
+	for (int32_t i = 0; i < TEST_INSTRUMENTS; i++) {
+		struct book_top top;
+
+		CHECK(r[i].cleared);
+		book_top_get(book, i, &top);
+		for (int side = 0; side < BOOK_SIDES; side++) {
+			uint32_t n = book_side_levels(book, i, (enum book_side)side, want, TEST_LEVELS_MAX);
+			const struct conflated_entry *e = pub_conflated_entry(&view, (uint32_t)i);
+
+			if (!(views & PUBLISHER_VIEW_LEVELS)) {
+				CHECK(r[i].levels_count[side] == 0 && r[i].tops == 0);
+				continue;
+			}
+			CHECK(r[i].levels_count[side] == n && book_side_count(book, i, (enum book_side)side) == n);
+			CHECK(memcmp(r[i].levels[side], want, n * sizeof(want[0])) == 0);
+			CHECK(r[i].tops == 1 && r[i].top.price[side] == top.price[side] &&
+			      r[i].top.shares[side] == top.shares[side]);
+			CHECK(e->used && e->instrument == r[i].key &&
+			      (side ? e->ask_count : e->bid_count) == (n < TEST_DEPTH ? n : TEST_DEPTH));
+			for (uint32_t l = 0; l < n && l < TEST_DEPTH; l++)
+				CHECK(e->levels[side * TEST_DEPTH + l].price == want[l].price &&
+				      e->levels[side * TEST_DEPTH + l].shares == want[l].shares);
+		}
+	}
+	if (views & PUBLISHER_VIEW_LEVELS)
+		CHECK(strcmp(pub_conflated_entry(&view, 1)->symbol, "ABC") == 0);
+	else	/* a view that is off keeps no entry */
+		for (uint32_t i = 0; i < TEST_INSTRUMENTS; i++)
+			CHECK(pub_conflated_entry(&view, i)->used == 0);
+}
+
+static void test_book_recovered(uint8_t views)
+{
+	struct test_rebuilt r[TEST_INSTRUMENTS];
+	const struct fh_event *e;
+	uint32_t clears = 0;
+
+	test_setup(views);
+	test_recovered_book();
+	memset(r, 0, sizeof(r));
+	for (int n = 0; n < TEST_ORDERS; n++)
+		test_orders[n].seen = false;
+	publisher_book_state(&pub, FH_BOOK_RECOVERING, FH_BOOK_REASON_SNAPSHOT_STARTED, 0, 0);
+	CHECK(test_type_is(test_next(), FH_EVENT_BOOK_STATE));
+	publisher_book_recovered(&pub, book);
+	/* First the clears, one per instrument in index order, naming it. */
+	for (int32_t i = 0; i < TEST_INSTRUMENTS; i++) {
+		e = test_next();
+		CHECK(test_type_is(e, FH_EVENT_BOOK_RECOVERED) && e->instrument == book->instruments[i].key &&
+		      e->body.instrument.price_decimals == 4 &&
+		      strcmp(e->body.instrument.symbol, i == 1 ? "ABC" : "") == 0);
+		if (e == NULL)
+			return;
+		r[i].key = e->instrument;
+		r[i].cleared = true;
+		clears++;
+	}
+	while ((e = test_next()) != NULL && e->type != FH_EVENT_END_OF_PACKET) {
+		CHECK(fh_event_book_state(e) == FH_BOOK_RECOVERING);
+		test_rebuild(r, e);
+	}
+	CHECK(test_type_is(e, FH_EVENT_END_OF_PACKET) && test_next() == NULL);
+	CHECK(clears == TEST_INSTRUMENTS);
+	test_rebuilt_check(r, views);
+}
+
 int main(void)
 {
+	test_book_state();
+	test_book_recovered(PUBLISHER_VIEWS_ALL);
+	test_book_recovered(PUBLISHER_VIEW_ORDERS);
+	test_book_recovered(PUBLISHER_VIEW_LEVELS);
 	test_coalesced();
 	test_flush_early();
 	test_views();

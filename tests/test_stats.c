@@ -3,7 +3,9 @@
  * could write the segment (as one could when fhd adopted a squatted one) forges the
  * feed count (0xffffffff crashed the Prometheus writer), the names and the seqlock;
  * the next interval must neither crash nor show any of it: the Prometheus file is
- * made from fhd's own copy, and the segment is rewritten whole from it.
+ * made from fhd's own copy, and the segment is rewritten whole from it. The book
+ * state and every recovery counter reach the segment, each in its own field, and
+ * Prometheus, each in one sample (fh_book_state a gauge).
  */
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -30,6 +32,46 @@ static int lines_with(const char *file, const char *text)
 		n += strstr(line, text) != NULL;
 	fclose(in);
 	return n;
+}
+
+/* Every field of the RX lcore's but started_ns (its last: a clock, not a statistic). */
+#define RX_FIELDS (sizeof(struct feed_recovery_rx) / sizeof(uint64_t) - 1)
+#define IO_FIELDS (sizeof(struct feed_recovery_io) / sizeof(uint64_t))
+_Static_assert(offsetof(struct feed_recovery_rx, started_ns) == RX_FIELDS * sizeof(uint64_t),
+	       "started_ns is the RX lcore's last field");
+_Static_assert(sizeof(struct fh_stats_recovery) == (RX_FIELDS + IO_FIELDS) * sizeof(uint64_t),
+	       "the segment has a field for every recovery counter");
+
+/*
+ * Gives every recovery field its own value (state: stale), then checks the segment
+ * holds each in its place (the RX lcore's fields, then the worker's, in their order)
+ * and the Prometheus file has each value in exactly one sample.
+ */
+static void stats_recovery_check(struct stats *s, struct feed *feed, const char *prometheus)
+{
+	uint64_t *rx = (uint64_t *)&feed->recovery_rx, *io = (uint64_t *)&feed->recovery_io;
+	const uint64_t *seg = (const uint64_t *)&s->segment->feeds[0].recovery;
+	char text[64];
+
+	feed_book_state_set(feed, FEED_BOOK_STALE, FH_BOOK_REASON_LOST, 10, 4);
+	CHECK(feed->recovery_rx.state == FEED_BOOK_STALE);
+	for (size_t i = 1; i < RX_FIELDS; i++)
+		rx[i] = 1000 + i;
+	for (size_t i = 0; i < IO_FIELDS; i++)
+		io[i] = 2000 + i;
+	stats_tick(s, 1500000000ull, false);
+	CHECK(seg[0] == FEED_BOOK_STALE);
+	for (size_t i = 1; i < RX_FIELDS; i++)
+		CHECK(seg[i] == 1000 + i);
+	for (size_t i = 0; i < IO_FIELDS; i++)
+		CHECK(seg[RX_FIELDS + i] == 2000 + i);
+	CHECK(lines_with(prometheus, "# TYPE fh_book_state gauge") == 1);
+	CHECK(lines_with(prometheus, "fh_book_state{feed=\"itch\"} 2\n") == 1);
+	CHECK(lines_with(prometheus, "fh_recovery_requests_total{feed=\"itch\"} 2000\n") == 1);
+	for (size_t i = 1; i < RX_FIELDS + IO_FIELDS; i++) {
+		snprintf(text, sizeof(text), "\"} %zu\n", i < RX_FIELDS ? 1000 + i : 2000 + i - RX_FIELDS);
+		CHECK(lines_with(prometheus, text) == 1);
+	}
 }
 
 int main(void)
@@ -75,6 +117,8 @@ int main(void)
 	CHECK(lines_with(cfg.stats.prometheus_file, "fh_packets_total{feed=\"itch\"} 0") == 1);
 	CHECK(s.segment->feeds_count == 1 && strcmp(s.segment->feeds[0].name, "itch") == 0);
 	CHECK(s.segment->seq == s.seq && (s.seq & 1) == 0 && s.seq != 12346);
+	printf("the book state and every recovery counter: segment and Prometheus\n");
+	stats_recovery_check(&s, feeds[0], cfg.stats.prometheus_file);
 	stats_tick(&s, 2000000000ull, true);
 	CHECK(s.segment->state == FH_STATS_STATE_STOPPED && s.segment->seq == s.seq);
 

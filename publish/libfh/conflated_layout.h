@@ -8,9 +8,10 @@
 #include <stdint.h>
 
 #define CONFLATED_MAGIC 0x31504f5448464646ull	/* "FFFHTOP1" */
-#define CONFLATED_VERSION 1
+#define CONFLATED_VERSION 2
 #define CONFLATED_DEPTH_MAX 64
 #define CONFLATED_HEADER_SIZE 4096
+#define CONFLATED_FEEDS 256	/* one state per feed index (an event's uint8 feed) */
 
 struct conflated_header {
 	uint64_t magic;
@@ -19,7 +20,20 @@ struct conflated_header {
 	uint32_t slots;		/* entries */
 	uint32_t entry_size;	/* bytes per entry */
 	uint64_t generation;	/* the ring's generation this view belongs to */
+	/*
+	 * Each feed's book state (enum fh_book_state), by feed index: one byte per feed
+	 * here rather than one per entry, so a change costs one store, not a rewrite of
+	 * every entry of the feed. The producer stores a worse state before it writes
+	 * entries past the change, and OK only after it has rewritten the entries that
+	 * make the books whole (a new session's clear, a snapshot's refresh); a reader
+	 * loads it between copying an entry and checking the entry's version again, so
+	 * it never pairs an entry written after a loss with OK, nor OK with an entry
+	 * from before the books were made whole (that entry's version has moved).
+	 */
+	uint8_t feed_state[CONFLATED_FEEDS];
 };
+
+_Static_assert(sizeof(struct conflated_header) <= CONFLATED_HEADER_SIZE, "the header fits its page");
 
 struct conflated_level {
 	int64_t price;

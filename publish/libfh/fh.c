@@ -401,6 +401,8 @@ int fh_top_read(struct fh_consumer *c, uint32_t slot, struct fh_top *top)
 		}
 		top->bid_count = nb;
 		top->ask_count = na;
+		/* Between the copy and the check (conflated_layout.h says why). */
+		top->state = __atomic_load_n(&c->view->feed_state[top->feed], __ATOMIC_ACQUIRE);
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		after = __atomic_load_n(&e->version, __ATOMIC_RELAXED);
 		if (after == before)

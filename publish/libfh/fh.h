@@ -109,6 +109,7 @@ struct fh_top {
 	uint32_t bid_count, ask_count;	/* best first */
 	struct fh_top_level bids[FH_TOP_DEPTH_MAX];
 	struct fh_top_level asks[FH_TOP_DEPTH_MAX];
+	uint8_t state;			/* the feed's book state (enum fh_book_state) as of this copy */
 };
 
 /*
@@ -121,7 +122,8 @@ uint32_t fh_top_slots(struct fh_consumer *consumer);
  * A consistent copy of slot `slot`: 0, -ENOENT (no instrument in it), or -EAGAIN (it
  * kept changing under us; try again). The counts are clamped to the view's depth;
  * the other fields are as the producer wrote them (check instrument before using it
- * as an index).
+ * as an index). state is the feed's book state: never OK for an entry written after
+ * a loss the books have not recovered from.
  */
 int fh_top_read(struct fh_consumer *consumer, uint32_t slot, struct fh_top *top);
 

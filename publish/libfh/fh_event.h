@@ -17,13 +17,31 @@
  * ITCH packets never do.) A feed may publish only one of the two views (config
  * feeds[].publish.views): without `orders` no ORDER_* events, without `levels` no
  * LEVEL_CHANGED, TOP_OF_BOOK or conflated view entries.
+ *
+ * Book state. Every event carries its feed's book state as it was when the event was
+ * published, in two flag bits (fh_event_book_state): OK, the books follow the session
+ * without a hole; RECOVERING, a hole is being filled (nothing past it is published
+ * until it is, so what was published is right but behind); STALE, messages were
+ * declared lost and the feed's books may be wrong. A change of state is published as
+ * BOOK_STATE (why, and which sequence numbers). A loss makes the whole feed STALE
+ * (on ITCH a lost message can touch any instrument); only a new session
+ * (BOOK_CLEARED, then BOOK_STATE ok) or a snapshot brings it back to OK. A snapshot
+ * is published per instrument as BOOK_RECOVERED: clear that instrument's book; what
+ * follows up to the next END_OF_PACKET is its content. Exactly: a BOOK_RECOVERED for
+ * every instrument the books define (body.instrument names it), then the live orders
+ * of all of them as ORDER_ADDED (orders view; in no particular order across
+ * instruments), then per instrument, in the order of the BOOK_RECOVERED events, its
+ * levels as LEVEL_CHANGED (bids best first, then asks best first) and one TOP_OF_BOOK
+ * (levels view), then one END_OF_PACKET (last_seq 0, messages 0); a BOOK_STATE ok
+ * follows when the books are whole. A consumer that applies events alone (clear on
+ * BOOK_CLEARED and BOOK_RECOVERED, apply the rest) ends with fhd's books.
  */
 #ifndef FH_PUBLISH_FH_EVENT_H
 #define FH_PUBLISH_FH_EVENT_H
 
 #include <stdint.h>
 
-#define FH_EVENT_LAYOUT_VERSION 1
+#define FH_EVENT_LAYOUT_VERSION 2
 
 enum fh_event_type {
 	FH_EVENT_NONE = 0,
@@ -45,11 +63,13 @@ enum fh_event_type {
 	FH_EVENT_TRADING_STATUS = 8,	/* body.status */
 	FH_EVENT_INSTRUMENT_DEFINED = 9,/* body.instrument */
 	FH_EVENT_GAP = 10,		/* body.gap: feed lost messages; its books may be stale */
-	FH_EVENT_BOOK_RECOVERED = 11,	/* the feed's books are whole again */
+	FH_EVENT_BOOK_RECOVERED = 11,	/* body.instrument: clear this instrument's book; what
+					   follows up to END_OF_PACKET is its content (file head) */
 	FH_EVENT_END_OF_PACKET = 12,	/* body.packet: books are consistent with one exchange packet;
 					   after its LEVEL_CHANGED and TOP_OF_BOOK events */
 	FH_EVENT_STOP = 13,		/* fhd stops cleanly; nothing follows from this generation */
 	FH_EVENT_BOOK_CLEARED = 14,	/* a new session: every book of the feed is empty */
+	FH_EVENT_BOOK_STATE = 15,	/* body.state: the feed's book state changed */
 	FH_EVENT_TYPES
 };
 
@@ -59,6 +79,39 @@ enum fh_event_flag {
 	FH_FLAG_TRADE_CROSS = 1 << 0,		/* cross trade (ITCH 'Q') */
 	FH_FLAG_TRADE_NON_DISPLAYED = 1 << 1,	/* against a non-displayed order (ITCH 'P') */
 	FH_FLAG_TRADE_EXECUTION = 1 << 2,	/* execution of a displayed order (ITCH 'E'/'C') */
+	FH_FLAG_TRADE_MASK = 7,
+	FH_FLAG_BOOK_RECOVERING = 1 << 6,	/* on every event: the feed's books are recovering */
+	FH_FLAG_BOOK_STALE = 1 << 7,		/* on every event: the feed's books may be wrong */
+	FH_FLAG_BOOK_MASK = FH_FLAG_BOOK_RECOVERING | FH_FLAG_BOOK_STALE,
+};
+
+/* A feed's book state (the flag bits hold it shifted by FH_FLAG_BOOK_SHIFT). */
+enum fh_book_state {
+	FH_BOOK_OK = 0,		/* the books follow the session without a hole */
+	FH_BOOK_RECOVERING = 1,	/* a hole is being filled: right, but behind */
+	FH_BOOK_STALE = 2,	/* messages were lost: the books may be wrong */
+	FH_BOOK_STATES
+};
+#define FH_FLAG_BOOK_SHIFT 6
+_Static_assert(FH_FLAG_BOOK_RECOVERING == FH_BOOK_RECOVERING << FH_FLAG_BOOK_SHIFT &&
+	       FH_FLAG_BOOK_STALE == FH_BOOK_STALE << FH_FLAG_BOOK_SHIFT,
+	       "the flag bits are the state, shifted");
+
+/* Why a feed's book state changed (BOOK_STATE body.state.reason). */
+enum fh_book_reason {
+	FH_BOOK_REASON_NONE = 0,
+	FH_BOOK_REASON_RECOVERING = 1,	/* a hole handed to recovery (RECOVERING) */
+	FH_BOOK_REASON_RECOVERED = 2,	/* the hole was filled (OK) */
+	FH_BOOK_REASON_LOST = 3,		/* a gap declared lost (STALE): no recovery configured */
+	FH_BOOK_REASON_RETRIES_EXHAUSTED = 4,	/* recovery gave up (STALE) */
+	FH_BOOK_REASON_SERVER_SILENT = 5,	/* the recovery server did not answer (STALE) */
+	FH_BOOK_REASON_HOLD_FULL = 6,		/* the hold behind the hole filled up (STALE) */
+	FH_BOOK_REASON_LATE_JOIN = 7,		/* joined mid-session without a snapshot (STALE) */
+	FH_BOOK_REASON_NEW_SESSION = 8,		/* a new session started with empty books (OK) */
+	FH_BOOK_REASON_SNAPSHOT = 9,		/* a snapshot was applied (OK) */
+	FH_BOOK_REASON_SNAPSHOT_STARTED = 10,	/* the books are being built from a snapshot */
+	FH_BOOK_REASON_SNAPSHOT_FAILED = 11,	/* the snapshot was refused, cut or timed out (STALE) */
+	FH_BOOK_REASONS
 };
 
 struct fh_event {
@@ -118,6 +171,13 @@ struct fh_event {
 			uint64_t reserved;
 		} gap;
 		struct {
+			uint8_t state;		/* enum fh_book_state, as of this event */
+			uint8_t reason;		/* enum fh_book_reason */
+			uint8_t reserved[6];
+			uint64_t first;		/* the exchange sequence numbers concerned, */
+			uint64_t count;		/* first..first+count-1 (0, 0: none) */
+		} state;
+		struct {
 			uint64_t last_seq;	/* exchange sequence number of the packet's last message */
 			uint32_t messages;	/* messages applied from the packet */
 			uint32_t reserved[3];
@@ -127,5 +187,11 @@ struct fh_event {
 };
 
 _Static_assert(sizeof(struct fh_event) == 64, "an event is one cache line");
+
+/* The feed's book state when the event was published (enum fh_book_state). */
+static inline enum fh_book_state fh_event_book_state(const struct fh_event *e)
+{
+	return (enum fh_book_state)((e->flags & FH_FLAG_BOOK_MASK) >> FH_FLAG_BOOK_SHIFT);
+}
 
 #endif

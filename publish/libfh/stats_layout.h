@@ -13,7 +13,7 @@
 #include <string.h>
 
 #define FH_STATS_MAGIC 0x3154415453484646ull	/* "FFHSTAT1" little-endian */
-#define FH_STATS_VERSION 1
+#define FH_STATS_VERSION 2
 #define FH_STATS_FEEDS_MAX 16
 #define FH_STATS_LATENCIES 3
 #define FH_STATS_NAME_MAX 32
@@ -24,6 +24,23 @@ struct fh_stats_latency {
 	uint64_t count;
 	uint64_t p50_ns, p90_ns, p99_ns, p999_ns, p9999_ns, max_ns;
 	double mean_ns;
+};
+
+/*
+ * A feed's book state and recovery counters (fhd's feed/recovery.h, copied each
+ * interval): book_state is enum fh_book_state (0 ok, 1 recovering, 2 stale).
+ */
+struct fh_stats_recovery {
+	uint64_t book_state;
+	/* the RX lcore's */
+	uint64_t recoveries, recovered, recovered_messages, reply_packets, reply_duplicates, reply_bad;
+	uint64_t losses, lost_messages, lost_first, lost_count, hold_full;
+	uint64_t snapshots, snapshot_messages;
+	uint64_t recovery_ns_last, recovery_ns_max;	/* a hole handed over -> filled */
+	uint64_t snapshot_ns_last;			/* a snapshot asked for -> applied */
+	/* the recovery worker's */
+	uint64_t requests, requested_messages, timeouts, give_ups, replies, replies_bad;
+	uint64_t send_errors, handoff_full, snapshot_attempts, snapshot_failures;
 };
 
 struct fh_stats_feed {
@@ -40,6 +57,7 @@ struct fh_stats_feed {
 	struct fh_stats_latency interval[FH_STATS_LATENCIES];
 	struct fh_stats_latency total[FH_STATS_LATENCIES];
 	uint64_t feed_delay_out_of_range;	/* feed delay above the histogram's range: a clock problem */
+	struct fh_stats_recovery recovery;
 };
 
 struct fh_stats_segment {

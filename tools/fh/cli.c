@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "publish/libfh/fh_event.h"
 #include "tools/fh/cli.h"
 
 volatile sig_atomic_t cli_quit;
@@ -70,4 +71,13 @@ size_t cli_text_escape(char *out, size_t size, const char *in, bool json)
 	}
 	out[n] = '\0';
 	return n;
+}
+
+const char *cli_book_state_name(uint64_t state)
+{
+	static const char *const names[FH_BOOK_STATES] = {
+		[FH_BOOK_OK] = "ok", [FH_BOOK_RECOVERING] = "recovering", [FH_BOOK_STALE] = "stale",
+	};
+
+	return state < FH_BOOK_STATES ? names[state] : "?";
 }

@@ -56,4 +56,7 @@ static inline bool cli_char_printable(unsigned char c)
  */
 size_t cli_text_escape(char *out, size_t size, const char *in, bool json);
 
+/* A feed's book state (enum fh_book_state, as read from fhd: any value) by name: ok, recovering, stale or ?. */
+const char *cli_book_state_name(uint64_t state);
+
 #endif

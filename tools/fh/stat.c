@@ -11,6 +11,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -86,6 +87,54 @@ static void stat_latency_json(const char *name, const struct fh_stats_latency *l
 	       comma ? "," : "");
 }
 
+/* The recovery counters as fh stat names them, after book_state (stats_layout.h). */
+#define STAT_RECOVERY(field) { #field, offsetof(struct fh_stats_recovery, field) }
+static const struct {
+	const char *name;
+	size_t field;
+} stat_recovery_fields[] = {
+	STAT_RECOVERY(recoveries), STAT_RECOVERY(recovered), STAT_RECOVERY(recovered_messages),
+	STAT_RECOVERY(reply_packets), STAT_RECOVERY(reply_duplicates), STAT_RECOVERY(reply_bad),
+	STAT_RECOVERY(recovery_ns_last), STAT_RECOVERY(recovery_ns_max), STAT_RECOVERY(snapshot_ns_last),
+	STAT_RECOVERY(losses),
+	STAT_RECOVERY(lost_messages), STAT_RECOVERY(lost_first), STAT_RECOVERY(lost_count),
+	STAT_RECOVERY(hold_full), STAT_RECOVERY(snapshots), STAT_RECOVERY(snapshot_messages),
+	STAT_RECOVERY(requests), STAT_RECOVERY(requested_messages), STAT_RECOVERY(timeouts),
+	STAT_RECOVERY(give_ups), STAT_RECOVERY(replies), STAT_RECOVERY(replies_bad),
+	STAT_RECOVERY(send_errors), STAT_RECOVERY(handoff_full), STAT_RECOVERY(snapshot_attempts),
+	STAT_RECOVERY(snapshot_failures),
+};
+#undef STAT_RECOVERY
+_Static_assert(sizeof(stat_recovery_fields) / sizeof(stat_recovery_fields[0]) + 1 ==
+	       sizeof(struct fh_stats_recovery) / sizeof(uint64_t), "fh stat shows every recovery field");
+
+static uint64_t stat_recovery_value(const struct fh_stats_recovery *r, size_t i)
+{
+	uint64_t v;
+
+	memcpy(&v, (const char *)r + stat_recovery_fields[i].field, sizeof(v));
+	return v;
+}
+
+/* The feed's book state and recovery counters: text (one line each) or JSON members. */
+static void stat_recovery_print(const struct fh_stats_recovery *r, bool json)
+{
+	const size_t n = sizeof(stat_recovery_fields) / sizeof(stat_recovery_fields[0]);
+
+	if (json) {
+		printf(",\"book_state\":\"%s\",\"recovery\":{", cli_book_state_name(r->book_state));
+		for (size_t i = 0; i < n; i++)
+			printf("%s\"%s\":%" PRIu64, i ? "," : "", stat_recovery_fields[i].name,
+			       stat_recovery_value(r, i));
+		printf("}");
+		return;
+	}
+	printf("  books %s\n  recovery:", cli_book_state_name(r->book_state));
+	for (size_t i = 0; i < n; i++)
+		printf(" %s %" PRIu64, stat_recovery_fields[i].name, stat_recovery_value(r, i));
+	printf("\n");
+}
+
 static void stat_json(const struct fh_stats_segment *s)
 {
 	enum stat_liveness live = stat_liveness(s);
@@ -111,7 +160,9 @@ static void stat_json(const struct fh_stats_segment *s)
 		printf("},\"total\":{");
 		for (int k = 0; k < FH_STATS_LATENCIES; k++)
 			stat_latency_json(s->latency_names[k], &f->total[k], k + 1 < FH_STATS_LATENCIES);
-		printf("}}");
+		printf("}");
+		stat_recovery_print(&f->recovery, true);
+		printf("}");
 	}
 	printf("]}\n");
 }
@@ -151,6 +202,7 @@ static void stat_table(const struct fh_stats_segment *s)
 		       "  journal_dropped %" PRIu64 "\n", name, f->packets_per_s, f->messages_per_s,
 		       f->packets, f->messages, f->gaps, f->gap_messages, f->duplicates, f->dropped,
 		       f->skipped_messages, f->journal_dropped);
+		stat_recovery_print(&f->recovery, false);
 		if (f->feed_delay_negative > 0 || f->feed_delay_out_of_range > 0)
 			printf("  feed_delay not timed (clocks disagree): negative %" PRIu64 "  out_of_range %" PRIu64
 			       "\n", f->feed_delay_negative, f->feed_delay_out_of_range);

@@ -31,7 +31,29 @@ static const char *const tail_type_names[FH_EVENT_TYPES] = {
 	[FH_EVENT_END_OF_PACKET] = "end_of_packet",
 	[FH_EVENT_STOP] = "stop",
 	[FH_EVENT_BOOK_CLEARED] = "cleared",
+	[FH_EVENT_BOOK_STATE] = "book_state",
 };
+
+static const char *const tail_reason_names[FH_BOOK_REASONS] = {
+	[FH_BOOK_REASON_NONE] = "none",
+	[FH_BOOK_REASON_RECOVERING] = "recovering",
+	[FH_BOOK_REASON_RECOVERED] = "recovered",
+	[FH_BOOK_REASON_LOST] = "lost",
+	[FH_BOOK_REASON_RETRIES_EXHAUSTED] = "retries_exhausted",
+	[FH_BOOK_REASON_SERVER_SILENT] = "server_silent",
+	[FH_BOOK_REASON_HOLD_FULL] = "hold_full",
+	[FH_BOOK_REASON_LATE_JOIN] = "late_join",
+	[FH_BOOK_REASON_NEW_SESSION] = "new_session",
+	[FH_BOOK_REASON_SNAPSHOT] = "snapshot",
+	[FH_BOOK_REASON_SNAPSHOT_STARTED] = "snapshot_started",
+	[FH_BOOK_REASON_SNAPSHOT_FAILED] = "snapshot_failed",
+};
+
+/* A reason from the ring: any byte has a name. */
+static const char *tail_reason_name(unsigned reason)
+{
+	return reason < FH_BOOK_REASONS ? tail_reason_names[reason] : "?";
+}
 
 /* --- books kept from level events --- */
 
@@ -250,7 +272,7 @@ static void tail_event_print(const struct fh_consumer *c, const struct fh_event 
 	case FH_EVENT_ORDER_DELETED:
 		cli_price_text(a, sizeof(a), e->body.order.price, d);
 		if (json)
-			printf("{\"seq\":%" PRIu64 ",\"type\":\"%s\",\"feed\":\"%s\",\"symbol\":\"%s\",\"side\":\"%c\",\"ref\":%" PRIu64 ",\"price\":\"%s\",\"quantity\":%u,\"remaining\":%u}\n",
+			printf("{\"seq\":%" PRIu64 ",\"type\":\"%s\",\"feed\":\"%s\",\"symbol\":\"%s\",\"side\":\"%c\",\"ref\":%" PRIu64 ",\"price\":\"%s\",\"quantity\":%u,\"remaining\":%u",
 			       e->seq, type, feed, symbol, e->side ? 'S' : 'B',
 			       e->body.order.ref, a, e->quantity, e->body.order.remaining);
 		else
@@ -261,7 +283,7 @@ static void tail_event_print(const struct fh_consumer *c, const struct fh_event 
 	case FH_EVENT_ORDER_REPLACED:
 		cli_price_text(a, sizeof(a), e->body.replace.price, d);
 		if (json)
-			printf("{\"seq\":%" PRIu64 ",\"type\":\"%s\",\"feed\":\"%s\",\"symbol\":\"%s\",\"side\":\"%c\",\"old_ref\":%" PRIu64 ",\"new_ref\":%" PRIu64 ",\"price\":\"%s\",\"quantity\":%u}\n",
+			printf("{\"seq\":%" PRIu64 ",\"type\":\"%s\",\"feed\":\"%s\",\"symbol\":\"%s\",\"side\":\"%c\",\"old_ref\":%" PRIu64 ",\"new_ref\":%" PRIu64 ",\"price\":\"%s\",\"quantity\":%u",
 			       e->seq, type, feed, symbol, e->side ? 'S' : 'B',
 			       e->body.replace.old_ref, e->body.replace.new_ref, a, e->quantity);
 		else
@@ -272,7 +294,7 @@ static void tail_event_print(const struct fh_consumer *c, const struct fh_event 
 	case FH_EVENT_LEVEL_CHANGED:
 		cli_price_text(a, sizeof(a), e->body.level.price, d);
 		if (json)
-			printf("{\"seq\":%" PRIu64 ",\"type\":\"%s\",\"feed\":\"%s\",\"symbol\":\"%s\",\"side\":\"%c\",\"price\":\"%s\",\"shares\":%" PRIu64 ",\"orders\":%u}\n",
+			printf("{\"seq\":%" PRIu64 ",\"type\":\"%s\",\"feed\":\"%s\",\"symbol\":\"%s\",\"side\":\"%c\",\"price\":\"%s\",\"shares\":%" PRIu64 ",\"orders\":%u",
 			       e->seq, type, feed, symbol, e->side ? 'S' : 'B', a,
 			       e->body.level.shares, e->body.level.orders);
 		else
@@ -286,7 +308,7 @@ static void tail_event_print(const struct fh_consumer *c, const struct fh_event 
 		if (e->body.top.ask_price != INT64_MIN)
 			cli_price_text(b, sizeof(b), e->body.top.ask_price, d);
 		if (json)
-			printf("{\"seq\":%" PRIu64 ",\"type\":\"%s\",\"feed\":\"%s\",\"symbol\":\"%s\",\"bid\":\"%s\",\"bid_shares\":%u,\"ask\":\"%s\",\"ask_shares\":%u}\n",
+			printf("{\"seq\":%" PRIu64 ",\"type\":\"%s\",\"feed\":\"%s\",\"symbol\":\"%s\",\"bid\":\"%s\",\"bid_shares\":%u,\"ask\":\"%s\",\"ask_shares\":%u",
 			       e->seq, type, feed, symbol, a, e->body.top.bid_shares, b,
 			       e->body.top.ask_shares);
 		else
@@ -297,9 +319,9 @@ static void tail_event_print(const struct fh_consumer *c, const struct fh_event 
 	case FH_EVENT_TRADE:
 		cli_price_text(a, sizeof(a), e->body.trade.price, d);
 		if (json)
-			printf("{\"seq\":%" PRIu64 ",\"type\":\"%s\",\"feed\":\"%s\",\"symbol\":\"%s\",\"price\":\"%s\",\"quantity\":%u,\"match\":%" PRIu64 ",\"flags\":%u}\n",
+			printf("{\"seq\":%" PRIu64 ",\"type\":\"%s\",\"feed\":\"%s\",\"symbol\":\"%s\",\"price\":\"%s\",\"quantity\":%u,\"match\":%" PRIu64 ",\"flags\":%u",
 			       e->seq, type, feed, symbol, a, e->quantity,
-			       e->body.trade.match, e->flags);
+			       e->body.trade.match, e->flags & FH_FLAG_TRADE_MASK);
 		else
 			printf("%" PRIu64 " %s %s %s %u @ %s match %" PRIu64 "%s%s\n", e->seq, type,
 			       feed, symbol, e->quantity, a, e->body.trade.match,
@@ -308,20 +330,42 @@ static void tail_event_print(const struct fh_consumer *c, const struct fh_event 
 		break;
 	case FH_EVENT_GAP:
 		if (json)
-			printf("{\"seq\":%" PRIu64 ",\"type\":\"%s\",\"feed\":\"%s\",\"first\":%" PRIu64 ",\"count\":%" PRIu64 "}\n",
+			printf("{\"seq\":%" PRIu64 ",\"type\":\"%s\",\"feed\":\"%s\",\"first\":%" PRIu64 ",\"count\":%" PRIu64 "",
 			       e->seq, type, feed, e->body.gap.first, e->body.gap.count);
 		else
 			printf("%" PRIu64 " %s %s first %" PRIu64 " count %" PRIu64 "\n", e->seq, type,
 			       feed, e->body.gap.first, e->body.gap.count);
 		break;
+	case FH_EVENT_BOOK_STATE:
+		if (json)
+			printf("{\"seq\":%" PRIu64 ",\"type\":\"%s\",\"feed\":\"%s\",\"reason\":\"%s\",\"first\":%" PRIu64 ",\"count\":%" PRIu64,
+			       e->seq, type, feed, tail_reason_name(e->body.state.reason),
+			       e->body.state.first, e->body.state.count);
+		else
+			printf("%" PRIu64 " %s %s %s reason %s first %" PRIu64 " count %" PRIu64 "\n", e->seq,
+			       type, feed, cli_book_state_name(e->body.state.state),
+			       tail_reason_name(e->body.state.reason), e->body.state.first,
+			       e->body.state.count);
+		break;
+	case FH_EVENT_BOOK_RECOVERED:
+		if (json)
+			printf("{\"seq\":%" PRIu64 ",\"type\":\"%s\",\"feed\":\"%s\",\"symbol\":\"%s\"",
+			       e->seq, type, feed, symbol);
+		else	/* the books are taken afresh while in this state */
+			printf("%" PRIu64 " %s %s %s state %s\n", e->seq, type, feed, symbol,
+			       cli_book_state_name(fh_event_book_state(e)));
+		break;
 	default:
 		if (json)
-			printf("{\"seq\":%" PRIu64 ",\"type\":\"%s\",\"feed\":\"%s\",\"symbol\":\"%s\"}\n",
+			printf("{\"seq\":%" PRIu64 ",\"type\":\"%s\",\"feed\":\"%s\",\"symbol\":\"%s\"",
 			       e->seq, type, feed, symbol);
 		else
 			printf("%" PRIu64 " %s %s %s\n", e->seq, type, feed, symbol);
 		break;
 	}
+	/* Every JSON event says what its feed's books were worth when it was published. */
+	if (json)
+		printf(",\"state\":\"%s\"}\n", cli_book_state_name(fh_event_book_state(e)));
 }
 
 /* Keeps the books from level events; true when fhd said it stopped. */
@@ -345,6 +389,15 @@ static bool tail_event_apply(const struct fh_event *e)
 		break;
 	case FH_EVENT_BOOK_CLEARED:
 		tail_books_clear(e->feed);
+		break;
+	case FH_EVENT_BOOK_RECOVERED:	/* the instrument's book follows, level by level */
+		in = tail_instrument_get(e->feed, e->instrument);
+		if (in != NULL) {
+			in->sides[0].count = in->sides[1].count = 0;
+			if (e->body.instrument.symbol[0] != '\0')
+				snprintf(in->symbol, sizeof(in->symbol), "%.16s", e->body.instrument.symbol);
+			in->decimals = e->body.instrument.price_decimals;
+		}
 		break;
 	case FH_EVENT_STOP:
 		return true;

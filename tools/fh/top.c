@@ -121,8 +121,8 @@ static void top_table_print(struct fh_consumer *c, const struct top_options *o)
 		printf("\033[H\033[2J");
 	printf("fh top  ring %s  next event %" PRIu64 "  lost %" PRIu64 "\n", o->ring,
 	       fh_next_seq(c), fh_lost_total(c));
-	printf("%-6s %-10s %10s %12s %12s %10s %12s %10s\n", "feed", "symbol", "bid size",
-	       "bid", "ask", "ask size", "last", "updates/s");
+	printf("%-6s %-10s %10s %12s %12s %10s %12s %10s %-10s\n", "feed", "symbol", "bid size",
+	       "bid", "ask", "ask size", "last", "updates/s", "books");
 	for (uint32_t slot = 0; slot < fh_top_slots(c) && shown < o->rows && !cli_quit; slot++) {
 		struct top_stats none = { 0 }, *s;
 		char symbol[sizeof(top.symbol)], feed[32];	/* a feed name is at most 31 bytes */
@@ -143,10 +143,11 @@ static void top_table_print(struct fh_consumer *c, const struct top_options *o)
 			cli_price_text(ask, sizeof(ask), top.asks[0].price, top.price_decimals);
 		if (s->last_trade_qty)
 			cli_price_text(last, sizeof(last), s->last_trade, top.price_decimals);
-		printf("%-6s %-10s %10" PRIu64 " %12s %12s %10" PRIu64 " %12s %10u\n",
+		printf("%-6s %-10s %10" PRIu64 " %12s %12s %10" PRIu64 " %12s %10u %-10s\n",
 		       feed, symbol,
 		       top.bid_count ? top.bids[0].shares : 0, bid[0] ? bid : "-", ask[0] ? ask : "-",
-		       top.ask_count ? top.asks[0].shares : 0, last[0] ? last : "-", s->rate);
+		       top.ask_count ? top.asks[0].shares : 0, last[0] ? last : "-", s->rate,
+		       cli_book_state_name(top.state));
 		shown++;
 	}
 }
