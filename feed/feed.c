@@ -139,6 +139,28 @@ void feed_book_state_set(struct feed *feed, uint8_t state, uint8_t reason, uint6
 		publisher_book_state(feed->pub, state, reason, first, count);
 }
 
+/*
+ * Why a hole is being declared: what the recovery service said (retries exhausted, the
+ * server silent), else a join (the session's first hole, nothing applied yet), a full
+ * hold (recovery on), or a loss the lines made and nothing recovered.
+ */
+static uint8_t feed_gap_reason(struct feed *feed, uint64_t first)
+{
+	const struct arbiter *a = &feed->arbiter;
+	uint8_t reason = feed->gap_reason;
+
+	feed->gap_reason = FH_BOOK_REASON_NONE;
+	if (reason != FH_BOOK_REASON_NONE)
+		return reason;
+	if (first == a->first_seq && !a->session_applied)
+		return FH_BOOK_REASON_LATE_JOIN;
+	if (feed->recovery != NULL && a->stats.window_full > feed->recovery_rx.hold_full) {
+		__atomic_store_n(&feed->recovery_rx.hold_full, a->stats.window_full, __ATOMIC_RELAXED);
+		return FH_BOOK_REASON_HOLD_FULL;
+	}
+	return FH_BOOK_REASON_LOST;
+}
+
 /* A hole declared lost: GAP, and the whole feed is STALE (any instrument may be wrong). */
 static void feed_gap(void *context, uint64_t first, uint64_t count)
 {
@@ -153,7 +175,7 @@ static void feed_gap(void *context, uint64_t first, uint64_t count)
 	__atomic_store_n(&rx->lost_messages, rx->lost_messages + count, __ATOMIC_RELAXED);
 	__atomic_store_n(&rx->lost_first, first, __ATOMIC_RELAXED);
 	__atomic_store_n(&rx->lost_count, count, __ATOMIC_RELAXED);
-	feed_book_state_set(feed, FEED_BOOK_STALE, FH_BOOK_REASON_LOST, first, count);
+	feed_book_state_set(feed, FEED_BOOK_STALE, feed_gap_reason(feed, first), first, count);
 	/* With a snapshot server the books are re-synced (a request, taken at the next service). */
 	if (feed->cfg->snapshot.enabled && !feed->arbiter.snapshot_pending)
 		feed->recovery->snapshot_wanted = true;
@@ -578,8 +600,12 @@ static void feed_recovery_service(struct feed *feed, uint64_t now_ns)
 
 		if (reply == NULL || (reply->kind == RECOVERY_REPLY_DATA && r->free_count == 0))
 			break;
-		if (reply->kind == RECOVERY_REPLY_GIVE_UP)
+		if (reply->kind == RECOVERY_REPLY_GIVE_UP) {
+			feed->gap_reason = reply->silent ? FH_BOOK_REASON_SERVER_SILENT :
+							   FH_BOOK_REASON_RETRIES_EXHAUSTED;
 			arbiter_recovery_lost(a, reply->first, reply->count, now_ns);
+			feed->gap_reason = FH_BOOK_REASON_NONE;	/* an old give-up declares nothing */
+		}
 		else if (reply->kind == RECOVERY_REPLY_DATA)
 			feed_recovery_reply(feed, reply, now_ns);
 		else

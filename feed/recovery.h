@@ -112,6 +112,7 @@ enum recovery_reply_kind {
 struct recovery_reply {
 	uint32_t kind;			/* enum recovery_reply_kind */
 	uint32_t len;			/* DATA: payload bytes */
+	uint32_t silent;		/* GIVE_UP: the server answered nothing for the hole */
 	uint64_t first, count;		/* GIVE_UP: the range given up on; SNAPSHOT_END: first */
 	uint8_t payload[RECOVERY_PAYLOAD_MAX];	/* DATA: the MoldUDP64 packet as received */
 };

@@ -69,6 +69,7 @@ struct recovery_client {
 	int fd;
 	struct sockaddr_in server;
 	bool active;			/* a hole is being asked for */
+	bool answered;			/* the server sent a good reply for it */
 	uint64_t want_first, want_end;	/* the hole */
 	uint64_t next;			/* first sequence number not yet in a request */
 	uint64_t quiet_deadline_ns;	/* all asked and answered, the hole still open: ask again then */
@@ -131,6 +132,7 @@ static void recovery_client_end(struct recovery_client *c, bool give_up)
 
 		reply->kind = RECOVERY_REPLY_GIVE_UP;
 		reply->len = 0;
+		reply->silent = !c->answered;
 		reply->first = c->want_first;
 		reply->count = c->want_end - c->want_first;
 		recovery_counter_add(&c->feed->recovery_io.give_ups, 1);
@@ -156,6 +158,7 @@ static void recovery_client_wants(struct recovery_client *c)
 			continue;
 		}
 		c->active = want->count > 0 && c->fd >= 0;
+		c->answered = false;
 		c->want_first = want->first;
 		c->want_end = want->first + want->count;
 		c->next = want->first;
@@ -211,6 +214,7 @@ static void recovery_datagram(struct recovery_client *c, const uint8_t *data, ui
 		recovery_counter_add(&c->feed->recovery_io.handoff_full, 1);
 		return;	/* the request stays as it was: its timeout asks again */
 	}
+	c->answered = true;
 	/* What the reply carried is no longer wanted from this request; ask for the rest. */
 	end = seq + count;
 	if (seq == r->first && end < r->first + r->count) {
