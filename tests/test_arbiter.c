@@ -546,6 +546,20 @@ static void test_snapshot(void)
 	CHECK(applied_exactly(5, 11) && rec.gaps == 1 && !rec.broken);
 	arbiter_fini(&a);
 	CHECK(handles_all_released_once());
+
+	/* Found by fuzz_recovery: flush (shutdown, a replay's end) applies what is held even mid-snapshot. */
+	printf("snapshot: a flush while pending applies what is held, in order\n");
+	rec_start(&a, 8, 1000, true, 5);
+	arbiter_snapshot_begin(&a);
+	offer(&a, S, DECODER_FRAME_DATA, 3, 2, 0, 1);
+	offer(&a, S, DECODER_FRAME_DATA, 1, 2, 1, 2);
+	offer(&a, S, DECODER_FRAME_DATA, 8, 1, 0, 3);
+	CHECK(owner.applied_total == 0);
+	arbiter_flush(&a, 4);
+	CHECK(applied_except(1, 8, 5, 7) && rec.gaps == 1 && rec.gap[0].first == 5 && rec.gap[0].count == 3);
+	CHECK(a.held_count == 0 && rec.recovers == 0);
+	arbiter_fini(&a);
+	CHECK(handles_all_released_once());
 }
 
 /*
