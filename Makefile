@@ -180,8 +180,18 @@ $(B)/fuzz_config_libfuzzer: tests/fuzz_config.c config/yaml_reader.c config/conf
 		$(call pc_cflags,yaml-0.1) tests/fuzz_config.c config/yaml_reader.c config/config.c \
 		config/default_yaml.S -o $@ $(call pc_libs,yaml-0.1) 2>$(B)/fuzz-config-build.log || rm -f $@
 
+# The recovery core without sockets (tests/fuzz_recovery.c: SoupBinTCP framing, the arbiter's
+# recovery and snapshot modes), built the same two ways.
+$(B)/asan/fuzz_recovery: $(B)/asan/obj/tests/fuzz_recovery.o $(B)/asan/obj/tests/fuzz_replay.o \
+		$(B)/asan/obj/feed/arbiter.o $(B)/asan/obj/feed/soupbin.o
+	$(Q)$(CC) $(SAN) -o $@ $^
+$(B)/fuzz_recovery_libfuzzer: tests/fuzz_recovery.c feed/arbiter.c feed/arbiter.h feed/soupbin.c feed/soupbin.h
+	$(if $(Q),@echo "  FUZZ    $@")
+	$(Q)clang -std=gnu11 -g -O1 -I. -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+		tests/fuzz_recovery.c feed/arbiter.c feed/soupbin.c -o $@ 2>$(B)/fuzz-recovery-build.log || rm -f $@
+
 asan: $(B)/asan/fhd $(B)/asan/fuzz_feed $(B)/fuzz_feed_libfuzzer $(B)/asan/fuzz_config $(B)/fuzz_config_libfuzzer $(B)/asan/fh-pcap $(addprefix $(B)/asan/,$(TESTS)) \
-	$(B)/asan/fh $(B)/asan/fuzz_libfh $(B)/fuzz_libfh_libfuzzer
+	$(B)/asan/fh $(B)/asan/fuzz_libfh $(B)/fuzz_libfh_libfuzzer $(B)/asan/fuzz_recovery $(B)/fuzz_recovery_libfuzzer
 
 # --- the two commands of the README (and bench) ---
 # They install missing packages first, then build in a second make so that
@@ -200,7 +210,7 @@ run-bench: $(B)/fhd $(B)/fh $(B)/fh-pcap $(B)/bench-book $(B)/bench-ring $(B)/be
 
 # `make fuzz`: every libFuzzer target for FUZZ_SECONDS each (tests/fuzz.sh says more).
 FUZZ_SECONDS ?= 900
-FUZZ_BINS := $(B)/fuzz_feed_libfuzzer $(B)/fuzz_libfh_libfuzzer $(B)/fuzz_config_libfuzzer
+FUZZ_BINS := $(B)/fuzz_feed_libfuzzer $(B)/fuzz_libfh_libfuzzer $(B)/fuzz_config_libfuzzer $(B)/fuzz_recovery_libfuzzer
 fuzz: deps
 	$(Q)$(MAKE) --no-print-directory run-fuzz
 run-fuzz: $(FUZZ_BINS)

@@ -83,3 +83,26 @@ finish() {
 	fi
 	exit 0
 }
+
+# fuzz_check LABEL NAME MAX_LEN: a libFuzzer target's seed corpus (tests/corpus/NAME)
+# replayed by its gcc ASan+UBSan build ($B/asan/fuzz_NAME), then its libFuzzer build
+# ($B/fuzz_NAME_libfuzzer, skipped if clang could not build it) mutating a copy for
+# FH_FUZZ_SECONDS (default 20). Any crash, sanitizer report or hang fails.
+fuzz_check() {
+	local label=$1 name=$2 max_len=$3 seeds=$ROOT/tests/corpus/$2 secs=${FH_FUZZ_SECONDS:-20} rc
+	check "$label seed corpus under ASan+UBSan (gcc, $(ls "$seeds" | wc -l) inputs)" \
+		timeout 300 "$B/asan/fuzz_$name" "$seeds"/*
+	if [ ! -x "$B/fuzz_${name}_libfuzzer" ]; then
+		echo "skip: libFuzzer build of the $name target not available"
+		return
+	fi
+	mkdir -p "$TMP/corpus-$name"
+	cp "$seeds"/* "$TMP/corpus-$name/"
+	timeout $((secs + 120)) "$B/fuzz_${name}_libfuzzer" -max_total_time="$secs" -max_len="$max_len" -timeout=10 \
+		-print_final_stats=1 -artifact_prefix="$TMP/" "$TMP/corpus-$name" >"$TMP/fuzz-$name.log" 2>&1
+	rc=$?
+	grep -E "stat::number_of_executed_units|stat::peak_rss" "$TMP/fuzz-$name.log"
+	grep -E "DONE +cov" "$TMP/fuzz-$name.log"
+	check "libFuzzer ${secs}s on $label: no finding" [ $rc = 0 ]
+	[ $rc = 0 ] || tail -30 "$TMP/fuzz-$name.log"
+}

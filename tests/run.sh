@@ -61,6 +61,7 @@ run asan/test_events env FHD="$B/asan/fhd" FH_SEEDS=11 "$ROOT/tests/test_events.
 run test_security_segments "$ROOT/tests/test_security_segments.sh"
 run test_fuzz "$ROOT/tests/test_fuzz.sh"
 run test_fuzz_libfh "$ROOT/tests/test_fuzz_libfh.sh"
+run test_fuzz_recovery "$ROOT/tests/test_fuzz_recovery.sh"
 run test_consumer "$ROOT/tests/test_consumer.sh"
 run test_alloc "$ROOT/tests/test_alloc.sh"
 run test_live "$ROOT/tests/test_live.sh"

@@ -6,6 +6,10 @@
  * heartbeats), then seeded random schedules (usage: test_arbiter [seed], or FH_SEED):
  * loss on one line with duplicates and reordering on both must apply 1..N exactly;
  * loss on both must apply every delivered message once, and applied + gap = N.
+ * Then recovery mode (holes handed to recover(), replies on ARBITER_LINE_RECOVERY,
+ * give-ups, a full hold, joins) and snapshot mode (everything held until the snapshot's
+ * sequence is known), case by case and as seeded random schedules against what the
+ * test knows was offered and given up.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -217,6 +221,544 @@ static void run_schedule(uint64_t n, double loss_a, double loss_b, bool both_los
 	CHECK(handles_all_released_once());
 }
 
+/*
+ * Recovery and snapshot modes. The recorder below sees every callback and checks, as
+ * they happen, that what the arbiter applies and declares is strictly sequential: each
+ * applied message is the one after the last applied or declared, each gap starts there.
+ */
+#define REC_GAPS 4096
+
+enum rec_phase { PHASE_OFFER, PHASE_EXPIRE, PHASE_GIVE_UP, PHASE_OTHER };
+
+struct recorder {
+	uint64_t next;			/* the next sequence number due (applied or declared) */
+	bool broken;			/* something applied or declared out of sequence */
+	uint32_t recovers, recovered;
+	uint64_t recover_first, recover_count;
+	uint32_t gaps;
+	struct arbiter_gap gap[REC_GAPS];
+	enum rec_phase gap_phase[REC_GAPS];
+	enum rec_phase phase;
+};
+
+static struct recorder rec;
+
+static void rec_apply(void *context, const struct arbiter_packet *p, uint32_t skip)
+{
+	if (p->seq + skip != rec.next)
+		rec.broken = true;
+	rec.next = p->seq + p->count;
+	owner_apply(context, p, skip);
+}
+
+static void rec_gap(void *context, uint64_t first, uint64_t count)
+{
+	(void)context;
+	if (first != rec.next || count == 0)
+		rec.broken = true;
+	rec.next = first + count;
+	if (rec.gaps < REC_GAPS) {
+		rec.gap[rec.gaps] = (struct arbiter_gap){ .first = first, .count = count };
+		rec.gap_phase[rec.gaps] = rec.phase;
+	}
+	rec.gaps++;
+}
+
+static void rec_recover(void *context, uint64_t first, uint64_t count)
+{
+	(void)context;
+	if (first != rec.next || count == 0)
+		rec.broken = true;
+	rec.recovers++;
+	rec.recover_first = first;
+	rec.recover_count = count;
+}
+
+static void rec_recovered(void *context)
+{
+	(void)context;
+	rec.recovered++;
+}
+
+/* An arbiter with recovery on (recover set) or off, recording into `rec`. */
+static void rec_start(struct arbiter *a, uint32_t held_max, uint64_t window_ns, bool recovery,
+		      uint64_t join_recover_max)
+{
+	memset(&owner, 0, sizeof(owner));
+	memset(&rec, 0, sizeof(rec));
+	rec.next = 1;
+	arbiter_init(a, held_max, window_ns, 1, rec_apply, owner_release, owner_session_start, NULL);
+	a->gap = rec_gap;
+	if (recovery) {
+		a->recover = rec_recover;
+		a->recovered = rec_recovered;
+	}
+	a->join_recover_max = join_recover_max;
+}
+
+/* True if exactly the sequence numbers in [first, last] minus [hole_first, hole_last] were applied. */
+static bool applied_except(uint64_t first, uint64_t last, uint64_t hole_first, uint64_t hole_last)
+{
+	for (uint64_t s = 1; s <= 1000; s++) {
+		bool want = s >= first && s <= last && !(s >= hole_first && s <= hole_last);
+
+		if (owner.applied[s] != want)
+			return false;
+	}
+	return !owner.out_of_order && !rec.broken;
+}
+
+static void test_recovery(void)
+{
+	struct arbiter a;
+	const char *S = "SESSION001", *T = "SESSION002";
+
+	printf("recovery: a hole outliving the window is handed over once, later packets held\n");
+	rec_start(&a, 8, 1000, true, 100);
+	offer(&a, S, DECODER_FRAME_DATA, 1, 2, 0, 0);
+	offer(&a, S, DECODER_FRAME_DATA, 6, 2, 0, 10);	/* 3..5 lost on both lines */
+	offer(&a, S, DECODER_FRAME_DATA, 8, 1, 1, 20);
+	arbiter_expire(&a, 1009);
+	CHECK(rec.recovers == 0 && a.stats.recoveries == 0);
+	arbiter_expire(&a, 1010);
+	CHECK(rec.recovers == 1 && rec.recover_first == 3 && rec.recover_count == 3);
+	CHECK(a.recovering && a.recover_end == 6 && a.stats.recoveries == 1);
+	arbiter_expire(&a, 1000000);	/* no second hand-over, no gap while recovering */
+	offer(&a, S, DECODER_FRAME_DATA, 9, 1, 0, 1000000);
+	arbiter_expire(&a, 2000000);
+	CHECK(rec.recovers == 1 && rec.gaps == 0 && a.stats.gaps == 0 && a.held_count == 3);
+	CHECK(applied_exactly(1, 2));
+	printf("recovery: replies fill it in any order, duplicates counted, recovered() once\n");
+	offer(&a, S, DECODER_FRAME_DATA, 5, 1, ARBITER_LINE_RECOVERY, 2000001);	/* out of order: held */
+	offer(&a, S, DECODER_FRAME_DATA, 5, 1, ARBITER_LINE_RECOVERY, 2000002);	/* its copy */
+	CHECK(a.stats.lines[ARBITER_LINE_RECOVERY].duplicates == 1 && applied_exactly(1, 2));
+	offer(&a, S, DECODER_FRAME_DATA, 3, 1, ARBITER_LINE_RECOVERY, 2000003);
+	CHECK(applied_exactly(1, 3) && a.recovering && rec.recovered == 0);
+	offer(&a, S, DECODER_FRAME_DATA, 3, 1, ARBITER_LINE_RECOVERY, 2000004);	/* applied already */
+	CHECK(a.stats.lines[ARBITER_LINE_RECOVERY].duplicates == 2);
+	offer(&a, S, DECODER_FRAME_DATA, 4, 1, ARBITER_LINE_RECOVERY, 2000005);
+	CHECK(applied_exactly(1, 9) && !a.recovering && rec.recovered == 1 && a.held_count == 0);
+	CHECK(a.stats.gaps == 0 && rec.gaps == 0 && a.stats.lines[ARBITER_LINE_RECOVERY].packets_won == 3);
+	arbiter_recovery_lost(&a, 3, 3, 2000006);	/* a stale give-up: filled already */
+	CHECK(a.stats.gaps == 0 && rec.gaps == 0 && a.expected == 10);
+	arbiter_fini(&a);
+	CHECK(handles_all_released_once());
+
+	printf("recovery: a partial reply, then the give-up declares exactly what is left\n");
+	rec_start(&a, 8, 1000, true, 100);
+	offer(&a, S, DECODER_FRAME_DATA, 1, 2, 0, 0);
+	offer(&a, S, DECODER_FRAME_DATA, 10, 2, 0, 0);	/* 3..9 lost */
+	arbiter_expire(&a, 1000);
+	CHECK(rec.recovers == 1 && rec.recover_first == 3 && rec.recover_count == 7);
+	offer(&a, S, DECODER_FRAME_DATA, 3, 3, ARBITER_LINE_RECOVERY, 1001);	/* fewer than asked */
+	CHECK(applied_exactly(1, 5) && a.recovering);
+	arbiter_recovery_lost(&a, 20, 5, 1002);	/* not this hole's range: nothing */
+	arbiter_recovery_lost(&a, 1, 2, 1002);	/* ends before what is due: nothing */
+	CHECK(a.stats.gaps == 0 && a.recovering);
+	arbiter_recovery_lost(&a, 3, 7, 1003);
+	CHECK(rec.gaps == 1 && rec.gap[0].first == 6 && rec.gap[0].count == 4);
+	CHECK(a.stats.gaps == 1 && a.stats.gap_messages == 4 && !a.recovering && rec.recovered == 0);
+	CHECK(applied_except(1, 11, 6, 9));
+	arbiter_recovery_lost(&a, 3, 7, 1004);	/* the same give-up again: nothing */
+	offer(&a, S, DECODER_FRAME_DATA, 6, 4, ARBITER_LINE_RECOVERY, 1005);	/* a reply after it */
+	CHECK(a.stats.gaps == 1 && a.stats.lines[ARBITER_LINE_RECOVERY].duplicates == 1);
+	CHECK(applied_except(1, 11, 6, 9));
+	arbiter_fini(&a);
+	CHECK(handles_all_released_once());
+
+	printf("recovery: a full hold declares the hole (window_full)\n");
+	rec_start(&a, 3, 1000, true, 100);
+	offer(&a, S, DECODER_FRAME_DATA, 1, 1, 0, 0);
+	offer(&a, S, DECODER_FRAME_DATA, 5, 1, 0, 0);	/* 2..4 lost */
+	arbiter_expire(&a, 1000);
+	CHECK(rec.recovers == 1 && rec.recover_first == 2 && rec.recover_count == 3);
+	offer(&a, S, DECODER_FRAME_DATA, 6, 1, 0, 1001);
+	offer(&a, S, DECODER_FRAME_DATA, 7, 1, 0, 1002);
+	CHECK(a.stats.gaps == 0 && a.held_count == 3);
+	offer(&a, S, DECODER_FRAME_DATA, 8, 1, 0, 1003);	/* no room */
+	CHECK(a.stats.window_full == 1 && rec.gaps == 1 && rec.gap[0].first == 2 && rec.gap[0].count == 3);
+	CHECK(!a.recovering && rec.recovered == 0 && applied_except(1, 8, 2, 4));
+	arbiter_recovery_lost(&a, 2, 3, 1004);	/* the worker's give-up, after the fact */
+	CHECK(a.stats.gaps == 1);
+	arbiter_fini(&a);
+	CHECK(handles_all_released_once());
+
+	printf("recovery: a long join is declared (joins_unrecovered), a short one recovered\n");
+	rec_start(&a, 8, 1000, true, 100);
+	offer(&a, S, DECODER_FRAME_DATA, 500, 2, 0, 0);	/* fhd started mid-session */
+	arbiter_expire(&a, 1000);
+	CHECK(rec.recovers == 0 && a.stats.joins_unrecovered == 1 && rec.gaps == 1);
+	CHECK(rec.gap[0].first == 1 && rec.gap[0].count == 499 && applied_exactly(500, 501));
+	offer(&a, S, DECODER_FRAME_DATA, 510, 1, 0, 1001);	/* a later hole is not a join */
+	arbiter_expire(&a, 2001);
+	CHECK(rec.recovers == 1 && rec.recover_first == 502 && rec.recover_count == 8);
+	CHECK(a.stats.joins_unrecovered == 1);
+	arbiter_fini(&a);
+	CHECK(handles_all_released_once());
+	rec_start(&a, 8, 1000, true, 100);
+	offer(&a, S, DECODER_FRAME_DATA, 101, 1, 0, 0);	/* 1..100: exactly join_recover_max */
+	arbiter_expire(&a, 1000);
+	CHECK(rec.recovers == 1 && rec.recover_first == 1 && rec.recover_count == 100);
+	CHECK(a.stats.joins_unrecovered == 0 && rec.gaps == 0);
+	offer(&a, S, DECODER_FRAME_DATA, 1, 100, ARBITER_LINE_RECOVERY, 1001);
+	CHECK(applied_exactly(1, 101) && rec.recovered == 1);
+	arbiter_fini(&a);
+	CHECK(handles_all_released_once());
+
+	printf("recovery: arbiter_recover_now starts it without waiting\n");
+	rec_start(&a, 8, 1000000, true, 100);
+	CHECK(!arbiter_recover_now(&a, 0));	/* nothing held: nothing to recover */
+	offer(&a, S, DECODER_FRAME_DATA, 1, 1, 0, 0);
+	offer(&a, S, DECODER_FRAME_DATA, 4, 1, 0, 0);
+	CHECK(arbiter_recover_now(&a, 1));
+	CHECK(rec.recovers == 1 && rec.recover_first == 2 && rec.recover_count == 2);
+	CHECK(arbiter_recover_now(&a, 2) && rec.recovers == 1);	/* under way: not again */
+	offer(&a, S, DECODER_FRAME_DATA, 2, 2, ARBITER_LINE_RECOVERY, 3);
+	CHECK(!arbiter_recover_now(&a, 4) && applied_exactly(1, 4) && rec.recovered == 1);
+	arbiter_fini(&a);
+	CHECK(handles_all_released_once());
+	rec_start(&a, 8, 1000000, false, 100);	/* without recover(): nothing to start */
+	offer(&a, S, DECODER_FRAME_DATA, 1, 1, 0, 0);
+	offer(&a, S, DECODER_FRAME_DATA, 4, 1, 0, 0);
+	CHECK(!arbiter_recover_now(&a, 1) && rec.gaps == 0 && a.held_count == 1);
+	arbiter_fini(&a);
+	CHECK(handles_all_released_once());
+
+	printf("recovery: a new session cancels it; the old session's replies are strays\n");
+	rec_start(&a, 8, 1000, true, 100);
+	offer(&a, S, DECODER_FRAME_DATA, 1, 1, 0, 0);
+	offer(&a, S, DECODER_FRAME_DATA, 4, 1, 0, 0);
+	arbiter_expire(&a, 1000);
+	CHECK(a.recovering && rec.recovers == 1);
+	offer(&a, S, DECODER_FRAME_END, 5, 0, 0, 1001);
+	offer(&a, T, DECODER_FRAME_DATA, 1, 2, 1, 1002);
+	CHECK(!a.recovering && a.stats.session_changes == 1 && owner.session_starts == 1);
+	CHECK(rec.recovered == 0 && a.expected == 3);
+	offer(&a, S, DECODER_FRAME_DATA, 2, 2, ARBITER_LINE_RECOVERY, 1003);
+	CHECK(a.stats.lines[ARBITER_LINE_RECOVERY].wrong_session == 1 && a.expected == 3);
+	arbiter_recovery_lost(&a, 2, 2, 1004);
+	CHECK(a.expected == 3 && a.held_count == 0);
+	arbiter_fini(&a);
+	CHECK(handles_all_released_once());
+}
+
+static void test_snapshot(void)
+{
+	struct arbiter a;
+	const char *S = "SESSION001";
+
+	printf("snapshot: everything held while pending, then applied from its sequence on\n");
+	rec_start(&a, 8, 1000, false, 100);
+	arbiter_snapshot_begin(&a);
+	offer(&a, S, DECODER_FRAME_DATA, 1, 3, 0, 0);	/* at what is expected: held all the same */
+	offer(&a, S, DECODER_FRAME_DATA, 1, 3, 1, 0);	/* its copy */
+	offer(&a, S, DECODER_FRAME_DATA, 4, 3, 1, 0);	/* 4..6 straddles 5 */
+	offer(&a, S, DECODER_FRAME_DATA, 7, 2, 0, 0);
+	offer(&a, S, DECODER_FRAME_HEARTBEAT, 9, 0, 0, 0);
+	CHECK(owner.applied_total == 0 && a.held_count == 3 && a.stats.lines[1].duplicates == 1);
+	arbiter_expire(&a, 1000000);	/* no window while pending */
+	CHECK(owner.applied_total == 0 && rec.gaps == 0);
+	rec.next = 5;	/* the snapshot carries the session up to 4 */
+	arbiter_snapshot_end(&a, 5, 1000001);
+	CHECK(applied_exactly(5, 8) && !rec.broken);
+	CHECK(a.stats.lines[0].duplicates == 1 && a.stats.lines[1].duplicates == 1);
+	CHECK(a.expected == 9 && a.held_count == 0 && rec.gaps == 0 && !a.snapshot_pending);
+	arbiter_fini(&a);
+	CHECK(handles_all_released_once());
+
+	printf("snapshot: ended before any packet, the session starts at its sequence\n");
+	rec_start(&a, 8, 1000, false, 100);
+	arbiter_snapshot_begin(&a);
+	arbiter_snapshot_end(&a, 50, 0);
+	rec.next = 50;
+	offer(&a, S, DECODER_FRAME_DATA, 40, 5, 0, 1);	/* below it: a duplicate */
+	offer(&a, S, DECODER_FRAME_DATA, 50, 2, 0, 2);
+	CHECK(applied_exactly(50, 51) && a.stats.lines[0].duplicates == 1 && rec.gaps == 0);
+	arbiter_fini(&a);
+	CHECK(handles_all_released_once());
+
+	printf("snapshot: a hole after its sequence is recovered (not a join), or declared\n");
+	rec_start(&a, 8, 1000, true, 5);
+	arbiter_snapshot_begin(&a);
+	arbiter_snapshot_end(&a, 50, 0);
+	rec.next = 50;
+	offer(&a, S, DECODER_FRAME_DATA, 60, 1, 0, 1);
+	arbiter_expire(&a, 1001);
+	CHECK(rec.recovers == 1 && rec.recover_first == 50 && rec.recover_count == 10);
+	CHECK(a.stats.joins_unrecovered == 0);
+	offer(&a, S, DECODER_FRAME_DATA, 50, 10, ARBITER_LINE_RECOVERY, 1002);
+	CHECK(applied_exactly(50, 60) && rec.recovered == 1 && !rec.broken);
+	arbiter_fini(&a);
+	CHECK(handles_all_released_once());
+	rec_start(&a, 8, 1000, true, 5);	/* a session seen before the snapshot ends */
+	arbiter_snapshot_begin(&a);
+	offer(&a, S, DECODER_FRAME_DATA, 60, 1, 0, 1);
+	arbiter_snapshot_end(&a, 50, 2);
+	rec.next = 50;
+	arbiter_expire(&a, 1001);
+	CHECK(rec.recovers == 0);
+	arbiter_expire(&a, 1002);
+	CHECK(rec.recovers == 1 && rec.recover_first == 50 && rec.recover_count == 10);
+	arbiter_fini(&a);
+	CHECK(handles_all_released_once());
+	rec_start(&a, 8, 1000, false, 5);
+	arbiter_snapshot_begin(&a);
+	offer(&a, S, DECODER_FRAME_DATA, 60, 1, 0, 1);
+	arbiter_snapshot_end(&a, 50, 2);
+	rec.next = 50;
+	arbiter_expire(&a, 1002);
+	CHECK(rec.gaps == 1 && rec.gap[0].first == 50 && rec.gap[0].count == 10 && applied_exactly(60, 60));
+	arbiter_fini(&a);
+	CHECK(handles_all_released_once());
+
+	printf("snapshot: a full hold drops its oldest and keeps the newest\n");
+	rec_start(&a, 4, 1000, false, 5);
+	arbiter_snapshot_begin(&a);
+	for (uint64_t s = 1; s <= 6; s++)
+		offer(&a, S, DECODER_FRAME_DATA, s, 1, 0, s);
+	CHECK(a.stats.snapshot_dropped == 2 && a.stats.window_full == 0 && rec.gaps == 0);
+	CHECK(a.held_count == 4 && a.held[0].seq == 3 && a.held[3].seq == 6);
+	CHECK(owner.released[0] == 1 && owner.released[1] == 1 && owner.released[2] == 0);
+	arbiter_snapshot_end(&a, 2, 7);	/* 2 was dropped: a hole, declared after the window */
+	rec.next = 2;
+	CHECK(owner.applied_total == 0);
+	arbiter_expire(&a, 1007);
+	CHECK(rec.gaps == 1 && rec.gap[0].first == 2 && rec.gap[0].count == 1 && applied_exactly(3, 6));
+	arbiter_fini(&a);
+	CHECK(handles_all_released_once());
+
+	printf("snapshot: failed, the feed goes on from what it holds\n");
+	rec_start(&a, 8, 1000, true, 5);
+	arbiter_snapshot_begin(&a);
+	offer(&a, S, DECODER_FRAME_DATA, 5, 2, 0, 1);
+	offer(&a, S, DECODER_FRAME_DATA, 7, 2, 1, 2);
+	arbiter_snapshot_failed(&a, 3);
+	CHECK(rec.gaps == 1 && rec.gap[0].first == 1 && rec.gap[0].count == 4 && rec.recovers == 0);
+	CHECK(applied_exactly(5, 8) && !a.snapshot_pending && !rec.broken);
+	offer(&a, S, DECODER_FRAME_DATA, 9, 1, 0, 4);	/* and goes on as usual */
+	CHECK(applied_exactly(5, 9));
+	printf("snapshot: a re-sync mid-session, failed, applies what was held in order\n");
+	arbiter_snapshot_begin(&a);
+	offer(&a, S, DECODER_FRAME_DATA, 11, 1, 0, 5);
+	offer(&a, S, DECODER_FRAME_DATA, 10, 1, 0, 6);	/* due now, held all the same */
+	CHECK(applied_exactly(5, 9) && a.held_count == 2);
+	arbiter_snapshot_failed(&a, 7);
+	CHECK(applied_exactly(5, 11) && rec.gaps == 1 && !rec.broken);
+	arbiter_fini(&a);
+	CHECK(handles_all_released_once());
+
+	/* Found by fuzz_recovery: flush (shutdown, a replay's end) applies what is held even mid-snapshot. */
+	printf("snapshot: a flush while pending applies what is held, in order\n");
+	rec_start(&a, 8, 1000, true, 5);
+	arbiter_snapshot_begin(&a);
+	offer(&a, S, DECODER_FRAME_DATA, 3, 2, 0, 1);
+	offer(&a, S, DECODER_FRAME_DATA, 1, 2, 1, 2);
+	offer(&a, S, DECODER_FRAME_DATA, 8, 1, 0, 3);
+	CHECK(owner.applied_total == 0);
+	arbiter_flush(&a, 4);
+	CHECK(applied_except(1, 8, 5, 7) && rec.gaps == 1 && rec.gap[0].first == 5 && rec.gap[0].count == 3);
+	CHECK(a.held_count == 0 && rec.recovers == 0);
+	arbiter_fini(&a);
+	CHECK(handles_all_released_once());
+}
+
+/*
+ * The randomized differential: lines losing, duplicating and reordering packets, a
+ * recovery server whose replies come late, out of order and twice, and (unreliable)
+ * lose some replies and give up, with stale give-ups thrown in. The reference is what
+ * the test itself knows: which sequence numbers were ever offered, which ranges were
+ * given up, when the hold was full. Applied and declared must be 1..N in order, each
+ * once; a declared gap never holds a message that was offered before it, and only
+ * comes from a give-up (inside its range) or a full hold (window_full).
+ */
+#define SIM_EVENTS (1 << 16)
+
+struct sim_event {
+	uint64_t due;
+	uint64_t first, count;	/* a reply's messages, or the range given up */
+	bool give_up;
+};
+
+static struct {
+	uint64_t now, n;
+	bool unreliable;
+	bool overflow;
+	uint32_t events_count;
+	struct sim_event events[SIM_EVENTS];
+	uint64_t give_up_first, give_up_count;	/* the give-up being handed over */
+	uint64_t past_first[1024], past_count[1024];	/* ranges recover() asked for */
+	uint32_t past;
+} sim;
+
+static bool offered[MESSAGES_MAX + 2];
+
+static void sim_event_add(uint64_t due, uint64_t first, uint64_t count, bool give_up)
+{
+	if (sim.events_count == SIM_EVENTS) {
+		sim.overflow = true;
+		return;
+	}
+	sim.events[sim.events_count++] = (struct sim_event){ due, first, count, give_up };
+}
+
+static void sim_gap(void *context, uint64_t first, uint64_t count)
+{
+	for (uint64_t s = first; s < first + count && s <= MESSAGES_MAX; s++)
+		if (offered[s])
+			rec.broken = true;	/* it was delivered: it is not lost */
+	if (rec.phase == PHASE_GIVE_UP &&
+	    (first < sim.give_up_first || first + count > sim.give_up_first + sim.give_up_count))
+		rec.broken = true;
+	if (rec.phase == PHASE_EXPIRE || rec.phase == PHASE_OTHER)
+		rec.broken = true;	/* with recover() and no join, expiry declares nothing */
+	rec_gap(context, first, count);
+}
+
+/* The server answers a request: in chunks, late, out of order, some twice, some lost. */
+static void sim_recover(void *context, uint64_t first, uint64_t count)
+{
+	bool dropped = false;
+
+	for (uint64_t s = first; s < first + count && s <= MESSAGES_MAX; s++)
+		if (offered[s])
+			rec.broken = true;	/* asking for what was delivered */
+	rec_recover(context, first, count);
+	sim.past_first[sim.past % 1024] = first;
+	sim.past_count[sim.past % 1024] = count;
+	sim.past++;
+	for (uint64_t s = first; s < first + count;) {
+		uint64_t c = 1 + check_rng() % 5;
+
+		if (c > first + count - s)
+			c = first + count - s;
+		if (sim.unreliable && check_rng() % 10 < 3)
+			dropped = true;
+		else
+			sim_event_add(sim.now + 1 + check_rng() % 400, s, c, false);
+		if (check_rng() % 10 == 0)
+			sim_event_add(sim.now + 1 + check_rng() % 800, s, c, false);
+		s += c;
+	}
+	if (dropped)
+		sim_event_add(sim.now + 300 + check_rng() % 300, first, count, true);
+}
+
+static void sim_offer(struct arbiter *a, enum decoder_frame_kind kind, uint64_t seq, uint32_t count,
+		      uint8_t line)
+{
+	uint64_t full = a->stats.window_full;
+	uint32_t gaps = rec.gaps;
+
+	rec.phase = PHASE_OFFER;
+	offer(a, "RANDOM0001", kind, seq, count, line, sim.now);
+	if (rec.gaps - gaps != a->stats.window_full - full)
+		rec.broken = true;	/* a gap while offering only from a full hold */
+	for (uint64_t s = seq; s < seq + count && s <= MESSAGES_MAX; s++)
+		offered[s] = true;
+	rec.phase = PHASE_OTHER;
+}
+
+/* Everything due by now, then the window's expiry and now and then a stale give-up. */
+static void sim_step(struct arbiter *a)
+{
+	for (uint32_t i = 0; i < sim.events_count;) {
+		struct sim_event e = sim.events[i];
+
+		if (e.due > sim.now) {
+			i++;
+			continue;
+		}
+		sim.events[i] = sim.events[--sim.events_count];
+		if (e.give_up) {
+			rec.phase = PHASE_GIVE_UP;
+			sim.give_up_first = e.first;
+			sim.give_up_count = e.count;
+			arbiter_recovery_lost(a, e.first, e.count, sim.now);
+			rec.phase = PHASE_OTHER;
+		} else {
+			sim_offer(a, DECODER_FRAME_DATA, e.first, (uint32_t)e.count, ARBITER_LINE_RECOVERY);
+		}
+	}
+	rec.phase = PHASE_EXPIRE;
+	arbiter_expire(a, sim.now);
+	rec.phase = PHASE_OTHER;
+	if (sim.past > 0 && check_rng() % 20 == 0) {
+		uint32_t k = (uint32_t)(check_rng() % (sim.past < 1024 ? sim.past : 1024));
+		uint64_t gaps = a->stats.gaps;
+
+		if (sim.past_first[k] + sim.past_count[k] <= a->expected) {
+			arbiter_recovery_lost(a, sim.past_first[k], sim.past_count[k], sim.now);
+			CHECK(a->stats.gaps == gaps);	/* stale: changes nothing */
+		}
+	}
+}
+
+static void run_recovery_schedule(uint64_t n, double loss, bool unreliable, uint32_t hold)
+{
+	static struct schedule_item items[MESSAGES_MAX * 3];
+	size_t count = 0;
+	struct arbiter a;
+	uint64_t seq = 1, index = 0, applied = 0, declared = 0;
+
+	rec_start(&a, hold, 50, true, UINT64_MAX);
+	a.gap = sim_gap;
+	a.recover = sim_recover;
+	memset(&sim, 0, sizeof(sim));
+	memset(offered, 0, sizeof(offered));
+	sim.n = n;
+	sim.unreliable = unreliable;
+	while (seq <= n) {
+		uint32_t c = (uint32_t)(1 + check_rng() % 8);
+
+		if (seq + c - 1 > n)
+			c = (uint32_t)(n - seq + 1);
+		for (uint8_t line = 0; line < 2; line++) {
+			int copies = (double)(check_rng() % 10000) / 10000 < loss ? 0 : (check_rng() % 20 == 0 ? 2 : 1);
+
+			for (int k = 0; k < copies; k++) {
+				double jitter = check_rng() % 5 == 0 ? (double)(check_rng() % 4) : 0;
+
+				items[count++] = (struct schedule_item){
+					seq, c, line, (double)index + jitter + line * 2.5 + k * 0.1 };
+			}
+		}
+		seq += c;
+		index++;
+	}
+	qsort(items, count, sizeof(items[0]), schedule_compare);
+	for (size_t i = 0; i < count; i++) {
+		sim.now += 10;
+		sim_offer(&a, DECODER_FRAME_DATA, items[i].seq, items[i].count, items[i].line);
+		sim_step(&a);
+	}
+	/* The session's end names n + 1: a lost tail is a hole like any other. */
+	sim.now += 10;
+	sim_offer(&a, DECODER_FRAME_HEARTBEAT, n + 1, 0, 0);
+	for (int i = 0; i < 100000 && (sim.events_count > 0 || a.held_count > 0); i++) {
+		sim.now += 10;
+		sim_step(&a);
+	}
+	CHECK(!sim.overflow && sim.events_count == 0 && a.held_count == 0 && !a.recovering);
+	rec.phase = PHASE_OTHER;
+	arbiter_flush(&a, sim.now);	/* nothing left to declare */
+	for (uint64_t s = 1; s <= n; s++)
+		applied += owner.applied[s];
+	for (uint32_t g = 0; g < rec.gaps && g < REC_GAPS; g++)
+		declared += rec.gap[g].count;
+	CHECK(!rec.broken && !owner.out_of_order && rec.next == n + 1 && a.expected == n + 1);
+	CHECK(applied == owner.applied_total && applied + declared == n && rec.gaps < REC_GAPS);
+	CHECK(declared == a.stats.gap_messages && rec.gaps == a.stats.gaps);
+	CHECK(a.stats.recoveries == rec.recovers && a.stats.joins_unrecovered == 0);
+	if (!unreliable)	/* a hold big enough and a server that always answers: nothing lost */
+		CHECK(a.stats.window_full == 0 && declared == 0 && rec.recovered == rec.recovers);
+	printf("  n %" PRIu64 ": %u recoveries, %u recovered, %" PRIu64 " reply duplicates, %u gaps (%" PRIu64
+	       " messages, %" PRIu64 " hold full)%s\n", n, rec.recovers, rec.recovered,
+	       a.stats.lines[ARBITER_LINE_RECOVERY].duplicates, rec.gaps, declared, a.stats.window_full,
+	       rec.broken ? " BROKEN" : "");
+	arbiter_fini(&a);
+	CHECK(handles_all_released_once());
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t seed = check_seed(argc, argv);
@@ -229,6 +771,14 @@ int main(int argc, char **argv)
 	printf("random schedules, loss on both lines (seed %" PRIu64 ")\n", seed);
 	for (int i = 0; i < 5; i++)
 		run_schedule(20000, 0.2, 0.2, false);
+	test_recovery();
+	test_snapshot();
+	printf("random schedules with recovery, a server that always answers (seed %" PRIu64 ")\n", seed);
+	for (int i = 0; i < 6; i++)
+		run_recovery_schedule(5000 + check_rng() % 20000, i % 2 ? 0.2 : 0.05, false, 4096);
+	printf("random schedules with recovery, give-ups and a small hold (seed %" PRIu64 ")\n", seed);
+	for (int i = 0; i < 6; i++)
+		run_recovery_schedule(5000 + check_rng() % 20000, i % 2 ? 0.3 : 0.1, true, 8 + (uint32_t)(check_rng() % 56));
 	printf("%s (seed %" PRIu64 ")\n", failures ? "FAIL" : "PASS", seed);
 	return failures ? 1 : 0;
 }
