@@ -176,8 +176,11 @@ static void feed_gap(void *context, uint64_t first, uint64_t count)
 	__atomic_store_n(&rx->lost_first, first, __ATOMIC_RELAXED);
 	__atomic_store_n(&rx->lost_count, count, __ATOMIC_RELAXED);
 	feed_book_state_set(feed, FEED_BOOK_STALE, feed_gap_reason(feed, first), first, count);
-	/* With a snapshot server the books are re-synced (a request, taken at the next service). */
-	if (feed->cfg->snapshot.enabled && !feed->arbiter.snapshot_pending)
+	/*
+	 * With a snapshot server the books are re-synced (a request, taken at the next
+	 * service), unless a snapshot just failed whole: no login loop until a new session.
+	 */
+	if (feed->cfg->snapshot.enabled && !feed->arbiter.snapshot_pending && !feed->recovery->snapshot_failed)
 		feed->recovery->snapshot_wanted = true;
 }
 
@@ -240,6 +243,8 @@ static void feed_session_start(void *context)
 	book_reset(feed->book);
 	if (feed->pub != NULL)
 		publisher_cleared(feed->pub);
+	if (feed->recovery != NULL)
+		feed->recovery->snapshot_failed = false;	/* a new session may take snapshots again */
 	feed_book_state_set(feed, FEED_BOOK_OK, FH_BOOK_REASON_NEW_SESSION, 0, 0);
 }
 
@@ -305,7 +310,6 @@ struct feed *feed_create(const struct cfg_feed *cfg, void (*packet_free)(void *p
 		/* A late join: the books come from a snapshot, the lines wait for it. */
 		feed->recovery->snapshot_wanted = true;
 		arbiter_snapshot_begin(&feed->arbiter);
-		feed->recovery_rx.state = FEED_BOOK_RECOVERING;
 	}
 	if (rc != 0) {
 		snprintf(err, err_size, "feed %s: reorder window: %s", cfg->name, strerror(-rc));
@@ -561,6 +565,7 @@ static void feed_snapshot_reply(struct feed *feed, const struct recovery_reply *
 			break;
 		/* What a failed login left in the books is part of a snapshot: worth nothing. */
 		book_reset(feed->book);
+		feed->recovery->snapshot_failed = true;
 		feed_book_state_set(feed, FEED_BOOK_STALE, FH_BOOK_REASON_SNAPSHOT_FAILED, 0, 0);
 		arbiter_snapshot_failed(&feed->arbiter, now_ns);
 		break;
@@ -576,6 +581,9 @@ static void feed_snapshot_begin(struct feed *feed)
 		return;	/* the worker is behind: the next pass asks again */
 	feed->recovery->snapshot_wanted = false;
 	feed->recovery_rx.started_ns = clock_monotonic_ns();
+	/* A join is RECOVERING (nothing published yet); a re-sync stays STALE until it ends. */
+	if (feed->recovery_rx.state == FEED_BOOK_OK)
+		feed_book_state_set(feed, FEED_BOOK_RECOVERING, FH_BOOK_REASON_SNAPSHOT_STARTED, 0, 0);
 	book_reset(feed->book);
 	arbiter_snapshot_begin(&feed->arbiter);
 	__atomic_store_n(&feed->recovery->recovering, 0, __ATOMIC_RELEASE);

@@ -131,6 +131,7 @@ struct feed_recovery {
 	int wake_fd;			/* eventfd: the RX lcore wakes the worker for a want (non-blocking) */
 	bool want_lost;			/* a want found its queue full: give the hole up (RX only) */
 	bool snapshot_wanted;		/* take a snapshot at the next service (RX only) */
+	bool snapshot_failed;		/* the last snapshot failed whole: none until a new session (RX only) */
 	struct recovery_buffer *buffers;	/* RX only: copies the arbiter may hold */
 	uint32_t free[RECOVERY_BUFFERS];	/* free buffer indexes, a stack */
 	uint32_t free_count;

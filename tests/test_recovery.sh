@@ -11,12 +11,13 @@
 # that checks no event comes out of sequence.
 source "$(dirname "$0")/lib.sh"
 
+[ -n "${KEEP:-}" ] && echo "scratch: $TMP"
 MOLD="$ROOT/tools/mold_server.py"
 GLIMPSE="$ROOT/tools/glimpse_server.py"
 CRAFT="$ROOT/tests/pcap_craft.py"
 FH=$B/fh
 pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$TMP"; rm -f /dev/shm/fhrec$$-*' EXIT
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; [ -n "${KEEP:-}" ] || rm -rf "$TMP"; rm -f /dev/shm/fhrec$$-*' EXIT
 
 # start NAME COMMAND...: starts a server in the background; sets $port from its
 # "listening HOST:PORT" line (waits for it, up to 20 s).
@@ -229,7 +230,7 @@ import json, sys
 last, total, bad = 0, 0, 0
 for line in open(sys.argv[1]):
     e = json.loads(line)
-    if e.get('type') != 'END_OF_PACKET':
+    if e.get('type') != 'end_of_packet':
         continue
     seq, n = e['last_seq'], e['messages']
     if seq - n != last:

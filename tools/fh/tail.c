@@ -347,6 +347,15 @@ static void tail_event_print(const struct fh_consumer *c, const struct fh_event 
 			       tail_reason_name(e->body.state.reason), e->body.state.first,
 			       e->body.state.count);
 		break;
+	case FH_EVENT_END_OF_PACKET:
+		if (json)
+			printf("{\"seq\":%" PRIu64 ",\"type\":\"%s\",\"feed\":\"%s\",\"last_seq\":%" PRIu64
+			       ",\"messages\":%u", e->seq, type, feed, e->body.packet.last_seq,
+			       e->body.packet.messages);
+		else
+			printf("%" PRIu64 " %s %s last_seq %" PRIu64 " messages %u\n", e->seq, type, feed,
+			       e->body.packet.last_seq, e->body.packet.messages);
+		break;
 	case FH_EVENT_BOOK_RECOVERED:
 		if (json)
 			printf("{\"seq\":%" PRIu64 ",\"type\":\"%s\",\"feed\":\"%s\",\"symbol\":\"%s\"",
