@@ -73,6 +73,20 @@ PY
 echo "== recovery: time to fill a hole lost on both lines, loopback, mold_server (Python), 3 runs"
 serve mold python3 "$ROOT/tools/mold_server.py" --pcap "$W/rec.pcap"
 config "$W/rec.yaml" 65535 1536 "recovery: { server: \"127.0.0.1:$port\", timeout_ms: 500 }"
+# The reference of the same run: the server's own round trip for a 1-message request,
+# from a Python client (median of 500): what no client of this server can beat.
+python3 - "$port" <<'PY'
+import socket, statistics, struct, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.connect(('127.0.0.1', int(sys.argv[1])))
+rtt = []
+for i in range(500):
+    t = time.perf_counter()
+    s.send(b'FHGEN00001' + struct.pack('>QH', 1000 + i, 1))
+    s.recv(2048)
+    rtt.append((time.perf_counter() - t) * 1e6)
+print('  server round trip alone (Python client, 1 message, median of 500): %.0f us' % statistics.median(rtt))
+PY
 for n in 1 100 10000; do
 	cut "$W/rec.pcap" "$W/rec-$n.pcap" 20000 $n
 	times=()

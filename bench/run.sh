@@ -13,7 +13,9 @@
 #     (net_pcap infinite_rx=1) for a few seconds: packets/s and messages/s, both lines
 #     arbitrated, every message decoded into books. Every full-path line also says its
 #     packets/s as a % of the PMD-alone rate of 2. Publishing is measured with both
-#     views, then with each view alone.
+#     views, then with each view alone;
+#  4. then the ring, the histograms and the journal, and last gap recovery
+#     (bench/recovery.sh: fill times, RX throughput while recovering, a 1M-order join).
 set -euo pipefail
 B=${1:-build}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)

@@ -191,6 +191,10 @@ check "join-ahead: one snapshot, book_state ok" \
 check "join-ahead: live applied from 15000 on ($(value "$TMP/join-ahead.log" "^  messages" messages))" \
 	[ "$(value "$TMP/join-ahead.log" "^  messages" messages)" = $((messages - 14999)) ]
 
+join join-space "--as-of 15000 --g-pad space"
+same_file "join-space: End of Snapshot's sequence padded with spaces (SoupBinTCP style): dump equals" \
+	"$TMP/ref.dump" "$TMP/join-space.dump"
+
 start behind-mold python3 "$MOLD" --pcap "$TMP/s.pcap"
 mold_port=$port
 join join-behind "--as-of 9000" "recovery: { server: \"127.0.0.1:$mold_port\", timeout_ms: 200 }"
