@@ -123,7 +123,9 @@ holes=$(value "$TMP/down.log" "recovery: holes" holes)
 check "down: $dropped packets lost, $holes holes, each given up after 1 + 2 retries" \
 	[ "$holes" -gt 0 -a "$(value "$TMP/down.log" "recovery requests" give_ups)" = "$holes" -a \
 	"$(value "$TMP/down.log" "recovery requests" requests)" = $((holes * 3)) ]
-check "down: each hole declared a gap" [ "$(value "$TMP/down.log" "^  gaps" gaps)" = "$holes" ]
+check "down: each hole declared a gap after every send timed out ($(value "$TMP/down.log" "recovery requests" timeouts) timeouts)" \
+	[ "$(value "$TMP/down.log" "^  gaps" gaps)" = "$holes" -a \
+	"$(value "$TMP/down.log" "recovery requests" timeouts)" = $((holes * 3)) ]
 check "down: book_state stale" [ "$(state "$TMP/down.log")" = stale ]
 # The lost ranges the log names are the ones the capture lacks (an independent count).
 python3 - "$TMP/s.pcap" "$TMP/down.pcap" >"$TMP/down.expected" <<'PY'
@@ -153,6 +155,8 @@ grep "^  gap: " "$TMP/down.log" >"$TMP/down.named"
 same_file "down: the gap log names exactly the lost ranges" "$TMP/down.expected" "$TMP/down.named"
 if "$FH" tail --ring $ring-1 --json >"$TMP/down.json" 2>"$TMP/down.tail.err"; then
 	check "down: a consumer sees the STALE state in the events" grep -q '"stale"' "$TMP/down.json"
+	check "down: BOOK_STATE says why: the server was silent" \
+		grep -q '"type":"book_state".*"reason":"server_silent"' "$TMP/down.json"
 else
 	fail "down: fh tail failed"; tail -3 "$TMP/down.tail.err"
 fi
