@@ -119,6 +119,19 @@ static void arbiter_gap_declare(struct arbiter *arbiter, uint64_t now_ns)
 	arbiter_drain(arbiter, now_ns);
 }
 
+/*
+ * A full hold while a snapshot is taken: the lowest sequence goes, as the snapshot is
+ * more likely to cover it than the highest.
+ */
+static void arbiter_hold_drop_first(struct arbiter *arbiter)
+{
+	assert(arbiter->held_count > 0);
+	arbiter->stats.snapshot_dropped++;
+	arbiter_release(arbiter, &arbiter->held[0]);
+	arbiter->held_count--;
+	memmove(arbiter->held, arbiter->held + 1, arbiter->held_count * sizeof(arbiter->held[0]));
+}
+
 /* Holds a packet from the future; a second copy of a held packet is a duplicate. */
 static void arbiter_hold(struct arbiter *arbiter, const struct arbiter_packet *packet,
 			 uint64_t now_ns)
@@ -139,11 +152,7 @@ static void arbiter_hold(struct arbiter *arbiter, const struct arbiter_packet *p
 	 * due. Each declaration delivers at least the packet after the hole, so this ends.
 	 */
 	if (arbiter->snapshot_pending && arbiter->held_count == arbiter->held_max) {
-		/* The oldest goes: the snapshot is more likely to cover it than the newest. */
-		arbiter->stats.snapshot_dropped++;
-		arbiter_release(arbiter, &arbiter->held[0]);
-		arbiter->held_count--;
-		memmove(arbiter->held, arbiter->held + 1, arbiter->held_count * sizeof(arbiter->held[0]));
+		arbiter_hold_drop_first(arbiter);
 		i = arbiter->held_count;
 		while (i > 0 && arbiter->held[i - 1].seq > packet->seq)
 			i--;

@@ -257,6 +257,33 @@ static void feed_recovery_free(struct feed *feed)
 	feed->recovery = NULL;
 }
 
+/* Recovery and snapshots, as the feed's config asks. 0 or -ENOMEM/-errno. */
+static int feed_recovery_setup(struct feed *feed)
+{
+	const struct cfg_feed *cfg = feed->cfg;
+	int rc;
+
+	if (!cfg->recovery.enabled && !cfg->snapshot.enabled)
+		return 0;
+	feed->recovery = malloc(sizeof(*feed->recovery));
+	if (feed->recovery == NULL)
+		return -ENOMEM;
+	rc = feed_recovery_init(feed->recovery);
+	if (rc != 0)
+		return rc;
+	if (cfg->recovery.enabled) {
+		feed->arbiter.recover = feed_recover;
+		feed->arbiter.recovered = feed_recovered;
+		feed->arbiter.join_recover_max = FEED_JOIN_RECOVER_MAX;
+	}
+	if (cfg->snapshot.enabled) {
+		/* A late join: the books come from a snapshot, the lines wait for it. */
+		feed->recovery->snapshot_wanted = true;
+		arbiter_snapshot_begin(&feed->arbiter);
+	}
+	return 0;
+}
+
 struct feed *feed_create(const struct cfg_feed *cfg, void (*packet_free)(void *packet),
 			 char *err, size_t err_size)
 {
@@ -297,20 +324,8 @@ struct feed *feed_create(const struct cfg_feed *cfg, void (*packet_free)(void *p
 			  (uint64_t)cfg->reorder_window_us * 1000, feed->decoder->first_seq, feed_packet_apply,
 			  feed_packet_release, feed_session_start, feed);
 	feed->arbiter.gap = feed_gap;
-	if (rc == 0 && (cfg->recovery.enabled || cfg->snapshot.enabled)) {
-		feed->recovery = malloc(sizeof(*feed->recovery));
-		rc = feed->recovery == NULL ? -ENOMEM : feed_recovery_init(feed->recovery);
-	}
-	if (rc == 0 && cfg->recovery.enabled) {
-		feed->arbiter.recover = feed_recover;
-		feed->arbiter.recovered = feed_recovered;
-		feed->arbiter.join_recover_max = FEED_JOIN_RECOVER_MAX;
-	}
-	if (rc == 0 && cfg->snapshot.enabled) {
-		/* A late join: the books come from a snapshot, the lines wait for it. */
-		feed->recovery->snapshot_wanted = true;
-		arbiter_snapshot_begin(&feed->arbiter);
-	}
+	if (rc == 0)
+		rc = feed_recovery_setup(feed);
 	if (rc != 0) {
 		snprintf(err, err_size, "feed %s: reorder window: %s", cfg->name, strerror(-rc));
 		arbiter_fini(&feed->arbiter);

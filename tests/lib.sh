@@ -60,6 +60,13 @@ fhd_replay() {
 # Callers append sections (stats:, journal:) to what it prints.
 pub_yaml() {
 	local book=${5:-"{ instruments: 256, orders: 262144, levels: 1024 }"}
+	feed_yaml "$book"
+	echo "publish: { ring: $1, capacity: $2, mode: \"${4:-0640}\", depth: $3 }"
+}
+
+# feed_yaml BOOK [SECTION...]: that config without publishing; each SECTION (a line
+# such as 'recovery: { ... }') is added to the feed.
+feed_yaml() {
 	cat <<YAML
 eal: ["--no-huge", "--no-shconf", "-m", "512", "--no-pci", "--log-level=lib.eal:warning"]
 lcores: { main: 0, rx: [1] }
@@ -71,9 +78,10 @@ feeds:
     lines:
       A: { group: 233.54.12.111, udp_port: 26477, port: p0 }
       B: { group: 233.49.196.111, udp_port: 26477, port: p0 }
-    book: $book
-publish: { ring: $1, capacity: $2, mode: "${4:-0640}", depth: $3 }
+    book: $1
 YAML
+	shift
+	for section in "$@"; do echo "    $section"; done
 }
 
 finish() {

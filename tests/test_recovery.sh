@@ -43,25 +43,12 @@ stop() {
 	unset 'pids[-1]'
 }
 
-# config FILE EXTRA_FEED_YAML...: one feed on a net_null port, lines A and B, with the
-# given feed sections (recovery:, snapshot:) appended.
+# config FILE SECTION...: one feed on a net_null port, lines A and B, with the given
+# feed sections (recovery:, snapshot:).
 config() {
 	local file=$1
 	shift
-	cat >"$file" <<YAML
-eal: ["--no-huge", "--no-shconf", "-m", "512", "--no-pci", "--log-level=lib.eal:warning"]
-lcores: { main: 0, rx: [1] }
-ports: [ { name: p0, device: "net_null0" } ]
-feeds:
-  - name: itch
-    protocol: itch50-moldudp64
-    lcore: 1
-    lines:
-      A: { group: 233.54.12.111, udp_port: 26477, port: p0 }
-      B: { group: 233.49.196.111, udp_port: 26477, port: p0 }
-    book: { instruments: 256, orders: 262144, levels: 1024 }
-YAML
-	for section in "$@"; do echo "    $section" >>"$file"; done
+	feed_yaml "{ instruments: 256, orders: 262144, levels: 1024 }" "$@" >"$file"
 }
 
 # value LOG LABEL NAME: a counter of fhd's report (the first line containing LABEL).
