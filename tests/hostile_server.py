@@ -28,6 +28,7 @@ corrupt a book or hang it.
       A SoupBinTCP server that accepts any login and then, per MODE:
         hb-forever  Login Accepted, then only server heartbeats, every 50 ms, forever
         hb-login    server heartbeats only, never Login Accepted
+        trickle     Login Accepted, then a one-byte message of no ITCH type every 50 ms, forever
         s-before-a  a sequenced message before Login Accepted
         len0        Login Accepted, then a packet of length 0
         g-bad       the recorded snapshot with End of Snapshot's digits "00000000000000012x45"
@@ -209,11 +210,11 @@ def glimpse_serve(args):
         print('login %d: username %r password %r' % (n + 1, login[3:9], login[9:19]),
               file=sys.stderr, flush=True)
         try:
-            if args.mode in ('hb-forever', 'hb-login'):
-                if args.mode == 'hb-forever':
+            if args.mode in ('hb-forever', 'hb-login', 'trickle'):
+                if args.mode != 'hb-login':
                     conn.sendall(soup(b'A', b' ' * 10 + b'%20d' % 1))
                 while True:
-                    conn.sendall(soup(b'H'))
+                    conn.sendall(soup(b'S', b'\xf0') if args.mode == 'trickle' else soup(b'H'))
                     time.sleep(0.05)
             out = stream if cuts else glimpse_stream(args.mode, stream)
             conn.sendall(out[:cuts[n]] if n < len(cuts) else out)

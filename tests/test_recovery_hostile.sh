@@ -167,6 +167,15 @@ glimpse dup-adds ok
 glimpse "cut:1,3,33,35,$((stream_len - 3)),$((stream_len - 1))" ok 6
 check "glimpse-cut: seven logins, six failed" \
 	[ "$(counter "$TMP/glimpse-cut.log" "snapshots" logins)" = 7 -a "$(counter "$TMP/glimpse-cut.log" "snapshots" failed)" = 6 ]
+# Known bugs, left to feed.c/arbiter.c and to a snapshot time limit; run them with
+# FH_KNOWN_BUGS=1. (1) End of Snapshot at 2^64 - 2 becomes the sequence to go on from:
+# every live packet is then a duplicate, nothing more is applied, book_state stays ok.
+# (2) A server that trickles data and never ends the snapshot keeps it pending for
+# ever (the silence timeout never fires): a replay hangs, a live feed stays dark.
+if [ -n "${FH_KNOWN_BUGS:-}" ]; then
+	glimpse g-huge stale
+	glimpse trickle stale
+fi
 check "glimpse: the server that took the port was sent the password (inherent: see the README)" \
 	grep -q "password b'secret    '" "$TMP/glimpse-hb-forever-srv.err"
 
