@@ -49,6 +49,7 @@ config() {
 		-e 's/^    book: .*/    book: { instruments: 1024, orders: 2097152, levels: 1024 }/' \
 		"$ROOT/bench/fhd-bench.yaml" >"$file"
 	for section in "$@"; do echo "    $section" >>"$file"; done
+	chmod 0600 "$file"	# a snapshot password: others may not read the config
 }
 
 # cut IN OUT FIRST COUNT: the capture without sequence numbers [FIRST, FIRST + COUNT).

@@ -13,6 +13,7 @@
 
 #include <arpa/inet.h>
 #include <assert.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -562,16 +563,49 @@ static int cfg_feed_publish_read(struct cfg_parser *p, yaml_node_t *node, const 
 	return ret;
 }
 
-/* A section's required server: "A.B.C.D:PORT". */
+/*
+ * A section's required server: "A.B.C.D:PORT" of one host. 0.0.0.0 (which Linux sends
+ * to loopback, from where no reply matches it), broadcast and multicast are refused.
+ */
 static int cfg_server_read(struct cfg_parser *p, yaml_node_t *node, const char *path,
 			   const struct yaml_reader_key *key, uint32_t *ip, uint16_t *port)
 {
 	char value_path[YAML_READER_PATH_MAX];
+	int ret;
 
 	if (!key->value)
 		return yaml_reader_missing_fail(p->reader, node, path, key, "\"A.B.C.D:PORT\"");
 	yaml_reader_path_key(value_path, sizeof(value_path), path, key->name);
-	return yaml_reader_ipv4_port_parse(p->reader, key->value, value_path, ip, port);
+	ret = yaml_reader_ipv4_port_parse(p->reader, key->value, value_path, ip, port);
+	if (ret == 0 && (*ip == 0 || *ip == 0xFFFFFFFFu || (*ip >> 28) == 0xE))
+		return yaml_reader_type_fail(p->reader, key->value, value_path,
+					     "\"A.B.C.D:PORT\" of one server (not 0.0.0.0, broadcast or multicast)");
+	return ret;
+}
+
+/*
+ * A SoupBinTCP login field: the username alphanumeric, the password printable ASCII
+ * without spaces (spaces pad the field; anything else would go to the server as is).
+ * The error never shows the value: it may be a password.
+ */
+static int cfg_soup_field_read(struct cfg_parser *p, yaml_node_t *node, const char *path,
+			       const struct yaml_reader_key *key, char *out, size_t size, bool alnum)
+{
+	char value_path[YAML_READER_PATH_MAX];
+	int ret = yaml_reader_string_get(p->reader, node, path, key, out, size);
+
+	for (size_t i = 0; ret == 0 && out[i] != '\0'; i++) {
+		unsigned char ch = (unsigned char)out[i];
+
+		if (alnum ? isalnum(ch) : (ch > ' ' && ch < 0x7f))
+			continue;
+		yaml_reader_path_key(value_path, sizeof(value_path), path, key->name);
+		memset(out, 0, size);
+		return yaml_reader_fail(p->reader, &key->value->start_mark, value_path,
+					"expected %s, got another character at position %zu",
+					alnum ? "letters and digits" : "printable ASCII without spaces", i + 1);
+	}
+	return ret;
 }
 
 enum {
@@ -643,11 +677,11 @@ static int cfg_snapshot_read(struct cfg_parser *p, yaml_node_t *node, const char
 		return ret;
 	ret = cfg_server_read(p, node, path, &keys[SNAPSHOT_KEY_SERVER], &snap->server_ip, &snap->server_port);
 	if (ret == 0)
-		ret = yaml_reader_string_get(p->reader, node, path, &keys[SNAPSHOT_KEY_USERNAME],
-					     snap->username, sizeof(snap->username));
+		ret = cfg_soup_field_read(p, node, path, &keys[SNAPSHOT_KEY_USERNAME], snap->username,
+					  sizeof(snap->username), true);
 	if (ret == 0)
-		ret = yaml_reader_string_get(p->reader, node, path, &keys[SNAPSHOT_KEY_PASSWORD],
-					     snap->password, sizeof(snap->password));
+		ret = cfg_soup_field_read(p, node, path, &keys[SNAPSHOT_KEY_PASSWORD], snap->password,
+					  sizeof(snap->password), false);
 	if (ret == 0)
 		ret = yaml_reader_uint_get(p->reader, node, path, &keys[SNAPSHOT_KEY_TIMEOUT], false, 15000,
 					   100, 600000, &snap->timeout_ms);
@@ -1351,6 +1385,27 @@ static int cfg_file_read(FILE *f, const char *path, char *text, size_t *len, cha
 	return 0;
 }
 
+/*
+ * A config that holds a snapshot password must not be readable by others (its group
+ * may read it: a trading group), as ssh refuses a private key others can read.
+ */
+static int cfg_secret_check(FILE *f, const char *path, const struct cfg *cfg, char *err, size_t err_size)
+{
+	struct stat st;
+
+	if (fstat(fileno(f), &st) != 0 || (st.st_mode & S_IROTH) == 0)
+		return 0;
+	for (uint32_t i = 0; i < cfg->feeds_count; i++) {
+		if (!cfg->feeds[i].snapshot.enabled)
+			continue;
+		cfg_error_set(err, err_size, "%s: refused: it holds feed %s's snapshot password and is "
+			      "readable by others (mode %04o); chmod o-r it", path, cfg->feeds[i].name,
+			      (unsigned)(st.st_mode & 07777));
+		return -EPERM;
+	}
+	return 0;
+}
+
 int cfg_load_file(const char *path, struct cfg *out, char *err, size_t err_size)
 {
 	char *text;
@@ -1371,6 +1426,8 @@ int cfg_load_file(const char *path, struct cfg *out, char *err, size_t err_size)
 	ret = cfg_file_read(f, path, text, &len, err, err_size);
 	if (ret == 0)
 		ret = cfg_load_text(path, text, len, out, err, err_size);
+	if (ret == 0)
+		ret = cfg_secret_check(f, path, out, err, err_size);
 	free(text);
 	fclose(f);
 	return ret;

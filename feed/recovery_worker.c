@@ -73,6 +73,8 @@ struct recovery_client {
 	uint64_t want_first, want_end;	/* the hole */
 	uint64_t next;			/* first sequence number not yet in a request */
 	uint64_t quiet_deadline_ns;	/* all asked and answered, the hole still open: ask again then */
+	uint64_t quiet_applied;		/* the feed's applied at the last such re-ask */
+	uint32_t quiet_rounds;		/* re-asks in a row after which the feed had not moved */
 	uint8_t session_len;
 	char session[DECODER_SESSION_MAX];
 	struct recovery_request requests[RECOVERY_REQUESTS_MAX];
@@ -119,8 +121,7 @@ static void recovery_request_send(struct recovery_client *c, struct recovery_req
 	r->deadline_ns = now_ns + recovery_timeout_ns(c->cfg, r->tries);
 	recovery_counter_add(&c->feed->recovery_io.requests, 1);
 	recovery_counter_add(&c->feed->recovery_io.requested_messages, r->count);
-	if (sendto(c->fd, packet, sizeof(packet), 0, (const struct sockaddr *)&c->server, sizeof(c->server)) !=
-	    (ssize_t)sizeof(packet))
+	if (send(c->fd, packet, sizeof(packet), 0) != (ssize_t)sizeof(packet))
 		recovery_counter_add(&c->feed->recovery_io.send_errors, 1);
 }
 
@@ -163,6 +164,8 @@ static void recovery_client_wants(struct recovery_client *c)
 		c->want_end = want->first + want->count;
 		c->next = want->first;
 		c->quiet_deadline_ns = 0;
+		c->quiet_applied = want->first;
+		c->quiet_rounds = 0;
 		c->session_len = want->session_len <= DECODER_SESSION_MAX ? want->session_len : 0;
 		memcpy(c->session, want->session, sizeof(c->session));
 		memset(c->requests, 0, sizeof(c->requests));
@@ -189,6 +192,7 @@ static struct recovery_request *recovery_request_find(struct recovery_client *c,
 static void recovery_datagram(struct recovery_client *c, const uint8_t *data, uint32_t len,
 			      const struct sockaddr_in *from, uint64_t now_ns)
 {
+	struct decoder_frame frame;
 	struct recovery_reply *reply;
 	struct recovery_request *r;
 	uint64_t seq, end;
@@ -201,10 +205,17 @@ static void recovery_datagram(struct recovery_client *c, const uint8_t *data, ui
 	if (!c->active || from->sin_addr.s_addr != c->server.sin_addr.s_addr || from->sin_port != c->server.sin_port ||
 	    len < MOLD_HEADER || len > RECOVERY_PAYLOAD_MAX || memcmp(data, session, sizeof(session)) != 0)
 		goto bad;
-	seq = wire_be64(data + 10);
-	count = wire_be16(data + 18);
+	/*
+	 * Framed as the RX lcore will frame it: a count that disagrees with the payload
+	 * would otherwise retire a request the RX lcore then refuses, and be asked again
+	 * for ever (a replay waits for recovery: it would hang).
+	 */
+	if (c->feed->decoder->frame_parse(data, len, &frame) != 0 || frame.kind != DECODER_FRAME_DATA)
+		goto bad;
+	seq = frame.seq;
+	count = (uint16_t)frame.count;
 	r = recovery_request_find(c, seq);
-	if (count == 0 || count == 0xFFFF || r == NULL)
+	if (r == NULL)
 		goto bad;
 	reply = &c->reply;
 	reply->kind = RECOVERY_REPLY_DATA;
@@ -294,6 +305,13 @@ static void recovery_client_run(struct recovery_client *c, uint64_t now_ns)
 		if (c->quiet_deadline_ns == 0)
 			c->quiet_deadline_ns = now_ns + recovery_timeout_ns(c->cfg, 1);
 		else if (now_ns >= c->quiet_deadline_ns) {
+			/* Asking again without the feed moving counts as a retry: bounded too. */
+			c->quiet_rounds = applied > c->quiet_applied ? 0 : c->quiet_rounds + 1;
+			c->quiet_applied = applied;
+			if (c->quiet_rounds > c->cfg->retries) {
+				recovery_client_end(c, true);
+				return;
+			}
 			c->next = applied;
 			c->quiet_deadline_ns = 0;
 		}
@@ -477,10 +495,8 @@ static void snapshot_receive(struct recovery_client *c, uint64_t now_ns)
 		snapshot_fail(c, now_ns);	/* the server closed: mid-snapshot, or after a rejection */
 		return;
 	}
-	if (n > 0) {
+	if (n > 0)
 		s->in.len += (uint32_t)n;
-		s->silence_deadline_ns = now_ns + (uint64_t)s->cfg->timeout_ms * 1000000;
-	}
 	while (s->fd >= 0 && handled++ < SNAPSHOT_PACKETS_PER_PASS) {
 		const uint8_t *payload;
 		uint16_t len;
@@ -493,6 +509,13 @@ static void snapshot_receive(struct recovery_client *c, uint64_t now_ns)
 			snapshot_fail(c, now_ns);	/* rejected, ended before the snapshot did, or garbage */
 			return;
 		}
+		/*
+		 * Only a login's answer or the snapshot's data is progress: a server that
+		 * sends heartbeats alone would otherwise keep a snapshot (and a replay,
+		 * which waits for it) pending for ever.
+		 */
+		if (type == 'A' || type == 'S')
+			s->silence_deadline_ns = now_ns + (uint64_t)s->cfg->timeout_ms * 1000000;
 		if (type == 'A')
 			s->phase = SNAPSHOT_STREAM;
 		if (type == 'S') {
@@ -501,8 +524,11 @@ static void snapshot_receive(struct recovery_client *c, uint64_t now_ns)
 				snapshot_fail(c, now_ns);
 				return;
 			}
-			if (rc == 0)
-				return;	/* the RX lcore is behind: keep the packet for the next pass */
+			if (rc == 0) {
+				/* The RX lcore is behind: not the server's silence. Keep the packet. */
+				s->silence_deadline_ns = now_ns + (uint64_t)s->cfg->timeout_ms * 1000000;
+				return;
+			}
 			if (s->fd < 0)
 				return;	/* End of Snapshot: done */
 		}
@@ -555,7 +581,10 @@ static void *recovery_worker_main(void *arg)
 
 		for (uint32_t i = 0; i < w->count; i++) {
 			w->fds[w->count + i].fd = w->clients[i].snap.fd;
-			w->fds[w->count + i].events = w->clients[i].snap.phase == SNAPSHOT_CONNECTING ? POLLOUT : POLLIN;
+			/* A full buffer waits for the RX lcore, not the socket: no busy poll. */
+			w->fds[w->count + i].events = w->clients[i].snap.phase == SNAPSHOT_CONNECTING ? POLLOUT :
+						      w->clients[i].snap.in.len == sizeof(w->clients[i].snap.in.bytes) ? 0 :
+						      POLLIN;
 		}
 		(void)poll(w->fds, 3 * w->count, RECOVERY_POLL_MS);
 		now_ns = clock_monotonic_ns();
@@ -593,7 +622,13 @@ static int recovery_client_open(struct recovery_client *c, struct feed *feed, ch
 	c->server = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(c->cfg->server_port),
 					  .sin_addr.s_addr = htonl(c->cfg->server_ip) };
 	c->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (c->fd < 0 || bind(c->fd, (const struct sockaddr *)&local, sizeof(local)) != 0) {
+	/*
+	 * Connected to the server: the kernel delivers the server's datagrams only, so a
+	 * local user's flood at this port never reaches the socket's buffer (where it
+	 * would crowd out the replies) nor this thread. The source check stays.
+	 */
+	if (c->fd < 0 || bind(c->fd, (const struct sockaddr *)&local, sizeof(local)) != 0 ||
+	    connect(c->fd, (const struct sockaddr *)&c->server, sizeof(c->server)) != 0) {
 		snprintf(err, err_size, "feed %s: recovery socket: %s", feed->cfg->name, strerror(errno));
 		if (c->fd >= 0)
 			close(c->fd);

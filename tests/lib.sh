@@ -84,6 +84,32 @@ YAML
 	for section in "$@"; do echo "    $section"; done
 }
 
+# server_start NAME COMMAND...: a test server in the background, its pid pushed on the
+# caller's pids array (the caller's EXIT trap kills them); sets $port from the server's
+# "listening HOST:PORT" line on stdout (NAME.out; stderr in NAME.err), waiting up to 20 s.
+server_start() {
+	local name=$1
+	shift
+	: >"$TMP/$name.out"
+	"$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
+	pids+=($!)
+	port=
+	for _ in $(seq 200); do
+		port=$(sed -nE 's/^listening [0-9.]+:([0-9]+)$/\1/p' "$TMP/$name.out")
+		[ -n "$port" ] && return 0
+		sleep 0.1
+	done
+	fail "$name: server did not start"; cat "$TMP/$name.err"
+	return 1
+}
+
+# server_stop: stops the server started last.
+server_stop() {
+	kill "${pids[-1]}" 2>/dev/null
+	wait "${pids[-1]}" 2>/dev/null
+	unset 'pids[-1]'
+}
+
 finish() {
 	if [ "$failures" -gt 0 ]; then
 		echo "$(basename "$0"): $failures failure(s)"

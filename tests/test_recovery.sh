@@ -19,29 +19,9 @@ FH=$B/fh
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; [ -n "${KEEP:-}" ] || rm -rf "$TMP"; rm -f /dev/shm/fhrec$$-*' EXIT
 
-# start NAME COMMAND...: starts a server in the background; sets $port from its
-# "listening HOST:PORT" line (waits for it, up to 20 s).
-start() {
-	local name=$1
-	shift
-	: >"$TMP/$name.out"
-	"$@" --listen 127.0.0.1:0 >"$TMP/$name.out" 2>"$TMP/$name.err" &
-	pids+=($!)
-	port=
-	for _ in $(seq 200); do
-		port=$(sed -nE 's/^listening [0-9.]+:([0-9]+)$/\1/p' "$TMP/$name.out")
-		[ -n "$port" ] && return 0
-		sleep 0.1
-	done
-	fail "$name: server did not start"; cat "$TMP/$name.err"
-	return 1
-}
-
-stop() {
-	kill "${pids[-1]}" 2>/dev/null
-	wait "${pids[-1]}" 2>/dev/null
-	unset 'pids[-1]'
-}
+# start NAME COMMAND...: a server on a free loopback port ($port); stop: the last one.
+start() { server_start "$@" --listen 127.0.0.1:0; }
+stop() { server_stop; }
 
 # config FILE SECTION...: one feed on a net_null port, lines A and B, with the given
 # feed sections (recovery:, snapshot:).
@@ -49,6 +29,7 @@ config() {
 	local file=$1
 	shift
 	feed_yaml "{ instruments: 256, orders: 262144, levels: 1024 }" "$@" >"$file"
+	chmod 0600 "$file"	# a snapshot password: others may not read the config
 }
 
 # value LOG LABEL NAME: a counter of fhd's report (the first line containing LABEL).
