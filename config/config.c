@@ -654,7 +654,7 @@ static int cfg_recovery_read(struct cfg_parser *p, yaml_node_t *node, const char
 
 enum {
 	SNAPSHOT_KEY_SERVER, SNAPSHOT_KEY_USERNAME, SNAPSHOT_KEY_PASSWORD, SNAPSHOT_KEY_TIMEOUT,
-	SNAPSHOT_KEY_RETRIES, SNAPSHOT_KEYS
+	SNAPSHOT_KEY_RETRIES, SNAPSHOT_KEY_MAX, SNAPSHOT_KEYS
 };
 
 /* A feed's optional snapshot section (struct cfg_snapshot). */
@@ -664,7 +664,7 @@ static int cfg_snapshot_read(struct cfg_parser *p, yaml_node_t *node, const char
 	struct yaml_reader_key keys[SNAPSHOT_KEYS] = {
 		[SNAPSHOT_KEY_SERVER] = { .name = "server" }, [SNAPSHOT_KEY_USERNAME] = { .name = "username" },
 		[SNAPSHOT_KEY_PASSWORD] = { .name = "password" }, [SNAPSHOT_KEY_TIMEOUT] = { .name = "timeout_ms" },
-		[SNAPSHOT_KEY_RETRIES] = { .name = "retries" },
+		[SNAPSHOT_KEY_RETRIES] = { .name = "retries" }, [SNAPSHOT_KEY_MAX] = { .name = "max_ms" },
 	};
 	char path[YAML_READER_PATH_MAX];
 	int ret;
@@ -688,6 +688,9 @@ static int cfg_snapshot_read(struct cfg_parser *p, yaml_node_t *node, const char
 	if (ret == 0)
 		ret = yaml_reader_uint_get(p->reader, node, path, &keys[SNAPSHOT_KEY_RETRIES], false, 3, 0,
 					   100, &snap->retries);
+	if (ret == 0)
+		ret = yaml_reader_uint_get(p->reader, node, path, &keys[SNAPSHOT_KEY_MAX], false, 600000,
+					   1000, 86400000, &snap->max_ms);
 	snap->enabled = ret == 0;
 	return ret;
 }

@@ -86,6 +86,8 @@ struct cfg_snapshot {
 	char password[CFG_SOUP_PASSWORD_MAX];	/* YAML: password, up to 10 characters (required) */
 	uint32_t timeout_ms;		/* YAML: timeout_ms, silence that ends a login or snapshot, default 15000 */
 	uint32_t retries;		/* YAML: retries, new logins after a failed one, 0..100, default 3 */
+	uint32_t max_ms;		/* YAML: max_ms, longest a login may take to End of Snapshot,
+					 * 1000..86400000, default 600000 (a server that trickles) */
 };
 
 struct cfg_feed {

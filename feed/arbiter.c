@@ -220,6 +220,7 @@ static bool arbiter_session_accept(struct arbiter *arbiter, const struct decoder
 	}
 	arbiter->session_known = true;
 	arbiter->session_ended = false;
+	arbiter->seen_end = 0;
 	arbiter->session_applied = false;
 	arbiter->recovering = false;
 	arbiter->session_len = frame->session_len;
@@ -258,6 +259,8 @@ void arbiter_offer(struct arbiter *arbiter, const struct decoder_frame *frame,
 			arbiter_release(arbiter, packet);
 		return;
 	}
+	if (frame->seq + frame->count > arbiter->seen_end)
+		arbiter->seen_end = frame->seq + frame->count;
 	if (frame->seq > arbiter->expected || arbiter->snapshot_pending) {
 		arbiter_hold(arbiter, packet, now_ns);
 		return;

@@ -572,9 +572,18 @@ static void feed_snapshot_reply(struct feed *feed, const struct recovery_reply *
 		book_reset(feed->book);
 		break;
 	case RECOVERY_SNAPSHOT_END:
-		if (feed->arbiter.snapshot_pending && reply->first > 0)
+		if (!feed->arbiter.snapshot_pending || reply->first == 0)
+			break;
+		/*
+		 * An End of Snapshot far past what the lines have shown would make every
+		 * live packet a duplicate: such a snapshot is worth nothing.
+		 */
+		if (!feed->arbiter.session_known || reply->first <= feed->arbiter.seen_end + FEED_JOIN_RECOVER_MAX) {
 			feed_snapshot_end(feed, reply->first, now_ns);
-		break;
+			break;
+		}
+		feed->recovery_rx.reply_bad++;
+		/* fall through */
 	case RECOVERY_SNAPSHOT_FAILED:
 		if (!feed->arbiter.snapshot_pending)
 			break;
@@ -650,7 +659,8 @@ bool feed_set_recovering(const struct feed_set *set)
 	for (uint32_t i = 0; i < set->feeds_count; i++) {
 		const struct feed *feed = set->feeds[i];
 
-		if (feed->arbiter.recovering || feed->arbiter.snapshot_pending ||
+		/* A snapshot waits for the session's first packet: its End is checked against it. */
+		if (feed->arbiter.recovering || (feed->arbiter.snapshot_pending && feed->arbiter.session_known) ||
 		    (feed->recovery != NULL && feed->recovery->snapshot_wanted))
 			return true;
 	}

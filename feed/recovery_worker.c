@@ -49,6 +49,7 @@ struct snapshot_client {
 	uint32_t attempts;		/* logins of this snapshot */
 	uint64_t retry_ns;
 	uint64_t silence_deadline_ns;	/* the server said nothing since: the attempt fails */
+	uint64_t end_deadline_ns;	/* the attempt fails then without End of Snapshot (max_ms) */
 	uint64_t sent_ns;		/* when we last sent (client heartbeats) */
 	struct soupbin_buffer in;
 	struct recovery_reply batch;	/* messages for the RX lcore, framed as MoldUDP64 */
@@ -399,6 +400,7 @@ static void snapshot_connect(struct recovery_client *c, uint64_t now_ns)
 	}
 	s->phase = SNAPSHOT_CONNECTING;
 	s->silence_deadline_ns = now_ns + (uint64_t)s->cfg->timeout_ms * 1000000;
+	s->end_deadline_ns = now_ns + (uint64_t)s->cfg->max_ms * 1000000;
 }
 
 /* The connection is up (or failed): log in for sequence 1, as GLIMPSE wants. */
@@ -562,7 +564,8 @@ static void snapshot_run(struct recovery_client *c, uint64_t now_ns)
 	}
 	if (s->fd < 0)
 		return;
-	if (now_ns >= s->silence_deadline_ns) {
+	/* Silent, or never ending (data trickling in): the attempt fails either way. */
+	if (now_ns >= s->silence_deadline_ns || now_ns >= s->end_deadline_ns) {
 		snapshot_fail(c, now_ns);
 		return;
 	}
