@@ -1131,9 +1131,9 @@ static int fhd_recovery_start(struct fhd_run *run)
 	char err[256];
 
 	for (uint16_t f = 0; f < cfg->feeds_count; f++)
-		if (cfg->feeds[f].recovery.enabled && !cfg->feeds[f].snapshot.enabled)
-			fprintf(stderr, "fhd: feed %s: no snapshot server: joined mid-session, its books "
-				"stay STALE until the next session\n", cfg->feeds[f].name);
+		if (!cfg->feeds[f].snapshot.enabled)
+			fprintf(stderr, "fhd: feed %s: no snapshot server: if it joins mid-session, its "
+				"books are STALE until the next session\n", cfg->feeds[f].name);
 	run->recovery = recovery_worker_start(run->feeds, cfg->feeds_count,
 					      (int)rte_lcore_to_cpu_id((int)cfg->main_lcore), err, sizeof(err));
 	if (run->recovery == NULL && err[0] != '\0') {
