@@ -101,7 +101,9 @@ done
 
 echo
 echo "== RX throughput while 10,000-message recoveries run (--replay-loop, 5 s; same run, same capture without the hole)"
-config "$W/rec-loop.yaml" 524287 3072 "recovery: { server: \"127.0.0.1:$port\", timeout_ms: 500, hold: 262144 }"
+# A 200 us window: a loop lasts ~20 ms, the hole must reach the worker well within it.
+config "$W/rec-loop.yaml" 524287 3072 "recovery: { server: \"127.0.0.1:$port\", timeout_ms: 500, hold: 262144 }" \
+	"reorder_window: { packets: 1024, us: 200 }"
 "$B/fhd" -c "$W/rec-loop.yaml" --replay "$W/rec.pcap" --replay-loop --duration 5 >"$W/rec-loop0.log" 2>&1
 "$B/fhd" -c "$W/rec-loop.yaml" --replay "$W/rec-10000.pcap" --replay-loop --duration 5 >"$W/rec-loop1.log" 2>&1
 echo "  no hole:                 $(grep -E '^throughput' "$W/rec-loop0.log" | sed -E 's/.*: ([0-9]+ packets\/s).*/\1/')"
