@@ -223,7 +223,6 @@ static void feed_recover(void *context, uint64_t first, uint64_t count)
 static void feed_recovered(void *context)
 {
 	struct feed *feed = context;
-
 	struct feed_recovery_rx *rx = &feed->recovery_rx;
 
 	rx->recovered++;
@@ -637,11 +636,11 @@ static void feed_recovery_service(struct feed *feed, uint64_t now_ns)
 							   FH_BOOK_REASON_RETRIES_EXHAUSTED;
 			arbiter_recovery_lost(a, reply->first, reply->count, now_ns);
 			feed->gap_reason = FH_BOOK_REASON_NONE;	/* an old give-up declares nothing */
-		}
-		else if (reply->kind == RECOVERY_REPLY_DATA)
+		} else if (reply->kind == RECOVERY_REPLY_DATA) {
 			feed_recovery_reply(feed, reply, now_ns);
-		else
+		} else {
 			feed_snapshot_reply(feed, reply, now_ns);
+		}
 		recovery_queue_pop(&r->replies);
 	}
 	__atomic_store_n(&r->applied, a->expected, __ATOMIC_RELEASE);
