@@ -161,7 +161,9 @@ static void arbiter_hold(struct arbiter *arbiter, const struct arbiter_packet *p
 		uint32_t before = arbiter->held_count;
 
 		arbiter->stats.window_full++;
+		arbiter->gap_full = true;
 		arbiter_gap_declare(arbiter, now_ns);
+		arbiter->gap_full = false;
 		assert(arbiter->held_count < before);
 		if (packet->seq <= arbiter->expected) {
 			arbiter_deliver(arbiter, packet);

@@ -80,6 +80,7 @@ struct arbiter {
 	bool snapshot_pending;		/* a snapshot is being taken: hold everything */
 	uint64_t start_seq;		/* a snapshot's next sequence, for a session not seen yet (0: none) */
 	uint64_t seen_end;		/* one past the highest sequence a data packet of the session carried */
+	bool gap_full;			/* during gap(): the window (or hold) is full, that is why */
 	uint64_t recover_end;
 	uint64_t join_recover_max;	/* a session's first hole longer than this is a join: not recovered */
 	uint8_t session_len;

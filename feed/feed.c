@@ -154,8 +154,8 @@ static uint8_t feed_gap_reason(struct feed *feed, uint64_t first)
 		return reason;
 	if (first == a->first_seq && !a->session_applied)
 		return FH_BOOK_REASON_LATE_JOIN;
-	if (feed->recovery != NULL && a->stats.window_full > feed->recovery_rx.hold_full) {
-		__atomic_store_n(&feed->recovery_rx.hold_full, a->stats.window_full, __ATOMIC_RELAXED);
+	if (feed->recovery != NULL && a->gap_full) {
+		__atomic_store_n(&feed->recovery_rx.hold_full, feed->recovery_rx.hold_full + 1, __ATOMIC_RELAXED);
 		return FH_BOOK_REASON_HOLD_FULL;
 	}
 	return FH_BOOK_REASON_LOST;
