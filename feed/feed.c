@@ -44,13 +44,26 @@ const char *const feed_book_state_names[FEED_BOOK_STATES] = {
  * disagree, not how late the packet is: it is counted apart and kept out of the
  * histogram, where it would land in the top bucket and become every percentile.
  */
+/*
+ * RX → now, for the latency histograms. Publishing, "now" is the moment the last
+ * event was committed, the publish_delta_ns consumers read in it: the publisher has
+ * just read the clock, and reading it again (11 ns here) would only time the
+ * histogram's own call. Otherwise, or if nothing was committed, the clock.
+ */
+static uint64_t feed_published_ns(const struct feed *feed, uint64_t rx_tsc)
+{
+	if (feed->pub != NULL && feed->pub->last_delta_ns != PUBLISHER_DELTA_NONE)
+		return feed->pub->last_delta_ns;
+	return clock_tsc_to_ns(clock_tsc() - rx_tsc, feed->latency->ns_per_tsc_q32);
+}
+
 static void feed_packet_timed(struct feed *feed, const struct arbiter_packet *packet)
 {
 	struct feed_latency *fl = feed->latency;
 	struct hist *h = hist_recorder_active(&fl->recorder);
 	int64_t day_ns, delay_ns;
 
-	hist_record(&h[FEED_LATENCY_PACKET], clock_tsc_to_ns(clock_tsc() - packet->rx_tsc, fl->ns_per_tsc_q32));
+	hist_record(&h[FEED_LATENCY_PACKET], feed_published_ns(feed, packet->rx_tsc));
 	uint64_t exchange_ts_ns = feed->timing.exchange_ts_ns;
 
 	if (exchange_ts_ns == UINT64_MAX)
@@ -79,11 +92,13 @@ static void feed_message_decoded(void *context, const struct decoded_message *me
 	struct feed *feed = context;
 	struct feed_packet_timing *t = &feed->timing;
 
-	if (feed->pub != NULL)
+	if (feed->pub != NULL) {
+		feed->pub->last_delta_ns = PUBLISHER_DELTA_NONE;
 		publisher_message(feed->pub, feed->book, message);
+	}
 	if (feed->latency == NULL)
 		return;
-	hist_record(t->message_ns, clock_tsc_to_ns(clock_tsc() - t->rx_tsc, feed->latency->ns_per_tsc_q32));
+	hist_record(t->message_ns, feed_published_ns(feed, t->rx_tsc));
 	if (t->exchange_ts_ns == UINT64_MAX)
 		t->exchange_ts_ns = message->exchange_ts_ns;
 }

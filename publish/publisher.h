@@ -82,6 +82,12 @@ struct publisher {
 	uint64_t rx_tsc;		/* TSC when it was received */
 	uint64_t ns_per_tsc_q32;	/* ns per TSC tick, 32.32 fixed point */
 	uint32_t messages;		/* applied from the current packet */
+	/*
+	 * publish_delta_ns of the last event committed: the feed's latency histograms
+	 * take it instead of reading the clock again. PUBLISHER_DELTA_NONE: nothing
+	 * committed since the caller set it so (or a delta past UINT32_MAX ns).
+	 */
+	uint32_t last_delta_ns;
 	struct pub_conflated *view;	/* NULL: no conflated view */
 	uint32_t slot_base;		/* this feed's first slot in the view */
 	const struct book *book;	/* the feed's books */
@@ -134,6 +140,8 @@ static inline struct fh_event *publisher_claim(struct publisher *pub, uint8_t ty
 	return e;
 }
 
+#define PUBLISHER_DELTA_NONE UINT32_MAX
+
 /* publish_delta_ns for events sent now: time since the packet's RX, saturated. */
 static inline uint32_t publisher_delta_ns(const struct publisher *pub)
 {
@@ -146,6 +154,7 @@ static inline uint32_t publisher_delta_ns(const struct publisher *pub)
 static inline void publisher_commit_at(struct publisher *pub, struct fh_event *e, uint32_t delta_ns)
 {
 	e->publish_delta_ns = delta_ns;
+	pub->last_delta_ns = delta_ns;
 	pub_ring_commit(pub->ring, e);
 }
 

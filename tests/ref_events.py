@@ -358,8 +358,8 @@ def event_text(e, names):
            '-' if ask == INT64_MIN else price_text(ask), ask_shares, side, key, ts)
 
 
-def ring_events(lib_path, ring):
-    """Reads a stopped ring whole through libfh: (seq, line) per trade and top event."""
+def ring_raw(lib_path, ring):
+    """Every event of a stopped ring, read whole through libfh, as EVENT tuples."""
     import ctypes
     lib = ctypes.CDLL(lib_path)
     lib.fh_attach.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.POINTER(ctypes.c_void_p),
@@ -372,7 +372,7 @@ def ring_events(lib_path, ring):
     if lib.fh_attach(ring.encode(), 0, ctypes.byref(consumer), err, len(err)) != 0:
         raise SystemExit('ref_events: %s' % err.value.decode(errors='replace'))
     buf = ctypes.create_string_buffer(EVENT.size * 256)
-    got, names, want_seq, stopped = [], {}, 1, False
+    want_seq, stopped = 1, False
     while not stopped:
         n = lib.fh_poll(consumer, buf, 256)
         if n < 0:
@@ -384,20 +384,26 @@ def ring_events(lib_path, ring):
             raise SystemExit('ref_events: ring %s ends without a stop event' % ring)
         for i in range(n):
             e = EVENT.unpack_from(buf.raw, i * EVENT.size)
-            seq, t, feed, key = e[0], e[1], e[3], e[5]
-            if seq != want_seq:
-                raise SystemExit('ref_events: ring seq %d, expected %d' % (seq, want_seq))
+            if e[0] != want_seq:
+                raise SystemExit('ref_events: ring seq %d, expected %d' % (e[0], want_seq))
             want_seq += 1
-            if t == TYPE_STOP:
-                stopped = True
-            elif t == TYPE_INSTRUMENT:
-                names[(feed, key)] = e[10][:16].split(b'\0')[0].decode('latin-1')
-            elif t in (TYPE_TRADE, TYPE_TOP, TYPE_LEVEL, TYPE_PACKET, TYPE_GAP, TYPE_STATE,
-                       TYPE_CLEARED):
-                got.append((seq, event_line(e, names)))
-                if t == TYPE_CLEARED:   # a new session: the names are gone with the books
-                    names = {k: v for k, v in names.items() if k[0] != feed}
+            stopped = e[1] == TYPE_STOP
+            yield e
     lib.fh_detach(consumer)
+
+
+def ring_events(lib_path, ring):
+    """Reads a stopped ring whole through libfh: (seq, line) per trade and top event."""
+    got, names = [], {}
+    for e in ring_raw(lib_path, ring):
+        seq, t, feed, key = e[0], e[1], e[3], e[5]
+        if t == TYPE_INSTRUMENT:
+            names[(feed, key)] = e[10][:16].split(b'\0')[0].decode('latin-1')
+        elif t in (TYPE_TRADE, TYPE_TOP, TYPE_LEVEL, TYPE_PACKET, TYPE_GAP, TYPE_STATE,
+                   TYPE_CLEARED):
+            got.append((seq, event_line(e, names)))
+            if t == TYPE_CLEARED:   # a new session: the names are gone with the books
+                names = {k: v for k, v in names.items() if k[0] != feed}
     return got
 
 

@@ -26,6 +26,28 @@ p50=$(grep -E "^  itch +feed_delay " "$TMP/r1.log" | awk '{print $4}')
 check "feed delay from capture time is plausible (p50 $p50 us within 20..200)" \
 	awk -v v="$p50" 'BEGIN {exit !(v >= 20 && v <= 200)}'
 
+# Publishing, a packet's RX -> publish time is the moment its END_OF_PACKET was
+# committed: the histogram must hold exactly the publish_delta_ns consumers read in
+# those events (one each, same mean and max to the ns), not a later clock read.
+ring=fhlat$$
+pub_yaml $ring 262144 4 0600 >"$TMP/pub.yaml"
+mkdir -p "$TMP/h3"
+"$FHD" -c "$TMP/pub.yaml" --replay "$TMP/g.pcap" --hist-out "$TMP/h3" >"$TMP/r3.log" 2>&1 || fail "publishing replay exited non-zero"
+footer() { sed -n "s/^#\[$1 *= *\([0-9.]*\),.*/\1/p" "$TMP/h3/itch.rx_to_publish_packet.hgrm"; }
+check "rx_to_publish_packet is the END_OF_PACKET events' publish_delta_ns (mean $(footer Mean) us, max $(footer Max) us)" \
+	python3 - "$ROOT/tests" "$B/libfh.so" $ring-1 "$(footer Mean)" "$(footer Max)" \
+	"$(sed -n 's/^#\[Max .*Total count *= *\([0-9]*\)\]/\1/p' "$TMP/h3/itch.rx_to_publish_packet.hgrm")" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[1])
+import ref_events
+d = [e[8] for e in ref_events.ring_raw(sys.argv[2], sys.argv[3]) if e[1] == ref_events.TYPE_PACKET]
+mean, top, count = float(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6])
+print('events %d, mean %.3f us, max %.3f us' % (len(d), sum(d) / len(d) / 1e3, max(d) / 1e3))
+sys.exit(0 if len(d) == count and abs(sum(d) / len(d) / 1e3 - mean) < 0.0011 and
+         abs(max(d) / 1e3 - top) < 0.0011 else 1)
+PY
+rm -f /dev/shm/$ring-1 /dev/shm/$ring-1-top
+
 # fh stat against a running fhd.
 { "$FHD" --print-default-config; printf 'stats:\n  interval_ms: 200\n  segment: fhtest-%s\n  prometheus_file: %s/metrics.prom\n' $$ "$TMP"; } >"$TMP/stats.yaml"
 "$FHD" -c "$TMP/stats.yaml" --replay "$ROOT/pcaps/itch-demo.pcap" --replay-loop --duration 3 >"$TMP/live.log" 2>&1 &
