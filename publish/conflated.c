@@ -20,17 +20,29 @@ static void pub_conflated_own_reset(struct pub_conflated *view, uint32_t slot)
 {
 	struct pub_conflated_own *own = &view->own[slot];
 
-	own->edge[BOOK_SIDE_BID] = pub_conflated_edge_open(BOOK_SIDE_BID);
-	own->edge[BOOK_SIDE_ASK] = pub_conflated_edge_open(BOOK_SIDE_ASK);
+	for (int side = 0; side < BOOK_SIDES; side++) {
+		own->edge[side] = pub_conflated_edge_open((enum book_side)side);
+		own->count[side] = 0;
+	}
+	own->open = own->refill = 0;
 	own->named = false;
+}
+
+/* The mirror of a side of slot's entry: what the entry holds, best first. */
+static struct conflated_level *pub_conflated_mirror(struct pub_conflated *view, uint32_t slot,
+						    enum book_side side)
+{
+	return &view->mirror[((size_t)slot * BOOK_SIDES + side) * view->depth];
 }
 
 static void pub_conflated_own_free(struct pub_conflated *view)
 {
 	free(view->versions);
 	free(view->own);
+	free(view->mirror);
 	view->versions = NULL;
 	view->own = NULL;
+	view->mirror = NULL;
 }
 
 /*
@@ -38,16 +50,21 @@ static void pub_conflated_own_free(struct pub_conflated *view)
  * shared ones are written, never read) and what each entry holds. 0 or -ENOMEM.
  */
 static int pub_conflated_own_alloc(struct pub_conflated *view, const char *name, uint32_t slots,
-				   char *err, size_t err_size)
+				   uint32_t depth, char *err, size_t err_size)
 {
+	size_t mirror = (size_t)slots * BOOK_SIDES * depth;
+
 	view->versions = calloc(slots, sizeof(*view->versions));
 	view->own = calloc(slots, sizeof(*view->own));
-	if (view->versions == NULL || view->own == NULL) {
+	view->mirror = calloc(mirror, sizeof(*view->mirror));
+	if (view->versions == NULL || view->own == NULL || view->mirror == NULL) {
 		pub_conflated_own_free(view);
 		snprintf(err, err_size, "%s: no memory for %u entries", name, slots);
 		return -ENOMEM;
 	}
-	memset(view->versions, 0, (size_t)slots * sizeof(*view->versions));	/* prefault */
+	/* prefault */
+	memset(view->versions, 0, (size_t)slots * sizeof(*view->versions));
+	memset(view->mirror, 0, mirror * sizeof(*view->mirror));
 	for (uint32_t s = 0; s < slots; s++)
 		pub_conflated_own_reset(view, s);
 	return 0;
@@ -72,7 +89,7 @@ int pub_conflated_create(struct pub_conflated *view, const char *name, uint32_t 
 	}
 	entry_size = (entry_size + 63) & ~63u;	/* entries on their own cache lines */
 	size = CONFLATED_HEADER_SIZE + (size_t)slots * entry_size;
-	rc = pub_conflated_own_alloc(view, name, slots, err, err_size);
+	rc = pub_conflated_own_alloc(view, name, slots, depth, err, err_size);
 	if (rc == 0)
 		rc = shm_segment_create(&view->segment, "conflated view", name, size, err, err_size);
 	if (rc != 0) {
@@ -141,25 +158,6 @@ static bool pub_conflated_side_stale(enum book_side side, int64_t best, int64_t 
 	return side == BOOK_SIDE_BID ? best >= edge : best <= edge;
 }
 
-/* Writes an entry's name fields and one side's levels as read (seqlock open). */
-static void pub_conflated_side_write(struct pub_conflated *view, struct conflated_entry *e,
-				     enum book_side side, const struct book_level_info *levels,
-				     uint32_t n)
-{
-	struct conflated_level *out = &e->levels[side * view->depth];
-
-	assert(n <= view->depth);
-	for (uint32_t i = 0; i < n; i++) {
-		out[i].price = levels[i].price;
-		out[i].shares = levels[i].shares;
-		out[i].orders = levels[i].orders;
-	}
-	if (side == BOOK_SIDE_BID)
-		e->bid_count = n;
-	else
-		e->ask_count = n;
-}
-
 static void pub_conflated_name_write(struct conflated_entry *e, const struct book_instrument *in,
 				     uint8_t feed)
 {
@@ -173,27 +171,27 @@ static void pub_conflated_name_write(struct conflated_entry *e, const struct boo
 	memcpy(e->symbol, in->symbol, in->symbol_len);
 }
 
-void pub_conflated_refresh(struct pub_conflated *view, uint32_t slot, uint8_t feed,
-			   const struct book *book, int32_t index, uint64_t ring_seq,
-			   const struct pub_conflated_change *change)
+bool pub_conflated_update_begin(struct pub_conflated *view, uint32_t slot, uint8_t feed,
+				const struct book *book, int32_t index, uint64_t ring_seq,
+				const struct pub_conflated_change *change)
 {
-	struct book_level_info levels[CONFLATED_DEPTH_MAX];
 	struct pub_conflated_own *own;
-	uint8_t stale = 0;
 	struct conflated_entry *e;
+	uint8_t reached = 0;
 
 	/* An index into the book's instrument array, used or not. */
 	assert(index >= 0 && (uint32_t)index < book->instruments_max);
 	assert(view->depth <= CONFLATED_DEPTH_MAX && (change->sides & ~3u) == 0);
 	if (slot >= view->slots)
-		return;
+		return false;
 	own = &view->own[slot];
+	assert(own->open == 0);	/* the last update ended */
 	for (int side = 0; side < BOOK_SIDES; side++)	/* untouched sides are still true */
 		if ((change->sides & (1u << side)) &&
 		    pub_conflated_side_stale((enum book_side)side, change->best_price[side], own->edge[side]))
-			stale |= (uint8_t)(1u << side);
-	if (stale == 0 && !change->named)
-		return;
+			reached |= (uint8_t)(1u << side);
+	if (reached == 0 && !change->named)
+		return false;
 	e = pub_conflated_entry(view, slot);
 	pub_conflated_write_begin(view, slot, e);
 	e->ring_seq = ring_seq;
@@ -201,17 +199,108 @@ void pub_conflated_refresh(struct pub_conflated *view, uint32_t slot, uint8_t fe
 	if (change->named || !own->named)
 		pub_conflated_name_write(e, &book->instruments[index], feed);
 	own->named = true;
-	for (int side = 0; side < BOOK_SIDES; side++) {
-		uint32_t n;
+	own->open = reached;
+	own->refill = 0;
+	own->dirty_from[BOOK_SIDE_BID] = own->dirty_from[BOOK_SIDE_ASK] = (uint8_t)view->depth;
+	return true;
+}
 
-		if (!(stale & (1u << side)))
-			continue;
-		n = book_side_levels(book, index, (enum book_side)side, levels, view->depth);
-		pub_conflated_side_write(view, e, (enum book_side)side, levels, n);
-		own->edge[side] = n < view->depth ? pub_conflated_edge_open((enum book_side)side) :
-				  levels[n - 1].price;
+/* True if price is strictly better than against on side. */
+static bool pub_conflated_better(enum book_side side, int64_t price, int64_t against)
+{
+	return side == BOOK_SIDE_BID ? price > against : price < against;
+}
+
+void pub_conflated_update_level(struct pub_conflated *view, uint32_t slot, enum book_side side,
+				int64_t price, uint64_t shares, uint32_t orders)
+{
+	struct pub_conflated_own *own = &view->own[slot];
+	struct conflated_level *m;
+	uint32_t n, i = 0;
+
+	assert(slot < view->slots && side < BOOK_SIDES);
+	if (!(own->open & (1u << side)) || (own->refill & (1u << side)))
+		return;	/* not reached, or read whole at the end anyway */
+	m = pub_conflated_mirror(view, slot, side);
+	n = own->count[side];
+	assert(n <= view->depth);
+	while (i < n && pub_conflated_better(side, m[i].price, price))
+		i++;
+	if (i < n && m[i].price == price) {
+		if (orders > 0) {
+			m[i].shares = shares;
+			m[i].orders = orders;
+		} else if (n == view->depth) {
+			/* A full entry lost a level: the next one is only in the book. */
+			own->refill |= (uint8_t)(1u << side);
+			return;
+		} else {
+			/* The entry held the whole side: it still does. */
+			memmove(&m[i], &m[i + 1], (n - i - 1) * sizeof(*m));
+			own->count[side] = (uint8_t)(n - 1);
+		}
+	} else if (orders > 0 && i < view->depth) {
+		/* A new level inside the depth: the worst one held falls off a full entry. */
+		uint32_t kept = n < view->depth ? n : view->depth - 1;
+
+		memmove(&m[i + 1], &m[i], (kept - i) * sizeof(*m));
+		m[i] = (struct conflated_level){ .price = price, .shares = shares, .orders = orders };
+		own->count[side] = (uint8_t)(kept + 1);
+	} else {
+		return;	/* beyond the depth, or gone from beyond it (or born and gone) */
 	}
+	if (i < own->dirty_from[side])
+		own->dirty_from[side] = (uint8_t)i;
+}
+
+void pub_conflated_update_end(struct pub_conflated *view, uint32_t slot, const struct book *book,
+			      int32_t index)
+{
+	struct pub_conflated_own *own = &view->own[slot];
+	struct conflated_entry *e = pub_conflated_entry(view, slot);
+
+	assert(slot < view->slots && (view->versions[slot] & 1) == 1);	/* begun */
+	for (int side = 0; side < BOOK_SIDES; side++) {
+		struct conflated_level *m = pub_conflated_mirror(view, slot, (enum book_side)side);
+		struct conflated_level *out = &e->levels[side * view->depth];
+		uint32_t from = own->dirty_from[side], n;
+
+		if (!(own->open & (1u << side)))
+			continue;
+		if (own->refill & (1u << side)) {
+			struct book_level_info levels[CONFLATED_DEPTH_MAX];
+
+			n = book_side_levels(book, index, (enum book_side)side, levels, view->depth);
+			for (uint32_t i = 0; i < n; i++)
+				m[i] = (struct conflated_level){ .price = levels[i].price,
+								 .shares = levels[i].shares,
+								 .orders = levels[i].orders };
+			own->count[side] = (uint8_t)n;
+			from = 0;
+		}
+		n = own->count[side];
+		assert(n <= view->depth);
+		for (uint32_t i = from; i < n; i++)
+			out[i] = m[i];
+		if (side == BOOK_SIDE_BID)
+			e->bid_count = n;
+		else
+			e->ask_count = n;
+		own->edge[side] = n < view->depth ? pub_conflated_edge_open((enum book_side)side) :
+				  m[n - 1].price;
+	}
+	own->open = own->refill = 0;
 	pub_conflated_write_end(view, slot, e);
+}
+
+void pub_conflated_refresh(struct pub_conflated *view, uint32_t slot, uint8_t feed,
+			   const struct book *book, int32_t index, uint64_t ring_seq,
+			   const struct pub_conflated_change *change)
+{
+	if (!pub_conflated_update_begin(view, slot, feed, book, index, ring_seq, change))
+		return;
+	view->own[slot].refill = view->own[slot].open;
+	pub_conflated_update_end(view, slot, book, index);
 }
 
 void pub_conflated_clear(struct pub_conflated *view, uint32_t first, uint32_t count)

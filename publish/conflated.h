@@ -3,8 +3,9 @@
  * next to a publish ring (/dev/shm/<ring>-<lcore>-top), for consumers that join late
  * or were lapped: they take the books as they are now instead of replaying history.
  * One entry per (feed, instrument) slot, each its own seqlock: at the end of an
- * exchange packet the RX lcore rewrites the sides of the entries whose top N the
- * packet changed, nothing else (version odd while writing); a reader copies an entry and keeps it only if the version was even and
+ * exchange packet the RX lcore writes, in the entries whose top N the packet changed,
+ * the levels that changed and those that moved, nothing else (version odd while
+ * writing); a reader copies an entry and keeps it only if the version was even and
  * unchanged. No lock, no waiting on either side.
  */
 #ifndef FH_PUBLISH_CONFLATED_H
@@ -19,10 +20,18 @@
 #include "publish/libfh/conflated_layout.h"
 #include "publish/shm_segment.h"
 
-/* What the producer remembers of an entry it wrote, so it never reads the entry back. */
+/*
+ * What the producer remembers of an entry it wrote, so it never reads the entry back:
+ * its levels are in the view's private mirror, this says how many and what an update
+ * in progress (pub_conflated_update_*) must write.
+ */
 struct pub_conflated_own {
 	int64_t edge[BOOK_SIDES];	/* the price of the depth-th level as written, or the
 					 * side's worst price if it held fewer (every change shows) */
+	uint8_t count[BOOK_SIDES];	/* levels the entry holds per side (at most depth) */
+	uint8_t dirty_from[BOOK_SIDES];	/* updating: the first level to write (depth: none) */
+	uint8_t open;			/* updating: bit (1 << side) per side the change reaches */
+	uint8_t refill;			/* of those, sides to read again whole from the book */
 	bool named;			/* the name fields are written and current */
 };
 
@@ -32,6 +41,7 @@ struct pub_conflated {
 	uint8_t *entries;			/* shared: written only */
 	uint64_t *versions;			/* each entry's seqlock version, by slot */
 	struct pub_conflated_own *own;		/* by slot */
+	struct conflated_level *mirror;		/* by slot: depth bids, depth asks, as written */
 	uint32_t depth;
 	uint32_t entry_size;
 	uint32_t slots;
@@ -88,14 +98,31 @@ static inline void pub_conflated_change_note(struct pub_conflated_change *change
 
 /*
  * Brings slot's entry up to date with the book's instrument `index` of feed `feed`
- * after `change`: rewrites only the sides whose change fell inside the top depth (its
- * best price at or better than the side's depth-th level as the entry holds it, or
- * the entry holds fewer levels than depth), and the entry's name fields. A change
- * strictly worse than that level left the depth levels at or better than it as they
- * were, so the entry is still exact: the book is not even read. An entry with nothing
- * stale is left alone (version and ring_seq too: ring_seq is the last event that
- * changed it).
+ * after a packet whose `change` the publisher noted, in three steps:
+ * - update_begin: a side is reached if the change's best price is at or better than
+ *   the side's depth-th level as the entry holds it (or the entry holds fewer levels
+ *   than depth). A change strictly worse left the depth levels at or better than it as
+ *   they were, so the entry is still exact. False, and nothing written (version and
+ *   ring_seq too: ring_seq is the last event that changed it), if neither side is
+ *   reached and the name is current; otherwise the entry's seqlock is open.
+ * - update_level, once per level the packet changed (its final state; orders 0:
+ *   gone): on a reached side, a level the entry holds is updated in place or taken
+ *   out, a new one inside the depth is put in place. Only the entry's levels from the
+ *   first that changed are written again, never the book read, except where a level
+ *   left a full entry: the side is then read again from the book at update_end.
+ * - update_end: that read, the counts, the seqlock closed.
+ * Every level the packet changed must be given, in any order, with the book as the
+ * packet left it.
  */
+bool pub_conflated_update_begin(struct pub_conflated *view, uint32_t slot, uint8_t feed,
+				const struct book *book, int32_t index, uint64_t ring_seq,
+				const struct pub_conflated_change *change);
+void pub_conflated_update_level(struct pub_conflated *view, uint32_t slot, enum book_side side,
+				int64_t price, uint64_t shares, uint32_t orders);
+void pub_conflated_update_end(struct pub_conflated *view, uint32_t slot, const struct book *book,
+			      int32_t index);
+
+/* The entry's reached sides rewritten whole from the book (a snapshot's books). */
 void pub_conflated_refresh(struct pub_conflated *view, uint32_t slot, uint8_t feed,
 			   const struct book *book, int32_t index, uint64_t ring_seq,
 			   const struct pub_conflated_change *change);

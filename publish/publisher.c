@@ -92,6 +92,7 @@ static struct publisher_instrument *publisher_instrument_pending(struct publishe
 	pi->top_known = 0;
 	pi->best = 0;
 	pi->exchange_ts_ns = 0;
+	pi->first_level = pi->last_level = PUBLISHER_NONE;
 	pub_conflated_change_init(&pi->view);
 	return pi;
 }
@@ -101,20 +102,30 @@ static void publisher_level_pending(struct publisher *pub, const struct book_cha
 				    uint16_t pending, uint64_t exchange_ts_ns)
 {
 	struct publisher_slot *slot = publisher_slot_find(pub, c->instrument, c->side, c->price);
+	struct publisher_instrument *pi = &pub->instruments[pending];
 	struct publisher_level *pl;
 
 	if (slot->generation == pub->generation) {
 		pl = &pub->levels[slot->entry];
 	} else {
+		uint16_t entry = (uint16_t)pub->levels_count;
+
 		assert(pub->levels_count < PUBLISHER_LEVELS_MAX);
 		slot->generation = pub->generation;
 		slot->kind = c->side;
-		slot->entry = (uint16_t)pub->levels_count;
+		slot->entry = entry;
 		pl = &pub->levels[pub->levels_count++];
 		pl->price = c->price;
 		pl->instrument = c->instrument;
 		pl->pending = pending;
+		pl->next = PUBLISHER_NONE;
 		pl->side = c->side;
+		/* Each instrument's levels in a list, for the conflated view. */
+		if (pi->last_level == PUBLISHER_NONE)
+			pi->first_level = entry;
+		else
+			pub->levels[pi->last_level].next = entry;
+		pi->last_level = entry;
 	}
 	pl->shares = c->shares;
 	pl->orders = c->orders;
@@ -205,16 +216,29 @@ static void publisher_pending_publish(struct publisher *pub, const struct book *
 	}
 }
 
-/* The conflated view catches up on the pending instruments, as of the ring's head. */
+/*
+ * The conflated view catches up on the pending instruments, as of the ring's head:
+ * each entry is given the levels of its instrument that changed, in their final state.
+ */
 static void publisher_view_refresh(struct publisher *pub)
 {
 	if (pub->view == NULL)
 		return;
 	for (uint32_t i = 0; i < pub->instruments_count; i++) {
 		const struct publisher_instrument *pi = &pub->instruments[i];
+		uint32_t slot = pub->slot_base + pi->instrument;
 
-		pub_conflated_refresh(pub->view, pub->slot_base + pi->instrument, pub->feed,
-				      pub->book, pi->instrument, pub->ring->head, &pi->view);
+		if (!pub_conflated_update_begin(pub->view, slot, pub->feed, pub->book, pi->instrument,
+						pub->ring->head, &pi->view))
+			continue;
+		for (uint16_t l = pi->first_level; l != PUBLISHER_NONE; l = pub->levels[l].next) {
+			const struct publisher_level *pl = &pub->levels[l];
+
+			assert(l < pub->levels_count && pl->pending == i);
+			pub_conflated_update_level(pub->view, slot, (enum book_side)pl->side, pl->price,
+						   pl->shares, pl->orders);
+		}
+		pub_conflated_update_end(pub->view, slot, pub->book, pi->instrument);
 	}
 }
 

@@ -32,6 +32,7 @@
 #define PUBLISHER_LEVELS_MAX 256	/* distinct levels pending at once */
 #define PUBLISHER_INSTRUMENTS_MAX 128	/* distinct instruments pending at once */
 #define PUBLISHER_HASH_SLOTS 1024	/* open addressing over both tables, load <= 3/8 */
+#define PUBLISHER_NONE UINT16_MAX	/* no level (end of an instrument's list) */
 
 _Static_assert((PUBLISHER_HASH_SLOTS & (PUBLISHER_HASH_SLOTS - 1)) == 0 &&
 	       PUBLISHER_HASH_SLOTS >= 2 * (PUBLISHER_LEVELS_MAX + PUBLISHER_INSTRUMENTS_MAX),
@@ -53,6 +54,7 @@ struct publisher_level {
 	uint32_t orders;		/* 0: the level is gone */
 	uint16_t instrument;		/* index in the book */
 	uint16_t pending;		/* its instrument's entry in instruments[] */
+	uint16_t next;			/* its instrument's next level, PUBLISHER_NONE: last */
 	uint8_t side;
 };
 
@@ -61,6 +63,8 @@ struct publisher_instrument {
 	struct book_top top_before;	/* before the first change (valid if top_known) */
 	struct pub_conflated_change view;	/* what the conflated view must catch up on */
 	uint64_t exchange_ts_ns;	/* of the last message that changed its book */
+	uint16_t first_level;		/* its levels in levels[], linked by next */
+	uint16_t last_level;		/* PUBLISHER_NONE: none yet */
 	uint16_t instrument;		/* index in the book */
 	uint8_t top_known;
 	uint8_t best;			/* a change fell on a best level (cleared once published) */

@@ -219,6 +219,99 @@ static void test_view_incremental(void)
 	CHECK(e->ask_count == 2 && e->levels[TEST_DEPTH + 1].price == 900);
 }
 
+/*
+ * The view against the book after random packets: adds, executions, deletes and
+ * replaces over three instruments in a narrow band of prices, so that levels come and
+ * go inside the depth, at its edge and beyond it, several in one packet. Every entry
+ * must then hold its sides' top TEST_DEPTH levels exactly, as the book gives them.
+ */
+static void test_view_random(void)
+{
+	static uint64_t live[4096];
+	uint32_t live_count = 0, mismatches = 0, packets = 20000;
+	uint64_t rng = 0x9e3779b97f4a7c15ull, next_ref = 1;
+	int32_t index[3];
+
+	printf("conflated view against the book, %u random packets\n", packets);
+	test_setup(PUBLISHER_VIEWS_ALL);
+	index[0] = instrument;
+	index[1] = book_instrument_get(book, TEST_KEY + 1, 4);
+	index[2] = book_instrument_get(book, TEST_KEY + 2, 4);
+	for (uint32_t p = 0; p < packets; p++) {
+		uint32_t ops;
+
+		rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+		ops = 1 + (uint32_t)(rng % 6);
+		publisher_packet_begin(&pub, p, 0);
+		for (uint32_t k = 0; k < ops; k++) {
+			struct book_result result;
+			struct decoded_message d = { .applied = true, .instrument_defined = -1,
+						     .book = &result, .exchange_ts_ns = p };
+			uint32_t pick, what;
+			int rc;
+
+			rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+			what = (uint32_t)(rng % 100);
+			pick = live_count > 0 ? (uint32_t)((rng >> 20) % live_count) : 0;
+			if (live_count == 0 || (what < 45 && live_count < 4000)) {
+				int i = (int)((rng >> 8) % 3);
+				enum book_side side = (rng >> 12) & 1 ? BOOK_SIDE_ASK : BOOK_SIDE_BID;
+				int64_t price = (side == BOOK_SIDE_BID ? 90 : 101) + (int64_t)((rng >> 16) % 10);
+
+				d.instrument_key = TEST_KEY + (uint32_t)i;
+				d.order = DECODED_ORDER_ADDED;
+				d.ref = next_ref;
+				rc = book_order_add(book, index[i], next_ref, side, price,
+						    1 + (uint32_t)((rng >> 40) % 20), &result);
+				live[live_count++] = next_ref++;
+			} else if (what < 65) {
+				d.order = DECODED_ORDER_REDUCED;
+				d.ref = live[pick];
+				rc = book_order_reduce(book, live[pick], 1 + (uint32_t)((rng >> 40) % 10), &result);
+			} else if (what < 90) {
+				d.order = DECODED_ORDER_DELETED;
+				d.ref = live[pick];
+				rc = book_order_delete(book, live[pick], &result);
+			} else {
+				d.order = DECODED_ORDER_REPLACED;
+				d.ref = live[pick];
+				d.new_ref = next_ref;
+				rc = book_order_replace(book, live[pick], next_ref,
+							90 + (int64_t)((rng >> 30) % 21),
+							1 + (uint32_t)((rng >> 40) % 20), &result);
+				live[pick] = next_ref++;
+			}
+			if (rc == 0) {
+				d.instrument_key = book->instruments[result.order.instrument].key;
+				publisher_message(&pub, book, &d);
+			}
+			/* Orders gone from the book (reduced to nothing, deleted) leave the list. */
+			if (what >= 45 && live_count > 0 && (rc != 0 || result.order.remaining == 0))
+				live[pick] = live[--live_count];
+		}
+		publisher_packet_end(&pub, p + 1);
+		for (int i = 0; i < 3; i++) {
+			const struct conflated_entry *e = pub_conflated_entry(&view, (uint32_t)index[i]);
+
+			for (int side = 0; side < BOOK_SIDES; side++) {
+				struct book_level_info want[TEST_DEPTH];
+				uint32_t n = book_side_levels(book, index[i], (enum book_side)side, want, TEST_DEPTH);
+				uint32_t held = side == BOOK_SIDE_BID ? e->bid_count : e->ask_count;
+				bool same = held == n;
+
+				for (uint32_t l = 0; same && l < n; l++) {
+					const struct conflated_level *got = &e->levels[side * TEST_DEPTH + l];
+
+					same = got->price == want[l].price && got->shares == want[l].shares &&
+					       got->orders == want[l].orders;
+				}
+				mismatches += !same;
+			}
+		}
+	}
+	CHECK(mismatches == 0);
+}
+
 /* A trade message (an execution of a resting bid) as the decoder reports it. */
 static void test_trade(uint64_t match)
 {
@@ -450,6 +543,7 @@ int main(void)
 	test_flush_early();
 	test_views();
 	test_view_incremental();
+	test_view_random();
 	book_destroy(book);
 	printf("test_publisher: %s\n", failures ? "FAIL" : "ok");
 	return failures ? 1 : 0;
