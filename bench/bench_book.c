@@ -3,6 +3,11 @@
  * a NASDAQ binary ITCH file (2-byte length + message; zero prefixes are resolved from
  * the message type) is loaded into memory, then applied to fresh books several times.
  * Prints the best pass: "N messages, X ns/msg, Y msgs/s". Never fails on time.
+ *
+ * --publish [K]: every message is also published as fhd publishes it (both views, a
+ * conflated view of depth 10, packets of K messages, 2 by default) onto a ring of
+ * 2^20 events in private memory that nobody reads: the publisher's cost per message
+ * is the difference from a run without it, on the same file in the same run.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -13,13 +18,56 @@
 #include "book/book.h"
 #include "book/util/clock.h"
 #include "decoders/itch50.h"
+#include "publish/publisher.h"
+#include "tests/pub_memory.h"
 
 #define BENCH_PASSES 5
+#define BENCH_RING_EVENTS (1u << 20)
+#define BENCH_VIEW_DEPTH 10
+
+/* The publishing run's ring, view and publisher (private memory, made once). */
+static struct pub_ring bench_ring;
+static struct pub_conflated bench_view;
+static struct publisher bench_pub;
+
+static void bench_message_published(void *context, const struct decoded_message *message)
+{
+	struct publisher *pub = context;
+
+	publisher_message(pub, pub->book, message);
+}
+
+/* The TSC's rate, from 50 ms of the monotonic clock: the publisher's stamps need it. */
+static uint64_t bench_tsc_hz(void)
+{
+	uint64_t ns0 = clock_monotonic_ns(), tsc0 = clock_tsc(), ns;
+
+	while ((ns = clock_monotonic_ns()) - ns0 < 50000000)
+		;
+	return (clock_tsc() - tsc0) * 1000000000ull / (ns - ns0);
+}
 
 struct bench_message {
 	const uint8_t *data;
 	uint32_t length;
 };
+
+/* Message i, after the stages for those further on, as the data path runs them over a burst. */
+static inline void bench_apply(struct book *book, struct decoder_stats *stats,
+			       const struct decoder_listener *listener,
+			       const struct bench_message *messages, size_t count, size_t i)
+{
+	if (i + DECODER_PREFETCH_AHEAD_0 < count)
+		itch50_message_prefetch(book, messages[i + DECODER_PREFETCH_AHEAD_0].data,
+					messages[i + DECODER_PREFETCH_AHEAD_0].length);
+	if (i + DECODER_PREFETCH_AHEAD_1 < count)
+		itch50_message_prefetch_level(book, messages[i + DECODER_PREFETCH_AHEAD_1].data,
+					      messages[i + DECODER_PREFETCH_AHEAD_1].length);
+	if (i + DECODER_PREFETCH_AHEAD_2 < count)
+		itch50_message_prefetch_chunk(book, messages[i + DECODER_PREFETCH_AHEAD_2].data,
+					      messages[i + DECODER_PREFETCH_AHEAD_2].length);
+	itch50_message_apply(book, stats, listener, messages[i].data, messages[i].length);
+}
 
 static uint8_t *bench_file_read(const char *path, size_t *size)
 {
@@ -44,15 +92,26 @@ static uint8_t *bench_file_read(const char *path, size_t *size)
 
 int main(int argc, char **argv)
 {
-	uint32_t instruments = 65536, orders = 4u << 20, levels = 1024;
+	uint32_t instruments = 65536, orders = 4u << 20, levels = 1024, per_packet = 0;
+	struct decoder_listener listener = { .message = bench_message_published,
+					     .context = &bench_pub, .book_results = true };
 	struct bench_message *messages;
 	size_t size, count = 0, capacity = 1 << 20, at = 0;
 	uint64_t best_ns = UINT64_MAX;
 	struct decoder_stats stats;
 	uint8_t *data;
 
+	if (argc > 1 && strcmp(argv[1], "--publish") == 0) {
+		per_packet = 2;
+		argv++, argc--;
+		if (argc > 1 && argv[1][0] >= '1' && argv[1][0] <= '9' && strchr(argv[1], '.') == NULL &&
+		    strlen(argv[1]) < 4) {
+			per_packet = (uint32_t)strtoul(argv[1], NULL, 10);
+			argv++, argc--;
+		}
+	}
 	if (argc < 2) {
-		fprintf(stderr, "usage: bench-book ITCHFILE [orders_max] [levels_max]\n");
+		fprintf(stderr, "usage: bench-book [--publish [MESSAGES_PER_PACKET]] ITCHFILE [orders_max] [levels_max]\n");
 		return 2;
 	}
 	if (argc > 2)
@@ -90,6 +149,10 @@ int main(int argc, char **argv)
 		if (locate + 1 > instruments)
 			instruments = locate + 1;
 	}
+	if (per_packet > 0) {
+		pub_memory_make(&bench_ring, BENCH_RING_EVENTS, &bench_view, instruments, BENCH_VIEW_DEPTH);
+		publisher_init(&bench_pub, &bench_ring, 0, bench_tsc_hz());
+	}
 	for (int pass = 0; pass < BENCH_PASSES; pass++) {
 		struct book *book = book_create(instruments, orders, levels);
 		uint64_t start, elapsed;
@@ -99,19 +162,21 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		memset(&stats, 0, sizeof(stats));
+		if (per_packet > 0) {
+			pub_conflated_clear(&bench_view, 0, bench_view.slots);
+			publisher_view_set(&bench_pub, &bench_view, 0, book);
+		}
 		start = clock_monotonic_ns();
 		for (size_t i = 0; i < count; i++) {
-			/* The stages, as the data path runs them over a burst of packets. */
-			if (i + DECODER_PREFETCH_AHEAD_0 < count)
-				itch50_message_prefetch(book, messages[i + DECODER_PREFETCH_AHEAD_0].data,
-							messages[i + DECODER_PREFETCH_AHEAD_0].length);
-			if (i + DECODER_PREFETCH_AHEAD_1 < count)
-				itch50_message_prefetch_level(book, messages[i + DECODER_PREFETCH_AHEAD_1].data,
-							      messages[i + DECODER_PREFETCH_AHEAD_1].length);
-			if (i + DECODER_PREFETCH_AHEAD_2 < count)
-				itch50_message_prefetch_chunk(book, messages[i + DECODER_PREFETCH_AHEAD_2].data,
-							      messages[i + DECODER_PREFETCH_AHEAD_2].length);
-			itch50_message_apply(book, &stats, NULL, messages[i].data, messages[i].length);
+			if (per_packet == 0) {
+				bench_apply(book, &stats, NULL, messages, count, i);
+				continue;
+			}
+			if (i % per_packet == 0)
+				publisher_packet_begin(&bench_pub, i, clock_tsc());
+			bench_apply(book, &stats, &listener, messages, count, i);
+			if (i % per_packet == per_packet - 1 || i + 1 == count)
+				publisher_packet_end(&bench_pub, i + 1);
 		}
 		elapsed = clock_monotonic_ns() - start;
 		if (elapsed < best_ns)

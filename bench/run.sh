@@ -4,6 +4,8 @@
 #     files, fh-pcap's shallow profile (65k live orders near the touch) and its deep one
 #     (1.46M live orders at the end, hundreds of levels per side, removals of random old
 #     orders), and the real NASDAQ slice, too small to be more than a cold-cache figure;
+#     on the shallow file also with every message published (bench-book --publish: the
+#     publisher's and the conflated view's cost per message, without packets or DPDK);
 #     with FH_ANCHOR_IOOB=/path/to/itch-order-book's binary, that on the deep file too
 #     and on deep sessions of 50 and 2000 symbols; with FH_BASELINE_BENCH_BOOK=an older
 #     build's bench-book, that on the shallow and deep files;
@@ -53,6 +55,12 @@ versus() {
 	fi
 }
 printf '  generated, 5M messages, 500 symbols: '; "$B/bench-book" "$W/gen5m.itch" 2>/dev/null | tee "$W/gen5m.out"
+# The publisher's own cost per message: the same passes, every message also published
+# (both views, the conflated view, packets of 2 messages) onto a ring nobody reads.
+printf '    and publishing every message:      '; "$B/bench-book" --publish 2 "$W/gen5m.itch" 2>/dev/null | tee "$W/gen5m-pub.out"
+[ -n "$(ns_of "$W/gen5m-pub.out")" ] && [ -n "$(ns_of "$W/gen5m.out")" ] &&
+	awk -v p="$(ns_of "$W/gen5m-pub.out")" -v b="$(ns_of "$W/gen5m.out")" \
+		'BEGIN { printf "    publishing: %.1f ns/msg more, %.2fx decode+book alone\n", p - b, p / b }'
 # FH_BASELINE_BENCH_BOOK: an older build's bench-book (the issue's "main before").
 [ -n "${FH_BASELINE_BENCH_BOOK:-}" ] && versus "baseline, same shallow file" "$FH_BASELINE_BENCH_BOOK" "$W/gen5m.itch" "$W/gen5m.out"
 # bench-book's own sizing (4M orders, 1024 levels per side) holds the deep book; its

@@ -284,6 +284,18 @@ static void publisher_levels(struct publisher *pub, const struct book *book,
 	}
 }
 
+/*
+ * Sends an event of the message being published. A message's events share one clock
+ * read, taken when the first of them goes out: an execution's ORDER_REDUCED and TRADE
+ * carry the same publish_delta_ns.
+ */
+static void publisher_message_commit(struct publisher *pub, struct fh_event *e)
+{
+	if (pub->message_delta_ns == PUBLISHER_DELTA_NONE)
+		pub->message_delta_ns = publisher_delta_ns(pub);
+	publisher_commit_at(pub, e, pub->message_delta_ns);
+}
+
 /* INSTRUMENT_DEFINED for an instrument whose symbol changed. */
 static void publisher_instrument(struct publisher *pub, const struct book *book, int32_t index,
 				 uint64_t exchange_ts_ns)
@@ -296,7 +308,7 @@ static void publisher_instrument(struct publisher *pub, const struct book *book,
 	memset(&e->body, 0, sizeof(e->body));
 	memcpy(e->body.instrument.symbol, in->symbol, in->symbol_len);
 	e->body.instrument.price_decimals = in->price_decimals;
-	publisher_commit(pub, e);
+	publisher_message_commit(pub, e);
 	/* A new name with no level change must still reach the conflated view. */
 	if (pub->view != NULL) {
 		publisher_room_make(pub, book);
@@ -321,7 +333,7 @@ static void publisher_order(struct publisher *pub, const struct decoded_message 
 		e->body.replace.old_ref = d->ref;
 		e->body.replace.new_ref = d->new_ref;
 		e->body.replace.price = o->price;
-		publisher_commit(pub, e);
+		publisher_message_commit(pub, e);
 		return;
 	}
 	assert(d->order == DECODED_ORDER_ADDED || d->order == DECODED_ORDER_REDUCED ||
@@ -336,7 +348,7 @@ static void publisher_order(struct publisher *pub, const struct decoded_message 
 	e->body.order.price = o->price;
 	e->body.order.remaining = o->remaining;
 	e->body.order.reserved = 0;
-	publisher_commit(pub, e);
+	publisher_message_commit(pub, e);
 }
 
 static void publisher_trade(struct publisher *pub, const struct decoded_message *d)
@@ -356,7 +368,7 @@ static void publisher_trade(struct publisher *pub, const struct decoded_message 
 	e->body.trade.match = d->trade.match;
 	e->body.trade.price = d->trade.price;
 	e->body.trade.reserved = 0;
-	publisher_commit(pub, e);
+	publisher_message_commit(pub, e);
 }
 
 static void publisher_status(struct publisher *pub, const struct decoded_message *d)
@@ -369,7 +381,7 @@ static void publisher_status(struct publisher *pub, const struct decoded_message
 	memset(&e->body, 0, sizeof(e->body));
 	e->body.status.state = d->status.state;
 	memcpy(e->body.status.reason, d->status.reason, sizeof(e->body.status.reason));
-	publisher_commit(pub, e);
+	publisher_message_commit(pub, e);
 }
 
 void publisher_message(struct publisher *pub, const struct book *book,
@@ -378,6 +390,7 @@ void publisher_message(struct publisher *pub, const struct book *book,
 	if (!d->applied)
 		return;
 	pub->messages++;
+	pub->message_delta_ns = PUBLISHER_DELTA_NONE;	/* no clock read yet */
 	if (d->instrument_defined >= 0)
 		publisher_instrument(pub, book, d->instrument_defined, d->exchange_ts_ns);
 	if (d->order != DECODED_ORDER_NONE && (pub->views & PUBLISHER_VIEW_ORDERS))

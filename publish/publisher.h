@@ -92,6 +92,7 @@ struct publisher {
 	 * committed since the caller set it so (or a delta past UINT32_MAX ns).
 	 */
 	uint32_t last_delta_ns;
+	uint32_t message_delta_ns;	/* the message being published: its events' stamp */
 	struct pub_conflated *view;	/* NULL: no conflated view */
 	uint32_t slot_base;		/* this feed's first slot in the view */
 	const struct book *book;	/* the feed's books */
