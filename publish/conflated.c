@@ -18,7 +18,7 @@ static int64_t pub_conflated_edge_open(enum book_side side)
 /* An empty entry: nothing held, so every change shows; no name yet. */
 static void pub_conflated_own_reset(struct pub_conflated *view, uint32_t slot)
 {
-	struct pub_conflated_own *own = &view->own[slot];
+	struct pub_conflated_own *own = pub_conflated_own(view, slot);
 
 	for (int side = 0; side < BOOK_SIDES; side++) {
 		own->edge[side] = pub_conflated_edge_open((enum book_side)side);
@@ -32,39 +32,32 @@ static void pub_conflated_own_reset(struct pub_conflated *view, uint32_t slot)
 static struct conflated_level *pub_conflated_mirror(struct pub_conflated *view, uint32_t slot,
 						    enum book_side side)
 {
-	return &view->mirror[((size_t)slot * BOOK_SIDES + side) * view->depth];
+	return (struct conflated_level *)(pub_conflated_own(view, slot) + 1) + (size_t)side * view->depth;
 }
 
 static void pub_conflated_own_free(struct pub_conflated *view)
 {
 	free(view->versions);
 	free(view->own);
-	free(view->mirror);
 	view->versions = NULL;
 	view->own = NULL;
-	view->mirror = NULL;
 }
 
-/*
- * The producer's own records of the entries, prefaulted: the seqlock versions (the
- * shared ones are written, never read) and what each entry holds. 0 or -ENOMEM.
- */
-static int pub_conflated_own_alloc(struct pub_conflated *view, const char *name, uint32_t slots,
-				   uint32_t depth, char *err, size_t err_size)
+int pub_conflated_own_make(struct pub_conflated *view, uint32_t slots, uint32_t depth)
 {
-	size_t mirror = (size_t)slots * BOOK_SIDES * depth;
+	size_t stride = sizeof(struct pub_conflated_own) + (size_t)BOOK_SIDES * depth * sizeof(struct conflated_level);
 
+	view->own_stride = (stride + 63) & ~(size_t)63;
+	view->depth = depth;
 	view->versions = calloc(slots, sizeof(*view->versions));
-	view->own = calloc(slots, sizeof(*view->own));
-	view->mirror = calloc(mirror, sizeof(*view->mirror));
-	if (view->versions == NULL || view->own == NULL || view->mirror == NULL) {
+	view->own = aligned_alloc(64, (size_t)slots * view->own_stride);
+	if (view->versions == NULL || view->own == NULL) {
 		pub_conflated_own_free(view);
-		snprintf(err, err_size, "%s: no memory for %u entries", name, slots);
 		return -ENOMEM;
 	}
-	/* prefault */
+	/* Prefaulted; the versions (the shared ones are written, never read) start even. */
 	memset(view->versions, 0, (size_t)slots * sizeof(*view->versions));
-	memset(view->mirror, 0, mirror * sizeof(*view->mirror));
+	memset(view->own, 0, (size_t)slots * view->own_stride);
 	for (uint32_t s = 0; s < slots; s++)
 		pub_conflated_own_reset(view, s);
 	return 0;
@@ -89,7 +82,9 @@ int pub_conflated_create(struct pub_conflated *view, const char *name, uint32_t 
 	}
 	entry_size = (entry_size + 63) & ~63u;	/* entries on their own cache lines */
 	size = CONFLATED_HEADER_SIZE + (size_t)slots * entry_size;
-	rc = pub_conflated_own_alloc(view, name, slots, depth, err, err_size);
+	rc = pub_conflated_own_make(view, slots, depth);
+	if (rc != 0)
+		snprintf(err, err_size, "%s: no memory for %u entries", name, slots);
 	if (rc == 0)
 		rc = shm_segment_create(&view->segment, "conflated view", name, size, err, err_size);
 	if (rc != 0) {
@@ -184,7 +179,7 @@ bool pub_conflated_update_begin(struct pub_conflated *view, uint32_t slot, uint8
 	assert(view->depth <= CONFLATED_DEPTH_MAX && (change->sides & ~3u) == 0);
 	if (slot >= view->slots)
 		return false;
-	own = &view->own[slot];
+	own = pub_conflated_own(view, slot);
 	assert(own->open == 0);	/* the last update ended */
 	for (int side = 0; side < BOOK_SIDES; side++)	/* untouched sides are still true */
 		if ((change->sides & (1u << side)) &&
@@ -214,7 +209,7 @@ static bool pub_conflated_better(enum book_side side, int64_t price, int64_t aga
 void pub_conflated_update_level(struct pub_conflated *view, uint32_t slot, enum book_side side,
 				int64_t price, uint64_t shares, uint32_t orders)
 {
-	struct pub_conflated_own *own = &view->own[slot];
+	struct pub_conflated_own *own = pub_conflated_own(view, slot);
 	struct conflated_level *m;
 	uint32_t n, i = 0;
 
@@ -256,7 +251,7 @@ void pub_conflated_update_level(struct pub_conflated *view, uint32_t slot, enum 
 void pub_conflated_update_end(struct pub_conflated *view, uint32_t slot, const struct book *book,
 			      int32_t index)
 {
-	struct pub_conflated_own *own = &view->own[slot];
+	struct pub_conflated_own *own = pub_conflated_own(view, slot);
 	struct conflated_entry *e = pub_conflated_entry(view, slot);
 
 	assert(slot < view->slots && (view->versions[slot] & 1) == 1);	/* begun */
@@ -297,9 +292,12 @@ void pub_conflated_refresh(struct pub_conflated *view, uint32_t slot, uint8_t fe
 			   const struct book *book, int32_t index, uint64_t ring_seq,
 			   const struct pub_conflated_change *change)
 {
+	struct pub_conflated_own *own;
+
 	if (!pub_conflated_update_begin(view, slot, feed, book, index, ring_seq, change))
 		return;
-	view->own[slot].refill = view->own[slot].open;
+	own = pub_conflated_own(view, slot);
+	own->refill = own->open;
 	pub_conflated_update_end(view, slot, book, index);
 }
 

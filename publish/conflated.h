@@ -40,8 +40,13 @@ struct pub_conflated {
 	struct conflated_header *header;	/* shared: written only */
 	uint8_t *entries;			/* shared: written only */
 	uint64_t *versions;			/* each entry's seqlock version, by slot */
-	struct pub_conflated_own *own;		/* by slot */
-	struct conflated_level *mirror;		/* by slot: depth bids, depth asks, as written */
+	/*
+	 * By slot, own_stride bytes each (whole cache lines): its pub_conflated_own, then
+	 * its mirror, depth bids and depth asks as the entry holds them, so that an
+	 * update's first look at a slot brings its best levels with it.
+	 */
+	uint8_t *own;
+	size_t own_stride;
 	uint32_t depth;
 	uint32_t entry_size;
 	uint32_t slots;
@@ -63,6 +68,21 @@ void pub_conflated_generation_set(struct pub_conflated *view, uint64_t generatio
 
 /* Unmaps and unlocks the view (the file stays); a zeroed or closed view is left alone. */
 void pub_conflated_close(struct pub_conflated *view);
+
+_Static_assert(sizeof(struct pub_conflated_own) % _Alignof(struct conflated_level) == 0,
+	       "a slot's mirror follows its pub_conflated_own");
+
+/*
+ * Allocates and prefaults the producer's own records for `slots` entries of `depth`
+ * levels a side (pub_conflated_create does; so may a view in private memory).
+ * 0 or -ENOMEM.
+ */
+int pub_conflated_own_make(struct pub_conflated *view, uint32_t slots, uint32_t depth);
+
+static inline struct pub_conflated_own *pub_conflated_own(const struct pub_conflated *view, uint32_t slot)
+{
+	return (struct pub_conflated_own *)(view->own + (size_t)slot * view->own_stride);
+}
 
 static inline struct conflated_entry *pub_conflated_entry(struct pub_conflated *view, uint32_t slot)
 {

@@ -30,11 +30,8 @@ static inline void pub_memory_make(struct pub_ring *ring, uint32_t capacity,
 	view->slots = slots;
 	view->header = calloc(1, CONFLATED_HEADER_SIZE);
 	view->entries = calloc(slots, view->entry_size);
-	view->versions = calloc(slots, sizeof(*view->versions));
-	view->own = calloc(slots, sizeof(*view->own));
-	view->mirror = calloc((size_t)slots * BOOK_SIDES * depth, sizeof(*view->mirror));
 	if (ring->header == NULL || ring->records == NULL || view->header == NULL || view->entries == NULL ||
-	    view->versions == NULL || view->own == NULL || view->mirror == NULL)
+	    pub_conflated_own_make(view, slots, depth) != 0)
 		abort();
 	pub_conflated_clear(view, 0, slots);
 }
