@@ -14,9 +14,14 @@
  * instruments defined again in another order, so slots change hands); snapshot
  * recoveries (books rebuilt unpublished, then publisher_book_recovered) followed by
  * incremental packets; prices near INT64_MAX and INT64_MIN; depths 1, 2, 5 and 64
- * (the mirror's uint8_t counts). The seed is argv[1] or FH_SEED.
+ * (the mirror's uint8_t counts). Meanwhile a reader thread copies entries as libfh's
+ * fh_top_read does (two equal even versions around the copy): every copy it keeps
+ * must be a top N (counts within the depth, levels live, prices strictly best first),
+ * which a level written outside the seqlock breaks while the entry moves under it.
+ * The seed is argv[1] or FH_SEED.
  */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +61,50 @@ struct diff_feed {
 static struct diff_feed feeds[DIFF_FEEDS];
 static struct pub_conflated view;
 static uint64_t flushes, sessions, snapshots, refused;
+static int reader_stop;
+static uint64_t reader_copies, reader_torn;
+
+/* True if a side of a copied entry is a top N: levels live, prices strictly best first. */
+static bool diff_side_sane(const struct conflated_level *l, uint32_t n, enum book_side side)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		if (l[i].orders == 0 || l[i].shares == 0)
+			return false;
+		if (i > 0 && (side == BOOK_SIDE_BID ? l[i].price >= l[i - 1].price : l[i].price <= l[i - 1].price))
+			return false;
+	}
+	return true;
+}
+
+/* The reader: entries copied under their seqlock, as fh_top_read, until told to stop. */
+static void *diff_reader(void *arg)
+{
+	static uint8_t copy[sizeof(struct conflated_entry) + 2 * CONFLATED_DEPTH_MAX * sizeof(struct conflated_level)];
+	const struct conflated_entry *c = (const struct conflated_entry *)copy;
+	uint32_t depth = view.depth;
+	size_t size = sizeof(struct conflated_entry) + 2 * depth * sizeof(struct conflated_level);
+
+	(void)arg;
+	/* Each pass reads every slot once; passes end when the writer is done. */
+	while (!__atomic_load_n(&reader_stop, __ATOMIC_ACQUIRE)) {
+		for (uint32_t s = 0; s < view.slots; s++) {
+			const struct conflated_entry *e = pub_conflated_entry(&view, s);
+			uint64_t before = __atomic_load_n(&e->version, __ATOMIC_ACQUIRE);
+
+			if (before & 1)
+				continue;
+			memcpy(copy, e, size);
+			__atomic_thread_fence(__ATOMIC_ACQUIRE);
+			if (__atomic_load_n(&e->version, __ATOMIC_RELAXED) != before)
+				continue;
+			reader_copies++;
+			reader_torn += c->bid_count > depth || c->ask_count > depth ||
+				       !diff_side_sane(c->levels, c->bid_count, BOOK_SIDE_BID) ||
+				       !diff_side_sane(c->levels + depth, c->ask_count, BOOK_SIDE_ASK);
+		}
+	}
+	return NULL;
+}
 
 /* The keys an instrument of a feed may have: 1..DIFF_INSTRUMENTS. */
 static bool diff_level_venue(uint32_t key)
@@ -244,7 +293,12 @@ static void diff_snapshot(struct diff_feed *f)
 
 static void diff_run(uint32_t depth, uint32_t packets)
 {
+	pthread_t reader;
+
 	pub_memory_make(&feeds[0].ring, DIFF_RING, &view, DIFF_SLOTS, depth);
+	reader_stop = 0;
+	if (pthread_create(&reader, NULL, diff_reader, NULL) != 0)
+		abort();
 	for (uint32_t fi = 0; fi < DIFF_FEEDS; fi++) {
 		struct diff_feed *f = &feeds[fi];
 
@@ -280,6 +334,8 @@ static void diff_run(uint32_t depth, uint32_t packets)
 		if (failures > 0)
 			break;
 	}
+	__atomic_store_n(&reader_stop, 1, __ATOMIC_RELEASE);
+	pthread_join(reader, NULL);
 	for (uint32_t fi = 0; fi < DIFF_FEEDS; fi++) {
 		flushes += feeds[fi].pub.flushes_early;
 		book_destroy(feeds[fi].book);
@@ -301,8 +357,10 @@ int main(int argc, char **argv)
 	for (size_t d = 0; d < sizeof(depths) / sizeof(depths[0]) && failures == 0; d++)
 		diff_run(depths[d], 6000);
 	printf("  %" PRIu64 " early flushes, %" PRIu64 " sessions, %" PRIu64 " snapshots, %" PRIu64
-	       " operations refused\n", flushes, sessions, snapshots, refused);
+	       " operations refused; reader: %" PRIu64 " consistent copies, %" PRIu64 " torn\n",
+	       flushes, sessions, snapshots, refused, reader_copies, reader_torn);
 	CHECK(flushes > 0 && sessions > 0 && snapshots > 0);
+	CHECK(reader_torn == 0);
 	printf("test_view_diff: %s\n", failures ? "FAIL" : "ok");
 	return failures ? 1 : 0;
 }
