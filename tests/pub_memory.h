@@ -6,6 +6,7 @@
 #define FH_TESTS_PUB_MEMORY_H
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "publish/conflated.h"
 #include "publish/ring.h"
@@ -34,6 +35,16 @@ static inline void pub_memory_make(struct pub_ring *ring, uint32_t capacity,
 	    pub_conflated_own_make(view, slots, depth) != 0)
 		abort();
 	pub_conflated_clear(view, 0, slots);
+}
+
+/* Frees what pub_memory_make gave a view (its ring is the caller's to free). */
+static inline void pub_memory_free(struct pub_conflated *view)
+{
+	free(view->header);
+	free(view->entries);
+	free(view->versions);
+	free(view->own);
+	memset(view, 0, sizeof(*view));
 }
 
 #endif

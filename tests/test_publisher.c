@@ -326,6 +326,51 @@ static void test_trade(uint64_t match)
 	publisher_message(&pub, book, &d);
 }
 
+/*
+ * publish_delta_ns per message: one clock read for all of a message's events (an
+ * execution's ORDER_REDUCED and TRADE share it), a fresh one for the next message,
+ * and last_delta_ns the stamp of the last event committed (the feed's latency
+ * histograms take it instead of reading the clock).
+ */
+static void test_message_stamps(void)
+{
+	struct book_result result;
+	struct decoded_message d = { .applied = true, .instrument_key = TEST_KEY,
+				     .instrument_defined = -1, .order = DECODED_ORDER_REDUCED,
+				     .ref = 1, .book = &result, .exchange_ts_ns = 2 };
+	const struct fh_event *reduced, *trade, *added;
+	uint32_t spins = 0;
+
+	printf("publish_delta_ns: one clock read per message, a new one for the next\n");
+	test_setup(PUBLISHER_VIEWS_ALL);
+	publisher_packet_begin(&pub, 0, clock_tsc());
+	test_add(1, BOOK_SIDE_BID, 100, 10);
+	CHECK(test_type_is(test_next(), FH_EVENT_ORDER_ADDED));
+	CHECK(book_order_reduce(book, 1, 3, &result) == 0);
+	d.trade.kind = DECODED_TRADE_EXECUTION;
+	d.trade.side = BOOK_SIDE_BID;
+	d.trade.match = 5;
+	d.trade.price = 100;
+	d.trade.shares = 3;
+	publisher_message(&pub, book, &d);
+	reduced = test_next();
+	trade = test_next();
+	CHECK(test_type_is(reduced, FH_EVENT_ORDER_REDUCED) && test_type_is(trade, FH_EVENT_TRADE));
+	if (reduced == NULL || trade == NULL)
+		return;
+	CHECK(reduced->publish_delta_ns == trade->publish_delta_ns &&
+	      pub.last_delta_ns == trade->publish_delta_ns && trade->publish_delta_ns != PUBLISHER_DELTA_NONE);
+	/* Until the clock has moved on (the TSC only grows; bounded all the same). */
+	while (publisher_delta_ns(&pub) == trade->publish_delta_ns && spins < (1u << 30))
+		spins++;
+	test_add(2, BOOK_SIDE_BID, 99, 1);
+	added = test_next();
+	CHECK(test_type_is(added, FH_EVENT_ORDER_ADDED));
+	CHECK(added != NULL && added->publish_delta_ns > trade->publish_delta_ns &&
+	      pub.last_delta_ns == added->publish_delta_ns);
+	publisher_packet_end(&pub, 3);
+}
+
 static void test_book_state(void)
 {
 	const struct fh_event *e;
@@ -544,6 +589,7 @@ int main(void)
 	test_views();
 	test_view_incremental();
 	test_view_random();
+	test_message_stamps();
 	book_destroy(book);
 	printf("test_publisher: %s\n", failures ? "FAIL" : "ok");
 	return failures ? 1 : 0;
