@@ -603,8 +603,15 @@ static void feed_snapshot_reply(struct feed *feed, const struct recovery_reply *
 	case RECOVERY_SNAPSHOT_FAILED:
 		if (!feed->arbiter.snapshot_pending)
 			break;
-		/* What a failed login left in the books is part of a snapshot: worth nothing. */
+		/*
+		 * What a failed login left in the books is part of a snapshot: worth nothing.
+		 * The books are empty now, so consumers' are emptied too (BOOK_CLEARED, the
+		 * conflated view with them): what follows is applied to empty books on both
+		 * sides, STALE until a new session or snapshot.
+		 */
 		book_reset(feed->book);
+		if (feed->pub != NULL)
+			publisher_cleared(feed->pub);
 		feed->recovery->snapshot_failed = true;
 		feed_book_state_set(feed, FEED_BOOK_STALE, FH_BOOK_REASON_SNAPSHOT_FAILED, 0, 0);
 		arbiter_snapshot_failed(&feed->arbiter, now_ns);

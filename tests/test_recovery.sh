@@ -184,6 +184,38 @@ join join-rejected "--as-of 15000 --reject A"
 check "join-rejected: every login rejected (1 + 2 retries), the feed is STALE" \
 	[ "$(value "$TMP/join-rejected.log" "snapshots" logins)" = 3 -a "$(state "$TMP/join-rejected.log")" = stale ]
 
+echo "== a re-sync whose snapshot fails: fhd's books are emptied, and so are consumers'"
+# The join succeeds; holes lost on both lines (no re-request server) make the feed
+# re-sync through GLIMPSE, whose later logins are all refused.
+python3 "$CRAFT" drop-both "$TMP/join.pcap" "$TMP/resync.pcap" 0.002 13 >/dev/null
+start resync-glimpse python3 "$GLIMPSE" --pcap "$TMP/s.pcap" --username fh --password secret \
+	--as-of 15000 --reject A --accept-first 1
+config "$TMP/resync.yaml" "snapshot: { server: \"127.0.0.1:$port\", username: fh, password: secret, timeout_ms: 3000, retries: 1 }"
+ring=fhrec$$-resync
+"$FHD" -c "$TMP/resync.yaml" --replay "$TMP/resync.pcap" --publish $ring --dump-books "$TMP/resync.dump" \
+	>"$TMP/resync.log" 2>"$TMP/resync.err" || fail "resync: fhd exited non-zero"
+stop
+check "resync: one snapshot (the join), then a re-sync refused twice; the feed is STALE" \
+	[ "$(value "$TMP/resync.log" "snapshots" snapshots)" = 1 -a "$(value "$TMP/resync.log" "snapshots" logins)" = 3 -a \
+	"$(state "$TMP/resync.log")" = stale ]
+if "$FH" tail --ring $ring-1 --json >"$TMP/resync.json" 2>"$TMP/resync.tail.err"; then
+	# The feed is STALE from the loss on: the failure changes no state, it empties the books.
+	check "resync: after the join's snapshot, the loss (STALE), then BOOK_CLEARED when the re-sync failed" \
+		python3 - "$TMP/resync.json" <<'PY'
+import json, sys
+seen = [json.loads(l) for l in open(sys.argv[1])]
+kinds = [e['type'] + ':' + e.get('reason', '') for e in seen if e['type'] in ('cleared', 'book_state')]
+print(kinds)
+sys.exit(0 if kinds == ['book_state:snapshot_started', 'cleared:', 'book_state:snapshot',
+                        'book_state:lost', 'cleared:'] else 1)
+PY
+else
+	fail "resync: fh tail failed"; tail -3 "$TMP/resync.tail.err"
+fi
+"$FH" tail --ring $ring-1 --quiet --dump-books "$TMP/resync.consumer" 2>/dev/null
+same_file "resync: a consumer of the events ends with fhd's books" "$TMP/resync.dump" "$TMP/resync.consumer"
+rm -f /dev/shm/$ring-1 /dev/shm/$ring-1-top
+
 echo "== sanitizers, allocation guard, consumer order"
 start asan-mold python3 "$MOLD" --pcap "$TMP/s.pcap" --loss 0.1 --seed 5
 config "$TMP/asan.yaml" "recovery: { server: \"127.0.0.1:$port\", timeout_ms: 30, retries: 10 }"

@@ -152,7 +152,7 @@ class Conn:
         if len(body) != LOGIN_BODY:
             return self.reject(b'A')
         user, pw, sess, seq = body[:6], body[6:16], body[16:26], body[26:46]
-        if a.reject:
+        if a.reject and srv.c['logins'] >= a.accept_first:
             return self.reject(a.reject.encode())
         if user.rstrip(b' ').upper() != a.username.encode().upper() or \
                 pw.rstrip(b' ').upper() != a.password.encode().upper():
@@ -300,6 +300,8 @@ def main():
     p.add_argument('--username', default='', help='expected username (default blank)')
     p.add_argument('--password', default='', help='expected password (default blank)')
     p.add_argument('--reject', choices=('A', 'S'), help='reject every login with this code')
+    p.add_argument('--accept-first', type=int, default=0, metavar='N',
+                   help='with --reject: accept the first N logins, reject those after')
     p.add_argument('--delay-ms', type=float, default=0.0, metavar='MS',
                    help='wait MS ms after login accepted before the snapshot')
     p.add_argument('--heartbeat-ms', type=float, default=1000.0, metavar='MS',

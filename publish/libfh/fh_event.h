@@ -68,7 +68,7 @@ enum fh_event_type {
 	FH_EVENT_END_OF_PACKET = 12,	/* body.packet: books are consistent with one exchange packet;
 					   after its LEVEL_CHANGED and TOP_OF_BOOK events */
 	FH_EVENT_STOP = 13,		/* fhd stops cleanly; nothing follows from this generation */
-	FH_EVENT_BOOK_CLEARED = 14,	/* a new session: every book of the feed is empty */
+	FH_EVENT_BOOK_CLEARED = 14,	/* a new session or a failed snapshot: every book of the feed is empty */
 	FH_EVENT_BOOK_STATE = 15,	/* body.state: the feed's book state changed */
 	FH_EVENT_TYPES
 };
