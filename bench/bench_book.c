@@ -4,8 +4,8 @@
  * the message type) is loaded into memory, then applied to fresh books several times.
  * Prints the best pass: "N messages, X ns/msg, Y msgs/s". Never fails on time.
  *
- * --publish [K]: every message is also published as fhd publishes it (both views, a
- * conflated view of depth 10, packets of K messages, 2 by default) onto a ring of
+ * --publish K: every message is also published as fhd publishes it (both views, a
+ * conflated view of depth 10, packets of K messages) onto a ring of
  * 2^20 events in private memory that nobody reads: the publisher's cost per message
  * is the difference from a run without it, on the same file in the same run.
  */
@@ -102,17 +102,18 @@ int main(int argc, char **argv)
 	struct decoder_stats stats;
 	uint8_t *data;
 
-	if (argc > 1 && strcmp(argv[1], "--publish") == 0) {
-		per_packet = 2;
-		argv++, argc--;
-		if (argc > 1 && argv[1][0] >= '1' && argv[1][0] <= '9' && strchr(argv[1], '.') == NULL &&
-		    strlen(argv[1]) < 4) {
-			per_packet = (uint32_t)strtoul(argv[1], NULL, 10);
-			argv++, argc--;
+	if (argc > 2 && strcmp(argv[1], "--publish") == 0) {
+		char *end;
+
+		per_packet = (uint32_t)strtoul(argv[2], &end, 10);
+		if (*end != '\0' || per_packet == 0 || per_packet > 1000) {
+			fprintf(stderr, "bench-book: --publish wants 1..1000 messages a packet\n");
+			return 2;
 		}
+		argv += 2, argc -= 2;
 	}
 	if (argc < 2) {
-		fprintf(stderr, "usage: bench-book [--publish [MESSAGES_PER_PACKET]] ITCHFILE [orders_max] [levels_max]\n");
+		fprintf(stderr, "usage: bench-book [--publish MESSAGES_PER_PACKET] ITCHFILE [orders_max] [levels_max]\n");
 		return 2;
 	}
 	if (argc > 2)

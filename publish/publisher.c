@@ -254,6 +254,8 @@ static void publisher_room_make(struct publisher *pub, const struct book *book)
 	    pub->instruments_count < PUBLISHER_INSTRUMENTS_MAX)
 		return;
 	pub->flushes_early++;
+	/* The message's events after the flush take a stamp of their own: never older. */
+	pub->message_delta_ns = PUBLISHER_DELTA_NONE;
 	publisher_pending_publish(pub, book, publisher_delta_ns(pub));
 	publisher_view_refresh(pub);
 	publisher_scratch_reset(pub);
@@ -297,7 +299,8 @@ static void publisher_levels(struct publisher *pub, const struct book *book,
 /*
  * Sends an event of the message being published. A message's events share one clock
  * read, taken when the first of them goes out: an execution's ORDER_REDUCED and TRADE
- * carry the same publish_delta_ns.
+ * carry the same publish_delta_ns (an early flush between them reads it again, so
+ * that stamps on the ring never go back).
  */
 static void publisher_message_commit(struct publisher *pub, struct fh_event *e)
 {
