@@ -94,8 +94,7 @@ int main(int argc, char **argv)
 {
 	uint32_t instruments = 65536, orders = 4u << 20, levels = 1024, per_packet = 0;
 	struct decoder_listener listener = { .message = bench_message_published,
-					     .context = &bench_pub, .book_results = true,
-					     .top_epoch = &bench_pub.epoch };
+					     .context = &bench_pub, .book_results = true };
 	struct bench_message *messages;
 	size_t size, count = 0, capacity = 1 << 20, at = 0;
 	uint64_t best_ns = UINT64_MAX;

@@ -512,30 +512,16 @@ void book_top_get(const struct book *book, int32_t instrument, struct book_top *
 /* A public operation starts its result afresh. */
 static inline void book_result_begin(struct book_result *result)
 {
-	if (result != NULL) {
+	if (result != NULL)
 		result->changes_count = 0;
-		result->top_given = false;
-	}
 }
 
-/*
- * Before a level change: the first of an operation notes the instrument's top as it
- * was, unless an operation already gave it in the caller's epoch (book_result).
- */
-static inline void book_change_begin(struct book *book, struct book_result *result,
+/* Before a level change: the first of an operation notes the instrument's top as it was. */
+static inline void book_change_begin(const struct book *book, struct book_result *result,
 				     int32_t instrument)
 {
-	struct book_instrument *in;
-
-	if (result == NULL || result->changes_count > 0)
-		return;
-	in = &book->instruments[instrument];
-	result->top_before.instrument = instrument;
-	if (result->top_epoch != 0 && in->top_epoch == result->top_epoch)
-		return;
-	in->top_epoch = result->top_epoch;
-	book_top_get(book, instrument, &result->top_before);
-	result->top_given = true;
+	if (result != NULL && result->changes_count == 0)
+		book_top_get(book, instrument, &result->top_before);
 }
 
 /* Notes a level as it is now (orders 0: gone) for whoever follows the book. */

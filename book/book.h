@@ -105,7 +105,6 @@ struct book_instrument {
 	uint8_t symbol_source;		/* enum book_symbol_source */
 	uint8_t symbol_len;
 	char symbol[BOOK_SYMBOL_MAX];
-	uint64_t top_epoch;		/* the follower's epoch its top_before was last given in */
 	struct book_levels sides[BOOK_SIDES];
 };
 
@@ -142,18 +141,10 @@ struct book_order_info {
  * touched and every level it changed, each as it is after the operation, and the
  * instrument's top before the first change, so a follower can tell whether the top
  * moved. Each book_order_* / book_level_set call given one starts it afresh.
- *
- * top_epoch is the one field the caller sets. 0: every operation that changes levels
- * gives top_before. Otherwise the follower's epoch (a packet, say): only the first
- * such operation on each instrument in the epoch gives it (top_given), as a follower
- * that keeps the first top of a packet needs no other, and reading the top costs the
- * other side's best level, often a cache miss. Epochs must not repeat.
  */
 struct book_result {
-	uint64_t top_epoch;		/* in: see above */
 	struct book_order_info order;	/* a replace: the new order, or the old if the new was refused */
-	struct book_top top_before;	/* valid when top_given (its instrument: when changes_count > 0) */
-	bool top_given;
+	struct book_top top_before;	/* valid when changes_count > 0 */
 	uint32_t changes_count;
 	struct book_change changes[BOOK_CHANGES_MAX];
 };

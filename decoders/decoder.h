@@ -99,7 +99,6 @@ struct decoder_listener {
 	void (*message)(void *context, const struct decoded_message *message);
 	void *context;
 	bool book_results;	/* fill every field of decoded_message */
-	const uint64_t *top_epoch;	/* NULL, or the listener's epoch for book results (book.h) */
 };
 
 /*

@@ -217,7 +217,6 @@ void itch50_message_apply(struct book *book, struct decoder_stats *stats,
 		d.applied = true;
 		d.exchange_ts_ns = itch50_timestamp(m);
 	} else {
-		r.top_epoch = listener->top_epoch != NULL ? *listener->top_epoch : 0;
 		itch50_decoded_init(&d, m);
 		itch50_message_dispatch(book, stats, &r, &d, m);
 	}

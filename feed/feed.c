@@ -115,10 +115,8 @@ static void feed_packet_apply(void *context, const struct arbiter_packet *packet
 		feed->timing.rx_tsc = packet->rx_tsc;
 		feed->timing.exchange_ts_ns = UINT64_MAX;
 	}
-	if (feed->pub != NULL) {
+	if (feed->pub != NULL)
 		publisher_packet_begin(feed->pub, packet->rx_ns, packet->rx_tsc);
-		feed->listener.top_epoch = &feed->pub->epoch;	/* tops once per instrument a packet */
-	}
 	if (packet->line == ARBITER_LINE_RECOVERY)
 		feed->recovery_rx.recovered_messages += packet->count - skip;
 	feed->decoder->frame_apply(feed->book, &feed->messages, listener, packet->payload,

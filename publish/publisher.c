@@ -13,7 +13,6 @@ void publisher_init(struct publisher *pub, struct pub_ring *ring, uint8_t feed, 
 	pub->feed = feed;
 	pub->views = PUBLISHER_VIEWS_ALL;
 	pub->generation = 1;	/* hash slots of generation 0 are free */
-	pub->epoch = 1;
 	pub->ns_per_tsc_q32 = clock_tsc_q32(tsc_hz);
 }
 
@@ -138,7 +137,6 @@ static void publisher_scratch_reset(struct publisher *pub)
 {
 	pub->levels_count = 0;
 	pub->instruments_count = 0;
-	pub->epoch++;	/* 64 bits: never back to one the book holds */
 	if (++pub->generation == 0) {
 		/* Once in 2^32 packets: slots of a generation this old must not match. */
 		memset(pub->hash, 0, sizeof(pub->hash));
@@ -274,15 +272,7 @@ static void publisher_levels(struct publisher *pub, const struct book *book,
 	/* One operation changes one instrument (book_change_record asserts it). */
 	pi = publisher_instrument_pending(pub, result->changes[0].instrument);
 	if (!pi->top_known) {
-		/*
-		 * The top when the packet began, which the book gives at the first change of
-		 * each instrument in an epoch. Not given: room_make just published the first
-		 * part of the packet, with this instrument's top as this operation left it.
-		 */
-		if (result->top_given)
-			pi->top_before = result->top_before;
-		else
-			book_top_get(book, pi->instrument, &pi->top_before);
+		pi->top_before = result->top_before;	/* the top when the packet began */
 		pi->top_known = 1;
 	}
 	pi->exchange_ts_ns = exchange_ts_ns;

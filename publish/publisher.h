@@ -98,7 +98,6 @@ struct publisher {
 	const struct book *book;	/* the feed's books */
 	uint64_t flushes_early;		/* packets published in parts (scratch full) */
 	uint32_t generation;		/* of the pending scratch; hash slots of others are free */
-	uint64_t epoch;			/* the book results' epoch (book.h): one per scratch, never 0 */
 	uint32_t levels_count;
 	uint32_t instruments_count;
 	struct publisher_level levels[PUBLISHER_LEVELS_MAX];	/* in order of first touch */

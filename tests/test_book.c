@@ -307,7 +307,7 @@ static void test_random_differential(uint64_t seed, const struct random_shape *s
 	struct book *book = book_create(instruments, shape->orders_max, shape->levels_max);
 	uint64_t next_ref = 1;
 	int mismatches = 0, result_mismatches = 0;
-	struct book_result result = { .top_epoch = 0 };
+	struct book_result result;
 
 	printf("random differential against a naive reference, %s sides, seed %" PRIu64 "\n",
 	       shape->name, seed);
@@ -390,36 +390,6 @@ static void test_random_differential(uint64_t seed, const struct random_shape *s
 	book_destroy(book);
 }
 
-/* top_epoch: the top before is given at an instrument's first change in an epoch only. */
-static void test_top_epoch(void)
-{
-	struct book *book = book_create(2, 64, 16);
-	int32_t a = book_instrument_get(book, 1, 4), b = book_instrument_get(book, 2, 4);
-	struct book_result r = { .top_epoch = 7 };
-
-	printf("book results with an epoch give each instrument's top once\n");
-	CHECK(book_order_add(book, a, 1, BOOK_SIDE_BID, 100, 10, &r) == 0 && r.top_given &&
-	      r.top_before.instrument == a && r.top_before.price[BOOK_SIDE_BID] == INT64_MIN);
-	CHECK(book_order_add(book, a, 2, BOOK_SIDE_ASK, 105, 5, &r) == 0 && !r.top_given &&
-	      r.top_before.instrument == a);
-	CHECK(book_order_add(book, b, 3, BOOK_SIDE_BID, 90, 1, &r) == 0 && r.top_given &&
-	      r.top_before.instrument == b);
-	r.top_epoch = 8;	/* a new epoch: the top as the last one left it */
-	CHECK(book_order_reduce(book, 1, 4, &r) == 0 && r.top_given &&
-	      r.top_before.price[BOOK_SIDE_BID] == 100 && r.top_before.shares[BOOK_SIDE_BID] == 10 &&
-	      r.top_before.price[BOOK_SIDE_ASK] == 105 && r.top_before.shares[BOOK_SIDE_ASK] == 5);
-	CHECK(book_order_delete(book, 2, &r) == 0 && !r.top_given);
-	/* An operation that changes no level gives nothing, and spends nothing of the epoch. */
-	r.top_epoch = 9;
-	CHECK(book_order_delete(book, 99, &r) == -ENOENT && !r.top_given && r.changes_count == 0);
-	CHECK(book_order_delete(book, 3, &r) == 0 && r.top_given && r.top_before.instrument == b);
-	r.top_epoch = 0;	/* no epoch: every operation gives it */
-	CHECK(book_order_add(book, a, 4, BOOK_SIDE_BID, 101, 1, &r) == 0 && r.top_given);
-	CHECK(book_order_add(book, a, 5, BOOK_SIDE_BID, 101, 1, &r) == 0 && r.top_given &&
-	      r.top_before.price[BOOK_SIDE_BID] == 101);
-	book_destroy(book);
-}
-
 int main(int argc, char **argv)
 {
 	uint64_t seed = check_seed(argc, argv);
@@ -429,7 +399,6 @@ int main(int argc, char **argv)
 	test_semantics();
 	test_price_and_dump_order();
 	test_order_table_collisions();
-	test_top_epoch();
 	/* Shallow: 40 ticks, a chunk or two per side. Deep: hundreds of levels, many chunks
 	 * splitting and merging, and a level capacity the sides reach. */
 	static const struct random_shape shallow = { "shallow", 40, 256, 2048, 200000, 5000 };

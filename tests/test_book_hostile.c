@@ -219,7 +219,7 @@ static void hostile_add(struct book *book, const struct hostile_shape *shape, ui
 	int64_t price = hostile_price(shape);
 	uint32_t shares = (uint32_t)(check_rng() % 1000);
 	int expected = ref_add_expected(shape, ref, in, side, price);
-	struct book_result r = { .top_epoch = 0 };
+	struct book_result r;
 	int rc;
 
 	if (expected != 0)
@@ -243,7 +243,7 @@ static void hostile_reduce(struct book *book, uint64_t ref, bool all, int *bad)
 {
 	struct ref_order *o = ref_order_find(ref);
 	uint32_t shares = all ? UINT32_MAX : (uint32_t)(check_rng() % 600);
-	struct book_result r = { .top_epoch = 0 };
+	struct book_result r;
 	struct ref_order was;
 	int rc = all ? book_order_delete(book, ref, &r) : book_order_reduce(book, ref, shares, &r);
 
@@ -270,7 +270,7 @@ static void hostile_replace(struct book *book, const struct hostile_shape *shape
 	struct ref_order *o = ref_order_find(old_ref);
 	int64_t price = check_rng() % 3 == 0 && o ? o->price : hostile_price(shape);
 	uint32_t shares = (uint32_t)(check_rng() % 1000);
-	struct book_result r = { .top_epoch = 0 };
+	struct book_result r;
 	struct ref_order was;
 	int rc = book_order_replace(book, old_ref, new_ref, price, shares, &r), expected;
 
@@ -511,7 +511,7 @@ static void test_replace_edges(void)
 {
 	struct book *book = book_create(1, 8, 2);
 	int32_t in = book_instrument_get(book, 1, 4);
-	struct book_result r = { .top_epoch = 0 };
+	struct book_result r;
 
 	printf("replace onto the same price, and refused for levels_full\n");
 	CHECK(book_order_add(book, in, 1, BOOK_SIDE_ASK, 100, 10, NULL) == 0);
@@ -568,7 +568,7 @@ static void test_level_set_random(uint64_t seed, uint32_t instruments, uint32_t 
 		uint64_t shares = check_rng() % 10000;
 		struct ref_level *l = ref_level_find(in, side, price);
 		int expected = 0;
-		struct book_result r = { .top_epoch = 0 };
+		struct book_result r;
 		int rc;
 
 		if (l == NULL && orders > 0 &&

@@ -81,7 +81,7 @@ static void heard_message(void *context, const struct decoded_message *message)
 static const struct decoded_message *hear(struct book *book, struct decoder_stats *stats,
 					  struct heard *h, const uint8_t *m, uint32_t n)
 {
-	const struct decoder_listener listener = { heard_message, h, true, NULL };
+	const struct decoder_listener listener = { heard_message, h, true };
 	uint32_t before = h->count;
 
 	memset(&h->last, 0xa5, sizeof(h->last));	/* nothing left from the message before */
@@ -178,7 +178,7 @@ static void listener_check(void)
 
 	printf("a listener that only times hears each message and its time\n");
 	{
-		const struct decoder_listener timer = { heard_message, &h, false, NULL };
+		const struct decoder_listener timer = { heard_message, &h, false };
 		uint32_t before = h.count;
 
 		h.book_results = false;

@@ -55,7 +55,7 @@ static void test_setup(uint8_t views)
 /* An add as the decoder would report it to the publisher. */
 static void test_add(uint64_t ref, enum book_side side, int64_t price, uint32_t shares)
 {
-	struct book_result result = { .top_epoch = 0 };
+	struct book_result result;
 	struct decoded_message d = { .applied = true, .instrument_key = TEST_KEY,
 				     .instrument_defined = -1, .order = DECODED_ORDER_ADDED,
 				     .ref = ref, .book = &result, .exchange_ts_ns = ref };
@@ -66,7 +66,7 @@ static void test_add(uint64_t ref, enum book_side side, int64_t price, uint32_t 
 
 static void test_delete(uint64_t ref)
 {
-	struct book_result result = { .top_epoch = 0 };
+	struct book_result result;
 	struct decoded_message d = { .applied = true, .instrument_key = TEST_KEY,
 				     .instrument_defined = -1, .order = DECODED_ORDER_DELETED,
 				     .ref = ref, .book = &result, .exchange_ts_ns = ref };
@@ -244,7 +244,7 @@ static void test_view_random(void)
 		ops = 1 + (uint32_t)(rng % 6);
 		publisher_packet_begin(&pub, p, 0);
 		for (uint32_t k = 0; k < ops; k++) {
-			struct book_result result = { .top_epoch = 0 };
+			struct book_result result;
 			struct decoded_message d = { .applied = true, .instrument_defined = -1,
 						     .book = &result, .exchange_ts_ns = p };
 			uint32_t pick, what;
