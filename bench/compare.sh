@@ -42,7 +42,9 @@ for line in open(sys.argv[1]):
     rates.setdefault((which, mode), []).append(int(rate) / 1e6)
 for mode in ("publishing-off", "publishing-on"):
     o, n = rates[("old", mode)], rates[("new", mode)]
-    print("%-15s old median %.2f M packets/s (%.2f-%.2f), new %.2f (%.2f-%.2f): new/old %.2f"
+    # Interference on a shared VM only slows a run down: best against best is the
+    # other figure worth reading beside the medians.
+    print("%-15s old median %.2f M packets/s (%.2f-%.2f), new %.2f (%.2f-%.2f): new/old %.2f, best/best %.2f"
           % (mode, statistics.median(o), min(o), max(o), statistics.median(n), min(n), max(n),
-             statistics.median(n) / statistics.median(o)))
+             statistics.median(n) / statistics.median(o), max(n) / max(o)))
 PY
