@@ -604,14 +604,14 @@ static void feed_snapshot_reply(struct feed *feed, const struct recovery_reply *
 		/*
 		 * What a failed login left in the books is part of a snapshot: worth nothing.
 		 * The books are empty now, so consumers' are emptied too (BOOK_CLEARED, the
-		 * conflated view with them): what follows is applied to empty books on both
-		 * sides, STALE until a new session or snapshot.
+		 * conflated view with them, after the state says STALE): what follows is
+		 * applied to empty books on both sides, STALE until a new session or snapshot.
 		 */
 		book_reset(feed->book);
-		if (feed->pub != NULL)
-			publisher_cleared(feed->pub);
 		feed->recovery->snapshot_failed = true;
 		feed_book_state_set(feed, FEED_BOOK_STALE, FH_BOOK_REASON_SNAPSHOT_FAILED, 0, 0);
+		if (feed->pub != NULL)
+			publisher_cleared(feed->pub);
 		arbiter_snapshot_failed(&feed->arbiter, now_ns);
 		break;
 	}
