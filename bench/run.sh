@@ -16,7 +16,8 @@
 #     arbitrated, every message decoded into books. Every full-path line also says its
 #     packets/s as a % of the PMD-alone rate of 2. Publishing is measured with both
 #     views, then with each view alone;
-#  4. then the ring, the histograms and the journal, and last gap recovery
+#  4. the RX -> publish latency of single-message packets, from replays' histograms;
+#  5. then the ring, the histograms and the journal, and last gap recovery
 #     (bench/recovery.sh: fill times, RX throughput while recovering, a 1M-order join).
 set -euo pipefail
 B=${1:-build}
@@ -131,6 +132,16 @@ for views in "orders, levels" levels orders; do
 	"$B/fhd" -c "$W/views.yaml" --replay "$W/full.pcap" --replay-loop --publish $ring \
 		--duration "$SECONDS_FULL" 2>/dev/null | grep -E "^throughput" | of_pmd |
 		sed "s/^/  views [$views]: /"
+done
+rm -f /dev/shm/$ring-1 /dev/shm/$ring-1-top
+
+echo
+echo "== RX -> publish latency of single-message packets (fh-pcap --per-packet 1, 200k messages, publishing on), 3 replays"
+[ -f "$W/single.pcap" ] || "$B/fh-pcap" gen --seed 7 --messages 200000 --symbols 100 --per-packet 1 \
+	--out "$W/single.pcap" 2>/dev/null
+for run in 1 2 3; do
+	"$B/fhd" --replay "$W/single.pcap" --publish $ring 2>/dev/null |
+		awk -v r=$run '$1 == "itch" && $2 ~ /^rx_to_publish_/ { printf "  run %d: %s p50 %s p90 %s p99 %s us\n", r, $2, $4, $5, $6 }'
 done
 rm -f /dev/shm/$ring-1 /dev/shm/$ring-1-top
 
