@@ -35,16 +35,6 @@ const char *const feed_book_state_names[FEED_BOOK_STATES] = {
 };
 
 /*
- * After a packet was applied: its RX → publish time, and the feed delay from the
- * exchange's timestamp of its first message (ns since the exchange's midnight) to
- * the RX time of day in the exchange's time zone. Both are times of day, so their
- * difference is taken within ±12 h (a packet stamped just before midnight and
- * received just after is late by little, not early by a day). A negative delay, or
- * one beyond HIST_VALUE_MAX (68.7 s), says the clocks or exchange_utc_offset_min
- * disagree, not how late the packet is: it is counted apart and kept out of the
- * histogram, where it would land in the top bucket and become every percentile.
- */
-/*
  * RX → now, for the latency histograms. Publishing, "now" is the moment the last
  * event was committed, the publish_delta_ns consumers read in it: the publisher has
  * just read the clock, and reading it again (11 ns here) would only time the
@@ -57,6 +47,16 @@ static uint64_t feed_published_ns(const struct feed *feed, uint64_t rx_tsc)
 	return clock_tsc_to_ns(clock_tsc() - rx_tsc, feed->latency->ns_per_tsc_q32);
 }
 
+/*
+ * After a packet was applied: its RX → publish time, and the feed delay from the
+ * exchange's timestamp of its first message (ns since the exchange's midnight) to
+ * the RX time of day in the exchange's time zone. Both are times of day, so their
+ * difference is taken within ±12 h (a packet stamped just before midnight and
+ * received just after is late by little, not early by a day). A negative delay, or
+ * one beyond HIST_VALUE_MAX (68.7 s), says the clocks or exchange_utc_offset_min
+ * disagree, not how late the packet is: it is counted apart and kept out of the
+ * histogram, where it would land in the top bucket and become every percentile.
+ */
 static void feed_packet_timed(struct feed *feed, const struct arbiter_packet *packet)
 {
 	struct feed_latency *fl = feed->latency;
