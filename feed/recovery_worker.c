@@ -356,6 +356,12 @@ static void snapshot_start(struct recovery_client *c)
 	s->retry_ns = 0;
 }
 
+/* The server showed progress (or the wait is ours): the silence that fails it restarts. */
+static void snapshot_heard(struct snapshot_client *s, uint64_t now_ns)
+{
+	s->silence_deadline_ns = now_ns + (uint64_t)s->cfg->timeout_ms * 1000000;
+}
+
 /* The attempt failed: another login after a pause, or, with none left, no snapshot. */
 static void snapshot_fail(struct recovery_client *c, uint64_t now_ns)
 {
@@ -399,7 +405,7 @@ static void snapshot_connect(struct recovery_client *c, uint64_t now_ns)
 		return;
 	}
 	s->phase = SNAPSHOT_CONNECTING;
-	s->silence_deadline_ns = now_ns + (uint64_t)s->cfg->timeout_ms * 1000000;
+	snapshot_heard(s, now_ns);
 	s->end_deadline_ns = now_ns + (uint64_t)s->cfg->max_ms * 1000000;
 }
 
@@ -517,7 +523,7 @@ static void snapshot_receive(struct recovery_client *c, uint64_t now_ns)
 		 * which waits for it) pending for ever.
 		 */
 		if (type == 'A' || type == 'S')
-			s->silence_deadline_ns = now_ns + (uint64_t)s->cfg->timeout_ms * 1000000;
+			snapshot_heard(s, now_ns);
 		if (type == 'A')
 			s->phase = SNAPSHOT_STREAM;
 		if (type == 'S') {
@@ -528,7 +534,7 @@ static void snapshot_receive(struct recovery_client *c, uint64_t now_ns)
 			}
 			if (rc == 0) {
 				/* The RX lcore is behind: not the server's silence. Keep the packet. */
-				s->silence_deadline_ns = now_ns + (uint64_t)s->cfg->timeout_ms * 1000000;
+				snapshot_heard(s, now_ns);
 				return;
 			}
 			if (s->fd < 0)
