@@ -35,7 +35,7 @@ static struct conflated_level *pub_conflated_mirror(struct pub_conflated *view, 
 	return (struct conflated_level *)(pub_conflated_own(view, slot) + 1) + (size_t)side * view->depth;
 }
 
-static void pub_conflated_own_free(struct pub_conflated *view)
+void pub_conflated_own_free(struct pub_conflated *view)
 {
 	free(view->versions);
 	free(view->own);

@@ -79,6 +79,9 @@ _Static_assert(sizeof(struct pub_conflated_own) % _Alignof(struct conflated_leve
  */
 int pub_conflated_own_make(struct pub_conflated *view, uint32_t slots, uint32_t depth);
 
+/* Frees what pub_conflated_own_make gave (pub_conflated_close does it too). */
+void pub_conflated_own_free(struct pub_conflated *view);
+
 static inline struct pub_conflated_own *pub_conflated_own(const struct pub_conflated *view, uint32_t slot)
 {
 	return (struct pub_conflated_own *)(view->own + (size_t)slot * view->own_stride);

@@ -42,8 +42,7 @@ static inline void pub_memory_free(struct pub_conflated *view)
 {
 	free(view->header);
 	free(view->entries);
-	free(view->versions);
-	free(view->own);
+	pub_conflated_own_free(view);
 	memset(view, 0, sizeof(*view));
 }
 
