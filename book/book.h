@@ -306,9 +306,12 @@ static inline __attribute__((always_inline)) void book_prefetch_side(const struc
 {
 	const struct book_levels *levels = &book->instruments[instrument].sides[side];
 
+	/* The bounds' lines the side has (eight to a line), up to the three a seek reads first. */
 	__builtin_prefetch(levels->low);
-	__builtin_prefetch(levels->low + 8);
-	__builtin_prefetch(levels->low + 16);
+	if (levels->chunks > 8)
+		__builtin_prefetch(levels->low + 8);
+	if (levels->chunks > 16)
+		__builtin_prefetch(levels->low + 16);
 	__builtin_prefetch(levels->chunk);
 }
 
@@ -338,8 +341,14 @@ static inline __attribute__((always_inline)) void book_prefetch_chunk(const stru
 {
 	const uint8_t *at = (const uint8_t *)&book->chunks[chunk];
 
-	for (uint32_t line = 0; line < sizeof(struct book_chunk); line += 64)
-		__builtin_prefetch(at + line, 1);
+	/* Written out: as a loop, the compiler kept the counter and the compare (2.5% of a deep run). */
+	_Static_assert(sizeof(struct book_chunk) == 6 * 64, "one prefetch per line");
+	__builtin_prefetch(at, 1);
+	__builtin_prefetch(at + 64, 1);
+	__builtin_prefetch(at + 128, 1);
+	__builtin_prefetch(at + 192, 1);
+	__builtin_prefetch(at + 256, 1);
+	__builtin_prefetch(at + 320, 1);
 }
 
 /*
