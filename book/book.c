@@ -443,27 +443,36 @@ static bool book_side_insert(struct book *book, struct book_levels *levels, uint
 	return true;
 }
 
-/* Takes a level off its side. */
+/*
+ * Takes a level off its side. The level names its chunk, so the side's chunk list is
+ * searched only when it must change: the chunk loses its lowest key, or holds less
+ * than half a chunk and may merge (a neighbour holds at least one level, so a chunk
+ * of BOOK_CHUNK_LEVELS / 2 or more cannot).
+ */
 static void book_side_remove(struct book *book, struct book_levels *levels, uint32_t level)
 {
 	int64_t key = book->levels[level].key;
-	uint32_t j = book_side_chunk_seek(levels, key), c = levels->chunk[j], at;
+	uint32_t c = book->levels[level].chunk, j, at;
 	struct book_chunk *chunk = &book->chunks[c];
 
 	at = book_chunk_rank(chunk, key);
-	/* The side's order finds the chunk the level says it is in, and the level in it. */
-	assert(c == book->levels[level].chunk && at < chunk->count && chunk->level[at] == level);
+	assert(at < chunk->count && chunk->key[at] == key && chunk->level[at] == level);
 	chunk->count--;
 	memmove(&chunk->key[at], &chunk->key[at + 1], (chunk->count - at) * sizeof(chunk->key[0]));
 	memmove(&chunk->level[at], &chunk->level[at + 1], (chunk->count - at) * sizeof(chunk->level[0]));
 	levels->count--;
-	if (chunk->count == 0) {
-		book_side_chunk_remove_at(levels, j);
-		book_chunk_release(book, c);
-	} else {
-		if (at == 0)
-			levels->low[j] = chunk->key[0];
-		book_side_merge(book, levels, j);
+	if (at == 0 || chunk->count < BOOK_CHUNK_LEVELS / 2) {
+		/* The chunk's bound is still key: the seek finds the chunk the level said. */
+		j = book_side_chunk_seek(levels, key);
+		assert(levels->chunk[j] == c);
+		if (chunk->count == 0) {
+			book_side_chunk_remove_at(levels, j);
+			book_chunk_release(book, c);
+		} else {
+			if (at == 0)
+				levels->low[j] = chunk->key[0];
+			book_side_merge(book, levels, j);
+		}
 	}
 	if (levels->best == level)
 		levels->best = book_side_last(book, levels);
