@@ -108,7 +108,7 @@ void book_reset(struct book *book)
 				const struct book_chunk *chunk = &book->chunks[levels->chunk[j]];
 
 				for (uint32_t k = 0; k < chunk->count; k++)
-					book_hash_remove(book, chunk->level[k]);
+					book_hash_remove(book, chunk->entry[k].level);
 			}
 		}
 		book->slot_by_key[in->key] = 0;
@@ -272,7 +272,7 @@ static uint32_t book_chunk_alloc(struct book *book)
 	uint32_t chunk = book->chunks_free;
 
 	if (chunk != BOOK_NONE)
-		book->chunks_free = book->chunks[chunk].level[0];
+		book->chunks_free = book->chunks[chunk].entry[0].level;
 	else if (book->chunks_used < book->chunks_capacity)
 		chunk = book->chunks_used++;
 	else
@@ -285,7 +285,7 @@ static void book_chunk_release(struct book *book, uint32_t chunk)
 {
 	assert(chunk < book->chunks_used);
 	book->chunks[chunk].count = 0;
-	book->chunks[chunk].level[0] = book->chunks_free;
+	book->chunks[chunk].entry[0].level = book->chunks_free;
 	book->chunks_free = chunk;
 }
 
@@ -294,11 +294,13 @@ static void book_chunk_release(struct book *book, uint32_t chunk)
 /*
  * Keys in a chunk below key: where key is, or would go. A branch-free binary search
  * reads five keys of a full chunk where a scan read them all (the scan was 13% of the
- * instructions on a session where most adds make a level).
+ * instructions on a session where most adds make a level). Written out for the
+ * window sizes a chunk can have (a switch on the largest power of two in the count),
+ * it cost more instructions than this loop.
  */
 static inline uint32_t book_chunk_rank(const struct book_chunk *chunk, int64_t key)
 {
-	const int64_t *base = chunk->key;
+	const struct book_chunk_entry *base = chunk->entry;
 	uint32_t n = chunk->count;
 
 	assert(n <= BOOK_CHUNK_LEVELS);
@@ -307,10 +309,10 @@ static inline uint32_t book_chunk_rank(const struct book_chunk *chunk, int64_t k
 	while (n > 1) {
 		uint32_t half = n / 2;
 
-		base = base[half] < key ? base + half : base;
+		base = base[half].key < key ? base + half : base;
 		n -= half;
 	}
-	return (uint32_t)(base - chunk->key) + (*base < key);
+	return (uint32_t)(base - chunk->entry) + (base->key < key);
 }
 
 /* Puts chunk (lowest key low) at position j of the side's chunk list. */
@@ -341,10 +343,9 @@ static void book_chunk_move(struct book *book, uint32_t from, uint32_t at, uint3
 	struct book_chunk *src = &book->chunks[from], *dst = &book->chunks[to];
 
 	assert(at + n <= src->count && dst->count + n <= BOOK_CHUNK_LEVELS);
-	memcpy(&dst->key[dst->count], &src->key[at], n * sizeof(src->key[0]));
-	memcpy(&dst->level[dst->count], &src->level[at], n * sizeof(src->level[0]));
+	memcpy(&dst->entry[dst->count], &src->entry[at], n * sizeof(src->entry[0]));
 	for (uint32_t k = 0; k < n; k++)
-		book->levels[src->level[at + k]].chunk = to;
+		book->levels[src->entry[at + k].level].chunk = to;
 	dst->count += n;
 	src->count -= n;
 	assert(at == src->count);	/* only a chunk's tail moves */
@@ -361,7 +362,7 @@ static bool book_side_split(struct book *book, struct book_levels *levels, uint3
 	if (to == BOOK_NONE)
 		return false;
 	book_chunk_move(book, from, BOOK_CHUNK_LEVELS / 2, BOOK_CHUNK_LEVELS - BOOK_CHUNK_LEVELS / 2, to);
-	book_side_chunk_insert_at(levels, j + 1, to, book->chunks[to].key[0]);
+	book_side_chunk_insert_at(levels, j + 1, to, book->chunks[to].entry[0].key);
 	return true;
 }
 
@@ -403,7 +404,7 @@ static inline uint32_t book_side_last(const struct book *book, const struct book
 	if (levels->chunks == 0)
 		return BOOK_NONE;
 	chunk = &book->chunks[levels->chunk[levels->chunks - 1]];
-	return chunk->level[chunk->count - 1];
+	return chunk->entry[chunk->count - 1].level;
 }
 
 /* Puts a new level (its key not on the side) in order. false: no chunk left to split into. */
@@ -429,10 +430,9 @@ static bool book_side_insert(struct book *book, struct book_levels *levels, uint
 	}
 	chunk = &book->chunks[levels->chunk[j]];
 	at = book_chunk_rank(chunk, key);
-	memmove(&chunk->key[at + 1], &chunk->key[at], (chunk->count - at) * sizeof(chunk->key[0]));
-	memmove(&chunk->level[at + 1], &chunk->level[at], (chunk->count - at) * sizeof(chunk->level[0]));
-	chunk->key[at] = key;
-	chunk->level[at] = level;
+	memmove(&chunk->entry[at + 1], &chunk->entry[at], (chunk->count - at) * sizeof(chunk->entry[0]));
+	chunk->entry[at].key = key;
+	chunk->entry[at].level = level;
 	chunk->count++;
 	if (at == 0)
 		levels->low[j] = key;
@@ -456,10 +456,9 @@ static void book_side_remove(struct book *book, struct book_levels *levels, uint
 	struct book_chunk *chunk = &book->chunks[c];
 
 	at = book_chunk_rank(chunk, key);
-	assert(at < chunk->count && chunk->key[at] == key && chunk->level[at] == level);
+	assert(at < chunk->count && chunk->entry[at].key == key && chunk->entry[at].level == level);
 	chunk->count--;
-	memmove(&chunk->key[at], &chunk->key[at + 1], (chunk->count - at) * sizeof(chunk->key[0]));
-	memmove(&chunk->level[at], &chunk->level[at + 1], (chunk->count - at) * sizeof(chunk->level[0]));
+	memmove(&chunk->entry[at], &chunk->entry[at + 1], (chunk->count - at) * sizeof(chunk->entry[0]));
 	levels->count--;
 	if (at == 0 || chunk->count < BOOK_CHUNK_LEVELS / 2) {
 		/* The chunk's bound is still key: the seek finds the chunk the level said. */
@@ -470,7 +469,7 @@ static void book_side_remove(struct book *book, struct book_levels *levels, uint
 			book_chunk_release(book, c);
 		} else {
 			if (at == 0)
-				levels->low[j] = chunk->key[0];
+				levels->low[j] = chunk->entry[0].key;
 			book_side_merge(book, levels, j);
 		}
 	}
@@ -765,7 +764,7 @@ uint32_t book_side_levels(const struct book *book, int32_t instrument, enum book
 		uint32_t take = 0;
 
 		for (uint32_t k = chunk->count; k > 0 && n + take < max; k--) {
-			ids[take] = chunk->level[k - 1];
+			ids[take] = chunk->entry[k - 1].level;
 			__builtin_prefetch(&book->levels[ids[take]]);
 			take++;
 		}
@@ -806,7 +805,7 @@ bool book_side_walk_next(const struct book *book, struct book_level_walk *walk,
 		assert(walk->index >= 1 && walk->index <= BOOK_CHUNK_LEVELS);
 	}
 	chunk = &book->chunks[levels->chunk[walk->chunk]];
-	l = &book->levels[chunk->level[--walk->index]];
+	l = &book->levels[chunk->entry[--walk->index].level];
 	assert(l->orders > 0 && l->instrument == walk->instrument && l->side == walk->side);
 	out->price = book_side_key((enum book_side)walk->side, l->key);
 	out->shares = l->shares;
@@ -961,14 +960,14 @@ static bool book_check_side(const struct book *book, int32_t instrument, int sid
 		if (levels->chunk[j] >= book->chunks_used)
 			return false;
 		chunk = &book->chunks[levels->chunk[j]];
-		if (chunk->count == 0 || chunk->count > BOOK_CHUNK_LEVELS || levels->low[j] != chunk->key[0] ||
+		if (chunk->count == 0 || chunk->count > BOOK_CHUNK_LEVELS || levels->low[j] != chunk->entry[0].key ||
 		    (j > 0 && book_side_pair(book, levels, j - 1) <= BOOK_CHUNK_LEVELS / 2))
 			return false;
 		for (uint32_t k = 0; k < chunk->count; k++) {
-			uint32_t level = chunk->level[k];
+			uint32_t level = chunk->entry[k].level;
 			const struct book_level *l = &book->levels[level];
 
-			if (level >= book->levels_used || l->key != chunk->key[k] || (!first && l->key <= previous) ||
+			if (level >= book->levels_used || l->key != chunk->entry[k].key || (!first && l->key <= previous) ||
 			    l->chunk != levels->chunk[j] || l->instrument != instrument || l->side != side ||
 			    l->orders == 0 || l->orders != orders[level] || l->shares != shares[level] ||
 			    book_hash_find(book, instrument, side, l->key) != level)

@@ -74,12 +74,22 @@ struct book_level {
 };
 _Static_assert(sizeof(struct book_level) == 32, "two levels per cache line");
 
-/* A sorted run of a side's levels: keys ascending, level indexes beside them. */
+/*
+ * A level in a chunk: its key and its index in the pool side by side (12 bytes, keys
+ * 4-byte aligned), so creating or removing a level shifts one run of entries and
+ * touches the lines of that run, not those of a key array and of a level array.
+ */
+struct book_chunk_entry {
+	int64_t key;
+	uint32_t level;
+} __attribute__((packed, aligned(4)));
+_Static_assert(sizeof(struct book_chunk_entry) == 12, "packed entries");
+
+/* A sorted run of a side's levels, keys ascending; the count is in the first line. */
 struct book_chunk {
-	int64_t key[BOOK_CHUNK_LEVELS];
-	uint32_t level[BOOK_CHUNK_LEVELS];
-	uint32_t count;		/* 1..BOOK_CHUNK_LEVELS while on a side; free: next free chunk in `level[0]` */
-	uint32_t spare[3];
+	uint32_t count;		/* 1..BOOK_CHUNK_LEVELS while on a side; free: next free chunk in entry[0].level */
+	struct book_chunk_entry entry[BOOK_CHUNK_LEVELS];
+	uint32_t spare[5];
 } __attribute__((aligned(64)));
 _Static_assert(sizeof(struct book_chunk) == 384, "six cache lines");
 
