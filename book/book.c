@@ -103,9 +103,10 @@ void book_reset(struct book *book)
 
 		for (int side = 0; side < BOOK_SIDES; side++) {
 			const struct book_levels *levels = &in->sides[side];
+			const uint32_t *list = book_side_list(book, levels);
 
 			for (uint32_t j = 0; j < levels->chunks; j++) {
-				const struct book_chunk *chunk = &book->chunks[levels->chunk[j]];
+				const struct book_chunk *chunk = &book->chunks[list[j]];
 
 				for (uint32_t k = 0; k < chunk->count; k++)
 					book_hash_remove(book, chunk->entry[k].level);
@@ -140,8 +141,9 @@ int32_t book_instrument_get(struct book *book, uint32_t key, uint8_t price_decim
 		size_t base = ((size_t)index * BOOK_SIDES + side) * book->chunks_max;
 		struct book_levels *levels = &instrument->sides[side];
 
-		levels->chunk = &book->side_chunk[base];
-		levels->low = &book->side_low[base];
+		/* At most 65535 * 2 * (4 * 65536 / 30 + 2) entries: the base fits in 32 bits. */
+		assert(base + book->chunks_max <= book_side_bytes(book) && base <= UINT32_MAX);
+		levels->base = (uint32_t)base;
 		levels->count = levels->chunks = 0;
 		levels->best = BOOK_NONE;
 	}
@@ -316,24 +318,28 @@ static inline uint32_t book_chunk_rank(const struct book_chunk *chunk, int64_t k
 }
 
 /* Puts chunk (lowest key low) at position j of the side's chunk list. */
-static void book_side_chunk_insert_at(struct book_levels *levels, uint32_t j, uint32_t chunk,
-				      int64_t low)
+static void book_side_chunk_insert_at(struct book *book, struct book_levels *levels, uint32_t j,
+				      uint32_t chunk, int64_t low)
 {
-	uint32_t tail = levels->chunks - j;
+	uint32_t *list = book_side_list(book, levels), tail = levels->chunks - j;
+	int64_t *lows = book_side_low(book, levels);
 
-	memmove(&levels->chunk[j + 1], &levels->chunk[j], tail * sizeof(levels->chunk[0]));
-	memmove(&levels->low[j + 1], &levels->low[j], tail * sizeof(levels->low[0]));
-	levels->chunk[j] = chunk;
-	levels->low[j] = low;
+	assert(levels->chunks < book->chunks_max && j <= levels->chunks);
+	memmove(&list[j + 1], &list[j], tail * sizeof(list[0]));
+	memmove(&lows[j + 1], &lows[j], tail * sizeof(lows[0]));
+	list[j] = chunk;
+	lows[j] = low;
 	levels->chunks++;
 }
 
-static void book_side_chunk_remove_at(struct book_levels *levels, uint32_t j)
+static void book_side_chunk_remove_at(struct book *book, struct book_levels *levels, uint32_t j)
 {
-	uint32_t tail = levels->chunks - j - 1;
+	uint32_t *list = book_side_list(book, levels), tail = levels->chunks - j - 1;
+	int64_t *lows = book_side_low(book, levels);
 
-	memmove(&levels->chunk[j], &levels->chunk[j + 1], tail * sizeof(levels->chunk[0]));
-	memmove(&levels->low[j], &levels->low[j + 1], tail * sizeof(levels->low[0]));
+	assert(j < levels->chunks);
+	memmove(&list[j], &list[j + 1], tail * sizeof(list[0]));
+	memmove(&lows[j], &lows[j + 1], tail * sizeof(lows[0]));
 	levels->chunks--;
 }
 
@@ -354,7 +360,7 @@ static void book_chunk_move(struct book *book, uint32_t from, uint32_t at, uint3
 /* Splits the full chunk at position j in two halves. false: no chunk left. */
 static bool book_side_split(struct book *book, struct book_levels *levels, uint32_t j)
 {
-	uint32_t from = levels->chunk[j], to;
+	uint32_t from = book_side_list(book, levels)[j], to;
 
 	if (levels->chunks >= book->chunks_max)
 		return false;
@@ -362,24 +368,27 @@ static bool book_side_split(struct book *book, struct book_levels *levels, uint3
 	if (to == BOOK_NONE)
 		return false;
 	book_chunk_move(book, from, BOOK_CHUNK_LEVELS / 2, BOOK_CHUNK_LEVELS - BOOK_CHUNK_LEVELS / 2, to);
-	book_side_chunk_insert_at(levels, j + 1, to, book->chunks[to].entry[0].key);
+	book_side_chunk_insert_at(book, levels, j + 1, to, book->chunks[to].entry[0].key);
 	return true;
 }
 
 /* The chunk at j + 1 joins the one at j. */
 static void book_side_join(struct book *book, struct book_levels *levels, uint32_t j)
 {
-	uint32_t next = levels->chunk[j + 1];
+	const uint32_t *list = book_side_list(book, levels);
+	uint32_t next = list[j + 1];
 
-	book_chunk_move(book, next, 0, book->chunks[next].count, levels->chunk[j]);
-	book_side_chunk_remove_at(levels, j + 1);
+	book_chunk_move(book, next, 0, book->chunks[next].count, list[j]);
+	book_side_chunk_remove_at(book, levels, j + 1);
 	book_chunk_release(book, next);
 }
 
 static inline uint32_t book_side_pair(const struct book *book, const struct book_levels *levels,
 				      uint32_t j)
 {
-	return book->chunks[levels->chunk[j]].count + book->chunks[levels->chunk[j + 1]].count;
+	const uint32_t *list = book_side_list(book, levels);
+
+	return book->chunks[list[j]].count + book->chunks[list[j + 1]].count;
 }
 
 /*
@@ -403,40 +412,40 @@ static inline uint32_t book_side_last(const struct book *book, const struct book
 
 	if (levels->chunks == 0)
 		return BOOK_NONE;
-	chunk = &book->chunks[levels->chunk[levels->chunks - 1]];
+	chunk = &book->chunks[book_side_list(book, levels)[levels->chunks - 1]];
 	return chunk->entry[chunk->count - 1].level;
 }
 
 /* Puts a new level (its key not on the side) in order. false: no chunk left to split into. */
 static bool book_side_insert(struct book *book, struct book_levels *levels, uint32_t level)
 {
-	int64_t key = book->levels[level].key;
+	int64_t key = book->levels[level].key, *low = book_side_low(book, levels);
+	uint32_t j = 0, at, *list = book_side_list(book, levels);
 	struct book_chunk *chunk;
-	uint32_t j = 0, at;
 
 	if (levels->chunks == 0) {
 		uint32_t first = book_chunk_alloc(book);
 
 		if (first == BOOK_NONE)
 			return false;
-		book_side_chunk_insert_at(levels, 0, first, key);
+		book_side_chunk_insert_at(book, levels, 0, first, key);
 	} else {
-		j = book_side_chunk_seek(levels, key);
-		if (book->chunks[levels->chunk[j]].count == BOOK_CHUNK_LEVELS) {
+		j = book_side_chunk_seek(book, levels, key);
+		if (book->chunks[list[j]].count == BOOK_CHUNK_LEVELS) {
 			if (!book_side_split(book, levels, j))
 				return false;
-			j += key >= levels->low[j + 1];
+			j += key >= low[j + 1];
 		}
 	}
-	chunk = &book->chunks[levels->chunk[j]];
+	chunk = &book->chunks[list[j]];
 	at = book_chunk_rank(chunk, key);
 	memmove(&chunk->entry[at + 1], &chunk->entry[at], (chunk->count - at) * sizeof(chunk->entry[0]));
 	chunk->entry[at].key = key;
 	chunk->entry[at].level = level;
 	chunk->count++;
 	if (at == 0)
-		levels->low[j] = key;
-	book->levels[level].chunk = levels->chunk[j];
+		low[j] = key;
+	book->levels[level].chunk = list[j];
 	levels->count++;
 	if (j == levels->chunks - 1 && at == chunk->count - 1)
 		levels->best = level;	/* above every other level of the side */
@@ -462,14 +471,14 @@ static void book_side_remove(struct book *book, struct book_levels *levels, uint
 	levels->count--;
 	if (at == 0 || chunk->count < BOOK_CHUNK_LEVELS / 2) {
 		/* The chunk's bound is still key: the seek finds the chunk the level said. */
-		j = book_side_chunk_seek(levels, key);
-		assert(levels->chunk[j] == c);
+		j = book_side_chunk_seek(book, levels, key);
+		assert(book_side_list(book, levels)[j] == c);
 		if (chunk->count == 0) {
-			book_side_chunk_remove_at(levels, j);
+			book_side_chunk_remove_at(book, levels, j);
 			book_chunk_release(book, c);
 		} else {
 			if (at == 0)
-				levels->low[j] = chunk->entry[0].key;
+				book_side_low(book, levels)[j] = chunk->entry[0].key;
 			book_side_merge(book, levels, j);
 		}
 	}
@@ -760,7 +769,7 @@ uint32_t book_side_levels(const struct book *book, int32_t instrument, enum book
 	assert(instrument >= 0 && (uint32_t)instrument < book->instruments_count);
 	levels = &book->instruments[instrument].sides[side];
 	for (uint32_t j = levels->chunks; j > 0 && n < max; j--) {
-		const struct book_chunk *chunk = &book->chunks[levels->chunk[j - 1]];
+		const struct book_chunk *chunk = &book->chunks[book_side_list(book, levels)[j - 1]];
 		uint32_t take = 0;
 
 		for (uint32_t k = chunk->count; k > 0 && n + take < max; k--) {
@@ -793,6 +802,7 @@ bool book_side_walk_next(const struct book *book, struct book_level_walk *walk,
 			 struct book_level_info *out)
 {
 	const struct book_levels *levels = &book->instruments[walk->instrument].sides[walk->side];
+	const uint32_t *list = book_side_list(book, levels);
 	const struct book_chunk *chunk;
 	const struct book_level *l;
 
@@ -801,10 +811,10 @@ bool book_side_walk_next(const struct book *book, struct book_level_walk *walk,
 		if (walk->chunk == 0)
 			return false;
 		walk->chunk--;
-		walk->index = book->chunks[levels->chunk[walk->chunk]].count;
+		walk->index = book->chunks[list[walk->chunk]].count;
 		assert(walk->index >= 1 && walk->index <= BOOK_CHUNK_LEVELS);
 	}
-	chunk = &book->chunks[levels->chunk[walk->chunk]];
+	chunk = &book->chunks[list[walk->chunk]];
 	l = &book->levels[chunk->entry[--walk->index].level];
 	assert(l->orders > 0 && l->instrument == walk->instrument && l->side == walk->side);
 	out->price = book_side_key((enum book_side)walk->side, l->key);
@@ -948,19 +958,22 @@ static bool book_check_side(const struct book *book, int32_t instrument, int sid
 			    const uint64_t *shares, const uint32_t *orders)
 {
 	const struct book_levels *levels = &book->instruments[instrument].sides[side];
+	const uint32_t *list = book_side_list(book, levels);
+	const int64_t *low = book_side_low(book, levels);
 	uint32_t count = 0, last = BOOK_NONE;
 	int64_t previous = INT64_MIN;
 	bool first = true;
 
-	if (levels->chunks > book->chunks_max || levels->count > book->levels_max)
+	if (levels->chunks > book->chunks_max || levels->count > book->levels_max ||
+	    levels->base != ((uint32_t)instrument * BOOK_SIDES + (uint32_t)side) * book->chunks_max)
 		return false;
 	for (uint32_t j = 0; j < levels->chunks; j++) {
 		const struct book_chunk *chunk;
 
-		if (levels->chunk[j] >= book->chunks_used)
+		if (list[j] >= book->chunks_used)
 			return false;
-		chunk = &book->chunks[levels->chunk[j]];
-		if (chunk->count == 0 || chunk->count > BOOK_CHUNK_LEVELS || levels->low[j] != chunk->entry[0].key ||
+		chunk = &book->chunks[list[j]];
+		if (chunk->count == 0 || chunk->count > BOOK_CHUNK_LEVELS || low[j] != chunk->entry[0].key ||
 		    (j > 0 && book_side_pair(book, levels, j - 1) <= BOOK_CHUNK_LEVELS / 2))
 			return false;
 		for (uint32_t k = 0; k < chunk->count; k++) {
@@ -968,7 +981,7 @@ static bool book_check_side(const struct book *book, int32_t instrument, int sid
 			const struct book_level *l = &book->levels[level];
 
 			if (level >= book->levels_used || l->key != chunk->entry[k].key || (!first && l->key <= previous) ||
-			    l->chunk != levels->chunk[j] || l->instrument != instrument || l->side != side ||
+			    l->chunk != list[j] || l->instrument != instrument || l->side != side ||
 			    l->orders == 0 || l->orders != orders[level] || l->shares != shares[level] ||
 			    book_hash_find(book, instrument, side, l->key) != level)
 				return false;

@@ -100,23 +100,27 @@ struct book_level_slot {
 	uint32_t level;
 };
 
-/* The ordered levels of a side: its chunks, best (highest keys) last. */
+/*
+ * The ordered levels of a side: its chunks, best (highest keys) last. The chunk list
+ * and bounds live in the book's side arrays (book_side_list, book_side_low), so that
+ * an instrument, both sides and its name, is one cache line.
+ */
 struct book_levels {
 	uint32_t count;		/* levels on the side */
 	uint32_t chunks;	/* chunks on the side */
 	uint32_t best;		/* level index of the best level, BOOK_NONE: side empty */
-	uint32_t *chunk;	/* chunk indexes, ascending keys; room for the book's chunks_max */
-	int64_t *low;		/* each chunk's lowest key */
+	uint32_t base;		/* its chunks_max entries in side_chunk and side_low start here */
 };
 
 struct book_instrument {
+	struct book_levels sides[BOOK_SIDES];
 	uint32_t key;			/* venue's instrument key (ITCH stock locate) */
 	uint8_t price_decimals;
 	uint8_t symbol_source;		/* enum book_symbol_source */
 	uint8_t symbol_len;
 	char symbol[BOOK_SYMBOL_MAX];
-	struct book_levels sides[BOOK_SIDES];
-};
+} __attribute__((aligned(64)));
+_Static_assert(sizeof(struct book_instrument) == 64, "an instrument is one cache line");
 
 #define BOOK_CHANGES_MAX 4	/* level changes one operation can make (replace: 2) */
 
@@ -178,11 +182,23 @@ struct book {
 	struct book_level_slot *hash;	/* 2^k slots, at least twice levels_capacity */
 	uint64_t hash_mask;
 	uint32_t hash_shift;		/* 64 - k */
-	uint32_t *side_chunk;		/* backing store of every side's chunk and low arrays */
-	int64_t *side_low;
+	uint32_t *side_chunk;		/* every side's chunk list, chunks_max entries a side */
+	int64_t *side_low;		/* every side's chunk bounds, beside side_chunk */
 	struct order_table orders;
 	struct book_stats stats;
 };
+
+/* A side's chunk indexes, ascending keys: room for chunks_max, levels->chunks used. */
+static inline uint32_t *book_side_list(const struct book *book, const struct book_levels *levels)
+{
+	return &book->side_chunk[levels->base];
+}
+
+/* The lowest key of each chunk in a side's list. */
+static inline int64_t *book_side_low(const struct book *book, const struct book_levels *levels)
+{
+	return &book->side_low[levels->base];
+}
 
 /*
  * Allocates and prefaults a book: instruments_max instruments (at most 65535: one
@@ -216,9 +232,10 @@ static inline int64_t book_side_key(enum book_side side, int64_t price)
 }
 
 /* Position on the side of the chunk that holds key or would: the last whose lowest key is <= key. */
-static inline uint32_t book_side_chunk_seek(const struct book_levels *levels, int64_t key)
+static inline uint32_t book_side_chunk_seek(const struct book *book, const struct book_levels *levels,
+					    int64_t key)
 {
-	const int64_t *base = levels->low;
+	const int64_t *low = book_side_low(book, levels), *base = low;
 	uint32_t n = levels->chunks;
 
 	assert(n > 0);
@@ -228,7 +245,7 @@ static inline uint32_t book_side_chunk_seek(const struct book_levels *levels, in
 		base = base[half] <= key ? base + half : base;
 		n -= half;
 	}
-	return (uint32_t)(base - levels->low);
+	return (uint32_t)(base - low);
 }
 
 /* The hash's owner code of an instrument's side: never 0, which marks an empty slot. */
@@ -315,14 +332,15 @@ static inline __attribute__((always_inline)) void book_prefetch_side(const struc
 								 int32_t instrument, int side)
 {
 	const struct book_levels *levels = &book->instruments[instrument].sides[side];
+	const int64_t *low = book_side_low(book, levels);
 
 	/* The bounds' lines the side has (eight to a line), up to the three a seek reads first. */
-	__builtin_prefetch(levels->low);
+	__builtin_prefetch(low);
 	if (levels->chunks > 8)
-		__builtin_prefetch(levels->low + 8);
+		__builtin_prefetch(low + 8);
 	if (levels->chunks > 16)
-		__builtin_prefetch(levels->low + 16);
-	__builtin_prefetch(levels->chunk);
+		__builtin_prefetch(low + 16);
+	__builtin_prefetch(book_side_list(book, levels));
 }
 
 /*
@@ -414,16 +432,17 @@ static inline __attribute__((always_inline)) void book_prefetch_new_level_chunk(
 	int32_t instrument;
 	const struct book_level_slot *slot = book_prefetch_home_slot(book, instrument_key, side, price,
 								     &instrument);
-	uint32_t j;
+	uint32_t j, chunk;
 
 	if (slot == NULL || slot->owner != 0)
 		return;
 	levels = &book->instruments[instrument].sides[side];
 	if (levels->chunks == 0 || levels->chunks > book->chunks_max)
 		return;
-	j = book_side_chunk_seek(levels, book_side_key((enum book_side)side, price));
-	if (levels->chunk[j] < book->chunks_used)
-		book_prefetch_chunk(book, levels->chunk[j]);
+	j = book_side_chunk_seek(book, levels, book_side_key((enum book_side)side, price));
+	chunk = book_side_list(book, levels)[j];
+	if (chunk < book->chunks_used)
+		book_prefetch_chunk(book, chunk);
 }
 
 /* As find, creating the instrument; -1 (counted in instruments_full) when full. */
