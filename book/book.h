@@ -85,11 +85,17 @@ struct book_chunk_entry {
 } __attribute__((packed, aligned(4)));
 _Static_assert(sizeof(struct book_chunk_entry) == 12, "packed entries");
 
-/* A sorted run of a side's levels, keys ascending; the count is in the first line. */
+#define BOOK_CHUNK_PAD INT64_MAX	/* the key of every entry past a chunk's count */
+
+/*
+ * A sorted run of a side's levels, keys ascending; the count is in the first line.
+ * The entries from count to the last, one more than a chunk holds, are padding whose
+ * key no key is below, so finding a key's rank is five compares whatever the count.
+ */
 struct book_chunk {
 	uint32_t count;		/* 1..BOOK_CHUNK_LEVELS while on a side; free: next free chunk in entry[0].level */
-	struct book_chunk_entry entry[BOOK_CHUNK_LEVELS];
-	uint32_t spare[5];
+	struct book_chunk_entry entry[BOOK_CHUNK_LEVELS + 1];
+	uint32_t spare[2];
 } __attribute__((aligned(64)));
 _Static_assert(sizeof(struct book_chunk) == 384, "six cache lines");
 
