@@ -66,13 +66,12 @@ struct book *book_create(uint32_t instruments_max, uint32_t orders_max, uint32_t
 	book->levels = memory_alloc((size_t)book->levels_capacity * sizeof(struct book_level));
 	book->chunks = memory_alloc((size_t)book->chunks_capacity * sizeof(struct book_chunk));
 	book->hash = memory_alloc(book_hash_bytes(book));
-	book->side_chunk = memory_alloc(book_side_bytes(book) * sizeof(uint32_t));
-	book->side_low = memory_alloc(book_side_bytes(book) * sizeof(int64_t));
+	book->side_chunks = memory_alloc(book_side_bytes(book) * sizeof(struct book_side_entry));
 	book->levels_free = book->chunks_free = BOOK_NONE;
 	book->levels_used = ORDER_FREE + 1;
 	if (book->slot_by_key == NULL || book->instruments == NULL || book->levels == NULL ||
-	    book->chunks == NULL || book->hash == NULL || book->side_chunk == NULL ||
-	    book->side_low == NULL || order_table_init(&book->orders, orders_max) != 0) {
+	    book->chunks == NULL || book->hash == NULL || book->side_chunks == NULL ||
+	    order_table_init(&book->orders, orders_max) != 0) {
 		book_destroy(book);
 		return NULL;
 	}
@@ -84,8 +83,7 @@ void book_destroy(struct book *book)
 	if (book == NULL)
 		return;
 	order_table_fini(&book->orders);
-	memory_free(book->side_low, book_side_bytes(book) * sizeof(int64_t));
-	memory_free(book->side_chunk, book_side_bytes(book) * sizeof(uint32_t));
+	memory_free(book->side_chunks, book_side_bytes(book) * sizeof(struct book_side_entry));
 	memory_free(book->hash, book_hash_bytes(book));
 	memory_free(book->chunks, (size_t)book->chunks_capacity * sizeof(struct book_chunk));
 	memory_free(book->levels, (size_t)book->levels_capacity * sizeof(struct book_level));
@@ -103,10 +101,10 @@ void book_reset(struct book *book)
 
 		for (int side = 0; side < BOOK_SIDES; side++) {
 			const struct book_levels *levels = &in->sides[side];
-			const uint32_t *list = book_side_list(book, levels);
+			const struct book_side_entry *list = book_side_chunks(book, levels);
 
 			for (uint32_t j = 0; j < levels->chunks; j++) {
-				const struct book_chunk *chunk = &book->chunks[list[j]];
+				const struct book_chunk *chunk = &book->chunks[list[j].chunk];
 
 				for (uint32_t k = 0; k < chunk->count; k++)
 					book_hash_remove(book, chunk->entry[k].level);
@@ -324,25 +322,21 @@ static inline uint32_t book_chunk_rank(const struct book_chunk *chunk, int64_t k
 static void book_side_chunk_insert_at(struct book *book, struct book_levels *levels, uint32_t j,
 				      uint32_t chunk, int64_t low)
 {
-	uint32_t *list = book_side_list(book, levels), tail = levels->chunks - j;
-	int64_t *lows = book_side_low(book, levels);
+	struct book_side_entry *list = book_side_chunks(book, levels);
 
 	assert(levels->chunks < book->chunks_max && j <= levels->chunks);
-	memmove(&list[j + 1], &list[j], tail * sizeof(list[0]));
-	memmove(&lows[j + 1], &lows[j], tail * sizeof(lows[0]));
-	list[j] = chunk;
-	lows[j] = low;
+	memmove(&list[j + 1], &list[j], (levels->chunks - j) * sizeof(list[0]));
+	list[j].low = low;
+	list[j].chunk = chunk;
 	levels->chunks++;
 }
 
 static void book_side_chunk_remove_at(struct book *book, struct book_levels *levels, uint32_t j)
 {
-	uint32_t *list = book_side_list(book, levels), tail = levels->chunks - j - 1;
-	int64_t *lows = book_side_low(book, levels);
+	struct book_side_entry *list = book_side_chunks(book, levels);
 
 	assert(j < levels->chunks);
-	memmove(&list[j], &list[j + 1], tail * sizeof(list[0]));
-	memmove(&lows[j], &lows[j + 1], tail * sizeof(lows[0]));
+	memmove(&list[j], &list[j + 1], (levels->chunks - j - 1) * sizeof(list[0]));
 	levels->chunks--;
 }
 
@@ -366,7 +360,7 @@ static void book_chunk_move(struct book *book, uint32_t from, uint32_t at, uint3
 /* Splits the full chunk at position j in two halves. false: no chunk left. */
 static bool book_side_split(struct book *book, struct book_levels *levels, uint32_t j)
 {
-	uint32_t from = book_side_list(book, levels)[j], to;
+	uint32_t from = book_side_chunks(book, levels)[j].chunk, to;
 
 	if (levels->chunks >= book->chunks_max)
 		return false;
@@ -381,10 +375,10 @@ static bool book_side_split(struct book *book, struct book_levels *levels, uint3
 /* The chunk at j + 1 joins the one at j. */
 static void book_side_join(struct book *book, struct book_levels *levels, uint32_t j)
 {
-	const uint32_t *list = book_side_list(book, levels);
-	uint32_t next = list[j + 1];
+	const struct book_side_entry *list = book_side_chunks(book, levels);
+	uint32_t next = list[j + 1].chunk;
 
-	book_chunk_move(book, next, 0, book->chunks[next].count, list[j]);
+	book_chunk_move(book, next, 0, book->chunks[next].count, list[j].chunk);
 	book_side_chunk_remove_at(book, levels, j + 1);
 	book_chunk_release(book, next);
 }
@@ -392,9 +386,9 @@ static void book_side_join(struct book *book, struct book_levels *levels, uint32
 static inline uint32_t book_side_pair(const struct book *book, const struct book_levels *levels,
 				      uint32_t j)
 {
-	const uint32_t *list = book_side_list(book, levels);
+	const struct book_side_entry *list = book_side_chunks(book, levels);
 
-	return book->chunks[list[j]].count + book->chunks[list[j + 1]].count;
+	return book->chunks[list[j].chunk].count + book->chunks[list[j + 1].chunk].count;
 }
 
 /*
@@ -418,15 +412,16 @@ static inline uint32_t book_side_last(const struct book *book, const struct book
 
 	if (levels->chunks == 0)
 		return BOOK_NONE;
-	chunk = &book->chunks[book_side_list(book, levels)[levels->chunks - 1]];
+	chunk = &book->chunks[book_side_chunks(book, levels)[levels->chunks - 1].chunk];
 	return chunk->entry[chunk->count - 1].level;
 }
 
 /* Puts a new level (its key not on the side) in order. false: no chunk left to split into. */
 static bool book_side_insert(struct book *book, struct book_levels *levels, uint32_t level)
 {
-	int64_t key = book->levels[level].key, *low = book_side_low(book, levels);
-	uint32_t j = 0, at, *list = book_side_list(book, levels);
+	struct book_side_entry *list = book_side_chunks(book, levels);
+	int64_t key = book->levels[level].key;
+	uint32_t j = 0, at;
 	struct book_chunk *chunk;
 
 	if (levels->chunks == 0) {
@@ -437,13 +432,13 @@ static bool book_side_insert(struct book *book, struct book_levels *levels, uint
 		book_side_chunk_insert_at(book, levels, 0, first, key);
 	} else {
 		j = book_side_chunk_seek(book, levels, key);
-		if (book->chunks[list[j]].count == BOOK_CHUNK_LEVELS) {
+		if (book->chunks[list[j].chunk].count == BOOK_CHUNK_LEVELS) {
 			if (!book_side_split(book, levels, j))
 				return false;
-			j += key >= low[j + 1];
+			j += key >= list[j + 1].low;
 		}
 	}
-	chunk = &book->chunks[list[j]];
+	chunk = &book->chunks[list[j].chunk];
 	at = book_chunk_rank(chunk, key);
 	/* Entry count + 1 and those after it stay padding: the count was below BOOK_CHUNK_LEVELS. */
 	memmove(&chunk->entry[at + 1], &chunk->entry[at], (chunk->count - at) * sizeof(chunk->entry[0]));
@@ -451,8 +446,8 @@ static bool book_side_insert(struct book *book, struct book_levels *levels, uint
 	chunk->entry[at].level = level;
 	chunk->count++;
 	if (at == 0)
-		low[j] = key;
-	book->levels[level].chunk = list[j];
+		list[j].low = key;
+	book->levels[level].chunk = list[j].chunk;
 	levels->count++;
 	if (j == levels->chunks - 1 && at == chunk->count - 1)
 		levels->best = level;	/* above every other level of the side */
@@ -480,13 +475,13 @@ static void book_side_remove(struct book *book, struct book_levels *levels, uint
 	if (at == 0 || chunk->count < BOOK_CHUNK_LEVELS / 2) {
 		/* The chunk's bound is still key: the seek finds the chunk the level said. */
 		j = book_side_chunk_seek(book, levels, key);
-		assert(book_side_list(book, levels)[j] == c);
+		assert(book_side_chunks(book, levels)[j].chunk == c);
 		if (chunk->count == 0) {
 			book_side_chunk_remove_at(book, levels, j);
 			book_chunk_release(book, c);
 		} else {
 			if (at == 0)
-				book_side_low(book, levels)[j] = chunk->entry[0].key;
+				book_side_chunks(book, levels)[j].low = chunk->entry[0].key;
 			book_side_merge(book, levels, j);
 		}
 	}
@@ -777,7 +772,7 @@ uint32_t book_side_levels(const struct book *book, int32_t instrument, enum book
 	assert(instrument >= 0 && (uint32_t)instrument < book->instruments_count);
 	levels = &book->instruments[instrument].sides[side];
 	for (uint32_t j = levels->chunks; j > 0 && n < max; j--) {
-		const struct book_chunk *chunk = &book->chunks[book_side_list(book, levels)[j - 1]];
+		const struct book_chunk *chunk = &book->chunks[book_side_chunks(book, levels)[j - 1].chunk];
 		uint32_t take = 0;
 
 		for (uint32_t k = chunk->count; k > 0 && n + take < max; k--) {
@@ -810,7 +805,7 @@ bool book_side_walk_next(const struct book *book, struct book_level_walk *walk,
 			 struct book_level_info *out)
 {
 	const struct book_levels *levels = &book->instruments[walk->instrument].sides[walk->side];
-	const uint32_t *list = book_side_list(book, levels);
+	const struct book_side_entry *list = book_side_chunks(book, levels);
 	const struct book_chunk *chunk;
 	const struct book_level *l;
 
@@ -819,10 +814,10 @@ bool book_side_walk_next(const struct book *book, struct book_level_walk *walk,
 		if (walk->chunk == 0)
 			return false;
 		walk->chunk--;
-		walk->index = book->chunks[list[walk->chunk]].count;
+		walk->index = book->chunks[list[walk->chunk].chunk].count;
 		assert(walk->index >= 1 && walk->index <= BOOK_CHUNK_LEVELS);
 	}
-	chunk = &book->chunks[list[walk->chunk]];
+	chunk = &book->chunks[list[walk->chunk].chunk];
 	l = &book->levels[chunk->entry[--walk->index].level];
 	assert(l->orders > 0 && l->instrument == walk->instrument && l->side == walk->side);
 	out->price = book_side_key((enum book_side)walk->side, l->key);
@@ -966,8 +961,7 @@ static bool book_check_side(const struct book *book, int32_t instrument, int sid
 			    const uint64_t *shares, const uint32_t *orders)
 {
 	const struct book_levels *levels = &book->instruments[instrument].sides[side];
-	const uint32_t *list = book_side_list(book, levels);
-	const int64_t *low = book_side_low(book, levels);
+	const struct book_side_entry *list = book_side_chunks(book, levels);
 	uint32_t count = 0, last = BOOK_NONE;
 	int64_t previous = INT64_MIN;
 	bool first = true;
@@ -978,10 +972,10 @@ static bool book_check_side(const struct book *book, int32_t instrument, int sid
 	for (uint32_t j = 0; j < levels->chunks; j++) {
 		const struct book_chunk *chunk;
 
-		if (list[j] >= book->chunks_used)
+		if (list[j].chunk >= book->chunks_used)
 			return false;
-		chunk = &book->chunks[list[j]];
-		if (chunk->count == 0 || chunk->count > BOOK_CHUNK_LEVELS || low[j] != chunk->entry[0].key ||
+		chunk = &book->chunks[list[j].chunk];
+		if (chunk->count == 0 || chunk->count > BOOK_CHUNK_LEVELS || list[j].low != chunk->entry[0].key ||
 		    (j > 0 && book_side_pair(book, levels, j - 1) <= BOOK_CHUNK_LEVELS / 2))
 			return false;
 		for (uint32_t k = 0; k < chunk->count; k++) {
@@ -989,7 +983,7 @@ static bool book_check_side(const struct book *book, int32_t instrument, int sid
 			const struct book_level *l = &book->levels[level];
 
 			if (level >= book->levels_used || l->key != chunk->entry[k].key || (!first && l->key <= previous) ||
-			    l->chunk != list[j] || l->instrument != instrument || l->side != side ||
+			    l->chunk != list[j].chunk || l->instrument != instrument || l->side != side ||
 			    l->orders == 0 || l->orders != orders[level] || l->shares != shares[level] ||
 			    book_hash_find(book, instrument, side, l->key) != level)
 				return false;

@@ -107,15 +107,25 @@ struct book_level_slot {
 };
 
 /*
+ * A side's chunk: its lowest key beside its index in the chunk pool (12 bytes), so
+ * the line a search over the bounds ends in also says which chunk it found.
+ */
+struct book_side_entry {
+	int64_t low;
+	uint32_t chunk;
+} __attribute__((packed, aligned(4)));
+_Static_assert(sizeof(struct book_side_entry) == 12, "packed entries");
+
+/*
  * The ordered levels of a side: its chunks, best (highest keys) last. The chunk list
- * and bounds live in the book's side arrays (book_side_list, book_side_low), so that
- * an instrument, both sides and its name, is one cache line.
+ * lives in the book's side_chunks (book_side_chunks), so that an instrument, both
+ * sides and its name, is one cache line.
  */
 struct book_levels {
 	uint32_t count;		/* levels on the side */
 	uint32_t chunks;	/* chunks on the side */
 	uint32_t best;		/* level index of the best level, BOOK_NONE: side empty */
-	uint32_t base;		/* its chunks_max entries in side_chunk and side_low start here */
+	uint32_t base;		/* its chunks_max entries in side_chunks start here */
 };
 
 struct book_instrument {
@@ -188,22 +198,16 @@ struct book {
 	struct book_level_slot *hash;	/* 2^k slots, at least twice levels_capacity */
 	uint64_t hash_mask;
 	uint32_t hash_shift;		/* 64 - k */
-	uint32_t *side_chunk;		/* every side's chunk list, chunks_max entries a side */
-	int64_t *side_low;		/* every side's chunk bounds, beside side_chunk */
+	struct book_side_entry *side_chunks;	/* every side's chunk list, chunks_max entries a side */
 	struct order_table orders;
 	struct book_stats stats;
 };
 
-/* A side's chunk indexes, ascending keys: room for chunks_max, levels->chunks used. */
-static inline uint32_t *book_side_list(const struct book *book, const struct book_levels *levels)
+/* A side's chunks, ascending keys: room for chunks_max, levels->chunks used. */
+static inline struct book_side_entry *book_side_chunks(const struct book *book,
+							const struct book_levels *levels)
 {
-	return &book->side_chunk[levels->base];
-}
-
-/* The lowest key of each chunk in a side's list. */
-static inline int64_t *book_side_low(const struct book *book, const struct book_levels *levels)
-{
-	return &book->side_low[levels->base];
+	return &book->side_chunks[levels->base];
 }
 
 /*
@@ -241,17 +245,17 @@ static inline int64_t book_side_key(enum book_side side, int64_t price)
 static inline uint32_t book_side_chunk_seek(const struct book *book, const struct book_levels *levels,
 					    int64_t key)
 {
-	const int64_t *low = book_side_low(book, levels), *base = low;
+	const struct book_side_entry *list = book_side_chunks(book, levels), *base = list;
 	uint32_t n = levels->chunks;
 
 	assert(n > 0);
 	while (n > 1) {
 		uint32_t half = n / 2;
 
-		base = base[half] <= key ? base + half : base;
+		base = base[half].low <= key ? base + half : base;
 		n -= half;
 	}
-	return (uint32_t)(base - low);
+	return (uint32_t)(base - list);
 }
 
 /* The hash's owner code of an instrument's side: never 0, which marks an empty slot. */
@@ -338,15 +342,17 @@ static inline __attribute__((always_inline)) void book_prefetch_side(const struc
 								 int32_t instrument, int side)
 {
 	const struct book_levels *levels = &book->instruments[instrument].sides[side];
-	const int64_t *low = book_side_low(book, levels);
+	const uint8_t *list = (const uint8_t *)book_side_chunks(book, levels);
+	uint32_t bytes = levels->chunks * (uint32_t)sizeof(struct book_side_entry);
 
-	/* The bounds' lines the side has (eight to a line), up to the three a seek reads first. */
-	__builtin_prefetch(low);
-	if (levels->chunks > 8)
-		__builtin_prefetch(low + 8);
-	if (levels->chunks > 16)
-		__builtin_prefetch(low + 16);
-	__builtin_prefetch(book_side_list(book, levels));
+	/* The list's lines (five entries and some to a line), up to the four a seek reads first. */
+	__builtin_prefetch(list);
+	if (bytes > 64)
+		__builtin_prefetch(list + 64);
+	if (bytes > 128)
+		__builtin_prefetch(list + 128);
+	if (bytes > 192)
+		__builtin_prefetch(list + 192);
 }
 
 /*
@@ -446,7 +452,7 @@ static inline __attribute__((always_inline)) void book_prefetch_new_level_chunk(
 	if (levels->chunks == 0 || levels->chunks > book->chunks_max)
 		return;
 	j = book_side_chunk_seek(book, levels, book_side_key((enum book_side)side, price));
-	chunk = book_side_list(book, levels)[j];
+	chunk = book_side_chunks(book, levels)[j].chunk;
 	if (chunk < book->chunks_used)
 		book_prefetch_chunk(book, chunk);
 }
