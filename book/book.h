@@ -269,7 +269,8 @@ static inline uint64_t book_level_home(const struct book *book, uint32_t owner, 
 {
 	uint64_t x = (uint64_t)key * 0x9e3779b97f4a7c15ull + (uint64_t)owner * 0xc2b2ae3d27d4eb4full;
 
-	return (x >> book->hash_shift) & book->hash_mask;
+	/* The top k bits of x: below 2^k, the slot count, with no mask (hash_shift is 64 - k). */
+	return x >> book->hash_shift;
 }
 
 /*
