@@ -16,12 +16,13 @@
  * - An add finds its level through a hash of (instrument, side, price) in one probe,
  *   which the decoder can prefetch messages ahead (book_prefetch_*).
  * - Only creating or removing a level touches the ordered side: a short array of
- *   chunks, each a sorted run of at most BOOK_CHUNK_LEVELS levels. Finding the chunk
- *   is a binary search over the side's chunk bounds, and an insert or removal moves at
- *   most one chunk's entries, however deep the book: a level far from the touch costs
- *   what one near it does. A full chunk splits in two; a chunk that, with a
- *   neighbour, holds at most half a chunk merges into it, so a side of n levels never
- *   has more than 4n/BOOK_CHUNK_LEVELS + 1 chunks.
+ *   chunks, each a sorted run of at most BOOK_CHUNK_LEVELS levels. A new level finds
+ *   its chunk by a binary search over the side's chunk bounds, a leaving one takes the
+ *   chunk it names, and an insert or removal moves at most one chunk's entries, however
+ *   deep the book: a level far from the touch costs what one near it does. A full
+ *   chunk splits in two; a chunk that, with a neighbour, holds at most half a chunk
+ *   merges into it, so a side of n levels never has more than 4n/BOOK_CHUNK_LEVELS + 1
+ *   chunks.
  *
  * Order-by-order venues use book_order_*; price-level venues (book per level with no
  * order ids) use book_level_set on the same levels.
