@@ -74,46 +74,129 @@ static struct publisher_slot *publisher_slot_find(struct publisher *pub, uint16_
 	return NULL;
 }
 
+/* Marks a free hash slot as holding entry `entry` (of levels or, kind BOOK_SIDES, instruments). */
+static void publisher_slot_take(struct publisher *pub, struct publisher_slot *slot, uint8_t kind,
+				uint16_t entry)
+{
+	assert(slot->generation != pub->generation);
+	slot->generation = pub->generation;
+	slot->kind = kind;
+	slot->entry = entry;
+}
+
+/*
+ * Past PUBLISHER_SCAN_INSTRUMENTS pending instruments, instruments are looked up in the
+ * hash: those pending so far are entered into it once, later ones as they come.
+ */
+static void publisher_instruments_hash(struct publisher *pub)
+{
+	assert(!pub->instruments_hashed);
+	for (uint32_t i = 0; i < pub->instruments_count; i++)
+		publisher_slot_take(pub, publisher_slot_find(pub, pub->instruments[i].instrument,
+							     BOOK_SIDES, 0),
+				    BOOK_SIDES, (uint16_t)i);
+	pub->instruments_hashed = true;
+}
+
+/* The same for an instrument's levels, past PUBLISHER_SCAN_LEVELS of them. */
+static void publisher_levels_hash(struct publisher *pub, struct publisher_instrument *pi)
+{
+	assert(!pi->levels_hashed);
+	/* Each step goes to a later entry: bounded by levels_count. */
+	for (uint16_t l = pi->first_level; l != PUBLISHER_NONE; l = pub->levels[l].next) {
+		const struct publisher_level *pl = &pub->levels[l];
+
+		assert(l < pub->levels_count);
+		publisher_slot_take(pub, publisher_slot_find(pub, pl->instrument, pl->side, pl->price),
+				    pl->side, l);
+	}
+	pi->levels_hashed = 1;
+}
+
+/*
+ * The pending entry of an instrument, or NULL with *slot where a new one goes (NULL
+ * while instruments are scanned). The few entries a packet usually touches are
+ * scanned, on cache lines just written, where the hash's slots are spread over 8 KB.
+ */
+static struct publisher_instrument *publisher_instrument_find(struct publisher *pub,
+							      uint16_t instrument,
+							      struct publisher_slot **slot)
+{
+	*slot = NULL;
+	if (!pub->instruments_hashed) {
+		assert(pub->instruments_count <= PUBLISHER_SCAN_INSTRUMENTS);
+		for (uint32_t i = 0; i < pub->instruments_count; i++)
+			if (pub->instruments[i].instrument == instrument)
+				return &pub->instruments[i];
+		return NULL;
+	}
+	*slot = publisher_slot_find(pub, instrument, BOOK_SIDES, 0);
+	return (*slot)->generation == pub->generation ? &pub->instruments[(*slot)->entry] : NULL;
+}
+
 /* The pending entry of an instrument, made if new (the caller checked there is room). */
 static struct publisher_instrument *publisher_instrument_pending(struct publisher *pub,
 								 uint16_t instrument)
 {
-	struct publisher_slot *slot = publisher_slot_find(pub, instrument, BOOK_SIDES, 0);
-	struct publisher_instrument *pi;
+	struct publisher_slot *slot;
+	struct publisher_instrument *pi = publisher_instrument_find(pub, instrument, &slot);
+	uint16_t entry = (uint16_t)pub->instruments_count;
 
-	if (slot->generation == pub->generation)
-		return &pub->instruments[slot->entry];
+	if (pi != NULL)
+		return pi;
 	assert(pub->instruments_count < PUBLISHER_INSTRUMENTS_MAX);
-	slot->generation = pub->generation;
-	slot->kind = BOOK_SIDES;
-	slot->entry = (uint16_t)pub->instruments_count;
+	if (slot != NULL)
+		publisher_slot_take(pub, slot, BOOK_SIDES, entry);
 	pi = &pub->instruments[pub->instruments_count++];
 	pi->instrument = instrument;
 	pi->top_known = 0;
 	pi->best = 0;
 	pi->exchange_ts_ns = 0;
 	pi->first_level = pi->last_level = PUBLISHER_NONE;
+	pi->levels_count = 0;
+	pi->levels_hashed = 0;
 	pub_conflated_change_init(&pi->view);
+	if (!pub->instruments_hashed && pub->instruments_count > PUBLISHER_SCAN_INSTRUMENTS)
+		publisher_instruments_hash(pub);
 	return pi;
+}
+
+/* A pending level of instrument pi (its list scanned, or the hash), as publisher_instrument_find. */
+static struct publisher_level *publisher_level_find(struct publisher *pub,
+						    const struct publisher_instrument *pi,
+						    const struct book_change *c,
+						    struct publisher_slot **slot)
+{
+	*slot = NULL;
+	if (!pi->levels_hashed) {
+		/* At most PUBLISHER_SCAN_LEVELS steps, each to a later entry. */
+		for (uint16_t l = pi->first_level; l != PUBLISHER_NONE; l = pub->levels[l].next) {
+			struct publisher_level *pl = &pub->levels[l];
+
+			assert(l < pub->levels_count && pl->instrument == c->instrument);
+			if (pl->price == c->price && pl->side == c->side)
+				return pl;
+		}
+		return NULL;
+	}
+	*slot = publisher_slot_find(pub, c->instrument, c->side, c->price);
+	return (*slot)->generation == pub->generation ? &pub->levels[(*slot)->entry] : NULL;
 }
 
 /* Notes a level's state after an operation: a new pending level, or its newer state. */
 static void publisher_level_pending(struct publisher *pub, const struct book_change *c,
 				    uint16_t pending, uint64_t exchange_ts_ns)
 {
-	struct publisher_slot *slot = publisher_slot_find(pub, c->instrument, c->side, c->price);
 	struct publisher_instrument *pi = &pub->instruments[pending];
-	struct publisher_level *pl;
+	struct publisher_slot *slot;
+	struct publisher_level *pl = publisher_level_find(pub, pi, c, &slot);
 
-	if (slot->generation == pub->generation) {
-		pl = &pub->levels[slot->entry];
-	} else {
+	if (pl == NULL) {
 		uint16_t entry = (uint16_t)pub->levels_count;
 
 		assert(pub->levels_count < PUBLISHER_LEVELS_MAX);
-		slot->generation = pub->generation;
-		slot->kind = c->side;
-		slot->entry = entry;
+		if (slot != NULL)
+			publisher_slot_take(pub, slot, c->side, entry);
 		pl = &pub->levels[pub->levels_count++];
 		pl->price = c->price;
 		pl->instrument = c->instrument;
@@ -126,6 +209,8 @@ static void publisher_level_pending(struct publisher *pub, const struct book_cha
 		else
 			pub->levels[pi->last_level].next = entry;
 		pi->last_level = entry;
+		if (++pi->levels_count > PUBLISHER_SCAN_LEVELS && !pi->levels_hashed)
+			publisher_levels_hash(pub, pi);
 	}
 	pl->shares = c->shares;
 	pl->orders = c->orders;
@@ -137,6 +222,7 @@ static void publisher_scratch_reset(struct publisher *pub)
 {
 	pub->levels_count = 0;
 	pub->instruments_count = 0;
+	pub->instruments_hashed = false;
 	if (++pub->generation == 0) {
 		/* Once in 2^32 packets: slots of a generation this old must not match. */
 		memset(pub->hash, 0, sizeof(pub->hash));
