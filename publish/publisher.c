@@ -329,20 +329,27 @@ static void publisher_view_refresh(struct publisher *pub)
 }
 
 /*
- * Makes room for one more message's changes: a packet that touched more than the
+ * Publishes what is pending now, to make room: a packet that touched more than the
  * scratch holds is published in parts (each part exact, the packet less coalesced).
+ * Out of line: the per-message check below stays a compare.
  */
-static void publisher_room_make(struct publisher *pub, const struct book *book)
+static __attribute__((noinline)) void publisher_flush_early(struct publisher *pub,
+							     const struct book *book)
 {
-	if (pub->levels_count + BOOK_CHANGES_MAX <= PUBLISHER_LEVELS_MAX &&
-	    pub->instruments_count < PUBLISHER_INSTRUMENTS_MAX)
-		return;
 	pub->flushes_early++;
 	/* The message's events after the flush take a stamp of their own: never older. */
 	pub->message_delta_ns = PUBLISHER_DELTA_NONE;
 	publisher_pending_publish(pub, book, publisher_delta_ns(pub));
 	publisher_view_refresh(pub);
 	publisher_scratch_reset(pub);
+}
+
+/* Room for one more message's changes, flushing early if the scratch is full (rare). */
+static inline void publisher_room_make(struct publisher *pub, const struct book *book)
+{
+	if (pub->levels_count + BOOK_CHANGES_MAX > PUBLISHER_LEVELS_MAX ||
+	    pub->instruments_count >= PUBLISHER_INSTRUMENTS_MAX)
+		publisher_flush_early(pub, book);
 }
 
 /* Notes the levels an operation changed; their events wait for the packet's end. */
