@@ -223,6 +223,7 @@ static void publisher_scratch_reset(struct publisher *pub)
 	pub->levels_count = 0;
 	pub->instruments_count = 0;
 	pub->instruments_hashed = false;
+	pub->named_first = false;
 	if (++pub->generation == 0) {
 		/* Once in 2^32 packets: slots of a generation this old must not match. */
 		memset(pub->hash, 0, sizeof(pub->hash));
@@ -291,6 +292,21 @@ static void publisher_pending_publish(struct publisher *pub, const struct book *
 		e->body.level.orders = pl->orders;
 		e->body.level.reserved = 0;
 		publisher_commit_at(pub, e, delta_ns);
+	}
+	/*
+	 * Instruments are made as their first level is noted, so instruments[] is in
+	 * the order of first levels; unless one was named first (its levels came later).
+	 */
+	if (!pub->named_first) {
+		for (uint32_t i = 0; i < pub->instruments_count; i++) {
+			struct publisher_instrument *pi = &pub->instruments[i];
+
+			assert(!pi->best || pi->first_level != PUBLISHER_NONE);
+			if (pi->best)
+				publisher_top(pub, book, pi, delta_ns);
+			pi->best = 0;
+		}
+		return;
 	}
 	for (uint32_t i = 0; i < pub->levels_count; i++) {
 		struct publisher_instrument *pi = &pub->instruments[pub->levels[i].pending];
@@ -409,6 +425,7 @@ static void publisher_instrument(struct publisher *pub, const struct book *book,
 	if (pub->view != NULL) {
 		publisher_room_make(pub, book);
 		publisher_instrument_pending(pub, (uint16_t)index)->view.named = 1;
+		pub->named_first = true;
 	}
 }
 

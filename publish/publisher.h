@@ -103,6 +103,7 @@ struct publisher {
 	uint64_t flushes_early;		/* packets published in parts (scratch full) */
 	uint32_t generation;		/* of the pending scratch; hash slots of others are free */
 	bool instruments_hashed;	/* past PUBLISHER_SCAN_INSTRUMENTS: found in the hash */
+	bool named_first;		/* an instrument was made pending by its name, not a level */
 	uint32_t levels_count;
 	uint32_t instruments_count;
 	struct publisher_level levels[PUBLISHER_LEVELS_MAX];	/* in order of first touch */
