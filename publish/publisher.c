@@ -380,10 +380,6 @@ static void publisher_levels(struct publisher *pub, const struct book *book,
 	publisher_room_make(pub, book);
 	/* One operation changes one instrument (book_change_record asserts it). */
 	pi = publisher_instrument_pending(pub, result->changes[0].instrument);
-	if (!pi->top_known) {
-		pi->top_before = result->top_before;	/* the top when the packet began */
-		pi->top_known = 1;
-	}
 	pi->exchange_ts_ns = exchange_ts_ns;
 	for (uint32_t i = 0; i < result->changes_count; i++) {
 		const struct book_change *c = &result->changes[i];
@@ -392,6 +388,15 @@ static void publisher_levels(struct publisher *pub, const struct book *book,
 		publisher_level_pending(pub, c, (uint16_t)(pi - pub->instruments), exchange_ts_ns);
 		pi->best |= c->best;
 		pub_conflated_change_note(&pi->view, (enum book_side)c->side, c->price);
+	}
+	/*
+	 * The top when the packet began, kept at the first operation that changed a best
+	 * level: the operations before it changed no best level, so left the top as it
+	 * was. An instrument whose best levels the packet never touched needs none.
+	 */
+	if (pi->best && !pi->top_known) {
+		pi->top_before = result->top_before;
+		pi->top_known = 1;
 	}
 }
 

@@ -62,7 +62,8 @@ struct publisher_level {
 
 /* An instrument the pending events touched. */
 struct publisher_instrument {
-	struct book_top top_before;	/* before the first change (valid if top_known) */
+	struct book_top top_before;	/* before the first change (valid if top_known, set
+					 * once a change fell on a best level) */
 	struct pub_conflated_change view;	/* what the conflated view must catch up on */
 	uint64_t exchange_ts_ns;	/* of the last message that changed its book */
 	uint16_t first_level;		/* its levels in levels[], linked by next */
