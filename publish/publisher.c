@@ -190,31 +190,31 @@ static void publisher_level_pending(struct publisher *pub, const struct book_cha
 	struct publisher_instrument *pi = &pub->instruments[pending];
 	struct publisher_slot *slot;
 	struct publisher_level *pl = publisher_level_find(pub, pi, c, &slot);
+	uint16_t entry = (uint16_t)pub->levels_count;
 
-	if (pl == NULL) {
-		uint16_t entry = (uint16_t)pub->levels_count;
-
-		assert(pub->levels_count < PUBLISHER_LEVELS_MAX);
-		if (slot != NULL)
-			publisher_slot_take(pub, slot, c->side, entry);
-		pl = &pub->levels[pub->levels_count++];
-		pl->price = c->price;
-		pl->instrument = c->instrument;
-		pl->pending = pending;
-		pl->next = PUBLISHER_NONE;
-		pl->side = c->side;
-		/* Each instrument's levels in a list, for the conflated view. */
-		if (pi->last_level == PUBLISHER_NONE)
-			pi->first_level = entry;
-		else
-			pub->levels[pi->last_level].next = entry;
-		pi->last_level = entry;
-		if (++pi->levels_count > PUBLISHER_SCAN_LEVELS && !pi->levels_hashed)
-			publisher_levels_hash(pub, pi);
+	if (pl != NULL) {
+		pl->shares = c->shares;
+		pl->orders = c->orders;
+		pl->exchange_ts_ns = exchange_ts_ns;
+		return;
 	}
-	pl->shares = c->shares;
-	pl->orders = c->orders;
-	pl->exchange_ts_ns = exchange_ts_ns;
+	assert(pub->levels_count < PUBLISHER_LEVELS_MAX);
+	if (slot != NULL)
+		publisher_slot_take(pub, slot, c->side, entry);
+	/* Written whole at once: the compiler need not reload around byte stores. */
+	pub->levels[entry] = (struct publisher_level){
+		.price = c->price, .shares = c->shares, .exchange_ts_ns = exchange_ts_ns,
+		.orders = c->orders, .instrument = c->instrument, .pending = pending,
+		.next = PUBLISHER_NONE, .side = c->side };
+	pub->levels_count++;
+	/* Each instrument's levels in a list, for the conflated view. */
+	if (pi->last_level == PUBLISHER_NONE)
+		pi->first_level = entry;
+	else
+		pub->levels[pi->last_level].next = entry;
+	pi->last_level = entry;
+	if (++pi->levels_count > PUBLISHER_SCAN_LEVELS && !pi->levels_hashed)
+		publisher_levels_hash(pub, pi);
 }
 
 /* Empties the scratch: a new generation frees every hash slot at once. */
