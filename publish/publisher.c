@@ -86,9 +86,11 @@ static void publisher_slot_take(struct publisher *pub, struct publisher_slot *sl
 
 /*
  * Past PUBLISHER_SCAN_INSTRUMENTS pending instruments, instruments are looked up in the
- * hash: those pending so far are entered into it once, later ones as they come.
+ * hash: those pending so far are entered into it once, later ones as they come. Out
+ * of line: at most once a packet, and inlined it costs publisher_instrument_pending,
+ * called per operation, registers saved on every call.
  */
-static void publisher_instruments_hash(struct publisher *pub)
+static __attribute__((noinline)) void publisher_instruments_hash(struct publisher *pub)
 {
 	assert(!pub->instruments_hashed);
 	for (uint32_t i = 0; i < pub->instruments_count; i++)
