@@ -275,8 +275,8 @@ void pub_conflated_update_end(struct pub_conflated *view, uint32_t slot, const s
 		}
 		n = own->count[side];
 		assert(n <= view->depth);
-		for (uint32_t i = from; i < n; i++)
-			out[i] = m[i];
+		if (from < n)
+			memcpy(&out[from], &m[from], (n - from) * sizeof(*m));
 		if (side == BOOK_SIDE_BID)
 			e->bid_count = n;
 		else

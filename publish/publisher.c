@@ -74,62 +74,149 @@ static struct publisher_slot *publisher_slot_find(struct publisher *pub, uint16_
 	return NULL;
 }
 
+/* Marks a free hash slot as holding entry `entry` (of levels or, kind BOOK_SIDES, instruments). */
+static void publisher_slot_take(struct publisher *pub, struct publisher_slot *slot, uint8_t kind,
+				uint16_t entry)
+{
+	assert(slot->generation != pub->generation);
+	slot->generation = pub->generation;
+	slot->kind = kind;
+	slot->entry = entry;
+}
+
+/*
+ * Past PUBLISHER_SCAN_INSTRUMENTS pending instruments, instruments are looked up in the
+ * hash: those pending so far are entered into it once, later ones as they come. Out
+ * of line: at most once a packet, and inlined it costs publisher_instrument_pending,
+ * called per operation, registers saved on every call.
+ */
+static __attribute__((noinline)) void publisher_instruments_hash(struct publisher *pub)
+{
+	assert(!pub->instruments_hashed);
+	for (uint32_t i = 0; i < pub->instruments_count; i++)
+		publisher_slot_take(pub, publisher_slot_find(pub, pub->instruments[i].instrument,
+							     BOOK_SIDES, 0),
+				    BOOK_SIDES, (uint16_t)i);
+	pub->instruments_hashed = true;
+}
+
+/* The same for an instrument's levels, past PUBLISHER_SCAN_LEVELS of them. */
+static void publisher_levels_hash(struct publisher *pub, struct publisher_instrument *pi)
+{
+	assert(!pi->levels_hashed);
+	/* Each step goes to a later entry: bounded by levels_count. */
+	for (uint16_t l = pi->first_level; l != PUBLISHER_NONE; l = pub->levels[l].next) {
+		const struct publisher_level *pl = &pub->levels[l];
+
+		assert(l < pub->levels_count);
+		publisher_slot_take(pub, publisher_slot_find(pub, pl->instrument, pl->side, pl->price),
+				    pl->side, l);
+	}
+	pi->levels_hashed = 1;
+}
+
+/*
+ * The pending entry of an instrument, or NULL with *slot where a new one goes (NULL
+ * while instruments are scanned). The few entries a packet usually touches are
+ * scanned, on cache lines just written, where the hash's slots are spread over 8 KB.
+ */
+static struct publisher_instrument *publisher_instrument_find(struct publisher *pub,
+							      uint16_t instrument,
+							      struct publisher_slot **slot)
+{
+	*slot = NULL;
+	if (!pub->instruments_hashed) {
+		assert(pub->instruments_count <= PUBLISHER_SCAN_INSTRUMENTS);
+		for (uint32_t i = 0; i < pub->instruments_count; i++)
+			if (pub->instruments[i].instrument == instrument)
+				return &pub->instruments[i];
+		return NULL;
+	}
+	*slot = publisher_slot_find(pub, instrument, BOOK_SIDES, 0);
+	return (*slot)->generation == pub->generation ? &pub->instruments[(*slot)->entry] : NULL;
+}
+
 /* The pending entry of an instrument, made if new (the caller checked there is room). */
 static struct publisher_instrument *publisher_instrument_pending(struct publisher *pub,
 								 uint16_t instrument)
 {
-	struct publisher_slot *slot = publisher_slot_find(pub, instrument, BOOK_SIDES, 0);
-	struct publisher_instrument *pi;
+	struct publisher_slot *slot;
+	struct publisher_instrument *pi = publisher_instrument_find(pub, instrument, &slot);
+	uint16_t entry = (uint16_t)pub->instruments_count;
 
-	if (slot->generation == pub->generation)
-		return &pub->instruments[slot->entry];
+	if (pi != NULL)
+		return pi;
 	assert(pub->instruments_count < PUBLISHER_INSTRUMENTS_MAX);
-	slot->generation = pub->generation;
-	slot->kind = BOOK_SIDES;
-	slot->entry = (uint16_t)pub->instruments_count;
+	if (slot != NULL)
+		publisher_slot_take(pub, slot, BOOK_SIDES, entry);
 	pi = &pub->instruments[pub->instruments_count++];
 	pi->instrument = instrument;
 	pi->top_known = 0;
 	pi->best = 0;
 	pi->exchange_ts_ns = 0;
 	pi->first_level = pi->last_level = PUBLISHER_NONE;
+	pi->levels_count = 0;
+	pi->levels_hashed = 0;
 	pub_conflated_change_init(&pi->view);
+	if (!pub->instruments_hashed && pub->instruments_count > PUBLISHER_SCAN_INSTRUMENTS)
+		publisher_instruments_hash(pub);
 	return pi;
+}
+
+/* A pending level of instrument pi (its list scanned, or the hash), as publisher_instrument_find. */
+static struct publisher_level *publisher_level_find(struct publisher *pub,
+						    const struct publisher_instrument *pi,
+						    const struct book_change *c,
+						    struct publisher_slot **slot)
+{
+	*slot = NULL;
+	if (!pi->levels_hashed) {
+		/* At most PUBLISHER_SCAN_LEVELS steps, each to a later entry. */
+		for (uint16_t l = pi->first_level; l != PUBLISHER_NONE; l = pub->levels[l].next) {
+			struct publisher_level *pl = &pub->levels[l];
+
+			assert(l < pub->levels_count && pl->instrument == c->instrument);
+			if (pl->price == c->price && pl->side == c->side)
+				return pl;
+		}
+		return NULL;
+	}
+	*slot = publisher_slot_find(pub, c->instrument, c->side, c->price);
+	return (*slot)->generation == pub->generation ? &pub->levels[(*slot)->entry] : NULL;
 }
 
 /* Notes a level's state after an operation: a new pending level, or its newer state. */
 static void publisher_level_pending(struct publisher *pub, const struct book_change *c,
 				    uint16_t pending, uint64_t exchange_ts_ns)
 {
-	struct publisher_slot *slot = publisher_slot_find(pub, c->instrument, c->side, c->price);
 	struct publisher_instrument *pi = &pub->instruments[pending];
-	struct publisher_level *pl;
+	struct publisher_slot *slot;
+	struct publisher_level *pl = publisher_level_find(pub, pi, c, &slot);
+	uint16_t entry = (uint16_t)pub->levels_count;
 
-	if (slot->generation == pub->generation) {
-		pl = &pub->levels[slot->entry];
-	} else {
-		uint16_t entry = (uint16_t)pub->levels_count;
-
-		assert(pub->levels_count < PUBLISHER_LEVELS_MAX);
-		slot->generation = pub->generation;
-		slot->kind = c->side;
-		slot->entry = entry;
-		pl = &pub->levels[pub->levels_count++];
-		pl->price = c->price;
-		pl->instrument = c->instrument;
-		pl->pending = pending;
-		pl->next = PUBLISHER_NONE;
-		pl->side = c->side;
-		/* Each instrument's levels in a list, for the conflated view. */
-		if (pi->last_level == PUBLISHER_NONE)
-			pi->first_level = entry;
-		else
-			pub->levels[pi->last_level].next = entry;
-		pi->last_level = entry;
+	if (pl != NULL) {
+		pl->shares = c->shares;
+		pl->orders = c->orders;
+		pl->exchange_ts_ns = exchange_ts_ns;
+		return;
 	}
-	pl->shares = c->shares;
-	pl->orders = c->orders;
-	pl->exchange_ts_ns = exchange_ts_ns;
+	assert(pub->levels_count < PUBLISHER_LEVELS_MAX);
+	if (slot != NULL)
+		publisher_slot_take(pub, slot, c->side, entry);
+	/* Written whole at once: the compiler need not reload around byte stores. */
+	pub->levels[entry] = (struct publisher_level){
+		.price = c->price, .shares = c->shares, .exchange_ts_ns = exchange_ts_ns,
+		.orders = c->orders, .instrument = c->instrument, .pending = pending,
+		.next = PUBLISHER_NONE, .side = c->side };
+	pub->levels_count++;
+	/* Each instrument's levels in a list, for the conflated view. */
+	if (pi->last_level == PUBLISHER_NONE)
+		pi->first_level = entry;
+	else
+		pub->levels[pi->last_level].next = entry;
+	pi->last_level = entry;
+	if (++pi->levels_count > PUBLISHER_SCAN_LEVELS && !pi->levels_hashed)
+		publisher_levels_hash(pub, pi);
 }
 
 /* Empties the scratch: a new generation frees every hash slot at once. */
@@ -137,6 +224,8 @@ static void publisher_scratch_reset(struct publisher *pub)
 {
 	pub->levels_count = 0;
 	pub->instruments_count = 0;
+	pub->instruments_hashed = false;
+	pub->named_first = false;
 	if (++pub->generation == 0) {
 		/* Once in 2^32 packets: slots of a generation this old must not match. */
 		memset(pub->hash, 0, sizeof(pub->hash));
@@ -206,6 +295,21 @@ static void publisher_pending_publish(struct publisher *pub, const struct book *
 		e->body.level.reserved = 0;
 		publisher_commit_at(pub, e, delta_ns);
 	}
+	/*
+	 * Instruments are made as their first level is noted, so instruments[] is in
+	 * the order of first levels; unless one was named first (its levels came later).
+	 */
+	if (!pub->named_first) {
+		for (uint32_t i = 0; i < pub->instruments_count; i++) {
+			struct publisher_instrument *pi = &pub->instruments[i];
+
+			assert(!pi->best || pi->first_level != PUBLISHER_NONE);
+			if (pi->best)
+				publisher_top(pub, book, pi, delta_ns);
+			pi->best = 0;
+		}
+		return;
+	}
 	for (uint32_t i = 0; i < pub->levels_count; i++) {
 		struct publisher_instrument *pi = &pub->instruments[pub->levels[i].pending];
 
@@ -243,20 +347,27 @@ static void publisher_view_refresh(struct publisher *pub)
 }
 
 /*
- * Makes room for one more message's changes: a packet that touched more than the
+ * Publishes what is pending now, to make room: a packet that touched more than the
  * scratch holds is published in parts (each part exact, the packet less coalesced).
+ * Out of line: the per-message check below stays a compare.
  */
-static void publisher_room_make(struct publisher *pub, const struct book *book)
+static __attribute__((noinline)) void publisher_flush_early(struct publisher *pub,
+							     const struct book *book)
 {
-	if (pub->levels_count + BOOK_CHANGES_MAX <= PUBLISHER_LEVELS_MAX &&
-	    pub->instruments_count < PUBLISHER_INSTRUMENTS_MAX)
-		return;
 	pub->flushes_early++;
 	/* The message's events after the flush take a stamp of their own: never older. */
 	pub->message_delta_ns = PUBLISHER_DELTA_NONE;
 	publisher_pending_publish(pub, book, publisher_delta_ns(pub));
 	publisher_view_refresh(pub);
 	publisher_scratch_reset(pub);
+}
+
+/* Room for one more message's changes, flushing early if the scratch is full (rare). */
+static inline void publisher_room_make(struct publisher *pub, const struct book *book)
+{
+	if (pub->levels_count + BOOK_CHANGES_MAX > PUBLISHER_LEVELS_MAX ||
+	    pub->instruments_count >= PUBLISHER_INSTRUMENTS_MAX)
+		publisher_flush_early(pub, book);
 }
 
 /* Notes the levels an operation changed; their events wait for the packet's end. */
@@ -271,10 +382,6 @@ static void publisher_levels(struct publisher *pub, const struct book *book,
 	publisher_room_make(pub, book);
 	/* One operation changes one instrument (book_change_record asserts it). */
 	pi = publisher_instrument_pending(pub, result->changes[0].instrument);
-	if (!pi->top_known) {
-		pi->top_before = result->top_before;	/* the top when the packet began */
-		pi->top_known = 1;
-	}
 	pi->exchange_ts_ns = exchange_ts_ns;
 	for (uint32_t i = 0; i < result->changes_count; i++) {
 		const struct book_change *c = &result->changes[i];
@@ -283,6 +390,15 @@ static void publisher_levels(struct publisher *pub, const struct book *book,
 		publisher_level_pending(pub, c, (uint16_t)(pi - pub->instruments), exchange_ts_ns);
 		pi->best |= c->best;
 		pub_conflated_change_note(&pi->view, (enum book_side)c->side, c->price);
+	}
+	/*
+	 * The top when the packet began, kept at the first operation that changed a best
+	 * level: the operations before it changed no best level, so left the top as it
+	 * was. An instrument whose best levels the packet never touched needs none.
+	 */
+	if (pi->best && !pi->top_known) {
+		pi->top_before = result->top_before;
+		pi->top_known = 1;
 	}
 }
 
@@ -316,6 +432,7 @@ static void publisher_instrument(struct publisher *pub, const struct book *book,
 	if (pub->view != NULL) {
 		publisher_room_make(pub, book);
 		publisher_instrument_pending(pub, (uint16_t)index)->view.named = 1;
+		pub->named_first = true;
 	}
 }
 

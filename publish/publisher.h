@@ -33,6 +33,8 @@
 #define PUBLISHER_INSTRUMENTS_MAX 128	/* distinct instruments pending at once */
 #define PUBLISHER_HASH_SLOTS 1024	/* open addressing over both tables, load <= 3/8 */
 #define PUBLISHER_NONE UINT16_MAX	/* no level (end of an instrument's list) */
+#define PUBLISHER_SCAN_INSTRUMENTS 4	/* pending instruments found by a scan, more: the hash */
+#define PUBLISHER_SCAN_LEVELS 8		/* an instrument's levels found by a scan, more: the hash */
 
 _Static_assert((PUBLISHER_HASH_SLOTS & (PUBLISHER_HASH_SLOTS - 1)) == 0 &&
 	       PUBLISHER_HASH_SLOTS >= 2 * (PUBLISHER_LEVELS_MAX + PUBLISHER_INSTRUMENTS_MAX),
@@ -60,12 +62,15 @@ struct publisher_level {
 
 /* An instrument the pending events touched. */
 struct publisher_instrument {
-	struct book_top top_before;	/* before the first change (valid if top_known) */
+	struct book_top top_before;	/* before the first change (valid if top_known, set
+					 * once a change fell on a best level) */
 	struct pub_conflated_change view;	/* what the conflated view must catch up on */
 	uint64_t exchange_ts_ns;	/* of the last message that changed its book */
 	uint16_t first_level;		/* its levels in levels[], linked by next */
 	uint16_t last_level;		/* PUBLISHER_NONE: none yet */
 	uint16_t instrument;		/* index in the book */
+	uint16_t levels_count;		/* in its list */
+	uint8_t levels_hashed;		/* past PUBLISHER_SCAN_LEVELS: its levels are in the hash */
 	uint8_t top_known;
 	uint8_t best;			/* a change fell on a best level (cleared once published) */
 };
@@ -98,6 +103,8 @@ struct publisher {
 	const struct book *book;	/* the feed's books */
 	uint64_t flushes_early;		/* packets published in parts (scratch full) */
 	uint32_t generation;		/* of the pending scratch; hash slots of others are free */
+	bool instruments_hashed;	/* past PUBLISHER_SCAN_INSTRUMENTS: found in the hash */
+	bool named_first;		/* an instrument was made pending by its name, not a level */
 	uint32_t levels_count;
 	uint32_t instruments_count;
 	struct publisher_level levels[PUBLISHER_LEVELS_MAX];	/* in order of first touch */
