@@ -170,12 +170,17 @@ struct book_order_info {
 /*
  * What one operation did, for whoever follows the book (a publisher): the order it
  * touched and every level it changed, each as it is after the operation, and the
- * instrument's top before the first change, so a follower can tell whether the top
- * moved. Each book_order_* / book_level_set call given one starts it afresh.
+ * instrument's top before the operation, so a follower can tell whether the top
+ * moved. The top is read only when a change has `best` set: a change to any other
+ * level leaves the top as it was, so it is the same top whenever it is read before
+ * the first best change. Each book_order_* / book_level_set call given one starts it
+ * afresh.
  */
 struct book_result {
 	struct book_order_info order;	/* a replace: the new order, or the old if the new was refused */
-	struct book_top top_before;	/* valid when changes_count > 0 */
+	struct book_top top_before;	/* instrument: valid when changes_count > 0; prices and
+					 * shares: when top_taken */
+	bool top_taken;			/* a change has best set, and top_before was read before it */
 	uint32_t changes_count;
 	struct book_change changes[BOOK_CHANGES_MAX];
 };

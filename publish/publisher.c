@@ -397,6 +397,7 @@ static void publisher_levels(struct publisher *pub, const struct book *book,
 	 * was. An instrument whose best levels the packet never touched needs none.
 	 */
 	if (pi->best && !pi->top_known) {
+		assert(result->top_taken);	/* this operation's change set best */
 		pi->top_before = result->top_before;
 		pi->top_known = 1;
 	}
