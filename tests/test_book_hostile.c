@@ -6,10 +6,13 @@
  * ITCH's uint32, sawtooth inserts and removals that split and merge chunks at their
  * edges, levels whose hash home slots coincide (and wrap the table), book_reset in
  * the middle of a session, price-level books (book_level_set) filling the level pool,
- * and the prefetch stages on stale slots and arbitrary bytes (run under ASan+UBSan by
- * `make test`). The reference here keeps levels as a flat list updated per operation,
- * so every operation's return code, result and refusal is checked against it, and the
- * book's sides after it. Usage: test_book_hostile [seed] (or FH_SEED).
+ * the prefetch stages on stale slots and arbitrary bytes (run under ASan+UBSan by
+ * `make test`), a chunk split at each of its ranks and merged both ways with keys up
+ * to INT64_MAX (the padding's key), and book_check shown to refuse each kind of
+ * broken side (padding, base, side list, a level naming the wrong chunk). The
+ * reference here keeps levels as a flat list updated per operation, so every
+ * operation's return code, result and refusal is checked against it, and the book's
+ * sides after it. Usage: test_book_hostile [seed] (or FH_SEED).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -724,6 +727,171 @@ static void test_pipeline_bounds(void)
 	decoder_pipeline_step(NULL, decoder_pipeline_entry_stage);
 }
 
+/*
+ * Puts an order of `shares` at the level of price (the level made if new) or, shares
+ * 0, takes every order of that level, in the book and the reference alike;
+ * each step is checked: the return, book_check (which checks an order book whole: a
+ * price-level book's levels have no orders to sum, so book_check refuses it) and the
+ * sides against the reference.
+ */
+static void edge_set(struct book *book, int32_t in, int side, int64_t price, uint32_t shares, int *bad)
+{
+	static uint64_t next_ref = 1;
+
+	if (shares > 0) {
+		*bad += book_order_add(book, in, next_ref, (enum book_side)side, price, shares, NULL) != 0;
+		ref_orders[ref_orders_count++] = (struct ref_order){ next_ref, in, side, price, shares };
+		ref_level_change(in, side, price, shares, 1);
+		next_ref++;
+	} else {
+		for (uint32_t i = ref_orders_count; i-- > 0;) {
+			if (ref_orders[i].instrument != in || ref_orders[i].side != side || ref_orders[i].price != price)
+				continue;
+			*bad += book_order_delete(book, ref_orders[i].ref, NULL) != 0;
+			ref_order_remove(&ref_orders[i]);
+		}
+	}
+	*bad += !book_check(book) || !ref_matches(book, 1);
+}
+
+/* The price of a side whose key is key (asks are stored negated). */
+static int64_t edge_price(int side, int64_t key)
+{
+	return side == BOOK_SIDE_BID ? key : -key;
+}
+
+/*
+ * The chunk edges at the ends of the key range: keys lo..lo + 30 (lo + 30 may be
+ * INT64_MAX, the padding's key; an ask's key is its price negated), on both sides. A full chunk split by a key at each
+ * of its 31 ranks; a chunk of 15 beside one of 1 losing a key that is not its lowest
+ * (it must merge: 14 + 1 is half a chunk), and the mirror, merging leftwards; the
+ * lowest key of a chunk removed (its bound changes); the side emptied and grown again.
+ */
+static void test_chunk_edges(void)
+{
+	static const int64_t lows[] = { 0, INT64_MAX - BOOK_CHUNK_LEVELS, INT64_MIN + 1 };
+	int bad = 0;
+
+	printf("chunk edges at the ends of int64: splits at every rank, merges both ways\n");
+	for (size_t b = 0; b < sizeof(lows) / sizeof(lows[0]); b++) {
+		int64_t lo = lows[b];
+
+		for (int side = 0; side < BOOK_SIDES; side++) {
+			struct book *book = book_create(1, 64, 64);
+			int32_t in = book_instrument_get(book, 1, 4);
+
+			ref_clear();
+			/* Split at every rank: the 30 keys of lo..lo + 30 but one, then that one. */
+			for (uint32_t rank = 0; rank <= BOOK_CHUNK_LEVELS; rank++) {
+				for (uint32_t k = 0; k <= BOOK_CHUNK_LEVELS; k++)
+					if (k != rank)
+						edge_set(book, in, side, edge_price(side, lo + k), 1, &bad);
+				bad += book->instruments[in].sides[side].chunks != 1;
+				edge_set(book, in, side, edge_price(side, lo + rank), 2, &bad);	/* splits */
+				bad += book->instruments[in].sides[side].chunks != 2;
+				/* The lowest key of each chunk goes first (bounds change), then the rest. */
+				edge_set(book, in, side, edge_price(side, lo), 0, &bad);
+				edge_set(book, in, side, edge_price(side, lo + BOOK_CHUNK_LEVELS / 2), 0, &bad);
+				for (uint32_t k = 0; k <= BOOK_CHUNK_LEVELS; k++)
+					edge_set(book, in, side, edge_price(side, lo + (k * 7) % 31), 0, &bad);
+				bad += book->instruments[in].sides[side].chunks != 0 || book->levels_live != 0;
+			}
+			/* 0..29, then 30 splits it: [0..14] [15..30]. */
+			for (uint32_t k = 0; k <= BOOK_CHUNK_LEVELS; k++)
+				edge_set(book, in, side, edge_price(side, lo + k), 1, &bad);
+			/* Rightwards: the right chunk down to its lowest, then the left loses a middle key. */
+			for (uint32_t k = 16; k <= BOOK_CHUNK_LEVELS; k++)
+				edge_set(book, in, side, edge_price(side, lo + k), 0, &bad);
+			bad += book->instruments[in].sides[side].chunks != 2;
+			edge_set(book, in, side, edge_price(side, lo + 5), 0, &bad);
+			bad += book->instruments[in].sides[side].chunks != 1;
+			/* Empty, regrow, then leftwards: the left chunk down to one, the right loses two. */
+			for (uint32_t k = 0; k <= BOOK_CHUNK_LEVELS; k++)
+				edge_set(book, in, side, edge_price(side, lo + k), 0, &bad);
+			for (uint32_t k = 0; k <= BOOK_CHUNK_LEVELS; k++)
+				edge_set(book, in, side, edge_price(side, lo + k), 3, &bad);
+			for (uint32_t k = 1; k < BOOK_CHUNK_LEVELS / 2; k++)
+				edge_set(book, in, side, edge_price(side, lo + k), 0, &bad);
+			edge_set(book, in, side, edge_price(side, lo + 20), 0, &bad);
+			bad += book->instruments[in].sides[side].chunks != 2;
+			edge_set(book, in, side, edge_price(side, lo + 21), 0, &bad);
+			bad += book->instruments[in].sides[side].chunks != 1;
+			book_destroy(book);
+		}
+	}
+	ref_clear();
+	CHECK(bad == 0);
+}
+
+/*
+ * book_check must see what a wrong change to the chunked sides leaves: each mutation
+ * below is made on a sound book (two sides of several chunks), must fail the check,
+ * and is undone (the check passes again).
+ */
+static void test_check_catches(void)
+{
+	struct book *book = book_create(3, 400, 100);
+	int32_t in0 = book_instrument_get(book, 1, 4), in1 = book_instrument_get(book, 2, 4);
+	struct book_levels *bids = &book->instruments[in1].sides[BOOK_SIDE_BID];
+	struct book_side_entry *list, saved;
+	struct book_chunk *chunk;
+	uint64_t ref = 1;
+	uint32_t base, level, chunk_of;
+	int caught = 0, sound = 0;
+
+	printf("book_check catches broken padding, bases, side lists and chunk names\n");
+	for (int64_t p = 0; p < 80; p++) {
+		book_order_add(book, in0, ref++, BOOK_SIDE_ASK, 500 + p * 3, 1, NULL);
+		book_order_add(book, in1, ref++, BOOK_SIDE_BID, 100 + p * 7 % 80, 1, NULL);
+	}
+	list = book_side_chunks(book, bids);
+	CHECK(book_check(book) && bids->chunks >= 3);
+	/* The padding: its key, its level, and the extra entry past a full chunk. */
+	chunk = &book->chunks[list[1].chunk];
+	chunk->entry[chunk->count].key = chunk->entry[chunk->count - 1].key + 1;
+	caught += !book_check(book);
+	chunk->entry[chunk->count].key = BOOK_CHUNK_PAD;
+	sound += book_check(book);
+	chunk->entry[BOOK_CHUNK_LEVELS].level = chunk->entry[0].level;
+	caught += !book_check(book);
+	chunk->entry[BOOK_CHUNK_LEVELS].level = BOOK_NONE;
+	sound += book_check(book);
+	/* A side's base: off by one, and another side's. */
+	base = bids->base;
+	bids->base = base + 1;
+	caught += !book_check(book);
+	bids->base = book->instruments[in1].sides[BOOK_SIDE_ASK].base;
+	caught += !book_check(book);
+	/* A true copy of its list, in the room of an instrument not made yet: the base alone is wrong. */
+	bids->base = 2 * BOOK_SIDES * book->chunks_max;
+	memcpy(book_side_chunks(book, bids), list, bids->chunks * sizeof(list[0]));
+	caught += !book_check(book);
+	bids->base = base;
+	sound += book_check(book);
+	/* The side list out of order: two chunks swapped. */
+	saved = list[0];
+	list[0] = list[1];
+	list[1] = saved;
+	caught += !book_check(book);
+	list[1] = list[0];
+	list[0] = saved;
+	sound += book_check(book);
+	/* A chunk's bound that is not its lowest key. */
+	list[2].low--;
+	caught += !book_check(book);
+	list[2].low++;
+	sound += book_check(book);
+	/* A level that names a chunk other than the one that holds it. */
+	level = book->chunks[list[2].chunk].entry[3].level;
+	chunk_of = book->levels[level].chunk;
+	book->levels[level].chunk = list[1].chunk;
+	caught += !book_check(book);
+	book->levels[level].chunk = chunk_of;
+	sound += book_check(book);
+	CHECK(caught == 8 && sound == 6);
+	book_destroy(book);
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t seed = check_seed(argc, argv);
@@ -746,6 +914,8 @@ int main(int argc, char **argv)
 	test_hash_collisions();
 	test_reset_mid_session();
 	test_replace_edges();
+	test_chunk_edges();
+	test_check_catches();
 	/* The pool, not levels_max, binds: few orders allowed, many levels a side. */
 	test_level_set_random(seed, 3, 10, 40, 90, 10000);
 	test_level_set_random(seed + 1, 1, 1, 31, 70, 5000);

@@ -11,9 +11,14 @@
  * own flags beside it), BOOK_STATE's body, the view's per-feed state; and
  * publisher_book_recovered: per instrument a clear, then exactly the book's orders and
  * levels (books rebuilt from the events alone equal the book as its reader API gives
- * it), nothing of a view that is off.
+ * it), nothing of a view that is off. And the events of random packets against a
+ * model of the test's own (test_packet_model), on packets shaped for the publisher's
+ * switch from scanning to its hash (4/5 instruments, 8/9 levels of one). Usage:
+ * test_publisher [seed] (or FH_SEED).
  */
 #include <assert.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -578,7 +583,283 @@ static void test_book_recovered(uint8_t views)
 	test_rebuilt_check(r, views);
 }
 
-int main(void)
+/*
+ * The per-packet events against a model of this test's own (orders in a list, levels
+ * and tops summed from them, not from the book or the publisher), on packets shaped
+ * for the publisher's lookups: 3 to 8 instruments a packet (4 and 5 often: the scan of
+ * pending instruments and its switch to the hash), 6 to 11 prices an instrument (8 and
+ * 9: the scan of an instrument's levels and its switch), the same level changed many
+ * times, levels born and gone, replaces that move an order between levels, and now and
+ * then an instrument named (INSTRUMENT_DEFINED) before its levels change or between
+ * them. Expected per packet: one LEVEL_CHANGED per level in order of first change,
+ * with its final state, then one TOP_OF_BOOK per instrument whose top at the end
+ * differs from the start, in the order of the instruments' first changed level.
+ */
+#define MODEL_KEYS 12u
+#define MODEL_ORDERS 1024u
+#define MODEL_TOUCHED 256u
+
+struct model_order {
+	uint64_t ref;
+	int32_t in;
+	int side;
+	int64_t price;
+	uint32_t shares;
+};
+
+static struct model_order model_orders[MODEL_ORDERS];
+static uint32_t model_count;
+
+/* A level's totals in the model: shares and orders at (in, side, price). */
+static void model_level(int32_t in, int side, int64_t price, uint64_t *shares, uint32_t *orders)
+{
+	*shares = 0;
+	*orders = 0;
+	for (uint32_t i = 0; i < model_count; i++) {
+		const struct model_order *o = &model_orders[i];
+
+		if (o->in == in && o->side == side && o->price == price) {
+			*shares += o->shares;
+			(*orders)++;
+		}
+	}
+}
+
+/* The model's top of an instrument: best price per side (INT64_MIN: empty) and its shares. */
+static void model_top(int32_t in, int64_t price[2], uint64_t shares[2])
+{
+	for (int side = 0; side < BOOK_SIDES; side++) {
+		uint32_t orders;
+
+		price[side] = INT64_MIN;
+		for (uint32_t i = 0; i < model_count; i++) {
+			const struct model_order *o = &model_orders[i];
+
+			if (o->in == in && o->side == side &&
+			    (price[side] == INT64_MIN || (side == BOOK_SIDE_BID ? o->price > price[side] :
+							  o->price < price[side])))
+				price[side] = o->price;
+		}
+		model_level(in, side, price[side], &shares[side], &orders);
+	}
+}
+
+struct model_touch {
+	int32_t in;
+	int side;
+	int64_t price;
+};
+
+static struct model_touch touched[MODEL_TOUCHED];
+static uint32_t touched_count;
+
+static void model_touch(int32_t in, int side, int64_t price)
+{
+	for (uint32_t i = 0; i < touched_count; i++)
+		if (touched[i].in == in && touched[i].side == side && touched[i].price == price)
+			return;
+	assert(touched_count < MODEL_TOUCHED);
+	touched[touched_count++] = (struct model_touch){ in, side, price };
+}
+
+/* One random operation on instrument in: bids at 1000 + 0..spread-1, asks at 2000 + 0..spread-1. */
+static void model_op(struct publisher *p, struct book *b, int32_t in,
+		     uint32_t spread, uint64_t *next_ref, uint64_t ts)
+{
+	struct book_result result;
+	struct decoded_message d = { .applied = true, .instrument_defined = -1, .book = &result,
+				     .exchange_ts_ns = ts, .instrument_key = b->instruments[in].key };
+	uint32_t what = (uint32_t)(check_rng() % 100), mine[MODEL_ORDERS], n = 0;
+	int side = (int)(check_rng() & 1);
+	int64_t price = (side == BOOK_SIDE_BID ? 1000 : 2000) + (int64_t)(check_rng() % spread);
+	struct model_order *o;
+
+	for (uint32_t i = 0; i < model_count; i++)
+		if (model_orders[i].in == in)
+			mine[n++] = i;
+	if ((n == 0 || what < 45) && model_count < MODEL_ORDERS) {
+		uint32_t shares = 1 + (uint32_t)(check_rng() % 50);
+
+		CHECK(book_order_add(b, in, *next_ref, (enum book_side)side, price, shares, &result) == 0);
+		model_orders[model_count++] = (struct model_order){ *next_ref, in, side, price, shares };
+		d.order = DECODED_ORDER_ADDED;
+		d.ref = (*next_ref)++;
+		model_touch(in, side, price);
+		publisher_message(p, b, &d);
+		return;
+	}
+	if (n == 0)
+		return;	/* the model is full and holds none of this instrument */
+	o = &model_orders[mine[check_rng() % n]];
+	d.ref = o->ref;
+	model_touch(o->in, o->side, o->price);
+	if (what < 70) {
+		uint32_t take = 1 + (uint32_t)(check_rng() % 60);
+
+		d.order = DECODED_ORDER_REDUCED;
+		CHECK(book_order_reduce(b, o->ref, take, &result) == 0);
+		o->shares = take >= o->shares ? 0 : o->shares - take;
+	} else if (what < 85) {
+		d.order = DECODED_ORDER_DELETED;
+		CHECK(book_order_delete(b, o->ref, &result) == 0);
+		o->shares = 0;
+	} else {
+		/* A replace: the order moves to another level of its side (or stays at its own). */
+		price = (o->side == BOOK_SIDE_BID ? 1000 : 2000) + (int64_t)(check_rng() % spread);
+		d.order = DECODED_ORDER_REPLACED;
+		d.new_ref = *next_ref;
+		CHECK(book_order_replace(b, o->ref, *next_ref, price, 1 + (uint32_t)(check_rng() % 50),
+					 &result) == 0);
+		o->ref = (*next_ref)++;
+		o->price = price;
+		o->shares = result.order.shares;
+		model_touch(o->in, o->side, price);
+	}
+	publisher_message(p, b, &d);
+	if (o->shares == 0)
+		*o = model_orders[--model_count];
+}
+
+/* INSTRUMENT_DEFINED for instrument in, its symbol changed to one naming the packet. */
+static void model_name(struct publisher *p, struct book *b, int32_t in, uint32_t packet)
+{
+	struct decoded_message d = { .applied = true, .instrument_defined = in,
+				     .instrument_key = b->instruments[in].key };
+	char symbol[16];
+	int len = snprintf(symbol, sizeof(symbol), "S%u", packet);
+
+	if (book_instrument_symbol_set(b, in, symbol, (uint32_t)len, BOOK_SYMBOL_FROM_DIRECTORY))
+		publisher_message(p, b, &d);
+}
+
+static void test_packet_model(uint64_t seed)
+{
+	static struct pub_ring mring;
+	static struct pub_conflated mview;
+	static struct publisher mpub;
+	static const uint32_t widths[] = { 3, 4, 4, 4, 5, 5, 5, 6, 8 };
+	static const uint32_t spreads[] = { 6, 7, 8, 8, 9, 9, 10, 11 };
+	struct book *b = book_create(MODEL_KEYS, 2 * MODEL_ORDERS, 64);
+	uint64_t next_ref = 1, read, mismatches = 0, named = 0, hashed = 0, levels_hashed = 0;
+	const uint64_t packets = 3000;
+	int32_t index[MODEL_KEYS];
+
+	printf("events against a model: %" PRIu64 " packets of 3..8 instruments, 6..11 prices each\n",
+	       packets);
+	check_rng_state = seed;
+	model_count = 0;
+	pub_memory_make(&mring, 1u << 14, &mview, MODEL_KEYS, 4);
+	publisher_init(&mpub, &mring, 0, 1000000000);
+	publisher_views_set(&mpub, PUBLISHER_VIEWS_ALL);
+	publisher_view_set(&mpub, &mview, 0, b);
+	read = mring.head;
+	for (uint32_t k = 0; k < MODEL_KEYS; k++)
+		index[k] = book_instrument_get(b, 100 + k, 4);
+	for (uint64_t pk = 0; pk < packets; pk++) {
+		uint32_t width = widths[check_rng() % 9], spread[MODEL_KEYS], ops;
+		int32_t chosen[MODEL_KEYS];
+		int64_t before_price[MODEL_KEYS][2];
+		uint64_t before_shares[MODEL_KEYS][2];
+		const struct fh_event *e;
+		uint32_t at = 0, tops = 0, seen[MODEL_KEYS] = { 0 }, order[MODEL_KEYS], orders = 0;
+
+		/* width distinct instruments, each with its own band of prices this packet */
+		for (uint32_t k = 0; k < MODEL_KEYS; k++)
+			chosen[k] = index[k];
+		for (uint32_t k = 0; k < width; k++) {
+			uint32_t pick = k + (uint32_t)(check_rng() % (MODEL_KEYS - k));
+			int32_t t = chosen[k];
+
+			chosen[k] = chosen[pick];
+			chosen[pick] = t;
+			spread[k] = spreads[check_rng() % 8];
+		}
+		for (uint32_t k = 0; k < MODEL_KEYS; k++)
+			model_top(index[k], before_price[k], before_shares[k]);
+		touched_count = 0;
+		ops = width * (4 + (uint32_t)(check_rng() % 12));
+		publisher_packet_begin(&mpub, pk + 1, 0);
+		for (uint32_t op = 0; op < ops; op++) {
+			uint32_t k = (uint32_t)(check_rng() % width);
+
+			/* Named: another of the packet's instruments, so its levels may come later. */
+			if (check_rng() % 30 == 0) {
+				model_name(&mpub, b, chosen[check_rng() % width], (uint32_t)pk);
+				named++;
+			}
+			model_op(&mpub, b, chosen[k], spread[k], &next_ref, pk);
+		}
+		hashed += mpub.instruments_hashed;
+		for (uint32_t i = 0; i < mpub.instruments_count; i++)
+			levels_hashed += mpub.instruments[i].levels_hashed;
+		publisher_packet_end(&mpub, pk + 1);
+		/* The instruments in the order of their first changed level. */
+		for (uint32_t t = 0; t < touched_count; t++) {
+			if (!seen[touched[t].in]++)
+				order[orders++] = (uint32_t)touched[t].in;
+		}
+		for (; read < mring.head; read++) {
+			e = &mring.records[read & mring.mask];
+			if (e->type == FH_EVENT_LEVEL_CHANGED) {
+				uint64_t shares;
+				uint32_t n;
+
+				if (at >= touched_count || tops > 0) {
+					mismatches++;
+					continue;
+				}
+				model_level(touched[at].in, touched[at].side, touched[at].price, &shares, &n);
+				mismatches += e->instrument != b->instruments[touched[at].in].key ||
+					      e->side != touched[at].side || e->body.level.price != touched[at].price ||
+					      e->body.level.shares != shares || e->body.level.orders != n;
+				at++;
+			} else if (e->type == FH_EVENT_TOP_OF_BOOK) {
+				int64_t price[2];
+				uint64_t shares[2];
+				uint32_t in = 0;
+
+				/* the next instrument, in first-level order, whose top moved */
+				for (; tops < orders; tops++) {
+					in = order[tops];
+					model_top((int32_t)in, price, shares);
+					if (price[0] != before_price[in][0] || price[1] != before_price[in][1] ||
+					    shares[0] != before_shares[in][0] || shares[1] != before_shares[in][1])
+						break;
+				}
+				if (tops == orders) {
+					mismatches++;
+					continue;
+				}
+				mismatches += e->instrument != b->instruments[in].key ||
+					      e->body.top.bid_price != price[0] || e->body.top.ask_price != price[1] ||
+					      e->body.top.bid_shares != shares[0] || e->body.top.ask_shares != shares[1];
+				tops++;
+			}
+		}
+		/* Every level had its event; no instrument whose top moved was left out. */
+		mismatches += at != touched_count;
+		for (; tops < orders; tops++) {
+			int64_t price[2];
+			uint64_t shares[2];
+			uint32_t in = order[tops];
+
+			model_top((int32_t)in, price, shares);
+			mismatches += price[0] != before_price[in][0] || price[1] != before_price[in][1] ||
+				      shares[0] != before_shares[in][0] || shares[1] != before_shares[in][1];
+		}
+		if (mismatches > 0) {
+			printf("  FAIL: packet %" PRIu64 " (seed %" PRIu64 ") differs from the model\n", pk, seed);
+			break;
+		}
+	}
+	CHECK(mismatches == 0 && mpub.flushes_early == 0);
+	/* The shapes it is for were reached: named instruments, both hashes. */
+	CHECK(named > 0 && hashed > 0 && levels_hashed > 0);
+	CHECK(book_check(b));
+	book_destroy(b);
+}
+
+int main(int argc, char **argv)
 {
 	test_book_state();
 	test_book_recovered(PUBLISHER_VIEWS_ALL);
@@ -590,6 +871,7 @@ int main(void)
 	test_view_incremental();
 	test_view_random();
 	test_message_stamps();
+	test_packet_model(check_seed(argc, argv));
 	book_destroy(book);
 	printf("test_publisher: %s\n", failures ? "FAIL" : "ok");
 	return failures ? 1 : 0;
