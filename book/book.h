@@ -8,7 +8,9 @@
  * Prices are 64-bit integers in units of 10^-price_decimals (ITCH Price(4): 4), so
  * venues with other scales (CME: 64-bit mantissa and exponent) fit unchanged. Ask
  * prices are stored negated (the level's key) so both sides share one ascending code
- * path, best last.
+ * path, best last. A price is above INT64_MIN: that value has no negation and marks
+ * an empty side in book_top. ITCH's 32-bit prices cannot reach it; a decoder of
+ * 64-bit prices must refuse it before the book.
  *
  * The common operations do not search:
  * - Levels live in one pool per feed. A live order holds its level's index, so an
