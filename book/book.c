@@ -120,6 +120,12 @@ void book_reset(struct book *book)
 	order_table_clear(&book->orders);
 }
 
+/* Where an instrument's side keeps its chunk list in side_chunks: chunks_max entries a side. */
+static size_t book_side_base(const struct book *book, int32_t instrument, int side)
+{
+	return ((size_t)instrument * BOOK_SIDES + (size_t)side) * book->chunks_max;
+}
+
 int32_t book_instrument_get(struct book *book, uint32_t key, uint8_t price_decimals)
 {
 	struct book_instrument *instrument;
@@ -136,7 +142,7 @@ int32_t book_instrument_get(struct book *book, uint32_t key, uint8_t price_decim
 	instrument->key = key;
 	instrument->price_decimals = price_decimals;
 	for (int side = 0; side < BOOK_SIDES; side++) {
-		size_t base = ((size_t)index * BOOK_SIDES + side) * book->chunks_max;
+		size_t base = book_side_base(book, index, side);
 		struct book_levels *levels = &instrument->sides[side];
 
 		/* At most 65535 * 2 * (4 * 65536 / 30 + 2) entries: the base fits in 32 bits. */
@@ -267,6 +273,16 @@ static void book_level_release(struct book *book, uint32_t level)
 	book->levels_live--;
 }
 
+/* Entries [from, to) of a chunk become padding (book_chunk_rank counts on it past the count). */
+static void book_chunk_pad(struct book_chunk *chunk, uint32_t from, uint32_t to)
+{
+	assert(from <= to && to <= BOOK_CHUNK_LEVELS + 1);
+	for (uint32_t k = from; k < to; k++) {
+		chunk->entry[k].key = BOOK_CHUNK_PAD;
+		chunk->entry[k].level = BOOK_NONE;
+	}
+}
+
 static uint32_t book_chunk_alloc(struct book *book)
 {
 	uint32_t chunk = book->chunks_free;
@@ -278,10 +294,7 @@ static uint32_t book_chunk_alloc(struct book *book)
 	else
 		return BOOK_NONE;
 	book->chunks[chunk].count = 0;
-	for (uint32_t k = 0; k <= BOOK_CHUNK_LEVELS; k++) {
-		book->chunks[chunk].entry[k].key = BOOK_CHUNK_PAD;
-		book->chunks[chunk].entry[k].level = BOOK_NONE;
-	}
+	book_chunk_pad(&book->chunks[chunk], 0, BOOK_CHUNK_LEVELS + 1);
 	return chunk;
 }
 
@@ -347,11 +360,9 @@ static void book_chunk_move(struct book *book, uint32_t from, uint32_t at, uint3
 
 	assert(at + n <= src->count && dst->count + n <= BOOK_CHUNK_LEVELS);
 	memcpy(&dst->entry[dst->count], &src->entry[at], n * sizeof(src->entry[0]));
-	for (uint32_t k = 0; k < n; k++) {
+	for (uint32_t k = 0; k < n; k++)
 		book->levels[src->entry[at + k].level].chunk = to;
-		src->entry[at + k].key = BOOK_CHUNK_PAD;
-		src->entry[at + k].level = BOOK_NONE;
-	}
+	book_chunk_pad(src, at, at + n);
 	dst->count += n;
 	src->count -= n;
 	assert(at == src->count);	/* only a chunk's tail moves */
@@ -765,6 +776,7 @@ int book_level_set(struct book *book, int32_t instrument, enum book_side side, i
 	int64_t key = book_side_key(side, price);
 	uint32_t level;
 	struct book_level *l;
+	bool best;
 
 	assert(instrument >= 0 && (uint32_t)instrument < book->instruments_count);
 	book_result_begin(result);
@@ -776,10 +788,11 @@ int book_level_set(struct book *book, int32_t instrument, enum book_side side, i
 			-ENOSPC : 0;
 	}
 	l = &book->levels[level];
-	book_change_begin(book, result, instrument, level == book->instruments[instrument].sides[side].best);
+	best = level == book->instruments[instrument].sides[side].best;
+	book_change_begin(book, result, instrument, best);
 	l->shares = shares;
 	l->orders = orders;
-	book_change_record(result, l, level == book->instruments[instrument].sides[side].best);
+	book_change_record(result, l, best);
 	if (orders == 0)
 		book_level_destroy(book, level);
 	return 0;
@@ -999,7 +1012,7 @@ static bool book_check_side(const struct book *book, int32_t instrument, int sid
 	bool first = true;
 
 	if (levels->chunks > book->chunks_max || levels->count > book->levels_max ||
-	    levels->base != ((uint32_t)instrument * BOOK_SIDES + (uint32_t)side) * book->chunks_max)
+	    levels->base != book_side_base(book, instrument, side))
 		return false;
 	for (uint32_t j = 0; j < levels->chunks; j++) {
 		const struct book_chunk *chunk;
