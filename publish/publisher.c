@@ -92,18 +92,17 @@ static void publisher_slot_take(struct publisher *pub, struct publisher_slot *sl
  */
 static __attribute__((noinline)) void publisher_instruments_hash(struct publisher *pub)
 {
-	assert(!pub->instruments_hashed);
+	assert(pub->instruments_count == PUBLISHER_SCAN_INSTRUMENTS + 1);
 	for (uint32_t i = 0; i < pub->instruments_count; i++)
 		publisher_slot_take(pub, publisher_slot_find(pub, pub->instruments[i].instrument,
 							     BOOK_SIDES, 0),
 				    BOOK_SIDES, (uint16_t)i);
-	pub->instruments_hashed = true;
 }
 
 /* The same for an instrument's levels, past PUBLISHER_SCAN_LEVELS of them. */
 static void publisher_levels_hash(struct publisher *pub, struct publisher_instrument *pi)
 {
-	assert(!pi->levels_hashed);
+	assert(pi->levels_count == PUBLISHER_SCAN_LEVELS + 1);
 	/* Each step goes to a later entry: bounded by levels_count. */
 	for (uint16_t l = pi->first_level; l != PUBLISHER_NONE; l = pub->levels[l].next) {
 		const struct publisher_level *pl = &pub->levels[l];
@@ -112,7 +111,6 @@ static void publisher_levels_hash(struct publisher *pub, struct publisher_instru
 		publisher_slot_take(pub, publisher_slot_find(pub, pl->instrument, pl->side, pl->price),
 				    pl->side, l);
 	}
-	pi->levels_hashed = 1;
 }
 
 /*
@@ -125,8 +123,7 @@ static struct publisher_instrument *publisher_instrument_find(struct publisher *
 							      struct publisher_slot **slot)
 {
 	*slot = NULL;
-	if (!pub->instruments_hashed) {
-		assert(pub->instruments_count <= PUBLISHER_SCAN_INSTRUMENTS);
+	if (!publisher_instruments_hashed(pub)) {
 		for (uint32_t i = 0; i < pub->instruments_count; i++)
 			if (pub->instruments[i].instrument == instrument)
 				return &pub->instruments[i];
@@ -156,10 +153,9 @@ static struct publisher_instrument *publisher_instrument_pending(struct publishe
 	pi->exchange_ts_ns = 0;
 	pi->first_level = pi->last_level = PUBLISHER_NONE;
 	pi->levels_count = 0;
-	pi->levels_hashed = 0;
 	pub_conflated_change_init(&pi->view);
-	if (!pub->instruments_hashed && pub->instruments_count > PUBLISHER_SCAN_INSTRUMENTS)
-		publisher_instruments_hash(pub);
+	if (pub->instruments_count == PUBLISHER_SCAN_INSTRUMENTS + 1)
+		publisher_instruments_hash(pub);	/* the switch: from now on, the hash */
 	return pi;
 }
 
@@ -170,7 +166,7 @@ static struct publisher_level *publisher_level_find(struct publisher *pub,
 						    struct publisher_slot **slot)
 {
 	*slot = NULL;
-	if (!pi->levels_hashed) {
+	if (!publisher_levels_hashed(pi)) {
 		/* At most PUBLISHER_SCAN_LEVELS steps, each to a later entry. */
 		for (uint16_t l = pi->first_level; l != PUBLISHER_NONE; l = pub->levels[l].next) {
 			struct publisher_level *pl = &pub->levels[l];
@@ -215,8 +211,8 @@ static void publisher_level_pending(struct publisher *pub, const struct book_cha
 	else
 		pub->levels[pi->last_level].next = entry;
 	pi->last_level = entry;
-	if (++pi->levels_count > PUBLISHER_SCAN_LEVELS && !pi->levels_hashed)
-		publisher_levels_hash(pub, pi);
+	if (++pi->levels_count == PUBLISHER_SCAN_LEVELS + 1)
+		publisher_levels_hash(pub, pi);	/* the switch: from now on, the hash */
 }
 
 /* Empties the scratch: a new generation frees every hash slot at once. */
@@ -224,7 +220,6 @@ static void publisher_scratch_reset(struct publisher *pub)
 {
 	pub->levels_count = 0;
 	pub->instruments_count = 0;
-	pub->instruments_hashed = false;
 	pub->named_first = false;
 	if (++pub->generation == 0) {
 		/* Once in 2^32 packets: slots of a generation this old must not match. */

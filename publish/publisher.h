@@ -69,8 +69,7 @@ struct publisher_instrument {
 	uint16_t first_level;		/* its levels in levels[], linked by next */
 	uint16_t last_level;		/* PUBLISHER_NONE: none yet */
 	uint16_t instrument;		/* index in the book */
-	uint16_t levels_count;		/* in its list */
-	uint8_t levels_hashed;		/* past PUBLISHER_SCAN_LEVELS: its levels are in the hash */
+	uint16_t levels_count;		/* in its list; past PUBLISHER_SCAN_LEVELS, also in the hash */
 	uint8_t top_known;
 	uint8_t best;			/* a change fell on a best level (cleared once published) */
 };
@@ -103,10 +102,9 @@ struct publisher {
 	const struct book *book;	/* the feed's books */
 	uint64_t flushes_early;		/* packets published in parts (scratch full) */
 	uint32_t generation;		/* of the pending scratch; hash slots of others are free */
-	bool instruments_hashed;	/* past PUBLISHER_SCAN_INSTRUMENTS: found in the hash */
 	bool named_first;		/* an instrument was made pending by its name, not a level */
 	uint32_t levels_count;
-	uint32_t instruments_count;
+	uint32_t instruments_count;	/* past PUBLISHER_SCAN_INSTRUMENTS, also in the hash */
 	struct publisher_level levels[PUBLISHER_LEVELS_MAX];	/* in order of first touch */
 	struct publisher_instrument instruments[PUBLISHER_INSTRUMENTS_MAX];
 	struct publisher_slot hash[PUBLISHER_HASH_SLOTS];
@@ -124,6 +122,18 @@ void publisher_init(struct publisher *pub, struct pub_ring *ring, uint8_t feed, 
  * view the conflated view is not kept for the feed (its entries stay empty).
  */
 void publisher_views_set(struct publisher *pub, uint8_t views);
+
+/* Pending instruments are found in the hash, not by a scan (set at the switch, kept to the reset). */
+static inline bool publisher_instruments_hashed(const struct publisher *pub)
+{
+	return pub->instruments_count > PUBLISHER_SCAN_INSTRUMENTS;
+}
+
+/* The same for an instrument's pending levels. */
+static inline bool publisher_levels_hashed(const struct publisher_instrument *pi)
+{
+	return pi->levels_count > PUBLISHER_SCAN_LEVELS;
+}
 
 /* Starts a packet: its receive time (the clock events report) and TSC. */
 static inline void publisher_packet_begin(struct publisher *pub, uint64_t rx_ts_ns, uint64_t rx_tsc)

@@ -789,9 +789,9 @@ static void test_packet_model(uint64_t seed)
 			}
 			model_op(&mpub, b, chosen[k], spread[k], &next_ref, pk);
 		}
-		hashed += mpub.instruments_hashed;
+		hashed += publisher_instruments_hashed(&mpub);
 		for (uint32_t i = 0; i < mpub.instruments_count; i++)
-			levels_hashed += mpub.instruments[i].levels_hashed;
+			levels_hashed += publisher_levels_hashed(&mpub.instruments[i]);
 		publisher_packet_end(&mpub, pk + 1);
 		/* The instruments in the order of their first changed level. */
 		for (uint32_t t = 0; t < touched_count; t++) {
