@@ -73,8 +73,8 @@ $(B)/asan/obj/%.o: %.S config/default.yaml
 core_objs = $(patsubst %.S,$(1)/obj/%.o,$(patsubst %.c,$(1)/obj/%.o,$(CORE_SRC)))
 CORE_OBJS := $(call core_objs,$(B))
 ASAN_CORE_OBJS := $(call core_objs,$(B)/asan)
-CORE_LIBS := $(call pc_libs,yaml-0.1 liburing) -lpthread -lm
-FHD_LIBS := $(call pc_libs,libdpdk yaml-0.1 liburing libpcap) -lpthread -lm
+CORE_LIBS = $(call pc_libs,yaml-0.1 liburing) -lpthread -lm
+FHD_LIBS = $(call pc_libs,libdpdk yaml-0.1 liburing libpcap) -lpthread -lm
 
 $(B)/fhd: $(CORE_OBJS) $(FHD_SRC:%.c=$(B)/obj/%.o)
 	$(if $(Q),@echo "  LD      $@")
