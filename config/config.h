@@ -88,6 +88,16 @@ struct cfg_snapshot {
 	uint32_t retries;		/* YAML: retries, new logins after a failed one, 0..100, default 3 */
 	uint32_t max_ms;		/* YAML: max_ms, longest a login may take to End of Snapshot,
 					 * 1000..86400000, default 600000 (a server that trickles) */
+	uint32_t hold;			/* YAML: hold, line packets held while a snapshot is taken
+					 * (the oldest dropped past it), reorder_window.packets..1048576,
+					 * default 65536 */
+	uint32_t confirm_ms;		/* YAML: confirm_ms, how long (the feed's clock) a line packet may
+					 * take to reach an End of Snapshot's sequence before the snapshot
+					 * is refused, 1..600000, default 2000 */
+	uint32_t resync_backoff_ms;	/* YAML: resync_backoff_ms, wait before a re-sync after a loss,
+					 * doubled per re-sync in a row, 0..600000, default 1000 */
+	uint32_t resyncs_max;		/* YAML: resyncs, re-syncs per session before the feed stays
+					 * STALE until a new session, 0..1000, default 5 */
 };
 
 struct cfg_feed {

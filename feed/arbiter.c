@@ -333,8 +333,11 @@ void arbiter_snapshot_begin(struct arbiter *arbiter)
 	arbiter->recovering = false;	/* the snapshot covers any hole being recovered */
 }
 
-void arbiter_snapshot_end(struct arbiter *arbiter, uint64_t next_seq, uint64_t now_ns)
+void arbiter_snapshot_end(struct arbiter *arbiter, uint64_t next_seq, const char *session,
+			  uint8_t session_len, uint64_t now_ns)
 {
+	(void)session;
+	(void)session_len;
 	assert(arbiter->snapshot_pending && next_seq > 0);
 	arbiter->snapshot_pending = false;
 	if (!arbiter->session_known) {

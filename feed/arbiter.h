@@ -43,6 +43,7 @@ struct arbiter_line_stats {
 	uint64_t duplicates;	/* packets wholly applied already from either line */
 	uint64_t heartbeats;
 	uint64_t wrong_session;	/* packets of another session, not a session start: dropped */
+	uint64_t bad_sequence;	/* a jump ahead no line confirmed (the old sequence went on): dropped */
 };
 
 struct arbiter_stats {
@@ -56,6 +57,8 @@ struct arbiter_stats {
 	uint64_t recoveries;		/* holes handed to recover() */
 	uint64_t joins_unrecovered;	/* a session joined past its start, too far to re-request */
 	uint64_t snapshot_dropped;	/* packets dropped (oldest first) from a full hold during a snapshot */
+	uint64_t snapshots_confirmed;	/* snapshots whose sequence a line packet reached */
+	uint64_t snapshots_unconfirmed;	/* snapshots refused: no line reached them in time, or another session */
 	struct arbiter_line_stats lines[ARBITER_LINES];
 };
 
@@ -78,7 +81,21 @@ struct arbiter {
 	bool session_applied;		/* something of the current session was applied */
 	bool recovering;		/* the hole before recover_end is with recover() */
 	bool snapshot_pending;		/* a snapshot is being taken: hold everything */
+	uint32_t snapshot_held_max;	/* the hold's bound while a snapshot is taken (<= held_max) */
+	/*
+	 * A snapshot applied, its sequence (confirm_seq) not yet reached by a line packet
+	 * (issue 20): until one is, the feed says RECOVERING; confirm_ns after
+	 * confirm_since_ns (the feed's clock) with none, snapshot_unconfirmed() refuses it.
+	 */
+	bool confirming;
+	uint64_t confirm_seq;
+	uint64_t confirm_since_ns;	/* 0 with the session unknown: starts at its first packet */
+	uint64_t confirm_ns;		/* 0: confirmation not asked for (unit tests of other things) */
+	bool rejoin;			/* a refused snapshot: the next line data packet is applied from its start */
+	uint64_t counted_end;		/* losses are counted past this only: no range is counted twice */
 	uint64_t start_seq;		/* a snapshot's next sequence, for a session not seen yet (0: none) */
+	uint8_t start_session_len;	/* and its session (Login Accepted), to match the lines' */
+	char start_session[DECODER_SESSION_MAX];
 	uint64_t seen_end;		/* one past the highest sequence a data packet of the session carried */
 	bool gap_full;			/* during gap(): the window (or hold) is full, that is why */
 	uint64_t recover_end;
@@ -92,6 +109,8 @@ struct arbiter {
 	void (*gap)(void *context, uint64_t first, uint64_t count);	/* optional: a gap declared */
 	void (*recover)(void *context, uint64_t first, uint64_t count);	/* optional: recovery on */
 	void (*recovered)(void *context);	/* the hole given to recover() is filled */
+	void (*snapshot_confirmed)(void *context);	/* optional: a line packet reached confirm_seq */
+	void (*snapshot_unconfirmed)(void *context);	/* optional: the snapshot is refused (see confirming) */
 	struct arbiter_stats stats;
 	uint64_t gap_log_head;		/* gaps ever logged; entry i at gap_log[i % ARBITER_GAP_LOG] */
 	struct arbiter_gap gap_log[ARBITER_GAP_LOG];
@@ -137,9 +156,13 @@ void arbiter_snapshot_begin(struct arbiter *arbiter);
 /*
  * The snapshot is applied and the session continues at next_seq: what is held below
  * it is a duplicate, the rest is applied in order (a hole before it is recovered or
- * declared as usual). Before any packet of a session, the session starts there.
+ * declared as usual). Before any packet of a session, the session starts there, if
+ * the lines' session is `session` (session_len 0: any); otherwise the snapshot is
+ * refused (snapshot_unconfirmed) when the first line packet shows another. Until a
+ * line packet reaches next_seq, the arbiter is confirming (see struct arbiter).
  */
-void arbiter_snapshot_end(struct arbiter *arbiter, uint64_t next_seq, uint64_t now_ns);
+void arbiter_snapshot_end(struct arbiter *arbiter, uint64_t next_seq, const char *session,
+			  uint8_t session_len, uint64_t now_ns);
 
 /* The snapshot failed: the feed goes on from what it holds, past a declared gap. */
 void arbiter_snapshot_failed(struct arbiter *arbiter, uint64_t now_ns);

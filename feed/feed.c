@@ -572,7 +572,7 @@ static void feed_snapshot_end(struct feed *feed, uint64_t next_seq, uint64_t now
 		publisher_book_recovered(feed->pub, feed->book);
 	}
 	feed_book_state_set(feed, FEED_BOOK_OK, FH_BOOK_REASON_SNAPSHOT, next_seq, 0);
-	arbiter_snapshot_end(&feed->arbiter, next_seq, now_ns);
+	arbiter_snapshot_end(&feed->arbiter, next_seq, NULL, 0, now_ns);
 }
 
 /* What the worker sent about a snapshot. */

@@ -33,9 +33,16 @@ void recovery_queue_fini(struct recovery_queue *q)
 
 bool recovery_queue_push(struct recovery_queue *q, const void *entry)
 {
+	return recovery_queue_push_reserve(q, entry, 0);
+}
+
+bool recovery_queue_push_reserve(struct recovery_queue *q, const void *entry, uint32_t reserve)
+{
 	uint64_t head = q->head;
 
-	if (head - __atomic_load_n(&q->tail, __ATOMIC_ACQUIRE) > q->mask)
+	assert(reserve <= q->mask);
+	/* Entries in use after this one: at most mask + 1 - reserve. */
+	if (head - __atomic_load_n(&q->tail, __ATOMIC_ACQUIRE) + reserve > q->mask)
 		return false;
 	memcpy(q->entries + (size_t)(head & q->mask) * q->size, entry, q->size);
 	__atomic_store_n(&q->head, head + 1, __ATOMIC_RELEASE);

@@ -89,11 +89,23 @@ struct recovery_queue {
 #define RECOVERY_WANTS 64		/* RX -> worker entries */
 #define RECOVERY_REPLIES 256		/* worker -> RX entries */
 #define RECOVERY_BUFFERS 256		/* RX-side copies of replies the sequence path may hold */
+/*
+ * Entries of the reply queue that data (RECOVERY_REPLY_DATA, RECOVERY_SNAPSHOT_DATA)
+ * may never take: a give-up or a snapshot's control entry always finds room, however
+ * many replies a server sends ahead of the hole (issue 20).
+ */
+#define RECOVERY_REPLIES_CONTROL 16
+_Static_assert(RECOVERY_REPLIES_CONTROL < RECOVERY_REPLIES, "data keeps most of the queue");
 
-enum recovery_want_kind { RECOVERY_WANT_HOLE = 0, RECOVERY_WANT_SNAPSHOT = 1 };
+enum recovery_want_kind {
+	RECOVERY_WANT_HOLE = 0,
+	RECOVERY_WANT_SNAPSHOT = 1,		/* take snapshot snapshot_id (a new login) */
+	RECOVERY_WANT_SNAPSHOT_CANCEL = 2,	/* the feed no longer wants snapshot_id: close it */
+};
 
 struct recovery_want {
 	uint32_t kind;			/* enum recovery_want_kind */
+	uint32_t snapshot_id;		/* SNAPSHOT, SNAPSHOT_CANCEL: which snapshot (the RX lcore numbers them) */
 	uint64_t first;			/* HOLE: first missing sequence number */
 	uint64_t count;			/* and how many */
 	uint8_t session_len;
@@ -113,7 +125,10 @@ struct recovery_reply {
 	uint32_t kind;			/* enum recovery_reply_kind */
 	uint32_t len;			/* DATA: payload bytes */
 	uint32_t silent;		/* GIVE_UP: the server answered nothing for the hole */
+	uint32_t snapshot_id;		/* SNAPSHOT_*: the want's snapshot_id it belongs to */
 	uint64_t first, count;		/* GIVE_UP: the range given up on; SNAPSHOT_END: first */
+	uint8_t session_len;		/* SNAPSHOT_END: the Login Accepted's session, spaces trimmed */
+	char session[DECODER_SESSION_MAX];
 	uint8_t payload[RECOVERY_PAYLOAD_MAX];	/* DATA: the MoldUDP64 packet as received */
 };
 
@@ -141,6 +156,8 @@ int recovery_queue_init(struct recovery_queue *q, uint32_t entries, uint32_t siz
 void recovery_queue_fini(struct recovery_queue *q);
 /* Copies an entry in; false if the queue is full. Producer only. */
 bool recovery_queue_push(struct recovery_queue *q, const void *entry);
+/* As recovery_queue_push, but false unless `reserve` entries stay free after it. */
+bool recovery_queue_push_reserve(struct recovery_queue *q, const void *entry, uint32_t reserve);
 /* The oldest entry, or NULL if none; stays queued until recovery_queue_pop. Consumer only. */
 void *recovery_queue_peek(struct recovery_queue *q);
 void recovery_queue_pop(struct recovery_queue *q);

@@ -302,7 +302,7 @@ static void fuzz_arbiter(const uint8_t *data, size_t size)
 				/* The books are the snapshot's: the session goes on from its sequence. */
 				f.next = fuzz_around(&a, y);
 				f.recovering = false;
-				arbiter_snapshot_end(&a, f.next, now);
+				arbiter_snapshot_end(&a, f.next, NULL, 0, now);
 			}
 			break;
 		case 11:

@@ -459,7 +459,7 @@ static void test_snapshot(void)
 	arbiter_expire(&a, 1000000);	/* no window while pending */
 	CHECK(owner.applied_total == 0 && rec.gaps == 0);
 	rec.next = 5;	/* the snapshot carries the session up to 4 */
-	arbiter_snapshot_end(&a, 5, 1000001);
+	arbiter_snapshot_end(&a, 5, NULL, 0, 1000001);
 	CHECK(applied_exactly(5, 8) && !rec.broken);
 	CHECK(a.stats.lines[0].duplicates == 1 && a.stats.lines[1].duplicates == 1);
 	CHECK(a.expected == 9 && a.held_count == 0 && rec.gaps == 0 && !a.snapshot_pending);
@@ -469,7 +469,7 @@ static void test_snapshot(void)
 	printf("snapshot: ended before any packet, the session starts at its sequence\n");
 	rec_start(&a, 8, 1000, false, 100);
 	arbiter_snapshot_begin(&a);
-	arbiter_snapshot_end(&a, 50, 0);
+	arbiter_snapshot_end(&a, 50, NULL, 0, 0);
 	rec.next = 50;
 	offer(&a, S, DECODER_FRAME_DATA, 40, 5, 0, 1);	/* below it: a duplicate */
 	offer(&a, S, DECODER_FRAME_DATA, 50, 2, 0, 2);
@@ -480,7 +480,7 @@ static void test_snapshot(void)
 	printf("snapshot: a hole after its sequence is recovered (not a join), or declared\n");
 	rec_start(&a, 8, 1000, true, 5);
 	arbiter_snapshot_begin(&a);
-	arbiter_snapshot_end(&a, 50, 0);
+	arbiter_snapshot_end(&a, 50, NULL, 0, 0);
 	rec.next = 50;
 	offer(&a, S, DECODER_FRAME_DATA, 60, 1, 0, 1);
 	arbiter_expire(&a, 1001);
@@ -493,7 +493,7 @@ static void test_snapshot(void)
 	rec_start(&a, 8, 1000, true, 5);	/* a session seen before the snapshot ends */
 	arbiter_snapshot_begin(&a);
 	offer(&a, S, DECODER_FRAME_DATA, 60, 1, 0, 1);
-	arbiter_snapshot_end(&a, 50, 2);
+	arbiter_snapshot_end(&a, 50, NULL, 0, 2);
 	rec.next = 50;
 	arbiter_expire(&a, 1001);
 	CHECK(rec.recovers == 0);
@@ -504,7 +504,7 @@ static void test_snapshot(void)
 	rec_start(&a, 8, 1000, false, 5);
 	arbiter_snapshot_begin(&a);
 	offer(&a, S, DECODER_FRAME_DATA, 60, 1, 0, 1);
-	arbiter_snapshot_end(&a, 50, 2);
+	arbiter_snapshot_end(&a, 50, NULL, 0, 2);
 	rec.next = 50;
 	arbiter_expire(&a, 1002);
 	CHECK(rec.gaps == 1 && rec.gap[0].first == 50 && rec.gap[0].count == 10 && applied_exactly(60, 60));
@@ -519,7 +519,7 @@ static void test_snapshot(void)
 	CHECK(a.stats.snapshot_dropped == 2 && a.stats.window_full == 0 && rec.gaps == 0);
 	CHECK(a.held_count == 4 && a.held[0].seq == 3 && a.held[3].seq == 6);
 	CHECK(owner.released[0] == 1 && owner.released[1] == 1 && owner.released[2] == 0);
-	arbiter_snapshot_end(&a, 2, 7);	/* 2 was dropped: a hole, declared after the window */
+	arbiter_snapshot_end(&a, 2, NULL, 0, 7);	/* 2 was dropped: a hole, declared after the window */
 	rec.next = 2;
 	CHECK(owner.applied_total == 0);
 	arbiter_expire(&a, 1007);

@@ -111,6 +111,10 @@ enum fh_book_reason {
 	FH_BOOK_REASON_SNAPSHOT = 9,		/* a snapshot was applied (OK) */
 	FH_BOOK_REASON_SNAPSHOT_STARTED = 10,	/* the books are being built from a snapshot */
 	FH_BOOK_REASON_SNAPSHOT_FAILED = 11,	/* the snapshot was refused, cut or timed out (STALE) */
+	FH_BOOK_REASON_CAPACITY = 12,		/* the book refused an instrument, order or level (STALE) */
+	FH_BOOK_REASON_SNAPSHOT_APPLIED = 13,	/* a snapshot is in the books, no line confirmed it yet (RECOVERING) */
+	FH_BOOK_REASON_SNAPSHOT_UNCONFIRMED = 14,	/* no line reached the snapshot's sequence in time, or its
+						 * session was not the lines' (STALE) */
 	FH_BOOK_REASONS
 };
 

@@ -47,6 +47,9 @@ static const char *const tail_reason_names[FH_BOOK_REASONS] = {
 	[FH_BOOK_REASON_SNAPSHOT] = "snapshot",
 	[FH_BOOK_REASON_SNAPSHOT_STARTED] = "snapshot_started",
 	[FH_BOOK_REASON_SNAPSHOT_FAILED] = "snapshot_failed",
+	[FH_BOOK_REASON_CAPACITY] = "capacity",
+	[FH_BOOK_REASON_SNAPSHOT_APPLIED] = "snapshot_applied",
+	[FH_BOOK_REASON_SNAPSHOT_UNCONFIRMED] = "snapshot_unconfirmed",
 };
 
 /* A reason from the ring: any byte has a name. */
