@@ -114,7 +114,7 @@ static void arbiter_gap_declare(struct arbiter *arbiter, uint64_t now_ns)
 	arbiter->stats.gaps++;
 	arbiter->stats.gap_messages += next - first;
 	if (arbiter->gap != NULL)
-		arbiter->gap(arbiter->context, first, next - first);
+		arbiter->gap(arbiter->context, first, next - first, next - first);
 	arbiter->expected = next;
 	arbiter_drain(arbiter, now_ns);
 }

@@ -106,7 +106,7 @@ struct arbiter {
 	void (*apply)(void *context, const struct arbiter_packet *packet, uint32_t skip);
 	void (*release)(void *context, void *packet);
 	void (*session_start)(void *context);	/* a new session replaces an old one */
-	void (*gap)(void *context, uint64_t first, uint64_t count);	/* optional: a gap declared */
+	void (*gap)(void *context, uint64_t first, uint64_t count, uint64_t newly_lost);	/* optional: a gap declared */
 	void (*recover)(void *context, uint64_t first, uint64_t count);	/* optional: recovery on */
 	void (*recovered)(void *context);	/* the hole given to recover() is filled */
 	void (*snapshot_confirmed)(void *context);	/* optional: a line packet reached confirm_seq */

@@ -103,6 +103,8 @@ static void feed_message_decoded(void *context, const struct decoded_message *me
 		t->exchange_ts_ns = message->exchange_ts_ns;
 }
 
+static inline void feed_capacity_check(struct feed *feed);
+
 static void feed_packet_apply(void *context, const struct arbiter_packet *packet, uint32_t skip)
 {
 	struct feed *feed = context;
@@ -122,6 +124,7 @@ static void feed_packet_apply(void *context, const struct arbiter_packet *packet
 	feed->decoder->frame_apply(feed->book, &feed->messages, listener, packet->payload,
 				   packet->len, skip,
 				   feed->pipeline != NULL && feed->pipeline->count > 0 ? feed->pipeline : NULL);
+	feed_capacity_check(feed);
 	if (feed->pub != NULL)
 		publisher_packet_end(feed->pub, packet->seq + packet->count - 1);
 	if (feed->latency != NULL)
@@ -155,6 +158,55 @@ void feed_book_state_set(struct feed *feed, uint8_t state, uint8_t reason, uint6
 }
 
 /*
+ * The books follow the session again (a filled hole, a confirmed snapshot, a new
+ * session), unless the book refused something since it was last emptied: then they
+ * stay STALE for capacity, whatever else recovered.
+ */
+static void feed_book_ok(struct feed *feed, uint8_t reason, uint64_t first, uint64_t count)
+{
+	if (feed->capacity_exceeded)
+		feed_book_state_set(feed, FEED_BOOK_STALE, FH_BOOK_REASON_CAPACITY, 0, 0);
+	else
+		feed_book_state_set(feed, FEED_BOOK_OK, reason, first, count);
+}
+
+/*
+ * The book refused an instrument, an order or a level (its capacity from the config):
+ * from now on its books may be wrong, so the whole feed is STALE (an ITCH message may
+ * name any instrument) until the books are emptied (a new session, a snapshot).
+ */
+static void __attribute__((noinline)) feed_capacity_refused(struct feed *feed, uint64_t refused)
+{
+	struct feed_recovery_rx *rx = &feed->recovery_rx;
+
+	__atomic_store_n(&rx->capacity_refusals, rx->capacity_refusals + (refused - feed->capacity_seen),
+			 __ATOMIC_RELAXED);
+	feed->capacity_seen = refused;
+	feed->capacity_exceeded = true;
+	feed_book_state_set(feed, FEED_BOOK_STALE, FH_BOOK_REASON_CAPACITY, 0, 0);
+}
+
+/* After the book changed: did it refuse anything? Three loads and a compare. */
+static inline void feed_capacity_check(struct feed *feed)
+{
+	const struct book_stats *b = &feed->book->stats;
+	uint64_t refused = b->orders_full + b->levels_full + b->instruments_full;
+
+	if (__builtin_expect(refused != feed->capacity_seen, 0))
+		feed_capacity_refused(feed, refused);
+}
+
+/* The books were emptied: what they refused before no longer matters. */
+static void feed_book_emptied(struct feed *feed)
+{
+	const struct book_stats *b = &feed->book->stats;
+
+	book_reset(feed->book);
+	feed->capacity_seen = b->orders_full + b->levels_full + b->instruments_full;
+	feed->capacity_exceeded = false;
+}
+
+/*
  * Why a hole is being declared: what the recovery service said (retries exhausted, the
  * server silent), else a join (the session's first hole, nothing applied yet), a full
  * hold (recovery on), or a loss the lines made and nothing recovered.
@@ -176,27 +228,56 @@ static uint8_t feed_gap_reason(struct feed *feed, uint64_t first)
 	return FH_BOOK_REASON_LOST;
 }
 
-/* A hole declared lost: GAP, and the whole feed is STALE (any instrument may be wrong). */
-static void feed_gap(void *context, uint64_t first, uint64_t count)
+/*
+ * The books are wrong (a declared loss, a refused snapshot): with a snapshot server
+ * they are re-synced, after a backoff that doubles with each re-sync in a row
+ * (snapshot.resync_backoff_ms), at most snapshot.resyncs times a session. Not after a
+ * snapshot failed whole (no login loop), nor while one is being taken. A lagging or
+ * lying server thus costs a bounded number of logins, and the feed stays STALE.
+ */
+static void feed_resync_want(struct feed *feed)
+{
+	const struct cfg_snapshot *cfg = &feed->cfg->snapshot;
+	struct feed_recovery *r = feed->recovery;
+	uint32_t shift;
+
+	if (!cfg->enabled || feed->arbiter.snapshot_pending || r->snapshot_failed || r->snapshot_wanted)
+		return;
+	if (r->resyncs_session >= cfg->resyncs_max) {
+		__atomic_store_n(&feed->recovery_rx.resyncs_exhausted, feed->recovery_rx.resyncs_exhausted + 1,
+				 __ATOMIC_RELAXED);
+		return;
+	}
+	shift = r->resyncs_in_row < 6 ? r->resyncs_in_row : 6;	/* at most 64 times the backoff */
+	r->resyncs_session++;
+	r->resyncs_in_row++;
+	__atomic_store_n(&feed->recovery_rx.resyncs, feed->recovery_rx.resyncs + 1, __ATOMIC_RELAXED);
+	r->resync_at_ns = clock_monotonic_ns() + ((uint64_t)cfg->resync_backoff_ms << shift) * 1000000;
+	r->snapshot_wanted = true;
+}
+
+/*
+ * A hole declared lost: the whole feed is STALE (any instrument may be wrong), then
+ * GAP, so the GAP event already carries the state. newly_lost: the messages of the
+ * hole no earlier loss or applied packet of the session covered (the arbiter's
+ * counted_end), so a range is never counted lost twice.
+ */
+static void feed_gap(void *context, uint64_t first, uint64_t count, uint64_t newly_lost)
 {
 	struct feed *feed = context;
 	struct feed_recovery_rx *rx = &feed->recovery_rx;
 
 	if (feed->recovery != NULL)
 		__atomic_store_n(&feed->recovery->recovering, 0, __ATOMIC_RELEASE);
-	if (feed->pub != NULL)
-		publisher_gap(feed->pub, first, count);
 	__atomic_store_n(&rx->losses, rx->losses + 1, __ATOMIC_RELAXED);
-	__atomic_store_n(&rx->lost_messages, rx->lost_messages + count, __ATOMIC_RELAXED);
+	__atomic_store_n(&rx->lost_messages, rx->lost_messages + newly_lost, __ATOMIC_RELAXED);
 	__atomic_store_n(&rx->lost_first, first, __ATOMIC_RELAXED);
 	__atomic_store_n(&rx->lost_count, count, __ATOMIC_RELAXED);
 	feed_book_state_set(feed, FEED_BOOK_STALE, feed_gap_reason(feed, first), first, count);
-	/*
-	 * With a snapshot server the books are re-synced (a request, taken at the next
-	 * service), unless a snapshot just failed whole: no login loop until a new session.
-	 */
-	if (feed->cfg->snapshot.enabled && !feed->arbiter.snapshot_pending && !feed->recovery->snapshot_failed)
-		feed->recovery->snapshot_wanted = true;
+	if (feed->pub != NULL)
+		publisher_gap(feed->pub, first, count);
+	if (feed->recovery != NULL)
+		feed_resync_want(feed);
 }
 
 /* A packet leaves the arbiter: a recovery reply's copy goes back to the feed's stack. */
@@ -245,8 +326,46 @@ static void feed_recovered(void *context)
 	if (rx->recovery_ns_last > rx->recovery_ns_max)
 		rx->recovery_ns_max = rx->recovery_ns_last;
 	__atomic_store_n(&feed->recovery->recovering, 0, __ATOMIC_RELEASE);
-	if (feed->recovery_rx.state == FEED_BOOK_RECOVERING)
-		feed_book_state_set(feed, FEED_BOOK_OK, FH_BOOK_REASON_RECOVERED, 0, 0);
+	/* A snapshot not yet confirmed by a line keeps the feed RECOVERING. */
+	if (feed->recovery_rx.state == FEED_BOOK_RECOVERING && !feed->arbiter.confirming)
+		feed_book_ok(feed, FH_BOOK_REASON_RECOVERED, 0, 0);
+}
+
+/* Hands the worker a want for the snapshot in progress; false if its queue is full. */
+static bool feed_snapshot_tell(struct feed *feed, uint32_t kind)
+{
+	struct recovery_want want = { .kind = kind, .snapshot_id = feed->recovery->snapshot_id };
+
+	return feed_recovery_want(feed->recovery, &want);
+}
+
+/* A line packet reached the snapshot's sequence: the books follow the lines. */
+static void feed_snapshot_confirmed(void *context)
+{
+	struct feed *feed = context;
+
+	feed->recovery->resyncs_in_row = 0;
+	if (feed->recovery_rx.state == FEED_BOOK_RECOVERING && !feed->arbiter.recovering)
+		feed_book_ok(feed, FH_BOOK_REASON_SNAPSHOT, feed->arbiter.confirm_seq, 0);
+}
+
+/*
+ * The snapshot in the books was refused (no line reached its sequence in time, or it
+ * was another session's): the books are emptied on both sides (STALE first, then
+ * BOOK_CLEARED), the lines go on from their next packet into empty books, and a
+ * re-sync is asked for within its bounds.
+ */
+static void feed_snapshot_refused(void *context)
+{
+	struct feed *feed = context;
+
+	__atomic_store_n(&feed->recovery_rx.snapshots_refused, feed->recovery_rx.snapshots_refused + 1,
+			 __ATOMIC_RELAXED);
+	feed_book_emptied(feed);
+	feed_book_state_set(feed, FEED_BOOK_STALE, FH_BOOK_REASON_SNAPSHOT_UNCONFIRMED, 0, 0);
+	if (feed->pub != NULL)
+		publisher_cleared(feed->pub);
+	feed_resync_want(feed);
 }
 
 /* A new session: yesterday's orders and instruments mean nothing any more. */
@@ -254,12 +373,25 @@ static void feed_session_start(void *context)
 {
 	struct feed *feed = context;
 
-	book_reset(feed->book);
+	struct feed_recovery *r = feed->recovery;
+
+	feed_book_emptied(feed);
 	if (feed->pub != NULL)
 		publisher_cleared(feed->pub);
-	if (feed->recovery != NULL)
-		feed->recovery->snapshot_failed = false;	/* a new session may take snapshots again */
-	feed_book_state_set(feed, FEED_BOOK_OK, FH_BOOK_REASON_NEW_SESSION, 0, 0);
+	if (r != NULL) {
+		/*
+		 * A snapshot of the old session, in progress or wanted, is abandoned: what
+		 * the worker still sends of it carries an id no longer current (dropped),
+		 * and the worker is told to close it. A new session may take snapshots again.
+		 */
+		(void)feed_snapshot_tell(feed, RECOVERY_WANT_SNAPSHOT_CANCEL);	/* full: its entries are dropped */
+		r->snapshot_id++;
+		r->snapshot_failed = false;
+		r->snapshot_wanted = false;
+		r->resyncs_session = 0;
+		r->resyncs_in_row = 0;
+	}
+	feed_book_ok(feed, FH_BOOK_REASON_NEW_SESSION, 0, 0);
 }
 
 static void feed_recovery_free(struct feed *feed)
@@ -293,9 +425,29 @@ static int feed_recovery_setup(struct feed *feed)
 	if (cfg->snapshot.enabled) {
 		/* A late join: the books come from a snapshot, the lines wait for it. */
 		feed->recovery->snapshot_wanted = true;
+		feed->arbiter.snapshot_held_max = cfg->snapshot.hold;
+		feed->arbiter.confirm_ns = (uint64_t)cfg->snapshot.confirm_ms * 1000000;
+		feed->arbiter.snapshot_confirmed = feed_snapshot_confirmed;
+		feed->arbiter.snapshot_unconfirmed = feed_snapshot_refused;
 		arbiter_snapshot_begin(&feed->arbiter);
 	}
 	return 0;
+}
+
+/*
+ * The most packets the feed's arbiter holds at once: its reorder window, and the
+ * recovery hold and the snapshot hold where configured (the config proves that every
+ * feed's can be held at once from the mbuf pool).
+ */
+static uint32_t feed_hold_max(const struct cfg_feed *cfg)
+{
+	uint32_t held = cfg->reorder_packets_max;
+
+	if (cfg->recovery.enabled && cfg->recovery.hold > held)
+		held = cfg->recovery.hold;
+	if (cfg->snapshot.enabled && cfg->snapshot.hold > held)
+		held = cfg->snapshot.hold;
+	return held;
 }
 
 struct feed *feed_create(const struct cfg_feed *cfg, void (*packet_free)(void *packet),
@@ -334,9 +486,8 @@ struct feed *feed_create(const struct cfg_feed *cfg, void (*packet_free)(void *p
 	feed->listener.book_results = true;
 	feed->timer = feed->listener;
 	feed->timer.book_results = false;
-	rc = arbiter_init(&feed->arbiter, cfg->recovery.enabled ? cfg->recovery.hold : cfg->reorder_packets_max,
-			  (uint64_t)cfg->reorder_window_us * 1000, feed->decoder->first_seq, feed_packet_apply,
-			  feed_packet_release, feed_session_start, feed);
+	rc = arbiter_init(&feed->arbiter, feed_hold_max(cfg), (uint64_t)cfg->reorder_window_us * 1000,
+			  feed->decoder->first_seq, feed_packet_apply, feed_packet_release, feed_session_start, feed);
 	feed->arbiter.gap = feed_gap;
 	if (rc == 0)
 		rc = feed_recovery_setup(feed);
@@ -517,32 +668,47 @@ void feed_set_expire(struct feed_set *set, uint64_t now_ns)
 		arbiter_expire(&set->feeds[i]->arbiter, now_ns);
 }
 
-/* A reply from the worker: copied so the arbiter may hold it, then offered like a line's. */
+/*
+ * A reply from the worker, offered like a line's packet. One due now is applied
+ * straight from the queue's entry; one ahead of the hole is copied, so the arbiter may
+ * hold it. With every copy held (a server sending far ahead of what the feed needs),
+ * it is dropped and counted: the worker asks again or gives the hole up, and the
+ * queue behind it, where a give-up may wait, keeps moving.
+ */
 static void feed_recovery_reply(struct feed *feed, const struct recovery_reply *reply, uint64_t now_ns)
 {
 	struct feed_recovery *r = feed->recovery;
-	struct recovery_buffer *buffer;
+	struct arbiter *a = &feed->arbiter;
+	struct recovery_buffer *buffer = NULL;
 	struct decoder_frame frame;
 	struct arbiter_packet held;
+	const uint8_t *payload = reply->payload;
 
-	assert(r->free_count > 0 && reply->len <= RECOVERY_PAYLOAD_MAX);
-	buffer = &r->buffers[r->free[--r->free_count]];
-	buffer->len = reply->len;
-	memcpy(buffer->payload, reply->payload, reply->len);
+	assert(reply->len <= RECOVERY_PAYLOAD_MAX);
 	feed->recovery_rx.reply_packets++;
-	if (feed->decoder->frame_parse(buffer->payload, buffer->len, &frame) != 0 ||
+	if (feed->decoder->frame_parse(reply->payload, reply->len, &frame) != 0 ||
 	    frame.kind != DECODER_FRAME_DATA) {
 		feed->recovery_rx.reply_bad++;
-		feed_packet_release(feed, buffer);
 		return;
+	}
+	if (frame.seq > a->expected || a->snapshot_pending || a->rejoin) {
+		if (r->free_count == 0) {
+			__atomic_store_n(&feed->recovery_rx.reply_dropped, feed->recovery_rx.reply_dropped + 1,
+					 __ATOMIC_RELAXED);
+			return;
+		}
+		buffer = &r->buffers[r->free[--r->free_count]];
+		buffer->len = reply->len;
+		memcpy(buffer->payload, reply->payload, reply->len);
+		payload = buffer->payload;
 	}
 	held = (struct arbiter_packet){
 		.seq = frame.seq, .count = frame.count, .line = ARBITER_LINE_RECOVERY,
-		.kind = (uint8_t)frame.kind, .packet = buffer, .payload = buffer->payload,
-		.len = buffer->len, .rx_ns = now_ns, .rx_tsc = clock_tsc(),
+		.kind = (uint8_t)frame.kind, .packet = buffer, .payload = payload,
+		.len = reply->len, .rx_ns = now_ns, .rx_tsc = clock_tsc(),
 	};
-	arbiter_offer(&feed->arbiter, &frame, &held, now_ns);
-	feed->recovery_rx.reply_duplicates = feed->arbiter.stats.lines[ARBITER_LINE_RECOVERY].duplicates;
+	arbiter_offer(a, &frame, &held, now_ns);
+	feed->recovery_rx.reply_duplicates = a->stats.lines[ARBITER_LINE_RECOVERY].duplicates;
 }
 
 /* Snapshot messages (framed as MoldUDP64 by the worker) go into the books, unpublished. */
@@ -561,9 +727,11 @@ static void feed_snapshot_data(struct feed *feed, const struct recovery_reply *r
 
 /*
  * The snapshot is whole: consumers get it (all books cleared, then each instrument's
- * content) before anything the lines held past it is applied and published.
+ * content) before anything the lines held past it is applied and published. The feed
+ * is RECOVERING until a line packet reaches the snapshot's sequence (the arbiter
+ * confirms it, or refuses it in time), STALE if the book could not hold it all.
  */
-static void feed_snapshot_end(struct feed *feed, uint64_t next_seq, uint64_t now_ns)
+static void feed_snapshot_end(struct feed *feed, const struct recovery_reply *reply, uint64_t now_ns)
 {
 	feed->recovery_rx.snapshots++;
 	feed->recovery_rx.snapshot_ns_last = clock_monotonic_ns() - feed->recovery_rx.started_ns;
@@ -571,43 +739,51 @@ static void feed_snapshot_end(struct feed *feed, uint64_t next_seq, uint64_t now
 		publisher_cleared(feed->pub);
 		publisher_book_recovered(feed->pub, feed->book);
 	}
-	feed_book_state_set(feed, FEED_BOOK_OK, FH_BOOK_REASON_SNAPSHOT, next_seq, 0);
-	arbiter_snapshot_end(&feed->arbiter, next_seq, NULL, 0, now_ns);
+	feed_capacity_check(feed);
+	if (feed->capacity_exceeded)
+		feed_book_state_set(feed, FEED_BOOK_STALE, FH_BOOK_REASON_CAPACITY, 0, 0);
+	else
+		feed_book_state_set(feed, FEED_BOOK_RECOVERING, FH_BOOK_REASON_SNAPSHOT_APPLIED, reply->first, 0);
+	arbiter_snapshot_end(&feed->arbiter, reply->first, reply->session,
+			     reply->session_len <= DECODER_SESSION_MAX ? reply->session_len : 0, now_ns);
+	/* Confirmed at once (the lines were past it), or asked for no confirmation. */
+	if (!feed->arbiter.confirming && feed->arbiter.confirm_ns == 0)
+		feed_snapshot_confirmed(feed);
 }
 
-/* What the worker sent about a snapshot. */
+/*
+ * What the worker sent about a snapshot. Only the snapshot being taken counts: an
+ * entry of another (one a new session abandoned) or one after it ended is dropped.
+ */
 static void feed_snapshot_reply(struct feed *feed, const struct recovery_reply *reply, uint64_t now_ns)
 {
+	if (!feed->arbiter.snapshot_pending || reply->snapshot_id != feed->recovery->snapshot_id) {
+		__atomic_store_n(&feed->recovery_rx.snapshot_stale, feed->recovery_rx.snapshot_stale + 1,
+				 __ATOMIC_RELAXED);
+		return;
+	}
 	switch (reply->kind) {
 	case RECOVERY_SNAPSHOT_DATA:
 		feed_snapshot_data(feed, reply);
 		break;
 	case RECOVERY_SNAPSHOT_RESTART:
-		book_reset(feed->book);
+		feed_book_emptied(feed);
 		break;
 	case RECOVERY_SNAPSHOT_END:
-		if (!feed->arbiter.snapshot_pending || reply->first == 0)
-			break;
-		/*
-		 * An End of Snapshot far past what the lines have shown would make every
-		 * live packet a duplicate: such a snapshot is worth nothing.
-		 */
-		if (!feed->arbiter.session_known || reply->first <= feed->arbiter.seen_end + FEED_JOIN_RECOVER_MAX) {
-			feed_snapshot_end(feed, reply->first, now_ns);
+		if (reply->first != 0) {
+			feed_snapshot_end(feed, reply, now_ns);
 			break;
 		}
 		feed->recovery_rx.reply_bad++;
 		/* fall through */
 	case RECOVERY_SNAPSHOT_FAILED:
-		if (!feed->arbiter.snapshot_pending)
-			break;
 		/*
 		 * What a failed login left in the books is part of a snapshot: worth nothing.
 		 * The books are empty now, so consumers' are emptied too (BOOK_CLEARED, the
 		 * conflated view with them, after the state says STALE): what follows is
 		 * applied to empty books on both sides, STALE until a new session or snapshot.
 		 */
-		book_reset(feed->book);
+		feed_book_emptied(feed);
 		feed->recovery->snapshot_failed = true;
 		feed_book_state_set(feed, FEED_BOOK_STALE, FH_BOOK_REASON_SNAPSHOT_FAILED, 0, 0);
 		if (feed->pub != NULL)
@@ -620,18 +796,21 @@ static void feed_snapshot_reply(struct feed *feed, const struct recovery_reply *
 /* A snapshot is wanted (start, or a declared loss): the books are rebuilt from it. */
 static void feed_snapshot_begin(struct feed *feed)
 {
-	struct recovery_want want = { .kind = RECOVERY_WANT_SNAPSHOT };
+	struct feed_recovery *r = feed->recovery;
 
-	if (!feed_recovery_want(feed->recovery, &want))
+	r->snapshot_id++;
+	if (!feed_snapshot_tell(feed, RECOVERY_WANT_SNAPSHOT)) {
+		r->snapshot_id--;
 		return;	/* the worker is behind: the next pass asks again */
-	feed->recovery->snapshot_wanted = false;
+	}
+	r->snapshot_wanted = false;
 	feed->recovery_rx.started_ns = clock_monotonic_ns();
 	/* A join is RECOVERING (nothing published yet); a re-sync stays STALE until it ends. */
 	if (feed->recovery_rx.state == FEED_BOOK_OK)
 		feed_book_state_set(feed, FEED_BOOK_RECOVERING, FH_BOOK_REASON_SNAPSHOT_STARTED, 0, 0);
-	book_reset(feed->book);
+	feed_book_emptied(feed);
 	arbiter_snapshot_begin(&feed->arbiter);
-	__atomic_store_n(&feed->recovery->recovering, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&r->recovering, 0, __ATOMIC_RELEASE);
 }
 
 static void feed_recovery_service(struct feed *feed, uint64_t now_ns)
@@ -639,7 +818,7 @@ static void feed_recovery_service(struct feed *feed, uint64_t now_ns)
 	struct feed_recovery *r = feed->recovery;
 	struct arbiter *a = &feed->arbiter;
 
-	if (r->snapshot_wanted)
+	if (r->snapshot_wanted && (r->resync_at_ns == 0 || clock_monotonic_ns() >= r->resync_at_ns))
 		feed_snapshot_begin(feed);
 	arbiter_expire(a, now_ns);	/* a replay too: its window runs on capture time */
 	if (r->want_lost) {
@@ -647,11 +826,15 @@ static void feed_recovery_service(struct feed *feed, uint64_t now_ns)
 		if (a->recovering)
 			arbiter_recovery_lost(a, a->expected, a->recover_end - a->expected, now_ns);
 	}
-	/* At most a queue's worth a pass; a reply waits while every copy is held. */
+	/*
+	 * At most a queue's worth a pass, and never stopping at an entry: a reply that
+	 * finds every copy held is dropped, so the give-ups and snapshot entries behind
+	 * it always get through.
+	 */
 	for (uint32_t i = 0; i < RECOVERY_REPLIES; i++) {
 		const struct recovery_reply *reply = recovery_queue_peek(&r->replies);
 
-		if (reply == NULL || (reply->kind == RECOVERY_REPLY_DATA && r->free_count == 0))
+		if (reply == NULL)
 			break;
 		if (reply->kind == RECOVERY_REPLY_GIVE_UP) {
 			feed->gap_reason = reply->silent ? FH_BOOK_REASON_SERVER_SILENT :
@@ -719,20 +902,25 @@ static void feed_recovery_stats_print(FILE *out, const struct feed *feed)
 	if (feed->recovery == NULL)
 		return;
 	fprintf(out, "  recovery: holes %" PRIu64 "  filled %" PRIu64 "  messages %" PRIu64
-		"  replies %" PRIu64 " (won %" PRIu64 ", duplicates %" PRIu64 ", bad %" PRIu64
+		"  replies %" PRIu64 " (won %" PRIu64 ", duplicates %" PRIu64 ", bad %" PRIu64 ", dropped %" PRIu64
 		")  joins_unrecovered %" PRIu64 "\n", r->recoveries, r->recovered, r->recovered_messages,
-		r->reply_packets, l->packets_won, l->duplicates, r->reply_bad, feed->arbiter.stats.joins_unrecovered);
+		r->reply_packets, l->packets_won, l->duplicates, r->reply_bad, r->reply_dropped,
+		feed->arbiter.stats.joins_unrecovered);
 	fprintf(out, "  recovery requests %" PRIu64 " (%" PRIu64 " messages)  timeouts %" PRIu64
 		"  give_ups %" PRIu64 "  datagrams %" PRIu64 "  bad %" PRIu64 "  send_errors %" PRIu64
 		"  handoff_full %" PRIu64 "\n  snapshots %" PRIu64 " (%" PRIu64 " messages)  logins %" PRIu64
-		"  failed %" PRIu64 "  last_recovery_us %.1f (max %.1f)  last_snapshot_ms %.1f\n",
+		"  failed %" PRIu64 "  last_recovery_us %.1f (max %.1f)  last_snapshot_ms %.1f\n"
+		"  snapshot: confirmed %" PRIu64 "  refused %" PRIu64 "  stale_entries %" PRIu64 "  held_dropped %" PRIu64
+		"  resyncs %" PRIu64 "  resyncs_exhausted %" PRIu64 "\n",
 		__atomic_load_n(&io->requests, __ATOMIC_RELAXED), __atomic_load_n(&io->requested_messages, __ATOMIC_RELAXED),
 		__atomic_load_n(&io->timeouts, __ATOMIC_RELAXED), __atomic_load_n(&io->give_ups, __ATOMIC_RELAXED),
 		__atomic_load_n(&io->replies, __ATOMIC_RELAXED), __atomic_load_n(&io->replies_bad, __ATOMIC_RELAXED),
 		__atomic_load_n(&io->send_errors, __ATOMIC_RELAXED), __atomic_load_n(&io->handoff_full, __ATOMIC_RELAXED),
 		r->snapshots, r->snapshot_messages, __atomic_load_n(&io->snapshot_attempts, __ATOMIC_RELAXED),
 		__atomic_load_n(&io->snapshot_failures, __ATOMIC_RELAXED), r->recovery_ns_last / 1e3,
-		r->recovery_ns_max / 1e3, r->snapshot_ns_last / 1e6);
+		r->recovery_ns_max / 1e3, r->snapshot_ns_last / 1e6, feed->arbiter.stats.snapshots_confirmed,
+		r->snapshots_refused, r->snapshot_stale, feed->arbiter.stats.snapshot_dropped, r->resyncs,
+		r->resyncs_exhausted);
 }
 
 void feed_stats_print(FILE *out, const struct feed *feed)
@@ -756,6 +944,16 @@ void feed_stats_print(FILE *out, const struct feed *feed)
 		feed->book->instruments_count, feed->book->orders.count, b->orders_added,
 		b->orders_removed, b->unknown_order, b->duplicate_order, b->orders_full,
 		b->levels_full, b->instruments_full);
+	/* A refusal left the books wrong (STALE): say which key holds too few. */
+	if (b->instruments_full > 0)
+		fprintf(out, "  capacity: %" PRIu64 " instruments refused: raise feeds[%s].book.instruments (now %u)\n",
+			b->instruments_full, feed->cfg->name, feed->cfg->book.instruments_max);
+	if (b->orders_full > 0)
+		fprintf(out, "  capacity: %" PRIu64 " orders refused: raise feeds[%s].book.orders (now %u)\n",
+			b->orders_full, feed->cfg->name, feed->cfg->book.orders_max);
+	if (b->levels_full > 0)
+		fprintf(out, "  capacity: %" PRIu64 " levels refused: raise feeds[%s].book.levels (now %u per side)\n",
+			b->levels_full, feed->cfg->name, feed->cfg->book.levels_max);
 	for (int l = 0; l < CFG_LINES_MAX; l++) {
 		const struct feed_line_stats *s = &feed->lines[l];
 		const struct arbiter_line_stats *al = &a->lines[l];
@@ -764,9 +962,9 @@ void feed_stats_print(FILE *out, const struct feed *feed)
 			continue;
 		fprintf(out, "  line %c: packets %" PRIu64 "  bytes %" PRIu64 "  won %" PRIu64
 			"  duplicates %" PRIu64 "  heartbeats %" PRIu64 "  wrong_session %" PRIu64
-			"  bad_frame %" PRIu64 "  wrong_source %" PRIu64 "  journal_dropped %" PRIu64,
+			"  bad_frame %" PRIu64 "  wrong_source %" PRIu64 "  bad_sequence %" PRIu64 "  journal_dropped %" PRIu64,
 			'A' + l, s->packets, s->bytes, al->packets_won, al->duplicates, al->heartbeats,
-			al->wrong_session, s->bad_frame, s->wrong_source, s->journal_dropped);
+			al->wrong_session, s->bad_frame, s->wrong_source, al->bad_sequence, s->journal_dropped);
 		for (int v = PACKET_NOT_IPV4; v < PACKET_VERDICTS; v++)
 			fprintf(out, "  %s %" PRIu64, packet_verdict_name(v), s->bad_packet[v]);
 		fprintf(out, "\n");

@@ -78,6 +78,8 @@ struct feed {
 	struct feed_latency *latency;	/* NULL: not timing (unit tests, fuzzing) */
 	struct feed_recovery *recovery;	/* NULL: neither recovery nor snapshot configured */
 	uint8_t gap_reason;		/* why the gap being declared is (enum fh_book_reason; 0: find out) */
+	bool capacity_exceeded;		/* the book refused something since it was last emptied: STALE */
+	uint64_t capacity_seen;		/* the book's refusals (orders, levels, instruments full) seen so far */
 	struct decoder_stats snapshot_stats;	/* messages of snapshots (not in `messages`) */
 	struct feed_recovery_rx recovery_rx;	/* book state and recovery counters (RX lcore) */
 	struct feed_recovery_io recovery_io __attribute__((aligned(64)));	/* (recovery worker) */

@@ -53,7 +53,14 @@ struct feed_recovery_rx {
 	uint64_t recovery_ns_last;	/* the last filled hole: handed to the worker -> filled (CLOCK_MONOTONIC) */
 	uint64_t recovery_ns_max;
 	uint64_t snapshot_ns_last;	/* the last snapshot: asked for -> applied */
-	uint64_t started_ns;		/* when the current hole or snapshot was handed over */
+	uint64_t reply_dropped;		/* replies ahead of the hole dropped: every RX copy was held
+					 * (the worker asks again, or gives the hole up) */
+	uint64_t snapshot_stale;	/* snapshot entries of a snapshot no longer wanted: dropped */
+	uint64_t snapshots_refused;	/* snapshots refused: unconfirmed, another session, or too big */
+	uint64_t resyncs;		/* re-syncs (snapshots after a loss) asked for */
+	uint64_t resyncs_exhausted;	/* losses left STALE: the session's re-syncs were used up */
+	uint64_t capacity_refusals;	/* times the book refused an instrument, order or level */
+	uint64_t started_ns;		/* when the current hole or snapshot was handed over (last: not a statistic) */
 };
 
 /* Written by the recovery worker (control lcore). */
@@ -147,6 +154,10 @@ struct feed_recovery {
 	bool want_lost;			/* a want found its queue full: give the hole up (RX only) */
 	bool snapshot_wanted;		/* take a snapshot at the next service (RX only) */
 	bool snapshot_failed;		/* the last snapshot failed whole: none until a new session (RX only) */
+	uint32_t snapshot_id;		/* the snapshot being taken (its want's id); replies of others are stale */
+	uint32_t resyncs_in_row;	/* re-syncs since the books were last confirmed OK (RX only) */
+	uint32_t resyncs_session;	/* re-syncs of this session, bounded by snapshot.resyncs (RX only) */
+	uint64_t resync_at_ns;		/* the wanted snapshot is asked for from then (CLOCK_MONOTONIC) */
 	struct recovery_buffer *buffers;	/* RX only: copies the arbiter may hold */
 	uint32_t free[RECOVERY_BUFFERS];	/* free buffer indexes, a stack */
 	uint32_t free_count;

@@ -141,6 +141,12 @@ static void stats_recovery_fill(struct fh_stats_recovery *out, const struct feed
 	out->recovery_ns_last = STATS_LOAD(rx->recovery_ns_last);
 	out->recovery_ns_max = STATS_LOAD(rx->recovery_ns_max);
 	out->snapshot_ns_last = STATS_LOAD(rx->snapshot_ns_last);
+	out->reply_dropped = STATS_LOAD(rx->reply_dropped);
+	out->snapshot_stale = STATS_LOAD(rx->snapshot_stale);
+	out->snapshots_refused = STATS_LOAD(rx->snapshots_refused);
+	out->resyncs = STATS_LOAD(rx->resyncs);
+	out->resyncs_exhausted = STATS_LOAD(rx->resyncs_exhausted);
+	out->capacity_refusals = STATS_LOAD(rx->capacity_refusals);
 	/* started_ns is the RX lcore's own clock of the hole in hand: not a statistic. */
 	out->requests = STATS_LOAD(io->requests);
 	out->requested_messages = STATS_LOAD(io->requested_messages);
@@ -265,6 +271,21 @@ static void stats_prometheus_recovery_write(FILE *out, const struct fh_stats_seg
 		{ "snapshots_total", "counter", "Snapshots applied.", STATS_RECOVERY(snapshots) },
 		{ "snapshot_messages_total", "counter", "Messages applied from snapshots.",
 		  STATS_RECOVERY(snapshot_messages) },
+		{ "recovery_reply_dropped_total", "counter",
+		  "Recovery replies ahead of the hole dropped: every RX copy was held.", STATS_RECOVERY(reply_dropped) },
+		{ "snapshot_stale_entries_total", "counter", "Entries of a snapshot no longer wanted, dropped.",
+		  STATS_RECOVERY(snapshot_stale) },
+		{ "snapshots_refused_total", "counter",
+		  "Snapshots refused: no line reached their sequence in time, or another session's.",
+		  STATS_RECOVERY(snapshots_refused) },
+		{ "snapshot_resyncs_total", "counter", "Re-syncs (snapshots after a loss) asked for.",
+		  STATS_RECOVERY(resyncs) },
+		{ "snapshot_resyncs_exhausted_total", "counter",
+		  "Losses left stale: the session's re-syncs (snapshot.resyncs) were used up.",
+		  STATS_RECOVERY(resyncs_exhausted) },
+		{ "book_capacity_refusals_total", "counter",
+		  "Instruments, orders or levels the book refused (book.instruments/orders/levels): the feed is stale.",
+		  STATS_RECOVERY(capacity_refusals) },
 		{ "recovery_requests_total", "counter", "Recovery request packets sent.", STATS_RECOVERY(requests) },
 		{ "recovery_requested_messages_total", "counter", "Messages asked for in recovery requests.",
 		  STATS_RECOVERY(requested_messages) },

@@ -163,8 +163,9 @@ static void fuzz_session_start(void *context)
 	f.recovering = false;
 }
 
-static void fuzz_gap(void *context, uint64_t first, uint64_t count)
+static void fuzz_gap(void *context, uint64_t first, uint64_t count, uint64_t newly_lost)
 {
+	(void)newly_lost;
 	(void)context;
 	FUZZ_CHECK(count > 0);
 	fuzz_due(first);

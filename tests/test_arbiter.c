@@ -251,8 +251,9 @@ static void rec_apply(void *context, const struct arbiter_packet *p, uint32_t sk
 	owner_apply(context, p, skip);
 }
 
-static void rec_gap(void *context, uint64_t first, uint64_t count)
+static void rec_gap(void *context, uint64_t first, uint64_t count, uint64_t newly_lost)
 {
+	(void)newly_lost;
 	(void)context;
 	if (first != rec.next || count == 0)
 		rec.broken = true;
@@ -601,8 +602,9 @@ static void sim_event_add(uint64_t due, uint64_t first, uint64_t count, bool giv
 	sim.events[sim.events_count++] = (struct sim_event){ due, first, count, give_up };
 }
 
-static void sim_gap(void *context, uint64_t first, uint64_t count)
+static void sim_gap(void *context, uint64_t first, uint64_t count, uint64_t newly_lost)
 {
+	(void)newly_lost;
 	for (uint64_t s = first; s < first + count && s <= MESSAGES_MAX; s++)
 		if (offered[s])
 			rec.broken = true;	/* it was delivered: it is not lost */
@@ -611,7 +613,7 @@ static void sim_gap(void *context, uint64_t first, uint64_t count)
 		rec.broken = true;
 	if (rec.phase == PHASE_EXPIRE || rec.phase == PHASE_OTHER)
 		rec.broken = true;	/* with recover() and no join, expiry declares nothing */
-	rec_gap(context, first, count);
+	rec_gap(context, first, count, newly_lost);
 }
 
 /* The server answers a request: in chunks, late, out of order, some twice, some lost. */

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #define FH_STATS_MAGIC 0x3154415453484646ull	/* "FFHSTAT1" little-endian */
-#define FH_STATS_VERSION 2
+#define FH_STATS_VERSION 3
 #define FH_STATS_FEEDS_MAX 16
 #define FH_STATS_LATENCIES 3
 #define FH_STATS_NAME_MAX 32
@@ -38,6 +38,8 @@ struct fh_stats_recovery {
 	uint64_t snapshots, snapshot_messages;
 	uint64_t recovery_ns_last, recovery_ns_max;	/* a hole handed over -> filled */
 	uint64_t snapshot_ns_last;			/* a snapshot asked for -> applied */
+	uint64_t reply_dropped, snapshot_stale, snapshots_refused, resyncs, resyncs_exhausted;
+	uint64_t capacity_refusals;
 	/* the recovery worker's */
 	uint64_t requests, requested_messages, timeouts, give_ups, replies, replies_bad;
 	uint64_t send_errors, handoff_full, snapshot_attempts, snapshot_failures;

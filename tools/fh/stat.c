@@ -96,6 +96,8 @@ static const struct {
 	STAT_RECOVERY(recoveries), STAT_RECOVERY(recovered), STAT_RECOVERY(recovered_messages),
 	STAT_RECOVERY(reply_packets), STAT_RECOVERY(reply_duplicates), STAT_RECOVERY(reply_bad),
 	STAT_RECOVERY(recovery_ns_last), STAT_RECOVERY(recovery_ns_max), STAT_RECOVERY(snapshot_ns_last),
+	STAT_RECOVERY(reply_dropped), STAT_RECOVERY(snapshot_stale), STAT_RECOVERY(snapshots_refused),
+	STAT_RECOVERY(resyncs), STAT_RECOVERY(resyncs_exhausted), STAT_RECOVERY(capacity_refusals),
 	STAT_RECOVERY(losses),
 	STAT_RECOVERY(lost_messages), STAT_RECOVERY(lost_first), STAT_RECOVERY(lost_count),
 	STAT_RECOVERY(hold_full), STAT_RECOVERY(snapshots), STAT_RECOVERY(snapshot_messages),
