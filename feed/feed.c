@@ -124,9 +124,10 @@ static void feed_packet_apply(void *context, const struct arbiter_packet *packet
 	feed->decoder->frame_apply(feed->book, &feed->messages, listener, packet->payload,
 				   packet->len, skip,
 				   feed->pipeline != NULL && feed->pipeline->count > 0 ? feed->pipeline : NULL);
-	feed_capacity_check(feed);
 	if (feed->pub != NULL)
 		publisher_packet_end(feed->pub, packet->seq + packet->count - 1);
+	/* Between packets (a state change is published after the packet's end). */
+	feed_capacity_check(feed);
 	if (feed->latency != NULL)
 		feed_packet_timed(feed, packet);
 }
