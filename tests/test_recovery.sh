@@ -125,6 +125,9 @@ if "$FH" tail --ring $ring-1 --json >"$TMP/down.json" 2>"$TMP/down.tail.err"; th
 	check "down: a consumer sees the STALE state in the events" grep -q '"stale"' "$TMP/down.json"
 	check "down: BOOK_STATE says why: the server was silent" \
 		grep -q '"type":"book_state".*"reason":"server_silent"' "$TMP/down.json"
+	# The GAP event itself says stale: the state changes before the GAP is published.
+	check "down: every GAP event carries state stale ($(grep -c '"type":"gap"' "$TMP/down.json") gaps)" \
+		bash -c "grep -q '\"type\":\"gap\"' '$TMP/down.json' && ! grep '\"type\":\"gap\"' '$TMP/down.json' | grep -qv '\"state\":\"stale\"'"
 else
 	fail "down: fh tail failed"; tail -3 "$TMP/down.tail.err"
 fi
