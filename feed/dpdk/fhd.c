@@ -1036,6 +1036,7 @@ static int fhd_lcores_setup(struct fhd_run *run)
 			return -ENOMEM;
 		}
 		rx->quit = &fhd_quit;
+		rx->pool = run->pool;
 		rx->replay = run->replay;
 		rx->timestamp_offset = -1;
 		rx->set.pipeline_orders_min = FEED_PIPELINE_ORDERS_MIN;
@@ -1155,6 +1156,50 @@ static int fhd_publish_start(struct fhd_run *run)
 	return fhd_publish_setup(cfg, run->rx, run->rings, run->views, run->publishers);
 }
 
+/* Times the RX lcores found the pool low while polling port_id's queues. */
+static uint64_t fhd_port_pool_low(const struct fhd_run *run, uint16_t port_id)
+{
+	uint64_t pool_low = 0;
+
+	for (uint16_t i = 0; i < run->cfg.rx_lcores_count; i++)
+		for (uint32_t q = 0; q < run->rx[i]->queues_count; q++)
+			if (run->rx[i]->queues[q].port_id == port_id)
+				pool_low += __atomic_load_n(&run->rx[i]->queues[q].pool_low, __ATOMIC_RELAXED);
+	return pool_low;
+}
+
+/* Port p's name in reports: the config's, or in a replay its capture's file name. */
+static const char *fhd_port_label(const struct fhd_run *run, uint32_t p, bool short_name)
+{
+	const char *slash;
+
+	if (!run->replay)
+		return run->cfg.ports[p].name;
+	slash = strrchr(run->o.replay[p], '/');
+	return short_name && slash != NULL ? slash + 1 : run->o.replay[p];
+}
+
+/* The ports' counters for the stats segment and Prometheus, before each stats tick. */
+static void fhd_ports_stats_set(struct fhd_run *run)
+{
+	struct fh_stats_port ports[FH_STATS_PORTS_MAX];
+	struct rte_eth_stats eth;
+	uint32_t count = 0;
+
+	for (uint32_t p = 0; p < run->ports_open && count < FH_STATS_PORTS_MAX; p++, count++) {
+		memset(&ports[count], 0, sizeof(ports[count]));
+		snprintf(ports[count].name, sizeof(ports[count].name), "%s", fhd_port_label(run, p, true));
+		if (rte_eth_stats_get(run->port_ids[p], &eth) == 0) {
+			ports[count].received = eth.ipackets;
+			ports[count].missed = eth.imissed;
+			ports[count].no_mbuf = eth.rx_nombuf;
+			ports[count].errors = eth.ierrors;
+		}
+		ports[count].pool_low = fhd_port_pool_low(run, run->port_ids[p]);
+	}
+	stats_ports_set(&run->stats, ports, count);
+}
+
 /*
  * The stats segment (a fresh unguessable name when this run's own was taken), with
  * its Prometheus file, and its first tick. 0, or -errno from stats_open.
@@ -1180,6 +1225,7 @@ static int fhd_stats_start(struct fhd_run *run)
 		per_run ? ", removed at exit" : "");
 	if (run->outputs.prometheus.fd >= 0)
 		stats_prometheus_file_set(&run->stats, &run->outputs.prometheus, run->outputs.prometheus_name);
+	fhd_ports_stats_set(run);
 	run->stats.last_tick_ns = clock_monotonic_ns();
 	return 0;
 }
@@ -1279,8 +1325,10 @@ static void fhd_wait(struct fhd_run *run)
 		    (double)(rte_rdtsc() - started_tsc) / (double)rte_get_tsc_hz() >= run->o.duration_s)
 			fhd_quit = true;
 		now_ns = clock_monotonic_ns();
-		if (stats_due(&run->stats, now_ns))
+		if (stats_due(&run->stats, now_ns)) {
+			fhd_ports_stats_set(run);
 			stats_tick(&run->stats, now_ns, false);
+		}
 		usleep(10000);
 	}
 	for (uint16_t i = 0; i < cfg->rx_lcores_count; i++)
@@ -1290,6 +1338,7 @@ static void fhd_wait(struct fhd_run *run)
 		run->journal.stop = true;
 		rte_eal_wait_lcore(cfg->journal.lcore);
 	}
+	fhd_ports_stats_set(run);
 	stats_tick(&run->stats, clock_monotonic_ns(), true);	/* the RX lcores are done: the last interval */
 	/* ... and consumers learn that this generation ends cleanly. */
 	for (uint16_t i = 0; i < cfg->rx_lcores_count; i++)
@@ -1350,8 +1399,8 @@ static int fhd_report(struct fhd_run *run)
 	if (run->replay)
 		fhd_captures_report(stdout, &run->o, run->captures, run->rx[0], run->port_ids, run->ports_open);
 	for (uint32_t p = 0; p < run->ports_open; p++) {
-		snprintf(name, sizeof(name), "%s", run->replay ? run->o.replay[p] : cfg->ports[p].name);
-		port_stats_print(stdout, run->port_ids[p], name);
+		snprintf(name, sizeof(name), "%s", fhd_port_label(run, p, false));
+		port_stats_print(stdout, run->port_ids[p], name, fhd_port_pool_low(run, run->port_ids[p]));
 	}
 	for (uint16_t i = 0; i < cfg->rx_lcores_count; i++)
 		if (run->rx[i]->set.feeds_count > 0)
