@@ -46,9 +46,17 @@
 #define CFG_RX_DESCRIPTORS_DEFAULT 1024
 #define CFG_REORDER_PACKETS_DEFAULT 1024
 #define CFG_REORDER_US_DEFAULT 5000
-#define CFG_BOOK_INSTRUMENTS_DEFAULT 4096
-#define CFG_BOOK_ORDERS_DEFAULT 1048576
-#define CFG_BOOK_LEVELS_DEFAULT 1024
+/*
+ * A full NASDAQ day (issue 20): book.c maps a stock locate to an instrument through a
+ * table, so instruments counts the locates seen: over 8,000 (NASDAQ's 12302019 sample
+ * has locates up to 8,879 or more); orders a day's peak of live orders, a few million, below
+ * 2^22 so the level pool (orders + 2 x instruments) keeps its hash at 2^23 slots;
+ * levels a side's depth, twice the old 1,024 (each level of depth costs every
+ * instrument 0.8 B of side list). fhd's RSS with them: 0.8 GB (0.3 GB before).
+ */
+#define CFG_BOOK_INSTRUMENTS_DEFAULT 16384
+#define CFG_BOOK_ORDERS_DEFAULT 4000000
+#define CFG_BOOK_LEVELS_DEFAULT 2048
 #define CFG_JOURNAL_RING_MIN 64
 #define CFG_JOURNAL_RING_MAX (1u << 20)
 #define CFG_JOURNAL_RING_DEFAULT 8192

@@ -43,6 +43,7 @@ run asan/test_fh_pcap_hostile "$ROOT/tests/test_fh_pcap_hostile.sh" "$B/asan/fh-
 run test_recovery_servers "$ROOT/tests/test_recovery_servers.sh"
 run test_config_errors "$ROOT/tests/test_config_errors.sh"
 run test_prometheus "$ROOT/tests/test_prometheus.sh"
+run test_capacity "$ROOT/tests/test_capacity.sh"
 run test_replay "$ROOT/tests/test_replay.sh"
 run test_replay_end "$ROOT/tests/test_replay_end.sh"
 run test_sighup "$ROOT/tests/test_sighup.sh"

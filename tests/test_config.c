@@ -324,6 +324,9 @@ static void default_case_run(void)
 	     cfg->rx_lcores_count == 1 && cfg->rx_lcores[0] == 1 &&
 	     cfg->ports_count == 1 && !strcmp(cfg->ports[0].name, "p0") &&
 	     cfg->eal_args_count == 6 && !strcmp(cfg->eal_args[0], "--no-huge") &&
+	     /* a full NASDAQ day: over 8,000 locates, a few million live orders */
+	     feed->book.instruments_max == 16384 && feed->book.orders_max == 4000000 &&
+	     feed->book.levels_max == 2048 &&
 	     !strcmp(cfg->source, "<default>/config/default.yaml");
 	report("default config", ok, ret ? err : "wrong values");
 
@@ -356,8 +359,8 @@ static void minimal_case_run(void)
 	     feed->lines[CFG_LINE_A].queue == 0 && feed->lines[CFG_LINE_A].port_index == 0 &&
 	     !feed->lines[CFG_LINE_A].source_present && !feed->lines[CFG_LINE_B].present &&
 	     feed->reorder_packets_max == 1024 && feed->reorder_window_us == 5000 &&
-	     feed->book.instruments_max == 4096 && feed->book.orders_max == 1048576 &&
-	     feed->book.levels_max == 1024 && feed->publish_views == CFG_VIEWS_ALL &&
+	     feed->book.instruments_max == 16384 && feed->book.orders_max == 4000000 &&
+	     feed->book.levels_max == 2048 && feed->publish_views == CFG_VIEWS_ALL &&
 	     !strcmp(cfg->source, "min");
 	report("minimal config with defaults", ok, ret ? err : "wrong values");
 	free(cfg);
