@@ -155,33 +155,11 @@ static void stats_recovery_fill(struct fh_stats_recovery *out, const struct feed
 #undef STATS_LOAD
 }
 
-/*
- * What the RX lcore counts and people must see while fhd runs: the book's capacity
- * refusals (a session larger than the config), snapshot holds that overflowed and
- * snapshots refused, and each line's packets dropped for a sequence no line confirmed.
- */
-static void stats_refusals_fill(struct fh_stats_feed *out, const struct feed *feed)
-{
-	const struct book_stats *b = &feed->book->stats;
-	const struct arbiter_stats *a = &feed->arbiter.stats;
-
-	_Static_assert(FH_STATS_LINES == ARBITER_LINES, "a bad_sequence per arbiter line");
-#define STATS_LOAD(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
-	out->instruments_full = STATS_LOAD(b->instruments_full);
-	out->orders_full = STATS_LOAD(b->orders_full);
-	out->levels_full = STATS_LOAD(b->levels_full);
-	out->snapshot_dropped = STATS_LOAD(a->snapshot_dropped);
-	out->snapshots_confirmed = STATS_LOAD(a->snapshots_confirmed);
-	out->snapshots_unconfirmed = STATS_LOAD(a->snapshots_unconfirmed);
-	for (int l = 0; l < ARBITER_LINES; l++)
-		out->bad_sequence[l] = STATS_LOAD(a->lines[l].bad_sequence);
-#undef STATS_LOAD
-}
-
 /* A feed's counters, summed over its lines where they are per line. */
 static void stats_counters_fill(struct fh_stats_feed *out, const struct feed *feed)
 {
 	const struct arbiter_stats *a = &feed->arbiter.stats;
+	const struct book_stats *b = &feed->book->stats;
 
 	out->packets = out->duplicates = out->dropped = out->journal_dropped = 0;
 	for (int l = 0; l < CFG_LINES_MAX; l++) {
@@ -202,7 +180,20 @@ static void stats_counters_fill(struct fh_stats_feed *out, const struct feed *fe
 	out->feed_delay_negative = feed->latency != NULL ? feed->latency->feed_delay_negative : 0;
 	out->feed_delay_out_of_range = feed->latency != NULL ? feed->latency->feed_delay_out_of_range : 0;
 	stats_recovery_fill(&out->recovery, feed);
-	stats_refusals_fill(out, feed);
+	/*
+	 * What must be seen while fhd runs, not only in its exit report: the book's
+	 * capacity refusals (a session larger than the config), snapshot holds that
+	 * overflowed, snapshots refused, and packets of a sequence no line confirmed.
+	 */
+	_Static_assert(FH_STATS_LINES == ARBITER_LINES, "a bad_sequence per arbiter line");
+	out->instruments_full = __atomic_load_n(&b->instruments_full, __ATOMIC_RELAXED);
+	out->orders_full = __atomic_load_n(&b->orders_full, __ATOMIC_RELAXED);
+	out->levels_full = __atomic_load_n(&b->levels_full, __ATOMIC_RELAXED);
+	out->snapshot_dropped = __atomic_load_n(&a->snapshot_dropped, __ATOMIC_RELAXED);
+	out->snapshots_confirmed = __atomic_load_n(&a->snapshots_confirmed, __ATOMIC_RELAXED);
+	out->snapshots_unconfirmed = __atomic_load_n(&a->snapshots_unconfirmed, __ATOMIC_RELAXED);
+	for (int l = 0; l < ARBITER_LINES; l++)
+		out->bad_sequence[l] = __atomic_load_n(&a->lines[l].bad_sequence, __ATOMIC_RELAXED);
 }
 
 static void stats_us(char *out, size_t size, uint64_t ns)
@@ -319,6 +310,15 @@ static void stats_prometheus_recovery_write(FILE *out, const struct fh_stats_seg
 		  STATS_RECOVERY(snapshot_attempts) },
 		{ "snapshot_failures_total", "counter", "Snapshots rejected, disconnected or timed out.",
 		  STATS_RECOVERY(snapshot_failures) },
+		/* the arbiter's, beside the struct fh_stats_recovery it has no field in */
+		{ "snapshot_dropped_packets_total", "counter",
+		  "Line packets dropped (oldest first) from a full hold while a snapshot was taken.",
+		  offsetof(struct fh_stats_feed, snapshot_dropped), false },
+		{ "snapshots_confirmed_total", "counter", "Snapshots whose sequence a line packet reached.",
+		  offsetof(struct fh_stats_feed, snapshots_confirmed), false },
+		{ "snapshots_unconfirmed_total", "counter",
+		  "Snapshots refused: no line packet reached their sequence in time.",
+		  offsetof(struct fh_stats_feed, snapshots_unconfirmed), false },
 	};
 #undef STATS_RECOVERY
 #undef STATS_RECOVERY_NS
@@ -342,8 +342,8 @@ static void stats_label_write(FILE *out, const char *value)
 }
 
 /*
- * The book's refusals (one family, by what ran out), the snapshot counters, each
- * line's bad_sequence, and the ports' counters with fhd's pool_low.
+ * The book's refusals (one family, by what ran out), each line's bad_sequence, and the
+ * ports' counters with fhd's pool_low.
  */
 static void stats_prometheus_refusals_write(FILE *out, const struct fh_stats_segment *seg)
 {
@@ -373,14 +373,6 @@ static void stats_prometheus_refusals_write(FILE *out, const struct fh_stats_seg
 			"fh_book_refused_total{feed=\"%s\",what=\"levels\"} %" PRIu64 "\n", f->name,
 			f->instruments_full, f->name, f->orders_full, f->name, f->levels_full);
 	}
-	stats_counter_write(out, seg, "snapshot_dropped_packets_total",
-			    "Line packets dropped (oldest first) from a full hold while a snapshot was taken.",
-			    offsetof(struct fh_stats_feed, snapshot_dropped));
-	stats_counter_write(out, seg, "snapshots_confirmed_total", "Snapshots whose sequence a line packet reached.",
-			    offsetof(struct fh_stats_feed, snapshots_confirmed));
-	stats_counter_write(out, seg, "snapshots_unconfirmed_total",
-			    "Snapshots refused: no line packet reached their sequence in time.",
-			    offsetof(struct fh_stats_feed, snapshots_unconfirmed));
 	fprintf(out, "# HELP fh_bad_sequence_total Packets dropped per line: a sequence jump ahead no "
 		"line confirmed.\n# TYPE fh_bad_sequence_total counter\n");
 	for (uint32_t i = 0; i < seg->feeds_count; i++)

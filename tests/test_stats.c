@@ -96,6 +96,19 @@ static void stats_refusals_check(struct stats *s, struct feed *feed, const char 
 		{ .name = "p0", .received = 7001, .missed = 7002, .no_mbuf = 7003, .errors = 7004, .pool_low = 7005 },
 		{ .name = "a\"b\\c", .pool_low = 7006 },
 	};
+	static const char *const samples[] = {
+		"# TYPE fh_book_refused_total counter\n",
+		"fh_book_refused_total{feed=\"itch\",what=\"instruments\"} 3001\n",
+		"fh_book_refused_total{feed=\"itch\",what=\"orders\"} 3002\n",
+		"fh_book_refused_total{feed=\"itch\",what=\"levels\"} 3003\n",
+		"fh_snapshot_dropped_packets_total{feed=\"itch\"} 3004\n",
+		"fh_snapshots_confirmed_total{feed=\"itch\"} 3005\n",
+		"fh_snapshots_unconfirmed_total{feed=\"itch\"} 3006\n",
+		"fh_bad_sequence_total{feed=\"itch\",line=\"A\"} 3007\n",
+		"fh_bad_sequence_total{feed=\"itch\",line=\"recovery\"} 3009\n",
+		"fh_port_pool_low_total{port=\"p0\"} 7005\n",
+		"fh_port_no_mbuf_total{port=\"p0\"} 7003\n",
+	};
 
 	feed->book->stats.instruments_full = 3001;
 	feed->book->stats.orders_full = 3002;
@@ -112,17 +125,8 @@ static void stats_refusals_check(struct stats *s, struct feed *feed, const char 
 	CHECK(seg->bad_sequence[0] == 3007 && seg->bad_sequence[1] == 3008 && seg->bad_sequence[2] == 3009);
 	CHECK(s->segment->ports_count == 2 && !strcmp(s->segment->ports[0].name, "p0") &&
 	      s->segment->ports[0].pool_low == 7005 && s->segment->ports[0].no_mbuf == 7003);
-	CHECK(lines_with(prometheus, "# TYPE fh_book_refused_total counter") == 1);
-	CHECK(lines_with(prometheus, "fh_book_refused_total{feed=\"itch\",what=\"instruments\"} 3001\n") == 1);
-	CHECK(lines_with(prometheus, "fh_book_refused_total{feed=\"itch\",what=\"orders\"} 3002\n") == 1);
-	CHECK(lines_with(prometheus, "fh_book_refused_total{feed=\"itch\",what=\"levels\"} 3003\n") == 1);
-	CHECK(lines_with(prometheus, "fh_snapshot_dropped_packets_total{feed=\"itch\"} 3004\n") == 1);
-	CHECK(lines_with(prometheus, "fh_snapshots_confirmed_total{feed=\"itch\"} 3005\n") == 1);
-	CHECK(lines_with(prometheus, "fh_snapshots_unconfirmed_total{feed=\"itch\"} 3006\n") == 1);
-	CHECK(lines_with(prometheus, "fh_bad_sequence_total{feed=\"itch\",line=\"A\"} 3007\n") == 1);
-	CHECK(lines_with(prometheus, "fh_bad_sequence_total{feed=\"itch\",line=\"recovery\"} 3009\n") == 1);
-	CHECK(lines_with(prometheus, "fh_port_pool_low_total{port=\"p0\"} 7005\n") == 1);
-	CHECK(lines_with(prometheus, "fh_port_no_mbuf_total{port=\"p0\"} 7003\n") == 1);
+	for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]); i++)
+		CHECK(lines_with(prometheus, samples[i]) == 1);
 	CHECK(lines_with(prometheus, "fh_port_pool_low_total{port=\"a\\\"b\\\\c\"} 7006\n") == 1);
 }
 
