@@ -29,6 +29,8 @@ OPT := -O2 $(if $(filter 1,$(NATIVE)),-march=native)
 SAN := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 comma := ,
+empty :=
+space := $(empty) $(empty)
 pc_cflags = $(shell pkg-config --cflags $(1) 2>/dev/null)
 pc_libs = $(shell pkg-config --libs $(1) 2>/dev/null)
 
@@ -111,6 +113,9 @@ $(B)/include/fh/%.h: publish/libfh/%.h
 	@mkdir -p $(dir $@)
 	$(Q)cp $< $@
 # fh_pc PREFIX INCLUDEDIR LIBDIR EXTRA_CFLAGS EXTRA_LIBS: the text of an fh.pc.
+# pc_escape: a path as a .pc variable wants it, each space after a backslash (pkg-config
+# splits Cflags and Libs as a shell would, after expanding the variables).
+pc_escape = $(subst $(space),\$(space),$(1))
 fh_pc = printf 'prefix=%s\nincludedir=%s\nlibdir=%s\n\nName: fh\nDescription: client library for fh publish rings\nVersion: $(FH_VERSION)\nCflags: -I$${includedir}%s\nLibs: -L$${libdir} %s-lfh\n' '$(1)' '$(2)' '$(3)' '$(4)' '$(5)'
 $(B)/fh.pc: Makefile $(FH_HEADERS:publish/libfh/%=$(B)/include/fh/%)
 	@mkdir -p $(B)
@@ -219,7 +224,9 @@ run-fuzz: $(FUZZ_BINS)
 # Installs fhd, fh, fh-pcap, libfh (static, shared with its soname links), the
 # consumer headers as <fh/fh.h> and <fh/fh_event.h>, and an fh.pc whose paths are the
 # installed ones (PREFIX, not DESTDIR). After installing into a directory the loader
-# does not search, run ldconfig or set LD_LIBRARY_PATH.
+# does not search, run ldconfig or set LD_LIBRARY_PATH. fh.pc is written in build/ and
+# copied with install, which replaces whatever is at its name: a redirect into DESTDIR
+# would write through a symlink planted there.
 install: $(B)/fhd $(B)/fh $(B)/fh-pcap $(B)/libfh.a $(B)/$(FH_SO)
 	$(Q)install -d '$(DESTDIR)$(BINDIR)' '$(DESTDIR)$(LIBDIR)/pkgconfig' '$(DESTDIR)$(INCLUDEDIR)/fh'
 	$(Q)install -m 0755 $(B)/fhd $(B)/fh $(B)/fh-pcap '$(DESTDIR)$(BINDIR)/'
@@ -228,8 +235,9 @@ install: $(B)/fhd $(B)/fh $(B)/fh-pcap $(B)/libfh.a $(B)/$(FH_SO)
 	$(Q)ln -sfn $(FH_SO) '$(DESTDIR)$(LIBDIR)/libfh.so.$(FH_SO_MAJOR)'
 	$(Q)ln -sfn libfh.so.$(FH_SO_MAJOR) '$(DESTDIR)$(LIBDIR)/libfh.so'
 	$(Q)install -m 0644 $(FH_HEADERS) '$(DESTDIR)$(INCLUDEDIR)/fh/'
-	$(Q)$(call fh_pc,$(PREFIX),$(INCLUDEDIR),$(LIBDIR),,) >'$(DESTDIR)$(LIBDIR)/pkgconfig/fh.pc'
-	$(Q)chmod 0644 '$(DESTDIR)$(LIBDIR)/pkgconfig/fh.pc'
+	$(Q)mkdir -p $(B)/install && rm -f $(B)/install/fh.pc
+	$(Q)$(call fh_pc,$(call pc_escape,$(PREFIX)),$(call pc_escape,$(INCLUDEDIR)),$(call pc_escape,$(LIBDIR)),,) >$(B)/install/fh.pc
+	$(Q)install -m 0644 $(B)/install/fh.pc '$(DESTDIR)$(LIBDIR)/pkgconfig/fh.pc'
 	@echo "installed under $(DESTDIR)$(PREFIX)"
 
 uninstall:

@@ -39,15 +39,24 @@
 #define CFG_BOOK_INSTRUMENTS_MAX 65536
 #define CFG_BOOK_ORDERS_MAX (1u << 28)
 #define CFG_BOOK_LEVELS_MAX 65536
+#define CFG_HOLD_MAX (1u << 20)		/* recovery.hold and snapshot.hold: packets, each an mbuf */
+#define CFG_HOLD_DEFAULT 65536
 
 #define CFG_RX_QUEUES_DEFAULT 1
 #define CFG_RX_DESCRIPTORS_DEFAULT 1024
-#define CFG_MBUFS_DEFAULT 16383
 #define CFG_REORDER_PACKETS_DEFAULT 1024
 #define CFG_REORDER_US_DEFAULT 5000
-#define CFG_BOOK_INSTRUMENTS_DEFAULT 4096
-#define CFG_BOOK_ORDERS_DEFAULT 1048576
-#define CFG_BOOK_LEVELS_DEFAULT 1024
+/*
+ * A full NASDAQ day (issue 20): book.c maps a stock locate to an instrument through a
+ * table, so instruments counts the locates seen: over 8,000 (NASDAQ's 12302019 sample
+ * has locates up to 8,879 or more); orders a day's peak of live orders, a few million, below
+ * 2^22 so the level pool (orders + 2 x instruments) keeps its hash at 2^23 slots;
+ * levels a side's depth, twice the old 1,024 (each level of depth costs every
+ * instrument 0.8 B of side list). fhd's RSS with them: 0.8 GB (0.3 GB before).
+ */
+#define CFG_BOOK_INSTRUMENTS_DEFAULT 16384
+#define CFG_BOOK_ORDERS_DEFAULT 4000000
+#define CFG_BOOK_LEVELS_DEFAULT 2048
 #define CFG_JOURNAL_RING_MIN 64
 #define CFG_JOURNAL_RING_MAX (1u << 20)
 #define CFG_JOURNAL_RING_DEFAULT 8192
@@ -75,8 +84,9 @@ _Static_assert(CFG_LCORE_ID_MAX <= UINT16_MAX, "lcore ids are stored in uint16_t
 _Static_assert(CFG_PORTS_MAX <= UINT16_MAX, "port indexes are stored in uint16_t");
 _Static_assert(CFG_RX_QUEUES_MAX <= UINT16_MAX, "queues are stored in uint16_t");
 _Static_assert(CFG_RX_DESCRIPTORS_MAX <= UINT16_MAX, "descriptors are stored in uint16_t");
-_Static_assert(CFG_MBUFS_DEFAULT >= CFG_MBUFS_MIN && CFG_MBUFS_DEFAULT <= CFG_MBUFS_MAX,
+_Static_assert(CFG_MBUFS_DEFAULT_MIN >= CFG_MBUFS_MIN && CFG_MBUFS_DEFAULT_MIN <= CFG_MBUFS_MAX,
 	       "mbufs default in range");
+_Static_assert(((CFG_MBUFS_DEFAULT_MIN + 1) & CFG_MBUFS_DEFAULT_MIN) == 0, "the default is 2^n - 1");
 
 extern const char cfg_default_yaml_start[];
 extern const char cfg_default_yaml_end[];
@@ -632,7 +642,7 @@ static int cfg_recovery_read(struct cfg_parser *p, yaml_node_t *node, const char
 		{ RECOVERY_KEY_TIMEOUT_MAX, 8000, 1, 600000, &feed->recovery.timeout_max_ms },
 		{ RECOVERY_KEY_IN_FLIGHT, 8, 1, 64, &feed->recovery.in_flight },
 		{ RECOVERY_KEY_MESSAGES, 200, 1, 65534, &feed->recovery.request_messages },
-		{ RECOVERY_KEY_HOLD, 65536, feed->reorder_packets_max, 1u << 20, &feed->recovery.hold },
+		{ RECOVERY_KEY_HOLD, CFG_HOLD_DEFAULT, feed->reorder_packets_max, CFG_HOLD_MAX, &feed->recovery.hold },
 	};
 	char path[YAML_READER_PATH_MAX];
 	int ret;
@@ -654,17 +664,34 @@ static int cfg_recovery_read(struct cfg_parser *p, yaml_node_t *node, const char
 
 enum {
 	SNAPSHOT_KEY_SERVER, SNAPSHOT_KEY_USERNAME, SNAPSHOT_KEY_PASSWORD, SNAPSHOT_KEY_TIMEOUT,
-	SNAPSHOT_KEY_RETRIES, SNAPSHOT_KEY_MAX, SNAPSHOT_KEYS
+	SNAPSHOT_KEY_RETRIES, SNAPSHOT_KEY_MAX, SNAPSHOT_KEY_HOLD, SNAPSHOT_KEY_CONFIRM,
+	SNAPSHOT_KEY_RESYNC_BACKOFF, SNAPSHOT_KEY_RESYNCS, SNAPSHOT_KEYS
 };
 
-/* A feed's optional snapshot section (struct cfg_snapshot). */
+/*
+ * A feed's optional snapshot section (struct cfg_snapshot, which gives each key's
+ * range and default). Read after reorder_window: the hold is at least the window.
+ */
 static int cfg_snapshot_read(struct cfg_parser *p, yaml_node_t *node, const char *parent,
-			     struct cfg_snapshot *snap)
+			     struct cfg_feed *feed)
 {
 	struct yaml_reader_key keys[SNAPSHOT_KEYS] = {
 		[SNAPSHOT_KEY_SERVER] = { .name = "server" }, [SNAPSHOT_KEY_USERNAME] = { .name = "username" },
 		[SNAPSHOT_KEY_PASSWORD] = { .name = "password" }, [SNAPSHOT_KEY_TIMEOUT] = { .name = "timeout_ms" },
 		[SNAPSHOT_KEY_RETRIES] = { .name = "retries" }, [SNAPSHOT_KEY_MAX] = { .name = "max_ms" },
+		[SNAPSHOT_KEY_HOLD] = { .name = "hold" }, [SNAPSHOT_KEY_CONFIRM] = { .name = "confirm_ms" },
+		[SNAPSHOT_KEY_RESYNC_BACKOFF] = { .name = "resync_backoff_ms" },
+		[SNAPSHOT_KEY_RESYNCS] = { .name = "resyncs" },
+	};
+	struct cfg_snapshot *snap = &feed->snapshot;
+	const struct { int key; uint32_t def, min, max; uint32_t *out; } ranges[] = {
+		{ SNAPSHOT_KEY_TIMEOUT, 15000, 100, 600000, &snap->timeout_ms },
+		{ SNAPSHOT_KEY_RETRIES, 3, 0, 100, &snap->retries },
+		{ SNAPSHOT_KEY_MAX, 600000, 1000, 86400000, &snap->max_ms },
+		{ SNAPSHOT_KEY_HOLD, CFG_HOLD_DEFAULT, feed->reorder_packets_max, CFG_HOLD_MAX, &snap->hold },
+		{ SNAPSHOT_KEY_CONFIRM, 2000, 1, 600000, &snap->confirm_ms },
+		{ SNAPSHOT_KEY_RESYNC_BACKOFF, 1000, 0, 600000, &snap->resync_backoff_ms },
+		{ SNAPSHOT_KEY_RESYNCS, 5, 0, 1000, &snap->resyncs_max },
 	};
 	char path[YAML_READER_PATH_MAX];
 	int ret;
@@ -682,15 +709,9 @@ static int cfg_snapshot_read(struct cfg_parser *p, yaml_node_t *node, const char
 	if (ret == 0)
 		ret = cfg_soup_field_read(p, node, path, &keys[SNAPSHOT_KEY_PASSWORD], snap->password,
 					  sizeof(snap->password), false);
-	if (ret == 0)
-		ret = yaml_reader_uint_get(p->reader, node, path, &keys[SNAPSHOT_KEY_TIMEOUT], false, 15000,
-					   100, 600000, &snap->timeout_ms);
-	if (ret == 0)
-		ret = yaml_reader_uint_get(p->reader, node, path, &keys[SNAPSHOT_KEY_RETRIES], false, 3, 0,
-					   100, &snap->retries);
-	if (ret == 0)
-		ret = yaml_reader_uint_get(p->reader, node, path, &keys[SNAPSHOT_KEY_MAX], false, 600000,
-					   1000, 86400000, &snap->max_ms);
+	for (size_t i = 0; ret == 0 && i < sizeof(ranges) / sizeof(ranges[0]); i++)
+		ret = yaml_reader_uint_get(p->reader, node, path, &keys[ranges[i].key], false, ranges[i].def,
+					   ranges[i].min, ranges[i].max, ranges[i].out);
 	snap->enabled = ret == 0;
 	return ret;
 }
@@ -804,7 +825,7 @@ static int cfg_feed_read(struct cfg_parser *p, yaml_node_t *node, size_t index)
 	ret = cfg_recovery_read(p, keys[FEED_KEY_RECOVERY].value, path, feed);
 	if (ret)
 		return ret;
-	return cfg_snapshot_read(p, keys[FEED_KEY_SNAPSHOT].value, path, &feed->snapshot);
+	return cfg_snapshot_read(p, keys[FEED_KEY_SNAPSHOT].value, path, feed);
 }
 
 static int cfg_feeds_read(struct cfg_parser *p, yaml_node_t *node)
@@ -1059,31 +1080,8 @@ static int cfg_journal_files_read(struct cfg_parser *p, yaml_node_t *node,
 }
 
 /*
- * The mbufs must cover the references the journal may hold on top of every RX ring
- * and reorder window, or a slow disk would starve RX of buffers. ring is journal.ring's
- * node (NULL: the default), node the section's.
- */
-static int cfg_journal_mbufs_check(struct cfg_parser *p, const yaml_node_t *node,
-				   const yaml_node_t *ring)
-{
-	const struct cfg *cfg = p->cfg;
-	uint64_t held = (uint64_t)cfg->journal.ring * cfg->rx_lcores_count;
-
-	for (uint16_t i = 0; i < cfg->ports_count; i++)
-		held += (uint64_t)cfg->ports[i].rx_queues * cfg->ports[i].rx_descriptors;
-	for (uint16_t f = 0; f < cfg->feeds_count; f++)
-		held += cfg->feeds[f].reorder_packets_max;
-	if (held >= cfg->mbufs)
-		return yaml_reader_fail(p->reader, ring ? &ring->start_mark : &node->start_mark,
-					"journal.ring", "expected journal rings, RX descriptors and reorder "
-					"windows to hold fewer than mbufs (%u) together, got %" PRIu64
-					" (lower journal.ring or raise mbufs)", cfg->mbufs, held);
-	return 0;
-}
-
-/*
  * The optional journal section. Read after lcores, ports and feeds: its lcore must be
- * a free one, and the mbufs must cover what it may hold (cfg_journal_mbufs_check).
+ * a free one. The mbufs its rings may hold are counted with the rest (cfg_mbufs_size).
  */
 static int cfg_journal_read(struct cfg_parser *p, yaml_node_t *node)
 {
@@ -1121,10 +1119,99 @@ static int cfg_journal_read(struct cfg_parser *p, yaml_node_t *node)
 	ret = cfg_journal_buffers_read(p, node, keys, j);
 	if (ret)
 		return ret;
-	ret = cfg_journal_files_read(p, node, keys, j);
-	if (ret)
-		return ret;
-	return cfg_journal_mbufs_check(p, node, keys[JOURNAL_KEY_RING].value);
+	return cfg_journal_files_read(p, node, keys, j);
+}
+
+uint64_t cfg_rx_descriptors(const struct cfg *cfg)
+{
+	uint64_t descriptors = 0;
+
+	for (uint16_t i = 0; i < cfg->ports_count; i++)
+		descriptors += (uint64_t)cfg->ports[i].rx_queues * cfg->ports[i].rx_descriptors;
+	return descriptors;
+}
+
+void cfg_mbufs_need(const struct cfg *cfg, uint64_t rx_descriptors, struct cfg_mbufs_need *need)
+{
+	/* main, the RX lcores and the journal's: the lcores whose mempool cache may fill */
+	uint32_t caching = 1u + cfg->rx_lcores_count + (cfg->journal.enabled ? 1u : 0u);
+
+	memset(need, 0, sizeof(*need));
+	for (uint16_t f = 0; f < cfg->feeds_count; f++) {
+		const struct cfg_feed *feed = &cfg->feeds[f];
+		/* The arbiter's one hold serves the window, a recovery and a snapshot in turn. */
+		uint32_t hold = feed->reorder_packets_max;
+		const char *key = "reorder_window.packets";
+
+		if (feed->recovery.enabled && feed->recovery.hold > hold) {
+			hold = feed->recovery.hold;
+			key = "recovery.hold";
+		}
+		if (feed->snapshot.enabled && feed->snapshot.hold > hold) {
+			hold = feed->snapshot.hold;
+			key = "snapshot.hold";
+		}
+		need->holds += hold;
+		if (hold > need->hold) {
+			need->hold = hold;
+			need->hold_feed = f;
+			need->hold_key = key;
+		}
+	}
+	need->rx_descriptors = rx_descriptors;
+	need->journal = cfg->journal.enabled ? (uint64_t)cfg->journal.ring * cfg->rx_lcores_count : 0;
+	need->caches = (uint64_t)CFG_MBUF_CACHE_HELD * caching;
+	need->bursts = (uint64_t)CFG_RX_BURST_MAX * cfg->rx_lcores_count;
+	need->total = need->holds + need->rx_descriptors + need->journal + need->caches + need->bursts;
+	assert(cfg->feeds_count == 0 || need->hold_key != NULL);
+}
+
+/* What to lower when the pool is too small: the largest part one key sets. */
+static void cfg_mbufs_lower_what(const struct cfg_mbufs_need *need, const char *rx_what, char *out,
+				 size_t size)
+{
+	if (need->journal > need->holds && need->journal > need->rx_descriptors)
+		snprintf(out, size, "journal.ring");
+	else if (need->rx_descriptors > need->holds)
+		snprintf(out, size, "%s", rx_what ? "the --replay captures" : "ports[].rx_queues or rx_descriptors");
+	else
+		snprintf(out, size, "feeds[%u].%s", need->hold_feed, need->hold_key);
+}
+
+int cfg_mbufs_size(struct cfg *cfg, uint64_t rx_descriptors, const char *rx_what, char *err,
+		   size_t err_size)
+{
+	struct cfg_mbufs_need need;
+	char lower[64];
+	uint64_t size = 1;
+
+	cfg_mbufs_need(cfg, rx_descriptors, &need);
+	cfg_mbufs_lower_what(&need, rx_what, lower, sizeof(lower));
+	if (cfg->mbufs_line != 0 && need.total <= cfg->mbufs)
+		return 0;
+	if (cfg->mbufs_line != 0) {
+		cfg_error_set(err, err_size, "%s:%u:%u: mbufs: expected at least %" PRIu64 ", what can hold "
+			      "mbufs at once (feed holds %" PRIu64 ", the largest feeds[%u].%s %u; RX descriptors "
+			      "%" PRIu64 "%s%s; journal rings %" PRIu64 "; lcore caches %" PRIu64 "; RX bursts %"
+			      PRIu64 "), got %u: raise mbufs to %" PRIu64 " or more (or leave it out: fhd sizes "
+			      "the pool), or lower %s", cfg->source, cfg->mbufs_line, cfg->mbufs_column,
+			      need.total, need.holds, need.hold_feed, need.hold_key, need.hold,
+			      need.rx_descriptors, rx_what ? " of " : "", rx_what ? rx_what : "", need.journal,
+			      need.caches, need.bursts, cfg->mbufs, need.total, lower);
+		return -EINVAL;
+	}
+	while (size < need.total + 1)
+		size <<= 1;
+	if (size - 1 > CFG_MBUFS_MAX) {
+		cfg_error_set(err, err_size, "%s:1:1: mbufs: expected what can hold mbufs at once to fit "
+			      "the largest pool, %u, got %" PRIu64 " (feed holds %" PRIu64 ", RX descriptors %"
+			      PRIu64 ", journal rings %" PRIu64 "): lower %s", cfg->source, CFG_MBUFS_MAX,
+			      need.total, need.holds, need.rx_descriptors, need.journal, lower);
+		return -EINVAL;
+	}
+	cfg->mbufs = size - 1 > CFG_MBUFS_DEFAULT_MIN ? (uint32_t)(size - 1) : CFG_MBUFS_DEFAULT_MIN;
+	assert(cfg->mbufs >= need.total && ((cfg->mbufs + 1) & cfg->mbufs) == 0);
+	return 0;
 }
 
 void cfg_stats_defaults(struct cfg_stats *stats)
@@ -1244,10 +1331,15 @@ static int cfg_root_read(struct cfg_parser *p, yaml_node_t *root)
 	ret = cfg_lcores_read(p, keys[ROOT_KEY_LCORES].value);
 	if (ret)
 		return ret;
+	/* Sized by cfg_mbufs_size once everything that holds mbufs is read. */
 	ret = yaml_reader_uint_get(p->reader, root, "", &keys[ROOT_KEY_MBUFS], false,
-				   CFG_MBUFS_DEFAULT, CFG_MBUFS_MIN, CFG_MBUFS_MAX, &p->cfg->mbufs);
+				   CFG_MBUFS_DEFAULT_MIN, CFG_MBUFS_MIN, CFG_MBUFS_MAX, &p->cfg->mbufs);
 	if (ret)
 		return ret;
+	if (keys[ROOT_KEY_MBUFS].value) {
+		p->cfg->mbufs_line = (uint32_t)keys[ROOT_KEY_MBUFS].value->start_mark.line + 1;
+		p->cfg->mbufs_column = (uint32_t)keys[ROOT_KEY_MBUFS].value->start_mark.column + 1;
+	}
 	if (!keys[ROOT_KEY_PORTS].value)
 		return yaml_reader_missing_fail(p->reader, root, "", &keys[ROOT_KEY_PORTS],
 						"a list of ports");
@@ -1270,7 +1362,13 @@ static int cfg_root_read(struct cfg_parser *p, yaml_node_t *root)
 		if (ret)
 			return ret;
 	}
-	return keys[ROOT_KEY_STATS].value ? cfg_stats_read(p, keys[ROOT_KEY_STATS].value) : 0;
+	if (keys[ROOT_KEY_STATS].value) {
+		ret = cfg_stats_read(p, keys[ROOT_KEY_STATS].value);
+		if (ret)
+			return ret;
+	}
+	return cfg_mbufs_size(p->cfg, cfg_rx_descriptors(p->cfg), NULL, p->reader->err,
+			      p->reader->err_size);
 }
 
 int cfg_load_text(const char *name, const char *text, size_t len, struct cfg *out,

@@ -186,7 +186,10 @@ struct cfg {
 	uint16_t rx_lcores[CFG_RX_LCORES_MAX];		/* YAML: lcores.rx: [ids], at least one */
 	uint16_t rx_lcores_count;
 
-	uint32_t mbufs;			/* YAML: mbufs, 1024..(1 << 24), default 16383 */
+	uint32_t mbufs;			/* YAML: mbufs, 1024..(1 << 24); default: what the config can
+					 * hold at once (cfg_mbufs_size), at least CFG_MBUFS_DEFAULT_MIN */
+	uint32_t mbufs_line;		/* where mbufs was given (1-based), for messages; 0: not given */
+	uint32_t mbufs_column;
 
 	struct cfg_port ports[CFG_PORTS_MAX];
 	uint16_t ports_count;
@@ -198,6 +201,48 @@ struct cfg {
 	struct cfg_journal journal;	/* YAML: journal (optional) */
 	struct cfg_stats stats;		/* YAML: stats (optional) */
 };
+
+/*
+ * The packet pool (mbufs) must hold at once everything that can keep an mbuf, or one
+ * feed's hold takes the buffers another feed's lines need, and the port drops without
+ * a count. What can: every feed's arbiter (held packets keep their mbuf), every RX
+ * descriptor, the journal's rings, a full mempool cache per lcore that caches, and the
+ * burst each RX lcore has taken off its queue.
+ */
+#define CFG_MBUFS_DEFAULT_MIN 16383		/* the pool when the config needs less */
+#define CFG_MBUF_CACHE 256			/* fhd's per-lcore mempool cache size */
+#define CFG_MBUF_CACHE_HELD (CFG_MBUF_CACHE * 3 / 2)	/* what one cache can keep: DPDK flushes
+							 * it past 1.5 times its size */
+#define CFG_RX_BURST_MAX 64			/* most frames an RX lcore holds from one burst */
+
+struct cfg_mbufs_need {
+	uint64_t holds;		/* per feed max(reorder_window.packets, recovery.hold, snapshot.hold) */
+	uint64_t rx_descriptors;	/* every RX queue's descriptors */
+	uint64_t journal;	/* journal.ring per RX lcore; 0 without a journal */
+	uint64_t caches;	/* CFG_MBUF_CACHE_HELD per lcore: main, RX, journal */
+	uint64_t bursts;	/* CFG_RX_BURST_MAX per RX lcore */
+	uint64_t total;
+	uint16_t hold_feed;	/* the feed with the largest hold, and its key */
+	const char *hold_key;	/* "reorder_window.packets", "recovery.hold" or "snapshot.hold" */
+	uint32_t hold;
+};
+
+/* The RX descriptors of the configured ports: rx_queues x rx_descriptors, summed. */
+uint64_t cfg_rx_descriptors(const struct cfg *cfg);
+
+/* What cfg can hold at once with rx_descriptors on its RX queues (cfg's ports, or a replay's). */
+void cfg_mbufs_need(const struct cfg *cfg, uint64_t rx_descriptors, struct cfg_mbufs_need *need);
+
+/*
+ * Sizes or checks cfg->mbufs against cfg_mbufs_need(cfg, rx_descriptors): not given,
+ * it becomes the need rounded up to 2^n - 1 (the mempool's best size), at least
+ * CFG_MBUFS_DEFAULT_MIN; given and too small, -EINVAL with the message at the mbufs
+ * key ("FILE:LINE:COLUMN: mbufs: expected at least N ..., got M: raise ... or lower
+ * ..."). rx_what (NULL: the ports) says where the descriptors come from. Run at load
+ * with the ports, and by fhd again when a replay or --journal changes the count.
+ */
+int cfg_mbufs_size(struct cfg *cfg, uint64_t rx_descriptors, const char *rx_what, char *err,
+		   size_t err_size);
 
 /* The stats defaults: status lines each second, a segment named per instance, nothing else. */
 void cfg_stats_defaults(struct cfg_stats *stats);

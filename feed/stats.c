@@ -165,6 +165,7 @@ static void stats_recovery_fill(struct fh_stats_recovery *out, const struct feed
 static void stats_counters_fill(struct fh_stats_feed *out, const struct feed *feed)
 {
 	const struct arbiter_stats *a = &feed->arbiter.stats;
+	const struct book_stats *b = &feed->book->stats;
 
 	out->packets = out->duplicates = out->dropped = out->journal_dropped = 0;
 	for (int l = 0; l < CFG_LINES_MAX; l++) {
@@ -185,6 +186,20 @@ static void stats_counters_fill(struct fh_stats_feed *out, const struct feed *fe
 	out->feed_delay_negative = feed->latency != NULL ? feed->latency->feed_delay_negative : 0;
 	out->feed_delay_out_of_range = feed->latency != NULL ? feed->latency->feed_delay_out_of_range : 0;
 	stats_recovery_fill(&out->recovery, feed);
+	/*
+	 * What must be seen while fhd runs, not only in its exit report: the book's
+	 * capacity refusals (a session larger than the config), snapshot holds that
+	 * overflowed, snapshots refused, and packets of a sequence no line confirmed.
+	 */
+	_Static_assert(FH_STATS_LINES == ARBITER_LINES, "a bad_sequence per arbiter line");
+	out->instruments_full = __atomic_load_n(&b->instruments_full, __ATOMIC_RELAXED);
+	out->orders_full = __atomic_load_n(&b->orders_full, __ATOMIC_RELAXED);
+	out->levels_full = __atomic_load_n(&b->levels_full, __ATOMIC_RELAXED);
+	out->snapshot_dropped = __atomic_load_n(&a->snapshot_dropped, __ATOMIC_RELAXED);
+	out->snapshots_confirmed = __atomic_load_n(&a->snapshots_confirmed, __ATOMIC_RELAXED);
+	out->snapshots_unconfirmed = __atomic_load_n(&a->snapshots_unconfirmed, __ATOMIC_RELAXED);
+	for (int l = 0; l < ARBITER_LINES; l++)
+		out->bad_sequence[l] = __atomic_load_n(&a->lines[l].bad_sequence, __ATOMIC_RELAXED);
 }
 
 static void stats_us(char *out, size_t size, uint64_t ns)
@@ -213,32 +228,41 @@ static void stats_line_print(FILE *out, const struct fh_stats_feed *f)
 		f->dropped + f->skipped_messages + f->journal_dropped, p50, p99, p999, max, l->count);
 }
 
-/* One metric family of a type, a sample per feed; field: offset of its uint64_t in fh_stats_feed. */
+/*
+ * One metric family of a type, a sample per feed; field: offset of its uint64_t in
+ * fh_stats_feed; ns: the field counts nanoseconds, shown in seconds (Prometheus's base
+ * unit).
+ */
 static void stats_family_write(FILE *out, const struct fh_stats_segment *seg, const char *metric,
-			       const char *type, const char *help, size_t field)
+			       const char *type, const char *help, size_t field, bool ns)
 {
 	fprintf(out, "# HELP fh_%s %s\n# TYPE fh_%s %s\n", metric, help, metric, type);
 	for (uint32_t i = 0; i < seg->feeds_count; i++) {
 		uint64_t v;
 
 		memcpy(&v, (const char *)&seg->feeds[i] + field, sizeof(v));
-		fprintf(out, "fh_%s{feed=\"%s\"} %" PRIu64 "\n", metric, seg->feeds[i].name, v);
+		if (ns)
+			fprintf(out, "fh_%s{feed=\"%s\"} %.9f\n", metric, seg->feeds[i].name, (double)v / 1e9);
+		else
+			fprintf(out, "fh_%s{feed=\"%s\"} %" PRIu64 "\n", metric, seg->feeds[i].name, v);
 	}
 }
 
 static void stats_counter_write(FILE *out, const struct fh_stats_segment *seg, const char *metric,
 				const char *help, size_t field)
 {
-	stats_family_write(out, seg, metric, "counter", help, field);
+	stats_family_write(out, seg, metric, "counter", help, field, false);
 }
 
 /* The book state and the recovery counters (feed/recovery.h says what each means). */
 static void stats_prometheus_recovery_write(FILE *out, const struct fh_stats_segment *seg)
 {
-#define STATS_RECOVERY(field) offsetof(struct fh_stats_feed, recovery.field)
+#define STATS_RECOVERY(field) offsetof(struct fh_stats_feed, recovery.field), false
+#define STATS_RECOVERY_NS(field) offsetof(struct fh_stats_feed, recovery.field), true
 	static const struct {
 		const char *metric, *type, *help;
 		size_t field;
+		bool ns;
 	} families[] = {
 		{ "book_state", "gauge", "The feed's book state: 0 ok (the books follow the session), "
 		  "1 recovering (a hole is being filled: right but behind), 2 stale (messages were lost: "
@@ -253,19 +277,20 @@ static void stats_prometheus_recovery_write(FILE *out, const struct fh_stats_seg
 		  STATS_RECOVERY(reply_duplicates) },
 		{ "recovery_reply_bad_total", "counter", "Recovery replies whose MoldUDP64 framing was refused.",
 		  STATS_RECOVERY(reply_bad) },
-		{ "recovery_fill_last_ns", "gauge", "The last hole filled: handed to recovery -> filled, in ns.",
-		  STATS_RECOVERY(recovery_ns_last) },
-		{ "recovery_fill_max_ns", "gauge", "The longest fill since start, in ns.",
-		  STATS_RECOVERY(recovery_ns_max) },
-		{ "snapshot_last_ns", "gauge", "The last snapshot: asked for -> applied, in ns.",
-		  STATS_RECOVERY(snapshot_ns_last) },
+		{ "recovery_fill_last_seconds", "gauge", "The last hole filled: handed to recovery -> filled.",
+		  STATS_RECOVERY_NS(recovery_ns_last) },
+		{ "recovery_fill_max_seconds", "gauge", "The longest fill since start.",
+		  STATS_RECOVERY_NS(recovery_ns_max) },
+		{ "snapshot_last_seconds", "gauge", "The last snapshot: asked for -> applied.",
+		  STATS_RECOVERY_NS(snapshot_ns_last) },
 		{ "recovery_losses_total", "counter", "Holes declared lost (no recovery, recovery gave up, or the hold filled).",
 		  STATS_RECOVERY(losses) },
 		{ "recovery_lost_messages_total", "counter", "Messages in holes declared lost.",
 		  STATS_RECOVERY(lost_messages) },
 		{ "recovery_lost_first", "gauge", "First sequence number of the last loss declared (0: none).",
 		  STATS_RECOVERY(lost_first) },
-		{ "recovery_lost_count", "gauge", "Messages of the last loss declared.", STATS_RECOVERY(lost_count) },
+		{ "recovery_last_loss_messages", "gauge", "Messages of the last loss declared.",
+		  STATS_RECOVERY(lost_count) },
 		{ "recovery_hold_full_total", "counter", "Losses declared because the hold was full.",
 		  STATS_RECOVERY(hold_full) },
 		{ "snapshots_total", "counter", "Snapshots applied.", STATS_RECOVERY(snapshots) },
@@ -306,12 +331,97 @@ static void stats_prometheus_recovery_write(FILE *out, const struct fh_stats_seg
 		  STATS_RECOVERY(snapshot_attempts) },
 		{ "snapshot_failures_total", "counter", "Snapshots rejected, disconnected or timed out.",
 		  STATS_RECOVERY(snapshot_failures) },
+		/* the arbiter's, beside the struct fh_stats_recovery it has no field in */
+		{ "snapshot_dropped_packets_total", "counter",
+		  "Line packets dropped (oldest first) from a full hold while a snapshot was taken.",
+		  offsetof(struct fh_stats_feed, snapshot_dropped), false },
+		{ "snapshots_confirmed_total", "counter", "Snapshots whose sequence a line packet reached.",
+		  offsetof(struct fh_stats_feed, snapshots_confirmed), false },
+		{ "snapshots_unconfirmed_total", "counter",
+		  "Snapshots refused: no line packet reached their sequence in time.",
+		  offsetof(struct fh_stats_feed, snapshots_unconfirmed), false },
 	};
 #undef STATS_RECOVERY
+#undef STATS_RECOVERY_NS
 
 	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++)
 		stats_family_write(out, seg, families[i].metric, families[i].type, families[i].help,
-				   families[i].field);
+				   families[i].field, families[i].ns);
+}
+
+/* A label value as the text format wants it: backslash, double quote and newline escaped. */
+static void stats_label_write(FILE *out, const char *value)
+{
+	for (const char *c = value; *c != '\0'; c++) {
+		if (*c == '\\' || *c == '"')
+			fputc('\\', out);
+		if (*c == '\n')
+			fputs("\\n", out);
+		else
+			fputc(*c, out);
+	}
+}
+
+/*
+ * The book's refusals (one family, by what ran out), each line's bad_sequence, and the
+ * ports' counters with fhd's pool_low.
+ */
+static void stats_prometheus_refusals_write(FILE *out, const struct fh_stats_segment *seg)
+{
+	static const char *const lines[FH_STATS_LINES] = { "A", "B", "recovery" };
+	static const struct { const char *name; size_t field; } ports[] = {
+		{ "port_packets_total", offsetof(struct fh_stats_port, received) },
+		{ "port_missed_total", offsetof(struct fh_stats_port, missed) },
+		{ "port_no_mbuf_total", offsetof(struct fh_stats_port, no_mbuf) },
+		{ "port_errors_total", offsetof(struct fh_stats_port, errors) },
+		{ "port_pool_low_total", offsetof(struct fh_stats_port, pool_low) },
+	};
+	static const char *const port_helps[] = {
+		"Frames the port's driver delivered.", "Frames the NIC dropped (no RX descriptor).",
+		"Frames the driver dropped for want of an mbuf (not counted by every virtual driver).",
+		"Receive errors the driver counted.",
+		"Times fhd found fewer free mbufs than one RX burst while polling the port.",
+	};
+
+	fprintf(out, "# HELP fh_book_refused_total Book operations refused because a capacity was reached "
+		"(what: instruments, orders or levels; raise feeds[].book.<what>).\n"
+		"# TYPE fh_book_refused_total counter\n");
+	for (uint32_t i = 0; i < seg->feeds_count; i++) {
+		const struct fh_stats_feed *f = &seg->feeds[i];
+
+		fprintf(out, "fh_book_refused_total{feed=\"%s\",what=\"instruments\"} %" PRIu64 "\n"
+			"fh_book_refused_total{feed=\"%s\",what=\"orders\"} %" PRIu64 "\n"
+			"fh_book_refused_total{feed=\"%s\",what=\"levels\"} %" PRIu64 "\n", f->name,
+			f->instruments_full, f->name, f->orders_full, f->name, f->levels_full);
+	}
+	fprintf(out, "# HELP fh_bad_sequence_total Packets dropped per line: a sequence jump ahead no "
+		"line confirmed.\n# TYPE fh_bad_sequence_total counter\n");
+	for (uint32_t i = 0; i < seg->feeds_count; i++)
+		for (int l = 0; l < FH_STATS_LINES; l++)
+			fprintf(out, "fh_bad_sequence_total{feed=\"%s\",line=\"%s\"} %" PRIu64 "\n",
+				seg->feeds[i].name, lines[l], seg->feeds[i].bad_sequence[l]);
+	if (seg->ports_count == 0)
+		return;
+	for (size_t k = 0; k < sizeof(ports) / sizeof(ports[0]); k++) {
+		fprintf(out, "# HELP fh_%s %s\n# TYPE fh_%s counter\n", ports[k].name, port_helps[k], ports[k].name);
+		for (uint32_t p = 0; p < seg->ports_count && p < FH_STATS_PORTS_MAX; p++) {
+			uint64_t v;
+
+			memcpy(&v, (const char *)&seg->ports[p] + ports[k].field, sizeof(v));
+			fprintf(out, "fh_%s{port=\"", ports[k].name);
+			stats_label_write(out, seg->ports[p].name);
+			fprintf(out, "\"} %" PRIu64 "\n", v);
+		}
+	}
+}
+
+void stats_ports_set(struct stats *s, const struct fh_stats_port *ports, uint32_t count)
+{
+	assert(count <= FH_STATS_PORTS_MAX);
+	memcpy(s->image.ports, ports, sizeof(ports[0]) * count);
+	for (uint32_t p = 0; p < count; p++)
+		s->image.ports[p].name[FH_STATS_NAME_MAX - 1] = '\0';
+	s->image.ports_count = count;
 }
 
 void stats_prometheus_file_set(struct stats *s, const struct output_dir *dir, const char *name)
@@ -369,6 +479,7 @@ static void stats_prometheus_write(struct stats *s, const struct fh_stats_segmen
 			    "Packets whose feed delay exceeds 68.7 s (clocks disagree), not timed.",
 			    offsetof(struct fh_stats_feed, feed_delay_out_of_range));
 	stats_prometheus_recovery_write(out, seg);
+	stats_prometheus_refusals_write(out, seg);
 	fprintf(out, "# HELP fh_latency_seconds Latency per feed over the last interval (quantiles) "
 		"and since start (sum, count).\n# TYPE fh_latency_seconds summary\n");
 	for (uint32_t i = 0; i < seg->feeds_count; i++) {

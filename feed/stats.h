@@ -62,6 +62,12 @@ int stats_open(struct stats *s, const struct cfg_stats *cfg, const char *segment
 /* Takes this interval's histograms and refreshes every output; final: the run is over. */
 void stats_tick(struct stats *s, uint64_t now_ns, bool final);
 
+/*
+ * The ports' counters for the next stats_tick (the segment and Prometheus): count
+ * entries, at most FH_STATS_PORTS_MAX. fhd reads them from DPDK; stats knows no DPDK.
+ */
+void stats_ports_set(struct stats *s, const struct fh_stats_port *ports, uint32_t count);
+
 /* Whether the next interval is due at now_ns. */
 bool stats_due(const struct stats *s, uint64_t now_ns);
 

@@ -20,8 +20,11 @@ VIEW_MAGIC = 0x31504F5448464646
 STATS_MAGIC = 0x3154415453484646
 HEADER = 4096
 # struct fh_stats_feed: name, counters, rates, latencies (512 bytes), then struct
-# fh_stats_recovery (27 uint64: book_state, the RX lcore's 16 and the worker's 10)
-FEED = 512 + 27 * 8
+# fh_stats_recovery (27 uint64: book_state, the RX lcore's 16 and the worker's 10), then
+# 9 uint64 (book refusals, snapshot counters, bad_sequence per line); after the 16 feeds,
+# ports_count, a spare word and 8 ports of a name and 5 uint64
+FEED = 512 + 27 * 8 + 9 * 8
+PORTS = 8 + 8 * (32 + 5 * 8)
 
 
 def num(text):
@@ -92,9 +95,9 @@ def view(opt):
 
 def stats(opt):
     feeds = opt.get("feeds", 1)
-    out = bytearray(144 + 16 * FEED)  # struct fh_stats_segment: header, 16 feeds
+    out = bytearray(144 + 16 * FEED + PORTS)  # struct fh_stats_segment: header, 16 feeds, ports
     updated = opt.get("updated_ns", time.time_ns())
-    struct.pack_into("<QIIQQQII", out, 0, STATS_MAGIC, opt.get("version", 2), feeds, opt.get("seq", 2),
+    struct.pack_into("<QIIQQQII", out, 0, STATS_MAGIC, opt.get("version", 3), feeds, opt.get("seq", 2),
                      opt.get("pid", 1), updated, opt.get("interval_ms", 1000), opt.get("state", 1))
     for k, kind in enumerate((b"rx_to_publish_packet", b"rx_to_publish_message", b"feed_delay")):
         raw = kind if not opt.get("unterminated") else b"L" * 32

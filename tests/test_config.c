@@ -17,6 +17,9 @@
 #define FEED_HEAD "feeds:\n  - name: f\n    protocol: itch50-moldudp64\n    lcore: 1\n" /* 7-10 */
 #define LINES "    lines:\n      A: { group: 239.1.1.1, udp_port: 1000, port: p0 }\n" /* 11-12 */
 #define MINIMAL LCORES PORTS FEED_HEAD LINES
+/* A snapshot section's required keys, then the key a case tries (line 13). */
+#define SNAPSHOT "    snapshot: { server: \"1.2.3.4:80\", username: fh, password: pw"
+#define RECOVERY "    recovery: { server: \"1.2.3.4:80\""
 
 struct bad_case {
 	const char *name;
@@ -220,7 +223,43 @@ static const struct bad_case bad_cases[] = {
 	{ "journal buffer not whole pages", MINIMAL "journal:\n  dir: /tmp\n  buffer_kb: 130\n",
 	  "t:15:14: journal.buffer_kb: expected a multiple of 4" },
 	{ "journal ring starves RX of mbufs", MINIMAL "mbufs: 4096\njournal:\n  dir: /tmp\n  ring: 4096\n",
-	  "t:16:9: journal.ring: expected journal rings, RX descriptors and reorder windows to hold fewer than mbufs (4096)" },
+	  "t:13:8: mbufs: expected at least 7360, what can hold mbufs at once (feed holds 1024, the largest "
+	  "feeds[0].reorder_window.packets 1024; RX descriptors 1024; journal rings 4096; lcore caches 1152; "
+	  "RX bursts 64), got 4096: raise mbufs to 7360 or more (or leave it out: fhd sizes the pool), or "
+	  "lower journal.ring" },
+	/* Issue 20: held packets keep their mbuf; a hold the pool cannot back is refused at load. */
+	{ "recovery hold beyond mbufs, no journal", MINIMAL RECOVERY ", hold: 1048576 }\nmbufs: 4095\n",
+	  "t:14:8: mbufs: expected at least 1050432, what can hold mbufs at once (feed holds 1048576, the "
+	  "largest feeds[0].recovery.hold 1048576; RX descriptors 1024; journal rings 0; lcore caches 768; "
+	  "RX bursts 64), got 4095: raise mbufs to 1050432 or more (or leave it out: fhd sizes the pool), "
+	  "or lower feeds[0].recovery.hold" },
+	{ "default recovery hold beyond the old default mbufs", MINIMAL RECOVERY " }\nmbufs: 16383\n",
+	  "t:14:8: mbufs: expected at least 67392, what can hold mbufs at once (feed holds 65536, the largest "
+	  "feeds[0].recovery.hold 65536;" },
+	{ "snapshot hold beyond mbufs", MINIMAL SNAPSHOT ", hold: 100000 }\nmbufs: 65535\n",
+	  "t:14:8: mbufs: expected at least 101856, what can hold mbufs at once (feed holds 100000, the largest "
+	  "feeds[0].snapshot.hold 100000;" },
+	{ "every feed's hold counts",
+	  MINIMAL RECOVERY ", hold: 40000 }\n"
+	  "  - name: g\n    protocol: itch50-moldudp64\n    lcore: 1\n"
+	  "    lines:\n      A: { group: 239.1.1.2, udp_port: 1000, port: p0 }\n" SNAPSHOT ", hold: 30000 }\n"
+	  "mbufs: 65535\n",
+	  "t:20:8: mbufs: expected at least 71856, what can hold mbufs at once (feed holds 70000, the largest "
+	  "feeds[0].recovery.hold 40000;" },
+	{ "snapshot.hold below the reorder window", MINIMAL SNAPSHOT ", hold: 8 }\n",
+	  "t:13:73: feeds[0].snapshot.hold: expected a decimal integer in 1024..1048576, got '8'" },
+	{ "snapshot.hold above 1048576", MINIMAL SNAPSHOT ", hold: 1048577 }\n",
+	  "t:13:73: feeds[0].snapshot.hold: expected a decimal integer in 1024..1048576, got '1048577'" },
+	{ "snapshot.confirm_ms 0", MINIMAL SNAPSHOT ", confirm_ms: 0 }\n",
+	  "t:13:79: feeds[0].snapshot.confirm_ms: expected a decimal integer in 1..600000, got '0'" },
+	{ "snapshot.confirm_ms above 600000", MINIMAL SNAPSHOT ", confirm_ms: 600001 }\n",
+	  "t:13:79: feeds[0].snapshot.confirm_ms: expected a decimal integer in 1..600000, got '600001'" },
+	{ "snapshot.resync_backoff_ms above 600000", MINIMAL SNAPSHOT ", resync_backoff_ms: 600001 }\n",
+	  "t:13:86: feeds[0].snapshot.resync_backoff_ms: expected a decimal integer in 0..600000, got '600001'" },
+	{ "snapshot.resyncs above 1000", MINIMAL SNAPSHOT ", resyncs: 1001 }\n",
+	  "t:13:76: feeds[0].snapshot.resyncs: expected a decimal integer in 0..1000, got '1001'" },
+	{ "snapshot.resyncs not a number", MINIMAL SNAPSHOT ", resyncs: many }\n",
+	  "t:13:76: feeds[0].snapshot.resyncs: expected a decimal integer in 0..1000" },
 };
 
 static int failures;
@@ -285,6 +324,9 @@ static void default_case_run(void)
 	     cfg->rx_lcores_count == 1 && cfg->rx_lcores[0] == 1 &&
 	     cfg->ports_count == 1 && !strcmp(cfg->ports[0].name, "p0") &&
 	     cfg->eal_args_count == 6 && !strcmp(cfg->eal_args[0], "--no-huge") &&
+	     /* a full NASDAQ day: over 8,000 locates, a few million live orders */
+	     feed->book.instruments_max == 16384 && feed->book.orders_max == 4000000 &&
+	     feed->book.levels_max == 2048 &&
 	     !strcmp(cfg->source, "<default>/config/default.yaml");
 	report("default config", ok, ret ? err : "wrong values");
 
@@ -317,8 +359,8 @@ static void minimal_case_run(void)
 	     feed->lines[CFG_LINE_A].queue == 0 && feed->lines[CFG_LINE_A].port_index == 0 &&
 	     !feed->lines[CFG_LINE_A].source_present && !feed->lines[CFG_LINE_B].present &&
 	     feed->reorder_packets_max == 1024 && feed->reorder_window_us == 5000 &&
-	     feed->book.instruments_max == 4096 && feed->book.orders_max == 1048576 &&
-	     feed->book.levels_max == 1024 && feed->publish_views == CFG_VIEWS_ALL &&
+	     feed->book.instruments_max == 16384 && feed->book.orders_max == 4000000 &&
+	     feed->book.levels_max == 2048 && feed->publish_views == CFG_VIEWS_ALL &&
 	     !strcmp(cfg->source, "min");
 	report("minimal config with defaults", ok, ret ? err : "wrong values");
 	free(cfg);
@@ -341,6 +383,71 @@ static void views_case_run(void)
 		     cfg->feeds[0].publish_views == cases[i].views;
 	}
 	report("feed publish.views", ok, err[0] ? err : "wrong views");
+	free(cfg);
+}
+
+/* The snapshot section's keys: their defaults, and each value given read into its field. */
+static void snapshot_case_run(void)
+{
+	static const char given[] = MINIMAL SNAPSHOT ", timeout_ms: 500, retries: 7, max_ms: 5000, hold: 4096, "
+		"confirm_ms: 600000, resync_backoff_ms: 0, resyncs: 1000 }\n";
+	static const char defaults[] = MINIMAL SNAPSHOT " }\n";
+	struct cfg *cfg = calloc(1, sizeof(*cfg));
+	const struct cfg_snapshot *snap;
+	char err[CFG_ERROR_MAX] = "";
+	bool ok;
+
+	if (!cfg) {
+		report("snapshot defaults", false, "out of memory");
+		return;
+	}
+	snap = &cfg->feeds[0].snapshot;
+	ok = cfg_load_text("s", defaults, strlen(defaults), cfg, err, sizeof(err)) == 0 && snap->enabled &&
+	     snap->timeout_ms == 15000 && snap->retries == 3 && snap->max_ms == 600000 &&
+	     snap->hold == 65536 && snap->confirm_ms == 2000 && snap->resync_backoff_ms == 1000 &&
+	     snap->resyncs_max == 5 && !strcmp(snap->username, "fh");
+	report("snapshot defaults", ok, err[0] ? err : "wrong values");
+	ok = cfg_load_text("s", given, strlen(given), cfg, err, sizeof(err)) == 0 && snap->enabled &&
+	     snap->timeout_ms == 500 && snap->retries == 7 && snap->max_ms == 5000 && snap->hold == 4096 &&
+	     snap->confirm_ms == 600000 && snap->resync_backoff_ms == 0 && snap->resyncs_max == 1000;
+	report("snapshot keys given", ok, err[0] ? err : "wrong values");
+	free(cfg);
+}
+
+/*
+ * mbufs left out: the pool is what the config can hold at once, rounded up to 2^n - 1,
+ * at least 16383; given, exactly the need is enough.
+ */
+static void mbufs_case_run(void)
+{
+	static const struct { const char *name, *yaml; uint32_t mbufs; } cases[] = {
+		{ "mbufs left out: 16383 at least", MINIMAL, 16383 },
+		{ "mbufs left out: sized for the recovery hold", MINIMAL RECOVERY " }\n", 131071 },
+		{ "mbufs left out: the largest of a feed's holds",
+		  MINIMAL RECOVERY ", hold: 70000 }\n" SNAPSHOT ", hold: 200000 }\n", 262143 },
+		{ "mbufs left out: the journal counts",
+		  MINIMAL "journal:\n  dir: /tmp\n  ring: 65536\n", 131071 },
+		{ "mbufs given: the need itself is enough", MINIMAL RECOVERY " }\nmbufs: 67392\n", 67392 },
+	};
+	struct cfg *cfg = calloc(1, sizeof(*cfg));
+	char err[CFG_ERROR_MAX];
+	int ret;
+
+	for (size_t i = 0; cfg != NULL && i < sizeof(cases) / sizeof(cases[0]); i++) {
+		err[0] = '\0';
+		ret = cfg_load_text("m", cases[i].yaml, strlen(cases[i].yaml), cfg, err, sizeof(err));
+		report(cases[i].name, ret == 0 && cfg->mbufs == cases[i].mbufs, ret ? err : "wrong mbufs");
+	}
+	/* fhd's replay ports: counted again, and refused at the mbufs key when given. */
+	ret = cfg_load_text("m", MINIMAL "mbufs: 4096\n", strlen(MINIMAL "mbufs: 4096\n"), cfg, err, sizeof(err));
+	ret = ret ? ret : cfg_mbufs_size(cfg, 8 * 1024, "8 replay ports", err, sizeof(err));
+	report("replay ports counted again", ret == -EINVAL && strstr(err, "m:13:8: mbufs: expected at least "
+	       "10048, what can hold mbufs at once (feed holds 1024, the largest feeds[0].reorder_window.packets "
+	       "1024; RX descriptors 8192 of 8 replay ports;") == err && strstr(err, "lower the --replay captures"),
+	       err);
+	ret = cfg_load_text("m", MINIMAL, strlen(MINIMAL), cfg, err, sizeof(err));
+	ret = ret ? ret : cfg_mbufs_size(cfg, 20000, "replay ports", err, sizeof(err));
+	report("replay ports size a pool left out", ret == 0 && cfg->mbufs == 32767, err);
 	free(cfg);
 }
 
@@ -424,9 +531,9 @@ static void anchor_bomb_run(void)
 	report("anchor bomb (100000 anchors)", ret == -EINVAL &&
 	       strstr(err, "t:13:") == err && strstr(err, "<yaml>: expected at most 256 anchors, got more"), err);
 	/* a few anchors and aliases are still YAML like any other */
-	snprintf(text, size, "%s", MINIMAL "mbufs: &m 2048\n");
+	snprintf(text, size, "%s", MINIMAL "mbufs: &m 4096\n");
 	ret = cfg_load_text("t", text, strlen(text), cfg, err, sizeof(err));
-	report("an anchor within the limit", ret == 0 && cfg->mbufs == 2048, err);
+	report("an anchor within the limit", ret == 0 && cfg->mbufs == 4096, err);
 	free(text);
 	free(cfg);
 }
@@ -442,6 +549,8 @@ int main(void)
 	anchor_bomb_run();
 	default_case_run();
 	minimal_case_run();
+	snapshot_case_run();
+	mbufs_case_run();
 	file_cases_run();
 	printf("%s\n", failures ? "FAIL" : "PASS");
 	return failures ? 1 : 0;

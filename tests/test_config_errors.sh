@@ -112,4 +112,59 @@ done
 check "missing config file: exit 2" [ $? = 2 ]
 "$FHD" --replay "$TMP/nonexistent.pcap" >"$TMP/nopcap.out" 2>&1
 check "missing capture: exit 2, named" bash -c "[ $? = 2 ] && grep -q nonexistent.pcap '$TMP/nopcap.out'"
+# Issue 20: the snapshot section's hold, confirm_ms, resync_backoff_ms and resyncs, each
+# in its range (the files are 0600: they hold a password).
+snap='snapshot: { server: "127.0.0.1:9", username: fh, password: pw'
+for kv in "hold: 8|hold: expected a decimal integer in 1024..1048576" \
+	  "confirm_ms: 0|confirm_ms: expected a decimal integer in 1..600000" \
+	  "resync_backoff_ms: 600001|resync_backoff_ms: expected a decimal integer in 0..600000" \
+	  "resyncs: 1001|resyncs: expected a decimal integer in 0..1000"; do
+	{ cat "$TMP/ok.yaml"; echo "    $snap, ${kv%%|*} }"; } >"$TMP/snap.yaml"
+	chmod 0600 "$TMP/snap.yaml"
+	"$FHD" -c "$TMP/snap.yaml" --replay /dev/null >"$TMP/snap.out" 2>&1
+	rc=$?
+	check "snapshot.${kv%%|*}: exit 2 ($rc), file:line:column ($(head -1 "$TMP/snap.out"))" \
+		bash -c "[ $rc = 2 ] && grep -qE 'snap.yaml:[0-9]+:[0-9]+: feeds\[0\]\.snapshot\.${kv#*|}' '$TMP/snap.out'"
+done
+{ cat "$TMP/ok.yaml"; echo "    $snap, hold: 4096, confirm_ms: 600000, resync_backoff_ms: 0, resyncs: 1000 }"; } >"$TMP/snap.yaml"
+chmod 0600 "$TMP/snap.yaml"
+"$FHD" -c "$TMP/snap.yaml" --replay /dev/null >"$TMP/snap.out" 2>&1
+check "snapshot hold, confirm_ms, resync_backoff_ms, resyncs in range: loaded ($(head -1 "$TMP/snap.out"))" \
+	bash -c "! grep -q 'config error' '$TMP/snap.out'"
+# Issue 20: a held packet keeps its mbuf, so the pool must back every hold, the RX
+# descriptors, the journal's rings, the lcore caches and bursts at once, proven at
+# load (with or without a journal) and refused at the mbufs key, before DPDK starts.
+rec='recovery: { server: "127.0.0.1:9", timeout_ms: 50, retries: 0'
+mbufs_refused() {	# NAME FILE WHAT: exit 2 at the mbufs key, the message names WHAT; fhd's ARGS after
+	local name=$1 file=$2 what=$3
+	shift 3
+	"$FHD" -c "$file" "$@" >"$TMP/mbufs.out" 2>&1
+	rc=$?
+	check "$name: exit 2 ($rc) at the mbufs key ($(head -1 "$TMP/mbufs.out" | cut -c1-160))" \
+		bash -c "[ $rc = 2 ] && grep -qE '$(basename "$file"):[0-9]+:[0-9]+: mbufs: expected at least [0-9]+, what can hold mbufs at once \(' '$TMP/mbufs.out'"
+	check "$name: says what to lower ($what)" grep -qF -- "$what" "$TMP/mbufs.out"
+	check "$name: stops before DPDK starts" bash -c "! grep -qE 'EAL|TELEMETRY' '$TMP/mbufs.out'"
+}
+{ cat "$TMP/ok.yaml"; echo "    $rec }"; } >"$TMP/rec.yaml"
+mbufs_refused "the default recovery.hold with mbufs 16383" "$TMP/rec.yaml" "or lower feeds[0].recovery.hold" \
+	--replay "$ROOT/pcaps/itch-demo.pcap"
+{ sed 's/^mbufs: .*/mbufs: 4095/' "$TMP/ok.yaml"; echo "    $rec, hold: 1048576 }"; } >"$TMP/rec1m.yaml"
+mbufs_refused "recovery.hold 1048576 with mbufs 4095" "$TMP/rec1m.yaml" "got 4095: raise mbufs to 1050432 or more" \
+	--replay "$ROOT/pcaps/itch-demo.pcap"
+sed 's/^mbufs: .*/mbufs: 4095/' "$TMP/ok.yaml" >"$TMP/m4095.yaml"
+mbufs_refused "three replay ports' descriptors" "$TMP/m4095.yaml" "RX descriptors 3072 of 3 replay port(s) of 1024" \
+	--replay "$ROOT/pcaps/itch-demo.pcap" --replay "$ROOT/pcaps/itch-demo.pcap" --replay "$ROOT/pcaps/itch-demo.pcap"
+mkdir -m 0700 "$TMP/journal"
+mbufs_refused "--journal's rings" "$TMP/m4095.yaml" "journal rings 8192" --journal "$TMP/journal" \
+	--replay "$ROOT/pcaps/itch-demo.pcap"
+# Without mbufs, fhd sizes the pool for what the config holds and says so.
+{ grep -v '^mbufs:' "$TMP/ok.yaml"; echo "    $rec }"; } >"$TMP/sized.yaml"
+"$FHD" -c "$TMP/sized.yaml" --replay "$ROOT/pcaps/itch-demo.pcap" >"$TMP/sized.out" 2>&1
+rc=$?
+check "no mbufs, a recovery section: runs (exit $rc)" [ $rc = 0 ]
+check "no mbufs: the pool is sized for the hold and said ($(grep -m1 'packet pool' "$TMP/sized.out" | cut -c1-110))" \
+	grep -qE '^fhd: packet pool: 131071 mbufs of [0-9]+ bytes, [0-9.]+ MiB of EAL memory \(sized by fhd: no mbufs in the config\); at most 67392 held at once' "$TMP/sized.out"
+"$FHD" --replay "$ROOT/pcaps/itch-demo.pcap" >"$TMP/default.out" 2>&1
+check "the default config's pool is said ($(grep -m1 'packet pool' "$TMP/default.out" | cut -c1-90))" \
+	grep -qE '^fhd: packet pool: 16383 mbufs of [0-9]+ bytes, [0-9.]+ MiB of EAL memory \(mbufs from the config\)' "$TMP/default.out"
 finish

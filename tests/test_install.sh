@@ -6,7 +6,8 @@
 # built with `pkg-config --cflags --libs fh` against the installed fh.pc, refuses a
 # missing ring with a clear line, and reads a ring fhd published: as many events,
 # trades and tops as `fh tail` reads. The build tree's fh.pc builds a program that
-# starts too (libfh.so.1 beside it).
+# starts too (libfh.so.1 beside it). fh.pc never follows a symlink planted at its
+# name in DESTDIR, and a PREFIX with a space gives an fh.pc pkg-config reads right.
 source "$(dirname "$0")/lib.sh"
 
 ring=fhinst$$
@@ -73,6 +74,37 @@ check "staged fh.pc names PREFIX, not DESTDIR" bash -c "grep -qx 'prefix=/opt/fh
 check "the consumer builds against the staged tree (PKG_CONFIG_SYSROOT_DIR)" [ -x "$TMP/staged" ] || cat "$TMP/cc2.log"
 make -C "$ROOT" --no-print-directory B="$B" DESTDIR="$stage" PREFIX=/opt/fh-test-$$ uninstall >/dev/null 2>&1
 check "make uninstall removes what install put" [ -z "$(find "$stage" -type f -o -type l)" ]
+
+# A DESTDIR where someone planted a symlink at fh.pc's name: install replaces the link,
+# it never writes through it (the shell redirect did: the link's target was rewritten).
+planted=$TMP/planted
+mkdir -p "$planted/opt/fh-link-$$/lib/pkgconfig"
+echo "not fh's" >"$TMP/victim"
+chmod 0600 "$TMP/victim"
+ln -s "$TMP/victim" "$planted/opt/fh-link-$$/lib/pkgconfig/fh.pc"
+make -C "$ROOT" --no-print-directory B="$B" DESTDIR="$planted" PREFIX=/opt/fh-link-$$ install >"$TMP/planted.log" 2>&1
+check "make install over a planted fh.pc symlink exits 0" [ $? = 0 ] || cat "$TMP/planted.log"
+check "the link's target is untouched ($(head -1 "$TMP/victim"), mode $(stat -c %a "$TMP/victim"))" \
+	bash -c "[ \"\$(cat '$TMP/victim')\" = \"not fh's\" ] && [ \"\$(stat -c %a '$TMP/victim')\" = 600 ]"
+check "fh.pc is a regular file now, mode 644" bash -c "[ ! -L '$planted/opt/fh-link-$$/lib/pkgconfig/fh.pc' ] &&
+	[ \"\$(stat -c %a '$planted/opt/fh-link-$$/lib/pkgconfig/fh.pc')\" = 644 ] &&
+	grep -qx 'prefix=/opt/fh-link-$$' '$planted/opt/fh-link-$$/lib/pkgconfig/fh.pc'"
+
+# A PREFIX with a space: fh.pc escapes it as pkg-config wants (a backslash), so the
+# flags stay one argument each in a shell, and the consumer builds and runs.
+spaced="$TMP/pre fix"
+make -C "$ROOT" --no-print-directory B="$B" PREFIX="$spaced" install >"$TMP/spaced.log" 2>&1
+check "make install PREFIX='.../pre fix' exits 0" [ $? = 0 ] || cat "$TMP/spaced.log"
+check "fh.pc escapes the space" grep -qxF "libdir=${spaced// /\\ }/lib" "$spaced/lib/pkgconfig/fh.pc"
+sflags=$(PKG_CONFIG_PATH="$spaced/lib/pkgconfig" pkg-config --cflags --libs fh)
+echo "pkg-config --cflags --libs fh (spaced): $sflags"
+eval "set -- $sflags"
+check "pkg-config reads it: -I and -L name the spaced install, one argument each ($*)" \
+	bash -c "[ \"\$1\" = '-I$spaced/include' ] && [ \"\$2\" = '-L$spaced/lib' ] && [ \"\$3\" = -lfh ]" _ "$@"
+(cd "$TMP" && eval "cc -Wall -Wextra -Werror strategy.c $sflags -o spaced") >"$TMP/cc4.log" 2>&1
+check "the consumer builds against the spaced install" [ -x "$TMP/spaced" ] || cat "$TMP/cc4.log"
+LD_LIBRARY_PATH="$spaced/lib" "$TMP/spaced" $ring-1 >"$TMP/spaced.out" 2>&1
+check "and reads the ring as before" [ "$(tail -1 "$TMP/spaced.out")" = "$summary" ]
 
 # The build tree's fh.pc: the README's in-tree command gives a program that starts.
 (cd "$TMP" && cc strategy.c $(PKG_CONFIG_PATH=$B pkg-config --cflags --libs fh) -o intree) >"$TMP/cc3.log" 2>&1

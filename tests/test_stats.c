@@ -69,9 +69,65 @@ static void stats_recovery_check(struct stats *s, struct feed *feed, const char 
 	CHECK(lines_with(prometheus, "fh_book_state{feed=\"itch\"} 2\n") == 1);
 	CHECK(lines_with(prometheus, "fh_recovery_requests_total{feed=\"itch\"} 2000\n") == 1);
 	for (size_t i = 1; i < RX_FIELDS + IO_FIELDS; i++) {
-		snprintf(text, sizeof(text), "\"} %zu\n", i < RX_FIELDS ? 1000 + i : 2000 + i - RX_FIELDS);
+		size_t v = i < RX_FIELDS ? 1000 + i : 2000 + i - RX_FIELDS;
+		bool ns = i * 8 == offsetof(struct fh_stats_recovery, recovery_ns_last) ||
+			  i * 8 == offsetof(struct fh_stats_recovery, recovery_ns_max) ||
+			  i * 8 == offsetof(struct fh_stats_recovery, snapshot_ns_last);
+
+		/* durations in seconds, Prometheus's base unit (promtool refuses _ns) */
+		if (ns)
+			snprintf(text, sizeof(text), "_seconds{feed=\"itch\"} %.9f\n", (double)v / 1e9);
+		else
+			snprintf(text, sizeof(text), "\"} %zu\n", v);
 		CHECK(lines_with(prometheus, text) == 1);
 	}
+	CHECK(lines_with(prometheus, "_ns{") == 0 && lines_with(prometheus, "lost_count{") == 0);
+}
+
+/*
+ * Issue 20: the book's capacity refusals, the snapshot counters, each line's
+ * bad_sequence and the ports' counters (pool_low beside no_mbuf) reach the segment
+ * and Prometheus while fhd runs, not only its exit report.
+ */
+static void stats_refusals_check(struct stats *s, struct feed *feed, const char *prometheus)
+{
+	const struct fh_stats_feed *seg = &s->segment->feeds[0];
+	struct fh_stats_port ports[2] = {
+		{ .name = "p0", .received = 7001, .missed = 7002, .no_mbuf = 7003, .errors = 7004, .pool_low = 7005 },
+		{ .name = "a\"b\\c", .pool_low = 7006 },
+	};
+	static const char *const samples[] = {
+		"# TYPE fh_book_refused_total counter\n",
+		"fh_book_refused_total{feed=\"itch\",what=\"instruments\"} 3001\n",
+		"fh_book_refused_total{feed=\"itch\",what=\"orders\"} 3002\n",
+		"fh_book_refused_total{feed=\"itch\",what=\"levels\"} 3003\n",
+		"fh_snapshot_dropped_packets_total{feed=\"itch\"} 3004\n",
+		"fh_snapshots_confirmed_total{feed=\"itch\"} 3005\n",
+		"fh_snapshots_unconfirmed_total{feed=\"itch\"} 3006\n",
+		"fh_bad_sequence_total{feed=\"itch\",line=\"A\"} 3007\n",
+		"fh_bad_sequence_total{feed=\"itch\",line=\"recovery\"} 3009\n",
+		"fh_port_pool_low_total{port=\"p0\"} 7005\n",
+		"fh_port_no_mbuf_total{port=\"p0\"} 7003\n",
+	};
+
+	feed->book->stats.instruments_full = 3001;
+	feed->book->stats.orders_full = 3002;
+	feed->book->stats.levels_full = 3003;
+	feed->arbiter.stats.snapshot_dropped = 3004;
+	feed->arbiter.stats.snapshots_confirmed = 3005;
+	feed->arbiter.stats.snapshots_unconfirmed = 3006;
+	for (int l = 0; l < ARBITER_LINES; l++)
+		feed->arbiter.stats.lines[l].bad_sequence = 3007 + (uint64_t)l;
+	stats_ports_set(s, ports, 2);
+	stats_tick(s, 1700000000ull, false);
+	CHECK(seg->instruments_full == 3001 && seg->orders_full == 3002 && seg->levels_full == 3003);
+	CHECK(seg->snapshot_dropped == 3004 && seg->snapshots_confirmed == 3005 && seg->snapshots_unconfirmed == 3006);
+	CHECK(seg->bad_sequence[0] == 3007 && seg->bad_sequence[1] == 3008 && seg->bad_sequence[2] == 3009);
+	CHECK(s->segment->ports_count == 2 && !strcmp(s->segment->ports[0].name, "p0") &&
+	      s->segment->ports[0].pool_low == 7005 && s->segment->ports[0].no_mbuf == 7003);
+	for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]); i++)
+		CHECK(lines_with(prometheus, samples[i]) == 1);
+	CHECK(lines_with(prometheus, "fh_port_pool_low_total{port=\"a\\\"b\\\\c\"} 7006\n") == 1);
 }
 
 int main(void)
@@ -119,6 +175,8 @@ int main(void)
 	CHECK(s.segment->seq == s.seq && (s.seq & 1) == 0 && s.seq != 12346);
 	printf("the book state and every recovery counter: segment and Prometheus\n");
 	stats_recovery_check(&s, feeds[0], cfg.stats.prometheus_file);
+	printf("book refusals, snapshot counters, bad_sequence and ports: segment and Prometheus\n");
+	stats_refusals_check(&s, feeds[0], cfg.stats.prometheus_file);
 	stats_tick(&s, 2000000000ull, true);
 	CHECK(s.segment->state == FH_STATS_STATE_STOPPED && s.segment->seq == s.seq);
 

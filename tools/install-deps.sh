@@ -3,8 +3,10 @@
 # Idempotent and quiet when everything is there; needs root (or sudo) to install.
 set -euo pipefail
 
+# prometheus: for promtool (tests/test_prometheus.sh checks fhd's metrics file with it);
+# no smaller Debian package carries promtool.
 packages=(build-essential pkg-config libdpdk-dev dpdk libyaml-dev liburing-dev libpcap-dev
-	  python3 tshark tcpreplay gnuplot-nox iproute2 clang libclang-rt-14-dev valgrind)
+	  python3 tshark tcpreplay gnuplot-nox iproute2 clang libclang-rt-14-dev valgrind prometheus)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -33,6 +33,8 @@
 #include <rte_mbuf.h>
 #include <rte_malloc.h>
 #include <rte_mbuf_dyn.h>
+#include <rte_mbuf_pool_ops.h>
+#include <rte_mempool.h>
 #include <rte_ring.h>
 
 #include "book/util/clock.h"
@@ -50,10 +52,11 @@
 #include "publish/shm_segment.h"
 
 _Static_assert(CFG_PUBLISH_DEPTH_MAX == CONFLATED_DEPTH_MAX, "the config allows what the conflated view holds");
+_Static_assert(CFG_MBUF_CACHE <= RTE_MEMPOOL_CACHE_MAX_SIZE, "the config counts the cache the pool gets");
 
 #define FHD_REPLAY_MAX 8
 #define FHD_ARGS_MAX 128
-#define FHD_MBUF_CACHE 256
+#define FHD_REPLAY_RX_DESCRIPTORS 1024	/* each replay port's one RX queue */
 #define FHD_EXIT_CONFIG 2
 
 struct fhd_options {
@@ -277,21 +280,61 @@ static int fhd_captures_open(const struct fhd_options *o, struct replay_capture 
 	return 0;
 }
 
+/* rte_pktmbuf_init, and in IOVA-as-VA mode the buffer's IOVA (its address) set right. */
+static void fhd_mbuf_init(struct rte_mempool *pool, void *arg, void *object, unsigned index)
+{
+	struct rte_mbuf *m = object;
+
+	rte_pktmbuf_init(pool, arg, object, index);
+	m->buf_iova = rte_eal_iova_mode() == RTE_IOVA_VA ? (rte_iova_t)(uintptr_t)m->buf_addr : RTE_BAD_IOVA;
+}
+
+/*
+ * mbufs of room bytes, as rte_pktmbuf_pool_create makes them; but without hugepages
+ * (--no-huge: the default config, replays, tests) an object may cross a 4 KiB page.
+ * There, rte_pktmbuf_pool_create gives every 2,368-byte mbuf a page of its own, so a
+ * pool took 1.7 times its size of EAL memory (16,383 mbufs: 64 MiB, 131,071: 512 MiB,
+ * more than -m 512). No DMA runs without hugepages, and the virtual devices copy
+ * frames in, so page-contiguous objects buy nothing there.
+ */
+static struct rte_mempool *fhd_pool_make(uint32_t mbufs, uint16_t room)
+{
+	struct rte_pktmbuf_pool_private priv = { .mbuf_data_room_size = room, .mbuf_priv_size = 0 };
+	struct rte_mempool *pool;
+
+	if (rte_eal_has_hugepages())
+		return rte_pktmbuf_pool_create("fhd_mbufs", mbufs, CFG_MBUF_CACHE, 0, room, (int)rte_socket_id());
+	pool = rte_mempool_create_empty("fhd_mbufs", mbufs, sizeof(struct rte_mbuf) + room, CFG_MBUF_CACHE,
+					sizeof(priv), (int)rte_socket_id(), RTE_MEMPOOL_F_NO_IOVA_CONTIG);
+	if (pool == NULL)
+		return NULL;
+	if (rte_mempool_set_ops_byname(pool, rte_mbuf_best_mempool_ops(), NULL) != 0) {
+		rte_mempool_free(pool);
+		return NULL;
+	}
+	rte_pktmbuf_pool_init(pool, &priv);
+	if (rte_mempool_populate_default(pool) != (int)mbufs) {
+		rte_mempool_free(pool);
+		rte_errno = ENOMEM;
+		return NULL;
+	}
+	rte_mempool_obj_iter(pool, fhd_mbuf_init, NULL);
+	return pool;
+}
+
 /*
  * The packet pool. A replay's larger mbufs fall back to the default size when the
  * memory is not there: its jumbo frames are then counted as segmented, and said so.
  */
 static struct rte_mempool *fhd_pool_create(const struct cfg *cfg, uint16_t room)
 {
-	struct rte_mempool *pool = rte_pktmbuf_pool_create("fhd_mbufs", cfg->mbufs, FHD_MBUF_CACHE, 0,
-							   room, (int)rte_socket_id());
+	struct rte_mempool *pool = fhd_pool_make(cfg->mbufs, room);
 
 	if (pool == NULL && room > RTE_MBUF_DEFAULT_BUF_SIZE) {
 		fprintf(stderr, "fhd: warning: no memory for %u mbufs of %u bytes (%s): frames over %u "
 			"bytes will be counted as segmented, not decoded (raise EAL -m or lower mbufs)\n",
 			cfg->mbufs, room, rte_strerror(rte_errno), RTE_MBUF_DEFAULT_DATAROOM);
-		pool = rte_pktmbuf_pool_create("fhd_mbufs", cfg->mbufs, FHD_MBUF_CACHE, 0,
-					       RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+		pool = fhd_pool_make(cfg->mbufs, RTE_MBUF_DEFAULT_BUF_SIZE);
 	}
 	return pool;
 }
@@ -847,6 +890,29 @@ struct fhd_run {
 };
 
 /*
+ * The pool once more, for what the command line changed: a replay polls its own ports
+ * (one queue of FHD_REPLAY_RX_DESCRIPTORS per capture) instead of the config's, and
+ * --journal adds the journal's rings. 0, or -EINVAL with the reason printed.
+ */
+static int fhd_mbufs_size(struct fhd_run *run)
+{
+	const struct fhd_options *o = &run->o;
+	char err[CFG_ERROR_MAX], what[64];
+	int rc;
+
+	if (o->replay_count > 0) {
+		snprintf(what, sizeof(what), "%u replay port(s) of %u", o->replay_count, FHD_REPLAY_RX_DESCRIPTORS);
+		rc = cfg_mbufs_size(&run->cfg, (uint64_t)o->replay_count * FHD_REPLAY_RX_DESCRIPTORS, what,
+				    err, sizeof(err));
+	} else {
+		rc = cfg_mbufs_size(&run->cfg, cfg_rx_descriptors(&run->cfg), NULL, err, sizeof(err));
+	}
+	if (rc != 0)
+		fprintf(stderr, "fhd: config error: %s\n", err);
+	return rc;
+}
+
+/*
  * The config, with the command line's overrides (--journal, --hist-out) applied and
  * --publish's name checked. 0, or -EINVAL with the reason printed.
  */
@@ -884,7 +950,7 @@ static int fhd_config_setup(struct fhd_run *run)
 			"(it names /dev/shm segments), got %s\n", why);
 		return -EINVAL;
 	}
-	return 0;
+	return fhd_mbufs_size(run);
 }
 
 /*
@@ -916,17 +982,41 @@ static int fhd_eal_start(struct fhd_run *run)
 	return 0;
 }
 
-/* The packet pool, sized for the captures' largest frame in a replay. 0 or -ENOMEM. */
+static void fhd_pool_bytes_add(struct rte_mempool *pool, void *bytes, struct rte_mempool_memhdr *chunk,
+			       unsigned index)
+{
+	(void)pool;
+	(void)index;
+	*(uint64_t *)bytes += chunk->len;
+}
+
+/*
+ * The packet pool, sized for the captures' largest frame in a replay, and said: how
+ * many mbufs, the memory they take, and what the config says can hold them at once.
+ * 0 or -ENOMEM.
+ */
 static int fhd_mbufs_create(struct fhd_run *run)
 {
-	run->pool = fhd_pool_create(&run->cfg, run->replay ? replay_data_room(run->captures,
-									     run->o.replay_count)
-							   : RTE_MBUF_DEFAULT_BUF_SIZE);
+	const struct cfg *cfg = &run->cfg;
+	struct cfg_mbufs_need need;
+	uint64_t bytes = 0;
+
+	run->pool = fhd_pool_create(cfg, run->replay ? replay_data_room(run->captures, run->o.replay_count)
+						     : RTE_MBUF_DEFAULT_BUF_SIZE);
 	if (run->pool == NULL) {
 		fprintf(stderr, "fhd: cannot create %u mbufs: %s (raise EAL -m or lower mbufs)\n",
-			run->cfg.mbufs, rte_strerror(rte_errno));
+			cfg->mbufs, rte_strerror(rte_errno));
 		return -ENOMEM;
 	}
+	rte_mempool_mem_iter(run->pool, fhd_pool_bytes_add, &bytes);
+	cfg_mbufs_need(cfg, run->replay ? (uint64_t)run->o.replay_count * FHD_REPLAY_RX_DESCRIPTORS
+					: cfg_rx_descriptors(cfg), &need);
+	fprintf(stderr, "fhd: packet pool: %u mbufs of %u bytes, %.1f MiB of EAL memory (%s); at most %" PRIu64 " held at "
+		"once: feed holds %" PRIu64 ", RX descriptors %" PRIu64 ", journal rings %" PRIu64
+		", lcore caches %" PRIu64 ", RX bursts %" PRIu64 "\n", run->pool->size,
+		run->pool->header_size + run->pool->elt_size + run->pool->trailer_size, (double)bytes / (1 << 20),
+		cfg->mbufs_line != 0 ? "mbufs from the config" : "sized by fhd: no mbufs in the config",
+		need.total, need.holds, need.rx_descriptors, need.journal, need.caches, need.bursts);
 	return 0;
 }
 
@@ -946,6 +1036,7 @@ static int fhd_lcores_setup(struct fhd_run *run)
 			return -ENOMEM;
 		}
 		rx->quit = &fhd_quit;
+		rx->pool = run->pool;
 		rx->replay = run->replay;
 		rx->timestamp_offset = -1;
 		rx->set.pipeline_orders_min = FEED_PIPELINE_ORDERS_MIN;
@@ -988,7 +1079,8 @@ static int fhd_ports_replay_open(struct fhd_run *run)
 	assert(run->o.replay_count <= FHD_REPLAY_MAX);
 	for (uint32_t i = 0; i < run->o.replay_count; i++, run->ports_open++) {
 		snprintf(name, sizeof(name), "net_pcap%u", i);
-		if (port_open(name, 1, 1024, run->pool, &run->port_ids[i], err, sizeof(err)) != 0 ||
+		if (port_open(name, 1, FHD_REPLAY_RX_DESCRIPTORS, run->pool, &run->port_ids[i], err,
+			      sizeof(err)) != 0 ||
 		    rx_lcore_replay_queue_add(rx, run->port_ids[i], !loop, loop ? 0 : run->captures[i].packets,
 					      run->captures[i].link) != 0) {
 			fprintf(stderr, "fhd: %s\n", err);
@@ -1064,6 +1156,50 @@ static int fhd_publish_start(struct fhd_run *run)
 	return fhd_publish_setup(cfg, run->rx, run->rings, run->views, run->publishers);
 }
 
+/* Times the RX lcores found the pool low while polling port_id's queues. */
+static uint64_t fhd_port_pool_low(const struct fhd_run *run, uint16_t port_id)
+{
+	uint64_t pool_low = 0;
+
+	for (uint16_t i = 0; i < run->cfg.rx_lcores_count; i++)
+		for (uint32_t q = 0; q < run->rx[i]->queues_count; q++)
+			if (run->rx[i]->queues[q].port_id == port_id)
+				pool_low += __atomic_load_n(&run->rx[i]->queues[q].pool_low, __ATOMIC_RELAXED);
+	return pool_low;
+}
+
+/* Port p's name in reports: the config's, or in a replay its capture's file name. */
+static const char *fhd_port_label(const struct fhd_run *run, uint32_t p, bool short_name)
+{
+	const char *slash;
+
+	if (!run->replay)
+		return run->cfg.ports[p].name;
+	slash = strrchr(run->o.replay[p], '/');
+	return short_name && slash != NULL ? slash + 1 : run->o.replay[p];
+}
+
+/* The ports' counters for the stats segment and Prometheus, before each stats tick. */
+static void fhd_ports_stats_set(struct fhd_run *run)
+{
+	struct fh_stats_port ports[FH_STATS_PORTS_MAX];
+	struct rte_eth_stats eth;
+	uint32_t count = 0;
+
+	for (uint32_t p = 0; p < run->ports_open && count < FH_STATS_PORTS_MAX; p++, count++) {
+		memset(&ports[count], 0, sizeof(ports[count]));
+		snprintf(ports[count].name, sizeof(ports[count].name), "%s", fhd_port_label(run, p, true));
+		if (rte_eth_stats_get(run->port_ids[p], &eth) == 0) {
+			ports[count].received = eth.ipackets;
+			ports[count].missed = eth.imissed;
+			ports[count].no_mbuf = eth.rx_nombuf;
+			ports[count].errors = eth.ierrors;
+		}
+		ports[count].pool_low = fhd_port_pool_low(run, run->port_ids[p]);
+	}
+	stats_ports_set(&run->stats, ports, count);
+}
+
 /*
  * The stats segment (a fresh unguessable name when this run's own was taken), with
  * its Prometheus file, and its first tick. 0, or -errno from stats_open.
@@ -1089,6 +1225,7 @@ static int fhd_stats_start(struct fhd_run *run)
 		per_run ? ", removed at exit" : "");
 	if (run->outputs.prometheus.fd >= 0)
 		stats_prometheus_file_set(&run->stats, &run->outputs.prometheus, run->outputs.prometheus_name);
+	fhd_ports_stats_set(run);
 	run->stats.last_tick_ns = clock_monotonic_ns();
 	return 0;
 }
@@ -1188,8 +1325,10 @@ static void fhd_wait(struct fhd_run *run)
 		    (double)(rte_rdtsc() - started_tsc) / (double)rte_get_tsc_hz() >= run->o.duration_s)
 			fhd_quit = true;
 		now_ns = clock_monotonic_ns();
-		if (stats_due(&run->stats, now_ns))
+		if (stats_due(&run->stats, now_ns)) {
+			fhd_ports_stats_set(run);
 			stats_tick(&run->stats, now_ns, false);
+		}
 		usleep(10000);
 	}
 	for (uint16_t i = 0; i < cfg->rx_lcores_count; i++)
@@ -1199,6 +1338,7 @@ static void fhd_wait(struct fhd_run *run)
 		run->journal.stop = true;
 		rte_eal_wait_lcore(cfg->journal.lcore);
 	}
+	fhd_ports_stats_set(run);
 	stats_tick(&run->stats, clock_monotonic_ns(), true);	/* the RX lcores are done: the last interval */
 	/* ... and consumers learn that this generation ends cleanly. */
 	for (uint16_t i = 0; i < cfg->rx_lcores_count; i++)
@@ -1259,8 +1399,8 @@ static int fhd_report(struct fhd_run *run)
 	if (run->replay)
 		fhd_captures_report(stdout, &run->o, run->captures, run->rx[0], run->port_ids, run->ports_open);
 	for (uint32_t p = 0; p < run->ports_open; p++) {
-		snprintf(name, sizeof(name), "%s", run->replay ? run->o.replay[p] : cfg->ports[p].name);
-		port_stats_print(stdout, run->port_ids[p], name);
+		snprintf(name, sizeof(name), "%s", fhd_port_label(run, p, false));
+		port_stats_print(stdout, run->port_ids[p], name, fhd_port_pool_low(run, run->port_ids[p]));
 	}
 	for (uint16_t i = 0; i < cfg->rx_lcores_count; i++)
 		if (run->rx[i]->set.feeds_count > 0)

@@ -58,13 +58,14 @@ void port_close(uint16_t port_id)
 	rte_eth_dev_close(port_id);
 }
 
-void port_stats_print(FILE *out, uint16_t port_id, const char *label)
+void port_stats_print(FILE *out, uint16_t port_id, const char *label, uint64_t pool_low)
 {
 	struct rte_eth_stats stats;
 
 	if (rte_eth_stats_get(port_id, &stats) != 0)
 		return;
+	/* pool_low beside no_mbuf: not every driver counts the mbufs it could not get. */
 	fprintf(out, "port %s: received %" PRIu64 "  missed %" PRIu64 "  no_mbuf %" PRIu64
-		"  errors %" PRIu64 "\n", label, stats.ipackets, stats.imissed, stats.rx_nombuf,
-		stats.ierrors);
+		"  pool_low %" PRIu64 "  errors %" PRIu64 "\n", label, stats.ipackets, stats.imissed,
+		stats.rx_nombuf, pool_low, stats.ierrors);
 }

@@ -20,7 +20,10 @@ int port_open(const char *name, uint16_t rx_queues, uint16_t rx_descriptors,
 
 void port_close(uint16_t port_id);
 
-/* One line of the port's own counters (received, missed by the NIC, no mbuf, errors). */
-void port_stats_print(FILE *out, uint16_t port_id, const char *label);
+/*
+ * One line of the port's own counters (received, missed by the NIC, no mbuf, errors)
+ * and pool_low, fhd's count of times the packet pool ran low while polling it.
+ */
+void port_stats_print(FILE *out, uint16_t port_id, const char *label, uint64_t pool_low);
 
 #endif

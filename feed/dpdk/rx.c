@@ -14,6 +14,7 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
+#include <rte_mempool.h>
 #include <rte_ring_elem.h>
 
 #include "book/util/clock.h"
@@ -105,6 +106,28 @@ static bool rx_queue_replay_done(struct rx_queue *q)
 	    q->packets + stats.rx_nombuf + stats.ierrors >= q->expected)
 		return true;
 	return false;
+}
+
+/*
+ * A look at the packet pool, every RX_POOL_CHECK_POLLS queue polls (off the per-packet
+ * path): what this lcore can still take is the pool's common store and its own cache
+ * (the other lcores' caches are not its to take). net_af_packet and net_pcap end a
+ * burst without counting rx_nombuf when an allocation fails, so a pool that runs out
+ * would otherwise show nowhere. Fewer free than one burst counts once on q, the queue
+ * polled, each time the pool goes low.
+ */
+static __rte_noinline void rx_pool_check(struct rx_lcore *rx, struct rx_queue *q)
+{
+	struct rte_mempool_cache *cache = rte_mempool_default_cache(rx->pool, rte_lcore_id());
+	/* rte_mempool_ops_get_count, which DPDK does not export: the common store alone. */
+	unsigned int free = rte_mempool_get_ops(rx->pool->ops_index)->get_count(rx->pool) +
+			    (cache != NULL ? cache->len : 0);
+	bool low = free < RX_BURST;
+
+	rx->pool_check_in = RX_POOL_CHECK_POLLS;
+	if (low && !rx->pool_low)	/* read by the main lcore for its reports */
+		__atomic_store_n(&q->pool_low, q->pool_low + 1, __ATOMIC_RELAXED);
+	rx->pool_low = low;
 }
 
 /*
@@ -231,6 +254,8 @@ static inline uint32_t rx_queues_poll(struct rx_lcore *rx, struct rx_burst *b, u
 			continue;
 		n = rte_eth_rx_burst(q->port_id, q->queue, b->mbufs, RX_BURST);
 		assert(n <= RX_BURST);
+		if (unlikely(--rx->pool_check_in == 0))
+			rx_pool_check(rx, q);
 		if (n == 0) {
 			if (q->counted && (rx->idle_polls & 1023) == 0 && rx_queue_replay_done(q)) {
 				q->done = true;
@@ -256,7 +281,8 @@ int rx_lcore_run(void *arg)
 	struct rx_burst burst;
 	uint32_t done = 0;
 
-	assert(rx->queues_count <= RX_QUEUES_MAX);
+	assert(rx->queues_count <= RX_QUEUES_MAX && rx->pool != NULL);
+	rx->pool_check_in = RX_POOL_CHECK_POLLS;
 	for (uint32_t qi = 0; qi < rx->queues_count; qi++)
 		done += rx->queues[qi].done;	/* empty captures are done before they start */
 	while (!*rx->quit) {

@@ -17,6 +17,11 @@
 
 #define RX_BURST 32
 #define RX_QUEUES_MAX 32
+#define RX_POOL_CHECK_POLLS 256	/* queue polls between two looks at the packet pool */
+
+_Static_assert(RX_BURST <= CFG_RX_BURST_MAX, "the config counts the burst an RX lcore holds");
+
+struct rte_mempool;
 
 struct rx_queue {
 	uint16_t port_id;
@@ -26,6 +31,7 @@ struct rx_queue {
 	bool done;		/* counted and every packet received or dropped by the PMD */
 	uint64_t expected;	/* counted: packets the PMD will deliver (may be 0) */
 	uint64_t packets;	/* frames taken off the queue */
+	uint64_t pool_low;	/* times the pool went below a burst of free mbufs while polling it */
 };
 
 struct rx_lcore {
@@ -44,6 +50,9 @@ struct rx_lcore {
 	bool stalled;			/* replay ended on the idle timeout, not on its count */
 	uint32_t queues_counted;	/* queues that end by themselves (a replay, not looping) */
 	uint64_t segmented;		/* frames larger than one mbuf (chained): not decoded, not journaled */
+	struct rte_mempool *pool;	/* the packet pool its ports fill */
+	uint32_t pool_check_in;		/* queue polls left before the next look at the pool */
+	bool pool_low;			/* the pool was low at the last look */
 	struct rte_ring *journal;	/* references to every frame go here, or NULL */
 	uint32_t journal_unrouted;	/* journal interface of frames addressed to no line */
 	int64_t journal_epoch_ns;	/* live: RX clock to ns since the epoch */

@@ -13,10 +13,12 @@
 #include <string.h>
 
 #define FH_STATS_MAGIC 0x3154415453484646ull	/* "FFHSTAT1" little-endian */
-#define FH_STATS_VERSION 3
+#define FH_STATS_VERSION 3	/* 3: book refusals, snapshot and bad_sequence counters, ports */
 #define FH_STATS_FEEDS_MAX 16
 #define FH_STATS_LATENCIES 3
 #define FH_STATS_NAME_MAX 32
+#define FH_STATS_LINES 3		/* A, B, and the recovery replies */
+#define FH_STATS_PORTS_MAX 8
 #define FH_STATS_STATE_RUNNING 1
 #define FH_STATS_STATE_STOPPED 2
 
@@ -60,6 +62,19 @@ struct fh_stats_feed {
 	struct fh_stats_latency total[FH_STATS_LATENCIES];
 	uint64_t feed_delay_out_of_range;	/* feed delay above the histogram's range: a clock problem */
 	struct fh_stats_recovery recovery;
+	/* the book refused, its capacity reached (feeds[].book.instruments, orders, levels) */
+	uint64_t instruments_full, orders_full, levels_full;
+	uint64_t snapshot_dropped;	/* line packets dropped (oldest first) from a full hold during a snapshot */
+	uint64_t snapshots_confirmed;	/* snapshots whose sequence a line packet reached */
+	uint64_t snapshots_unconfirmed;	/* snapshots refused: no line reached them in time */
+	uint64_t bad_sequence[FH_STATS_LINES];	/* per line: a jump ahead no line confirmed, dropped */
+};
+
+/* A port's own counters, and fhd's count of times the packet pool ran low while polling it. */
+struct fh_stats_port {
+	char name[FH_STATS_NAME_MAX];
+	uint64_t received, missed, no_mbuf, errors;
+	uint64_t pool_low;		/* fewer free mbufs than one RX burst, once per time */
 };
 
 struct fh_stats_segment {
@@ -73,6 +88,9 @@ struct fh_stats_segment {
 	uint32_t state;			/* FH_STATS_STATE_* */
 	char latency_names[FH_STATS_LATENCIES][FH_STATS_NAME_MAX];
 	struct fh_stats_feed feeds[FH_STATS_FEEDS_MAX];
+	uint32_t ports_count;
+	uint32_t spare;
+	struct fh_stats_port ports[FH_STATS_PORTS_MAX];
 };
 
 /* A consistent copy of a live segment; false if fhd kept writing through every try. */

@@ -137,6 +137,51 @@ static void stat_recovery_print(const struct fh_stats_recovery *r, bool json)
 	printf("\n");
 }
 
+/* The book's capacity refusals, the snapshot counters and each line's bad_sequence. */
+static void stat_refusals_print(const struct fh_stats_feed *f, bool json)
+{
+	if (json) {
+		printf(",\"instruments_full\":%" PRIu64 ",\"orders_full\":%" PRIu64 ",\"levels_full\":%" PRIu64
+		       ",\"snapshot_dropped\":%" PRIu64 ",\"snapshots_confirmed\":%" PRIu64
+		       ",\"snapshots_unconfirmed\":%" PRIu64 ",\"bad_sequence\":{\"A\":%" PRIu64 ",\"B\":%" PRIu64
+		       ",\"recovery\":%" PRIu64 "}", f->instruments_full, f->orders_full, f->levels_full,
+		       f->snapshot_dropped, f->snapshots_confirmed, f->snapshots_unconfirmed, f->bad_sequence[0],
+		       f->bad_sequence[1], f->bad_sequence[2]);
+		return;
+	}
+	printf("  book refused (capacity): instruments_full %" PRIu64 "  orders_full %" PRIu64 "  levels_full %"
+	       PRIu64 "%s\n", f->instruments_full, f->orders_full, f->levels_full,
+	       f->instruments_full + f->orders_full + f->levels_full > 0 ?
+	       "  (raise feeds[].book.instruments, orders or levels)" : "");
+	printf("  snapshot: dropped %" PRIu64 "  confirmed %" PRIu64 "  unconfirmed %" PRIu64
+	       "  bad_sequence: A %" PRIu64 "  B %" PRIu64 "  recovery %" PRIu64 "\n", f->snapshot_dropped,
+	       f->snapshots_confirmed, f->snapshots_unconfirmed, f->bad_sequence[0], f->bad_sequence[1],
+	       f->bad_sequence[2]);
+}
+
+/* The ports' counters: pool_low beside no_mbuf (not every driver counts a missing mbuf). */
+static void stat_ports_print(const struct fh_stats_segment *s, bool json)
+{
+	char name[FH_STATS_NAME_MAX * 6 + 1];
+
+	for (uint32_t p = 0; p < s->ports_count; p++) {
+		const struct fh_stats_port *port = &s->ports[p];
+
+		if (json) {
+			printf("%s{\"name\":", p ? "," : "");
+			stat_json_name(port->name);
+			printf(",\"received\":%" PRIu64 ",\"missed\":%" PRIu64 ",\"no_mbuf\":%" PRIu64
+			       ",\"pool_low\":%" PRIu64 ",\"errors\":%" PRIu64 "}", port->received, port->missed,
+			       port->no_mbuf, port->pool_low, port->errors);
+			continue;
+		}
+		cli_text_escape(name, sizeof(name), port->name, false);
+		printf("port %s: received %" PRIu64 "  missed %" PRIu64 "  no_mbuf %" PRIu64 "  pool_low %" PRIu64
+		       "  errors %" PRIu64 "\n", name, port->received, port->missed, port->no_mbuf, port->pool_low,
+		       port->errors);
+	}
+}
+
 static void stat_json(const struct fh_stats_segment *s)
 {
 	enum stat_liveness live = stat_liveness(s);
@@ -164,8 +209,11 @@ static void stat_json(const struct fh_stats_segment *s)
 			stat_latency_json(s->latency_names[k], &f->total[k], k + 1 < FH_STATS_LATENCIES);
 		printf("}");
 		stat_recovery_print(&f->recovery, true);
+		stat_refusals_print(f, true);
 		printf("}");
 	}
+	printf("],\"ports\":[");
+	stat_ports_print(s, true);
 	printf("]}\n");
 }
 
@@ -194,6 +242,7 @@ static void stat_table(const struct fh_stats_segment *s)
 		       s->pid, updated, s->interval_ms);
 		break;
 	}
+	stat_ports_print(s, false);
 	for (uint32_t i = 0; i < s->feeds_count; i++) {
 		const struct fh_stats_feed *f = &s->feeds[i];
 
@@ -205,6 +254,7 @@ static void stat_table(const struct fh_stats_segment *s)
 		       f->packets, f->messages, f->gaps, f->gap_messages, f->duplicates, f->dropped,
 		       f->skipped_messages, f->journal_dropped);
 		stat_recovery_print(&f->recovery, false);
+		stat_refusals_print(f, false);
 		if (f->feed_delay_negative > 0 || f->feed_delay_out_of_range > 0)
 			printf("  feed_delay not timed (clocks disagree): negative %" PRIu64 "  out_of_range %" PRIu64
 			       "\n", f->feed_delay_negative, f->feed_delay_out_of_range);
@@ -314,7 +364,7 @@ static int stat_segment_copy(const char *name, struct fh_stats_segment *copy)
 		memcpy(copy, map, sizeof(*copy));
 	munmap(map, sizeof(*copy));
 	if (copy->magic != FH_STATS_MAGIC || copy->version != FH_STATS_VERSION ||
-	    copy->feeds_count > FH_STATS_FEEDS_MAX) {
+	    copy->feeds_count > FH_STATS_FEEDS_MAX || copy->ports_count > FH_STATS_PORTS_MAX) {
 		fprintf(stderr, "fh stat: /dev/shm/%s: not an fh stats segment of version %d\n", name,
 			FH_STATS_VERSION);
 		return 1;
@@ -332,6 +382,8 @@ static int stat_segment_copy(const char *name, struct fh_stats_segment *copy)
 		copy->latency_names[k][FH_STATS_NAME_MAX - 1] = '\0';
 	for (uint32_t i = 0; i < copy->feeds_count; i++)
 		copy->feeds[i].name[FH_STATS_NAME_MAX - 1] = '\0';
+	for (uint32_t i = 0; i < copy->ports_count; i++)
+		copy->ports[i].name[FH_STATS_NAME_MAX - 1] = '\0';
 	return 0;
 }
 
