@@ -1,9 +1,11 @@
 /*
  * recovery_worker: the MoldUDP64 re-request client (see recovery_worker.h).
  *
- * The thread wakes at least every RECOVERY_POLL_MS to look at its queues and its
- * deadlines, and at once when a datagram arrives. Its clock is CLOCK_MONOTONIC: the
- * timeouts are wall time on a live feed and in a replay alike.
+ * The thread runs recovery_worker_pass in a loop: each pass acts at the time it is
+ * given, then waits up to RECOVERY_POLL_MS for a datagram, a snapshot byte or a want.
+ * Its clock is CLOCK_MONOTONIC: the timeouts are wall time on a live feed and in a
+ * replay alike. A test or a simulation creates the worker without the thread and
+ * runs the passes itself, on a clock of its own.
  */
 #include "feed/recovery_worker.h"
 
@@ -86,6 +88,7 @@ struct recovery_client {
 
 struct recovery_worker {
 	pthread_t thread;
+	bool threaded;			/* thread runs recovery_worker_main (start, not create alone) */
 	volatile bool quit;
 	uint32_t count;
 	struct recovery_client clients[CFG_FEEDS_MAX];
@@ -581,38 +584,42 @@ static void snapshot_run(struct recovery_client *c, uint64_t now_ns)
 		snapshot_fail(c, now_ns);
 }
 
+void recovery_worker_pass(struct recovery_worker *w, uint64_t now_ns, int poll_timeout_ms)
+{
+	assert(w != NULL && w->count > 0 && w->count <= CFG_FEEDS_MAX && poll_timeout_ms >= 0);
+	for (uint32_t i = 0; i < w->count; i++) {
+		struct recovery_client *c = &w->clients[i];
+
+		/* The last pass's poll saw a want: the counter is reset, or poll wakes at once. */
+		if (w->fds[2 * w->count + i].revents & POLLIN) {
+			uint64_t wakes;
+
+			(void)!read(c->feed->recovery->wake_fd, &wakes, sizeof(wakes));
+			w->fds[2 * w->count + i].revents = 0;
+		}
+		recovery_client_wants(c);
+		if (c->fd >= 0) {
+			recovery_client_receive(c, now_ns);
+			recovery_client_run(c, now_ns);
+		}
+		snapshot_run(c, now_ns);
+	}
+	for (uint32_t i = 0; i < w->count; i++) {
+		w->fds[w->count + i].fd = w->clients[i].snap.fd;
+		/* A full buffer waits for the RX lcore, not the socket: no busy poll. */
+		w->fds[w->count + i].events = w->clients[i].snap.phase == SNAPSHOT_CONNECTING ? POLLOUT :
+					      w->clients[i].snap.in.len == sizeof(w->clients[i].snap.in.bytes) ? 0 :
+					      POLLIN;
+	}
+	(void)poll(w->fds, 3 * w->count, poll_timeout_ms);
+}
+
 static void *recovery_worker_main(void *arg)
 {
 	struct recovery_worker *w = arg;
 
-	while (!w->quit) {
-		uint64_t now_ns;
-
-		for (uint32_t i = 0; i < w->count; i++) {
-			w->fds[w->count + i].fd = w->clients[i].snap.fd;
-			/* A full buffer waits for the RX lcore, not the socket: no busy poll. */
-			w->fds[w->count + i].events = w->clients[i].snap.phase == SNAPSHOT_CONNECTING ? POLLOUT :
-						      w->clients[i].snap.in.len == sizeof(w->clients[i].snap.in.bytes) ? 0 :
-						      POLLIN;
-		}
-		(void)poll(w->fds, 3 * w->count, RECOVERY_POLL_MS);
-		now_ns = clock_monotonic_ns();
-		for (uint32_t i = 0; i < w->count; i++) {
-			struct recovery_client *c = &w->clients[i];
-
-			if (w->fds[2 * w->count + i].revents & POLLIN) {
-				uint64_t wakes;
-
-				(void)read(c->feed->recovery->wake_fd, &wakes, sizeof(wakes));
-			}
-			recovery_client_wants(c);
-			if (c->fd >= 0) {
-				recovery_client_receive(c, now_ns);
-				recovery_client_run(c, now_ns);
-			}
-			snapshot_run(c, now_ns);
-		}
-	}
+	while (!w->quit)
+		recovery_worker_pass(w, clock_monotonic_ns(), RECOVERY_POLL_MS);
 	return NULL;
 }
 
@@ -647,12 +654,12 @@ static int recovery_client_open(struct recovery_client *c, struct feed *feed, ch
 	return 0;
 }
 
-struct recovery_worker *recovery_worker_start(struct feed *const *feeds, uint32_t count, int cpu,
-					      char *err, size_t err_size)
+struct recovery_worker *recovery_worker_create(struct feed *const *feeds, uint32_t count, char *err,
+					       size_t err_size)
 {
 	struct recovery_worker *w = calloc(1, sizeof(*w));
-	int rc;
 
+	assert(err != NULL && err_size > 0);
 	err[0] = '\0';
 	if (w == NULL) {
 		snprintf(err, err_size, "recovery worker: out of memory");
@@ -676,13 +683,24 @@ struct recovery_worker *recovery_worker_start(struct feed *const *feeds, uint32_
 		w->fds[w->count + i] = (struct pollfd){ .fd = -1 };
 		w->fds[2 * w->count + i] = (struct pollfd){ .fd = w->clients[i].feed->recovery->wake_fd, .events = POLLIN };
 	}
+	return w;
+}
+
+struct recovery_worker *recovery_worker_start(struct feed *const *feeds, uint32_t count, int cpu,
+					      char *err, size_t err_size)
+{
+	struct recovery_worker *w = recovery_worker_create(feeds, count, err, err_size);
+	int rc;
+
+	if (w == NULL)
+		return NULL;
 	rc = pthread_create(&w->thread, NULL, recovery_worker_main, w);
 	if (rc != 0) {
 		snprintf(err, err_size, "recovery worker: %s", strerror(rc));
-		w->thread = 0;
 		recovery_worker_stop(w);
 		return NULL;
 	}
+	w->threaded = true;
 	pthread_setname_np(w->thread, "fh-recovery");
 	if (cpu >= 0) {
 		cpu_set_t set;
@@ -699,7 +717,7 @@ void recovery_worker_stop(struct recovery_worker *w)
 	if (w == NULL)
 		return;
 	w->quit = true;
-	if (w->thread != 0)
+	if (w->threaded)
 		pthread_join(w->thread, NULL);
 	for (uint32_t i = 0; i < w->count; i++) {
 		if (w->clients[i].fd >= 0)
