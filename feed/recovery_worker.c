@@ -78,6 +78,13 @@ struct recovery_client {
 	uint64_t quiet_deadline_ns;	/* all asked and answered, the hole still open: ask again then */
 	uint64_t quiet_applied;		/* the feed's applied at the last such re-ask */
 	uint32_t quiet_rounds;		/* re-asks in a row after which the feed had not moved */
+	/*
+	 * A give-up counted and owed to the RX lcore, waiting for room in its queue: the
+	 * hole is no longer asked for, and it is neither counted nor timed out again.
+	 */
+	bool give_up_pending;
+	bool give_up_silent;
+	uint64_t give_up_first, give_up_count;
 	uint8_t session_len;
 	char session[DECODER_SESSION_MAX];
 	struct recovery_request requests[RECOVERY_REQUESTS_MAX];
@@ -129,50 +136,81 @@ static void recovery_request_send(struct recovery_client *c, struct recovery_req
 		recovery_counter_add(&c->feed->recovery_io.send_errors, 1);
 }
 
-/* Ends the hole's recovery; give_up: the RX lcore is told to declare it lost. */
+/*
+ * Hands the RX lcore the give-up it is owed, if any (a plain push: the queue's last
+ * RECOVERY_REPLIES_CONTROL entries are kept for it and the snapshot's control
+ * entries, so replies a server sends ahead of the hole cannot hold it out). A full
+ * queue keeps it pending for the next pass: counted once, whatever the wait.
+ */
+static void recovery_client_give_up_flush(struct recovery_client *c)
+{
+	struct recovery_reply *reply = &c->reply;
+
+	if (!c->give_up_pending)
+		return;
+	memset(reply, 0, offsetof(struct recovery_reply, payload));
+	reply->kind = RECOVERY_REPLY_GIVE_UP;
+	reply->silent = c->give_up_silent;
+	reply->first = c->give_up_first;
+	reply->count = c->give_up_count;
+	if (recovery_queue_push(&c->feed->recovery->replies, reply))
+		c->give_up_pending = false;
+}
+
+/*
+ * Ends the hole's recovery; give_up: the RX lcore is told to declare it lost (once:
+ * give_ups counts ranges given up on, not attempts to say so).
+ */
 static void recovery_client_end(struct recovery_client *c, bool give_up)
 {
-	if (give_up) {
-		struct recovery_reply *reply = &c->reply;
-
-		reply->kind = RECOVERY_REPLY_GIVE_UP;
-		reply->len = 0;
-		reply->silent = !c->answered;
-		reply->first = c->want_first;
-		reply->count = c->want_end - c->want_first;
-		recovery_counter_add(&c->feed->recovery_io.give_ups, 1);
-		/* The queue holds RECOVERY_REPLIES; a full one keeps it for the next pass. */
-		if (!recovery_queue_push(&c->feed->recovery->replies, reply))
-			return;
-	}
+	assert(c->active && !c->give_up_pending);
 	c->active = false;
 	memset(c->requests, 0, sizeof(c->requests));
+	if (!give_up)
+		return;
+	recovery_counter_add(&c->feed->recovery_io.give_ups, 1);
+	c->give_up_pending = true;
+	c->give_up_silent = !c->answered;
+	c->give_up_first = c->want_first;
+	c->give_up_count = c->want_end - c->want_first;
+	recovery_client_give_up_flush(c);
 }
 
 static void snapshot_start(struct recovery_client *c);
 
-/* Takes a new hole from the RX lcore (the newest replaces an older one). */
+/* A new hole from the RX lcore: it replaces the one asked for, if any. */
+static void recovery_client_hole(struct recovery_client *c, const struct recovery_want *want)
+{
+	/* The RX lcore has moved on: an old hole's give-up would only confuse the new one. */
+	c->give_up_pending = false;
+	c->active = want->count > 0 && c->fd >= 0;
+	c->answered = false;
+	c->want_first = want->first;
+	c->want_end = want->first + want->count;
+	c->next = want->first;
+	c->quiet_deadline_ns = 0;
+	c->quiet_applied = want->first;
+	c->quiet_rounds = 0;
+	c->session_len = want->session_len <= DECODER_SESSION_MAX ? want->session_len : 0;
+	memcpy(c->session, want->session, sizeof(c->session));
+	memset(c->requests, 0, sizeof(c->requests));
+}
+
+/* Takes what the RX lcore wants, in order: holes and snapshots. */
 static void recovery_client_wants(struct recovery_client *c)
 {
 	struct recovery_want *want;
 
 	for (uint32_t i = 0; i < RECOVERY_WANTS && (want = recovery_queue_peek(&c->feed->recovery->wants)); i++) {
-		if (want->kind == RECOVERY_WANT_SNAPSHOT) {
+		switch (want->kind) {
+		case RECOVERY_WANT_SNAPSHOT:
 			snapshot_start(c);
-			recovery_queue_pop(&c->feed->recovery->wants);
-			continue;
+			break;
+		default:
+			assert(want->kind == RECOVERY_WANT_HOLE);
+			recovery_client_hole(c, want);
+			break;
 		}
-		c->active = want->count > 0 && c->fd >= 0;
-		c->answered = false;
-		c->want_first = want->first;
-		c->want_end = want->first + want->count;
-		c->next = want->first;
-		c->quiet_deadline_ns = 0;
-		c->quiet_applied = want->first;
-		c->quiet_rounds = 0;
-		c->session_len = want->session_len <= DECODER_SESSION_MAX ? want->session_len : 0;
-		memcpy(c->session, want->session, sizeof(c->session));
-		memset(c->requests, 0, sizeof(c->requests));
 		recovery_queue_pop(&c->feed->recovery->wants);
 	}
 }
@@ -222,10 +260,12 @@ static void recovery_datagram(struct recovery_client *c, const uint8_t *data, ui
 	if (r == NULL)
 		goto bad;
 	reply = &c->reply;
+	memset(reply, 0, offsetof(struct recovery_reply, payload));
 	reply->kind = RECOVERY_REPLY_DATA;
 	reply->len = len;
 	memcpy(reply->payload, data, len);
-	if (!recovery_queue_push(&c->feed->recovery->replies, reply)) {
+	/* Data leaves the control entries their room: a give-up always gets through. */
+	if (!recovery_queue_push_reserve(&c->feed->recovery->replies, reply, RECOVERY_REPLIES_CONTROL)) {
 		recovery_counter_add(&c->feed->recovery_io.handoff_full, 1);
 		return;	/* the request stays as it was: its timeout asks again */
 	}
@@ -264,6 +304,7 @@ static void recovery_client_run(struct recovery_client *c, uint64_t now_ns)
 	uint64_t applied = __atomic_load_n(&c->feed->recovery->applied, __ATOMIC_ACQUIRE);
 	uint32_t in_flight = 0;
 
+	recovery_client_give_up_flush(c);
 	if (!c->active)
 		return;
 	if (applied >= c->want_end || !__atomic_load_n(&c->feed->recovery->recovering, __ATOMIC_ACQUIRE)) {
@@ -326,7 +367,10 @@ static void recovery_client_run(struct recovery_client *c, uint64_t now_ns)
 
 /* ---- GLIMPSE snapshot over SoupBinTCP ---- */
 
-/* Hands the RX lcore an entry without payload; false if its queue is full. */
+/*
+ * Hands the RX lcore an entry without payload; false if its queue is full. A plain
+ * push: these may take the entries data leaves free.
+ */
 static bool snapshot_tell(struct recovery_client *c, uint32_t kind, uint64_t first)
 {
 	struct recovery_reply *r = &c->reply;
@@ -446,7 +490,8 @@ static bool snapshot_batch_flush(struct recovery_client *c)
 	memset(s->batch.payload, ' ', 10);
 	wire_put_be64(s->batch.payload + 10, 1);	/* MoldUDP64 numbers from 1; the RX lcore ignores it */
 	wire_put_be16(s->batch.payload + 18, s->batch_count);
-	if (!recovery_queue_push(&c->feed->recovery->replies, &s->batch))
+	/* Data: the control entries' room stays free (End of Snapshot comes after it). */
+	if (!recovery_queue_push_reserve(&c->feed->recovery->replies, &s->batch, RECOVERY_REPLIES_CONTROL))
 		return false;
 	s->batch_count = 0;
 	return true;

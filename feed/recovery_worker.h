@@ -10,9 +10,15 @@
  * for is followed at once by a request for the rest.
  *
  * A datagram is forwarded only if it comes from the configured server, parses as a
- * MoldUDP64 data packet of the hole's session, and overlaps a request outstanding;
+ * MoldUDP64 data packet of the hole's session, and starts in a request outstanding;
  * anything else is counted (recovery_io.replies_bad) and dropped. The RX lcore's
  * sequence path then treats the reply as it would a line's packet.
+ *
+ * Data entries (replies, snapshot messages) never take the reply queue's last
+ * RECOVERY_REPLIES_CONTROL entries: however much a server sends, a give-up or a
+ * snapshot's control entry finds room once the RX lcore takes any, in order behind
+ * the data before it. One that finds the queue full waits for the next pass, counted
+ * once (give_ups counts ranges given up on).
  */
 #ifndef FH_FEED_RECOVERY_WORKER_H
 #define FH_FEED_RECOVERY_WORKER_H

@@ -25,9 +25,10 @@ config() {
 	chmod 0600 "$file"
 }
 
-# run_fhd NAME PCAP: fhd on the config NAME.yaml; $rc is its exit status (124: hung).
+# run_fhd NAME PCAP [SECONDS]: fhd on the config NAME.yaml, stopped after SECONDS
+# (default HANG); $rc is its exit status (124: hung). Stopped, it still writes its report.
 run_fhd() {
-	timeout -k 5 $HANG "$FHD" -c "$TMP/$1.yaml" --replay "$2" --dump-books "$TMP/$1.dump" \
+	timeout -k 5 "${3:-$HANG}" "$FHD" -c "$TMP/$1.yaml" --replay "$2" --dump-books "$TMP/$1.dump" \
 		>"$TMP/$1.log" 2>"$TMP/$1.err"
 	rc=$?
 }
@@ -87,6 +88,62 @@ mold dup-flood ok
 mold late ok
 check "mold-late: the copies that came after the hole closed counted bad" \
 	[ "$(counter "$TMP/mold-late.log" "recovery requests" bad)" -gt 0 ]
+
+echo "== replies ahead of the hole, and in reverse order (issue 20)"
+# lost_messages FULL PART: how many messages PART lacks of FULL's, and the first of them.
+lost_messages() {
+	python3 - "$1" "$2" <<'PY'
+import struct, sys
+def messages(path):
+    d, at, seqs = open(path, 'rb').read(), 24, set()
+    while at + 16 <= len(d):
+        n = struct.unpack_from('<I', d, at + 8)[0]
+        m = d[at + 16 + 42:at + 16 + n]
+        if len(m) >= 20 and struct.unpack_from('>H', m, 18)[0] not in (0, 0xFFFF):
+            seq, count = struct.unpack_from('>QH', m, 10)
+            seqs.update(range(seq, seq + count))
+        at += 16 + n
+    return seqs
+lost = messages(sys.argv[1]) - messages(sys.argv[2])
+print(len(lost), min(lost))
+PY
+}
+# One hole of 599 messages (the packets from 10001 to 10600 lost on both lines):
+# more replies ahead of it than the feed keeps copies of (RECOVERY_BUFFERS).
+python3 "$CRAFT" holes "$TMP/s.pcap" "$TMP/big.pcap" 10001-10600
+read -r big_lost big_first < <(lost_messages "$TMP/s.pcap" "$TMP/big.pcap")
+# Found by issue 20: a server that answered (F, C) with F+1..F+C-1, never F, filled the
+# feed's reply copies and then its reply queue; the worker's give-up never got in, was
+# counted again every millisecond (thousands of give_ups and timeouts) and the replay
+# never ended. Now data leaves the queue's control entries free, a give-up is counted
+# once, and (with the RX side's fix in feed.c) the hole is declared.
+BOUND=30	# seconds: the give-up comes after 40 + 80 + 160 ms; the replay takes 1 s
+server_start mold-ahead-srv python3 "$HOSTILE" mold ahead --pcap "$TMP/s.pcap" || true
+config "$TMP/mold-ahead.yaml" "recovery: { server: \"127.0.0.1:$port\", timeout_ms: 40, retries: 2 }"
+run_fhd mold-ahead "$TMP/big.pcap" $BOUND
+server_stop
+holes=$(counter "$TMP/mold-ahead.log" "recovery: holes" holes)
+give_ups=$(counter "$TMP/mold-ahead.log" "recovery requests" give_ups)
+timeouts=$(counter "$TMP/mold-ahead.log" "recovery requests" timeouts)
+check "mold-ahead: the replay ended within ${BOUND}s (exit $rc; 124: it hung)" [ "$rc" = 0 ]
+check "mold-ahead: book_state stale, the hole declared from $big_first ($(grep -m1 '^  gap: ' "$TMP/mold-ahead.log"))" \
+	bash -c "[ '$(state "$TMP/mold-ahead.log")' = stale ] && grep -q '^  gap: seq $big_first\.\.' '$TMP/mold-ahead.log'"
+# retries 2: 3 sends a request, each timing out once at most; in_flight 8 requests.
+check "mold-ahead: give_ups $give_ups <= 3 per hole ($holes), counted once, not per wait" \
+	[ "${holes:-0}" -gt 0 -a "${give_ups:-999999}" -le $((3 * ${holes:-0})) ]
+check "mold-ahead: timeouts $timeouts <= 3 x 8 per hole: none counted while the give-up waits" \
+	[ "${timeouts:-999999}" -le $((24 * ${holes:-0})) ]
+
+# The honest counterpart: one message a datagram, last first. Everything it sends is
+# in the hole, so the hole is filled.
+server_start mold-reverse-big-srv python3 "$HOSTILE" mold reverse --pcap "$TMP/s.pcap" || true
+config "$TMP/mold-reverse-big.yaml" "recovery: { server: \"127.0.0.1:$port\", timeout_ms: 40, retries: 2 }"
+run_fhd mold-reverse-big "$TMP/big.pcap" $BOUND
+server_stop
+consistent mold-reverse-big
+check "mold-reverse-big: the $big_lost-message hole filled (book_state $(state "$TMP/mold-reverse-big.log"))" \
+	[ "$(state "$TMP/mold-reverse-big.log")" = ok -a \
+	"$(counter "$TMP/mold-reverse-big.log" "recovery: holes" messages)" = "$big_lost" ]
 
 echo "== a local user floods the recovery socket with forged replies"
 server_start flood-srv python3 "$ROOT/tools/mold_server.py" --pcap "$TMP/s.pcap" --delay-ms 150 || true
