@@ -230,7 +230,37 @@ static struct recovery_request *recovery_request_find(struct recovery_client *c,
 	return NULL;
 }
 
-/* One datagram off the socket: checked, forwarded, and its request advanced. */
+/*
+ * Cuts the MoldUDP64 packet in reply->payload (reply->len bytes, framing checked by
+ * the decoder: `count` messages from `seq`) after its last message below `end`, the
+ * hole's end, rewriting the header's count and reply->len: a server that sends past
+ * the hole gives the feed nothing it did not ask for (the lines' copies of the rest
+ * would count as duplicates). Returns the messages kept, 0 if none is below end.
+ * Only the tail is cut: what the reply repeats below the hole the feed has applied
+ * is a duplicate the arbiter skips.
+ */
+static uint16_t recovery_reply_trim(struct recovery_reply *reply, uint64_t seq, uint16_t count, uint64_t end)
+{
+	uint32_t at = MOLD_HEADER;
+	uint16_t kept = 0;
+
+	assert(reply->len >= MOLD_HEADER && reply->len <= RECOVERY_PAYLOAD_MAX && count > 0);
+	if (seq >= end)
+		return 0;
+	/* Bounded by count; each block lies within len (the decoder walked them all). */
+	while (kept < count && seq + kept < end) {
+		assert(at + 2 <= reply->len);
+		at += 2u + wire_be16(reply->payload + at);
+		assert(at <= reply->len);
+		kept++;
+	}
+	assert(kept == count ? at == reply->len : at < reply->len);
+	wire_put_be16(reply->payload + 18, kept);
+	reply->len = at;
+	return kept;
+}
+
+/* One datagram off the socket: checked, cut to the hole, forwarded, its request advanced. */
 static void recovery_datagram(struct recovery_client *c, const uint8_t *data, uint32_t len,
 			      const struct sockaddr_in *from, uint64_t now_ns)
 {
@@ -255,7 +285,6 @@ static void recovery_datagram(struct recovery_client *c, const uint8_t *data, ui
 	if (c->feed->decoder->frame_parse(data, len, &frame) != 0 || frame.kind != DECODER_FRAME_DATA)
 		goto bad;
 	seq = frame.seq;
-	count = (uint16_t)frame.count;
 	r = recovery_request_find(c, seq);
 	if (r == NULL)
 		goto bad;
@@ -264,6 +293,9 @@ static void recovery_datagram(struct recovery_client *c, const uint8_t *data, ui
 	reply->kind = RECOVERY_REPLY_DATA;
 	reply->len = len;
 	memcpy(reply->payload, data, len);
+	/* Requests lie within the hole: a reply wholly past it matched none (bad above). */
+	count = recovery_reply_trim(reply, seq, (uint16_t)frame.count, c->want_end);
+	assert(count > 0 && seq + count <= c->want_end);
 	/* Data leaves the control entries their room: a give-up always gets through. */
 	if (!recovery_queue_push_reserve(&c->feed->recovery->replies, reply, RECOVERY_REPLIES_CONTROL)) {
 		recovery_counter_add(&c->feed->recovery_io.handoff_full, 1);

@@ -11,8 +11,10 @@
  *
  * A datagram is forwarded only if it comes from the configured server, parses as a
  * MoldUDP64 data packet of the hole's session, and starts in a request outstanding;
- * anything else is counted (recovery_io.replies_bad) and dropped. The RX lcore's
- * sequence path then treats the reply as it would a line's packet.
+ * anything else is counted (recovery_io.replies_bad) and dropped. What it carries past
+ * the hole's end is cut off (header count and length rewritten): the feed takes only
+ * what it asked for. The RX lcore's sequence path then treats the reply as it would a
+ * line's packet.
  *
  * Data entries (replies, snapshot messages) never take the reply queue's last
  * RECOVERY_REPLIES_CONTROL entries: however much a server sends, a give-up or a

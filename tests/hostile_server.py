@@ -19,6 +19,8 @@ corrupt a book or hang it.
         late        a correct reply 100 ms late, and its copy 1 s after that
         ahead       F+1..F+C-1 for a request (F, C), one message a datagram, never F:
                     replies ahead of the hole, as many as the feed will hold (issue 20)
+        overfill    F..F+C+139 for (F, C), in datagrams of up to 1400 bytes: more than
+                    was asked for, past the hole's end (issue 20)
         reverse     honest, one message a datagram, in reverse order: F+C-1 down to F
   hostile_server.py flood ADDR:PORT --pcap FILE [--seconds S]
       A local user: forged replies of the capture's session, sequence numbers
@@ -118,6 +120,14 @@ def mold_serve(args):
                     one = msgs(s, 1)
                     if one:
                         sock.sendto(mold_packet(session, s, one), peer)
+            elif mode == 'overfill':
+                at, end = first, first + count + 140
+                while at < end:
+                    part = msgs(at, end - at)
+                    if not part:
+                        break
+                    sock.sendto(mold_packet(session, at, part), peer)
+                    at += len(part)
             elif mode == 'late':
                 good = mold_packet(session, first, msgs(first, count))
                 now = time.monotonic()
@@ -244,7 +254,7 @@ def main():
     sub = p.add_subparsers(dest='cmd', required=True)
     m = sub.add_parser('mold')
     m.add_argument('mode', choices=('count-lie', 'beyond', 'before', 'zero', 'huge', 'short', 'badlen',
-                                    'dup-flood', 'late', 'ahead', 'reverse'))
+                                    'dup-flood', 'late', 'ahead', 'overfill', 'reverse'))
     m.add_argument('--pcap', required=True)
     f = sub.add_parser('flood')
     f.add_argument('addr')

@@ -89,7 +89,7 @@ mold late ok
 check "mold-late: the copies that came after the hole closed counted bad" \
 	[ "$(counter "$TMP/mold-late.log" "recovery requests" bad)" -gt 0 ]
 
-echo "== replies ahead of the hole, and in reverse order (issue 20)"
+echo "== replies ahead of the hole, past its end, in reverse order (issue 20)"
 # lost_messages FULL PART: how many messages PART lacks of FULL's, and the first of them.
 lost_messages() {
 	python3 - "$1" "$2" <<'PY'
@@ -144,6 +144,27 @@ consistent mold-reverse-big
 check "mold-reverse-big: the $big_lost-message hole filled (book_state $(state "$TMP/mold-reverse-big.log"))" \
 	[ "$(state "$TMP/mold-reverse-big.log")" = ok -a \
 	"$(counter "$TMP/mold-reverse-big.log" "recovery: holes" messages)" = "$big_lost" ]
+
+# Found by issue 20: only a reply's start was checked, so a server sending past the
+# hole had the feed apply messages it had not asked for (the lines' copies of them then
+# counted as duplicates). Now a reply is cut at the hole's end: the feed recovers
+# exactly the messages both lines lost, and the lines' duplicates are an honest server's.
+read -r lost _ < <(lost_messages "$TMP/s.pcap" "$TMP/holes.pcap")
+server_start mold-honest-srv python3 "$ROOT/tools/mold_server.py" --pcap "$TMP/s.pcap" || true
+config "$TMP/mold-honest.yaml" "recovery: { server: \"127.0.0.1:$port\", timeout_ms: 40, retries: 2 }"
+run_fhd mold-honest "$TMP/holes.pcap"
+server_stop
+consistent mold-honest
+mold overfill ok
+for name in mold-honest mold-overfill; do
+	check "$name: recovered $(counter "$TMP/$name.log" "recovery: holes" messages) messages: the $lost both lines lost" \
+		[ "$(counter "$TMP/$name.log" "recovery: holes" messages)" = "$lost" ]
+done
+for line in A B; do
+	check "mold-overfill: line $line duplicates $(counter "$TMP/mold-overfill.log" "line $line:" duplicates), as with an honest server" \
+		[ "$(counter "$TMP/mold-overfill.log" "line $line:" duplicates)" = \
+		"$(counter "$TMP/mold-honest.log" "line $line:" duplicates)" ]
+done
 
 echo "== a local user floods the recovery socket with forged replies"
 server_start flood-srv python3 "$ROOT/tools/mold_server.py" --pcap "$TMP/s.pcap" --delay-ms 150 || true

@@ -7,7 +7,9 @@
  *   - an RX lcore that stalls with its reply queue full of data still gets the
  *     give-up: data never takes the queue's last RECOVERY_REPLIES_CONTROL entries,
  *     and a give-up that finds the queue full waits, counted once, with no timeout
- *     counted meanwhile.
+ *     counted meanwhile;
+ *   - a reply that runs past the hole is cut at the hole's end (header count and
+ *     length rewritten), so the feed takes only what it asked for.
  * Exit 0 pass, 1 fail.
  */
 #include <arpa/inet.h>
@@ -250,10 +252,50 @@ static void test_give_up_after_data(void)
 	rig_close(rig);
 }
 
+/* Forwards one reply for the hole [50, 60) and checks what the worker made of it. */
+static void trim_case(const char *what, uint64_t seq, uint16_t count, uint16_t kept)
+{
+	struct rig *rig = rig_open(1, 200);
+	const struct feed_recovery_io *io = &rig->feed->recovery_io;
+	uint8_t want[RECOVERY_PAYLOAD_MAX];
+	uint64_t first;
+	uint16_t asked;
+	struct sockaddr_in from;
+
+	printf("  %s: [%" PRIu64 ", %" PRIu64 ") for the hole [50, 60): %u kept\n", what, seq, seq + count, kept);
+	rig_hole(rig, 50, 10);
+	recovery_worker_pass(rig->worker, rig->now_ns, 0);
+	CHECK(mold_request(rig, &first, &asked, &from) && first == 50 && asked == 10);
+	mold_send(rig, &from, seq, count);
+	for (int i = 0; i < PUMP_PASSES && io->replies == 0; i++)
+		recovery_worker_pass(rig->worker, rig->now_ns, 1);
+	if (kept == 0) {
+		CHECK(io->replies_bad == 1 && rig_queued(rig) == 0);
+	} else {
+		uint32_t len = mold_packet(want, seq, kept);
+		const struct recovery_reply *r = rig_reply(rig, 0);
+
+		CHECK(io->replies_bad == 0 && rig_queued(rig) == 1);
+		CHECK(r->kind == RECOVERY_REPLY_DATA && r->len == len && memcmp(r->payload, want, len) == 0);
+	}
+	rig_close(rig);
+}
+
+static void test_trim(void)
+{
+	printf("a reply is cut at the hole's end: the feed takes only what it asked for\n");
+	trim_case("wholly past the hole", 60, 5, 0);
+	trim_case("from the hole's first, 6 past its end", 50, 16, 10);
+	trim_case("from inside the hole, past its end", 53, 13, 7);
+	trim_case("the last message only", 59, 3, 1);
+	trim_case("within the hole", 52, 4, 4);
+}
+
 int main(void)
 {
 	test_give_up_queue_full();
 	test_give_up_after_data();
+	test_trim();
 	if (failures) {
 		printf("test_recovery_worker: %d failure(s)\n", failures);
 		return 1;
