@@ -53,6 +53,9 @@ struct snapshot_client {
 	uint64_t silence_deadline_ns;	/* the server said nothing since: the attempt fails */
 	uint64_t end_deadline_ns;	/* the attempt fails then without End of Snapshot (max_ms) */
 	uint64_t sent_ns;		/* when we last sent (client heartbeats) */
+	uint32_t id;			/* the RX lcore's snapshot_id of the snapshot being taken */
+	uint8_t session_len;		/* the last Login Accepted's session, spaces trimmed */
+	char session[DECODER_SESSION_MAX];
 	struct soupbin_buffer in;
 	struct recovery_reply batch;	/* messages for the RX lcore, framed as MoldUDP64 */
 	uint16_t batch_count;
@@ -176,7 +179,8 @@ static void recovery_client_end(struct recovery_client *c, bool give_up)
 	recovery_client_give_up_flush(c);
 }
 
-static void snapshot_start(struct recovery_client *c);
+static void snapshot_start(struct recovery_client *c, uint32_t id);
+static void snapshot_cancel(struct recovery_client *c, uint32_t id);
 
 /* A new hole from the RX lcore: it replaces the one asked for, if any. */
 static void recovery_client_hole(struct recovery_client *c, const struct recovery_want *want)
@@ -196,7 +200,7 @@ static void recovery_client_hole(struct recovery_client *c, const struct recover
 	memset(c->requests, 0, sizeof(c->requests));
 }
 
-/* Takes what the RX lcore wants, in order: holes and snapshots. */
+/* Takes what the RX lcore wants, in order: holes and snapshots (taken or cancelled). */
 static void recovery_client_wants(struct recovery_client *c)
 {
 	struct recovery_want *want;
@@ -204,7 +208,10 @@ static void recovery_client_wants(struct recovery_client *c)
 	for (uint32_t i = 0; i < RECOVERY_WANTS && (want = recovery_queue_peek(&c->feed->recovery->wants)); i++) {
 		switch (want->kind) {
 		case RECOVERY_WANT_SNAPSHOT:
-			snapshot_start(c);
+			snapshot_start(c, want->snapshot_id);
+			break;
+		case RECOVERY_WANT_SNAPSHOT_CANCEL:
+			snapshot_cancel(c, want->snapshot_id);
 			break;
 		default:
 			assert(want->kind == RECOVERY_WANT_HOLE);
@@ -399,18 +406,32 @@ static void recovery_client_run(struct recovery_client *c, uint64_t now_ns)
 
 /* ---- GLIMPSE snapshot over SoupBinTCP ---- */
 
+static bool snapshot_send(struct snapshot_client *s, const uint8_t *bytes, size_t len, uint64_t now_ns)
+{
+	if (send(s->fd, bytes, len, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)len)
+		return false;
+	s->sent_ns = now_ns;
+	return true;
+}
+
 /*
- * Hands the RX lcore an entry without payload; false if its queue is full. A plain
- * push: these may take the entries data leaves free.
+ * Hands the RX lcore an entry of the snapshot without payload (RESTART, END with the
+ * sequence to go on from and the Login Accepted's session, FAILED); false if its
+ * queue is full. A plain push: these may take the entries data leaves free.
  */
 static bool snapshot_tell(struct recovery_client *c, uint32_t kind, uint64_t first)
 {
+	struct snapshot_client *s = &c->snap;
 	struct recovery_reply *r = &c->reply;
 
+	memset(r, 0, offsetof(struct recovery_reply, payload));
 	r->kind = kind;
-	r->len = 0;
+	r->snapshot_id = s->id;
 	r->first = first;
-	r->count = 0;
+	if (kind == RECOVERY_SNAPSHOT_END) {
+		r->session_len = s->session_len;
+		memcpy(r->session, s->session, sizeof(r->session));
+	}
 	return recovery_queue_push(&c->feed->recovery->replies, r);
 }
 
@@ -423,7 +444,8 @@ static void snapshot_close(struct snapshot_client *s)
 	s->batch_count = 0;
 }
 
-static void snapshot_start(struct recovery_client *c)
+/* Snapshot `id` is wanted: a new login soon, whatever the last one was doing. */
+static void snapshot_start(struct recovery_client *c, uint32_t id)
 {
 	struct snapshot_client *s = &c->snap;
 
@@ -431,8 +453,31 @@ static void snapshot_start(struct recovery_client *c)
 		return;
 	snapshot_close(s);
 	s->phase = SNAPSHOT_WAIT;
+	s->id = id;
 	s->attempts = 0;
 	s->retry_ns = 0;
+	s->session_len = 0;
+}
+
+/*
+ * The RX lcore no longer wants snapshot `id`: if it is the one being taken (or whose
+ * failure is still to be told), the connection is closed (after a Logout if logged in)
+ * and nothing more is said of it. A cancel of another id (one already replaced) does
+ * nothing.
+ */
+static void snapshot_cancel(struct recovery_client *c, uint32_t id)
+{
+	struct snapshot_client *s = &c->snap;
+	uint8_t logout[3];
+
+	if (s->cfg == NULL || s->phase == SNAPSHOT_IDLE || s->id != id)
+		return;
+	if (s->phase == SNAPSHOT_LOGIN || s->phase == SNAPSHOT_STREAM) {
+		soupbin_empty_build(logout, 'O');
+		(void)snapshot_send(s, logout, sizeof(logout), s->sent_ns);
+	}
+	snapshot_close(s);
+	s->phase = SNAPSHOT_IDLE;
 }
 
 /* The server showed progress (or the wait is ours): the silence that fails it restarts. */
@@ -454,14 +499,6 @@ static void snapshot_fail(struct recovery_client *c, uint64_t now_ns)
 	} else {
 		s->phase = SNAPSHOT_FAILING;
 	}
-}
-
-static bool snapshot_send(struct snapshot_client *s, const uint8_t *bytes, size_t len, uint64_t now_ns)
-{
-	if (send(s->fd, bytes, len, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)len)
-		return false;
-	s->sent_ns = now_ns;
-	return true;
 }
 
 static void snapshot_connect(struct recovery_client *c, uint64_t now_ns)
@@ -519,6 +556,7 @@ static bool snapshot_batch_flush(struct recovery_client *c)
 	if (s->batch_count == 0)
 		return true;
 	s->batch.kind = RECOVERY_SNAPSHOT_DATA;
+	s->batch.snapshot_id = s->id;
 	memset(s->batch.payload, ' ', 10);
 	wire_put_be64(s->batch.payload + 10, 1);	/* MoldUDP64 numbers from 1; the RX lcore ignores it */
 	wire_put_be16(s->batch.payload + 18, s->batch_count);
@@ -569,6 +607,30 @@ static int snapshot_message(struct recovery_client *c, const uint8_t *msg, uint1
 	return 1;
 }
 
+/*
+ * Login Accepted (SoupBinTCP 3.00): Session (10, alpha, left-padded with spaces), then
+ * Sequence Number (20). The session, spaces trimmed, goes with End of Snapshot (the
+ * RX lcore matches it with the lines'); the sequence is not used (GLIMPSE's End of
+ * Snapshot says where the feed goes on from). 0, or -EPROTO for a short one.
+ */
+static int snapshot_accepted(struct snapshot_client *s, const uint8_t *payload, uint16_t len)
+{
+	uint32_t first = 0, end = 10;
+
+	if (len < 30)
+		return -EPROTO;
+	while (first < end && payload[first] == ' ')
+		first++;
+	while (end > first && payload[end - 1] == ' ')
+		end--;
+	_Static_assert(DECODER_SESSION_MAX >= 10, "a SoupBinTCP session fits");
+	s->session_len = (uint8_t)(end - first);
+	memset(s->session, 0, sizeof(s->session));
+	memcpy(s->session, payload + first, end - first);
+	s->phase = SNAPSHOT_STREAM;
+	return 0;
+}
+
 /* Reads what the server sent and handles its whole packets. */
 static void snapshot_receive(struct recovery_client *c, uint64_t now_ns)
 {
@@ -604,8 +666,10 @@ static void snapshot_receive(struct recovery_client *c, uint64_t now_ns)
 		 */
 		if (type == 'A' || type == 'S')
 			snapshot_heard(s, now_ns);
-		if (type == 'A')
-			s->phase = SNAPSHOT_STREAM;
+		if (type == 'A' && snapshot_accepted(s, payload, len) != 0) {
+			snapshot_fail(c, now_ns);	/* not a Login Accepted: garbage */
+			return;
+		}
 		if (type == 'S') {
 			rc = snapshot_message(c, payload, len);
 			if (rc < 0) {

@@ -16,6 +16,13 @@
  * what it asked for. The RX lcore's sequence path then treats the reply as it would a
  * line's packet.
  *
+ * It is also the GLIMPSE client of every feed with a snapshot section: a
+ * RECOVERY_WANT_SNAPSHOT logs in (again after a failed login, up to snapshot.retries
+ * times) and hands the snapshot over as RECOVERY_SNAPSHOT_DATA entries, then END (with
+ * the Login Accepted's session, spaces trimmed) or FAILED; each entry carries the
+ * want's snapshot_id. A RECOVERY_WANT_SNAPSHOT_CANCEL of that id closes the connection
+ * and says nothing more.
+ *
  * Data entries (replies, snapshot messages) never take the reply queue's last
  * RECOVERY_REPLIES_CONTROL entries: however much a server sends, a give-up or a
  * snapshot's control entry finds room once the RX lcore takes any, in order behind

@@ -1,15 +1,19 @@
 /*
  * test_recovery_worker: the recovery worker (feed/recovery_worker.c) driven pass by
  * pass on a clock of the test's own (recovery_worker_create, recovery_worker_pass,
- * no thread), against a MoldUDP64 server the test plays itself on a loopback
- * socket, while it plays the RX lcore too: it queues wants and reads
+ * no thread), against a MoldUDP64 server and a GLIMPSE server the test plays itself
+ * on loopback sockets, while it plays the RX lcore too: it queues wants and reads
  * what the worker queues back, or stalls and reads nothing. What must hold (issue 20):
  *   - an RX lcore that stalls with its reply queue full of data still gets the
  *     give-up: data never takes the queue's last RECOVERY_REPLIES_CONTROL entries,
  *     and a give-up that finds the queue full waits, counted once, with no timeout
  *     counted meanwhile;
  *   - a reply that runs past the hole is cut at the hole's end (header count and
- *     length rewritten), so the feed takes only what it asked for.
+ *     length rewritten), so the feed takes only what it asked for;
+ *   - every snapshot entry carries the snapshot_id of the want that started it; End
+ *     of Snapshot carries the Login Accepted's session, spaces trimmed; a cancel of
+ *     the current snapshot closes its connection and says nothing more, a cancel of
+ *     another does nothing.
  * Exit 0 pass, 1 fail.
  */
 #include <arpa/inet.h>
@@ -26,6 +30,7 @@
 #include "feed/feed.h"
 #include "feed/recovery.h"
 #include "feed/recovery_worker.h"
+#include "feed/soupbin.h"
 #include "tests/check.h"
 
 #define MS 1000000ull			/* ns */
@@ -125,6 +130,13 @@ static void rig_hole(struct rig *rig, uint64_t first, uint64_t count)
 	memcpy(want.session, SESSION, 10);
 	__atomic_store_n(&rig->feed->recovery->applied, first, __ATOMIC_RELEASE);
 	__atomic_store_n(&rig->feed->recovery->recovering, 1, __ATOMIC_RELEASE);
+	CHECK(feed_recovery_want(rig->feed->recovery, &want));
+}
+
+static void rig_want_snapshot(struct rig *rig, uint32_t kind, uint32_t id)
+{
+	struct recovery_want want = { .kind = kind, .snapshot_id = id };
+
 	CHECK(feed_recovery_want(rig->feed->recovery, &want));
 }
 
@@ -291,11 +303,152 @@ static void test_trim(void)
 	trim_case("within the hole", 52, 4, 4);
 }
 
+/* Runs passes (the clock still) until cond holds or PUMP_PASSES passes went by. */
+#define PUMP(rig, cond)                                                              \
+	do {                                                                         \
+		for (int pump_ = 0; pump_ < PUMP_PASSES && !(cond); pump_++)         \
+			recovery_worker_pass((rig)->worker, (rig)->now_ns, 1);       \
+	} while (0)
+
+/* The GLIMPSE server accepts the worker's connection and reads its Login Request. */
+static void glimpse_accept(struct rig *rig)
+{
+	uint8_t login[SOUPBIN_LOGIN_LEN];
+	ssize_t got = 0;
+
+	for (int i = 0; i < PUMP_PASSES && rig->conn < 0; i++) {
+		recovery_worker_pass(rig->worker, rig->now_ns, 1);
+		rig->conn = accept4(rig->glimpse, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	}
+	CHECK(rig->conn >= 0);
+	for (int i = 0; i < PUMP_PASSES && got < (ssize_t)sizeof(login); i++) {
+		ssize_t n = recv(rig->conn, login + got, sizeof(login) - (size_t)got, 0);
+
+		if (n > 0)
+			got += n;
+		recovery_worker_pass(rig->worker, rig->now_ns, 1);
+	}
+	CHECK(got == sizeof(login) && login[2] == 'L');
+}
+
+static void glimpse_send(struct rig *rig, uint8_t type, const void *payload, uint16_t len)
+{
+	uint8_t packet[64];
+
+	wire_put_be16(packet, (uint16_t)(len + 1));
+	packet[2] = type;
+	memcpy(packet + 3, payload, len);
+	CHECK(send(rig->conn, packet, 3u + len, MSG_NOSIGNAL) == 3 + len);
+}
+
+/* Login Accepted: the session left-padded with spaces to 10, the sequence (1) to 20. */
+static void glimpse_accepted(struct rig *rig, const char *session)
+{
+	char payload[31];
+
+	snprintf(payload, sizeof(payload), "%10s%20d", session, 1);
+	glimpse_send(rig, 'A', payload, 30);
+}
+
+/* What the server reads now: 1 bytes came, 0 the worker closed, -1 nothing yet. */
+static int glimpse_read(struct rig *rig)
+{
+	uint8_t bytes[256];
+	ssize_t n = recv(rig->conn, bytes, sizeof(bytes), MSG_DONTWAIT);
+
+	return n > 0 ? 1 : n == 0 ? 0 : -1;
+}
+
+static void glimpse_close(struct rig *rig)
+{
+	close(rig->conn);
+	rig->conn = -1;
+}
+
+static void test_snapshot_id_session(void)
+{
+	struct rig *rig = rig_open(1, 200);
+	const struct recovery_reply *data, *end;
+	static const uint8_t message[5] = { 'S', 0, 1, 0, 0 };
+
+	printf("a snapshot's entries carry its id; End of Snapshot the session, spaces trimmed\n");
+	rig_want_snapshot(rig, RECOVERY_WANT_SNAPSHOT, 7);
+	glimpse_accept(rig);
+	glimpse_accepted(rig, "SESS0001");
+	glimpse_send(rig, 'S', message, sizeof(message));
+	glimpse_send(rig, 'S', message, sizeof(message));
+	glimpse_send(rig, 'S', "G00000000000000000042", 21);
+	PUMP(rig, rig_queued(rig) == 2);
+	CHECK(rig_queued(rig) == 2);
+	data = rig_reply(rig, 0);
+	end = rig_reply(rig, 1);
+	CHECK(data->kind == RECOVERY_SNAPSHOT_DATA && data->snapshot_id == 7 && wire_be16(data->payload + 18) == 2);
+	CHECK(end->kind == RECOVERY_SNAPSHOT_END && end->snapshot_id == 7 && end->first == 42);
+	CHECK(end->session_len == 8 && memcmp(end->session, "SESS0001", 8) == 0);
+	glimpse_close(rig);
+	rig_close(rig);
+}
+
+static void test_snapshot_failed_ids(void)
+{
+	struct rig *rig = rig_open(1, 200);
+
+	printf("a snapshot whose logins are all rejected: RESTART and FAILED carry its id\n");
+	rig_want_snapshot(rig, RECOVERY_WANT_SNAPSHOT, 10);
+	for (uint32_t login = 0; login < 2; login++) {	/* 1 + retries */
+		glimpse_accept(rig);
+		glimpse_send(rig, 'J', "A", 1);
+		glimpse_close(rig);
+		PUMP(rig, rig->feed->recovery_io.snapshot_failures == login + 1);
+		rig->now_ns += 2000 * MS;	/* past the pause before the next login */
+	}
+	PUMP(rig, rig_queued(rig) == 2);
+	CHECK(rig_queued(rig) == 2 && rig->feed->recovery_io.snapshot_attempts == 2);
+	CHECK(rig_reply(rig, 0)->kind == RECOVERY_SNAPSHOT_RESTART && rig_reply(rig, 0)->snapshot_id == 10);
+	CHECK(rig_reply(rig, 1)->kind == RECOVERY_SNAPSHOT_FAILED && rig_reply(rig, 1)->snapshot_id == 10);
+	rig_close(rig);
+}
+
+static void test_snapshot_cancel(void)
+{
+	struct rig *rig = rig_open(1, 200);
+	const struct feed_recovery_io *io = &rig->feed->recovery_io;
+	static const uint8_t message[5] = { 'S', 0, 1, 0, 0 };
+	int closed = -1;
+
+	printf("a cancel of another snapshot does nothing; of this one closes it, and nothing follows\n");
+	rig_want_snapshot(rig, RECOVERY_WANT_SNAPSHOT, 8);
+	glimpse_accept(rig);
+	glimpse_accepted(rig, "SESS0001");
+	glimpse_send(rig, 'S', message, sizeof(message));
+	rig_want_snapshot(rig, RECOVERY_WANT_SNAPSHOT_CANCEL, 9);
+	PUMP(rig, false);
+	CHECK(glimpse_read(rig) == -1);	/* still connected: no logout, no close */
+	rig_want_snapshot(rig, RECOVERY_WANT_SNAPSHOT_CANCEL, 8);
+	for (int i = 0; i < PUMP_PASSES && closed != 0; i++) {
+		recovery_worker_pass(rig->worker, rig->now_ns, 1);
+		closed = glimpse_read(rig);
+	}
+	CHECK(closed == 0);
+	/* Long past the silence timeout and every retry: no new login, nothing told. */
+	for (int i = 0; i < 100; i++) {
+		rig->now_ns += 100 * MS;
+		recovery_worker_pass(rig->worker, rig->now_ns, 0);
+	}
+	CHECK(accept4(rig->glimpse, NULL, NULL, SOCK_NONBLOCK) < 0 && errno == EAGAIN);
+	CHECK(rig_queued(rig) == 0 && io->snapshot_attempts == 1 && io->snapshot_failures == 0);
+	glimpse_close(rig);
+	rig_close(rig);
+}
+
 int main(void)
 {
 	test_give_up_queue_full();
 	test_give_up_after_data();
 	test_trim();
+	test_snapshot_id_session();
+	test_snapshot_failed_ids();
+	test_snapshot_cancel();
 	if (failures) {
 		printf("test_recovery_worker: %d failure(s)\n", failures);
 		return 1;
