@@ -17,38 +17,39 @@
 # Dumps are compared with tests/ref_book.py on the complete session. `timeout` turns a
 # hang into a failure; it times nothing. Exit 0 pass, 1 fail.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/recovery_lib.sh"
 
 [ -n "${KEEP:-}" ] && echo "scratch: $TMP"
 MOLD="$ROOT/tools/mold_server.py"
 GLIMPSE="$ROOT/tools/glimpse_server.py"
 CRAFT="$ROOT/tests/pcap_craft.py"
-HANG=120
-pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; [ -n "${KEEP:-}" ] || rm -rf "$TMP"' EXIT
 
-# config FILE SECTION...: one feed on net_null, lines A and B, plus the sections; mode
-# 0600 (a snapshot password).
-config() {
-	local file=$1
-	shift
-	feed_yaml "{ instruments: 256, orders: 262144, levels: 1024 }" "$@" >"$file"
-	chmod 0600 "$file"
-}
-
-# run_fhd NAME PCAP: fhd on NAME.yaml; $rc is its exit status (124: hung).
-run_fhd() {
-	timeout -k 5 $HANG "$FHD" -c "$TMP/$1.yaml" --replay "$2" --dump-books "$TMP/$1.dump" \
-		>"$TMP/$1.log" 2>"$TMP/$1.err"
-	rc=$?
-	check "$1: fhd exited 0 (exit $rc; 124: hung)" [ "$rc" = 0 ]
-}
-
-state() { sed -nE 's/^  book_state ([a-z]+).*/\1/p' "$1" | head -1; }
-
-# ok NAME REF: book_state ok, and the dump is REF's.
+# ok NAME REF: fhd exited, its book_state is ok, and its dump is REF's.
 ok() {
+	check "$1: fhd exited 0 (exit $rc; 124: hung)" [ "$rc" = 0 ]
 	check "$1: book_state ok ($(state "$TMP/$1.log"))" [ "$(state "$TMP/$1.log")" = ok ]
 	same_file "$1: the dump equals the complete session's" "$2" "$TMP/$1.dump"
+}
+
+# snapshot_case NAME PCAP REF TIMEOUT_MS SERVER_OPTION...: PCAP replayed with a
+# glimpse_server.py (SERVER_OPTIONS) as the snapshot server, timeout_ms TIMEOUT_MS,
+# 2 retries; then ok NAME REF.
+snapshot_case() {
+	local name=$1 pcap=$2 ref=$3 timeout_ms=$4
+	shift 4
+	server_start "$name-srv" python3 "$GLIMPSE" --listen 127.0.0.1:0 --username fh --password secret "$@" || true
+	config "$TMP/$name.yaml" "snapshot: { server: \"127.0.0.1:$port\", username: fh, password: secret, timeout_ms: $timeout_ms, retries: 2 }"
+	run_fhd "$name" "$pcap"
+	server_stop
+	ok "$name" "$ref"
+}
+
+# logins NAME LOGINS FAILED: the snapshot counters of NAME's report; one snapshot.
+logins() {
+	local log=$TMP/$1.log
+	check "$1: $2 logins, $3 failed, one snapshot (logins $(counter "$log" "snapshots" logins), failed $(counter "$log" "snapshots" failed))" \
+		[ "$(counter "$log" "snapshots" logins)" = "$2" -a "$(counter "$log" "snapshots" failed)" = "$3" -a \
+		"$(counter "$log" "snapshots" snapshots)" = 1 ]
 }
 
 echo "== paced: a snapshot in 20 ms gaps, 2 s in all, with timeout_ms 250"
@@ -56,16 +57,9 @@ echo "== paced: a snapshot in 20 ms gaps, 2 s in all, with timeout_ms 250"
 "$FH_PCAP" gen --seed 12 --messages 3000 --symbols 4 --out "$TMP/s1.pcap" 2>/dev/null
 $REF pcap "$TMP/s1.pcap" >"$TMP/s1.ref"
 python3 "$CRAFT" holes "$TMP/s1.pcap" "$TMP/join.pcap" 1-1200
-server_start paced-srv python3 "$GLIMPSE" --pcap "$TMP/s1.pcap" --listen 127.0.0.1:0 --as-of 1500 \
-	--pace-ms 20 --no-heartbeat --username fh --password secret || true
-config "$TMP/paced.yaml" \
-	"snapshot: { server: \"127.0.0.1:$port\", username: fh, password: secret, timeout_ms: 250, retries: 2 }"
-run_fhd paced "$TMP/join.pcap"
-server_stop
-ok paced "$TMP/s1.ref"
-check "paced: one login, none failed, one snapshot ($(counter "$TMP/paced.log" "snapshots" logins) logins)" \
-	[ "$(counter "$TMP/paced.log" "snapshots" logins)" = 1 -a "$(counter "$TMP/paced.log" "snapshots" failed)" = 0 -a \
-	"$(counter "$TMP/paced.log" "snapshots" snapshots)" = 1 ]
+snapshot_case paced "$TMP/join.pcap" "$TMP/s1.ref" 250 --pcap "$TMP/s1.pcap" --as-of 1500 --pace-ms 20 \
+	--no-heartbeat
+logins paced 1 0
 check "paced: it took longer than timeout_ms ($(sed -nE 's/.*last_snapshot_ms ([0-9.]+).*/\1/p' "$TMP/paced.log") ms)" \
 	awk -v ms="$(sed -nE 's/.*last_snapshot_ms ([0-9.]+).*/\1/p' "$TMP/paced.log")" 'BEGIN { exit !(ms > 250) }'
 
@@ -109,15 +103,8 @@ PY
 )
 python3 "$ROOT/tests/pcap_clock.py" "$TMP/s2-holes.pcap" "$TMP/s2-late.pcap" 3 "$at" >/dev/null
 python3 "$CRAFT" concat "$TMP/join.pcap" "$TMP/s2-late.pcap" "$TMP/sessions.pcap"
-server_start sessions-srv python3 "$GLIMPSE" --pcap "$TMP/s2.pcap" --listen 127.0.0.1:0 --as-of 2500 \
-	--reject A --reject-first 3 --username fh --password secret || true
-config "$TMP/sessions.yaml" \
-	"snapshot: { server: \"127.0.0.1:$port\", username: fh, password: secret, timeout_ms: 2000, retries: 2 }"
-run_fhd sessions "$TMP/sessions.pcap"
-server_stop
-ok sessions "$TMP/s2.ref"
-check "sessions: 4 logins, 3 refused, one snapshot ($(counter "$TMP/sessions.log" "snapshots" logins) logins)" \
-	[ "$(counter "$TMP/sessions.log" "snapshots" logins)" = 4 -a "$(counter "$TMP/sessions.log" "snapshots" failed)" = 3 -a \
-	"$(counter "$TMP/sessions.log" "snapshots" snapshots)" = 1 ]
+snapshot_case sessions "$TMP/sessions.pcap" "$TMP/s2.ref" 2000 --pcap "$TMP/s2.pcap" --as-of 2500 \
+	--reject A --reject-first 3
+logins sessions 4 3
 check "sessions: one session change" [ "$(counter "$TMP/sessions.log" "^  gaps" session_changes)" = 1 ]
 finish
