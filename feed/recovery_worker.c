@@ -1,9 +1,11 @@
 /*
  * recovery_worker: the MoldUDP64 re-request client (see recovery_worker.h).
  *
- * The thread wakes at least every RECOVERY_POLL_MS to look at its queues and its
- * deadlines, and at once when a datagram arrives. Its clock is CLOCK_MONOTONIC: the
- * timeouts are wall time on a live feed and in a replay alike.
+ * The thread runs recovery_worker_pass in a loop: each pass acts at the time it is
+ * given, then waits up to RECOVERY_POLL_MS for a datagram, a snapshot byte or a want.
+ * Its clock is CLOCK_MONOTONIC: the timeouts are wall time on a live feed and in a
+ * replay alike. A test or a simulation creates the worker without the thread and
+ * runs the passes itself, on a clock of its own.
  */
 #include "feed/recovery_worker.h"
 
@@ -51,6 +53,9 @@ struct snapshot_client {
 	uint64_t silence_deadline_ns;	/* the server said nothing since: the attempt fails */
 	uint64_t end_deadline_ns;	/* the attempt fails then without End of Snapshot (max_ms) */
 	uint64_t sent_ns;		/* when we last sent (client heartbeats) */
+	uint32_t id;			/* the RX lcore's snapshot_id of the snapshot being taken */
+	uint8_t session_len;		/* the last Login Accepted's session, spaces trimmed */
+	char session[DECODER_SESSION_MAX];
 	struct soupbin_buffer in;
 	struct recovery_reply batch;	/* messages for the RX lcore, framed as MoldUDP64 */
 	uint16_t batch_count;
@@ -76,6 +81,13 @@ struct recovery_client {
 	uint64_t quiet_deadline_ns;	/* all asked and answered, the hole still open: ask again then */
 	uint64_t quiet_applied;		/* the feed's applied at the last such re-ask */
 	uint32_t quiet_rounds;		/* re-asks in a row after which the feed had not moved */
+	/*
+	 * A give-up counted and owed to the RX lcore, waiting for room in its queue: the
+	 * hole is no longer asked for, and it is neither counted nor timed out again.
+	 */
+	bool give_up_pending;
+	bool give_up_silent;
+	uint64_t give_up_first, give_up_count;
 	uint8_t session_len;
 	char session[DECODER_SESSION_MAX];
 	struct recovery_request requests[RECOVERY_REQUESTS_MAX];
@@ -86,6 +98,7 @@ struct recovery_client {
 
 struct recovery_worker {
 	pthread_t thread;
+	bool threaded;			/* thread runs recovery_worker_main (start, not create alone) */
 	volatile bool quit;
 	uint32_t count;
 	struct recovery_client clients[CFG_FEEDS_MAX];
@@ -126,50 +139,85 @@ static void recovery_request_send(struct recovery_client *c, struct recovery_req
 		recovery_counter_add(&c->feed->recovery_io.send_errors, 1);
 }
 
-/* Ends the hole's recovery; give_up: the RX lcore is told to declare it lost. */
+/*
+ * Hands the RX lcore the give-up it is owed, if any (a plain push: the queue's last
+ * RECOVERY_REPLIES_CONTROL entries are kept for it and the snapshot's control
+ * entries, so replies a server sends ahead of the hole cannot hold it out). A full
+ * queue keeps it pending for the next pass: counted once, whatever the wait.
+ */
+static void recovery_client_give_up_flush(struct recovery_client *c)
+{
+	struct recovery_reply *reply = &c->reply;
+
+	if (!c->give_up_pending)
+		return;
+	memset(reply, 0, offsetof(struct recovery_reply, payload));
+	reply->kind = RECOVERY_REPLY_GIVE_UP;
+	reply->silent = c->give_up_silent;
+	reply->first = c->give_up_first;
+	reply->count = c->give_up_count;
+	if (recovery_queue_push(&c->feed->recovery->replies, reply))
+		c->give_up_pending = false;
+}
+
+/*
+ * Ends the hole's recovery; give_up: the RX lcore is told to declare it lost (once:
+ * give_ups counts ranges given up on, not attempts to say so).
+ */
 static void recovery_client_end(struct recovery_client *c, bool give_up)
 {
-	if (give_up) {
-		struct recovery_reply *reply = &c->reply;
-
-		reply->kind = RECOVERY_REPLY_GIVE_UP;
-		reply->len = 0;
-		reply->silent = !c->answered;
-		reply->first = c->want_first;
-		reply->count = c->want_end - c->want_first;
-		recovery_counter_add(&c->feed->recovery_io.give_ups, 1);
-		/* The queue holds RECOVERY_REPLIES; a full one keeps it for the next pass. */
-		if (!recovery_queue_push(&c->feed->recovery->replies, reply))
-			return;
-	}
+	assert(c->active && !c->give_up_pending);
 	c->active = false;
+	memset(c->requests, 0, sizeof(c->requests));
+	if (!give_up)
+		return;
+	recovery_counter_add(&c->feed->recovery_io.give_ups, 1);
+	c->give_up_pending = true;
+	c->give_up_silent = !c->answered;
+	c->give_up_first = c->want_first;
+	c->give_up_count = c->want_end - c->want_first;
+	recovery_client_give_up_flush(c);
+}
+
+static void snapshot_start(struct recovery_client *c, uint32_t id);
+static void snapshot_cancel(struct recovery_client *c, uint32_t id);
+
+/* A new hole from the RX lcore: it replaces the one asked for, if any. */
+static void recovery_client_hole(struct recovery_client *c, const struct recovery_want *want)
+{
+	/* The RX lcore has moved on: an old hole's give-up would only confuse the new one. */
+	c->give_up_pending = false;
+	c->active = want->count > 0 && c->fd >= 0;
+	c->answered = false;
+	c->want_first = want->first;
+	c->want_end = want->first + want->count;
+	c->next = want->first;
+	c->quiet_deadline_ns = 0;
+	c->quiet_applied = want->first;
+	c->quiet_rounds = 0;
+	c->session_len = want->session_len <= DECODER_SESSION_MAX ? want->session_len : 0;
+	memcpy(c->session, want->session, sizeof(c->session));
 	memset(c->requests, 0, sizeof(c->requests));
 }
 
-static void snapshot_start(struct recovery_client *c);
-
-/* Takes a new hole from the RX lcore (the newest replaces an older one). */
+/* Takes what the RX lcore wants, in order: holes and snapshots (taken or cancelled). */
 static void recovery_client_wants(struct recovery_client *c)
 {
 	struct recovery_want *want;
 
 	for (uint32_t i = 0; i < RECOVERY_WANTS && (want = recovery_queue_peek(&c->feed->recovery->wants)); i++) {
-		if (want->kind == RECOVERY_WANT_SNAPSHOT) {
-			snapshot_start(c);
-			recovery_queue_pop(&c->feed->recovery->wants);
-			continue;
+		switch (want->kind) {
+		case RECOVERY_WANT_SNAPSHOT:
+			snapshot_start(c, want->snapshot_id);
+			break;
+		case RECOVERY_WANT_SNAPSHOT_CANCEL:
+			snapshot_cancel(c, want->snapshot_id);
+			break;
+		default:
+			assert(want->kind == RECOVERY_WANT_HOLE);
+			recovery_client_hole(c, want);
+			break;
 		}
-		c->active = want->count > 0 && c->fd >= 0;
-		c->answered = false;
-		c->want_first = want->first;
-		c->want_end = want->first + want->count;
-		c->next = want->first;
-		c->quiet_deadline_ns = 0;
-		c->quiet_applied = want->first;
-		c->quiet_rounds = 0;
-		c->session_len = want->session_len <= DECODER_SESSION_MAX ? want->session_len : 0;
-		memcpy(c->session, want->session, sizeof(c->session));
-		memset(c->requests, 0, sizeof(c->requests));
 		recovery_queue_pop(&c->feed->recovery->wants);
 	}
 }
@@ -189,7 +237,37 @@ static struct recovery_request *recovery_request_find(struct recovery_client *c,
 	return NULL;
 }
 
-/* One datagram off the socket: checked, forwarded, and its request advanced. */
+/*
+ * Cuts the MoldUDP64 packet in reply->payload (reply->len bytes, framing checked by
+ * the decoder: `count` messages from `seq`) after its last message below `end`, the
+ * hole's end, rewriting the header's count and reply->len: a server that sends past
+ * the hole gives the feed nothing it did not ask for (the lines' copies of the rest
+ * would count as duplicates). Returns the messages kept, 0 if none is below end.
+ * Only the tail is cut: what the reply repeats below the hole the feed has applied
+ * is a duplicate the arbiter skips.
+ */
+static uint16_t recovery_reply_trim(struct recovery_reply *reply, uint64_t seq, uint16_t count, uint64_t end)
+{
+	uint32_t at = MOLD_HEADER;
+	uint16_t kept = 0;
+
+	assert(reply->len >= MOLD_HEADER && reply->len <= RECOVERY_PAYLOAD_MAX && count > 0);
+	if (seq >= end)
+		return 0;
+	/* Bounded by count; each block lies within len (the decoder walked them all). */
+	while (kept < count && seq + kept < end) {
+		assert(at + 2 <= reply->len);
+		at += 2u + wire_be16(reply->payload + at);
+		assert(at <= reply->len);
+		kept++;
+	}
+	assert(kept == count ? at == reply->len : at < reply->len);
+	wire_put_be16(reply->payload + 18, kept);
+	reply->len = at;
+	return kept;
+}
+
+/* One datagram off the socket: checked, cut to the hole, forwarded, its request advanced. */
 static void recovery_datagram(struct recovery_client *c, const uint8_t *data, uint32_t len,
 			      const struct sockaddr_in *from, uint64_t now_ns)
 {
@@ -214,15 +292,19 @@ static void recovery_datagram(struct recovery_client *c, const uint8_t *data, ui
 	if (c->feed->decoder->frame_parse(data, len, &frame) != 0 || frame.kind != DECODER_FRAME_DATA)
 		goto bad;
 	seq = frame.seq;
-	count = (uint16_t)frame.count;
 	r = recovery_request_find(c, seq);
 	if (r == NULL)
 		goto bad;
 	reply = &c->reply;
+	memset(reply, 0, offsetof(struct recovery_reply, payload));
 	reply->kind = RECOVERY_REPLY_DATA;
 	reply->len = len;
 	memcpy(reply->payload, data, len);
-	if (!recovery_queue_push(&c->feed->recovery->replies, reply)) {
+	/* Requests lie within the hole: a reply wholly past it matched none (bad above). */
+	count = recovery_reply_trim(reply, seq, (uint16_t)frame.count, c->want_end);
+	assert(count > 0 && seq + count <= c->want_end);
+	/* Data leaves the control entries their room: a give-up always gets through. */
+	if (!recovery_queue_push_reserve(&c->feed->recovery->replies, reply, RECOVERY_REPLIES_CONTROL)) {
 		recovery_counter_add(&c->feed->recovery_io.handoff_full, 1);
 		return;	/* the request stays as it was: its timeout asks again */
 	}
@@ -261,6 +343,7 @@ static void recovery_client_run(struct recovery_client *c, uint64_t now_ns)
 	uint64_t applied = __atomic_load_n(&c->feed->recovery->applied, __ATOMIC_ACQUIRE);
 	uint32_t in_flight = 0;
 
+	recovery_client_give_up_flush(c);
 	if (!c->active)
 		return;
 	if (applied >= c->want_end || !__atomic_load_n(&c->feed->recovery->recovering, __ATOMIC_ACQUIRE)) {
@@ -323,15 +406,32 @@ static void recovery_client_run(struct recovery_client *c, uint64_t now_ns)
 
 /* ---- GLIMPSE snapshot over SoupBinTCP ---- */
 
-/* Hands the RX lcore an entry without payload; false if its queue is full. */
+static bool snapshot_send(struct snapshot_client *s, const uint8_t *bytes, size_t len, uint64_t now_ns)
+{
+	if (send(s->fd, bytes, len, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)len)
+		return false;
+	s->sent_ns = now_ns;
+	return true;
+}
+
+/*
+ * Hands the RX lcore an entry of the snapshot without payload (RESTART, END with the
+ * sequence to go on from and the Login Accepted's session, FAILED); false if its
+ * queue is full. A plain push: these may take the entries data leaves free.
+ */
 static bool snapshot_tell(struct recovery_client *c, uint32_t kind, uint64_t first)
 {
+	struct snapshot_client *s = &c->snap;
 	struct recovery_reply *r = &c->reply;
 
+	memset(r, 0, offsetof(struct recovery_reply, payload));
 	r->kind = kind;
-	r->len = 0;
+	r->snapshot_id = s->id;
 	r->first = first;
-	r->count = 0;
+	if (kind == RECOVERY_SNAPSHOT_END) {
+		r->session_len = s->session_len;
+		memcpy(r->session, s->session, sizeof(r->session));
+	}
 	return recovery_queue_push(&c->feed->recovery->replies, r);
 }
 
@@ -344,7 +444,8 @@ static void snapshot_close(struct snapshot_client *s)
 	s->batch_count = 0;
 }
 
-static void snapshot_start(struct recovery_client *c)
+/* Snapshot `id` is wanted: a new login soon, whatever the last one was doing. */
+static void snapshot_start(struct recovery_client *c, uint32_t id)
 {
 	struct snapshot_client *s = &c->snap;
 
@@ -352,8 +453,31 @@ static void snapshot_start(struct recovery_client *c)
 		return;
 	snapshot_close(s);
 	s->phase = SNAPSHOT_WAIT;
+	s->id = id;
 	s->attempts = 0;
 	s->retry_ns = 0;
+	s->session_len = 0;
+}
+
+/*
+ * The RX lcore no longer wants snapshot `id`: if it is the one being taken (or whose
+ * failure is still to be told), the connection is closed (after a Logout if logged in)
+ * and nothing more is said of it. A cancel of another id (one already replaced) does
+ * nothing.
+ */
+static void snapshot_cancel(struct recovery_client *c, uint32_t id)
+{
+	struct snapshot_client *s = &c->snap;
+	uint8_t logout[3];
+
+	if (s->cfg == NULL || s->phase == SNAPSHOT_IDLE || s->id != id)
+		return;
+	if (s->phase == SNAPSHOT_LOGIN || s->phase == SNAPSHOT_STREAM) {
+		soupbin_empty_build(logout, 'O');
+		(void)snapshot_send(s, logout, sizeof(logout), s->sent_ns);
+	}
+	snapshot_close(s);
+	s->phase = SNAPSHOT_IDLE;
 }
 
 /* The server showed progress (or the wait is ours): the silence that fails it restarts. */
@@ -375,14 +499,6 @@ static void snapshot_fail(struct recovery_client *c, uint64_t now_ns)
 	} else {
 		s->phase = SNAPSHOT_FAILING;
 	}
-}
-
-static bool snapshot_send(struct snapshot_client *s, const uint8_t *bytes, size_t len, uint64_t now_ns)
-{
-	if (send(s->fd, bytes, len, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)len)
-		return false;
-	s->sent_ns = now_ns;
-	return true;
 }
 
 static void snapshot_connect(struct recovery_client *c, uint64_t now_ns)
@@ -440,10 +556,12 @@ static bool snapshot_batch_flush(struct recovery_client *c)
 	if (s->batch_count == 0)
 		return true;
 	s->batch.kind = RECOVERY_SNAPSHOT_DATA;
+	s->batch.snapshot_id = s->id;
 	memset(s->batch.payload, ' ', 10);
 	wire_put_be64(s->batch.payload + 10, 1);	/* MoldUDP64 numbers from 1; the RX lcore ignores it */
 	wire_put_be16(s->batch.payload + 18, s->batch_count);
-	if (!recovery_queue_push(&c->feed->recovery->replies, &s->batch))
+	/* Data: the control entries' room stays free (End of Snapshot comes after it). */
+	if (!recovery_queue_push_reserve(&c->feed->recovery->replies, &s->batch, RECOVERY_REPLIES_CONTROL))
 		return false;
 	s->batch_count = 0;
 	return true;
@@ -489,6 +607,30 @@ static int snapshot_message(struct recovery_client *c, const uint8_t *msg, uint1
 	return 1;
 }
 
+/*
+ * Login Accepted (SoupBinTCP 3.00): Session (10, alpha, left-padded with spaces), then
+ * Sequence Number (20). The session, spaces trimmed, goes with End of Snapshot (the
+ * RX lcore matches it with the lines'); the sequence is not used (GLIMPSE's End of
+ * Snapshot says where the feed goes on from). 0, or -EPROTO for a short one.
+ */
+static int snapshot_accepted(struct snapshot_client *s, const uint8_t *payload, uint16_t len)
+{
+	uint32_t first = 0, end = 10;
+
+	if (len < 30)
+		return -EPROTO;
+	while (first < end && payload[first] == ' ')
+		first++;
+	while (end > first && payload[end - 1] == ' ')
+		end--;
+	_Static_assert(DECODER_SESSION_MAX >= 10, "a SoupBinTCP session fits");
+	s->session_len = (uint8_t)(end - first);
+	memset(s->session, 0, sizeof(s->session));
+	memcpy(s->session, payload + first, end - first);
+	s->phase = SNAPSHOT_STREAM;
+	return 0;
+}
+
 /* Reads what the server sent and handles its whole packets. */
 static void snapshot_receive(struct recovery_client *c, uint64_t now_ns)
 {
@@ -524,8 +666,10 @@ static void snapshot_receive(struct recovery_client *c, uint64_t now_ns)
 		 */
 		if (type == 'A' || type == 'S')
 			snapshot_heard(s, now_ns);
-		if (type == 'A')
-			s->phase = SNAPSHOT_STREAM;
+		if (type == 'A' && snapshot_accepted(s, payload, len) != 0) {
+			snapshot_fail(c, now_ns);	/* not a Login Accepted: garbage */
+			return;
+		}
 		if (type == 'S') {
 			rc = snapshot_message(c, payload, len);
 			if (rc < 0) {
@@ -581,38 +725,42 @@ static void snapshot_run(struct recovery_client *c, uint64_t now_ns)
 		snapshot_fail(c, now_ns);
 }
 
+void recovery_worker_pass(struct recovery_worker *w, uint64_t now_ns, int poll_timeout_ms)
+{
+	assert(w != NULL && w->count > 0 && w->count <= CFG_FEEDS_MAX && poll_timeout_ms >= 0);
+	for (uint32_t i = 0; i < w->count; i++) {
+		struct recovery_client *c = &w->clients[i];
+
+		/* The last pass's poll saw a want: the counter is reset, or poll wakes at once. */
+		if (w->fds[2 * w->count + i].revents & POLLIN) {
+			uint64_t wakes;
+
+			(void)!read(c->feed->recovery->wake_fd, &wakes, sizeof(wakes));
+			w->fds[2 * w->count + i].revents = 0;
+		}
+		recovery_client_wants(c);
+		if (c->fd >= 0) {
+			recovery_client_receive(c, now_ns);
+			recovery_client_run(c, now_ns);
+		}
+		snapshot_run(c, now_ns);
+	}
+	for (uint32_t i = 0; i < w->count; i++) {
+		w->fds[w->count + i].fd = w->clients[i].snap.fd;
+		/* A full buffer waits for the RX lcore, not the socket: no busy poll. */
+		w->fds[w->count + i].events = w->clients[i].snap.phase == SNAPSHOT_CONNECTING ? POLLOUT :
+					      w->clients[i].snap.in.len == sizeof(w->clients[i].snap.in.bytes) ? 0 :
+					      POLLIN;
+	}
+	(void)poll(w->fds, 3 * w->count, poll_timeout_ms);
+}
+
 static void *recovery_worker_main(void *arg)
 {
 	struct recovery_worker *w = arg;
 
-	while (!w->quit) {
-		uint64_t now_ns;
-
-		for (uint32_t i = 0; i < w->count; i++) {
-			w->fds[w->count + i].fd = w->clients[i].snap.fd;
-			/* A full buffer waits for the RX lcore, not the socket: no busy poll. */
-			w->fds[w->count + i].events = w->clients[i].snap.phase == SNAPSHOT_CONNECTING ? POLLOUT :
-						      w->clients[i].snap.in.len == sizeof(w->clients[i].snap.in.bytes) ? 0 :
-						      POLLIN;
-		}
-		(void)poll(w->fds, 3 * w->count, RECOVERY_POLL_MS);
-		now_ns = clock_monotonic_ns();
-		for (uint32_t i = 0; i < w->count; i++) {
-			struct recovery_client *c = &w->clients[i];
-
-			if (w->fds[2 * w->count + i].revents & POLLIN) {
-				uint64_t wakes;
-
-				(void)read(c->feed->recovery->wake_fd, &wakes, sizeof(wakes));
-			}
-			recovery_client_wants(c);
-			if (c->fd >= 0) {
-				recovery_client_receive(c, now_ns);
-				recovery_client_run(c, now_ns);
-			}
-			snapshot_run(c, now_ns);
-		}
-	}
+	while (!w->quit)
+		recovery_worker_pass(w, clock_monotonic_ns(), RECOVERY_POLL_MS);
 	return NULL;
 }
 
@@ -647,12 +795,12 @@ static int recovery_client_open(struct recovery_client *c, struct feed *feed, ch
 	return 0;
 }
 
-struct recovery_worker *recovery_worker_start(struct feed *const *feeds, uint32_t count, int cpu,
-					      char *err, size_t err_size)
+struct recovery_worker *recovery_worker_create(struct feed *const *feeds, uint32_t count, char *err,
+					       size_t err_size)
 {
 	struct recovery_worker *w = calloc(1, sizeof(*w));
-	int rc;
 
+	assert(err != NULL && err_size > 0);
 	err[0] = '\0';
 	if (w == NULL) {
 		snprintf(err, err_size, "recovery worker: out of memory");
@@ -676,13 +824,24 @@ struct recovery_worker *recovery_worker_start(struct feed *const *feeds, uint32_
 		w->fds[w->count + i] = (struct pollfd){ .fd = -1 };
 		w->fds[2 * w->count + i] = (struct pollfd){ .fd = w->clients[i].feed->recovery->wake_fd, .events = POLLIN };
 	}
+	return w;
+}
+
+struct recovery_worker *recovery_worker_start(struct feed *const *feeds, uint32_t count, int cpu,
+					      char *err, size_t err_size)
+{
+	struct recovery_worker *w = recovery_worker_create(feeds, count, err, err_size);
+	int rc;
+
+	if (w == NULL)
+		return NULL;
 	rc = pthread_create(&w->thread, NULL, recovery_worker_main, w);
 	if (rc != 0) {
 		snprintf(err, err_size, "recovery worker: %s", strerror(rc));
-		w->thread = 0;
 		recovery_worker_stop(w);
 		return NULL;
 	}
+	w->threaded = true;
 	pthread_setname_np(w->thread, "fh-recovery");
 	if (cpu >= 0) {
 		cpu_set_t set;
@@ -699,7 +858,7 @@ void recovery_worker_stop(struct recovery_worker *w)
 	if (w == NULL)
 		return;
 	w->quit = true;
-	if (w->thread != 0)
+	if (w->threaded)
 		pthread_join(w->thread, NULL);
 	for (uint32_t i = 0; i < w->count; i++) {
 		if (w->clients[i].fd >= 0)

@@ -17,6 +17,11 @@ corrupt a book or hang it.
         badlen      the right range, each message one byte short (framing intact)
         dup-flood   a correct reply, then 30 copies of it and 30 of the previous one
         late        a correct reply 100 ms late, and its copy 1 s after that
+        ahead       F+1..F+C-1 for a request (F, C), one message a datagram, never F:
+                    replies ahead of the hole, as many as the feed will hold (issue 20)
+        overfill    F..F+C+139 for (F, C), in datagrams of up to 1400 bytes: more than
+                    was asked for, past the hole's end (issue 20)
+        reverse     honest, one message a datagram, in reverse order: F+C-1 down to F
   hostile_server.py flood ADDR:PORT --pcap FILE [--seconds S]
       A local user: forged replies of the capture's session, sequence numbers
       walking the session, from an ordinary socket of its own, as fast as it can, to
@@ -108,6 +113,21 @@ def mold_serve(args):
                 for p in [good] * 31 + ([last] * 30 if last else []):
                     sock.sendto(p, peer)
                 last = good
+            elif mode in ('ahead', 'reverse'):
+                seqs = range(first + 1, first + count) if mode == 'ahead' else \
+                    range(first + count - 1, first - 1, -1)
+                for s in seqs:
+                    one = msgs(s, 1)
+                    if one:
+                        sock.sendto(mold_packet(session, s, one), peer)
+            elif mode == 'overfill':
+                at, end = first, first + count + 140
+                while at < end:
+                    part = msgs(at, end - at)
+                    if not part:
+                        break
+                    sock.sendto(mold_packet(session, at, part), peer)
+                    at += len(part)
             elif mode == 'late':
                 good = mold_packet(session, first, msgs(first, count))
                 now = time.monotonic()
@@ -234,7 +254,7 @@ def main():
     sub = p.add_subparsers(dest='cmd', required=True)
     m = sub.add_parser('mold')
     m.add_argument('mode', choices=('count-lie', 'beyond', 'before', 'zero', 'huge', 'short', 'badlen',
-                                    'dup-flood', 'late'))
+                                    'dup-flood', 'late', 'ahead', 'overfill', 'reverse'))
     m.add_argument('--pcap', required=True)
     f = sub.add_parser('flood')
     f.add_argument('addr')

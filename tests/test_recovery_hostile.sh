@@ -9,31 +9,10 @@
 # failure, it times nothing); a book that says ok equals tests/ref_book.py's on the
 # complete session; a config error names file:line:column and never echoes a password.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/recovery_lib.sh"
 
 HOSTILE="$ROOT/tests/hostile_server.py"
 CRAFT="$ROOT/tests/pcap_craft.py"
-HANG=120	# seconds: far beyond any case's retries x timeouts; only a hang reaches it
-pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; [ -n "${KEEP:-}" ] || rm -rf "$TMP"' EXIT
-
-# config FILE SECTION...: one feed on net_null, lines A and B (lib.sh's feed_yaml), plus
-# the sections; mode 0600 (it may hold a password).
-config() {
-	local file=$1
-	shift
-	feed_yaml "{ instruments: 256, orders: 262144, levels: 1024 }" "$@" >"$file"
-	chmod 0600 "$file"
-}
-
-# run_fhd NAME PCAP: fhd on the config NAME.yaml; $rc is its exit status (124: hung).
-run_fhd() {
-	timeout -k 5 $HANG "$FHD" -c "$TMP/$1.yaml" --replay "$2" --dump-books "$TMP/$1.dump" \
-		>"$TMP/$1.log" 2>"$TMP/$1.err"
-	rc=$?
-}
-
-state() { sed -nE 's/^  book_state ([a-z]+).*/\1/p' "$1" | head -1; }
-
 # consistent NAME [lies]: exited, and its book state tells the truth about its dump
 # (with lies, the messages themselves were wrong: ok need not mean the reference).
 consistent() {
@@ -87,6 +66,86 @@ mold dup-flood ok
 mold late ok
 check "mold-late: the copies that came after the hole closed counted bad" \
 	[ "$(counter "$TMP/mold-late.log" "recovery requests" bad)" -gt 0 ]
+
+echo "== replies ahead of the hole, past its end, in reverse order (issue 20)"
+# lost_messages FULL PART: how many messages PART lacks of FULL's, and the first of them.
+lost_messages() {
+	python3 - "$1" "$2" <<'PY'
+import struct, sys
+def messages(path):
+    d, at, seqs = open(path, 'rb').read(), 24, set()
+    while at + 16 <= len(d):
+        n = struct.unpack_from('<I', d, at + 8)[0]
+        m = d[at + 16 + 42:at + 16 + n]
+        if len(m) >= 20 and struct.unpack_from('>H', m, 18)[0] not in (0, 0xFFFF):
+            seq, count = struct.unpack_from('>QH', m, 10)
+            seqs.update(range(seq, seq + count))
+        at += 16 + n
+    return seqs
+lost = messages(sys.argv[1]) - messages(sys.argv[2])
+print(len(lost), min(lost))
+PY
+}
+# One hole of 599 messages (the packets from 10001 to 10600 lost on both lines):
+# more replies ahead of it than the feed keeps copies of (RECOVERY_BUFFERS).
+python3 "$CRAFT" holes "$TMP/s.pcap" "$TMP/big.pcap" 10001-10600
+read -r big_lost big_first < <(lost_messages "$TMP/s.pcap" "$TMP/big.pcap")
+# Found by issue 20: a server that answered (F, C) with F+1..F+C-1, never F, filled the
+# feed's reply copies and then its reply queue; the worker's give-up never got in, was
+# counted again every millisecond (thousands of give_ups and timeouts) and the replay
+# never ended. Now data leaves the queue's control entries free, a give-up is counted
+# once, and (with the RX side's fix in feed.c) the hole is declared.
+BOUND=30	# seconds: the give-up comes after 40 + 80 + 160 ms; the replay takes 1 s
+server_start mold-ahead-srv python3 "$HOSTILE" mold ahead --pcap "$TMP/s.pcap" || true
+config "$TMP/mold-ahead.yaml" "recovery: { server: \"127.0.0.1:$port\", timeout_ms: 40, retries: 2 }"
+run_fhd mold-ahead "$TMP/big.pcap" $BOUND
+server_stop
+holes=$(counter "$TMP/mold-ahead.log" "recovery: holes" holes)
+give_ups=$(counter "$TMP/mold-ahead.log" "recovery requests" give_ups)
+timeouts=$(counter "$TMP/mold-ahead.log" "recovery requests" timeouts)
+check "mold-ahead: the replay ended within ${BOUND}s (exit $rc; 124: it hung)" [ "$rc" = 0 ]
+check "mold-ahead: book_state stale, the hole declared from $big_first ($(grep -m1 '^  gap: ' "$TMP/mold-ahead.log"))" \
+	bash -c "[ '$(state "$TMP/mold-ahead.log")' = stale ] && grep -q '^  gap: seq $big_first\.\.' '$TMP/mold-ahead.log'"
+# retries 2: 3 sends a request, each timing out once at most; in_flight 8 requests.
+check "mold-ahead: give_ups $give_ups <= 3 per hole ($holes), counted once, not per wait" \
+	[ "${holes:-0}" -gt 0 -a "${give_ups:-999999}" -le $((3 * ${holes:-0})) ]
+check "mold-ahead: timeouts $timeouts <= 3 x 8 per hole: none counted while the give-up waits" \
+	[ "${timeouts:-999999}" -le $((24 * ${holes:-0})) ]
+
+# The honest counterpart: one message a datagram, last first. Everything it sends is
+# in the hole, so the hole is filled. One request at a time: its 199 replies ahead of
+# its first fit the feed's copies. (With in_flight 8, 8 x 199 of them do not: whether
+# the hole fills then depends on the RX side never stalling on data, and on timing.)
+server_start mold-reverse-big-srv python3 "$HOSTILE" mold reverse --pcap "$TMP/s.pcap" || true
+config "$TMP/mold-reverse-big.yaml" \
+	"recovery: { server: \"127.0.0.1:$port\", timeout_ms: 40, retries: 2, in_flight: 1 }"
+run_fhd mold-reverse-big "$TMP/big.pcap" $BOUND
+server_stop
+consistent mold-reverse-big
+check "mold-reverse-big: the $big_lost-message hole filled (book_state $(state "$TMP/mold-reverse-big.log"))" \
+	[ "$(state "$TMP/mold-reverse-big.log")" = ok -a \
+	"$(counter "$TMP/mold-reverse-big.log" "recovery: holes" messages)" = "$big_lost" ]
+
+# Found by issue 20: only a reply's start was checked, so a server sending past the
+# hole had the feed apply messages it had not asked for (the lines' copies of them then
+# counted as duplicates). Now a reply is cut at the hole's end: the feed recovers
+# exactly the messages both lines lost, and the lines' duplicates are an honest server's.
+read -r lost _ < <(lost_messages "$TMP/s.pcap" "$TMP/holes.pcap")
+server_start mold-honest-srv python3 "$ROOT/tools/mold_server.py" --pcap "$TMP/s.pcap" || true
+config "$TMP/mold-honest.yaml" "recovery: { server: \"127.0.0.1:$port\", timeout_ms: 40, retries: 2 }"
+run_fhd mold-honest "$TMP/holes.pcap"
+server_stop
+consistent mold-honest
+mold overfill ok
+for name in mold-honest mold-overfill; do
+	check "$name: recovered $(counter "$TMP/$name.log" "recovery: holes" messages) messages: the $lost both lines lost" \
+		[ "$(counter "$TMP/$name.log" "recovery: holes" messages)" = "$lost" ]
+done
+for line in A B; do
+	check "mold-overfill: line $line duplicates $(counter "$TMP/mold-overfill.log" "line $line:" duplicates), as with an honest server" \
+		[ "$(counter "$TMP/mold-overfill.log" "line $line:" duplicates)" = \
+		"$(counter "$TMP/mold-honest.log" "line $line:" duplicates)" ]
+done
 
 echo "== a local user floods the recovery socket with forged replies"
 server_start flood-srv python3 "$ROOT/tools/mold_server.py" --pcap "$TMP/s.pcap" --delay-ms 150 || true

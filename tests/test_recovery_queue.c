@@ -3,7 +3,8 @@
  * worker (feed/recovery.c). One thread first: push until full (and no further), peek
  * without taking, pop in order, the indexes wrapping many times round the ring. Then
  * two threads, a producer and a consumer, each entry carrying its sequence number and
- * a checksum of its bytes: every entry must arrive, once, in order, whole.
+ * a checksum of its bytes: every entry must arrive, once, in order, whole. And the
+ * reserve that keeps a queue's last entries for control entries (issue 20).
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -94,6 +95,40 @@ static void test_single(void)
 	recovery_queue_fini(&q);
 }
 
+static void test_reserve(void)
+{
+	struct recovery_queue q;
+	struct entry e;
+	uint64_t data = 0, control = 0;
+
+	printf("push_reserve leaves `reserve` entries free; a plain push takes them\n");
+	CHECK(recovery_queue_init(&q, 16, sizeof(struct entry)) == 0);
+	/* Data (reserve 4) fills 12 of 16 entries and no more, however often it tries. */
+	for (int i = 0; i < 40; i++) {
+		entry_make(&e, data + control);
+		data += recovery_queue_push_reserve(&q, &e, 4);
+	}
+	CHECK(data == 12);
+	/* Control takes the 4 kept for it, then the queue is full for everyone. */
+	for (int i = 0; i < 10; i++) {
+		entry_make(&e, data + control);
+		control += recovery_queue_push(&q, &e);
+	}
+	CHECK(control == 4);
+	CHECK(!recovery_queue_push_reserve(&q, &e, 0) && !recovery_queue_push_reserve(&q, &e, 4));
+	/* In order, data then control: FIFO whatever the reserve. */
+	for (uint64_t seq = 0; seq < 16; seq++) {
+		CHECK(entry_good(recovery_queue_peek(&q), seq));
+		recovery_queue_pop(&q);
+	}
+	/* One popped of a full queue frees room for control, not for data with reserve 4. */
+	for (int i = 0; i < 16; i++)
+		CHECK(recovery_queue_push(&q, &e));
+	recovery_queue_pop(&q);
+	CHECK(!recovery_queue_push_reserve(&q, &e, 4) && recovery_queue_push_reserve(&q, &e, 0));
+	recovery_queue_fini(&q);
+}
+
 #define STRESS_ENTRIES 2000000ull
 
 static struct recovery_queue stress_q;
@@ -174,6 +209,7 @@ static void test_feed_recovery(void)
 int main(void)
 {
 	test_single();
+	test_reserve();
 	test_threads();
 	test_feed_recovery();
 	printf("%s\n", failures ? "FAIL" : "PASS");

@@ -33,7 +33,8 @@ Accepted 'A' (session, sequence, both left-padded with spaces) or Login Rejected
 and closes. After the snapshot the connection stays open with server heartbeats
 'H' (when nothing was sent for --heartbeat-ms) until the client sends Logout 'O' or
 closes; client heartbeats 'R', Unsequenced 'U' and Debug '+' are read and ignored.
-One client at a time; the next connection is accepted when one ends.
+One client at a time; the next connection is accepted when one ends. With
+--pace-ms MS the snapshot's packets (End of Snapshot too) leave one every MS ms.
 
 When ready it prints "listening HOST:PORT" on stdout, and to stderr
   glimpse_server: session NAME as-of SEQ directory R actions H orders N
@@ -143,6 +144,9 @@ class Conn:
         self.snap_at = None         # when the snapshot is due
         self.last_send = time.monotonic()
         self.stalled = False
+        self.paced = []             # --pace-ms: packets still to send, one per pace
+        self.pace_at = None         # when the next of them is due
+        self.close_paced = False    # close once the paced packets are sent
 
     def send(self, b):
         self.out.append(memoryview(b))
@@ -152,7 +156,9 @@ class Conn:
         if len(body) != LOGIN_BODY:
             return self.reject(b'A')
         user, pw, sess, seq = body[:6], body[6:16], body[16:26], body[26:46]
-        if a.reject and srv.c['logins'] >= a.accept_first:
+        refuse = srv.c['rejected'] < a.reject_first if a.reject_first else \
+            srv.c['logins'] >= a.accept_first
+        if a.reject and refuse:
             return self.reject(a.reject.encode())
         if user.rstrip(b' ').upper() != a.username.encode().upper() or \
                 pw.rstrip(b' ').upper() != a.password.encode().upper():
@@ -185,15 +191,24 @@ class Conn:
             srv.c['faults'] += 1
             self.closing, self.stalled = a.disconnect_after is not None, a.stall_after is not None
         snap = memoryview(srv.snap)
-        for at in range(offs[start], offs[stop], CHUNK):
-            self.send(snap[at:min(at + CHUNK, offs[stop])])
+        if a.pace_ms > 0:
+            self.paced = [snap[offs[k]:offs[k + 1]] for k in range(start, stop)]
+            self.pace_at = time.monotonic()
+        else:
+            for at in range(offs[start], offs[stop], CHUNK):
+                self.send(snap[at:min(at + CHUNK, offs[stop])])
         srv.c['sequenced'] += stop - start
         if stop == len(offs) - 1:
             if stop > start:
                 srv.c['snapshots'] += 1
             if a.end_session:
-                self.send(frame(b'Z'))
+                if self.paced:
+                    self.paced.append(memoryview(frame(b'Z')))
+                else:
+                    self.send(frame(b'Z'))
                 self.closing = True
+        if self.paced:      # what ends the connection waits for the last paced packet
+            self.close_paced, self.closing = self.closing, False
 
     def on_input(self, data):
         """Frames the client's bytes; False when the connection should end now."""
@@ -219,6 +234,11 @@ class Conn:
         if self.snap_at is not None and now >= self.snap_at:
             self.snap_at = None
             self.queue_snapshot()
+        if self.paced and now >= self.pace_at:
+            self.send(self.paced.pop(0))
+            self.pace_at = now + a.pace_ms / 1000.0
+            if not self.paced:
+                self.closing = self.close_paced
         if self.logged_in and not self.out and not self.closing and not self.stalled \
                 and a.heartbeat_ms > 0 and now - self.last_send >= a.heartbeat_ms / 1000.0:
             self.srv.c['heartbeats'] += 1
@@ -228,6 +248,8 @@ class Conn:
         a, t = self.srv.args, 1.0
         if self.snap_at is not None:
             t = min(t, self.snap_at - now)
+        if self.paced:
+            t = min(t, self.pace_at - now)
         if self.logged_in and a.heartbeat_ms > 0 and not self.stalled and not self.closing:
             t = min(t, self.last_send + a.heartbeat_ms / 1000.0 - now)
         return max(0.0, t)
@@ -302,8 +324,13 @@ def main():
     p.add_argument('--reject', choices=('A', 'S'), help='reject every login with this code')
     p.add_argument('--accept-first', type=int, default=0, metavar='N',
                    help='with --reject: accept the first N logins, reject those after')
+    p.add_argument('--reject-first', type=int, default=0, metavar='N',
+                   help='with --reject: reject the first N logins, accept those after')
     p.add_argument('--delay-ms', type=float, default=0.0, metavar='MS',
                    help='wait MS ms after login accepted before the snapshot')
+    p.add_argument('--pace-ms', type=float, default=0.0, metavar='MS',
+                   help='send the snapshot one packet every MS ms (a slow server whose '
+                   'gaps are short but whose whole snapshot is long)')
     p.add_argument('--heartbeat-ms', type=float, default=1000.0, metavar='MS',
                    help='server heartbeat after MS ms without sending (default 1000)')
     p.add_argument('--no-heartbeat', action='store_true', help='never send heartbeats')

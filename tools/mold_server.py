@@ -16,7 +16,11 @@ It serves one ITCH 5.0 session, read from a capture or a NASDAQ binary ITCH file
 
 Faults, in the order they apply to a request: --drop-first N (the first N requests
 are ignored), --refuse (every request is ignored), then validation, then --loss P
-(each reply is dropped with probability P; --seed makes it reproducible),
+(each reply is dropped with probability P; --seed makes it reproducible; with
+--loss-keyed each drop is decided by the seed, the request's first sequence and
+count, and how many times that same request came before, not by the order requests
+arrive in, so a run loses the same replies however a client's requests interleave;
+--loss-run-max N never drops more than N replies in a row to the same request),
 --wrong-session-every K (every Kth reply sent carries another session name), and
 --delay-ms MS (each reply leaves MS ms after its request came; requests keep being
 read meanwhile).
@@ -54,6 +58,7 @@ class Server:
         self.c = dict(requests=0, replies=0, messages=0, lost=0, ignored=0, bad=0)
         self.wrong = b'WRONGSESS1' if src.session != b'WRONGSESS1' else b'WRONGSESS2'
         self.queue = []     # (due time, order, packet, address) of delayed replies
+        self.seen = {}      # (first, count) -> [requests so far, replies lost in a row]
 
     def reply_for(self, req):
         """The reply packet for a request, or None (counted) when there is none."""
@@ -75,6 +80,18 @@ class Server:
         body = src.data[src.offs[i]:src.offs[last]]
         return REQUEST.pack(src.session, first, last - i) + body
 
+    def lose(self, req):
+        """Whether --loss drops the reply to this (valid) request."""
+        a = self.args
+        _, first, count = REQUEST.unpack(req)
+        seen = self.seen.setdefault((first, count), [0, 0])
+        draw = random.Random('%d:%d:%d:%d' % (a.seed, first, count, seen[0])).random() \
+            if a.loss_keyed else self.rng.random()
+        seen[0] += 1
+        lost = draw < a.loss and (a.loss_run_max is None or seen[1] < a.loss_run_max)
+        seen[1] = seen[1] + 1 if lost else 0
+        return lost
+
     def handle(self, req, addr, now):
         c, a = self.c, self.args
         c['requests'] += 1
@@ -85,7 +102,7 @@ class Server:
         if pkt is None:
             c['bad'] += 1
             return
-        if a.loss and self.rng.random() < a.loss:
+        if a.loss and self.lose(req):
             c['lost'] += 1
             return
         c['replies'] += 1
@@ -130,6 +147,10 @@ def main():
     p.add_argument('--loss', type=float, default=0.0, metavar='P',
                    help='drop each reply with probability P')
     p.add_argument('--seed', type=int, default=1, metavar='N', help='seed of --loss (default 1)')
+    p.add_argument('--loss-keyed', action='store_true',
+                   help="--loss decided per request (seed, first, count, repeat), not by arrival order")
+    p.add_argument('--loss-run-max', type=int, default=None, metavar='N',
+                   help='--loss drops at most N replies in a row to the same request')
     p.add_argument('--delay-ms', type=float, default=0.0, metavar='MS', help='delay each reply')
     p.add_argument('--refuse', action='store_true', help='receive requests, never answer')
     p.add_argument('--drop-first', type=int, default=0, metavar='N',
@@ -138,7 +159,8 @@ def main():
                    help='every Kth reply carries another session name')
     args = p.parse_args()
     if not 0.0 <= args.loss <= 1.0 or args.max_per_reply < 0 or args.delay_ms < 0 \
-            or args.drop_first < 0 or args.wrong_session_every < 0:
+            or args.drop_first < 0 or args.wrong_session_every < 0 \
+            or (args.loss_run_max is not None and args.loss_run_max < 0):
         p.error('--loss is 0..1; counts and delays are not negative')
     src, host, port = itch_source.server_source(p, args)
 
