@@ -177,7 +177,7 @@ static uint8_t feed_gap_reason(struct feed *feed, uint64_t first)
 }
 
 /* A hole declared lost: GAP, and the whole feed is STALE (any instrument may be wrong). */
-static void feed_gap(void *context, uint64_t first, uint64_t count)
+static void feed_gap(void *context, uint64_t first, uint64_t count, uint64_t newly_lost)
 {
 	struct feed *feed = context;
 	struct feed_recovery_rx *rx = &feed->recovery_rx;
@@ -187,7 +187,7 @@ static void feed_gap(void *context, uint64_t first, uint64_t count)
 	if (feed->pub != NULL)
 		publisher_gap(feed->pub, first, count);
 	__atomic_store_n(&rx->losses, rx->losses + 1, __ATOMIC_RELAXED);
-	__atomic_store_n(&rx->lost_messages, rx->lost_messages + count, __ATOMIC_RELAXED);
+	__atomic_store_n(&rx->lost_messages, rx->lost_messages + newly_lost, __ATOMIC_RELAXED);
 	__atomic_store_n(&rx->lost_first, first, __ATOMIC_RELAXED);
 	__atomic_store_n(&rx->lost_count, count, __ATOMIC_RELAXED);
 	feed_book_state_set(feed, FEED_BOOK_STALE, feed_gap_reason(feed, first), first, count);
