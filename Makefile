@@ -49,7 +49,7 @@ FHD_SRC := $(wildcard feed/dpdk/*.c)
 TESTS := test_config $(patsubst tests/%.c,%,$(filter-out tests/test_config.c,$(wildcard tests/test_*.c)))
 
 .PHONY: all deps asan test demo bench fuzz run-test run-demo run-bench run-fuzz clean install uninstall
-all: $(B)/fhd $(B)/fh $(B)/bench-ring $(B)/bench-pmd $(B)/libfh.a $(B)/libfh.so $(B)/libfh.so.$(FH_SO_MAJOR) $(B)/fh.pc $(B)/fh-pcap $(B)/bench-book $(B)/bench-journal $(B)/bench-hist $(B)/alloc_guard.so $(addprefix $(B)/,$(TESTS))
+all: $(B)/fhd $(B)/fh $(B)/bench-ring $(B)/bench-pmd $(B)/libfh.a $(B)/libfh.so $(B)/libfh.so.$(FH_SO_MAJOR) $(B)/fh.pc $(B)/fh-pcap $(B)/bench-book $(B)/bench-journal $(B)/bench-hist $(B)/bench-arbiter $(B)/alloc_guard.so $(addprefix $(B)/,$(TESTS))
 
 deps: $(DEPS_STAMP)
 $(DEPS_STAMP): tools/install-deps.sh
@@ -149,6 +149,11 @@ $(B)/bench-book: $(B)/obj/bench/bench_book.o $(CORE_OBJS)
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) -o $@ $^ $(CORE_LIBS)
 
+# The arbiter's hold alone (its public API: an older arbiter.c links the same way).
+$(B)/bench-arbiter: $(B)/obj/bench/bench_arbiter.o $(B)/obj/feed/arbiter.o
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) -o $@ $^
+
 $(B)/test_%: $(B)/obj/tests/test_%.o $(CORE_OBJS)
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) -o $@ $^ $(CORE_LIBS)
@@ -210,7 +215,8 @@ run-test: all asan
 run-demo: $(B)/fhd $(B)/fh-pcap
 	$(Q)./tools/demo.sh $(B)
 
-run-bench: $(B)/fhd $(B)/fh $(B)/fh-pcap $(B)/bench-book $(B)/bench-ring $(B)/bench-pmd $(B)/bench-journal $(B)/bench-hist
+run-bench: $(B)/fhd $(B)/fh $(B)/fh-pcap $(B)/bench-book $(B)/bench-ring $(B)/bench-pmd $(B)/bench-journal $(B)/bench-hist \
+		$(B)/bench-arbiter
 	$(Q)./bench/run.sh $(B)
 
 # `make fuzz`: every libFuzzer target for FUZZ_SECONDS each (tests/fuzz.sh says more).

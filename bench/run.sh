@@ -17,8 +17,10 @@
 #     packets/s as a % of the PMD-alone rate of 2. Publishing is measured with both
 #     views, then with each view alone;
 #  4. the RX -> publish latency of single-message packets, from replays' histograms;
-#  5. then the ring, the histograms and the journal, and last gap recovery
-#     (bench/recovery.sh: fill times, RX throughput while recovering, a 1M-order join).
+#  5. then the ring, the histograms and the journal, the arbiter's hold (bench-arbiter:
+#     ns per packet at holds of 1,024 to 1,048,576, and the ratio to the smallest; with
+#     FH_BASELINE_BENCH_ARBITER=an older build's bench-arbiter, that too), and last gap
+#     recovery (bench/recovery.sh: fill times, RX throughput while recovering, a 1M-order join).
 set -euo pipefail
 B=${1:-build}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -148,6 +150,13 @@ rm -f /dev/shm/$ring-1 /dev/shm/$ring-1-top
 echo
 echo "== latency histogram recording cost (bench-hist)"
 "$B/bench-hist"
+echo
+echo "== arbiter hold (bench-arbiter): ns per packet as the hold grows, at least ${FH_BENCH_ARBITER_MS:-200} ms a case; a ratio near 1 is O(1)"
+"$B/bench-arbiter" 2>/dev/null | sed 's/^/  /'
+if [ -n "${FH_BASELINE_BENCH_ARBITER:-}" ]; then
+	echo "  baseline, $FH_BASELINE_BENCH_ARBITER:"
+	"$FH_BASELINE_BENCH_ARBITER" 2>/dev/null | sed 's/^/  /'
+fi
 echo
 echo "== journal writer (bench-journal): io_uring vs pwrite(2) of the same 1 MiB buffers, ITCH-sized frames, fdatasync every 64 MB and at close, best of 3"
 J=$W/journal

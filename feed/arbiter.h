@@ -13,6 +13,12 @@
  * feed's recovery hold) until the replies, offered on ARBITER_LINE_RECOVERY like any
  * line's packets, fill it (recovered() is called), or until the owner gives up on it
  * (arbiter_recovery_lost) or the hold fills: then it is declared a gap.
+ *
+ * Issue 20: a hole is only declared or recovered before a packet something confirms
+ * (another line's copy, the packet after it held, a recovery reply); one nothing
+ * confirms while the lines went on below it is a bad sequence number and is dropped,
+ * so one corrupt packet cannot end the session. A snapshot is trusted once a line
+ * packet reaches its sequence (confirm_ns), and no lost range is counted twice.
  */
 #ifndef FH_FEED_ARBITER_H
 #define FH_FEED_ARBITER_H
@@ -25,6 +31,7 @@
 #define ARBITER_LINES 3		/* A, B, and the recovery replies */
 #define ARBITER_LINE_RECOVERY 2	/* the line recovery replies are offered on */
 #define ARBITER_GAP_LOG 64	/* most recent gaps kept for the control lcore */
+#define ARBITER_HELD_MAX (1u << 24)	/* a hold's largest size (the config allows 1 << 20) */
 
 struct arbiter_packet {
 	uint64_t seq;
@@ -36,6 +43,14 @@ struct arbiter_packet {
 	uint32_t len;
 	uint64_t rx_ns;		/* when it was received (the window's clock) */
 	uint64_t rx_tsc;	/* and the TSC then, for RX->publish latency */
+};
+
+/* A held packet, and what arrived of it since: whether it can be trusted (issue 20). */
+struct arbiter_held {
+	struct arbiter_packet packet;
+	uint64_t offered;	/* the arbiter's `offered` when it came: its arrival order */
+	uint64_t line_end;	/* where the session stood when it came: expected, or its line's end past it */
+	uint8_t lines;		/* bit (1 << line) of each line a copy came from */
 };
 
 struct arbiter_line_stats {
@@ -73,9 +88,19 @@ struct arbiter {
 	uint64_t first_seq;		/* the protocol's first sequence number of a session */
 	uint64_t hole_since_ns;		/* when the current hole started waiting */
 	uint64_t window_ns;
+	uint32_t held_head;		/* the first (lowest) held packet's slot in held[] */
 	uint32_t held_count;
 	uint32_t held_max;
-	struct arbiter_packet *held;	/* sorted by seq */
+	struct arbiter_held *held;	/* a ring of held_max slots, sorted by seq from held_head */
+	uint64_t offered;		/* packets offered so far, in any session */
+	/*
+	 * Each line's latest packet: its `offered`, its seq and its end (seq + count; a
+	 * heartbeat's seq): has the session gone on without a held packet (issue 20)?
+	 */
+	uint64_t line_offered[ARBITER_LINE_RECOVERY];
+	uint64_t line_seq[ARBITER_LINE_RECOVERY];
+	uint64_t line_end[ARBITER_LINE_RECOVERY];
+	uint64_t line_end_before;	/* the offered packet's line's line_end before it */
 	bool session_known;
 	bool session_ended;
 	bool session_applied;		/* something of the current session was applied */
@@ -96,7 +121,8 @@ struct arbiter {
 	uint64_t start_seq;		/* a snapshot's next sequence, for a session not seen yet (0: none) */
 	uint8_t start_session_len;	/* and its session (Login Accepted), to match the lines' */
 	char start_session[DECODER_SESSION_MAX];
-	uint64_t seen_end;		/* one past the highest sequence a data packet of the session carried */
+	uint64_t seen_end;		/* one past the highest sequence confirmed data of the session carried
+					 * (applied, or held and confirmed: never a packet later refused) */
 	bool gap_full;			/* during gap(): the window (or hold) is full, that is why */
 	uint64_t recover_end;
 	uint64_t join_recover_max;	/* a session's first hole longer than this is a join: not recovered */
@@ -106,7 +132,11 @@ struct arbiter {
 	void (*apply)(void *context, const struct arbiter_packet *packet, uint32_t skip);
 	void (*release)(void *context, void *packet);
 	void (*session_start)(void *context);	/* a new session replaces an old one */
-	void (*gap)(void *context, uint64_t first, uint64_t count, uint64_t newly_lost);	/* optional: a gap declared */
+	/*
+	 * Optional: [first, first + count) declared a gap; newly_lost (<= count) is what of it
+	 * was never counted before (neither applied nor declared since the session began).
+	 */
+	void (*gap)(void *context, uint64_t first, uint64_t count, uint64_t newly_lost);
 	void (*recover)(void *context, uint64_t first, uint64_t count);	/* optional: recovery on */
 	void (*recovered)(void *context);	/* the hole given to recover() is filled */
 	void (*snapshot_confirmed)(void *context);	/* optional: a line packet reached confirm_seq */
@@ -116,11 +146,22 @@ struct arbiter {
 	struct arbiter_gap gap_log[ARBITER_GAP_LOG];
 };
 
+/* The i-th held packet, i < held_count (0: the first, the lowest sequence number). */
+static inline const struct arbiter_packet *arbiter_held_get(const struct arbiter *arbiter, uint32_t i)
+{
+	uint32_t slot = arbiter->held_head + i;	/* both below held_max <= ARBITER_HELD_MAX: no wrap */
+
+	if (slot >= arbiter->held_max)
+		slot -= arbiter->held_max;
+	return &arbiter->held[slot].packet;
+}
+
 /*
  * Sets up an arbiter whose window holds held_max packets for window_ns, for a protocol
  * whose sessions count from first_seq (the decoder's first_seq). session_start
  * (may be NULL) is called when a new session replaces the current one, after what
- * was held of the old one has been applied. 0 or -errno.
+ * was held of the old one has been applied. 0, -EINVAL (held_max 0 or past
+ * ARBITER_HELD_MAX) or -ENOMEM.
  */
 int arbiter_init(struct arbiter *arbiter, uint32_t held_max, uint64_t window_ns, uint64_t first_seq,
 		 void (*apply)(void *, const struct arbiter_packet *, uint32_t),
@@ -131,7 +172,11 @@ void arbiter_fini(struct arbiter *arbiter);
 void arbiter_offer(struct arbiter *arbiter, const struct decoder_frame *frame,
 		   const struct arbiter_packet *packet, uint64_t now_ns);
 
-/* Declares the current hole a gap if it has waited window_ns. Call when idle too. */
+/*
+ * Declares the current hole a gap (or hands it to recover()) if it has waited
+ * window_ns, and refuses a snapshot being confirmed for confirm_ns (feed clock) with
+ * no line packet at its sequence (snapshot_unconfirmed). Call when idle too.
+ */
 void arbiter_expire(struct arbiter *arbiter, uint64_t now_ns);
 
 /*
@@ -148,8 +193,9 @@ void arbiter_recovery_lost(struct arbiter *arbiter, uint64_t first, uint64_t cou
 
 /*
  * A snapshot is being taken (late join, re-sync): from now on every packet is held,
- * none applied; a full hold drops its oldest (the snapshot will cover them, or the
- * hole after it is recovered like any other).
+ * none applied; a hold at snapshot_held_max (0: held_max) drops its oldest (the
+ * snapshot will cover them, or the hole after it is recovered like any other). A
+ * snapshot still being confirmed is replaced: it is neither confirmed nor refused.
  */
 void arbiter_snapshot_begin(struct arbiter *arbiter);
 
@@ -157,17 +203,28 @@ void arbiter_snapshot_begin(struct arbiter *arbiter);
  * The snapshot is applied and the session continues at next_seq: what is held below
  * it is a duplicate, the rest is applied in order (a hole before it is recovered or
  * declared as usual). Before any packet of a session, the session starts there, if
- * the lines' session is `session` (session_len 0: any); otherwise the snapshot is
- * refused (snapshot_unconfirmed) when the first line packet shows another. Until a
- * line packet reaches next_seq, the arbiter is confirming (see struct arbiter).
+ * the lines' session is `session` (session_len 0: any; spaces either side do not
+ * count); otherwise the snapshot is refused (snapshot_unconfirmed) when the first
+ * line packet shows another, or at once if the session is known and another. With
+ * confirm_ns, until a line packet reaches next_seq (data past it, a heartbeat or end
+ * at or past it; one held already counts) the arbiter is confirming: then
+ * snapshot_confirmed(), or after confirm_ns with none (arbiter_expire, or
+ * arbiter_flush) the snapshot is refused. A refused snapshot releases what is held
+ * and the next line data packet is applied from its start, with no gap.
  */
 void arbiter_snapshot_end(struct arbiter *arbiter, uint64_t next_seq, const char *session,
 			  uint8_t session_len, uint64_t now_ns);
 
-/* The snapshot failed: the feed goes on from what it holds, past a declared gap. */
+/*
+ * The snapshot failed: the feed goes on from what it holds, past a declared gap (none
+ * after a refused snapshot: the first held packet says where the session is).
+ */
 void arbiter_snapshot_failed(struct arbiter *arbiter, uint64_t now_ns);
 
-/* Declares every remaining hole and applies everything held (end of a replay). */
+/*
+ * Declares every remaining hole and applies everything held (end of a replay); a
+ * snapshot still being confirmed is refused first (no line packet will reach it).
+ */
 void arbiter_flush(struct arbiter *arbiter, uint64_t now_ns);
 
 #endif

@@ -103,13 +103,22 @@ static void feed_message_decoded(void *context, const struct decoded_message *me
 		t->exchange_ts_ns = message->exchange_ts_ns;
 }
 
-static inline void feed_capacity_check(struct feed *feed);
+static void feed_capacity_refused(struct feed *feed);
+
+/* Did the book refuse anything since last seen? Three loads and a compare. */
+static inline bool feed_capacity_refusing(const struct feed *feed)
+{
+	const struct book_stats *b = &feed->book->stats;
+
+	return __builtin_expect(b->orders_full + b->levels_full + b->instruments_full != feed->capacity_seen, 0);
+}
 
 static void feed_packet_apply(void *context, const struct arbiter_packet *packet, uint32_t skip)
 {
 	struct feed *feed = context;
 	const struct decoder_listener *listener = feed->pub != NULL ? &feed->listener :
 						  feed->latency != NULL ? &feed->timer : NULL;
+	bool capacity_refused;
 
 	assert(packet->payload != NULL && packet->count > 0 && skip < packet->count);
 	if (feed->latency != NULL) {
@@ -124,10 +133,17 @@ static void feed_packet_apply(void *context, const struct arbiter_packet *packet
 	feed->decoder->frame_apply(feed->book, &feed->messages, listener, packet->payload,
 				   packet->len, skip,
 				   feed->pipeline != NULL && feed->pipeline->count > 0 ? feed->pipeline : NULL);
+	/*
+	 * A refusal in this packet: its levels, tops and END_OF_PACKET already say STALE;
+	 * BOOK_STATE follows between packets.
+	 */
+	capacity_refused = feed_capacity_refusing(feed);
+	if (capacity_refused && feed->pub != NULL)
+		publisher_state_mark(feed->pub, FEED_BOOK_STALE);
 	if (feed->pub != NULL)
 		publisher_packet_end(feed->pub, packet->seq + packet->count - 1);
-	/* Between packets (a state change is published after the packet's end). */
-	feed_capacity_check(feed);
+	if (capacity_refused)
+		feed_capacity_refused(feed);
 	if (feed->latency != NULL)
 		feed_packet_timed(feed, packet);
 }
@@ -176,8 +192,10 @@ static void feed_book_ok(struct feed *feed, uint8_t reason, uint64_t first, uint
  * from now on its books may be wrong, so the whole feed is STALE (an ITCH message may
  * name any instrument) until the books are emptied (a new session, a snapshot).
  */
-static void __attribute__((noinline)) feed_capacity_refused(struct feed *feed, uint64_t refused)
+static void __attribute__((noinline)) feed_capacity_refused(struct feed *feed)
 {
+	const struct book_stats *b = &feed->book->stats;
+	uint64_t refused = b->orders_full + b->levels_full + b->instruments_full;
 	struct feed_recovery_rx *rx = &feed->recovery_rx;
 
 	__atomic_store_n(&rx->capacity_refusals, rx->capacity_refusals + (refused - feed->capacity_seen),
@@ -187,14 +205,11 @@ static void __attribute__((noinline)) feed_capacity_refused(struct feed *feed, u
 	feed_book_state_set(feed, FEED_BOOK_STALE, FH_BOOK_REASON_CAPACITY, 0, 0);
 }
 
-/* After the book changed: did it refuse anything? Three loads and a compare. */
-static inline void feed_capacity_check(struct feed *feed)
+/* After the book changed between packets (a snapshot): did it refuse anything? */
+static void feed_capacity_check(struct feed *feed)
 {
-	const struct book_stats *b = &feed->book->stats;
-	uint64_t refused = b->orders_full + b->levels_full + b->instruments_full;
-
-	if (__builtin_expect(refused != feed->capacity_seen, 0))
-		feed_capacity_refused(feed, refused);
+	if (feed_capacity_refusing(feed))
+		feed_capacity_refused(feed);
 }
 
 /* The books were emptied: what they refused before no longer matters. */
@@ -362,6 +377,8 @@ static void feed_snapshot_refused(void *context)
 
 	__atomic_store_n(&feed->recovery_rx.snapshots_refused, feed->recovery_rx.snapshots_refused + 1,
 			 __ATOMIC_RELAXED);
+	/* A recovery the refusal cancelled ends here: no recovered() or gap() follows. */
+	__atomic_store_n(&feed->recovery->recovering, 0, __ATOMIC_RELEASE);
 	feed_book_emptied(feed);
 	feed_book_state_set(feed, FEED_BOOK_STALE, FH_BOOK_REASON_SNAPSHOT_UNCONFIRMED, 0, 0);
 	if (feed->pub != NULL)

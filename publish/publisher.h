@@ -216,6 +216,17 @@ void publisher_cleared(struct publisher *pub);
  * carrying the new state), and the conflated view's entries of the feed show it.
  * Between packets.
  */
+/*
+ * Marks the events still to come with `state` (FH_FLAG_BOOK_*), inside a packet: what
+ * the packet changed is published at its end already saying what the books are worth.
+ * The BOOK_STATE event itself follows between packets (publisher_book_state).
+ */
+static inline void publisher_state_mark(struct publisher *pub, uint8_t state)
+{
+	assert(state < FH_BOOK_STATES);
+	pub->state_flags = (uint8_t)(state << FH_FLAG_BOOK_SHIFT);
+}
+
 void publisher_book_state(struct publisher *pub, uint8_t state, uint8_t reason, uint64_t first,
 			  uint64_t count);
 

@@ -11,13 +11,15 @@
  *         operations: packets on lines A, B and the recovery line (line 2) around the
  *         expected sequence, heartbeats, session ends and changes, time passing, give-ups
  *         (the recovery's own range or any: only one touching the hole being recovered
- *         may declare it), recover_now, snapshot begin/end/failed and
- *         flush. Every callback is checked as it happens: what is applied or declared is
- *         strictly sequential (a snapshot's end or a new session says where it goes on
- *         from), recover()
- *         asks for the hole before the first held packet, recovered() answers one
- *         recover(); after every operation the hold is sorted and within bounds; at the
- *         end every packet handle has come back exactly once.
+ *         may declare it, or refuse its end as a bad sequence number), recover_now,
+ *         snapshot begin/end (no session, the lines', another's)/failed and flush, with
+ *         or without the snapshot's confirmation (confirm_ns) and its own hold bound.
+ *         Every callback is checked as it happens: what is applied or declared is
+ *         strictly sequential (a snapshot's end, a new session or a refused snapshot's
+ *         rejoin says where it goes on from), recover() asks for the hole before the
+ *         first held packet, recovered() answers one recover(), a gap's newly lost part
+ *         is within it; after every operation the hold is sorted and within bounds; at
+ *         the end every packet handle has come back exactly once.
  * Any broken check aborts. Built with tests/fuzz_replay.c instead of libFuzzer, it
  * replays files (the seed corpus, tests/corpus/recovery, under gcc's ASan+UBSan).
  */
@@ -130,6 +132,7 @@ static struct {
 	uint64_t next;		/* the sequence number due next (a snapshot or new session sets it) */
 	bool recovering;	/* recover() called, not yet answered */
 	bool flushing;		/* in arbiter_flush: it applies what is held, snapshot or not */
+	bool rejoin;		/* a snapshot refused: the apply that ends the arbiter's rejoin starts anywhere */
 	uint8_t released[FUZZ_HANDLES];
 	uint32_t handles;
 } f;
@@ -143,7 +146,10 @@ static void fuzz_apply(void *context, const struct arbiter_packet *p, uint32_t s
 {
 	(void)context;
 	FUZZ_CHECK(skip < p->count && p->kind == DECODER_FRAME_DATA && (!f.a->snapshot_pending || f.flushing));
-	fuzz_due(p->seq + skip);
+	if (f.rejoin && !f.a->rejoin)
+		f.rejoin = false;	/* the lines (or what is held) say where the session is */
+	else
+		fuzz_due(p->seq + skip);
 	f.next = p->seq + p->count;
 }
 
@@ -161,13 +167,14 @@ static void fuzz_session_start(void *context)
 	(void)context;
 	f.next = 1;	/* the protocol's first sequence number */
 	f.recovering = false;
+	f.rejoin = false;
 }
 
 static void fuzz_gap(void *context, uint64_t first, uint64_t count, uint64_t newly_lost)
 {
 	(void)newly_lost;
 	(void)context;
-	FUZZ_CHECK(count > 0);
+	FUZZ_CHECK(count > 0 && newly_lost <= count);
 	fuzz_due(first);
 	f.next = first + count;
 	f.recovering = false;
@@ -177,10 +184,34 @@ static void fuzz_recover(void *context, uint64_t first, uint64_t count)
 {
 	(void)context;
 	FUZZ_CHECK(count > 0 && !f.recovering && f.a->recovering && !f.a->snapshot_pending);
-	FUZZ_CHECK(f.a->held_count > 0 && first == f.a->expected && first + count == f.a->held[0].seq);
+	FUZZ_CHECK(f.a->held_count > 0 && first == f.a->expected && first + count == arbiter_held_get(f.a, 0)->seq);
 	FUZZ_CHECK(f.a->recover_end == first + count);
 	fuzz_due(first);
 	f.recovering = true;
+}
+
+static void fuzz_snapshot_confirmed(void *context)
+{
+	(void)context;
+	FUZZ_CHECK(!f.a->confirming && !f.a->snapshot_pending && !f.a->rejoin);
+}
+
+static void fuzz_snapshot_unconfirmed(void *context)
+{
+	(void)context;
+	FUZZ_CHECK(!f.a->confirming && !f.a->recovering && f.a->held_count == 0 && f.a->rejoin);
+	f.rejoin = true;
+	f.recovering = false;
+	f.next = f.a->expected;	/* until the rejoin, a hole is declared from where it stands */
+}
+
+static uint64_t fuzz_bad_sequence(const struct arbiter *a)
+{
+	uint64_t total = 0;
+
+	for (int line = 0; line < ARBITER_LINES; line++)
+		total += a->stats.lines[line].bad_sequence;
+	return total;
 }
 
 static void fuzz_recovered(void *context)
@@ -195,11 +226,12 @@ static void fuzz_arbiter_check(const struct arbiter *a)
 {
 	FUZZ_CHECK(a->held_count <= a->held_max);
 	for (uint32_t i = 1; i < a->held_count; i++)
-		FUZZ_CHECK(a->held[i - 1].seq <= a->held[i].seq);
+		FUZZ_CHECK(arbiter_held_get(a, i - 1)->seq <= arbiter_held_get(a, i)->seq);
 	if (!a->snapshot_pending)
-		FUZZ_CHECK(a->held_count == 0 || a->held[0].seq > a->expected);
+		FUZZ_CHECK(a->held_count == 0 || arbiter_held_get(a, 0)->seq > a->expected);
 	if (a->recovering)
 		FUZZ_CHECK(a->held_count > 0 && a->expected < a->recover_end && !a->snapshot_pending);
+	FUZZ_CHECK(!(a->confirming && a->snapshot_pending));
 }
 
 static void fuzz_offer(struct arbiter *a, const char *session, enum decoder_frame_kind kind, uint64_t seq,
@@ -239,6 +271,12 @@ static void fuzz_arbiter(const uint8_t *data, size_t size)
 			 NULL) != 0)
 		abort();
 	a.gap = fuzz_gap;
+	a.snapshot_confirmed = fuzz_snapshot_confirmed;
+	a.snapshot_unconfirmed = fuzz_snapshot_unconfirmed;
+	if (data[2] & 4)
+		a.confirm_ns = 1 + (uint64_t)(data[3] % 32) * 8;
+	if (data[2] & 8)
+		a.snapshot_held_max = 1 + data[0] % 8;
 	if (data[2] & 1) {
 		a.recover = fuzz_recover;
 		a.recovered = fuzz_recovered;
@@ -284,10 +322,10 @@ static void fuzz_arbiter(const uint8_t *data, size_t size)
 				uint64_t hi = last_first + last_count < a.recover_end ? last_first + last_count
 										       : a.recover_end;
 				bool touches = a.recovering && lo < hi;
-				uint64_t gaps = a.stats.gaps, expected = a.expected;
+				uint64_t gaps = a.stats.gaps, expected = a.expected, bad = fuzz_bad_sequence(&a);
 
 				arbiter_recovery_lost(&a, last_first, last_count, now);
-				FUZZ_CHECK(touches ? a.stats.gaps == gaps + 1 && !a.recovering
+				FUZZ_CHECK(touches ? !a.recovering && (a.stats.gaps == gaps + 1 || fuzz_bad_sequence(&a) > bad)
 						   : a.stats.gaps == gaps && a.expected == expected);
 			}
 			break;
@@ -300,10 +338,16 @@ static void fuzz_arbiter(const uint8_t *data, size_t size)
 			break;
 		case 10:
 			if (a.snapshot_pending) {
-				/* The books are the snapshot's: the session goes on from its sequence. */
+				/*
+				 * The books are the snapshot's: the session goes on from its sequence.
+				 * It names no session, the lines', or another (refused).
+				 */
+				const char *name = x % 3 == 0 ? NULL : names[x % 3 == 1 ? session : !session];
+
 				f.next = fuzz_around(&a, y);
 				f.recovering = false;
-				arbiter_snapshot_end(&a, f.next, NULL, 0, now);
+				f.rejoin = false;
+				arbiter_snapshot_end(&a, f.next, name, name != NULL ? 10 : 0, now);
 			}
 			break;
 		case 11:
