@@ -462,15 +462,40 @@ static void arbiter_snapshot_refuse(struct arbiter *arbiter)
 		arbiter->snapshot_unconfirmed(arbiter->context);
 }
 
-/* Whether a packet of `line` reaches a snapshot's sequence: data past it, a marker at or past it. */
-static bool arbiter_snapshot_reached(const struct arbiter *arbiter, const struct arbiter_packet *packet,
-				     uint8_t lines)
+/*
+ * Whether a line packet [seq, end) reaches a snapshot's sequence S: it shows the lines
+ * at S or past it. A packet that holds S, ends at S (the lines' next sequence is S:
+ * nothing may follow a session's last message but its End of Session) or is a marker
+ * naming S does. One wholly past S does only if the lines' own sequence vouches for
+ * it: it continues its line's previous packet (prev_end), or another line is past S
+ * too. So a lone copy with a corrupt far-future sequence never confirms a snapshot
+ * that lies as far ahead.
+ */
+static bool arbiter_snapshot_reached(const struct arbiter *arbiter, uint64_t seq, uint64_t end,
+				     uint64_t prev_end, uint8_t line)
 {
-	if (!(lines & ((1u << ARBITER_LINE_RECOVERY) - 1)))
-		return false;	/* only the server said so */
-	if (packet->kind == DECODER_FRAME_DATA)
-		return packet->seq + packet->count > arbiter->confirm_seq;
-	return packet->seq >= arbiter->confirm_seq;
+	uint64_t s = arbiter->confirm_seq;
+
+	assert(line < ARBITER_LINE_RECOVERY);
+	if (end < s)
+		return false;
+	if (seq <= s || seq == prev_end)
+		return true;
+	for (uint8_t l = 0; l < ARBITER_LINE_RECOVERY; l++)
+		if (l != line && arbiter->line_end[l] >= s && arbiter->line_seq[l] <= s)
+			return true;
+	return false;
+}
+
+/* The same for a held entry: one wholly past S must be confirmed by the lines (arbiter_held_confirmed). */
+static bool arbiter_snapshot_reached_held(struct arbiter *arbiter, uint32_t i)
+{
+	const struct arbiter_held *held = arbiter_held_at(arbiter, i);
+	uint64_t end = held->packet.seq + held->packet.count;
+
+	if (!(held->lines & ((1u << ARBITER_LINE_RECOVERY) - 1)) || end < arbiter->confirm_seq)
+		return false;	/* only the server said so, or below it */
+	return held->packet.seq <= arbiter->confirm_seq || arbiter_held_confirmed(arbiter, i);
 }
 
 /* Trims the spaces either side of a session name (SoupBinTCP pads its fields). */
@@ -574,7 +599,8 @@ void arbiter_offer(struct arbiter *arbiter, const struct decoder_frame *frame,
 		if (arbiter->confirming) {
 			if (arbiter->confirm_since_ns == 0)
 				arbiter->confirm_since_ns = now_ns;	/* the session was not known at the End */
-			if (arbiter_snapshot_reached(arbiter, packet, (uint8_t)(1u << packet->line)))
+			if (arbiter_snapshot_reached(arbiter, frame->seq, frame->seq + frame->count,
+						     arbiter->line_end_before, packet->line))
 				arbiter_snapshot_confirm(arbiter);
 		}
 	}
@@ -707,11 +733,17 @@ void arbiter_snapshot_end(struct arbiter *arbiter, uint64_t next_seq, const char
 	if (arbiter->confirm_ns != 0) {
 		arbiter->confirming = true;
 		arbiter->confirm_since_ns = now_ns;
-		/* A line packet held meanwhile may be past it already; the last ones are likeliest. */
-		for (uint32_t i = arbiter->held_count; i > 0; i--) {
-			const struct arbiter_held *held = arbiter_held_at(arbiter, i - 1);
-
-			if (arbiter_snapshot_reached(arbiter, &held->packet, held->lines)) {
+		/*
+		 * The lines may be there already: the last packet of a line (a marker the
+		 * snapshot's hold did not keep, too), or a packet held meanwhile, the last ones
+		 * likeliest.
+		 */
+		for (uint8_t l = 0; l < ARBITER_LINE_RECOVERY && arbiter->confirming; l++)
+			if (arbiter->line_offered[l] > 0 && arbiter->line_seq[l] <= next_seq &&
+			    arbiter->line_end[l] >= next_seq)
+				arbiter_snapshot_confirm(arbiter);
+		for (uint32_t i = arbiter->held_count; i > 0 && arbiter->confirming; i--) {
+			if (arbiter_snapshot_reached_held(arbiter, i - 1)) {
 				arbiter_snapshot_confirm(arbiter);
 				break;
 			}

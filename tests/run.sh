@@ -67,6 +67,12 @@ run test_security_segments "$ROOT/tests/test_security_segments.sh"
 run test_fuzz "$ROOT/tests/test_fuzz.sh"
 run test_fuzz_libfh "$ROOT/tests/test_fuzz_libfh.sh"
 run test_fuzz_recovery "$ROOT/tests/test_fuzz_recovery.sh"
+# The recovery path's simulation over fixed seeds (a few seconds; `make simulate` runs longer).
+run sim_recovery "$B/sim_recovery" --seed 1 --seeds 300
+# Found by longer runs: a corrupt far-future line copy confirming a snapshot that lies as far ahead.
+run sim_recovery_1131 "$B/sim_recovery" --seed 1131
+run sim_recovery_1779 "$B/sim_recovery" --seed 1779
+run asan/sim_recovery "$B/asan/sim_recovery" --seed 1 --seeds 50
 run test_consumer "$ROOT/tests/test_consumer.sh"
 run test_alloc "$ROOT/tests/test_alloc.sh"
 run test_live "$ROOT/tests/test_live.sh"

@@ -982,8 +982,8 @@ static void test_confirmation(void)
 	rec.next = 120;
 	arbiter_snapshot_end(&a, 120, S, 10, 3);
 	CHECK(a.confirming);
-	offer(&a, S, DECODER_FRAME_DATA, 111, 9, 0, 4);	/* 111..119: below it */
-	offer(&a, S, DECODER_FRAME_HEARTBEAT, 119, 0, 1, 5);
+	offer(&a, S, DECODER_FRAME_DATA, 111, 8, 0, 4);	/* 111..118: below it */
+	offer(&a, S, DECODER_FRAME_HEARTBEAT, 119, 0, 1, 5);	/* says 119 is next: below it */
 	CHECK(a.confirming);
 	offer(&a, S, DECODER_FRAME_HEARTBEAT, 120, 0, 1, 6);	/* says 120 is next: it is reached */
 	CHECK(!a.confirming && rec.confirmed == 2 && rec.unconfirmed == 0);
