@@ -1159,7 +1159,9 @@ void cfg_mbufs_need(const struct cfg *cfg, uint64_t rx_descriptors, struct cfg_m
 		}
 	}
 	need->rx_descriptors = rx_descriptors;
-	need->journal = cfg->journal.enabled ? (uint64_t)cfg->journal.ring * cfg->rx_lcores_count : 0;
+	/* Each RX lcore's ring, and the batch the journal lcore holds while it writes. */
+	need->journal = cfg->journal.enabled ?
+		(uint64_t)cfg->journal.ring * cfg->rx_lcores_count + CFG_JOURNAL_BATCH_MAX : 0;
 	need->caches = (uint64_t)CFG_MBUF_CACHE_HELD * caching;
 	need->bursts = (uint64_t)CFG_RX_BURST_MAX * cfg->rx_lcores_count;
 	need->total = need->holds + need->rx_descriptors + need->journal + need->caches + need->bursts;

@@ -214,6 +214,7 @@ struct cfg {
 #define CFG_MBUF_CACHE_HELD (CFG_MBUF_CACHE * 3 / 2)	/* what one cache can keep: DPDK flushes
 							 * it past 1.5 times its size */
 #define CFG_RX_BURST_MAX 64			/* most frames an RX lcore holds from one burst */
+#define CFG_JOURNAL_BATCH_MAX 64		/* most frames the journal lcore holds while it writes */
 
 struct cfg_mbufs_need {
 	uint64_t holds;		/* per feed max(reorder_window.packets, recovery.hold, snapshot.hold) */

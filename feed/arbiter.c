@@ -268,7 +268,12 @@ static bool arbiter_hole_check(struct arbiter *arbiter, uint64_t now_ns)
 		struct arbiter_held *first = arbiter_held_first(arbiter);
 
 		assert(first->packet.seq > arbiter->expected);
-		if (arbiter_held_confirmed(arbiter, 0) || !arbiter_held_overtaken(arbiter, first))
+		/* Data at or past the session's End of Session is no part of it (nor a hole's end). */
+		bool past_end = arbiter->session_ended && first->packet.kind == DECODER_FRAME_DATA &&
+				first->packet.seq >= arbiter->session_end_seq &&
+				!(first->lines & (1u << ARBITER_LINE_RECOVERY));
+
+		if (!past_end && (arbiter_held_confirmed(arbiter, 0) || !arbiter_held_overtaken(arbiter, first)))
 			break;
 		arbiter->stats.lines[first->packet.line].bad_sequence++;
 		arbiter_release(arbiter, &first->packet);
@@ -534,6 +539,18 @@ static bool arbiter_session_accept(struct arbiter *arbiter, const struct decoder
 		    memcmp(frame->session, arbiter->session, frame->session_len) == 0;
 	bool other;
 
+	/*
+	 * A recovery reply is part of the session it was asked for: it never starts or
+	 * restarts one (a late reply for sequence 1 after End of Session would have
+	 * emptied the books and said OK over one message).
+	 */
+	if (line == ARBITER_LINE_RECOVERY) {
+		if (same)
+			return true;
+		arbiter->stats.lines[line].wrong_session++;
+		return false;
+	}
+
 	if (same && !(arbiter->session_ended && frame->seq == arbiter->first_seq &&
 		      frame->kind == DECODER_FRAME_DATA))
 		return true;
@@ -606,9 +623,16 @@ void arbiter_offer(struct arbiter *arbiter, const struct decoder_frame *frame,
 	}
 	if (frame->kind != DECODER_FRAME_DATA) {
 		if (frame->kind == DECODER_FRAME_END) {
-			/* Once per session, however many lines say so. */
+			/* Once per session, however many lines say so; the first names its end. */
 			arbiter->stats.session_ends += !arbiter->session_ended;
-			arbiter->session_ended = true;
+			if (!arbiter->session_ended) {
+				arbiter->session_end_seq = frame->seq;
+				arbiter->session_ended = true;
+				/* Data held past the end (a corrupt far-future copy) goes now, with the hole it made. */
+				if (arbiter->held_count > 0 && !arbiter->snapshot_pending &&
+				    arbiter_held_first(arbiter)->packet.seq >= frame->seq)
+					(void)arbiter_hole_check(arbiter, now_ns);
+			}
 		} else {
 			arbiter->stats.lines[packet->line].heartbeats++;
 		}
@@ -617,6 +641,15 @@ void arbiter_offer(struct arbiter *arbiter, const struct decoder_frame *frame,
 			arbiter_hold(arbiter, packet, now_ns);
 		else
 			arbiter_release(arbiter, packet);
+		return;
+	}
+	/*
+	 * Nothing of a session lies at or past its End of Session: a line packet there
+	 * (a corrupt far-future copy after the end) is refused, not held as a hole.
+	 */
+	if (arbiter->session_ended && frame->seq >= arbiter->session_end_seq && packet->line != ARBITER_LINE_RECOVERY) {
+		arbiter->stats.lines[packet->line].bad_sequence++;
+		arbiter_release(arbiter, packet);
 		return;
 	}
 	if (arbiter->rejoin && packet->line != ARBITER_LINE_RECOVERY && !arbiter->snapshot_pending) {

@@ -103,6 +103,7 @@ struct arbiter {
 	uint64_t line_end_before;	/* the offered packet's line's line_end before it */
 	bool session_known;
 	bool session_ended;
+	uint64_t session_end_seq;	/* the first End of Session's sequence (valid with session_ended) */
 	bool session_applied;		/* something of the current session was applied */
 	bool recovering;		/* the hole before recover_end is with recover() */
 	bool snapshot_pending;		/* a snapshot is being taken: hold everything */

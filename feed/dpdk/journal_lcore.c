@@ -11,6 +11,9 @@
 #include <rte_ring_elem.h>
 
 #include "book/util/clock.h"
+#include "config/config.h"
+
+_Static_assert(JOURNAL_LCORE_BURST <= CFG_JOURNAL_BATCH_MAX, "the pool proof counts the journal's batch");
 
 /* Takes one burst off a ring into the journal; returns how many entries it took. */
 static uint32_t journal_lcore_drain(struct journal_lcore *jl, struct rte_ring *ring, uint64_t now_ns)
