@@ -126,11 +126,12 @@ class Events:
         self.out.append(line)
 
     def gap(self, first, count):
-        """A hole both lines lost: GAP, and the first one makes the books STALE."""
-        self._out('gap %d %d' % (first, count))
+        """A hole both lines lost: the first one makes the books STALE, announced before
+        the GAP, so the GAP itself already says stale."""
         if self.state != 'stale':
             self.state = 'stale'
             self._out('book_state lost %d %d' % (first, count))
+        self._out('gap %d %d' % (first, count))
 
     def new_session(self):
         """A new session: empty books, and OK again."""
@@ -559,8 +560,8 @@ def selftest():
     ev.apply(A(1, b'B', 5, 200))
     ev.end_packet(1)
     got = [g.split(' | ')[0] for g in ev.out]
-    want = ['level ZZ B 1.0000 100 1', 'top ZZ 1.0000 100 - 0', 'packet', 'gap 2 3',
-            'book_state lost 2 3 state stale', 'trade ZZ 1.0000 30 match 9 flags 4 state stale',
+    want = ['level ZZ B 1.0000 100 1', 'top ZZ 1.0000 100 - 0', 'packet',
+            'book_state lost 2 3 state stale', 'gap 2 3 state stale', 'trade ZZ 1.0000 30 match 9 flags 4 state stale',
             'level ZZ B 1.0000 70 1 state stale', 'top ZZ 1.0000 70 - 0 state stale',
             'packet state stale', 'gap 7 1 state stale', 'cleared state stale',
             'book_state new_session 0 0', 'cleared', 'level ZZ B 0.0200 5 1',
