@@ -223,9 +223,9 @@ static const struct bad_case bad_cases[] = {
 	{ "journal buffer not whole pages", MINIMAL "journal:\n  dir: /tmp\n  buffer_kb: 130\n",
 	  "t:15:14: journal.buffer_kb: expected a multiple of 4" },
 	{ "journal ring starves RX of mbufs", MINIMAL "mbufs: 4096\njournal:\n  dir: /tmp\n  ring: 4096\n",
-	  "t:13:8: mbufs: expected at least 7360, what can hold mbufs at once (feed holds 1024, the largest "
-	  "feeds[0].reorder_window.packets 1024; RX descriptors 1024; journal rings 4096; lcore caches 1152; "
-	  "RX bursts 64), got 4096: raise mbufs to 7360 or more (or leave it out: fhd sizes the pool), or "
+	  "t:13:8: mbufs: expected at least 7424, what can hold mbufs at once (feed holds 1024, the largest "
+	  "feeds[0].reorder_window.packets 1024; RX descriptors 1024; journal rings 4160; lcore caches 1152; "
+	  "RX bursts 64), got 4096: raise mbufs to 7424 or more (or leave it out: fhd sizes the pool), or "
 	  "lower journal.ring" },
 	/* Issue 20: held packets keep their mbuf; a hold the pool cannot back is refused at load. */
 	{ "recovery hold beyond mbufs, no journal", MINIMAL RECOVERY ", hold: 1048576 }\nmbufs: 4095\n",

@@ -155,7 +155,7 @@ sed 's/^mbufs: .*/mbufs: 4095/' "$TMP/ok.yaml" >"$TMP/m4095.yaml"
 mbufs_refused "three replay ports' descriptors" "$TMP/m4095.yaml" "RX descriptors 3072 of 3 replay port(s) of 1024" \
 	--replay "$ROOT/pcaps/itch-demo.pcap" --replay "$ROOT/pcaps/itch-demo.pcap" --replay "$ROOT/pcaps/itch-demo.pcap"
 mkdir -m 0700 "$TMP/journal"
-mbufs_refused "--journal's rings" "$TMP/m4095.yaml" "journal rings 8192" --journal "$TMP/journal" \
+mbufs_refused "--journal's rings" "$TMP/m4095.yaml" "journal rings 8256" --journal "$TMP/journal" \
 	--replay "$ROOT/pcaps/itch-demo.pcap"
 # Without mbufs, fhd sizes the pool for what the config holds and says so.
 { grep -v '^mbufs:' "$TMP/ok.yaml"; echo "    $rec }"; } >"$TMP/sized.yaml"
