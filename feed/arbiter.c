@@ -177,6 +177,35 @@ static void arbiter_recovery_check(struct arbiter *arbiter)
 }
 
 /* Delivers held packets that are no longer in the future: O(1) each. */
+static bool arbiter_held_confirmed(struct arbiter *arbiter, uint32_t i);
+static bool arbiter_held_overtaken(const struct arbiter *arbiter, const struct arbiter_held *held);
+
+/*
+ * The packet that ends the hole being recovered (recover_end), judged again as the
+ * lines fill the hole: a corrupt far-future copy believed when the hole was handed
+ * over (nothing had contradicted it yet) is refused once the lines go on without it,
+ * and the hole shrinks to the first packet held, so the worker is not left asking
+ * for, and then giving up, what never was (attack review, sim seed 7295). Only the
+ * last held entry can end the hole: a real end has its successors held after it.
+ */
+static void arbiter_recovery_end_check(struct arbiter *arbiter)
+{
+	uint32_t last;
+	struct arbiter_held *tail;
+
+	if (arbiter->held_count == 0)
+		return;
+	last = arbiter->held_count - 1;
+	tail = arbiter_held_at(arbiter, last);
+	if (tail->packet.seq != arbiter->recover_end || arbiter_held_confirmed(arbiter, last) ||
+	    !arbiter_held_overtaken(arbiter, tail))
+		return;
+	arbiter->stats.lines[tail->packet.line].bad_sequence++;
+	arbiter_release(arbiter, &tail->packet);
+	arbiter->held_count--;	/* the ring's last entry: O(1) */
+	arbiter->recover_end = arbiter->held_count > 0 ? arbiter_held_first(arbiter)->packet.seq : arbiter->expected;
+}
+
 static void arbiter_drain(struct arbiter *arbiter, uint64_t now_ns)
 {
 	uint64_t before = arbiter->expected;
@@ -194,6 +223,8 @@ static void arbiter_drain(struct arbiter *arbiter, uint64_t now_ns)
 		arbiter->hole_since_ns = now_ns;
 	/* What stays held is still ahead of what is expected. */
 	assert(arbiter->held_count == 0 || arbiter_held_first(arbiter)->packet.seq > arbiter->expected);
+	if (arbiter->recovering && arbiter->expected != before)
+		arbiter_recovery_end_check(arbiter);
 	arbiter_recovery_check(arbiter);
 }
 
