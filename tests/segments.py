@@ -20,10 +20,10 @@ VIEW_MAGIC = 0x31504F5448464646
 STATS_MAGIC = 0x3154415453484646
 HEADER = 4096
 # struct fh_stats_feed: name, counters, rates, latencies (512 bytes), then struct
-# fh_stats_recovery (27 uint64: book_state, the RX lcore's 16 and the worker's 10), then
+# fh_stats_recovery (33 uint64: book_state, the RX lcore's 22 and the worker's 10), then
 # 9 uint64 (book refusals, snapshot counters, bad_sequence per line); after the 16 feeds,
 # ports_count, a spare word and 8 ports of a name and 5 uint64
-FEED = 512 + 27 * 8 + 9 * 8
+FEED = 512 + 33 * 8 + 9 * 8
 PORTS = 8 + 8 * (32 + 5 * 8)
 
 

@@ -18,6 +18,7 @@ cleanup() {
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
+[ -n "${FH_KEEP:-}" ] && trap 'ip netns del "$ns" 2>/dev/null; ip link del "$host_if" 2>/dev/null; echo kept $TMP' EXIT
 ip netns add "$ns" || exit 77
 ip link add "$host_if" type veth peer name "$peer_if" || exit 77
 ip link set "$peer_if" netns "$ns"
@@ -82,25 +83,29 @@ check "live recovery: no gap, holes filled ($(counter "$TMP/rec.log" "recovery: 
 	[ "$(counter "$TMP/rec.log" "^  gaps" gaps)" = 0 -a "$(counter "$TMP/rec.log" "recovery: holes" filled)" -gt 0 ]
 
 # Late join live (issue 20): the capture starts mid-session and the GLIMPSE spin is
-# paced to last seconds while the lines run at 2,000 packets/s. The lines must wait in
+# paced to last about 3 s (4 ms a packet) while the lines run at 2,000 packets/s. The lines must wait in
 # the snapshot's own hold (snapshot.hold), not the 1,024-packet reorder window (which
 # dropped the oldest, left a hole after End of Snapshot, went STALE and logged in again
 # and again), and the snapshot is confirmed by the lines: one login, ok, the complete
 # session's books.
-python3 - "$TMP/full.pcap" "$TMP/join.pcap" 8001 <<'PY'
+# The capture from the first packet at or past 8001; the snapshot as of that packet.
+join_seq=$(python3 - "$TMP/full.pcap" "$TMP/join.pcap" 8001 <<'PY'
 import struct, sys
-d, at, out = open(sys.argv[1], 'rb').read(), 24, []
+d, at, out, first = open(sys.argv[1], 'rb').read(), 24, [], None
 out.append(d[:24])
 while at + 16 <= len(d):
     n = struct.unpack_from('<I', d, at + 8)[0]
     m = d[at + 16 + 42:at + 16 + n]
     if len(m) >= 20 and struct.unpack_from('>Q', m, 10)[0] >= int(sys.argv[3]):
         out.append(d[at:at + 16 + n])
+        first = first or struct.unpack_from('>Q', m, 10)[0]
     at += 16 + n
 open(sys.argv[2], 'wb').write(b''.join(out))
+print(first)
 PY
-python3 "$ROOT/tools/glimpse_server.py" --pcap "$TMP/full.pcap" --as-of 8001 --username fh --password secret \
-	--pace-ms 1 --listen 127.0.0.1:0 >"$TMP/glimpse.out" 2>"$TMP/glimpse.err" &
+)
+python3 "$ROOT/tools/glimpse_server.py" --pcap "$TMP/full.pcap" --as-of "$join_seq" --username fh --password secret \
+	--pace-ms 4 --listen 127.0.0.1:0 >"$TMP/glimpse.out" 2>"$TMP/glimpse.err" &
 glimpse_pid=$!
 for _ in $(seq 200); do grep -q "^listening" "$TMP/glimpse.out" && break; sleep 0.1; done
 port=$(sed -nE 's/^listening [0-9.]+:([0-9]+)$/\1/p' "$TMP/glimpse.out")
@@ -111,7 +116,7 @@ fhd_pid=$!
 for _ in $(seq 100); do grep -q "running" "$TMP/join.log" && break; sleep 0.1; done
 start=$SECONDS
 ip netns exec "$ns" tcpreplay -q --intf1="$peer_if" --pps=2000 "$TMP/join.pcap" >"$TMP/tcpreplay.log" 2>&1
-sleep 1
+sleep 2
 kill -TERM "$fhd_pid"
 wait "$fhd_pid"
 kill "$glimpse_pid" 2>/dev/null

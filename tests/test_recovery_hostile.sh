@@ -198,7 +198,7 @@ glimpse() {
 	local mode=$1 expect=$2 retries=${3:-1} name=glimpse-${1%%:*}
 	server_start "$name-srv" python3 "$HOSTILE" glimpse "$mode" --stream "$TMP/snap.bin" || return
 	config "$TMP/$name.yaml" \
-		"snapshot: { server: \"127.0.0.1:$port\", username: fh, password: secret, timeout_ms: 300, retries: $retries, max_ms: 3000 }"
+		"snapshot: { server: \"127.0.0.1:$port\", username: fh, password: secret, timeout_ms: 300, retries: $retries, max_ms: 3000, resyncs: 1, resync_backoff_ms: 10 }"
 	run_fhd "$name" "$TMP/join.pcap"
 	server_stop
 	check "$name: fhd exited 0 (not hung, not crashed: $rc)" [ "$rc" = 0 ]
@@ -206,10 +206,13 @@ glimpse() {
 	if [ "$expect" = ok ]; then
 		same_file "$name: dump equals the complete session's" "$TMP/ref.dump" "$TMP/$name.dump"
 	elif [ "$mode" = g-huge ]; then
-		# The worker took the snapshot whole; the RX lcore refused its End: no new login.
-		check "$name: End of Snapshot far past the lines refused ($(counter "$TMP/$name.log" "snapshots" logins) login)" \
-			[ "$(counter "$TMP/$name.log" "snapshots" logins)" = 1 -a \
-			"$(counter "$TMP/$name.log" "snapshots" snapshots)" = 0 ]
+		# The worker took each snapshot whole; no line reached its End (2^64 - 2): each is
+		# applied RECOVERING, then refused when the replay ends or confirm_ms runs out,
+		# and the re-syncs are bounded (resyncs: 1 here): two logins, both refused.
+		check "$name: End of Snapshot far past the lines refused ($(counter "$TMP/$name.log" "snapshots" logins) logins, refused $(counter "$TMP/$name.log" "snapshot: confirmed" refused))" \
+			[ "$(counter "$TMP/$name.log" "snapshots" logins)" -le 2 -a \
+			"$(counter "$TMP/$name.log" "snapshot: confirmed" refused)" -ge 1 -a \
+			"$(counter "$TMP/$name.log" "snapshot: confirmed" confirmed)" = 0 ]
 	else
 		check "$name: every login failed ($(counter "$TMP/$name.log" "snapshots" logins) logins)" \
 			[ "$(counter "$TMP/$name.log" "snapshots" logins)" = $((retries + 1)) -a \
