@@ -303,8 +303,18 @@ static bool arbiter_hole_check(struct arbiter *arbiter, uint64_t now_ns)
 		bool past_end = arbiter->session_ended && first->packet.kind == DECODER_FRAME_DATA &&
 				first->packet.seq >= arbiter->session_end_seq &&
 				!(first->lines & (1u << ARBITER_LINE_RECOVERY));
+		bool confirmed = arbiter_held_confirmed(arbiter, 0);
+		/*
+		 * Mid-session, a lone packet further ahead than the whole hold could ever carry
+		 * (held_max packets of 65,535 messages) is no loss the lines made but a corrupt
+		 * sequence number, even with nothing after it to overtake it (the last packet
+		 * before silence: attack review, sim seeds 8656, 11904). A join (nothing of the
+		 * session applied yet) may be that far ahead.
+		 */
+		bool beyond = !confirmed && arbiter->session_applied &&
+			      first->packet.seq - arbiter->expected > (uint64_t)arbiter->held_max * UINT16_MAX;
 
-		if (!past_end && (arbiter_held_confirmed(arbiter, 0) || !arbiter_held_overtaken(arbiter, first)))
+		if (!past_end && !beyond && (confirmed || !arbiter_held_overtaken(arbiter, first)))
 			break;
 		arbiter->stats.lines[first->packet.line].bad_sequence++;
 		arbiter_release(arbiter, &first->packet);

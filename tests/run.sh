@@ -72,6 +72,11 @@ run sim_recovery "$B/sim_recovery" --seed 1 --seeds 300
 # Found by longer runs: a corrupt far-future line copy confirming a snapshot that lies as far ahead.
 run sim_recovery_1131 "$B/sim_recovery" --seed 1131
 run sim_recovery_1779 "$B/sim_recovery" --seed 1779
+# Found by the attack review: a far-future copy believed as a hole's end (7295), the
+# last packet before silence (8656, 11904).
+run sim_recovery_7295 "$B/sim_recovery" --seed 7295
+run sim_recovery_8656 "$B/sim_recovery" --seed 8656
+run sim_recovery_11904 "$B/sim_recovery" --seed 11904
 run asan/sim_recovery "$B/asan/sim_recovery" --seed 1 --seeds 50
 run test_consumer "$ROOT/tests/test_consumer.sh"
 run test_alloc "$ROOT/tests/test_alloc.sh"
