@@ -686,26 +686,51 @@ void feed_set_expire(struct feed_set *set, uint64_t now_ns)
 		arbiter_expire(&set->feeds[i]->arbiter, now_ns);
 }
 
+/* A recovery reply, framed, offered like a line's packet; packet: its handle (NULL: none to free). */
+static void feed_recovery_offer(struct feed *feed, const struct decoder_frame *frame, void *packet,
+				const uint8_t *payload, uint32_t len, uint64_t now_ns)
+{
+	struct arbiter *a = &feed->arbiter;
+	struct arbiter_packet held = {
+		.seq = frame->seq, .count = frame->count, .line = ARBITER_LINE_RECOVERY,
+		.kind = (uint8_t)frame->kind, .packet = packet, .payload = payload,
+		.len = len, .rx_ns = now_ns, .rx_tsc = clock_tsc(),
+	};
+
+	assert(frame->kind == DECODER_FRAME_DATA);
+	arbiter_offer(a, frame, &held, now_ns);
+	feed->recovery_rx.reply_duplicates = a->stats.lines[ARBITER_LINE_RECOVERY].duplicates;
+}
+
 /*
- * A reply from the worker, offered like a line's packet. One due now is applied
- * straight from the queue's entry; one ahead of the hole is copied, so the arbiter may
- * hold it. With every copy held (a server sending far ahead of what the feed needs),
- * it is dropped and counted: the worker asks again or gives the hole up, and the
- * queue behind it, where a give-up may wait, keeps moving.
+ * A reply from the worker, journaled first (a bad one too, as a line's frame is),
+ * then offered like a line's packet. One due now is applied straight from the
+ * queue's entry; one ahead of the hole is copied, so the arbiter may hold it. With
+ * every copy held (a server sending far ahead of what the feed needs), it is dropped
+ * and counted: the worker asks again or gives the hole up, and the queue behind it,
+ * where a give-up may wait, keeps moving.
  */
 static void feed_recovery_reply(struct feed *feed, const struct recovery_reply *reply, uint64_t now_ns)
 {
+	struct feed_line_stats *line = &feed->lines[ARBITER_LINE_RECOVERY];
 	struct feed_recovery *r = feed->recovery;
 	struct arbiter *a = &feed->arbiter;
 	struct recovery_buffer *buffer = NULL;
 	struct decoder_frame frame;
-	struct arbiter_packet held;
 	const uint8_t *payload = reply->payload;
 
 	assert(reply->len <= RECOVERY_PAYLOAD_MAX);
+	if (feed->reply_journal != NULL)
+		feed->reply_journal(feed->reply_journal_context, reply->payload, reply->len, now_ns);
 	feed->recovery_rx.reply_packets++;
-	if (feed->decoder->frame_parse(reply->payload, reply->len, &frame) != 0 ||
-	    frame.kind != DECODER_FRAME_DATA) {
+	if (feed->decoder->frame_parse(reply->payload, reply->len, &frame) != 0) {
+		line->bad_frame++;
+		feed->recovery_rx.reply_bad++;
+		return;
+	}
+	line->packets++;
+	line->bytes += reply->len;
+	if (frame.kind != DECODER_FRAME_DATA) {
 		feed->recovery_rx.reply_bad++;
 		return;
 	}
@@ -720,13 +745,7 @@ static void feed_recovery_reply(struct feed *feed, const struct recovery_reply *
 		memcpy(buffer->payload, reply->payload, reply->len);
 		payload = buffer->payload;
 	}
-	held = (struct arbiter_packet){
-		.seq = frame.seq, .count = frame.count, .line = ARBITER_LINE_RECOVERY,
-		.kind = (uint8_t)frame.kind, .packet = buffer, .payload = payload,
-		.len = reply->len, .rx_ns = now_ns, .rx_tsc = clock_tsc(),
-	};
-	arbiter_offer(a, &frame, &held, now_ns);
-	feed->recovery_rx.reply_duplicates = a->stats.lines[ARBITER_LINE_RECOVERY].duplicates;
+	feed_recovery_offer(feed, &frame, buffer, payload, reply->len, now_ns);
 }
 
 /* Snapshot messages (framed as MoldUDP64 by the worker) go into the books, unpublished. */
@@ -983,6 +1002,16 @@ void feed_stats_print(FILE *out, const struct feed *feed)
 			"  bad_frame %" PRIu64 "  wrong_source %" PRIu64 "  bad_sequence %" PRIu64 "  journal_dropped %" PRIu64,
 			'A' + l, s->packets, s->bytes, al->packets_won, al->duplicates, al->heartbeats,
 			al->wrong_session, s->bad_frame, s->wrong_source, al->bad_sequence, s->journal_dropped);
+		for (int v = PACKET_NOT_IPV4; v < PACKET_VERDICTS; v++)
+			fprintf(out, "  %s %" PRIu64, packet_verdict_name(v), s->bad_packet[v]);
+		fprintf(out, "\n");
+	}
+	if (feed->cfg->recovery.enabled) {
+		/* The replies as frames: what the journal's "<feed>.recovery" holds, and what it missed. */
+		const struct feed_line_stats *s = &feed->lines[ARBITER_LINE_RECOVERY];
+
+		fprintf(out, "  line recovery: packets %" PRIu64 "  bytes %" PRIu64 "  bad_frame %" PRIu64
+			"  journal_dropped %" PRIu64, s->packets, s->bytes, s->bad_frame, s->journal_dropped);
 		for (int v = PACKET_NOT_IPV4; v < PACKET_VERDICTS; v++)
 			fprintf(out, "  %s %" PRIu64, packet_verdict_name(v), s->bad_packet[v]);
 		fprintf(out, "\n");

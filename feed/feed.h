@@ -23,6 +23,9 @@
 
 #define FEED_ROUTES_MAX (CFG_FEEDS_MAX * CFG_LINES_MAX)
 
+_Static_assert(ARBITER_LINE_RECOVERY == CFG_LINES_MAX, "a feed's lines, then its recovery replies");
+
+/* Per line, and for the recovery replies the RX lcore took (lines[ARBITER_LINE_RECOVERY]). */
 struct feed_line_stats {
 	uint64_t packets;			/* framed packets received (before arbitration) */
 	uint64_t bytes;				/* UDP payload bytes of those */
@@ -71,8 +74,16 @@ struct feed {
 	struct decoder_listener timer;		/* this feed, only timing each message (not publishing) */
 	struct feed_packet_timing timing;
 	struct arbiter arbiter;
-	struct feed_line_stats lines[CFG_LINES_MAX];
+	struct feed_line_stats lines[ARBITER_LINES];	/* A, B, recovery (ARBITER_LINE_RECOVERY) */
 	void (*packet_free)(void *packet);
+	/*
+	 * Journals a recovery reply the RX lcore took from the worker (its MoldUDP64
+	 * payload, len <= RECOVERY_PAYLOAD_MAX, at the feed's clock now_ns), before it is
+	 * parsed; NULL when not journaling. Never blocks: what it cannot journal it counts
+	 * in lines[ARBITER_LINE_RECOVERY].journal_dropped.
+	 */
+	void (*reply_journal)(void *context, const uint8_t *payload, uint32_t len, uint64_t now_ns);
+	void *reply_journal_context;
 	struct publisher *pub;		/* NULL: not publishing */
 	struct decoder_pipeline *pipeline;	/* its set's burst pipeline; NULL: none */
 	struct feed_latency *latency;	/* NULL: not timing (unit tests, fuzzing) */

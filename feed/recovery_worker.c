@@ -764,10 +764,15 @@ static void *recovery_worker_main(void *arg)
 	return NULL;
 }
 
-/* The client of a feed with recovery (a UDP socket) and/or a snapshot server. */
+/*
+ * The client of a feed with recovery (a UDP socket) and/or a snapshot server. The
+ * socket's own address, once connected, is the feed's (feed_recovery.local_ip,
+ * local_port): where its replies are journaled to.
+ */
 static int recovery_client_open(struct recovery_client *c, struct feed *feed, char *err, size_t err_size)
 {
 	struct sockaddr_in local = { .sin_family = AF_INET };
+	socklen_t local_len = sizeof(local);
 
 	c->feed = feed;
 	c->cfg = &feed->cfg->recovery;
@@ -785,13 +790,16 @@ static int recovery_client_open(struct recovery_client *c, struct feed *feed, ch
 	 * would crowd out the replies) nor this thread. The source check stays.
 	 */
 	if (c->fd < 0 || bind(c->fd, (const struct sockaddr *)&local, sizeof(local)) != 0 ||
-	    connect(c->fd, (const struct sockaddr *)&c->server, sizeof(c->server)) != 0) {
+	    connect(c->fd, (const struct sockaddr *)&c->server, sizeof(c->server)) != 0 ||
+	    getsockname(c->fd, (struct sockaddr *)&local, &local_len) != 0) {
 		snprintf(err, err_size, "feed %s: recovery socket: %s", feed->cfg->name, strerror(errno));
 		if (c->fd >= 0)
 			close(c->fd);
 		c->fd = -1;
 		return -1;
 	}
+	feed->recovery->local_ip = ntohl(local.sin_addr.s_addr);
+	feed->recovery->local_port = ntohs(local.sin_port);
 	return 0;
 }
 

@@ -683,25 +683,33 @@ static int64_t fhd_rx_epoch_offset_ns(void)
 }
 
 /*
- * The journal's interfaces: "<feed>.<line>" for each feed line, in config order, then
- * "unrouted" for frames addressed to no line. Fills jl->names and interface_of[feed]
- * [line]; returns the interfaces' count (jl->interfaces_count).
+ * The journal's interfaces: for each feed, in config order, "<feed>.<line>" for each
+ * of its lines and "<feed>.recovery" for its recovery replies if it has recovery;
+ * then "unrouted" for frames addressed to no line. Fills jl->names and
+ * interface_of[feed][line] (line ARBITER_LINE_RECOVERY: the replies'); returns the
+ * interfaces' count (jl->interfaces_count).
  */
 static uint32_t fhd_journal_interfaces_name(const struct cfg *cfg, struct journal_lcore *jl,
-					    uint32_t interface_of[CFG_FEEDS_MAX][CFG_LINES_MAX])
+					    uint32_t interface_of[CFG_FEEDS_MAX][ARBITER_LINES])
 {
-	static char names[JOURNAL_INTERFACES_MAX][CFG_NAME_MAX + 4];
+	static char names[JOURNAL_INTERFACES_MAX][CFG_NAME_MAX + sizeof(".recovery")];
 	uint32_t n = 0;
 
-	_Static_assert(CFG_FEEDS_MAX * CFG_LINES_MAX + 1 <= JOURNAL_INTERFACES_MAX,
-		       "a journal interface for every feed line and one for unrouted frames");
-	for (uint16_t f = 0; f < cfg->feeds_count; f++)
+	_Static_assert(CFG_FEEDS_MAX * ARBITER_LINES + 1 <= JOURNAL_INTERFACES_MAX,
+		       "a journal interface for every feed line, every feed's replies and unrouted frames");
+	for (uint16_t f = 0; f < cfg->feeds_count; f++) {
 		for (int l = 0; l < CFG_LINES_MAX; l++)
 			if (cfg->feeds[f].lines[l].present) {
 				snprintf(names[n], sizeof(names[n]), "%s.%c", cfg->feeds[f].name, 'A' + l);
 				jl->names[n] = names[n];
 				interface_of[f][l] = n++;
 			}
+		if (cfg->feeds[f].recovery.enabled) {
+			snprintf(names[n], sizeof(names[n]), "%s.recovery", cfg->feeds[f].name);
+			jl->names[n] = names[n];
+			interface_of[f][ARBITER_LINE_RECOVERY] = n++;
+		}
+	}
 	snprintf(names[n], sizeof(names[n]), "unrouted");
 	jl->names[n] = names[n];
 	jl->interfaces_count = ++n;
@@ -710,14 +718,42 @@ static uint32_t fhd_journal_interfaces_name(const struct cfg *cfg, struct journa
 }
 
 /*
- * The journal: one interface per feed line ("<feed>.<line>") and one for frames
- * addressed to no line, a reference ring per RX lcore, the writer open on its first
- * file. Everything is allocated here, before the RX lcores start.
+ * A journaling RX lcore's routes and feeds get their interfaces: each line route its
+ * line's, each feed's reply_journal hook (the worker's replies) its feed's
+ * "<feed>.recovery".
+ */
+static void fhd_journal_interfaces_set(const struct cfg *cfg, struct rx_lcore *rx,
+				       uint32_t interface_of[CFG_FEEDS_MAX][ARBITER_LINES])
+{
+	for (uint32_t r = 0; r < rx->set.routes_count; r++) {
+		struct feed_route *route = &rx->set.routes[r];
+
+		route->journal_interface = interface_of[route->feed->cfg - cfg->feeds][route->line];
+	}
+	for (uint32_t f = 0; f < rx->set.feeds_count; f++) {
+		struct feed *feed = rx->set.feeds[f];
+
+		if (feed->recovery == NULL || !feed->cfg->recovery.enabled)
+			continue;
+		rx->reply_journals[f] = (struct rx_reply_journal){
+			.rx = rx, .feed = feed,
+			.interface = interface_of[feed->cfg - cfg->feeds][ARBITER_LINE_RECOVERY],
+		};
+		feed->reply_journal = rx_reply_journal;
+		feed->reply_journal_context = &rx->reply_journals[f];
+	}
+}
+
+/*
+ * The journal: one interface per feed line ("<feed>.<line>"), one per feed's recovery
+ * replies ("<feed>.recovery") and one for frames addressed to no line, a reference
+ * ring per RX lcore, the writer open on its first file. Everything is allocated here,
+ * before the RX lcores start.
  */
 static int fhd_journal_setup(const struct cfg *cfg, const struct output_dir *dir,
 			     struct rx_lcore *const *rx, struct journal_lcore *jl)
 {
-	uint32_t interface_of[CFG_FEEDS_MAX][CFG_LINES_MAX];
+	uint32_t interface_of[CFG_FEEDS_MAX][ARBITER_LINES];
 	const struct cfg_journal *c = &cfg->journal;
 	struct journal_options o = {
 		.dir = dir,
@@ -763,11 +799,7 @@ static int fhd_journal_setup(const struct cfg *cfg, const struct output_dir *dir
 		rx[i]->journal_unrouted = n - 1;
 		/* Live RX time is the TSC in ns; the files want the epoch. */
 		rx[i]->journal_epoch_ns = rx[i]->replay ? 0 : fhd_rx_epoch_offset_ns();
-		for (uint32_t r = 0; r < rx[i]->set.routes_count; r++) {
-			struct feed_route *route = &rx[i]->set.routes[r];
-
-			route->journal_interface = interface_of[route->feed->cfg - cfg->feeds][route->line];
-		}
+		fhd_journal_interfaces_set(cfg, rx[i], interface_of);
 	}
 	fprintf(stderr, "fhd: journaling every frame into %s (%s; lcore %u on CPU %u, ring %u)\n",
 		jl->journal.path, c->o_direct ? "io_uring, O_DIRECT" : "io_uring", c->lcore, c->cpu, c->ring);
@@ -787,6 +819,11 @@ static void fhd_journal_stats_print(FILE *out, const struct journal_lcore *jl, s
 
 			dropped[route->journal_interface] += route->feed->lines[route->line].journal_dropped;
 		}
+		/* A feed's replies: the RX lcore counts what its hook could not journal. */
+		for (uint32_t f = 0; f < rx[i]->set.feeds_count; f++)
+			if (rx[i]->reply_journals[f].feed != NULL)
+				dropped[rx[i]->reply_journals[f].interface] +=
+					rx[i]->set.feeds[f]->lines[ARBITER_LINE_RECOVERY].journal_dropped;
 		dropped[jl->interfaces_count - 1] += rx[i]->set.unrouted_journal_dropped;
 	}
 	fprintf(out, "journal %s: files %" PRIu64 "  packets %" PRIu64 "  bytes %" PRIu64
