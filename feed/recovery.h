@@ -159,6 +159,12 @@ struct feed_recovery {
 	uint32_t resyncs_session;	/* re-syncs of this session, bounded by snapshot.resyncs (RX only) */
 	uint64_t resync_at_ns;		/* the wanted snapshot is asked for from then (CLOCK_MONOTONIC) */
 	/*
+	 * A replay whose captures hold this feed's replies (frames from recovery.server)
+	 * takes recovery from them: a hole is handed to nobody, it waits in the hold for
+	 * the replies later in the capture. Set by fhd before the RX lcores start.
+	 */
+	bool from_capture;
+	/*
 	 * The worker's socket's own address, host order (getsockname once connected):
 	 * the destination of the replies journaled. Written by recovery_worker_create
 	 * before the RX lcores start; 0 with no socket.

@@ -765,9 +765,10 @@ static void *recovery_worker_main(void *arg)
 }
 
 /*
- * The client of a feed with recovery (a UDP socket) and/or a snapshot server. The
- * socket's own address, once connected, is the feed's (feed_recovery.local_ip,
- * local_port): where its replies are journaled to.
+ * The client of a feed with recovery (a UDP socket) and/or a snapshot server. A feed
+ * that recovers from a replay's capture (feed_recovery.from_capture) gets no socket:
+ * its server is never asked. The socket's own address, once connected, is the
+ * feed's (feed_recovery.local_ip, local_port): where its replies are journaled to.
  */
 static int recovery_client_open(struct recovery_client *c, struct feed *feed, char *err, size_t err_size)
 {
@@ -779,7 +780,7 @@ static int recovery_client_open(struct recovery_client *c, struct feed *feed, ch
 	c->fd = -1;
 	c->snap.fd = -1;
 	c->snap.cfg = feed->cfg->snapshot.enabled ? &feed->cfg->snapshot : NULL;
-	if (!c->cfg->enabled)
+	if (!c->cfg->enabled || feed->recovery->from_capture)
 		return 0;
 	c->server = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(c->cfg->server_port),
 					  .sin_addr.s_addr = htonl(c->cfg->server_ip) };
