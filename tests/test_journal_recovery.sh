@@ -80,32 +80,22 @@ check "journal: the line frames are all there (itch.A, itch.B: $(grep -c . "$TMP
 	[ "$(awk '$1 == "itch.A" || $1 == "itch.B" {n += $2} END {print n}' "$TMP/ifaces")" = \
 	"$(tshark -r "$TMP/lossy.pcap" 2>/dev/null | wc -l)" ]
 # The replies' MoldUDP64 ranges (session 10, sequence 8, count 2) are the messages the
-# lossy capture lacks: counted from the two captures, independently of fhd.
+# lossy capture lacks: counted from the two captures (pcap_craft.py), not by fhd.
 tshark -r "$journal" -Y 'frame.interface_name == "itch.recovery"' -T fields -e udp.payload 2>/dev/null \
 	>"$TMP/replies.hex"
-python3 - "$TMP/full.pcap" "$TMP/lossy.pcap" "$TMP/replies.hex" >"$TMP/cover.out" <<'PY'
+python3 "$CRAFT" lost "$TMP/full.pcap" "$TMP/lossy.pcap" >"$TMP/lost.runs"
+python3 - "$ROOT/tests" "$TMP/replies.hex" >"$TMP/replies.runs" <<'PY'
 import struct, sys
-def seqs(path):
-    d, at, out = open(path, 'rb').read(), 24, set()
-    while at + 16 <= len(d):
-        n = struct.unpack_from('<I', d, at + 8)[0]
-        m = d[at + 16 + 42:at + 16 + n]
-        if len(m) >= 20 and struct.unpack_from('>H', m, 18)[0] not in (0, 0xFFFF):
-            s, c = struct.unpack_from('>QH', m, 10)
-            out.update(range(s, s + c))
-        at += 16 + n
-    return out
-lost = seqs(sys.argv[1]) - seqs(sys.argv[2])
-got = set()
-for line in open(sys.argv[3]):
-    p = bytes.fromhex(line.strip())
-    s, c = struct.unpack_from('>QH', p, 10)
-    got.update(range(s, s + c))
-print(len(lost), len(got), 'same' if got == lost else 'differ')
+sys.path.insert(0, sys.argv[1])
+from pcap_craft import runs
+seqs = set()
+for line in open(sys.argv[2]):
+    seq, count = struct.unpack_from('>QH', bytes.fromhex(line.strip()), 10)
+    seqs.update(range(seq, seq + count))
+print('\n'.join(runs(seqs)))
 PY
-read -r lost got same <"$TMP/cover.out"
-check "journal: the replies carry exactly the $lost messages lost on both lines ($got, $same)" \
-	[ "${lost:-0}" -gt 0 -a "$same" = same ]
+check "journal: the capture lacks $(grep -c . "$TMP/lost.runs") runs of messages" [ -s "$TMP/lost.runs" ]
+same_file "journal: the replies carry exactly the messages lost on both lines" "$TMP/lost.runs" "$TMP/replies.runs"
 
 echo "== the journal replayed, the server stopped"
 cp "$TMP/live.yaml" "$TMP/replayed.yaml"
