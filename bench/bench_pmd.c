@@ -119,7 +119,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (cfg_load_file(argv[1], &cfg, err, sizeof(err)) != 0 ||
-	    replay_capture_open(&capture, argv[2], err, sizeof(err)) != 0) {
+	    replay_capture_open(&capture, argv[2], NULL, 0, err, sizeof(err)) != 0) {
 		fprintf(stderr, "bench-pmd: %s\n", err);
 		return 2;
 	}

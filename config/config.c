@@ -1159,7 +1159,14 @@ void cfg_mbufs_need(const struct cfg *cfg, uint64_t rx_descriptors, struct cfg_m
 		}
 	}
 	need->rx_descriptors = rx_descriptors;
-	/* Each RX lcore's ring, and the batch the journal lcore holds while it writes. */
+	/*
+	 * Each RX lcore's ring, and the batch the journal lcore holds while it writes.
+	 * The recovery replies journaled take an mbuf each from the pool too, but the RX
+	 * lcore gets one only to put it on its ring at once (or free it, the ring full):
+	 * between its replies it holds none, and none outside its ring or the journal's
+	 * batch. So they share the ring's count with the line frames; the one in hand,
+	 * taken between bursts, fits the RX burst's count, which no burst holds then.
+	 */
 	need->journal = cfg->journal.enabled ?
 		(uint64_t)cfg->journal.ring * cfg->rx_lcores_count + CFG_JOURNAL_BATCH_MAX : 0;
 	need->caches = (uint64_t)CFG_MBUF_CACHE_HELD * caching;

@@ -311,7 +311,10 @@ static void feed_packet_release(void *context, void *packet)
 	feed->packet_free(packet);
 }
 
-/* The arbiter's hole outlived the window: the worker asks the server for it. */
+/*
+ * The arbiter's hole outlived the window: the worker asks the server for it; or,
+ * replaying a capture that holds the feed's replies, the hole waits for them there.
+ */
 static void feed_recover(void *context, uint64_t first, uint64_t count)
 {
 	struct feed *feed = context;
@@ -325,7 +328,7 @@ static void feed_recover(void *context, uint64_t first, uint64_t count)
 	__atomic_store_n(&r->applied, feed->arbiter.expected, __ATOMIC_RELEASE);
 	__atomic_store_n(&r->recovering, 1, __ATOMIC_RELEASE);
 	/* The worker drains RECOVERY_WANTS entries, one per hole: full means it is gone. */
-	if (!feed_recovery_want(r, &want))
+	if (!r->from_capture && !feed_recovery_want(r, &want))
 		r->want_lost = true;
 	if (feed->recovery_rx.state == FEED_BOOK_OK)
 		feed_book_state_set(feed, FEED_BOOK_RECOVERING, FH_BOOK_REASON_RECOVERING, first, count);
@@ -555,6 +558,19 @@ int feed_set_add(struct feed_set *set, struct feed *feed)
 		route->source_ip = line->source_ip;
 		route->feed = feed;
 	}
+	if (feed->recovery != NULL && feed->cfg->recovery.enabled) {
+		struct feed_route *route;
+
+		if (set->recovery_routes_count >= CFG_FEEDS_MAX)
+			return -ENOSPC;
+		route = &set->recovery_routes[set->recovery_routes_count++];
+		memset(route, 0, sizeof(*route));
+		route->line = ARBITER_LINE_RECOVERY;
+		route->source_present = 1;
+		route->source_ip = feed->cfg->recovery.server_ip;
+		route->source_port = feed->cfg->recovery.server_port;
+		route->feed = feed;
+	}
 	return 0;
 }
 
@@ -574,7 +590,22 @@ static inline struct feed_route *feed_route_find(struct feed_set *set, const str
 	return NULL;
 }
 
-/* Reads a frame: its headers, its line, its framing. Changes nothing. */
+/*
+ * Replaying: the recovery route of a frame addressed to no line, by its source (the
+ * feed's recovery.server, address and port). NULL if none.
+ */
+static struct feed_route *feed_recovery_route_find(struct feed_set *set, const struct packet_udp *udp)
+{
+	for (uint32_t i = 0; i < set->recovery_routes_count; i++) {
+		struct feed_route *route = &set->recovery_routes[i];
+
+		if (route->source_ip == udp->src_ip && route->source_port == udp->src_port)
+			return route;
+	}
+	return NULL;
+}
+
+/* Reads a frame: its headers, its line (or recovery route), its framing. Changes nothing. */
 static inline void feed_set_scan(struct feed_set *set, const uint8_t *frame, uint32_t len,
 				 struct feed_scan *scan)
 {
@@ -587,13 +618,18 @@ static inline void feed_set_scan(struct feed_set *set, const uint8_t *frame, uin
 	if (verdict != PACKET_NOT_IPV4 && verdict != PACKET_NOT_UDP &&
 	    !(verdict == PACKET_TRUNCATED && scan->udp.dst_ip == 0))
 		scan->route = feed_route_find(set, &scan->udp);
+	if (__builtin_expect(scan->route == NULL && set->replay_recovery && scan->udp.has_ports, 0))
+		scan->route = feed_recovery_route_find(set, &scan->udp);
 	if (scan->route == NULL || verdict != PACKET_UDP)
 		return;
 	scan->wrong_source = scan->route->source_present && scan->udp.src_ip != scan->route->source_ip;
+	assert(!scan->wrong_source || scan->route->line != ARBITER_LINE_RECOVERY);
 	if (!scan->wrong_source)
 		scan->framed = scan->route->feed->decoder->frame_parse(scan->udp.payload, scan->udp.payload_len,
 								       &scan->frame) == 0;
 }
+
+static void feed_recovery_capture(struct feed *feed, const struct feed_scan *scan, void *packet, uint64_t now_ns);
 
 /* Counts and hands over a scanned frame; takes ownership of packet. */
 static const struct feed_route *feed_set_scanned_handle(struct feed_set *set, const struct feed_scan *scan,
@@ -620,6 +656,10 @@ static const struct feed_route *feed_set_scanned_handle(struct feed_set *set, co
 	if (scan->wrong_source) {
 		line->wrong_source++;
 		feed->packet_free(packet);
+		return route;
+	}
+	if (route->line == ARBITER_LINE_RECOVERY) {
+		feed_recovery_capture(feed, scan, packet, now_ns);
 		return route;
 	}
 	if (!scan->framed) {
@@ -686,26 +726,51 @@ void feed_set_expire(struct feed_set *set, uint64_t now_ns)
 		arbiter_expire(&set->feeds[i]->arbiter, now_ns);
 }
 
+/* A recovery reply, framed, offered like a line's packet; packet: its handle (NULL: none to free). */
+static void feed_recovery_offer(struct feed *feed, const struct decoder_frame *frame, void *packet,
+				const uint8_t *payload, uint32_t len, uint64_t now_ns)
+{
+	struct arbiter *a = &feed->arbiter;
+	struct arbiter_packet held = {
+		.seq = frame->seq, .count = frame->count, .line = ARBITER_LINE_RECOVERY,
+		.kind = (uint8_t)frame->kind, .packet = packet, .payload = payload,
+		.len = len, .rx_ns = now_ns, .rx_tsc = clock_tsc(),
+	};
+
+	assert(frame->kind == DECODER_FRAME_DATA);
+	arbiter_offer(a, frame, &held, now_ns);
+	feed->recovery_rx.reply_duplicates = a->stats.lines[ARBITER_LINE_RECOVERY].duplicates;
+}
+
 /*
- * A reply from the worker, offered like a line's packet. One due now is applied
- * straight from the queue's entry; one ahead of the hole is copied, so the arbiter may
- * hold it. With every copy held (a server sending far ahead of what the feed needs),
- * it is dropped and counted: the worker asks again or gives the hole up, and the
- * queue behind it, where a give-up may wait, keeps moving.
+ * A reply from the worker, journaled first (a bad one too, as a line's frame is),
+ * then offered like a line's packet. One due now is applied straight from the
+ * queue's entry; one ahead of the hole is copied, so the arbiter may hold it. With
+ * every copy held (a server sending far ahead of what the feed needs), it is dropped
+ * and counted: the worker asks again or gives the hole up, and the queue behind it,
+ * where a give-up may wait, keeps moving.
  */
 static void feed_recovery_reply(struct feed *feed, const struct recovery_reply *reply, uint64_t now_ns)
 {
+	struct feed_line_stats *line = &feed->lines[ARBITER_LINE_RECOVERY];
 	struct feed_recovery *r = feed->recovery;
 	struct arbiter *a = &feed->arbiter;
 	struct recovery_buffer *buffer = NULL;
 	struct decoder_frame frame;
-	struct arbiter_packet held;
 	const uint8_t *payload = reply->payload;
 
 	assert(reply->len <= RECOVERY_PAYLOAD_MAX);
+	if (feed->reply_journal != NULL)
+		feed->reply_journal(feed->reply_journal_context, reply->payload, reply->len, now_ns);
 	feed->recovery_rx.reply_packets++;
-	if (feed->decoder->frame_parse(reply->payload, reply->len, &frame) != 0 ||
-	    frame.kind != DECODER_FRAME_DATA) {
+	if (feed->decoder->frame_parse(reply->payload, reply->len, &frame) != 0) {
+		line->bad_frame++;
+		feed->recovery_rx.reply_bad++;
+		return;
+	}
+	line->packets++;
+	line->bytes += reply->len;
+	if (frame.kind != DECODER_FRAME_DATA) {
 		feed->recovery_rx.reply_bad++;
 		return;
 	}
@@ -720,13 +785,43 @@ static void feed_recovery_reply(struct feed *feed, const struct recovery_reply *
 		memcpy(buffer->payload, reply->payload, reply->len);
 		payload = buffer->payload;
 	}
-	held = (struct arbiter_packet){
-		.seq = frame.seq, .count = frame.count, .line = ARBITER_LINE_RECOVERY,
-		.kind = (uint8_t)frame.kind, .packet = buffer, .payload = payload,
-		.len = reply->len, .rx_ns = now_ns, .rx_tsc = clock_tsc(),
-	};
-	arbiter_offer(a, &frame, &held, now_ns);
-	feed->recovery_rx.reply_duplicates = a->stats.lines[ARBITER_LINE_RECOVERY].duplicates;
+	feed_recovery_offer(feed, &frame, buffer, payload, reply->len, now_ns);
+}
+
+/*
+ * Replaying (feed_set.replay_recovery): a frame from the feed's recovery.server,
+ * counted as the worker's replies are and, when the feed takes its recovery from the
+ * capture, offered the same way; the arbiter may hold its mbuf itself, as a line's.
+ */
+static void feed_recovery_capture(struct feed *feed, const struct feed_scan *scan, void *packet, uint64_t now_ns)
+{
+	struct feed_line_stats *line = &feed->lines[ARBITER_LINE_RECOVERY];
+	struct arbiter *a = &feed->arbiter;
+
+	assert(scan->verdict == PACKET_UDP && feed->recovery != NULL);
+	feed->recovery_rx.reply_packets++;
+	if (scan->framed) {
+		line->packets++;
+		line->bytes += scan->udp.payload_len;
+	} else {
+		line->bad_frame++;
+	}
+	/* Not the capture the feed takes recovery from (fhd found no reply in it at start): refused. */
+	if (!scan->framed || scan->frame.kind != DECODER_FRAME_DATA || !feed->recovery->from_capture) {
+		feed->recovery_rx.reply_bad++;
+		feed->packet_free(packet);
+		return;
+	}
+	/*
+	 * A reply into the hole not handed to recovery yet: the run journaled had handed
+	 * it by the reply's time (its window ran out at the end of a burst this replay
+	 * cuts elsewhere, or the captures had ended), or the worker would not have asked.
+	 * Handed now, the hole is recovered as it was then, and counted so.
+	 */
+	if (!a->recovering && a->held_count > 0 && scan->frame.seq < arbiter_held_get(a, 0)->seq &&
+	    scan->frame.seq + scan->frame.count > a->expected)
+		(void)arbiter_recover_now(a, now_ns);
+	feed_recovery_offer(feed, &scan->frame, packet, scan->udp.payload, scan->udp.payload_len, now_ns);
 }
 
 /* Snapshot messages (framed as MoldUDP64 by the worker) go into the books, unpublished. */
@@ -882,7 +977,8 @@ bool feed_set_recovering(const struct feed_set *set)
 		const struct feed *feed = set->feeds[i];
 
 		/* A snapshot waits for the session's first packet: its End is checked against it. */
-		if (feed->arbiter.recovering || (feed->arbiter.snapshot_pending && feed->arbiter.session_known) ||
+		if ((feed->arbiter.recovering && !(feed->recovery != NULL && feed->recovery->from_capture)) ||
+		    (feed->arbiter.snapshot_pending && feed->arbiter.session_known) ||
 		    (feed->recovery != NULL && feed->recovery->snapshot_wanted))
 			return true;
 	}
@@ -893,8 +989,14 @@ bool feed_set_recover_rest(struct feed_set *set, uint64_t now_ns)
 {
 	bool recovering = false;
 
-	for (uint32_t i = 0; i < set->feeds_count; i++)
-		recovering |= arbiter_recover_now(&set->feeds[i]->arbiter, now_ns);
+	for (uint32_t i = 0; i < set->feeds_count; i++) {
+		struct feed *feed = set->feeds[i];
+
+		if (feed->recovery == NULL || !feed->recovery->from_capture)
+			recovering |= arbiter_recover_now(&feed->arbiter, now_ns);
+		else
+			recovering |= feed->arbiter.snapshot_pending;
+	}
 	return recovering;
 }
 
@@ -986,6 +1088,16 @@ void feed_stats_print(FILE *out, const struct feed *feed)
 		for (int v = PACKET_NOT_IPV4; v < PACKET_VERDICTS; v++)
 			fprintf(out, "  %s %" PRIu64, packet_verdict_name(v), s->bad_packet[v]);
 		fprintf(out, "\n");
+	}
+	if (feed->cfg->recovery.enabled) {
+		/* The replies as frames: what the journal's "<feed>.recovery" holds, and what it missed. */
+		const struct feed_line_stats *s = &feed->lines[ARBITER_LINE_RECOVERY];
+
+		fprintf(out, "  line recovery: packets %" PRIu64 "  bytes %" PRIu64 "  bad_frame %" PRIu64
+			"  journal_dropped %" PRIu64, s->packets, s->bytes, s->bad_frame, s->journal_dropped);
+		for (int v = PACKET_NOT_IPV4; v < PACKET_VERDICTS; v++)
+			fprintf(out, "  %s %" PRIu64, packet_verdict_name(v), s->bad_packet[v]);
+		fprintf(out, "%s\n", feed->recovery != NULL && feed->recovery->from_capture ? "  (from the capture)" : "");
 	}
 	feed_recovery_stats_print(out, feed);
 	for (uint64_t g = head > ARBITER_GAP_LOG ? head - ARBITER_GAP_LOG : 0; g < head; g++) {

@@ -2,7 +2,8 @@
  * feed: the per-packet data path of one RX lcore, without DPDK: a received frame is
  * parsed (packet), routed to its feed line by destination group and port, framed by
  * the feed's decoder, arbitrated between lines A and B (arbiter) and applied to the
- * feed's books. Every packet that does not make it is counted where a user looks for
+ * feed's books. Recovery replies come from the worker (feed_set_recovery_service),
+ * or, replaying a journal, from the capture, routed by source to their feed. Every packet that does not make it is counted where a user looks for
  * it: per feed and line when it was addressed to a line, per lcore otherwise. The
  * same code runs under the DPDK RX loop (feed/rx.c), the unit tests and the fuzzer.
  */
@@ -23,6 +24,12 @@
 
 #define FEED_ROUTES_MAX (CFG_FEEDS_MAX * CFG_LINES_MAX)
 
+_Static_assert(ARBITER_LINE_RECOVERY == CFG_LINES_MAX, "a feed's lines, then its recovery replies");
+
+/*
+ * Per line, and for the recovery replies (lines[ARBITER_LINE_RECOVERY]: those the RX
+ * lcore took from the worker, or in a replay from the capture).
+ */
 struct feed_line_stats {
 	uint64_t packets;			/* framed packets received (before arbitration) */
 	uint64_t bytes;				/* UDP payload bytes of those */
@@ -71,8 +78,16 @@ struct feed {
 	struct decoder_listener timer;		/* this feed, only timing each message (not publishing) */
 	struct feed_packet_timing timing;
 	struct arbiter arbiter;
-	struct feed_line_stats lines[CFG_LINES_MAX];
+	struct feed_line_stats lines[ARBITER_LINES];	/* A, B, recovery (ARBITER_LINE_RECOVERY) */
 	void (*packet_free)(void *packet);
+	/*
+	 * Journals a recovery reply the RX lcore took from the worker (its MoldUDP64
+	 * payload, len <= RECOVERY_PAYLOAD_MAX, at the feed's clock now_ns), before it is
+	 * parsed; NULL when not journaling. Never blocks: what it cannot journal it counts
+	 * in lines[ARBITER_LINE_RECOVERY].journal_dropped.
+	 */
+	void (*reply_journal)(void *context, const uint8_t *payload, uint32_t len, uint64_t now_ns);
+	void *reply_journal_context;
 	struct publisher *pub;		/* NULL: not publishing */
 	struct decoder_pipeline *pipeline;	/* its set's burst pipeline; NULL: none */
 	struct feed_latency *latency;	/* NULL: not timing (unit tests, fuzzing) */
@@ -85,12 +100,17 @@ struct feed {
 	struct feed_recovery_io recovery_io __attribute__((aligned(64)));	/* (recovery worker) */
 } __attribute__((aligned(64)));
 
+/*
+ * Where a frame goes: a feed line, by destination (source checked if configured); or,
+ * replaying, a feed's recovery replies, by source (line ARBITER_LINE_RECOVERY).
+ */
 struct feed_route {
 	uint32_t dst_ip;
 	uint16_t dst_port;
-	uint8_t line;
+	uint8_t line;			/* CFG_LINE_A, CFG_LINE_B, or ARBITER_LINE_RECOVERY */
 	uint8_t source_present;
 	uint32_t source_ip;
+	uint16_t source_port;		/* a recovery route: the server's port */
 	uint32_t journal_interface;	/* the line's interface in journal files */
 	struct feed *feed;
 };
@@ -133,6 +153,14 @@ struct feed_set {
 	uint32_t burst_count;			/* frames of the burst scanned */
 	uint32_t pipeline_orders_min;		/* fhd: FEED_PIPELINE_ORDERS_MIN; 0 (tests): always */
 	uint32_t recovery_feeds;		/* feeds with recovery configured */
+	/*
+	 * Replaying (fhd sets it): frames for no line from a feed's recovery.server are
+	 * that feed's recovery replies, routed by recovery_routes (one per feed with
+	 * recovery configured). Live they come through the worker's socket only.
+	 */
+	bool replay_recovery;
+	struct feed_route recovery_routes[CFG_FEEDS_MAX];
+	uint32_t recovery_routes_count;
 	struct feed_scan scans[FEED_BURST_MAX];
 	uint32_t burst_first[FEED_BURST_MAX];	/* each frame's first message in the pipeline */
 	struct decoder_pipeline pipeline;
@@ -206,12 +234,18 @@ void feed_set_expire(struct feed_set *set, uint64_t now_ns);
  */
 void feed_set_recovery_service(struct feed_set *set, uint64_t now_ns);
 
-/* Whether any feed of the set has a hole with the recovery worker. */
+/*
+ * Whether any feed of the set waits for the recovery worker: a hole with it, or a
+ * snapshot. A feed recovering from the capture (feed_recovery.from_capture) does not:
+ * the replay reads on to its replies.
+ */
 bool feed_set_recovering(const struct feed_set *set);
 
 /*
  * The end of a replay: hands every feed's remaining hole to recovery now (the lines
- * will bring nothing more). True while some feed is recovering: keep servicing.
+ * will bring nothing more). True while some feed is recovering: keep servicing. A
+ * feed recovering from the capture is skipped: nothing more will come for it, and
+ * feed_set_flush declares what is left.
  */
 bool feed_set_recover_rest(struct feed_set *set, uint64_t now_ns);
 

@@ -148,6 +148,41 @@ enum packet_verdict packet_udp_parse(const uint8_t *frame, uint32_t len, struct 
 	return PACKET_UDP;
 }
 
+/* The RFC 791 header checksum: the one's complement of the one's complement sum of its words. */
+static uint16_t packet_ipv4_checksum(const uint8_t *ip)
+{
+	uint32_t sum = 0;
+
+	for (uint32_t i = 0; i < 20; i += 2)
+		sum += wire_be16(ip + i);
+	while (sum > 0xffff)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+void packet_udp_headers_write(uint8_t *frame, uint32_t src_ip, uint16_t src_port, uint32_t dst_ip,
+			      uint16_t dst_port, uint32_t payload_len)
+{
+	uint8_t *ip = frame + PACKET_ETH_LEN, *udp = ip + 20;
+
+	_Static_assert(PACKET_UDP_HEADERS_LEN == PACKET_ETH_LEN + 20 + PACKET_UDP_LEN, "no options, no tag");
+	assert(payload_len <= 0xffff - 20 - PACKET_UDP_LEN);
+	memset(frame, 0, PACKET_UDP_HEADERS_LEN);
+	wire_put_be16(frame + 12, PACKET_ETHERTYPE_IPV4);
+	ip[0] = 0x45;	/* version 4, 5 words */
+	wire_put_be16(ip + 2, (uint16_t)(20 + PACKET_UDP_LEN + payload_len));
+	wire_put_be16(ip + 6, 0x4000);	/* Don't Fragment */
+	ip[8] = 64;
+	ip[9] = PACKET_IP_PROTO_UDP;
+	wire_put_be32(ip + 12, src_ip);
+	wire_put_be32(ip + 16, dst_ip);
+	wire_put_be16(ip + 10, packet_ipv4_checksum(ip));
+	wire_put_be16(udp, src_port);
+	wire_put_be16(udp + 2, dst_port);
+	wire_put_be16(udp + 4, (uint16_t)(PACKET_UDP_LEN + payload_len));
+	/* udp + 6: checksum 0, "no checksum" (RFC 768) */
+}
+
 const char *packet_verdict_name(enum packet_verdict verdict)
 {
 	static const char *const names[PACKET_VERDICTS] = {

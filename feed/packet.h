@@ -1,6 +1,7 @@
 /*
  * packet: Ethernet / 802.1Q / IPv4 / UDP parsing of a received frame, with every
- * length checked against what was actually received. It says how far it got, so a
+ * length checked against what was actually received (and the headers of the one
+ * kind of frame fhd writes itself). It says how far it got, so a
  * bad packet can still be attributed to the feed line it was addressed to. Frames of
  * the other link types a capture may hold (raw IP, Linux cooked SLL and SLL2) are
  * first rewritten into Ethernet frames in place, so the parser, the journal and
@@ -59,6 +60,19 @@ enum packet_verdict packet_udp_parse(const uint8_t *frame, uint32_t len, struct 
  * An Ethernet frame is left as it is (shift 0).
  */
 int packet_link_to_ethernet(enum packet_link link, uint8_t *frame, uint32_t len, int32_t *shift);
+
+/* Bytes packet_udp_headers_write writes: Ethernet, IPv4 without options, UDP. */
+#define PACKET_UDP_HEADERS_LEN 42
+
+/*
+ * Writes the PACKET_UDP_HEADERS_LEN bytes of headers for a UDP datagram of payload_len
+ * bytes (at most 65507) from src_ip:src_port to dst_ip:dst_port (host byte order) at
+ * frame: Ethernet with zero MAC addresses, IPv4 (DF, TTL 64) with its header checksum
+ * right, UDP with checksum 0 (none, RFC 768). For frames fhd makes of what it took
+ * through a socket (a recovery reply, for the journal); packet_udp_parse reads them.
+ */
+void packet_udp_headers_write(uint8_t *frame, uint32_t src_ip, uint16_t src_port, uint32_t dst_ip,
+			      uint16_t dst_port, uint32_t payload_len);
 
 /* A short name for a verdict, for counters ("fragment", "bad_udp", ...). */
 const char *packet_verdict_name(enum packet_verdict verdict);

@@ -158,6 +158,19 @@ struct feed_recovery {
 	uint32_t resyncs_in_row;	/* re-syncs since the books were last confirmed OK (RX only) */
 	uint32_t resyncs_session;	/* re-syncs of this session, bounded by snapshot.resyncs (RX only) */
 	uint64_t resync_at_ns;		/* the wanted snapshot is asked for from then (CLOCK_MONOTONIC) */
+	/*
+	 * A replay whose captures hold this feed's replies (frames from recovery.server)
+	 * takes recovery from them: a hole is handed to nobody, it waits in the hold for
+	 * the replies later in the capture. Set by fhd before the RX lcores start.
+	 */
+	bool from_capture;
+	/*
+	 * The worker's socket's own address, host order (getsockname once connected):
+	 * the destination of the replies journaled. Written by recovery_worker_create
+	 * before the RX lcores start; 0 with no socket.
+	 */
+	uint32_t local_ip;
+	uint16_t local_port;
 	struct recovery_buffer *buffers;	/* RX only: copies the arbiter may hold */
 	uint32_t free[RECOVERY_BUFFERS];	/* free buffer indexes, a stack */
 	uint32_t free_count;

@@ -764,17 +764,23 @@ static void *recovery_worker_main(void *arg)
 	return NULL;
 }
 
-/* The client of a feed with recovery (a UDP socket) and/or a snapshot server. */
+/*
+ * The client of a feed with recovery (a UDP socket) and/or a snapshot server. A feed
+ * that recovers from a replay's capture (feed_recovery.from_capture) gets no socket:
+ * its server is never asked. The socket's own address, once connected, is the
+ * feed's (feed_recovery.local_ip, local_port): where its replies are journaled to.
+ */
 static int recovery_client_open(struct recovery_client *c, struct feed *feed, char *err, size_t err_size)
 {
 	struct sockaddr_in local = { .sin_family = AF_INET };
+	socklen_t local_len = sizeof(local);
 
 	c->feed = feed;
 	c->cfg = &feed->cfg->recovery;
 	c->fd = -1;
 	c->snap.fd = -1;
 	c->snap.cfg = feed->cfg->snapshot.enabled ? &feed->cfg->snapshot : NULL;
-	if (!c->cfg->enabled)
+	if (!c->cfg->enabled || feed->recovery->from_capture)
 		return 0;
 	c->server = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(c->cfg->server_port),
 					  .sin_addr.s_addr = htonl(c->cfg->server_ip) };
@@ -785,13 +791,16 @@ static int recovery_client_open(struct recovery_client *c, struct feed *feed, ch
 	 * would crowd out the replies) nor this thread. The source check stays.
 	 */
 	if (c->fd < 0 || bind(c->fd, (const struct sockaddr *)&local, sizeof(local)) != 0 ||
-	    connect(c->fd, (const struct sockaddr *)&c->server, sizeof(c->server)) != 0) {
+	    connect(c->fd, (const struct sockaddr *)&c->server, sizeof(c->server)) != 0 ||
+	    getsockname(c->fd, (struct sockaddr *)&local, &local_len) != 0) {
 		snprintf(err, err_size, "feed %s: recovery socket: %s", feed->cfg->name, strerror(errno));
 		if (c->fd >= 0)
 			close(c->fd);
 		c->fd = -1;
 		return -1;
 	}
+	feed->recovery->local_ip = ntohl(local.sin_addr.s_addr);
+	feed->recovery->local_port = ntohs(local.sin_port);
 	return 0;
 }
 

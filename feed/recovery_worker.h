@@ -40,8 +40,10 @@
 struct recovery_worker;
 
 /*
- * Opens a UDP socket for each feed of feeds[] that has recovery (others are skipped),
- * connected to its server, and nothing else: no thread runs; the caller drives the
+ * Opens a UDP socket for each feed of feeds[] that has recovery (others are skipped,
+ * and so is one recovering from a replay's capture), connected to its server, its
+ * own address noted in the feed's recovery (local_ip, local_port: the journal names
+ * it as the replies' destination), and nothing else: no thread runs; the caller drives the
  * worker with recovery_worker_pass (a test, a deterministic simulation). NULL with a
  * message in err on failure; NULL and err empty if no feed has recovery.
  */

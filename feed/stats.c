@@ -178,6 +178,8 @@ static void stats_counters_fill(struct fh_stats_feed *out, const struct feed *fe
 			out->dropped += ls->bad_packet[v];
 		out->journal_dropped += ls->journal_dropped;
 	}
+	/* The recovery replies' frames the journal missed count with the lines'. */
+	out->journal_dropped += feed->lines[ARBITER_LINE_RECOVERY].journal_dropped;
 	out->messages = feed->messages.messages;
 	out->skipped_messages = feed->messages.unknown_type + feed->messages.bad_length +
 				feed->messages.bad_field;

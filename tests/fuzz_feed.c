@@ -15,6 +15,9 @@
  * _end) and once more one by one through a second feed, and both must have counted
  * and applied the same; the pipeline's look-ahead reads the burst's frames, so ASan
  * sees any read of one the feed already released.
+ * Every other input (by size / 6) replays a journal: the feed has recovery, takes it
+ * from the capture, and frames from 10.0.0.1:40001 (line A's source in the bundled
+ * capture) that are addressed to no line are its recovery replies.
  * Linked with tests/fuzz_replay.c instead of libFuzzer, it runs over files (no
  * libFuzzer needed), which is how the seed corpus is replayed under gcc's ASan.
  */
@@ -31,6 +34,7 @@
 #define FUZZ_VIEW_DEPTH 4
 
 static struct cfg config;
+static struct cfg_feed replay_recovery_feed;	/* feeds[0] with recovery from the capture */
 static uint64_t freed;
 
 static struct pub_conflated view;
@@ -177,6 +181,27 @@ static bool fuzz_feeds_same(const struct feed_set *a_set, struct feed *a, const 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /*
+ * A feed for the input, added to set: with recovery taken from the capture when
+ * replaying recovery (its replies routed by source), as fhd replaying a journal.
+ */
+static struct feed *fuzz_feed_make(struct feed_set *set, bool replay_recovery)
+{
+	char err[CFG_ERROR_MAX];
+	struct feed *feed;
+
+	memset(set, 0, sizeof(*set));
+	feed = feed_create(replay_recovery ? &replay_recovery_feed : &config.feeds[0], fuzz_packet_free, err,
+			   sizeof(err));
+	if (feed == NULL || feed_set_add(set, feed) != 0)
+		abort();
+	if (replay_recovery) {
+		set->replay_recovery = true;
+		feed->recovery->from_capture = true;
+	}
+	return feed;
+}
+
+/*
  * An odd input (by size / 3, so each listener of size % 3 gets both) goes in bursts of
  * 1..FEED_BURST_MAX frames through the RX lcore's pipeline, and once more one by one
  * through a second feed: both must end up having counted and applied the same.
@@ -186,7 +211,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct feed_set set, reference_set;
 	char err[CFG_ERROR_MAX];
 	struct feed *feed, *reference = NULL;
-	bool bursts = (size / 3) % 2 == 1;
+	bool bursts = (size / 3) % 2 == 1, replay_recovery = (size / 6) % 2 == 1;
 	uint64_t handed;
 
 	if (config.feeds_count == 0) {
@@ -196,12 +221,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		config.feeds[0].book.orders_max = 4096;
 		config.feeds[0].book.levels_max = 64;
 		config.feeds[0].reorder_packets_max = 16;
+		replay_recovery_feed = config.feeds[0];
+		replay_recovery_feed.recovery.enabled = true;
+		replay_recovery_feed.recovery.hold = 64;
+		replay_recovery_feed.recovery.server_ip = 0x0a000001;
+		replay_recovery_feed.recovery.server_port = 40001;
 	}
-	memset(&set, 0, sizeof(set));
 	freed = 0;
-	feed = feed_create(&config.feeds[0], fuzz_packet_free, err, sizeof(err));
-	if (feed == NULL || feed_set_add(&set, feed) != 0)
-		abort();
+	feed = fuzz_feed_make(&set, replay_recovery);
 	if (size % 3 == 1)
 		fuzz_publisher_attach(feed, config.feeds[0].book.instruments_max);
 	if (size % 3 != 0 && feed_latency_start(feed, 1000000000, 0) != 0)
@@ -216,10 +243,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (feed->pub != NULL && !fuzz_view_matches(feed->book))
 		abort();
 	if (bursts) {
-		memset(&reference_set, 0, sizeof(reference_set));
-		reference = feed_create(&config.feeds[0], fuzz_packet_free, err, sizeof(err));
-		if (reference == NULL || feed_set_add(&reference_set, reference) != 0)
-			abort();
+		reference = fuzz_feed_make(&reference_set, replay_recovery);
 		handed += fuzz_run_packets(&reference_set, data, size);
 		feed_set_flush(&reference_set, UINT64_MAX / 2);
 		if (freed != handed || !fuzz_feeds_same(&set, feed, &reference_set, reference))

@@ -19,6 +19,8 @@ pcap and pcapng formats (and the Linux cooked headers), never by fhd's own code.
                                        after IN1's last): one session after another
   pcap_craft.py holes IN OUT F-L ...   without the MoldUDP64 packets (both lines) whose
                                        first sequence number is in F..L: holes no line fills
+  pcap_craft.py lost FULL LOSSY        the messages FULL carries and LOSSY lacks, one run
+                                       of sequence numbers F-L a line (what drop-both lost)
   pcap_craft.py hostile OUT            frames to the default config's line A that lie at
                                        every layer (VLAN, IPv4 header and options,
                                        fragments, UDP length, MoldUDP64 count, length and
@@ -295,6 +297,29 @@ def drop_both(recs, rate, seed):
     return out, sum(lost.values())
 
 
+def messages(recs):
+    """The sequence numbers of the messages the MoldUDP64 data packets of recs carry."""
+    seqs = set()
+    for rec in recs:
+        et, l3 = network(rec[2])
+        mold = l3[(l3[0] & 15) * 4 + 8:] if et == b'\x08\x00' and len(l3) >= 28 else b''
+        if len(mold) >= 20 and struct.unpack_from('>H', mold, 18)[0] not in (0, 0xFFFF):
+            seq, count = struct.unpack_from('>QH', mold, 10)
+            seqs.update(range(seq, seq + count))
+    return seqs
+
+
+def runs(seqs):
+    """Sorted sequence numbers as runs of consecutive ones, 'F-L' each."""
+    out = []
+    for n in sorted(seqs):
+        if out and out[-1][1] + 1 == n:
+            out[-1][1] = n
+        else:
+            out.append([n, n])
+    return [f'{f}-{last}' for f, last in out]
+
+
 def main(argv):
     cmd = argv[1]
     if cmd == 'drop-both':
@@ -370,6 +395,8 @@ def main(argv):
             return struct.unpack_from('>Q', udp, 18)[0] if len(udp) >= 28 else None
         write(argv[3], 1, [(s, us, d) for s, us, d in recs
                            if not any(f <= (seq(d) or 0) <= last for f, last in holes)])
+    elif cmd == 'lost':
+        print('\n'.join(runs(messages(read(argv[2])[1]) - messages(read(argv[3])[1]))))
     elif cmd == 'count':
         d = open(argv[2], 'rb').read()
         at, n = 24, 0

@@ -136,6 +136,38 @@ static void link_tests(void)
 	CHECK(packet_link_to_ethernet(PACKET_LINK_ETHERNET, frame, n, &shift) == 0 && shift == 0);
 }
 
+/*
+ * The headers fhd writes for a recovery reply it journals: what the parser reads back,
+ * and an IPv4 header whose words sum to 0xffff (its checksum right, RFC 1071), for the
+ * smallest and the largest payload and an address whose words carry in the sum.
+ */
+static void headers_tests(void)
+{
+	static const uint32_t payloads[] = { 0, 20, 2048 };
+	uint8_t f[42 + 2048];
+	struct packet_udp u;
+
+	printf("headers fhd writes\n");
+	for (size_t i = 0; i < sizeof(payloads) / sizeof(payloads[0]); i++) {
+		uint32_t len = payloads[i], sum = 0;
+
+		memset(f, 0xa5, sizeof(f));
+		packet_udp_headers_write(f, 0xfffffffe, 65535, 0x7f000001, 40123, len);
+		CHECK(packet_udp_parse(f, PACKET_UDP_HEADERS_LEN + len, &u) == PACKET_UDP);
+		CHECK(u.src_ip == 0xfffffffe && u.src_port == 65535 && u.dst_ip == 0x7f000001 &&
+		      u.dst_port == 40123 && u.payload == f + PACKET_UDP_HEADERS_LEN && u.payload_len == len);
+		for (uint32_t w = 14; w < 34; w += 2)
+			sum += (uint32_t)f[w] << 8 | f[w + 1];
+		while (sum > 0xffff)
+			sum = (sum & 0xffff) + (sum >> 16);
+		CHECK(sum == 0xffff);
+		CHECK(f[40] == 0 && f[41] == 0);	/* UDP checksum: none */
+		CHECK(f[PACKET_UDP_HEADERS_LEN] == 0xa5);	/* the payload is not touched */
+		/* One byte short: cut. */
+		CHECK(packet_udp_parse(f, PACKET_UDP_HEADERS_LEN + len - 1, &u) == PACKET_TRUNCATED);
+	}
+}
+
 int main(void)
 {
 	uint8_t f[2048];
@@ -191,6 +223,7 @@ int main(void)
 	CHECK(packet_udp_parse(f, n, &u) == PACKET_UDP && u.payload_len == 2);
 	CHECK(strcmp(packet_verdict_name(PACKET_FRAGMENT), "fragment") == 0);
 	link_tests();
+	headers_tests();
 	printf("%s\n", failures ? "FAIL" : "PASS");
 	return failures ? 1 : 0;
 }

@@ -40,6 +40,12 @@ static inline void wire_put_be16(uint8_t *p, uint16_t v)
 	memcpy(p, &v, sizeof(v));
 }
 
+static inline void wire_put_be32(uint8_t *p, uint32_t v)
+{
+	v = __builtin_bswap32(v);
+	memcpy(p, &v, sizeof(v));
+}
+
 static inline void wire_put_be64(uint8_t *p, uint64_t v)
 {
 	v = __builtin_bswap64(v);

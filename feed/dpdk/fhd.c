@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 
 #include <pcap/pcap.h>
 #include <rte_cycles.h>
@@ -246,17 +247,24 @@ static int fhd_options_parse(int argc, char **argv, struct fhd_options *o)
 }
 
 /*
- * Opens and counts every --replay capture before DPDK starts (see feed/replay.h): a
- * capture libpcap cannot open, of an unsupported link type, or with nothing to loop
- * is refused here. A damaged one is replayed up to the damage, and said so now.
+ * Opens and counts every --replay capture before DPDK starts (see feed/replay.h),
+ * with the frames each holds from every feed's recovery server: a capture libpcap
+ * cannot open, of an unsupported link type, or with nothing to loop is refused here.
+ * A damaged one is replayed up to the damage, and said so now.
  */
-static int fhd_captures_open(const struct fhd_options *o, struct replay_capture *captures)
+static int fhd_captures_open(const struct cfg *cfg, const struct fhd_options *o, struct replay_capture *captures)
 {
+	struct replay_source sources[REPLAY_SOURCES_MAX] = { { 0 } };
 	char err[512];
 
+	_Static_assert(REPLAY_SOURCES_MAX == CFG_FEEDS_MAX, "a source per feed");
+	for (uint16_t f = 0; f < cfg->feeds_count; f++)
+		sources[f] = (struct replay_source){ .ip = cfg->feeds[f].recovery.server_ip,
+						     .port = cfg->feeds[f].recovery.server_port,
+						     .present = cfg->feeds[f].recovery.enabled };
 	for (uint32_t i = 0; i < o->replay_count; i++) {
 		struct replay_capture *c = &captures[i];
-		int rc = replay_capture_open(c, o->replay[i], err, sizeof(err));
+		int rc = replay_capture_open(c, o->replay[i], sources, cfg->feeds_count, err, sizeof(err));
 
 		if (rc == 0 && o->replay_loop && c->packets == 0) {
 			snprintf(err, sizeof(err), "capture %s: no readable packet to loop%s%s", c->path,
@@ -683,25 +691,33 @@ static int64_t fhd_rx_epoch_offset_ns(void)
 }
 
 /*
- * The journal's interfaces: "<feed>.<line>" for each feed line, in config order, then
- * "unrouted" for frames addressed to no line. Fills jl->names and interface_of[feed]
- * [line]; returns the interfaces' count (jl->interfaces_count).
+ * The journal's interfaces: for each feed, in config order, "<feed>.<line>" for each
+ * of its lines and "<feed>.recovery" for its recovery replies if it has recovery;
+ * then "unrouted" for frames addressed to no line. Fills jl->names and
+ * interface_of[feed][line] (line ARBITER_LINE_RECOVERY: the replies'); returns the
+ * interfaces' count (jl->interfaces_count).
  */
 static uint32_t fhd_journal_interfaces_name(const struct cfg *cfg, struct journal_lcore *jl,
-					    uint32_t interface_of[CFG_FEEDS_MAX][CFG_LINES_MAX])
+					    uint32_t interface_of[CFG_FEEDS_MAX][ARBITER_LINES])
 {
-	static char names[JOURNAL_INTERFACES_MAX][CFG_NAME_MAX + 4];
+	static char names[JOURNAL_INTERFACES_MAX][CFG_NAME_MAX + sizeof(".recovery")];
 	uint32_t n = 0;
 
-	_Static_assert(CFG_FEEDS_MAX * CFG_LINES_MAX + 1 <= JOURNAL_INTERFACES_MAX,
-		       "a journal interface for every feed line and one for unrouted frames");
-	for (uint16_t f = 0; f < cfg->feeds_count; f++)
+	_Static_assert(CFG_FEEDS_MAX * ARBITER_LINES + 1 <= JOURNAL_INTERFACES_MAX,
+		       "a journal interface for every feed line, every feed's replies and unrouted frames");
+	for (uint16_t f = 0; f < cfg->feeds_count; f++) {
 		for (int l = 0; l < CFG_LINES_MAX; l++)
 			if (cfg->feeds[f].lines[l].present) {
 				snprintf(names[n], sizeof(names[n]), "%s.%c", cfg->feeds[f].name, 'A' + l);
 				jl->names[n] = names[n];
 				interface_of[f][l] = n++;
 			}
+		if (cfg->feeds[f].recovery.enabled) {
+			snprintf(names[n], sizeof(names[n]), "%s.recovery", cfg->feeds[f].name);
+			jl->names[n] = names[n];
+			interface_of[f][ARBITER_LINE_RECOVERY] = n++;
+		}
+	}
 	snprintf(names[n], sizeof(names[n]), "unrouted");
 	jl->names[n] = names[n];
 	jl->interfaces_count = ++n;
@@ -710,14 +726,47 @@ static uint32_t fhd_journal_interfaces_name(const struct cfg *cfg, struct journa
 }
 
 /*
- * The journal: one interface per feed line ("<feed>.<line>") and one for frames
- * addressed to no line, a reference ring per RX lcore, the writer open on its first
- * file. Everything is allocated here, before the RX lcores start.
+ * A journaling RX lcore's routes and feeds get their interfaces: each line route its
+ * line's, each recovery route (a replay's) and each feed's reply_journal hook (the
+ * worker's replies) its feed's "<feed>.recovery".
+ */
+static void fhd_journal_interfaces_set(const struct cfg *cfg, struct rx_lcore *rx,
+				       uint32_t interface_of[CFG_FEEDS_MAX][ARBITER_LINES])
+{
+	for (uint32_t r = 0; r < rx->set.routes_count; r++) {
+		struct feed_route *route = &rx->set.routes[r];
+
+		route->journal_interface = interface_of[route->feed->cfg - cfg->feeds][route->line];
+	}
+	for (uint32_t r = 0; r < rx->set.recovery_routes_count; r++) {
+		struct feed_route *route = &rx->set.recovery_routes[r];
+
+		route->journal_interface = interface_of[route->feed->cfg - cfg->feeds][ARBITER_LINE_RECOVERY];
+	}
+	for (uint32_t f = 0; f < rx->set.feeds_count; f++) {
+		struct feed *feed = rx->set.feeds[f];
+
+		if (feed->recovery == NULL || !feed->cfg->recovery.enabled)
+			continue;
+		rx->reply_journals[f] = (struct rx_reply_journal){
+			.rx = rx, .feed = feed,
+			.interface = interface_of[feed->cfg - cfg->feeds][ARBITER_LINE_RECOVERY],
+		};
+		feed->reply_journal = rx_reply_journal;
+		feed->reply_journal_context = &rx->reply_journals[f];
+	}
+}
+
+/*
+ * The journal: one interface per feed line ("<feed>.<line>"), one per feed's recovery
+ * replies ("<feed>.recovery") and one for frames addressed to no line, a reference
+ * ring per RX lcore, the writer open on its first file. Everything is allocated here,
+ * before the RX lcores start.
  */
 static int fhd_journal_setup(const struct cfg *cfg, const struct output_dir *dir,
 			     struct rx_lcore *const *rx, struct journal_lcore *jl)
 {
-	uint32_t interface_of[CFG_FEEDS_MAX][CFG_LINES_MAX];
+	uint32_t interface_of[CFG_FEEDS_MAX][ARBITER_LINES];
 	const struct cfg_journal *c = &cfg->journal;
 	struct journal_options o = {
 		.dir = dir,
@@ -763,11 +812,7 @@ static int fhd_journal_setup(const struct cfg *cfg, const struct output_dir *dir
 		rx[i]->journal_unrouted = n - 1;
 		/* Live RX time is the TSC in ns; the files want the epoch. */
 		rx[i]->journal_epoch_ns = rx[i]->replay ? 0 : fhd_rx_epoch_offset_ns();
-		for (uint32_t r = 0; r < rx[i]->set.routes_count; r++) {
-			struct feed_route *route = &rx[i]->set.routes[r];
-
-			route->journal_interface = interface_of[route->feed->cfg - cfg->feeds][route->line];
-		}
+		fhd_journal_interfaces_set(cfg, rx[i], interface_of);
 	}
 	fprintf(stderr, "fhd: journaling every frame into %s (%s; lcore %u on CPU %u, ring %u)\n",
 		jl->journal.path, c->o_direct ? "io_uring, O_DIRECT" : "io_uring", c->lcore, c->cpu, c->ring);
@@ -787,6 +832,11 @@ static void fhd_journal_stats_print(FILE *out, const struct journal_lcore *jl, s
 
 			dropped[route->journal_interface] += route->feed->lines[route->line].journal_dropped;
 		}
+		/* A feed's replies, whether the worker's or (replaying) the capture's: one counter. */
+		for (uint32_t f = 0; f < rx[i]->set.feeds_count; f++)
+			if (rx[i]->reply_journals[f].feed != NULL)
+				dropped[rx[i]->reply_journals[f].interface] +=
+					rx[i]->set.feeds[f]->lines[ARBITER_LINE_RECOVERY].journal_dropped;
 		dropped[jl->interfaces_count - 1] += rx[i]->set.unrouted_journal_dropped;
 	}
 	fprintf(out, "journal %s: files %" PRIu64 "  packets %" PRIu64 "  bytes %" PRIu64
@@ -1045,6 +1095,39 @@ static int fhd_lcores_setup(struct fhd_run *run)
 }
 
 /*
+ * A replay routes frames from a feed's recovery.server to that feed as its recovery
+ * replies. A feed whose replies are in the captures (a journal of a recovered run:
+ * replay_capture_open counted them) takes its recovery from there, and says so: its
+ * holes wait in the hold for the replies later in the capture, the replay reading on,
+ * and its server is never asked (so the replay gives the books of the run journaled,
+ * whatever the server says today). Feeds whose replies are not in the captures ask
+ * the server, the replay pausing for it, as before.
+ */
+static void fhd_replay_recovery_setup(struct fhd_run *run)
+{
+	const struct cfg *cfg = &run->cfg;
+
+	assert(run->replay);
+	run->rx[0]->set.replay_recovery = true;
+	for (uint16_t f = 0; f < cfg->feeds_count; f++) {
+		const struct cfg_recovery *rc = &cfg->feeds[f].recovery;
+		struct in_addr addr = { .s_addr = htonl(rc->server_ip) };
+		char ip[INET_ADDRSTRLEN];
+		uint64_t replies = 0;
+
+		for (uint32_t i = 0; i < run->o.replay_count; i++)
+			replies += run->captures[i].source_frames[f];
+		if (!rc->enabled || replies == 0 || run->feeds[f]->recovery == NULL)
+			continue;
+		run->feeds[f]->recovery->from_capture = true;
+		inet_ntop(AF_INET, &addr, ip, sizeof(ip));
+		fprintf(stderr, "fhd: feed %s: recovery from the capture: it holds %" PRIu64 " replies from "
+			"%s:%u (recovery.server); holes wait for them (up to recovery.hold %u packets), "
+			"the server is not asked\n", cfg->feeds[f].name, replies, ip, rc->server_port, rc->hold);
+	}
+}
+
+/*
  * Books and reorder windows: everything the data path will touch, allocated now, each
  * feed placed on its RX lcore (a replay's on the first). 0 or -EINVAL.
  */
@@ -1066,6 +1149,8 @@ static int fhd_feeds_setup(struct fhd_run *run)
 		}
 		run->finished[f] = &owner->finished;
 	}
+	if (run->replay)
+		fhd_replay_recovery_setup(run);
 	return 0;
 }
 
@@ -1471,7 +1556,7 @@ int main(int argc, char **argv)
 	    fhd_outputs_open(&run.cfg, &run.o, &run.outputs) != 0)
 		goto out;
 	run.replay = run.o.replay_count > 0;
-	if (fhd_captures_open(&run.o, run.captures) != 0)
+	if (fhd_captures_open(&run.cfg, &run.o, run.captures) != 0)
 		goto out;
 	run.captures_open = true;
 	if (fhd_eal_args_build(&run.cfg, &run.o, run.captures, run.eal_args, &run.eal_count) != 0)

@@ -7,6 +7,7 @@
  */
 #include "feed/dpdk/replay.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -48,8 +49,36 @@ static const char *replay_dlt_name(int dlt)
 	return name != NULL ? name : "unknown";
 }
 
-/* Reads the capture through as the PMD will: packets until the end or an error. */
-static int replay_capture_count(struct replay_capture *c, char *err, size_t err_size)
+/*
+ * Counts a frame in source_frames if it is a whole UDP datagram from one of the
+ * sources, read as the RX lcore will (turned into Ethernet, then parsed). Longer
+ * frames than REPLAY_SOURCE_FRAME_MAX are no recovery reply: not looked at.
+ */
+static void replay_source_count(struct replay_capture *c, const struct replay_source *sources, uint32_t count,
+				const u_char *data, uint32_t caplen)
+{
+	uint8_t buf[PACKET_LINK_HEADROOM + REPLAY_SOURCE_FRAME_MAX];
+	uint8_t *frame = buf + PACKET_LINK_HEADROOM;
+	struct packet_udp udp;
+	int32_t shift;
+
+	if (count == 0 || caplen > REPLAY_SOURCE_FRAME_MAX)
+		return;
+	memcpy(frame, data, caplen);
+	if (packet_link_to_ethernet(c->link, frame, caplen, &shift) != 0 ||
+	    packet_udp_parse(frame + shift, (uint32_t)((int32_t)caplen - shift), &udp) != PACKET_UDP)
+		return;
+	for (uint32_t i = 0; i < count; i++)
+		if (sources[i].present && udp.src_ip == sources[i].ip && udp.src_port == sources[i].port)
+			c->source_frames[i]++;
+}
+
+/*
+ * Reads the capture through as the PMD will: packets until the end or an error, and
+ * those from each source.
+ */
+static int replay_capture_count(struct replay_capture *c, const struct replay_source *sources, uint32_t count,
+				char *err, size_t err_size)
 {
 	char errbuf[PCAP_ERRBUF_SIZE] = "";
 	struct pcap_pkthdr *header;
@@ -73,6 +102,7 @@ static int replay_capture_count(struct replay_capture *c, char *err, size_t err_
 		c->packets++;
 		if (header->caplen > c->caplen_max)
 			c->caplen_max = header->caplen;
+		replay_source_count(c, sources, count, data, header->caplen);
 	}
 	if (rc == PCAP_ERROR) {
 		c->damaged = true;
@@ -82,11 +112,13 @@ static int replay_capture_count(struct replay_capture *c, char *err, size_t err_
 	return 0;
 }
 
-int replay_capture_open(struct replay_capture *c, const char *path, char *err, size_t err_size)
+int replay_capture_open(struct replay_capture *c, const char *path, const struct replay_source *sources,
+			uint32_t count, char *err, size_t err_size)
 {
 	struct stat st;
 	int rc;
 
+	assert(count <= REPLAY_SOURCES_MAX && (sources != NULL || count == 0));
 	memset(c, 0, sizeof(*c));
 	c->path = path;
 	/* O_NONBLOCK: a FIFO must not hang the start; it is refused below anyway. */
@@ -109,7 +141,7 @@ int replay_capture_open(struct replay_capture *c, const char *path, char *err, s
 		replay_capture_close(c);
 		return rc;
 	}
-	rc = replay_capture_count(c, err, err_size);
+	rc = replay_capture_count(c, sources, count, err, err_size);
 	if (rc != 0) {
 		replay_capture_close(c);
 		return rc;

@@ -8,6 +8,10 @@
  * /proc/self/fd/<fd> of that same open file: no part of a user's file name ever
  * reaches a DPDK devargs string, and the PMD reads the file fhd counted even if the
  * name is replaced meanwhile. At the end, one line per capture says what was read.
+ *
+ * The same read counts the frames from each of the sources it is given (the feeds'
+ * recovery servers): a capture that holds a feed's recovery replies (a journal of a
+ * recovered run) is where that feed's replay takes its recovery from.
  */
 #ifndef FH_FEED_REPLAY_H
 #define FH_FEED_REPLAY_H
@@ -20,6 +24,16 @@
 
 #define REPLAY_REASON_MAX 256
 #define REPLAY_FRAME_MAX 9216	/* the largest jumbo frame a replay mbuf holds whole */
+#define REPLAY_SOURCES_MAX 16	/* sources counted per capture (one per feed: CFG_FEEDS_MAX) */
+/* The longest frame looked at for its source: a recovery reply's, under any link header and a VLAN tag. */
+#define REPLAY_SOURCE_FRAME_MAX 4096
+
+/* A UDP source whose frames a capture counts (host byte order). */
+struct replay_source {
+	uint32_t ip;
+	uint16_t port;
+	bool present;		/* false: a placeholder that matches nothing */
+};
 
 struct replay_capture {
 	const char *path;		/* as given on the command line */
@@ -30,15 +44,18 @@ struct replay_capture {
 	uint64_t packets;		/* readable packets: what the PMD will deliver */
 	uint32_t caplen_max;		/* the largest captured length among them */
 	bool damaged;			/* libpcap stopped on an unreadable record */
+	uint64_t source_frames[REPLAY_SOURCES_MAX];	/* whole UDP frames from each source given */
 	char reason[REPLAY_REASON_MAX];	/* libpcap's words for it */
 };
 
 /*
- * Opens and reads through one capture. 0; or -errno with a line in err (not a
- * regular file, not a capture libpcap can open, an unsupported link type). A damaged
- * capture opens: `damaged` and `reason` say where it stops.
+ * Opens and reads through one capture, counting the frames from sources[0..count)
+ * (count <= REPLAY_SOURCES_MAX; NULL, 0: none) in source_frames. 0; or -errno with a
+ * line in err (not a regular file, not a capture libpcap can open, an unsupported
+ * link type). A damaged capture opens: `damaged` and `reason` say where it stops.
  */
-int replay_capture_open(struct replay_capture *c, const char *path, char *err, size_t err_size);
+int replay_capture_open(struct replay_capture *c, const char *path, const struct replay_source *sources,
+			uint32_t count, char *err, size_t err_size);
 
 void replay_capture_close(struct replay_capture *c);
 

@@ -89,6 +89,39 @@ static void rx_journal_hand_over(struct rx_lcore *rx, struct journal_entry *entr
 	}
 }
 
+void rx_reply_journal(void *context, const uint8_t *payload, uint32_t len, uint64_t now_ns)
+{
+	const struct rx_reply_journal *rj = context;
+	struct rx_lcore *rx = rj->rx;
+	const struct cfg_recovery *server = &rj->feed->cfg->recovery;
+	const struct feed_recovery *r = rj->feed->recovery;
+	uint64_t *dropped = &rj->feed->lines[ARBITER_LINE_RECOVERY].journal_dropped;
+	struct journal_entry entry = { .interface = rj->interface };
+	struct rte_mbuf *m = rte_pktmbuf_alloc(rx->pool);
+	uint8_t *data, *frame;
+
+	/* The payload after the headroom, the headers in it: any pool's mbuf holds the frame whole. */
+	_Static_assert(RECOVERY_PAYLOAD_MAX <= RTE_MBUF_DEFAULT_DATAROOM, "a reply fits a default mbuf's room");
+	_Static_assert(PACKET_UDP_HEADERS_LEN <= RTE_PKTMBUF_HEADROOM, "its headers fit the headroom");
+	assert(len <= RECOVERY_PAYLOAD_MAX && rx->journal != NULL && r != NULL);
+	if (unlikely(m == NULL)) {
+		(*dropped)++;
+		return;
+	}
+	data = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)len);
+	frame = (uint8_t *)rte_pktmbuf_prepend(m, PACKET_UDP_HEADERS_LEN);
+	RTE_VERIFY(data != NULL && frame != NULL && frame + PACKET_UDP_HEADERS_LEN == data);
+	memcpy(data, payload, len);
+	packet_udp_headers_write(frame, server->server_ip, server->server_port, r->local_ip, r->local_port, len);
+	entry.mbuf = m;
+	entry.rx_ns = (rx->replay ? now_ns : clock_tsc_to_ns(rte_rdtsc(), rx->ns_per_tick_q32)) +
+		      (uint64_t)rx->journal_epoch_ns;
+	if (rte_ring_sp_enqueue_elem(rx->journal, &entry, sizeof(entry)) != 0) {
+		(*dropped)++;
+		rte_pktmbuf_free(m);
+	}
+}
+
 /*
  * A replay queue is done when the PMD has delivered or dropped every capture packet.
  * net_pcap drops one it has read on no mbuf (rx_nombuf) or when the mbufs to chain a
@@ -281,6 +314,7 @@ int rx_lcore_run(void *arg)
 	struct rx_burst burst;
 	uint32_t done = 0;
 
+	rx->ns_per_tick_q32 = ns_per_tick_q32;
 	assert(rx->queues_count <= RX_QUEUES_MAX && rx->pool != NULL);
 	rx->pool_check_in = RX_POOL_CHECK_POLLS;
 	for (uint32_t qi = 0; qi < rx->queues_count; qi++)

@@ -22,6 +22,14 @@
 _Static_assert(RX_BURST <= CFG_RX_BURST_MAX, "the config counts the burst an RX lcore holds");
 
 struct rte_mempool;
+struct rx_lcore;
+
+/* What rx_reply_journal needs to journal one feed's recovery replies (its context). */
+struct rx_reply_journal {
+	struct rx_lcore *rx;		/* the feed's RX lcore: its pool, journal ring and clock */
+	struct feed *feed;
+	uint32_t interface;		/* "<feed>.recovery" in the journal files */
+};
 
 struct rx_queue {
 	uint16_t port_id;
@@ -56,8 +64,21 @@ struct rx_lcore {
 	struct rte_ring *journal;	/* references to every frame go here, or NULL */
 	uint32_t journal_unrouted;	/* journal interface of frames addressed to no line */
 	int64_t journal_epoch_ns;	/* live: RX clock to ns since the epoch */
+	uint64_t ns_per_tick_q32;	/* the TSC to ns (set by rx_lcore_run) */
+	struct rx_reply_journal reply_journals[CFG_FEEDS_MAX];	/* per feed of set, by index */
 	volatile bool finished;
 } __attribute__((aligned(64)));
+
+/*
+ * A feed's reply_journal hook (feed.h) on its RX lcore; context: a struct
+ * rx_reply_journal. The reply becomes a frame in an mbuf from the lcore's pool
+ * (rte_pktmbuf_alloc: a mempool get, no allocation), Ethernet + IPv4 + UDP from
+ * recovery.server to the worker's socket (feed_recovery.local_ip, local_port), and
+ * goes on the lcore's journal ring with the interface and the RX time: capture time
+ * in a replay (now_ns), the TSC mapped to the epoch live, as the lines' frames. No
+ * mbuf, or a full ring: counted (the recovery line's journal_dropped), nothing else.
+ */
+void rx_reply_journal(void *context, const uint8_t *payload, uint32_t len, uint64_t now_ns);
 
 /* The lcore entry point (rte_eal_remote_launch); arg is a struct rx_lcore. */
 int rx_lcore_run(void *arg);
