@@ -135,6 +135,13 @@ static struct arbiter_held *arbiter_held_open(struct arbiter *arbiter, uint32_t 
 	return arbiter_held_at(arbiter, i);
 }
 
+bool arbiter_reply_fits(struct arbiter *arbiter, uint64_t seq, uint64_t count)
+{
+	uint32_t next = arbiter_held_find(arbiter, seq, 0);
+
+	return next < arbiter->held_count && seq + count <= arbiter_held_at(arbiter, next)->packet.seq;
+}
+
 /* Confirmed data reached `end` (one past its last sequence number). */
 static void arbiter_seen_raise(struct arbiter *arbiter, uint64_t end)
 {

@@ -174,6 +174,14 @@ void arbiter_offer(struct arbiter *arbiter, const struct decoder_frame *frame,
 		   const struct arbiter_packet *packet, uint64_t now_ns);
 
 /*
+ * Whether a reply [seq, seq + count) the worker did not check (one taken from a
+ * capture) stays inside a hole: a held packet lies at or after its start, and it ends
+ * at or before the first such one. So it cannot run past a hole's end into what the
+ * lines hold, nor open a hole beyond everything the lines have shown.
+ */
+bool arbiter_reply_fits(struct arbiter *arbiter, uint64_t seq, uint64_t count);
+
+/*
  * Declares the current hole a gap (or hands it to recover()) if it has waited
  * window_ns, and refuses a snapshot being confirmed for confirm_ns (feed clock) with
  * no line packet at its sequence (snapshot_unconfirmed). Call when idle too.

@@ -821,6 +821,19 @@ static void feed_recovery_capture(struct feed *feed, const struct feed_scan *sca
 	if (!a->recovering && a->held_count > 0 && scan->frame.seq < arbiter_held_get(a, 0)->seq &&
 	    scan->frame.seq + scan->frame.count > a->expected)
 		(void)arbiter_recover_now(a, now_ns);
+	/*
+	 * What the worker lets through live, and no more: a reply inside a hole, not past
+	 * its end (the worker cuts replies there; fhd's own journal holds them cut). A
+	 * reply for a later hole of the capture waits in the hold like a line packet. One
+	 * in a crafted capture that runs past its hole, or lies beyond everything the lines
+	 * have shown (a far-future sequence), would be taken as the server's word and is
+	 * refused instead.
+	 */
+	if (!arbiter_reply_fits(a, scan->frame.seq, scan->frame.count)) {
+		feed->recovery_rx.reply_bad++;
+		feed->packet_free(packet);
+		return;
+	}
 	feed_recovery_offer(feed, &scan->frame, packet, scan->udp.payload, scan->udp.payload_len, now_ns);
 }
 

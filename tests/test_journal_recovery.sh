@@ -115,6 +115,49 @@ check "replayed: every reply from the capture won, nothing asked of the server" 
 check "replayed: held as in the recovered run ($(grep -oE "held [0-9]+ \(max [0-9]+" "$TMP/live.log"))" \
 	[ "$(grep -oE "held [0-9]+ \(max [0-9]+" "$TMP/live.log")" = "$(grep -oE "held [0-9]+ \(max [0-9]+" "$TMP/replayed.log")" ]
 
+echo "== the journal with forged replies: the checks the worker makes live"
+# Two frames from the server's address merged in: one far ahead (2^40) at the start, one
+# just before the first real reply that starts where it does but runs 50 messages past
+# it (so past its hole). Each must be refused (bad), not taken as the server's word: the
+# same books, no gap, ok.
+t0=$(tshark -r "$journal" -T fields -e frame.time_epoch -c 1 2>/dev/null)
+t1=$(tshark -r "$journal" -Y 'frame.interface_name == "itch.recovery"' -T fields -e frame.time_epoch 2>/dev/null | head -1)
+python3 - "$TMP/forged.pcap" "$server" "$t0" "$t1" "$(head -1 "$TMP/replies.hex")" <<'PY'
+import struct, sys
+out, port, t0, t1, first = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), bytes.fromhex(sys.argv[5])
+def csum(h):
+    s = sum(struct.unpack('>10H', h))
+    s = (s & 0xffff) + (s >> 16)
+    return ~(s + (s >> 16)) & 0xffff
+def frame(payload):
+    udp = struct.pack('>HHHH', port, 40000, 8 + len(payload), 0) + payload
+    ip = bytearray(struct.pack('>BBHHHBBH4s4s', 0x45, 0, 20 + len(udp), 0, 0x4000, 64, 17, 0,
+                               bytes([127, 0, 0, 1]), bytes([127, 0, 0, 1])))
+    struct.pack_into('>H', ip, 10, csum(bytes(ip)))
+    return b'\0' * 12 + b'\x08\x00' + bytes(ip) + udp
+seq, count = struct.unpack_from('>QH', first, 10)
+msgs, at = [], 20
+while at + 2 <= len(first):
+    n = struct.unpack_from('>H', first, at)[0]
+    msgs.append(first[at:at + 2 + n])
+    at += 2 + n
+far = first[:10] + struct.pack('>QH', 1 << 40, count) + first[20:]
+past = first[:10] + struct.pack('>QH', seq, count + 50) + b''.join(msgs) + msgs[-1] * 50
+with open(out, 'wb') as f:
+    f.write(struct.pack('<IHHiIII', 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+    for t, p in ((t0, far), (t1 - 0.000001, past)):
+        fr = frame(p)
+        f.write(struct.pack('<IIII', int(t), int(round((t - int(t)) * 1e6)), len(fr), len(fr)) + fr)
+PY
+mergecap -w "$TMP/forged.pcapng" "$journal" "$TMP/forged.pcap" 2>/dev/null
+cp "$TMP/live.yaml" "$TMP/forged.yaml"
+run forged "$TMP/forged.pcapng"
+check "forged: fhd exits 0" [ $rc = 0 ]
+same_file "forged: books equal the recovered run's" "$TMP/live.dump" "$TMP/forged.dump"
+check "forged: both forged replies refused (bad $(value "$TMP/forged.log" "recovery: holes" bad)), no gap, ok" \
+	[ "$(value "$TMP/forged.log" "recovery: holes" bad)" -ge 2 -a "$(value "$TMP/forged.log" "^  gaps" gaps)" = 0 -a \
+	"$(state "$TMP/forged.log")" = ok ]
+
 echo "== the journal without its first reply"
 first=$(tshark -r "$journal" -Y 'frame.interface_name == "itch.recovery"' -T fields -e frame.number 2>/dev/null | head -1)
 [ -n "$first" ] || { fail "missing: the journal holds no reply to leave out"; finish; }

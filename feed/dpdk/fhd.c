@@ -1119,11 +1119,28 @@ static void fhd_replay_recovery_setup(struct fhd_run *run)
 			replies += run->captures[i].source_frames[f];
 		if (!rc->enabled || replies == 0 || run->feeds[f]->recovery == NULL)
 			continue;
-		run->feeds[f]->recovery->from_capture = true;
 		inet_ntop(AF_INET, &addr, ip, sizeof(ip));
+		/*
+		 * Replies are told apart by their source: two feeds sharing a server could
+		 * not be (the first would take the other's). Those ask the server instead.
+		 */
+		bool shared = false;
+
+		for (uint16_t g = 0; g < cfg->feeds_count; g++)
+			shared |= g != f && cfg->feeds[g].recovery.enabled &&
+				  cfg->feeds[g].recovery.server_ip == rc->server_ip &&
+				  cfg->feeds[g].recovery.server_port == rc->server_port;
+		if (shared) {
+			fprintf(stderr, "fhd: feed %s: the capture holds replies from %s:%u, but another feed "
+				"has the same recovery.server: they cannot be told apart, the server is asked\n",
+				cfg->feeds[f].name, ip, rc->server_port);
+			continue;
+		}
+		run->feeds[f]->recovery->from_capture = true;
 		fprintf(stderr, "fhd: feed %s: recovery from the capture: it holds %" PRIu64 " replies from "
 			"%s:%u (recovery.server); holes wait for them (up to recovery.hold %u packets), "
-			"the server is not asked\n", cfg->feeds[f].name, replies, ip, rc->server_port, rc->hold);
+			"the recovery server is not asked (a snapshot server still is)\n", cfg->feeds[f].name, replies, ip,
+			rc->server_port, rc->hold);
 	}
 }
 
