@@ -1131,6 +1131,23 @@ uint64_t cfg_rx_descriptors(const struct cfg *cfg)
 	return descriptors;
 }
 
+uint32_t cfg_feed_hold(const struct cfg_feed *feed, const char **key)
+{
+	/* The arbiter's one hold serves the window, a recovery and a snapshot in turn. */
+	uint32_t hold = feed->reorder_packets_max;
+
+	*key = "reorder_window.packets";
+	if (feed->recovery.enabled && feed->recovery.hold > hold) {
+		hold = feed->recovery.hold;
+		*key = "recovery.hold";
+	}
+	if (feed->snapshot.enabled && feed->snapshot.hold > hold) {
+		hold = feed->snapshot.hold;
+		*key = "snapshot.hold";
+	}
+	return hold;
+}
+
 void cfg_mbufs_need(const struct cfg *cfg, uint64_t rx_descriptors, struct cfg_mbufs_need *need)
 {
 	/* main, the RX lcores and the journal's: the lcores whose mempool cache may fill */
@@ -1138,19 +1155,9 @@ void cfg_mbufs_need(const struct cfg *cfg, uint64_t rx_descriptors, struct cfg_m
 
 	memset(need, 0, sizeof(*need));
 	for (uint16_t f = 0; f < cfg->feeds_count; f++) {
-		const struct cfg_feed *feed = &cfg->feeds[f];
-		/* The arbiter's one hold serves the window, a recovery and a snapshot in turn. */
-		uint32_t hold = feed->reorder_packets_max;
-		const char *key = "reorder_window.packets";
+		const char *key;
+		uint32_t hold = cfg_feed_hold(&cfg->feeds[f], &key);
 
-		if (feed->recovery.enabled && feed->recovery.hold > hold) {
-			hold = feed->recovery.hold;
-			key = "recovery.hold";
-		}
-		if (feed->snapshot.enabled && feed->snapshot.hold > hold) {
-			hold = feed->snapshot.hold;
-			key = "snapshot.hold";
-		}
 		need->holds += hold;
 		if (hold > need->hold) {
 			need->hold = hold;

@@ -235,6 +235,13 @@ uint64_t cfg_rx_descriptors(const struct cfg *cfg);
 void cfg_mbufs_need(const struct cfg *cfg, uint64_t rx_descriptors, struct cfg_mbufs_need *need);
 
 /*
+ * The most packets a feed's arbiter holds at once: the largest of its reorder window,
+ * its recovery hold and its snapshot hold (where those sections are), with the key
+ * that sets it in *key (for messages).
+ */
+uint32_t cfg_feed_hold(const struct cfg_feed *feed, const char **key);
+
+/*
  * Sizes or checks cfg->mbufs against cfg_mbufs_need(cfg, rx_descriptors): not given,
  * it becomes the need rounded up to 2^n - 1 (the mempool's best size), at least
  * CFG_MBUFS_DEFAULT_MIN; given and too small, -EINVAL with the message at the mbufs

@@ -105,12 +105,18 @@ static void feed_message_decoded(void *context, const struct decoded_message *me
 
 static void feed_capacity_refused(struct feed *feed);
 
-/* Did the book refuse anything since last seen? Three loads and a compare. */
-static inline bool feed_capacity_refusing(const struct feed *feed)
+/* Everything the book has refused: instruments, orders and levels over capacity. */
+static inline uint64_t feed_book_refusals(const struct feed *feed)
 {
 	const struct book_stats *b = &feed->book->stats;
 
-	return __builtin_expect(b->orders_full + b->levels_full + b->instruments_full != feed->capacity_seen, 0);
+	return b->orders_full + b->levels_full + b->instruments_full;
+}
+
+/* Did the book refuse anything since last seen? Three loads and a compare. */
+static inline bool feed_capacity_refusing(const struct feed *feed)
+{
+	return __builtin_expect(feed_book_refusals(feed) != feed->capacity_seen, 0);
 }
 
 static void feed_packet_apply(void *context, const struct arbiter_packet *packet, uint32_t skip)
@@ -194,8 +200,7 @@ static void feed_book_ok(struct feed *feed, uint8_t reason, uint64_t first, uint
  */
 static void __attribute__((noinline)) feed_capacity_refused(struct feed *feed)
 {
-	const struct book_stats *b = &feed->book->stats;
-	uint64_t refused = b->orders_full + b->levels_full + b->instruments_full;
+	uint64_t refused = feed_book_refusals(feed);
 	struct feed_recovery_rx *rx = &feed->recovery_rx;
 
 	__atomic_store_n(&rx->capacity_refusals, rx->capacity_refusals + (refused - feed->capacity_seen),
@@ -215,10 +220,8 @@ static void feed_capacity_check(struct feed *feed)
 /* The books were emptied: what they refused before no longer matters. */
 static void feed_book_emptied(struct feed *feed)
 {
-	const struct book_stats *b = &feed->book->stats;
-
 	book_reset(feed->book);
-	feed->capacity_seen = b->orders_full + b->levels_full + b->instruments_full;
+	feed->capacity_seen = feed_book_refusals(feed);
 	feed->capacity_exceeded = false;
 }
 
@@ -393,7 +396,6 @@ static void feed_snapshot_refused(void *context)
 static void feed_session_start(void *context)
 {
 	struct feed *feed = context;
-
 	struct feed_recovery *r = feed->recovery;
 
 	feed_book_emptied(feed);
@@ -455,25 +457,10 @@ static int feed_recovery_setup(struct feed *feed)
 	return 0;
 }
 
-/*
- * The most packets the feed's arbiter holds at once: its reorder window, and the
- * recovery hold and the snapshot hold where configured (the config proves that every
- * feed's can be held at once from the mbuf pool).
- */
-static uint32_t feed_hold_max(const struct cfg_feed *cfg)
-{
-	uint32_t held = cfg->reorder_packets_max;
-
-	if (cfg->recovery.enabled && cfg->recovery.hold > held)
-		held = cfg->recovery.hold;
-	if (cfg->snapshot.enabled && cfg->snapshot.hold > held)
-		held = cfg->snapshot.hold;
-	return held;
-}
-
 struct feed *feed_create(const struct cfg_feed *cfg, void (*packet_free)(void *packet),
 			 char *err, size_t err_size)
 {
+	const char *hold_key;
 	struct feed *feed;
 	int rc;
 
@@ -507,7 +494,8 @@ struct feed *feed_create(const struct cfg_feed *cfg, void (*packet_free)(void *p
 	feed->listener.book_results = true;
 	feed->timer = feed->listener;
 	feed->timer.book_results = false;
-	rc = arbiter_init(&feed->arbiter, feed_hold_max(cfg), (uint64_t)cfg->reorder_window_us * 1000,
+	/* The config proved every feed's hold can be held at once from the mbuf pool. */
+	rc = arbiter_init(&feed->arbiter, cfg_feed_hold(cfg, &hold_key), (uint64_t)cfg->reorder_window_us * 1000,
 			  feed->decoder->first_seq, feed_packet_apply, feed_packet_release, feed_session_start, feed);
 	feed->arbiter.gap = feed_gap;
 	if (rc == 0)
