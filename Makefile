@@ -269,6 +269,27 @@ uninstall:
 		$(addprefix '$(DESTDIR)$(INCLUDEDIR)/fh/,$(addsuffix ',$(notdir $(FH_HEADERS))))
 	$(Q)rmdir '$(DESTDIR)$(INCLUDEDIR)/fh' 2>/dev/null || true
 
+# --- documentation: the man pages, made from docs/man/*.md by tools/md2man.py (one text
+# for the docs and the pages), installed under MANDIR; and config_probe, which prints
+# what the config loader read, for tests/test_config_doc.py to hold docs/config.md to ---
+MANDIR ?= $(PREFIX)/share/man
+MAN_PAGES := $(patsubst docs/man/%.md,$(B)/man/%,$(wildcard docs/man/*.md))
+.PHONY: man install-man uninstall-man
+all: $(MAN_PAGES) $(B)/config_probe
+man: $(MAN_PAGES)
+$(B)/man/%: docs/man/%.md tools/md2man.py
+	@mkdir -p $(dir $@)
+	$(Q)python3 tools/md2man.py --version $(FH_VERSION) $< >$@.tmp && mv $@.tmp $@
+$(B)/config_probe: $(B)/obj/tests/config_probe.o $(CORE_OBJS)
+	$(Q)$(CC) -o $@ $^ $(CORE_LIBS)
+install: install-man
+uninstall: uninstall-man
+install-man: $(MAN_PAGES)
+	$(Q)for p in $(MAN_PAGES); do s=$${p##*.}; install -d '$(DESTDIR)$(MANDIR)'/man$$s && \
+		install -m 0644 $$p '$(DESTDIR)$(MANDIR)'/man$$s/ || exit 1; done
+uninstall-man:
+	$(Q)for p in $(notdir $(MAN_PAGES)); do rm -f '$(DESTDIR)$(MANDIR)'/man$${p##*.}/$$p; done
+
 clean:
 	rm -rf $(B)
 

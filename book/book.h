@@ -576,7 +576,7 @@ void book_top_get(const struct book *book, int32_t instrument, struct book_top *
 void book_price_format(char *out, size_t size, int64_t price, uint8_t decimals);
 
 /*
- * Writes the canonical book dump (shared/docs/book-dump.md) of several feeds:
+ * Writes the canonical book dump (docs/book-dump.md) of several feeds:
  * names[i] is the name of books[i]. Returns 0 or -errno from the stream.
  */
 int book_dump_write(FILE *out, struct book *const *books, const char *const *names,

@@ -1,6 +1,6 @@
 /*
  * itch50: ITCH 5.0 message decoding (see itch50.h). Field offsets are those of the
- * ITCH 5.0 specification, section 4 (shared/docs/itch50-moldudp64.md): every message
+ * NASDAQ TotalView-ITCH 5.0 specification, section 4: every message
  * opens with Message Type (1), Stock Locate (2), Tracking Number (2), Timestamp (6).
  */
 #include "decoders/itch50.h"

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Independent reference order book for fh's tests.
 
-Written from the protocol facts only (shared/docs/itch50-moldudp64.md) and the dump
-format (shared/docs/book-dump.md); it shares no code or data structure with fh and is
+Written from the protocol facts only (the NASDAQ TotalView-ITCH 5.0 and MoldUDP64
+specifications) and the dump format (docs/book-dump.md); it shares no code or data structure with fh and is
 deliberately simple: live orders in a dict, levels aggregated only when printing, A/B
 arbitration as "collect each sequence number once, apply everything in order".
 

@@ -2,7 +2,7 @@
 """Independent reference for the TRADE, LEVEL_CHANGED, TOP_OF_BOOK and END_OF_PACKET
 events fhd publishes.
 
-Written from the protocol facts (shared/docs/itch50-moldudp64.md) and the meaning of the
+Written from the protocol facts (the NASDAQ TotalView-ITCH 5.0 specification) and the meaning of the
 event fields (publish/libfh/fh_event.h), not from fhd's code. Captures are read and A/B lines
 arbitrated by tests/ref_book.py (collect each sequence number once, apply in order); the
 books here are this file's own: live orders in a dict, levels per instrument and side.

@@ -1,6 +1,6 @@
 /*
  * test_itch50: ITCH 5.0 message decoding. The length table is typed in here again
- * from the spec (shared/docs/itch50-moldudp64.md) as a cross-check of the decoder's.
+ * from the spec (NASDAQ TotalView-ITCH 5.0, section 4) as a cross-check of the decoder's.
  * Wrong lengths for every type, unknown types, an empty message and a bad side come
  * first; then each book-changing type, the Stock Directory, and every other type
  * counted without touching the book. Last, what a listener hears: each message's

@@ -168,7 +168,7 @@ static int tail_dump_compare(const void *a, const void *b)
 	return c;
 }
 
-/* The canonical dump (shared/docs/book-dump.md) of the books kept from level events. */
+/* The canonical dump (docs/book-dump.md) of the books kept from level events. */
 static int tail_dump_write(const char *path, const struct fh_consumer *c)
 {
 	struct tail_dump_entry *entries = NULL;
