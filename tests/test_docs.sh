@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# test_docs: the documentation holds together in a clone alone. Every relative link in
+# README.md and docs/ (docs/man/ included) names a file or directory of the repository,
+# and every #anchor a heading of the file it names (GitHub's heading ids); nothing in
+# them points at ../shared, and no file of the repository cites shared/docs (the
+# design and book-dump texts are in docs/ now). Links inside code are not links.
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+
+python3 - "$ROOT" <<'EOF'
+import os
+import re
+import sys
+
+root = sys.argv[1]
+failures = []
+
+
+def strip_code(text):
+    """The text without fenced blocks and inline code, line numbers kept."""
+    out, fenced = [], False
+    for line in text.split("\n"):
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+            out.append("")
+            continue
+        out.append("" if fenced else re.sub(r"`[^`]*`", "", line))
+    return out
+
+
+def anchors(path):
+    """GitHub's ids for the headings of a markdown file."""
+    ids, seen = set(), {}
+    fenced = False
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.lstrip().startswith("```"):
+                fenced = not fenced
+                continue
+            m = None if fenced else re.match(r"^#{1,6} (.*?)\s*#*\s*$", line)
+            if not m:
+                continue
+            slug = re.sub(r"[^\w\- ]", "", m.group(1).strip().lower()).replace(" ", "-")
+            n = seen.get(slug, 0)
+            seen[slug] = n + 1
+            ids.add(slug if n == 0 else f"{slug}-{n}")
+    return ids
+
+
+files = [os.path.join(root, "README.md")]
+for d, _, names in os.walk(os.path.join(root, "docs")):
+    files += [os.path.join(d, n) for n in sorted(names) if n.endswith(".md")]
+links = 0
+for path in files:
+    rel = os.path.relpath(path, root)
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    if "../shared" in text or "shared/docs" in text:
+        failures.append(f"{rel}: mentions ../shared or shared/docs, which a clone does not have")
+    for n, line in enumerate(strip_code(text), 1):
+        for target in re.findall(r"\]\(([^)\s]+)\)", line):
+            if re.match(r"^[a-z]+:", target):
+                continue  # http:, https:, mailto:
+            links += 1
+            file_part, _, anchor = target.partition("#")
+            dest = os.path.normpath(os.path.join(os.path.dirname(path), file_part)) if file_part else path
+            if not dest.startswith(root + os.sep):
+                failures.append(f"{rel}:{n}: {target}: outside the repository")
+                continue
+            if not os.path.exists(dest):
+                failures.append(f"{rel}:{n}: {target}: no such file")
+                continue
+            if anchor:
+                if not dest.endswith(".md") or os.path.isdir(dest):
+                    failures.append(f"{rel}:{n}: {target}: an anchor into a file that is not markdown")
+                elif anchor not in anchors(dest):
+                    failures.append(f"{rel}:{n}: {target}: no heading #{anchor} in {os.path.relpath(dest, root)}")
+
+# Code and scripts that cite the old shared documents (data paths are another matter).
+for d, dirs, names in os.walk(root):
+    dirs[:] = [x for x in dirs if x not in (".git", "build") and not x.startswith("build-")]
+    for name in names:
+        path = os.path.join(d, name)
+        if os.path.relpath(path, root) == os.path.join("tests", "test_docs.sh"):
+            continue
+        try:
+            with open(path, encoding="utf-8") as f:
+                if "shared/docs" in f.read():
+                    failures.append(f"{os.path.relpath(path, root)}: cites shared/docs; cite docs/ instead")
+        except (UnicodeDecodeError, OSError):
+            pass
+
+for f in failures:
+    print("FAIL " + f)
+print(f"{len(files)} files, {links} relative links, {len(failures)} failures")
+sys.exit(1 if failures else 0)
+EOF
