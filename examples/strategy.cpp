@@ -115,11 +115,12 @@ private:
 		char err[512];
 
 		while (!quit) {
-			fh_consumer *c = consumer_.get();
-			int rc = c == nullptr ? fh_attach(ring_.c_str(), FH_START_OLDEST, &c, err, sizeof(err))
-					      : fh_reattach(c, err, sizeof(err));
+			fh_consumer *c = nullptr;
+			int rc = consumer_ ? fh_reattach(consumer_.get(), err, sizeof(err))
+					   : fh_attach(ring_.c_str(), FH_START_OLDEST, &c, err, sizeof(err));
 			if (rc == 0) {
-				consumer_.reset(c);
+				if (c != nullptr)
+					consumer_.reset(c);
 				std::printf("attached to %s (libfh %s)\n", ring_.c_str(), fh_version());
 				return true;
 			}

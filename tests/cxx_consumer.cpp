@@ -24,7 +24,6 @@
 #include <utility>
 #include <vector>
 
-static_assert(sizeof(fh_event) == 64, "the event layout C sees");
 static_assert(FH_VERSION_NUMBER >= 200, "fh_version() and struct fh_abi came in 0.2.0");
 
 namespace {

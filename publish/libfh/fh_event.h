@@ -43,14 +43,15 @@
 
 /*
  * The headers are C (C11 or later) and C++ (C++11 or later) alike: compile-time
- * checks use the language's own static assertion, and every declaration has C
- * linkage.
+ * checks and casts are the language's own, and every declaration has C linkage.
  */
 #ifdef __cplusplus
 #define FH_STATIC_ASSERT(condition, why) static_assert(condition, why)
+#define FH_CAST(type, value) static_cast<type>(value)
 extern "C" {
 #else
 #define FH_STATIC_ASSERT(condition, why) _Static_assert(condition, why)
+#define FH_CAST(type, value) ((type)(value))
 #endif
 
 #define FH_EVENT_LAYOUT_VERSION 2
@@ -207,7 +208,7 @@ FH_STATIC_ASSERT(sizeof(struct fh_event) == 64, "an event is one cache line");
 /* The feed's book state when the event was published (enum fh_book_state). */
 static inline enum fh_book_state fh_event_book_state(const struct fh_event *e)
 {
-	return (enum fh_book_state)((e->flags & FH_FLAG_BOOK_MASK) >> FH_FLAG_BOOK_SHIFT);
+	return FH_CAST(enum fh_book_state, (e->flags & FH_FLAG_BOOK_MASK) >> FH_FLAG_BOOK_SHIFT);
 }
 
 #ifdef __cplusplus

@@ -105,7 +105,7 @@ static inline bool fh_stats_copy(const struct fh_stats_segment *seg, struct fh_s
 
 		if (before & 1)
 			continue;
-		memcpy(out, (const void *)seg, sizeof(*out));
+		memcpy(out, seg, sizeof(*out));
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		if (__atomic_load_n(&seg->seq, __ATOMIC_RELAXED) == before)
 			return true;
