@@ -11,10 +11,18 @@ PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
-FH_VERSION := 0.1
-FH_SO_MAJOR := 1
-FH_SO := libfh.so.$(FH_SO_MAJOR).0.0
+DOCDIR ?= $(PREFIX)/share/doc/fh
+# The release (FH_VERSION_*) and the soname (FH_ABI_MAJOR) are fh.h's; the file's minor
+# is the newest symbol-version node of libfh.map (FH_1.<minor>). fh.h has the policy.
+fh_define = $(shell sed -n 's/^.define $(1) \([0-9]*\).*/\1/p' publish/libfh/fh.h)
+FH_VERSION := $(call fh_define,FH_VERSION_MAJOR).$(call fh_define,FH_VERSION_MINOR).$(call fh_define,FH_VERSION_PATCH)
+FH_SO_MAJOR := $(call fh_define,FH_ABI_MAJOR)
+FH_SO_MINOR := $(lastword $(shell sed -n 's/^FH_$(FH_SO_MAJOR)\.\([0-9]*\) {.*/\1/p' publish/libfh/libfh.map))
+FH_SO := libfh.so.$(FH_SO_MAJOR).$(FH_SO_MINOR).$(call fh_define,FH_VERSION_PATCH)
 FH_HEADERS := publish/libfh/fh.h publish/libfh/fh_event.h
+# The examples and quick-start config installed in $(DOCDIR)/examples.
+FH_EXAMPLES := examples/strategy.c examples/strategy.cpp examples/Makefile examples/quickstart.yaml
+LDCONFIG ?= ldconfig
 
 PKGS := libdpdk yaml-0.1 liburing libpcap
 DEPS_STAMP := $(B)/.deps-ok
@@ -102,9 +110,10 @@ $(B)/libfh.a: $(B)/obj/publish/libfh/fh.o
 	$(Q)ar rcs $@ $^
 $(B)/pic/publish/libfh/fh.o: publish/libfh/fh.c
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(BASE_CFLAGS) $(OPT) -fPIC -c $< -o $@
-$(B)/$(FH_SO): $(B)/pic/publish/libfh/fh.o
-	$(Q)$(CC) -shared -Wl,-soname,libfh.so.$(FH_SO_MAJOR) -o $@ $^
+	$(Q)$(CC) $(BASE_CFLAGS) $(OPT) -fPIC -MMD -MP -c $< -o $@
+$(B)/$(FH_SO): $(B)/pic/publish/libfh/fh.o publish/libfh/libfh.map
+	$(Q)$(CC) -shared -Wl,-soname,libfh.so.$(FH_SO_MAJOR) -Wl,--version-script=publish/libfh/libfh.map \
+		-o $@ $(filter %.o,$^)
 $(B)/libfh.so.$(FH_SO_MAJOR): $(B)/$(FH_SO)
 	$(Q)ln -sfn $(FH_SO) $@
 $(B)/libfh.so: $(B)/libfh.so.$(FH_SO_MAJOR)
@@ -249,8 +258,13 @@ run-simulate: $(B)/sim_recovery
 # does not search, run ldconfig or set LD_LIBRARY_PATH. fh.pc is written in build/ and
 # copied with install, which replaces whatever is at its name: a redirect into DESTDIR
 # would write through a symlink planted there.
+# The example strategies (C and C++), their Makefile and the quick start's config go to
+# $(DOCDIR)/examples. Installed by root into the real tree (no DESTDIR), ldconfig runs
+# so that the loader finds libfh.so.1; a LIBDIR it does not search is said so.
 install: $(B)/fhd $(B)/fh $(B)/fh-pcap $(B)/libfh.a $(B)/$(FH_SO)
-	$(Q)install -d '$(DESTDIR)$(BINDIR)' '$(DESTDIR)$(LIBDIR)/pkgconfig' '$(DESTDIR)$(INCLUDEDIR)/fh'
+	$(Q)install -d '$(DESTDIR)$(BINDIR)' '$(DESTDIR)$(LIBDIR)/pkgconfig' '$(DESTDIR)$(INCLUDEDIR)/fh' \
+		'$(DESTDIR)$(DOCDIR)/examples'
+	$(Q)install -m 0644 $(FH_EXAMPLES) '$(DESTDIR)$(DOCDIR)/examples/'
 	$(Q)install -m 0755 $(B)/fhd $(B)/fh $(B)/fh-pcap '$(DESTDIR)$(BINDIR)/'
 	$(Q)install -m 0644 $(B)/libfh.a '$(DESTDIR)$(LIBDIR)/'
 	$(Q)install -m 0755 $(B)/$(FH_SO) '$(DESTDIR)$(LIBDIR)/'
@@ -261,13 +275,19 @@ install: $(B)/fhd $(B)/fh $(B)/fh-pcap $(B)/libfh.a $(B)/$(FH_SO)
 	$(Q)$(call fh_pc,$(call pc_escape,$(PREFIX)),$(call pc_escape,$(INCLUDEDIR)),$(call pc_escape,$(LIBDIR)),,) >$(B)/install/fh.pc
 	$(Q)install -m 0644 $(B)/install/fh.pc '$(DESTDIR)$(LIBDIR)/pkgconfig/fh.pc'
 	@echo "installed under $(DESTDIR)$(PREFIX)"
+	$(Q)if [ -z '$(DESTDIR)' ]; then \
+		[ "$$(id -u)" != 0 ] || $(LDCONFIG) || echo "make install: $(LDCONFIG) failed"; \
+		/sbin/ldconfig -p 2>/dev/null | grep -qF '=> $(LIBDIR)/libfh.so.$(FH_SO_MAJOR)' || \
+		echo "make install: the loader does not search $(LIBDIR): run ldconfig as root if it is" \
+			"in /etc/ld.so.conf, else set LD_LIBRARY_PATH or link with -Wl,-rpath,$(LIBDIR)"; fi
 
 uninstall:
 	$(Q)rm -f '$(DESTDIR)$(BINDIR)/fhd' '$(DESTDIR)$(BINDIR)/fh' '$(DESTDIR)$(BINDIR)/fh-pcap' \
 		'$(DESTDIR)$(LIBDIR)/libfh.a' '$(DESTDIR)$(LIBDIR)/$(FH_SO)' '$(DESTDIR)$(LIBDIR)/libfh.so.$(FH_SO_MAJOR)' \
 		'$(DESTDIR)$(LIBDIR)/libfh.so' '$(DESTDIR)$(LIBDIR)/pkgconfig/fh.pc' \
-		$(addprefix '$(DESTDIR)$(INCLUDEDIR)/fh/,$(addsuffix ',$(notdir $(FH_HEADERS))))
-	$(Q)rmdir '$(DESTDIR)$(INCLUDEDIR)/fh' 2>/dev/null || true
+		$(addprefix '$(DESTDIR)$(INCLUDEDIR)/fh/,$(addsuffix ',$(notdir $(FH_HEADERS)))) \
+		$(addprefix '$(DESTDIR)$(DOCDIR)/examples/,$(addsuffix ',$(notdir $(FH_EXAMPLES))))
+	$(Q)rmdir '$(DESTDIR)$(INCLUDEDIR)/fh' '$(DESTDIR)$(DOCDIR)/examples' '$(DESTDIR)$(DOCDIR)' 2>/dev/null || true
 
 # --- documentation: the man pages, made from docs/man/*.md by tools/md2man.py (one text
 # for the docs and the pages), installed under MANDIR; and config_probe, which prints

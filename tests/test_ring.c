@@ -51,6 +51,49 @@ static void publish_n(struct pub_ring *ring, uint64_t n)
 	}
 }
 
+/*
+ * A consumer whose struct fh_abi differs from the library's in any field that sizes
+ * or means what the library copies out is refused with -EPROTO and a message naming
+ * both, before the ring (there, and good) is looked at; the version alone does not
+ * matter, nor a longer descriptor (a newer fh.h's) whose known fields agree.
+ */
+static void abi_errors(void)
+{
+	const struct fh_abi good = FH_ABI_INIT;
+	struct fh_abi bad;
+	struct fh_consumer *c;
+	char err[512];
+	uint32_t *fields[] = { &bad.abi_major, &bad.layout_version, &bad.event_size,
+			       &bad.top_size, &bad.top_level_size, &bad.top_depth_max };
+
+	CHECK(good.size == sizeof(struct fh_abi) && good.event_size == 64 && good.layout_version == FH_EVENT_LAYOUT_VERSION);
+	CHECK(fh_attach_abi(&good, name, FH_START_OLDEST, &c, err, sizeof(err)) == 0);
+	fh_detach(c);
+	bad = good;
+	bad.version++;
+	CHECK(fh_attach_abi(&bad, name, FH_START_OLDEST, &c, err, sizeof(err)) == 0);
+	fh_detach(c);
+	bad = good;
+	bad.size += 8;	/* a newer fh.h's, longer: the fields known here are what count */
+	CHECK(fh_attach_abi(&bad, name, FH_START_OLDEST, &c, err, sizeof(err)) == 0);
+	fh_detach(c);
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		bad = good;
+		(*fields[i])++;
+		err[0] = '\0';
+		CHECK(fh_attach_abi(&bad, name, FH_START_OLDEST, &c, err, sizeof(err)) == -EPROTO);
+		CHECK(strstr(err, "refused") != NULL && strstr(err, "built against fh headers") != NULL);
+		if (i == 2)
+			printf("  (%s)\n", err);
+	}
+	bad = good;
+	bad.size = 4;	/* a descriptor shorter than this library's: its other fields are not read */
+	CHECK(fh_attach_abi(&bad, name, FH_START_OLDEST, &c, err, sizeof(err)) == -EPROTO);
+	CHECK(strstr(err, "4-byte struct fh_abi") != NULL);
+	CHECK(fh_attach_abi(NULL, name, FH_START_OLDEST, &c, err, sizeof(err)) == -EINVAL);
+	CHECK(strcmp(fh_version(), FH_VERSION_STRING) == 0);
+}
+
 static void test_attach_errors(void)
 {
 	struct pub_ring ring;
@@ -71,6 +114,7 @@ static void test_attach_errors(void)
 	CHECK(strstr(err, "layout version") != NULL);
 	printf("  (%s)\n", err);
 	h->layout_version = FH_EVENT_LAYOUT_VERSION;
+	abi_errors();
 	h->magic = 0;		/* a producer (re)initialising it: not ready yet */
 	CHECK(fh_attach(name, FH_START_OLDEST, &c, err, sizeof(err)) == -ENOENT);
 	h->magic = 0x1234;	/* something else */

@@ -7,6 +7,8 @@
 
 #include <stdint.h>
 
+#include "publish/libfh/fh_event.h"	/* FH_STATIC_ASSERT */
+
 #define CONFLATED_MAGIC 0x31504f5448464646ull	/* "FFFHTOP1" */
 #define CONFLATED_VERSION 2
 #define CONFLATED_DEPTH_MAX 64
@@ -33,7 +35,7 @@ struct conflated_header {
 	uint8_t feed_state[CONFLATED_FEEDS];
 };
 
-_Static_assert(sizeof(struct conflated_header) <= CONFLATED_HEADER_SIZE, "the header fits its page");
+FH_STATIC_ASSERT(sizeof(struct conflated_header) <= CONFLATED_HEADER_SIZE, "the header fits its page");
 
 struct conflated_level {
 	int64_t price;
@@ -53,7 +55,8 @@ struct conflated_entry {
 	uint32_t bid_count;	/* levels filled below, best first */
 	uint32_t ask_count;
 	char symbol[16];
-	struct conflated_level levels[];	/* depth bids, then depth asks */
+	/* depth bids, then depth asks (a flexible array member: C only, a GNU extension in C++) */
+	struct conflated_level levels[];
 };
 
 #endif

@@ -6,10 +6,12 @@
  * asserts here are on libfh's own state (the validated copies, its buffers), never
  * on what the segments hold: bad segment data is refused, not a crash.
  */
+#define FH_LIBRARY_BUILD	/* fh.h: declare the exported fh_attach, not the inline one */
 #include "publish/libfh/fh.h"
 
 #include <assert.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -229,8 +231,8 @@ static int fh_map(struct fh_consumer *c, char *err, size_t err_size)
 	}
 	if (layout_version != FH_EVENT_LAYOUT_VERSION || record_size != sizeof(struct fh_event)) {
 		snprintf(err, err_size,
-			 "ring %s: event layout version %u (%u-byte records), this program was built "
-			 "for version %u (%zu bytes): rebuild it against the installed fh headers",
+			 "ring %s: event layout version %u (%u-byte records), this libfh and the program "
+			 "were built for version %u (%zu bytes): run the fhd and libfh of one release",
 			 c->name, layout_version, record_size, FH_EVENT_LAYOUT_VERSION,
 			 sizeof(struct fh_event));
 		munmap(map, size);
@@ -416,14 +418,75 @@ static uint64_t fh_oldest(const struct fh_consumer *c, uint64_t head)
 	return head >= c->capacity ? head - c->capacity + 1 : 1;
 }
 
+/* What this library was built with. */
+static const struct fh_abi fh_abi_library = FH_ABI_INIT;
+
+const char *fh_version(void)
+{
+	return FH_VERSION_STRING;
+}
+
+/* "headers 0.2.0 (libfh.so.1, event layout 2, 64-byte events, ...)" of a descriptor. */
+static void fh_abi_text(char *out, size_t size, const struct fh_abi *abi)
+{
+	snprintf(out, size, "%" PRIu32 ".%" PRIu32 ".%" PRIu32 " (libfh.so.%" PRIu32 ", event layout %"
+		 PRIu32 ", %" PRIu32 "-byte events, %" PRIu32 "-byte fh_top of %" PRIu32 " %" PRIu32
+		 "-byte levels)", abi->version / 10000, abi->version / 100 % 100, abi->version % 100,
+		 abi->abi_major, abi->layout_version, abi->event_size, abi->top_size,
+		 abi->top_depth_max, abi->top_level_size);
+}
+
+/*
+ * The consumer's descriptor against the library's: 0, or -EPROTO with a message
+ * naming both (or -EINVAL: no descriptor). Every field but version must be equal:
+ * the events and tops this library copies out must have the size and meaning the
+ * consumer reads them with. A shorter descriptor than ours (an older fh.h) is refused
+ * with the sizes it has; a longer one (newer) is compared on the fields known here.
+ */
+static int fh_abi_check(const struct fh_abi *abi, char *err, size_t err_size)
+{
+	char mine[200], theirs[200];
+
+	if (abi == NULL) {
+		snprintf(err, err_size, "fh_attach_abi: no struct fh_abi given");
+		return -EINVAL;
+	}
+	if (abi->size >= sizeof(*abi) && abi->abi_major == fh_abi_library.abi_major &&
+	    abi->layout_version == fh_abi_library.layout_version &&
+	    abi->event_size == fh_abi_library.event_size && abi->top_size == fh_abi_library.top_size &&
+	    abi->top_level_size == fh_abi_library.top_level_size &&
+	    abi->top_depth_max == fh_abi_library.top_depth_max)
+		return 0;
+	fh_abi_text(mine, sizeof(mine), &fh_abi_library);
+	if (abi->size >= sizeof(*abi))
+		fh_abi_text(theirs, sizeof(theirs), abi);
+	else
+		snprintf(theirs, sizeof(theirs), "with a %" PRIu32 "-byte struct fh_abi (this one has %zu)",
+			 abi->size, sizeof(*abi));
+	snprintf(err, err_size, "this program was built against fh headers %s, but the libfh it loaded "
+		 "is %s: refused; rebuild the program against the installed headers "
+		 "(pkg-config --cflags --libs fh), or run it with the libfh it was built with",
+		 theirs, mine);
+	return -EPROTO;
+}
+
 int fh_attach(const char *name, enum fh_start start, struct fh_consumer **consumer,
 	      char *err, size_t err_size)
+{
+	return fh_attach_abi(&fh_abi_library, name, start, consumer, err, err_size);
+}
+
+int fh_attach_abi(const struct fh_abi *abi, const char *name, enum fh_start start,
+		  struct fh_consumer **consumer, char *err, size_t err_size)
 {
 	struct fh_consumer *c;
 	uint64_t head;
 	int rc;
 
 	assert(consumer != NULL);
+	rc = fh_abi_check(abi, err, err_size);
+	if (rc != 0)
+		return rc;
 	if (name == NULL || strlen(name) > FH_NAME_MAX) {
 		snprintf(err, err_size, "ring name: missing or longer than %d bytes", FH_NAME_MAX);
 		return -EINVAL;

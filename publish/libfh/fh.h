@@ -15,6 +15,30 @@
  * use, and whatever is read back from the live mapping afterwards (head, slot
  * sequence numbers, names, view entries) is bounded or masked before it indexes
  * anything: a broken producer can make a consumer see nonsense, never crash or hang.
+ *
+ * C and C++: the headers compile as C11 and later and as C++11 and later, and every
+ * function has C linkage; link C++ programs with the same pkg-config line.
+ *
+ * Threads: libfh keeps no global state, so calls on different consumers may run
+ * concurrently, from any threads, on the same ring or others; fh_attach,
+ * fh_segment_open and fh_version may be called from any thread at any time (not
+ * while another thread changes FH_PRODUCER_UID with setenv). One consumer is one
+ * reader: every call that takes it, the const ones included, must be made by one
+ * thread at a time (hand it over with a mutex or a queue, never share it unlocked),
+ * and the texts fh_error and fh_feed_name return stay valid until the next call on
+ * that consumer. A thread that reads the conflated view while another polls attaches
+ * a consumer of its own. No call is async-signal-safe.
+ *
+ * Versions: FH_VERSION_* name the release of these headers and fh_version() that of
+ * the library loaded (also `pkg-config --modversion fh`). The shared library's soname
+ * is libfh.so.FH_ABI_MAJOR. It changes when a program built against earlier headers
+ * could break: a function removed or changed, a public struct resized or rearranged,
+ * a constant renumbered, or FH_EVENT_LAYOUT_VERSION raised. Additions keep it and get
+ * a new symbol version (FH_1.0, then FH_1.1, ...), so a program that uses them is
+ * refused by the loader on an older libfh.so.1 at start, not at a call. fh_attach
+ * then checks what the loader cannot: the consumer passes the layout version and the
+ * struct sizes it was compiled with (struct fh_abi), and a library built otherwise
+ * refuses it with -EPROTO and a message naming both.
  */
 #ifndef FH_PUBLISH_FH_H
 #define FH_PUBLISH_FH_H
@@ -24,6 +48,24 @@
 #include <stdint.h>
 
 #include "fh_event.h"	/* beside this file, in the tree (publish/) and installed (fh/) */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The release of these headers; the Makefile takes FH_VERSION and the soname from here. */
+#define FH_VERSION_MAJOR 0
+#define FH_VERSION_MINOR 2
+#define FH_VERSION_PATCH 0
+#define FH_VERSION_TEXT_(x) #x
+#define FH_VERSION_TEXT(x) FH_VERSION_TEXT_(x)
+#define FH_VERSION_STRING FH_VERSION_TEXT(FH_VERSION_MAJOR) "." FH_VERSION_TEXT(FH_VERSION_MINOR) "." \
+	FH_VERSION_TEXT(FH_VERSION_PATCH)
+#define FH_VERSION_NUMBER (FH_VERSION_MAJOR * 10000 + FH_VERSION_MINOR * 100 + FH_VERSION_PATCH)
+#define FH_ABI_MAJOR 1		/* libfh.so.1 */
+
+/* The library's release, "MAJOR.MINOR.PATCH" (FH_VERSION_STRING when it was built). */
+const char *fh_version(void);
 
 /* fh_poll results other than an event count (>= 0). */
 #define FH_POLL_LAPPED (-1)	/* events were lost: fh_lost_last() says how many */
@@ -37,14 +79,6 @@ enum fh_start {
 
 struct fh_consumer;
 
-/*
- * Attaches to the ring /dev/shm/NAME. 0 and *consumer, or -ENOENT (no such ring yet,
- * or one still being set up), -EPROTO (built against another event layout: err says
- * which), -EINVAL (not a ring, or a malformed one), -EPERM (a segment libfh does not
- * trust: see the file head), or another -errno; err gets a one-line message.
- */
-int fh_attach(const char *name, enum fh_start start, struct fh_consumer **consumer,
-	      char *err, size_t err_size);
 
 /*
  * Copies up to `max` events, oldest first, into events[]. Returns how many (0: none
@@ -113,6 +147,51 @@ struct fh_top {
 };
 
 /*
+ * What a consumer was compiled with, passed to the library at attach (fh_attach
+ * fills it in): the library refuses a consumer whose events or tops it would copy
+ * with another size or meaning. size comes first so that later versions can append.
+ */
+struct fh_abi {
+	uint32_t size;			/* sizeof(struct fh_abi) */
+	uint32_t abi_major;		/* FH_ABI_MAJOR */
+	uint32_t layout_version;	/* FH_EVENT_LAYOUT_VERSION */
+	uint32_t event_size;		/* sizeof(struct fh_event) */
+	uint32_t top_size;		/* sizeof(struct fh_top) */
+	uint32_t top_level_size;	/* sizeof(struct fh_top_level) */
+	uint32_t top_depth_max;		/* FH_TOP_DEPTH_MAX */
+	uint32_t version;		/* FH_VERSION_NUMBER of the headers (for the message) */
+};
+
+#define FH_ABI_INIT { sizeof(struct fh_abi), FH_ABI_MAJOR, FH_EVENT_LAYOUT_VERSION, \
+	sizeof(struct fh_event), sizeof(struct fh_top), sizeof(struct fh_top_level), \
+	FH_TOP_DEPTH_MAX, FH_VERSION_NUMBER }
+
+/*
+ * Attaches to the ring /dev/shm/NAME. 0 and *consumer, or -ENOENT (no such ring yet,
+ * or one still being set up), -EPROTO (the consumer was built against other headers
+ * than this library, or the ring holds another event layout: err says which),
+ * -EINVAL (not a ring, or a malformed one), -EPERM (a segment libfh does not trust:
+ * see the file head), or another -errno; err gets a one-line message. fh_attach is
+ * fh_attach_abi with the caller's own struct fh_abi.
+ */
+int fh_attach_abi(const struct fh_abi *abi, const char *name, enum fh_start start,
+		  struct fh_consumer **consumer, char *err, size_t err_size);
+
+#ifndef FH_LIBRARY_BUILD
+static inline int fh_attach(const char *name, enum fh_start start, struct fh_consumer **consumer,
+			    char *err, size_t err_size)
+{
+	static const struct fh_abi abi = FH_ABI_INIT;
+
+	return fh_attach_abi(&abi, name, start, consumer, err, err_size);
+}
+#else
+/* The exported fh_attach of libfh 0.1 (FH_1.0), for programs built before: the library's own sizes. */
+int fh_attach(const char *name, enum fh_start start, struct fh_consumer **consumer,
+	      char *err, size_t err_size);
+#endif
+
+/*
  * Slots in the ring's conflated view (0: fhd publishes none, not yet, or a malformed
  * one: fh_error() says which). The view's header is validated when it is mapped.
  */
@@ -131,5 +210,9 @@ int fh_top_read(struct fh_consumer *consumer, uint32_t slot, struct fh_top *top)
 uint64_t fh_next_seq(const struct fh_consumer *consumer);
 
 void fh_detach(struct fh_consumer *consumer);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

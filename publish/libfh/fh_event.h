@@ -41,6 +41,19 @@
 
 #include <stdint.h>
 
+/*
+ * The headers are C (C11 or later) and C++ (C++11 or later) alike: compile-time
+ * checks and casts are the language's own, and every declaration has C linkage.
+ */
+#ifdef __cplusplus
+#define FH_STATIC_ASSERT(condition, why) static_assert(condition, why)
+#define FH_CAST(type, value) static_cast<type>(value)
+extern "C" {
+#else
+#define FH_STATIC_ASSERT(condition, why) _Static_assert(condition, why)
+#define FH_CAST(type, value) ((type)(value))
+#endif
+
 #define FH_EVENT_LAYOUT_VERSION 2
 
 enum fh_event_type {
@@ -93,7 +106,7 @@ enum fh_book_state {
 	FH_BOOK_STATES
 };
 #define FH_FLAG_BOOK_SHIFT 6
-_Static_assert(FH_FLAG_BOOK_RECOVERING == FH_BOOK_RECOVERING << FH_FLAG_BOOK_SHIFT &&
+FH_STATIC_ASSERT(FH_FLAG_BOOK_RECOVERING == FH_BOOK_RECOVERING << FH_FLAG_BOOK_SHIFT &&
 	       FH_FLAG_BOOK_STALE == FH_BOOK_STALE << FH_FLAG_BOOK_SHIFT,
 	       "the flag bits are the state, shifted");
 
@@ -190,12 +203,16 @@ struct fh_event {
 	} body;
 };
 
-_Static_assert(sizeof(struct fh_event) == 64, "an event is one cache line");
+FH_STATIC_ASSERT(sizeof(struct fh_event) == 64, "an event is one cache line");
 
 /* The feed's book state when the event was published (enum fh_book_state). */
 static inline enum fh_book_state fh_event_book_state(const struct fh_event *e)
 {
-	return (enum fh_book_state)((e->flags & FH_FLAG_BOOK_MASK) >> FH_FLAG_BOOK_SHIFT);
+	return FH_CAST(enum fh_book_state, (e->flags & FH_FLAG_BOOK_MASK) >> FH_FLAG_BOOK_SHIFT);
 }
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

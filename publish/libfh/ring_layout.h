@@ -37,8 +37,8 @@ struct ring_header {
 	char feed_names[RING_FEEDS_MAX][RING_FEED_NAME_MAX];	/* by event.feed */
 };
 
-_Static_assert(sizeof(struct ring_header) == 128 + RING_FEEDS_MAX * RING_FEED_NAME_MAX,
+FH_STATIC_ASSERT(sizeof(struct ring_header) == 128 + RING_FEEDS_MAX * RING_FEED_NAME_MAX,
 	       "ring header layout");
-_Static_assert(sizeof(struct ring_header) <= RING_HEADER_SIZE, "ring header fits its page");
+FH_STATIC_ASSERT(sizeof(struct ring_header) <= RING_HEADER_SIZE, "ring header fits its page");
 
 #endif

@@ -12,6 +12,10 @@
 #include <stdint.h>
 #include <string.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define FH_STATS_MAGIC 0x3154415453484646ull	/* "FFHSTAT1" little-endian */
 #define FH_STATS_VERSION 3	/* 3: book refusals, snapshot and bad_sequence counters, ports */
 #define FH_STATS_FEEDS_MAX 16
@@ -101,12 +105,16 @@ static inline bool fh_stats_copy(const struct fh_stats_segment *seg, struct fh_s
 
 		if (before & 1)
 			continue;
-		memcpy(out, (const void *)seg, sizeof(*out));
+		memcpy(out, seg, sizeof(*out));
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		if (__atomic_load_n(&seg->seq, __ATOMIC_RELAXED) == before)
 			return true;
 	}
 	return false;
 }
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
