@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "book/util/clock.h"
+#include "fh_build_version.h"
 
 #define STATS_SWAP_WAIT_US 20000	/* an RX lcore services its swap within a loop pass */
 #define STATS_SWAP_POLL_US 100
@@ -459,6 +460,9 @@ static void stats_prometheus_write(struct stats *s, const struct fh_stats_segmen
 		stats_prometheus_failed(s, err);
 		return;
 	}
+	/* Which fhd wrote the file: the build's version and git revision ("" outside git). */
+	fprintf(out, "# HELP fh_build_info The fhd build writing this file (always 1).\n# TYPE fh_build_info gauge\n"
+		"fh_build_info{version=\"%s\",revision=\"%s\"} 1\n", FH_BUILD_VERSION, FH_BUILD_REVISION);
 	stats_counter_write(out, seg, "packets_total", "Framed packets received, both lines.",
 			    offsetof(struct fh_stats_feed, packets));
 	stats_counter_write(out, seg, "messages_total", "Messages applied to the books.",

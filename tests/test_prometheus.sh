@@ -23,6 +23,17 @@ promtool check metrics <"$TMP/out/fh.prom" >"$TMP/promtool.out" 2>&1
 rc=$?
 cat "$TMP/promtool.out"
 check "promtool check metrics: no complaint (exit $rc)" bash -c "[ $rc = 0 ] && [ ! -s '$TMP/promtool.out' ]"
+# fh_build_info names the build: the Makefile's FH_VERSION and `git describe` of the
+# tree (when it is one; -dirty aside: a tree edited since the build still matches), read
+# here independently of fhd, and what fhd --version says.
+version=$(sed -nE 's/^FH_VERSION := (.*)$/\1/p' "$ROOT/Makefile")
+revision=$(git -C "$ROOT" describe --always 2>/dev/null)
+info=$(grep -E '^fh_build_info\{' "$TMP/out/fh.prom")
+check "fh_build_info is the Makefile's version and the tree's revision ($info)" \
+	grep -qE "^fh_build_info\{version=\"${version//./\\.}\",revision=\"$revision(-dirty)?\"\} 1$" "$TMP/out/fh.prom"
+built=$(sed -nE 's/.*revision="([^"]*)".*/\1/p' <<<"$info")
+check "fhd --version says the same build ($("$FHD" --version))" \
+	[ "$("$FHD" --version)" = "fhd $version${built:+ ($built)}" ]
 check "durations in seconds: fh_recovery_fill_last_seconds" grep -q '^fh_recovery_fill_last_seconds{feed="itch"} ' "$TMP/out/fh.prom"
 refused=$(sed -nE 's/^fh_book_refused_total\{feed="itch",what="instruments"\} ([0-9]+)$/\1/p' "$TMP/out/fh.prom")
 report=$(counter "$TMP/fhd.out" "  book:" instruments_full)

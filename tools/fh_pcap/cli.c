@@ -37,7 +37,8 @@ static const char usage_text[] =
 	"  --vlan ID; all commands take --group-a IP (233.54.12.111), --group-b IP\n"
 	"  (233.49.196.111), --udp-port P (26477).\n"
 	"  Each MoldUDP64 packet is written as line A then line B, 10 us apart per\n"
-	"  packet, B 3 us after A. Exit status: 0 ok, 1 failure, 2 usage error.\n";
+	"  packet, B 3 us after A. Exit status: 0 ok, 1 failure, 2 usage error.\n"
+	"  fh-pcap --version prints fh-pcap's version.\n";
 
 static const struct option long_options[] = {
 	{ "seed", required_argument, NULL, OPT_SEED },
