@@ -23,15 +23,18 @@ promtool check metrics <"$TMP/out/fh.prom" >"$TMP/promtool.out" 2>&1
 rc=$?
 cat "$TMP/promtool.out"
 check "promtool check metrics: no complaint (exit $rc)" bash -c "[ $rc = 0 ] && [ ! -s '$TMP/promtool.out' ]"
-# fh_build_info names the build: the Makefile's FH_VERSION and `git describe` of the
-# tree (when it is one; -dirty aside: a tree edited since the build still matches), read
-# here independently of fhd, and what fhd --version says.
+# fh_build_info names the build: the Makefile's FH_VERSION (read here independently of
+# fhd) and the revision `git describe` gave at build time, a commit of this repository
+# (-dirty: an edited tree); fhd --version says the same.
 version=$(sed -nE 's/^FH_VERSION := (.*)$/\1/p' "$ROOT/Makefile")
-revision=$(git -C "$ROOT" describe --always 2>/dev/null)
 info=$(grep -E '^fh_build_info\{' "$TMP/out/fh.prom")
-check "fh_build_info is the Makefile's version and the tree's revision ($info)" \
-	grep -qE "^fh_build_info\{version=\"${version//./\\.}\",revision=\"$revision(-dirty)?\"\} 1$" "$TMP/out/fh.prom"
+check "fh_build_info has the Makefile's version ($info)" \
+	grep -qE "^fh_build_info\{version=\"${version//./\\.}\",revision=\"[^\"]*\"\} 1$" "$TMP/out/fh.prom"
 built=$(sed -nE 's/.*revision="([^"]*)".*/\1/p' <<<"$info")
+if git -C "$ROOT" rev-parse --git-dir >/dev/null 2>&1; then
+	check "fh_build_info's revision '$built' is a commit of this repository" \
+		bash -c 'git -C "$1" rev-parse -q --verify "$2^{commit}" &>/dev/null' _ "$ROOT" "${built%-dirty}"
+fi
 check "fhd --version says the same build ($("$FHD" --version))" \
 	[ "$("$FHD" --version)" = "fhd $version${built:+ ($built)}" ]
 check "durations in seconds: fh_recovery_fill_last_seconds" grep -q '^fh_recovery_fill_last_seconds{feed="itch"} ' "$TMP/out/fh.prom"
