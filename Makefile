@@ -134,11 +134,12 @@ $(B)/fh.pc: Makefile $(FH_HEADERS:publish/libfh/%=$(B)/include/fh/%)
 	$(Q)$(call fh_pc,$(abspath $(B)),$${prefix}/include,$${prefix}, -I$(CURDIR),-Wl$(comma)-rpath$(comma)$${libdir} ) >$@
 # The fh command (tools/fh/): main.c dispatches to one file per subcommand.
 FH_CLI_SRC := $(wildcard tools/fh/*.c)
-$(B)/fh: $(FH_CLI_SRC:%.c=$(B)/obj/%.o) $(B)/libfh.a
+# fh report reads percentiles with fhd's own function (book/util/hist.c).
+$(B)/fh: $(FH_CLI_SRC:%.c=$(B)/obj/%.o) $(B)/obj/book/util/hist.o $(B)/libfh.a
 	$(if $(Q),@echo "  LD      $@")
-	$(Q)$(CC) -o $@ $^
-$(B)/asan/fh: $(FH_CLI_SRC:%.c=$(B)/asan/obj/%.o) $(B)/asan/obj/publish/libfh/fh.o
-	$(Q)$(CC) $(SAN) -o $@ $^
+	$(Q)$(CC) -o $@ $^ -lm
+$(B)/asan/fh: $(FH_CLI_SRC:%.c=$(B)/asan/obj/%.o) $(B)/asan/obj/book/util/hist.o $(B)/asan/obj/publish/libfh/fh.o
+	$(Q)$(CC) $(SAN) -o $@ $^ -lm
 
 $(B)/bench-ring: $(B)/obj/bench/bench_ring.o $(B)/obj/publish/ring.o $(B)/obj/publish/shm_segment.o $(B)/obj/publish/libfh/fh.o
 	$(if $(Q),@echo "  LD      $@")

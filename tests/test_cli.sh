@@ -189,6 +189,16 @@ check "fh top on a ring fhd stopped: marked STOPPED" grep -q "^fh top  ring $rin
 check "fh top --once on a stopped ring: STOPPED too, and symbols" \
 	bash -c "grep -q 'STOPPED' '$TMP/top1.txt' && grep -qE '^itch +GENA ' '$TMP/top1.txt'"
 
+# fh stat of a feed without recovery: its book state, no recovery: or snapshot: line
+"$B/fh" stat --segment $ring-stats >"$TMP/stat.txt" 2>&1
+check "fh stat, no recovery configured: a book_state line, no recovery: or snapshot: line" \
+	bash -c "grep -q '^  book_state ok  losses 0 ' '$TMP/stat.txt' && ! grep -qE '^  (recovery|snapshot):' '$TMP/stat.txt'"
+"$B/fh" stat --segment $ring-stats --json >"$TMP/stat.json" 2>&1
+check "fh stat --json, no recovery configured: no recovery or snapshot object" python3 -c '
+import json, sys
+f = json.load(open(sys.argv[1]))["feeds"][0]
+sys.exit(not (f["book_state"] == "ok" and f["losses"] == 0 and "recovery" not in f and "snapshot" not in f))' "$TMP/stat.json"
+
 # --- fh tail --from-now on a running fhd: symbols, not #KEY ---
 "$FHD" -c "$TMP/pub.yaml" --replay "$ROOT/pcaps/itch-demo.pcap" --replay-loop --duration 30 >"$TMP/live.out" 2>&1 &
 fhd=$!
@@ -199,11 +209,22 @@ done
 sleep 1
 timeout 20 "$B/fh" tail --ring $ring-1 --from-now --count 3000 >"$TMP/now.txt" 2>"$TMP/now.err"
 timeout 20 "$B/fh" top --ring $ring-1 --once >"$TMP/top2.txt" 2>&1
+# fh stat --watch: a report a second until interrupted (exit 0), stdout a file: no escapes
+timeout --preserve-status -s INT 2.5 "$B/fh" stat --segment $ring-stats --watch >"$TMP/watch.txt" 2>&1
+rc=$?
+timeout --preserve-status -s INT 2.5 "$B/fh" stat --segment $ring-stats --watch 2 --json >"$TMP/watch.json" 2>&1
+rc2=$?
 kill -INT $fhd 2>/dev/null
 wait $fhd
 unnamed=$(grep -cE '^[0-9]+ (order_[a-z]+|level|trade|top|status) [^ ]+ #[0-9]+ ' "$TMP/now.txt")
 named=$(grep -cE '^[0-9]+ (order_[a-z]+|level|trade|top) [^ ]+ [A-Z]+ ' "$TMP/now.txt")
 check "fh tail --from-now: instrument events name their symbol ($named named, $unnamed as #KEY)" \
 	bash -c "[ $named -gt 100 ] && [ $unnamed = 0 ]"
+reports=$(grep -c '^fhd pid' "$TMP/watch.txt")
+check "fh stat --watch: a report each second ($reports in 2.5 s), exit 0 on SIGINT ($rc)" \
+	bash -c "[ $rc = 0 ] && [ $reports -ge 2 ] && [ $reports -le 4 ] && ! grep -q $'\x1b' '$TMP/watch.txt'"
+check "fh stat --watch 2 --json: JSON lines, every 2 s ($(wc -l <"$TMP/watch.json") in 2.5 s, exit $rc2)" \
+	bash -c "[ $rc2 = 0 ] && [ \$(wc -l <'$TMP/watch.json') = 2 ] &&
+		 python3 -c 'import json, sys; [json.loads(l) for l in open(sys.argv[1])]' '$TMP/watch.json'"
 check "fh top on a running ring: not marked STOPPED" bash -c "grep -q '^fh top  ring' '$TMP/top2.txt' && ! grep -q STOPPED '$TMP/top2.txt'"
 finish
