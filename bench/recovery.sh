@@ -96,7 +96,7 @@ for n in 1 100 10000; do
 		times+=("$(sed -nE 's/.*fill_last_us ([0-9.]+).*/\1/p' "$W/rec-$n.log")")
 	done
 	printf '  %5d messages: %s us (requests %s)\n' $n "${times[*]}" \
-		"$(sed -nE 's/.*recovery requests ([0-9]+).*/\1/p' "$W/rec-$n.log")"
+		"$(sed -nE 's/^  recovery:.* requests ([0-9]+).*/\1/p' "$W/rec-$n.log")"
 done
 
 echo
@@ -130,7 +130,7 @@ for _ in 1 2 3; do
 	"$B/fhd" -c "$W/join.yaml" --replay "$W/join1m.pcap" >"$W/join.log" 2>&1
 	printf '  %s ms, %s messages, %s live orders at the end\n' \
 		"$(sed -nE 's/^  snapshot:.* last_ms ([0-9.]+).*/\1/p' "$W/join.log")" \
-		"$(sed -nE 's/.*snapshots [0-9]+ \(([0-9]+) messages\).*/\1/p' "$W/join.log")" \
+		"$(sed -nE 's/^  snapshot:.* messages ([0-9]+).*/\1/p' "$W/join.log")" \
 		"$(sed -nE 's/.*live_orders ([0-9]+).*/\1/p' "$W/join.log")"
 done
 unserve

@@ -485,7 +485,9 @@ int report_main(int argc, char **argv)
 			break;
 		case 'h':
 			printf("usage: fh report DIR... -o FILE.png\n"
-			       "  plots the --hist-out files of one or more fhd runs, runs overlaid\n");
+			       "  plots the --hist-out files of one or more fhd runs, runs overlaid, and prints\n"
+			       "  their percentiles as fhd's own latency table has them (~: a file without its\n"
+			       "  histogram, read off the distribution's rows instead)\n");
 			return 0;
 		default:
 			return 2;
