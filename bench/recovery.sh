@@ -3,7 +3,7 @@
 #  1. time to recover a hole of 1, 100 and 10,000 messages on loopback: a capture of
 #     one message per packet with the hole cut from both lines, tools/mold_server.py
 #     serving the session; fhd's report gives the time from the hole's hand-over to
-#     the worker until it is filled (last_recovery_us), 3 runs each;
+#     the worker until it is filled (fill_last_us), 3 runs each;
 #  2. RX throughput while 10,000-message recoveries run: --replay-loop (a looping
 #     replay does not wait for recovery, like a wire) of the same capture, against the
 #     capture without the hole in the same run;
@@ -93,10 +93,10 @@ for n in 1 100 10000; do
 	times=()
 	for _ in 1 2 3; do
 		"$B/fhd" -c "$W/rec.yaml" --replay "$W/rec-$n.pcap" >"$W/rec-$n.log" 2>&1
-		times+=("$(sed -nE 's/.*last_recovery_us ([0-9.]+).*/\1/p' "$W/rec-$n.log")")
+		times+=("$(sed -nE 's/.*fill_last_us ([0-9.]+).*/\1/p' "$W/rec-$n.log")")
 	done
 	printf '  %5d messages: %s us (requests %s)\n' $n "${times[*]}" \
-		"$(sed -nE 's/.*recovery requests ([0-9]+).*/\1/p' "$W/rec-$n.log")"
+		"$(sed -nE 's/^  recovery:.* requests ([0-9]+).*/\1/p' "$W/rec-$n.log")"
 done
 
 echo
@@ -110,7 +110,7 @@ echo "  no hole:                 $(grep -E '^throughput' "$W/rec-loop0.log" | se
 echo "  a 10,000-message hole per loop: $(grep -E '^throughput' "$W/rec-loop1.log" | sed -E 's/.*: ([0-9]+ packets\/s).*/\1/');" \
 	"holes $(sed -nE 's/.*recovery: holes ([0-9]+)  filled ([0-9]+).*/\1, filled \2/p' "$W/rec-loop1.log")," \
 	"gaps $(sed -nE 's/^  gaps ([0-9]+).*/\1/p' "$W/rec-loop1.log")," \
-	"last fill $(sed -nE 's/.*last_recovery_us ([0-9.]+).*/\1/p' "$W/rec-loop1.log") us"
+	"last fill $(sed -nE 's/.*fill_last_us ([0-9.]+).*/\1/p' "$W/rec-loop1.log") us"
 unserve
 
 echo
@@ -129,8 +129,8 @@ config "$W/join.yaml" 65535 3072 "snapshot: { server: \"127.0.0.1:$port\", usern
 for _ in 1 2 3; do
 	"$B/fhd" -c "$W/join.yaml" --replay "$W/join1m.pcap" >"$W/join.log" 2>&1
 	printf '  %s ms, %s messages, %s live orders at the end\n' \
-		"$(sed -nE 's/.*last_snapshot_ms ([0-9.]+).*/\1/p' "$W/join.log")" \
-		"$(sed -nE 's/.*snapshots [0-9]+ \(([0-9]+) messages\).*/\1/p' "$W/join.log")" \
+		"$(sed -nE 's/^  snapshot:.* last_ms ([0-9.]+).*/\1/p' "$W/join.log")" \
+		"$(sed -nE 's/^  snapshot:.* messages ([0-9]+).*/\1/p' "$W/join.log")" \
 		"$(sed -nE 's/.*live_orders ([0-9]+).*/\1/p' "$W/join.log")"
 done
 unserve

@@ -11,6 +11,7 @@
 
 #include "book/util/clock.h"
 #include "book/util/memory.h"
+#include "publish/libfh/stats_layout.h"
 
 #define FEED_DAY_NS (86400ull * 1000000000ull)
 
@@ -1007,41 +1008,104 @@ void feed_set_flush(struct feed_set *set, uint64_t now_ns)
 		arbiter_flush(&set->feeds[i]->arbiter, now_ns);
 }
 
-/* The book state always; recovery's counters when the feed has it. */
+/* The feed's book state and recovery counters, each written by one thread: loaded whole. */
+static void feed_recovery_stats_fill(struct fh_stats_recovery *out, const struct feed *feed)
+{
+	const struct feed_recovery_rx *rx = &feed->recovery_rx;
+	const struct feed_recovery_io *io = &feed->recovery_io;
+
+#define FEED_LOAD(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
+	out->book_state = FEED_LOAD(rx->state);
+	out->recoveries = FEED_LOAD(rx->recoveries);
+	out->recovered = FEED_LOAD(rx->recovered);
+	out->recovered_messages = FEED_LOAD(rx->recovered_messages);
+	out->reply_packets = FEED_LOAD(rx->reply_packets);
+	out->reply_duplicates = FEED_LOAD(rx->reply_duplicates);
+	out->reply_bad = FEED_LOAD(rx->reply_bad);
+	out->losses = FEED_LOAD(rx->losses);
+	out->lost_messages = FEED_LOAD(rx->lost_messages);
+	out->lost_first = FEED_LOAD(rx->lost_first);
+	out->lost_count = FEED_LOAD(rx->lost_count);
+	out->hold_full = FEED_LOAD(rx->hold_full);
+	out->snapshots = FEED_LOAD(rx->snapshots);
+	out->snapshot_messages = FEED_LOAD(rx->snapshot_messages);
+	out->recovery_ns_last = FEED_LOAD(rx->recovery_ns_last);
+	out->recovery_ns_max = FEED_LOAD(rx->recovery_ns_max);
+	out->snapshot_ns_last = FEED_LOAD(rx->snapshot_ns_last);
+	out->reply_dropped = FEED_LOAD(rx->reply_dropped);
+	out->snapshot_stale = FEED_LOAD(rx->snapshot_stale);
+	out->snapshots_refused = FEED_LOAD(rx->snapshots_refused);
+	out->resyncs = FEED_LOAD(rx->resyncs);
+	out->resyncs_exhausted = FEED_LOAD(rx->resyncs_exhausted);
+	out->capacity_refusals = FEED_LOAD(rx->capacity_refusals);
+	/* started_ns is the RX lcore's own clock of the hole in hand: not a statistic. */
+	out->requests = FEED_LOAD(io->requests);
+	out->requested_messages = FEED_LOAD(io->requested_messages);
+	out->timeouts = FEED_LOAD(io->timeouts);
+	out->give_ups = FEED_LOAD(io->give_ups);
+	out->replies = FEED_LOAD(io->replies);
+	out->replies_bad = FEED_LOAD(io->replies_bad);
+	out->send_errors = FEED_LOAD(io->send_errors);
+	out->handoff_full = FEED_LOAD(io->handoff_full);
+	out->snapshot_attempts = FEED_LOAD(io->snapshot_attempts);
+	out->snapshot_failures = FEED_LOAD(io->snapshot_failures);
+	out->reply_won = FEED_LOAD(feed->arbiter.stats.lines[ARBITER_LINE_RECOVERY].packets_won);
+	out->joins_unrecovered = FEED_LOAD(feed->arbiter.stats.joins_unrecovered);
+	out->configured = (feed->cfg->recovery.enabled ? FH_STATS_HAS_RECOVERY : 0) |
+			  (feed->cfg->snapshot.enabled ? FH_STATS_HAS_SNAPSHOT : 0);
+#undef FEED_LOAD
+}
+
+void feed_stats_fill(const struct feed *feed, struct fh_stats_feed *out)
+{
+	const struct arbiter_stats *a = &feed->arbiter.stats;
+	const struct book_stats *b = &feed->book->stats;
+
+	out->packets = out->duplicates = out->dropped = out->journal_dropped = 0;
+	for (int l = 0; l < CFG_LINES_MAX; l++) {
+		const struct feed_line_stats *ls = &feed->lines[l];
+
+		out->packets += ls->packets;
+		out->duplicates += a->lines[l].duplicates;
+		out->dropped += ls->bad_frame + ls->wrong_source;
+		for (int v = PACKET_NOT_IPV4; v < PACKET_VERDICTS; v++)
+			out->dropped += ls->bad_packet[v];
+		out->journal_dropped += ls->journal_dropped;
+	}
+	/* The recovery replies' frames the journal missed count with the lines'. */
+	out->journal_dropped += feed->lines[ARBITER_LINE_RECOVERY].journal_dropped;
+	out->messages = feed->messages.messages;
+	out->skipped_messages = feed->messages.unknown_type + feed->messages.bad_length +
+				feed->messages.bad_field;
+	out->gaps = a->gaps;
+	out->gap_messages = a->gap_messages;
+	out->feed_delay_negative = feed->latency != NULL ? feed->latency->feed_delay_negative : 0;
+	out->feed_delay_out_of_range = feed->latency != NULL ? feed->latency->feed_delay_out_of_range : 0;
+	feed_recovery_stats_fill(&out->recovery, feed);
+	/*
+	 * What must be seen while fhd runs, not only in its exit report: the book's
+	 * capacity refusals (a session larger than the config), snapshot holds that
+	 * overflowed, snapshots refused, and packets of a sequence no line confirmed.
+	 */
+	_Static_assert(FH_STATS_LINES == ARBITER_LINES, "a bad_sequence per arbiter line");
+	out->instruments_full = __atomic_load_n(&b->instruments_full, __ATOMIC_RELAXED);
+	out->orders_full = __atomic_load_n(&b->orders_full, __ATOMIC_RELAXED);
+	out->levels_full = __atomic_load_n(&b->levels_full, __ATOMIC_RELAXED);
+	out->snapshot_dropped = __atomic_load_n(&a->snapshot_dropped, __ATOMIC_RELAXED);
+	out->snapshots_confirmed = __atomic_load_n(&a->snapshots_confirmed, __ATOMIC_RELAXED);
+	out->snapshots_unconfirmed = __atomic_load_n(&a->snapshots_unconfirmed, __ATOMIC_RELAXED);
+	for (int l = 0; l < ARBITER_LINES; l++)
+		out->bad_sequence[l] = __atomic_load_n(&a->lines[l].bad_sequence, __ATOMIC_RELAXED);
+}
+
+/* The book state always; each recovery group the feed has (fh_stats_counters' words). */
 static void feed_recovery_stats_print(FILE *out, const struct feed *feed)
 {
-	const struct feed_recovery_rx *r = &feed->recovery_rx;
-	const struct feed_recovery_io *io = &feed->recovery_io;
-	const struct arbiter_line_stats *l = &feed->arbiter.stats.lines[ARBITER_LINE_RECOVERY];
-	uint64_t state = __atomic_load_n(&r->state, __ATOMIC_RELAXED);
+	struct fh_stats_feed counters = { 0 };
+	uint64_t state = __atomic_load_n(&feed->recovery_rx.state, __ATOMIC_RELAXED);
 
-	fprintf(out, "  book_state %s", state < FEED_BOOK_STATES ? feed_book_state_names[state] : "?");
-	if (r->losses > 0)
-		fprintf(out, "  losses %" PRIu64 " (%" PRIu64 " messages, last seq %" PRIu64 "..%" PRIu64 ")",
-			r->losses, r->lost_messages, r->lost_first, r->lost_first + r->lost_count - 1);
-	fprintf(out, "\n");
-	if (feed->recovery == NULL)
-		return;
-	fprintf(out, "  recovery: holes %" PRIu64 "  filled %" PRIu64 "  messages %" PRIu64
-		"  replies %" PRIu64 " (won %" PRIu64 ", duplicates %" PRIu64 ", bad %" PRIu64 ", dropped %" PRIu64
-		")  joins_unrecovered %" PRIu64 "\n", r->recoveries, r->recovered, r->recovered_messages,
-		r->reply_packets, l->packets_won, l->duplicates, r->reply_bad, r->reply_dropped,
-		feed->arbiter.stats.joins_unrecovered);
-	fprintf(out, "  recovery requests %" PRIu64 " (%" PRIu64 " messages)  timeouts %" PRIu64
-		"  give_ups %" PRIu64 "  datagrams %" PRIu64 "  bad %" PRIu64 "  send_errors %" PRIu64
-		"  handoff_full %" PRIu64 "\n  snapshots %" PRIu64 " (%" PRIu64 " messages)  logins %" PRIu64
-		"  failed %" PRIu64 "  last_recovery_us %.1f (max %.1f)  last_snapshot_ms %.1f\n"
-		"  snapshot: confirmed %" PRIu64 "  refused %" PRIu64 "  stale_entries %" PRIu64 "  held_dropped %" PRIu64
-		"  resyncs %" PRIu64 "  resyncs_exhausted %" PRIu64 "\n",
-		__atomic_load_n(&io->requests, __ATOMIC_RELAXED), __atomic_load_n(&io->requested_messages, __ATOMIC_RELAXED),
-		__atomic_load_n(&io->timeouts, __ATOMIC_RELAXED), __atomic_load_n(&io->give_ups, __ATOMIC_RELAXED),
-		__atomic_load_n(&io->replies, __ATOMIC_RELAXED), __atomic_load_n(&io->replies_bad, __ATOMIC_RELAXED),
-		__atomic_load_n(&io->send_errors, __ATOMIC_RELAXED), __atomic_load_n(&io->handoff_full, __ATOMIC_RELAXED),
-		r->snapshots, r->snapshot_messages, __atomic_load_n(&io->snapshot_attempts, __ATOMIC_RELAXED),
-		__atomic_load_n(&io->snapshot_failures, __ATOMIC_RELAXED), r->recovery_ns_last / 1e3,
-		r->recovery_ns_max / 1e3, r->snapshot_ns_last / 1e6, feed->arbiter.stats.snapshots_confirmed,
-		r->snapshots_refused, r->snapshot_stale, feed->arbiter.stats.snapshot_dropped, r->resyncs,
-		r->resyncs_exhausted);
+	feed_stats_fill(feed, &counters);
+	fh_stats_counters_print(out, &counters, state < FEED_BOOK_STATES ? feed_book_state_names[state] : "?");
 }
 
 void feed_stats_print(FILE *out, const struct feed *feed)

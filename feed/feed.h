@@ -255,6 +255,15 @@ void feed_set_flush(struct feed_set *set, uint64_t now_ns);
 /* Prints a feed's counters (per feed and per line) and its gap log. */
 void feed_stats_print(FILE *out, const struct feed *feed);
 
+struct fh_stats_feed;
+
+/*
+ * The feed's counters as the stats segment holds them (publish/libfh/stats_layout.h):
+ * summed over its lines where they are per line, each loaded whole (each has one
+ * writer). The name, rates and latencies are not touched.
+ */
+void feed_stats_fill(const struct feed *feed, struct fh_stats_feed *out);
+
 /* Prints a set's counters for packets that reached no feed. */
 void feed_set_stats_print(FILE *out, const struct feed_set *set);
 

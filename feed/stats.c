@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "book/util/clock.h"
+#include "fh_build_version.h"
 
 #define STATS_SWAP_WAIT_US 20000	/* an RX lcore services its swap within a loop pass */
 #define STATS_SWAP_POLL_US 100
@@ -117,93 +118,6 @@ static void stats_latency_fill(struct fh_stats_latency *l, const struct hist *h)
 	l->mean_ns = hist_mean(h);
 }
 
-/* The feed's book state and recovery counters, each written by one thread: loaded whole. */
-static void stats_recovery_fill(struct fh_stats_recovery *out, const struct feed *feed)
-{
-	const struct feed_recovery_rx *rx = &feed->recovery_rx;
-	const struct feed_recovery_io *io = &feed->recovery_io;
-
-#define STATS_LOAD(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
-	out->book_state = STATS_LOAD(rx->state);
-	out->recoveries = STATS_LOAD(rx->recoveries);
-	out->recovered = STATS_LOAD(rx->recovered);
-	out->recovered_messages = STATS_LOAD(rx->recovered_messages);
-	out->reply_packets = STATS_LOAD(rx->reply_packets);
-	out->reply_duplicates = STATS_LOAD(rx->reply_duplicates);
-	out->reply_bad = STATS_LOAD(rx->reply_bad);
-	out->losses = STATS_LOAD(rx->losses);
-	out->lost_messages = STATS_LOAD(rx->lost_messages);
-	out->lost_first = STATS_LOAD(rx->lost_first);
-	out->lost_count = STATS_LOAD(rx->lost_count);
-	out->hold_full = STATS_LOAD(rx->hold_full);
-	out->snapshots = STATS_LOAD(rx->snapshots);
-	out->snapshot_messages = STATS_LOAD(rx->snapshot_messages);
-	out->recovery_ns_last = STATS_LOAD(rx->recovery_ns_last);
-	out->recovery_ns_max = STATS_LOAD(rx->recovery_ns_max);
-	out->snapshot_ns_last = STATS_LOAD(rx->snapshot_ns_last);
-	out->reply_dropped = STATS_LOAD(rx->reply_dropped);
-	out->snapshot_stale = STATS_LOAD(rx->snapshot_stale);
-	out->snapshots_refused = STATS_LOAD(rx->snapshots_refused);
-	out->resyncs = STATS_LOAD(rx->resyncs);
-	out->resyncs_exhausted = STATS_LOAD(rx->resyncs_exhausted);
-	out->capacity_refusals = STATS_LOAD(rx->capacity_refusals);
-	/* started_ns is the RX lcore's own clock of the hole in hand: not a statistic. */
-	out->requests = STATS_LOAD(io->requests);
-	out->requested_messages = STATS_LOAD(io->requested_messages);
-	out->timeouts = STATS_LOAD(io->timeouts);
-	out->give_ups = STATS_LOAD(io->give_ups);
-	out->replies = STATS_LOAD(io->replies);
-	out->replies_bad = STATS_LOAD(io->replies_bad);
-	out->send_errors = STATS_LOAD(io->send_errors);
-	out->handoff_full = STATS_LOAD(io->handoff_full);
-	out->snapshot_attempts = STATS_LOAD(io->snapshot_attempts);
-	out->snapshot_failures = STATS_LOAD(io->snapshot_failures);
-#undef STATS_LOAD
-}
-
-/* A feed's counters, summed over its lines where they are per line. */
-static void stats_counters_fill(struct fh_stats_feed *out, const struct feed *feed)
-{
-	const struct arbiter_stats *a = &feed->arbiter.stats;
-	const struct book_stats *b = &feed->book->stats;
-
-	out->packets = out->duplicates = out->dropped = out->journal_dropped = 0;
-	for (int l = 0; l < CFG_LINES_MAX; l++) {
-		const struct feed_line_stats *ls = &feed->lines[l];
-
-		out->packets += ls->packets;
-		out->duplicates += a->lines[l].duplicates;
-		out->dropped += ls->bad_frame + ls->wrong_source;
-		for (int v = PACKET_NOT_IPV4; v < PACKET_VERDICTS; v++)
-			out->dropped += ls->bad_packet[v];
-		out->journal_dropped += ls->journal_dropped;
-	}
-	/* The recovery replies' frames the journal missed count with the lines'. */
-	out->journal_dropped += feed->lines[ARBITER_LINE_RECOVERY].journal_dropped;
-	out->messages = feed->messages.messages;
-	out->skipped_messages = feed->messages.unknown_type + feed->messages.bad_length +
-				feed->messages.bad_field;
-	out->gaps = a->gaps;
-	out->gap_messages = a->gap_messages;
-	out->feed_delay_negative = feed->latency != NULL ? feed->latency->feed_delay_negative : 0;
-	out->feed_delay_out_of_range = feed->latency != NULL ? feed->latency->feed_delay_out_of_range : 0;
-	stats_recovery_fill(&out->recovery, feed);
-	/*
-	 * What must be seen while fhd runs, not only in its exit report: the book's
-	 * capacity refusals (a session larger than the config), snapshot holds that
-	 * overflowed, snapshots refused, and packets of a sequence no line confirmed.
-	 */
-	_Static_assert(FH_STATS_LINES == ARBITER_LINES, "a bad_sequence per arbiter line");
-	out->instruments_full = __atomic_load_n(&b->instruments_full, __ATOMIC_RELAXED);
-	out->orders_full = __atomic_load_n(&b->orders_full, __ATOMIC_RELAXED);
-	out->levels_full = __atomic_load_n(&b->levels_full, __ATOMIC_RELAXED);
-	out->snapshot_dropped = __atomic_load_n(&a->snapshot_dropped, __ATOMIC_RELAXED);
-	out->snapshots_confirmed = __atomic_load_n(&a->snapshots_confirmed, __ATOMIC_RELAXED);
-	out->snapshots_unconfirmed = __atomic_load_n(&a->snapshots_unconfirmed, __ATOMIC_RELAXED);
-	for (int l = 0; l < ARBITER_LINES; l++)
-		out->bad_sequence[l] = __atomic_load_n(&a->lines[l].bad_sequence, __ATOMIC_RELAXED);
-}
-
 static void stats_us(char *out, size_t size, uint64_t ns)
 {
 	if (ns < 10000)
@@ -256,99 +170,32 @@ static void stats_counter_write(FILE *out, const struct fh_stats_segment *seg, c
 	stats_family_write(out, seg, metric, "counter", help, field, false);
 }
 
-/* The book state and the recovery counters (feed/recovery.h says what each means). */
+/*
+ * The book state, and the recovery counters by their one vocabulary (fh_stats_counters
+ * in stats_layout.h): fh_<group prefix><word>_total, or no suffix for a gauge, or
+ * _seconds for a duration. Every group for every feed: a counter a feed cannot move
+ * stays 0, so each family has a sample per feed.
+ */
 static void stats_prometheus_recovery_write(FILE *out, const struct fh_stats_segment *seg)
 {
-#define STATS_RECOVERY(field) offsetof(struct fh_stats_feed, recovery.field), false
-#define STATS_RECOVERY_NS(field) offsetof(struct fh_stats_feed, recovery.field), true
-	static const struct {
-		const char *metric, *type, *help;
-		size_t field;
-		bool ns;
-	} families[] = {
-		{ "book_state", "gauge", "The feed's book state: 0 ok (the books follow the session), "
-		  "1 recovering (a hole is being filled: right but behind), 2 stale (messages were lost: "
-		  "the books may be wrong until a snapshot or a new session).", STATS_RECOVERY(book_state) },
-		{ "recovery_holes_total", "counter", "Holes handed to recovery.", STATS_RECOVERY(recoveries) },
-		{ "recovery_filled_total", "counter", "Holes recovery filled.", STATS_RECOVERY(recovered) },
-		{ "recovery_messages_total", "counter", "Messages applied from recovery replies.",
-		  STATS_RECOVERY(recovered_messages) },
-		{ "recovery_reply_packets_total", "counter", "Recovery reply packets offered to the sequence path.",
-		  STATS_RECOVERY(reply_packets) },
-		{ "recovery_reply_duplicates_total", "counter", "Recovery replies carrying nothing new.",
-		  STATS_RECOVERY(reply_duplicates) },
-		{ "recovery_reply_bad_total", "counter", "Recovery replies whose MoldUDP64 framing was refused.",
-		  STATS_RECOVERY(reply_bad) },
-		{ "recovery_fill_last_seconds", "gauge", "The last hole filled: handed to recovery -> filled.",
-		  STATS_RECOVERY_NS(recovery_ns_last) },
-		{ "recovery_fill_max_seconds", "gauge", "The longest fill since start.",
-		  STATS_RECOVERY_NS(recovery_ns_max) },
-		{ "snapshot_last_seconds", "gauge", "The last snapshot: asked for -> applied.",
-		  STATS_RECOVERY_NS(snapshot_ns_last) },
-		{ "recovery_losses_total", "counter", "Holes declared lost (no recovery, recovery gave up, or the hold filled).",
-		  STATS_RECOVERY(losses) },
-		{ "recovery_lost_messages_total", "counter", "Messages in holes declared lost.",
-		  STATS_RECOVERY(lost_messages) },
-		{ "recovery_lost_first", "gauge", "First sequence number of the last loss declared (0: none).",
-		  STATS_RECOVERY(lost_first) },
-		{ "recovery_last_loss_messages", "gauge", "Messages of the last loss declared.",
-		  STATS_RECOVERY(lost_count) },
-		{ "recovery_hold_full_total", "counter", "Losses declared because the hold was full.",
-		  STATS_RECOVERY(hold_full) },
-		{ "snapshots_total", "counter", "Snapshots applied.", STATS_RECOVERY(snapshots) },
-		{ "snapshot_messages_total", "counter", "Messages applied from snapshots.",
-		  STATS_RECOVERY(snapshot_messages) },
-		{ "recovery_reply_dropped_total", "counter",
-		  "Recovery replies ahead of the hole dropped: every RX copy was held.", STATS_RECOVERY(reply_dropped) },
-		{ "snapshot_stale_entries_total", "counter", "Entries of a snapshot no longer wanted, dropped.",
-		  STATS_RECOVERY(snapshot_stale) },
-		{ "snapshots_refused_total", "counter",
-		  "Snapshots refused: no line reached their sequence in time, or another session's.",
-		  STATS_RECOVERY(snapshots_refused) },
-		{ "snapshot_resyncs_total", "counter", "Re-syncs (snapshots after a loss) asked for.",
-		  STATS_RECOVERY(resyncs) },
-		{ "snapshot_resyncs_exhausted_total", "counter",
-		  "Losses left stale: the session's re-syncs (snapshot.resyncs) were used up.",
-		  STATS_RECOVERY(resyncs_exhausted) },
-		{ "book_capacity_refusals_total", "counter",
-		  "Instruments, orders or levels the book refused (book.instruments/orders/levels): the feed is stale.",
-		  STATS_RECOVERY(capacity_refusals) },
-		{ "recovery_requests_total", "counter", "Recovery request packets sent.", STATS_RECOVERY(requests) },
-		{ "recovery_requested_messages_total", "counter", "Messages asked for in recovery requests.",
-		  STATS_RECOVERY(requested_messages) },
-		{ "recovery_timeouts_total", "counter", "Recovery requests unanswered in time.",
-		  STATS_RECOVERY(timeouts) },
-		{ "recovery_give_ups_total", "counter", "Ranges recovery gave up on (retries exhausted).",
-		  STATS_RECOVERY(give_ups) },
-		{ "recovery_replies_total", "counter", "Datagrams received on the recovery socket.",
-		  STATS_RECOVERY(replies) },
-		{ "recovery_replies_bad_total", "counter",
-		  "Recovery datagrams dropped: malformed, another session or source, or not asked for.",
-		  STATS_RECOVERY(replies_bad) },
-		{ "recovery_send_errors_total", "counter", "Recovery requests the socket refused.",
-		  STATS_RECOVERY(send_errors) },
-		{ "recovery_handoff_full_total", "counter", "Recovery replies dropped: the RX lcore's reply ring was full.",
-		  STATS_RECOVERY(handoff_full) },
-		{ "snapshot_attempts_total", "counter", "Snapshot (GLIMPSE) logins tried.",
-		  STATS_RECOVERY(snapshot_attempts) },
-		{ "snapshot_failures_total", "counter", "Snapshots rejected, disconnected or timed out.",
-		  STATS_RECOVERY(snapshot_failures) },
-		/* the arbiter's, beside the struct fh_stats_recovery it has no field in */
-		{ "snapshot_dropped_packets_total", "counter",
-		  "Line packets dropped (oldest first) from a full hold while a snapshot was taken.",
-		  offsetof(struct fh_stats_feed, snapshot_dropped), false },
-		{ "snapshots_confirmed_total", "counter", "Snapshots whose sequence a line packet reached.",
-		  offsetof(struct fh_stats_feed, snapshots_confirmed), false },
-		{ "snapshots_unconfirmed_total", "counter",
-		  "Snapshots refused: no line packet reached their sequence in time.",
-		  offsetof(struct fh_stats_feed, snapshots_unconfirmed), false },
+	static const char *const suffixes[] = {
+		[FH_STATS_COUNTER] = "_total", [FH_STATS_GAUGE] = "", [FH_STATS_DURATION] = "_seconds",
 	};
-#undef STATS_RECOVERY
-#undef STATS_RECOVERY_NS
+	static const char *const types[] = {
+		[FH_STATS_COUNTER] = "counter", [FH_STATS_GAUGE] = "gauge", [FH_STATS_DURATION] = "gauge",
+	};
+	char metric[96];
 
-	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++)
-		stats_family_write(out, seg, families[i].metric, families[i].type, families[i].help,
-				   families[i].field, families[i].ns);
+	stats_family_write(out, seg, "book_state", "gauge", "The feed's book state: 0 ok (the books follow the "
+			   "session), 1 recovering (a hole is being filled: right but behind), 2 stale (messages were "
+			   "lost: the books may be wrong until a snapshot or a new session).",
+			   offsetof(struct fh_stats_feed, recovery.book_state), false);
+	for (size_t i = 0; i < FH_STATS_COUNTERS; i++) {
+		const struct fh_stats_counter *c = &fh_stats_counters[i];
+
+		snprintf(metric, sizeof(metric), "%s%s%s", fh_stats_group_prefixes[c->group], c->word, suffixes[c->kind]);
+		stats_family_write(out, seg, metric, types[c->kind], c->help, c->offset, c->kind == FH_STATS_DURATION);
+	}
 }
 
 /* A label value as the text format wants it: backslash, double quote and newline escaped. */
@@ -459,6 +306,9 @@ static void stats_prometheus_write(struct stats *s, const struct fh_stats_segmen
 		stats_prometheus_failed(s, err);
 		return;
 	}
+	/* Which fhd wrote the file: the build's version and git revision ("" outside git). */
+	fprintf(out, "# HELP fh_build_info The fhd build writing this file (always 1).\n# TYPE fh_build_info gauge\n"
+		"fh_build_info{version=\"%s\",revision=\"%s\"} 1\n", FH_BUILD_VERSION, FH_BUILD_REVISION);
 	stats_counter_write(out, seg, "packets_total", "Framed packets received, both lines.",
 			    offsetof(struct fh_stats_feed, packets));
 	stats_counter_write(out, seg, "messages_total", "Messages applied to the books.",
@@ -525,7 +375,7 @@ void stats_tick(struct stats *s, uint64_t now_ns, bool final)
 			fprintf(stderr, "fhd: %s: RX lcore did not hand over its histograms; next interval\n",
 				f->feed->cfg->name);
 		snprintf(out->name, sizeof(out->name), "%s", f->feed->cfg->name);
-		stats_counters_fill(out, f->feed);
+		feed_stats_fill(f->feed, out);
 		out->packets_per_s = s->last_tick_ns && seconds > 0 ? (double)(out->packets - f->last_packets) / seconds : 0;
 		out->messages_per_s = s->last_tick_ns && seconds > 0 ? (double)(out->messages - f->last_messages) / seconds : 0;
 		f->last_packets = out->packets;

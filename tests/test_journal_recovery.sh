@@ -25,8 +25,8 @@ HANG=120	# seconds: only a hang reaches it (fhd's report is still written)
 # value LOG LABEL NAME: a counter of fhd's report; state LOG: the feed's book state.
 value() { counter "$1" "$2" "$3"; }
 state() { sed -nE 's/^  book_state ([a-z]+).*/\1/p' "$1" | head -1; }
-# won LOG: the replies whose messages were (partly) applied ("replies N (won N, ...").
-won() { sed -nE 's/^  recovery: holes .* \(won ([0-9]+),.*/\1/p' "$1" | head -1; }
+# won LOG: the replies whose messages were (partly) applied (recovery: ... reply_won N).
+won() { counter "$1" "^  recovery:" reply_won; }
 # run NAME PCAP: fhd --replay PCAP on NAME.yaml into NAME.dump, NAME.log, NAME.err; $rc.
 run() {
 	timeout -k 5 $HANG "$FHD" -c "$TMP/$1.yaml" --replay "$2" --dump-books "$TMP/$1.dump" "${@:3}" \
@@ -111,7 +111,7 @@ check "replayed: the same $holes holes, filled from the capture, no gap, book_st
 check "replayed: every reply from the capture won, nothing asked of the server" \
 	[ "$(won "$TMP/replayed.log")" = "$(won "$TMP/live.log")" -a "$(won "$TMP/live.log")" -gt 0 -a \
 	"$(value "$TMP/replayed.log" "line recovery:" packets)" = "$in_file" -a \
-	"$(value "$TMP/replayed.log" "recovery requests" requests)" = 0 ]
+	"$(value "$TMP/replayed.log" "^  recovery:" requests)" = 0 ]
 check "replayed: held as in the recovered run ($(grep -oE "held [0-9]+ \(max [0-9]+" "$TMP/live.log"))" \
 	[ "$(grep -oE "held [0-9]+ \(max [0-9]+" "$TMP/live.log")" = "$(grep -oE "held [0-9]+ \(max [0-9]+" "$TMP/replayed.log")" ]
 
@@ -154,8 +154,8 @@ cp "$TMP/live.yaml" "$TMP/forged.yaml"
 run forged "$TMP/forged.pcapng"
 check "forged: fhd exits 0" [ $rc = 0 ]
 same_file "forged: books equal the recovered run's" "$TMP/live.dump" "$TMP/forged.dump"
-check "forged: both forged replies refused (bad $(value "$TMP/forged.log" "recovery: holes" bad)), no gap, ok" \
-	[ "$(value "$TMP/forged.log" "recovery: holes" bad)" -ge 2 -a "$(value "$TMP/forged.log" "^  gaps" gaps)" = 0 -a \
+check "forged: both forged replies refused (bad $(value "$TMP/forged.log" "^  recovery:" reply_bad)), no gap, ok" \
+	[ "$(value "$TMP/forged.log" "^  recovery:" reply_bad)" -ge 2 -a "$(value "$TMP/forged.log" "^  gaps" gaps)" = 0 -a \
 	"$(state "$TMP/forged.log")" = ok ]
 
 echo "== the journal without its first reply"
@@ -174,7 +174,7 @@ missing_holes=$(value "$TMP/missing.log" "recovery: holes" holes)
 check "missing: every other hole filled from the capture ($missing_holes handed over, one lost), nothing asked" \
 	[ "${missing_holes:-0}" -gt 1 -a "$(value "$TMP/missing.log" "recovery: holes" filled)" = $((missing_holes - 1)) -a \
 	"$(won "$TMP/missing.log")" = $((in_file - 1)) -a \
-	"$(value "$TMP/missing.log" "recovery requests" requests)" = 0 ]
+	"$(value "$TMP/missing.log" "^  recovery:" requests)" = 0 ]
 
 echo "== live: the journal of a run on a wire replays to its books"
 # As tests/test_live.sh: fhd on a veth (net_af_packet), tcpreplay into the other end
@@ -224,5 +224,5 @@ run wire-replayed "$TMP"/jw/fh-*.pcapng
 same_file "wire: the journal replayed, server stopped: the same books" "$TMP/wire.dump" "$TMP/wire-replayed.dump"
 check "wire: the same holes, filled from the capture, nothing asked" \
 	[ "$(value "$TMP/wire-replayed.log" "recovery: holes" filled)" = "$wire_holes" -a \
-	"$(state "$TMP/wire-replayed.log")" = ok -a "$(value "$TMP/wire-replayed.log" "recovery requests" requests)" = 0 ]
+	"$(state "$TMP/wire-replayed.log")" = ok -a "$(value "$TMP/wire-replayed.log" "^  recovery:" requests)" = 0 ]
 finish

@@ -122,10 +122,10 @@ wait "$fhd_pid"
 kill "$glimpse_pid" 2>/dev/null
 state=$(sed -nE 's/^  book_state ([a-z]+).*/\1/p' "$TMP/join.log" | head -1)
 check "live join: book_state ok ($state), lines played for $((SECONDS - start)) s" [ "$state" = ok ]
-check "live join: one login ($(counter "$TMP/join.log" "snapshots" logins)), none failed, one snapshot confirmed" \
-	[ "$(counter "$TMP/join.log" "snapshots" logins)" = 1 -a "$(counter "$TMP/join.log" "snapshots" failed)" = 0 -a \
-	"$(counter "$TMP/join.log" "snapshot: confirmed" confirmed)" = 1 ]
-check "live join: the hold kept every line packet (held_dropped $(counter "$TMP/join.log" "snapshot: confirmed" held_dropped), held max $(counter "$TMP/join.log" "^  gaps" max))" \
-	[ "$(counter "$TMP/join.log" "snapshot: confirmed" held_dropped)" = 0 -a "$(counter "$TMP/join.log" "^  gaps" gaps)" = 0 ]
+check "live join: one login ($(counter "$TMP/join.log" "^  snapshot:" logins)), none failed, one snapshot confirmed" \
+	[ "$(counter "$TMP/join.log" "^  snapshot:" logins)" = 1 -a "$(counter "$TMP/join.log" "^  snapshot:" failures)" = 0 -a \
+	"$(counter "$TMP/join.log" "^  snapshot:" confirmed)" = 1 ]
+check "live join: the hold kept every line packet (dropped_packets $(counter "$TMP/join.log" "^  snapshot:" dropped_packets), held max $(counter "$TMP/join.log" "^  gaps" max))" \
+	[ "$(counter "$TMP/join.log" "^  snapshot:" dropped_packets)" = 0 -a "$(counter "$TMP/join.log" "^  gaps" gaps)" = 0 ]
 same_file "live join: the dump equals the complete session's" "$TMP/ref-full.dump" "$TMP/join.dump"
 finish

@@ -70,14 +70,14 @@ recover rate1 0.01 "" "timeout_ms: 200"
 recover rate5 0.05 "" "timeout_ms: 200"
 recover rate20 0.2 "" "timeout_ms: 200"
 recover lossy-server 0.05 "--loss 0.2 --seed 3" "timeout_ms: 30, retries: 10"
-check "lossy-server: lost replies were re-requested (timeouts $(value "$TMP/lossy-server.log" "recovery requests" timeouts))" \
-	[ "$(value "$TMP/lossy-server.log" "recovery requests" timeouts)" -gt 0 ]
+check "lossy-server: lost replies were re-requested (timeouts $(value "$TMP/lossy-server.log" "^  recovery:" timeouts))" \
+	[ "$(value "$TMP/lossy-server.log" "^  recovery:" timeouts)" -gt 0 ]
 recover capped 0.05 "--max-per-reply 3" "timeout_ms: 200"
 check "capped: replies of at most 3 messages, the rest asked for again" \
-	[ "$(value "$TMP/capped.log" "recovery requests" requests)" -gt "$(value "$TMP/capped.log" "recovery: holes" holes)" ]
+	[ "$(value "$TMP/capped.log" "^  recovery:" requests)" -gt "$(value "$TMP/capped.log" "recovery: holes" holes)" ]
 recover wrong-session 0.05 "--wrong-session-every 3" "timeout_ms: 30, retries: 10"
-check "wrong-session: replies of another session counted bad ($(value "$TMP/wrong-session.log" "recovery requests" bad))" \
-	[ "$(value "$TMP/wrong-session.log" "recovery requests" bad)" -gt 0 ]
+check "wrong-session: replies of another session counted bad ($(value "$TMP/wrong-session.log" "^  recovery:" datagrams_bad))" \
+	[ "$(value "$TMP/wrong-session.log" "^  recovery:" datagrams_bad)" -gt 0 ]
 
 echo "== server silent: the loss is declared after the retries, the feed goes STALE"
 dropped=$(python3 "$CRAFT" drop-both "$TMP/s.pcap" "$TMP/down.pcap" 0.002 11)
@@ -89,11 +89,11 @@ ring=fhrec$$-down
 stop
 holes=$(value "$TMP/down.log" "recovery: holes" holes)
 check "down: $dropped packets lost, $holes holes, each given up after 1 + 2 retries" \
-	[ "$holes" -gt 0 -a "$(value "$TMP/down.log" "recovery requests" give_ups)" = "$holes" -a \
-	"$(value "$TMP/down.log" "recovery requests" requests)" = $((holes * 3)) ]
-check "down: each hole declared a gap after every send timed out ($(value "$TMP/down.log" "recovery requests" timeouts) timeouts)" \
+	[ "$holes" -gt 0 -a "$(value "$TMP/down.log" "^  recovery:" give_ups)" = "$holes" -a \
+	"$(value "$TMP/down.log" "^  recovery:" requests)" = $((holes * 3)) ]
+check "down: each hole declared a gap after every send timed out ($(value "$TMP/down.log" "^  recovery:" timeouts) timeouts)" \
 	[ "$(value "$TMP/down.log" "^  gaps" gaps)" = "$holes" -a \
-	"$(value "$TMP/down.log" "recovery requests" timeouts)" = $((holes * 3)) ]
+	"$(value "$TMP/down.log" "^  recovery:" timeouts)" = $((holes * 3)) ]
 check "down: book_state stale" [ "$(state "$TMP/down.log")" = stale ]
 # The lost ranges the log names are the ones the capture lacks (an independent count).
 python3 - "$TMP/s.pcap" "$TMP/down.pcap" >"$TMP/down.expected" <<'PY'
@@ -162,7 +162,7 @@ join join-ahead "--as-of 15000"
 same_file "join-ahead: snapshot as of 15000, capture from 12001: dump equals the complete session's" \
 	"$TMP/ref.dump" "$TMP/join-ahead.dump"
 check "join-ahead: one snapshot, book_state ok" \
-	[ "$(value "$TMP/join-ahead.log" "snapshots" snapshots)" = 1 -a "$(state "$TMP/join-ahead.log")" = ok ]
+	[ "$(value "$TMP/join-ahead.log" "^  snapshot:" applied)" = 1 -a "$(state "$TMP/join-ahead.log")" = ok ]
 check "join-ahead: live applied from 15000 on ($(value "$TMP/join-ahead.log" "^  messages" messages))" \
 	[ "$(value "$TMP/join-ahead.log" "^  messages" messages)" = $((messages - 14999)) ]
 
@@ -181,11 +181,11 @@ join join-disconnect "--as-of 15000 --disconnect-after 40"
 same_file "join-disconnect: the server cut the first snapshot after 40 messages; the second login's dump equals" \
 	"$TMP/ref.dump" "$TMP/join-disconnect.dump"
 check "join-disconnect: two logins, one failed" \
-	[ "$(value "$TMP/join-disconnect.log" "snapshots" logins)" = 2 -a "$(value "$TMP/join-disconnect.log" "snapshots" failed)" = 1 ]
+	[ "$(value "$TMP/join-disconnect.log" "^  snapshot:" logins)" = 2 -a "$(value "$TMP/join-disconnect.log" "^  snapshot:" failures)" = 1 ]
 
 join join-rejected "--as-of 15000 --reject A"
 check "join-rejected: every login rejected (1 + 2 retries), the feed is STALE" \
-	[ "$(value "$TMP/join-rejected.log" "snapshots" logins)" = 3 -a "$(state "$TMP/join-rejected.log")" = stale ]
+	[ "$(value "$TMP/join-rejected.log" "^  snapshot:" logins)" = 3 -a "$(state "$TMP/join-rejected.log")" = stale ]
 
 echo "== a re-sync whose snapshot fails: fhd's books are emptied, and so are consumers'"
 # The join succeeds; holes lost on both lines (no re-request server) make the feed
@@ -199,7 +199,7 @@ ring=fhrec$$-resync
 	>"$TMP/resync.log" 2>"$TMP/resync.err" || fail "resync: fhd exited non-zero"
 stop
 check "resync: one snapshot (the join), then a re-sync refused twice; the feed is STALE" \
-	[ "$(value "$TMP/resync.log" "snapshots" snapshots)" = 1 -a "$(value "$TMP/resync.log" "snapshots" logins)" = 3 -a \
+	[ "$(value "$TMP/resync.log" "^  snapshot:" applied)" = 1 -a "$(value "$TMP/resync.log" "^  snapshot:" logins)" = 3 -a \
 	"$(state "$TMP/resync.log")" = stale ]
 if "$FH" tail --ring $ring-1 --json >"$TMP/resync.json" 2>"$TMP/resync.tail.err"; then
 	# The feed is STALE from the loss on: the failure changes no state, it empties the books.

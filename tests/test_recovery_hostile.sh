@@ -49,14 +49,14 @@ mold() {
 }
 mold count-lie stale
 check "mold-count-lie: replies whose count disagrees with their payload counted bad" \
-	[ "$(counter "$TMP/mold-count-lie.log" "recovery requests" bad)" -gt 0 ]
+	[ "$(counter "$TMP/mold-count-lie.log" "^  recovery:" datagrams_bad)" -gt 0 ]
 mold short stale
 mold zero stale
 check "mold-zero: count 0 and 0xFFFF replies counted bad" \
-	[ "$(counter "$TMP/mold-zero.log" "recovery requests" bad)" -gt 0 ]
+	[ "$(counter "$TMP/mold-zero.log" "^  recovery:" datagrams_bad)" -gt 0 ]
 mold huge stale
 check "mold-huge: datagrams over 2048 bytes counted bad" \
-	[ "$(counter "$TMP/mold-huge.log" "recovery requests" bad)" -gt 0 ]
+	[ "$(counter "$TMP/mold-huge.log" "^  recovery:" datagrams_bad)" -gt 0 ]
 mold beyond any
 mold before any
 mold badlen any lies
@@ -65,7 +65,7 @@ check "mold-badlen: messages of a wrong length counted by the decoder" \
 mold dup-flood ok
 mold late ok
 check "mold-late: the copies that came after the hole closed counted bad" \
-	[ "$(counter "$TMP/mold-late.log" "recovery requests" bad)" -gt 0 ]
+	[ "$(counter "$TMP/mold-late.log" "^  recovery:" datagrams_bad)" -gt 0 ]
 
 echo "== replies ahead of the hole, past its end, in reverse order (issue 20)"
 # lost_messages FULL PART: how many messages PART lacks of FULL's, and the first of them.
@@ -101,8 +101,8 @@ config "$TMP/mold-ahead.yaml" "recovery: { server: \"127.0.0.1:$port\", timeout_
 run_fhd mold-ahead "$TMP/big.pcap" $BOUND
 server_stop
 holes=$(counter "$TMP/mold-ahead.log" "recovery: holes" holes)
-give_ups=$(counter "$TMP/mold-ahead.log" "recovery requests" give_ups)
-timeouts=$(counter "$TMP/mold-ahead.log" "recovery requests" timeouts)
+give_ups=$(counter "$TMP/mold-ahead.log" "^  recovery:" give_ups)
+timeouts=$(counter "$TMP/mold-ahead.log" "^  recovery:" timeouts)
 check "mold-ahead: the replay ended within ${BOUND}s (exit $rc; 124: it hung)" [ "$rc" = 0 ]
 check "mold-ahead: book_state stale, the hole declared from $big_first ($(grep -m1 '^  gap: ' "$TMP/mold-ahead.log"))" \
 	bash -c "[ '$(state "$TMP/mold-ahead.log")' = stale ] && grep -q '^  gap: seq $big_first\.\.' '$TMP/mold-ahead.log'"
@@ -171,8 +171,8 @@ server_stop
 check "flood: found fhd's recovery socket (port ${uport:-none})" [ -n "$uport" ]
 consistent flood
 check "flood: book_state ok: the forged replies did not stop the recovery" [ "$(state "$TMP/flood.log")" = ok ]
-check "flood: no forged datagram reached the worker (connected socket; bad $(counter "$TMP/flood.log" "recovery requests" bad))" \
-	[ "$(counter "$TMP/flood.log" "recovery requests" bad)" = 0 ]
+check "flood: no forged datagram reached the worker (connected socket; bad $(counter "$TMP/flood.log" "^  recovery:" datagrams_bad))" \
+	[ "$(counter "$TMP/flood.log" "^  recovery:" datagrams_bad)" = 0 ]
 
 echo "== a snapshot server that lies"
 # The capture joins mid-session (from 12001); the real server's snapshot as of 15000.
@@ -209,14 +209,14 @@ glimpse() {
 		# The worker took each snapshot whole; no line reached its End (2^64 - 2): each is
 		# applied RECOVERING, then refused when the replay ends or confirm_ms runs out,
 		# and the re-syncs are bounded (resyncs: 1 here): two logins, both refused.
-		check "$name: End of Snapshot far past the lines refused ($(counter "$TMP/$name.log" "snapshots" logins) logins, refused $(counter "$TMP/$name.log" "snapshot: confirmed" refused))" \
-			[ "$(counter "$TMP/$name.log" "snapshots" logins)" -le 2 -a \
-			"$(counter "$TMP/$name.log" "snapshot: confirmed" refused)" -ge 1 -a \
-			"$(counter "$TMP/$name.log" "snapshot: confirmed" confirmed)" = 0 ]
+		check "$name: End of Snapshot far past the lines refused ($(counter "$TMP/$name.log" "^  snapshot:" logins) logins, refused $(counter "$TMP/$name.log" "^  snapshot:" refused))" \
+			[ "$(counter "$TMP/$name.log" "^  snapshot:" logins)" -le 2 -a \
+			"$(counter "$TMP/$name.log" "^  snapshot:" refused)" -ge 1 -a \
+			"$(counter "$TMP/$name.log" "^  snapshot:" confirmed)" = 0 ]
 	else
-		check "$name: every login failed ($(counter "$TMP/$name.log" "snapshots" logins) logins)" \
-			[ "$(counter "$TMP/$name.log" "snapshots" logins)" = $((retries + 1)) -a \
-			"$(counter "$TMP/$name.log" "snapshots" failed)" = $((retries + 1)) ]
+		check "$name: every login failed ($(counter "$TMP/$name.log" "^  snapshot:" logins) logins)" \
+			[ "$(counter "$TMP/$name.log" "^  snapshot:" logins)" = $((retries + 1)) -a \
+			"$(counter "$TMP/$name.log" "^  snapshot:" failures)" = $((retries + 1)) ]
 	fi
 }
 glimpse hb-forever stale
@@ -232,7 +232,7 @@ glimpse dup-adds ok
 # of Snapshot; the seventh login gets it all.
 glimpse "cut:1,3,33,35,$((stream_len - 3)),$((stream_len - 1))" ok 6
 check "glimpse-cut: seven logins, six failed" \
-	[ "$(counter "$TMP/glimpse-cut.log" "snapshots" logins)" = 7 -a "$(counter "$TMP/glimpse-cut.log" "snapshots" failed)" = 6 ]
+	[ "$(counter "$TMP/glimpse-cut.log" "^  snapshot:" logins)" = 7 -a "$(counter "$TMP/glimpse-cut.log" "^  snapshot:" failures)" = 6 ]
 # Found by this review and fixed: (1) End of Snapshot at 2^64 - 2 became the sequence
 # to go on from, every live packet a duplicate, book_state ok for ever: an End far past
 # what the lines have shown is now refused (STALE). (2) A server that trickles data and

@@ -47,9 +47,9 @@ snapshot_case() {
 # logins NAME LOGINS FAILED: the snapshot counters of NAME's report; one snapshot.
 logins() {
 	local log=$TMP/$1.log
-	check "$1: $2 logins, $3 failed, one snapshot (logins $(counter "$log" "snapshots" logins), failed $(counter "$log" "snapshots" failed))" \
-		[ "$(counter "$log" "snapshots" logins)" = "$2" -a "$(counter "$log" "snapshots" failed)" = "$3" -a \
-		"$(counter "$log" "snapshots" snapshots)" = 1 ]
+	check "$1: $2 logins, $3 failed, one snapshot (logins $(counter "$log" "^  snapshot:" logins), failed $(counter "$log" "^  snapshot:" failures))" \
+		[ "$(counter "$log" "^  snapshot:" logins)" = "$2" -a "$(counter "$log" "^  snapshot:" failures)" = "$3" -a \
+		"$(counter "$log" "^  snapshot:" applied)" = 1 ]
 }
 
 echo "== paced: a snapshot in 20 ms gaps, 2 s in all, with timeout_ms 250"
@@ -60,8 +60,8 @@ python3 "$CRAFT" holes "$TMP/s1.pcap" "$TMP/join.pcap" 1-1200
 snapshot_case paced "$TMP/join.pcap" "$TMP/s1.ref" 250 --pcap "$TMP/s1.pcap" --as-of 1500 --pace-ms 20 \
 	--no-heartbeat
 logins paced 1 0
-check "paced: it took longer than timeout_ms ($(sed -nE 's/.*last_snapshot_ms ([0-9.]+).*/\1/p' "$TMP/paced.log") ms)" \
-	awk -v ms="$(sed -nE 's/.*last_snapshot_ms ([0-9.]+).*/\1/p' "$TMP/paced.log")" 'BEGIN { exit !(ms > 250) }'
+check "paced: it took longer than timeout_ms ($(sed -nE 's/^  snapshot:.* last_ms ([0-9.]+).*/\1/p' "$TMP/paced.log") ms)" \
+	awk -v ms="$(sed -nE 's/^  snapshot:.* last_ms ([0-9.]+).*/\1/p' "$TMP/paced.log")" 'BEGIN { exit !(ms > 250) }'
 
 echo "== one-each: one message a reply, 10% of replies lost (seeded, keyed by request)"
 # One hole of about 600 messages; in_flight 1, so the requests are one chain and no
@@ -77,8 +77,8 @@ run_fhd one-each "$TMP/big.pcap"
 server_stop
 ok one-each "$TMP/s.ref"
 lost=$(counter "$TMP/one-each-srv.err" "mold_server:" lost)
-check "one-each: no give-up ($(counter "$TMP/one-each.log" "recovery requests" give_ups)) though the server lost $lost replies" \
-	[ "$(counter "$TMP/one-each.log" "recovery requests" give_ups)" = 0 -a "${lost:-0}" -gt 10 ]
+check "one-each: no give-up ($(counter "$TMP/one-each.log" "^  recovery:" give_ups)) though the server lost $lost replies" \
+	[ "$(counter "$TMP/one-each.log" "^  recovery:" give_ups)" = 0 -a "${lost:-0}" -gt 10 ]
 
 echo "== sessions: the first session's snapshot fails whole; the second's loss re-syncs"
 # Session 1 joined at 1201 (the s1 join above); its 3 logins (1 + retries) are refused.

@@ -21,9 +21,39 @@ WRAP
 chmod +x "$TMP/bin/gnuplot"
 
 "$FH_PCAP" gen --seed 5 --messages 3000 --out "$TMP/g.pcap" 2>/dev/null
-"$FHD" --replay "$TMP/g.pcap" --hist-out "$TMP/work" >/dev/null 2>&1 || fail "replay with --hist-out"
+"$FHD" --replay "$TMP/g.pcap" --hist-out "$TMP/work" >"$TMP/fhd.out" 2>&1 || fail "replay with --hist-out"
 hgrm=$TMP/work/itch.feed_delay.hgrm
 check "a run wrote $hgrm" [ -s "$hgrm" ]
+
+# fh report's table is fhd's own (its "latency per feed" table, from hist_percentile):
+# the same count, p50, p90, p99, p99.9, p99.99 and max for every feed and latency of
+# the run, none marked approximate. A file stripped of the histogram it carries is
+# read off its rows instead, and said so (~).
+mkdir "$TMP/same" "$TMP/rows"
+cp "$TMP/work"/*.hgrm "$TMP/same/"
+(cd "$TMP/work" && "$B/fh" report "$TMP/same" -o "$TMP/same.png") >"$TMP/same.txt" 2>&1
+python3 - "$TMP/fhd.out" "$TMP/same.txt" <<'EOF'
+import re, sys
+fhd, report = {}, {}
+table = False
+for line in open(sys.argv[1]):
+    table = table or line.startswith('latency per feed')
+    m = re.match(r'^  (\S+) +(\S+) +([0-9]+)((?: +[0-9.]+){6})$', line) if table else None
+    if m:
+        fhd[m.group(1) + '.' + m.group(2)] = [m.group(3)] + m.group(4).split()
+for line in open(sys.argv[2]):
+    m = re.match(r'^(\S+) +\S+ +([0-9]+)((?: +[0-9.]+){6})( ~)?$', line)
+    if m:
+        report[m.group(1)] = [m.group(2)] + m.group(3).split() + (['~'] if m.group(4) else [])
+print('fhd:   ', fhd)
+print('report:', report)
+sys.exit(0 if fhd and fhd == report and len(fhd) == 3 else 1)
+EOF
+check "fh report's table is fhd's own, every column, on the same run" [ $? = 0 ]
+for f in "$TMP/work"/*.hgrm; do grep -v '^#\[Count ' "$f" >"$TMP/rows/$(basename "$f")"; done
+(cd "$TMP/work" && "$B/fh" report "$TMP/rows" -o "$TMP/rows.png") >"$TMP/rows.txt" 2>&1
+check "a .hgrm without its histogram: percentiles from the rows, marked ~" \
+	bash -c "[ \$(grep -c ' ~\$' '$TMP/rows.txt') = 3 ] && grep -q '^~ percentiles read off' '$TMP/rows.txt'"
 
 # Each name ends an open quote, runs a command three ways, and adds lines of script.
 inject="x'; system('touch \"\$FH_PWNED\"'); y='\`touch \"\$FH_PWNED\"\` \$(touch \"\$FH_PWNED\") \\\\ \\\" \" ; z"

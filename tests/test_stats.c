@@ -39,8 +39,11 @@ static int lines_with(const char *file, const char *text)
 #define IO_FIELDS (sizeof(struct feed_recovery_io) / sizeof(uint64_t))
 _Static_assert(offsetof(struct feed_recovery_rx, started_ns) == RX_FIELDS * sizeof(uint64_t),
 	       "started_ns is the RX lcore's last field");
-_Static_assert(sizeof(struct fh_stats_recovery) == (RX_FIELDS + IO_FIELDS) * sizeof(uint64_t),
+/* After them, the arbiter's two (reply_won, joins_unrecovered) and the config's (configured). */
+_Static_assert(sizeof(struct fh_stats_recovery) == (RX_FIELDS + IO_FIELDS + 3) * sizeof(uint64_t),
 	       "the segment has a field for every recovery counter");
+_Static_assert(offsetof(struct fh_stats_recovery, reply_won) == (RX_FIELDS + IO_FIELDS) * sizeof(uint64_t),
+	       "the arbiter's after the worker's");
 
 /*
  * Gives every recovery field its own value (state: stale), then checks the segment
@@ -59,7 +62,16 @@ static void stats_recovery_check(struct stats *s, struct feed *feed, const char 
 		rx[i] = 1000 + i;
 	for (size_t i = 0; i < IO_FIELDS; i++)
 		io[i] = 2000 + i;
+	feed->arbiter.stats.lines[ARBITER_LINE_RECOVERY].packets_won = 2500;
+	feed->arbiter.stats.joins_unrecovered = 2501;
 	stats_tick(s, 1500000000ull, false);
+	CHECK(s->segment->feeds[0].recovery.reply_won == 2500 && s->segment->feeds[0].recovery.joins_unrecovered == 2501);
+	CHECK(lines_with(prometheus, "fh_recovery_reply_won_total{feed=\"itch\"} 2500\n") == 1);
+	CHECK(lines_with(prometheus, "fh_recovery_joins_unrecovered_total{feed=\"itch\"} 2501\n") == 1);
+	/* the vocabulary's renames: the worker's datagrams, the losses without a recovery_ prefix */
+	CHECK(lines_with(prometheus, "fh_recovery_datagrams_total{feed=\"itch\"} ") == 1);
+	CHECK(lines_with(prometheus, "fh_losses_total{feed=\"itch\"} ") == 1);
+	CHECK(lines_with(prometheus, "fh_recovery_replies_total") == 0 && lines_with(prometheus, "fh_recovery_losses") == 0);
 	CHECK(seg[0] == FEED_BOOK_STALE);
 	for (size_t i = 1; i < RX_FIELDS; i++)
 		CHECK(seg[i] == 1000 + i);
@@ -102,8 +114,8 @@ static void stats_refusals_check(struct stats *s, struct feed *feed, const char 
 		"fh_book_refused_total{feed=\"itch\",what=\"orders\"} 3002\n",
 		"fh_book_refused_total{feed=\"itch\",what=\"levels\"} 3003\n",
 		"fh_snapshot_dropped_packets_total{feed=\"itch\"} 3004\n",
-		"fh_snapshots_confirmed_total{feed=\"itch\"} 3005\n",
-		"fh_snapshots_unconfirmed_total{feed=\"itch\"} 3006\n",
+		"fh_snapshot_confirmed_total{feed=\"itch\"} 3005\n",
+		"fh_snapshot_unconfirmed_total{feed=\"itch\"} 3006\n",
 		"fh_bad_sequence_total{feed=\"itch\",line=\"A\"} 3007\n",
 		"fh_bad_sequence_total{feed=\"itch\",line=\"recovery\"} 3009\n",
 		"fh_port_pool_low_total{port=\"p0\"} 7005\n",

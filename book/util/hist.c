@@ -5,7 +5,9 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 _Static_assert(HIST_COUNTS == (HIST_BUCKETS + 1) * HIST_HALF, "counts cover every bucket");
@@ -138,7 +140,39 @@ int hist_percentiles_write(FILE *out, const struct hist *h, double scale, uint32
 	fprintf(out, "#[Max     = %12.3f, Total count    = %12lu]\n", (double)h->max / scale,
 		(unsigned long)h->total);
 	fprintf(out, "#[Buckets = %12u, SubBuckets     = %12u]\n", HIST_BUCKETS, HIST_SUB_BUCKETS);
+	for (uint32_t i = 0; i < HIST_COUNTS && h->total > 0; i++)
+		if (h->counts[i] != 0)
+			fprintf(out, "#[Count %u %" PRIu64 "]\n", i, h->counts[i]);
 	return ferror(out) ? -EIO : 0;
+}
+
+int hist_count_line_read(struct hist *h, const char *line)
+{
+	unsigned long long count;
+	unsigned index;
+	char end;
+
+	if (strncmp(line, "#[Count ", 8) != 0)
+		return 0;
+	if (sscanf(line + 8, "%u %llu%c", &index, &count, &end) != 3 || end != ']' || index >= HIST_COUNTS ||
+	    count > UINT64_MAX - h->total)
+		return -EINVAL;
+	h->counts[index] += count;
+	h->total += count;
+	return 1;
+}
+
+bool hist_counts_check(const struct hist *h, uint64_t total)
+{
+	uint32_t last = HIST_COUNTS;
+
+	for (uint32_t i = HIST_COUNTS; i-- > 0;)
+		if (h->counts[i] != 0) {
+			last = i;
+			break;
+		}
+	return h->total == total && total > 0 && last < HIST_COUNTS && h->max <= HIST_VALUE_MAX &&
+	       hist_index(h->max) == last;
 }
 
 void hist_recorder_init(struct hist_recorder *r, struct hist *set0, struct hist *set1, uint32_t count)

@@ -101,6 +101,27 @@ double hist_stddev(const struct hist *h);
 int hist_percentiles_write(FILE *out, const struct hist *h, double scale, uint32_t ticks_per_half);
 
 /*
+ * The rows above are HdrHistogram's iteration, which lands on no exact percentile (no
+ * row sits at 99%, and 90% is reached by summing floats): read back, they would give
+ * other percentiles than hist_percentile. So the file also carries the histogram
+ * itself, after its footer, as comment lines HdrHistogram's tools skip: one
+ * "#[Count INDEX COUNT]" per non-empty counts[] slot. hist_count_line_read reads one
+ * line of such a file into h (reset by the caller): 1 when it was a Count line (added
+ * to counts and total), 0 for any other line, -EINVAL for a Count line out of range
+ * (an index past HIST_COUNTS, a count that would wrap the total). The caller sets max
+ * (the file's "#[Max" line, which hist_percentile caps at) and checks
+ * hist_counts_check before asking for percentiles.
+ */
+int hist_count_line_read(struct hist *h, const char *line);
+
+/*
+ * Whether h, read back with hist_count_line_read and given max (in ns), is a
+ * histogram hist_percentiles_write could have written: total as the file says, and
+ * max inside the last non-empty slot.
+ */
+bool hist_counts_check(const struct hist *h, uint64_t total);
+
+/*
  * The interval swap. sets[0] and sets[1] each hold `count` histograms; the writer
  * records into hist_recorder_active(r)[i].
  */

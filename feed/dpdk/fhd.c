@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <net/if.h>
 
 #include <pcap/pcap.h>
 #include <rte_cycles.h>
@@ -39,6 +40,7 @@
 #include <rte_ring.h>
 
 #include "book/util/clock.h"
+#include "fh_build_version.h"
 #include "config/config.h"
 #include "feed/feed.h"
 #include "feed/dpdk/journal_lcore.h"
@@ -118,7 +120,8 @@ static void fhd_usage(FILE *out)
 		"                         pcapng of Ethernet, raw IPv4 or Linux cooked frames);\n"
 		"                         fhd stops by itself when every capture is read\n"
 		"  --dump-books FILE      write the canonical book dump at exit\n"
-		"  --replay-loop          loop the captures from memory (benchmarks; with --duration)\n"
+		"  --replay-loop          loop the captures from memory (benchmarks; with --duration):\n"
+		"                         every frame is kept in an mbuf, so mbufs must hold them\n"
 		"  --duration SECONDS     stop after this long and print throughput\n"
 		"  --top N                print the best 5 levels of N books per feed at exit\n"
 		"  --publish NAME         publish book events on shared-memory rings NAME-<lcore>\n"
@@ -128,6 +131,9 @@ static void fhd_usage(FILE *out)
 		"  --hist-out DIR         write each feed's latency percentile distributions\n"
 		"                         (HdrHistogram text, <feed>.<latency>.hgrm) at exit\n"
 		"  --print-default-config print the built-in config and exit\n"
+		"  --version              print fhd's version and exit\n"
+		"Without -c, fhd runs the built-in config: one ITCH feed received on the network\n"
+		"interface fh0 (an AF_PACKET port). To try fhd without one: fhd --replay FILE.\n"
 		"fhd stops cleanly on SIGINT, SIGTERM or SIGHUP.\n");
 }
 
@@ -205,6 +211,9 @@ static int fhd_option_set(struct fhd_options *o, int c, const char *arg)
 	case 'h':
 		fhd_usage(stdout);
 		exit(0);
+	case 'V':
+		printf("fhd %s\n", FH_BUILD_VERSION_TEXT);
+		exit(0);
 	default:
 		fhd_usage(stderr);
 		return -EINVAL;
@@ -227,6 +236,7 @@ static int fhd_options_parse(int argc, char **argv, struct fhd_options *o)
 		{ "journal", required_argument, NULL, 'j' },
 		{ "hist-out", required_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -940,26 +950,93 @@ struct fhd_run {
 };
 
 /*
+ * What a replay's ports keep in mbufs besides their descriptors: a looping net_pcap
+ * (--replay-loop) reads its whole capture into mbufs when its queue is set up and keeps
+ * them for the run, a frame per mbuf; a capture read once keeps none.
+ */
+static uint64_t fhd_replay_frames_kept(const struct fhd_run *run)
+{
+	uint64_t frames = 0;
+
+	for (uint32_t i = 0; run->o.replay_loop && i < run->o.replay_count; i++)
+		frames += run->captures[i].packets;
+	return frames;
+}
+
+/*
  * The pool once more, for what the command line changed: a replay polls its own ports
- * (one queue of FHD_REPLAY_RX_DESCRIPTORS per capture) instead of the config's, and
- * --journal adds the journal's rings. 0, or -EINVAL with the reason printed.
+ * (one queue of FHD_REPLAY_RX_DESCRIPTORS per capture, and with --replay-loop every
+ * frame of the captures) instead of the config's, and --journal adds the journal's
+ * rings. Run once the captures are counted, before DPDK starts: a pool too small for a
+ * looped capture is refused here, naming the mbufs value to set, rather than by the
+ * PMD. 0, or -EINVAL with the reason printed.
  */
 static int fhd_mbufs_size(struct fhd_run *run)
 {
 	const struct fhd_options *o = &run->o;
-	char err[CFG_ERROR_MAX], what[64];
+	uint64_t kept = fhd_replay_frames_kept(run);
+	char err[CFG_ERROR_MAX], what[160];
 	int rc;
 
 	if (o->replay_count > 0) {
-		snprintf(what, sizeof(what), "%u replay port(s) of %u", o->replay_count, FHD_REPLAY_RX_DESCRIPTORS);
-		rc = cfg_mbufs_size(&run->cfg, (uint64_t)o->replay_count * FHD_REPLAY_RX_DESCRIPTORS, what,
+		snprintf(what, sizeof(what), "%u replay port(s) of %u%s", o->replay_count, FHD_REPLAY_RX_DESCRIPTORS,
+			 kept > 0 ? ", and the captures' frames --replay-loop keeps in mbufs" : "");
+		rc = cfg_mbufs_size(&run->cfg, (uint64_t)o->replay_count * FHD_REPLAY_RX_DESCRIPTORS + kept, what,
 				    err, sizeof(err));
 	} else {
 		rc = cfg_mbufs_size(&run->cfg, cfg_rx_descriptors(&run->cfg), NULL, err, sizeof(err));
 	}
-	if (rc != 0)
+	if (rc != 0) {
 		fprintf(stderr, "fhd: config error: %s\n", err);
+		if (kept > 0)
+			fprintf(stderr, "fhd: --replay-loop keeps all %" PRIu64 " frames of the captures in mbufs: "
+				"set the config's mbufs to the value above, or leave it out and fhd sizes the pool%s\n",
+				kept, o->config_path == NULL ? " (the built-in config sets it: write your own with "
+				"fhd --print-default-config >fhd.yaml, change mbufs, run fhd -c fhd.yaml)" : "");
+	}
 	return rc;
+}
+
+/*
+ * What fhd does without a config, said before anything else happens: the built-in
+ * config receives on the network interface fh0, which a newcomer's host lacks.
+ */
+static void fhd_default_config_say(const struct fhd_run *run)
+{
+	if (run->o.config_path != NULL || run->o.replay_count > 0)
+		return;
+	fprintf(stderr, "fhd: no -c CONFIG: running the built-in config, which receives one ITCH feed on the "
+		"network interface fh0 (ports: net_af_packet0,iface=fh0)\n"
+		"fhd: to replay a capture instead: fhd --replay FILE; for your own interfaces and feeds: "
+		"fhd -c CONFIG (fhd --print-default-config prints the built-in one to start from)\n");
+}
+
+/*
+ * Live ports on an AF_PACKET vdev receive on a network interface (iface=NAME): one the
+ * host does not have is refused here, before DPDK starts and says it its own way.
+ * 0, or -ENODEV with the reason printed.
+ */
+static int fhd_interfaces_check(const struct fhd_run *run)
+{
+	const struct cfg *cfg = &run->cfg;
+	char iface[IF_NAMESIZE + 1];
+
+	for (uint16_t p = 0; p < cfg->ports_count && !run->replay; p++) {
+		const char *device = cfg->ports[p].device, *at = strstr(device, ",iface=");
+		size_t len;
+
+		if (strncmp(device, "net_af_packet", 13) != 0 || at == NULL)
+			continue;
+		at += strlen(",iface=");
+		len = strcspn(at, ",");
+		snprintf(iface, sizeof(iface), "%.*s", (int)(len < IF_NAMESIZE ? len : IF_NAMESIZE), at);
+		if (len < IF_NAMESIZE && if_nametoindex(iface) != 0)
+			continue;
+		fprintf(stderr, "fhd: port %s (%s): no network interface %s on this host (ip link lists them)\n",
+			cfg->ports[p].name, device, iface);
+		return -ENODEV;
+	}
+	return 0;
 }
 
 /*
@@ -1000,7 +1077,7 @@ static int fhd_config_setup(struct fhd_run *run)
 			"(it names /dev/shm segments), got %s\n", why);
 		return -EINVAL;
 	}
-	return fhd_mbufs_size(run);
+	return 0;
 }
 
 /*
@@ -1569,14 +1646,17 @@ int main(int argc, char **argv)
 	};
 	int status = FHD_EXIT_CONFIG;
 
-	if (fhd_options_parse(argc, argv, &run.o) != 0 || fhd_config_setup(&run) != 0 ||
-	    fhd_outputs_open(&run.cfg, &run.o, &run.outputs) != 0)
+	if (fhd_options_parse(argc, argv, &run.o) != 0)
 		goto out;
 	run.replay = run.o.replay_count > 0;
+	fhd_default_config_say(&run);
+	if (fhd_config_setup(&run) != 0 || fhd_interfaces_check(&run) != 0 ||
+	    fhd_outputs_open(&run.cfg, &run.o, &run.outputs) != 0)
+		goto out;
 	if (fhd_captures_open(&run.cfg, &run.o, run.captures) != 0)
 		goto out;
 	run.captures_open = true;
-	if (fhd_eal_args_build(&run.cfg, &run.o, run.captures, run.eal_args, &run.eal_count) != 0)
+	if (fhd_mbufs_size(&run) != 0 || fhd_eal_args_build(&run.cfg, &run.o, run.captures, run.eal_args, &run.eal_count) != 0)
 		goto out;
 	status = 1;
 	if (fhd_eal_start(&run) != 0 || fhd_mbufs_create(&run) != 0 || fhd_lcores_setup(&run) != 0 ||

@@ -2,9 +2,11 @@
  * cli: what the fh subcommands share: the quit flag their loops poll, and the text
  * helpers that make prices and names from the ring or a segment printable.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "publish/libfh/fh_event.h"
@@ -71,6 +73,26 @@ size_t cli_text_escape(char *out, size_t size, const char *in, bool json)
 	}
 	out[n] = '\0';
 	return n;
+}
+
+int cli_number_parse(const char *command, const char *option, const char *text, uint64_t min, uint64_t max,
+		     uint64_t *value)
+{
+	char shown[64];
+	unsigned long long number;
+	char *end;
+
+	errno = 0;
+	/* strtoull alone takes "", " 5", "+5", "-1" (as a huge number) and "5x": digits only. */
+	number = text[0] >= '0' && text[0] <= '9' ? strtoull(text, &end, 10) : 0;
+	if (text[0] >= '0' && text[0] <= '9' && *end == '\0' && errno == 0 && number >= min && number <= max) {
+		*value = number;
+		return 0;
+	}
+	cli_text_escape(shown, sizeof(shown), text, false);
+	fprintf(stderr, "fh %s: --%s wants a whole number from %" PRIu64 " to %" PRIu64 ", got '%s'\n", command,
+		option, min, max, shown);
+	return -EINVAL;
 }
 
 const char *cli_book_state_name(uint64_t state)

@@ -16,6 +16,7 @@
 #define CLI_FEEDS_MAX 256	/* feed ids are a byte */
 #define CLI_KEYS_MAX 65536	/* instrument keys kept per feed; larger ones are ignored */
 #define CLI_BATCH_MAX 256	/* events taken per fh_poll */
+#define CLI_NAME_SHOWN_MAX 256	/* a name from the command line, as printed (escaped, cut) */
 
 /* fh tail: events from a publish ring as text or JSON lines (tools/fh/tail.c). */
 int tail_main(int argc, char **argv);
@@ -55,6 +56,14 @@ static inline bool cli_char_printable(unsigned char c)
  * Returns the length written.
  */
 size_t cli_text_escape(char *out, size_t size, const char *in, bool json);
+
+/*
+ * A whole-number option argument, strictly: decimal digits only, from min to max. 0
+ * with *value set; otherwise -EINVAL after saying on stderr "fh <command>: --<option>
+ * wants a whole number from <min> to <max>, got '<text>'" (text shown escaped).
+ */
+int cli_number_parse(const char *command, const char *option, const char *text, uint64_t min, uint64_t max,
+		     uint64_t *value);
 
 /* A feed's book state (enum fh_book_state, as read from fhd: any value) by name: ok, recovering, stale or ?. */
 const char *cli_book_state_name(uint64_t state);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fh_build_version.h"
 #include "tools/fh/cli.h"
 
 int main(int argc, char **argv)
@@ -15,8 +16,13 @@ int main(int argc, char **argv)
 		       "  tail    print events from an fhd publish ring (fh tail --help)\n"
 		       "  top     live table of top of book per symbol (fh top --help)\n"
 		       "  stat    a running fhd's counters and latency percentiles (fh stat --help)\n"
-		       "  report  latency plots and table from fhd --hist-out files (fh report --help)\n");
+		       "  report  latency plots and table from fhd --hist-out files (fh report --help)\n"
+		       "  fh --version prints fh's version\n");
 		return argc < 2 ? 2 : 0;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("fh %s\n", FH_BUILD_VERSION_TEXT);
+		return 0;
 	}
 	if (strcmp(argv[1], "tail") == 0)
 		return tail_main(argc - 1, argv + 1);

@@ -32,6 +32,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "book/util/hist.h"
 #include "tools/fh/cli.h"
 
 #define REPORT_FILES_MAX 256
@@ -49,15 +50,20 @@ struct report_file {
 	int data;			/* d<data>.dat in the private directory */
 	char series[128];		/* "<feed>.<latency>" */
 	int points;			/* rows written to the data file */
-	double p50, p90, p99, p999, max, mean;
+	double p50, p90, p99, p999, p9999, max, mean;
 	unsigned long count;
+	bool exact;			/* percentiles from the histogram itself (hist_percentile), as fhd's */
 };
 
 static const char *report_runs[REPORT_RUNS_MAX];
 static struct report_file report_files[REPORT_FILES_MAX];
 static int report_files_count;
 
-/* The value at the first row whose percentile reaches p, from rows (value, percentile). */
+/*
+ * The value at the first row whose percentile reaches p, from rows (value, percentile):
+ * only near the percentile (the rows lie at HdrHistogram's levels, not at p), for a
+ * file that does not carry its histogram.
+ */
 static double report_at(const double (*rows)[2], int n, double p)
 {
 	for (int i = 0; i < n; i++)
@@ -97,6 +103,8 @@ static void report_name_quote(FILE *out, const char *name)
 static int report_file_read(struct report_file *f, const char *path, int dirfd, const char *run)
 {
 	static double rows[REPORT_ROWS_MAX][2];
+	static struct hist h;
+	bool counts_bad = false;
 	char line[256], name[32];
 	double value, pct, mean = 0, max = 0, x, last_x = 0;
 	unsigned long count, total = 0;
@@ -139,6 +147,7 @@ static int report_file_read(struct report_file *f, const char *path, int dirfd, 
 	report_name_quote(out, run);
 	fputc('\n', out);
 	f->points = 0;
+	hist_reset(&h);
 	while (ftell(in) <= REPORT_FILE_SIZE_MAX && fgets(line, sizeof(line), in)) {
 		int fields = line[0] == '#' ? 0 : sscanf(line, "%lf %lf %lu", &value, &pct, &count);
 
@@ -159,6 +168,7 @@ static int report_file_read(struct report_file *f, const char *path, int dirfd, 
 		}
 		sscanf(line, "#[Mean    = %lf", &mean);
 		sscanf(line, "#[Max     = %lf, Total count    = %lu", &max, &total);
+		counts_bad |= hist_count_line_read(&h, line) < 0;
 	}
 	if (ftell(in) > REPORT_FILE_SIZE_MAX) {	/* grew while read: not left half-read silently */
 		fclose(in);
@@ -168,10 +178,18 @@ static int report_file_read(struct report_file *f, const char *path, int dirfd, 
 	fclose(in);
 	if (fclose(out) != 0)
 		return -errno;
-	f->p50 = report_at(rows, n, 0.5);
-	f->p90 = report_at(rows, n, 0.9);
-	f->p99 = report_at(rows, n, 0.99);
-	f->p999 = report_at(rows, n, 0.999);
+	/*
+	 * The percentiles as fhd's own table has them: hist_percentile over the histogram
+	 * the file carries (its max is the footer's, exact to the ns); a file without it,
+	 * or with one that disagrees with its footer, from the rows.
+	 */
+	h.max = isfinite(max) && max >= 0 && max * 1000 <= (double)HIST_VALUE_MAX ? (uint64_t)llround(max * 1000) : 0;
+	f->exact = !counts_bad && hist_counts_check(&h, total);
+	f->p50 = f->exact ? (double)hist_percentile(&h, 50) / 1000 : report_at(rows, n, 0.5);
+	f->p90 = f->exact ? (double)hist_percentile(&h, 90) / 1000 : report_at(rows, n, 0.9);
+	f->p99 = f->exact ? (double)hist_percentile(&h, 99) / 1000 : report_at(rows, n, 0.99);
+	f->p999 = f->exact ? (double)hist_percentile(&h, 99.9) / 1000 : report_at(rows, n, 0.999);
+	f->p9999 = f->exact ? (double)hist_percentile(&h, 99.99) / 1000 : report_at(rows, n, 0.9999);
 	f->max = max;
 	f->mean = mean;
 	f->count = total;
@@ -457,7 +475,7 @@ int report_main(int argc, char **argv)
 	char tmpdir[PATH_MAX], run[PATH_MAX], series[sizeof(report_files[0].series)];
 	char shown[PATH_MAX];
 	const char *png = NULL, *tmp = getenv("TMPDIR");
-	bool top = false;
+	bool top = false, approximate = false;
 	int c, runs = 0, rc, dirfd;
 
 	while ((c = getopt_long(argc, argv, "o:h", longs, NULL)) != -1) {
@@ -467,7 +485,9 @@ int report_main(int argc, char **argv)
 			break;
 		case 'h':
 			printf("usage: fh report DIR... -o FILE.png\n"
-			       "  plots the --hist-out files of one or more fhd runs, runs overlaid\n");
+			       "  plots the --hist-out files of one or more fhd runs, runs overlaid, and prints\n"
+			       "  their percentiles as fhd's own latency table has them (~: a file without its\n"
+			       "  histogram, read off the distribution's rows instead)\n");
 			return 0;
 		default:
 			return 2;
@@ -498,17 +518,21 @@ int report_main(int argc, char **argv)
 		}
 	}
 	qsort(report_files, (size_t)report_files_count, sizeof(report_files[0]), report_series_compare);
-	printf("%-36s %-24s %10s %9s %9s %9s %9s %9s   (us)\n", "feed.latency", "run", "count", "p50", "p90",
-	       "p99", "p99.9", "max");
+	printf("%-36s %-24s %10s %9s %9s %9s %9s %9s %9s   (us)\n", "feed.latency", "run", "count", "p50", "p90",
+	       "p99", "p99.9", "p99.99", "max");
 	for (int i = 0; i < report_files_count; i++) {
 		const struct report_file *f = &report_files[i];
 
 		cli_text_escape(series, sizeof(series), f->series, false);
 		cli_text_escape(run, sizeof(run), report_runs[f->run], false);
-		printf("%-36s %-24s %10lu %9.3f %9.3f %9.3f %9.3f %9.3f%s\n", series, run, f->count, f->p50,
-		       f->p90, f->p99, f->p999, f->max, f->max >= REPORT_TOP_US ? " *" : "");
+		printf("%-36s %-24s %10lu %9.3f %9.3f %9.3f %9.3f %9.3f %9.3f%s%s\n", series, run, f->count, f->p50,
+		       f->p90, f->p99, f->p999, f->p9999, f->max, f->exact ? "" : " ~", f->max >= REPORT_TOP_US ? " *" : "");
 		top |= f->max >= REPORT_TOP_US;
+		approximate |= !f->exact;
 	}
+	if (approximate)
+		printf("~ percentiles read off the distribution's rows, near but not at each percentile: the "
+		       "file does not carry its histogram (not written by this fhd, or altered)\n");
 	if (top)
 		printf("* values at the top of the histogram's range (%.1f s or more): a clock problem, "
 		       "not a latency (see fhd's feed_delay_out_of_range)\n", REPORT_TOP_US / 1e6);

@@ -87,76 +87,56 @@ static void stat_latency_json(const char *name, const struct fh_stats_latency *l
 	       comma ? "," : "");
 }
 
-/* The recovery counters as fh stat names them, after book_state (stats_layout.h). */
-#define STAT_RECOVERY(field) { #field, offsetof(struct fh_stats_recovery, field) }
-static const struct {
-	const char *name;
-	size_t field;
-} stat_recovery_fields[] = {
-	STAT_RECOVERY(recoveries), STAT_RECOVERY(recovered), STAT_RECOVERY(recovered_messages),
-	STAT_RECOVERY(reply_packets), STAT_RECOVERY(reply_duplicates), STAT_RECOVERY(reply_bad),
-	STAT_RECOVERY(recovery_ns_last), STAT_RECOVERY(recovery_ns_max), STAT_RECOVERY(snapshot_ns_last),
-	STAT_RECOVERY(reply_dropped), STAT_RECOVERY(snapshot_stale), STAT_RECOVERY(snapshots_refused),
-	STAT_RECOVERY(resyncs), STAT_RECOVERY(resyncs_exhausted), STAT_RECOVERY(capacity_refusals),
-	STAT_RECOVERY(losses),
-	STAT_RECOVERY(lost_messages), STAT_RECOVERY(lost_first), STAT_RECOVERY(lost_count),
-	STAT_RECOVERY(hold_full), STAT_RECOVERY(snapshots), STAT_RECOVERY(snapshot_messages),
-	STAT_RECOVERY(requests), STAT_RECOVERY(requested_messages), STAT_RECOVERY(timeouts),
-	STAT_RECOVERY(give_ups), STAT_RECOVERY(replies), STAT_RECOVERY(replies_bad),
-	STAT_RECOVERY(send_errors), STAT_RECOVERY(handoff_full), STAT_RECOVERY(snapshot_attempts),
-	STAT_RECOVERY(snapshot_failures),
-};
-#undef STAT_RECOVERY
-_Static_assert(sizeof(stat_recovery_fields) / sizeof(stat_recovery_fields[0]) + 1 ==
-	       sizeof(struct fh_stats_recovery) / sizeof(uint64_t), "fh stat shows every recovery field");
-
-static uint64_t stat_recovery_value(const struct fh_stats_recovery *r, size_t i)
+/*
+ * The feed's book state and the recovery groups it has, by the vocabulary fhd's exit
+ * report and Prometheus share (fh_stats_counters, stats_layout.h). Text: the lines
+ * fhd's exit report prints. JSON members: book_state and the book group's words, then
+ * a "recovery" and a "snapshot" object where the feed has them (durations in ns).
+ */
+static void stat_recovery_print(const struct fh_stats_feed *f, bool json)
 {
-	uint64_t v;
-
-	memcpy(&v, (const char *)r + stat_recovery_fields[i].field, sizeof(v));
-	return v;
-}
-
-/* The feed's book state and recovery counters: text (one line each) or JSON members. */
-static void stat_recovery_print(const struct fh_stats_recovery *r, bool json)
-{
-	const size_t n = sizeof(stat_recovery_fields) / sizeof(stat_recovery_fields[0]);
-
-	if (json) {
-		printf(",\"book_state\":\"%s\",\"recovery\":{", cli_book_state_name(r->book_state));
-		for (size_t i = 0; i < n; i++)
-			printf("%s\"%s\":%" PRIu64, i ? "," : "", stat_recovery_fields[i].name,
-			       stat_recovery_value(r, i));
-		printf("}");
+	if (!json) {
+		fh_stats_counters_print(stdout, f, cli_book_state_name(f->recovery.book_state));
 		return;
 	}
-	printf("  books %s\n  recovery:", cli_book_state_name(r->book_state));
-	for (size_t i = 0; i < n; i++)
-		printf(" %s %" PRIu64, stat_recovery_fields[i].name, stat_recovery_value(r, i));
-	printf("\n");
+	printf(",\"book_state\":\"%s\"", cli_book_state_name(f->recovery.book_state));
+	for (unsigned g = 0; g < FH_STATS_GROUPS; g++) {
+		bool first = true;
+
+		if (!fh_stats_group_shown(f, g))
+			continue;
+		if (g != FH_STATS_GROUP_BOOK)
+			printf(",\"%s\":{", fh_stats_group_names[g]);
+		for (size_t i = 0; i < FH_STATS_COUNTERS; i++) {
+			const struct fh_stats_counter *c = &fh_stats_counters[i];
+
+			if (c->group != g)
+				continue;
+			printf("%s\"%s%s\":%" PRIu64, first && g != FH_STATS_GROUP_BOOK ? "" : ",", c->word,
+			       c->kind == FH_STATS_DURATION ? "_ns" : "", fh_stats_counter_value(f, c));
+			first = false;
+		}
+		if (g != FH_STATS_GROUP_BOOK)
+			printf("}");
+	}
 }
 
-/* The book's capacity refusals, the snapshot counters and each line's bad_sequence. */
+/* The book's capacity refusals and each line's bad_sequence. */
 static void stat_refusals_print(const struct fh_stats_feed *f, bool json)
 {
 	if (json) {
 		printf(",\"instruments_full\":%" PRIu64 ",\"orders_full\":%" PRIu64 ",\"levels_full\":%" PRIu64
-		       ",\"snapshot_dropped\":%" PRIu64 ",\"snapshots_confirmed\":%" PRIu64
-		       ",\"snapshots_unconfirmed\":%" PRIu64 ",\"bad_sequence\":{\"A\":%" PRIu64 ",\"B\":%" PRIu64
-		       ",\"recovery\":%" PRIu64 "}", f->instruments_full, f->orders_full, f->levels_full,
-		       f->snapshot_dropped, f->snapshots_confirmed, f->snapshots_unconfirmed, f->bad_sequence[0],
-		       f->bad_sequence[1], f->bad_sequence[2]);
+		       ",\"bad_sequence\":{\"A\":%" PRIu64 ",\"B\":%" PRIu64 ",\"recovery\":%" PRIu64 "}",
+		       f->instruments_full, f->orders_full, f->levels_full, f->bad_sequence[0], f->bad_sequence[1],
+		       f->bad_sequence[2]);
 		return;
 	}
 	printf("  book refused (capacity): instruments_full %" PRIu64 "  orders_full %" PRIu64 "  levels_full %"
 	       PRIu64 "%s\n", f->instruments_full, f->orders_full, f->levels_full,
 	       f->instruments_full + f->orders_full + f->levels_full > 0 ?
 	       "  (raise feeds[].book.instruments, orders or levels)" : "");
-	printf("  snapshot: dropped %" PRIu64 "  confirmed %" PRIu64 "  unconfirmed %" PRIu64
-	       "  bad_sequence: A %" PRIu64 "  B %" PRIu64 "  recovery %" PRIu64 "\n", f->snapshot_dropped,
-	       f->snapshots_confirmed, f->snapshots_unconfirmed, f->bad_sequence[0], f->bad_sequence[1],
-	       f->bad_sequence[2]);
+	printf("  bad_sequence: A %" PRIu64 "  B %" PRIu64 "  recovery %" PRIu64 "\n", f->bad_sequence[0],
+	       f->bad_sequence[1], f->bad_sequence[2]);
 }
 
 /* The ports' counters: pool_low beside no_mbuf (not every driver counts a missing mbuf). */
@@ -208,7 +188,7 @@ static void stat_json(const struct fh_stats_segment *s)
 		for (int k = 0; k < FH_STATS_LATENCIES; k++)
 			stat_latency_json(s->latency_names[k], &f->total[k], k + 1 < FH_STATS_LATENCIES);
 		printf("}");
-		stat_recovery_print(&f->recovery, true);
+		stat_recovery_print(f, true);
 		stat_refusals_print(f, true);
 		printf("}");
 	}
@@ -253,7 +233,7 @@ static void stat_table(const struct fh_stats_segment *s)
 		       "  journal_dropped %" PRIu64 "\n", name, f->packets_per_s, f->messages_per_s,
 		       f->packets, f->messages, f->gaps, f->gap_messages, f->duplicates, f->dropped,
 		       f->skipped_messages, f->journal_dropped);
-		stat_recovery_print(&f->recovery, false);
+		stat_recovery_print(f, false);
 		stat_refusals_print(f, false);
 		if (f->feed_delay_negative > 0 || f->feed_delay_out_of_range > 0)
 			printf("  feed_delay not timed (clocks disagree): negative %" PRIu64 "  out_of_range %" PRIu64
@@ -387,50 +367,114 @@ static int stat_segment_copy(const char *name, struct fh_stats_segment *copy)
 	return 0;
 }
 
-int stat_main(int argc, char **argv)
+#define STAT_WATCH_S_MAX 86400u	/* --watch: at most a day between refreshes */
+
+static void stat_usage_print(void)
+{
+	printf("usage: fh stat [--segment NAME] [--json] [--watch [SECONDS]]\n"
+	       "  a running fhd's counters and latency percentiles from /dev/shm/NAME: stats.segment,\n"
+	       "  else <publish.ring>-stats, else fh-stats-<pid> (fhd prints it at start); without\n"
+	       "  --segment, the only stats segment in /dev/shm\n"
+	       "  --watch [SECONDS]: again every SECONDS (default 1) until interrupted; on a terminal\n"
+	       "  the screen is redrawn, otherwise (and with --json) one report follows another\n"
+	       "  The recovery: and snapshot: lines appear for feeds whose config has those sections.\n");
+}
+
+struct stat_options {
+	const char *name;
+	bool json;
+	uint64_t watch_s;	/* 0: once */
+};
+
+/*
+ * Reads fh stat's options into o. --watch takes an optional number of seconds, also
+ * as the next argument ("--watch 2"). -1 to go on, or the exit status: 0 after --help,
+ * 2 for a usage error (said).
+ */
+static int stat_options_parse(int argc, char **argv, struct stat_options *o)
 {
 	static const struct option longs[] = {
 		{ "segment", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "watch", optional_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static struct fh_stats_segment copy;
-	const char *name = NULL;
-	char found[256];
-	bool json = false;
-	int c, rc;
+	const char *seconds;
+	int c;
 
-	while ((c = getopt_long(argc, argv, "s:jh", longs, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:jw::h", longs, NULL)) != -1) {
 		switch (c) {
 		case 's':
-			name = optarg;
+			o->name = optarg;
 			break;
 		case 'j':
-			json = true;
+			o->json = true;
+			break;
+		case 'w':
+			seconds = optarg;
+			if (seconds == NULL && optind < argc && argv[optind][0] != '-')
+				seconds = argv[optind++];
+			o->watch_s = 1;
+			if (seconds != NULL && cli_number_parse("stat", "watch", seconds, 1, STAT_WATCH_S_MAX, &o->watch_s) != 0)
+				return 2;
 			break;
 		case 'h':
-			printf("usage: fh stat [--segment NAME] [--json]\n"
-			       "  a running fhd's counters and latency percentiles from /dev/shm/NAME: stats.segment,\n"
-			       "  else <publish.ring>-stats, else fh-stats-<pid> (fhd prints it at start); without\n"
-			       "  --segment, the only stats segment in /dev/shm\n");
+			stat_usage_print();
 			return 0;
 		default:
 			return 2;
 		}
 	}
-	if (name == NULL) {
-		rc = stat_segment_find(found, sizeof(found));
-		if (rc != 0)
-			return rc;
-		name = found;
+	if (optind < argc) {
+		fprintf(stderr, "fh stat: unexpected argument '%s' (fh stat --help)\n", argv[optind]);
+		return 2;
 	}
-	rc = stat_segment_copy(name, &copy);
+	return -1;
+}
+
+/* One report: the segment copied and printed. 0, or 1 after saying why. */
+static int stat_report(const char *name, const struct stat_options *o, bool terminal)
+{
+	static struct fh_stats_segment copy;
+	int rc = stat_segment_copy(name, &copy);
+
 	if (rc != 0)
 		return rc;
-	if (json)
+	if (o->watch_s > 0 && !o->json)
+		printf(terminal ? "\033[H\033[2J" : "\n");
+	if (o->json)
 		stat_json(&copy);
 	else
 		stat_table(&copy);
+	fflush(stdout);
+	return 0;
+}
+
+int stat_main(int argc, char **argv)
+{
+	struct stat_options o = { 0 };
+	bool terminal = isatty(STDOUT_FILENO);
+	char found[256];
+	int rc;
+
+	rc = stat_options_parse(argc, argv, &o);
+	if (rc >= 0)
+		return rc;
+	if (o.name == NULL) {
+		rc = stat_segment_find(found, sizeof(found));
+		if (rc != 0)
+			return rc;
+		o.name = found;
+	}
+	if (o.watch_s == 0)
+		return stat_report(o.name, &o, terminal);
+	/* Watching: a segment missing or refused for a while (fhd restarting) is waited for. */
+	cli_signals_catch();
+	while (!cli_quit) {
+		stat_report(o.name, &o, terminal);
+		for (uint64_t slept_ms = 0; slept_ms < o.watch_s * 1000 && !cli_quit; slept_ms += 50)
+			usleep(50000);
+	}
 	return 0;
 }

@@ -10,11 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "publish/libfh/fh.h"
 #include "tools/fh/cli.h"
 
+/* The names fh tail prints (text and JSON "type"); --type also takes the header's (tail_type_header_names). */
 static const char *const tail_type_names[FH_EVENT_TYPES] = {
 	[FH_EVENT_NONE] = "none",
 	[FH_EVENT_ORDER_ADDED] = "order_added",
@@ -33,6 +36,52 @@ static const char *const tail_type_names[FH_EVENT_TYPES] = {
 	[FH_EVENT_BOOK_CLEARED] = "cleared",
 	[FH_EVENT_BOOK_STATE] = "book_state",
 };
+
+/* enum fh_event_type's names in publish/libfh/fh_event.h, without FH_EVENT_. */
+static const char *const tail_type_header_names[FH_EVENT_TYPES] = {
+	[FH_EVENT_NONE] = "NONE",
+	[FH_EVENT_ORDER_ADDED] = "ORDER_ADDED",
+	[FH_EVENT_ORDER_REDUCED] = "ORDER_REDUCED",
+	[FH_EVENT_ORDER_REPLACED] = "ORDER_REPLACED",
+	[FH_EVENT_ORDER_DELETED] = "ORDER_DELETED",
+	[FH_EVENT_LEVEL_CHANGED] = "LEVEL_CHANGED",
+	[FH_EVENT_TOP_OF_BOOK] = "TOP_OF_BOOK",
+	[FH_EVENT_TRADE] = "TRADE",
+	[FH_EVENT_TRADING_STATUS] = "TRADING_STATUS",
+	[FH_EVENT_INSTRUMENT_DEFINED] = "INSTRUMENT_DEFINED",
+	[FH_EVENT_GAP] = "GAP",
+	[FH_EVENT_BOOK_RECOVERED] = "BOOK_RECOVERED",
+	[FH_EVENT_END_OF_PACKET] = "END_OF_PACKET",
+	[FH_EVENT_STOP] = "STOP",
+	[FH_EVENT_BOOK_CLEARED] = "BOOK_CLEARED",
+	[FH_EVENT_BOOK_STATE] = "BOOK_STATE",
+};
+
+/*
+ * An event type by name: the header's (LEVEL_CHANGED, with or without FH_EVENT_, in
+ * any case) or the one fh tail prints (level). -1 if none.
+ */
+static int tail_type_parse(const char *name)
+{
+	const char *bare = strncasecmp(name, "FH_EVENT_", 9) == 0 ? name + 9 : name;
+
+	for (int t = 1; t < FH_EVENT_TYPES; t++)
+		if (strcasecmp(bare, tail_type_header_names[t]) == 0 || strcmp(name, tail_type_names[t]) == 0)
+			return t;
+	return -1;
+}
+
+/* ITCH 5.0 §4.3.2 (Stock Trading Action): the trading states, by the byte fhd passes on. */
+static const char *tail_trading_state_name(char state)
+{
+	switch (state) {
+	case 'H': return "halted";
+	case 'P': return "paused";
+	case 'Q': return "quotation_only";
+	case 'T': return "trading";
+	default: return "?";
+	}
+}
 
 static const char *const tail_reason_names[FH_BOOK_REASONS] = {
 	[FH_BOOK_REASON_NONE] = "none",
@@ -216,6 +265,35 @@ static int tail_dump_write(const char *path, const struct fh_consumer *c)
 }
 
 /*
+ * Slot s of the conflated view: its instrument, named and with its price decimals as
+ * the view has them, and the copy in *top. NULL for an empty or changing slot.
+ */
+static struct tail_instrument *tail_view_instrument(struct fh_consumer *c, uint32_t s, struct fh_top *top)
+{
+	struct tail_instrument *in;
+
+	if (fh_top_read(c, s, top) != 0 || (in = tail_instrument_get(top->feed, top->instrument)) == NULL)
+		return NULL;
+	if (top->symbol[0] != '\0')
+		snprintf(in->symbol, sizeof(in->symbol), "%s", top->symbol);
+	in->decimals = top->price_decimals;
+	return in;
+}
+
+/*
+ * The symbols and price decimals of every instrument in the conflated view: what
+ * INSTRUMENT_DEFINED said before a --from-now attach. (A feed publishing no levels
+ * view has no entries: its instruments stay #KEY until defined again.)
+ */
+static void tail_symbols_take(struct fh_consumer *c)
+{
+	static struct fh_top top;
+
+	for (uint32_t s = 0; s < fh_top_slots(c) && !cli_quit; s++)
+		tail_view_instrument(c, s, &top);
+}
+
+/*
  * Takes every instrument's top levels from the conflated view: after a lap, what the
  * level events would have said is gone, but the books as they are now are there.
  */
@@ -225,13 +303,10 @@ static uint32_t tail_books_resync(struct fh_consumer *c)
 	uint32_t taken = 0;
 
 	for (uint32_t s = 0; s < fh_top_slots(c) && !cli_quit; s++) {
-		struct tail_instrument *in;
+		struct tail_instrument *in = tail_view_instrument(c, s, &top);
 
-		if (fh_top_read(c, s, &top) != 0 || (in = tail_instrument_get(top.feed, top.instrument)) == NULL)
+		if (in == NULL)
 			continue;
-		if (top.symbol[0] != '\0')
-			snprintf(in->symbol, sizeof(in->symbol), "%s", top.symbol);
-		in->decimals = top.price_decimals;
 		in->sides[0].count = in->sides[1].count = 0;
 		for (uint32_t i = 0; i < top.bid_count; i++)
 			tail_level_set(&in->sides[0], 1, top.bids[i].price, top.bids[i].shares, top.bids[i].orders);
@@ -254,55 +329,92 @@ struct tail_options {
 	bool quiet;
 	bool wait;
 	bool from_now;
-	uint32_t slow_us;
+	uint64_t slow_us;
 	uint64_t count;		/* stop after this many events (0: never) */
 };
+
+#define TAIL_EPOCH_2000_NS 946684800000000000ull	/* 2000-01-01 UTC in ns since the epoch */
+
+/*
+ * A time as text: the exchange's (ITCH: ns since midnight) and a replay's receive
+ * time (the capture's, ns since the epoch) as the time of day HH:MM:SS.nnnnnnnnn (UTC
+ * for the epoch); a live receive time (fhd's monotonic clock, ns since boot: before
+ * 2000 as an epoch time) as seconds on that clock. 0 is "-": a time the event does not
+ * carry (fhd's own events: book state, stop, gaps).
+ */
+static void tail_time_text(char *out, size_t size, uint64_t ns, bool receive)
+{
+	uint64_t day_ns = ns % (86400ull * 1000000000ull), s = day_ns / 1000000000u;
+
+	if (ns == 0)
+		snprintf(out, size, "-");
+	else if (receive && ns < TAIL_EPOCH_2000_NS)
+		snprintf(out, size, "%" PRIu64 ".%09" PRIu64 "s", ns / 1000000000u, ns % 1000000000u);
+	else
+		snprintf(out, size, "%02" PRIu64 ":%02" PRIu64 ":%02" PRIu64 ".%09" PRIu64, s / 3600, s / 60 % 60,
+			 s % 60, day_ns % 1000000000u);
+}
+
+/*
+ * A trading status's reason (ITCH: 4 bytes, space padded, e.g. "T1" for a news
+ * halt), trailing spaces and NULs trimmed, escaped for JSON or made printable.
+ */
+static void tail_status_reason(char *out, size_t size, const struct fh_event *e, bool json)
+{
+	char raw[sizeof(e->body.status.reason) + 1];
+	size_t n = sizeof(e->body.status.reason);
+
+	memcpy(raw, e->body.status.reason, n);
+	while (n > 0 && (raw[n - 1] == ' ' || raw[n - 1] == '\0'))
+		n--;
+	raw[n] = '\0';
+	cli_text_escape(out, size, raw, json);
+}
 
 static void tail_event_print(const struct fh_consumer *c, const struct fh_event *e, bool json)
 {
 	const struct tail_instrument *in = e->instrument < CLI_KEYS_MAX ? tail_instrument_get(e->feed, e->instrument) : NULL;
 	const char *type = e->type < FH_EVENT_TYPES && tail_type_names[e->type] ? tail_type_names[e->type] : "?";
 	uint8_t d = in ? in->decimals : 4;
-	char a[64] = "", b[64] = "", feed[32 * 6], symbol[24 * 6];
+	char a[64] = "", b[64] = "", feed[32 * 6], symbol[24 * 6], exch[32], rx[32];
 
 	/* Names come from the ring: escaped for JSON, made printable for text. */
 	cli_text_escape(feed, sizeof(feed), fh_feed_name(c, e->feed), json);
 	cli_text_escape(symbol, sizeof(symbol), in ? in->symbol : "", json);
 
+	/* Every line begins alike: text "SEQ TYPE FEED", JSON its seq, type and feed. */
+	if (json)
+		printf("{\"seq\":%" PRIu64 ",\"type\":\"%s\",\"feed\":\"%s\"", e->seq, type, feed);
+	else
+		printf("%" PRIu64 " %s %s", e->seq, type, feed);
 	switch (e->type) {
 	case FH_EVENT_ORDER_ADDED:
 	case FH_EVENT_ORDER_REDUCED:
 	case FH_EVENT_ORDER_DELETED:
 		cli_price_text(a, sizeof(a), e->body.order.price, d);
 		if (json)
-			printf("{\"seq\":%" PRIu64 ",\"type\":\"%s\",\"feed\":\"%s\",\"symbol\":\"%s\",\"side\":\"%c\",\"ref\":%" PRIu64 ",\"price\":\"%s\",\"quantity\":%u,\"remaining\":%u",
-			       e->seq, type, feed, symbol, e->side ? 'S' : 'B',
-			       e->body.order.ref, a, e->quantity, e->body.order.remaining);
+			printf(",\"symbol\":\"%s\",\"side\":\"%c\",\"ref\":%" PRIu64 ",\"price\":\"%s\",\"quantity\":%u,\"remaining\":%u",
+			       symbol, e->side ? 'S' : 'B', e->body.order.ref, a, e->quantity, e->body.order.remaining);
 		else
-			printf("%" PRIu64 " %s %s %s %c ref %" PRIu64 " %s qty %u left %u\n", e->seq, type,
-			       feed, symbol, e->side ? 'S' : 'B', e->body.order.ref, a,
-			       e->quantity, e->body.order.remaining);
+			printf(" %s %c ref %" PRIu64 " %s qty %u left %u", symbol, e->side ? 'S' : 'B', e->body.order.ref,
+			       a, e->quantity, e->body.order.remaining);
 		break;
 	case FH_EVENT_ORDER_REPLACED:
 		cli_price_text(a, sizeof(a), e->body.replace.price, d);
 		if (json)
-			printf("{\"seq\":%" PRIu64 ",\"type\":\"%s\",\"feed\":\"%s\",\"symbol\":\"%s\",\"side\":\"%c\",\"old_ref\":%" PRIu64 ",\"new_ref\":%" PRIu64 ",\"price\":\"%s\",\"quantity\":%u",
-			       e->seq, type, feed, symbol, e->side ? 'S' : 'B',
-			       e->body.replace.old_ref, e->body.replace.new_ref, a, e->quantity);
+			printf(",\"symbol\":\"%s\",\"side\":\"%c\",\"old_ref\":%" PRIu64 ",\"new_ref\":%" PRIu64 ",\"price\":\"%s\",\"quantity\":%u",
+			       symbol, e->side ? 'S' : 'B', e->body.replace.old_ref, e->body.replace.new_ref, a, e->quantity);
 		else
-			printf("%" PRIu64 " %s %s %s %c ref %" PRIu64 " -> %" PRIu64 " %s qty %u\n", e->seq,
-			       type, feed, symbol, e->side ? 'S' : 'B',
+			printf(" %s %c ref %" PRIu64 " -> %" PRIu64 " %s qty %u", symbol, e->side ? 'S' : 'B',
 			       e->body.replace.old_ref, e->body.replace.new_ref, a, e->quantity);
 		break;
 	case FH_EVENT_LEVEL_CHANGED:
 		cli_price_text(a, sizeof(a), e->body.level.price, d);
 		if (json)
-			printf("{\"seq\":%" PRIu64 ",\"type\":\"%s\",\"feed\":\"%s\",\"symbol\":\"%s\",\"side\":\"%c\",\"price\":\"%s\",\"shares\":%" PRIu64 ",\"orders\":%u",
-			       e->seq, type, feed, symbol, e->side ? 'S' : 'B', a,
-			       e->body.level.shares, e->body.level.orders);
+			printf(",\"symbol\":\"%s\",\"side\":\"%c\",\"price\":\"%s\",\"shares\":%" PRIu64 ",\"orders\":%u",
+			       symbol, e->side ? 'S' : 'B', a, e->body.level.shares, e->body.level.orders);
 		else
-			printf("%" PRIu64 " %s %s %s %c %s shares %" PRIu64 " orders %u\n", e->seq, type,
-			       feed, symbol, e->side ? 'S' : 'B', a,
+			printf(" %s %c %s shares %" PRIu64 " orders %u", symbol, e->side ? 'S' : 'B', a,
 			       e->body.level.shares, e->body.level.orders);
 		break;
 	case FH_EVENT_TOP_OF_BOOK:
@@ -311,73 +423,81 @@ static void tail_event_print(const struct fh_consumer *c, const struct fh_event 
 		if (e->body.top.ask_price != INT64_MIN)
 			cli_price_text(b, sizeof(b), e->body.top.ask_price, d);
 		if (json)
-			printf("{\"seq\":%" PRIu64 ",\"type\":\"%s\",\"feed\":\"%s\",\"symbol\":\"%s\",\"bid\":\"%s\",\"bid_shares\":%u,\"ask\":\"%s\",\"ask_shares\":%u",
-			       e->seq, type, feed, symbol, a, e->body.top.bid_shares, b,
-			       e->body.top.ask_shares);
+			printf(",\"symbol\":\"%s\",\"bid\":\"%s\",\"bid_shares\":%u,\"ask\":\"%s\",\"ask_shares\":%u",
+			       symbol, a, e->body.top.bid_shares, b, e->body.top.ask_shares);
 		else
-			printf("%" PRIu64 " %s %s %s %u @ %s | %s @ %u\n", e->seq, type, feed,
-			       symbol, e->body.top.bid_shares, a[0] ? a : "-", b[0] ? b : "-",
+			printf(" %s %u @ %s | %s @ %u", symbol, e->body.top.bid_shares, a[0] ? a : "-", b[0] ? b : "-",
 			       e->body.top.ask_shares);
 		break;
 	case FH_EVENT_TRADE:
 		cli_price_text(a, sizeof(a), e->body.trade.price, d);
 		if (json)
-			printf("{\"seq\":%" PRIu64 ",\"type\":\"%s\",\"feed\":\"%s\",\"symbol\":\"%s\",\"price\":\"%s\",\"quantity\":%u,\"match\":%" PRIu64 ",\"flags\":%u",
-			       e->seq, type, feed, symbol, a, e->quantity,
-			       e->body.trade.match, e->flags & FH_FLAG_TRADE_MASK);
+			printf(",\"symbol\":\"%s\",\"price\":\"%s\",\"quantity\":%u,\"match\":%" PRIu64 ",\"flags\":%u",
+			       symbol, a, e->quantity, e->body.trade.match, e->flags & FH_FLAG_TRADE_MASK);
 		else
-			printf("%" PRIu64 " %s %s %s %u @ %s match %" PRIu64 "%s%s\n", e->seq, type,
-			       feed, symbol, e->quantity, a, e->body.trade.match,
+			printf(" %s %u @ %s match %" PRIu64 "%s%s", symbol, e->quantity, a, e->body.trade.match,
 			       e->flags & FH_FLAG_TRADE_CROSS ? " cross" : "",
 			       e->flags & FH_FLAG_TRADE_NON_DISPLAYED ? " non-displayed" : "");
 		break;
+	case FH_EVENT_TRADING_STATUS:
+		tail_status_reason(a, sizeof(a), e, json);
+		if (json)
+			printf(",\"symbol\":\"%s\",\"trading_state\":\"%s\",\"reason\":\"%s\"", symbol,
+			       tail_trading_state_name(e->body.status.state), a);
+		else
+			printf(" %s trading_state %s reason %s", symbol, tail_trading_state_name(e->body.status.state),
+			       a[0] ? a : "-");
+		break;
 	case FH_EVENT_GAP:
 		if (json)
-			printf("{\"seq\":%" PRIu64 ",\"type\":\"%s\",\"feed\":\"%s\",\"first\":%" PRIu64 ",\"count\":%" PRIu64 "",
-			       e->seq, type, feed, e->body.gap.first, e->body.gap.count);
+			printf(",\"first\":%" PRIu64 ",\"count\":%" PRIu64, e->body.gap.first, e->body.gap.count);
 		else
-			printf("%" PRIu64 " %s %s first %" PRIu64 " count %" PRIu64 "\n", e->seq, type,
-			       feed, e->body.gap.first, e->body.gap.count);
+			printf(" first %" PRIu64 " count %" PRIu64, e->body.gap.first, e->body.gap.count);
 		break;
 	case FH_EVENT_BOOK_STATE:
 		if (json)
-			printf("{\"seq\":%" PRIu64 ",\"type\":\"%s\",\"feed\":\"%s\",\"reason\":\"%s\",\"first\":%" PRIu64 ",\"count\":%" PRIu64,
-			       e->seq, type, feed, tail_reason_name(e->body.state.reason),
-			       e->body.state.first, e->body.state.count);
+			printf(",\"reason\":\"%s\",\"first\":%" PRIu64 ",\"count\":%" PRIu64,
+			       tail_reason_name(e->body.state.reason), e->body.state.first, e->body.state.count);
 		else
-			printf("%" PRIu64 " %s %s %s reason %s first %" PRIu64 " count %" PRIu64 "\n", e->seq,
-			       type, feed, cli_book_state_name(e->body.state.state),
-			       tail_reason_name(e->body.state.reason), e->body.state.first,
-			       e->body.state.count);
+			printf(" %s reason %s first %" PRIu64 " count %" PRIu64, cli_book_state_name(e->body.state.state),
+			       tail_reason_name(e->body.state.reason), e->body.state.first, e->body.state.count);
 		break;
 	case FH_EVENT_END_OF_PACKET:
 		if (json)
-			printf("{\"seq\":%" PRIu64 ",\"type\":\"%s\",\"feed\":\"%s\",\"last_seq\":%" PRIu64
-			       ",\"messages\":%u", e->seq, type, feed, e->body.packet.last_seq,
-			       e->body.packet.messages);
+			printf(",\"last_seq\":%" PRIu64 ",\"messages\":%u", e->body.packet.last_seq, e->body.packet.messages);
 		else
-			printf("%" PRIu64 " %s %s last_seq %" PRIu64 " messages %u\n", e->seq, type, feed,
-			       e->body.packet.last_seq, e->body.packet.messages);
+			printf(" last_seq %" PRIu64 " messages %u", e->body.packet.last_seq, e->body.packet.messages);
 		break;
 	case FH_EVENT_BOOK_RECOVERED:
 		if (json)
-			printf("{\"seq\":%" PRIu64 ",\"type\":\"%s\",\"feed\":\"%s\",\"symbol\":\"%s\"",
-			       e->seq, type, feed, symbol);
+			printf(",\"symbol\":\"%s\"", symbol);
 		else	/* the books are taken afresh while in this state */
-			printf("%" PRIu64 " %s %s %s state %s\n", e->seq, type, feed, symbol,
-			       cli_book_state_name(fh_event_book_state(e)));
+			printf(" %s state %s", symbol, cli_book_state_name(fh_event_book_state(e)));
+		break;
+	case FH_EVENT_STOP:
+	case FH_EVENT_BOOK_CLEARED:	/* the whole feed's: no instrument */
+		if (json)
+			printf(",\"symbol\":\"\"");
 		break;
 	default:
 		if (json)
-			printf("{\"seq\":%" PRIu64 ",\"type\":\"%s\",\"feed\":\"%s\",\"symbol\":\"%s\"",
-			       e->seq, type, feed, symbol);
+			printf(",\"symbol\":\"%s\"", symbol);
 		else
-			printf("%" PRIu64 " %s %s %s\n", e->seq, type, feed, symbol);
+			printf(" %s", symbol);
 		break;
 	}
-	/* Every JSON event says what its feed's books were worth when it was published. */
-	if (json)
-		printf(",\"state\":\"%s\"}\n", cli_book_state_name(fh_event_book_state(e)));
+	/*
+	 * Every line ends with the event's times; every JSON event also says what its
+	 * feed's books were worth when it was published.
+	 */
+	if (json) {
+		printf(",\"exchange_ts_ns\":%" PRIu64 ",\"rx_ts_ns\":%" PRIu64 ",\"state\":\"%s\"}\n", e->exchange_ts_ns,
+		       e->rx_ts_ns, cli_book_state_name(fh_event_book_state(e)));
+		return;
+	}
+	tail_time_text(exch, sizeof(exch), e->exchange_ts_ns, false);
+	tail_time_text(rx, sizeof(rx), e->rx_ts_ns, true);
+	printf("  exch %s rx %s\n", exch, rx);
 }
 
 /* Keeps the books from level events; true when fhd said it stopped. */
@@ -464,6 +584,24 @@ static int tail_connect(struct fh_consumer **c, const struct tail_options *o)
 	}
 }
 
+#define TAIL_SLOW_US_MAX 10000000u	/* --slow-us: at most 10 s per batch */
+
+static void tail_usage_print(void)
+{
+	printf("usage: fh tail [--ring NAME] [--feed F] [--symbol S] [--type T] [--json|--quiet]\n"
+	       "               [--dump-books FILE] [--wait] [--from-now] [--slow-us N] [--count N]\n"
+	       "  prints the events of fhd's publish ring NAME (default fh-1), one a line, from the\n"
+	       "  oldest it holds (--from-now: from the next one); each line ends with the event's\n"
+	       "  exchange time and fhd's receive time (JSON: exchange_ts_ns, rx_ts_ns)\n"
+	       "  --type T: only events of type T, as publish/libfh/fh_event.h names it (or as\n"
+	       "  fh tail prints it):\n");
+	for (int t = 1; t < FH_EVENT_TYPES; t++)
+		printf("    %-20s %s\n", tail_type_header_names[t], tail_type_names[t]);
+	printf("  --wait: wait for the ring to appear, and while it is refused or broken, for\n"
+	       "  fhd to replace it by a good one (without it, those exit 1)\n"
+	       "  --count N: stop after N events; --slow-us N: sleep N us after each batch (tests)\n");
+}
+
 /*
  * Reads fh tail's options into o. -1 to go on, or the exit status: 0 after --help, 2
  * for an unknown option or event type (said on stderr).
@@ -479,6 +617,7 @@ static int tail_options_parse(int argc, char **argv, struct tail_options *o)
 		{ "count", required_argument, NULL, 'c' }, { "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	char shown[CLI_NAME_SHOWN_MAX];
 	int opt;
 
 	while ((opt = getopt_long(argc, argv, "r:f:s:t:d:jqwnS:c:h", longs, NULL)) != -1) {
@@ -487,11 +626,10 @@ static int tail_options_parse(int argc, char **argv, struct tail_options *o)
 		case 'f': o->feed = optarg; break;
 		case 's': o->symbol = optarg; break;
 		case 't':
-			for (int t = 0; t < FH_EVENT_TYPES; t++)
-				if (tail_type_names[t] && strcmp(tail_type_names[t], optarg) == 0)
-					o->type = t;
+			o->type = tail_type_parse(optarg);
 			if (o->type < 0) {
-				fprintf(stderr, "fh tail: unknown event type '%s'\n", optarg);
+				cli_text_escape(shown, sizeof(shown), optarg, false);
+				fprintf(stderr, "fh tail: unknown event type '%s' (fh tail --help lists them)\n", shown);
 				return 2;
 			}
 			break;
@@ -500,13 +638,16 @@ static int tail_options_parse(int argc, char **argv, struct tail_options *o)
 		case 'q': o->quiet = true; break;
 		case 'w': o->wait = true; break;
 		case 'n': o->from_now = true; break;
-		case 'S': o->slow_us = (uint32_t)strtoul(optarg, NULL, 10); break;
-		case 'c': o->count = strtoull(optarg, NULL, 10); break;
+		case 'S':
+			if (cli_number_parse("tail", "slow-us", optarg, 0, TAIL_SLOW_US_MAX, &o->slow_us) != 0)
+				return 2;
+			break;
+		case 'c':
+			if (cli_number_parse("tail", "count", optarg, 0, UINT64_MAX, &o->count) != 0)
+				return 2;
+			break;
 		case 'h':
-			printf("usage: fh tail [--ring NAME] [--feed F] [--symbol S] [--type T] [--json|--quiet]\n"
-			       "               [--dump-books FILE] [--wait] [--from-now] [--slow-us N] [--count N]\n"
-			       "  --wait: wait for the ring to appear, and while it is refused or broken, for\n"
-			       "  fhd to replace it by a good one (without it, those exit 1)\n");
+			tail_usage_print();
 			return 0;
 		default:
 			return 2;
@@ -554,6 +695,9 @@ int tail_main(int argc, char **argv)
 	rc = tail_connect(&c, &o);
 	if (rc != 0)
 		return rc;
+	/* From now on, the INSTRUMENT_DEFINED events lie behind: the view names the symbols. */
+	if (o.from_now)
+		tail_symbols_take(c);
 	while (!cli_quit) {
 		int n = fh_poll(c, events, CLI_BATCH_MAX);
 
@@ -596,7 +740,7 @@ int tail_main(int argc, char **argv)
 		}
 		tail_batch_handle(c, events, n, &o, books_lapped, &seen);
 		if (o.slow_us)
-			usleep(o.slow_us);
+			usleep((useconds_t)o.slow_us);
 	}
 	fflush(stdout);
 	fprintf(stderr, "fh tail: %" PRIu64 " events read, %" PRIu64 " lost in %" PRIu64 " laps\n", seen,

@@ -44,10 +44,14 @@ static void top_problem_say(const struct fh_consumer *c, char *said, size_t size
 
 struct top_options {
 	const char *ring;
-	uint32_t interval_ms;	/* between refreshes */
-	uint32_t rows;		/* symbols shown at most */
+	uint64_t interval_ms;	/* between refreshes */
+	uint64_t rows;		/* symbols shown at most */
 	bool once;		/* one table, no screen clearing, then exit */
+	bool terminal;		/* stdout is a terminal: each table clears the screen */
 };
+
+#define TOP_INTERVAL_MS_MAX 3600000u	/* an hour between refreshes */
+#define TOP_ROWS_MAX 1000000u
 
 /* Reads fh top's options into o. -1 to go on, or the exit status: 0 after --help, 2. */
 static int top_options_parse(int argc, char **argv, struct top_options *o)
@@ -62,11 +66,20 @@ static int top_options_parse(int argc, char **argv, struct top_options *o)
 	while ((opt = getopt_long(argc, argv, "r:i:on:h", longs, NULL)) != -1) {
 		switch (opt) {
 		case 'r': o->ring = optarg; break;
-		case 'i': o->interval_ms = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'i':
+			if (cli_number_parse("top", "interval-ms", optarg, 1, TOP_INTERVAL_MS_MAX, &o->interval_ms) != 0)
+				return 2;
+			break;
 		case 'o': o->once = true; break;
-		case 'n': o->rows = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'n':
+			if (cli_number_parse("top", "rows", optarg, 1, TOP_ROWS_MAX, &o->rows) != 0)
+				return 2;
+			break;
 		case 'h':
-			printf("usage: fh top [--ring NAME] [--interval-ms MS] [--rows N] [--once]\n");
+			printf("usage: fh top [--ring NAME] [--interval-ms MS] [--rows N] [--once]\n"
+			       "  a table of the best bid and ask per symbol, refreshed every MS (default 1000);\n"
+			       "  on a terminal it redraws the screen, otherwise it prints one table after\n"
+			       "  another; --once prints one and exits. A ring fhd stopped is marked STOPPED.\n");
 			return 0;
 		default:
 			return 2;
@@ -117,9 +130,16 @@ static void top_table_print(struct fh_consumer *c, const struct top_options *o)
 	uint32_t shown = 0;
 	char bid[32], ask[32], last[32];
 
-	if (!o->once)
+	char ring[CLI_NAME_SHOWN_MAX];
+
+	/* Screen control for a terminal only: a pipe or a file gets the tables one after another. */
+	if (!o->once && o->terminal)
 		printf("\033[H\033[2J");
-	printf("fh top  ring %s  next event %" PRIu64 "  lost %" PRIu64 "\n", o->ring,
+	else if (!o->once)
+		printf("\n");
+	cli_text_escape(ring, sizeof(ring), o->ring, false);
+	printf("fh top  ring %s%s  next event %" PRIu64 "  lost %" PRIu64 "\n", ring,
+	       fh_stopped(c) ? "  STOPPED (fhd stopped cleanly: the last books it published)" : "",
 	       fh_next_seq(c), fh_lost_total(c));
 	printf("%-6s %-10s %10s %12s %12s %10s %12s %10s %-10s\n", "feed", "symbol", "bid size",
 	       "bid", "ask", "ask size", "last", "updates/s", "books");
@@ -134,7 +154,7 @@ static void top_table_print(struct fh_consumer *c, const struct top_options *o)
 			s = &none;
 		cli_text_escape(symbol, sizeof(symbol), top.symbol, false);
 		cli_text_escape(feed, sizeof(feed), fh_feed_name(c, top.feed), false);
-		s->rate = (uint32_t)((uint64_t)s->updates * 1000 / (o->interval_ms ? o->interval_ms : 1));
+		s->rate = (uint32_t)((uint64_t)s->updates * 1000 / o->interval_ms);
 		s->updates = 0;
 		bid[0] = ask[0] = last[0] = '\0';
 		if (top.bid_count)
@@ -154,7 +174,7 @@ static void top_table_print(struct fh_consumer *c, const struct top_options *o)
 
 int top_main(int argc, char **argv)
 {
-	struct top_options o = { .ring = "fh-1", .interval_ms = 1000, .rows = 40 };
+	struct top_options o = { .ring = "fh-1", .interval_ms = 1000, .rows = 40, .terminal = isatty(STDOUT_FILENO) };
 	struct fh_consumer *c;
 	char err[512], said[640] = "";
 	int rc;

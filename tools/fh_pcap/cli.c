@@ -29,7 +29,8 @@ static const char usage_text[] =
 	"  fh-pcap inject --in IN.pcap --out OUT.pcap --seed N [--loss-a P] [--loss-b P]\n"
 	"                 [--dup P] [--reorder P] [--reorder-depth D] [--malformed P]\n"
 	"                 [--vlan-strip]\n"
-	"      seeded per-line faults; P is a probability in [0,1], D defaults to 3\n"
+	"      seeded per-line faults; P is a probability in [0,1], D defaults to 3;\n"
+	"      IN.pcap may be pcapng (fhd's journal too); with no fault it converts it\n"
 	"\n"
 	"  gen and convert also take --format itch: write the messages as a NASDAQ\n"
 	"  binary ITCH file (2-byte length + message) instead of a pcap.\n"
@@ -37,7 +38,8 @@ static const char usage_text[] =
 	"  --vlan ID; all commands take --group-a IP (233.54.12.111), --group-b IP\n"
 	"  (233.49.196.111), --udp-port P (26477).\n"
 	"  Each MoldUDP64 packet is written as line A then line B, 10 us apart per\n"
-	"  packet, B 3 us after A. Exit status: 0 ok, 1 failure, 2 usage error.\n";
+	"  packet, B 3 us after A. Exit status: 0 ok, 1 failure, 2 usage error.\n"
+	"  fh-pcap --version prints fh-pcap's version.\n";
 
 static const struct option long_options[] = {
 	{ "seed", required_argument, NULL, OPT_SEED },

@@ -102,7 +102,7 @@ uint64_t rng_range(struct rng *rng, uint64_t lo, uint64_t hi);
 bool rng_chance(struct rng *rng, double p);
 uint8_t rng_pick(struct rng *rng, const char *choices);
 
-/* ---- pcap.c: classic pcap output and input ----------------------------- */
+/* ---- pcap.c: classic pcap output and input (pcapng input: pcapng.c) ---- */
 
 struct pcap_writer {
 	FILE *file;
@@ -130,6 +130,21 @@ int pcap_writer_put(struct pcap_writer *w, uint64_t ts_us, const uint8_t *frame,
 int pcap_writer_close(struct pcap_writer *w);
 int pcap_capture_load(struct pcap_capture *cap, const char *path);
 void pcap_capture_free(struct pcap_capture *cap);
+
+/*
+ * A new packet at the end of cap with room for caplen bytes of data (counted in cap
+ * at once, so pcap_capture_free frees it), or NULL after saying "out of memory".
+ */
+struct pcap_packet *pcap_capture_add(struct pcap_capture *cap, const char *path, uint32_t caplen);
+
+/* ---- pcapng.c: pcapng input (fhd's journal among others) ---------------- */
+
+/*
+ * Reads the pcapng capture f (path for messages), positioned at its start, into cap:
+ * its Enhanced and Simple Packet Blocks, timestamps in microseconds whatever each
+ * interface's resolution, Ethernet interfaces only. 0, or -errno after saying why.
+ */
+int pcapng_capture_read(struct pcap_capture *cap, FILE *f, const char *path);
 
 /* ---- frame.c: Ethernet / IPv4 / UDP framing ---------------------------- */
 

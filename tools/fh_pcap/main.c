@@ -11,6 +11,7 @@
  * arguments give byte-identical output on any host. This file only picks the
  * subcommand; each is one file (gen.c, convert.c, inject.c), see fh_pcap.h.
  */
+#include "fh_build_version.h"
 #include "fh_pcap.h"
 
 static const struct fh_pcap_command *const commands[] = {
@@ -27,6 +28,10 @@ int main(int argc, char **argv)
 		return cli_usage_error("", "missing command%s", "");
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
 		cli_usage_print();
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("fh-pcap %s\n", FH_BUILD_VERSION_TEXT);
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)

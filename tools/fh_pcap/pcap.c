@@ -2,8 +2,9 @@
  * pcap: classic (libpcap 2.4) capture files, written and read by fh-pcap itself so
  * that its output is the same bytes on any host and its input is checked byte by
  * byte. Output is little-endian with microsecond timestamps and Ethernet framing;
- * input may be either byte order, micro- or nanosecond. Output files are opened with
- * out_file_open, which refuses what someone else may have left at the name.
+ * input may be either byte order, micro- or nanosecond, or pcapng (read by pcapng.c).
+ * Output files are opened with out_file_open, which refuses what someone else may have
+ * left at the name.
  */
 #include <assert.h>
 #include <errno.h>
@@ -145,8 +146,7 @@ static int pcap_header_read(FILE *f, const char *path, struct pcap_format *fmt)
 	if (fmt->big_endian)
 		magic = read_u32_order(header, true);
 	if (magic != PCAP_MAGIC_US && magic != PCAP_MAGIC_NS) {
-		fprintf(stderr, "fh-pcap: %s: not a classic pcap file (pcapng is not supported)\n",
-			path);
+		fprintf(stderr, "fh-pcap: %s: neither a classic pcap nor a pcapng file\n", path);
 		return -EINVAL;
 	}
 	fmt->nanoseconds = magic == PCAP_MAGIC_NS;
@@ -161,19 +161,31 @@ static int pcap_header_read(FILE *f, const char *path, struct pcap_format *fmt)
 	return 0;
 }
 
-/* Room for one more packet, doubling the array. The new slot, or NULL if out of memory. */
-static struct pcap_packet *pcap_capture_slot(struct pcap_capture *cap)
+struct pcap_packet *pcap_capture_add(struct pcap_capture *cap, const char *path, uint32_t caplen)
 {
+	struct pcap_packet *pkt;
+
 	if (cap->count == cap->capacity) {
 		size_t capacity = cap->capacity ? cap->capacity * 2 : 1024;
 		void *grown = realloc(cap->packets, capacity * sizeof(*cap->packets));
 
-		if (!grown)
+		if (!grown) {
+			fprintf(stderr, "fh-pcap: out of memory reading %s\n", path);
 			return NULL;
+		}
 		cap->packets = grown;
 		cap->capacity = capacity;
 	}
-	return &cap->packets[cap->count];
+	pkt = &cap->packets[cap->count];
+	memset(pkt, 0, sizeof(*pkt));
+	pkt->caplen = caplen;
+	pkt->data = malloc(caplen ? caplen : 1);
+	if (!pkt->data) {
+		fprintf(stderr, "fh-pcap: out of memory reading %s\n", path);
+		return NULL;
+	}
+	cap->count++;
+	return pkt;
 }
 
 /*
@@ -204,25 +216,16 @@ static int pcap_records_read(struct pcap_capture *cap, FILE *f, const char *path
 				"snapshot length %u: corrupt file\n", path, caplen, offset, fmt->snaplen);
 			return -EINVAL;
 		}
-		pkt = pcap_capture_slot(cap);
-		if (!pkt) {
-			fprintf(stderr, "fh-pcap: out of memory reading %s\n", path);
+		pkt = pcap_capture_add(cap, path, caplen);
+		if (!pkt)
 			return -ENOMEM;
-		}
 		pkt->ts_us = (uint64_t)read_u32_order(record, fmt->big_endian) * 1000000 +
 			     read_u32_order(record + 4, fmt->big_endian) / (fmt->nanoseconds ? 1000 : 1);
-		pkt->caplen = caplen;
 		pkt->wire_len = read_u32_order(record + 12, fmt->big_endian);
 		if (pkt->wire_len < caplen) {
 			pkt->wire_len = caplen;
 			(*short_wire)++;
 		}
-		pkt->data = malloc(caplen ? caplen : 1);
-		if (!pkt->data) {
-			fprintf(stderr, "fh-pcap: out of memory reading %s\n", path);
-			return -ENOMEM;
-		}
-		cap->count++;
 		if (caplen && fread(pkt->data, caplen, 1, f) != 1) {
 			fprintf(stderr, "fh-pcap: %s: truncated packet data at byte offset %" PRIu64 "\n",
 				path, offset);
@@ -233,9 +236,19 @@ static int pcap_records_read(struct pcap_capture *cap, FILE *f, const char *path
 	return 0;
 }
 
+/* Whether f starts with a pcapng Section Header Block; f is left at its start. */
+static bool pcap_file_is_pcapng(FILE *f)
+{
+	uint8_t magic[4];
+	bool pcapng = fread(magic, 1, sizeof(magic), f) == sizeof(magic) && wire_be32(magic) == 0x0a0d0d0au;
+
+	rewind(f);
+	return pcapng;
+}
+
 /*
- * Loads a whole classic pcap (either byte order, micro- or nanosecond
- * timestamps, Ethernet only). Nothing in the file is trusted: a record longer
+ * Loads a whole capture: a classic pcap (either byte order, micro- or nanosecond
+ * timestamps, Ethernet only) or a pcapng (pcapng.c). Nothing in the file is trusted: a record longer
  * than the file's snapshot length (or PCAP_RECORD_MAX) or cut short is an error;
  * an original length below the captured length, which no capture can have, is
  * taken as the captured length (as fhd does) and the count of such records
@@ -255,9 +268,14 @@ int pcap_capture_load(struct pcap_capture *cap, const char *path)
 		fprintf(stderr, "fh-pcap: cannot open %s: %s\n", path, strerror(errno));
 		return -errno;
 	}
-	err = pcap_header_read(f, path, &fmt);
-	if (!err)
-		err = pcap_records_read(cap, f, path, &fmt, &short_wire);
+	/* pcapng begins with a Section Header Block, the same bytes in either byte order. */
+	if (pcap_file_is_pcapng(f)) {
+		err = pcapng_capture_read(cap, f, path);
+	} else {
+		err = pcap_header_read(f, path, &fmt);
+		if (!err)
+			err = pcap_records_read(cap, f, path, &fmt, &short_wire);
+	}
 	if (!err && ferror(f)) {
 		fprintf(stderr, "fh-pcap: read %s: %s\n", path, strerror(errno));
 		err = -EIO;
