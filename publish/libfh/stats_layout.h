@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include "publish/libfh/fh_event.h"	/* FH_STATIC_ASSERT */
 
 #ifdef __cplusplus
 extern "C" {
@@ -219,7 +220,7 @@ static const struct fh_stats_counter fh_stats_counters[] = {
 #undef FH_STATS_F
 #define FH_STATS_COUNTERS (sizeof(fh_stats_counters) / sizeof(fh_stats_counters[0]))
 /* Every field of fh_stats_recovery is named, bar book_state and configured; and the arbiter's three. */
-_Static_assert(FH_STATS_COUNTERS == sizeof(struct fh_stats_recovery) / sizeof(uint64_t) - 2 + 3,
+FH_STATIC_ASSERT(FH_STATS_COUNTERS == sizeof(struct fh_stats_recovery) / sizeof(uint64_t) - 2 + 3,
 	       "fh_stats_counters names every recovery counter");
 
 /* A counter's value in a feed's copy. */
