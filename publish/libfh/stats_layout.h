@@ -226,9 +226,10 @@ FH_STATIC_ASSERT(FH_STATS_COUNTERS == sizeof(struct fh_stats_recovery) / sizeof(
 /* A counter's value in a feed's copy. */
 static inline uint64_t fh_stats_counter_value(const struct fh_stats_feed *f, const struct fh_stats_counter *c)
 {
+	const void *base = f;	/* through void: a static_cast in C++ */
 	uint64_t v;
 
-	memcpy(&v, (const char *)f + c->offset, sizeof(v));
+	memcpy(&v, FH_CAST(const char *, base) + c->offset, sizeof(v));
 	return v;
 }
 
@@ -264,7 +265,7 @@ static inline void fh_stats_counters_print(FILE *out, const struct fh_stats_feed
 			space = n++ > 0 || g == FH_STATS_GROUP_BOOK ? "  " : " ";
 			if (c->kind == FH_STATS_DURATION)
 				fprintf(out, "%s%s_%s %.1f", space, c->word, fh_stats_group_units[g],
-					(double)v / fh_stats_group_unit_ns[g]);
+					FH_CAST(double, v) / fh_stats_group_unit_ns[g]);
 			else
 				fprintf(out, "%s%s %" PRIu64, space, c->word, v);
 		}
