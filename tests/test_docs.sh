@@ -4,6 +4,9 @@
 # and every #anchor a heading of the file it names (GitHub's heading ids); nothing in
 # them points at ../shared, and no file of the repository cites shared/docs (the
 # design and book-dump texts are in docs/ now). Links inside code are not links.
+# docs/metrics.md's table of the recovery counters is the code's own: row for row
+# fh_stats_counters of publish/libfh/stats_layout.h (group, text word, JSON key,
+# Prometheus name, meaning), so the vocabulary cannot drift from what fhd prints.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -90,8 +93,58 @@ for d, dirs, names in os.walk(root):
         except (UnicodeDecodeError, OSError):
             pass
 
+# The one vocabulary of the recovery counters: the table in docs/metrics.md is the code's
+# (publish/libfh/stats_layout.h's fh_stats_counters, the group names, prefixes and units
+# beside it), row for row: group, text word, JSON key, Prometheus name and meaning.
+def vocabulary_expected(src):
+    def array(name):
+        m = re.search(name + r"\[FH_STATS_GROUPS\]\s*=\s*\{([^}]*)\}", src)
+        return [x.strip().strip('"') for x in m.group(1).split(",")] if m else []
+    names, prefixes, units = (array("fh_stats_group_" + a) for a in ("names", "prefixes", "units"))
+    start = src.find("fh_stats_counters[] = {")
+    body = src[start:src.find("\n};", start)] if start >= 0 else ""
+    rows = []
+    for m in re.finditer(r'\{\s*FH_STATS_GROUP_(\w+),\s*FH_STATS_(\w+),\s*"(\w+)",\s*FH_STATS_[RF]\(\w+\),'
+                         r'\s*((?:"(?:[^"\\]|\\.)*"\s*)+)\}', body):
+        g = ["BOOK", "RECOVERY", "SNAPSHOT"].index(m.group(1))
+        kind, word = m.group(2), m.group(3)
+        meaning = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', m.group(4)))
+        duration = kind == "DURATION"
+        json_key = word + ("_ns" if duration else "")
+        rows.append((names[g], word + ("_" + units[g] if duration else ""),
+                     (names[g] + "." if g else "") + json_key,
+                     "fh_" + prefixes[g] + word + {"COUNTER": "_total", "GAUGE": "", "DURATION": "_seconds"}[kind],
+                     meaning))
+    return rows, body.count("FH_STATS_GROUP_")
+
+
+with open(os.path.join(root, "publish", "libfh", "stats_layout.h"), encoding="utf-8") as f:
+    expected, entries = vocabulary_expected(f.read())
+if not expected or len(expected) != entries:
+    failures.append(f"stats_layout.h: read {len(expected)} of {entries} fh_stats_counters entries; "
+                    "tests/test_docs.sh no longer understands the table")
+with open(os.path.join(root, "docs", "metrics.md"), encoding="utf-8") as f:
+    text = f.read()
+heading = "## The recovery counters: one vocabulary\n"
+section = text[text.find(heading):] if heading in text else ""
+section = section[:section.find("\n## ", 1)] if "\n## " in section[1:] else section
+documented = []
+for line in section.split("\n"):
+    cells = [c.strip().strip("`") for c in line.strip().strip("|").split("|")]
+    if line.startswith("|") and len(cells) == 5 and cells[0] in ("book", "recovery", "snapshot"):
+        documented.append(tuple(cells))
+if not section:
+    failures.append("docs/metrics.md: no section '" + heading.strip() + "'")
+for row in expected:
+    if row not in documented:
+        failures.append("docs/metrics.md: the vocabulary table lacks the row | " + " | ".join(row) + " |")
+for row in documented:
+    if row not in expected:
+        failures.append("docs/metrics.md: the vocabulary table's row | " + " | ".join(row) +
+                        " | is not in stats_layout.h's fh_stats_counters")
+
 for f in failures:
     print("FAIL " + f)
-print(f"{len(files)} files, {links} relative links, {len(failures)} failures")
+print(f"{len(files)} files, {links} relative links, {len(expected)} vocabulary rows, {len(failures)} failures")
 sys.exit(1 if failures else 0)
 EOF
