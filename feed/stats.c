@@ -463,6 +463,7 @@ int stats_hist_files_write(const struct stats *s, const struct output_dir *dir)
 				continue;
 			}
 			bad = hist_percentiles_write(out, &s->feeds[i].total[k], 1000.0, 5) != 0;
+			bad = hist_counts_write(out, &s->feeds[i].total[k]) != 0 || bad;
 			bad = fclose(out) != 0 || bad;
 			if (bad) {
 				fprintf(stderr, "fhd: --hist-out %s/%s: %s\n", dir->path, name, strerror(errno));

@@ -50,6 +50,10 @@ print('report:', report)
 sys.exit(0 if fhd and fhd == report and len(fhd) == 3 else 1)
 EOF
 check "fh report's table is fhd's own, every column, on the same run" [ $? = 0 ]
+# The histogram's Count lines are for the files; the report fhd prints for people has
+# the rows alone.
+check "fhd's printed report carries no #[Count lines" bash -c "! grep -q '^#\\[Count ' '$TMP/fhd.out'"
+check "... and each .hgrm file carries them" bash -c "for f in '$TMP/work'/*.hgrm; do grep -q '^#\\[Count ' \"\$f\" || exit 1; done"
 for f in "$TMP/work"/*.hgrm; do grep -v '^#\[Count ' "$f" >"$TMP/rows/$(basename "$f")"; done
 (cd "$TMP/work" && "$B/fh" report "$TMP/rows" -o "$TMP/rows.png") >"$TMP/rows.txt" 2>&1
 check "a .hgrm without its histogram: percentiles from the rows, marked ~" \

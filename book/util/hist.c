@@ -140,6 +140,11 @@ int hist_percentiles_write(FILE *out, const struct hist *h, double scale, uint32
 	fprintf(out, "#[Max     = %12.3f, Total count    = %12lu]\n", (double)h->max / scale,
 		(unsigned long)h->total);
 	fprintf(out, "#[Buckets = %12u, SubBuckets     = %12u]\n", HIST_BUCKETS, HIST_SUB_BUCKETS);
+	return ferror(out) ? -EIO : 0;
+}
+
+int hist_counts_write(FILE *out, const struct hist *h)
+{
 	for (uint32_t i = 0; i < HIST_COUNTS && h->total > 0; i++)
 		if (h->counts[i] != 0)
 			fprintf(out, "#[Count %u %" PRIu64 "]\n", i, h->counts[i]);

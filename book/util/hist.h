@@ -115,6 +115,12 @@ int hist_percentiles_write(FILE *out, const struct hist *h, double scale, uint32
 int hist_count_line_read(struct hist *h, const char *line);
 
 /*
+ * Writes those "#[Count INDEX COUNT]" lines of h (after hist_percentiles_write, in a
+ * .hgrm file; fhd's exit report, read by people, has the rows alone). 0 or -errno.
+ */
+int hist_counts_write(FILE *out, const struct hist *h);
+
+/*
  * Whether h, read back with hist_count_line_read and given max (in ns), is a
  * histogram hist_percentiles_write could have written: total as the file says, and
  * max inside the last non-empty slot.
