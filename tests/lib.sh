@@ -4,7 +4,9 @@ set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 B=${B:-$ROOT/build}
-DATA=${FH_DATA:-$ROOT/../shared/data}
+# The ITCH files the tests replay ship in tests/data (see its README.md for their
+# sources and licences); FH_DATA=DIR points at another directory with the same layout.
+DATA=${FH_DATA:-$ROOT/tests/data}
 NASDAQ_SLICE=$DATA/itch50-nasdaq-snippet/12302019_SNIPPET.NASDAQ_ITCH50
 SIMULATED=$DATA/itch50-simulated/ex20101224.TEST_ITCH_50
 REF="python3 $ROOT/tests/ref_book.py"
@@ -108,6 +110,16 @@ server_stop() {
 	kill "${pids[-1]}" 2>/dev/null
 	wait "${pids[-1]}" 2>/dev/null
 	unset 'pids[-1]'
+}
+
+# data_require: exits 77 with one line when the test data is not where DATA says.
+data_require() {
+	local f
+	for f in "$NASDAQ_SLICE" "$SIMULATED"; do
+		[ -f "$f" ] && continue
+		echo "SKIP: test data $f not found (tests/data ships it; FH_DATA=$DATA)"
+		exit 77
+	done
 }
 
 finish() {

@@ -43,7 +43,7 @@ if [ -f "$NASDAQ_SLICE" ]; then
 		fail "nasdaq slice: fhd exited non-zero"; tail -5 "$TMP/nasdaq.log"
 	fi
 else
-	echo "skip: $NASDAQ_SLICE not found"
+	fail "$NASDAQ_SLICE not found (tests/data ships it; FH_DATA=$DATA)"
 fi
 
 # The simulated file has all-zero length prefixes: convert must take lengths from types.
@@ -52,6 +52,8 @@ if [ -f "$SIMULATED" ]; then
 	$REF itch "$SIMULATED" >"$TMP/sim.ref"
 	fhd_replay "$TMP/sim" "$TMP/sim.pcap" || fail "simulated: fhd exited non-zero"
 	same_file "simulated (zero prefixes): fhd dump equals reference" "$TMP/sim.ref" "$TMP/sim.dump"
+else
+	fail "$SIMULATED not found (tests/data ships it; FH_DATA=$DATA)"
 fi
 
 # Two captures at once (two net_pcap ports, lines split across them).
