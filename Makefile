@@ -219,7 +219,8 @@ test demo bench: deps
 run-test: all asan
 	$(Q)./tests/run.sh $(B)
 
-run-demo: $(B)/fhd $(B)/fh-pcap
+# tools/demo.sh runs fhd and fh (fh report draws the PNG).
+run-demo: $(B)/fhd $(B)/fh
 	$(Q)./tools/demo.sh $(B)
 
 run-bench: $(B)/fhd $(B)/fh $(B)/fh-pcap $(B)/bench-book $(B)/bench-ring $(B)/bench-pmd $(B)/bench-journal $(B)/bench-hist \
