@@ -223,9 +223,12 @@ run-test: all asan
 run-demo: $(B)/fhd $(B)/fh
 	$(Q)./tools/demo.sh $(B)
 
-run-bench: $(B)/fhd $(B)/fh $(B)/fh-pcap $(B)/bench-book $(B)/bench-ring $(B)/bench-pmd $(B)/bench-journal $(B)/bench-hist \
-		$(B)/bench-arbiter
-	$(Q)./bench/run.sh $(B)
+# `make bench QUICK=1`: every section on tiny inputs, a few seconds in all (bench/lib.sh).
+QUICK ?= 0
+BENCH_BINS := $(B)/fhd $(B)/fh $(B)/fh-pcap $(B)/bench-book $(B)/bench-ring $(B)/bench-pmd $(B)/bench-journal \
+	$(B)/bench-hist $(B)/bench-arbiter
+run-bench: $(BENCH_BINS)
+	$(Q)FH_BENCH_QUICK=$(QUICK) ./bench/run.sh $(B)
 
 # `make fuzz`: every libFuzzer target for FUZZ_SECONDS each (tests/fuzz.sh says more).
 FUZZ_SECONDS ?= 900
