@@ -154,6 +154,9 @@ $(B)/bench-arbiter: $(B)/obj/bench/bench_arbiter.o $(B)/obj/feed/arbiter.o
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) -o $@ $^
 
+# The unit tests' objects are kept (not make's intermediates, deleted after each build
+# and so rebuilt by the next): a second `make test` builds nothing.
+.SECONDARY: $(TESTS:%=$(B)/obj/tests/%.o) $(TESTS:%=$(B)/asan/obj/tests/%.o)
 $(B)/test_%: $(B)/obj/tests/test_%.o $(CORE_OBJS)
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) -o $@ $^ $(CORE_LIBS)
