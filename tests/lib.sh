@@ -13,7 +13,16 @@ REF="python3 $ROOT/tests/ref_book.py"
 FHD=${FHD:-$B/fhd}
 FH_PCAP=${FH_PCAP:-$B/fh-pcap}
 TMP=$(mktemp -d /tmp/fh-test.XXXXXX)
-trap 'rm -rf "$TMP"' EXIT
+# Shared-memory names this test makes (fhd's ring NAME-1, NAME-1-top and NAME-stats
+# for --publish NAME): each /dev/shm/PREFIX* is removed at exit, with $TMP. A test
+# that sets its own EXIT trap removes its segments there.
+shm_prefixes=()
+lib_cleanup() {
+	local p
+	for p in "${shm_prefixes[@]}"; do rm -f /dev/shm/"$p"*; done
+	rm -rf "$TMP"
+}
+trap lib_cleanup EXIT
 failures=0
 
 fail() {

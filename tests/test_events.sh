@@ -25,7 +25,7 @@ source "$(dirname "$0")/lib.sh"
 FH=$B/fh
 REFEV="python3 $ROOT/tests/ref_events.py"
 ring=fhev$$
-trap 'rm -f /dev/shm/$ring-1 /dev/shm/$ring-1-top /dev/shm/$ring-stats; [ -n "${KEEP:-}" ] || rm -rf "$TMP"' EXIT
+trap 'rm -f /dev/shm/$ring-*; [ -n "${KEEP:-}" ] || rm -rf "$TMP"' EXIT
 
 pub_yaml $ring 262144 4 0600 >"$TMP/pub.yaml"
 

@@ -11,7 +11,7 @@
 source "$(dirname "$0")/lib.sh"
 
 ring=fhinst$$
-trap 'rm -f /dev/shm/$ring-1 /dev/shm/$ring-1-top; rm -rf "$TMP"' EXIT
+trap 'rm -f /dev/shm/$ring-*; rm -rf "$TMP"' EXIT
 command -v pkg-config >/dev/null || { echo "pkg-config not installed: skip"; exit 77; }
 prefix=$TMP/prefix
 make -C "$ROOT" --no-print-directory B="$B" PREFIX="$prefix" install >"$TMP/install.log" 2>&1
