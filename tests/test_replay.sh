@@ -19,6 +19,11 @@ for name in itch-demo itch-faults; do
 	check "$name: no gap (one line always complete)" [ "$(counter "$TMP/$name.log" "gaps" gaps)" = 0 ]
 done
 
+# The built-in config itself (fhd without -c; fhd_replay's has a smaller order table).
+"$FHD" --replay "$ROOT/pcaps/itch-demo.pcap" --dump-books "$TMP/builtin.dump" >"$TMP/builtin.log" 2>&1 ||
+	fail "built-in config: fhd exited non-zero"
+same_file "itch-demo, the built-in config: fhd dump equals golden" "$ROOT/tests/golden/itch-demo.dump" "$TMP/builtin.dump"
+
 # The faults capture carries malformed packets: they must show in the counters.
 bad=$(grep -E "^  line [AB]:" "$TMP/itch-faults.log" | grep -oE "(bad_frame|truncated|bad_ip|fragment|bad_udp) [0-9]+" | awk '{s+=$2} END {print s+0}')
 check "itch-faults: malformed packets counted per line ($bad)" [ "$bad" -gt 0 ]
