@@ -41,6 +41,9 @@ REPLAYS=$(sized 3 1)
 export FH_BENCH_ARBITER_MS=${FH_BENCH_ARBITER_MS:-$(sized 200 5)}
 JOURNAL_MB=${FH_BENCH_JOURNAL_MB:-$(sized 512 4)}
 HIST_SAMPLES=$(sized 100000000 1000000)
+# bench-book's book: its own sizing (4M orders, 1024 levels); in quick mode 256k orders,
+# which start faster and hold the small files.
+read -r -a BOOK_SIZE <<<"$(sized "" "262144 1024")"
 
 # Every segment this run makes starts with $base; those of killed runs are swept.
 base=fhbench$$
@@ -96,12 +99,12 @@ decode_book() {
 	gen "$W/deep.itch" --profile deep --seed 42 --messages "$SHALLOW_N" --symbols 500 --format itch
 	echo "== decode+book (bench-book, best of 5 passes, the RX path's three prefetch stages 16, 8 and 4 messages ahead)"
 	printf '  generated, %s messages, 500 symbols: ' $mn
-	"$B/bench-book" "$W/gen.itch" 2>/dev/null | tee "$W/gen.out"
+	"$B/bench-book" "$W/gen.itch" "${BOOK_SIZE[@]}" 2>/dev/null | tee "$W/gen.out"
 	figure "decode+book, shallow" "$(ns_of "$W/gen.out")"
 	# The publisher's own cost per message: the same passes, every message also published
 	# (both views, the conflated view, packets of 2 messages) onto a ring nobody reads.
 	printf '    and publishing every message:      '
-	"$B/bench-book" --publish 2 "$W/gen.itch" 2>/dev/null | tee "$W/gen-pub.out"
+	"$B/bench-book" --publish 2 "$W/gen.itch" "${BOOK_SIZE[@]}" 2>/dev/null | tee "$W/gen-pub.out"
 	figure "decode+book+publish, shallow" "$(ns_of "$W/gen-pub.out")"
 	awk -v p="$(ns_of "$W/gen-pub.out")" -v b="$(ns_of "$W/gen.out")" \
 		'BEGIN { printf "    publishing: %.1f ns/msg more, %.2fx decode+book alone\n", p - b, p / b }'
@@ -112,7 +115,7 @@ decode_book() {
 	# bench-book's own sizing (4M orders, 1024 levels per side) holds the deep book; its
 	# stderr says so (orders_full 0, levels_full 0) and gives the live orders at the end.
 	printf '  deep, %s messages, 500 symbols:      ' $mn
-	"$B/bench-book" "$W/deep.itch" 2>"$W/deep.err" | tee "$W/deep.out"
+	"$B/bench-book" "$W/deep.itch" "${BOOK_SIZE[@]}" 2>"$W/deep.err" | tee "$W/deep.out"
 	figure "decode+book, deep" "$(ns_of "$W/deep.out")"
 	sed -E 's/^bench-book: /    at the end: /' "$W/deep.err"
 	if [ -n "${FH_BASELINE_BENCH_BOOK:-}" ]; then
@@ -125,13 +128,13 @@ decode_book() {
 			gen "$W/deep1m-$n.itch" --profile deep --seed 42 --messages "$(sized 1000000 20000)" \
 				--symbols $n --format itch
 			printf '  deep, %s messages, %4d symbols:     ' "$(sized 1M 20k)" $n
-			"$B/bench-book" "$W/deep1m-$n.itch" 2>/dev/null | tee "$W/deep1m-$n.out"
+			"$B/bench-book" "$W/deep1m-$n.itch" "${BOOK_SIZE[@]}" 2>/dev/null | tee "$W/deep1m-$n.out"
 			versus "itch-order-book, same file" "$FH_ANCHOR_IOOB" "$W/deep1m-$n.itch" "$W/deep1m-$n.out"
 		done
 	fi
 	local slice=$ROOT/tests/data/itch50-nasdaq-snippet/12302019_SNIPPET.NASDAQ_ITCH50
 	printf '  NASDAQ 2019-12-30 slice (cold):      '
-	"$B/bench-book" "$slice" 2>/dev/null | tee "$W/slice.out"
+	"$B/bench-book" "$slice" "${BOOK_SIZE[@]}" 2>/dev/null | tee "$W/slice.out"
 	figure "decode+book, NASDAQ slice" "$(ns_of "$W/slice.out")"
 }
 
@@ -232,8 +235,14 @@ latency() {
 	local ring=$base-lat run
 	echo "== RX -> publish latency of single-message packets (fh-pcap --per-packet 1, $SINGLE_N messages, publishing on), $REPLAYS replays"
 	gen "$W/single.pcap" --seed 7 --messages "$SINGLE_N" --symbols 100 --per-packet 1
+	# The built-in config; in quick mode with a smaller order table, which starts faster.
+	local config=()
+	if [ "$QUICK" = 1 ]; then
+		"$B/fhd" --print-default-config | sed -E 's/^(      orders:) +[0-9]+/\1 262144/' >"$W/latency.yaml"
+		config=(-c "$W/latency.yaml")
+	fi
 	for ((run = 1; run <= REPLAYS; run++)); do
-		"$B/fhd" --replay "$W/single.pcap" --publish $ring >"$W/single.log" 2>&1 ||
+		"$B/fhd" "${config[@]}" --replay "$W/single.pcap" --publish $ring >"$W/single.log" 2>&1 ||
 			{ tail -5 "$W/single.log"; return 1; }
 		rm -f /dev/shm/$ring-*
 		awk -v r=$run '$1 == "itch" && $2 ~ /^rx_to_publish_/ { printf "  run %d: %s p50 %s p90 %s p99 %s us\n", r, $2, $4, $5, $6 }' \
