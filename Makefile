@@ -48,7 +48,8 @@ CORE_SRC := book/util/memory.c book/util/hist.c book/order_table.c book/book.c \
 FHD_SRC := $(wildcard feed/dpdk/*.c)
 TESTS := test_config $(patsubst tests/%.c,%,$(filter-out tests/test_config.c,$(wildcard tests/test_*.c)))
 
-.PHONY: all deps asan test demo bench fuzz simulate run-test run-demo run-bench run-fuzz run-simulate clean install uninstall
+.PHONY: all deps asan test check demo bench fuzz simulate run-test run-check run-demo run-bench run-fuzz run-simulate \
+	clean install uninstall
 all: $(B)/fhd $(B)/fh $(B)/bench-ring $(B)/bench-pmd $(B)/libfh.a $(B)/libfh.so $(B)/libfh.so.$(FH_SO_MAJOR) $(B)/fh.pc $(B)/fh-pcap $(B)/bench-book $(B)/bench-journal $(B)/bench-hist $(B)/bench-arbiter $(B)/alloc_guard.so $(addprefix $(B)/,$(TESTS)) $(B)/sim_recovery
 
 deps: $(DEPS_STAMP)
@@ -221,6 +222,14 @@ test demo bench: deps
 
 run-test: all asan
 	$(Q)./tests/run.sh $(B)
+
+# `make check`, the edit-compile loop: the unit tests in both builds and the core
+# replays (tests/run.sh --quick says which), in a few minutes; `make test` runs all.
+check: deps
+	$(Q)$(MAKE) --no-print-directory run-check
+run-check: $(addprefix $(B)/,$(TESTS)) $(addprefix $(B)/asan/,$(TESTS)) $(B)/fhd $(B)/fh $(B)/fh-pcap \
+		$(B)/libfh.so $(B)/libfh.so.$(FH_SO_MAJOR)
+	$(Q)./tests/run.sh --quick $(B)
 
 # tools/demo.sh runs fhd and fh (fh report draws the PNG).
 run-demo: $(B)/fhd $(B)/fh
