@@ -60,7 +60,8 @@ CORE_SRC := book/util/memory.c book/util/hist.c book/order_table.c book/book.c \
 FHD_SRC := $(wildcard feed/dpdk/*.c)
 TESTS := test_config $(patsubst tests/%.c,%,$(filter-out tests/test_config.c,$(wildcard tests/test_*.c)))
 
-.PHONY: FORCE all deps asan test demo bench fuzz simulate run-test run-demo run-bench run-fuzz run-simulate clean install uninstall
+.PHONY: FORCE all deps asan test check demo bench fuzz simulate run-test run-check run-demo run-bench run-fuzz run-simulate \
+	clean install uninstall
 all: $(B)/fhd $(B)/fh $(B)/bench-ring $(B)/bench-pmd $(B)/libfh.a $(B)/libfh.so $(B)/libfh.so.$(FH_SO_MAJOR) $(B)/fh.pc $(B)/fh-pcap $(B)/bench-book $(B)/bench-journal $(B)/bench-hist $(B)/bench-arbiter $(B)/alloc_guard.so $(addprefix $(B)/,$(TESTS)) $(B)/sim_recovery
 
 deps: $(DEPS_STAMP)
@@ -176,6 +177,9 @@ $(B)/bench-arbiter: $(B)/obj/bench/bench_arbiter.o $(B)/obj/feed/arbiter.o
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) -o $@ $^
 
+# The unit tests' objects are kept (not make's intermediates, deleted after each build
+# and so rebuilt by the next): a second `make test` builds nothing.
+.SECONDARY: $(TESTS:%=$(B)/obj/tests/%.o) $(TESTS:%=$(B)/asan/obj/tests/%.o)
 $(B)/test_%: $(B)/obj/tests/test_%.o $(CORE_OBJS)
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) -o $@ $^ $(CORE_LIBS)
@@ -242,12 +246,24 @@ test demo bench: deps
 run-test: all asan
 	$(Q)./tests/run.sh $(B)
 
-run-demo: $(B)/fhd $(B)/fh-pcap
+# `make check`, the edit-compile loop: the unit tests in both builds and the core
+# replays (tests/run.sh --quick says which), in a few minutes; `make test` runs all.
+check: deps
+	$(Q)$(MAKE) --no-print-directory run-check
+run-check: $(addprefix $(B)/,$(TESTS)) $(addprefix $(B)/asan/,$(TESTS)) $(B)/fhd $(B)/fh $(B)/fh-pcap \
+		$(B)/libfh.so $(B)/libfh.so.$(FH_SO_MAJOR)
+	$(Q)./tests/run.sh --quick $(B)
+
+# tools/demo.sh runs fhd and fh (fh report draws the PNG).
+run-demo: $(B)/fhd $(B)/fh
 	$(Q)./tools/demo.sh $(B)
 
-run-bench: $(B)/fhd $(B)/fh $(B)/fh-pcap $(B)/bench-book $(B)/bench-ring $(B)/bench-pmd $(B)/bench-journal $(B)/bench-hist \
-		$(B)/bench-arbiter
-	$(Q)./bench/run.sh $(B)
+# `make bench QUICK=1`: every section on tiny inputs, a few seconds in all (bench/lib.sh).
+QUICK ?= 0
+BENCH_BINS := $(B)/fhd $(B)/fh $(B)/fh-pcap $(B)/bench-book $(B)/bench-ring $(B)/bench-pmd $(B)/bench-journal \
+	$(B)/bench-hist $(B)/bench-arbiter
+run-bench: $(BENCH_BINS)
+	$(Q)FH_BENCH_QUICK=$(QUICK) ./bench/run.sh $(B)
 
 # `make fuzz`: every libFuzzer target for FUZZ_SECONDS each (tests/fuzz.sh says more).
 FUZZ_SECONDS ?= 900

@@ -3,7 +3,8 @@
  * values of a realistic latency mix (mostly 100 ns..5 us, a long tail), precomputed
  * so the generator is not measured, recorded into one histogram; best of 5. Also the
  * cost of the writer's swap check per loop pass, and of reading percentiles (the
- * control lcore's side). Never fails on time.
+ * control lcore's side). Usage: bench-hist [SAMPLES] (default 100M; `make bench
+ * QUICK=1` takes 1M). Never fails on time.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -15,16 +16,29 @@
 #include "book/util/hist.h"
 
 #define BENCH_VALUES (1u << 20)
-#define BENCH_RECORDS 100000000u
+#define BENCH_RECORDS 100000000u	/* samples a pass records, unless told */
 #define BENCH_PASSES 5
 
-int main(void)
+int main(int argc, char **argv)
 {
 	static struct hist h, sets[2][1];
 	static struct hist_recorder r;
 	static uint64_t values[BENCH_VALUES];
 	uint64_t seed = 42, best = UINT64_MAX, start, sink = 0;
+	uint32_t records = BENCH_RECORDS;
+	char *end;
 	double p;
+
+	if (argc > 1) {
+		unsigned long n = strtoul(argv[1], &end, 10);
+
+		if (argc > 2 || *end != '\0' || n == 0 || n > UINT32_MAX) {
+			fprintf(stderr, "usage: bench-hist [SAMPLES]  (1 to %u; default %u)\n", UINT32_MAX,
+				BENCH_RECORDS);
+			return 2;
+		}
+		records = (uint32_t)n;
+	}
 
 	for (uint32_t i = 0; i < BENCH_VALUES; i++) {
 		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
@@ -34,19 +48,19 @@ int main(void)
 	for (int pass = 0; pass < BENCH_PASSES; pass++) {
 		hist_reset(&h);
 		start = clock_monotonic_ns();
-		for (uint32_t i = 0; i < BENCH_RECORDS; i++)
+		for (uint32_t i = 0; i < records; i++)
 			hist_record(&h, values[i & (BENCH_VALUES - 1)]);
 		start = clock_monotonic_ns() - start;
 		best = start < best ? start : best;
 	}
 	printf("  hist_record: %.2f ns/sample (%u samples, best of %d; p50 %" PRIu64 " p99 %" PRIu64 " ns)\n",
-	       (double)best / BENCH_RECORDS, BENCH_RECORDS, BENCH_PASSES, hist_percentile(&h, 50),
+	       (double)best / records, records, BENCH_PASSES, hist_percentile(&h, 50),
 	       hist_percentile(&h, 99));
 	hist_recorder_init(&r, sets[0], sets[1], 1);
 	best = UINT64_MAX;
 	for (int pass = 0; pass < BENCH_PASSES; pass++) {
 		start = clock_monotonic_ns();
-		for (uint32_t i = 0; i < BENCH_RECORDS; i++) {
+		for (uint32_t i = 0; i < records; i++) {
 			hist_record(hist_recorder_active(&r), values[i & (BENCH_VALUES - 1)]);
 			hist_recorder_service(&r);
 		}
@@ -54,7 +68,7 @@ int main(void)
 		best = start < best ? start : best;
 	}
 	printf("  hist_record through a recorder + swap check each sample: %.2f ns/sample\n",
-	       (double)best / BENCH_RECORDS);
+	       (double)best / records);
 	start = clock_monotonic_ns();
 	for (int i = 0; i < 100; i++)
 		sink += hist_percentile(&h, 99.9);

@@ -15,24 +15,53 @@
 #     (net_pcap infinite_rx=1) for a few seconds: packets/s and messages/s, both lines
 #     arbitrated, every message decoded into books. Every full-path line also says its
 #     packets/s as a % of the PMD-alone rate of 2. Publishing is measured with both
-#     views, then with each view alone;
+#     views with no consumer, then with a slow consumer (`fh tail --slow-us`) attached
+#     to that run's ring from its start (the run's own ring name, made by that fhd: the
+#     line after the figure says how many events the consumer read and lost, and the
+#     section fails if it read none), then with each view alone;
 #  4. the RX -> publish latency of single-message packets, from replays' histograms;
 #  5. then the ring, the histograms and the journal, the arbiter's hold (bench-arbiter:
 #     ns per packet at holds of 1,024 to 1,048,576, and the ratio to the smallest; with
 #     FH_BASELINE_BENCH_ARBITER=an older build's bench-arbiter, that too), and last gap
 #     recovery (bench/recovery.sh: fill times, RX throughput while recovering, a 1M-order join).
-set -euo pipefail
+# Each numbered part is one or more sections (bench/lib.sh): a section that fails says
+# so in one line and the next one runs; the last line says how many sections ran and
+# failed, and the exit status is non-zero if one did. FH_BENCH_QUICK=1 (`make bench
+# QUICK=1`) runs every section on tiny inputs (bench/lib.sh). Every shared-memory
+# segment the run makes is named fhbench<pid>-... and removed at exit.
+set -uo pipefail
 B=${1:-build}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-W=$B/bench-data
-mkdir -p "$W"
-SECONDS_FULL=${FH_BENCH_SECONDS:-5}
+source "$ROOT/bench/lib.sh"	# QUICK, sized, W, section, figure
+SECONDS_FULL=${FH_BENCH_SECONDS:-$(sized 5 0.3)}
+SHALLOW_N=$(sized 5000000 20000)	# messages of the generated ITCH files
+FULL_N=$(sized 300000 20000)		# messages of the full path's capture
+SINGLE_N=$(sized 200000 5000)		# messages of the latency capture
+REPLAYS=$(sized 3 1)
+export FH_BENCH_ARBITER_MS=${FH_BENCH_ARBITER_MS:-$(sized 200 5)}
+JOURNAL_MB=${FH_BENCH_JOURNAL_MB:-$(sized 512 4)}
+HIST_SAMPLES=$(sized 100000000 1000000)
+# bench-book's book: its own sizing (4M orders, 1024 levels); in quick mode 256k orders,
+# which start faster and hold the small files.
+read -r -a BOOK_SIZE <<<"$(sized "" "262144 1024")"
+
+# Every segment this run makes starts with $base; those of killed runs are swept.
+base=fhbench$$
+segments_sweep fhbench
+trap 'rm -f /dev/shm/$base-*' EXIT
+
+# fhd's config: bench/fhd-bench.yaml; in quick mode with a pool, memory and book sized
+# for the small capture, so that fhd starts in a fraction of a second.
+CONFIG=$ROOT/bench/fhd-bench.yaml
+if [ "$QUICK" = 1 ]; then
+	CONFIG=$W/fhd-bench.yaml
+	sed -e 's/^mbufs: .*/mbufs: 32767/' -e 's/"-m", "[0-9]*"/"-m", "256"/' \
+		-e 's/orders: [0-9]*/orders: 65536/' "$ROOT/bench/fhd-bench.yaml" >"$CONFIG"
+fi
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -r)"
-[ -f "$W/gen5m.itch" ] || "$B/fh-pcap" gen --seed 42 --messages 5000000 --symbols 500 --format itch --out "$W/gen5m.itch" 2>/dev/null
-[ -f "$W/deep5m.itch" ] || "$B/fh-pcap" gen --profile deep --seed 42 --messages 5000000 --symbols 500 --format itch --out "$W/deep5m.itch" 2>/dev/null
-echo
-echo "== decode+book (bench-book, best of 5 passes, the RX path's three prefetch stages 16, 8 and 4 messages ahead)"
+[ "$QUICK" = 1 ] && echo "quick mode (FH_BENCH_QUICK=1): tiny inputs, the figures mean nothing"
+
 # ns/msg from a bench-book output file.
 ns_of() { sed -nE 's/.*messages, ([0-9.]+) ns\/msg.*/\1/p' "$1"; }
 # Prints "X ns/msg; fh is R x its speed" for a reference binary on FILE against fh's OUT.
@@ -50,53 +79,79 @@ versus() {
 	itch-order-book*) ref=$("$bin" <"$file" 2>&1 | sed -nE 's/.* ([0-9.]+) nanos per packet.*/\1/p' | tail -1) ;;
 	*) ref=$("$bin" "$file" 2>/dev/null | sed -nE 's/.*messages, ([0-9.]+) ns\/msg.*/\1/p') ;;
 	esac
-	if [ -n "$ref" ] && [ -n "$(ns_of "$out")" ]; then
-		awk -v l="$label" -v a="$ref" -v f="$(ns_of "$out")" \
-			'BEGIN { printf "  %-38s %.1f ns/msg; fh is %.2fx its speed\n", l ":", a, a / f }'
-	else
-		echo "  $label printed no figure on $file"
-	fi
+	figure "$label" "$ref"
+	figure "fh on $file" "$(ns_of "$out")"
+	awk -v l="$label" -v a="$ref" -v f="$(ns_of "$out")" \
+		'BEGIN { printf "  %-38s %.1f ns/msg; fh is %.2fx its speed\n", l ":", a, a / f }'
 }
-printf '  generated, 5M messages, 500 symbols: '; "$B/bench-book" "$W/gen5m.itch" 2>/dev/null | tee "$W/gen5m.out"
-# The publisher's own cost per message: the same passes, every message also published
-# (both views, the conflated view, packets of 2 messages) onto a ring nobody reads.
-printf '    and publishing every message:      '; "$B/bench-book" --publish 2 "$W/gen5m.itch" 2>/dev/null | tee "$W/gen5m-pub.out"
-[ -n "$(ns_of "$W/gen5m-pub.out")" ] && [ -n "$(ns_of "$W/gen5m.out")" ] &&
-	awk -v p="$(ns_of "$W/gen5m-pub.out")" -v b="$(ns_of "$W/gen5m.out")" \
-		'BEGIN { printf "    publishing: %.1f ns/msg more, %.2fx decode+book alone\n", p - b, p / b }'
-# FH_BASELINE_BENCH_BOOK: an older build's bench-book (the issue's "main before").
-[ -n "${FH_BASELINE_BENCH_BOOK:-}" ] && versus "baseline, same shallow file" "$FH_BASELINE_BENCH_BOOK" "$W/gen5m.itch" "$W/gen5m.out"
-# bench-book's own sizing (4M orders, 1024 levels per side) holds the deep book; its
-# stderr says so (orders_full 0, levels_full 0) and gives the live orders at the end.
-printf '  deep, 5M messages, 500 symbols:      '; "$B/bench-book" "$W/deep5m.itch" 2>"$W/deep5m.err" | tee "$W/deep5m.out"
-sed -E 's/^bench-book: /    at the end: /' "$W/deep5m.err"
-[ -n "${FH_BASELINE_BENCH_BOOK:-}" ] && versus "baseline, same deep file" "$FH_BASELINE_BENCH_BOOK" "$W/deep5m.itch" "$W/deep5m.out"
-if [ -n "${FH_ANCHOR_IOOB:-}" ]; then
-	versus "itch-order-book, same deep file" "$FH_ANCHOR_IOOB" "$W/deep5m.itch" "$W/deep5m.out"
-	# How the ratio holds as instruments are added: 1M-message deep sessions.
-	for n in 50 2000; do
-		[ -f "$W/deep1m-$n.itch" ] || "$B/fh-pcap" gen --profile deep --seed 42 --messages 1000000 \
-			--symbols $n --format itch --out "$W/deep1m-$n.itch" 2>/dev/null
-		printf '  deep, 1M messages, %4d symbols:     ' $n
-		"$B/bench-book" "$W/deep1m-$n.itch" 2>/dev/null | tee "$W/deep1m-$n.out"
-		versus "itch-order-book, same file" "$FH_ANCHOR_IOOB" "$W/deep1m-$n.itch" "$W/deep1m-$n.out"
-	done
-fi
-slice=$ROOT/../shared/data/itch50-nasdaq-snippet/12302019_SNIPPET.NASDAQ_ITCH50
-if [ -f "$slice" ]; then
-	printf '  NASDAQ 2019-12-30 slice (cold):      '; "$B/bench-book" "$slice" 2>/dev/null
-fi
+# gen FILE ARGS...: a generated session, made once (kept in $W between runs).
+gen() {
+	local file=$1
+	shift
+	[ -f "$file" ] || "$B/fh-pcap" gen "$@" --out "$file.tmp" 2>/dev/null
+	[ -f "$file" ] || mv "$file.tmp" "$file"
+}
 
-[ -f "$W/full.pcap" ] || "$B/fh-pcap" gen --seed 42 --messages 300000 --symbols 100 --out "$W/full.pcap" 2>/dev/null
-echo
-echo "== PMD alone (bench-pmd: rx_burst + free, nothing else), same capture and config as the full path, ${SECONDS_FULL}s"
-"$B/bench-pmd" "$ROOT/bench/fhd-bench.yaml" "$W/full.pcap" "$SECONDS_FULL" >"$W/pmd.log" 2>&1 ||
-	{ tail -5 "$W/pmd.log"; exit 1; }
-grep -E "^pmd:" "$W/pmd.log" | sed 's/^/  /'
-pmd_frames_s=$(sed -nE 's/^pmd: ([0-9.]+) M frames\/s.*/\1/p' "$W/pmd.log")
-# Appends to each fhd throughput line its packets/s as a % of the PMD-alone rate above.
+decode_book() {
+	local mn=$((SHALLOW_N / 1000000))M n
+	[ "$QUICK" = 1 ] && mn=$((SHALLOW_N / 1000))k
+	gen "$W/gen.itch" --seed 42 --messages "$SHALLOW_N" --symbols 500 --format itch
+	gen "$W/deep.itch" --profile deep --seed 42 --messages "$SHALLOW_N" --symbols 500 --format itch
+	echo "== decode+book (bench-book, best of 5 passes, the RX path's three prefetch stages 16, 8 and 4 messages ahead)"
+	printf '  generated, %s messages, 500 symbols: ' $mn
+	"$B/bench-book" "$W/gen.itch" "${BOOK_SIZE[@]}" 2>/dev/null | tee "$W/gen.out"
+	figure "decode+book, shallow" "$(ns_of "$W/gen.out")"
+	# The publisher's own cost per message: the same passes, every message also published
+	# (both views, the conflated view, packets of 2 messages) onto a ring nobody reads.
+	printf '    and publishing every message:      '
+	"$B/bench-book" --publish 2 "$W/gen.itch" "${BOOK_SIZE[@]}" 2>/dev/null | tee "$W/gen-pub.out"
+	figure "decode+book+publish, shallow" "$(ns_of "$W/gen-pub.out")"
+	awk -v p="$(ns_of "$W/gen-pub.out")" -v b="$(ns_of "$W/gen.out")" \
+		'BEGIN { printf "    publishing: %.1f ns/msg more, %.2fx decode+book alone\n", p - b, p / b }'
+	# FH_BASELINE_BENCH_BOOK: an older build's bench-book (the issue's "main before").
+	if [ -n "${FH_BASELINE_BENCH_BOOK:-}" ]; then
+		versus "baseline, same shallow file" "$FH_BASELINE_BENCH_BOOK" "$W/gen.itch" "$W/gen.out"
+	fi
+	# bench-book's own sizing (4M orders, 1024 levels per side) holds the deep book; its
+	# stderr says so (orders_full 0, levels_full 0) and gives the live orders at the end.
+	printf '  deep, %s messages, 500 symbols:      ' $mn
+	"$B/bench-book" "$W/deep.itch" "${BOOK_SIZE[@]}" 2>"$W/deep.err" | tee "$W/deep.out"
+	figure "decode+book, deep" "$(ns_of "$W/deep.out")"
+	sed -E 's/^bench-book: /    at the end: /' "$W/deep.err"
+	if [ -n "${FH_BASELINE_BENCH_BOOK:-}" ]; then
+		versus "baseline, same deep file" "$FH_BASELINE_BENCH_BOOK" "$W/deep.itch" "$W/deep.out"
+	fi
+	if [ -n "${FH_ANCHOR_IOOB:-}" ]; then
+		versus "itch-order-book, same deep file" "$FH_ANCHOR_IOOB" "$W/deep.itch" "$W/deep.out"
+		# How the ratio holds as instruments are added: 1M-message deep sessions.
+		for n in 50 2000; do
+			gen "$W/deep1m-$n.itch" --profile deep --seed 42 --messages "$(sized 1000000 20000)" \
+				--symbols $n --format itch
+			printf '  deep, %s messages, %4d symbols:     ' "$(sized 1M 20k)" $n
+			"$B/bench-book" "$W/deep1m-$n.itch" "${BOOK_SIZE[@]}" 2>/dev/null | tee "$W/deep1m-$n.out"
+			versus "itch-order-book, same file" "$FH_ANCHOR_IOOB" "$W/deep1m-$n.itch" "$W/deep1m-$n.out"
+		done
+	fi
+	local slice=$ROOT/tests/data/itch50-nasdaq-snippet/12302019_SNIPPET.NASDAQ_ITCH50
+	printf '  NASDAQ 2019-12-30 slice (cold):      '
+	"$B/bench-book" "$slice" "${BOOK_SIZE[@]}" 2>/dev/null | tee "$W/slice.out"
+	figure "decode+book, NASDAQ slice" "$(ns_of "$W/slice.out")"
+}
+
+# The PMD alone; its rate (M frames/s) is kept in $W/pmd.rate for of_pmd.
+pmd() {
+	rm -f "$W/pmd.rate"
+	echo "== PMD alone (bench-pmd: rx_burst + free, nothing else), same capture and config as the full path, ${SECONDS_FULL}s"
+	"$B/bench-pmd" "$CONFIG" "$W/full.pcap" "$SECONDS_FULL" >"$W/pmd.log" 2>&1 ||
+		{ tail -5 "$W/pmd.log"; return 1; }
+	grep -E "^pmd:" "$W/pmd.log" | sed 's/^/  /'
+	sed -nE 's/^pmd: ([0-9.]+) M frames\/s.*/\1/p' "$W/pmd.log" >"$W/pmd.rate"
+	figure "PMD frames/s" "$(cat "$W/pmd.rate")"
+}
+
+# Appends to each fhd throughput line its packets/s as a % of the PMD-alone rate.
 of_pmd() {
-	awk -v pmd="$pmd_frames_s" '{
+	awk -v pmd="$(cat "$W/pmd.rate" 2>/dev/null)" '{
 		for (i = 1; i < NF; i++)
 			if ($(i + 1) == "packets/s," && pmd > 0) {
 				printf "%s (%.0f%% of the PMD alone)\n", $0, 100 * $i / (pmd * 1e6)
@@ -105,75 +160,142 @@ of_pmd() {
 		print
 	}'
 }
-echo
-echo "== full path: fhd --replay-loop (net_pcap infinite_rx=1), lines A+B, ${SECONDS_FULL}s"
-"$B/fhd" -c "$ROOT/bench/fhd-bench.yaml" --replay "$W/full.pcap" --replay-loop \
-	--duration "$SECONDS_FULL" >"$W/full.log" 2>&1 || { tail -5 "$W/full.log"; exit 1; }
-grep -E "^throughput" "$W/full.log" | of_pmd | sed 's/^/  /'
-grep -E "session_changes" "$W/full.log" | sed -E 's/.*session_changes ([0-9]+).*/  (capture looped \1 times; books reset at each restart)/'
 
-echo
-echo "== publish ring vs DPDK rte_ring SPSC, same 64-byte records (bench-ring)"
-"$B/bench-ring" 2>/dev/null | sed -E 's/^== (.*)/  \1:/; t; s/^/  /'
-echo
-echo "== full path with publishing (fhd --publish), ${SECONDS_FULL}s each: alone, then with a slow consumer attached"
-ring=fhbench$$
-"$B/fhd" -c "$ROOT/bench/fhd-bench.yaml" --replay "$W/full.pcap" --replay-loop --publish $ring \
-	--duration "$SECONDS_FULL" 2>/dev/null | grep -E "^throughput" | of_pmd | sed 's/^/  publishing, no consumer:   /'
-"$B/fh" tail --ring $ring-1 --wait --quiet --slow-us 2000 2>"$W/slow.err" &
-slow=$!
-"$B/fhd" -c "$ROOT/bench/fhd-bench.yaml" --replay "$W/full.pcap" --replay-loop --publish $ring \
-	--duration "$SECONDS_FULL" 2>/dev/null | grep -E "^throughput" | of_pmd | sed 's/^/  publishing, slow consumer: /'
-kill $slow 2>/dev/null; wait $slow 2>/dev/null
-sed 's/^/  /' "$W/slow.err" | tail -1
-rm -f /dev/shm/$ring-1 /dev/shm/$ring-1-top
-echo
-echo "== full path with publishing, by view (feeds[].publish.views), ${SECONDS_FULL}s each; compare within this run"
-for views in "orders, levels" levels orders; do
-	sed "s/^    book: .*/&\n    publish: { views: [$views] }/" "$ROOT/bench/fhd-bench.yaml" >"$W/views.yaml"
-	"$B/fhd" -c "$W/views.yaml" --replay "$W/full.pcap" --replay-loop --publish $ring \
-		--duration "$SECONDS_FULL" 2>/dev/null | grep -E "^throughput" | of_pmd |
-		sed "s/^/  views [$views]: /"
+# fhd_throughput LOG LABEL FHD_ARGS...: one fhd run; prints its throughput line after
+# LABEL (and the % of the PMD); fails if fhd does or prints no packets/s figure.
+fhd_throughput() {
+	local log=$1 label=$2
+	shift 2
+	"$B/fhd" "$@" >"$log" 2>&1 || { tail -5 "$log"; return 1; }
+	figure "$label packets/s" "$(sed -nE 's/^throughput: .*: ([0-9]+) packets\/s.*/\1/p' "$log")"
+	grep -E "^throughput" "$log" | of_pmd | sed "s/^/  $label/"
+}
+
+full_path() {
+	echo "== full path: fhd --replay-loop (net_pcap infinite_rx=1), lines A+B, ${SECONDS_FULL}s"
+	fhd_throughput "$W/full.log" "" -c "$CONFIG" --replay "$W/full.pcap" --replay-loop --duration "$SECONDS_FULL"
+	grep -E "session_changes" "$W/full.log" |
+		sed -E 's/.*session_changes ([0-9]+).*/  (capture looped \1 times; books reset at each restart)/'
+}
+
+ring_bench() {
+	local p
+	echo "== publish ring vs DPDK rte_ring SPSC, same 64-byte records (bench-ring)"
+	"$B/bench-ring" >"$W/ring.out" 2>&1 &
+	p=$!
+	wait $p || { rm -f /dev/shm/fh-bench-ring-$p; tail -5 "$W/ring.out"; return 1; }
+	rm -f /dev/shm/fh-bench-ring-$p	# its own, if it died before removing it
+	sed -E 's/^== (.*)/  \1:/; t; s/^/  /' "$W/ring.out"
+	figure "publish ring ns/event" "$(sed -nE 's/.*fh publish ring +([0-9.]+) ns\/event.*/\1/p' "$W/ring.out")"
+}
+
+# Publishing with both views: no consumer, then a slow one attached to that run's ring
+# from its start. The slow run's ring has a name of its own that nothing else ever
+# made: `fh tail --wait` waits for this fhd to make it, so it cannot read an earlier
+# run's ring and exit before this one starts. The consumer must have read events.
+publishing() {
+	local ring=$base-pub slow read lost laps
+	echo "== full path with publishing (fhd --publish), ${SECONDS_FULL}s each: alone, then with a slow consumer attached"
+	fhd_throughput "$W/pub.log" "publishing, no consumer:   " -c "$CONFIG" --replay "$W/full.pcap" \
+		--replay-loop --publish $ring --duration "$SECONDS_FULL"
+	rm -f /dev/shm/$ring-*
+	ring=$base-slow
+	rm -f /dev/shm/$ring-*
+	"$B/fh" tail --ring $ring-1 --wait --quiet --slow-us 2000 2>"$W/slow.err" &
+	slow=$!
+	section_pids+=($slow)
+	fhd_throughput "$W/slow.log" "publishing, slow consumer: " -c "$CONFIG" --replay "$W/full.pcap" \
+		--replay-loop --publish $ring --duration "$SECONDS_FULL"
+	kill $slow 2>/dev/null || true	# it may have read the ring to its stop already
+	wait $slow || true
+	rm -f /dev/shm/$ring-*
+	read -r read lost laps < <(sed -nE 's/^fh tail: ([0-9]+) events read, ([0-9]+) lost in ([0-9]+) laps$/\1 \2 \3/p' \
+		"$W/slow.err") || true
+	figure "slow consumer's events read" "${read:-}"
+	if [ "$read" = 0 ]; then
+		echo "  the slow consumer read no event: it was not attached; the figure above is not a slow-consumer figure"
+		sed 's/^/    /' "$W/slow.err"
+		return 1
+	fi
+	echo "  the slow consumer (fh tail --slow-us 2000, attached from the run's start) read $read events, lost $lost in $laps laps"
+}
+
+views() {
+	local ring=$base-views v
+	echo "== full path with publishing, by view (feeds[].publish.views), ${SECONDS_FULL}s each; compare within this run"
+	for v in "orders, levels" levels orders; do
+		sed "s/^    book: .*/&\n    publish: { views: [$v] }/" "$CONFIG" >"$W/views.yaml"
+		fhd_throughput "$W/views.log" "views [$v]: " -c "$W/views.yaml" --replay "$W/full.pcap" \
+			--replay-loop --publish $ring --duration "$SECONDS_FULL"
+		rm -f /dev/shm/$ring-*
+	done
+}
+
+latency() {
+	local ring=$base-lat run
+	echo "== RX -> publish latency of single-message packets (fh-pcap --per-packet 1, $SINGLE_N messages, publishing on), $REPLAYS replays"
+	gen "$W/single.pcap" --seed 7 --messages "$SINGLE_N" --symbols 100 --per-packet 1
+	# The built-in config; in quick mode with a smaller order table, which starts faster.
+	local config=()
+	if [ "$QUICK" = 1 ]; then
+		"$B/fhd" --print-default-config | sed -E 's/^(      orders:) +[0-9]+/\1 262144/' >"$W/latency.yaml"
+		config=(-c "$W/latency.yaml")
+	fi
+	for ((run = 1; run <= REPLAYS; run++)); do
+		"$B/fhd" "${config[@]}" --replay "$W/single.pcap" --publish $ring >"$W/single.log" 2>&1 ||
+			{ tail -5 "$W/single.log"; return 1; }
+		rm -f /dev/shm/$ring-*
+		awk -v r=$run '$1 == "itch" && $2 ~ /^rx_to_publish_/ { printf "  run %d: %s p50 %s p90 %s p99 %s us\n", r, $2, $4, $5, $6 }' \
+			"$W/single.log" | tee "$W/single.out"
+		figure "rx_to_publish p50" "$(awk 'NR == 1 { print $5 }' "$W/single.out")"
+	done
+}
+
+hist() {
+	echo "== latency histogram recording cost (bench-hist, $HIST_SAMPLES samples)"
+	"$B/bench-hist" "$HIST_SAMPLES" | tee "$W/hist.out"
+	figure "hist_record ns/sample" "$(sed -nE 's/.*hist_record: ([0-9.]+) ns\/sample.*/\1/p' "$W/hist.out")"
+}
+
+arbiter() {
+	echo "== arbiter hold (bench-arbiter): ns per packet as the hold grows, at least $FH_BENCH_ARBITER_MS ms a case; a ratio near 1 is O(1)"
+	"$B/bench-arbiter" 2>/dev/null | sed 's/^/  /' | tee "$W/arbiter.out"
+	figure "arbiter ns/packet at 1,024" "$(awk '$1 == 1024 { print $2 }' "$W/arbiter.out")"
+	if [ -n "${FH_BASELINE_BENCH_ARBITER:-}" ]; then
+		echo "  baseline, $FH_BASELINE_BENCH_ARBITER:"
+		"$FH_BASELINE_BENCH_ARBITER" 2>/dev/null | sed 's/^/  /'
+	fi
+}
+
+journal_writer() {
+	echo "== journal writer (bench-journal): io_uring vs pwrite(2) of the same 1 MiB buffers, ITCH-sized frames, fdatasync every 64 MB and at close, best of 3"
+	mkdir -p "$W/journal"
+	"$B/bench-journal" "$W/journal" "$JOURNAL_MB" | tee "$W/journal.out"
+	figure "journal writer MB/s" "$(grep -oE '[0-9.]+ MB/s' "$W/journal.out" | head -1 | cut -d' ' -f1)"
+}
+
+journal_fhd() {
+	local J=$W/journal direct
+	echo "== full path with the journal on (fhd --journal), ${SECONDS_FULL}s each, page cache then O_DIRECT; off: first figure above"
+	mkdir -p "$J"
+	for direct in false true; do
+		printf '%s\njournal:\n  dir: %s\n  o_direct: %s\n' "$(cat "$CONFIG")" "$J" $direct >"$W/journal-$direct.yaml"
+		echo "  o_direct: $direct"
+		fhd_throughput "$W/journal.log" "  RX " -c "$W/journal-$direct.yaml" --replay "$W/full.pcap" \
+			--replay-loop --duration "$SECONDS_FULL"
+		grep -E "^journal " "$W/journal.log" | sed -E 's/^journal [^:]*: /    journal: /'
+		grep -E "^  itch\.[AB]:" "$W/journal.log" | sed 's/^/  /'
+		rm -f "$J"/fh-*.pcapng
+	done
+}
+
+section decode_book decode_book
+gen "$W/full.pcap" --seed 42 --messages "$FULL_N" --symbols 100
+for s in pmd full_path ring_bench publishing views latency hist arbiter journal_writer journal_fhd; do
+	echo
+	section $s $s
 done
-rm -f /dev/shm/$ring-1 /dev/shm/$ring-1-top
-
 echo
-echo "== RX -> publish latency of single-message packets (fh-pcap --per-packet 1, 200k messages, publishing on), 3 replays"
-[ -f "$W/single.pcap" ] || "$B/fh-pcap" gen --seed 7 --messages 200000 --symbols 100 --per-packet 1 \
-	--out "$W/single.pcap" 2>/dev/null
-for run in 1 2 3; do
-	"$B/fhd" --replay "$W/single.pcap" --publish $ring 2>/dev/null |
-		awk -v r=$run '$1 == "itch" && $2 ~ /^rx_to_publish_/ { printf "  run %d: %s p50 %s p90 %s p99 %s us\n", r, $2, $4, $5, $6 }'
-done
-rm -f /dev/shm/$ring-1 /dev/shm/$ring-1-top
-
+source "$ROOT/bench/recovery.sh"
 echo
-echo "== latency histogram recording cost (bench-hist)"
-"$B/bench-hist"
-echo
-echo "== arbiter hold (bench-arbiter): ns per packet as the hold grows, at least ${FH_BENCH_ARBITER_MS:-200} ms a case; a ratio near 1 is O(1)"
-"$B/bench-arbiter" 2>/dev/null | sed 's/^/  /'
-if [ -n "${FH_BASELINE_BENCH_ARBITER:-}" ]; then
-	echo "  baseline, $FH_BASELINE_BENCH_ARBITER:"
-	"$FH_BASELINE_BENCH_ARBITER" 2>/dev/null | sed 's/^/  /'
-fi
-echo
-echo "== journal writer (bench-journal): io_uring vs pwrite(2) of the same 1 MiB buffers, ITCH-sized frames, fdatasync every 64 MB and at close, best of 3"
-J=$W/journal
-mkdir -p "$J"
-"$B/bench-journal" "$J" "${FH_BENCH_JOURNAL_MB:-512}"
-echo
-echo "== full path with the journal on (fhd --journal), ${SECONDS_FULL}s each, page cache then O_DIRECT; off: first figure above"
-for direct in false true; do
-	printf '%s\njournal:\n  dir: %s\n  o_direct: %s\n' "$(cat "$ROOT/bench/fhd-bench.yaml")" "$J" $direct >"$W/journal-$direct.yaml"
-	"$B/fhd" -c "$W/journal-$direct.yaml" --replay "$W/full.pcap" --replay-loop \
-		--duration "$SECONDS_FULL" >"$W/journal.log" 2>&1 || { tail -5 "$W/journal.log"; exit 1; }
-	echo "  o_direct: $direct"
-	grep -E "^throughput" "$W/journal.log" | of_pmd | sed 's/^/    RX /'
-	grep -E "^journal " "$W/journal.log" | sed -E 's/^journal [^:]*: /    journal: /'
-	grep -E "^  itch\.[AB]:" "$W/journal.log" | sed 's/^/  /'
-	rm -f "$J"/fh-*.pcapng
-done
-
-echo
-"$ROOT/bench/recovery.sh" "$B"
+sections_end

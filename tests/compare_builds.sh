@@ -234,7 +234,7 @@ compare "itch-demo" "" --replay "$DEMO"
 compare "itch-faults" "" --replay "$FAULTS"
 compare "itch-demo --top 3 --hist-out" "hist" --replay "$DEMO" --top 3
 
-echo "-- ../shared/data, converted by fh-pcap (test_replay, test_events)"
+echo "-- tests/data, converted by fh-pcap (test_replay, test_events)"
 pub_yaml @RING@ 262144 4 0600 >"$C/ev.yaml"
 for f in "$NASDAQ_SLICE" "$SIMULATED"; do
 	[ -f "$f" ] || { echo "SKIP $f not found"; continue; }

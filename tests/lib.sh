@@ -4,14 +4,25 @@ set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 B=${B:-$ROOT/build}
-DATA=${FH_DATA:-$ROOT/../shared/data}
+# The ITCH files the tests replay ship in tests/data (see its README.md for their
+# sources and licences); FH_DATA=DIR points at another directory with the same layout.
+DATA=${FH_DATA:-$ROOT/tests/data}
 NASDAQ_SLICE=$DATA/itch50-nasdaq-snippet/12302019_SNIPPET.NASDAQ_ITCH50
 SIMULATED=$DATA/itch50-simulated/ex20101224.TEST_ITCH_50
 REF="python3 $ROOT/tests/ref_book.py"
 FHD=${FHD:-$B/fhd}
 FH_PCAP=${FH_PCAP:-$B/fh-pcap}
 TMP=$(mktemp -d /tmp/fh-test.XXXXXX)
-trap 'rm -rf "$TMP"' EXIT
+# Shared-memory names this test makes (fhd's ring NAME-1, NAME-1-top and NAME-stats
+# for --publish NAME): each /dev/shm/PREFIX* is removed at exit, with $TMP. A test
+# that sets its own EXIT trap removes its segments there.
+shm_prefixes=()
+lib_cleanup() {
+	local p
+	for p in "${shm_prefixes[@]}"; do rm -f /dev/shm/"$p"*; done
+	rm -rf "$TMP"
+}
+trap lib_cleanup EXIT
 failures=0
 
 fail() {
@@ -45,13 +56,29 @@ counter() {
 	grep -m1 -- "$2" "$1" | grep -oE "(^| )$3 [0-9]+" | head -1 | awk '{print $2}'
 }
 
-# fhd_replay OUT_PREFIX PCAP...: replays with the default config; OUT.dump, OUT.log.
+# small_config: the path of the built-in config (fhd --print-default-config) with an
+# order table of 1,048,576 orders instead of 4,000,000, all else as built in. The
+# default's table takes about 2 s to prefault at every fhd start on a 2-core VM, and
+# no test session comes near either size; tests of the built-in config itself run
+# fhd without -c (test_replay, test_sighup, the security tests).
+small_config() {
+	local f=$TMP/default-small.yaml
+	if [ ! -s "$f" ]; then
+		"$FHD" --print-default-config | sed -E 's/^(      orders:) +4000000 /\1 1048576 /' >"$f.tmp"
+		grep -qE '^      orders: 1048576 ' "$f.tmp" || { echo "small_config: no 'orders: 4000000' in the built-in config" >&2; return 1; }
+		mv "$f.tmp" "$f"
+	fi
+	echo "$f"
+}
+
+# fhd_replay OUT_PREFIX PCAP...: replays with small_config; OUT.dump, OUT.log.
 fhd_replay() {
-	local out=$1
+	local out=$1 config
 	shift
 	local args=()
 	for p in "$@"; do args+=(--replay "$p"); done
-	"$FHD" "${args[@]}" --dump-books "$out.dump" >"$out.log" 2>&1
+	config=$(small_config) || return 1
+	"$FHD" -c "$config" "${args[@]}" --dump-books "$out.dump" >"$out.log" 2>&1
 }
 
 # pub_yaml RING CAPACITY DEPTH [MODE] [BOOK]: the config the publishing tests share: one
@@ -108,6 +135,16 @@ server_stop() {
 	kill "${pids[-1]}" 2>/dev/null
 	wait "${pids[-1]}" 2>/dev/null
 	unset 'pids[-1]'
+}
+
+# data_require: exits 77 with one line when the test data is not where DATA says.
+data_require() {
+	local f
+	for f in "$NASDAQ_SLICE" "$SIMULATED"; do
+		[ -f "$f" ] && continue
+		echo "SKIP: test data $f not found (tests/data ships it; FH_DATA=$DATA)"
+		exit 77
+	done
 }
 
 finish() {

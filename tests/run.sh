@@ -1,30 +1,77 @@
 #!/usr/bin/env bash
 # `make test`: every test, release and sanitizer builds. Each test exits 0 pass,
 # 77 skip, anything else fail; its output is kept in build/test-logs/ and shown on
-# failure. Ends with "N passed, N failed, N skipped" and exits non-zero on a failure.
+# failure, a skip's last line beside it. A test that leaves something in /dev/shm is
+# named, and the suite fails if anything is left there at its end. Ends with
+# "N passed, N failed, N skipped" and exits non-zero on a failure.
+# tests/run.sh --quick (`make check`): the unit tests (both builds) and the core
+# replays (CHECK_TESTS) only, for the edit-compile loop.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+quick=0
+if [ "${1:-}" = --quick ]; then
+	quick=1
+	shift
+fi
 B=$(cd "${1:-$ROOT/build}" && pwd)
 export B
 LOGS=$B/test-logs
 mkdir -p "$LOGS"
 passed=0 failed=0 skipped=0
 
+# What the suite does to this machine, said before it starts (keep it in step with
+# the tests: grep them for useradd, ip netns, mount, /proc/sys).
+if [ $quick = 0 ]; then
+	cat <<EOF
+make test: every test, release and ASan+UBSan builds ($(nproc) cores; logs in $LOGS).
+As root it changes this machine while the tests run, and undoes each change:
+  users      fhtest-<pid> (test_security_files; an existing user fhtest is used instead)
+             and fhtest-seg<pid> (test_security_segments): useradd -M -r, then userdel
+  sysctl     fs.protected_regular set to 0, 1 and 2 in turn, then restored (test_shm_segment)
+  network    namespaces fhtest<pid> and fhjr<pid>, each with a veth pair (fhv<pid>a/b,
+             fhj<pid>a/b) that tcpreplay sends into (test_live, test_journal_recovery)
+  mounts     two small tmpfs (1 MiB, 64 KiB) inside the test's /tmp/fh-test.* directory
+             (test_journal)
+  files      /dev/shm segments named fh*<pid>* and /tmp/fh-test.* directories, removed;
+             some are chowned to uids 65533/65534 or made by the test users
+  no hugepages (every fhd and EAL runs with --no-huge), no firewall or route change
+EOF
+else
+	echo "make check: the unit tests (release, ASan+UBSan) and the core replays; make test runs everything"
+fi
+
+# The suite's entries in /dev/shm (all its names begin with fh), one per line: a
+# test's leftovers are the new ones. Another program's are none of its business.
+shm_list() { ls -A /dev/shm 2>/dev/null | grep '^fh' | sort; }
+shm_list >"$LOGS/shm.start"
+
+# The tests `make check` runs besides the unit tests: the reference models' self
+# tests, and replays through fhd compared with them (books, events, faults; the
+# malformed capture under ASan+UBSan).
+CHECK_TESTS=" ref_book_selftest ref_events_selftest test_replay test_differential test_gen_books test_malformed test_events "
+
 run() {
-	local name=$1 rc start=$SECONDS
+	local name=$1 rc start=$SECONDS log=$LOGS/${1//\//_}.log left
 	shift
-	"$@" >"$LOGS/${name/\//_}.log" 2>&1
+	if [ $quick = 1 ] && [ $unit = 0 ] && [[ $CHECK_TESTS != *" $name "* ]]; then
+		return 0
+	fi
+	shm_list >"$LOGS/shm.before"
+	"$@" >"$log" 2>&1
 	rc=$?
 	case $rc in
 	0) passed=$((passed + 1)); printf '  PASS  %-34s %3ss\n' "$name" $((SECONDS - start)) ;;
-	77) skipped=$((skipped + 1)); printf '  SKIP  %s\n' "$name" ;;
-	*) failed=$((failed + 1)); printf '  FAIL  %s (exit %d)\n' "$name" "$rc"; tail -30 "$LOGS/${name/\//_}.log" | sed 's/^/        /' ;;
+	77) skipped=$((skipped + 1)); printf '  SKIP  %-34s %s\n' "$name" "$(grep -v '^$' "$log" | tail -1 | cut -c1-100)" ;;
+	*) failed=$((failed + 1)); printf '  FAIL  %s (exit %d)\n' "$name" "$rc"; tail -30 "$log" | sed 's/^/        /' ;;
 	esac
+	left=$(shm_list | comm -13 "$LOGS/shm.before" - | tr '\n' ' ')
+	[ -z "$left" ] || printf '        %s left in /dev/shm: %s\n' "$name" "$left"
 }
 
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 
+unit=1	# the unit tests: make check runs them all
 echo "unit tests (release, then ASan+UBSan):"
 for t in "$B"/test_*; do
 	[ -x "$t" ] || continue
@@ -32,6 +79,7 @@ for t in "$B"/test_*; do
 	[ -x "$B/asan/$(basename "$t")" ] && run "asan/$(basename "$t")" "$B/asan/$(basename "$t")"
 done
 
+unit=0
 echo "tools, replay, differential, sanitizer and allocation tests:"
 run ref_book_selftest python3 "$ROOT/tests/ref_book.py" selftest
 run ref_events_selftest python3 "$ROOT/tests/ref_events.py" selftest
@@ -67,6 +115,7 @@ run test_publish "$ROOT/tests/test_publish.sh"
 run test_install "$ROOT/tests/test_install.sh"
 run test_libfh_cxx "$ROOT/tests/test_libfh_cxx.sh"
 run test_quickstart "$ROOT/tests/test_quickstart.sh"
+run test_bench_quick "$ROOT/tests/test_bench_quick.sh"
 run test_events "$ROOT/tests/test_events.sh"
 run asan/test_events env FHD="$B/asan/fhd" FH_SEEDS=11 "$ROOT/tests/test_events.sh"
 run test_recovery "$ROOT/tests/test_recovery.sh"
@@ -90,6 +139,16 @@ run asan/sim_recovery "$B/asan/sim_recovery" --seed 1 --seeds 50
 run test_consumer "$ROOT/tests/test_consumer.sh"
 run test_alloc "$ROOT/tests/test_alloc.sh"
 run test_live "$ROOT/tests/test_live.sh"
+
+# Nothing of the suite's own may stay behind in /dev/shm.
+left=$(shm_list | comm -13 "$LOGS/shm.start" - | tr '\n' ' ')
+if [ -n "$left" ]; then
+	failed=$((failed + 1))
+	printf '  FAIL  %-34s %s\n' "/dev/shm left clean" "left behind: $left"
+else
+	passed=$((passed + 1))
+	printf '  PASS  %-34s\n' "/dev/shm left clean"
+fi
 
 echo
 echo "$passed passed, $failed failed, $skipped skipped"

@@ -21,11 +21,12 @@ check "no allocation on the RX data path after start (${n:-none} counted)" [ "${
 
 # The same with publishing on: events, the conflated view, END_OF_PACKET, STOP.
 ring=fhalloc$$
+shm_prefixes+=($ring-)
 LD_PRELOAD=$guard "$FHD" --replay "$TMP/f.pcap" --publish $ring >"$TMP/pub.log" 2>"$TMP/pub.err"
 n=$(grep -oE "alloc-guard: [0-9]+" "$TMP/pub.err" | awk '{print $2}')
 check "publishing: no allocation on the RX data path (${n:-none} counted)" [ "${n:-x}" = 0 ]
 check "publishing: the ring was written" grep -q "publishing on" "$TMP/pub.err"
-rm -f /dev/shm/$ring-1 /dev/shm/$ring-1-top
+rm -f /dev/shm/$ring-*
 
 # The same with the journal on: every frame's reference handed to the journal lcore.
 mkdir -p "$TMP/j"

@@ -62,7 +62,7 @@ check "fits: no capacity line" bash -c "! grep -q 'capacity:' '$TMP/fits.log'"
 
 "$FH_PCAP" gen --seed 20 --messages 30000 --symbols 9000 --out "$TMP/day.pcap" >/dev/null
 check "a 9,000-instrument session is made" [ -s "$TMP/day.pcap" ]
-fhd_replay "$TMP/day" "$TMP/day.pcap"
+"$FHD" --replay "$TMP/day.pcap" --dump-books "$TMP/day.dump" >"$TMP/day.log" 2>&1	# the built-in config itself
 check "fhd replays it with the default config (exit $?)" grep -q "^  book:" "$TMP/day.log"
 grep "^  book:" "$TMP/day.log"
 check "every instrument has its book (instruments $(counter "$TMP/day.log" "  book:" instruments))" \

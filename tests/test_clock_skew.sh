@@ -12,6 +12,7 @@ ahead=$(python3 "$ROOT/tests/pcap_clock.py" "$TMP/g.pcap" "$TMP/ahead.pcap" 1080
 python3 "$ROOT/tests/pcap_clock.py" "$TMP/g.pcap" "$TMP/behind.pcap" -10800 >/dev/null
 
 # replay NAME PCAP: fhd with a stats segment and a Prometheus file, --hist-out NAME.h
+shm_prefixes+=(fhtest-skew-$$-)
 replay() {
 	mkdir -p "$TMP/$1.h"
 	{ "$FHD" --print-default-config

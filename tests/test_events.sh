@@ -11,7 +11,7 @@
 #  - holes both lines lost (packets cut from the capture): the GAP events, the feed
 #    going STALE once (BOOK_STATE) and every later event carrying the stale state, as
 #    the reference models them (fh tail --json's state, libfh's flag bits);
-#  - the real NASDAQ slice and the simulated file (../shared/data), whose reference is
+#  - the real NASDAQ slice and the simulated file (tests/data), whose reference is
 #    built from the raw files, independent of the fh-pcap converter (only the packets'
 #    boundaries are taken from the converted capture fhd replays).
 # fhd publishes on a ring that holds the whole session; after fhd stopped, `fh tail
@@ -25,7 +25,7 @@ source "$(dirname "$0")/lib.sh"
 FH=$B/fh
 REFEV="python3 $ROOT/tests/ref_events.py"
 ring=fhev$$
-trap 'rm -f /dev/shm/$ring-1 /dev/shm/$ring-1-top /dev/shm/$ring-stats; [ -n "${KEEP:-}" ] || rm -rf "$TMP"' EXIT
+trap 'rm -f /dev/shm/$ring-*; [ -n "${KEEP:-}" ] || rm -rf "$TMP"' EXIT
 
 pub_yaml $ring 262144 4 0600 >"$TMP/pub.yaml"
 
@@ -169,7 +169,7 @@ done
 for f in "$NASDAQ_SLICE" "$SIMULATED"; do
 	name=$(basename "$f")
 	if [ ! -f "$f" ]; then
-		echo "skip: $f not found"
+		fail "$f not found (tests/data ships it; FH_DATA=$DATA)"
 		continue
 	fi
 	"$FH_PCAP" convert --in "$f" --out "$TMP/$name.pcap" 2>/dev/null

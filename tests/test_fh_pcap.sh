@@ -9,9 +9,8 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 set -e
 fh_pcap=${1:-$FH_PCAP}
-data=$DATA
-snippet=$data/itch50-nasdaq-snippet/12302019_SNIPPET.NASDAQ_ITCH50
-simulated=$data/itch50-simulated/ex20101224.TEST_ITCH_50
+snippet=$NASDAQ_SLICE
+simulated=$SIMULATED
 group_a=233.54.12.111
 group_b=233.49.196.111
 port=26477
@@ -24,6 +23,7 @@ if [[ ! -x $fh_pcap ]]; then
 	echo "FAIL: $fh_pcap not built"
 	exit 1
 fi
+data_require
 
 tmp=$TMP
 

@@ -12,7 +12,7 @@ CRAFT="python3 $ROOT/tests/pcap_craft.py"
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 ring=fhhostile$$
-trap 'rm -rf "$TMP"; rm -f /dev/shm/$ring-1 /dev/shm/$ring-1-top /dev/shm/$ring-stats' EXIT
+trap 'rm -rf "$TMP"; rm -f /dev/shm/$ring-*' EXIT
 
 # counted LOG: the frames in fhd's per-line and unrouted counters (each frame in one).
 counted() {

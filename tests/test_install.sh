@@ -14,7 +14,7 @@
 source "$(dirname "$0")/lib.sh"
 
 ring=fhinst$$
-trap 'rm -f /dev/shm/$ring-1 /dev/shm/$ring-1-top; [ -n "${KEEP:-}" ] || rm -rf "$TMP"' EXIT
+trap 'rm -f /dev/shm/$ring-*; [ -n "${KEEP:-}" ] || rm -rf "$TMP"' EXIT
 command -v pkg-config >/dev/null || { echo "pkg-config not installed: skip"; exit 77; }
 prefix=$TMP/prefix
 # ldconfig is stood in for by a script that records its call: the test must not

@@ -10,7 +10,8 @@
 #  - a crash-torn file, and a real kill -9 of fhd mid-journal, are repaired on start.
 source "$(dirname "$0")/lib.sh"
 
-"$FHD" --print-default-config >"$TMP/base.yaml"
+SMALL=$(small_config) || exit 1	# the built-in config, a smaller order table (lib.sh)
+cp "$SMALL" "$TMP/base.yaml"
 # journal_config NAME DIR EXTRA-YAML-LINES...: the default config plus a journal section.
 journal_config() {
 	local name=$1 dir=$2
@@ -68,7 +69,7 @@ for mode in buffered direct; do
 	check "$mode: frames for no line are journaled too (${got:-0} of $unrouted_want)" [ "${got:-0}" = "$unrouted_want" ]
 	total=$(tshark -r "$TMP/$mode-all.pcapng" 2>/dev/null | wc -l)
 	check "$mode: every frame of the capture is in the journal ($total)" [ "$total" = "$(tshark -r "$TMP/s.pcap" 2>/dev/null | wc -l)" ]
-	"$FHD" --replay "$TMP/$mode-all.pcapng" --dump-books "$TMP/$mode-replayed.dump" >"$TMP/$mode-replayed.log" 2>&1 ||
+	"$FHD" -c "$SMALL" --replay "$TMP/$mode-all.pcapng" --dump-books "$TMP/$mode-replayed.dump" >"$TMP/$mode-replayed.log" 2>&1 ||
 		fail "$mode: fhd --replay of the journal exited non-zero"
 	same_file "$mode: fhd --replay of the journal reproduces the dump" "$TMP/plain.dump" "$TMP/$mode-replayed.dump"
 done
@@ -79,11 +80,11 @@ check "file names sort by time" bash -c "ls '$TMP/j-direct' | sort -c"
 # The bundled capture: its journal opens in tshark and replays to the same books.
 mkdir -p "$TMP/j-demo"
 fhd_replay "$TMP/demo" "$ROOT/pcaps/itch-faults.pcap"
-"$FHD" --replay "$ROOT/pcaps/itch-faults.pcap" --journal "$TMP/j-demo" >/dev/null 2>&1 || fail "bundled: fhd --journal exited non-zero"
+"$FHD" -c "$SMALL" --replay "$ROOT/pcaps/itch-faults.pcap" --journal "$TMP/j-demo" >/dev/null 2>&1 || fail "bundled: fhd --journal exited non-zero"
 f=$(ls "$TMP/j-demo"/fh-*.pcapng)
 check "bundled capture: tshark reads its journal whole, every frame" \
 	[ -z "$(complaints "$f")" -a "$(tshark -r "$f" 2>/dev/null | wc -l)" = "$(tshark -r "$ROOT/pcaps/itch-faults.pcap" 2>/dev/null | wc -l)" ]
-"$FHD" --replay "$f" --dump-books "$TMP/demo-j.dump" >/dev/null 2>&1 || fail "bundled: replay of the journal exited non-zero"
+"$FHD" -c "$SMALL" --replay "$f" --dump-books "$TMP/demo-j.dump" >/dev/null 2>&1 || fail "bundled: replay of the journal exited non-zero"
 same_file "bundled capture: fhd --replay of its journal reproduces the dump" "$TMP/demo.dump" "$TMP/demo-j.dump"
 
 # A tiny journal ring behind a slow writer: the RX lcore drops and counts, books stay right.
@@ -149,7 +150,7 @@ if mount -t tmpfs -o size=1m,mode=0750 fh-journal-test "$TMP/full" 2>/dev/null; 
 	dd if=/dev/zero of="$TMP/zero/fill" bs=4k 2>/dev/null
 	check "no space: the tmpfs is full ($(df --output=avail -B1 "$TMP/zero" | tail -1) bytes free)" \
 		[ "$(df --output=avail -B1 "$TMP/zero" | tail -1 | tr -d ' ')" = 0 ]
-	"$FHD" --replay "$ROOT/pcaps/itch-demo.pcap" --journal "$TMP/zero" >"$TMP/zero.log" 2>&1
+	"$FHD" -c "$SMALL" --replay "$ROOT/pcaps/itch-demo.pcap" --journal "$TMP/zero" >"$TMP/zero.log" 2>&1
 	check "no space: fhd exits 0" [ $? = 0 ]
 	grep "^journal" "$TMP/zero.log"
 	bytes=$(counter "$TMP/zero.log" "^journal" bytes)
@@ -171,7 +172,7 @@ frames=$(tshark -r "$f" 2>/dev/null | wc -l)
 size=$(stat -c %s "$f")
 head -c $((size - 37)) "$f" >"$TMP/crash/fh-20200101T000000.000000000Z.pcapng.part"
 printf 'garbage' >"$TMP/crash/fh-20200101T000001.000000000Z.pcapng.part"
-"$FHD" --replay "$ROOT/pcaps/itch-demo.pcap" --journal "$TMP/crash" --dump-books "$TMP/crash.dump" >"$TMP/crash.log" 2>&1 ||
+"$FHD" -c "$SMALL" --replay "$ROOT/pcaps/itch-demo.pcap" --journal "$TMP/crash" --dump-books "$TMP/crash.dump" >"$TMP/crash.log" 2>&1 ||
 	fail "crash repair: fhd exited non-zero"
 check "crash repair: a log line says what was cut" grep -q "fh-20200101T000000.000000000Z.pcapng.part was left unfinished (crash?): cut from $((size - 37)) to" "$TMP/crash.log"
 check "crash repair: a file with no whole block is removed, and said so" grep -q "000001.000000000Z.pcapng.part was left unfinished with no whole block" "$TMP/crash.log"
@@ -182,7 +183,7 @@ check "crash repair: tshark reads every whole frame ($((frames - 1)))" \
 
 # A real crash: kill -9 while journaling a looping replay, then start again.
 mkdir -p "$TMP/kill"
-"$FHD" --replay "$ROOT/pcaps/itch-demo.pcap" --replay-loop --duration 30 --journal "$TMP/kill" >"$TMP/kill1.log" 2>&1 &
+"$FHD" -c "$SMALL" --replay "$ROOT/pcaps/itch-demo.pcap" --replay-loop --duration 30 --journal "$TMP/kill" >"$TMP/kill1.log" 2>&1 &
 pid=$!
 for _ in $(seq 50); do
 	part=$(ls "$TMP/kill"/*.part 2>/dev/null | head -1)
@@ -197,12 +198,12 @@ part=$(ls "$TMP/kill"/*.part | head -1)
 flock -o "$part" sleep 30 &	# -o: only flock itself holds the lock, not its sleep
 holder=$!
 for _ in $(seq 50); do grep -q "^[0-9]*: FLOCK.* $holder " /proc/locks 2>/dev/null && break; sleep 0.1; done
-"$FHD" --replay "$ROOT/pcaps/itch-demo.pcap" --journal "$TMP/kill" >"$TMP/kill-held.log" 2>&1 || fail "kill -9: start beside a held .part failed"
+"$FHD" -c "$SMALL" --replay "$ROOT/pcaps/itch-demo.pcap" --journal "$TMP/kill" >"$TMP/kill-held.log" 2>&1 || fail "kill -9: start beside a held .part failed"
 check "a locked .part: left as it is, and said" grep -q "is unfinished but locked by another process" "$TMP/kill-held.log"
 check "a locked .part: still there" [ -f "$part" ]
 kill $holder 2>/dev/null
 wait $holder 2>/dev/null
-"$FHD" --replay "$ROOT/pcaps/itch-demo.pcap" --journal "$TMP/kill" >"$TMP/kill2.log" 2>&1 || fail "kill -9: restart failed"
+"$FHD" -c "$SMALL" --replay "$ROOT/pcaps/itch-demo.pcap" --journal "$TMP/kill" >"$TMP/kill2.log" 2>&1 || fail "kill -9: restart failed"
 check "kill -9: the restart repairs it and says so" grep -q "was left unfinished (crash?)" "$TMP/kill2.log"
 check "kill -9: nothing left unfinished" bash -c "! ls '$TMP/kill'/*.part 2>/dev/null"
 bad=0
@@ -220,7 +221,7 @@ if [ -x "$B/asan/fhd" ]; then
 fi
 
 # Switching it on wrongly is a config error, before DPDK starts.
-"$FHD" --replay "$ROOT/pcaps/itch-demo.pcap" --journal "$TMP/nonexistent" >"$TMP/nodir.log" 2>&1
+"$FHD" -c "$SMALL" --replay "$ROOT/pcaps/itch-demo.pcap" --journal "$TMP/nonexistent" >"$TMP/nodir.log" 2>&1
 check "--journal to a missing directory: exit 2" [ $? = 2 ]
 check "--journal to a missing directory: says so" grep -q "expected a writable directory" "$TMP/nodir.log"
 journal_config nodir "$TMP/nonexistent"

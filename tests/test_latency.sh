@@ -30,6 +30,7 @@ check "feed delay from capture time is plausible (p50 $p50 us within 20..200)" \
 # committed: the histogram must hold exactly the publish_delta_ns consumers read in
 # those events (one each, same mean and max to the ns), not a later clock read.
 ring=fhlat$$
+shm_prefixes+=($ring- fhtest-$$)
 pub_yaml $ring 262144 4 0600 >"$TMP/pub.yaml"
 mkdir -p "$TMP/h3"
 "$FHD" -c "$TMP/pub.yaml" --replay "$TMP/g.pcap" --hist-out "$TMP/h3" >"$TMP/r3.log" 2>&1 || fail "publishing replay exited non-zero"
@@ -46,7 +47,7 @@ print('events %d, mean %.3f us, max %.3f us' % (len(d), sum(d) / len(d) / 1e3, m
 sys.exit(0 if len(d) == count and abs(sum(d) / len(d) / 1e3 - mean) < 0.0011 and
          abs(max(d) / 1e3 - top) < 0.0011 else 1)
 PY
-rm -f /dev/shm/$ring-1 /dev/shm/$ring-1-top
+rm -f /dev/shm/$ring-*
 
 # fh stat against a running fhd.
 { "$FHD" --print-default-config; printf 'stats:\n  interval_ms: 200\n  segment: fhtest-%s\n  prometheus_file: %s/metrics.prom\n' $$ "$TMP"; } >"$TMP/stats.yaml"

@@ -35,11 +35,12 @@ fi
 # The publish path under the sanitizers: the same capture with events, conflated view
 # and a consumer rebuilding the books from them.
 ring=fhasan$$
+shm_prefixes+=($ring-)
 "$FHD" --replay "$TMP/m.pcap" --publish $ring --dump-books "$TMP/mp.dump" >"$TMP/mp.log" 2>&1
 check "malformed capture with publishing: sanitizer build exits 0" [ $? = 0 ]
 "$B/fh" tail --ring $ring-1 --quiet --dump-books "$TMP/mp.tail" 2>/dev/null
 same_file "malformed capture: books from published events equal the dump" "$TMP/mp.dump" "$TMP/mp.tail"
-rm -f /dev/shm/$ring-1 /dev/shm/$ring-1-top
+rm -f /dev/shm/$ring-*
 
 # Pure garbage: random frames of random lengths, some addressed to the feed's lines.
 python3 - "$TMP/r.pcap" <<'PY'

@@ -15,7 +15,7 @@ source "$(dirname "$0")/lib.sh"
 
 FH=$B/fh
 ring=fhtest$$
-cleanup_shm() { rm -f /dev/shm/$ring-1 /dev/shm/$ring-1-top /dev/shm/${ring}r-1 /dev/shm/${ring}r-1-top; }
+cleanup_shm() { rm -f /dev/shm/$ring-* /dev/shm/${ring}r-*; }
 trap 'cleanup_shm; [ -n "${KEEP:-}" ] || rm -rf "$TMP"' EXIT
 
 "$FH_PCAP" gen --seed 17 --messages 120000 --symbols 40 --out "$TMP/s.pcap" 2>/dev/null

@@ -17,6 +17,7 @@ if [[ ! -x $FH_PCAP ]]; then
 	echo "FAIL: $FH_PCAP not built"
 	exit 1
 fi
+data_require
 CLIENT=(python3 "$ROOT/tests/recovery_client.py")
 MOLD=(python3 "$ROOT/tools/mold_server.py")
 GLIMPSE=(python3 "$ROOT/tools/glimpse_server.py")

@@ -19,6 +19,11 @@ for name in itch-demo itch-faults; do
 	check "$name: no gap (one line always complete)" [ "$(counter "$TMP/$name.log" "gaps" gaps)" = 0 ]
 done
 
+# The built-in config itself (fhd without -c; fhd_replay's has a smaller order table).
+"$FHD" --replay "$ROOT/pcaps/itch-demo.pcap" --dump-books "$TMP/builtin.dump" >"$TMP/builtin.log" 2>&1 ||
+	fail "built-in config: fhd exited non-zero"
+same_file "itch-demo, the built-in config: fhd dump equals golden" "$ROOT/tests/golden/itch-demo.dump" "$TMP/builtin.dump"
+
 # The faults capture carries malformed packets: they must show in the counters.
 bad=$(grep -E "^  line [AB]:" "$TMP/itch-faults.log" | grep -oE "(bad_frame|truncated|bad_ip|fragment|bad_udp) [0-9]+" | awk '{s+=$2} END {print s+0}')
 check "itch-faults: malformed packets counted per line ($bad)" [ "$bad" -gt 0 ]
@@ -43,7 +48,7 @@ if [ -f "$NASDAQ_SLICE" ]; then
 		fail "nasdaq slice: fhd exited non-zero"; tail -5 "$TMP/nasdaq.log"
 	fi
 else
-	echo "skip: $NASDAQ_SLICE not found"
+	fail "$NASDAQ_SLICE not found (tests/data ships it; FH_DATA=$DATA)"
 fi
 
 # The simulated file has all-zero length prefixes: convert must take lengths from types.
@@ -52,6 +57,8 @@ if [ -f "$SIMULATED" ]; then
 	$REF itch "$SIMULATED" >"$TMP/sim.ref"
 	fhd_replay "$TMP/sim" "$TMP/sim.pcap" || fail "simulated: fhd exited non-zero"
 	same_file "simulated (zero prefixes): fhd dump equals reference" "$TMP/sim.ref" "$TMP/sim.dump"
+else
+	fail "$SIMULATED not found (tests/data ships it; FH_DATA=$DATA)"
 fi
 
 # Two captures at once (two net_pcap ports, lines split across them).

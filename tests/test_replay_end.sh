@@ -11,11 +11,12 @@ DEMO=$ROOT/pcaps/itch-demo.pcap
 GOLDEN=$ROOT/tests/golden/itch-demo.dump
 LIMIT=${REPLAY_LIMIT:-60}	# seconds; a hang is a failure
 
-# run NAME ARGS...: fhd under timeout; NAME.log, NAME.dump, NAME.rc.
+SMALL=$(small_config) || exit 1	# the built-in config, a smaller order table (lib.sh)
+# run NAME ARGS...: fhd under timeout on SMALL; NAME.log, NAME.dump, NAME.rc.
 run() {
 	local name=$1
 	shift
-	timeout $LIMIT "$FHD" "$@" --dump-books "$TMP/$name.dump" >"$TMP/$name.log" 2>&1
+	timeout $LIMIT "$FHD" -c "$SMALL" "$@" --dump-books "$TMP/$name.dump" >"$TMP/$name.log" 2>&1
 	echo $? >"$TMP/$name.rc"
 }
 rc() { cat "$TMP/$1.rc"; }
@@ -121,7 +122,7 @@ done
 check "sll: the end line names the link type" grep -q "replay $TMP/sll.pcap: link LINUX_SLL " "$TMP/sll.log"
 # The journal of a cooked replay holds Ethernet frames tshark decodes, group MAC and all.
 mkdir -p "$TMP/j-sll2"
-timeout $LIMIT "$FHD" --replay "$TMP/sll2.pcap" --journal "$TMP/j-sll2" >"$TMP/j-sll2.log" 2>&1
+timeout $LIMIT "$FHD" -c "$SMALL" --replay "$TMP/sll2.pcap" --journal "$TMP/j-sll2" >"$TMP/j-sll2.log" 2>&1
 check "sll2 journaled: exit 0" [ $? = 0 ]
 check "sll2 journaled: tshark reads the feed datagrams as Ethernet" \
 	[ "$(cat "$TMP"/j-sll2/*.pcapng | tshark -r - -Y "udp.dstport == 26477 && eth.dst == 01:00:5e:36:0c:6f" 2>/dev/null | wc -l)" -gt 0 ]
@@ -136,7 +137,7 @@ for kind in raw sll sll2; do
 	$CRAFT short $kind "$DEMO" "$TMP/short-$kind.pcap"
 	short=$(( $($CRAFT count "$TMP/short-$kind.pcap") - $($CRAFT count "$DEMO") ))
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1 \
-		timeout $LIMIT "$FHD_ASAN" --replay "$TMP/short-$kind.pcap" --dump-books "$TMP/short-$kind.dump" \
+		timeout $LIMIT "$FHD_ASAN" -c "$SMALL" --replay "$TMP/short-$kind.pcap" --dump-books "$TMP/short-$kind.dump" \
 		>"$TMP/short-$kind.log" 2>&1
 	check "$kind with short frames: exit 0 under the sanitizers" [ $? = 0 ]
 	check "$kind with short frames: the $short short ones counted as truncated" \

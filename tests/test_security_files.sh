@@ -26,12 +26,13 @@ refused() {
 }
 
 # A second, unprivileged user: a fixed fhtest if it exists, else one made for this run.
+shm_prefixes+=(fhtest-sec-$$)
 user=
 if id fhtest >/dev/null 2>&1; then
 	user=fhtest
 elif useradd -M -r -s /usr/sbin/nologin "fhtest-$$" >/dev/null 2>&1; then
 	user=fhtest-$$
-	trap 'userdel "fhtest-$$" >/dev/null 2>&1; rm -rf "$TMP"' EXIT
+	trap 'userdel "fhtest-$$" >/dev/null 2>&1; lib_cleanup' EXIT
 fi
 chmod 0755 "$TMP"	# the second user must reach its directory below
 

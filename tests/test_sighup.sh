@@ -8,7 +8,7 @@ FH=$B/fh
 ring=fhhup$$
 jdir=$TMP/journal
 mkdir -p "$jdir"
-trap 'rm -rf "$TMP"; rm -f /dev/shm/$ring-1 /dev/shm/$ring-1-top' EXIT
+trap 'rm -rf "$TMP"; rm -f /dev/shm/$ring-*' EXIT
 
 timeout 60 "$FH" tail --ring $ring-1 --wait --quiet --dump-books "$TMP/tail.dump" >"$TMP/tail.log" 2>&1 &
 tail_pid=$!

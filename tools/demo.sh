@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # `make demo`: replays the bundled capture through the real DPDK data path (net_pcap
 # vdev, no hugepages, no root needed) with the built-in default config, then prints
-# the per-feed and per-line counters and the top of a few books.
+# the per-feed and per-line counters and the top of a few books, and plots the latency
+# distributions to build/demo-latency.png (fh report, gnuplot). Uses build/fhd and
+# build/fh (the Makefile's run-demo depends on both); exits non-zero without the plot.
 set -euo pipefail
 B=${1:-build}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,6 +29,10 @@ fi
 echo
 echo "== latency per feed, clean run (full distributions: $hist/*.hgrm, HdrHistogram format)"
 sed -n '/^latency per feed/,$p' "$B/demo.log"
-if "$B/fh" report "$hist" -o "$B/demo-latency.png" >/dev/null; then
+rm -f "$B/demo-latency.png"
+if "$B/fh" report "$hist" -o "$B/demo-latency.png" >/dev/null && [ -s "$B/demo-latency.png" ]; then
 	echo "== plot: $B/demo-latency.png (fh report $hist -o $B/demo-latency.png)"
+else
+	echo "== no plot: fh report $hist -o $B/demo-latency.png failed (its reason above)" >&2
+	exit 1
 fi
