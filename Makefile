@@ -240,11 +240,17 @@ asan: $(B)/asan/fhd $(B)/asan/sim_recovery $(B)/asan/fuzz_feed $(B)/fuzz_feed_li
 # --- the two commands of the README (and bench) ---
 # They install missing packages first, then build in a second make so that
 # pkg-config answers with the packages present.
-test demo bench: deps
+demo bench: deps
 	$(Q)$(MAKE) --no-print-directory run-$@
+# make test says what it does to the machine as root first (tests/run.sh --about),
+# before installing packages and building.
+test:
+	$(Q)./tests/run.sh --about
+	$(Q)$(MAKE) --no-print-directory deps
+	$(Q)$(MAKE) --no-print-directory run-test
 
 run-test: all asan
-	$(Q)./tests/run.sh $(B)
+	$(Q)FH_TEST_ABOUT=0 ./tests/run.sh $(B)
 
 # `make check`, the edit-compile loop: the unit tests in both builds and the core
 # replays (tests/run.sh --quick says which), in a few minutes; `make test` runs all.

@@ -5,26 +5,19 @@
 # named, and the suite fails if anything is left there at its end. Ends with
 # "N passed, N failed, N skipped" and exits non-zero on a failure.
 # tests/run.sh --quick (`make check`): the unit tests (both builds) and the core
-# replays (CHECK_TESTS) only, for the edit-compile loop.
+# replays (CHECK_TESTS) only, for the edit-compile loop. tests/run.sh --about: what
+# the suite does to the machine as root (make test prints it first, before building;
+# FH_TEST_ABOUT=0 then keeps this run from saying it again).
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-quick=0
-if [ "${1:-}" = --quick ]; then
-	quick=1
-	shift
-fi
-B=$(cd "${1:-$ROOT/build}" && pwd)
-export B
-LOGS=$B/test-logs
-mkdir -p "$LOGS"
-passed=0 failed=0 skipped=0
 
-# What the suite does to this machine, said before it starts (keep it in step with
-# the tests: grep them for useradd, ip netns, mount, /proc/sys).
-if [ $quick = 0 ]; then
+# What the suite does to this machine (keep it in step with the tests: grep them for
+# useradd, ip netns, ip link, mount, /proc/sys, chown).
+about() {
 	cat <<EOF
-make test: every test, release and ASan+UBSan builds ($(nproc) cores; logs in $LOGS).
+make test: every test, release and ASan+UBSan builds; logs in build/test-logs/.
 As root it changes this machine while the tests run, and undoes each change:
+  packages   missing Debian packages are installed first (tools/install-deps.sh, apt-get)
   users      fhtest-<pid> (test_security_files; an existing user fhtest is used instead)
              and fhtest-seg<pid> (test_security_segments): useradd -M -r, then userdel
   sysctl     fs.protected_regular set to 0, 1 and 2 in turn, then restored (test_shm_segment)
@@ -36,8 +29,22 @@ As root it changes this machine while the tests run, and undoes each change:
              some are chowned to uids 65533/65534 or made by the test users
   no hugepages (every fhd and EAL runs with --no-huge), no firewall or route change
 EOF
-else
+}
+quick=0
+case ${1:-} in
+--about) about; exit 0 ;;
+--quick) quick=1; shift ;;
+esac
+B=$(cd "${1:-$ROOT/build}" && pwd)
+export B
+LOGS=$B/test-logs
+mkdir -p "$LOGS"
+passed=0 failed=0 skipped=0
+
+if [ $quick = 1 ]; then
 	echo "make check: the unit tests (release, ASan+UBSan) and the core replays; make test runs everything"
+elif [ "${FH_TEST_ABOUT:-1}" != 0 ]; then
+	about
 fi
 
 # The suite's entries in /dev/shm (all its names begin with fh), one per line: a
