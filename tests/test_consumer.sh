@@ -182,6 +182,25 @@ check "L4 (crafted): the consumer followed the replaced ring to its stop (rc $rc
 check "L4 (crafted): it said so" grep -q "restarted" "$TMP/err"
 check "L4 (crafted): and read the new ring's events" grep -q "^2 stop " "$TMP/out"
 
+# L5: crafted: --wait started on a ring an earlier fhd stopped reads none of it: it
+# waits for the next fhd's ring and reads that one to its stop (a slow consumer started
+# before fhd, as make bench's, measured nothing when it drained the old ring and left).
+put $n-1 0600 ring events=3 stop=1 state=2
+timeout -k 5 20 "$FH" tail --ring $n-1 --wait >"$TMP/out" 2>"$TMP/err" &
+consumer=$!
+sleep 0.5
+check "L5 (crafted): --wait on a stopped ring keeps waiting" kill -0 $consumer
+check "L5 (crafted): it says it waits for the next fhd" grep -q "is stopped (an earlier fhd's): waiting" "$TMP/err"
+rm -f /dev/shm/$n-1
+put $n-1 0600 ring events=2 stop=1
+wait $consumer
+rc=$?
+check "L5 (crafted): then reads the new ring to its stop (rc $rc)" [ $rc = 0 ]
+check "L5 (crafted): the new ring's events" grep -q "^2 stop " "$TMP/out"
+check "L5 (crafted): none of the stopped ring's" bash -c "! grep -q '^3 stop ' '$TMP/out'"
+timeout -k 5 10 "$FH" tail --ring $n-1 >"$TMP/out" 2>"$TMP/err"
+check "L5 (crafted): without --wait a stopped ring is drained (rc $?)" grep -q "^2 stop " "$TMP/out"
+
 # L4 with fhd: kill -9, rm /dev/shm/NAME-*, restart, under an attached fh tail.
 "$FH_PCAP" gen --seed 5 --messages 20000 --symbols 10 --out "$TMP/s.pcap" 2>/dev/null
 pub_yaml $n 65536 4 0640 "{ instruments: 64, orders: 65536, levels: 256 }" >"$TMP/pub.yaml"

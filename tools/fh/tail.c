@@ -566,6 +566,22 @@ static int tail_connect(struct fh_consumer **c, const struct tail_options *o)
 	char err[512], said[512] = "";
 	int rc;
 
+	/*
+	 * --wait wants the next events of a running fhd. A ring already stopped when fh tail
+	 * starts is an earlier fhd's (segments stay for consumers to drain until the next fhd
+	 * replaces them): wait at its end, and read the replacement from its first event, as
+	 * after a restart. A ring that turns up stopped later (after ENOENT or a refusal) is
+	 * read: it is the one waited for.
+	 */
+	if (*c == NULL && o->wait && fh_attach(o->ring, FH_START_NOW, c, err, sizeof(err)) == 0) {
+		if (fh_stopped(*c)) {
+			fprintf(stderr, "fh tail: ring %s is stopped (an earlier fhd's): waiting for fhd to "
+				"replace it\n", o->ring);
+			return 0;
+		}
+		fh_detach(*c);
+		*c = NULL;
+	}
 	for (;;) {
 		rc = *c == NULL ? fh_attach(o->ring, o->from_now ? FH_START_NOW : FH_START_OLDEST, c, err,
 					    sizeof(err)) :
@@ -598,7 +614,8 @@ static void tail_usage_print(void)
 	for (int t = 1; t < FH_EVENT_TYPES; t++)
 		printf("    %-20s %s\n", tail_type_header_names[t], tail_type_names[t]);
 	printf("  --wait: wait for the ring to appear, and while it is refused or broken, for\n"
-	       "  fhd to replace it by a good one (without it, those exit 1)\n"
+	       "  fhd to replace it by a good one (without it, those exit 1); a ring already\n"
+	       "  stopped at start is an earlier fhd's: wait for the next fhd's\n"
 	       "  --count N: stop after N events; --slow-us N: sleep N us after each batch (tests)\n");
 }
 
