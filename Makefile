@@ -256,7 +256,7 @@ run-test: all asan
 # replays (tests/run.sh --quick says which), in a few minutes; `make test` runs all.
 check: deps
 	$(Q)$(MAKE) --no-print-directory run-check
-run-check: $(addprefix $(B)/,$(TESTS)) $(addprefix $(B)/asan/,$(TESTS)) $(B)/fhd $(B)/fh $(B)/fh-pcap \
+run-check: $(addprefix $(B)/,$(TESTS)) $(addprefix $(B)/asan/,$(TESTS)) $(B)/fhd $(B)/asan/fhd $(B)/fh $(B)/fh-pcap \
 		$(B)/libfh.so $(B)/libfh.so.$(FH_SO_MAJOR)
 	$(Q)./tests/run.sh --quick $(B)
 
@@ -324,6 +324,7 @@ uninstall:
 		$(addprefix '$(DESTDIR)$(INCLUDEDIR)/fh/,$(addsuffix ',$(notdir $(FH_HEADERS)))) \
 		$(addprefix '$(DESTDIR)$(DOCDIR)/examples/,$(addsuffix ',$(notdir $(FH_EXAMPLES))))
 	$(Q)rmdir '$(DESTDIR)$(INCLUDEDIR)/fh' '$(DESTDIR)$(DOCDIR)/examples' '$(DESTDIR)$(DOCDIR)' 2>/dev/null || true
+	$(Q)if [ -z '$(DESTDIR)' ] && [ "$$(id -u)" = 0 ]; then $(LDCONFIG) || echo "make uninstall: $(LDCONFIG) failed"; fi
 
 # --- documentation: the man pages, made from docs/man/*.md by tools/md2man.py (one text
 # for the docs and the pages), installed under MANDIR; and config_probe, which prints

@@ -20,7 +20,9 @@
  * Build:  make              (the Makefile beside it: pkg-config --cflags --libs fh)
  * Run:    ./strategy [--exit-on-stop] [RING]
  *         RING is /dev/shm/<publish.ring>-<RX lcore> of fhd's config (default fh-1);
- *         --exit-on-stop: exit 0 once fhd has stopped and every event has been read.
+ *         --exit-on-stop: exit 0 once fhd has stopped and every event has been read
+ *         (a ring already stopped at start is read too; without it, such a ring is
+ *         an earlier fhd's, and the strategy waits for the next fhd)
  */
 #define _POSIX_C_SOURCE 200809L	/* clock_gettime, nanosleep, sigaction under -std=c11 */
 
@@ -60,16 +62,9 @@ struct counts {
 };
 
 static volatile sig_atomic_t quit;
+static bool earlier_ring;	/* attached at the end of an earlier fhd's stopped ring */
 static struct feed feeds[FEEDS_MAX];
 static struct counts total;
-static const char *const state_names[] = { "ok", "recovering", "stale" };
-/* enum fh_book_reason, by value (fh_event.h says what each means). */
-static const char *const reason_names[] = {
-	"none", "recovering", "recovered", "lost", "retries exhausted", "server silent", "hold full",
-	"late join", "new session", "snapshot", "snapshot started", "snapshot failed", "capacity",
-	"snapshot applied", "snapshot unconfirmed",
-};
-
 static void on_signal(int signo)
 {
 	(void)signo;
@@ -89,16 +84,6 @@ static void sleep_us(unsigned us)
 	struct timespec ts = { .tv_sec = us / 1000000, .tv_nsec = (long)(us % 1000000) * 1000 };
 
 	nanosleep(&ts, NULL);
-}
-
-static const char *state_name(enum fh_book_state state)
-{
-	return (unsigned)state < FH_BOOK_STATES ? state_names[state] : "?";
-}
-
-static const char *reason_name(uint8_t reason)
-{
-	return reason < sizeof(reason_names) / sizeof(reason_names[0]) ? reason_names[reason] : "?";
 }
 
 /* A line about a change, at most NOTES_PER_SECOND_MAX a second (the rest are counted). */
@@ -185,8 +170,8 @@ static void event_handle(struct fh_consumer *c, const struct fh_event *e)
 		total.state_changes++;
 		if (note_allowed())
 			printf("feed %s: book state %s -> %s (%s)\n", fh_feed_name(c, e->feed),
-			       state_name(f->state), state_name((enum fh_book_state)e->body.state.state),
-			       reason_name(e->body.state.reason));
+			       fh_book_state_name(f->state), fh_book_state_name(e->body.state.state),
+			       fh_book_reason_name(e->body.state.reason));
 		f->state = (enum fh_book_state)e->body.state.state;
 		f->gaps_since_change = 0;
 		break;
@@ -241,12 +226,27 @@ static void books_reload(struct fh_consumer *c)
  * on a ring that will not become readable by waiting (refused: the message says why)
  * or on a signal.
  */
-static int ring_wait(const char *ring, struct fh_consumer **c)
+static int ring_wait(const char *ring, struct fh_consumer **c, bool exit_on_stop)
 {
 	unsigned backoff_ms = BACKOFF_FIRST_MS;
 	bool said = false;
 	char err[512];
 
+	/*
+	 * A ring already stopped at start is an earlier fhd's (segments stay until the next
+	 * fhd replaces them): trading, wait at its end for the next fhd, as after a restart,
+	 * rather than replay the old run. --exit-on-stop reads one run to its stop, a run
+	 * already stopped too.
+	 */
+	if (*c == NULL && !exit_on_stop && fh_attach(ring, FH_START_NOW, c, err, sizeof(err)) == 0) {
+		if (fh_stopped(*c)) {
+			earlier_ring = true;
+			printf("%s is an earlier fhd's ring, stopped: waiting for fhd to start\n", ring);
+			return 0;
+		}
+		fh_detach(*c);
+		*c = NULL;
+	}
 	while (!quit) {
 		int rc = *c == NULL ? fh_attach(ring, FH_START_OLDEST, c, err, sizeof(err))
 				    : fh_reattach(*c, err, sizeof(err));
@@ -300,7 +300,7 @@ int main(int argc, char **argv)
 	}
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	if (ring_wait(ring, &c) != 0)
+	if (ring_wait(ring, &c, exit_on_stop) != 0)
 		return quit ? 0 : 1;
 	while (!quit) {
 		int n = fh_poll(c, events, POLL_MAX);
@@ -316,7 +316,8 @@ int main(int argc, char **argv)
 			printf("fhd restarted: reattaching\n");
 			total.restarts++;
 			books_forget();
-			if (ring_wait(ring, &c) != 0) {
+			earlier_ring = false;
+			if (ring_wait(ring, &c, exit_on_stop) != 0) {
 				status = quit ? 0 : 1;
 				break;
 			}
@@ -325,10 +326,10 @@ int main(int argc, char **argv)
 				printf("ring broken: %s\n", fh_error(c));
 			sleep_us(BACKOFF_MAX_MS * 100);
 		} else if (fh_stopped(c)) {
-			if (!stop_said)
+			if (!stop_said && !earlier_ring)
 				printf("fhd stopped%s\n", exit_on_stop ? "" : ": waiting for it to restart");
 			stop_said = true;
-			if (exit_on_stop)
+			if (exit_on_stop && !earlier_ring)
 				break;
 			sleep_us(BACKOFF_FIRST_MS * 1000);
 		} else {

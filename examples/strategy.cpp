@@ -43,12 +43,6 @@ struct feed_books {
 	uint64_t gaps_since_change = 0;
 };
 
-const char *state_name(int state)
-{
-	static const char *const names[] = { "ok", "recovering", "stale" };
-	return state >= 0 && state < FH_BOOK_STATES ? names[state] : "?";
-}
-
 /* A consumer of one ring: the handle is owned here and detached with it. */
 class strategy {
 public:
@@ -75,16 +69,17 @@ public:
 				std::printf("fhd restarted: reattaching\n");
 				counts_.restarts++;
 				feeds_.clear();
+				earlier_ = false;
 				if (!wait_for_ring())
 					return finish(quit ? 0 : 1);
 			} else if (n == FH_POLL_BROKEN) {
 				std::printf("ring broken: %s\n", fh_error(consumer_.get()));
 				std::this_thread::sleep_for(std::chrono::milliseconds(100));
 			} else if (fh_stopped(consumer_.get())) {
-				if (!stop_said)
+				if (!stop_said && !earlier_)
 					std::printf("fhd stopped%s\n", exit_on_stop_ ? "" : ": waiting for it to restart");
 				stop_said = true;
-				if (exit_on_stop_)
+				if (exit_on_stop_ && !earlier_)
 					break;
 				std::this_thread::sleep_for(std::chrono::milliseconds(10));
 			} else {
@@ -114,6 +109,26 @@ private:
 		bool said = false;
 		char err[512];
 
+		/*
+		 * A ring already stopped at start is an earlier fhd's (segments stay until the
+		 * next fhd replaces them): trading, wait at its end for the next fhd, as after a
+		 * restart, rather than replay the old run. --exit-on-stop reads one run to its
+		 * stop, a run already stopped too.
+		 */
+		if (!consumer_ && !exit_on_stop_) {
+			fh_consumer *c = nullptr;
+
+			if (fh_attach(ring_.c_str(), FH_START_NOW, &c, err, sizeof(err)) == 0) {
+				if (fh_stopped(c)) {
+					consumer_.reset(c);
+					earlier_ = true;
+					std::printf("%s is an earlier fhd's ring, stopped: waiting for fhd to start\n",
+						    ring_.c_str());
+					return true;
+				}
+				fh_detach(c);
+			}
+		}
 		while (!quit) {
 			fh_consumer *c = nullptr;
 			int rc = consumer_ ? fh_reattach(consumer_.get(), err, sizeof(err))
@@ -174,8 +189,8 @@ private:
 			break;
 		case FH_EVENT_BOOK_STATE:
 			counts_.state_changes++;
-			std::printf("feed %s: book state %s -> %s (enum fh_book_reason %u)\n", name, state_name(feed.state),
-				    state_name(e.body.state.state), e.body.state.reason);
+			std::printf("feed %s: book state %s -> %s (%s)\n", name, fh_book_state_name(feed.state),
+				    fh_book_state_name(e.body.state.state), fh_book_reason_name(e.body.state.reason));
 			feed.gaps_since_change = 0;
 			break;
 		case FH_EVENT_BOOK_CLEARED:
@@ -237,6 +252,7 @@ private:
 
 	std::string ring_;
 	bool exit_on_stop_;
+	bool earlier_ = false;	/* attached at the end of an earlier fhd's stopped ring */
 	std::unique_ptr<fh_consumer, detach> consumer_;
 	std::unordered_map<int, feed_books> feeds_;	/* by event.feed */
 	counts counts_;

@@ -97,6 +97,13 @@ check "staged fh.pc names PREFIX, not DESTDIR" bash -c "grep -qx 'prefix=/opt/fh
 check "the consumer builds against the staged tree (PKG_CONFIG_SYSROOT_DIR)" [ -x "$TMP/staged" ] || cat "$TMP/cc2.log"
 make -C "$ROOT" --no-print-directory B="$B" DESTDIR="$stage" PREFIX=/opt/fh-test-$$ uninstall >/dev/null 2>&1
 check "make uninstall removes what install put" [ -z "$(find "$stage" -type f -o -type l)" ]
+# And the PREFIX install: its files go, and as root the loader cache forgets them
+# (ldconfig -p listed a removed libfh.so.1 until the next ldconfig).
+make -C "$ROOT" --no-print-directory B="$B" PREFIX="$prefix" LDCONFIG="$TMP/ldconfig" uninstall >"$TMP/uninstall.log" 2>&1
+check "make uninstall PREFIX=... removes what install put" [ -z "$(find "$prefix" -type f -o -type l)" ] || find "$prefix"
+if [ "$(id -u)" = 0 ]; then
+	check "as root without DESTDIR, make uninstall runs ldconfig too" [ "$(grep -c ran "$TMP/ldconfig.calls")" = 2 ]
+fi
 
 # A DESTDIR where someone planted a symlink at fh.pc's name: install replaces the link,
 # it never writes through it (the shell redirect did: the link's target was rewritten).

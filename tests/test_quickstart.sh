@@ -86,8 +86,16 @@ for s in c cxx; do
 done
 
 # --- exactness: a finite replay, read whole by both and by the reference reader ---
+# The ring fhd left stopped above is an earlier run's: a strategy started now reads
+# none of it and waits for this fhd (its events plus what it lost are this run's alone).
+./strategy $ring-1 >"$TMP/late.out" 2>&1 &
+pids+=($!) late=$!
+for _ in $(seq 50); do grep -q "earlier fhd's ring" "$TMP/late.out" && break; sleep 0.1; done
 fhd -c quickstart.yaml --replay lossy.pcap --publish $ring >"$TMP/fhd3.log" 2>&1
 check "fhd replays the capture once" [ $? = 0 ]
+sleep 1
+kill -TERM $late
+wait $late
 ./strategy --exit-on-stop $ring-1 >"$TMP/c3.out" 2>&1
 check "strategy --exit-on-stop: exit 0" [ $? = 0 ]
 ./strategy-cxx --exit-on-stop $ring-1 >"$TMP/cxx3.out" 2>&1
@@ -108,4 +116,9 @@ for s in c3 cxx3; do
 	check "${s%3}: nothing lost, said fhd stopped" bash -c "[ $(field "$TMP/$s.out" 7) = 0 ] && grep -qx 'fhd stopped' '$TMP/$s.out'"
 done
 check "C and C++ read as many events" [ "$(field "$TMP/c3.out" 1)" = "$(field "$TMP/cxx3.out" 1)" ]
+check "strategy started on an earlier fhd's stopped ring: said so, read none of it" \
+	bash -c "grep -n . '$TMP/late.out' | grep -m1 -q \"^1:$ring-1 is an earlier fhd's ring, stopped: waiting for fhd to start\" &&
+		 grep -q '^fhd restarted: reattaching' '$TMP/late.out'"
+check "... then read the next fhd's run, all of it or lost by lapping ($(field "$TMP/late.out" 1) + $(field "$TMP/late.out" 7))" \
+	[ $(($(field "$TMP/late.out" 1) + $(field "$TMP/late.out" 7))) = "$(field "$TMP/c3.out" 1)" ]
 finish

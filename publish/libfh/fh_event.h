@@ -211,6 +211,42 @@ static inline enum fh_book_state fh_event_book_state(const struct fh_event *e)
 	return FH_CAST(enum fh_book_state, (e->flags & FH_FLAG_BOOK_MASK) >> FH_FLAG_BOOK_SHIFT);
 }
 
+/*
+ * Names to print a book state or a BOOK_STATE reason by ("ok", "new_session"), as fh tail
+ * prints them; "?" for a value this header does not know (a newer fhd, or a bad byte).
+ */
+static inline const char *fh_book_state_name(unsigned state)
+{
+	switch (state) {
+	case FH_BOOK_OK: return "ok";
+	case FH_BOOK_RECOVERING: return "recovering";
+	case FH_BOOK_STALE: return "stale";
+	default: return "?";
+	}
+}
+
+static inline const char *fh_book_reason_name(unsigned reason)
+{
+	switch (reason) {
+	case FH_BOOK_REASON_NONE: return "none";
+	case FH_BOOK_REASON_RECOVERING: return "recovering";
+	case FH_BOOK_REASON_RECOVERED: return "recovered";
+	case FH_BOOK_REASON_LOST: return "lost";
+	case FH_BOOK_REASON_RETRIES_EXHAUSTED: return "retries_exhausted";
+	case FH_BOOK_REASON_SERVER_SILENT: return "server_silent";
+	case FH_BOOK_REASON_HOLD_FULL: return "hold_full";
+	case FH_BOOK_REASON_LATE_JOIN: return "late_join";
+	case FH_BOOK_REASON_NEW_SESSION: return "new_session";
+	case FH_BOOK_REASON_SNAPSHOT: return "snapshot";
+	case FH_BOOK_REASON_SNAPSHOT_STARTED: return "snapshot_started";
+	case FH_BOOK_REASON_SNAPSHOT_FAILED: return "snapshot_failed";
+	case FH_BOOK_REASON_CAPACITY: return "capacity";
+	case FH_BOOK_REASON_SNAPSHOT_APPLIED: return "snapshot_applied";
+	case FH_BOOK_REASON_SNAPSHOT_UNCONFIRMED: return "snapshot_unconfirmed";
+	default: return "?";
+	}
+}
+
 #ifdef __cplusplus
 }
 #endif

@@ -97,9 +97,5 @@ int cli_number_parse(const char *command, const char *option, const char *text, 
 
 const char *cli_book_state_name(uint64_t state)
 {
-	static const char *const names[FH_BOOK_STATES] = {
-		[FH_BOOK_OK] = "ok", [FH_BOOK_RECOVERING] = "recovering", [FH_BOOK_STALE] = "stale",
-	};
-
-	return state < FH_BOOK_STATES ? names[state] : "?";
+	return state < FH_BOOK_STATES ? fh_book_state_name((unsigned)state) : "?";
 }

@@ -83,30 +83,6 @@ static const char *tail_trading_state_name(char state)
 	}
 }
 
-static const char *const tail_reason_names[FH_BOOK_REASONS] = {
-	[FH_BOOK_REASON_NONE] = "none",
-	[FH_BOOK_REASON_RECOVERING] = "recovering",
-	[FH_BOOK_REASON_RECOVERED] = "recovered",
-	[FH_BOOK_REASON_LOST] = "lost",
-	[FH_BOOK_REASON_RETRIES_EXHAUSTED] = "retries_exhausted",
-	[FH_BOOK_REASON_SERVER_SILENT] = "server_silent",
-	[FH_BOOK_REASON_HOLD_FULL] = "hold_full",
-	[FH_BOOK_REASON_LATE_JOIN] = "late_join",
-	[FH_BOOK_REASON_NEW_SESSION] = "new_session",
-	[FH_BOOK_REASON_SNAPSHOT] = "snapshot",
-	[FH_BOOK_REASON_SNAPSHOT_STARTED] = "snapshot_started",
-	[FH_BOOK_REASON_SNAPSHOT_FAILED] = "snapshot_failed",
-	[FH_BOOK_REASON_CAPACITY] = "capacity",
-	[FH_BOOK_REASON_SNAPSHOT_APPLIED] = "snapshot_applied",
-	[FH_BOOK_REASON_SNAPSHOT_UNCONFIRMED] = "snapshot_unconfirmed",
-};
-
-/* A reason from the ring: any byte has a name. */
-static const char *tail_reason_name(unsigned reason)
-{
-	return reason < FH_BOOK_REASONS ? tail_reason_names[reason] : "?";
-}
-
 /* --- books kept from level events --- */
 
 struct tail_level {
@@ -457,10 +433,10 @@ static void tail_event_print(const struct fh_consumer *c, const struct fh_event 
 	case FH_EVENT_BOOK_STATE:
 		if (json)
 			printf(",\"reason\":\"%s\",\"first\":%" PRIu64 ",\"count\":%" PRIu64,
-			       tail_reason_name(e->body.state.reason), e->body.state.first, e->body.state.count);
+			       fh_book_reason_name(e->body.state.reason), e->body.state.first, e->body.state.count);
 		else
 			printf(" %s reason %s first %" PRIu64 " count %" PRIu64, cli_book_state_name(e->body.state.state),
-			       tail_reason_name(e->body.state.reason), e->body.state.first, e->body.state.count);
+			       fh_book_reason_name(e->body.state.reason), e->body.state.first, e->body.state.count);
 		break;
 	case FH_EVENT_END_OF_PACKET:
 		if (json)
@@ -616,7 +592,8 @@ static void tail_usage_print(void)
 	printf("  --wait: wait for the ring to appear, and while it is refused or broken, for\n"
 	       "  fhd to replace it by a good one (without it, those exit 1); a ring already\n"
 	       "  stopped at start is an earlier fhd's: wait for the next fhd's\n"
-	       "  --count N: stop after N events; --slow-us N: sleep N us after each batch (tests)\n");
+	       "  --count N: stop after N events read, printed or filtered out (0: never)\n"
+	       "  --slow-us N: sleep N us after each batch (tests)\n");
 }
 
 /*
