@@ -297,7 +297,16 @@ run-simulate: $(B)/sim_recovery
 # The example strategies (C and C++), their Makefile and the quick start's config go to
 # $(DOCDIR)/examples. Installed by root into the real tree (no DESTDIR), ldconfig runs
 # so that the loader finds libfh.so.1; a LIBDIR it does not search is said so.
+# The directories fh alone puts files in ($(INCLUDEDIR)/fh, $(DOCDIR), its examples):
+# install would write through a symlink planted at one (a DESTDIR's share/doc/fh/examples
+# -> /etc) and uninstall delete through it, so both refuse one. (BINDIR, LIBDIR,
+# MANDIR and their parents are shared with other packages and may be links by choice.)
+FH_OWN_DIRS = '$(DESTDIR)$(INCLUDEDIR)/fh' '$(DESTDIR)$(DOCDIR)' '$(DESTDIR)$(DOCDIR)/examples'
+fh_own_dirs_check = for d in $(FH_OWN_DIRS); do if [ -L "$$d" ]; then \
+	echo "make $(1): $$d is a symbolic link, not fh's directory: refused (remove it first)" >&2; \
+	exit 1; fi; done
 install: $(B)/fhd $(B)/fh $(B)/fh-pcap $(B)/libfh.a $(B)/$(FH_SO)
+	$(Q)$(call fh_own_dirs_check,install)
 	$(Q)install -d '$(DESTDIR)$(BINDIR)' '$(DESTDIR)$(LIBDIR)/pkgconfig' '$(DESTDIR)$(INCLUDEDIR)/fh' \
 		'$(DESTDIR)$(DOCDIR)/examples'
 	$(Q)install -m 0644 $(FH_EXAMPLES) '$(DESTDIR)$(DOCDIR)/examples/'
@@ -318,6 +327,7 @@ install: $(B)/fhd $(B)/fh $(B)/fh-pcap $(B)/libfh.a $(B)/$(FH_SO)
 			"in /etc/ld.so.conf, else set LD_LIBRARY_PATH or link with -Wl,-rpath,$(LIBDIR)"; fi
 
 uninstall:
+	$(Q)$(call fh_own_dirs_check,uninstall)
 	$(Q)rm -f '$(DESTDIR)$(BINDIR)/fhd' '$(DESTDIR)$(BINDIR)/fh' '$(DESTDIR)$(BINDIR)/fh-pcap' \
 		'$(DESTDIR)$(LIBDIR)/libfh.a' '$(DESTDIR)$(LIBDIR)/$(FH_SO)' '$(DESTDIR)$(LIBDIR)/libfh.so.$(FH_SO_MAJOR)' \
 		'$(DESTDIR)$(LIBDIR)/libfh.so' '$(DESTDIR)$(LIBDIR)/pkgconfig/fh.pc' \

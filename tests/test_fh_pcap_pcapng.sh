@@ -8,8 +8,11 @@
 #    nanosecond, binary (2^-20 s) and default (us) resolutions and a time offset, with
 #    blocks fh-pcap has no use for (name resolution, statistics, custom) in between;
 #  - damaged files (cut short, a wrong trailing length, a packet of an undescribed
-#    interface, longer than its block, a non-Ethernet interface): refused, exit 1,
-#    with the byte offset, never a crash (the ASan build runs this too).
+#    interface, longer than its block, a non-Ethernet interface, resolutions and offsets
+#    beyond 64 bits, an option longer than its block, a block of 4 GiB or unaligned,
+#    4097 interfaces): refused, exit 1, with the byte offset, never a crash (the ASan
+#    build runs this too); a small file cut at every byte is read whole only where the
+#    cut falls between blocks.
 # Usage: test_fh_pcap_pcapng.sh [FH_PCAP]. Skips (77) without tshark.
 source "$(dirname "$0")/lib.sh"
 fh_pcap=${1:-$FH_PCAP}
@@ -55,7 +58,7 @@ same_file "journal: the converted journal replays to the capture's books" "$TMP/
 	"$TMP/out/converted.dump"
 
 # --- a crafted file: two sections, each byte order, three resolutions ---
-python3 - "$TMP/crafted.pcapng" "$TMP/bad" <<'EOF'
+python3 - "$TMP/crafted.pcapng" "$TMP/bad" "$TMP/cuts" <<'EOF'
 import os, struct, sys
 
 def frame(n):
@@ -115,10 +118,28 @@ bad = {
     'length': good + struct.pack('<II', 6, 13) + b'\0' * 5,
     'noshb': idb(e) + epb(e, 0, 1, frame(40)),
     'tsresol': shb(e) + idb(e, option(e, 9, b'\x7f')) + epb(e, 0, 1, frame(40)),
+    'tsresol_binary64': shb(e) + idb(e, option(e, 9, b'\xc0')) + epb(e, 0, 1, frame(40)),
+    'tsoffset_wraps': shb(e) + idb(e, option(e, 14, struct.pack('<q', 2**62))) + epb(e, 0, 1, frame(40)),
+    'before_epoch': shb(e) + idb(e, option(e, 14, struct.pack('<q', -1))) + epb(e, 0, 1, frame(40)),
+    'option_long': shb(e) + block(e, 1, struct.pack('<HHI', 1, 0, 0) + struct.pack('<HH', 9, 200) + b'\x06\0\0\0'),
+    'spb_first': shb(e) + block(e, 3, struct.pack('<I', 82) + frame(40)),
+    'block_huge': good + struct.pack('<II', 6, 0xfffffffc) + b'\0' * 64,
+    'block_unaligned': good + struct.pack('<II', 0x99, 21) + b'\0' * 13,
+    'shb_short': struct.pack('<III', 0x0A0D0D0A, 12, 0x1A2B3C4D) + struct.pack('<I', 12),
+    'interfaces_4097': shb(e) + idb(e) * 4097 + epb(e, 0, 1, frame(40)),
 }
 os.makedirs(sys.argv[2])
 for name, data in bad.items():
     open(os.path.join(sys.argv[2], name + '.pcapng'), 'wb').write(data)
+
+# A small file cut at every byte: whole blocks read (exit 0), anything else refused.
+small = [shb(e), idb(e, option(e, 9, b'\x09')), epb(e, 0, 10**18, frame(20)),
+         block(e, 3, struct.pack('<I', 62) + frame(20)), block(e, 0x99, b'skip'), epb(e, 0, 10**18 + 1, frame(24))]
+whole = b''.join(small)
+ends = {sum(len(b) for b in small[:k]) for k in range(1, len(small) + 1)}
+os.makedirs(sys.argv[3])
+for cut in range(len(whole)):
+    open(os.path.join(sys.argv[3], '%04d.%s.pcapng' % (cut, 'whole' if cut in ends else 'cut')), 'wb').write(whole[:cut])
 EOF
 converted crafted "$TMP/crafted.pcapng"
 check "crafted: all 48 packets of both sections" [ "$(wc -l <"$TMP/crafted.fh.txt")" = 48 ]
@@ -130,4 +151,15 @@ for f in "$TMP"/bad/*.pcapng; do
 	check "damaged ($name): refused, exit 1 ($rc: $(grep -m1 'fh-pcap: ' "$TMP/bad-$name.out"))" \
 		bash -c "[ $rc = 1 ] && grep -qE 'corrupt file|not Ethernet|neither a classic pcap' '$TMP/bad-$name.out'"
 done
+wrong=
+for f in "$TMP"/cuts/*.pcapng; do
+	"$fh_pcap" inject --in "$f" --out "$TMP/cut.pcap" --seed 1 >"$TMP/cut.out" 2>&1
+	rc=$?
+	case "$f:$rc" in
+	*.whole.pcapng:0 | *.cut.pcapng:1) grep -qE 'Sanitizer|runtime error' "$TMP/cut.out" && wrong+=" $(basename "$f")" ;;
+	*) wrong+=" $(basename "$f"):$rc" ;;
+	esac
+done
+check "cut at each of $(ls "$TMP/cuts" | wc -l) bytes: whole blocks read, the rest refused, exit 1 (wrong:${wrong:- none})" \
+	[ -z "$wrong" ]
 finish

@@ -5,8 +5,10 @@
  * back must lie in the bucket of the exact percentile (so within 1/1024 of it), min
  * and max must be exact. Then the interval swap with a concurrent writer thread:
  * nothing lost, nothing counted twice, bucket for bucket. Then the percentile text
- * format: monotonic rows, the 100% row, the footer.
+ * format: monotonic rows, the 100% row, the footer; the count lines a .hgrm carries,
+ * hostile ones refused.
  */
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -228,6 +230,52 @@ static void text_format(void)
 	       rows, last_count, mean, max);
 }
 
+/*
+ * The "#[Count INDEX COUNT]" lines: hostile ones first (a sign, a number that does
+ * not fit the index or the count and would wrap or saturate into range, blanks,
+ * junk), each refused without touching the histogram; then fhd's own lines read
+ * back give the same histogram, slot for slot.
+ */
+static void count_lines(void)
+{
+	static const char *const refused[] = {
+		"#[Count -1 5]", "#[Count 0 -1]", "#[Count +0 5]", "#[Count 0 +5]", "#[Count 4294967296 5]",
+		"#[Count 18446744073709551616 5]", "#[Count 0 18446744073709551616]",
+		"#[Count 0 99999999999999999999999]", "#[Count  0 5]", "#[Count 0  5]", "#[Count 0 5 ]",
+		"#[Count 0 5", "#[Count 0]", "#[Count 0x1 5]", "#[Count 1e3 5]", "#[Count  5]",
+	};
+	static struct hist back;
+	char line[256];
+	FILE *f = tmpfile();
+	int read = 0;
+
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		hist_reset(&back);
+		if (hist_count_line_read(&back, refused[i]) != -EINVAL || back.total != 0) {
+			printf("  FAIL count line '%s' taken\n", refused[i]);
+			failures++;
+		}
+	}
+	hist_reset(&back);
+	CHECK(hist_count_line_read(&back, "#[Count 3 18446744073709551615]") == 1);
+	CHECK(hist_count_line_read(&back, "#[Count 4 1]") == -EINVAL && back.total == UINT64_MAX);
+	hist_reset(&back);
+	CHECK(hist_count_line_read(&back, "#[Max     =        0.000, Total count    =            5]") == 0);
+	hist_reset(&h);
+	for (uint64_t i = 0; i < 100000; i++)
+		hist_record(&h, check_rng() % 100000000);
+	CHECK(hist_counts_write(f, &h) == 0);
+	rewind(f);
+	while (fgets(line, sizeof(line), f))
+		read += hist_count_line_read(&back, line) == 1;
+	fclose(f);
+	back.max = h.max;
+	CHECK(read > 100 && back.total == h.total && memcmp(back.counts, h.counts, sizeof(h.counts)) == 0);
+	CHECK(hist_counts_check(&back, h.total) && !hist_counts_check(&back, h.total + 1));
+	printf("  count lines: %zu hostile ones tried, %d read back to the same histogram\n",
+	       sizeof(refused) / sizeof(refused[0]), read);
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t seed = check_seed(argc, argv);
@@ -237,6 +285,7 @@ int main(int argc, char **argv)
 	accuracy();
 	interval_swap();
 	text_format();
+	count_lines();
 	printf("test_hist: %s\n", failures ? "FAIL" : "ok");
 	return failures ? 1 : 0;
 }

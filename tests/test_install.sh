@@ -9,8 +9,9 @@
 # the installed fh.pc, waits for a ring not there yet, and reads a ring fhd published:
 # as many events, trades and tops as `fh tail` reads. The build tree's fh.pc builds a
 # program that starts too (libfh.so.1 beside it). fh.pc never follows a symlink
-# planted at its name in DESTDIR, and a PREFIX with a space gives an fh.pc pkg-config
-# reads right. (tests/test_quickstart.sh runs the quick start from an install.)
+# planted at its name in DESTDIR; a symlink planted at a directory of fh's own
+# (include/fh, share/doc/fh/examples) is refused by install and uninstall alike; and a
+# PREFIX with a space gives an fh.pc pkg-config reads right. (tests/test_quickstart.sh runs the quick start from an install.)
 source "$(dirname "$0")/lib.sh"
 
 ring=fhinst$$
@@ -119,6 +120,25 @@ check "the link's target is untouched ($(head -1 "$TMP/victim"), mode $(stat -c 
 check "fh.pc is a regular file now, mode 644" bash -c "[ ! -L '$planted/opt/fh-link-$$/lib/pkgconfig/fh.pc' ] &&
 	[ \"\$(stat -c %a '$planted/opt/fh-link-$$/lib/pkgconfig/fh.pc')\" = 644 ] &&
 	grep -qx 'prefix=/opt/fh-link-$$' '$planted/opt/fh-link-$$/lib/pkgconfig/fh.pc'"
+
+# A DESTDIR where someone planted a symlink at a directory of fh's own (the examples
+# -> a directory of theirs, or /etc; include/fh likewise): install refuses it rather
+# than write the examples through it, and uninstall refuses it rather than delete
+# through it the files of the same names in the link's target.
+for own in share/doc/fh/examples include/fh; do
+	dir=$TMP/dirlink-${own//\//-}
+	mkdir -p "$dir/stage/opt/fh-dl/${own%/*}" "$dir/victim"
+	for f in Makefile quickstart.yaml strategy.c fh.h; do echo "not fh's" >"$dir/victim/$f"; done
+	ln -s "$dir/victim" "$dir/stage/opt/fh-dl/$own"
+	make -C "$ROOT" --no-print-directory B="$B" DESTDIR="$dir/stage" PREFIX=/opt/fh-dl install >"$dir/install.log" 2>&1
+	check "$own a planted symlink: make install refuses ($?), says why" \
+		grep -q "$own is a symbolic link, not fh's directory: refused" "$dir/install.log"
+	make -C "$ROOT" --no-print-directory B="$B" DESTDIR="$dir/stage" PREFIX=/opt/fh-dl uninstall >"$dir/uninstall.log" 2>&1
+	check "... and make uninstall refuses it too ($?)" grep -q "$own is a symbolic link" "$dir/uninstall.log"
+	check "... the link's target holds its own files, untouched" \
+		bash -c "[ \"\$(ls '$dir/victim' | tr '\n' ' ')\" = 'Makefile fh.h quickstart.yaml strategy.c ' ] &&
+		[ \"\$(cat '$dir/victim'/* | sort -u)\" = \"not fh's\" ]"
+done
 
 # A PREFIX with a space: fh.pc escapes it as pkg-config wants (a backslash), so the
 # flags stay one argument each in a shell, and the consumer builds and runs.

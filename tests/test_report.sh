@@ -92,6 +92,35 @@ check "a data header is one line: newlines in names are not kept" \
 check "the table shows both runs, names with control characters as ?" \
 	bash -c '[ "$(grep -c "^itch\\.feed_delay " "$1")" = 2 ] && grep -q "set output" "$1"' _ "$TMP/report.txt"
 
+# A .hgrm whose histogram lies (issue 21): each file below differs from a true one
+# (5 values of 0 ns, "#[Count 0 5]") by one hostile field, which sscanf's %u/%llu or
+# an unchecked max took as a histogram: an index past 2^32 (wrapped to slot 0), a
+# negative count (2^64 - 1) with a total to match, a count past 2^64 (saturated), a
+# sign, a max negative, NaN or past the histogram's top. Each is tabled marked ~, its
+# percentiles read off its rows, never printed as fhd's; the true one is not marked.
+mkdir -p "$TMP/lies"
+hgrm_counted() {	# NAME MAX TOTAL COUNT-LINE: one row of 0 us, footer MAX and TOTAL, then the line
+	printf '       Value     Percentile TotalCount 1/(1-Percentile)\n\n       0.000 1.000000000000 %10s\n' "$3" \
+		>"$TMP/lies/itch.$1.hgrm"
+	printf '#[Mean    =        0.000, StdDeviation   =        0.000]\n#[Max     = %12s, Total count    = %12s]\n%s\n' \
+		"$2" "$3" "$4" >>"$TMP/lies/itch.$1.hgrm"
+}
+hgrm_counted true 0.000 5 '#[Count 0 5]'
+hgrm_counted index_wrapped 0.000 5 '#[Count 4294967296 5]'
+hgrm_counted count_negative 0.000 -1 '#[Count 0 -1]'
+hgrm_counted count_saturated 0.000 18446744073709551615 '#[Count 0 99999999999999999999999]'
+hgrm_counted count_signed 0.000 5 '#[Count 0 +5]'
+hgrm_counted max_negative -5.000 5 '#[Count 0 5]'
+hgrm_counted max_nan nan 5 '#[Count 0 5]'
+hgrm_counted max_huge 1e300 5 '#[Count 0 5]'
+timeout -k 5 60 "$B/fh" report "$TMP/lies" -o "$TMP/lies.png" >"$TMP/lies.txt" 2>&1
+rc=$?
+check "lying histograms: exit 0 ($rc)" [ $rc = 0 ]
+check "... the true one tabled as fhd's (no ~)" grep -qE '^itch\.true .*[0-9]$' "$TMP/lies.txt"
+for name in index_wrapped count_negative count_saturated count_signed max_negative max_nan max_huge; do
+	check "... $name: marked ~, not taken as fhd's histogram" grep -qE "^itch\.$name .* ~( \*)?\$" "$TMP/lies.txt"
+done
+
 # Histograms of one distinct value, only overflow (a capture clock hours away from
 # the exchange's), and zeros: each draws.
 mkdir -p "$TMP/odd"

@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 _Static_assert(HIST_COUNTS == (HIST_BUCKETS + 1) * HIST_HALF, "counts cover every bucket");
@@ -151,16 +152,33 @@ int hist_counts_write(FILE *out, const struct hist *h)
 	return ferror(out) ? -EIO : 0;
 }
 
+/*
+ * A whole number at *p, decimal digits only, *p moved past it. false for no digit or
+ * beyond UINT64_MAX: sscanf's %u and %llu take "-1" as a huge number, a sign, leading
+ * blanks, and wrap or saturate what does not fit (4294967296 as index 0), all of
+ * which would read as a histogram.
+ */
+static bool hist_number_read(const char **p, uint64_t *value)
+{
+	char *end;
+
+	if (**p < '0' || **p > '9')
+		return false;
+	errno = 0;
+	*value = strtoull(*p, &end, 10);
+	*p = end;
+	return errno == 0;
+}
+
 int hist_count_line_read(struct hist *h, const char *line)
 {
-	unsigned long long count;
-	unsigned index;
-	char end;
+	const char *p = line + 8;
+	uint64_t index, count;
 
 	if (strncmp(line, "#[Count ", 8) != 0)
 		return 0;
-	if (sscanf(line + 8, "%u %llu%c", &index, &count, &end) != 3 || end != ']' || index >= HIST_COUNTS ||
-	    count > UINT64_MAX - h->total)
+	if (!hist_number_read(&p, &index) || *p++ != ' ' || !hist_number_read(&p, &count) || *p != ']' ||
+	    index >= HIST_COUNTS || count > UINT64_MAX - h->total)
 		return -EINVAL;
 	h->counts[index] += count;
 	h->total += count;

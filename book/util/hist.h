@@ -108,7 +108,8 @@ int hist_percentiles_write(FILE *out, const struct hist *h, double scale, uint32
  * "#[Count INDEX COUNT]" per non-empty counts[] slot. hist_count_line_read reads one
  * line of such a file into h (reset by the caller): 1 when it was a Count line (added
  * to counts and total), 0 for any other line, -EINVAL for a Count line out of range
- * (an index past HIST_COUNTS, a count that would wrap the total). The caller sets max
+ * (an index past HIST_COUNTS, a count that would wrap the total) or not written as
+ * hist_counts_write does (decimal digits only, one space between). The caller sets max
  * (the file's "#[Max" line, which hist_percentile caps at) and checks
  * hist_counts_check before asking for percentiles.
  */

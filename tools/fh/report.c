@@ -104,7 +104,7 @@ static int report_file_read(struct report_file *f, const char *path, int dirfd, 
 {
 	static double rows[REPORT_ROWS_MAX][2];
 	static struct hist h;
-	bool counts_bad = false;
+	bool counts_bad = false, max_ok;
 	char line[256], name[32];
 	double value, pct, mean = 0, max = 0, x, last_x = 0;
 	unsigned long count, total = 0;
@@ -183,8 +183,10 @@ static int report_file_read(struct report_file *f, const char *path, int dirfd, 
 	 * the file carries (its max is the footer's, exact to the ns); a file without it,
 	 * or with one that disagrees with its footer, from the rows.
 	 */
-	h.max = isfinite(max) && max >= 0 && max * 1000 <= (double)HIST_VALUE_MAX ? (uint64_t)llround(max * 1000) : 0;
-	f->exact = !counts_bad && hist_counts_check(&h, total);
+	/* a max the histogram cannot hold (negative, NaN, past its top) is no fhd's: not exact */
+	max_ok = isfinite(max) && max >= 0 && max * 1000 <= (double)HIST_VALUE_MAX;
+	h.max = max_ok ? (uint64_t)llround(max * 1000) : 0;
+	f->exact = max_ok && !counts_bad && hist_counts_check(&h, total);
 	f->p50 = f->exact ? (double)hist_percentile(&h, 50) / 1000 : report_at(rows, n, 0.5);
 	f->p90 = f->exact ? (double)hist_percentile(&h, 90) / 1000 : report_at(rows, n, 0.9);
 	f->p99 = f->exact ? (double)hist_percentile(&h, 99) / 1000 : report_at(rows, n, 0.99);
