@@ -18,6 +18,25 @@
 #define STATS_SWAP_WAIT_US 20000	/* an RX lcore services its swap within a loop pass */
 #define STATS_SWAP_POLL_US 100
 
+/*
+ * Copies src over dst under dst's seqlock, seq being dst's count (even: no write under
+ * way): odd while the rest of dst is rewritten, even again after. src's own seq is not
+ * copied. A reader copies dst and keeps its copy only if it saw the same even seq
+ * before and after (fh_stats_copy).
+ */
+static void stats_seqlock_write(struct fh_stats_segment *dst, const struct fh_stats_segment *src, uint64_t *seq)
+{
+	const size_t at = offsetof(struct fh_stats_segment, seq), after = at + sizeof(dst->seq);
+
+	assert((*seq & 1) == 0);
+	__atomic_store_n(&dst->seq, ++*seq, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	memcpy(dst, src, at);
+	memcpy((char *)dst + after, (const char *)src + after, sizeof(*dst) - after);
+	__atomic_store_n(&dst->seq, ++*seq, __ATOMIC_RELEASE);
+	assert((*seq & 1) == 0);
+}
+
 int stats_open(struct stats *s, const struct cfg_stats *cfg, const char *segment, mode_t mode,
 	       bool remove, struct feed *const *feeds, const volatile bool *const *writer_finished,
 	       uint32_t count)
@@ -49,6 +68,7 @@ int stats_open(struct stats *s, const struct cfg_stats *cfg, const char *segment
 		snprintf(image->latency_names[k], FH_STATS_NAME_MAX, "%s", feed_latency_names[k]);
 	for (uint32_t i = 0; i < count; i++)
 		snprintf(image->feeds[i].name, FH_STATS_NAME_MAX, "%s", feeds[i]->cfg->name);
+	stats_seqlock_write(&s->published, image, &s->published_seq);
 	if (segment == NULL)
 		return 0;
 	snprintf(name, sizeof(name), "/%s", segment);
@@ -217,7 +237,6 @@ static void stats_label_write(FILE *out, const char *value)
  */
 static void stats_prometheus_refusals_write(FILE *out, const struct fh_stats_segment *seg)
 {
-	static const char *const lines[FH_STATS_LINES] = { "A", "B", "recovery" };
 	static const struct { const char *name; size_t field; } ports[] = {
 		{ "port_packets_total", offsetof(struct fh_stats_port, received) },
 		{ "port_missed_total", offsetof(struct fh_stats_port, missed) },
@@ -248,7 +267,7 @@ static void stats_prometheus_refusals_write(FILE *out, const struct fh_stats_seg
 	for (uint32_t i = 0; i < seg->feeds_count; i++)
 		for (int l = 0; l < FH_STATS_LINES; l++)
 			fprintf(out, "fh_bad_sequence_total{feed=\"%s\",line=\"%s\"} %" PRIu64 "\n",
-				seg->feeds[i].name, lines[l], seg->feeds[i].bad_sequence[l]);
+				seg->feeds[i].name, fh_stats_line_names[l], seg->feeds[i].bad_sequence[l]);
 	if (seg->ports_count == 0)
 		return;
 	for (size_t k = 0; k < sizeof(ports) / sizeof(ports[0]); k++) {
@@ -391,14 +410,10 @@ void stats_tick(struct stats *s, uint64_t now_ns, bool final)
 	memcpy(s->image.feeds, feeds, sizeof(feeds[0]) * s->feeds_count);
 	s->image.updated_ns = clock_realtime_ns();
 	s->image.state = final ? FH_STATS_STATE_STOPPED : FH_STATS_STATE_RUNNING;
+	stats_seqlock_write(&s->published, &s->image, &s->published_seq);
 	if (s->segment != NULL) {
 		/* The seqlock from our own count; the segment is written, never read back. */
-		assert((s->seq & 1) == 0);
-		s->image.seq = ++s->seq;	/* odd: the copy below rewrites it unchanged */
-		__atomic_store_n(&s->segment->seq, s->seq, __ATOMIC_RELEASE);
-		__atomic_thread_fence(__ATOMIC_RELEASE);
-		memcpy(s->segment, &s->image, sizeof(s->image));
-		__atomic_store_n(&s->segment->seq, ++s->seq, __ATOMIC_RELEASE);
+		stats_seqlock_write(s->segment, &s->image, &s->seq);
 		s->image.seq = s->seq;
 	}
 	/* From fhd's own image: nothing in the shared segment is read back. */
@@ -407,6 +422,11 @@ void stats_tick(struct stats *s, uint64_t now_ns, bool final)
 	if (final && s->prometheus_failures > 0)
 		fprintf(stderr, "fhd: stats.prometheus_file: %" PRIu64 " refreshes could not be written\n",
 			s->prometheus_failures);
+}
+
+bool stats_copy(const struct stats *s, struct fh_stats_segment *out)
+{
+	return fh_stats_copy(&s->published, out);
 }
 
 void stats_report(FILE *out, const struct stats *s)

@@ -40,6 +40,13 @@ struct stats {
 	struct fh_stats_segment image;
 	uint64_t seq;				/* the segment's seqlock, privately */
 	struct fh_stats_segment *segment;	/* shared, written only; NULL: none */
+	/*
+	 * The image again, under its own seqlock (published.seq), for readers on other
+	 * threads of this process (DPDK's telemetry thread, stats_copy): they never see the
+	 * image half rewritten, and the main lcore never waits for them.
+	 */
+	struct fh_stats_segment published;
+	uint64_t published_seq;
 	struct shm_segment shm;
 	bool segment_remove;			/* unlink it at stats_close (a per-run name) */
 	uint64_t last_tick_ns;
@@ -70,6 +77,13 @@ void stats_ports_set(struct stats *s, const struct fh_stats_port *ports, uint32_
 
 /* Whether the next interval is due at now_ns. */
 bool stats_due(const struct stats *s, uint64_t now_ns);
+
+/*
+ * A consistent copy of the image as of the last stats_tick (or stats_open: names, no
+ * counters yet), for a thread other than the main lcore's: the seqlock read of
+ * fh_stats_copy, its tries bounded. true, or false when every try met a rewrite.
+ */
+bool stats_copy(const struct stats *s, struct fh_stats_segment *out);
 
 /* At exit: each feed's percentile distributions, then the per-feed latency table. */
 void stats_report(FILE *out, const struct stats *s);

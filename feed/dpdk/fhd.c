@@ -47,6 +47,7 @@
 #include "feed/dpdk/port.h"
 #include "feed/dpdk/replay.h"
 #include "feed/dpdk/rx.h"
+#include "feed/dpdk/telemetry.h"
 #include "feed/recovery_worker.h"
 #include "feed/stats.h"
 #include "publish/output_file.h"
@@ -1406,6 +1407,8 @@ static int fhd_stats_start(struct fhd_run *run)
 		stats_prometheus_file_set(&run->stats, &run->outputs.prometheus, run->outputs.prometheus_name);
 	fhd_ports_stats_set(run);
 	run->stats.last_tick_ns = clock_monotonic_ns();
+	/* Only a missing command: the run goes on without (the message said why). */
+	(void)telemetry_commands_register(&run->stats);
 	return 0;
 }
 

@@ -136,6 +136,8 @@ struct fh_stats_counter {
 /* The groups' names in text and JSON, and their prefixes in Prometheus. */
 static const char *const fh_stats_group_names[FH_STATS_GROUPS] = { "book", "recovery", "snapshot" };
 static const char *const fh_stats_group_prefixes[FH_STATS_GROUPS] = { "", "recovery_", "snapshot_" };
+/* The lines of fh_stats_feed.bad_sequence, as the config and every output name them. */
+static const char *const fh_stats_line_names[FH_STATS_LINES] = { "A", "B", "recovery" };
 /* A duration's unit in text: recovery fills take microseconds, snapshots milliseconds. */
 static const char *const fh_stats_group_units[FH_STATS_GROUPS] = { "us", "us", "ms" };
 static const double fh_stats_group_unit_ns[FH_STATS_GROUPS] = { 1e3, 1e3, 1e6 };
