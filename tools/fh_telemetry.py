@@ -6,9 +6,10 @@ dpdk-telemetry.py; this is fh's own, standard library only.
   fh_telemetry.py [--socket PATH | --prefix PREFIX] COMMAND...
 
 Each command's reply is printed as one JSON line. The socket is
-<runtime dir>/<prefix>/dpdk_telemetry.v2: the runtime dir is /var/run/dpdk for root
-(else $XDG_RUNTIME_DIR/dpdk, or /tmp/dpdk), the prefix EAL's --file-prefix (fhd's:
-fh-<ring> when it publishes, fhd-<pid> otherwise). Exit 0; 1 when a reply is not JSON
+<runtime dir>/<prefix>/dpdk_telemetry.v2: the runtime dir is $RUNTIME_DIRECTORY/dpdk,
+else /var/run/dpdk for root, else $XDG_RUNTIME_DIR/dpdk (fhd makes a private one when
+that is unusable: --socket the path it prints); the prefix is EAL's --file-prefix (fhd's:
+fh-<ring> when it publishes, fhd-<pid> otherwise). fhd prints the path at start. Exit 0; 1 when a reply is not JSON
 or the socket closed; 2 when the socket cannot be reached.
 """
 import argparse
@@ -21,6 +22,8 @@ REPLY_MAX = 16384 * 4   # DPDK's replies are at most 16 KiB; a larger read costs
 
 
 def runtime_dir():
+    if os.environ.get("RUNTIME_DIRECTORY"):     # systemd's RuntimeDirectory=, which EAL reads first
+        return os.path.join(os.environ["RUNTIME_DIRECTORY"], "dpdk")
     if os.getuid() == 0:
         return "/var/run/dpdk"
     xdg = os.environ.get("XDG_RUNTIME_DIR")

@@ -10,9 +10,12 @@
 #include <assert.h>
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include <rte_eal.h>
 #include <rte_telemetry.h>
 
 #include "publish/libfh/fh_event.h"
@@ -176,6 +179,8 @@ static int telemetry_latency_command(const char *cmd, const char *params, struct
 
 int telemetry_commands_register(const struct stats *s)
 {
+	char path[PATH_MAX];
+	struct stat st;
 	int rc;
 
 	assert(s != NULL && telemetry_stats == NULL);
@@ -187,7 +192,14 @@ int telemetry_commands_register(const struct stats *s)
 		rc = rte_telemetry_register_cmd("/fh/latency", telemetry_latency_command,
 						"Latency percentiles per feed since start (ns), as of the last "
 						"stats interval. Parameters: a feed's name (optional)");
-	if (rc != 0)
+	if (rc != 0) {
 		fprintf(stderr, "fhd: cannot register the /fh telemetry commands: %s\n", strerror(-rc));
-	return rc;
+		return rc;
+	}
+	/* Where EAL made its socket (none under --no-telemetry, or when it could not). */
+	if ((size_t)snprintf(path, sizeof(path), "%s/dpdk_telemetry.v2", rte_eal_get_runtime_dir()) < sizeof(path) &&
+	    lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+		fprintf(stderr, "fhd: DPDK telemetry on %s (/fh/feeds, /fh/latency: tools/fh_telemetry.py --socket %s "
+			"/fh/feeds)\n", path, path);
+	return 0;
 }

@@ -12,8 +12,9 @@
 
 /*
  * Registers the commands, answering from s (which must outlive every telemetry client:
- * DPDK's telemetry threads run until the process exits). Once per process. 0, or
- * -errno from rte_telemetry_register_cmd with a message printed.
+ * DPDK's telemetry threads run until the process exits), and says where the socket is
+ * when EAL made one. Once per process, after rte_eal_init. 0, or -errno from
+ * rte_telemetry_register_cmd with a message printed.
  */
 int telemetry_commands_register(const struct stats *s);
 
