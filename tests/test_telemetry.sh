@@ -36,7 +36,8 @@ for _ in $(seq 600); do
 done
 if [ -z "$sock" ]; then
 	kill $fhd 2>/dev/null; wait $fhd
-	echo "no DPDK telemetry socket (EAL could not make it: $(grep -m1 -i telemetry "$TMP/fhd.err")): skip"
+	why=$(grep -m1 -i telemetry "$TMP/fhd.err")
+	echo "no DPDK telemetry socket: fhd named none${why:+ ($why)}: skip"
 	exit 77
 fi
 check "the socket fhd names is a socket ($sock)" [ -S "$sock" ]
