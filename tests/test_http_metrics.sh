@@ -86,7 +86,8 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -X DELETE "$url/metrics")
 check "DELETE /metrics: 405 ($code)" [ "$code" = 405 ]
 wait $fhd_pid
 rc=$?
-check "fhd ran its --duration and stopped cleanly (exit $rc)" [ $rc = 0 ] || tail -5 "$TMP/fhd.err"
+check "fhd ran its --duration and stopped cleanly (exit $rc)" [ $rc = 0 ]
+[ $rc = 0 ] || tail -20 "$TMP/fhd.err"
 promtool check metrics <"$TMP/out/fh.prom" >"$TMP/promtool.out" 2>&1
 rc=$?
 check "promtool check metrics on the file: no complaint (exit $rc)" bash -c "[ $rc = 0 ] && [ ! -s '$TMP/promtool.out' ]"
