@@ -44,7 +44,7 @@ kill "${pids[0]}" 2>/dev/null
 port=$(free_port)
 url=http://127.0.0.1:$port
 config "http: \"127.0.0.1:$port\", prometheus_file: $TMP/out/fh.prom" >"$TMP/run.yaml"
-"$FHD" -c "$TMP/run.yaml" --replay "$ROOT/pcaps/itch-faults.pcap" --replay-loop --duration 6 \
+"$FHD" -c "$TMP/run.yaml" --replay "$ROOT/pcaps/itch-faults.pcap" --replay-loop --duration 14 \
 	>"$TMP/fhd.out" 2>"$TMP/fhd.err" &
 fhd_pid=$!
 pids+=($fhd_pid)
@@ -76,6 +76,31 @@ rc=$?
 cat "$TMP/promtool.out"
 check "promtool check metrics on /metrics: no complaint (exit $rc)" bash -c "[ $rc = 0 ] && [ ! -s '$TMP/promtool.out' ]"
 check "/metrics has the latency summaries" grep -qE '^fh_latency_seconds_count\{feed="itch",kind="[a-z_]+"\} [0-9]+$' "$TMP/scrape.prom"
+# Bounded: with METRICS_HTTP_CONNECTIONS_MAX (4) idle connections held, a fifth is closed at
+# once (not queued behind them); the idle ones are closed after METRICS_HTTP_TIMEOUT_S (5 s),
+# and then a scrape is answered again. fhd keeps counting meanwhile.
+python3 - "$port" "$url/metrics" >"$TMP/limit.out" 2>&1 <<'PY'
+import socket, subprocess, sys, time
+port, url = int(sys.argv[1]), sys.argv[2]
+held = [socket.create_connection(("127.0.0.1", port)) for _ in range(4)]
+time.sleep(0.2)  # fhd accepts them on its next polls
+curl = ["curl", "-s", "-m", "3", "-o", "/dev/null", "-w", "%{http_code}", url]
+print("fifth", subprocess.run(curl, capture_output=True, text=True).stdout)
+start = time.time()
+closed = 0
+for s in held:
+    s.settimeout(10)
+    closed += s.recv(1) == b""
+print("closed", closed, "after", int(time.time() - start + 0.2))
+print("then", subprocess.run(curl, capture_output=True, text=True).stdout)
+PY
+cat "$TMP/limit.out"
+check "4 idle connections held: a fifth is closed at once" grep -qx "fifth 000" "$TMP/limit.out"
+check "the idle ones are closed by the timeout (4..8 s)" grep -qE "^closed 4 after [4-8]$" "$TMP/limit.out"
+check "then a scrape is answered again" grep -qx "then 200" "$TMP/limit.out"
+before=$last
+last=$(curl -s "$url/metrics" | sed -nE 's/^fh_packets_total\{feed="itch"\} ([0-9]+)$/\1/p')
+check "fhd counted on meanwhile (fh_packets_total $before -> $last)" bash -c "[ '${last:-0}' -gt '${before:-0}' ]"
 code=$(curl -s -o /dev/null -w '%{http_code}' "$url/other")
 check "GET /other: 404 ($code)" [ "$code" = 404 ]
 code=$(curl -s -o /dev/null -w '%{http_code}' "$url/")
