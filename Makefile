@@ -28,7 +28,7 @@ FH_HEADERS := publish/libfh/fh.h publish/libfh/fh_event.h
 FH_EXAMPLES := examples/strategy.c examples/strategy.cpp examples/Makefile examples/quickstart.yaml
 LDCONFIG ?= ldconfig
 
-PKGS := libdpdk yaml-0.1 liburing libpcap
+PKGS := libdpdk yaml-0.1 liburing libpcap libmicrohttpd
 DEPS_STAMP := $(B)/.deps-ok
 
 CC := gcc
@@ -97,7 +97,8 @@ core_objs = $(patsubst %.S,$(1)/obj/%.o,$(patsubst %.c,$(1)/obj/%.o,$(CORE_SRC))
 CORE_OBJS := $(call core_objs,$(B))
 ASAN_CORE_OBJS := $(call core_objs,$(B)/asan)
 CORE_LIBS = $(call pc_libs,yaml-0.1 liburing) -lpthread -lm
-FHD_LIBS = $(call pc_libs,libdpdk yaml-0.1 liburing libpcap) -lpthread -lm
+# libmicrohttpd: fhd's /metrics (feed/dpdk/metrics_http.c); libfh and the tools do without.
+FHD_LIBS = $(call pc_libs,libdpdk yaml-0.1 liburing libpcap libmicrohttpd) -lpthread -lm
 
 $(B)/fhd: $(CORE_OBJS) $(FHD_SRC:%.c=$(B)/obj/%.o)
 	$(if $(Q),@echo "  LD      $@")

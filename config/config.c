@@ -1304,11 +1304,17 @@ static int cfg_stats_read(struct cfg_parser *p, yaml_node_t *node)
 		if (ret)
 			return ret;
 	}
-	/* Refused rather than ignored until fhd serves it. */
-	if (keys[STATS_KEY_HTTP].value)
-		return yaml_reader_type_fail(p->reader, keys[STATS_KEY_HTTP].value, "stats.http",
-					     "no http endpoint (not built yet; use stats.prometheus_file with "
-					     "node_exporter's textfile collector)");
+	/* stats.http: where fhd serves /metrics; an address of this host (0.0.0.0: all of them). */
+	value = keys[STATS_KEY_HTTP].value;
+	if (value) {
+		ret = yaml_reader_ipv4_port_parse(p->reader, value, "stats.http", &st->http_ip, &st->http_port);
+		if (ret)
+			return ret;
+		if (st->http_ip == 0xFFFFFFFFu || (st->http_ip >> 28) == 0xE)
+			return yaml_reader_type_fail(p->reader, value, "stats.http",
+						     "\"A.B.C.D:PORT\" of this host to listen on (not broadcast or multicast)");
+		st->http = true;
+	}
 	value = keys[STATS_KEY_HIST_OUT].value;
 	if (value) {
 		ret = yaml_reader_string_parse(p->reader, value, "stats.hist_out", st->hist_out,

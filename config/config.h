@@ -172,7 +172,9 @@ struct cfg_stats {
 	char segment[CFG_STATS_NAME_MAX];	/* YAML: segment, /dev/shm/<segment> for fh stat; default ""
 						 * (fhd picks <publish.ring>-stats, else fh-stats-<pid>) */
 	char prometheus_file[CFG_PATH_TEXT_MAX];	/* YAML: prometheus_file, refreshed each interval */
-	/* YAML: http is refused until fhd serves /metrics itself */
+	bool http;			/* YAML: http, "A.B.C.D:PORT" where fhd serves /metrics; default off */
+	uint32_t http_ip;		/* host order */
+	uint16_t http_port;		/* 1..65535 */
 	char hist_out[CFG_PATH_TEXT_MAX];	/* YAML: hist_out, directory for percentile files at exit */
 };
 

@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -305,26 +306,11 @@ static void stats_prometheus_failed(struct stats *s, const char *what)
 		fprintf(stderr, "fhd: stats.prometheus_file: %s; not refreshed (counted; said once)\n", what);
 }
 
-/*
- * The Prometheus text exposition of the segment, to "<name>.tmp" in the checked
- * directory (created fresh, never through a link) renamed over name.
- */
-static void stats_prometheus_write(struct stats *s, const struct fh_stats_segment *seg)
+/* The Prometheus text exposition of the segment to out: what the file and /metrics carry. */
+static void stats_prometheus_text_write(FILE *out, const struct fh_stats_segment *seg)
 {
 	static const double quantiles[] = { 0.5, 0.9, 0.99, 0.999, 0.9999 };
-	char tmp[NAME_MAX + 1], err[OUTPUT_FILE_ERROR_MAX];
-	FILE *out;
-	int rc;
 
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", s->prometheus_name) >= sizeof(tmp)) {
-		stats_prometheus_failed(s, "file name too long for its .tmp");
-		return;
-	}
-	out = output_file_fopen(s->prometheus_dir, tmp, 0644, err, sizeof(err));
-	if (out == NULL) {
-		stats_prometheus_failed(s, err);
-		return;
-	}
 	/* Which fhd wrote the file: the build's version and git revision ("" outside git). */
 	fprintf(out, "# HELP fh_build_info The fhd build writing this file (always 1).\n# TYPE fh_build_info gauge\n"
 		"fh_build_info{version=\"%s\",revision=\"%s\"} 1\n", FH_BUILD_VERSION, FH_BUILD_REVISION);
@@ -369,6 +355,28 @@ static void stats_prometheus_write(struct stats *s, const struct fh_stats_segmen
 				seg->latency_names[k], f->total[k].count);
 		}
 	}
+}
+
+/*
+ * The Prometheus text exposition of the segment, to "<name>.tmp" in the checked
+ * directory (created fresh, never through a link) renamed over name.
+ */
+static void stats_prometheus_write(struct stats *s, const struct fh_stats_segment *seg)
+{
+	char tmp[NAME_MAX + 1], err[OUTPUT_FILE_ERROR_MAX];
+	FILE *out;
+	int rc;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", s->prometheus_name) >= sizeof(tmp)) {
+		stats_prometheus_failed(s, "file name too long for its .tmp");
+		return;
+	}
+	out = output_file_fopen(s->prometheus_dir, tmp, 0644, err, sizeof(err));
+	if (out == NULL) {
+		stats_prometheus_failed(s, err);
+		return;
+	}
+	stats_prometheus_text_write(out, seg);
 	if (fclose(out) != 0) {
 		output_file_unlink(s->prometheus_dir, tmp);
 		stats_prometheus_failed(s, "cannot write its .tmp");
@@ -379,6 +387,56 @@ static void stats_prometheus_write(struct stats *s, const struct fh_stats_segmen
 		snprintf(err, sizeof(err), "cannot rename %s over %s: %s", tmp, s->prometheus_name, strerror(-rc));
 		stats_prometheus_failed(s, err);
 	}
+}
+
+int stats_metrics_text_keep(struct stats *s, size_t size_max)
+{
+	assert(s->metrics_text[0] == NULL && size_max > 0);
+	for (int i = 0; i < 2; i++) {
+		s->metrics_text[i] = malloc(size_max);
+		if (s->metrics_text[i] == NULL) {
+			free(s->metrics_text[0]);
+			s->metrics_text[0] = NULL;
+			return -ENOMEM;
+		}
+		memset(s->metrics_text[i], 0, size_max);	/* every page touched now */
+	}
+	s->metrics_text_max = size_max;
+	s->metrics_text_len = 0;
+	return 0;
+}
+
+const char *stats_metrics_text(const struct stats *s, size_t *len)
+{
+	*len = s->metrics_text_len;
+	return s->metrics_text[0] != NULL && s->metrics_text_len > 0 ? s->metrics_text[0] : NULL;
+}
+
+/* Renders the exposition into the back buffer; swaps it to the front when it fit. */
+static void stats_metrics_text_render(struct stats *s, const struct fh_stats_segment *seg)
+{
+	FILE *out = fmemopen(s->metrics_text[1], s->metrics_text_max, "w");
+	char *front;
+	long len = -1;
+
+	if (out != NULL) {
+		stats_prometheus_text_write(out, seg);
+		fflush(out);
+		len = ferror(out) ? -1 : ftell(out);
+		if (fclose(out) != 0)
+			len = -1;
+	}
+	/* Whole only if it left room for fmemopen's NUL: a full buffer may be cut short. */
+	if (len <= 0 || (size_t)len >= s->metrics_text_max - 1) {
+		if (s->metrics_text_failures++ == 0)
+			fprintf(stderr, "fhd: stats.http: the metrics did not fit in %zu bytes; /metrics serves "
+				"the last whole one (counted; said once)\n", s->metrics_text_max);
+		return;
+	}
+	front = s->metrics_text[0];
+	s->metrics_text[0] = s->metrics_text[1];
+	s->metrics_text[1] = front;
+	s->metrics_text_len = (size_t)len;
 }
 
 void stats_tick(struct stats *s, uint64_t now_ns, bool final)
@@ -419,6 +477,8 @@ void stats_tick(struct stats *s, uint64_t now_ns, bool final)
 	/* From fhd's own image: nothing in the shared segment is read back. */
 	if (s->prometheus_dir != NULL)
 		stats_prometheus_write(s, &s->image);
+	if (s->metrics_text[0] != NULL)
+		stats_metrics_text_render(s, &s->image);
 	if (final && s->prometheus_failures > 0)
 		fprintf(stderr, "fhd: stats.prometheus_file: %" PRIu64 " refreshes could not be written\n",
 			s->prometheus_failures);
@@ -500,4 +560,9 @@ void stats_close(struct stats *s)
 	else
 		shm_segment_close(&s->shm);
 	s->segment = NULL;
+	for (int i = 0; i < 2; i++) {
+		free(s->metrics_text[i]);
+		s->metrics_text[i] = NULL;
+	}
+	s->metrics_text_len = 0;
 }

@@ -53,6 +53,14 @@ struct stats {
 	const struct output_dir *prometheus_dir;	/* NULL: no Prometheus file */
 	const char *prometheus_name;			/* its name in prometheus_dir */
 	uint64_t prometheus_failures;			/* refreshes that could not be written */
+	/*
+	 * stats.http: the same exposition kept in memory each tick for /metrics, rendered
+	 * into the back buffer and swapped to the front when whole (NULL: not kept).
+	 */
+	char *metrics_text[2];				/* [0] served, [1] rendered into */
+	size_t metrics_text_len;			/* of [0]; 0: no tick yet */
+	size_t metrics_text_max;			/* each buffer's size */
+	uint64_t metrics_text_failures;			/* renders that did not fit */
 };
 
 /*
@@ -97,12 +105,24 @@ void stats_report(FILE *out, const struct stats *s);
 void stats_prometheus_file_set(struct stats *s, const struct output_dir *dir, const char *name);
 
 /*
+ * Keeps each tick's Prometheus exposition (the file's text) in memory for fhd's
+ * /metrics: two buffers of size_max bytes, allocated and prefaulted now, so a tick
+ * allocates no more than the file's refresh does. A render that does not fit keeps
+ * the last one (counted; said once). 0, or -ENOMEM.
+ */
+int stats_metrics_text_keep(struct stats *s, size_t size_max);
+
+/* The last tick's exposition and its length in *len; NULL: none yet (or not kept). */
+const char *stats_metrics_text(const struct stats *s, size_t *len);
+
+/*
  * Writes <feed>.<latency>.hgrm in dir for every feed and latency (created as
  * output_file_create says: a link or another user's file there is refused). 0 or -errno.
  */
 int stats_hist_files_write(const struct stats *s, const struct output_dir *dir);
 
-/* Unmaps and unlocks the segment (the file stays for a last fh stat, unless remove). */
+/* Unmaps and unlocks the segment (the file stays for a last fh stat, unless remove);
+ * frees the kept exposition. */
 void stats_close(struct stats *s);
 
 #endif

@@ -111,9 +111,10 @@ static void probe_sections(const struct cfg *cfg)
 		       "journal.rotate_s=%u\n", j->dir, j->lcore, j->cpu, j->ring, j->buffer_kb,
 		       j->buffers, j->o_direct ? "true" : "false", j->fsync_mb, j->fsync_ms,
 		       j->rotate_mb, j->rotate_s);
-	printf("stats.interval_ms=%u\nstats.log=%s\nstats.segment=%s\nstats.prometheus_file=%s\n"
-	       "stats.http=\nstats.hist_out=%s\n", st->interval_ms, st->log ? "true" : "false",
-	       st->segment, st->prometheus_file, st->hist_out);
+	printf("stats.interval_ms=%u\nstats.log=%s\nstats.segment=%s\nstats.prometheus_file=%s\n",
+	       st->interval_ms, st->log ? "true" : "false", st->segment, st->prometheus_file);
+	probe_server("stats.http", st->http, st->http_ip, st->http_port);
+	printf("stats.hist_out=%s\n", st->hist_out);
 }
 
 int main(int argc, char **argv)

@@ -128,7 +128,6 @@ def type_of(expected):
         (r'^"A\.B\.C\.D:PORT"', "address"),
         (r"^an IPv4 address$", "IPv4"),
         (r"^(one of )?'", "choice"),
-        (r"^no http endpoint", "refused"),
     ]
     for pattern, name in table:
         m = re.match(pattern, expected)

@@ -5,8 +5,9 @@ set -euo pipefail
 
 # prometheus: for promtool (tests/test_prometheus.sh checks fhd's metrics file with it);
 # no smaller Debian package carries promtool.
+# libmicrohttpd-dev: fhd's HTTP /metrics (stats.http); only fhd links it.
 # g++: the C++ consumer test (libfh's headers and library from C++; build-essential has it too).
-packages=(build-essential g++ pkg-config libdpdk-dev dpdk libyaml-dev liburing-dev libpcap-dev
+packages=(build-essential g++ pkg-config libdpdk-dev dpdk libyaml-dev liburing-dev libpcap-dev libmicrohttpd-dev
 	  python3 tshark tcpreplay gnuplot-nox iproute2 clang libclang-rt-14-dev valgrind prometheus)
 
 missing=()

@@ -44,6 +44,7 @@
 #include "config/config.h"
 #include "feed/feed.h"
 #include "feed/dpdk/journal_lcore.h"
+#include "feed/dpdk/metrics_http.h"
 #include "feed/dpdk/port.h"
 #include "feed/dpdk/replay.h"
 #include "feed/dpdk/rx.h"
@@ -62,6 +63,13 @@ _Static_assert(CFG_MBUF_CACHE <= RTE_MEMPOOL_CACHE_MAX_SIZE, "the config counts 
 #define FHD_ARGS_MAX 128
 #define FHD_REPLAY_RX_DESCRIPTORS 1024	/* each replay port's one RX queue */
 #define FHD_EXIT_CONFIG 2
+/*
+ * The /metrics text's buffer: the build info and port families, then per feed its
+ * counters, recovery, refusals and latency summaries (about 10 KiB a feed); a render
+ * that does not fit is said and the last whole one served.
+ */
+#define FHD_METRICS_TEXT_BASE_MAX (64 * 1024)
+#define FHD_METRICS_TEXT_FEED_MAX (32 * 1024)
 
 struct fhd_options {
 	const char *config_path;
@@ -948,6 +956,7 @@ struct fhd_run {
 	struct journal_lcore journal;
 	bool journal_running;		/* the journal lcore is launched */
 	struct recovery_worker *recovery;	/* the MoldUDP64 re-request client, or NULL */
+	struct metrics_http *http;	/* stats.http's /metrics, or NULL */
 };
 
 /*
@@ -1405,10 +1414,40 @@ static int fhd_stats_start(struct fhd_run *run)
 		per_run ? ", removed at exit" : "");
 	if (run->outputs.prometheus.fd >= 0)
 		stats_prometheus_file_set(&run->stats, &run->outputs.prometheus, run->outputs.prometheus_name);
+	if (run->http != NULL) {
+		rc = stats_metrics_text_keep(&run->stats, FHD_METRICS_TEXT_BASE_MAX +
+						  (size_t)cfg->feeds_count * FHD_METRICS_TEXT_FEED_MAX);
+		if (rc != 0) {
+			fprintf(stderr, "fhd: stats.http: no memory for the metrics text\n");
+			return rc;
+		}
+	}
 	fhd_ports_stats_set(run);
 	run->stats.last_tick_ns = clock_monotonic_ns();
 	/* Only a missing command: the run goes on without (the message said why). */
 	(void)telemetry_commands_register(&run->stats);
+	return 0;
+}
+
+/*
+ * stats.http: listens now, before DPDK, so that an address or port fhd cannot have
+ * stops it at once (FHD_EXIT_CONFIG); it serves once the stats are open. 0, or -1
+ * with the reason printed.
+ */
+static int fhd_http_start(struct fhd_run *run)
+{
+	const struct cfg_stats *st = &run->cfg.stats;
+	char err[256];
+
+	if (!st->http)
+		return 0;
+	run->http = metrics_http_start(st->http_ip, st->http_port, &run->stats, err, sizeof(err));
+	if (run->http == NULL) {
+		fprintf(stderr, "fhd: stats.http: %s\n", err);
+		return -1;
+	}
+	fprintf(stderr, "fhd: metrics on http://%u.%u.%u.%u:%u/metrics\n", st->http_ip >> 24,
+		(st->http_ip >> 16) & 0xFF, (st->http_ip >> 8) & 0xFF, st->http_ip & 0xFF, st->http_port);
 	return 0;
 }
 
@@ -1511,6 +1550,8 @@ static void fhd_wait(struct fhd_run *run)
 			fhd_ports_stats_set(run);
 			stats_tick(&run->stats, now_ns, false);
 		}
+		if (run->http != NULL)
+			metrics_http_poll(run->http);	/* the control lcore's: never an RX lcore */
 		usleep(10000);
 	}
 	for (uint16_t i = 0; i < cfg->rx_lcores_count; i++)
@@ -1610,6 +1651,8 @@ static void fhd_run_close(struct fhd_run *run)
 {
 	const struct cfg *cfg = &run->cfg;
 
+	metrics_http_stop(run->http);		/* it reads the stats */
+	run->http = NULL;
 	recovery_worker_stop(run->recovery);	/* it reads the feeds */
 	if (run->eal_running) {
 		stats_close(&run->stats);
@@ -1656,7 +1699,7 @@ int main(int argc, char **argv)
 	if (fhd_config_setup(&run) != 0 || fhd_interfaces_check(&run) != 0 ||
 	    fhd_outputs_open(&run.cfg, &run.o, &run.outputs) != 0)
 		goto out;
-	if (fhd_captures_open(&run.cfg, &run.o, run.captures) != 0)
+	if (fhd_captures_open(&run.cfg, &run.o, run.captures) != 0 || fhd_http_start(&run) != 0)
 		goto out;
 	run.captures_open = true;
 	if (fhd_mbufs_size(&run) != 0 || fhd_eal_args_build(&run.cfg, &run.o, run.captures, run.eal_args, &run.eal_count) != 0)
