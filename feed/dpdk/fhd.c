@@ -47,6 +47,7 @@
 #include "feed/dpdk/port.h"
 #include "feed/dpdk/replay.h"
 #include "feed/dpdk/rx.h"
+#include "feed/dpdk/service_notify.h"
 #include "feed/recovery_worker.h"
 #include "feed/stats.h"
 #include "publish/output_file.h"
@@ -399,6 +400,15 @@ static int fhd_args_push(char **args, int *count, const char *arg)
 	return 0;
 }
 
+/* Whether any argument contains text (a log type in a --log-level pattern). */
+static bool fhd_args_mention(char *const *args, int count, const char *text)
+{
+	for (int i = 0; i < count; i++)
+		if (strstr(args[i], text) != NULL)
+			return true;
+	return false;
+}
+
 static bool fhd_args_have(char *const *args, int count, const char *option)
 {
 	size_t len = strlen(option);
@@ -570,6 +580,13 @@ static int fhd_eal_args_build(const struct cfg *cfg, const struct fhd_options *o
 	}
 	for (int i = 0; i < o->eal_argc; i++)
 		rc |= fhd_args_push(args, count, o->eal_argv[i]);
+	/* DPDK's telemetry says at WARNING level, every start, that it made no socket for the
+	 * legacy (v1) protocol nobody registered for; the v2 socket, the one fh's commands
+	 * and /ethdev/stats answer on, is unaffected. Its errors still show. A level the
+	 * config or the command line gives lib.telemetry is left to rule (EAL keeps the
+	 * first pattern matching a type registered after the arguments are read). */
+	if (!fhd_args_mention(args, *count, "lib.telemetry"))
+		rc |= fhd_args_push(args, count, "--log-level=lib.telemetry:error");
 	if (!fhd_args_have(args, *count, "--file-prefix")) {
 		fhd_instance_name(cfg, o, arg, sizeof(arg));
 		rc |= fhd_args_push(args, count, "--file-prefix");
@@ -1498,11 +1515,20 @@ static int fhd_rx_launch(struct fhd_run *run)
 static void fhd_wait(struct fhd_run *run)
 {
 	const struct cfg *cfg = &run->cfg;
+	struct service_watchdog watchdog;
 	uint64_t started_tsc, now_ns;
+	char status[128];
 	bool all;
 
-	fprintf(stderr, "fhd: running: %u feed(s) on %u RX lcore(s)%s\n", cfg->feeds_count,
-		cfg->rx_lcores_count, run->replay ? ", replaying" : "; SIGINT/SIGTERM to stop");
+	snprintf(status, sizeof(status), "running: %u feed(s) on %u RX lcore(s)%s", cfg->feeds_count,
+		 cfg->rx_lcores_count, run->replay ? ", replaying" : "");
+	fprintf(stderr, "fhd: %s%s\n", status, run->replay ? "" : "; SIGINT/SIGTERM to stop");
+	/* Ports, lcores and segments are up (a failed launch has set fhd_quit): ready. */
+	if (!fhd_quit)
+		service_notify_ready(status);
+	if (service_watchdog_start(&watchdog, clock_monotonic_ns()))
+		fprintf(stderr, "fhd: service manager watchdog: pinging every %.1f s\n",
+			(double)watchdog.interval_ns / 1e9);
 	started_tsc = rte_rdtsc();
 	for (;;) {
 		all = true;
@@ -1514,12 +1540,14 @@ static void fhd_wait(struct fhd_run *run)
 		    (double)(rte_rdtsc() - started_tsc) / (double)rte_get_tsc_hz() >= run->o.duration_s)
 			fhd_quit = true;
 		now_ns = clock_monotonic_ns();
+		service_watchdog_tick(&watchdog, now_ns);
 		if (stats_due(&run->stats, now_ns)) {
 			fhd_ports_stats_set(run);
 			stats_tick(&run->stats, now_ns, false);
 		}
 		usleep(10000);
 	}
+	service_notify_stopping(all ? "stopping: every RX lcore finished" : "stopping");
 	for (uint16_t i = 0; i < cfg->rx_lcores_count; i++)
 		rte_eal_wait_lcore(cfg->rx_lcores[i]);
 	/* The RX lcores are done: the journal takes what is left in its rings and closes. */
