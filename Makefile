@@ -12,6 +12,8 @@ BINDIR ?= $(PREFIX)/bin
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 DOCDIR ?= $(PREFIX)/share/doc/fh
+# fhd.service (tools/systemd/), its ExecStart naming $(BINDIR)/fhd.
+UNITDIR ?= $(PREFIX)/lib/systemd/system
 # The release (FH_VERSION_*) and the soname (FH_ABI_MAJOR) are fh.h's; the file's minor
 # is the newest symbol-version node of libfh.map (FH_1.<minor>). fh.h has the policy.
 fh_define = $(shell sed -n 's/^.define $(1) \([0-9]*\).*/\1/p' publish/libfh/fh.h)
@@ -97,8 +99,9 @@ core_objs = $(patsubst %.S,$(1)/obj/%.o,$(patsubst %.c,$(1)/obj/%.o,$(CORE_SRC))
 CORE_OBJS := $(call core_objs,$(B))
 ASAN_CORE_OBJS := $(call core_objs,$(B)/asan)
 CORE_LIBS = $(call pc_libs,yaml-0.1 liburing) -lpthread -lm
-# libmicrohttpd: fhd's /metrics (feed/dpdk/metrics_http.c); libfh and the tools do without.
-FHD_LIBS = $(call pc_libs,libdpdk yaml-0.1 liburing libpcap libmicrohttpd) -lpthread -lm
+# libmicrohttpd: fhd's /metrics (feed/dpdk/metrics_http.c); libsystemd: fhd's sd_notify
+# (feed/dpdk/service_notify.c). fhd's link alone: libfh and the tools do without.
+FHD_LIBS = $(call pc_libs,libdpdk yaml-0.1 liburing libpcap libmicrohttpd libsystemd) -lpthread -lm
 
 $(B)/fhd: $(CORE_OBJS) $(FHD_SRC:%.c=$(B)/obj/%.o)
 	$(if $(Q),@echo "  LD      $@")
@@ -312,6 +315,9 @@ install: $(B)/fhd $(B)/fh $(B)/fh-pcap $(B)/libfh.a $(B)/$(FH_SO)
 		'$(DESTDIR)$(DOCDIR)/examples'
 	$(Q)install -m 0644 $(FH_EXAMPLES) '$(DESTDIR)$(DOCDIR)/examples/'
 	$(Q)install -m 0755 $(B)/fhd $(B)/fh $(B)/fh-pcap '$(DESTDIR)$(BINDIR)/'
+	$(Q)install -d '$(DESTDIR)$(UNITDIR)' && mkdir -p $(B)/install && rm -f $(B)/install/fhd.service
+	$(Q)sed 's|/usr/local/bin/fhd|$(BINDIR)/fhd|g' tools/systemd/fhd.service >$(B)/install/fhd.service
+	$(Q)install -m 0644 $(B)/install/fhd.service '$(DESTDIR)$(UNITDIR)/fhd.service'
 	$(Q)install -m 0644 $(B)/libfh.a '$(DESTDIR)$(LIBDIR)/'
 	$(Q)install -m 0755 $(B)/$(FH_SO) '$(DESTDIR)$(LIBDIR)/'
 	$(Q)ln -sfn $(FH_SO) '$(DESTDIR)$(LIBDIR)/libfh.so.$(FH_SO_MAJOR)'
@@ -331,7 +337,7 @@ uninstall:
 	$(Q)$(call fh_own_dirs_check,uninstall)
 	$(Q)rm -f '$(DESTDIR)$(BINDIR)/fhd' '$(DESTDIR)$(BINDIR)/fh' '$(DESTDIR)$(BINDIR)/fh-pcap' \
 		'$(DESTDIR)$(LIBDIR)/libfh.a' '$(DESTDIR)$(LIBDIR)/$(FH_SO)' '$(DESTDIR)$(LIBDIR)/libfh.so.$(FH_SO_MAJOR)' \
-		'$(DESTDIR)$(LIBDIR)/libfh.so' '$(DESTDIR)$(LIBDIR)/pkgconfig/fh.pc' \
+		'$(DESTDIR)$(LIBDIR)/libfh.so' '$(DESTDIR)$(LIBDIR)/pkgconfig/fh.pc' '$(DESTDIR)$(UNITDIR)/fhd.service' \
 		$(addprefix '$(DESTDIR)$(INCLUDEDIR)/fh/,$(addsuffix ',$(notdir $(FH_HEADERS)))) \
 		$(addprefix '$(DESTDIR)$(DOCDIR)/examples/,$(addsuffix ',$(notdir $(FH_EXAMPLES))))
 	$(Q)rmdir '$(DESTDIR)$(INCLUDEDIR)/fh' '$(DESTDIR)$(DOCDIR)/examples' '$(DESTDIR)$(DOCDIR)' 2>/dev/null || true

@@ -6,9 +6,12 @@ set -euo pipefail
 # prometheus: for promtool (tests/test_prometheus.sh checks fhd's metrics file with it);
 # no smaller Debian package carries promtool.
 # libmicrohttpd-dev: fhd's HTTP /metrics (stats.http); only fhd links it.
+# libsystemd-dev: fhd's sd_notify (readiness and watchdog under systemd, Type=notify);
+# systemd: systemd-analyze, which tests/test_systemd.sh verifies fhd.service with.
 # g++: the C++ consumer test (libfh's headers and library from C++; build-essential has it too).
 packages=(build-essential g++ pkg-config libdpdk-dev dpdk libyaml-dev liburing-dev libpcap-dev libmicrohttpd-dev
-	  python3 tshark tcpreplay gnuplot-nox iproute2 clang libclang-rt-14-dev valgrind prometheus)
+	  python3 tshark tcpreplay gnuplot-nox iproute2 clang libclang-rt-14-dev valgrind prometheus
+	  libsystemd-dev systemd)
 
 missing=()
 for p in "${packages[@]}"; do

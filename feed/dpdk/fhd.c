@@ -43,11 +43,13 @@
 #include "fh_build_version.h"
 #include "config/config.h"
 #include "feed/feed.h"
+#include "feed/dpdk/fhd_log.h"
 #include "feed/dpdk/journal_lcore.h"
 #include "feed/dpdk/metrics_http.h"
 #include "feed/dpdk/port.h"
 #include "feed/dpdk/replay.h"
 #include "feed/dpdk/rx.h"
+#include "feed/dpdk/service_notify.h"
 #include "feed/dpdk/telemetry.h"
 #include "feed/recovery_worker.h"
 #include "feed/stats.h"
@@ -82,6 +84,7 @@ struct fhd_options {
 	const char *publish;	/* --publish NAME: publish rings NAME-<lcore> */
 	const char *journal;	/* --journal DIR: journal every frame into DIR */
 	const char *hist_out;	/* --hist-out DIR: percentile distribution files at exit */
+	bool check;		/* --check: validate the config and what it names, then exit */
 	int eal_argc;		/* arguments after "--" */
 	char **eal_argv;
 };
@@ -139,6 +142,9 @@ static void fhd_usage(FILE *out)
 		"                         (or the config's journal section)\n"
 		"  --hist-out DIR         write each feed's latency percentile distributions\n"
 		"                         (HdrHistogram text, <feed>.<latency>.hgrm) at exit\n"
+		"  --check                check the config and the files and directories it names\n"
+		"                         (as fhd would at start, creating nothing, without DPDK);\n"
+		"                         prints \"config OK\" and exits 0, or exits 2\n"
 		"  --print-default-config print the built-in config and exit\n"
 		"  --version              print fhd's version and exit\n"
 		"Without -c, fhd runs the built-in config: one ITCH feed received on the network\n"
@@ -155,7 +161,7 @@ static int fhd_top_parse(const char *arg, uint32_t *books)
 	errno = 0;
 	number = strtoul(arg, &end, 10);
 	if (arg[0] < '0' || arg[0] > '9' || *end != '\0' || errno != 0 || number > UINT32_MAX) {
-		fprintf(stderr, "fhd: --top wants a number of books, got '%s'\n", arg);
+		fhd_log(LOG_ERR, "fhd: --top wants a number of books, got '%s'\n", arg);
 		return -EINVAL;
 	}
 	*books = (uint32_t)number;
@@ -170,7 +176,7 @@ static int fhd_duration_parse(const char *arg, double *seconds)
 	*seconds = strtod(arg, &end);
 	/* NaN compares false with everything: it would have meant "never". */
 	if (*end != '\0' || end == arg || !isfinite(*seconds) || !(*seconds > 0)) {
-		fprintf(stderr, "fhd: --duration wants a positive number of seconds\n");
+		fhd_log(LOG_ERR, "fhd: --duration wants a positive number of seconds\n");
 		return -EINVAL;
 	}
 	return 0;
@@ -190,7 +196,7 @@ static int fhd_option_set(struct fhd_options *o, int c, const char *arg)
 		break;
 	case 'r':
 		if (o->replay_count >= FHD_REPLAY_MAX) {
-			fprintf(stderr, "fhd: at most %d --replay files\n", FHD_REPLAY_MAX);
+			fhd_log(LOG_ERR, "fhd: at most %d --replay files\n", FHD_REPLAY_MAX);
 			return -EINVAL;
 		}
 		o->replay[o->replay_count++] = arg;
@@ -214,6 +220,9 @@ static int fhd_option_set(struct fhd_options *o, int c, const char *arg)
 		break;
 	case 't':
 		return fhd_duration_parse(arg, &o->duration_s);
+	case 'k':
+		o->check = true;
+		break;
 	case 'p':
 		fputs(cfg_default_text(&len), stdout);
 		exit(0);
@@ -244,6 +253,7 @@ static int fhd_options_parse(int argc, char **argv, struct fhd_options *o)
 		{ "publish", required_argument, NULL, 'P' },
 		{ "journal", required_argument, NULL, 'j' },
 		{ "hist-out", required_argument, NULL, 'H' },
+		{ "check", no_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -258,7 +268,7 @@ static int fhd_options_parse(int argc, char **argv, struct fhd_options *o)
 	o->eal_argc = argc - optind;
 	o->eal_argv = argv + optind;
 	if (o->eal_argc > 0 && strcmp(argv[optind - 1], "--") != 0) {
-		fprintf(stderr, "fhd: unexpected argument '%s' (EAL arguments go after --)\n",
+		fhd_log(LOG_ERR, "fhd: unexpected argument '%s' (EAL arguments go after --)\n",
 			argv[optind]);
 		return -EINVAL;
 	}
@@ -292,17 +302,17 @@ static int fhd_captures_open(const struct cfg *cfg, const struct fhd_options *o,
 			rc = -EINVAL;
 		}
 		if (rc != 0) {
-			fprintf(stderr, "fhd: %s\n", err);
+			fhd_log(LOG_ERR, "fhd: %s\n", err);
 			while (i-- > 0)
 				replay_capture_close(&captures[i]);
 			return rc;
 		}
 		if (c->damaged)
-			fprintf(stderr, "fhd: warning: capture %s is unreadable after packet %" PRIu64
+			fhd_log(LOG_WARNING, "fhd: warning: capture %s is unreadable after packet %" PRIu64
 				" (libpcap: %s): replaying the %" PRIu64 " packets before it\n", c->path,
 				c->packets, c->reason, c->packets);
 		else if (c->packets == 0)
-			fprintf(stderr, "fhd: warning: capture %s holds no packets\n", c->path);
+			fhd_log(LOG_WARNING, "fhd: warning: capture %s holds no packets\n", c->path);
 	}
 	return 0;
 }
@@ -358,7 +368,7 @@ static struct rte_mempool *fhd_pool_create(const struct cfg *cfg, uint16_t room)
 	struct rte_mempool *pool = fhd_pool_make(cfg->mbufs, room);
 
 	if (pool == NULL && room > RTE_MBUF_DEFAULT_BUF_SIZE) {
-		fprintf(stderr, "fhd: warning: no memory for %u mbufs of %u bytes (%s): frames over %u "
+		fhd_log(LOG_WARNING, "fhd: warning: no memory for %u mbufs of %u bytes (%s): frames over %u "
 			"bytes will be counted as segmented, not decoded (raise EAL -m or lower mbufs)\n",
 			cfg->mbufs, room, rte_strerror(rte_errno), RTE_MBUF_DEFAULT_DATAROOM);
 		pool = fhd_pool_make(cfg->mbufs, RTE_MBUF_DEFAULT_BUF_SIZE);
@@ -398,6 +408,15 @@ static int fhd_args_push(char **args, int *count, const char *arg)
 	args[(*count)++] = strdup(arg);
 	args[*count] = NULL;
 	return 0;
+}
+
+/* Whether any argument contains text (a log type in a --log-level pattern). */
+static bool fhd_args_mention(char *const *args, int count, const char *text)
+{
+	for (int i = 0; i < count; i++)
+		if (strstr(args[i], text) != NULL)
+			return true;
+	return false;
 }
 
 static bool fhd_args_have(char *const *args, int count, const char *option)
@@ -446,7 +465,7 @@ static int fhd_runtime_dir_setup(char *dir, size_t size)
 		return 0;
 	snprintf(dir, size, "/tmp/fhd-%u.XXXXXX", (unsigned)getuid());
 	if (mkdtemp(dir) == NULL || setenv("RUNTIME_DIRECTORY", dir, 1) != 0) {
-		fprintf(stderr, "fhd: cannot make a private DPDK runtime directory %s: %s\n", dir,
+		fhd_log(LOG_ERR, "fhd: cannot make a private DPDK runtime directory %s: %s\n", dir,
 			strerror(errno));
 		dir[0] = '\0';
 		return -errno;
@@ -571,13 +590,20 @@ static int fhd_eal_args_build(const struct cfg *cfg, const struct fhd_options *o
 	}
 	for (int i = 0; i < o->eal_argc; i++)
 		rc |= fhd_args_push(args, count, o->eal_argv[i]);
+	/* DPDK's telemetry says at WARNING level, every start, that it made no socket for the
+	 * legacy (v1) protocol nobody registered for; the v2 socket, the one fh's commands
+	 * and /ethdev/stats answer on, is unaffected. Its errors still show. A level the
+	 * config or the command line gives lib.telemetry is left to rule (EAL keeps the
+	 * first pattern matching a type registered after the arguments are read). */
+	if (!fhd_args_mention(args, *count, "lib.telemetry"))
+		rc |= fhd_args_push(args, count, "--log-level=lib.telemetry:error");
 	if (!fhd_args_have(args, *count, "--file-prefix")) {
 		fhd_instance_name(cfg, o, arg, sizeof(arg));
 		rc |= fhd_args_push(args, count, "--file-prefix");
 		rc |= fhd_args_push(args, count, arg);
 	}
 	if (rc != 0) {
-		fprintf(stderr, "fhd: too many EAL arguments\n");
+		fhd_log(LOG_ERR, "fhd: too many EAL arguments\n");
 		return -E2BIG;
 	}
 	return 0;
@@ -625,7 +651,7 @@ static int fhd_publish_setup(const struct cfg *cfg, struct rx_lcore *const *rx,
 		struct group *g = getgrnam(pub->group);
 
 		if (g == NULL) {
-			fprintf(stderr, "fhd: publish.group %s: no such group\n", pub->group);
+			fhd_log(LOG_ERR, "fhd: publish.group %s: no such group\n", pub->group);
 			return -EINVAL;
 		}
 		gid = g->gr_gid;
@@ -639,16 +665,16 @@ static int fhd_publish_setup(const struct cfg *cfg, struct rx_lcore *const *rx,
 		snprintf(name, sizeof(name), "/%s-%u-top", pub->ring, cfg->rx_lcores[i]);
 		if (pub_conflated_create(&views[i], name, slots, pub->depth, 0,
 					 pub->mode, gid, err, sizeof(err)) != 0) {
-			fprintf(stderr, "fhd: %s\n", err);
+			fhd_log(LOG_ERR, "fhd: %s\n", err);
 			return -EIO;
 		}
 		snprintf(name, sizeof(name), "/%s-%u", pub->ring, cfg->rx_lcores[i]);
 		if (pub_ring_create(&rings[i], name, pub->capacity, pub->mode, gid, err, sizeof(err)) != 0) {
-			fprintf(stderr, "fhd: %s\n", err);
+			fhd_log(LOG_ERR, "fhd: %s\n", err);
 			return -EIO;
 		}
 		pub_conflated_generation_set(&views[i], rings[i].generation);
-		fprintf(stderr, "fhd: publishing on /dev/shm%s (%u events, mode %04o), top %u "
+		fhd_log(LOG_INFO, "fhd: publishing on /dev/shm%s (%u events, mode %04o), top %u "
 			"levels on /dev/shm%s-top\n", name, pub->capacity, pub->mode, pub->depth, name);
 		slots = 0;
 		for (uint32_t f = 0; f < rx[i]->set.feeds_count; f++) {
@@ -804,14 +830,14 @@ static int fhd_journal_setup(const struct cfg *cfg, const struct output_dir *dir
 	n = fhd_journal_interfaces_name(cfg, jl, interface_of);
 	repaired = journal_repair_dir(dir, stderr, &refused);
 	if (repaired < 0) {
-		fprintf(stderr, "fhd: journal %s: %s\n", c->dir, strerror(-repaired));
+		fhd_log(LOG_ERR, "fhd: journal %s: %s\n", c->dir, strerror(-repaired));
 		return repaired;
 	}
 	if (refused > 0)
-		fprintf(stderr, "fhd: journal %s: %u unfinished file name(s) left alone: not regular "
+		fhd_log(LOG_WARNING, "fhd: journal %s: %u unfinished file name(s) left alone: not regular "
 			"files of fhd's user (see above)\n", c->dir, refused);
 	if (journal_open(&jl->journal, &o, jl->names, n, clock_monotonic_ns(), err, sizeof(err)) != 0) {
-		fprintf(stderr, "fhd: %s\n", err);
+		fhd_log(LOG_ERR, "fhd: %s\n", err);
 		return -EIO;
 	}
 	for (uint16_t i = 0; i < cfg->rx_lcores_count; i++) {
@@ -822,7 +848,7 @@ static int fhd_journal_setup(const struct cfg *cfg, const struct output_dir *dir
 						      (int)rte_lcore_to_socket_id(cfg->journal.lcore),
 						      RING_F_SP_ENQ | RING_F_SC_DEQ | RING_F_EXACT_SZ);
 		if (rx[i]->journal == NULL) {
-			fprintf(stderr, "fhd: journal ring of %u: %s\n", c->ring, rte_strerror(rte_errno));
+			fhd_log(LOG_ERR, "fhd: journal ring of %u: %s\n", c->ring, rte_strerror(rte_errno));
 			journal_close(&jl->journal);
 			return -ENOMEM;
 		}
@@ -833,7 +859,7 @@ static int fhd_journal_setup(const struct cfg *cfg, const struct output_dir *dir
 		rx[i]->journal_epoch_ns = rx[i]->replay ? 0 : fhd_rx_epoch_offset_ns();
 		fhd_journal_interfaces_set(cfg, rx[i], interface_of);
 	}
-	fprintf(stderr, "fhd: journaling every frame into %s (%s; lcore %u on CPU %u, ring %u)\n",
+	fhd_log(LOG_INFO, "fhd: journaling every frame into %s (%s; lcore %u on CPU %u, ring %u)\n",
 		jl->journal.path, c->o_direct ? "io_uring, O_DIRECT" : "io_uring", c->lcore, c->cpu, c->ring);
 	return 0;
 }
@@ -890,23 +916,23 @@ static int fhd_outputs_open(const struct cfg *cfg, const struct fhd_options *o, 
 
 	out->journal.fd = out->hist.fd = out->prometheus.fd = out->dump.fd = -1;
 	if (cfg->journal.enabled && (rc = output_dir_open(&out->journal, cfg->journal.dir, err, sizeof(err))) != 0) {
-		fprintf(stderr, "fhd: journal directory %s\n", err);
+		fhd_log(LOG_ERR, "fhd: journal directory %s\n", err);
 		return rc;
 	}
 	if (cfg->stats.hist_out[0] != '\0' &&
 	    (rc = output_dir_open(&out->hist, cfg->stats.hist_out, err, sizeof(err))) != 0) {
-		fprintf(stderr, "fhd: --hist-out directory %s\n", err);
+		fhd_log(LOG_ERR, "fhd: --hist-out directory %s\n", err);
 		return rc;
 	}
 	if (cfg->stats.prometheus_file[0] != '\0' &&
 	    (rc = output_dir_open_parent(&out->prometheus, cfg->stats.prometheus_file, &out->prometheus_name,
 					 err, sizeof(err))) != 0) {
-		fprintf(stderr, "fhd: stats.prometheus_file %s: directory %s\n", cfg->stats.prometheus_file, err);
+		fhd_log(LOG_ERR, "fhd: stats.prometheus_file %s: directory %s\n", cfg->stats.prometheus_file, err);
 		return rc;
 	}
 	if (o->dump_path != NULL &&
 	    (rc = output_dir_open_parent(&out->dump, o->dump_path, &out->dump_name, err, sizeof(err))) != 0) {
-		fprintf(stderr, "fhd: --dump-books %s: directory %s\n", o->dump_path, err);
+		fhd_log(LOG_ERR, "fhd: --dump-books %s: directory %s\n", o->dump_path, err);
 		return rc;
 	}
 	return 0;
@@ -997,9 +1023,9 @@ static int fhd_mbufs_size(struct fhd_run *run)
 		rc = cfg_mbufs_size(&run->cfg, cfg_rx_descriptors(&run->cfg), NULL, err, sizeof(err));
 	}
 	if (rc != 0) {
-		fprintf(stderr, "fhd: config error: %s\n", err);
+		fhd_log(LOG_ERR, "fhd: config error: %s\n", err);
 		if (kept > 0)
-			fprintf(stderr, "fhd: --replay-loop keeps all %" PRIu64 " frames of the captures in mbufs: "
+			fhd_log(LOG_ERR, "fhd: --replay-loop keeps all %" PRIu64 " frames of the captures in mbufs: "
 				"set the config's mbufs to the value above, or leave it out and fhd sizes the pool%s\n",
 				kept, o->config_path == NULL ? " (the built-in config sets it: write your own with "
 				"fhd --print-default-config >fhd.yaml, change mbufs, run fhd -c fhd.yaml)" : "");
@@ -1013,9 +1039,9 @@ static int fhd_mbufs_size(struct fhd_run *run)
  */
 static void fhd_default_config_say(const struct fhd_run *run)
 {
-	if (run->o.config_path != NULL || run->o.replay_count > 0)
+	if (run->o.config_path != NULL || run->o.replay_count > 0 || run->o.check)
 		return;
-	fprintf(stderr, "fhd: no -c CONFIG: running the built-in config, which receives one ITCH feed on the "
+	fhd_log(LOG_INFO, "fhd: no -c CONFIG: running the built-in config, which receives one ITCH feed on the "
 		"network interface fh0 (ports: net_af_packet0,iface=fh0)\n"
 		"fhd: to replay a capture instead: fhd --replay FILE; for your own interfaces and feeds: "
 		"fhd -c CONFIG (fhd --print-default-config prints the built-in one to start from)\n");
@@ -1042,9 +1068,11 @@ static int fhd_interfaces_check(const struct fhd_run *run)
 		snprintf(iface, sizeof(iface), "%.*s", (int)(len < IF_NAMESIZE ? len : IF_NAMESIZE), at);
 		if (len < IF_NAMESIZE && if_nametoindex(iface) != 0)
 			continue;
-		fprintf(stderr, "fhd: port %s (%s): no network interface %s on this host (ip link lists them)\n",
-			cfg->ports[p].name, device, iface);
-		return -ENODEV;
+		/* --check may run where the config is written, not where it runs: said, not refused. */
+		fhd_log(run->o.check ? LOG_WARNING : LOG_ERR, "fhd: %sport %s (%s): no network interface %s on this host (ip link lists them)\n",
+			run->o.check ? "warning: " : "", cfg->ports[p].name, device, iface);
+		if (!run->o.check)
+			return -ENODEV;
 	}
 	return 0;
 }
@@ -1062,12 +1090,12 @@ static int fhd_config_setup(struct fhd_run *run)
 
 	if ((o->config_path ? cfg_load_file(o->config_path, cfg, err, sizeof(err))
 			    : cfg_load_default(cfg, err, sizeof(err))) != 0) {
-		fprintf(stderr, "fhd: config error: %s\n", err);
+		fhd_log(LOG_ERR, "fhd: config error: %s\n", err);
 		return -EINVAL;
 	}
 	if (o->journal != NULL) {
 		if (cfg_dir_check(o->journal, &why) != 0) {
-			fprintf(stderr, "fhd: --journal %s: expected a writable directory: %s\n", o->journal, why);
+			fhd_log(LOG_ERR, "fhd: --journal %s: expected a writable directory: %s\n", o->journal, why);
 			return -EINVAL;
 		}
 		if (!cfg->journal.enabled)
@@ -1077,13 +1105,13 @@ static int fhd_config_setup(struct fhd_run *run)
 	}
 	if (o->hist_out != NULL) {
 		if (cfg_dir_check(o->hist_out, &why) != 0) {
-			fprintf(stderr, "fhd: --hist-out %s: expected a writable directory: %s\n", o->hist_out, why);
+			fhd_log(LOG_ERR, "fhd: --hist-out %s: expected a writable directory: %s\n", o->hist_out, why);
 			return -EINVAL;
 		}
 		snprintf(cfg->stats.hist_out, sizeof(cfg->stats.hist_out), "%s", o->hist_out);
 	}
 	if (o->publish != NULL && cfg_name_check(o->publish, CFG_RING_NAME_MAX, &why) != 0) {
-		fprintf(stderr, "fhd: --publish: expected a name of [A-Za-z0-9_.-] not starting with '.' "
+		fhd_log(LOG_ERR, "fhd: --publish: expected a name of [A-Za-z0-9_.-] not starting with '.' "
 			"(it names /dev/shm segments), got %s\n", why);
 		return -EINVAL;
 	}
@@ -1105,7 +1133,7 @@ static int fhd_eal_start(struct fhd_run *run)
 		return rc;
 	atexit(fhd_runtime_dir_remove);
 	if (rte_eal_init(run->eal_count, run->eal_args) < 0) {
-		fprintf(stderr, "fhd: DPDK EAL init failed: %s\n", rte_strerror(rte_errno));
+		fhd_log(LOG_ERR, "fhd: DPDK EAL init failed: %s\n", rte_strerror(rte_errno));
 		return rte_errno > 0 ? -rte_errno : -EIO;
 	}
 	run->eal_running = true;
@@ -1141,14 +1169,14 @@ static int fhd_mbufs_create(struct fhd_run *run)
 	run->pool = fhd_pool_create(cfg, run->replay ? replay_data_room(run->captures, run->o.replay_count)
 						     : RTE_MBUF_DEFAULT_BUF_SIZE);
 	if (run->pool == NULL) {
-		fprintf(stderr, "fhd: cannot create %u mbufs: %s (raise EAL -m or lower mbufs)\n",
+		fhd_log(LOG_ERR, "fhd: cannot create %u mbufs: %s (raise EAL -m or lower mbufs)\n",
 			cfg->mbufs, rte_strerror(rte_errno));
 		return -ENOMEM;
 	}
 	rte_mempool_mem_iter(run->pool, fhd_pool_bytes_add, &bytes);
 	cfg_mbufs_need(cfg, run->replay ? (uint64_t)run->o.replay_count * FHD_REPLAY_RX_DESCRIPTORS
 					: cfg_rx_descriptors(cfg), &need);
-	fprintf(stderr, "fhd: packet pool: %u mbufs of %u bytes, %.1f MiB of EAL memory (%s); at most %" PRIu64 " held at "
+	fhd_log(LOG_INFO, "fhd: packet pool: %u mbufs of %u bytes, %.1f MiB of EAL memory (%s); at most %" PRIu64 " held at "
 		"once: feed holds %" PRIu64 ", RX descriptors %" PRIu64 ", journal rings %" PRIu64
 		", lcore caches %" PRIu64 ", RX bursts %" PRIu64 "\n", run->pool->size,
 		run->pool->header_size + run->pool->elt_size + run->pool->trailer_size, (double)bytes / (1 << 20),
@@ -1169,7 +1197,7 @@ static int fhd_lcores_setup(struct fhd_run *run)
 
 		run->rx[i] = rx;
 		if (rx == NULL) {
-			fprintf(stderr, "fhd: out of memory for RX lcore state\n");
+			fhd_log(LOG_ERR, "fhd: out of memory for RX lcore state\n");
 			return -ENOMEM;
 		}
 		rx->quit = &fhd_quit;
@@ -1218,13 +1246,13 @@ static void fhd_replay_recovery_setup(struct fhd_run *run)
 				  cfg->feeds[g].recovery.server_ip == rc->server_ip &&
 				  cfg->feeds[g].recovery.server_port == rc->server_port;
 		if (shared) {
-			fprintf(stderr, "fhd: feed %s: the capture holds replies from %s:%u, but another feed "
+			fhd_log(LOG_WARNING, "fhd: feed %s: the capture holds replies from %s:%u, but another feed "
 				"has the same recovery.server: they cannot be told apart, the server is asked\n",
 				cfg->feeds[f].name, ip, rc->server_port);
 			continue;
 		}
 		run->feeds[f]->recovery->from_capture = true;
-		fprintf(stderr, "fhd: feed %s: recovery from the capture: it holds %" PRIu64 " replies from "
+		fhd_log(LOG_INFO, "fhd: feed %s: recovery from the capture: it holds %" PRIu64 " replies from "
 			"%s:%u (recovery.server); holes wait for them (up to recovery.hold %u packets), "
 			"the recovery server is not asked (a snapshot server still is)\n", cfg->feeds[f].name, replies, ip,
 			rc->server_port, rc->hold);
@@ -1248,7 +1276,7 @@ static int fhd_feeds_setup(struct fhd_run *run)
 		run->feeds[f] = feed;
 		if (feed == NULL || owner == NULL || feed_set_add(&owner->set, feed) != 0 ||
 		    feed_latency_start(feed, rte_get_tsc_hz(), run->replay ? 0 : fhd_rx_epoch_offset_ns()) != 0) {
-			fprintf(stderr, "fhd: %s\n", feed ? "feed placement or histograms failed" : err);
+			fhd_log(LOG_ERR, "fhd: %s\n", feed ? "feed placement or histograms failed" : err);
 			return -EINVAL;
 		}
 		run->finished[f] = &owner->finished;
@@ -1272,7 +1300,7 @@ static int fhd_ports_replay_open(struct fhd_run *run)
 			      sizeof(err)) != 0 ||
 		    rx_lcore_replay_queue_add(rx, run->port_ids[i], !loop, loop ? 0 : run->captures[i].packets,
 					      run->captures[i].link) != 0) {
-			fprintf(stderr, "fhd: %s\n", err);
+			fhd_log(LOG_ERR, "fhd: %s\n", err);
 			return -EIO;
 		}
 	}
@@ -1294,7 +1322,7 @@ static int fhd_ports_live_open(struct fhd_run *run)
 		fhd_device_name(cfg->ports[p].device, name, sizeof(name));
 		if (port_open(name, cfg->ports[p].rx_queues, cfg->ports[p].rx_descriptors, run->pool,
 			      &run->port_ids[p], err, sizeof(err)) != 0) {
-			fprintf(stderr, "fhd: %s\n", err);
+			fhd_log(LOG_ERR, "fhd: %s\n", err);
 			return -EIO;
 		}
 	}
@@ -1309,7 +1337,7 @@ static int fhd_ports_live_open(struct fhd_run *run)
 			/* The config checked both: a line's port is configured, its lcore polls. */
 			assert(owner != NULL && line->port_index < run->ports_open);
 			if (rx_lcore_queue_add(owner, run->port_ids[line->port_index], line->queue, 0) != 0) {
-				fprintf(stderr, "fhd: too many queues on lcore %u\n", cfg->feeds[f].lcore);
+				fhd_log(LOG_ERR, "fhd: too many queues on lcore %u\n", cfg->feeds[f].lcore);
 				return -ENOSPC;
 			}
 		}
@@ -1404,13 +1432,13 @@ static int fhd_stats_start(struct fhd_run *run)
 	rc = stats_open(&run->stats, &cfg->stats, segment, 0644, per_run, run->feeds, run->finished,
 			cfg->feeds_count);
 	if (rc == -EPERM && per_run && fhd_stats_segment_name_unguessable(segment, sizeof(segment)) == 0) {
-		fprintf(stderr, "fhd: this run's own stats segment name was taken: using %s instead\n", segment);
+		fhd_log(LOG_WARNING, "fhd: this run's own stats segment name was taken: using %s instead\n", segment);
 		rc = stats_open(&run->stats, &cfg->stats, segment, 0644, per_run, run->feeds, run->finished,
 				cfg->feeds_count);
 	}
 	if (rc != 0)
 		return rc;
-	fprintf(stderr, "fhd: statistics on /dev/shm/%s (fh stat --segment %s)%s\n", segment, segment,
+	fhd_log(LOG_INFO, "fhd: statistics on /dev/shm/%s (fh stat --segment %s)%s\n", segment, segment,
 		per_run ? ", removed at exit" : "");
 	if (run->outputs.prometheus.fd >= 0)
 		stats_prometheus_file_set(&run->stats, &run->outputs.prometheus, run->outputs.prometheus_name);
@@ -1418,7 +1446,7 @@ static int fhd_stats_start(struct fhd_run *run)
 		rc = stats_metrics_text_keep(&run->stats, FHD_METRICS_TEXT_BASE_MAX +
 						  (size_t)cfg->feeds_count * FHD_METRICS_TEXT_FEED_MAX);
 		if (rc != 0) {
-			fprintf(stderr, "fhd: stats.http: no memory for the metrics text\n");
+			fhd_log(LOG_ERR, "fhd: stats.http: no memory for the metrics text\n");
 			return rc;
 		}
 	}
@@ -1443,10 +1471,10 @@ static int fhd_http_start(struct fhd_run *run)
 		return 0;
 	run->http = metrics_http_start(st->http_ip, st->http_port, &run->stats, err, sizeof(err));
 	if (run->http == NULL) {
-		fprintf(stderr, "fhd: stats.http: %s\n", err);
+		fhd_log(LOG_ERR, "fhd: stats.http: %s\n", err);
 		return -1;
 	}
-	fprintf(stderr, "fhd: metrics on http://%u.%u.%u.%u:%u/metrics\n", st->http_ip >> 24,
+	fhd_log(LOG_INFO, "fhd: metrics on http://%u.%u.%u.%u:%u/metrics\n", st->http_ip >> 24,
 		(st->http_ip >> 16) & 0xFF, (st->http_ip >> 8) & 0xFF, st->http_ip & 0xFF, st->http_port);
 	return 0;
 }
@@ -1464,7 +1492,7 @@ static int fhd_journal_start(struct fhd_run *run)
 		return rc;
 	rc = rte_eal_remote_launch(journal_lcore_run, &run->journal, cfg->journal.lcore);
 	if (rc != 0) {
-		fprintf(stderr, "fhd: cannot launch the journal lcore %u: %s\n", cfg->journal.lcore,
+		fhd_log(LOG_ERR, "fhd: cannot launch the journal lcore %u: %s\n", cfg->journal.lcore,
 			strerror(-rc));
 		journal_close(&run->journal.journal);
 		return rc;
@@ -1490,12 +1518,12 @@ static int fhd_recovery_start(struct fhd_run *run)
 
 	for (uint16_t f = 0; f < cfg->feeds_count; f++)
 		if (!cfg->feeds[f].snapshot.enabled)
-			fprintf(stderr, "fhd: feed %s: no snapshot server: if it joins mid-session, its "
+			fhd_log(LOG_WARNING, "fhd: feed %s: no snapshot server: if it joins mid-session, its "
 				"books are STALE until the next session\n", cfg->feeds[f].name);
 	run->recovery = recovery_worker_start(run->feeds, cfg->feeds_count,
 					      (int)rte_lcore_to_cpu_id((int)cfg->main_lcore), err, sizeof(err));
 	if (run->recovery == NULL && err[0] != '\0') {
-		fprintf(stderr, "fhd: %s\n", err);
+		fhd_log(LOG_ERR, "fhd: %s\n", err);
 		return -1;
 	}
 	return 0;
@@ -1513,7 +1541,7 @@ static int fhd_rx_launch(struct fhd_run *run)
 		}
 		rc = rte_eal_remote_launch(rx_lcore_run, run->rx[i], cfg->rx_lcores[i]);
 		if (rc != 0) {
-			fprintf(stderr, "fhd: cannot launch RX lcore %u: %s\n", cfg->rx_lcores[i],
+			fhd_log(LOG_ERR, "fhd: cannot launch RX lcore %u: %s\n", cfg->rx_lcores[i],
 				strerror(-rc));
 			fhd_quit = true;
 			return rc;
@@ -1530,11 +1558,20 @@ static int fhd_rx_launch(struct fhd_run *run)
 static void fhd_wait(struct fhd_run *run)
 {
 	const struct cfg *cfg = &run->cfg;
+	struct service_watchdog watchdog;
 	uint64_t started_tsc, now_ns;
+	char status[128];
 	bool all;
 
-	fprintf(stderr, "fhd: running: %u feed(s) on %u RX lcore(s)%s\n", cfg->feeds_count,
-		cfg->rx_lcores_count, run->replay ? ", replaying" : "; SIGINT/SIGTERM to stop");
+	snprintf(status, sizeof(status), "running: %u feed(s) on %u RX lcore(s)%s", cfg->feeds_count,
+		 cfg->rx_lcores_count, run->replay ? ", replaying" : "");
+	fhd_log(LOG_INFO, "fhd: %s%s\n", status, run->replay ? "" : "; SIGINT/SIGTERM to stop");
+	/* Ports, lcores and segments are up (a failed launch has set fhd_quit): ready. */
+	if (!fhd_quit)
+		service_notify_ready(status);
+	if (service_watchdog_start(&watchdog, clock_monotonic_ns()))
+		fhd_log(LOG_INFO, "fhd: service manager watchdog: pinging every %.1f s\n",
+			(double)watchdog.interval_ns / 1e9);
 	started_tsc = rte_rdtsc();
 	for (;;) {
 		all = true;
@@ -1546,6 +1583,7 @@ static void fhd_wait(struct fhd_run *run)
 		    (double)(rte_rdtsc() - started_tsc) / (double)rte_get_tsc_hz() >= run->o.duration_s)
 			fhd_quit = true;
 		now_ns = clock_monotonic_ns();
+		service_watchdog_tick(&watchdog, now_ns);
 		if (stats_due(&run->stats, now_ns)) {
 			fhd_ports_stats_set(run);
 			stats_tick(&run->stats, now_ns, false);
@@ -1554,6 +1592,9 @@ static void fhd_wait(struct fhd_run *run)
 			metrics_http_poll(run->http);	/* the control lcore's: never an RX lcore */
 		usleep(10000);
 	}
+	snprintf(status, sizeof(status), "stopping: %s", all ? "every RX lcore finished" : "signal or --duration");
+	fhd_log(LOG_INFO, "fhd: %s\n", status);
+	service_notify_stopping(status);
 	for (uint16_t i = 0; i < cfg->rx_lcores_count; i++)
 		rte_eal_wait_lcore(cfg->rx_lcores[i]);
 	/* The RX lcores are done: the journal takes what is left in its rings and closes. */
@@ -1582,7 +1623,7 @@ static int fhd_books_dump(struct fhd_run *run)
 		snprintf(why, sizeof(why), "%s: %s", run->o.dump_path, strerror(errno));
 	}
 	if (bad) {
-		fprintf(stderr, "fhd: --dump-books %s\n", why);
+		fhd_log(LOG_ERR, "fhd: --dump-books %s\n", why);
 		return -EIO;
 	}
 	return 0;
@@ -1597,7 +1638,7 @@ static void fhd_lcores_report(FILE *out, const struct fhd_run *run)
 		const struct rx_lcore *rx = run->rx[i];
 
 		if (rx->stalled)
-			fprintf(stderr, "fhd: warning: lcore %u: replay ended on idle timeout before "
+			fhd_log(LOG_WARNING, "fhd: warning: lcore %u: replay ended on idle timeout before "
 				"every capture packet was received\n", cfg->rx_lcores[i]);
 		if (rx->segmented > 0)
 			fprintf(out, "rx lcore %u: segmented %" PRIu64 " (frames larger than one "
@@ -1692,6 +1733,7 @@ int main(int argc, char **argv)
 	};
 	int status = FHD_EXIT_CONFIG;
 
+	fhd_log_init();
 	if (fhd_options_parse(argc, argv, &run.o) != 0)
 		goto out;
 	run.replay = run.o.replay_count > 0;
@@ -1704,6 +1746,12 @@ int main(int argc, char **argv)
 	run.captures_open = true;
 	if (fhd_mbufs_size(&run) != 0 || fhd_eal_args_build(&run.cfg, &run.o, run.captures, run.eal_args, &run.eal_count) != 0)
 		goto out;
+	if (run.o.check) {
+		/* Everything fhd checks before DPDK passed; --check stops here, DPDK unstarted. */
+		printf("config OK\n");
+		status = 0;
+		goto out;
+	}
 	status = 1;
 	if (fhd_eal_start(&run) != 0 || fhd_mbufs_create(&run) != 0 || fhd_lcores_setup(&run) != 0 ||
 	    fhd_feeds_setup(&run) != 0 || fhd_ports_setup(&run) != 0 || fhd_publish_start(&run) != 0 ||

@@ -18,6 +18,7 @@
 #include <rte_eal.h>
 #include <rte_telemetry.h>
 
+#include "feed/dpdk/fhd_log.h"
 #include "publish/libfh/fh_event.h"
 
 static const struct stats *telemetry_stats;
@@ -193,13 +194,13 @@ int telemetry_commands_register(const struct stats *s)
 						"Latency percentiles per feed since start (ns), as of the last "
 						"stats interval. Parameters: a feed's name (optional)");
 	if (rc != 0) {
-		fprintf(stderr, "fhd: cannot register the /fh telemetry commands: %s\n", strerror(-rc));
+		fhd_log(LOG_WARNING, "fhd: cannot register the /fh telemetry commands: %s\n", strerror(-rc));
 		return rc;
 	}
 	/* Where EAL made its socket (none under --no-telemetry, or when it could not). */
 	if ((size_t)snprintf(path, sizeof(path), "%s/dpdk_telemetry.v2", rte_eal_get_runtime_dir()) < sizeof(path) &&
 	    lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
-		fprintf(stderr, "fhd: DPDK telemetry on %s (/fh/feeds, /fh/latency: tools/fh_telemetry.py --socket %s "
+		fhd_log(LOG_INFO, "fhd: DPDK telemetry on %s (/fh/feeds, /fh/latency: tools/fh_telemetry.py --socket %s "
 			"/fh/feeds)\n", path, path);
 	return 0;
 }

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# fhd --check: the config and the files and directories it names, checked as fhd checks
+# them at start, without DPDK and without creating anything. Every shipped config
+# passes ("config OK", exit 0); a bad key, a journal directory others can write, or a
+# prometheus file's directory reached through a symbolic link exits 2 with the same
+# line fhd itself prints, and fhd without --check refuses the same configs.
+source "$(dirname "$0")/lib.sh"
+
+# check_ok LABEL ARGS...: exit 0, stdout exactly "config OK", no DPDK output.
+check_ok() {
+	local label=$1 rc
+	shift
+	"$FHD" --check "$@" >"$TMP/ok.out" 2>"$TMP/ok.err"
+	rc=$?
+	check "$label: exit 0 ($rc; $(head -1 "$TMP/ok.err"))" [ $rc = 0 ]
+	check "$label: prints one line, config OK" [ "$(cat "$TMP/ok.out")" = "config OK" ]
+	check "$label: DPDK never starts" bash -c "! grep -qE 'EAL|TELEMETRY' '$TMP/ok.out' '$TMP/ok.err'"
+}
+
+# check_bad LABEL PATTERN CONFIG: --check exits 2 with PATTERN, and so does fhd itself.
+check_bad() {
+	local label=$1 pattern=$2 config=$3 rc
+	"$FHD" --check -c "$config" >"$TMP/bad.out" 2>&1
+	rc=$?
+	check "$label: --check exits 2 ($rc)" [ $rc = 2 ]
+	check "$label: says why ($(head -1 "$TMP/bad.out"))" grep -qE "$pattern" "$TMP/bad.out"
+	check "$label: --check does not print config OK" bash -c "! grep -q 'config OK' '$TMP/bad.out'"
+	check "$label: DPDK never starts" bash -c "! grep -qE 'EAL|TELEMETRY' '$TMP/bad.out'"
+	"$FHD" -c "$config" --replay /dev/null >"$TMP/run.out" 2>&1
+	rc=$?
+	check "$label: fhd itself refuses it too, exit 2 ($rc)" \
+		bash -c "[ $rc = 2 ] && grep -qE '$pattern' '$TMP/run.out'"
+}
+
+check_ok "built-in config"
+for c in config/default.yaml examples/quickstart.yaml bench/fhd-bench.yaml; do
+	check_ok "$c" -c "$ROOT/$c"
+done
+# Any other fhd config someone adds to the tree (an fhd config has an lcores: key).
+while IFS= read -r c; do
+	case $c in config/default.yaml|examples/quickstart.yaml|bench/fhd-bench.yaml) continue ;; esac
+	grep -q '^lcores:' "$ROOT/$c" && check_ok "$c" -c "$ROOT/$c"
+done < <(cd "$ROOT" && git ls-files '*.yaml' 2>/dev/null | grep -v '^tests/corpus/')
+
+"$FHD" --print-default-config >"$TMP/base.yaml"
+sed 's/^mbufs:/mbuffs:/' "$TMP/base.yaml" >"$TMP/unknown.yaml"
+check_bad "unknown key" "unknown.yaml:[0-9]+:[0-9]+: " "$TMP/unknown.yaml"
+
+# A journal directory others can write: fhd's ownership check, not only the loader's.
+mkdir -m 0777 "$TMP/open-journal"
+chmod 0777 "$TMP/open-journal"
+{ cat "$TMP/base.yaml"; printf 'journal:\n  dir: "%s"\n' "$TMP/open-journal"; } >"$TMP/journal.yaml"
+check_bad "journal dir mode 0777" "journal directory .*writable by group or others" "$TMP/journal.yaml"
+
+# The prometheus file's directory through a symbolic link.
+mkdir -m 0750 "$TMP/metrics"
+ln -s "$TMP/metrics" "$TMP/metrics-link"
+{ cat "$TMP/base.yaml"; printf 'stats:\n  prometheus_file: "%s/fh.prom"\n' "$TMP/metrics-link"; } >"$TMP/prom.yaml"
+check_bad "prometheus dir a symlink" "prometheus_file .*symbolic link" "$TMP/prom.yaml"
+
+# A good journal and prometheus directory pass, and --check creates nothing in them.
+mkdir -m 0750 "$TMP/journal"
+{ cat "$TMP/base.yaml"; printf 'journal:\n  dir: "%s"\nstats:\n  prometheus_file: "%s/fh.prom"\n' \
+	"$TMP/journal" "$TMP/metrics"; } >"$TMP/good.yaml"
+ls /dev/shm >"$TMP/shm.before"
+check_ok "journal and prometheus directories" -c "$TMP/good.yaml"
+check "--check writes nothing in the journal or prometheus directory" \
+	bash -c "[ -z \"\$(find '$TMP/journal' '$TMP/metrics' -mindepth 1)\" ]"
+check "--check makes no /dev/shm segment" bash -c "ls /dev/shm | cmp -s - '$TMP/shm.before'"
+finish

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# fhd's log lines carry a journald severity when stderr is the journal: with
+# JOURNAL_STREAM naming stderr's device:inode (as systemd sets it), each fhd line
+# starts with <6> (start, running, stopping), <4> (warnings) or <3> (errors), and the
+# text after the prefix is exactly what fhd prints elsewhere; with JOURNAL_STREAM
+# naming another file, or unset, nothing is prefixed. DPDK's "TELEMETRY: No legacy
+# callbacks" line is gone, and comes back when the command line asks for telemetry's
+# info level (so the check can fail).
+source "$(dirname "$0")/lib.sh"
+
+config=$(small_config) || exit 1
+pcap=$ROOT/pcaps/itch-demo.pcap
+
+# journal_run OUT ARGS...: fhd ARGS with stderr into OUT and JOURNAL_STREAM naming it.
+journal_run() {
+	local out=$1
+	shift
+	: >"$out"
+	JOURNAL_STREAM=$(stat -c '%d:%i' "$out") "$FHD" "$@" >/dev/null 2>>"$out"
+}
+
+journal_run "$TMP/replay.err" -c "$config" --replay "$pcap"
+grep 'fhd: ' "$TMP/replay.err" >"$TMP/replay.fhd"
+check "a replay logs lines ($(wc -l <"$TMP/replay.fhd"))" [ -s "$TMP/replay.fhd" ]
+check "every fhd line starts with a <N> severity" bash -c "! grep -vE '^<[0-7]>fhd: ' '$TMP/replay.fhd'"
+check "start and running lines are <6> (info)" \
+	bash -c "grep -qE '^<6>fhd: packet pool: ' '$TMP/replay.err' && grep -qE '^<6>fhd: running: ' '$TMP/replay.err'"
+check "the stop line is <6>" grep -qE '^<6>fhd: stopping: every RX lcore finished$' "$TMP/replay.err"
+check "the missing snapshot server is a <4> warning" grep -qE '^<4>fhd: feed .*: no snapshot server' "$TMP/replay.err"
+check "no TELEMETRY legacy-socket line" bash -c "! grep -q 'TELEMETRY' '$TMP/replay.err'"
+
+"$FHD" -c "$config" --replay "$pcap" >/dev/null 2>"$TMP/plain.err"
+check "without JOURNAL_STREAM nothing is prefixed" bash -c "! grep -qE '^<[0-7]>' '$TMP/plain.err'"
+check "without JOURNAL_STREAM: the same lines, unprefixed" \
+	bash -c "diff <(sed -E 's/^<[0-7]>//' '$TMP/replay.fhd' | grep -v 'statistics on') <(grep 'fhd: ' '$TMP/plain.err' | grep -v 'statistics on')"
+: >"$TMP/other"
+JOURNAL_STREAM=$(stat -c '%d:%i' "$TMP/other") "$FHD" -c "$config" --replay "$pcap" >/dev/null 2>"$TMP/other.err"
+check "JOURNAL_STREAM naming another file: nothing prefixed" bash -c "! grep -qE '^<[0-7]>' '$TMP/other.err'"
+JOURNAL_STREAM=garbage "$FHD" -c "$config" --replay "$pcap" >/dev/null 2>"$TMP/garbage.err"
+check "JOURNAL_STREAM not DEV:INO: nothing prefixed" bash -c "! grep -qE '^<[0-7]>' '$TMP/garbage.err'"
+
+# An error: <3>, same text as without the journal, exit status unchanged.
+journal_run "$TMP/error.err" -c "$config" --replay "$pcap" --journal "$TMP/no-such-dir"
+rc=$?
+"$FHD" -c "$config" --replay "$pcap" --journal "$TMP/no-such-dir" >/dev/null 2>"$TMP/error-plain.err"
+check "an error exits 2 as ever ($rc)" [ $rc = 2 ]
+check "an error is <3> ($(head -1 "$TMP/error.err"))" grep -qE '^<3>fhd: --journal .*no-such-dir: expected a writable directory' "$TMP/error.err"
+check "the error's text is the unprefixed one" \
+	bash -c "diff <(sed -E 's/^<[0-7]>//' '$TMP/error.err') '$TMP/error-plain.err'"
+
+# A message of two lines gets a prefix on each (journald makes an entry of each line).
+# (the built-in config without -c: said in two lines, then its missing interface fh0,
+# or on a host with fh0 whatever fhd says next; EAL never gets the bad option's chance
+# to matter, the run is only for the message).
+journal_run "$TMP/default.err" -- --no-such-eal-option
+check "a two-line message: both lines <6> ($(head -1 "$TMP/default.err"))" \
+	bash -c "[ \"\$(grep -cE '^<6>fhd: (no -c CONFIG|to replay a capture)' '$TMP/default.err')\" = 2 ]"
+
+"$FHD" -c "$config" --replay "$pcap" -- --log-level=lib.telemetry:info >/dev/null 2>"$TMP/telemetry.err"
+check "asked for telemetry's info level, its legacy-socket line shows (the filter is what drops it)" \
+	grep -q 'TELEMETRY: No legacy callbacks' "$TMP/telemetry.err"
+finish
