@@ -47,6 +47,7 @@
 #include "feed/dpdk/metrics_http.h"
 #include "feed/dpdk/port.h"
 #include "feed/dpdk/replay.h"
+#include "feed/preflight.h"
 #include "feed/dpdk/rx.h"
 #include "feed/dpdk/telemetry.h"
 #include "feed/recovery_worker.h"
@@ -1704,6 +1705,7 @@ int main(int argc, char **argv)
 	run.captures_open = true;
 	if (fhd_mbufs_size(&run) != 0 || fhd_eal_args_build(&run.cfg, &run.o, run.captures, run.eal_args, &run.eal_count) != 0)
 		goto out;
+	(void)preflight_check(stderr, &run.cfg, run.replay, run.eal_args, run.eal_count, "");
 	status = 1;
 	if (fhd_eal_start(&run) != 0 || fhd_mbufs_create(&run) != 0 || fhd_lcores_setup(&run) != 0 ||
 	    fhd_feeds_setup(&run) != 0 || fhd_ports_setup(&run) != 0 || fhd_publish_start(&run) != 0 ||
