@@ -62,8 +62,7 @@ static void preflight_cpu_list_read(const char *sysroot, const char *path, bool 
 	}
 }
 
-/* "0000:01:00.0" or "01:00.0": a PCI address, what DPDK probes with hugepages. */
-static bool preflight_device_is_pci(const char *device)
+bool preflight_device_is_pci(const char *device)
 {
 	unsigned int domain, bus, dev, function;
 	int used = 0;

@@ -23,4 +23,7 @@
 int preflight_check(FILE *out, const struct cfg *cfg, bool replay, char *const *eal_args, int eal_count,
 		    const char *sysroot);
 
+/* Whether a port's device is a PCI address ("0000:01:00.0" or "01:00.0"), not a vdev. */
+bool preflight_device_is_pci(const char *device);
+
 #endif

@@ -5,7 +5,9 @@
 # as fhd's "dropped root" line says; fh stat still reads the stats segment. The same
 # run without user: stays root (the check can fail). What cannot work after the drop
 # (a per-run stats segment, output files) and unknown names are refused before DPDK,
-# exit 2. Needs root and the user nobody; skips otherwise.
+# exit 2. Then a live AF_PACKET port on a veth pair (fhp<pid>a/b) keeps CAP_NET_RAW on
+# the main thread alone, and still receives what tcpreplay sends after the drop. Needs
+# root and the user nobody (skips otherwise); the live part iproute2 and tcpreplay.
 source "$(dirname "$0")/lib.sh"
 
 [ "$(id -u)" = 0 ] || { echo "skip: needs root"; exit 77; }
@@ -26,7 +28,7 @@ run_fhd() {
 # Uid, Gid, Groups, CapPrm and CapEff lines.
 ids_wait() {
 	for _ in $(seq 100); do
-		grep -q "^fhd: running" "$1" && break
+		grep -qs "^fhd: running" "$1" && break
 		sleep 0.1
 	done
 	for s in /proc/$pid/task/*/status; do
@@ -80,4 +82,49 @@ refused "user: nobody\ngroup: fh-no-such-group-$$\nstats: { segment: $seg }" "gr
 refused "group: nogroup" "group: nogroup needs user:"
 refused "user: root\nstats: { segment: $seg }" "user: root is root"
 rm -f "/dev/shm/$seg"
+
+# A live port: CAP_NET_RAW kept on the main thread only; frames still arrive after the drop.
+if command -v tcpreplay >/dev/null && command -v ip >/dev/null &&
+	ip link add "fhp$$a" type veth peer name "fhp$$b" 2>/dev/null; then
+	trap 'ip link del "fhp$$a" 2>/dev/null; lib_cleanup' EXIT
+	ip link set "fhp$$a" up
+	ip link set "fhp$$b" up
+	cat >"$TMP/live.yaml" <<YAML
+eal: ["--no-huge", "--no-shconf", "-m", "512", "--no-pci", "--log-level=lib.eal:warning"]
+lcores: { main: 0, rx: [1] }
+ports:
+  - { name: veth, device: "net_af_packet0,iface=fhp$$a" }
+feeds:
+  - name: itch
+    protocol: itch50-moldudp64
+    lcore: 1
+    lines:
+      A: { group: 233.54.12.111, udp_port: 26477, port: veth }
+      B: { group: 233.49.196.111, udp_port: 26477, port: veth }
+    book: { instruments: 256, orders: 65536, levels: 256 }
+user: nobody
+stats: { segment: $seg, interval_ms: 200 }
+YAML
+	"$FHD" -c "$TMP/live.yaml" >"$TMP/live.log" 2>&1 &
+	pid=$!
+	ids_wait "$TMP/live.log" >"$TMP/live.ids"
+	tcpreplay -q --intf1="fhp$$b" --pps=20000 "$ROOT/pcaps/itch-demo.pcap" >"$TMP/tcpreplay.log" 2>&1
+	sleep 1
+	"$B/fh" stat --segment "$seg" >"$TMP/live-stat.out" 2>&1
+	kill -TERM $pid
+	wait $pid
+	rc=$?
+	check "live, user: nobody: SIGTERM stops fhd cleanly ($rc)" [ $rc = 0 ]
+	check "live: it says it kept CAP_NET_RAW" grep -q "^fhd: dropped root: now uid $uid (nobody), gid $gid; kept CAP_NET_RAW$" "$TMP/live.log"
+	threads=$(grep -c "^Uid:" "$TMP/live.ids")
+	check "live: every thread ($threads): Uid $uid" [ "$(grep -c "^Uid:[[:space:]]*$uid[[:space:]]*$uid[[:space:]]*$uid[[:space:]]*$uid$" "$TMP/live.ids")" = "$threads" ]
+	# CAP_NET_RAW is bit 13: 0x2000, on the main thread (the first task) alone.
+	check "live: one thread with CapEff CAP_NET_RAW only" [ "$(grep -c "^CapEff:[[:space:]]*0000000000002000$" "$TMP/live.ids")" = 1 ]
+	check "live: one thread with CapPrm CAP_NET_RAW only" [ "$(grep -c "^CapPrm:[[:space:]]*0000000000002000$" "$TMP/live.ids")" = 1 ]
+	check "live: the others none" [ "$(grep -c "^CapEff:[[:space:]]*0000000000000000$" "$TMP/live.ids")" = $((threads - 1)) ]
+	check "live: frames received after the drop (fh stat)" grep -q "^feed itch: .*packets [1-9]" "$TMP/live-stat.out"
+	rm -f "/dev/shm/$seg"
+else
+	echo "live part skipped: needs iproute2, tcpreplay and a veth pair"
+fi
 finish

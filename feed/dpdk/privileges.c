@@ -14,14 +14,7 @@
 #include <unistd.h>
 
 #include "feed/dpdk/privileges.h"
-
-/* "0000:01:00.0" or "01:00.0": a PCI address, a port DPDK maps itself. */
-static bool privileges_device_is_pci(const char *device)
-{
-	unsigned int a, b, c, d;
-
-	return sscanf(device, "%x:%x:%x.%x", &a, &b, &c, &d) == 4 || sscanf(device, "%x:%x.%x", &a, &b, &c) == 3;
-}
+#include "feed/preflight.h"
 
 /* The capabilities the ports need after setup. */
 static uint64_t privileges_needed(const struct cfg *cfg, bool replay)
@@ -32,7 +25,7 @@ static uint64_t privileges_needed(const struct cfg *cfg, bool replay)
 		return 0;	/* capture files, already open */
 	keep |= 1ull << CAP_NET_RAW;
 	for (uint16_t p = 0; p < cfg->ports_count; p++)
-		if (privileges_device_is_pci(cfg->ports[p].device))
+		if (preflight_device_is_pci(cfg->ports[p].device))
 			keep |= 1ull << CAP_IPC_LOCK | 1ull << CAP_SYS_RAWIO;
 	return keep;
 }
