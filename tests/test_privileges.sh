@@ -89,22 +89,10 @@ if command -v tcpreplay >/dev/null && command -v ip >/dev/null &&
 	trap 'ip link del "fhp$$a" 2>/dev/null; lib_cleanup' EXIT
 	ip link set "fhp$$a" up
 	ip link set "fhp$$b" up
-	cat >"$TMP/live.yaml" <<YAML
-eal: ["--no-huge", "--no-shconf", "-m", "512", "--no-pci", "--log-level=lib.eal:warning"]
-lcores: { main: 0, rx: [1] }
-ports:
-  - { name: veth, device: "net_af_packet0,iface=fhp$$a" }
-feeds:
-  - name: itch
-    protocol: itch50-moldudp64
-    lcore: 1
-    lines:
-      A: { group: 233.54.12.111, udp_port: 26477, port: veth }
-      B: { group: 233.49.196.111, udp_port: 26477, port: veth }
-    book: { instruments: 256, orders: 65536, levels: 256 }
-user: nobody
-stats: { segment: $seg, interval_ms: 200 }
-YAML
+	{ feed_yaml "{ instruments: 256, orders: 65536, levels: 256 }" |
+		sed "s/device: \"net_null0\"/device: \"net_af_packet0,iface=fhp$$a\"/"
+	  echo "user: nobody"; echo "stats: { segment: $seg, interval_ms: 200 }"; } >"$TMP/live.yaml"
+	grep -q "iface=fhp$$a" "$TMP/live.yaml" || fail "live: no AF_PACKET port in the config"
 	"$FHD" -c "$TMP/live.yaml" >"$TMP/live.log" 2>&1 &
 	pid=$!
 	ids_wait "$TMP/live.log" >"$TMP/live.ids"
