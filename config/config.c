@@ -101,7 +101,7 @@ static const char *const cfg_protocol_names[] = {
 /* The keys of each section, in the order the unknown-key message lists them. */
 enum cfg_root_key {
 	ROOT_KEY_EAL, ROOT_KEY_LCORES, ROOT_KEY_MBUFS, ROOT_KEY_PORTS, ROOT_KEY_FEEDS,
-	ROOT_KEY_PUBLISH, ROOT_KEY_JOURNAL, ROOT_KEY_STATS, ROOT_KEYS
+	ROOT_KEY_PUBLISH, ROOT_KEY_JOURNAL, ROOT_KEY_STATS, ROOT_KEY_USER, ROOT_KEY_GROUP, ROOT_KEYS
 };
 enum cfg_port_key { PORT_KEY_NAME, PORT_KEY_DEVICE, PORT_KEY_RX_QUEUES, PORT_KEY_RX_DESCRIPTORS,
 		    PORT_KEYS };
@@ -1329,6 +1329,18 @@ static int cfg_stats_read(struct cfg_parser *p, yaml_node_t *node)
 	return 0;
 }
 
+/* user and group: names fhd drops root to once set up (resolved by fhd, not here). */
+static int cfg_privileges_read(struct cfg_parser *p, yaml_node_t *user, yaml_node_t *group)
+{
+	int ret = 0;
+
+	if (user)
+		ret = yaml_reader_string_parse(p->reader, user, "user", p->cfg->user, sizeof(p->cfg->user));
+	if (ret == 0 && group)
+		ret = yaml_reader_string_parse(p->reader, group, "group", p->cfg->group, sizeof(p->cfg->group));
+	return ret;
+}
+
 static int cfg_root_read(struct cfg_parser *p, yaml_node_t *root)
 {
 	struct yaml_reader_key keys[ROOT_KEYS] = {
@@ -1336,6 +1348,7 @@ static int cfg_root_read(struct cfg_parser *p, yaml_node_t *root)
 		[ROOT_KEY_MBUFS] = { .name = "mbufs" }, [ROOT_KEY_PORTS] = { .name = "ports" },
 		[ROOT_KEY_FEEDS] = { .name = "feeds" }, [ROOT_KEY_PUBLISH] = { .name = "publish" },
 		[ROOT_KEY_JOURNAL] = { .name = "journal" }, [ROOT_KEY_STATS] = { .name = "stats" },
+		[ROOT_KEY_USER] = { .name = "user" }, [ROOT_KEY_GROUP] = { .name = "group" },
 	};
 	int ret;
 
@@ -1389,6 +1402,9 @@ static int cfg_root_read(struct cfg_parser *p, yaml_node_t *root)
 		if (ret)
 			return ret;
 	}
+	ret = cfg_privileges_read(p, keys[ROOT_KEY_USER].value, keys[ROOT_KEY_GROUP].value);
+	if (ret)
+		return ret;
 	return cfg_mbufs_size(p->cfg, cfg_rx_descriptors(p->cfg), NULL, p->reader->err,
 			      p->reader->err_size);
 }

@@ -202,6 +202,8 @@ struct cfg {
 	struct cfg_publish publish;	/* YAML: publish (optional) */
 	struct cfg_journal journal;	/* YAML: journal (optional) */
 	struct cfg_stats stats;		/* YAML: stats (optional) */
+	char user[CFG_NAME_MAX];	/* YAML: user (optional): fhd drops root to it once set up */
+	char group[CFG_NAME_MAX];	/* YAML: group (optional; default: the user's own group) */
 };
 
 /*

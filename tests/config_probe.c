@@ -114,7 +114,7 @@ static void probe_sections(const struct cfg *cfg)
 	printf("stats.interval_ms=%u\nstats.log=%s\nstats.segment=%s\nstats.prometheus_file=%s\n",
 	       st->interval_ms, st->log ? "true" : "false", st->segment, st->prometheus_file);
 	probe_server("stats.http", st->http, st->http_ip, st->http_port);
-	printf("stats.hist_out=%s\n", st->hist_out);
+	printf("stats.hist_out=%s\nuser=%s\ngroup=%s\n", st->hist_out, cfg->user, cfg->group);
 }
 
 int main(int argc, char **argv)

@@ -22,7 +22,8 @@ As root it changes this machine while the tests run, and undoes each change:
              and fhtest-seg<pid> (test_security_segments): useradd -M -r, then userdel
   sysctl     fs.protected_regular set to 0, 1 and 2 in turn, then restored (test_shm_segment)
   network    namespaces fhtest<pid> and fhjr<pid>, each with a veth pair (fhv<pid>a/b,
-             fhj<pid>a/b) that tcpreplay sends into (test_live, test_journal_recovery)
+             fhj<pid>a/b) that tcpreplay sends into (test_live, test_journal_recovery);
+             a veth pair fhp<pid>a/b without a namespace (test_privileges)
   mounts     two small tmpfs (1 MiB, 64 KiB) inside the test's /tmp/fh-test.* directory
              (test_journal)
   files      /dev/shm segments named fh*<pid>* and /tmp/fh-test.* directories, removed;
@@ -118,6 +119,7 @@ run test_pcapng_format "$ROOT/tests/test_pcapng.sh"
 run test_journal "$ROOT/tests/test_journal.sh"
 run test_journal_recovery "$ROOT/tests/test_journal_recovery.sh"
 run test_security_files "$ROOT/tests/test_security_files.sh"
+run test_privileges "$ROOT/tests/test_privileges.sh"
 run test_latency "$ROOT/tests/test_latency.sh"
 run test_report "$ROOT/tests/test_report.sh"
 run test_clock_skew "$ROOT/tests/test_clock_skew.sh"

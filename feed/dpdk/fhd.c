@@ -47,7 +47,9 @@
 #include "feed/dpdk/journal_lcore.h"
 #include "feed/dpdk/metrics_http.h"
 #include "feed/dpdk/port.h"
+#include "feed/dpdk/privileges.h"
 #include "feed/dpdk/replay.h"
+#include "feed/preflight.h"
 #include "feed/dpdk/rx.h"
 #include "feed/dpdk/service_notify.h"
 #include "feed/dpdk/telemetry.h"
@@ -983,6 +985,7 @@ struct fhd_run {
 	bool journal_running;		/* the journal lcore is launched */
 	struct recovery_worker *recovery;	/* the MoldUDP64 re-request client, or NULL */
 	struct metrics_http *http;	/* stats.http's /metrics, or NULL */
+	struct privileges privileges;	/* user: and group:, dropped to once set up */
 };
 
 /*
@@ -1744,8 +1747,12 @@ int main(int argc, char **argv)
 	if (fhd_captures_open(&run.cfg, &run.o, run.captures) != 0 || fhd_http_start(&run) != 0)
 		goto out;
 	run.captures_open = true;
+	if (privileges_resolve(&run.cfg, run.replay, run.cfg.stats.segment[0] != '\0' || run.cfg.publish.enabled ||
+			       run.o.publish != NULL, run.o.dump_path != NULL, &run.privileges) != 0)
+		goto out;
 	if (fhd_mbufs_size(&run) != 0 || fhd_eal_args_build(&run.cfg, &run.o, run.captures, run.eal_args, &run.eal_count) != 0)
 		goto out;
+	(void)preflight_check(stderr, &run.cfg, run.replay, run.eal_args, run.eal_count, "");
 	if (run.o.check) {
 		/* Everything fhd checks before DPDK passed; --check stops here, DPDK unstarted. */
 		printf("config OK\n");
@@ -1755,7 +1762,8 @@ int main(int argc, char **argv)
 	status = 1;
 	if (fhd_eal_start(&run) != 0 || fhd_mbufs_create(&run) != 0 || fhd_lcores_setup(&run) != 0 ||
 	    fhd_feeds_setup(&run) != 0 || fhd_ports_setup(&run) != 0 || fhd_publish_start(&run) != 0 ||
-	    fhd_stats_start(&run) != 0 || fhd_journal_start(&run) != 0 || fhd_recovery_start(&run) != 0)
+	    fhd_stats_start(&run) != 0 || fhd_journal_start(&run) != 0 || fhd_recovery_start(&run) != 0 ||
+	    privileges_drop(&run.privileges, &run.cfg) != 0)
 		goto out;
 	status = fhd_rx_launch(&run) != 0;
 	fhd_wait(&run);
