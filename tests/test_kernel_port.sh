@@ -39,16 +39,16 @@ ip -n "$rx_ns" addr add 10.0.0.254/24 dev "$rx_if"
 "$FH_PCAP" gen --seed 22 --messages 20000 --symbols 20 --out "$TMP/session.pcap" 2>/dev/null
 $REF pcap "$TMP/session.pcap" >"$TMP/ref.dump"
 
-# config SOURCE_A SOURCE_B: the feed on the kernel port, with line sources when given.
+# config SOURCE_A SOURCE_B [RCVBUF]: the feed on the kernel port, with line sources when given.
 config() {
-	local sa= sb=
+	local sa= sb= rcvbuf=${3:-8388608}
 	[ -n "$1" ] && sa=", source: $1"
 	[ -n "$2" ] && sb=", source: $2"
 	cat <<YAML
 eal: ["--no-huge", "--no-shconf", "-m", "512", "--no-pci", "--log-level=lib.eal:warning"]
 lcores: { main: 0, rx: [1] }
 ports:
-  - { name: k, device: "kernel:$rx_if", rcvbuf_bytes: 8388608 }
+  - { name: k, device: "kernel:$rx_if", rcvbuf_bytes: $rcvbuf }
 feeds:
   - name: itch
     protocol: itch50-moldudp64
@@ -117,4 +117,29 @@ check "ssm, the senders: every frame ($(counter "$TMP/ssm.log" "^port k:" receiv
 	[ "$(counter "$TMP/ssm.log" "^port k:" received)" = "$frames" ]
 check "ssm: left after it stopped" \
 	bash -c "! grep -qE '233.54.12.111|233.49.196.111' '$TMP/ssm.maddr.after'"
+
+# Kernel drops: fhd stopped (SIGSTOP) while the session plays into a 64 KiB buffer;
+# after SIGCONT the session plays again, and its datagrams carry the socket's drop
+# count (SO_RXQ_OVFL). Every datagram sent is either received or counted dropped,
+# per line and per port.
+config "" "" 65536 >"$TMP/drops.yaml"
+ip netns exec "$rx_ns" "$FHD" -c "$TMP/drops.yaml" >"$TMP/drops.log" 2>&1 &
+fhd_pid=$!
+for _ in $(seq 100); do grep -q "running" "$TMP/drops.log" && break; sleep 0.1; done
+kill -STOP "$fhd_pid"
+ip netns exec "$tx_ns" tcpreplay -q --intf1="$tx_if" --pps=50000 "$TMP/session.pcap" >"$TMP/tcpreplay.log" 2>&1
+kill -CONT "$fhd_pid"
+sleep 0.5
+ip netns exec "$tx_ns" tcpreplay -q --intf1="$tx_if" --pps=20000 "$TMP/session.pcap" >"$TMP/tcpreplay.log" 2>&1
+sleep 0.5
+kill -TERM "$fhd_pid"
+wait "$fhd_pid"
+received=$(counter "$TMP/drops.log" "^port k:" received)
+dropped=$(counter "$TMP/drops.log" "^port k:" kernel_dropped)
+line_a=$(counter "$TMP/drops.log" "^  line A:" kernel_dropped)
+line_b=$(counter "$TMP/drops.log" "^  line B:" kernel_dropped)
+check "drops: the kernel dropped some ($dropped) while fhd was stopped" [ "${dropped:-0}" -gt 0 ]
+check "drops: received $received + dropped $dropped = sent $((2 * frames))" \
+	[ "$((received + dropped))" = "$((2 * frames))" ]
+check "drops: the lines' kernel_dropped ($line_a + $line_b) are the port's" [ "$((line_a + line_b))" = "$dropped" ]
 finish

@@ -1331,7 +1331,7 @@ static int fhd_line_join(struct fhd_run *run, struct rx_lcore *owner, uint16_t f
 	if (kernel == NULL)
 		return 0;
 	if (rx_lcore_kernel_queue_add(owner, run->port_ids[line->port_index], j->fd, line->group_ip,
-				      line->udp_port) != 0) {
+				      line->udp_port, &run->feeds[f]->lines[l].kernel_dropped) != 0) {
 		fprintf(stderr, "fhd: too many queues on lcore %u\n", cfg->feeds[f].lcore);
 		return -ENOSPC;
 	}

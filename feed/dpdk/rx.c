@@ -71,7 +71,7 @@ int rx_lcore_queue_add(struct rx_lcore *rx, uint16_t port_id, uint16_t queue, ui
 }
 
 int rx_lcore_kernel_queue_add(struct rx_lcore *rx, uint16_t port_id, int fd, uint32_t group_ip,
-			      uint16_t udp_port)
+			      uint16_t udp_port, uint64_t *line_dropped)
 {
 	struct rx_queue *q;
 
@@ -84,6 +84,7 @@ int rx_lcore_kernel_queue_add(struct rx_lcore *rx, uint16_t port_id, int fd, uin
 	q->fd = fd;
 	q->group_ip = group_ip;
 	q->udp_port = udp_port;
+	q->line_dropped = line_dropped;
 	return 0;
 }
 
@@ -262,10 +263,12 @@ static inline void rx_kernel_control(struct rx_queue *q, struct msghdr *h, uint6
 			uint32_t total;
 
 			memcpy(&total, CMSG_DATA(c), sizeof(total));
-			if (total != q->ovfl_last)	/* read by the main lcore for its reports */
-				__atomic_store_n(&q->kernel_dropped,
-						 q->kernel_dropped + (uint32_t)(total - q->ovfl_last),
-						 __ATOMIC_RELAXED);
+			uint32_t lost = total - q->ovfl_last;
+
+			if (lost != 0) {	/* read by the main lcore for its reports */
+				__atomic_store_n(&q->kernel_dropped, q->kernel_dropped + lost, __ATOMIC_RELAXED);
+				*q->line_dropped += lost;
+			}
 			q->ovfl_last = total;
 		}
 	}

@@ -46,6 +46,7 @@ struct rx_queue {
 	uint16_t udp_port;
 	uint32_t ovfl_last;	/* the socket's drop count (SO_RXQ_OVFL) at the last datagram */
 	uint64_t kernel_dropped;	/* datagrams the kernel dropped on this socket (buffer full) */
+	uint64_t *line_dropped;	/* the same, on the line's own counters (feed_line_stats) */
 	uint64_t truncated;	/* datagrams larger than an mbuf: cut by the kernel, not decoded */
 };
 
@@ -93,10 +94,11 @@ void rx_reply_journal(void *context, const uint8_t *payload, uint32_t len, uint6
  * Adds a kernel port's line socket fd (non-blocking, bound to group_ip:udp_port),
  * shown as port_id in the reports. The frames get Ethernet, IPv4 and UDP headers
  * (source: the sender, destination: the group) so the feed path takes them as from
- * a wire, and the kernel's RX timestamp is their journal time. 0 or -ENOSPC.
+ * a wire, and the kernel's RX timestamp is their journal time. The kernel's drops
+ * are counted on the queue and in *line_dropped. 0 or -ENOSPC.
  */
 int rx_lcore_kernel_queue_add(struct rx_lcore *rx, uint16_t port_id, int fd, uint32_t group_ip,
-			      uint16_t udp_port);
+			      uint16_t udp_port, uint64_t *line_dropped);
 
 /* Gives the mbufs the kernel sockets were to receive into back to the pool (after the run). */
 void rx_lcore_kernel_release(struct rx_lcore *rx);
