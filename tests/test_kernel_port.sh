@@ -123,17 +123,22 @@ check "ssm: left after it stopped" \
 # count (SO_RXQ_OVFL). Every datagram sent is either received or counted dropped,
 # per line and per port.
 config "" "" 65536 >"$TMP/drops.yaml"
-ip netns exec "$rx_ns" "$FHD" -c "$TMP/drops.yaml" >"$TMP/drops.log" 2>&1 &
+mkdir -m 0700 "$TMP/journal"
+started=$(date +%s.%N)
+ip netns exec "$rx_ns" "$FHD" -c "$TMP/drops.yaml" --journal "$TMP/journal" >"$TMP/drops.log" 2>&1 &
 fhd_pid=$!
 for _ in $(seq 100); do grep -q "running" "$TMP/drops.log" && break; sleep 0.1; done
 kill -STOP "$fhd_pid"
 ip netns exec "$tx_ns" tcpreplay -q --intf1="$tx_if" --pps=50000 "$TMP/session.pcap" >"$TMP/tcpreplay.log" 2>&1
+played=$(date +%s.%N)
+sleep 1
 kill -CONT "$fhd_pid"
 sleep 0.5
 ip netns exec "$tx_ns" tcpreplay -q --intf1="$tx_if" --pps=20000 "$TMP/session.pcap" >"$TMP/tcpreplay.log" 2>&1
 sleep 0.5
 kill -TERM "$fhd_pid"
 wait "$fhd_pid"
+ended=$(date +%s.%N)
 received=$(counter "$TMP/drops.log" "^port k:" received)
 dropped=$(counter "$TMP/drops.log" "^port k:" kernel_dropped)
 line_a=$(counter "$TMP/drops.log" "^  line A:" kernel_dropped)
@@ -142,4 +147,12 @@ check "drops: the kernel dropped some ($dropped) while fhd was stopped" [ "${dro
 check "drops: received $received + dropped $dropped = sent $((2 * frames))" \
 	[ "$((received + dropped))" = "$((2 * frames))" ]
 check "drops: the lines' kernel_dropped ($line_a + $line_b) are the port's" [ "$((line_a + line_b))" = "$dropped" ]
+# The journal's times are the kernel's RX stamps: what the first play left in the
+# buffer was stamped before fhd was let go (1 s later), not when fhd read it.
+tshark -r "$TMP"/journal/fh-*.pcapng -T fields -e frame.time_epoch >"$TMP/times" 2>/dev/null
+early=$(awk -v t="$played" '$1 <= t + 0.2 { n++ } END { print n + 0 }' "$TMP/times")
+inside=$(awk -v a="$started" -v b="$ended" '$1 >= a && $1 <= b { n++ } END { print n + 0 }' "$TMP/times")
+check "drops: the journal has the kernel's RX times ($early frames stamped while fhd was stopped, read 1 s later)" \
+	[ "$early" -gt 0 ]
+check "drops: every journal time is within the run ($inside of $received)" [ "$inside" = "$received" ]
 finish
