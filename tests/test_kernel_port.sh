@@ -129,7 +129,7 @@ ip netns exec "$rx_ns" "$FHD" -c "$TMP/drops.yaml" --journal "$TMP/journal" >"$T
 fhd_pid=$!
 for _ in $(seq 100); do grep -q "running" "$TMP/drops.log" && break; sleep 0.1; done
 kill -STOP "$fhd_pid"
-ip netns exec "$tx_ns" tcpreplay -q --intf1="$tx_if" --pps=50000 "$TMP/session.pcap" >"$TMP/tcpreplay.log" 2>&1
+ip netns exec "$tx_ns" tcpreplay -q --intf1="$tx_if" --pps=20000 "$TMP/session.pcap" >"$TMP/tcpreplay.log" 2>&1
 played=$(date +%s.%N)
 sleep 1
 kill -CONT "$fhd_pid"
