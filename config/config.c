@@ -104,7 +104,7 @@ enum cfg_root_key {
 	ROOT_KEY_PUBLISH, ROOT_KEY_JOURNAL, ROOT_KEY_STATS, ROOT_KEY_USER, ROOT_KEY_GROUP, ROOT_KEYS
 };
 enum cfg_port_key { PORT_KEY_NAME, PORT_KEY_DEVICE, PORT_KEY_RX_QUEUES, PORT_KEY_RX_DESCRIPTORS,
-		    PORT_KEYS };
+		    PORT_KEY_RCVBUF_BYTES, PORT_KEYS };
 enum cfg_feed_key {
 	FEED_KEY_NAME, FEED_KEY_PROTOCOL, FEED_KEY_LCORE, FEED_KEY_REORDER_WINDOW, FEED_KEY_LINES,
 	FEED_KEY_BOOK, FEED_KEY_UTC_OFFSET, FEED_KEY_PUBLISH, FEED_KEY_RECOVERY, FEED_KEY_SNAPSHOT,
@@ -233,6 +233,7 @@ static int cfg_port_read(struct cfg_parser *p, yaml_node_t *node, size_t index)
 		[PORT_KEY_NAME] = { .name = "name" }, [PORT_KEY_DEVICE] = { .name = "device" },
 		[PORT_KEY_RX_QUEUES] = { .name = "rx_queues" },
 		[PORT_KEY_RX_DESCRIPTORS] = { .name = "rx_descriptors" },
+		[PORT_KEY_RCVBUF_BYTES] = { .name = "rcvbuf_bytes" },
 	};
 	struct cfg_port *port = &p->cfg->ports[index];
 	char path[YAML_READER_PATH_MAX];
@@ -279,6 +280,12 @@ static int cfg_port_read(struct cfg_parser *p, yaml_node_t *node, size_t index)
 					CFG_RX_DESCRIPTORS_MIN, CFG_RX_DESCRIPTORS_MAX, v);
 	}
 	port->rx_descriptors = (uint16_t)v;
+	/* A kernel port's socket buffer; the DPDK ports have descriptors instead. */
+	ret = yaml_reader_uint_get(p->reader, node, path, &keys[PORT_KEY_RCVBUF_BYTES], false,
+				   CFG_RCVBUF_BYTES_DEFAULT, CFG_RCVBUF_BYTES_MIN, CFG_RCVBUF_BYTES_MAX,
+				   &port->rcvbuf_bytes);
+	if (ret)
+		return ret;
 	return 0;
 }
 

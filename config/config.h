@@ -122,7 +122,14 @@ struct cfg_port {
 	char device[CFG_DEVICE_MAX];	/* PCI address (0000:01:00.0) or vdev string (net_af_packet0,iface=x) */
 	uint16_t rx_queues;		/* 1..64, default 1 */
 	uint16_t rx_descriptors;	/* 64..16384, power of two, default 1024 */
+	uint32_t rcvbuf_bytes;		/* device "kernel:IFACE": each line socket's receive buffer,
+					 * CFG_RCVBUF_BYTES_MIN..MAX, default CFG_RCVBUF_BYTES_DEFAULT */
 };
+
+/* 32 MiB holds about 0.4 s of a 100,000 packets/s feed of 300-byte datagrams (with the kernel's overhead). */
+#define CFG_RCVBUF_BYTES_DEFAULT (32u << 20)
+#define CFG_RCVBUF_BYTES_MIN (64u << 10)
+#define CFG_RCVBUF_BYTES_MAX (1u << 30)
 
 #define CFG_RING_NAME_MAX 48	/* publish ring name, including the NUL */
 /* What publish gets when the config leaves a key out (or fhd --publish gives no section). */

@@ -1147,9 +1147,11 @@ void feed_stats_print(FILE *out, const struct feed *feed)
 			continue;
 		fprintf(out, "  line %c: packets %" PRIu64 "  bytes %" PRIu64 "  won %" PRIu64
 			"  duplicates %" PRIu64 "  heartbeats %" PRIu64 "  wrong_session %" PRIu64
-			"  bad_frame %" PRIu64 "  wrong_source %" PRIu64 "  bad_sequence %" PRIu64 "  journal_dropped %" PRIu64,
+			"  bad_frame %" PRIu64 "  wrong_source %" PRIu64 "  bad_sequence %" PRIu64 "  journal_dropped %" PRIu64
+			"  kernel_dropped %" PRIu64,
 			'A' + l, s->packets, s->bytes, al->packets_won, al->duplicates, al->heartbeats,
-			al->wrong_session, s->bad_frame, s->wrong_source, al->bad_sequence, s->journal_dropped);
+			al->wrong_session, s->bad_frame, s->wrong_source, al->bad_sequence, s->journal_dropped,
+			s->kernel_dropped);
 		for (int v = PACKET_NOT_IPV4; v < PACKET_VERDICTS; v++)
 			fprintf(out, "  %s %" PRIu64, packet_verdict_name(v), s->bad_packet[v]);
 		fprintf(out, "\n");

@@ -37,6 +37,7 @@ struct feed_line_stats {
 	uint64_t bad_frame;			/* dropped whole: protocol framing invalid */
 	uint64_t wrong_source;			/* dropped: not from the configured source */
 	uint64_t journal_dropped;		/* not journaled: the journal ring was full */
+	uint64_t kernel_dropped;		/* a kernel port's socket overflowed (SO_RXQ_OVFL): lost */
 };
 
 /* The latency histograms every feed keeps (one recorder set, swapped together). */

@@ -47,12 +47,19 @@ fhd_pid=$!
 # Wait until fhd is polling (it says so on stderr), then play the capture.
 for _ in $(seq 100); do grep -q "running" "$TMP/live.log" && break; sleep 0.1; done
 check "fhd started on net_af_packet" grep -q "running" "$TMP/live.log"
+# The kernel owns the veth under net_af_packet: fhd holds each line's group on it.
+ip maddr show dev "$host_if" >"$TMP/maddr.during"
 ip netns exec "$ns" tcpreplay -q --intf1="$peer_if" --pps=20000 "$pcap" >"$TMP/tcpreplay.log" 2>&1
 sleep 0.5
 kill -TERM "$fhd_pid"
 wait "$fhd_pid"
 rc=$?
 check "SIGTERM stops fhd cleanly (exit $rc)" [ "$rc" = 0 ]
+check "net_af_packet: both groups joined on $host_if while fhd ran, left after" \
+	bash -c "grep -q 233.54.12.111 '$TMP/maddr.during' && grep -q 233.49.196.111 '$TMP/maddr.during' &&
+		! ip maddr show dev '$host_if' | grep -qE '233.54.12.111|233.49.196.111'"
+check "net_af_packet: the joins and leaves logged with the interface (membership only)" \
+	[ "$(grep -cE "(joined group .* on $host_if \(membership only\)|left group .* on $host_if)\$" "$TMP/live.log")" = 4 ]
 $REF pcap "$pcap" >"$TMP/ref.dump"
 same_file "live: book dump equals reference" "$TMP/ref.dump" "$TMP/live.dump"
 check "live: no gap" [ "$(counter "$TMP/live.log" gaps gaps)" = 0 ]

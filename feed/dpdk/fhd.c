@@ -45,6 +45,7 @@
 #include "feed/feed.h"
 #include "feed/dpdk/fhd_log.h"
 #include "feed/dpdk/journal_lcore.h"
+#include "feed/dpdk/kernel_port.h"
 #include "feed/dpdk/metrics_http.h"
 #include "feed/dpdk/port.h"
 #include "feed/dpdk/privileges.h"
@@ -585,6 +586,8 @@ static int fhd_eal_args_build(const struct cfg *cfg, const struct fhd_options *o
 		for (uint16_t i = 0; i < cfg->ports_count; i++) {
 			const char *device = cfg->ports[i].device;
 
+			if (kernel_device_iface(device) != NULL)
+				continue;	/* the kernel's own stack: no DPDK device */
 			snprintf(arg, sizeof(arg), "%s%s", fhd_device_is_vdev(device) ? "--vdev=" : "-a",
 				 device);
 			rc |= fhd_args_push(args, count, arg);
@@ -977,6 +980,10 @@ struct fhd_run {
 	const volatile bool *finished[CFG_FEEDS_MAX];	/* the RX lcore of each feed is done */
 	uint16_t port_ids[CFG_PORTS_MAX > FHD_REPLAY_MAX ? CFG_PORTS_MAX : FHD_REPLAY_MAX];
 	uint32_t ports_open;		/* port_ids[0..ports_open) are started */
+	/* The lines' multicast memberships on kernel-owned interfaces (kernel_port.h). */
+	struct kernel_join joins[CFG_FEEDS_MAX * CFG_LINES_MAX];
+	char join_labels[CFG_FEEDS_MAX * CFG_LINES_MAX][CFG_NAME_MAX * 2 + 16];
+	uint32_t joins_count;
 	struct pub_ring rings[CFG_RX_LCORES_MAX];
 	struct publisher publishers[CFG_FEEDS_MAX];
 	struct pub_conflated views[CFG_RX_LCORES_MAX];
@@ -1064,7 +1071,9 @@ static int fhd_interfaces_check(const struct fhd_run *run)
 		const char *device = cfg->ports[p].device, *at = strstr(device, ",iface=");
 		size_t len;
 
-		if (strncmp(device, "net_af_packet", 13) != 0 || at == NULL)
+		if (kernel_device_iface(device) != NULL)
+			at = kernel_device_iface(device) - strlen(",iface=");
+		else if (strncmp(device, "net_af_packet", 13) != 0 || at == NULL)
 			continue;
 		at += strlen(",iface=");
 		len = strcspn(at, ",");
@@ -1314,14 +1323,65 @@ static int fhd_ports_replay_open(struct fhd_run *run)
 	return 0;
 }
 
+/*
+ * The report name of configured port p on the kernel's stack: above any ethdev's id,
+ * so the per-queue sums find its sockets and no ethdev call is made with it.
+ */
+#define FHD_KERNEL_PORT_ID(p) ((uint16_t)(RTE_MAX_ETHPORTS + (p)))
+#define FHD_PORT_IS_KERNEL(id) ((id) >= RTE_MAX_ETHPORTS)
+
+/*
+ * Line l of feed f on a kernel-owned interface: on a kernel port, its socket, polled
+ * by owner (1); on net_af_packet or net_af_xdp, a socket holding the membership (0,
+ * the ethdev queue still to add). 0 too for any other port; -errno with the reason
+ * printed.
+ */
+static int fhd_line_join(struct fhd_run *run, struct rx_lcore *owner, uint16_t f, int l)
+{
+	const struct cfg *cfg = &run->cfg;
+	const struct cfg_line *line = &cfg->feeds[f].lines[l];
+	const struct cfg_port *port = &cfg->ports[line->port_index];
+	const char *kernel = kernel_device_iface(port->device);
+	char iface[IF_NAMESIZE + 1], err[CFG_ERROR_MAX], text[sizeof(run->join_labels[0])];
+	struct kernel_join *j = &run->joins[run->joins_count];
+	char *label = run->join_labels[run->joins_count];
+
+	if (kernel != NULL)
+		snprintf(iface, sizeof(iface), "%s", kernel);
+	else if (!kernel_owned_iface(port->device, iface, sizeof(iface)))
+		return 0;
+	assert(run->joins_count < sizeof(run->joins) / sizeof(run->joins[0]));
+	snprintf(text, sizeof(text), "port %s, feed %s line %c", port->name, cfg->feeds[f].name, 'A' + l);
+	memcpy(label, text, sizeof(text));
+	if (kernel_join(j, label, iface, line->group_ip, line->udp_port, line->source_present,
+			line->source_ip, kernel != NULL, port->rcvbuf_bytes, err, sizeof(err)) != 0) {
+		fprintf(stderr, "fhd: %s\n", err);
+		return -EIO;
+	}
+	run->joins_count++;
+	if (kernel == NULL)
+		return 0;
+	if (rx_lcore_kernel_queue_add(owner, run->port_ids[line->port_index], j->fd, line->group_ip,
+				      line->udp_port, &run->feeds[f]->lines[l].kernel_dropped) != 0) {
+		fprintf(stderr, "fhd: too many queues on lcore %u\n", cfg->feeds[f].lcore);
+		return -ENOSPC;
+	}
+	return 1;
+}
+
 /* Live ports: the configured devices, and each feed line's queue on its feed's lcore. */
 static int fhd_ports_live_open(struct fhd_run *run)
 {
 	const struct cfg *cfg = &run->cfg;
 	char name[CFG_DEVICE_MAX], err[CFG_ERROR_MAX];
+	int rc;
 
 	assert(cfg->ports_count <= CFG_PORTS_MAX);
 	for (uint16_t p = 0; p < cfg->ports_count; p++, run->ports_open++) {
+		if (kernel_device_iface(cfg->ports[p].device) != NULL) {
+			run->port_ids[p] = FHD_KERNEL_PORT_ID(p);	/* no ethdev: a name for the reports */
+			continue;
+		}
 		fhd_device_name(cfg->ports[p].device, name, sizeof(name));
 		if (port_open(name, cfg->ports[p].rx_queues, cfg->ports[p].rx_descriptors, run->pool,
 			      &run->port_ids[p], err, sizeof(err)) != 0) {
@@ -1339,7 +1399,11 @@ static int fhd_ports_live_open(struct fhd_run *run)
 				continue;
 			/* The config checked both: a line's port is configured, its lcore polls. */
 			assert(owner != NULL && line->port_index < run->ports_open);
-			if (rx_lcore_queue_add(owner, run->port_ids[line->port_index], line->queue, 0) != 0) {
+			rc = fhd_line_join(run, owner, f, l);
+			if (rc < 0)
+				return rc;
+			if (rc == 0 &&
+			    rx_lcore_queue_add(owner, run->port_ids[line->port_index], line->queue, 0) != 0) {
 				fhd_log(LOG_ERR, "fhd: too many queues on lcore %u\n", cfg->feeds[f].lcore);
 				return -ENOSPC;
 			}
@@ -1376,6 +1440,23 @@ static int fhd_publish_start(struct fhd_run *run)
 	return fhd_publish_setup(cfg, run->rx, run->rings, run->views, run->publishers);
 }
 
+/* Port port_id's kernel sockets: datagrams received, dropped by the kernel, truncated. */
+static void fhd_kernel_port_counts(const struct fhd_run *run, uint16_t port_id, uint64_t *received,
+				   uint64_t *dropped, uint64_t *truncated)
+{
+	*received = *dropped = *truncated = 0;
+	for (uint16_t i = 0; i < run->cfg.rx_lcores_count; i++)
+		for (uint32_t q = 0; q < run->rx[i]->queues_count; q++) {
+			const struct rx_queue *rq = &run->rx[i]->queues[q];
+
+			if (rq->port_id != port_id)
+				continue;
+			*received += __atomic_load_n(&rq->packets, __ATOMIC_RELAXED);
+			*dropped += __atomic_load_n(&rq->kernel_dropped, __ATOMIC_RELAXED);
+			*truncated += __atomic_load_n(&rq->truncated, __ATOMIC_RELAXED);
+		}
+}
+
 /* Times the RX lcores found the pool low while polling port_id's queues. */
 static uint64_t fhd_port_pool_low(const struct fhd_run *run, uint16_t port_id)
 {
@@ -1409,7 +1490,11 @@ static void fhd_ports_stats_set(struct fhd_run *run)
 	for (uint32_t p = 0; p < run->ports_open && count < FH_STATS_PORTS_MAX; p++, count++) {
 		memset(&ports[count], 0, sizeof(ports[count]));
 		snprintf(ports[count].name, sizeof(ports[count].name), "%s", fhd_port_label(run, p, true));
-		if (rte_eth_stats_get(run->port_ids[p], &eth) == 0) {
+		if (FHD_PORT_IS_KERNEL(run->port_ids[p])) {
+			/* The kernel's drops (SO_RXQ_OVFL) are its port's misses. */
+			fhd_kernel_port_counts(run, run->port_ids[p], &ports[count].received,
+					       &ports[count].missed, &ports[count].errors);
+		} else if (rte_eth_stats_get(run->port_ids[p], &eth) == 0) {
 			ports[count].received = eth.ipackets;
 			ports[count].missed = eth.imissed;
 			ports[count].no_mbuf = eth.rx_nombuf;
@@ -1651,6 +1736,34 @@ static void fhd_lcores_report(FILE *out, const struct fhd_run *run)
 }
 
 /*
+ * A kernel port's lines: each socket's datagrams, the kernel's drops (its buffer was
+ * full: lost on that line) and the truncated ones, then the port's sums.
+ */
+static void fhd_kernel_port_print(FILE *out, const struct fhd_run *run, uint32_t p)
+{
+	uint16_t id = run->port_ids[p];
+	uint64_t received, dropped, truncated;
+
+	fhd_kernel_port_counts(run, id, &received, &dropped, &truncated);
+	fprintf(out, "port %s: received %" PRIu64 "  kernel_dropped %" PRIu64 "  truncated %" PRIu64
+		"  pool_low %" PRIu64 "\n", fhd_port_label(run, p, false), received, dropped, truncated,
+		fhd_port_pool_low(run, id));
+	for (uint16_t i = 0; i < run->cfg.rx_lcores_count; i++)
+		for (uint32_t q = 0; q < run->rx[i]->queues_count; q++) {
+			const struct rx_queue *rq = &run->rx[i]->queues[q];
+			struct in_addr g = { .s_addr = htonl(rq->group_ip) };
+			char group[INET_ADDRSTRLEN];
+
+			if (rq->port_id != id)
+				continue;
+			inet_ntop(AF_INET, &g, group, sizeof(group));
+			fprintf(out, "  socket %s:%u: received %" PRIu64 "  kernel_dropped %" PRIu64
+				"  truncated %" PRIu64 "\n", group, rq->udp_port, rq->packets,
+				rq->kernel_dropped, rq->truncated);
+		}
+}
+
+/*
  * The run's counters on stdout: throughput, lcores, captures, ports, feeds, journal,
  * stats; then the latency distributions and the book dump. 0, or -EIO when a file
  * could not be written.
@@ -1667,7 +1780,11 @@ static int fhd_report(struct fhd_run *run)
 		fhd_captures_report(stdout, &run->o, run->captures, run->rx[0], run->port_ids, run->ports_open);
 	for (uint32_t p = 0; p < run->ports_open; p++) {
 		snprintf(name, sizeof(name), "%s", fhd_port_label(run, p, false));
-		port_stats_print(stdout, run->port_ids[p], name, fhd_port_pool_low(run, run->port_ids[p]));
+		if (FHD_PORT_IS_KERNEL(run->port_ids[p]))
+			fhd_kernel_port_print(stdout, run, p);
+		else
+			port_stats_print(stdout, run->port_ids[p], name,
+					 fhd_port_pool_low(run, run->port_ids[p]));
 	}
 	for (uint16_t i = 0; i < cfg->rx_lcores_count; i++)
 		if (run->rx[i]->set.feeds_count > 0)
@@ -1708,16 +1825,23 @@ static void fhd_run_close(struct fhd_run *run)
 			pub_ring_close(&run->rings[i]);
 		}
 		for (uint32_t p = 0; p < run->ports_open; p++)
-			port_close(run->port_ids[p]);
+			if (!FHD_PORT_IS_KERNEL(run->port_ids[p]))
+				port_close(run->port_ids[p]);
 	}
 	if (run->captures_open)
 		for (uint32_t i = 0; i < run->o.replay_count; i++)
 			replay_capture_close(&run->captures[i]);
+	/* The RX lcores have stopped reading them: the groups are left. */
+	for (uint32_t i = 0; i < run->joins_count; i++)
+		kernel_leave(&run->joins[i], run->join_labels[i]);
 	if (run->eal_running) {
 		for (uint16_t f = 0; f < cfg->feeds_count; f++)
 			feed_destroy(run->feeds[f]);
-		for (uint16_t i = 0; i < cfg->rx_lcores_count; i++)
+		for (uint16_t i = 0; i < cfg->rx_lcores_count; i++) {
+			if (run->rx[i] != NULL)
+				rx_lcore_kernel_release(run->rx[i]);
 			rte_free(run->rx[i]);
+		}
 		rte_eal_cleanup();
 	}
 	fhd_outputs_close(&run->outputs);

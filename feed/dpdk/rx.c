@@ -9,6 +9,10 @@
 #include <assert.h>
 #include <errno.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <linux/errqueue.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
@@ -40,6 +44,7 @@ int rx_lcore_replay_queue_add(struct rx_lcore *rx, uint16_t port_id, bool counte
 	q = &rx->queues[rx->queues_count++];
 	memset(q, 0, sizeof(*q));
 	q->port_id = port_id;
+	q->fd = -1;
 	q->link = (uint8_t)link;
 	q->counted = counted;
 	q->expected = expected;
@@ -59,9 +64,36 @@ int rx_lcore_queue_add(struct rx_lcore *rx, uint16_t port_id, uint16_t queue, ui
 	rx->queues[rx->queues_count].port_id = port_id;
 	rx->queues[rx->queues_count].queue = queue;
 	rx->queues[rx->queues_count].expected = expected;
+	rx->queues[rx->queues_count].fd = -1;
 	rx->queues_count++;
 	assert(rx->queues_count <= RX_QUEUES_MAX);
 	return 0;
+}
+
+int rx_lcore_kernel_queue_add(struct rx_lcore *rx, uint16_t port_id, int fd, uint32_t group_ip,
+			      uint16_t udp_port, uint64_t *line_dropped)
+{
+	struct rx_queue *q;
+
+	assert(fd >= 0 && rx->queues_counted == 0);
+	if (rx->queues_count >= RX_QUEUES_MAX)
+		return -ENOSPC;
+	q = &rx->queues[rx->queues_count++];
+	memset(q, 0, sizeof(*q));
+	q->port_id = port_id;
+	q->fd = fd;
+	q->group_ip = group_ip;
+	q->udp_port = udp_port;
+	q->line_dropped = line_dropped;
+	return 0;
+}
+
+void rx_lcore_kernel_release(struct rx_lcore *rx)
+{
+	assert(rx->kernel_mbufs_count <= RX_BURST);
+	for (uint16_t i = 0; i < rx->kernel_mbufs_count; i++)
+		rte_pktmbuf_free(rx->kernel_mbufs[i]);
+	rx->kernel_mbufs_count = 0;
 }
 
 static void rx_mbuf_free(void *packet)
@@ -195,12 +227,109 @@ static uint16_t rx_burst_to_ethernet(struct rx_lcore *rx, enum packet_link link,
 	return kept;
 }
 
-/* The per-burst scratch of an RX lcore, on its stack: frames, journal entries, routes. */
+/*
+ * The per-burst scratch of an RX lcore, on its stack: frames, journal entries, routes,
+ * and what recvmmsg fills for a kernel socket (addresses, control messages, stamps).
+ */
 struct rx_burst {
 	struct rte_mbuf *mbufs[RX_BURST];
 	struct journal_entry journal[RX_BURST];
 	const struct feed_route *routes[RX_BURST];
+	uint64_t stamps[RX_BURST];	/* a kernel socket's RX time, ns since the epoch (0: none) */
+	struct mmsghdr msgs[RX_BURST];
+	struct iovec iov[RX_BURST];
+	struct sockaddr_in from[RX_BURST];
+	/* SCM_TIMESTAMPING (three timespecs) and SO_RXQ_OVFL (a u32), with room to spare. */
+	uint8_t control[RX_BURST][CMSG_SPACE(3 * sizeof(struct timespec)) + CMSG_SPACE(sizeof(uint32_t)) + 64]
+		__attribute__((aligned(8)));
 };
+
+/*
+ * A datagram's control messages: the software RX stamp into *stamp, the socket's
+ * drop counter into q's kernel_dropped (the counter is the socket's total so far).
+ */
+static inline void rx_kernel_control(struct rx_queue *q, struct msghdr *h, uint64_t *stamp)
+{
+	*stamp = 0;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c != NULL; c = CMSG_NXTHDR(h, c)) {
+		if (c->cmsg_level != SOL_SOCKET)
+			continue;
+		if (c->cmsg_type == SO_TIMESTAMPING && c->cmsg_len >= CMSG_LEN(sizeof(struct timespec))) {
+			struct timespec ts;	/* [0] software, [2] hardware */
+
+			memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+			*stamp = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+		} else if (c->cmsg_type == SO_RXQ_OVFL && c->cmsg_len >= CMSG_LEN(sizeof(uint32_t))) {
+			uint32_t total;
+
+			memcpy(&total, CMSG_DATA(c), sizeof(total));
+			uint32_t lost = total - q->ovfl_last;
+
+			if (lost != 0) {	/* read by the main lcore for its reports */
+				__atomic_store_n(&q->kernel_dropped, q->kernel_dropped + lost, __ATOMIC_RELAXED);
+				*q->line_dropped += lost;
+			}
+			q->ovfl_last = total;
+		}
+	}
+}
+
+/*
+ * Up to RX_BURST datagrams off a kernel socket, without blocking, each into one of the
+ * lcore's kept mbufs after room for the headers, which are then written in front:
+ * the frame a wire would have carried. The kept mbufs are topped up from the pool
+ * first (a mempool get, no allocation). Returns the frames in b->mbufs, stamps in
+ * b->stamps.
+ */
+static inline uint16_t rx_kernel_receive(struct rx_lcore *rx, struct rx_queue *q, struct rx_burst *b)
+{
+	uint16_t have = rx->kernel_mbufs_count, kept = 0;
+	int n;
+
+	if (have < RX_BURST && rte_pktmbuf_alloc_bulk(rx->pool, rx->kernel_mbufs + have, RX_BURST - have) == 0)
+		have = RX_BURST;
+	rx->kernel_mbufs_count = have;
+	if (unlikely(have == 0))
+		return 0;
+	for (uint16_t i = 0; i < have; i++) {
+		struct rte_mbuf *m = rx->kernel_mbufs[i];
+		struct msghdr *h = &b->msgs[i].msg_hdr;
+
+		b->iov[i].iov_base = rte_pktmbuf_mtod_offset(m, uint8_t *, PACKET_UDP_HEADERS_LEN);
+		b->iov[i].iov_len = rte_pktmbuf_tailroom(m) - PACKET_UDP_HEADERS_LEN;
+		h->msg_name = &b->from[i];
+		h->msg_namelen = sizeof(b->from[i]);
+		h->msg_iov = &b->iov[i];
+		h->msg_iovlen = 1;
+		h->msg_control = b->control[i];
+		h->msg_controllen = sizeof(b->control[i]);
+		h->msg_flags = 0;
+	}
+	n = recvmmsg(q->fd, b->msgs, have, MSG_DONTWAIT, NULL);
+	if (n <= 0)
+		return 0;
+	assert(n <= have);
+	for (int i = 0; i < n; i++) {
+		struct rte_mbuf *m = rx->kernel_mbufs[i];
+		struct msghdr *h = &b->msgs[i].msg_hdr;
+		uint32_t len = b->msgs[i].msg_len;
+
+		rx_kernel_control(q, h, &b->stamps[kept]);
+		if (unlikely((h->msg_flags & MSG_TRUNC) != 0)) {
+			q->truncated++;
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		packet_udp_headers_write(rte_pktmbuf_mtod(m, uint8_t *), ntohl(b->from[i].sin_addr.s_addr),
+					 ntohs(b->from[i].sin_port), q->group_ip, q->udp_port, len);
+		RTE_VERIFY(rte_pktmbuf_append(m, (uint16_t)(PACKET_UDP_HEADERS_LEN + len)) != NULL);
+		b->mbufs[kept++] = m;
+	}
+	/* The ones not filled stay for the next poll, at the front. */
+	memmove(rx->kernel_mbufs, rx->kernel_mbufs + n, (size_t)(have - n) * sizeof(rx->kernel_mbufs[0]));
+	rx->kernel_mbufs_count = (uint16_t)(have - n);
+	return kept;
+}
 
 /*
  * One burst of n frames (1..RX_BURST) taken off q: rewritten into Ethernet if q's
@@ -230,6 +359,9 @@ static inline void rx_burst_handle(struct rx_lcore *rx, const struct rx_queue *q
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = burst[i];
 		uint64_t rx_ns = *now_ns + rx->journal_epoch_ns;
+
+		if (q->fd >= 0 && b->stamps[i] != 0)
+			rx_ns = b->stamps[i];	/* the kernel's RX time, already since the epoch */
 
 		/* Capture time, never going backwards even where the capture does. */
 		if (rx->replay && (m->ol_flags & rx->timestamp_flag)) {
@@ -285,7 +417,10 @@ static inline uint32_t rx_queues_poll(struct rx_lcore *rx, struct rx_burst *b, u
 
 		if (q->done)
 			continue;
-		n = rte_eth_rx_burst(q->port_id, q->queue, b->mbufs, RX_BURST);
+		if (q->fd >= 0)
+			n = rx_kernel_receive(rx, q, b);
+		else
+			n = rte_eth_rx_burst(q->port_id, q->queue, b->mbufs, RX_BURST);
 		assert(n <= RX_BURST);
 		if (unlikely(--rx->pool_check_in == 0))
 			rx_pool_check(rx, q);

@@ -40,6 +40,14 @@ struct rx_queue {
 	uint64_t expected;	/* counted: packets the PMD will deliver (may be 0) */
 	uint64_t packets;	/* frames taken off the queue */
 	uint64_t pool_low;	/* times the pool went below a burst of free mbufs while polling it */
+	/* A kernel port's line socket (kernel_port.h): read with recvmmsg instead of rx_burst. */
+	int fd;			/* -1: a DPDK queue */
+	uint32_t group_ip;	/* the datagrams' destination, for the frame's headers */
+	uint16_t udp_port;
+	uint32_t ovfl_last;	/* the socket's drop count (SO_RXQ_OVFL) at the last datagram */
+	uint64_t kernel_dropped;	/* datagrams the kernel dropped on this socket (buffer full) */
+	uint64_t *line_dropped;	/* the same, on the line's own counters (feed_line_stats) */
+	uint64_t truncated;	/* datagrams larger than an mbuf: cut by the kernel, not decoded */
 };
 
 struct rx_lcore {
@@ -66,6 +74,8 @@ struct rx_lcore {
 	int64_t journal_epoch_ns;	/* live: RX clock to ns since the epoch */
 	uint64_t ns_per_tick_q32;	/* the TSC to ns (set by rx_lcore_run) */
 	struct rx_reply_journal reply_journals[CFG_FEEDS_MAX];	/* per feed of set, by index */
+	struct rte_mbuf *kernel_mbufs[RX_BURST];	/* kernel sockets receive into these (kept between polls) */
+	uint16_t kernel_mbufs_count;
 	volatile bool finished;
 } __attribute__((aligned(64)));
 
@@ -79,6 +89,19 @@ struct rx_lcore {
  * mbuf, or a full ring: counted (the recovery line's journal_dropped), nothing else.
  */
 void rx_reply_journal(void *context, const uint8_t *payload, uint32_t len, uint64_t now_ns);
+
+/*
+ * Adds a kernel port's line socket fd (non-blocking, bound to group_ip:udp_port),
+ * shown as port_id in the reports. The frames get Ethernet, IPv4 and UDP headers
+ * (source: the sender, destination: the group) so the feed path takes them as from
+ * a wire, and the kernel's RX timestamp is their journal time. The kernel's drops
+ * are counted on the queue and in *line_dropped. 0 or -ENOSPC.
+ */
+int rx_lcore_kernel_queue_add(struct rx_lcore *rx, uint16_t port_id, int fd, uint32_t group_ip,
+			      uint16_t udp_port, uint64_t *line_dropped);
+
+/* Gives the mbufs the kernel sockets were to receive into back to the pool (after the run). */
+void rx_lcore_kernel_release(struct rx_lcore *rx);
 
 /* The lcore entry point (rte_eal_remote_launch); arg is a struct rx_lcore. */
 int rx_lcore_run(void *arg);
