@@ -66,7 +66,14 @@ rm -f /dev/shm/$ring-*
 { "$FHD" --print-default-config; printf 'stats:\n  interval_ms: 200\n  segment: fhtest-%s\n  prometheus_file: %s/metrics.prom\n' $$ "$TMP"; } >"$TMP/stats.yaml"
 "$FHD" -c "$TMP/stats.yaml" --replay "$ROOT/pcaps/itch-demo.pcap" --replay-loop --duration 3 >"$TMP/live.log" 2>&1 &
 pid=$!
-sleep 1.5
+# Until fhd has published an interval with packets (its start is slower on a loaded
+# machine than the 1.5 s this once slept), for at most 10 s.
+for _ in $(seq 100); do
+	sleep 0.1
+	"$B/fh" stat --segment fhtest-$$ --json 2>/dev/null | python3 -c 'import json, sys
+s = json.load(sys.stdin)
+sys.exit(0 if s["state"] == "running" and s["feeds"][0]["interval"]["processing"]["count"] > 0 else 1)' 2>/dev/null && break
+done
 "$B/fh" stat --segment fhtest-$$ >"$TMP/stat.txt" 2>&1
 "$B/fh" stat --segment fhtest-$$ --json >"$TMP/stat.json" 2>&1
 cp "$TMP/metrics.prom" "$TMP/metrics.running" 2>/dev/null
