@@ -42,7 +42,8 @@ struct arbiter_packet {
 	const uint8_t *payload;
 	uint32_t len;
 	uint64_t rx_ns;		/* when it was received (the window's clock) */
-	uint64_t rx_tsc;	/* and the TSC then, for RX->publish latency */
+	uint64_t rx_tsc;	/* the port's earliest stamp of it as TSC, for RX->publish latency */
+	uint64_t feed_tsc;	/* the TSC when the feed started on it (>= rx_tsc): processing */
 };
 
 /* A held packet, and what arrived of it since: whether it can be trusted (issue 20). */

@@ -23,6 +23,7 @@ const char *const feed_latency_names[FEED_LATENCY_KINDS] = {
 	[FEED_LATENCY_PACKET] = "rx_to_publish_packet",
 	[FEED_LATENCY_MESSAGE] = "rx_to_publish_message",
 	[FEED_LATENCY_FEED_DELAY] = "feed_delay",
+	[FEED_LATENCY_PROCESSING] = "processing",
 };
 
 _Static_assert((int)FEED_BOOK_OK == (int)FH_BOOK_OK && (int)FEED_BOOK_RECOVERING == (int)FH_BOOK_RECOVERING &&
@@ -64,7 +65,12 @@ static void feed_packet_timed(struct feed *feed, const struct arbiter_packet *pa
 	struct hist *h = hist_recorder_active(&fl->recorder);
 	int64_t day_ns, delay_ns;
 
-	hist_record(&h[FEED_LATENCY_PACKET], feed_published_ns(feed, packet->rx_tsc));
+	uint64_t rx_to_publish_ns = feed_published_ns(feed, packet->rx_tsc);
+	/* The wait, RX stamp → the feed on it, taken out: ≤ rx_to_publish_ns, as ticks are. */
+	uint64_t wait_ns = clock_tsc_to_ns(packet->feed_tsc - packet->rx_tsc, fl->ns_per_tsc_q32);
+
+	hist_record(&h[FEED_LATENCY_PACKET], rx_to_publish_ns);
+	hist_record(&h[FEED_LATENCY_PROCESSING], rx_to_publish_ns - wait_ns);
 	uint64_t exchange_ts_ns = feed->timing.exchange_ts_ns;
 
 	if (exchange_ts_ns == UINT64_MAX)
@@ -620,9 +626,12 @@ static inline void feed_set_scan(struct feed_set *set, const uint8_t *frame, uin
 
 static void feed_recovery_capture(struct feed *feed, const struct feed_scan *scan, void *packet, uint64_t now_ns);
 
-/* Counts and hands over a scanned frame; takes ownership of packet. */
+/*
+ * Counts and hands over a scanned frame; takes ownership of packet. rx_tsc: the port's
+ * earliest stamp of it (UINT64_MAX: none, the feed's own start stands in).
+ */
 static const struct feed_route *feed_set_scanned_handle(struct feed_set *set, const struct feed_scan *scan,
-							void *packet, uint64_t now_ns,
+							void *packet, uint64_t now_ns, uint64_t rx_tsc,
 							void (*free_unrouted)(void *packet))
 {
 	struct feed_route *route = scan->route;
@@ -666,7 +675,8 @@ static const struct feed_route *feed_set_scanned_handle(struct feed_set *set, co
 	held.payload = scan->udp.payload;
 	held.len = scan->udp.payload_len;
 	held.rx_ns = now_ns;
-	held.rx_tsc = clock_tsc();
+	held.feed_tsc = clock_tsc();
+	held.rx_tsc = rx_tsc < held.feed_tsc ? rx_tsc : held.feed_tsc;
 	arbiter_offer(&feed->arbiter, &scan->frame, &held, now_ns);
 	return route;
 }
@@ -678,7 +688,7 @@ const struct feed_route *feed_set_packet_handle(struct feed_set *set, const uint
 	struct feed_scan scan;
 
 	feed_set_scan(set, frame, len, &scan);
-	return feed_set_scanned_handle(set, &scan, packet, now_ns, free_unrouted);
+	return feed_set_scanned_handle(set, &scan, packet, now_ns, UINT64_MAX, free_unrouted);
 }
 
 void feed_set_burst_scan(struct feed_set *set, uint32_t index, const uint8_t *frame, uint32_t len)
@@ -700,13 +710,14 @@ void feed_set_burst_scan(struct feed_set *set, uint32_t index, const uint8_t *fr
 }
 
 const struct feed_route *feed_set_burst_packet(struct feed_set *set, uint32_t index, void *packet,
-					       uint64_t now_ns, void (*free_unrouted)(void *packet))
+					       uint64_t now_ns, uint64_t rx_tsc,
+					       void (*free_unrouted)(void *packet))
 {
 	assert(index < set->burst_count);
 	if (index == 0)
 		decoder_pipeline_start(&set->pipeline);
 	set->pipeline.cursor = set->burst_first[index];
-	return feed_set_scanned_handle(set, &set->scans[index], packet, now_ns, free_unrouted);
+	return feed_set_scanned_handle(set, &set->scans[index], packet, now_ns, rx_tsc, free_unrouted);
 }
 
 void feed_set_expire(struct feed_set *set, uint64_t now_ns)
@@ -725,6 +736,8 @@ static void feed_recovery_offer(struct feed *feed, const struct decoder_frame *f
 		.kind = (uint8_t)frame->kind, .packet = packet, .payload = payload,
 		.len = len, .rx_ns = now_ns, .rx_tsc = clock_tsc(),
 	};
+
+	held.feed_tsc = held.rx_tsc;	/* taken off the worker's queue: no port stamp */
 
 	assert(frame->kind == DECODER_FRAME_DATA);
 	arbiter_offer(a, frame, &held, now_ns);

@@ -42,9 +42,10 @@ struct feed_line_stats {
 
 /* The latency histograms every feed keeps (one recorder set, swapped together). */
 enum feed_latency_kind {
-	FEED_LATENCY_PACKET,		/* RX → packet applied and published, per packet */
-	FEED_LATENCY_MESSAGE,		/* RX → message applied and published, per message */
+	FEED_LATENCY_PACKET,		/* RX stamp → packet applied and published, per packet */
+	FEED_LATENCY_MESSAGE,		/* RX stamp → message applied and published, per message */
 	FEED_LATENCY_FEED_DELAY,	/* exchange timestamp → RX time, per packet (first message) */
+	FEED_LATENCY_PROCESSING,	/* the feed started on the packet → published, per packet */
 	FEED_LATENCY_KINDS,
 };
 
@@ -198,10 +199,15 @@ int feed_set_add(struct feed_set *set, struct feed *feed);
  * least pipeline_orders_min live orders), then hand each over with
  * feed_set_burst_packet in the same order, then end the burst. A frame not scanned
  * (the burst's index past FEED_BURST_MAX) goes through feed_set_packet_handle.
+ * rx_tsc: the port's earliest stamp of the frame as TSC (the NIC's, or the TSC read
+ * as the burst came off the queue), where rx_to_publish starts; the processing
+ * histogram starts when the feed takes the frame here. UINT64_MAX: no stamp, both
+ * start here (as in feed_set_packet_handle).
  */
 void feed_set_burst_scan(struct feed_set *set, uint32_t index, const uint8_t *frame, uint32_t len);
 const struct feed_route *feed_set_burst_packet(struct feed_set *set, uint32_t index, void *packet,
-					       uint64_t now_ns, void (*free_unrouted)(void *packet));
+					       uint64_t now_ns, uint64_t rx_tsc,
+					       void (*free_unrouted)(void *packet));
 static inline void feed_set_burst_end(struct feed_set *set)
 {
 	set->burst_count = 0;

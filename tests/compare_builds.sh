@@ -15,7 +15,7 @@
 #  - the --dump-books file, byte for byte, and the exit code;
 #  - stdout and stderr, byte for byte after taking out only what depends on the
 #    clock or the pid (norm() below): the `throughput:` line (packets/s), the
-#    rx_to_publish_* percentile distributions and their table figures (RX->publish
+#    rx_to_publish_* and processing percentile distributions and their table figures (RX->publish
 #    latency, measured on the TSC; their counts are kept), the periodic `fhd: FEED:
 #    ... pkt/s` status lines, the journal line's writes (it also flushes on a timer),
 #    buffer_waits and backlog_max (how far the writer lagged), the pid in
@@ -63,11 +63,11 @@ norm() {
 	awk '
 	/^throughput: / { next }
 	/^fhd: [^ ]+: .* pkt\/s/ { next }
-	/^latency [^ ]+ rx_to_publish_[a-z]+ \(us\), percentile distribution:$/ {
+	/^latency [^ ]+ (rx_to_publish_[a-z]+|processing) \(us\), percentile distribution:$/ {
 		print $1, $2, $3, "(distribution left out: timing)"; skip = 1; next }
 	skip && /^#\[Buckets/ { skip = 0; next }
 	skip { next }
-	/^  [^ ]+ +rx_to_publish_[a-z]+ +[0-9]+ / { print "  " $1, $2, $3, "(percentiles left out: timing)"; next }
+	/^  [^ ]+ +(rx_to_publish_[a-z]+|processing) +[0-9]+ / { print "  " $1, $2, $3, "(percentiles left out: timing)"; next }
 	/^journal / { gsub(/ writes [0-9]+/, " writes *"); gsub(/buffer_waits [0-9]+/, "buffer_waits *")
 		      gsub(/backlog_max [0-9]+/, "backlog_max *") }
 	{ gsub(/fh-stats-[0-9]+/, "fh-stats-PID")

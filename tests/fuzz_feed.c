@@ -140,7 +140,7 @@ static uint64_t fuzz_run_bursts(struct feed_set *set, const uint8_t *data, size_
 		for (n = 0; n < burst && (frames[n] = fuzz_frame_next(data, size, &at, &lens[n])) != NULL; n++)
 			feed_set_burst_scan(set, n, frames[n], lens[n]);
 		for (uint32_t i = 0; i < n; i++) {
-			feed_set_burst_packet(set, i, frames[i], handed * 1000, fuzz_packet_free);
+			feed_set_burst_packet(set, i, frames[i], handed * 1000, UINT64_MAX, fuzz_packet_free);
 			handed++;
 		}
 		feed_set_burst_end(set);

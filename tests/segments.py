@@ -19,12 +19,12 @@ RING_MAGIC = 0x31474E4952484646
 VIEW_MAGIC = 0x31504F5448464646
 STATS_MAGIC = 0x3154415453484646
 HEADER = 4096
-# struct fh_stats_feed: name, counters, rates, latencies (512 bytes), then struct
+# struct fh_stats_feed: name, counters, rates, 4 latencies (640 bytes), then struct
 # fh_stats_recovery (36 uint64: book_state, the RX lcore's 22, the worker's 10, the arbiter's 2 and
 # configured), then
 # 9 uint64 (book refusals, snapshot counters, bad_sequence per line); after the 16 feeds,
 # ports_count, a spare word and 8 ports of a name and 5 uint64
-FEED = 512 + 36 * 8 + 9 * 8
+FEED = 640 + 36 * 8 + 9 * 8
 PORTS = 8 + 8 * (32 + 5 * 8)
 
 
@@ -96,15 +96,16 @@ def view(opt):
 
 def stats(opt):
     feeds = opt.get("feeds", 1)
-    out = bytearray(144 + 16 * FEED + PORTS)  # struct fh_stats_segment: header, 16 feeds, ports
+    out = bytearray(176 + 16 * FEED + PORTS)  # struct fh_stats_segment: header, 16 feeds, ports
     updated = opt.get("updated_ns", time.time_ns())
-    struct.pack_into("<QIIQQQII", out, 0, STATS_MAGIC, opt.get("version", 4), feeds, opt.get("seq", 2),
+    struct.pack_into("<QIIQQQII", out, 0, STATS_MAGIC, opt.get("version", 5), feeds, opt.get("seq", 2),
                      opt.get("pid", 1), updated, opt.get("interval_ms", 1000), opt.get("state", 1))
-    for k, kind in enumerate((b"rx_to_publish_packet", b"rx_to_publish_message", b"feed_delay")):
+    for k, kind in enumerate((b"rx_to_publish_packet", b"rx_to_publish_message", b"feed_delay",
+                               b"processing")):
         raw = kind if not opt.get("unterminated") else b"L" * 32
         out[48 + 32 * k:48 + 32 * k + len(raw)] = raw
     for f in range(min(feeds, 16)):
-        at = 144 + FEED * f
+        at = 176 + FEED * f
         name = opt.get("name%d" % f, "feed%d" % f)
         if isinstance(name, int):
             name = str(name)

@@ -47,7 +47,7 @@ for line in open(sys.argv[2]):
         report[m.group(1)] = [m.group(2)] + m.group(3).split() + (['~'] if m.group(4) else [])
 print('fhd:   ', fhd)
 print('report:', report)
-sys.exit(0 if fhd and fhd == report and len(fhd) == 3 else 1)
+sys.exit(0 if fhd and fhd == report and len(fhd) == 4 else 1)  # the four latencies
 EOF
 check "fh report's table is fhd's own, every column, on the same run" [ $? = 0 ]
 # The histogram's Count lines are for the files; the report fhd prints for people has
@@ -57,7 +57,7 @@ check "... and each .hgrm file carries them" bash -c "for f in '$TMP/work'/*.hgr
 for f in "$TMP/work"/*.hgrm; do grep -v '^#\[Count ' "$f" >"$TMP/rows/$(basename "$f")"; done
 (cd "$TMP/work" && "$B/fh" report "$TMP/rows" -o "$TMP/rows.png") >"$TMP/rows.txt" 2>&1
 check "a .hgrm without its histogram: percentiles from the rows, marked ~" \
-	bash -c "[ \$(grep -c ' ~\$' '$TMP/rows.txt') = 3 ] && grep -q '^~ percentiles read off' '$TMP/rows.txt'"
+	bash -c "[ \$(grep -c ' ~\$' '$TMP/rows.txt') = 4 ] && grep -q '^~ percentiles read off' '$TMP/rows.txt'"
 
 # Each name ends an open quote, runs a command three ways, and adds lines of script.
 inject="x'; system('touch \"\$FH_PWNED\"'); y='\`touch \"\$FH_PWNED\"\` \$(touch \"\$FH_PWNED\") \\\\ \\\" \" ; z"

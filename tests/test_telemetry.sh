@@ -122,7 +122,7 @@ for line in open(report):
         section["lines"][m.group(1)] = {k: int(v) for k, v in re.findall(r"(\w+) (\d+)", m.group(2))}
 table = {}
 for line in open(report):
-    m = re.match(r"^  (\S+) +(rx_to_publish_packet|rx_to_publish_message|feed_delay) +(\d+)((?: +[\d.]+){6})$", line)
+    m = re.match(r"^  (\S+) +(rx_to_publish_packet|rx_to_publish_message|feed_delay|processing) +(\d+)((?: +[\d.]+){6})$", line)
     if m:
         table[(m.group(1), m.group(2))] = (int(m.group(3)), [float(v) for v in m.group(4).split()])
 port = re.search(r"^port \S+: received (\d+) ", open(report).read(), re.M)
@@ -155,7 +155,7 @@ for key, f2 in feeds2.items():
           f1["packets"] <= eth1["ipackets"] and f2["packets"] <= eth2["ipackets"])
 for key, l2 in lat2.items():
     name, l1 = l2["name"], lat1[key]
-    for kind in ("rx_to_publish_packet", "rx_to_publish_message", "feed_delay"):
+    for kind in ("rx_to_publish_packet", "rx_to_publish_message", "feed_delay", "processing"):
         count, values = table.get((name, kind), (-1, [0] * 6))
         p = [l2[f"{kind}_{s}_ns"] for s in ("p50", "p90", "p99", "p999", "p9999", "max")]
         check(f"{name} {kind}: percentiles in order {p}", p == sorted(p))

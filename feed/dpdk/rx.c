@@ -332,13 +332,16 @@ static inline uint16_t rx_kernel_receive(struct rx_lcore *rx, struct rx_queue *q
 }
 
 /*
- * One burst of n frames (1..RX_BURST) taken off q: rewritten into Ethernet if q's
- * link is not, timed (the TSC live, the capture's own time in a replay, advancing
- * *now_ns), handed to the feed set one by one, then to the journal. A frame chained
- * across mbufs is counted as segmented and freed. Inlined: the RX hot path.
+ * One burst of n frames (1..RX_BURST) taken off q at rx_tsc (the TSC read as
+ * rte_eth_rx_burst returned: every frame's RX stamp, where rx_to_publish starts, so
+ * the time a frame waits behind the rest of its burst is in it): rewritten into
+ * Ethernet if q's link is not, timed for the windows (rx_tsc live, the capture's own
+ * time in a replay, advancing *now_ns), handed to the feed set one by one, then to
+ * the journal. A frame chained across mbufs is counted as segmented and freed.
+ * Inlined: the RX hot path.
  */
 static inline void rx_burst_handle(struct rx_lcore *rx, const struct rx_queue *q, struct rx_burst *b,
-				   uint16_t n, uint64_t *now_ns, uint64_t ns_per_tick_q32)
+				   uint16_t n, uint64_t rx_tsc, uint64_t *now_ns, uint64_t ns_per_tick_q32)
 {
 	struct rte_mbuf **burst = b->mbufs;
 	uint32_t journaled = 0;
@@ -347,7 +350,7 @@ static inline void rx_burst_handle(struct rx_lcore *rx, const struct rx_queue *q
 		n = rx_burst_to_ethernet(rx, (enum packet_link)q->link, burst, n);
 	/* A looping replay has no capture time (infinite_rx): its windows run on the TSC. */
 	if (!rx->replay || rx->queues_counted == 0)
-		*now_ns = clock_tsc_to_ns(rte_rdtsc(), ns_per_tick_q32);
+		*now_ns = clock_tsc_to_ns(rx_tsc, ns_per_tick_q32);
 	/* The pipeline: every frame's headers and messages found before any is applied. */
 	_Static_assert(RX_BURST <= FEED_BURST_MAX, "a burst fits the feed set's scan");
 	for (uint16_t i = 0; i < n; i++) {
@@ -385,7 +388,7 @@ static inline void rx_burst_handle(struct rx_lcore *rx, const struct rx_queue *q
 		/* The journal's own reference, taken before the feed may free the mbuf. */
 		if (rx->journal != NULL)
 			rte_mbuf_refcnt_update(m, 1);
-		b->routes[journaled] = feed_set_burst_packet(&rx->set, i, m, *now_ns, rx_mbuf_free);
+		b->routes[journaled] = feed_set_burst_packet(&rx->set, i, m, *now_ns, rx_tsc, rx_mbuf_free);
 		if (rx->journal == NULL)
 			continue;
 		b->journal[journaled].mbuf = m;
@@ -413,6 +416,7 @@ static inline uint32_t rx_queues_poll(struct rx_lcore *rx, struct rx_burst *b, u
 
 	for (uint32_t qi = 0; qi < rx->queues_count; qi++) {
 		struct rx_queue *q = &rx->queues[qi];
+		uint64_t rx_tsc;
 		uint16_t n;
 
 		if (q->done)
@@ -421,6 +425,7 @@ static inline uint32_t rx_queues_poll(struct rx_lcore *rx, struct rx_burst *b, u
 			n = rx_kernel_receive(rx, q, b);
 		else
 			n = rte_eth_rx_burst(q->port_id, q->queue, b->mbufs, RX_BURST);
+		rx_tsc = rte_rdtsc();	/* the burst's RX stamp, before anything else is done */
 		assert(n <= RX_BURST);
 		if (unlikely(--rx->pool_check_in == 0))
 			rx_pool_check(rx, q);
@@ -433,7 +438,7 @@ static inline uint32_t rx_queues_poll(struct rx_lcore *rx, struct rx_burst *b, u
 		}
 		received += n;
 		q->packets += n;
-		rx_burst_handle(rx, q, b, n, now_ns, ns_per_tick_q32);
+		rx_burst_handle(rx, q, b, n, rx_tsc, now_ns, ns_per_tick_q32);
 		if (q->counted && q->packets >= q->expected) {
 			q->done = true;
 			(*done)++;

@@ -21,10 +21,11 @@ extern "C" {
 #endif
 
 #define FH_STATS_MAGIC 0x3154415453484646ull	/* "FFHSTAT1" little-endian */
-#define FH_STATS_VERSION 4	/* 3: book refusals, snapshot and bad_sequence counters, ports;
-				 * 4: which recovery a feed has, replies won, joins unrecovered */
+#define FH_STATS_VERSION 5	/* 3: book refusals, snapshot and bad_sequence counters, ports;
+				 * 4: which recovery a feed has, replies won, joins unrecovered;
+				 * 5: a fourth latency, processing */
 #define FH_STATS_FEEDS_MAX 16
-#define FH_STATS_LATENCIES 3
+#define FH_STATS_LATENCIES 4
 #define FH_STATS_NAME_MAX 32
 #define FH_STATS_LINES 3		/* A, B, and the recovery replies */
 #define FH_STATS_PORTS_MAX 8
