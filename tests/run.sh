@@ -23,7 +23,9 @@ As root it changes this machine while the tests run, and undoes each change:
   sysctl     fs.protected_regular set to 0, 1 and 2 in turn, then restored (test_shm_segment)
   network    namespaces fhtest<pid> and fhjr<pid>, each with a veth pair (fhv<pid>a/b,
              fhj<pid>a/b) that tcpreplay sends into (test_live, test_journal_recovery);
-             a veth pair fhp<pid>a/b without a namespace (test_privileges)
+             namespaces fhkrx<pid> and fhktx<pid> joined by a veth pair fhk<pid>a/b,
+             where fhd joins multicast groups (test_kernel_port); a veth pair
+             fhp<pid>a/b without a namespace (test_privileges)
   mounts     two small tmpfs (1 MiB, 64 KiB) inside the test's /tmp/fh-test.* directory
              (test_journal)
   files      /dev/shm segments named fh*<pid>* and /tmp/fh-test.* directories, removed;
