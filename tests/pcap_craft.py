@@ -19,6 +19,9 @@ pcap and pcapng formats (and the Linux cooked headers), never by fhd's own code.
                                        after IN1's last): one session after another
   pcap_craft.py holes IN OUT F-L ...   without the MoldUDP64 packets (both lines) whose
                                        first sequence number is in F..L: holes no line fills
+  pcap_craft.py from-seq IN OUT SEQ    the MoldUDP64 packets whose first sequence number
+                                       is SEQ or more (a late join's lines); prints the
+                                       first one kept
   pcap_craft.py lost FULL LOSSY        the messages FULL carries and LOSSY lacks, one run
                                        of sequence numbers F-L a line (what drop-both lost)
   pcap_craft.py hostile OUT            frames to the default config's line A that lie at
@@ -279,6 +282,13 @@ def odd_capture(kind, recs):
     raise SystemExit('unknown odd capture ' + kind)
 
 
+def mold_seq(frame):
+    """The MoldUDP64 first sequence number of an Ethernet/IPv4/UDP frame, else None."""
+    et, l3 = network(frame)
+    udp = l3[(l3[0] & 15) * 4:] if et == b'\x08\x00' and len(l3) > 20 else b''
+    return struct.unpack_from('>Q', udp, 18)[0] if len(udp) >= 28 else None
+
+
 def drop_both(recs, rate, seed):
     """Frames of recs without the MoldUDP64 data packets chosen (each with probability
     rate, by sequence number, seeded) on every line: holes only recovery can fill."""
@@ -388,13 +398,13 @@ def main(argv):
     elif cmd == 'holes':
         _, recs = read(argv[2])
         holes = [tuple(int(x) for x in r.split('-')) for r in argv[4:]]
-
-        def seq(frame):
-            et, l3 = network(frame)
-            udp = l3[(l3[0] & 15) * 4:] if et == b'\x08\x00' and len(l3) > 20 else b''
-            return struct.unpack_from('>Q', udp, 18)[0] if len(udp) >= 28 else None
         write(argv[3], 1, [(s, us, d) for s, us, d in recs
-                           if not any(f <= (seq(d) or 0) <= last for f, last in holes)])
+                           if not any(f <= (mold_seq(d) or 0) <= last for f, last in holes)])
+    elif cmd == 'from-seq':
+        _, recs = read(argv[2])
+        kept = [(s, us, d) for s, us, d in recs if (mold_seq(d) or 0) >= int(argv[4])]
+        write(argv[3], 1, kept)
+        print(mold_seq(kept[0][2]) if kept else '')
     elif cmd == 'lost':
         print('\n'.join(runs(messages(read(argv[2])[1]) - messages(read(argv[3])[1]))))
     elif cmd == 'count':

@@ -96,21 +96,7 @@ check "live recovery: no gap, holes filled ($(counter "$TMP/rec.log" "recovery: 
 # and again), and the snapshot is confirmed by the lines: one login, ok, the complete
 # session's books.
 # The capture from the first packet at or past 8001; the snapshot as of that packet.
-join_seq=$(python3 - "$TMP/full.pcap" "$TMP/join.pcap" 8001 <<'PY'
-import struct, sys
-d, at, out, first = open(sys.argv[1], 'rb').read(), 24, [], None
-out.append(d[:24])
-while at + 16 <= len(d):
-    n = struct.unpack_from('<I', d, at + 8)[0]
-    m = d[at + 16 + 42:at + 16 + n]
-    if len(m) >= 20 and struct.unpack_from('>Q', m, 10)[0] >= int(sys.argv[3]):
-        out.append(d[at:at + 16 + n])
-        first = first or struct.unpack_from('>Q', m, 10)[0]
-    at += 16 + n
-open(sys.argv[2], 'wb').write(b''.join(out))
-print(first)
-PY
-)
+join_seq=$(python3 "$ROOT/tests/pcap_craft.py" from-seq "$TMP/full.pcap" "$TMP/join.pcap" 8001)
 python3 "$ROOT/tools/glimpse_server.py" --pcap "$TMP/full.pcap" --as-of "$join_seq" --username fh --password secret \
 	--pace-ms 4 --listen 127.0.0.1:0 >"$TMP/glimpse.out" 2>"$TMP/glimpse.err" &
 glimpse_pid=$!

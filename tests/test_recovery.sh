@@ -135,18 +135,7 @@ rm -f /dev/shm/$ring-1 /dev/shm/$ring-1-top
 
 echo "== GLIMPSE late join"
 # The capture starts mid-session: no packet before sequence 12001.
-python3 - "$TMP/s.pcap" "$TMP/join.pcap" 12001 <<'PY'
-import struct, sys
-d, at, out = open(sys.argv[1], 'rb').read(), 24, []
-out.append(d[:24])
-while at + 16 <= len(d):
-    n = struct.unpack_from('<I', d, at + 8)[0]
-    m = d[at + 16 + 42:at + 16 + n]
-    if len(m) >= 20 and struct.unpack_from('>Q', m, 10)[0] >= int(sys.argv[3]):
-        out.append(d[at:at + 16 + n])
-    at += 16 + n
-open(sys.argv[2], 'wb').write(b''.join(out))
-PY
+python3 "$CRAFT" from-seq "$TMP/s.pcap" "$TMP/join.pcap" 12001 >/dev/null
 # join NAME GLIMPSE_OPTIONS EXTRA_SECTION: a join through the snapshot server.
 join() {
 	local name=$1 opts=$2 extra=${3:-}
