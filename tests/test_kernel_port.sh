@@ -104,6 +104,18 @@ check "asm: each join and leave logged with the interface" \
 	[ "$(grep -cE "(joined|left) group .* on $rx_if\$" "$TMP/asm.log")" = 4 ]
 check "asm: no receive buffer warning (rcvbuf_bytes honoured)" \
 	bash -c "! grep -q 'receive buffer' '$TMP/asm.log'"
+# rx_to_publish starts at the kernel's RX stamp (softirq time), mapped to the TSC;
+# processing when the feed takes the frame, after recvmmsg returned it: the socket
+# queue and the system call are in the first and not in the second, so its median
+# is at least processing's (the drops run below shows the stamp is the kernel's).
+check "asm: the start line says where rx_to_publish starts" \
+	grep -q "port k: rx_to_publish starts at: kernel RX timestamp" "$TMP/asm.log"
+p50() { grep -E "^  itch +$1 " "$TMP/asm.log" | awk '{print $4}'; }
+check "asm: rx_to_publish_packet p50 $(p50 rx_to_publish_packet) us >= processing p50 $(p50 processing) us, below 10 ms" \
+	awk -v a="$(p50 rx_to_publish_packet)" -v b="$(p50 processing)" \
+	'BEGIN { exit !(a != "" && b != "" && a + 0 >= b + 0 && a + 0 < 10000) }'
+check "asm: every kernel RX stamp was usable (stamps_rejected 0)" \
+	bash -c "! grep -E '^  socket .*stamps_rejected [1-9]' '$TMP/asm.log'"
 
 run_fhd ssm_wrong 10.0.0.9 10.0.0.9
 check "ssm, another source: nothing taken ($(counter "$TMP/ssm_wrong.log" "^port k:" received))" \
@@ -155,4 +167,11 @@ inside=$(awk -v a="$started" -v b="$ended" '$1 >= a && $1 <= b { n++ } END { pri
 check "drops: the journal has the kernel's RX times ($early frames stamped while fhd was stopped, read 1 s later)" \
 	[ "$early" -gt 0 ]
 check "drops: every journal time is within the run ($inside of $received)" [ "$inside" = "$received" ]
+# ... and rx_to_publish starts there too: the frames that waited in the socket while
+# fhd was stopped (1 s) carry that wait, processing (from when the feed took them)
+# does not. A clock started after recvmmsg would show microseconds in both.
+max() { grep -E "^  itch +$1 " "$TMP/drops.log" | awk '{print $9}'; }
+check "drops: rx_to_publish_packet max $(max rx_to_publish_packet) us holds the 1 s in the socket, processing max $(max processing) us does not" \
+	awk -v a="$(max rx_to_publish_packet)" -v b="$(max processing)" \
+	'BEGIN { exit !(a != "" && b != "" && a + 0 >= 800000 && a + 0 < 10000000 && b + 0 < 100000) }'
 finish

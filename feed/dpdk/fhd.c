@@ -1369,6 +1369,22 @@ static int fhd_line_join(struct fhd_run *run, struct rx_lcore *owner, uint16_t f
 	return 1;
 }
 
+/*
+ * Where a live DPDK port's rx_to_publish starts, said once at start: the TSC read as
+ * rte_eth_rx_burst returns. The PMD's offer of NIC RX timestamps is said too: fhd
+ * does not read them yet (no PMD on hand to test the NIC-clock-to-TSC mapping with).
+ */
+static void fhd_port_clock_say(const char *name, uint16_t port_id)
+{
+	struct rte_eth_dev_info info;
+	bool offered = rte_eth_dev_info_get(port_id, &info) == 0 &&
+		       (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TIMESTAMP) != 0;
+
+	fhd_log(LOG_INFO, "fhd: port %s: rx_to_publish starts at: TSC after rx_burst (%s)\n", name,
+		offered ? "the PMD offers NIC RX timestamps; fhd does not read them yet" :
+			  "the PMD offers no NIC RX timestamp");
+}
+
 /* Live ports: the configured devices, and each feed line's queue on its feed's lcore. */
 static int fhd_ports_live_open(struct fhd_run *run)
 {
@@ -1380,6 +1396,8 @@ static int fhd_ports_live_open(struct fhd_run *run)
 	for (uint16_t p = 0; p < cfg->ports_count; p++, run->ports_open++) {
 		if (kernel_device_iface(cfg->ports[p].device) != NULL) {
 			run->port_ids[p] = FHD_KERNEL_PORT_ID(p);	/* no ethdev: a name for the reports */
+			fhd_log(LOG_INFO, "fhd: port %s: rx_to_publish starts at: kernel RX timestamp "
+				"(SO_TIMESTAMPING, software)\n", cfg->ports[p].name);
 			continue;
 		}
 		fhd_device_name(cfg->ports[p].device, name, sizeof(name));
@@ -1388,6 +1406,7 @@ static int fhd_ports_live_open(struct fhd_run *run)
 			fhd_log(LOG_ERR, "fhd: %s\n", err);
 			return -EIO;
 		}
+		fhd_port_clock_say(cfg->ports[p].name, run->port_ids[p]);
 	}
 	for (uint16_t f = 0; f < cfg->feeds_count; f++) {
 		struct rx_lcore *owner = fhd_rx_for(run->rx, cfg, cfg->feeds[f].lcore);
@@ -1737,7 +1756,8 @@ static void fhd_lcores_report(FILE *out, const struct fhd_run *run)
 
 /*
  * A kernel port's lines: each socket's datagrams, the kernel's drops (its buffer was
- * full: lost on that line) and the truncated ones, then the port's sums.
+ * full: lost on that line), the truncated ones and those whose kernel RX stamp was
+ * unusable (rx_to_publish started at the TSC for them), then the port's sums.
  */
 static void fhd_kernel_port_print(FILE *out, const struct fhd_run *run, uint32_t p)
 {
@@ -1758,8 +1778,8 @@ static void fhd_kernel_port_print(FILE *out, const struct fhd_run *run, uint32_t
 				continue;
 			inet_ntop(AF_INET, &g, group, sizeof(group));
 			fprintf(out, "  socket %s:%u: received %" PRIu64 "  kernel_dropped %" PRIu64
-				"  truncated %" PRIu64 "\n", group, rq->udp_port, rq->packets,
-				rq->kernel_dropped, rq->truncated);
+				"  truncated %" PRIu64 "  stamps_rejected %" PRIu64 "\n", group, rq->udp_port,
+				rq->packets, rq->kernel_dropped, rq->truncated, rq->stamps_rejected);
 		}
 }
 

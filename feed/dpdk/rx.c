@@ -236,6 +236,7 @@ struct rx_burst {
 	struct journal_entry journal[RX_BURST];
 	const struct feed_route *routes[RX_BURST];
 	uint64_t stamps[RX_BURST];	/* a kernel socket's RX time, ns since the epoch (0: none) */
+	uint64_t stamp_tscs[RX_BURST];	/* the same on the TSC: where each frame's rx_to_publish starts */
 	struct mmsghdr msgs[RX_BURST];
 	struct iovec iov[RX_BURST];
 	struct sockaddr_in from[RX_BURST];
@@ -275,11 +276,36 @@ static inline void rx_kernel_control(struct rx_queue *q, struct msghdr *h, uint6
 }
 
 /*
+ * The kernel's RX stamps of a burst (CLOCK_REALTIME) on the TSC, into b->stamp_tscs:
+ * each stamp's age against a CLOCK_REALTIME read now, taken back from a TSC read now.
+ * The pair is read per burst, so a step of the wall clock shifts at most the bursts
+ * that straddle it. A stamp in the future, older than RX_STAMP_AGE_MAX_NS, or absent
+ * counts on q (stamps_rejected) and starts at now: a latency of 0, never a huge or
+ * negative one.
+ */
+static inline void rx_kernel_stamps_to_tsc(struct rx_lcore *rx, struct rx_queue *q, struct rx_burst *b,
+					   uint16_t n)
+{
+	uint64_t now_tsc = rte_rdtsc(), now_ns = clock_realtime_ns();
+
+	for (uint16_t i = 0; i < n; i++) {
+		uint64_t age_ns = now_ns - b->stamps[i];
+
+		if (unlikely(b->stamps[i] == 0 || b->stamps[i] > now_ns || age_ns > RX_STAMP_AGE_MAX_NS)) {
+			q->stamps_rejected++;
+			b->stamp_tscs[i] = now_tsc;
+			continue;
+		}
+		b->stamp_tscs[i] = now_tsc - (uint64_t)(((__uint128_t)age_ns * rx->tsc_per_ns_q32) >> 32);
+	}
+}
+
+/*
  * Up to RX_BURST datagrams off a kernel socket, without blocking, each into one of the
  * lcore's kept mbufs after room for the headers, which are then written in front:
  * the frame a wire would have carried. The kept mbufs are topped up from the pool
  * first (a mempool get, no allocation). Returns the frames in b->mbufs, stamps in
- * b->stamps.
+ * b->stamps and, on the TSC, in b->stamp_tscs.
  */
 static inline uint16_t rx_kernel_receive(struct rx_lcore *rx, struct rx_queue *q, struct rx_burst *b)
 {
@@ -328,13 +354,15 @@ static inline uint16_t rx_kernel_receive(struct rx_lcore *rx, struct rx_queue *q
 	/* The ones not filled stay for the next poll, at the front. */
 	memmove(rx->kernel_mbufs, rx->kernel_mbufs + n, (size_t)(have - n) * sizeof(rx->kernel_mbufs[0]));
 	rx->kernel_mbufs_count = (uint16_t)(have - n);
+	rx_kernel_stamps_to_tsc(rx, q, b, kept);
 	return kept;
 }
 
 /*
  * One burst of n frames (1..RX_BURST) taken off q at rx_tsc (the TSC read as
  * rte_eth_rx_burst returned: every frame's RX stamp, where rx_to_publish starts, so
- * the time a frame waits behind the rest of its burst is in it): rewritten into
+ * the time a frame waits behind the rest of its burst is in it; a kernel socket's
+ * frames start earlier, at the kernel's own stamps, b->stamp_tscs): rewritten into
  * Ethernet if q's link is not, timed for the windows (rx_tsc live, the capture's own
  * time in a replay, advancing *now_ns), handed to the feed set one by one, then to
  * the journal. A frame chained across mbufs is counted as segmented and freed.
@@ -388,7 +416,8 @@ static inline void rx_burst_handle(struct rx_lcore *rx, const struct rx_queue *q
 		/* The journal's own reference, taken before the feed may free the mbuf. */
 		if (rx->journal != NULL)
 			rte_mbuf_refcnt_update(m, 1);
-		b->routes[journaled] = feed_set_burst_packet(&rx->set, i, m, *now_ns, rx_tsc, rx_mbuf_free);
+		b->routes[journaled] = feed_set_burst_packet(&rx->set, i, m, *now_ns,
+							     q->fd >= 0 ? b->stamp_tscs[i] : rx_tsc, rx_mbuf_free);
 		if (rx->journal == NULL)
 			continue;
 		b->journal[journaled].mbuf = m;
@@ -455,6 +484,7 @@ int rx_lcore_run(void *arg)
 	uint32_t done = 0;
 
 	rx->ns_per_tick_q32 = ns_per_tick_q32;
+	rx->tsc_per_ns_q32 = (uint64_t)(((__uint128_t)rte_get_tsc_hz() << 32) / 1000000000u);
 	assert(rx->queues_count <= RX_QUEUES_MAX && rx->pool != NULL);
 	rx->pool_check_in = RX_POOL_CHECK_POLLS;
 	for (uint32_t qi = 0; qi < rx->queues_count; qi++)

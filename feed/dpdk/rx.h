@@ -18,6 +18,8 @@
 #define RX_BURST 32
 #define RX_QUEUES_MAX 32
 #define RX_POOL_CHECK_POLLS 256	/* queue polls between two looks at the packet pool */
+/* A kernel RX stamp older than this is taken for a wall clock step, not a wait. */
+#define RX_STAMP_AGE_MAX_NS (10ull * 1000 * 1000 * 1000)
 
 _Static_assert(RX_BURST <= CFG_RX_BURST_MAX, "the config counts the burst an RX lcore holds");
 
@@ -48,6 +50,7 @@ struct rx_queue {
 	uint64_t kernel_dropped;	/* datagrams the kernel dropped on this socket (buffer full) */
 	uint64_t *line_dropped;	/* the same, on the line's own counters (feed_line_stats) */
 	uint64_t truncated;	/* datagrams larger than an mbuf: cut by the kernel, not decoded */
+	uint64_t stamps_rejected;	/* datagrams without a usable kernel RX stamp (rx.c) */
 };
 
 struct rx_lcore {
@@ -73,6 +76,7 @@ struct rx_lcore {
 	uint32_t journal_unrouted;	/* journal interface of frames addressed to no line */
 	int64_t journal_epoch_ns;	/* live: RX clock to ns since the epoch */
 	uint64_t ns_per_tick_q32;	/* the TSC to ns (set by rx_lcore_run) */
+	uint64_t tsc_per_ns_q32;	/* ns to TSC ticks, 32.32 (set by rx_lcore_run) */
 	struct rx_reply_journal reply_journals[CFG_FEEDS_MAX];	/* per feed of set, by index */
 	struct rte_mbuf *kernel_mbufs[RX_BURST];	/* kernel sockets receive into these (kept between polls) */
 	uint16_t kernel_mbufs_count;
