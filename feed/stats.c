@@ -233,7 +233,7 @@ static void stats_label_write(FILE *out, const char *value)
 }
 
 /*
- * The book's refusals (one family, by what ran out), each line's bad_sequence, and the
+ * The book's refusals (one family, by what ran out), each line's counters, and the
  * ports' counters with fhd's pool_low.
  */
 static void stats_prometheus_refusals_write(FILE *out, const struct fh_stats_segment *seg)
@@ -263,12 +263,16 @@ static void stats_prometheus_refusals_write(FILE *out, const struct fh_stats_seg
 			"fh_book_refused_total{feed=\"%s\",what=\"levels\"} %" PRIu64 "\n", f->name,
 			f->instruments_full, f->name, f->orders_full, f->name, f->levels_full);
 	}
-	fprintf(out, "# HELP fh_bad_sequence_total Packets dropped per line: a sequence jump ahead no "
-		"line confirmed.\n# TYPE fh_bad_sequence_total counter\n");
-	for (uint32_t i = 0; i < seg->feeds_count; i++)
-		for (int l = 0; l < FH_STATS_LINES; l++)
-			fprintf(out, "fh_bad_sequence_total{feed=\"%s\",line=\"%s\"} %" PRIu64 "\n",
-				seg->feeds[i].name, fh_stats_line_names[l], seg->feeds[i].bad_sequence[l]);
+	for (size_t c = 0; c < FH_STATS_LINE_COUNTERS; c++) {
+		const struct fh_stats_line_counter *lc = &fh_stats_line_counters[c];
+
+		fprintf(out, "# HELP fh_%s_total %s\n# TYPE fh_%s_total counter\n", lc->word, lc->help, lc->word);
+		for (uint32_t i = 0; i < seg->feeds_count; i++)
+			for (unsigned l = 0; l < FH_STATS_LINES; l++)
+				fprintf(out, "fh_%s_total{feed=\"%s\",line=\"%s\"} %" PRIu64 "\n", lc->word,
+					seg->feeds[i].name, fh_stats_line_names[l],
+					fh_stats_line_value(&seg->feeds[i], lc, l));
+	}
 	if (seg->ports_count == 0)
 		return;
 	for (size_t k = 0; k < sizeof(ports) / sizeof(ports[0]); k++) {

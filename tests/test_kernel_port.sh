@@ -19,7 +19,7 @@ tx_if=fhk$$b
 cleanup() {
 	ip netns del "$rx_ns" 2>/dev/null
 	ip netns del "$tx_ns" 2>/dev/null
-	rm -rf "$TMP"
+	lib_cleanup
 }
 trap cleanup EXIT
 if ! ip netns add "$rx_ns" 2>/dev/null || ! ip netns add "$tx_ns" 2>/dev/null ||
@@ -134,7 +134,9 @@ check "ssm: left after it stopped" \
 # after SIGCONT the session plays again, and its datagrams carry the socket's drop
 # count (SO_RXQ_OVFL). Every datagram sent is either received or counted dropped,
 # per line and per port.
-config "" "" 65536 >"$TMP/drops.yaml"
+{ config "" "" 65536; printf 'stats: { interval_ms: 100, segment: fhkp%s, prometheus_file: %s/drops.prom }\n' $$ "$TMP"; } \
+	>"$TMP/drops.yaml"
+shm_prefixes+=(fhkp$$)
 mkdir -m 0700 "$TMP/journal"
 started=$(date +%s.%N)
 ip netns exec "$rx_ns" "$FHD" -c "$TMP/drops.yaml" --journal "$TMP/journal" >"$TMP/drops.log" 2>&1 &
@@ -148,6 +150,8 @@ kill -CONT "$fhd_pid"
 sleep 0.5
 ip netns exec "$tx_ns" tcpreplay -q --intf1="$tx_if" --pps=20000 "$TMP/session.pcap" >"$TMP/tcpreplay.log" 2>&1
 sleep 0.5
+sock=$(sed -nE 's/^fhd: DPDK telemetry on ([^ ]+) .*/\1/p' "$TMP/drops.log")
+[ -n "$sock" ] && python3 "$ROOT/tools/fh_telemetry.py" --socket "$sock" /fh/feeds >"$TMP/drops.telemetry" 2>&1
 kill -TERM "$fhd_pid"
 wait "$fhd_pid"
 ended=$(date +%s.%N)
@@ -159,6 +163,27 @@ check "drops: the kernel dropped some ($dropped) while fhd was stopped" [ "${dro
 check "drops: received $received + dropped $dropped = sent $((2 * frames))" \
 	[ "$((received + dropped))" = "$((2 * frames))" ]
 check "drops: the lines' kernel_dropped ($line_a + $line_b) are the port's" [ "$((line_a + line_b))" = "$dropped" ]
+# The same per-line counts while fhd runs: the stats segment (fh stat, text and JSON),
+# the Prometheus file and telemetry's /fh/feeds, against the exit report's line rows.
+"$B/fh" stat --segment fhkp$$ >"$TMP/drops.stat" 2>&1
+"$B/fh" stat --segment fhkp$$ --json >"$TMP/drops.json" 2>&1
+check "drops: fh stat shows kernel_dropped per line ($(grep kernel_dropped "$TMP/drops.stat"))" \
+	grep -qE "^  kernel_dropped: A $line_a  B $line_b  recovery 0$" "$TMP/drops.stat"
+check "drops: fh stat --json too" python3 -c 'import json, sys
+f = json.load(open(sys.argv[1]))["feeds"][0]
+sys.exit(f["kernel_dropped"] != {"A": int(sys.argv[2]), "B": int(sys.argv[3]), "recovery": 0})' \
+	"$TMP/drops.json" "$line_a" "$line_b"
+check "drops: Prometheus fh_kernel_dropped_total per line" bash -c \
+	"grep -qx 'fh_kernel_dropped_total{feed=\"itch\",line=\"A\"} $line_a' '$TMP/drops.prom' &&
+	 grep -qx 'fh_kernel_dropped_total{feed=\"itch\",line=\"B\"} $line_b' '$TMP/drops.prom'"
+if [ -n "$sock" ]; then
+	check "drops: telemetry /fh/feeds has line_A_kernel_dropped and line_B_kernel_dropped" python3 -c 'import json, sys
+f = json.loads(open(sys.argv[1]).readline())["/fh/feeds"]["itch"]
+sys.exit(not (f["line_A_kernel_dropped"] == int(sys.argv[2]) and f["line_B_kernel_dropped"] == int(sys.argv[3])))' \
+		"$TMP/drops.telemetry" "$line_a" "$line_b"
+else
+	echo "drops: fhd named no DPDK telemetry socket: /fh/feeds not read"
+fi
 # The journal's times are the kernel's RX stamps: what the first play left in the
 # buffer was stamped before fhd was let go (1 s later), not when fhd read it.
 tshark -r "$TMP"/journal/fh-*.pcapng -T fields -e frame.time_epoch >"$TMP/times" 2>/dev/null

@@ -268,7 +268,7 @@ static inline void rx_kernel_control(struct rx_queue *q, struct msghdr *h, uint6
 
 			if (lost != 0) {	/* read by the main lcore for its reports */
 				__atomic_store_n(&q->kernel_dropped, q->kernel_dropped + lost, __ATOMIC_RELAXED);
-				*q->line_dropped += lost;
+				__atomic_store_n(q->line_dropped, *q->line_dropped + lost, __ATOMIC_RELAXED);
 			}
 			q->ovfl_last = total;
 		}
