@@ -117,13 +117,16 @@ struct cfg_feed {
 	struct cfg_snapshot snapshot;
 };
 
+#define CFG_RX_QUEUES_MAX 64	/* a port's RX queues at most */
+
 struct cfg_port {
 	char name[CFG_NAME_MAX];
 	char device[CFG_DEVICE_MAX];	/* PCI address (0000:01:00.0) or vdev string (net_af_packet0,iface=x) */
-	uint16_t rx_queues;		/* 1..64, default 1 */
+	uint16_t rx_queues;		/* 1..CFG_RX_QUEUES_MAX, default 1 */
 	uint16_t rx_descriptors;	/* 64..16384, power of two, default 1024 */
 	uint32_t rcvbuf_bytes;		/* device "kernel:IFACE": each line socket's receive buffer,
 					 * CFG_RCVBUF_BYTES_MIN..MAX, default CFG_RCVBUF_BYTES_DEFAULT */
+	bool flow_isolate;		/* rte_flow_isolate before configure (DPDK ports), default false */
 };
 
 /* 32 MiB holds about 0.4 s of a 100,000 packets/s feed of 300-byte datagrams (with the kernel's overhead). */

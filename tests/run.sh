@@ -156,6 +156,7 @@ run test_consumer "$ROOT/tests/test_consumer.sh"
 run test_alloc "$ROOT/tests/test_alloc.sh"
 run test_live "$ROOT/tests/test_live.sh"
 run test_kernel_port "$ROOT/tests/test_kernel_port.sh"
+run test_flow "$ROOT/tests/test_flow.sh"
 
 # Nothing of the suite's own may stay behind in /dev/shm.
 left=$(shm_list | comm -13 "$LOGS/shm.start" - | tr '\n' ' ')

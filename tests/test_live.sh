@@ -64,6 +64,18 @@ $REF pcap "$pcap" >"$TMP/ref.dump"
 same_file "live: book dump equals reference" "$TMP/ref.dump" "$TMP/live.dump"
 check "live: no gap" [ "$(counter "$TMP/live.log" gaps gaps)" = 0 ]
 grep -E "^port|^  line" "$TMP/live.log"
+# net_af_packet has no rte_flow: said once for the port, at start, with the clock line.
+check "net_af_packet: one line says the PMD has no rte_flow ($(grep -c 'rte_flow' "$TMP/live.log"))" \
+	bash -c "[ \"\$(grep -c 'rte_flow' '$TMP/live.log')\" = 1 ] &&
+		grep -qx 'fhd: port veth: no rte_flow on this PMD (net_af_packet): all lines on queue 0, as received' '$TMP/live.log'"
+check "net_af_packet: rx_to_publish starts at the TSC after rx_burst, said once" \
+	grep -qx 'fhd: port veth: rx_to_publish starts at: TSC after rx_burst (the PMD offers no NIC RX timestamp)' "$TMP/live.log"
+# flow_isolate where the PMD cannot: refused at start, exit 1 (setting up a port failed).
+sed "s/\\(iface=$host_if\"\\) }/\\1, flow_isolate: true }/" "$TMP/live.yaml" >"$TMP/isolate.yaml"
+timeout 60 "$FHD" -c "$TMP/isolate.yaml" >"$TMP/isolate.log" 2>&1
+rc=$?
+check "flow_isolate on net_af_packet: refused at start, exit 1 ($rc: $(grep flow_isolate "$TMP/isolate.log"))" \
+	bash -c "[ $rc = 1 ] && grep -q '^fhd: port veth: flow_isolate: the PMD (net_af_packet) cannot isolate' '$TMP/isolate.log'"
 
 # Recovery live: packets lost on both lines are re-requested from tools/mold_server.py
 # on loopback while tcpreplay goes on (a wire does not wait); the books equal the

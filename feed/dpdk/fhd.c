@@ -44,6 +44,7 @@
 #include "config/config.h"
 #include "feed/feed.h"
 #include "feed/dpdk/fhd_log.h"
+#include "feed/dpdk/flow.h"
 #include "feed/dpdk/journal_lcore.h"
 #include "feed/dpdk/kernel_port.h"
 #include "feed/dpdk/metrics_http.h"
@@ -1385,6 +1386,49 @@ static void fhd_port_clock_say(const char *name, uint16_t port_id)
 			  "the PMD offers no NIC RX timestamp");
 }
 
+/*
+ * The DPDK ports' queues, each polled by one RX lcore (two lcores polling one queue
+ * would race in the PMD and take each other's frames); then each port's lines
+ * steered to their queues by rte_flow where the PMD has it (flow.h). 0 or -EINVAL.
+ */
+static int fhd_ports_steer(struct fhd_run *run)
+{
+	const struct cfg *cfg = &run->cfg;
+	struct flow_line lines[CFG_FEEDS_MAX * CFG_LINES_MAX];
+	char labels[CFG_FEEDS_MAX * CFG_LINES_MAX][CFG_NAME_MAX + 16];
+
+	for (uint16_t p = 0; p < cfg->ports_count; p++) {
+		uint32_t count = 0;
+		uint16_t owner[CFG_RX_QUEUES_MAX] = { 0 };	/* lcore + 1 polling each queue, 0: none */
+
+		if (FHD_PORT_IS_KERNEL(run->port_ids[p]))
+			continue;
+		for (uint16_t f = 0; f < cfg->feeds_count; f++)
+			for (int l = 0; l < CFG_LINES_MAX; l++) {
+				const struct cfg_line *line = &cfg->feeds[f].lines[l];
+
+				if (!line->present || line->port_index != p)
+					continue;
+				assert(line->queue < CFG_RX_QUEUES_MAX && count < sizeof(lines) / sizeof(lines[0]));
+				if (owner[line->queue] != 0 && owner[line->queue] != cfg->feeds[f].lcore + 1) {
+					fhd_log(LOG_ERR, "fhd: port %s: queue %u is polled by lcores %u and %u: give "
+						"each RX lcore's lines queues of their own (lines' queue)\n",
+						cfg->ports[p].name, line->queue, owner[line->queue] - 1,
+						cfg->feeds[f].lcore);
+					return -EINVAL;
+				}
+				owner[line->queue] = (uint16_t)(cfg->feeds[f].lcore + 1);
+				snprintf(labels[count], sizeof(labels[count]), "feed %s line %c", cfg->feeds[f].name,
+					 'A' + l);
+				lines[count] = (struct flow_line){ .group_ip = line->group_ip, .udp_port = line->udp_port,
+								   .queue = line->queue, .label = labels[count] };
+				count++;
+			}
+		flow_lines_steer(run->port_ids[p], cfg->ports[p].name, lines, count);
+	}
+	return 0;
+}
+
 /* Live ports: the configured devices, and each feed line's queue on its feed's lcore. */
 static int fhd_ports_live_open(struct fhd_run *run)
 {
@@ -1401,6 +1445,11 @@ static int fhd_ports_live_open(struct fhd_run *run)
 			continue;
 		}
 		fhd_device_name(cfg->ports[p].device, name, sizeof(name));
+		if (cfg->ports[p].flow_isolate && rte_eth_dev_get_port_by_name(name, &run->port_ids[p]) == 0 &&
+		    flow_isolate(run->port_ids[p], cfg->ports[p].name, err, sizeof(err)) != 0) {
+			fhd_log(LOG_ERR, "fhd: %s\n", err);
+			return -EIO;
+		}
 		if (port_open(name, cfg->ports[p].rx_queues, cfg->ports[p].rx_descriptors, run->pool,
 			      &run->port_ids[p], err, sizeof(err)) != 0) {
 			fhd_log(LOG_ERR, "fhd: %s\n", err);
@@ -1428,7 +1477,7 @@ static int fhd_ports_live_open(struct fhd_run *run)
 			}
 		}
 	}
-	return 0;
+	return fhd_ports_steer(run);
 }
 
 /* Ports: each replay capture, or the configured devices. 0 or -errno. */
@@ -1845,8 +1894,11 @@ static void fhd_run_close(struct fhd_run *run)
 			pub_ring_close(&run->rings[i]);
 		}
 		for (uint32_t p = 0; p < run->ports_open; p++)
-			if (!FHD_PORT_IS_KERNEL(run->port_ids[p]))
+			if (!FHD_PORT_IS_KERNEL(run->port_ids[p])) {
+				if (!run->replay)
+					flow_release(run->port_ids[p]);
 				port_close(run->port_ids[p]);
+			}
 	}
 	if (run->captures_open)
 		for (uint32_t i = 0; i < run->o.replay_count; i++)
