@@ -237,7 +237,8 @@ static int fhd_option_set(struct fhd_options *o, int c, const char *arg)
 		printf("fhd %s\n", FH_BUILD_VERSION_TEXT);
 		exit(0);
 	default:
-		fhd_usage(stderr);
+		fhd_usage(fhd_log_stream(LOG_ERR));
+		fflush(fhd_log_stream(LOG_ERR));
 		return -EINVAL;
 	}
 	return 0;
@@ -265,9 +266,13 @@ static int fhd_options_parse(int argc, char **argv, struct fhd_options *o)
 	int c;
 
 	memset(o, 0, sizeof(*o));
-	while ((c = getopt_long(argc, argv, "+c:h", longs, NULL)) != -1)
+	opterr = 0;	/* getopt's own message would reach stderr without a severity: fhd says it */
+	while ((c = getopt_long(argc, argv, "+c:h", longs, NULL)) != -1) {
+		if (c == '?' || c == ':')
+			fhd_log(LOG_ERR, "fhd: %s: unknown option, or its argument is missing\n", argv[optind - 1]);
 		if (fhd_option_set(o, c, optarg) != 0)
 			return -EINVAL;
+	}
 	assert(o->replay_count <= FHD_REPLAY_MAX);
 	o->eal_argc = argc - optind;
 	o->eal_argv = argv + optind;
@@ -834,7 +839,8 @@ static int fhd_journal_setup(const struct cfg *cfg, const struct output_dir *dir
 	int repaired;
 
 	n = fhd_journal_interfaces_name(cfg, jl, interface_of);
-	repaired = journal_repair_dir(dir, stderr, &refused);
+	repaired = journal_repair_dir(dir, fhd_log_stream(LOG_WARNING), &refused);
+	fflush(fhd_log_stream(LOG_WARNING));
 	if (repaired < 0) {
 		fhd_log(LOG_ERR, "fhd: journal %s: %s\n", c->dir, strerror(-repaired));
 		return repaired;
@@ -1356,7 +1362,7 @@ static int fhd_line_join(struct fhd_run *run, struct rx_lcore *owner, uint16_t f
 	memcpy(label, text, sizeof(text));
 	if (kernel_join(j, label, iface, line->group_ip, line->udp_port, line->source_present,
 			line->source_ip, kernel != NULL, port->rcvbuf_bytes, err, sizeof(err)) != 0) {
-		fprintf(stderr, "fhd: %s\n", err);
+		fhd_log(LOG_ERR, "fhd: %s\n", err);
 		return -EIO;
 	}
 	run->joins_count++;
@@ -1364,7 +1370,7 @@ static int fhd_line_join(struct fhd_run *run, struct rx_lcore *owner, uint16_t f
 		return 0;
 	if (rx_lcore_kernel_queue_add(owner, run->port_ids[line->port_index], j->fd, line->group_ip,
 				      line->udp_port, &run->feeds[f]->lines[l].kernel_dropped) != 0) {
-		fprintf(stderr, "fhd: too many queues on lcore %u\n", cfg->feeds[f].lcore);
+		fhd_log(LOG_ERR, "fhd: too many queues on lcore %u\n", cfg->feeds[f].lcore);
 		return -ENOSPC;
 	}
 	return 1;
@@ -1933,6 +1939,7 @@ int main(int argc, char **argv)
 	int status = FHD_EXIT_CONFIG;
 
 	fhd_log_init();
+	fhd_log_route();
 	if (fhd_options_parse(argc, argv, &run.o) != 0)
 		goto out;
 	run.replay = run.o.replay_count > 0;
@@ -1948,7 +1955,8 @@ int main(int argc, char **argv)
 		goto out;
 	if (fhd_mbufs_size(&run) != 0 || fhd_eal_args_build(&run.cfg, &run.o, run.captures, run.eal_args, &run.eal_count) != 0)
 		goto out;
-	(void)preflight_check(stderr, &run.cfg, run.replay, run.eal_args, run.eal_count, "");
+	(void)preflight_check(fhd_log_stream(LOG_WARNING), &run.cfg, run.replay, run.eal_args, run.eal_count, "");
+	fflush(fhd_log_stream(LOG_WARNING));
 	if (run.o.check) {
 		/* Everything fhd checks before DPDK passed; --check stops here, DPDK unstarted. */
 		printf("config OK\n");
