@@ -1713,6 +1713,38 @@ static int fhd_rx_launch(struct fhd_run *run)
 }
 
 /*
+ * The watchdog's due ping, sent only if every RX lcore still running has turned its
+ * loop since the last one (loops_seen: their counts then): a wedged RX lcore stops
+ * the pings, and the service manager restarts fhd when its timeout runs out. Said
+ * once when held (naming the lcores) and once when the pings resume.
+ */
+static void fhd_watchdog_ping(struct fhd_run *run, struct service_watchdog *w, uint64_t now_ns,
+			      uint64_t *loops_seen)
+{
+	const struct cfg *cfg = &run->cfg;
+	char stuck[64] = "";
+	size_t used = 0;
+	int change;
+
+	for (uint16_t i = 0; i < cfg->rx_lcores_count && used < sizeof(stuck); i++) {
+		uint64_t loops = __atomic_load_n(&run->rx[i]->loops, __ATOMIC_RELAXED);
+
+		if (loops == loops_seen[i] && !run->rx[i]->finished)
+			used += (size_t)snprintf(stuck + used, sizeof(stuck) - used, "%s%u", used ? ", " : "",
+						 cfg->rx_lcores[i]);
+	}
+	change = service_watchdog_ping(w, now_ns, stuck[0] == '\0');
+	if (stuck[0] == '\0')
+		for (uint16_t i = 0; i < cfg->rx_lcores_count; i++)
+			loops_seen[i] = __atomic_load_n(&run->rx[i]->loops, __ATOMIC_RELAXED);
+	if (change > 0)
+		fhd_log(LOG_ERR, "fhd: RX lcore(s) %s made no progress since the last watchdog ping: "
+			"not pinging (the service manager restarts fhd when its timeout runs out)\n", stuck);
+	else if (change < 0)
+		fhd_log(LOG_WARNING, "fhd: warning: every RX lcore makes progress again: watchdog pings resume\n");
+}
+
+/*
  * Waits for the run's end (every RX lcore finished, a signal, or --duration), ticking
  * the stats meanwhile; then for the lcores, the journal's last writes, and tells the
  * consumers that this generation ends cleanly.
@@ -1721,7 +1753,7 @@ static void fhd_wait(struct fhd_run *run)
 {
 	const struct cfg *cfg = &run->cfg;
 	struct service_watchdog watchdog;
-	uint64_t started_tsc, now_ns;
+	uint64_t started_tsc, now_ns, loops_seen[CFG_RX_LCORES_MAX] = { 0 };
 	char status[128];
 	bool all;
 
@@ -1745,7 +1777,8 @@ static void fhd_wait(struct fhd_run *run)
 		    (double)(rte_rdtsc() - started_tsc) / (double)rte_get_tsc_hz() >= run->o.duration_s)
 			fhd_quit = true;
 		now_ns = clock_monotonic_ns();
-		service_watchdog_tick(&watchdog, now_ns);
+		if (service_watchdog_due(&watchdog, now_ns))
+			fhd_watchdog_ping(run, &watchdog, now_ns, loops_seen);
 		if (stats_due(&run->stats, now_ns)) {
 			fhd_ports_stats_set(run);
 			stats_tick(&run->stats, now_ns, false);

@@ -490,6 +490,8 @@ int rx_lcore_run(void *arg)
 	for (uint32_t qi = 0; qi < rx->queues_count; qi++)
 		done += rx->queues[qi].done;	/* empty captures are done before they start */
 	while (!*rx->quit) {
+		/* Progress the main lcore's watchdog sees (service_notify.h); a plain store, no RMW. */
+		__atomic_store_n(&rx->loops, rx->loops + 1, __ATOMIC_RELAXED);
 		assert(done <= rx->queues_count);
 		if (rx->queues_counted > 0 && done == rx->queues_count) {
 			/* The captures are read: what is still missing can only come from recovery. */

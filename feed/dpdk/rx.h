@@ -81,6 +81,8 @@ struct rx_lcore {
 	struct rte_mbuf *kernel_mbufs[RX_BURST];	/* kernel sockets receive into these (kept between polls) */
 	uint16_t kernel_mbufs_count;
 	volatile bool finished;
+	/* Passes of the run loop, for the watchdog (read by the main lcore): its own line. */
+	uint64_t loops __attribute__((aligned(64)));
 } __attribute__((aligned(64)));
 
 /*
