@@ -47,6 +47,7 @@
 #include "feed/dpdk/flow.h"
 #include "feed/dpdk/journal_lcore.h"
 #include "feed/dpdk/kernel_port.h"
+#include "feed/dpdk/nic_clock.h"
 #include "feed/dpdk/metrics_http.h"
 #include "feed/dpdk/port.h"
 #include "feed/dpdk/privileges.h"
@@ -1376,20 +1377,59 @@ static int fhd_line_join(struct fhd_run *run, struct rx_lcore *owner, uint16_t f
 	return 1;
 }
 
+/* A live DPDK port's NIC clock against the TSC (rx_lcore_nic_clock_set's arguments). */
+struct fhd_nic_clock {
+	uint64_t nic0, tsc0, tsc_per_nic_q32;	/* tsc_per_nic_q32 0: no NIC stamps */
+};
+
 /*
- * Where a live DPDK port's rx_to_publish starts, said once at start: the TSC read as
- * rte_eth_rx_burst returns. The PMD's offer of NIC RX timestamps is said too: fhd
- * does not read them yet (no PMD on hand to test the NIC-clock-to-TSC mapping with).
+ * Where a live DPDK port's rx_to_publish starts, said once at start: the NIC's RX
+ * timestamps where port_open could turn them on and the NIC clock can be read
+ * (nic_clock_read; its rate against the TSC measured over 20 ms here, refined by
+ * the RX lcore as it runs), else the TSC read as rte_eth_rx_burst returns.
  */
-static void fhd_port_clock_say(const char *name, uint16_t port_id)
+static void fhd_port_clock_start(const char *name, uint16_t port_id, struct fhd_nic_clock *c)
 {
 	struct rte_eth_dev_info info;
-	bool offered = rte_eth_dev_info_get(port_id, &info) == 0 &&
-		       (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TIMESTAMP) != 0;
+	uint64_t nic1, tsc1;
+	const char *why = "the PMD offers no NIC RX timestamp";
 
-	fhd_log(LOG_INFO, "fhd: port %s: rx_to_publish starts at: TSC after rx_burst (%s)\n", name,
-		offered ? "the PMD offers NIC RX timestamps; fhd does not read them yet" :
-			  "the PMD offers no NIC RX timestamp");
+	memset(c, 0, sizeof(*c));
+	if (rte_eth_dev_info_get(port_id, &info) == 0 && (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TIMESTAMP) != 0) {
+		/* port_open turned them on (it does where the PMD offers them). */
+		why = "the PMD offers NIC RX timestamps but its clock cannot be read";
+		if (nic_clock_read(port_id, &c->nic0) == 0) {
+			c->tsc0 = rte_rdtsc();
+			rte_delay_ms(20);
+			if (nic_clock_read(port_id, &nic1) == 0 && (tsc1 = rte_rdtsc()) > c->tsc0 && nic1 > c->nic0)
+				c->tsc_per_nic_q32 = (uint64_t)(((__uint128_t)(tsc1 - c->tsc0) << 32) / (nic1 - c->nic0));
+		}
+	}
+	if (c->tsc_per_nic_q32 != 0)
+		fhd_log(LOG_INFO, "fhd: port %s: rx_to_publish starts at: NIC timestamp (its clock %.3f MHz, "
+			"mapped to the TSC)\n", name, (double)rte_get_tsc_hz() / ((double)c->tsc_per_nic_q32 / 4294967296.0) / 1e6);
+	else
+		fhd_log(LOG_INFO, "fhd: port %s: rx_to_publish starts at: TSC after rx_burst (%s)\n", name, why);
+}
+
+/* The RX lcores' queues of ports with NIC RX stamps start rx_to_publish there. 0 or -1. */
+static int fhd_ports_nic_clocks_set(struct fhd_run *run, const struct fhd_nic_clock *clocks)
+{
+	int offset = -1;
+	uint64_t flag = 0;
+
+	for (uint16_t p = 0; p < run->cfg.ports_count; p++) {
+		if (clocks[p].tsc_per_nic_q32 == 0)
+			continue;
+		if (flag == 0 && rte_mbuf_dyn_rx_timestamp_register(&offset, &flag) != 0) {
+			fhd_log(LOG_ERR, "fhd: the mbuf timestamp field: %s\n", rte_strerror(rte_errno));
+			return -1;
+		}
+		for (uint16_t i = 0; i < run->cfg.rx_lcores_count; i++)
+			rx_lcore_nic_clock_set(run->rx[i], run->port_ids[p], offset, flag, clocks[p].nic0, clocks[p].tsc0,
+					       clocks[p].tsc_per_nic_q32);
+	}
+	return 0;
 }
 
 /*
@@ -1440,6 +1480,7 @@ static int fhd_ports_live_open(struct fhd_run *run)
 {
 	const struct cfg *cfg = &run->cfg;
 	char name[CFG_DEVICE_MAX], err[CFG_ERROR_MAX];
+	struct fhd_nic_clock clocks[CFG_PORTS_MAX] = { 0 };
 	int rc;
 
 	assert(cfg->ports_count <= CFG_PORTS_MAX);
@@ -1461,7 +1502,7 @@ static int fhd_ports_live_open(struct fhd_run *run)
 			fhd_log(LOG_ERR, "fhd: %s\n", err);
 			return -EIO;
 		}
-		fhd_port_clock_say(cfg->ports[p].name, run->port_ids[p]);
+		fhd_port_clock_start(cfg->ports[p].name, run->port_ids[p], &clocks[p]);
 	}
 	for (uint16_t f = 0; f < cfg->feeds_count; f++) {
 		struct rx_lcore *owner = fhd_rx_for(run->rx, cfg, cfg->feeds[f].lcore);
@@ -1483,7 +1524,7 @@ static int fhd_ports_live_open(struct fhd_run *run)
 			}
 		}
 	}
-	return fhd_ports_steer(run);
+	return fhd_ports_nic_clocks_set(run, clocks) != 0 ? -EIO : fhd_ports_steer(run);
 }
 
 /* Ports: each replay capture, or the configured devices. 0 or -errno. */
@@ -1871,6 +1912,25 @@ static void fhd_kernel_port_print(FILE *out, const struct fhd_run *run, uint32_t
 		}
 }
 
+/* A port with NIC RX stamps: the frames whose stamp could not be used (rx.c). */
+static void fhd_port_nic_stamps_print(FILE *out, const struct fhd_run *run, uint16_t port_id)
+{
+	uint64_t rejected = 0;
+	bool stamped = false;
+
+	for (uint16_t i = 0; i < run->cfg.rx_lcores_count; i++)
+		for (uint32_t q = 0; q < run->rx[i]->queues_count; q++) {
+			const struct rx_queue *rq = &run->rx[i]->queues[q];
+
+			if (rq->port_id != port_id || rq->tsc_per_nic_q32 == 0)
+				continue;
+			stamped = true;
+			rejected += __atomic_load_n(&rq->stamps_rejected, __ATOMIC_RELAXED);
+		}
+	if (stamped)
+		fprintf(out, "  NIC RX stamps: stamps_rejected %" PRIu64 "\n", rejected);
+}
+
 /*
  * The run's counters on stdout: throughput, lcores, captures, ports, feeds, journal,
  * stats; then the latency distributions and the book dump. 0, or -EIO when a file
@@ -1893,6 +1953,7 @@ static int fhd_report(struct fhd_run *run)
 		else
 			port_stats_print(stdout, run->port_ids[p], name,
 					 fhd_port_pool_low(run, run->port_ids[p]));
+		fhd_port_nic_stamps_print(stdout, run, run->port_ids[p]);
 	}
 	for (uint16_t i = 0; i < cfg->rx_lcores_count; i++)
 		if (run->rx[i]->set.feeds_count > 0)

@@ -28,6 +28,9 @@ int port_open(const char *name, uint16_t rx_queues, uint16_t rx_descriptors,
 			 rx_queues, info.max_rx_queues);
 		return -EINVAL;
 	}
+	/* NIC RX timestamps where the PMD has them: rx_to_publish can start there (rx.h). */
+	if (rc == 0 && (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TIMESTAMP) != 0)
+		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TIMESTAMP;
 	rc = rte_eth_dev_configure(*port_id, rx_queues, 0, &conf);
 	if (rc != 0) {
 		snprintf(err, err_size, "port %s: configure: %s", name, strerror(-rc));

@@ -13,7 +13,8 @@ struct rte_mempool;
 
 /*
  * Opens the ethdev called `name` (a vdev name like net_pcap0, or a PCI address) with
- * rx_queues queues of rx_descriptors each. 0 and *port_id, or -errno and err set.
+ * rx_queues queues of rx_descriptors each, and NIC RX timestamps on where the PMD
+ * offers them. 0 and *port_id, or -errno and err set.
  */
 int port_open(const char *name, uint16_t rx_queues, uint16_t rx_descriptors,
 	      struct rte_mempool *pool, uint16_t *port_id, char *err, size_t err_size);

@@ -18,8 +18,10 @@
 #define RX_BURST 32
 #define RX_QUEUES_MAX 32
 #define RX_POOL_CHECK_POLLS 256	/* queue polls between two looks at the packet pool */
-/* A kernel RX stamp older than this is taken for a wall clock step, not a wait. */
+/* A kernel or NIC RX stamp older than this is taken for a clock step, not a wait. */
 #define RX_STAMP_AGE_MAX_NS (10ull * 1000 * 1000 * 1000)
+/* How often an RX lcore reads a NIC's clock beside the TSC (one device read). */
+#define RX_NIC_CLOCK_REFRESH_NS (1000ull * 1000)
 
 _Static_assert(RX_BURST <= CFG_RX_BURST_MAX, "the config counts the burst an RX lcore holds");
 
@@ -50,7 +52,11 @@ struct rx_queue {
 	uint64_t kernel_dropped;	/* datagrams the kernel dropped on this socket (buffer full) */
 	uint64_t *line_dropped;	/* the same, on the line's own counters (feed_line_stats) */
 	uint64_t truncated;	/* datagrams larger than an mbuf: cut by the kernel, not decoded */
-	uint64_t stamps_rejected;	/* datagrams without a usable kernel RX stamp (rx.c) */
+	uint64_t stamps_rejected;	/* frames without a usable kernel or NIC RX stamp (rx.c) */
+	/* A DPDK port's NIC RX timestamps on the TSC (rx_lcore_nic_clock_set): 0, none. */
+	uint64_t tsc_per_nic_q32;	/* TSC ticks per NIC clock tick, 32.32 */
+	uint64_t nic_first, tsc_first;	/* the clocks read together at start, */
+	uint64_t nic_ref, tsc_ref;	/* and lately (every RX_NIC_CLOCK_REFRESH_NS) */
 };
 
 struct rx_lcore {
@@ -105,6 +111,16 @@ void rx_reply_journal(void *context, const uint8_t *payload, uint32_t len, uint6
  */
 int rx_lcore_kernel_queue_add(struct rx_lcore *rx, uint16_t port_id, int fd, uint32_t group_ip,
 			      uint16_t udp_port, uint64_t *line_dropped);
+
+/*
+ * Starts rx_to_publish at the NIC's RX timestamps on rx's queues of port_id: the mbuf
+ * dynfield timestamp (offset, flag from rte_mbuf_dyn_rx_timestamp_register), mapped
+ * to the TSC through nic0 and tsc0, the NIC clock (nic_clock_read) and the TSC
+ * read together at start, and tsc_per_nic_q32, their rates' ratio measured then. The
+ * RX lcore reads the NIC clock again every RX_NIC_CLOCK_REFRESH_NS, refining both.
+ */
+void rx_lcore_nic_clock_set(struct rx_lcore *rx, uint16_t port_id, int offset, uint64_t flag, uint64_t nic0,
+			    uint64_t tsc0, uint64_t tsc_per_nic_q32);
 
 /* Gives the mbufs the kernel sockets were to receive into back to the pool (after the run). */
 void rx_lcore_kernel_release(struct rx_lcore *rx);
