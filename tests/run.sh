@@ -24,7 +24,10 @@ As root it changes this machine while the tests run, and undoes each change:
   network    namespaces fhtest<pid> and fhjr<pid>, each with a veth pair (fhv<pid>a/b,
              fhj<pid>a/b) that tcpreplay sends into (test_live, test_journal_recovery);
              namespaces fhkrx<pid> and fhktx<pid> joined by a veth pair fhk<pid>a/b,
-             where fhd joins multicast groups (test_kernel_port); a veth pair
+             where fhd joins multicast groups (test_kernel_port); a namespace
+             fhig<pid> holding one end of a veth pair fhi<pid>a/b, where tshark
+             captures fhd's own IGMP reports and a script sends it queries
+             (test_igmp_live); a veth pair
              fhp<pid>a/b without a namespace (test_privileges)
   mounts     two small tmpfs (1 MiB, 64 KiB) inside the test's /tmp/fh-test.* directory
              (test_journal)
@@ -156,6 +159,8 @@ run test_consumer "$ROOT/tests/test_consumer.sh"
 run test_alloc "$ROOT/tests/test_alloc.sh"
 run test_live "$ROOT/tests/test_live.sh"
 run test_kernel_port "$ROOT/tests/test_kernel_port.sh"
+run test_igmp_live "$ROOT/tests/test_igmp.sh"
+run asan/test_igmp_live env FHD="$B/asan/fhd" "$ROOT/tests/test_igmp.sh"
 
 # Nothing of the suite's own may stay behind in /dev/shm.
 left=$(shm_list | comm -13 "$LOGS/shm.start" - | tr '\n' ' ')
