@@ -980,6 +980,7 @@ struct fhd_run {
 	const volatile bool *finished[CFG_FEEDS_MAX];	/* the RX lcore of each feed is done */
 	uint16_t port_ids[CFG_PORTS_MAX > FHD_REPLAY_MAX ? CFG_PORTS_MAX : FHD_REPLAY_MAX];
 	uint32_t ports_open;		/* port_ids[0..ports_open) are started */
+	struct port_kernel port_kernels[CFG_PORTS_MAX > FHD_REPLAY_MAX ? CFG_PORTS_MAX : FHD_REPLAY_MAX];
 	/* The lines' multicast memberships on kernel-owned interfaces (kernel_port.h). */
 	struct kernel_join joins[CFG_FEEDS_MAX * CFG_LINES_MAX];
 	char join_labels[CFG_FEEDS_MAX * CFG_LINES_MAX][CFG_NAME_MAX * 2 + 16];
@@ -1308,8 +1309,8 @@ static int fhd_ports_replay_open(struct fhd_run *run)
 	assert(run->o.replay_count <= FHD_REPLAY_MAX);
 	for (uint32_t i = 0; i < run->o.replay_count; i++, run->ports_open++) {
 		snprintf(name, sizeof(name), "net_pcap%u", i);
-		if (port_open(name, 1, FHD_REPLAY_RX_DESCRIPTORS, run->pool, &run->port_ids[i], err,
-			      sizeof(err)) != 0 ||
+		if (port_open(name, 1, FHD_REPLAY_RX_DESCRIPTORS, run->pool, &run->port_ids[i],
+			      &run->port_kernels[i], err, sizeof(err)) != 0 ||
 		    rx_lcore_replay_queue_add(rx, run->port_ids[i], !loop, loop ? 0 : run->captures[i].packets,
 					      run->captures[i].link) != 0) {
 			fhd_log(LOG_ERR, "fhd: %s\n", err);
@@ -1384,7 +1385,7 @@ static int fhd_ports_live_open(struct fhd_run *run)
 		}
 		fhd_device_name(cfg->ports[p].device, name, sizeof(name));
 		if (port_open(name, cfg->ports[p].rx_queues, cfg->ports[p].rx_descriptors, run->pool,
-			      &run->port_ids[p], err, sizeof(err)) != 0) {
+			      &run->port_ids[p], &run->port_kernels[p], err, sizeof(err)) != 0) {
 			fhd_log(LOG_ERR, "fhd: %s\n", err);
 			return -EIO;
 		}
@@ -1496,7 +1497,7 @@ static void fhd_ports_stats_set(struct fhd_run *run)
 					       &ports[count].missed, &ports[count].errors);
 		} else if (rte_eth_stats_get(run->port_ids[p], &eth) == 0) {
 			ports[count].received = eth.ipackets;
-			ports[count].missed = eth.imissed;
+			ports[count].missed = eth.imissed + port_kernel_dropped(&run->port_kernels[p]);
 			ports[count].no_mbuf = eth.rx_nombuf;
 			ports[count].errors = eth.ierrors;
 		}
@@ -1784,7 +1785,7 @@ static int fhd_report(struct fhd_run *run)
 			fhd_kernel_port_print(stdout, run, p);
 		else
 			port_stats_print(stdout, run->port_ids[p], name,
-					 fhd_port_pool_low(run, run->port_ids[p]));
+					 fhd_port_pool_low(run, run->port_ids[p]), &run->port_kernels[p]);
 	}
 	for (uint16_t i = 0; i < cfg->rx_lcores_count; i++)
 		if (run->rx[i]->set.feeds_count > 0)
@@ -1825,8 +1826,10 @@ static void fhd_run_close(struct fhd_run *run)
 			pub_ring_close(&run->rings[i]);
 		}
 		for (uint32_t p = 0; p < run->ports_open; p++)
-			if (!FHD_PORT_IS_KERNEL(run->port_ids[p]))
+			if (!FHD_PORT_IS_KERNEL(run->port_ids[p])) {
 				port_close(run->port_ids[p]);
+				run->port_kernels[p].count = 0;	/* the PMD closed them */
+			}
 	}
 	if (run->captures_open)
 		for (uint32_t i = 0; i < run->o.replay_count; i++)
