@@ -1059,8 +1059,9 @@ static void fhd_default_config_say(const struct fhd_run *run)
 }
 
 /*
- * Live ports on an AF_PACKET vdev receive on a network interface (iface=NAME): one the
- * host does not have is refused here, before DPDK starts and says it its own way.
+ * Live ports on an AF_PACKET or AF_XDP vdev receive on a network interface
+ * (iface=NAME): one the host does not have is refused here, before DPDK starts and
+ * says it its own way (net_af_xdp: a failed probe, then "no such DPDK device").
  * 0, or -ENODEV with the reason printed.
  */
 static int fhd_interfaces_check(const struct fhd_run *run)
@@ -1074,7 +1075,8 @@ static int fhd_interfaces_check(const struct fhd_run *run)
 
 		if (kernel_device_iface(device) != NULL)
 			at = kernel_device_iface(device) - strlen(",iface=");
-		else if (strncmp(device, "net_af_packet", 13) != 0 || at == NULL)
+		else if ((strncmp(device, "net_af_packet", 13) != 0 && strncmp(device, "net_af_xdp", 10) != 0) ||
+			 at == NULL)
 			continue;
 		at += strlen(",iface=");
 		len = strcspn(at, ",");
