@@ -115,8 +115,9 @@ YAML
 }
 
 # server_start NAME COMMAND...: a test server in the background, its pid pushed on the
-# pids array (lib_cleanup, or the caller's own EXIT trap, kills them); sets $port from the server's
-# "listening HOST:PORT" line on stdout (NAME.out; stderr in NAME.err), waiting up to 20 s.
+# pids array (lib_cleanup, or the caller's own EXIT trap, kills them); sets $port from
+# the server's "listening HOST:PORT" line on stdout (NAME.out; stderr in NAME.err),
+# waiting up to 20 s.
 server_start() {
 	local name=$1
 	shift
