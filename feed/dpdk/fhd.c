@@ -984,6 +984,7 @@ struct fhd_run {
 	const volatile bool *finished[CFG_FEEDS_MAX];	/* the RX lcore of each feed is done */
 	uint16_t port_ids[CFG_PORTS_MAX > FHD_REPLAY_MAX ? CFG_PORTS_MAX : FHD_REPLAY_MAX];
 	uint32_t ports_open;		/* port_ids[0..ports_open) are started */
+	struct port_kernel port_kernels[CFG_PORTS_MAX > FHD_REPLAY_MAX ? CFG_PORTS_MAX : FHD_REPLAY_MAX];
 	/* The lines' multicast memberships on kernel-owned interfaces (kernel_port.h). */
 	struct kernel_join joins[CFG_FEEDS_MAX * CFG_LINES_MAX];
 	char join_labels[CFG_FEEDS_MAX * CFG_LINES_MAX][CFG_NAME_MAX * 2 + 16];
@@ -1110,8 +1111,9 @@ static int fhd_igmp_modes_check(const struct cfg *cfg)
 }
 
 /*
- * Live ports on an AF_PACKET vdev receive on a network interface (iface=NAME): one the
- * host does not have is refused here, before DPDK starts and says it its own way.
+ * Live ports on an AF_PACKET or AF_XDP vdev receive on a network interface
+ * (iface=NAME): one the host does not have is refused here, before DPDK starts and
+ * says it its own way (net_af_xdp: a failed probe, then "no such DPDK device").
  * 0, or -ENODEV with the reason printed.
  */
 static int fhd_interfaces_check(const struct fhd_run *run)
@@ -1127,7 +1129,8 @@ static int fhd_interfaces_check(const struct fhd_run *run)
 
 		if (kernel_device_iface(device) != NULL)
 			at = kernel_device_iface(device) - strlen(",iface=");
-		else if (strncmp(device, "net_af_packet", 13) != 0 || at == NULL)
+		else if ((strncmp(device, "net_af_packet", 13) != 0 && strncmp(device, "net_af_xdp", 10) != 0) ||
+			 at == NULL)
 			continue;
 		at += strlen(",iface=");
 		len = strcspn(at, ",");
@@ -1362,8 +1365,8 @@ static int fhd_ports_replay_open(struct fhd_run *run)
 	assert(run->o.replay_count <= FHD_REPLAY_MAX);
 	for (uint32_t i = 0; i < run->o.replay_count; i++, run->ports_open++) {
 		snprintf(name, sizeof(name), "net_pcap%u", i);
-		if (port_open(name, 1, FHD_REPLAY_RX_DESCRIPTORS, 0, run->pool, &run->port_ids[i], err,
-			      sizeof(err)) != 0 ||
+		if (port_open(name, 1, FHD_REPLAY_RX_DESCRIPTORS, 0, run->pool, &run->port_ids[i],
+			      &run->port_kernels[i], err, sizeof(err)) != 0 ||
 		    rx_lcore_replay_queue_add(rx, run->port_ids[i], !loop, loop ? 0 : run->captures[i].packets,
 					      run->captures[i].link) != 0) {
 			fhd_log(LOG_ERR, "fhd: %s\n", err);
@@ -1565,7 +1568,7 @@ static int fhd_ports_live_open(struct fhd_run *run)
 		fhd_device_name(cfg->ports[p].device, name, sizeof(name));
 		if (port_open(name, cfg->ports[p].rx_queues, cfg->ports[p].rx_descriptors,
 			      fhd_port_igmp_mode(&cfg->ports[p]) == CFG_IGMP_FHD ? 1 : 0, run->pool,
-			      &run->port_ids[p], err, sizeof(err)) != 0) {
+			      &run->port_ids[p], &run->port_kernels[p], err, sizeof(err)) != 0) {
 			fhd_log(LOG_ERR, "fhd: %s\n", err);
 			return -EIO;
 		}
@@ -1677,7 +1680,7 @@ static void fhd_ports_stats_set(struct fhd_run *run)
 					       &ports[count].missed, &ports[count].errors);
 		} else if (rte_eth_stats_get(run->port_ids[p], &eth) == 0) {
 			ports[count].received = eth.ipackets;
-			ports[count].missed = eth.imissed;
+			ports[count].missed = eth.imissed + port_kernel_dropped(&run->port_kernels[p]);
 			ports[count].no_mbuf = eth.rx_nombuf;
 			ports[count].errors = eth.ierrors;
 		}
@@ -1981,7 +1984,7 @@ static int fhd_report(struct fhd_run *run)
 			fhd_kernel_port_print(stdout, run, p);
 		else
 			port_stats_print(stdout, run->port_ids[p], name,
-					 fhd_port_pool_low(run, run->port_ids[p]));
+					 fhd_port_pool_low(run, run->port_ids[p]), &run->port_kernels[p]);
 	}
 	for (uint32_t p = 0; p < run->igmp_ports_count; p++)
 		fhd_igmp_port_print(stdout, run, &run->igmp_ports[p]);
@@ -2027,8 +2030,10 @@ static void fhd_run_close(struct fhd_run *run)
 		for (uint32_t p = 0; p < run->igmp_ports_count; p++)
 			igmp_port_stop(&run->igmp_ports[p]);
 		for (uint32_t p = 0; p < run->ports_open; p++)
-			if (!FHD_PORT_IS_KERNEL(run->port_ids[p]))
+			if (!FHD_PORT_IS_KERNEL(run->port_ids[p])) {
 				port_close(run->port_ids[p]);
+				run->port_kernels[p].count = 0;	/* the PMD closed them */
+			}
 		for (uint16_t i = 0; i < cfg->rx_lcores_count; i++)
 			if (run->rx[i] != NULL)
 				rte_ring_free(run->rx[i]->igmp);
