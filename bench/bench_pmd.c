@@ -112,6 +112,7 @@ int main(int argc, char **argv)
 	uint64_t frames, elapsed_ns;
 	double seconds = 4;
 	uint16_t port_id;
+	struct port_kernel kernel;	/* none under net_pcap */
 	int count;
 
 	if ((argc != 3 && argc != 4) || (argc == 4 && bench_pmd_seconds_parse(argv[3], &seconds) != 0)) {
@@ -142,11 +143,12 @@ int main(int argc, char **argv)
 		rte_eal_cleanup();
 		return 1;
 	}
-	if (port_open("net_pcap0", 1, BENCH_PMD_DESCRIPTORS, pool, &port_id, err, sizeof(err)) != 0) {
+	if (port_open("net_pcap0", 1, BENCH_PMD_DESCRIPTORS, 0, pool, &port_id, &kernel, err, sizeof(err)) != 0) {
 		fprintf(stderr, "bench-pmd: %s\n", err);
 		rte_eal_cleanup();
 		return 1;
 	}
+	port_multicast_open(port_id);
 	frames = bench_pmd_poll(port_id, seconds, &elapsed_ns);
 	printf("pmd: %.2f M frames/s (%" PRIu64 " frames in %.3f s)\n",
 	       (double)frames * 1e3 / (double)elapsed_ns, frames, (double)elapsed_ns / 1e9);

@@ -91,6 +91,16 @@ extern const char cfg_default_yaml_start[];
 extern const char cfg_default_yaml_end[];
 
 /* The protocols as YAML names them, indexed by enum cfg_protocol. */
+static const char *const cfg_igmp_mode_names[] = {
+	[CFG_IGMP_AUTO] = "auto", [CFG_IGMP_FHD] = "fhd", [CFG_IGMP_KERNEL] = "kernel", [CFG_IGMP_OFF] = "off",
+};
+#define CFG_IGMP_MODES_COUNT (sizeof(cfg_igmp_mode_names) / sizeof(cfg_igmp_mode_names[0]))
+
+const char *cfg_igmp_mode_name(enum cfg_igmp_mode mode)
+{
+	return (size_t)mode < CFG_IGMP_MODES_COUNT ? cfg_igmp_mode_names[mode] : "?";
+}
+
 static const char *const cfg_protocol_names[] = {
 	[CFG_PROTOCOL_NONE] = "none",
 	[CFG_PROTOCOL_ITCH50_MOLDUDP64] = "itch50-moldudp64",
@@ -103,7 +113,7 @@ enum cfg_root_key {
 	ROOT_KEY_PUBLISH, ROOT_KEY_JOURNAL, ROOT_KEY_STATS, ROOT_KEY_USER, ROOT_KEY_GROUP, ROOT_KEYS
 };
 enum cfg_port_key { PORT_KEY_NAME, PORT_KEY_DEVICE, PORT_KEY_RX_QUEUES, PORT_KEY_RX_DESCRIPTORS,
-		    PORT_KEY_RCVBUF_BYTES, PORT_KEY_FLOW_ISOLATE, PORT_KEYS };
+		    PORT_KEY_RCVBUF_BYTES, PORT_KEY_IGMP, PORT_KEY_IGMP_SOURCE, PORT_KEY_FLOW_ISOLATE, PORT_KEYS };
 enum cfg_feed_key {
 	FEED_KEY_NAME, FEED_KEY_PROTOCOL, FEED_KEY_LCORE, FEED_KEY_REORDER_WINDOW, FEED_KEY_LINES,
 	FEED_KEY_BOOK, FEED_KEY_UTC_OFFSET, FEED_KEY_PUBLISH, FEED_KEY_RECOVERY, FEED_KEY_SNAPSHOT,
@@ -233,6 +243,7 @@ static int cfg_port_read(struct cfg_parser *p, yaml_node_t *node, size_t index)
 		[PORT_KEY_RX_QUEUES] = { .name = "rx_queues" },
 		[PORT_KEY_RX_DESCRIPTORS] = { .name = "rx_descriptors" },
 		[PORT_KEY_RCVBUF_BYTES] = { .name = "rcvbuf_bytes" },
+		[PORT_KEY_IGMP] = { .name = "igmp" }, [PORT_KEY_IGMP_SOURCE] = { .name = "igmp_source" },
 		[PORT_KEY_FLOW_ISOLATE] = { .name = "flow_isolate" },
 	};
 	struct cfg_port *port = &p->cfg->ports[index];
@@ -284,8 +295,31 @@ static int cfg_port_read(struct cfg_parser *p, yaml_node_t *node, size_t index)
 	ret = yaml_reader_uint_get(p->reader, node, path, &keys[PORT_KEY_RCVBUF_BYTES], false,
 				   CFG_RCVBUF_BYTES_DEFAULT, CFG_RCVBUF_BYTES_MIN, CFG_RCVBUF_BYTES_MAX,
 				   &port->rcvbuf_bytes);
-	if (ret || !keys[PORT_KEY_FLOW_ISOLATE].value)
+	if (ret)
 		return ret;
+	port->igmp = CFG_IGMP_AUTO;
+	if (keys[PORT_KEY_IGMP].value) {
+		size_t mode;
+
+		ret = yaml_reader_choice_get(p->reader, node, path, &keys[PORT_KEY_IGMP], cfg_igmp_mode_names,
+					     CFG_IGMP_MODES_COUNT, &mode);
+		if (ret)
+			return ret;
+		port->igmp = (enum cfg_igmp_mode)mode;
+	}
+	port->igmp_source_ip = 0;
+	if (keys[PORT_KEY_IGMP_SOURCE].value) {
+		yaml_reader_path_key(value_path, sizeof(value_path), path, "igmp_source");
+		ret = yaml_reader_ipv4_parse(p->reader, keys[PORT_KEY_IGMP_SOURCE].value, value_path,
+					     &port->igmp_source_ip);
+		if (ret)
+			return ret;
+		if (cfg_ipv4_is_multicast(port->igmp_source_ip))
+			return yaml_reader_type_fail(p->reader, keys[PORT_KEY_IGMP_SOURCE].value, value_path,
+						     "a unicast IPv4 address");
+	}
+	if (!keys[PORT_KEY_FLOW_ISOLATE].value)
+		return 0;
 	/* rte_flow_isolate: a DPDK port's; the kernel's own stack has no such thing. */
 	yaml_reader_path_key(value_path, sizeof(value_path), path, "flow_isolate");
 	ret = yaml_reader_bool_parse(p->reader, keys[PORT_KEY_FLOW_ISOLATE].value, value_path,

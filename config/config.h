@@ -119,6 +119,14 @@ struct cfg_feed {
 
 #define CFG_RX_QUEUES_MAX 64	/* a port's RX queues at most */
 
+/* How a port's lines join their groups (YAML: ports[].igmp). */
+enum cfg_igmp_mode {
+	CFG_IGMP_AUTO = 0,	/* kernel where the kernel owns the interface, fhd on PCI ports, else off */
+	CFG_IGMP_FHD,		/* fhd sends IGMPv3 reports and answers queries itself (DPDK ports) */
+	CFG_IGMP_KERNEL,	/* the kernel joins, through a socket per line (kernel-owned interfaces) */
+	CFG_IGMP_OFF,		/* nobody joins: the network delivers the groups without (static joins) */
+};
+
 struct cfg_port {
 	char name[CFG_NAME_MAX];
 	char device[CFG_DEVICE_MAX];	/* PCI address (0000:01:00.0) or vdev string (net_af_packet0,iface=x) */
@@ -126,6 +134,9 @@ struct cfg_port {
 	uint16_t rx_descriptors;	/* 64..16384, power of two, default 1024 */
 	uint32_t rcvbuf_bytes;		/* device "kernel:IFACE": each line socket's receive buffer,
 					 * CFG_RCVBUF_BYTES_MIN..MAX, default CFG_RCVBUF_BYTES_DEFAULT */
+	enum cfg_igmp_mode igmp;	/* YAML: igmp, auto|fhd|kernel|off, default auto */
+	uint32_t igmp_source_ip;	/* YAML: igmp_source, fhd's reports' IPv4 source, host order,
+					 * default 0.0.0.0 (RFC 3376 §4.2.13 allows it) */
 	bool flow_isolate;		/* rte_flow_isolate before configure (DPDK ports), default false */
 };
 
@@ -309,6 +320,9 @@ int cfg_load_default(struct cfg *out, char *err, size_t err_size);
 
 /* The text of the built-in default config (for `fhd --print-default-config`). */
 const char *cfg_default_text(size_t *len);
+
+/* Name of an igmp mode as written in YAML ("auto", "fhd", "kernel", "off"). */
+const char *cfg_igmp_mode_name(enum cfg_igmp_mode mode);
 
 /* Name of a protocol as written in YAML, or "none". */
 const char *cfg_protocol_name(enum cfg_protocol protocol);

@@ -27,18 +27,22 @@
 
 _Static_assert(PACKET_LINK_HEADROOM == PACKET_ETH_LEN, "a raw frame gets a whole Ethernet header");
 
+void packet_group_mac(uint32_t group_ip, uint8_t mac[6])
+{
+	mac[0] = 0x01;
+	mac[1] = 0x00;
+	mac[2] = 0x5e;
+	mac[3] = (uint8_t)((group_ip >> 16) & 0x7f);
+	mac[4] = (uint8_t)(group_ip >> 8);
+	mac[5] = (uint8_t)group_ip;
+}
+
 /* The destination MAC of an IP packet: its IPv4 group's, else zero (RFC 1112 §6.4). */
 static void packet_dst_mac(const uint8_t *ip, uint32_t len, uint8_t mac[6])
 {
 	memset(mac, 0, 6);
-	if (len >= 20 && (ip[0] >> 4) == 4 && (ip[16] & 0xf0) == 0xe0) {
-		mac[0] = 0x01;
-		mac[1] = 0x00;
-		mac[2] = 0x5e;
-		mac[3] = ip[17] & 0x7f;
-		mac[4] = ip[18];
-		mac[5] = ip[19];
-	}
+	if (len >= 20 && (ip[0] >> 4) == 4 && (ip[16] & 0xf0) == 0xe0)
+		packet_group_mac(wire_be32(ip + 16), mac);
 }
 
 int packet_link_to_ethernet(enum packet_link link, uint8_t *frame, uint32_t len, int32_t *shift)
@@ -148,13 +152,15 @@ enum packet_verdict packet_udp_parse(const uint8_t *frame, uint32_t len, struct 
 	return PACKET_UDP;
 }
 
-/* The RFC 791 header checksum: the one's complement of the one's complement sum of its words. */
-static uint16_t packet_ipv4_checksum(const uint8_t *ip)
+uint16_t packet_checksum(const uint8_t *data, uint32_t len)
 {
-	uint32_t sum = 0;
+	uint64_t sum = 0;
+	uint32_t i;
 
-	for (uint32_t i = 0; i < 20; i += 2)
-		sum += wire_be16(ip + i);
+	for (i = 0; i + 1 < len; i += 2)
+		sum += wire_be16(data + i);
+	if (i < len)
+		sum += (uint32_t)data[i] << 8;	/* an odd last byte, padded with zero */
 	while (sum > 0xffff)
 		sum = (sum & 0xffff) + (sum >> 16);
 	return (uint16_t)~sum;
@@ -176,7 +182,7 @@ void packet_udp_headers_write(uint8_t *frame, uint32_t src_ip, uint16_t src_port
 	ip[9] = PACKET_IP_PROTO_UDP;
 	wire_put_be32(ip + 12, src_ip);
 	wire_put_be32(ip + 16, dst_ip);
-	wire_put_be16(ip + 10, packet_ipv4_checksum(ip));
+	wire_put_be16(ip + 10, packet_checksum(ip, 20));
 	wire_put_be16(udp, src_port);
 	wire_put_be16(udp + 2, dst_port);
 	wire_put_be16(udp + 4, (uint16_t)(PACKET_UDP_LEN + payload_len));

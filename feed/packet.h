@@ -74,6 +74,16 @@ int packet_link_to_ethernet(enum packet_link link, uint8_t *frame, uint32_t len,
 void packet_udp_headers_write(uint8_t *frame, uint32_t src_ip, uint16_t src_port, uint32_t dst_ip,
 			      uint16_t dst_port, uint32_t payload_len);
 
+/*
+ * The Internet checksum of data[0..len) (RFC 1071): the one's complement of the one's
+ * complement sum of its 16-bit big-endian words, an odd last byte padded with zero.
+ * Over bytes whose checksum field holds the right value it is 0.
+ */
+uint16_t packet_checksum(const uint8_t *data, uint32_t len);
+
+/* The Ethernet address an IPv4 group maps to (RFC 1112 §6.4): 01:00:5e and its low 23 bits. */
+void packet_group_mac(uint32_t group_ip, uint8_t mac[6]);
+
 /* A short name for a verdict, for counters ("fragment", "bad_udp", ...). */
 const char *packet_verdict_name(enum packet_verdict verdict);
 

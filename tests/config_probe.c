@@ -54,6 +54,8 @@ static void probe_root(const struct cfg *cfg)
 	       cfg->ports[0].name, cfg->ports[0].device, cfg->ports[0].rx_queues,
 	       cfg->ports[0].rx_descriptors, cfg->ports[0].rcvbuf_bytes,
 	       cfg->ports[0].flow_isolate ? "true" : "false");
+	printf("ports[].igmp=%s\n", cfg_igmp_mode_name(cfg->ports[0].igmp));
+	probe_ip("ports[].igmp_source", true, cfg->ports[0].igmp_source_ip);
 }
 
 static void probe_feed(const struct cfg *cfg, const struct cfg_feed *f)

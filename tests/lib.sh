@@ -17,9 +17,12 @@ TMP=$(mktemp -d /tmp/fh-test.XXXXXX)
 # for --publish NAME): each /dev/shm/PREFIX* is removed at exit, with $TMP. A test
 # that sets its own EXIT trap removes its segments there.
 shm_prefixes=()
+netns_made=()
 lib_cleanup() {
 	local p
 	for p in "${shm_prefixes[@]}"; do rm -f /dev/shm/"$p"*; done
+	for p in ${pids[@]+"${pids[@]}"}; do kill "$p" 2>/dev/null; done	# server_start's
+	for p in "${netns_made[@]}"; do ip netns del "$p" 2>/dev/null; done
 	rm -rf "$TMP"
 }
 trap lib_cleanup EXIT
@@ -112,8 +115,9 @@ YAML
 }
 
 # server_start NAME COMMAND...: a test server in the background, its pid pushed on the
-# caller's pids array (the caller's EXIT trap kills them); sets $port from the server's
-# "listening HOST:PORT" line on stdout (NAME.out; stderr in NAME.err), waiting up to 20 s.
+# pids array (lib_cleanup, or the caller's own EXIT trap, kills them); sets $port from
+# the server's "listening HOST:PORT" line on stdout (NAME.out; stderr in NAME.err),
+# waiting up to 20 s.
 server_start() {
 	local name=$1
 	shift
@@ -145,6 +149,67 @@ data_require() {
 		echo "SKIP: test data $f not found (tests/data ships it; FH_DATA=$DATA)"
 		exit 77
 	done
+}
+
+# veth_netns PREFIX: the live tests' wire: namespaces PREFIXrx<pid> and PREFIXtx<pid>
+# joined by a veth pair, PREFIX<pid>a in the first (fhd's end, address 10.0.0.254/24 so
+# the kernel's reverse-path check lets the generated sessions' senders 10.0.0.1 and .2
+# in) and PREFIX<pid>b in the second (tcpreplay's). Sets rx_ns, tx_ns, rx_if, tx_if;
+# lib_cleanup removes both namespaces and so the pair. Exits 77 with one line without
+# root, iproute2 or tcpreplay, or where namespaces or veth pairs are not allowed.
+veth_netns() {
+	if [ "$(id -u)" != 0 ] || ! command -v tcpreplay >/dev/null || ! command -v ip >/dev/null; then
+		echo "skip: needs root, iproute2 and tcpreplay"
+		exit 77
+	fi
+	rx_ns=$1rx$$ tx_ns=$1tx$$ rx_if=$1$$a tx_if=$1$$b
+	if ! ip netns add "$rx_ns" 2>/dev/null; then
+		echo "skip: network namespaces are not allowed here (ip netns add $rx_ns failed)"
+		exit 77
+	fi
+	netns_made+=("$rx_ns")
+	ip netns add "$tx_ns" && netns_made+=("$tx_ns")
+	# No IPv6 on the wire: the kernel's own router solicitations and MLD reports would
+	# be frames a test did not send. Namespace-local sysctls, set before the pair exists.
+	ip netns exec "$rx_ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+	ip netns exec "$tx_ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+	# One IGMP report a join, sent as it is made (not repeated within the next second):
+	# net_af_packet sees its own host's frames, and a test counts them before it plays.
+	ip netns exec "$rx_ns" sysctl -qw net.ipv4.igmp_qrv=1
+	if ! ip -n "$rx_ns" link add "$rx_if" type veth peer name "$tx_if" netns "$tx_ns" 2>/dev/null; then
+		echo "skip: veth pairs are not allowed here (ip link add type veth failed)"
+		exit 77
+	fi
+	ip -n "$rx_ns" link set lo up
+	ip -n "$rx_ns" link set "$rx_if" up
+	ip -n "$rx_ns" addr add 10.0.0.254/24 dev "$rx_if"
+	ip -n "$tx_ns" link set "$tx_if" up
+}
+
+# live_start NAME: fhd in $rx_ns on $TMP/NAME.yaml, books to NAME.dump, output in
+# NAME.log; $fhd_pid. Returns once fhd says it is running (up to 10 s), 1 if it did not.
+live_start() {
+	ip netns exec "$rx_ns" "$FHD" -c "$TMP/$1.yaml" --dump-books "$TMP/$1.dump" >"$TMP/$1.log" 2>&1 &
+	fhd_pid=$!
+	for _ in $(seq 100); do
+		grep -qs "running" "$TMP/$1.log" && return 0
+		kill -0 "$fhd_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	return 1
+}
+
+# live_play PCAP [PPS]: tcpreplay plays the capture into $tx_if at PPS packets/s
+# (default 20,000); its output in $TMP/tcpreplay.log.
+live_play() {
+	ip netns exec "$tx_ns" tcpreplay -q --intf1="$tx_if" --pps="${2:-20000}" "$1" >"$TMP/tcpreplay.log" 2>&1
+}
+
+# live_stop: SIGTERM to fhd; $rc its exit status.
+live_stop() {
+	kill -TERM "$fhd_pid" 2>/dev/null	# gone already if it failed to start
+	wait "$fhd_pid"
+	rc=$?
 }
 
 finish() {

@@ -31,6 +31,11 @@ pcap and pcapng formats (and the Linux cooked headers), never by fhd's own code.
                                        lengths, session changes, end of session, jumbo)
   pcap_craft.py symbols OUT            instruments named with quotes, backslashes,
                                        escape sequences, control and non-ASCII bytes
+  pcap_craft.py stray KIND OUT         frames a live port sees that are not its lines':
+                                       group (UDP to a group no line joined, and to line
+                                       A's group on another port), notudp (TCP, ICMP, ARP,
+                                       IPv6), runt (line A's frame cut to 14..59 bytes),
+                                       jumbo (line A heartbeats padded to 1,600..9,000 bytes)
   pcap_craft.py odd KIND IN OUT        pcapng or pcap oddities from IN's first 50 frames:
                                        noiface spb twoshb tsresol caplenblock origshort
                                        hugeblock unknownblk bigendian jumbo (pcapng),
@@ -191,6 +196,28 @@ def hostile_frames():
     frames.append(ether(ip_udp(mold(s2, 1, [itch('A', locate=3, rng=rng)]), group=GROUP_B)))
     frames.append(ether(ip_udp(mold(s1, 1, [itch('S', rng=rng)]))))
     return frames
+
+
+def stray_frames(kind):
+    """Frames for stray KIND (see stray in the usage). The heartbeat is session STRAY0001's
+    at sequence 1: were one taken as a line's, the feed would count a session change."""
+    beat = mold(b'STRAY00001', 1, [])
+    if kind == 'group':
+        other = ip_udp(beat)
+        other = other[:22] + struct.pack('>H', 26478) + other[24:]   # UDP destination port
+        return [ether(ip_udp(beat, group=bytes([233, 1, 2, 3]))), ether(other)] * 50
+    if kind == 'notudp':
+        arp = struct.pack('>HHBBH6s4s6s4s', 1, 0x0800, 6, 4, 1, b'\x02' * 6, bytes([10, 0, 0, 1]),
+                          b'\0' * 6, bytes([10, 0, 0, 254]))
+        return [ether(ip_udp(beat, proto=6)), ether(ip_udp(beat, proto=1)),
+                ether(arp, ethertype=0x0806), ether(b'\x60' + b'\0' * 60, ethertype=0x86dd)] * 25
+    if kind == 'runt':
+        whole = ether(ip_udp(beat))
+        return [whole[:n] for n in range(14, 60)] * 2
+    if kind == 'jumbo':
+        return [ether(ip_udp(beat + b'\0' * (size - 14 - 28 - len(beat))))
+                for size in (1515, 1600, 2048, 2400, 3000, 4096, 8192, 9014)] * 10
+    raise SystemExit('unknown stray kind ' + kind)
 
 
 def symbol_frames():
@@ -420,6 +447,8 @@ def main(argv):
     elif cmd in ('hostile', 'symbols'):
         frames = hostile_frames() if cmd == 'hostile' else symbol_frames()
         write(argv[2], 1, [(1577698200, i, f) for i, f in enumerate(frames)])
+    elif cmd == 'stray':
+        write(argv[3], 1, [(1577698200, i, f) for i, f in enumerate(stray_frames(argv[2]))])
     elif cmd == 'odd':
         _, recs = read(argv[3])
         open(argv[4], 'wb').write(odd_capture(argv[2], recs))

@@ -21,11 +21,16 @@ As root it changes this machine while the tests run, and undoes each change:
   users      fhtest-<pid> (test_security_files; an existing user fhtest is used instead)
              and fhtest-seg<pid> (test_security_segments): useradd -M -r, then userdel
   sysctl     fs.protected_regular set to 0, 1 and 2 in turn, then restored (test_shm_segment)
-  network    namespaces fhtest<pid> and fhjr<pid>, each with a veth pair (fhv<pid>a/b,
-             fhj<pid>a/b) that tcpreplay sends into (test_live, test_journal_recovery);
-             namespaces fhkrx<pid> and fhktx<pid> joined by a veth pair fhk<pid>a/b,
-             where fhd joins multicast groups (test_kernel_port); a veth pair
-             fhp<pid>a/b without a namespace (test_privileges)
+  network    namespace fhjr<pid> with a veth pair fhj<pid>a/b that tcpreplay sends
+             into (test_journal_recovery); namespace pairs fhwrx/fhwtx<pid>,
+             fhvrx/fhvtx<pid> and fhkrx/fhktx<pid>, each joined by a veth pair
+             (fhw<pid>a/b, fhv<pid>a/b, fhk<pid>a/b) where fhd joins multicast groups
+             and tcpreplay sends (test_paths, test_live, test_kernel_port; test_paths
+             attaches an XDP program and sets the veth MTU; IPv6 off inside them);
+             a namespace fhig<pid> holding one end of a veth pair fhi<pid>a/b, where
+             tshark captures fhd's own IGMP reports and a script sends it queries
+             (test_igmp_live); a veth pair fhp<pid>a/b without a namespace
+             (test_privileges)
   mounts     two small tmpfs (1 MiB, 64 KiB) inside the test's /tmp/fh-test.* directory
              (test_journal)
   files      /dev/shm segments named fh*<pid>* and /tmp/fh-test.* directories, removed;
@@ -154,8 +159,11 @@ run sim_recovery_11904 "$B/sim_recovery" --seed 11904
 run asan/sim_recovery "$B/asan/sim_recovery" --seed 1 --seeds 50
 run test_consumer "$ROOT/tests/test_consumer.sh"
 run test_alloc "$ROOT/tests/test_alloc.sh"
+run test_paths "$ROOT/tests/test_paths.sh"
 run test_live "$ROOT/tests/test_live.sh"
 run test_kernel_port "$ROOT/tests/test_kernel_port.sh"
+run test_igmp_live "$ROOT/tests/test_igmp.sh"
+run asan/test_igmp_live env FHD="$B/asan/fhd" "$ROOT/tests/test_igmp.sh"
 run test_flow "$ROOT/tests/test_flow.sh"
 
 # Nothing of the suite's own may stay behind in /dev/shm.

@@ -3,7 +3,8 @@
 # them at start, without DPDK and without creating anything. Every shipped config
 # passes ("config OK", exit 0); a bad key, a journal directory others can write, or a
 # prometheus file's directory reached through a symbolic link exits 2 with the same
-# line fhd itself prints, and fhd without --check refuses the same configs.
+# line fhd itself prints, and fhd without --check refuses the same configs. A vdev
+# (net_af_packet, net_af_xdp) on an interface the host lacks: --check warns, fhd refuses.
 source "$(dirname "$0")/lib.sh"
 
 # check_ok LABEL ARGS...: exit 0, stdout exactly "config OK", no DPDK output.
@@ -57,6 +58,22 @@ mkdir -m 0750 "$TMP/metrics"
 ln -s "$TMP/metrics" "$TMP/metrics-link"
 { cat "$TMP/base.yaml"; printf 'stats:\n  prometheus_file: "%s/fh.prom"\n' "$TMP/metrics-link"; } >"$TMP/prom.yaml"
 check_bad "prometheus dir a symlink" "prometheus_file .*symbolic link" "$TMP/prom.yaml"
+
+# A vdev on an interface this host lacks: --check warns (it may run where the config
+# is written), fhd refuses it before DPDK starts, for AF_PACKET and AF_XDP alike.
+for vdev in net_af_packet0 net_af_xdp0; do
+	sed "s/\"net_af_packet0,iface=fh0\"/\"$vdev,iface=fhnone$$\"/" "$TMP/base.yaml" >"$TMP/$vdev.yaml"
+	grep -q "iface=fhnone$$" "$TMP/$vdev.yaml" || fail "$vdev: the built-in config's port is no longer net_af_packet0,iface=fh0"
+	"$FHD" --check -c "$TMP/$vdev.yaml" >"$TMP/iface.out" 2>&1
+	rc=$?
+	check "$vdev on no interface: --check warns, exit 0 ($rc)" \
+		bash -c "[ $rc = 0 ] && grep -q 'warning: port .*: no network interface fhnone$$ on this host' '$TMP/iface.out'"
+	"$FHD" -c "$TMP/$vdev.yaml" >"$TMP/iface.out" 2>&1
+	rc=$?
+	check "$vdev on no interface: fhd refuses it, exit 2 ($rc), before DPDK" \
+		bash -c "[ $rc = 2 ] && grep -q 'no network interface fhnone$$ on this host' '$TMP/iface.out' &&
+			! grep -qE 'EAL|vdev_probe' '$TMP/iface.out'"
+done
 
 # A good journal and prometheus directory pass, and --check creates nothing in them.
 mkdir -m 0750 "$TMP/journal"

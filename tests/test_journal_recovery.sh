@@ -11,7 +11,7 @@
 #    capture: the same books, book_state ok, the same holes filled, nothing asked;
 #  - the journal without one reply: that hole waits for recovery.hold packets, is
 #    declared (STALE, the gap log names the reply's range), the others still fill;
-#  - live (root, tcpreplay into a veth, as test_live.sh): the journal of a run on a
+#  - live (root, tcpreplay into a veth, as test_paths.sh): the journal of a run on a
 #    wire, the replies stamped with the live RX clock, replays to that run's books.
 source "$(dirname "$0")/lib.sh"
 
@@ -177,7 +177,7 @@ check "missing: every other hole filled from the capture ($missing_holes handed 
 	"$(value "$TMP/missing.log" "^  recovery:" requests)" = 0 ]
 
 echo "== live: the journal of a run on a wire replays to its books"
-# As tests/test_live.sh: fhd on a veth (net_af_packet), tcpreplay into the other end
+# As tests/test_paths.sh: fhd on a veth (net_af_packet), tcpreplay into the other end
 # from a namespace, a wire that does not wait for recovery. The replies are stamped
 # with the live RX clock; the replay of the journal must keep them where they came.
 if [ "$(id -u)" != 0 ] || ! command -v tcpreplay >/dev/null || ! command -v ip >/dev/null; then
@@ -211,10 +211,10 @@ kill -TERM "$fhd_pid"
 wait "$fhd_pid"
 check "wire: fhd stops cleanly on SIGTERM" [ $? = 0 ]
 server_stop
-# What the wire delivered is test_live.sh's to check (a loaded host may lose frames
+# What the wire delivered is test_paths.sh's to check (a loaded host may lose frames
 # before fhd polls); here the journal must give back whatever the run made of it.
 cmp -s "$TMP/wire-ref.dump" "$TMP/wire.dump" ||
-	echo "note: wire: the run's books are not the complete session's (frames lost before fhd: see test_live.sh)"
+	echo "note: wire: the run's books are not the complete session's (frames lost before fhd: see test_paths.sh)"
 wire_holes=$(value "$TMP/wire.log" "recovery: holes" holes)
 check "wire: $wire_holes holes filled, $(value "$TMP/wire.log" "itch.recovery:" journaled) replies journaled" \
 	[ "${wire_holes:-0}" -gt 0 -a "$(value "$TMP/wire.log" "recovery: holes" filled)" = "$wire_holes" -a \

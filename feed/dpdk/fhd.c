@@ -45,6 +45,7 @@
 #include "feed/feed.h"
 #include "feed/dpdk/fhd_log.h"
 #include "feed/dpdk/flow.h"
+#include "feed/dpdk/igmp_port.h"
 #include "feed/dpdk/journal_lcore.h"
 #include "feed/dpdk/kernel_port.h"
 #include "feed/dpdk/nic_clock.h"
@@ -65,6 +66,9 @@
 
 _Static_assert(CFG_PUBLISH_DEPTH_MAX == CONFLATED_DEPTH_MAX, "the config allows what the conflated view holds");
 _Static_assert(CFG_MBUF_CACHE <= RTE_MEMPOOL_CACHE_MAX_SIZE, "the config counts the cache the pool gets");
+_Static_assert(IGMP_GROUPS_MAX >= CFG_FEEDS_MAX * CFG_LINES_MAX, "a port's membership holds every line's group");
+_Static_assert(IGMP_SOURCES_MAX >= CFG_FEEDS_MAX * CFG_LINES_MAX, "a group's sources: one per line at most");
+_Static_assert(PORT_MAC_FILTER_MAX >= CFG_FEEDS_MAX * CFG_LINES_MAX + 1, "every group's MAC and all-hosts'");
 
 #define FHD_REPLAY_MAX 8
 #define FHD_ARGS_MAX 128
@@ -988,10 +992,15 @@ struct fhd_run {
 	const volatile bool *finished[CFG_FEEDS_MAX];	/* the RX lcore of each feed is done */
 	uint16_t port_ids[CFG_PORTS_MAX > FHD_REPLAY_MAX ? CFG_PORTS_MAX : FHD_REPLAY_MAX];
 	uint32_t ports_open;		/* port_ids[0..ports_open) are started */
+	struct port_kernel port_kernels[CFG_PORTS_MAX > FHD_REPLAY_MAX ? CFG_PORTS_MAX : FHD_REPLAY_MAX];
 	/* The lines' multicast memberships on kernel-owned interfaces (kernel_port.h). */
 	struct kernel_join joins[CFG_FEEDS_MAX * CFG_LINES_MAX];
 	char join_labels[CFG_FEEDS_MAX * CFG_LINES_MAX][CFG_NAME_MAX * 2 + 16];
 	uint32_t joins_count;
+	/* fhd's own IGMP on the ports with igmp: fhd (igmp_port.h), on the main lcore. */
+	struct igmp_port igmp_ports[CFG_PORTS_MAX];
+	uint32_t igmp_ports_count;
+	struct rte_mempool *igmp_pool;
 	struct pub_ring rings[CFG_RX_LCORES_MAX];
 	struct publisher publishers[CFG_FEEDS_MAX];
 	struct pub_conflated views[CFG_RX_LCORES_MAX];
@@ -1065,9 +1074,54 @@ static void fhd_default_config_say(const struct fhd_run *run)
 		"fhd -c CONFIG (fhd --print-default-config prints the built-in one to start from)\n");
 }
 
+/* Whether the kernel owns device's interface: a kernel: port, or net_af_packet / net_af_xdp with iface=. */
+static bool fhd_device_kernel_owned(const char *device)
+{
+	char iface[IF_NAMESIZE + 1];
+
+	return kernel_device_iface(device) != NULL || kernel_owned_iface(device, iface, sizeof(iface));
+}
+
+/* Who joins port's groups (ports[].igmp, auto resolved: docs/config.md). */
+static enum cfg_igmp_mode fhd_port_igmp_mode(const struct cfg_port *port)
+{
+	if (port->igmp != CFG_IGMP_AUTO)
+		return port->igmp;
+	if (fhd_device_kernel_owned(port->device))
+		return CFG_IGMP_KERNEL;
+	return fhd_device_is_vdev(port->device) ? CFG_IGMP_OFF : CFG_IGMP_FHD;
+}
+
 /*
- * Live ports on an AF_PACKET vdev receive on a network interface (iface=NAME): one the
- * host does not have is refused here, before DPDK starts and says it its own way.
+ * A port's igmp mode its device cannot do: kernel joins where the kernel does not own
+ * the interface, fhd's reports (or none) on a kernel: port, which receives through
+ * its joins. 0, or -EINVAL with the reason printed.
+ */
+static int fhd_igmp_modes_check(const struct cfg *cfg)
+{
+	for (uint16_t p = 0; p < cfg->ports_count; p++) {
+		const struct cfg_port *port = &cfg->ports[p];
+		enum cfg_igmp_mode mode = fhd_port_igmp_mode(port);
+		const char *why = NULL;
+
+		if (mode == CFG_IGMP_KERNEL && !fhd_device_kernel_owned(port->device))
+			why = "the kernel does not own its interface (kernel: ports, net_af_packet and "
+			      "net_af_xdp with iface= are the ones it does): use fhd or off";
+		else if (mode != CFG_IGMP_KERNEL && kernel_device_iface(port->device) != NULL)
+			why = "a kernel: port receives through the kernel's joins: use kernel or auto";
+		if (why != NULL) {
+			fhd_log(LOG_ERR, "fhd: %s: port %s (%s): igmp: %s: %s\n", cfg->source, port->name,
+				port->device, cfg_igmp_mode_name(mode), why);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Live ports on an AF_PACKET or AF_XDP vdev receive on a network interface
+ * (iface=NAME): one the host does not have is refused here, before DPDK starts and
+ * says it its own way (net_af_xdp: a failed probe, then "no such DPDK device").
  * 0, or -ENODEV with the reason printed.
  */
 static int fhd_interfaces_check(const struct fhd_run *run)
@@ -1075,13 +1129,16 @@ static int fhd_interfaces_check(const struct fhd_run *run)
 	const struct cfg *cfg = &run->cfg;
 	char iface[IF_NAMESIZE + 1];
 
+	if (!run->replay && fhd_igmp_modes_check(cfg) != 0)
+		return -EINVAL;
 	for (uint16_t p = 0; p < cfg->ports_count && !run->replay; p++) {
 		const char *device = cfg->ports[p].device, *at = strstr(device, ",iface=");
 		size_t len;
 
 		if (kernel_device_iface(device) != NULL)
 			at = kernel_device_iface(device) - strlen(",iface=");
-		else if (strncmp(device, "net_af_packet", 13) != 0 || at == NULL)
+		else if ((strncmp(device, "net_af_packet", 13) != 0 && strncmp(device, "net_af_xdp", 10) != 0) ||
+			 at == NULL)
 			continue;
 		at += strlen(",iface=");
 		len = strcspn(at, ",");
@@ -1316,13 +1373,14 @@ static int fhd_ports_replay_open(struct fhd_run *run)
 	assert(run->o.replay_count <= FHD_REPLAY_MAX);
 	for (uint32_t i = 0; i < run->o.replay_count; i++, run->ports_open++) {
 		snprintf(name, sizeof(name), "net_pcap%u", i);
-		if (port_open(name, 1, FHD_REPLAY_RX_DESCRIPTORS, run->pool, &run->port_ids[i], err,
-			      sizeof(err)) != 0 ||
+		if (port_open(name, 1, FHD_REPLAY_RX_DESCRIPTORS, 0, run->pool, &run->port_ids[i],
+			      &run->port_kernels[i], err, sizeof(err)) != 0 ||
 		    rx_lcore_replay_queue_add(rx, run->port_ids[i], !loop, loop ? 0 : run->captures[i].packets,
 					      run->captures[i].link) != 0) {
 			fhd_log(LOG_ERR, "fhd: %s\n", err);
 			return -EIO;
 		}
+		port_multicast_open(run->port_ids[i]);
 	}
 	if (rte_mbuf_dyn_rx_timestamp_register(&rx->timestamp_offset, &rx->timestamp_flag) != 0)
 		rx->timestamp_flag = 0;
@@ -1356,7 +1414,7 @@ static int fhd_line_join(struct fhd_run *run, struct rx_lcore *owner, uint16_t f
 
 	if (kernel != NULL)
 		snprintf(iface, sizeof(iface), "%s", kernel);
-	else if (!kernel_owned_iface(port->device, iface, sizeof(iface)))
+	else if (fhd_port_igmp_mode(port) != CFG_IGMP_KERNEL || !kernel_owned_iface(port->device, iface, sizeof(iface)))
 		return 0;
 	assert(run->joins_count < sizeof(run->joins) / sizeof(run->joins[0]));
 	snprintf(text, sizeof(text), "port %s, feed %s line %c", port->name, cfg->feeds[f].name, 'A' + l);
@@ -1432,6 +1490,73 @@ static int fhd_ports_nic_clocks_set(struct fhd_run *run, const struct fhd_nic_cl
 	return 0;
 }
 
+/* The interface a live DPDK port receives on (iface=), else its device, into iface. */
+static void fhd_port_iface(const struct cfg_port *port, char *iface, size_t size)
+{
+	if (!kernel_owned_iface(port->device, iface, size))
+		snprintf(iface, size, "%s", port->device);
+}
+
+/*
+ * Port p's groups: their MACs for the filter (with all-hosts' when fhd answers
+ * queries), and the membership fhd reports (igmp: fhd).
+ */
+static uint32_t fhd_port_groups(const struct cfg *cfg, uint16_t p, struct igmp_membership *m,
+				struct rte_ether_addr *macs)
+{
+	uint32_t count = 0;
+
+	memset(m, 0, sizeof(*m));
+	for (uint16_t f = 0; f < cfg->feeds_count; f++)
+		for (int l = 0; l < CFG_LINES_MAX; l++) {
+			const struct cfg_line *line = &cfg->feeds[f].lines[l];
+
+			/* The asserts hold: at most CFG_FEEDS_MAX x CFG_LINES_MAX lines (see above). */
+			if (line->present && line->port_index == p)
+				RTE_VERIFY(igmp_membership_add(m, line->group_ip, line->source_present,
+							       line->source_ip) == 0);
+		}
+	for (uint32_t g = 0; g < m->groups_count; g++)
+		packet_group_mac(m->groups[g].group_ip, macs[count++].addr_bytes);
+	if (fhd_port_igmp_mode(&cfg->ports[p]) == CFG_IGMP_FHD)
+		packet_group_mac(IGMP_ALL_HOSTS, macs[count++].addr_bytes);
+	assert(count <= PORT_MAC_FILTER_MAX);
+	return count;
+}
+
+/*
+ * An RX lcore's queues on ports with igmp: fhd copy their IGMP frames to its igmp
+ * ring (rx.h), made here for the lcores that have such a queue. 0 or -ENOMEM.
+ */
+static int fhd_igmp_rings_create(struct fhd_run *run)
+{
+	const struct cfg *cfg = &run->cfg;
+	char name[RTE_RING_NAMESIZE];
+
+	for (uint16_t i = 0; i < cfg->rx_lcores_count; i++) {
+		struct rx_lcore *rx = run->rx[i];
+
+		for (uint32_t q = 0; q < rx->queues_count; q++)
+			for (uint16_t p = 0; p < cfg->ports_count; p++)
+				if (rx->queues[q].fd < 0 && rx->queues[q].port_id == run->port_ids[p] &&
+				    fhd_port_igmp_mode(&cfg->ports[p]) == CFG_IGMP_FHD)
+					rx->queues[q].igmp = true;
+		for (uint32_t q = 0; q < rx->queues_count && rx->igmp == NULL; q++) {
+			if (!rx->queues[q].igmp)
+				continue;
+			snprintf(name, sizeof(name), "fh_igmp_%u", cfg->rx_lcores[i]);
+			rx->igmp = rte_ring_create_elem(name, sizeof(struct rx_igmp_frame), RX_IGMP_RING,
+							rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
+			if (rx->igmp == NULL) {
+				fhd_log(LOG_ERR, "fhd: IGMP ring of lcore %u: %s\n", cfg->rx_lcores[i],
+					rte_strerror(rte_errno));
+				return -ENOMEM;
+			}
+		}
+	}
+	return 0;
+}
+
 /*
  * The DPDK ports' queues, each polled by one RX lcore (two lcores polling one queue
  * would race in the PMD and take each other's frames); then each port's lines
@@ -1475,6 +1600,64 @@ static int fhd_ports_steer(struct fhd_run *run)
 	return 0;
 }
 
+/*
+ * Each live DPDK port's multicast filter, said in one line with who joins its groups;
+ * and on the ports with igmp: fhd, fhd's own IGMP (igmp_port.h): its TX pool, the RX
+ * lcores' rings, each port's host. 0, or -errno with the reason printed.
+ */
+static int fhd_multicast_setup(struct fhd_run *run)
+{
+	const struct cfg *cfg = &run->cfg;
+	struct rte_ether_addr macs[PORT_MAC_FILTER_MAX];
+	struct igmp_membership m;
+	char said[256], iface[CFG_DEVICE_MAX], label[CFG_NAME_MAX + 8], err[CFG_ERROR_MAX];
+	static const char *const joins[] = {
+		[CFG_IGMP_AUTO] = "?", [CFG_IGMP_FHD] = "fhd sends IGMPv3 reports and answers queries",
+		[CFG_IGMP_KERNEL] = "the kernel joins", [CFG_IGMP_OFF] = "nobody joins (igmp: off)",
+	};
+
+	for (uint16_t p = 0; p < cfg->ports_count; p++) {
+		enum cfg_igmp_mode mode = fhd_port_igmp_mode(&cfg->ports[p]);
+		uint32_t count;
+
+		if (FHD_PORT_IS_KERNEL(run->port_ids[p]))
+			continue;
+		count = fhd_port_groups(cfg, p, &m, macs);
+		port_mac_filter_set(run->port_ids[p], macs, count, said, sizeof(said));
+		fhd_port_iface(&cfg->ports[p], iface, sizeof(iface));
+		fhd_log(LOG_INFO, "fhd: port %s (%s): MAC filter: %s; %s\n", cfg->ports[p].name, iface, said,
+			joins[mode]);
+		if (mode != CFG_IGMP_FHD)
+			continue;
+		if (run->igmp_pool == NULL && (run->igmp_pool = igmp_port_pool_create()) == NULL) {
+			fhd_log(LOG_ERR, "fhd: IGMP TX pool: %s\n", rte_strerror(rte_errno));
+			return -ENOMEM;
+		}
+		snprintf(label, sizeof(label), "port %s", cfg->ports[p].name);
+		if (igmp_port_start(&run->igmp_ports[run->igmp_ports_count], run->port_ids[p], label, iface,
+				    cfg->ports[p].igmp_source_ip, &m, run->igmp_pool, clock_monotonic_ns(), err,
+				    sizeof(err)) != 0) {
+			fhd_log(LOG_ERR, "fhd: %s\n", err);
+			return -EIO;
+		}
+		run->igmp_ports_count++;
+	}
+	return run->igmp_ports_count > 0 ? fhd_igmp_rings_create(run) : 0;
+}
+
+/*
+ * The control loop's IGMP: what the RX lcores copied, then what is due on each port.
+ * Bounded per pass (IGMP_PORT_DRAIN_MAX per ring, igmp_port_service).
+ */
+static void fhd_igmp_poll(struct fhd_run *run, uint64_t now_ns)
+{
+	for (uint16_t i = 0; i < run->cfg.rx_lcores_count; i++)
+		if (run->rx[i]->igmp != NULL)
+			(void)igmp_port_drain(run->igmp_ports, run->igmp_ports_count, run->rx[i]->igmp, now_ns);
+	for (uint32_t p = 0; p < run->igmp_ports_count; p++)
+		igmp_port_service(&run->igmp_ports[p], now_ns);
+}
+
 /* Live ports: the configured devices, and each feed line's queue on its feed's lcore. */
 static int fhd_ports_live_open(struct fhd_run *run)
 {
@@ -1497,8 +1680,9 @@ static int fhd_ports_live_open(struct fhd_run *run)
 			fhd_log(LOG_ERR, "fhd: %s\n", err);
 			return -EIO;
 		}
-		if (port_open(name, cfg->ports[p].rx_queues, cfg->ports[p].rx_descriptors, run->pool,
-			      &run->port_ids[p], err, sizeof(err)) != 0) {
+		if (port_open(name, cfg->ports[p].rx_queues, cfg->ports[p].rx_descriptors,
+			      fhd_port_igmp_mode(&cfg->ports[p]) == CFG_IGMP_FHD ? 1 : 0, run->pool,
+			      &run->port_ids[p], &run->port_kernels[p], err, sizeof(err)) != 0) {
 			fhd_log(LOG_ERR, "fhd: %s\n", err);
 			return -EIO;
 		}
@@ -1524,7 +1708,10 @@ static int fhd_ports_live_open(struct fhd_run *run)
 			}
 		}
 	}
-	return fhd_ports_nic_clocks_set(run, clocks) != 0 ? -EIO : fhd_ports_steer(run);
+	if (fhd_ports_nic_clocks_set(run, clocks) != 0)
+		return -EIO;
+	rc = fhd_ports_steer(run);
+	return rc != 0 ? rc : fhd_multicast_setup(run);
 }
 
 /* Ports: each replay capture, or the configured devices. 0 or -errno. */
@@ -1611,7 +1798,7 @@ static void fhd_ports_stats_set(struct fhd_run *run)
 					       &ports[count].missed, &ports[count].errors);
 		} else if (rte_eth_stats_get(run->port_ids[p], &eth) == 0) {
 			ports[count].received = eth.ipackets;
-			ports[count].missed = eth.imissed;
+			ports[count].missed = eth.imissed + port_kernel_dropped(&run->port_kernels[p]);
 			ports[count].no_mbuf = eth.rx_nombuf;
 			ports[count].errors = eth.ierrors;
 		}
@@ -1826,6 +2013,8 @@ static void fhd_wait(struct fhd_run *run)
 		}
 		if (run->http != NULL)
 			metrics_http_poll(run->http);	/* the control lcore's: never an RX lcore */
+		if (run->igmp_ports_count > 0)
+			fhd_igmp_poll(run, now_ns);	/* the control lcore's too: RX only copies */
 		usleep(10000);
 	}
 	snprintf(status, sizeof(status), "stopping: %s", all ? "every RX lcore finished" : "signal or --duration");
@@ -1931,6 +2120,20 @@ static void fhd_port_nic_stamps_print(FILE *out, const struct fhd_run *run, uint
 		fprintf(out, "  NIC RX stamps: stamps_rejected %" PRIu64 "\n", rejected);
 }
 
+/* A port's IGMP counters, with what its queues copied to (or dropped at) the igmp rings. */
+static void fhd_igmp_port_print(FILE *out, const struct fhd_run *run, const struct igmp_port *ip)
+{
+	uint64_t taken = 0, dropped = 0;
+
+	for (uint16_t i = 0; i < run->cfg.rx_lcores_count; i++)
+		for (uint32_t q = 0; q < run->rx[i]->queues_count; q++)
+			if (run->rx[i]->queues[q].port_id == ip->port_id) {
+				taken += __atomic_load_n(&run->rx[i]->queues[q].igmp_taken, __ATOMIC_RELAXED);
+				dropped += __atomic_load_n(&run->rx[i]->queues[q].igmp_dropped, __ATOMIC_RELAXED);
+			}
+	igmp_port_print(out, ip, taken, dropped);
+}
+
 /*
  * The run's counters on stdout: throughput, lcores, captures, ports, feeds, journal,
  * stats; then the latency distributions and the book dump. 0, or -EIO when a file
@@ -1952,9 +2155,11 @@ static int fhd_report(struct fhd_run *run)
 			fhd_kernel_port_print(stdout, run, p);
 		else
 			port_stats_print(stdout, run->port_ids[p], name,
-					 fhd_port_pool_low(run, run->port_ids[p]));
+					 fhd_port_pool_low(run, run->port_ids[p]), &run->port_kernels[p]);
 		fhd_port_nic_stamps_print(stdout, run, run->port_ids[p]);
 	}
+	for (uint32_t p = 0; p < run->igmp_ports_count; p++)
+		fhd_igmp_port_print(stdout, run, &run->igmp_ports[p]);
 	for (uint16_t i = 0; i < cfg->rx_lcores_count; i++)
 		if (run->rx[i]->set.feeds_count > 0)
 			feed_set_stats_print(stdout, &run->rx[i]->set);
@@ -1993,12 +2198,19 @@ static void fhd_run_close(struct fhd_run *run)
 			pub_conflated_close(&run->views[i]);
 			pub_ring_close(&run->rings[i]);
 		}
+		/* The leaves go out while the ports still run. */
+		for (uint32_t p = 0; p < run->igmp_ports_count; p++)
+			igmp_port_stop(&run->igmp_ports[p]);
 		for (uint32_t p = 0; p < run->ports_open; p++)
 			if (!FHD_PORT_IS_KERNEL(run->port_ids[p])) {
 				if (!run->replay)
 					flow_release(run->port_ids[p]);
 				port_close(run->port_ids[p]);
+				run->port_kernels[p].count = 0;	/* the PMD closed them */
 			}
+		for (uint16_t i = 0; i < cfg->rx_lcores_count; i++)
+			if (run->rx[i] != NULL)
+				rte_ring_free(run->rx[i]->igmp);
 	}
 	if (run->captures_open)
 		for (uint32_t i = 0; i < run->o.replay_count; i++)

@@ -24,6 +24,7 @@
 #include "book/util/clock.h"
 #include "feed/dpdk/journal_lcore.h"
 #include "feed/dpdk/nic_clock.h"
+#include "feed/igmp.h"
 
 /* A replay that has had nothing for this long has lost packets inside the PMD. */
 #define RX_REPLAY_IDLE_NS (2ull * 1000 * 1000 * 1000)
@@ -246,6 +247,31 @@ static uint16_t rx_burst_to_ethernet(struct rx_lcore *rx, enum packet_link link,
 }
 
 /*
+ * An IGMP frame off q (see rx.h): copied onto the lcore's igmp ring for the main
+ * lcore, or counted dropped when the ring is full. Out of line: frames that are not
+ * UDP are rare on a feed port, and a flood of them costs a copy each, bounded by the
+ * ring.
+ */
+static __rte_noinline void rx_igmp_hand_over(struct rx_lcore *rx, struct rx_queue *q, const struct rte_mbuf *m)
+{
+	const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint32_t len = rte_pktmbuf_data_len(m);
+	struct rx_igmp_frame copy;
+
+	if (!igmp_frame_is_igmp(frame, len))
+		return;
+	copy.port_id = q->port_id;
+	copy.frame_len = len;
+	copy.len = (uint16_t)(len < RX_IGMP_FRAME_MAX ? len : RX_IGMP_FRAME_MAX);
+	memcpy(copy.bytes, frame, copy.len);
+	/* Read by the main lcore for its reports. */
+	if (rte_ring_sp_enqueue_elem(rx->igmp, &copy, sizeof(copy)) != 0)
+		__atomic_store_n(&q->igmp_dropped, q->igmp_dropped + 1, __ATOMIC_RELAXED);
+	else
+		__atomic_store_n(&q->igmp_taken, q->igmp_taken + 1, __ATOMIC_RELAXED);
+}
+
+/*
  * The per-burst scratch of an RX lcore, on its stack: frames, journal entries, routes,
  * and what recvmmsg fills for a kernel socket (addresses, control messages, stamps).
  */
@@ -440,7 +466,7 @@ static inline uint16_t rx_kernel_receive(struct rx_lcore *rx, struct rx_queue *q
  * the journal. A frame chained across mbufs is counted as segmented and freed.
  * Inlined: the RX hot path.
  */
-static inline void rx_burst_handle(struct rx_lcore *rx, const struct rx_queue *q, struct rx_burst *b,
+static inline void rx_burst_handle(struct rx_lcore *rx, struct rx_queue *q, struct rx_burst *b,
 				   uint16_t n, uint64_t rx_tsc, uint64_t *now_ns, uint64_t ns_per_tick_q32)
 {
 	struct rte_mbuf **burst = b->mbufs;
@@ -487,6 +513,8 @@ static inline void rx_burst_handle(struct rx_lcore *rx, const struct rx_queue *q
 			rte_pktmbuf_free(m);
 			continue;
 		}
+		if (unlikely(rx->set.scans[i].verdict == PACKET_NOT_UDP) && q->igmp)
+			rx_igmp_hand_over(rx, q, m);
 		/* The journal's own reference, taken before the feed may free the mbuf. */
 		if (rx->journal != NULL)
 			rte_mbuf_refcnt_update(m, 1);

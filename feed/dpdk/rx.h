@@ -28,6 +28,25 @@ _Static_assert(RX_BURST <= CFG_RX_BURST_MAX, "the config counts the burst an RX 
 struct rte_mempool;
 struct rx_lcore;
 
+/*
+ * IGMP on a port where fhd answers queries itself (igmp: fhd): the RX lcore copies
+ * each IGMP frame (IPv4 protocol 2) it takes off such a port's queue, up to
+ * RX_IGMP_FRAME_MAX bytes, onto its igmp ring, single producer, single consumer: the
+ * main lcore, which decodes and answers (igmp_port.h). A full ring drops the copy,
+ * counted on the queue. The frame itself goes on to the feed set (unrouted) and the
+ * journal as any other.
+ */
+#define RX_IGMP_RING 64			/* copies in flight per RX lcore, a power of two */
+#define RX_IGMP_FRAME_MAX 600		/* a query with 130 sources and every header */
+
+struct rx_igmp_frame {
+	uint16_t port_id;
+	uint16_t len;			/* bytes copied: the frame's, at most RX_IGMP_FRAME_MAX */
+	uint32_t frame_len;		/* the frame's own length */
+	uint8_t bytes[RX_IGMP_FRAME_MAX];
+};
+_Static_assert(sizeof(struct rx_igmp_frame) % 4 == 0, "rte_ring elements are multiples of 4 bytes");
+
 /* What rx_reply_journal needs to journal one feed's recovery replies (its context). */
 struct rx_reply_journal {
 	struct rx_lcore *rx;		/* the feed's RX lcore: its pool, journal ring and clock */
@@ -57,6 +76,9 @@ struct rx_queue {
 	uint64_t tsc_per_nic_q32;	/* TSC ticks per NIC clock tick, 32.32 */
 	uint64_t nic_first, tsc_first;	/* the clocks read together at start, */
 	uint64_t nic_ref, tsc_ref;	/* and lately (every RX_NIC_CLOCK_REFRESH_NS) */
+	bool igmp;		/* the port's IGMP frames are copied to the lcore's igmp ring */
+	uint64_t igmp_taken;	/* IGMP frames copied onto the ring */
+	uint64_t igmp_dropped;	/* IGMP frames not copied: the ring was full */
 };
 
 struct rx_lcore {
@@ -79,6 +101,7 @@ struct rx_lcore {
 	uint32_t pool_check_in;		/* queue polls left before the next look at the pool */
 	bool pool_low;			/* the pool was low at the last look */
 	struct rte_ring *journal;	/* references to every frame go here, or NULL */
+	struct rte_ring *igmp;		/* IGMP frame copies for the main lcore (queues with igmp), or NULL */
 	uint32_t journal_unrouted;	/* journal interface of frames addressed to no line */
 	int64_t journal_epoch_ns;	/* live: RX clock to ns since the epoch */
 	uint64_t ns_per_tick_q32;	/* the TSC to ns (set by rx_lcore_run) */
