@@ -52,7 +52,7 @@ pc_libs = $(shell pkg-config --libs $(1) 2>/dev/null)
 # book/ with its helpers in book/util/), the producer side of publishing (publish/),
 # the journal's writer (publish/journal/) and the config. Unit tests, fuzz targets and
 # benchmarks link exactly these.
-CORE_SRC := book/util/memory.c book/util/hist.c book/order_table.c book/book.c \
+CORE_SRC := book/util/memory.c book/util/hist.c book/util/logline.c book/order_table.c book/book.c \
 	decoders/decoder.c decoders/moldudp64.c decoders/itch50.c \
 	feed/packet.c feed/igmp.c feed/arbiter.c feed/feed.c feed/stats.c feed/recovery.c feed/recovery_worker.c feed/soupbin.c feed/preflight.c \
 	publish/shm_segment.c publish/ring.c publish/conflated.c publish/publisher.c publish/output_file.c \
@@ -155,7 +155,7 @@ $(B)/fh: $(FH_CLI_SRC:%.c=$(B)/obj/%.o) $(B)/obj/book/util/hist.o $(B)/libfh.a
 $(B)/asan/fh: $(FH_CLI_SRC:%.c=$(B)/asan/obj/%.o) $(B)/asan/obj/book/util/hist.o $(B)/asan/obj/publish/libfh/fh.o
 	$(Q)$(CC) $(SAN) -o $@ $^ -lm
 
-$(B)/bench-ring: $(B)/obj/bench/bench_ring.o $(B)/obj/publish/ring.o $(B)/obj/publish/shm_segment.o $(B)/obj/publish/libfh/fh.o
+$(B)/bench-ring: $(B)/obj/bench/bench_ring.o $(B)/obj/publish/ring.o $(B)/obj/publish/shm_segment.o $(B)/obj/book/util/logline.o $(B)/obj/publish/libfh/fh.o
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) -o $@ $^ $(FHD_LIBS)
 

@@ -29,7 +29,6 @@
 #define CFG_FILE_SIZE_MAX (1 << 20)	/* a config is a few hundred bytes; refuse huge files */
 #define CFG_DEFAULT_NAME "<default>/config/default.yaml"
 
-#define CFG_RX_QUEUES_MAX 64
 #define CFG_RX_DESCRIPTORS_MIN 64
 #define CFG_RX_DESCRIPTORS_MAX 16384
 #define CFG_MBUFS_MIN 1024
@@ -114,7 +113,7 @@ enum cfg_root_key {
 	ROOT_KEY_PUBLISH, ROOT_KEY_JOURNAL, ROOT_KEY_STATS, ROOT_KEY_USER, ROOT_KEY_GROUP, ROOT_KEYS
 };
 enum cfg_port_key { PORT_KEY_NAME, PORT_KEY_DEVICE, PORT_KEY_RX_QUEUES, PORT_KEY_RX_DESCRIPTORS,
-		    PORT_KEY_RCVBUF_BYTES, PORT_KEY_IGMP, PORT_KEY_IGMP_SOURCE, PORT_KEYS };
+		    PORT_KEY_RCVBUF_BYTES, PORT_KEY_IGMP, PORT_KEY_IGMP_SOURCE, PORT_KEY_FLOW_ISOLATE, PORT_KEYS };
 enum cfg_feed_key {
 	FEED_KEY_NAME, FEED_KEY_PROTOCOL, FEED_KEY_LCORE, FEED_KEY_REORDER_WINDOW, FEED_KEY_LINES,
 	FEED_KEY_BOOK, FEED_KEY_UTC_OFFSET, FEED_KEY_PUBLISH, FEED_KEY_RECOVERY, FEED_KEY_SNAPSHOT,
@@ -245,6 +244,7 @@ static int cfg_port_read(struct cfg_parser *p, yaml_node_t *node, size_t index)
 		[PORT_KEY_RX_DESCRIPTORS] = { .name = "rx_descriptors" },
 		[PORT_KEY_RCVBUF_BYTES] = { .name = "rcvbuf_bytes" },
 		[PORT_KEY_IGMP] = { .name = "igmp" }, [PORT_KEY_IGMP_SOURCE] = { .name = "igmp_source" },
+		[PORT_KEY_FLOW_ISOLATE] = { .name = "flow_isolate" },
 	};
 	struct cfg_port *port = &p->cfg->ports[index];
 	char path[YAML_READER_PATH_MAX];
@@ -318,7 +318,17 @@ static int cfg_port_read(struct cfg_parser *p, yaml_node_t *node, size_t index)
 			return yaml_reader_type_fail(p->reader, keys[PORT_KEY_IGMP_SOURCE].value, value_path,
 						     "a unicast IPv4 address");
 	}
-	return 0;
+	if (!keys[PORT_KEY_FLOW_ISOLATE].value)
+		return 0;
+	/* rte_flow_isolate: a DPDK port's; the kernel's own stack has no such thing. */
+	yaml_reader_path_key(value_path, sizeof(value_path), path, "flow_isolate");
+	ret = yaml_reader_bool_parse(p->reader, keys[PORT_KEY_FLOW_ISOLATE].value, value_path,
+				     &port->flow_isolate);
+	if (ret == 0 && port->flow_isolate && strncmp(port->device, "kernel:", 7) == 0)
+		return yaml_reader_fail(p->reader, &keys[PORT_KEY_FLOW_ISOLATE].value->start_mark, value_path,
+					"expected flow_isolate on a DPDK port only, got it on device '%s'",
+					port->device);
+	return ret;
 }
 
 static int cfg_ports_read(struct cfg_parser *p, yaml_node_t *node)

@@ -117,6 +117,8 @@ struct cfg_feed {
 	struct cfg_snapshot snapshot;
 };
 
+#define CFG_RX_QUEUES_MAX 64	/* a port's RX queues at most */
+
 /* How a port's lines join their groups (YAML: ports[].igmp). */
 enum cfg_igmp_mode {
 	CFG_IGMP_AUTO = 0,	/* kernel where the kernel owns the interface, fhd on PCI ports, else off */
@@ -128,13 +130,14 @@ enum cfg_igmp_mode {
 struct cfg_port {
 	char name[CFG_NAME_MAX];
 	char device[CFG_DEVICE_MAX];	/* PCI address (0000:01:00.0) or vdev string (net_af_packet0,iface=x) */
-	uint16_t rx_queues;		/* 1..64, default 1 */
+	uint16_t rx_queues;		/* 1..CFG_RX_QUEUES_MAX, default 1 */
 	uint16_t rx_descriptors;	/* 64..16384, power of two, default 1024 */
 	uint32_t rcvbuf_bytes;		/* device "kernel:IFACE": each line socket's receive buffer,
 					 * CFG_RCVBUF_BYTES_MIN..MAX, default CFG_RCVBUF_BYTES_DEFAULT */
 	enum cfg_igmp_mode igmp;	/* YAML: igmp, auto|fhd|kernel|off, default auto */
 	uint32_t igmp_source_ip;	/* YAML: igmp_source, fhd's reports' IPv4 source, host order,
 					 * default 0.0.0.0 (RFC 3376 §4.2.13 allows it) */
+	bool flow_isolate;		/* rte_flow_isolate before configure (DPDK ports), default false */
 };
 
 /* 32 MiB holds about 0.4 s of a 100,000 packets/s feed of 300-byte datagrams (with the kernel's overhead). */

@@ -1107,8 +1107,10 @@ void feed_stats_fill(const struct feed *feed, struct fh_stats_feed *out)
 	out->snapshot_dropped = __atomic_load_n(&a->snapshot_dropped, __ATOMIC_RELAXED);
 	out->snapshots_confirmed = __atomic_load_n(&a->snapshots_confirmed, __ATOMIC_RELAXED);
 	out->snapshots_unconfirmed = __atomic_load_n(&a->snapshots_unconfirmed, __ATOMIC_RELAXED);
-	for (int l = 0; l < ARBITER_LINES; l++)
+	for (int l = 0; l < ARBITER_LINES; l++) {
 		out->bad_sequence[l] = __atomic_load_n(&a->lines[l].bad_sequence, __ATOMIC_RELAXED);
+		out->kernel_dropped[l] = __atomic_load_n(&feed->lines[l].kernel_dropped, __ATOMIC_RELAXED);
+	}
 }
 
 /* The book state always; each recovery group the feed has (fh_stats_counters' words). */

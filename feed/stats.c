@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "book/util/clock.h"
+#include "book/util/logline.h"
 #include "fh_build_version.h"
 
 #define STATS_SWAP_WAIT_US 20000	/* an RX lcore services its swap within a loop pass */
@@ -87,7 +88,7 @@ int stats_open(struct stats *s, const struct cfg_stats *cfg, const char *segment
 		}
 	}
 	if (rc != 0) {
-		fprintf(stderr, "fhd: %s\n", err);
+		logline(LOG_ERR, "fhd: %s\n", err);
 		return rc;
 	}
 	s->segment_remove = remove;
@@ -150,7 +151,7 @@ static void stats_us(char *out, size_t size, uint64_t ns)
 }
 
 /* One status line: rates, losses, and the interval's RX → publish percentiles. */
-static void stats_line_print(FILE *out, const struct fh_stats_feed *f)
+static void stats_line_print(const struct fh_stats_feed *f)
 {
 	const struct fh_stats_latency *l = &f->interval[FEED_LATENCY_PACKET];
 	char p50[16], p99[16], p999[16], max[16];
@@ -159,7 +160,7 @@ static void stats_line_print(FILE *out, const struct fh_stats_feed *f)
 	stats_us(p99, sizeof(p99), l->p99_ns);
 	stats_us(p999, sizeof(p999), l->p999_ns);
 	stats_us(max, sizeof(max), l->max_ns);
-	fprintf(out, "fhd: %s: %.0f pkt/s %.0f msg/s  gaps %" PRIu64 " (%" PRIu64 " msgs)  dup %" PRIu64
+	logline(LOG_INFO, "fhd: %s: %.0f pkt/s %.0f msg/s  gaps %" PRIu64 " (%" PRIu64 " msgs)  dup %" PRIu64
 		"  drops %" PRIu64 "  rx->pub p50 %s p99 %s p99.9 %s max %s (%" PRIu64 " pkts)\n", f->name,
 		f->packets_per_s, f->messages_per_s, f->gaps, f->gap_messages, f->duplicates,
 		f->dropped + f->skipped_messages + f->journal_dropped, p50, p99, p999, max, l->count);
@@ -233,7 +234,7 @@ static void stats_label_write(FILE *out, const char *value)
 }
 
 /*
- * The book's refusals (one family, by what ran out), each line's bad_sequence, and the
+ * The book's refusals (one family, by what ran out), each line's counters, and the
  * ports' counters with fhd's pool_low.
  */
 static void stats_prometheus_refusals_write(FILE *out, const struct fh_stats_segment *seg)
@@ -263,12 +264,16 @@ static void stats_prometheus_refusals_write(FILE *out, const struct fh_stats_seg
 			"fh_book_refused_total{feed=\"%s\",what=\"levels\"} %" PRIu64 "\n", f->name,
 			f->instruments_full, f->name, f->orders_full, f->name, f->levels_full);
 	}
-	fprintf(out, "# HELP fh_bad_sequence_total Packets dropped per line: a sequence jump ahead no "
-		"line confirmed.\n# TYPE fh_bad_sequence_total counter\n");
-	for (uint32_t i = 0; i < seg->feeds_count; i++)
-		for (int l = 0; l < FH_STATS_LINES; l++)
-			fprintf(out, "fh_bad_sequence_total{feed=\"%s\",line=\"%s\"} %" PRIu64 "\n",
-				seg->feeds[i].name, fh_stats_line_names[l], seg->feeds[i].bad_sequence[l]);
+	for (size_t c = 0; c < FH_STATS_LINE_COUNTERS; c++) {
+		const struct fh_stats_line_counter *lc = &fh_stats_line_counters[c];
+
+		fprintf(out, "# HELP fh_%s_total %s\n# TYPE fh_%s_total counter\n", lc->word, lc->help, lc->word);
+		for (uint32_t i = 0; i < seg->feeds_count; i++)
+			for (unsigned l = 0; l < FH_STATS_LINES; l++)
+				fprintf(out, "fh_%s_total{feed=\"%s\",line=\"%s\"} %" PRIu64 "\n", lc->word,
+					seg->feeds[i].name, fh_stats_line_names[l],
+					fh_stats_line_value(&seg->feeds[i], lc, l));
+	}
 	if (seg->ports_count == 0)
 		return;
 	for (size_t k = 0; k < sizeof(ports) / sizeof(ports[0]); k++) {
@@ -303,7 +308,7 @@ void stats_prometheus_file_set(struct stats *s, const struct output_dir *dir, co
 static void stats_prometheus_failed(struct stats *s, const char *what)
 {
 	if (s->prometheus_failures++ == 0)
-		fprintf(stderr, "fhd: stats.prometheus_file: %s; not refreshed (counted; said once)\n", what);
+		logline(LOG_WARNING, "fhd: stats.prometheus_file: %s; not refreshed (counted; said once)\n", what);
 }
 
 /* The Prometheus text exposition of the segment to out: what the file and /metrics carry. */
@@ -429,7 +434,7 @@ static void stats_metrics_text_render(struct stats *s, const struct fh_stats_seg
 	/* Whole only if it left room for fmemopen's NUL: a full buffer may be cut short. */
 	if (len <= 0 || (size_t)len >= s->metrics_text_max - 1) {
 		if (s->metrics_text_failures++ == 0)
-			fprintf(stderr, "fhd: stats.http: the metrics did not fit in %zu bytes; /metrics serves "
+			logline(LOG_WARNING, "fhd: stats.http: the metrics did not fit in %zu bytes; /metrics serves "
 				"the last whole one (counted; said once)\n", s->metrics_text_max);
 		return;
 	}
@@ -449,7 +454,7 @@ void stats_tick(struct stats *s, uint64_t now_ns, bool final)
 		struct fh_stats_feed *out = &feeds[i];
 
 		if (f->feed->latency != NULL && !stats_feed_swap(f))
-			fprintf(stderr, "fhd: %s: RX lcore did not hand over its histograms; next interval\n",
+			logline(LOG_WARNING, "fhd: %s: RX lcore did not hand over its histograms; next interval\n",
 				f->feed->cfg->name);
 		snprintf(out->name, sizeof(out->name), "%s", f->feed->cfg->name);
 		feed_stats_fill(f->feed, out);
@@ -462,7 +467,7 @@ void stats_tick(struct stats *s, uint64_t now_ns, bool final)
 			stats_latency_fill(&out->total[k], &f->total[k]);
 		}
 		if (s->cfg->log && !final && s->last_tick_ns != 0)
-			stats_line_print(stderr, out);
+			stats_line_print(out);
 	}
 	s->last_tick_ns = now_ns;
 	memcpy(s->image.feeds, feeds, sizeof(feeds[0]) * s->feeds_count);
@@ -480,7 +485,7 @@ void stats_tick(struct stats *s, uint64_t now_ns, bool final)
 	if (s->metrics_text[0] != NULL)
 		stats_metrics_text_render(s, &s->image);
 	if (final && s->prometheus_failures > 0)
-		fprintf(stderr, "fhd: stats.prometheus_file: %" PRIu64 " refreshes could not be written\n",
+		logline(LOG_WARNING, "fhd: stats.prometheus_file: %" PRIu64 " refreshes could not be written\n",
 			s->prometheus_failures);
 }
 
@@ -538,7 +543,7 @@ int stats_hist_files_write(const struct stats *s, const struct output_dir *dir)
 				 feed_latency_names[k]);
 			out = output_file_fopen(dir, name, 0644, err, sizeof(err));
 			if (out == NULL) {
-				fprintf(stderr, "fhd: --hist-out %s\n", err);
+				logline(LOG_ERR, "fhd: --hist-out %s\n", err);
 				rc = -EIO;
 				continue;
 			}
@@ -546,7 +551,7 @@ int stats_hist_files_write(const struct stats *s, const struct output_dir *dir)
 			bad = hist_counts_write(out, &s->feeds[i].total[k]) != 0 || bad;
 			bad = fclose(out) != 0 || bad;
 			if (bad) {
-				fprintf(stderr, "fhd: --hist-out %s/%s: %s\n", dir->path, name, strerror(errno));
+				logline(LOG_ERR, "fhd: --hist-out %s/%s: %s\n", dir->path, name, strerror(errno));
 				rc = -EIO;
 			}
 		}

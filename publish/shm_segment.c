@@ -16,6 +16,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "book/util/logline.h"
+
 /*
  * Each try either creates the segment or clears one thing at the name; only another
  * fhd starting under the same name at the same moment makes a try fail, so a few
@@ -172,7 +174,7 @@ static int shm_segment_clear(const char *what, const char *name, const char *pat
 		 * Locked, but only by readers (a shared lock, or another user's process): it must
 		 * not pin the name (a reader could then keep fhd from ever restarting).
 		 */
-		fprintf(stderr, "fhd: %s %s: the old segment is locked, but by no running fhd of uid %u "
+		logline(LOG_WARNING, "fhd: %s %s: the old segment is locked, but by no running fhd of uid %u "
 			"(a reader?); replacing it regardless\n", what, name, (unsigned)geteuid());
 	}
 	/* Holding its lock: the inode at the name can only be removed by us now. */

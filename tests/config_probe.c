@@ -50,9 +50,10 @@ static void probe_root(const struct cfg *cfg)
 		printf("%s%u", i ? ", " : "", cfg->rx_lcores[i]);
 	printf("]\nmbufs=%u\n", cfg->mbufs);
 	printf("ports[].name=%s\nports[].device=%s\nports[].rx_queues=%u\nports[].rx_descriptors=%u\n"
-	       "ports[].rcvbuf_bytes=%u\n",
+	       "ports[].rcvbuf_bytes=%u\nports[].flow_isolate=%s\n",
 	       cfg->ports[0].name, cfg->ports[0].device, cfg->ports[0].rx_queues,
-	       cfg->ports[0].rx_descriptors, cfg->ports[0].rcvbuf_bytes);
+	       cfg->ports[0].rx_descriptors, cfg->ports[0].rcvbuf_bytes,
+	       cfg->ports[0].flow_isolate ? "true" : "false");
 	printf("ports[].igmp=%s\n", cfg_igmp_mode_name(cfg->ports[0].igmp));
 	probe_ip("ports[].igmp_source", true, cfg->ports[0].igmp_source_ip);
 }

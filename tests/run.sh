@@ -164,6 +164,7 @@ run test_live "$ROOT/tests/test_live.sh"
 run test_kernel_port "$ROOT/tests/test_kernel_port.sh"
 run test_igmp_live "$ROOT/tests/test_igmp.sh"
 run asan/test_igmp_live env FHD="$B/asan/fhd" "$ROOT/tests/test_igmp.sh"
+run test_flow "$ROOT/tests/test_flow.sh"
 
 # Nothing of the suite's own may stay behind in /dev/shm.
 left=$(shm_list | comm -13 "$LOGS/shm.start" - | tr '\n' ' ')

@@ -143,6 +143,24 @@ for row in documented:
         failures.append("docs/metrics.md: the vocabulary table's row | " + " | ".join(row) +
                         " | is not in stats_layout.h's fh_stats_counters")
 
+# The per-line counters: fh_stats_line_counters, row for row (word, Prometheus, meaning).
+with open(os.path.join(root, "publish", "libfh", "stats_layout.h"), encoding="utf-8") as f:
+    src = f.read()
+start = src.find("fh_stats_line_counters[] = {")
+body = src[start:src.find("\n};", start)] if start >= 0 else ""
+line_expected = [(m.group(1), "fh_" + m.group(1) + "_total", "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', m.group(2))))
+                 for m in re.finditer(r'\{\s*"(\w+)",\s*offsetof\([^)]*\),\s*((?:"(?:[^"\\]|\\.)*"\s*)+)\}', body)]
+heading = "## Per-line counters\n"
+section = text[text.find(heading):] if heading in text else ""
+section = section[:section.find("\n## ", 1)] if "\n## " in section[1:] else section
+line_documented = [tuple(c.strip().strip("`") for c in line.strip().strip("|").split("|"))
+                   for line in section.split("\n") if line.startswith("| `")]
+if not line_expected or len(line_expected) != body.count("offsetof("):
+    failures.append("stats_layout.h: tests/test_docs.sh no longer understands fh_stats_line_counters")
+if sorted(line_expected) != sorted(line_documented):
+    failures.append("docs/metrics.md: the per-line counters table is not stats_layout.h's "
+                    f"fh_stats_line_counters: {line_documented} vs {line_expected}")
+
 for f in failures:
     print("FAIL " + f)
 print(f"{len(files)} files, {links} relative links, {len(expected)} vocabulary rows, {len(failures)} failures")

@@ -75,7 +75,9 @@ promtool check metrics <"$TMP/scrape.prom" >"$TMP/promtool.out" 2>&1
 rc=$?
 cat "$TMP/promtool.out"
 check "promtool check metrics on /metrics: no complaint (exit $rc)" bash -c "[ $rc = 0 ] && [ ! -s '$TMP/promtool.out' ]"
-check "/metrics has the latency summaries" grep -qE '^fh_latency_seconds_count\{feed="itch",kind="[a-z_]+"\} [0-9]+$' "$TMP/scrape.prom"
+check "/metrics has the latency summaries, both clocks (rx_to_publish_packet and processing)" \
+	bash -c "grep -qE '^fh_latency_seconds_count\{feed=\"itch\",kind=\"rx_to_publish_packet\"\} [0-9]+$' '$TMP/scrape.prom' &&
+	grep -qE '^fh_latency_seconds_count\{feed=\"itch\",kind=\"processing\"\} [0-9]+$' '$TMP/scrape.prom'"
 # Bounded: with METRICS_HTTP_CONNECTIONS_MAX (4) idle connections held, a fifth is closed at
 # once (not queued behind them); the idle ones are closed after METRICS_HTTP_TIMEOUT_S (5 s),
 # and then a scrape is answered again. fhd keeps counting meanwhile.

@@ -3,7 +3,8 @@
 # namespace with one end of a veth pair and is stopped (SIGSTOP) while tcpreplay plays a
 # generated session into a 64 KiB socket buffer from the other end. The kernel's drops
 # (SO_RXQ_OVFL) are counted per line and per port, every datagram sent is received or
-# counted dropped, and the journal keeps the kernel's RX times. Books, joins, recovery and
+# counted dropped (exit report, fh stat, Prometheus, telemetry), and the journal and
+# rx_to_publish keep the kernel's RX times. Books, joins, recovery and
 # the source filter on this port are test_paths', beside the other live paths.
 # Needs root, ip netns and tcpreplay: skips (77) without.
 source "$(dirname "$0")/lib.sh"
@@ -25,7 +26,9 @@ feeds:
       A: { group: 233.54.12.111, udp_port: 26477, port: k }
       B: { group: 233.49.196.111, udp_port: 26477, port: k }
     book: { instruments: 256, orders: 65536, levels: 256 }
+stats: { interval_ms: 100, segment: fhkp$$, prometheus_file: $TMP/drops.prom }
 YAML
+shm_prefixes+=(fhkp$$)
 
 # Kernel drops: fhd stopped (SIGSTOP) while the session plays into a 64 KiB buffer;
 # after SIGCONT the session plays again, and its datagrams carry the socket's drop
@@ -44,6 +47,8 @@ kill -CONT "$fhd_pid"
 sleep 0.5
 live_play "$TMP/session.pcap"
 sleep 0.5
+sock=$(sed -nE 's/^fhd: DPDK telemetry on ([^ ]+) .*/\1/p' "$TMP/drops.log")
+[ -n "$sock" ] && python3 "$ROOT/tools/fh_telemetry.py" --socket "$sock" /fh/feeds >"$TMP/drops.telemetry" 2>&1
 kill -TERM "$fhd_pid"
 wait "$fhd_pid"
 ended=$(date +%s.%N)
@@ -55,6 +60,27 @@ check "drops: the kernel dropped some ($dropped) while fhd was stopped" [ "${dro
 check "drops: received $received + dropped $dropped = sent $((2 * frames))" \
 	[ "$((received + dropped))" = "$((2 * frames))" ]
 check "drops: the lines' kernel_dropped ($line_a + $line_b) are the port's" [ "$((line_a + line_b))" = "$dropped" ]
+# The same per-line counts while fhd runs: the stats segment (fh stat, text and JSON),
+# the Prometheus file and telemetry's /fh/feeds, against the exit report's line rows.
+"$B/fh" stat --segment fhkp$$ >"$TMP/drops.stat" 2>&1
+"$B/fh" stat --segment fhkp$$ --json >"$TMP/drops.json" 2>&1
+check "drops: fh stat shows kernel_dropped per line ($(grep kernel_dropped "$TMP/drops.stat"))" \
+	grep -qE "^  kernel_dropped: A $line_a  B $line_b  recovery 0$" "$TMP/drops.stat"
+check "drops: fh stat --json too" python3 -c 'import json, sys
+f = json.load(open(sys.argv[1]))["feeds"][0]
+sys.exit(f["kernel_dropped"] != {"A": int(sys.argv[2]), "B": int(sys.argv[3]), "recovery": 0})' \
+	"$TMP/drops.json" "$line_a" "$line_b"
+check "drops: Prometheus fh_kernel_dropped_total per line" bash -c \
+	"grep -qx 'fh_kernel_dropped_total{feed=\"itch\",line=\"A\"} $line_a' '$TMP/drops.prom' &&
+	 grep -qx 'fh_kernel_dropped_total{feed=\"itch\",line=\"B\"} $line_b' '$TMP/drops.prom'"
+if [ -n "$sock" ]; then
+	check "drops: telemetry /fh/feeds has line_A_kernel_dropped and line_B_kernel_dropped" python3 -c 'import json, sys
+f = json.loads(open(sys.argv[1]).readline())["/fh/feeds"]["itch"]
+sys.exit(not (f["line_A_kernel_dropped"] == int(sys.argv[2]) and f["line_B_kernel_dropped"] == int(sys.argv[3])))' \
+		"$TMP/drops.telemetry" "$line_a" "$line_b"
+else
+	echo "drops: fhd named no DPDK telemetry socket: /fh/feeds not read"
+fi
 # The journal's times are the kernel's RX stamps: what the first play left in the
 # buffer was stamped before fhd was let go (1 s later), not when fhd read it.
 tshark -r "$TMP"/journal/fh-*.pcapng -T fields -e frame.time_epoch >"$TMP/times" 2>/dev/null
@@ -63,4 +89,16 @@ inside=$(awk -v a="$started" -v b="$ended" '$1 >= a && $1 <= b { n++ } END { pri
 check "drops: the journal has the kernel's RX times ($early frames stamped while fhd was stopped, read 1 s later)" \
 	[ "$early" -gt 0 ]
 check "drops: every journal time is within the run ($inside of $received)" [ "$inside" = "$received" ]
+# ... and rx_to_publish starts there too (the start line says so): the frames that
+# waited in the socket while fhd was stopped (1 s) carry that wait, processing (from
+# when the feed took them) does not. A clock started after recvmmsg would show
+# microseconds in both.
+check "drops: the start line says where rx_to_publish starts" \
+	grep -qx "fhd: port k: rx_to_publish starts at: kernel RX timestamp (SO_TIMESTAMPING, software)" "$TMP/drops.log"
+max() { grep -E "^  itch +$1 " "$TMP/drops.log" | awk '{print $9}'; }
+check "drops: rx_to_publish_packet max $(max rx_to_publish_packet) us holds the 1 s in the socket, processing max $(max processing) us does not" \
+	awk -v a="$(max rx_to_publish_packet)" -v b="$(max processing)" \
+	'BEGIN { exit !(a != "" && b != "" && a + 0 >= 800000 && a + 0 < 10000000 && b + 0 < 100000) }'
+check "drops: every kernel RX stamp was usable (stamps_rejected 0)" \
+	bash -c "grep -qE '^  socket .*stamps_rejected 0$' '$TMP/drops.log' && ! grep -qE '^  socket .*stamps_rejected [1-9]' '$TMP/drops.log'"
 finish

@@ -2,7 +2,8 @@
 # Late join live (issue 20) on net_af_packet: fhd in a network namespace with one end of
 # a veth pair, tcpreplay playing into the other from a second namespace. Books, joins,
 # recovery and the source filter on this path are test_paths', beside the other live
-# paths. Needs root, ip netns and tcpreplay: skips (77) without.
+# paths; here too, the one line saying net_af_packet has no rte_flow, and flow_isolate
+# refused on it. Needs root, ip netns and tcpreplay: skips (77) without.
 source "$(dirname "$0")/lib.sh"
 
 veth_netns fhv
@@ -50,4 +51,17 @@ held_max=$(sed -nE 's/^  gaps .*\(max ([0-9]+) at once\).*/\1/p' "$TMP/join.log"
 check "live join: the hold kept every line packet (dropped_packets $(counter "$TMP/join.log" "^  snapshot:" dropped_packets), held max $held_max)" \
 	[ "$(counter "$TMP/join.log" "^  snapshot:" dropped_packets)" = 0 -a "$(counter "$TMP/join.log" "^  gaps" gaps)" = 0 ]
 same_file "live join: the dump equals the complete session's" "$TMP/ref-full.dump" "$TMP/join.dump"
+
+# net_af_packet has no rte_flow: said once for the port, at start, with the clock line.
+check "net_af_packet: one line says the PMD has no rte_flow ($(grep -c 'rte_flow' "$TMP/join.log"))" \
+	bash -c "[ \"\$(grep -c 'rte_flow' '$TMP/join.log')\" = 1 ] &&
+		grep -qx 'fhd: port veth: no rte_flow on this PMD (net_af_packet): all lines on queue 0, as received' '$TMP/join.log'"
+check "net_af_packet: rx_to_publish starts at the TSC after rx_burst, said once" \
+	grep -qx 'fhd: port veth: rx_to_publish starts at: TSC after rx_burst (the PMD offers no NIC RX timestamp)' "$TMP/join.log"
+# flow_isolate where the PMD cannot: refused at start, exit 1 (setting up a port failed).
+sed "s/\\(iface=$rx_if\"\\) }/\\1, flow_isolate: true }/" "$TMP/live.yaml" >"$TMP/isolate.yaml"
+ip netns exec "$rx_ns" timeout 60 "$FHD" -c "$TMP/isolate.yaml" >"$TMP/isolate.log" 2>&1
+rc=$?
+check "flow_isolate on net_af_packet: refused at start, exit 1 ($rc: $(grep flow_isolate "$TMP/isolate.log"))" \
+	bash -c "[ $rc = 1 ] && grep -q '^fhd: port veth: flow_isolate: the PMD (net_af_packet) cannot isolate' '$TMP/isolate.log'"
 finish

@@ -104,6 +104,17 @@ path() {
 		"$(grep -cE "left group .* on $rx_if\$" "$log")" = 2 ]
 	[ "$path" != kernel ] ||
 		check "$path: no receive buffer warning (rcvbuf_bytes honoured)" bash -c "! grep -q 'receive buffer' '$log'"
+	# Where rx_to_publish starts, said once; on the kernel port the kernel's RX stamp,
+	# before the socket queue and recvmmsg, so its median is at least processing's
+	# (test_kernel_port shows a 1 s wait in the socket lands in it).
+	local start="TSC after rx_burst (the PMD offers no NIC RX timestamp)"
+	[ "$path" = kernel ] && start="kernel RX timestamp (SO_TIMESTAMPING, software)"
+	check "$path: the start line says rx_to_publish starts at: $start" \
+		[ "$(grep -cx "fhd: port p: rx_to_publish starts at: $start" "$log")" = 1 ]
+	local p50s
+	p50s=$(awk '/^  itch +(rx_to_publish_packet|processing) / { printf "%s ", $4 }' "$log")
+	check "$path: rx_to_publish_packet p50 >= processing p50 (us: $p50s)" \
+		awk -v v="$p50s" 'BEGIN { n = split(v, x, " "); exit !(n == 2 && x[1] + 0 >= x[2] + 0) }'
 
 	# Recovery: the server in fhd's namespace, on its loopback.
 	server_start "mold-$path" ip netns exec "$rx_ns" python3 "$ROOT/tools/mold_server.py" \

@@ -4,7 +4,7 @@
 # recovery section whose holes are given up on. What the RX lcores count while fhd
 # runs is there, and in the stats segment `fh stat` reads, not only in the exit
 # report: the book's capacity refusals (books too small for the session here), the
-# snapshot counters, each line's bad_sequence, and the ports with pool_low beside
+# snapshot counters, each line's bad_sequence and kernel_dropped, and the ports with pool_low beside
 # no_mbuf. Skips (77) without promtool (Debian: prometheus).
 source "$(dirname "$0")/lib.sh"
 
@@ -46,6 +46,7 @@ for m in 'fh_book_refused_total{feed="itch",what="orders"}' 'fh_book_refused_tot
 	 'fh_snapshot_dropped_packets_total{feed="itch"}' 'fh_snapshot_confirmed_total{feed="itch"}' \
 	 'fh_snapshot_unconfirmed_total{feed="itch"}' 'fh_bad_sequence_total{feed="itch",line="A"}' \
 	 'fh_bad_sequence_total{feed="itch",line="B"}' 'fh_bad_sequence_total{feed="itch",line="recovery"}' \
+	 'fh_kernel_dropped_total{feed="itch",line="A"}' 'fh_kernel_dropped_total{feed="itch",line="B"}' \
 	 'fh_port_no_mbuf_total{port="itch-faults.pcap"}' 'fh_port_pool_low_total{port="itch-faults.pcap"}'; do
 	check "Prometheus has $m" grep -qF "$m " "$TMP/out/fh.prom"
 done
@@ -57,7 +58,9 @@ check "the exit report's port line has pool_low beside no_mbuf" \
 "$B/fh" stat --segment $seg >"$TMP/stat.txt" 2>&1
 check "fh stat: the book's refusals ($(grep 'book refused' "$TMP/stat.txt"))" \
 	grep -qE "^  book refused \(capacity\): instruments_full $report  orders_full [0-9]+  levels_full [0-9]+  \(raise feeds\[\]\.book\." "$TMP/stat.txt"
-check "fh stat: bad_sequence per line" grep -qE "^  bad_sequence: A 0  B 0  recovery 0$" "$TMP/stat.txt"
+check "fh stat: bad_sequence and kernel_dropped per line" bash -c \
+	"grep -qE '^  bad_sequence: A 0  B 0  recovery 0$' '$TMP/stat.txt' &&
+	 grep -qE '^  kernel_dropped: A 0  B 0  recovery 0$' '$TMP/stat.txt'"
 check "fh stat: a recovery: line (the feed has recovery), no snapshot: line (it has none)" \
 	bash -c "grep -q '^  recovery: holes ' '$TMP/stat.txt' && ! grep -q '^  snapshot:' '$TMP/stat.txt'"
 check "fh stat: the port with pool_low" \
@@ -68,6 +71,7 @@ import json, sys
 s = json.load(open(sys.argv[1]))
 f = s["feeds"][0]
 sys.exit(not (f["instruments_full"] == int(sys.argv[2]) and f["bad_sequence"] == {"A": 0, "B": 0, "recovery": 0}
+              and f["kernel_dropped"] == {"A": 0, "B": 0, "recovery": 0}
               and "holes" in f["recovery"] and "snapshot" not in f and s["ports"][0]["pool_low"] == 0
               and s["ports"][0]["name"] == "itch-faults.pcap"))
 ' "$TMP/stat.json" "$report"

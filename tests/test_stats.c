@@ -98,7 +98,7 @@ static void stats_recovery_check(struct stats *s, struct feed *feed, const char 
 
 /*
  * Issue 20: the book's capacity refusals, the snapshot counters, each line's
- * bad_sequence and the ports' counters (pool_low beside no_mbuf) reach the segment
+ * bad_sequence and kernel_dropped and the ports' counters (pool_low beside no_mbuf) reach the segment
  * and Prometheus while fhd runs, not only its exit report.
  */
 static void stats_refusals_check(struct stats *s, struct feed *feed, const char *prometheus)
@@ -118,6 +118,9 @@ static void stats_refusals_check(struct stats *s, struct feed *feed, const char 
 		"fh_snapshot_unconfirmed_total{feed=\"itch\"} 3006\n",
 		"fh_bad_sequence_total{feed=\"itch\",line=\"A\"} 3007\n",
 		"fh_bad_sequence_total{feed=\"itch\",line=\"recovery\"} 3009\n",
+		"# TYPE fh_kernel_dropped_total counter\n",
+		"fh_kernel_dropped_total{feed=\"itch\",line=\"A\"} 3010\n",
+		"fh_kernel_dropped_total{feed=\"itch\",line=\"B\"} 3011\n",
 		"fh_port_pool_low_total{port=\"p0\"} 7005\n",
 		"fh_port_no_mbuf_total{port=\"p0\"} 7003\n",
 	};
@@ -130,11 +133,14 @@ static void stats_refusals_check(struct stats *s, struct feed *feed, const char 
 	feed->arbiter.stats.snapshots_unconfirmed = 3006;
 	for (int l = 0; l < ARBITER_LINES; l++)
 		feed->arbiter.stats.lines[l].bad_sequence = 3007 + (uint64_t)l;
+	feed->lines[0].kernel_dropped = 3010;
+	feed->lines[1].kernel_dropped = 3011;
 	stats_ports_set(s, ports, 2);
 	stats_tick(s, 1700000000ull, false);
 	CHECK(seg->instruments_full == 3001 && seg->orders_full == 3002 && seg->levels_full == 3003);
 	CHECK(seg->snapshot_dropped == 3004 && seg->snapshots_confirmed == 3005 && seg->snapshots_unconfirmed == 3006);
 	CHECK(seg->bad_sequence[0] == 3007 && seg->bad_sequence[1] == 3008 && seg->bad_sequence[2] == 3009);
+	CHECK(seg->kernel_dropped[0] == 3010 && seg->kernel_dropped[1] == 3011 && seg->kernel_dropped[2] == 0);
 	CHECK(s->segment->ports_count == 2 && !strcmp(s->segment->ports[0].name, "p0") &&
 	      s->segment->ports[0].pool_low == 7005 && s->segment->ports[0].no_mbuf == 7003);
 	for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]); i++)

@@ -5,7 +5,7 @@
 # NOTIFY_SOCKET at a datagram socket tests/sd_notify_listener.py owns and
 # WATCHDOG_USEC=400000: READY=1 arrives once, before the WATCHDOG=1 pings, which come
 # about every 0.2 s (half the timeout); STOPPING=1 comes last, after the pings. Without
-# WATCHDOG_USEC no ping is sent. make install puts the unit in UNITDIR with ExecStart
+# WATCHDOG_USEC no ping is sent. With the RX lcore's thread held, no ping is sent. make install puts the unit in UNITDIR with ExecStart
 # naming BINDIR's fhd, and make uninstall removes it.
 source "$(dirname "$0")/lib.sh"
 
@@ -58,6 +58,42 @@ notify_run nowatchdog ""
 check "without WATCHDOG_USEC: READY=1 and STOPPING=1, no ping" \
 	bash -c "grep -q ' READY=1$' '$TMP/nowatchdog.notify' && grep -q ' STOPPING=1$' '$TMP/nowatchdog.notify' &&
 		! grep -q WATCHDOG '$TMP/nowatchdog.notify'"
+
+# A wedged RX lcore stops the pings: tests/thread_stop.py holds the RX lcore's thread
+# (rte-worker-1) in ptrace-stop for 1.5 s while the main lcore runs on. No ping may
+# come while it is held (the largest gap spans the stop), fhd says which lcore, and
+# the pings resume after it. Pinging from the control loop alone would go on every
+# 0.2 s. Skipped when ptrace is not allowed here.
+sock=$TMP/notify-wedged.sock
+python3 "$ROOT/tests/sd_notify_listener.py" "$sock" "$TMP/wedged.notify" 30 &
+listener=$!
+for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
+env NOTIFY_SOCKET="$sock" WATCHDOG_USEC=400000 "$FHD" -c "$(small_config)" \
+	--replay "$ROOT/pcaps/itch-demo.pcap" --replay-loop --duration 4 >"$TMP/wedged.log" 2>&1 &
+fhd=$!
+for _ in $(seq 200); do grep -q "watchdog: pinging" "$TMP/wedged.log" && break; sleep 0.05; done
+sleep 0.5
+python3 "$ROOT/tests/thread_stop.py" $fhd rte-worker-1 1.5 >"$TMP/stop.out" 2>&1
+stop_rc=$?
+wait $fhd
+rc=$?
+sleep 0.3
+kill "$listener" 2>/dev/null
+wait "$listener" 2>/dev/null
+if [ $stop_rc = 2 ]; then
+	echo "a wedged RX lcore: not tried ($(head -1 "$TMP/stop.out"))"
+else
+	n=$TMP/wedged.notify
+	gap=$(grep ' WATCHDOG=1$' "$n" | awk 'NR > 1 { g = $1 - p; if (g > m) m = g } { p = $1 } END { printf "%.2f", m }')
+	check "wedged: fhd exits 0 ($rc) after the RX lcore was held ($(tr '\n' ' ' <"$TMP/stop.out"))" [ $rc = 0 ]
+	check "wedged: no ping while the RX lcore was held (largest gap $gap s, the stop 1.5 s)" \
+		awk "BEGIN { exit !($gap >= 1.2) }"
+	check "wedged: fhd names the lcore that made no progress" \
+		grep -q "^fhd: RX lcore(s) 1 made no progress since the last watchdog ping: not pinging" "$TMP/wedged.log"
+	check "wedged: the pings resume after it ($(grep -c ' WATCHDOG=1$' "$n") in all), and fhd says so" \
+		bash -c "grep -q 'watchdog pings resume' '$TMP/wedged.log' &&
+			[ \"\$(grep -E ' (WATCHDOG|STOPPING)=1$' '$n' | tail -2 | head -1 | cut -d' ' -f2)\" = WATCHDOG=1 ]"
+fi
 
 # make install and uninstall: the unit in UNITDIR, naming the installed fhd.
 prefix=$TMP/prefix

@@ -44,9 +44,11 @@
 #include "config/config.h"
 #include "feed/feed.h"
 #include "feed/dpdk/fhd_log.h"
+#include "feed/dpdk/flow.h"
 #include "feed/dpdk/igmp_port.h"
 #include "feed/dpdk/journal_lcore.h"
 #include "feed/dpdk/kernel_port.h"
+#include "feed/dpdk/nic_clock.h"
 #include "feed/dpdk/metrics_http.h"
 #include "feed/dpdk/port.h"
 #include "feed/dpdk/privileges.h"
@@ -240,7 +242,8 @@ static int fhd_option_set(struct fhd_options *o, int c, const char *arg)
 		printf("fhd %s\n", FH_BUILD_VERSION_TEXT);
 		exit(0);
 	default:
-		fhd_usage(stderr);
+		fhd_usage(fhd_log_stream(LOG_ERR));
+		fflush(fhd_log_stream(LOG_ERR));
 		return -EINVAL;
 	}
 	return 0;
@@ -268,9 +271,13 @@ static int fhd_options_parse(int argc, char **argv, struct fhd_options *o)
 	int c;
 
 	memset(o, 0, sizeof(*o));
-	while ((c = getopt_long(argc, argv, "+c:h", longs, NULL)) != -1)
+	opterr = 0;	/* getopt's own message would reach stderr without a severity: fhd says it */
+	while ((c = getopt_long(argc, argv, "+c:h", longs, NULL)) != -1) {
+		if (c == '?' || c == ':')
+			fhd_log(LOG_ERR, "fhd: %s: unknown option, or its argument is missing\n", argv[optind - 1]);
 		if (fhd_option_set(o, c, optarg) != 0)
 			return -EINVAL;
+	}
 	assert(o->replay_count <= FHD_REPLAY_MAX);
 	o->eal_argc = argc - optind;
 	o->eal_argv = argv + optind;
@@ -837,7 +844,8 @@ static int fhd_journal_setup(const struct cfg *cfg, const struct output_dir *dir
 	int repaired;
 
 	n = fhd_journal_interfaces_name(cfg, jl, interface_of);
-	repaired = journal_repair_dir(dir, stderr, &refused);
+	repaired = journal_repair_dir(dir, fhd_log_stream(LOG_WARNING), &refused);
+	fflush(fhd_log_stream(LOG_WARNING));
 	if (repaired < 0) {
 		fhd_log(LOG_ERR, "fhd: journal %s: %s\n", c->dir, strerror(-repaired));
 		return repaired;
@@ -1413,7 +1421,7 @@ static int fhd_line_join(struct fhd_run *run, struct rx_lcore *owner, uint16_t f
 	memcpy(label, text, sizeof(text));
 	if (kernel_join(j, label, iface, line->group_ip, line->udp_port, line->source_present,
 			line->source_ip, kernel != NULL, port->rcvbuf_bytes, err, sizeof(err)) != 0) {
-		fprintf(stderr, "fhd: %s\n", err);
+		fhd_log(LOG_ERR, "fhd: %s\n", err);
 		return -EIO;
 	}
 	run->joins_count++;
@@ -1421,10 +1429,65 @@ static int fhd_line_join(struct fhd_run *run, struct rx_lcore *owner, uint16_t f
 		return 0;
 	if (rx_lcore_kernel_queue_add(owner, run->port_ids[line->port_index], j->fd, line->group_ip,
 				      line->udp_port, &run->feeds[f]->lines[l].kernel_dropped) != 0) {
-		fprintf(stderr, "fhd: too many queues on lcore %u\n", cfg->feeds[f].lcore);
+		fhd_log(LOG_ERR, "fhd: too many queues on lcore %u\n", cfg->feeds[f].lcore);
 		return -ENOSPC;
 	}
 	return 1;
+}
+
+/* A live DPDK port's NIC clock against the TSC (rx_lcore_nic_clock_set's arguments). */
+struct fhd_nic_clock {
+	uint64_t nic0, tsc0, tsc_per_nic_q32;	/* tsc_per_nic_q32 0: no NIC stamps */
+};
+
+/*
+ * Where a live DPDK port's rx_to_publish starts, said once at start: the NIC's RX
+ * timestamps where port_open could turn them on and the NIC clock can be read
+ * (nic_clock_read; its rate against the TSC measured over 20 ms here, refined by
+ * the RX lcore as it runs), else the TSC read as rte_eth_rx_burst returns.
+ */
+static void fhd_port_clock_start(const char *name, uint16_t port_id, struct fhd_nic_clock *c)
+{
+	struct rte_eth_dev_info info;
+	uint64_t nic1, tsc1;
+	const char *why = "the PMD offers no NIC RX timestamp";
+
+	memset(c, 0, sizeof(*c));
+	if (rte_eth_dev_info_get(port_id, &info) == 0 && (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TIMESTAMP) != 0) {
+		/* port_open turned them on (it does where the PMD offers them). */
+		why = "the PMD offers NIC RX timestamps but its clock cannot be read";
+		if (nic_clock_read(port_id, &c->nic0) == 0) {
+			c->tsc0 = rte_rdtsc();
+			rte_delay_ms(20);
+			if (nic_clock_read(port_id, &nic1) == 0 && (tsc1 = rte_rdtsc()) > c->tsc0 && nic1 > c->nic0)
+				c->tsc_per_nic_q32 = (uint64_t)(((__uint128_t)(tsc1 - c->tsc0) << 32) / (nic1 - c->nic0));
+		}
+	}
+	if (c->tsc_per_nic_q32 != 0)
+		fhd_log(LOG_INFO, "fhd: port %s: rx_to_publish starts at: NIC timestamp (its clock %.3f MHz, "
+			"mapped to the TSC)\n", name, (double)rte_get_tsc_hz() / ((double)c->tsc_per_nic_q32 / 4294967296.0) / 1e6);
+	else
+		fhd_log(LOG_INFO, "fhd: port %s: rx_to_publish starts at: TSC after rx_burst (%s)\n", name, why);
+}
+
+/* The RX lcores' queues of ports with NIC RX stamps start rx_to_publish there. 0 or -1. */
+static int fhd_ports_nic_clocks_set(struct fhd_run *run, const struct fhd_nic_clock *clocks)
+{
+	int offset = -1;
+	uint64_t flag = 0;
+
+	for (uint16_t p = 0; p < run->cfg.ports_count; p++) {
+		if (clocks[p].tsc_per_nic_q32 == 0)
+			continue;
+		if (flag == 0 && rte_mbuf_dyn_rx_timestamp_register(&offset, &flag) != 0) {
+			fhd_log(LOG_ERR, "fhd: the mbuf timestamp field: %s\n", rte_strerror(rte_errno));
+			return -1;
+		}
+		for (uint16_t i = 0; i < run->cfg.rx_lcores_count; i++)
+			rx_lcore_nic_clock_set(run->rx[i], run->port_ids[p], offset, flag, clocks[p].nic0, clocks[p].tsc0,
+					       clocks[p].tsc_per_nic_q32);
+	}
+	return 0;
 }
 
 /* The interface a live DPDK port receives on (iface=), else its device, into iface. */
@@ -1495,6 +1558,49 @@ static int fhd_igmp_rings_create(struct fhd_run *run)
 }
 
 /*
+ * The DPDK ports' queues, each polled by one RX lcore (two lcores polling one queue
+ * would race in the PMD and take each other's frames); then each port's lines
+ * steered to their queues by rte_flow where the PMD has it (flow.h). 0 or -EINVAL.
+ */
+static int fhd_ports_steer(struct fhd_run *run)
+{
+	const struct cfg *cfg = &run->cfg;
+	struct flow_line lines[CFG_FEEDS_MAX * CFG_LINES_MAX];
+	char labels[CFG_FEEDS_MAX * CFG_LINES_MAX][CFG_NAME_MAX + 16];
+
+	for (uint16_t p = 0; p < cfg->ports_count; p++) {
+		uint32_t count = 0;
+		uint16_t owner[CFG_RX_QUEUES_MAX] = { 0 };	/* lcore + 1 polling each queue, 0: none */
+
+		if (FHD_PORT_IS_KERNEL(run->port_ids[p]))
+			continue;
+		for (uint16_t f = 0; f < cfg->feeds_count; f++)
+			for (int l = 0; l < CFG_LINES_MAX; l++) {
+				const struct cfg_line *line = &cfg->feeds[f].lines[l];
+
+				if (!line->present || line->port_index != p)
+					continue;
+				assert(line->queue < CFG_RX_QUEUES_MAX && count < sizeof(lines) / sizeof(lines[0]));
+				if (owner[line->queue] != 0 && owner[line->queue] != cfg->feeds[f].lcore + 1) {
+					fhd_log(LOG_ERR, "fhd: port %s: queue %u is polled by lcores %u and %u: give "
+						"each RX lcore's lines queues of their own (lines' queue)\n",
+						cfg->ports[p].name, line->queue, owner[line->queue] - 1,
+						cfg->feeds[f].lcore);
+					return -EINVAL;
+				}
+				owner[line->queue] = (uint16_t)(cfg->feeds[f].lcore + 1);
+				snprintf(labels[count], sizeof(labels[count]), "feed %s line %c", cfg->feeds[f].name,
+					 'A' + l);
+				lines[count] = (struct flow_line){ .group_ip = line->group_ip, .udp_port = line->udp_port,
+								   .queue = line->queue, .label = labels[count] };
+				count++;
+			}
+		flow_lines_steer(run->port_ids[p], cfg->ports[p].name, lines, count);
+	}
+	return 0;
+}
+
+/*
  * Each live DPDK port's multicast filter, said in one line with who joins its groups;
  * and on the ports with igmp: fhd, fhd's own IGMP (igmp_port.h): its TX pool, the RX
  * lcores' rings, each port's host. 0, or -errno with the reason printed.
@@ -1557,21 +1663,30 @@ static int fhd_ports_live_open(struct fhd_run *run)
 {
 	const struct cfg *cfg = &run->cfg;
 	char name[CFG_DEVICE_MAX], err[CFG_ERROR_MAX];
+	struct fhd_nic_clock clocks[CFG_PORTS_MAX] = { 0 };
 	int rc;
 
 	assert(cfg->ports_count <= CFG_PORTS_MAX);
 	for (uint16_t p = 0; p < cfg->ports_count; p++, run->ports_open++) {
 		if (kernel_device_iface(cfg->ports[p].device) != NULL) {
 			run->port_ids[p] = FHD_KERNEL_PORT_ID(p);	/* no ethdev: a name for the reports */
+			fhd_log(LOG_INFO, "fhd: port %s: rx_to_publish starts at: kernel RX timestamp "
+				"(SO_TIMESTAMPING, software)\n", cfg->ports[p].name);
 			continue;
 		}
 		fhd_device_name(cfg->ports[p].device, name, sizeof(name));
+		if (cfg->ports[p].flow_isolate && rte_eth_dev_get_port_by_name(name, &run->port_ids[p]) == 0 &&
+		    flow_isolate(run->port_ids[p], cfg->ports[p].name, err, sizeof(err)) != 0) {
+			fhd_log(LOG_ERR, "fhd: %s\n", err);
+			return -EIO;
+		}
 		if (port_open(name, cfg->ports[p].rx_queues, cfg->ports[p].rx_descriptors,
 			      fhd_port_igmp_mode(&cfg->ports[p]) == CFG_IGMP_FHD ? 1 : 0, run->pool,
 			      &run->port_ids[p], &run->port_kernels[p], err, sizeof(err)) != 0) {
 			fhd_log(LOG_ERR, "fhd: %s\n", err);
 			return -EIO;
 		}
+		fhd_port_clock_start(cfg->ports[p].name, run->port_ids[p], &clocks[p]);
 	}
 	for (uint16_t f = 0; f < cfg->feeds_count; f++) {
 		struct rx_lcore *owner = fhd_rx_for(run->rx, cfg, cfg->feeds[f].lcore);
@@ -1593,7 +1708,10 @@ static int fhd_ports_live_open(struct fhd_run *run)
 			}
 		}
 	}
-	return fhd_multicast_setup(run);
+	if (fhd_ports_nic_clocks_set(run, clocks) != 0)
+		return -EIO;
+	rc = fhd_ports_steer(run);
+	return rc != 0 ? rc : fhd_multicast_setup(run);
 }
 
 /* Ports: each replay capture, or the configured devices. 0 or -errno. */
@@ -1823,6 +1941,38 @@ static int fhd_rx_launch(struct fhd_run *run)
 }
 
 /*
+ * The watchdog's due ping, sent only if every RX lcore still running has turned its
+ * loop since the last one (loops_seen: their counts then): a wedged RX lcore stops
+ * the pings, and the service manager restarts fhd when its timeout runs out. Said
+ * once when held (naming the lcores) and once when the pings resume.
+ */
+static void fhd_watchdog_ping(struct fhd_run *run, struct service_watchdog *w, uint64_t now_ns,
+			      uint64_t *loops_seen)
+{
+	const struct cfg *cfg = &run->cfg;
+	char stuck[64] = "";
+	size_t used = 0;
+	int change;
+
+	for (uint16_t i = 0; i < cfg->rx_lcores_count && used < sizeof(stuck); i++) {
+		uint64_t loops = __atomic_load_n(&run->rx[i]->loops, __ATOMIC_RELAXED);
+
+		if (loops == loops_seen[i] && !run->rx[i]->finished)
+			used += (size_t)snprintf(stuck + used, sizeof(stuck) - used, "%s%u", used ? ", " : "",
+						 cfg->rx_lcores[i]);
+	}
+	change = service_watchdog_ping(w, now_ns, stuck[0] == '\0');
+	if (stuck[0] == '\0')
+		for (uint16_t i = 0; i < cfg->rx_lcores_count; i++)
+			loops_seen[i] = __atomic_load_n(&run->rx[i]->loops, __ATOMIC_RELAXED);
+	if (change > 0)
+		fhd_log(LOG_ERR, "fhd: RX lcore(s) %s made no progress since the last watchdog ping: "
+			"not pinging (the service manager restarts fhd when its timeout runs out)\n", stuck);
+	else if (change < 0)
+		fhd_log(LOG_WARNING, "fhd: warning: every RX lcore makes progress again: watchdog pings resume\n");
+}
+
+/*
  * Waits for the run's end (every RX lcore finished, a signal, or --duration), ticking
  * the stats meanwhile; then for the lcores, the journal's last writes, and tells the
  * consumers that this generation ends cleanly.
@@ -1831,7 +1981,7 @@ static void fhd_wait(struct fhd_run *run)
 {
 	const struct cfg *cfg = &run->cfg;
 	struct service_watchdog watchdog;
-	uint64_t started_tsc, now_ns;
+	uint64_t started_tsc, now_ns, loops_seen[CFG_RX_LCORES_MAX] = { 0 };
 	char status[128];
 	bool all;
 
@@ -1855,7 +2005,8 @@ static void fhd_wait(struct fhd_run *run)
 		    (double)(rte_rdtsc() - started_tsc) / (double)rte_get_tsc_hz() >= run->o.duration_s)
 			fhd_quit = true;
 		now_ns = clock_monotonic_ns();
-		service_watchdog_tick(&watchdog, now_ns);
+		if (service_watchdog_due(&watchdog, now_ns))
+			fhd_watchdog_ping(run, &watchdog, now_ns, loops_seen);
 		if (stats_due(&run->stats, now_ns)) {
 			fhd_ports_stats_set(run);
 			stats_tick(&run->stats, now_ns, false);
@@ -1923,7 +2074,8 @@ static void fhd_lcores_report(FILE *out, const struct fhd_run *run)
 
 /*
  * A kernel port's lines: each socket's datagrams, the kernel's drops (its buffer was
- * full: lost on that line) and the truncated ones, then the port's sums.
+ * full: lost on that line), the truncated ones and those whose kernel RX stamp was
+ * unusable (rx_to_publish started at the TSC for them), then the port's sums.
  */
 static void fhd_kernel_port_print(FILE *out, const struct fhd_run *run, uint32_t p)
 {
@@ -1944,9 +2096,28 @@ static void fhd_kernel_port_print(FILE *out, const struct fhd_run *run, uint32_t
 				continue;
 			inet_ntop(AF_INET, &g, group, sizeof(group));
 			fprintf(out, "  socket %s:%u: received %" PRIu64 "  kernel_dropped %" PRIu64
-				"  truncated %" PRIu64 "\n", group, rq->udp_port, rq->packets,
-				rq->kernel_dropped, rq->truncated);
+				"  truncated %" PRIu64 "  stamps_rejected %" PRIu64 "\n", group, rq->udp_port,
+				rq->packets, rq->kernel_dropped, rq->truncated, rq->stamps_rejected);
 		}
+}
+
+/* A port with NIC RX stamps: the frames whose stamp could not be used (rx.c). */
+static void fhd_port_nic_stamps_print(FILE *out, const struct fhd_run *run, uint16_t port_id)
+{
+	uint64_t rejected = 0;
+	bool stamped = false;
+
+	for (uint16_t i = 0; i < run->cfg.rx_lcores_count; i++)
+		for (uint32_t q = 0; q < run->rx[i]->queues_count; q++) {
+			const struct rx_queue *rq = &run->rx[i]->queues[q];
+
+			if (rq->port_id != port_id || rq->tsc_per_nic_q32 == 0)
+				continue;
+			stamped = true;
+			rejected += __atomic_load_n(&rq->stamps_rejected, __ATOMIC_RELAXED);
+		}
+	if (stamped)
+		fprintf(out, "  NIC RX stamps: stamps_rejected %" PRIu64 "\n", rejected);
 }
 
 /* A port's IGMP counters, with what its queues copied to (or dropped at) the igmp rings. */
@@ -1985,6 +2156,7 @@ static int fhd_report(struct fhd_run *run)
 		else
 			port_stats_print(stdout, run->port_ids[p], name,
 					 fhd_port_pool_low(run, run->port_ids[p]), &run->port_kernels[p]);
+		fhd_port_nic_stamps_print(stdout, run, run->port_ids[p]);
 	}
 	for (uint32_t p = 0; p < run->igmp_ports_count; p++)
 		fhd_igmp_port_print(stdout, run, &run->igmp_ports[p]);
@@ -2031,6 +2203,8 @@ static void fhd_run_close(struct fhd_run *run)
 			igmp_port_stop(&run->igmp_ports[p]);
 		for (uint32_t p = 0; p < run->ports_open; p++)
 			if (!FHD_PORT_IS_KERNEL(run->port_ids[p])) {
+				if (!run->replay)
+					flow_release(run->port_ids[p]);
 				port_close(run->port_ids[p]);
 				run->port_kernels[p].count = 0;	/* the PMD closed them */
 			}
@@ -2071,6 +2245,7 @@ int main(int argc, char **argv)
 	int status = FHD_EXIT_CONFIG;
 
 	fhd_log_init();
+	fhd_log_route();
 	if (fhd_options_parse(argc, argv, &run.o) != 0)
 		goto out;
 	run.replay = run.o.replay_count > 0;
@@ -2086,7 +2261,8 @@ int main(int argc, char **argv)
 		goto out;
 	if (fhd_mbufs_size(&run) != 0 || fhd_eal_args_build(&run.cfg, &run.o, run.captures, run.eal_args, &run.eal_count) != 0)
 		goto out;
-	(void)preflight_check(stderr, &run.cfg, run.replay, run.eal_args, run.eal_count, "");
+	(void)preflight_check(fhd_log_stream(LOG_WARNING), &run.cfg, run.replay, run.eal_args, run.eal_count, "");
+	fflush(fhd_log_stream(LOG_WARNING));
 	if (run.o.check) {
 		/* Everything fhd checks before DPDK passed; --check stops here, DPDK unstarted. */
 		printf("config OK\n");

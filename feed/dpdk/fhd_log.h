@@ -8,9 +8,13 @@
 #ifndef FH_FEED_DPDK_FHD_LOG_H
 #define FH_FEED_DPDK_FHD_LOG_H
 
+#include <stdio.h>
 #include <syslog.h>
 
-/* Decides once, at start, whether stderr is the journal (see above). */
+/*
+ * Decides once, at start, whether stderr is the journal (see above), and makes
+ * fhd_log the sink of the shared code's messages (logline.h).
+ */
 void fhd_log_init(void);
 
 /*
@@ -19,5 +23,19 @@ void fhd_log_init(void);
  * The text carries its own "fhd: " and newline, as the lines always have.
  */
 void fhd_log(int priority, const char *format, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * Routes DPDK's own lines (EAL, the PMDs) through the same prefixing
+ * (rte_openlog_stream): a line's priority is DPDK's level of it, RTE_LOG_ERR as
+ * LOG_ERR. Called once, before EAL starts.
+ */
+void fhd_log_route(void);
+
+/*
+ * A stream whose lines are logged at priority (for code that prints to a FILE: the
+ * preflight checks, the journal's repair, the usage text); stderr if it cannot be
+ * made. A line goes out at its newline; flush the stream after use all the same.
+ */
+FILE *fhd_log_stream(int priority);
 
 #endif

@@ -12,6 +12,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "feed/dpdk/fhd_log.h"
+
 const char *kernel_device_iface(const char *device)
 {
 	size_t n = strlen(KERNEL_DEVICE_PREFIX);
@@ -97,7 +99,7 @@ static int kernel_receiver_setup(struct kernel_join *j, const char *label, uint3
 		(void)setsockopt(j->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
 	/* The kernel reports twice what it counts against the buffer (its bookkeeping share). */
 	if (getsockopt(j->fd, SOL_SOCKET, SO_RCVBUF, &got, &len) == 0 && (uint32_t)got / 2 < rcvbuf_bytes)
-		fprintf(stderr, "fhd: warning: %s: receive buffer %d bytes, %u asked (raise "
+		fhd_log(LOG_WARNING, "fhd: warning: %s: receive buffer %d bytes, %u asked (raise "
 			"net.core.rmem_max, or run with CAP_NET_ADMIN)\n", label, got / 2, rcvbuf_bytes);
 	/* Bound to the group: this socket takes this group's datagrams only. */
 	if (bind(j->fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
@@ -142,7 +144,7 @@ int kernel_join(struct kernel_join *j, const char *label, const char *iface, uin
 		snprintf(err, err_size, "%s: join %s: %s", label, text, strerror(errno));
 		goto fail;
 	}
-	fprintf(stderr, "fhd: %s: joined %s%s\n", label, text, receives ? "" : " (membership only)");
+	fhd_log(LOG_INFO, "fhd: %s: joined %s%s\n", label, text, receives ? "" : " (membership only)");
 	return 0;
 fail:
 	close(j->fd);
@@ -158,10 +160,10 @@ void kernel_leave(struct kernel_join *j, const char *label)
 		return;
 	kernel_join_describe(j, text, sizeof(text));
 	if (kernel_membership(j, false) != 0)
-		fprintf(stderr, "fhd: %s: leave %s: %s (closing the socket leaves it)\n", label, text,
+		fhd_log(LOG_WARNING, "fhd: %s: leave %s: %s (closing the socket leaves it)\n", label, text,
 			strerror(errno));
 	else
-		fprintf(stderr, "fhd: %s: left %s\n", label, text);
+		fhd_log(LOG_INFO, "fhd: %s: left %s\n", label, text);
 	close(j->fd);
 	j->fd = -1;
 }

@@ -140,6 +140,9 @@ int port_open(const char *name, uint16_t rx_queues, uint16_t rx_descriptors, uin
 			 rx_queues, info.max_rx_queues);
 		return -EINVAL;
 	}
+	/* NIC RX timestamps where the PMD has them: rx_to_publish can start there (rx.h). */
+	if ((info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TIMESTAMP) != 0)
+		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TIMESTAMP;
 	/*
 	 * RX, and one TX queue for fhd's IGMP where it sends its own (igmp_tx_queues), except
 	 * where the PMD refuses that: net_af_xdp binds one XSK socket per queue pair and

@@ -37,7 +37,8 @@ struct port_kernel {
  * Opens and starts the ethdev called `name` (a vdev name like net_pcap0, or a PCI
  * address) with rx_queues queues of rx_descriptors each and igmp_tx_queues (0 or 1)
  * TX queues, which the main lcore alone uses, and finds its kernel sockets (*kernel).
- * No multicast filter is set (see below). 0 and *port_id, or -errno and err set.
+ * NIC RX timestamps are turned on where the PMD offers them. No multicast filter is
+ * set (see below). 0 and *port_id, or -errno and err set.
  */
 int port_open(const char *name, uint16_t rx_queues, uint16_t rx_descriptors, uint16_t igmp_tx_queues,
 	      struct rte_mempool *pool, uint16_t *port_id, struct port_kernel *kernel,

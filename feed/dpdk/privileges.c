@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "feed/dpdk/fhd_log.h"
 #include "feed/dpdk/privileges.h"
 #include "feed/preflight.h"
 
@@ -41,13 +42,13 @@ int privileges_resolve(const struct cfg *cfg, bool replay, bool stats_named, boo
 	if (cfg->user[0] == '\0') {
 		if (cfg->group[0] == '\0')
 			return 0;
-		fprintf(stderr, "fhd: %s: group: %s needs user: (the user fhd drops root to)\n", cfg->source,
+		fhd_log(LOG_ERR, "fhd: %s: group: %s needs user: (the user fhd drops root to)\n", cfg->source,
 			cfg->group);
 		return -EINVAL;
 	}
 	pw = getpwnam(cfg->user);
 	if (pw == NULL) {
-		fprintf(stderr, "fhd: %s: user: %s: no such user\n", cfg->source, cfg->user);
+		fhd_log(LOG_ERR, "fhd: %s: user: %s: no such user\n", cfg->source, cfg->user);
 		return -EINVAL;
 	}
 	priv->uid = pw->pw_uid;
@@ -55,17 +56,17 @@ int privileges_resolve(const struct cfg *cfg, bool replay, bool stats_named, boo
 	if (cfg->group[0] != '\0') {
 		gr = getgrnam(cfg->group);
 		if (gr == NULL) {
-			fprintf(stderr, "fhd: %s: group: %s: no such group\n", cfg->source, cfg->group);
+			fhd_log(LOG_ERR, "fhd: %s: group: %s: no such group\n", cfg->source, cfg->group);
 			return -EINVAL;
 		}
 		priv->gid = gr->gr_gid;
 	}
 	if (geteuid() != 0) {
-		fprintf(stderr, "fhd: user: %s: fhd does not run as root: nothing to drop\n", cfg->user);
+		fhd_log(LOG_WARNING, "fhd: user: %s: fhd does not run as root: nothing to drop\n", cfg->user);
 		return 0;
 	}
 	if (priv->uid == 0) {
-		fprintf(stderr, "fhd: %s: user: %s is root: nothing would be dropped\n", cfg->source, cfg->user);
+		fhd_log(LOG_ERR, "fhd: %s: user: %s is root: nothing would be dropped\n", cfg->source, cfg->user);
 		return -EINVAL;
 	}
 	/* Files created after the drop would be the user's, in directories root must own. */
@@ -80,7 +81,7 @@ int privileges_resolve(const struct cfg *cfg, bool replay, bool stats_named, boo
 	else if (!stats_named)
 		later = "a per-run stats segment (removed at exit)";
 	if (later != NULL) {
-		fprintf(stderr, "fhd: %s: user: %s: refused with %s, which fhd writes or removes after "
+		fhd_log(LOG_ERR, "fhd: %s: user: %s: refused with %s, which fhd writes or removes after "
 			"dropping root; leave user: out, or %s\n", cfg->source, cfg->user, later,
 			stats_named ? "that option out" : "give stats.segment or publish");
 		return -EINVAL;
@@ -121,11 +122,11 @@ int privileges_drop(const struct privileges *priv, const struct cfg *cfg)
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0 || setgroups(1, &priv->gid) != 0 ||
 	    setresgid(priv->gid, priv->gid, priv->gid) != 0 || setresuid(priv->uid, priv->uid, priv->uid) != 0 ||
 	    syscall(SYS_capset, &header, data) != 0 || prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0) {
-		fprintf(stderr, "fhd: user: %s: cannot drop root: %s\n", cfg->user, strerror(errno));
+		fhd_log(LOG_ERR, "fhd: user: %s: cannot drop root: %s\n", cfg->user, strerror(errno));
 		return -EPERM;
 	}
 	privileges_describe(priv->keep, kept, sizeof(kept));
-	fprintf(stderr, "fhd: dropped root: now uid %u (%s), gid %u; kept %s\n", (unsigned)priv->uid, cfg->user,
+	fhd_log(LOG_INFO, "fhd: dropped root: now uid %u (%s), gid %u; kept %s\n", (unsigned)priv->uid, cfg->user,
 		(unsigned)priv->gid, kept);
 	return 0;
 }

@@ -23,6 +23,7 @@
 
 #include "book/util/clock.h"
 #include "feed/dpdk/journal_lcore.h"
+#include "feed/dpdk/nic_clock.h"
 #include "feed/igmp.h"
 
 /* A replay that has had nothing for this long has lost packets inside the PMD. */
@@ -87,6 +88,23 @@ int rx_lcore_kernel_queue_add(struct rx_lcore *rx, uint16_t port_id, int fd, uin
 	q->udp_port = udp_port;
 	q->line_dropped = line_dropped;
 	return 0;
+}
+
+void rx_lcore_nic_clock_set(struct rx_lcore *rx, uint16_t port_id, int offset, uint64_t flag, uint64_t nic0,
+			    uint64_t tsc0, uint64_t tsc_per_nic_q32)
+{
+	assert(!rx->replay && tsc_per_nic_q32 != 0 && flag != 0);
+	rx->timestamp_offset = offset;
+	rx->timestamp_flag = flag;
+	for (uint32_t i = 0; i < rx->queues_count; i++) {
+		struct rx_queue *q = &rx->queues[i];
+
+		if (q->port_id != port_id || q->fd >= 0)
+			continue;
+		q->tsc_per_nic_q32 = tsc_per_nic_q32;
+		q->nic_first = q->nic_ref = nic0;
+		q->tsc_first = q->tsc_ref = tsc0;
+	}
 }
 
 void rx_lcore_kernel_release(struct rx_lcore *rx)
@@ -262,6 +280,7 @@ struct rx_burst {
 	struct journal_entry journal[RX_BURST];
 	const struct feed_route *routes[RX_BURST];
 	uint64_t stamps[RX_BURST];	/* a kernel socket's RX time, ns since the epoch (0: none) */
+	uint64_t stamp_tscs[RX_BURST];	/* the same on the TSC: where each frame's rx_to_publish starts */
 	struct mmsghdr msgs[RX_BURST];
 	struct iovec iov[RX_BURST];
 	struct sockaddr_in from[RX_BURST];
@@ -293,10 +312,88 @@ static inline void rx_kernel_control(struct rx_queue *q, struct msghdr *h, uint6
 
 			if (lost != 0) {	/* read by the main lcore for its reports */
 				__atomic_store_n(&q->kernel_dropped, q->kernel_dropped + lost, __ATOMIC_RELAXED);
-				*q->line_dropped += lost;
+				__atomic_store_n(q->line_dropped, *q->line_dropped + lost, __ATOMIC_RELAXED);
 			}
 			q->ovfl_last = total;
 		}
+	}
+}
+
+/*
+ * The kernel's RX stamps of a burst (CLOCK_REALTIME) on the TSC, into b->stamp_tscs:
+ * each stamp's age against a CLOCK_REALTIME read now, taken back from a TSC read now.
+ * The pair is read per burst, so a step of the wall clock shifts at most the bursts
+ * that straddle it. A stamp in the future, older than RX_STAMP_AGE_MAX_NS, or absent
+ * counts on q (stamps_rejected) and starts at now: a latency of 0, never a huge or
+ * negative one.
+ */
+static inline void rx_kernel_stamps_to_tsc(struct rx_lcore *rx, struct rx_queue *q, struct rx_burst *b,
+					   uint16_t n)
+{
+	uint64_t now_tsc = rte_rdtsc(), now_ns = clock_realtime_ns();
+
+	for (uint16_t i = 0; i < n; i++) {
+		uint64_t age_ns = now_ns - b->stamps[i];
+
+		if (unlikely(b->stamps[i] == 0 || b->stamps[i] > now_ns || age_ns > RX_STAMP_AGE_MAX_NS)) {
+			q->stamps_rejected++;
+			b->stamp_tscs[i] = now_tsc;
+			continue;
+		}
+		b->stamp_tscs[i] = now_tsc - (uint64_t)(((__uint128_t)age_ns * rx->tsc_per_ns_q32) >> 32);
+	}
+}
+
+/*
+ * The NIC clock and the TSC read together again (off the per-packet path, once every
+ * RX_NIC_CLOCK_REFRESH_NS): the pair stamps are mapped from, and the rates' ratio
+ * over the whole span since start. A failed read keeps the last pair.
+ */
+static __rte_noinline void rx_nic_clock_refresh(struct rx_queue *q)
+{
+	uint64_t nic, tsc;
+
+	if (nic_clock_read(q->port_id, &nic) != 0)
+		return;
+	tsc = rte_rdtsc();
+	if (nic <= q->nic_first || tsc <= q->tsc_first)
+		return;
+	q->nic_ref = nic;
+	q->tsc_ref = tsc;
+	q->tsc_per_nic_q32 = (uint64_t)(((__uint128_t)(tsc - q->tsc_first) << 32) / (nic - q->nic_first));
+}
+
+/*
+ * A DPDK burst's NIC RX stamps on the TSC, into b->stamp_tscs: each stamp's distance
+ * from the last NIC clock reading, scaled to TSC ticks, from the TSC read with it. A
+ * frame without a stamp, or one older than RX_STAMP_AGE_MAX_NS, counts on q
+ * (stamps_rejected) and starts at rx_tsc; one mapped after rx_tsc (the readings'
+ * jitter) starts at rx_tsc.
+ */
+static inline void rx_nic_stamps_to_tsc(struct rx_lcore *rx, struct rx_queue *q, struct rx_burst *b,
+					uint16_t n, uint64_t rx_tsc)
+{
+	uint64_t age_max = (uint64_t)(((__uint128_t)RX_STAMP_AGE_MAX_NS * rx->tsc_per_ns_q32) >> 32);
+
+	if (unlikely(rx_tsc - q->tsc_ref > (uint64_t)(((__uint128_t)RX_NIC_CLOCK_REFRESH_NS *
+							  rx->tsc_per_ns_q32) >> 32)))
+		rx_nic_clock_refresh(q);
+	for (uint16_t i = 0; i < n; i++) {
+		const struct rte_mbuf *m = b->mbufs[i];
+		int64_t ticks, tsc;
+
+		if (unlikely((m->ol_flags & rx->timestamp_flag) == 0)) {
+			q->stamps_rejected++;
+			b->stamp_tscs[i] = rx_tsc;
+			continue;
+		}
+		ticks = (int64_t)(*RTE_MBUF_DYNFIELD(m, rx->timestamp_offset, const uint64_t *) - q->nic_ref);
+		tsc = (int64_t)q->tsc_ref + (int64_t)(((__int128)ticks * (__int128)q->tsc_per_nic_q32) >> 32);
+		if (unlikely((uint64_t)tsc + age_max < rx_tsc)) {
+			q->stamps_rejected++;
+			tsc = (int64_t)rx_tsc;
+		}
+		b->stamp_tscs[i] = (uint64_t)tsc < rx_tsc ? (uint64_t)tsc : rx_tsc;
 	}
 }
 
@@ -305,7 +402,7 @@ static inline void rx_kernel_control(struct rx_queue *q, struct msghdr *h, uint6
  * lcore's kept mbufs after room for the headers, which are then written in front:
  * the frame a wire would have carried. The kept mbufs are topped up from the pool
  * first (a mempool get, no allocation). Returns the frames in b->mbufs, stamps in
- * b->stamps.
+ * b->stamps and, on the TSC, in b->stamp_tscs.
  */
 static inline uint16_t rx_kernel_receive(struct rx_lcore *rx, struct rx_queue *q, struct rx_burst *b)
 {
@@ -354,13 +451,16 @@ static inline uint16_t rx_kernel_receive(struct rx_lcore *rx, struct rx_queue *q
 	/* The ones not filled stay for the next poll, at the front. */
 	memmove(rx->kernel_mbufs, rx->kernel_mbufs + n, (size_t)(have - n) * sizeof(rx->kernel_mbufs[0]));
 	rx->kernel_mbufs_count = (uint16_t)(have - n);
+	rx_kernel_stamps_to_tsc(rx, q, b, kept);
 	return kept;
 }
 
 /*
  * One burst of n frames (1..RX_BURST) taken off q at rx_tsc (the TSC read as
  * rte_eth_rx_burst returned: every frame's RX stamp, where rx_to_publish starts, so
- * the time a frame waits behind the rest of its burst is in it): rewritten into
+ * the time a frame waits behind the rest of its burst is in it; a kernel socket's
+ * frames, and those of a port with NIC RX stamps, start earlier, at those stamps,
+ * b->stamp_tscs): rewritten into
  * Ethernet if q's link is not, timed for the windows (rx_tsc live, the capture's own
  * time in a replay, advancing *now_ns), handed to the feed set one by one, then to
  * the journal. A frame chained across mbufs is counted as segmented and freed.
@@ -372,6 +472,8 @@ static inline void rx_burst_handle(struct rx_lcore *rx, struct rx_queue *q, stru
 	struct rte_mbuf **burst = b->mbufs;
 	uint32_t journaled = 0;
 
+	/* b->stamp_tscs are by burst index: a port rewritten (replays only) has none. */
+	assert(q->link == PACKET_LINK_ETHERNET || (q->fd < 0 && q->tsc_per_nic_q32 == 0));
 	if (unlikely(q->link != PACKET_LINK_ETHERNET))
 		n = rx_burst_to_ethernet(rx, (enum packet_link)q->link, burst, n);
 	/* A looping replay has no capture time (infinite_rx): its windows run on the TSC. */
@@ -416,7 +518,9 @@ static inline void rx_burst_handle(struct rx_lcore *rx, struct rx_queue *q, stru
 		/* The journal's own reference, taken before the feed may free the mbuf. */
 		if (rx->journal != NULL)
 			rte_mbuf_refcnt_update(m, 1);
-		b->routes[journaled] = feed_set_burst_packet(&rx->set, i, m, *now_ns, rx_tsc, rx_mbuf_free);
+		b->routes[journaled] = feed_set_burst_packet(&rx->set, i, m, *now_ns,
+							     q->fd >= 0 || q->tsc_per_nic_q32 != 0 ?
+							     b->stamp_tscs[i] : rx_tsc, rx_mbuf_free);
 		if (rx->journal == NULL)
 			continue;
 		b->journal[journaled].mbuf = m;
@@ -466,6 +570,8 @@ static inline uint32_t rx_queues_poll(struct rx_lcore *rx, struct rx_burst *b, u
 		}
 		received += n;
 		q->packets += n;
+		if (q->tsc_per_nic_q32 != 0)
+			rx_nic_stamps_to_tsc(rx, q, b, n, rx_tsc);
 		rx_burst_handle(rx, q, b, n, rx_tsc, now_ns, ns_per_tick_q32);
 		if (q->counted && q->packets >= q->expected) {
 			q->done = true;
@@ -483,11 +589,14 @@ int rx_lcore_run(void *arg)
 	uint32_t done = 0;
 
 	rx->ns_per_tick_q32 = ns_per_tick_q32;
+	rx->tsc_per_ns_q32 = (uint64_t)(((__uint128_t)rte_get_tsc_hz() << 32) / 1000000000u);
 	assert(rx->queues_count <= RX_QUEUES_MAX && rx->pool != NULL);
 	rx->pool_check_in = RX_POOL_CHECK_POLLS;
 	for (uint32_t qi = 0; qi < rx->queues_count; qi++)
 		done += rx->queues[qi].done;	/* empty captures are done before they start */
 	while (!*rx->quit) {
+		/* Progress the main lcore's watchdog sees (service_notify.h); a plain store, no RMW. */
+		__atomic_store_n(&rx->loops, rx->loops + 1, __ATOMIC_RELAXED);
 		assert(done <= rx->queues_count);
 		if (rx->queues_counted > 0 && done == rx->queues_count) {
 			/* The captures are read: what is still missing can only come from recovery. */

@@ -18,6 +18,10 @@
 #define RX_BURST 32
 #define RX_QUEUES_MAX 32
 #define RX_POOL_CHECK_POLLS 256	/* queue polls between two looks at the packet pool */
+/* A kernel or NIC RX stamp older than this is taken for a clock step, not a wait. */
+#define RX_STAMP_AGE_MAX_NS (10ull * 1000 * 1000 * 1000)
+/* How often an RX lcore reads a NIC's clock beside the TSC (one device read). */
+#define RX_NIC_CLOCK_REFRESH_NS (1000ull * 1000)
 
 _Static_assert(RX_BURST <= CFG_RX_BURST_MAX, "the config counts the burst an RX lcore holds");
 
@@ -67,6 +71,11 @@ struct rx_queue {
 	uint64_t kernel_dropped;	/* datagrams the kernel dropped on this socket (buffer full) */
 	uint64_t *line_dropped;	/* the same, on the line's own counters (feed_line_stats) */
 	uint64_t truncated;	/* datagrams larger than an mbuf: cut by the kernel, not decoded */
+	uint64_t stamps_rejected;	/* frames without a usable kernel or NIC RX stamp (rx.c) */
+	/* A DPDK port's NIC RX timestamps on the TSC (rx_lcore_nic_clock_set): 0, none. */
+	uint64_t tsc_per_nic_q32;	/* TSC ticks per NIC clock tick, 32.32 */
+	uint64_t nic_first, tsc_first;	/* the clocks read together at start, */
+	uint64_t nic_ref, tsc_ref;	/* and lately (every RX_NIC_CLOCK_REFRESH_NS) */
 	bool igmp;		/* the port's IGMP frames are copied to the lcore's igmp ring */
 	uint64_t igmp_taken;	/* IGMP frames copied onto the ring */
 	uint64_t igmp_dropped;	/* IGMP frames not copied: the ring was full */
@@ -96,10 +105,13 @@ struct rx_lcore {
 	uint32_t journal_unrouted;	/* journal interface of frames addressed to no line */
 	int64_t journal_epoch_ns;	/* live: RX clock to ns since the epoch */
 	uint64_t ns_per_tick_q32;	/* the TSC to ns (set by rx_lcore_run) */
+	uint64_t tsc_per_ns_q32;	/* ns to TSC ticks, 32.32 (set by rx_lcore_run) */
 	struct rx_reply_journal reply_journals[CFG_FEEDS_MAX];	/* per feed of set, by index */
 	struct rte_mbuf *kernel_mbufs[RX_BURST];	/* kernel sockets receive into these (kept between polls) */
 	uint16_t kernel_mbufs_count;
 	volatile bool finished;
+	/* Passes of the run loop, for the watchdog (read by the main lcore): its own line. */
+	uint64_t loops __attribute__((aligned(64)));
 } __attribute__((aligned(64)));
 
 /*
@@ -122,6 +134,16 @@ void rx_reply_journal(void *context, const uint8_t *payload, uint32_t len, uint6
  */
 int rx_lcore_kernel_queue_add(struct rx_lcore *rx, uint16_t port_id, int fd, uint32_t group_ip,
 			      uint16_t udp_port, uint64_t *line_dropped);
+
+/*
+ * Starts rx_to_publish at the NIC's RX timestamps on rx's queues of port_id: the mbuf
+ * dynfield timestamp (offset, flag from rte_mbuf_dyn_rx_timestamp_register), mapped
+ * to the TSC through nic0 and tsc0, the NIC clock (nic_clock_read) and the TSC
+ * read together at start, and tsc_per_nic_q32, their rates' ratio measured then. The
+ * RX lcore reads the NIC clock again every RX_NIC_CLOCK_REFRESH_NS, refining both.
+ */
+void rx_lcore_nic_clock_set(struct rx_lcore *rx, uint16_t port_id, int offset, uint64_t flag, uint64_t nic0,
+			    uint64_t tsc0, uint64_t tsc_per_nic_q32);
 
 /* Gives the mbufs the kernel sockets were to receive into back to the pool (after the run). */
 void rx_lcore_kernel_release(struct rx_lcore *rx);

@@ -17,6 +17,7 @@ bool service_watchdog_start(struct service_watchdog *w, uint64_t now_ns)
 	assert(w != NULL);
 	w->interval_ns = 0;
 	w->next_ns = now_ns;
+	w->held = false;
 	/* 0 arguments: keep WATCHDOG_USEC for a child; > 0 only when the pid matches. */
 	if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0)
 		return false;
@@ -26,13 +27,23 @@ bool service_watchdog_start(struct service_watchdog *w, uint64_t now_ns)
 	return true;
 }
 
-void service_watchdog_tick(struct service_watchdog *w, uint64_t now_ns)
+bool service_watchdog_due(const struct service_watchdog *w, uint64_t now_ns)
 {
 	assert(w != NULL);
-	if (w->interval_ns == 0 || now_ns < w->next_ns)
-		return;
+	return w->interval_ns != 0 && now_ns >= w->next_ns;
+}
+
+int service_watchdog_ping(struct service_watchdog *w, uint64_t now_ns, bool progressing)
+{
+	bool was_held = w->held;
+
+	assert(service_watchdog_due(w, now_ns));
+	w->held = !progressing;
+	if (!progressing)
+		return was_held ? 0 : 1;
 	sd_notify(0, "WATCHDOG=1");
 	w->next_ns = now_ns + w->interval_ns;
+	return was_held ? -1 : 0;
 }
 
 /* One notification: state (READY=1 or STOPPING=1) and STATUS=status. */

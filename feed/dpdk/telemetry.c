@@ -121,10 +121,11 @@ static void telemetry_feed_counters_fill(struct rte_tel_data *d, const struct fh
 			 c->kind == FH_STATS_DURATION ? "_ns" : "");
 		rte_tel_data_add_dict_u64(d, name, fh_stats_counter_value(f, c));
 	}
-	for (int l = 0; l < FH_STATS_LINES; l++) {
-		snprintf(name, sizeof(name), "line_%s_bad_sequence", fh_stats_line_names[l]);
-		rte_tel_data_add_dict_u64(d, name, f->bad_sequence[l]);
-	}
+	for (size_t c = 0; c < FH_STATS_LINE_COUNTERS; c++)
+		for (unsigned l = 0; l < FH_STATS_LINES; l++) {
+			snprintf(name, sizeof(name), "line_%s_%s", fh_stats_line_names[l], fh_stats_line_counters[c].word);
+			rte_tel_data_add_dict_u64(d, name, fh_stats_line_value(f, &fh_stats_line_counters[c], l));
+		}
 }
 
 static void telemetry_feed_latency_fill(struct rte_tel_data *d, const struct fh_stats_segment *copy,

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "book/util/logline.h"
 #include "book/util/memory.h"
 #include "publish/journal/pcapng.h"
 
@@ -53,7 +54,7 @@ static void journal_error_set(struct journal *j, int error, const char *what)
 	snprintf(j->error_text, sizeof(j->error_text), "journal %s: %s: %s", j->path[0] ? j->path :
 		 j->o.dir->path, what, strerror(-error));
 	if (j->started)	/* at open, the caller reports it */
-		fprintf(stderr, "fhd: %s; journaling stopped, the feed goes on\n", j->error_text);
+		logline(LOG_ERR, "fhd: %s; journaling stopped, the feed goes on\n", j->error_text);
 }
 
 /*

@@ -21,9 +21,10 @@ extern "C" {
 #endif
 
 #define FH_STATS_MAGIC 0x3154415453484646ull	/* "FFHSTAT1" little-endian */
-#define FH_STATS_VERSION 5	/* 3: book refusals, snapshot and bad_sequence counters, ports;
+#define FH_STATS_VERSION 6	/* 3: book refusals, snapshot and bad_sequence counters, ports;
 				 * 4: which recovery a feed has, replies won, joins unrecovered;
-				 * 5: a fourth latency, processing */
+				 * 5: a fourth latency, processing;
+				 * 6: kernel_dropped per line */
 #define FH_STATS_FEEDS_MAX 16
 #define FH_STATS_LATENCIES 4
 #define FH_STATS_NAME_MAX 32
@@ -86,6 +87,7 @@ struct fh_stats_feed {
 	uint64_t snapshots_confirmed;	/* snapshots whose sequence a line packet reached */
 	uint64_t snapshots_unconfirmed;	/* snapshots refused: no line reached them in time */
 	uint64_t bad_sequence[FH_STATS_LINES];	/* per line: a jump ahead no line confirmed, dropped */
+	uint64_t kernel_dropped[FH_STATS_LINES];	/* per line: the kernel port's socket overflowed */
 };
 
 /* A port's own counters, and fhd's count of times the packet pool ran low while polling it. */
@@ -139,6 +141,37 @@ static const char *const fh_stats_group_names[FH_STATS_GROUPS] = { "book", "reco
 static const char *const fh_stats_group_prefixes[FH_STATS_GROUPS] = { "", "recovery_", "snapshot_" };
 /* The lines of fh_stats_feed.bad_sequence, as the config and every output name them. */
 static const char *const fh_stats_line_names[FH_STATS_LINES] = { "A", "B", "recovery" };
+/*
+ * The per-line counters of a feed (fh_stats_feed arrays of FH_STATS_LINES), one
+ * vocabulary for every output: fh stat's text line "  <word>: A N  B N  recovery N"
+ * and JSON "<word>": {"A": N, ...}, Prometheus fh_<word>_total{feed,line}, and
+ * telemetry's line_<line>_<word>.
+ */
+struct fh_stats_line_counter {
+	const char *word;
+	size_t offset;		/* of its uint64_t[FH_STATS_LINES] in struct fh_stats_feed */
+	const char *help;	/* what it counts, one sentence (Prometheus's HELP) */
+};
+
+static const struct fh_stats_line_counter fh_stats_line_counters[] = {
+	{ "bad_sequence", offsetof(struct fh_stats_feed, bad_sequence),
+	  "Packets dropped per line: a sequence jump ahead no line confirmed." },
+	{ "kernel_dropped", offsetof(struct fh_stats_feed, kernel_dropped),
+	  "Datagrams the kernel dropped per line: the kernel port's socket buffer was full (SO_RXQ_OVFL)." },
+};
+#define FH_STATS_LINE_COUNTERS (sizeof(fh_stats_line_counters) / sizeof(fh_stats_line_counters[0]))
+
+/* A per-line counter's value for line (0..FH_STATS_LINES-1) in a feed's copy. */
+static inline uint64_t fh_stats_line_value(const struct fh_stats_feed *f, const struct fh_stats_line_counter *c,
+					   unsigned line)
+{
+	const void *base = f;	/* through void: a static_cast in C++ */
+	uint64_t v;
+
+	memcpy(&v, FH_CAST(const char *, base) + c->offset + line * sizeof(uint64_t), sizeof(v));
+	return v;
+}
+
 /* A duration's unit in text: recovery fills take microseconds, snapshots milliseconds. */
 static const char *const fh_stats_group_units[FH_STATS_GROUPS] = { "us", "us", "ms" };
 static const double fh_stats_group_unit_ns[FH_STATS_GROUPS] = { 1e3, 1e3, 1e6 };

@@ -121,22 +121,26 @@ static void stat_recovery_print(const struct fh_stats_feed *f, bool json)
 	}
 }
 
-/* The book's capacity refusals and each line's bad_sequence. */
+/* The book's capacity refusals and each line's counters (fh_stats_line_counters). */
 static void stat_refusals_print(const struct fh_stats_feed *f, bool json)
 {
-	if (json) {
-		printf(",\"instruments_full\":%" PRIu64 ",\"orders_full\":%" PRIu64 ",\"levels_full\":%" PRIu64
-		       ",\"bad_sequence\":{\"A\":%" PRIu64 ",\"B\":%" PRIu64 ",\"recovery\":%" PRIu64 "}",
-		       f->instruments_full, f->orders_full, f->levels_full, f->bad_sequence[0], f->bad_sequence[1],
-		       f->bad_sequence[2]);
-		return;
+	if (json)
+		printf(",\"instruments_full\":%" PRIu64 ",\"orders_full\":%" PRIu64 ",\"levels_full\":%" PRIu64,
+		       f->instruments_full, f->orders_full, f->levels_full);
+	else
+		printf("  book refused (capacity): instruments_full %" PRIu64 "  orders_full %" PRIu64
+		       "  levels_full %" PRIu64 "%s\n", f->instruments_full, f->orders_full, f->levels_full,
+		       f->instruments_full + f->orders_full + f->levels_full > 0 ?
+		       "  (raise feeds[].book.instruments, orders or levels)" : "");
+	/* JSON: "word":{"A":N,"B":N,"recovery":N}; text: "  word: A N  B N  recovery N". */
+	for (size_t i = 0; i < FH_STATS_LINE_COUNTERS; i++) {
+		printf(json ? ",\"%s\":{" : "  %s:", fh_stats_line_counters[i].word);
+		for (unsigned l = 0; l < FH_STATS_LINES; l++)
+			printf(json ? "%s\"%s\":%" PRIu64 : "%s%s %" PRIu64,
+			       l == 0 ? (json ? "" : " ") : (json ? "," : "  "), fh_stats_line_names[l],
+			       fh_stats_line_value(f, &fh_stats_line_counters[i], l));
+		printf(json ? "}" : "\n");
 	}
-	printf("  book refused (capacity): instruments_full %" PRIu64 "  orders_full %" PRIu64 "  levels_full %"
-	       PRIu64 "%s\n", f->instruments_full, f->orders_full, f->levels_full,
-	       f->instruments_full + f->orders_full + f->levels_full > 0 ?
-	       "  (raise feeds[].book.instruments, orders or levels)" : "");
-	printf("  bad_sequence: A %" PRIu64 "  B %" PRIu64 "  recovery %" PRIu64 "\n", f->bad_sequence[0],
-	       f->bad_sequence[1], f->bad_sequence[2]);
 }
 
 /* The ports' counters: pool_low beside no_mbuf (not every driver counts a missing mbuf). */
