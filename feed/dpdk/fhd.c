@@ -1596,6 +1596,12 @@ static int fhd_ports_steer(struct fhd_run *run)
 				count++;
 			}
 		flow_lines_steer(run->port_ids[p], cfg->ports[p].name, lines, count);
+		if (cfg->ports[p].flow_isolate && fhd_port_igmp_mode(&cfg->ports[p]) == CFG_IGMP_FHD)
+			for (uint16_t q = 0; q < CFG_RX_QUEUES_MAX; q++)
+				if (owner[q] != 0) {
+					(void)flow_igmp_steer(run->port_ids[p], cfg->ports[p].name, q);
+					break;
+				}
 	}
 	return 0;
 }

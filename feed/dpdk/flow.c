@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -106,6 +107,37 @@ uint32_t flow_lines_steer(uint16_t port_id, const char *label, const struct flow
 		fhd_log(LOG_INFO, "fhd: port %s: rte_flow steers %u of %u lines to their queues\n", label, created,
 			count);
 	return created;
+}
+
+int flow_igmp_steer(uint16_t port_id, const char *label, uint16_t queue)
+{
+	const struct rte_flow_attr attr = { .ingress = 1 };
+	const struct rte_flow_item_ipv4 ip_spec = { .hdr.next_proto_id = IPPROTO_IGMP };
+	const struct rte_flow_item_ipv4 ip_mask = { .hdr.next_proto_id = UINT8_MAX };
+	const struct rte_flow_item pattern[] = {
+		{ .type = RTE_FLOW_ITEM_TYPE_ETH },
+		{ .type = RTE_FLOW_ITEM_TYPE_IPV4, .spec = &ip_spec, .mask = &ip_mask },
+		{ .type = RTE_FLOW_ITEM_TYPE_END },
+	};
+	const struct rte_flow_action_queue to = { .index = queue };
+	const struct rte_flow_action actions[] = {
+		{ .type = RTE_FLOW_ACTION_TYPE_QUEUE, .conf = &to },
+		{ .type = RTE_FLOW_ACTION_TYPE_END },
+	};
+	struct rte_flow_error error = { 0 };
+	int rc = rte_flow_validate(port_id, &attr, pattern, actions, &error);
+
+	if (rc == 0 && rte_flow_create(port_id, &attr, pattern, actions, &error) == NULL)
+		rc = rte_errno != 0 ? -rte_errno : -EIO;
+	if (rc != 0)
+		fhd_log(LOG_WARNING, "fhd: warning: port %s: isolated, and the rte_flow rule for IGMP (IPv4 "
+			"protocol 2 -> queue %u) refused by the PMD (%s): %s; queries will not reach fhd, "
+			"which still sends its unsolicited reports\n", label, queue, flow_driver(port_id),
+			flow_reason(&error, rc));
+	else
+		fhd_log(LOG_INFO, "fhd: port %s: rte_flow steers IGMP to queue %u (the port is isolated)\n",
+			label, queue);
+	return rc;
 }
 
 void flow_release(uint16_t port_id)

@@ -36,6 +36,14 @@ int flow_isolate(uint16_t port_id, const char *label, char *err, size_t err_size
  */
 uint32_t flow_lines_steer(uint16_t port_id, const char *label, const struct flow_line *lines, uint32_t count);
 
+/*
+ * On an isolated port where fhd answers IGMP queries itself (igmp: fhd): one rule
+ * steering IPv4 protocol 2 to queue (one an RX lcore polls), since isolation would
+ * otherwise keep every query from fhd. A refusal is a warning naming the port. 0 or
+ * -errno.
+ */
+int flow_igmp_steer(uint16_t port_id, const char *label, uint16_t queue);
+
 /* Removes every rule on port_id (rte_flow_flush), before it is stopped. */
 void flow_release(uint16_t port_id);
 
