@@ -4,7 +4,7 @@
  * (feed/dpdk/rx.c) with the same paced input (tools/fh_blast.c, bench/colo.sh).
  *
  *   bench-kernel-rx --iface IF --mode recvmmsg|uring|uring-wait [--seconds S]
- *                   [--groups A,B] [--udp-port P] [--rcvbuf BYTES]
+ *                   [--groups A,B] [--udp-port P] [--rcvbuf BYTES] [--delay-ms D]
  *
  * Each line is one UDP socket bound to its group and port and joined on IF, with a
  * large SO_RCVBUF, SO_RXQ_OVFL and software RX stamps (SO_TIMESTAMPING): fhd's socket.
@@ -19,12 +19,16 @@
  * one (a jump is a gap: its messages are lost) and the RX stamp is subtracted from the
  * time it reached this program (CLOCK_REALTIME): the kernel's queueing and the
  * receive's own cost. It stops after --seconds (default 10), or 300 ms after the last
- * datagram once any came. One line on stdout:
+ * datagram once any came. --delay-ms D: the sockets are set up, then nothing is read
+ * for D ms: what was sent meanwhile waits in the buffers and is then drained as fast
+ * as the receive goes, whatever the sender's speed (busy_ns_per_packet: its cost). One line on stdout:
  *   kernel-rx MODE: received N (A B) kernel_dropped D gaps G lost_messages L
  *     busy_ns_per_packet X cpu_ns_per_packet Y stamp_to_user_us p50 P p99 Q p99.9 R
- * busy_ns_per_packet: time in the polls that returned datagrams, per datagram (a busy
- * poll's empty polls are left out; fair between a poller and a waiter); cpu: the
- * process's user+sys time (getrusage) per datagram, which for a busy poll is the wall.
+ * busy_ns_per_packet: wall time in the polls that returned datagrams, per datagram (a
+ * busy poll's empty polls left out; a blocking wait's own receive work is inside its
+ * wait, so not counted); cpu_ns_per_packet: the receiving thread's CPU time from the
+ * start to the last datagram, per datagram: for a busy poll, its wall time; for a
+ * blocking wait, its work; after --delay-ms, for every mode, the cost of draining.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -38,7 +42,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -62,6 +65,7 @@ struct krx {
 	uint32_t *samples_ns;
 	uint64_t samples;
 	uint64_t busy_ns, last_rx_ns;
+	uint64_t cpu_start_ns, cpu_last_ns;	/* this thread's CPU time: receiving starts, last datagram */
 };
 
 static uint64_t krx_clock_ns(clockid_t clock)
@@ -165,6 +169,7 @@ static void krx_run_recvmmsg(struct krx *k, uint64_t end_ns)
 			}
 			k->last_rx_ns = krx_clock_ns(CLOCK_MONOTONIC);
 			k->busy_ns += k->last_rx_ns - t0;
+			k->cpu_last_ns = krx_clock_ns(CLOCK_THREAD_CPUTIME_ID);
 		}
 		uint64_t now = krx_clock_ns(CLOCK_MONOTONIC);
 
@@ -264,6 +269,7 @@ static int krx_run_uring(struct krx *k, uint64_t end_ns, bool wait)
 		if (n > 0) {
 			k->last_rx_ns = krx_clock_ns(CLOCK_MONOTONIC);
 			k->busy_ns += k->last_rx_ns - t0;
+			k->cpu_last_ns = krx_clock_ns(CLOCK_THREAD_CPUTIME_ID);
 		}
 		now = krx_clock_ns(CLOCK_MONOTONIC);
 		if (now > end_ns || (k->last_rx_ns != 0 && now - k->last_rx_ns > KRX_IDLE_END_NS))
@@ -291,15 +297,14 @@ int main(int argc, char **argv)
 		{ "iface", required_argument, NULL, 'i' }, { "mode", required_argument, NULL, 'm' },
 		{ "seconds", required_argument, NULL, 's' }, { "groups", required_argument, NULL, 'g' },
 		{ "udp-port", required_argument, NULL, 'p' }, { "rcvbuf", required_argument, NULL, 'r' },
-		{ NULL, 0, NULL, 0 },
+		{ "delay-ms", required_argument, NULL, 'd' }, { NULL, 0, NULL, 0 },
 	};
 	const char *iface = NULL, *mode = NULL;
 	char groups[64] = "233.54.12.111,233.49.196.111", *second;
 	double seconds = 10;
-	int port = 26477, rcvbuf = 8 << 20, opt, rc = 0;
+	int port = 26477, rcvbuf = 8 << 20, delay_ms = 0, opt, rc = 0;
 	static struct krx k;
-	struct rusage usage;
-	uint64_t received = 0, dropped = 0, gaps = 0, lost = 0, cpu_ns;
+	uint64_t received = 0, dropped = 0, gaps = 0, lost = 0;
 
 	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
 		switch (opt) {
@@ -309,6 +314,7 @@ int main(int argc, char **argv)
 		case 'g': snprintf(groups, sizeof(groups), "%s", optarg); break;
 		case 'p': port = atoi(optarg); break;
 		case 'r': rcvbuf = atoi(optarg); break;
+		case 'd': delay_ms = atoi(optarg); break;
 		default: goto usage;
 		}
 	}
@@ -323,7 +329,14 @@ int main(int argc, char **argv)
 		return 1;
 	printf("bench-kernel-rx: ready\n");
 	fflush(stdout);
+	if (delay_ms > 0) {	/* the buffers fill meanwhile: then the receive is drained at its own pace */
+		struct timespec delay = { .tv_sec = delay_ms / 1000, .tv_nsec = (long)(delay_ms % 1000) * 1000000 };
+
+		nanosleep(&delay, NULL);
+	}
 	uint64_t end_ns = krx_clock_ns(CLOCK_MONOTONIC) + (uint64_t)(seconds * 1e9);
+
+	k.cpu_start_ns = k.cpu_last_ns = krx_clock_ns(CLOCK_THREAD_CPUTIME_ID);
 
 	if (strcmp(mode, "recvmmsg") == 0)
 		krx_run_recvmmsg(&k, end_ns);
@@ -333,9 +346,6 @@ int main(int argc, char **argv)
 		goto usage;
 	if (rc != 0)
 		return 1;
-	getrusage(RUSAGE_SELF, &usage);
-	cpu_ns = (uint64_t)(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000000000ull +
-		 (uint64_t)(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) * 1000ull;
 	for (int li = 0; li < KRX_LINES; li++) {
 		received += k.lines[li].received;
 		dropped += k.lines[li].ovfl_total;
@@ -348,11 +358,11 @@ int main(int argc, char **argv)
 	       mode, (unsigned long long)received, (unsigned long long)k.lines[0].received,
 	       (unsigned long long)k.lines[1].received, (unsigned long long)dropped, (unsigned long long)gaps,
 	       (unsigned long long)lost, received ? (double)k.busy_ns / (double)received : 0,
-	       received ? (double)cpu_ns / (double)received : 0, krx_percentile_us(&k, 0.5),
+	       received ? (double)(k.cpu_last_ns - k.cpu_start_ns) / (double)received : 0, krx_percentile_us(&k, 0.5),
 	       krx_percentile_us(&k, 0.99), krx_percentile_us(&k, 0.999));
 	return 0;
 usage:
 	fprintf(stderr, "usage: bench-kernel-rx --iface IF --mode recvmmsg|uring|uring-wait [--seconds S] "
-			"[--groups A,B] [--udp-port P] [--rcvbuf BYTES]\n");
+			"[--groups A,B] [--udp-port P] [--rcvbuf BYTES] [--delay-ms D]\n");
 	return 2;
 }
