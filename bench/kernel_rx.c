@@ -6,8 +6,9 @@
  *   bench-kernel-rx --iface IF --mode recvmmsg|uring|uring-wait [--seconds S]
  *                   [--groups A,B] [--udp-port P] [--rcvbuf BYTES] [--delay-ms D]
  *
- * Each line is one UDP socket bound to its group and port and joined on IF, with a
- * large SO_RCVBUF, SO_RXQ_OVFL and software RX stamps (SO_TIMESTAMPING): fhd's socket.
+ * Each line is one UDP socket bound to its group and port and joined on IF, with
+ * SO_RCVBUF(FORCE) (default 32 MiB, as fhd's rcvbuf_bytes), SO_RXQ_OVFL and software
+ * RX stamps (SO_TIMESTAMPING): fhd's socket.
  *  - recvmmsg: both sockets polled in turn with recvmmsg(MSG_DONTWAIT), 32 datagrams
  *    at most (fhd's RX_BURST), one syscall a poll whether anything came or not.
  *  - uring: one io_uring (SINGLE_ISSUER, DEFER_TASKRUN) with a multishot recvmsg armed
@@ -16,13 +17,15 @@
  *  - uring-wait: the same ring, but the loop blocks in io_uring_wait_cqe when the CQ is
  *    empty: no busy poll, a wakeup instead.
  * For every datagram the MoldUDP64 sequence number is checked against the line's next
- * one (a jump is a gap: its messages are lost) and the RX stamp is subtracted from the
+ * one (a jump is a gap: its messages are lost; one below it, "behind", a repeat, which
+ * a veth does not make: the sender's looping went wrong) and the RX stamp is subtracted from the
  * time it reached this program (CLOCK_REALTIME): the kernel's queueing and the
- * receive's own cost. It stops after --seconds (default 10), or 300 ms after the last
- * datagram once any came. --delay-ms D: the sockets are set up, then nothing is read
+ * receive's own cost. It stops after --seconds (default 10), or once a pass over the
+ * sockets found nothing 1 s after the last datagram (a pass, so that a receiver the
+ * scheduler held off for a second does not take its own absence for the end). --delay-ms D: the sockets are set up, then nothing is read
  * for D ms: what was sent meanwhile waits in the buffers and is then drained as fast
  * as the receive goes, whatever the sender's speed (busy_ns_per_packet: its cost). One line on stdout:
- *   kernel-rx MODE: received N (A B) kernel_dropped D gaps G lost_messages L
+ *   kernel-rx MODE: received N (A B) kernel_dropped D gaps G lost_messages L behind R
  *     busy_ns_per_packet X cpu_ns_per_packet Y stamp_to_user_us p50 P p99 Q p99.9 R
  * busy_ns_per_packet: wall time in the polls that returned datagrams, per datagram (a
  * busy poll's empty polls left out; a blocking wait's own receive work is inside its
@@ -50,13 +53,14 @@
 #define KRX_BUF_LEN 2048		/* a datagram with the recvmsg_out header and control */
 #define KRX_BUFS 4096			/* the provided buffer ring: a power of two */
 #define KRX_SAMPLES_MAX (1u << 24)	/* latency samples kept; later ones are not recorded */
-#define KRX_IDLE_END_NS (300ull * 1000 * 1000)
+#define KRX_IDLE_END_NS (1000ull * 1000 * 1000)
 #define KRX_CONTROL_LEN (CMSG_SPACE(3 * sizeof(struct timespec)) + CMSG_SPACE(sizeof(uint32_t)) + 64)
 
 struct krx_line {
 	int fd;
 	uint64_t next_seq;	/* 0: none seen yet */
 	uint64_t received, gaps, lost_messages;
+	uint64_t behind;	/* datagrams whose sequence number was below the line's next: repeats */
 	uint32_t ovfl_total;	/* SO_RXQ_OVFL: the socket's drops so far */
 };
 
@@ -133,6 +137,7 @@ static void krx_datagram(struct krx *k, struct krx_line *l, const uint8_t *data,
 		l->gaps++;
 		l->lost_messages += seq - l->next_seq;
 	}
+	l->behind += seq < l->next_seq;
 	if (count != 0xffff && seq + count > l->next_seq)
 		l->next_seq = seq + count;
 }
@@ -144,6 +149,8 @@ static void krx_run_recvmmsg(struct krx *k, uint64_t end_ns)
 	struct iovec iov[KRX_BURST];
 
 	for (;;) {
+		bool got = false;
+
 		for (int li = 0; li < KRX_LINES; li++) {
 			struct krx_line *l = &k->lines[li];
 			uint64_t t0 = krx_clock_ns(CLOCK_MONOTONIC), now;
@@ -158,6 +165,7 @@ static void krx_run_recvmmsg(struct krx *k, uint64_t end_ns)
 			n = recvmmsg(l->fd, msgs, KRX_BURST, MSG_DONTWAIT, NULL);
 			if (n <= 0)
 				continue;
+			got = true;
 			now = krx_clock_ns(CLOCK_REALTIME);
 			for (int i = 0; i < n; i++) {
 				struct msghdr *h = &msgs[i].msg_hdr;
@@ -173,7 +181,7 @@ static void krx_run_recvmmsg(struct krx *k, uint64_t end_ns)
 		}
 		uint64_t now = krx_clock_ns(CLOCK_MONOTONIC);
 
-		if (now > end_ns || (k->last_rx_ns != 0 && now - k->last_rx_ns > KRX_IDLE_END_NS))
+		if (now > end_ns || (!got && k->last_rx_ns != 0 && now - k->last_rx_ns > KRX_IDLE_END_NS))
 			return;
 	}
 }
@@ -272,7 +280,7 @@ static int krx_run_uring(struct krx *k, uint64_t end_ns, bool wait)
 			k->cpu_last_ns = krx_clock_ns(CLOCK_THREAD_CPUTIME_ID);
 		}
 		now = krx_clock_ns(CLOCK_MONOTONIC);
-		if (now > end_ns || (k->last_rx_ns != 0 && now - k->last_rx_ns > KRX_IDLE_END_NS))
+		if (now > end_ns || (n == 0 && k->last_rx_ns != 0 && now - k->last_rx_ns > KRX_IDLE_END_NS))
 			return 0;
 	}
 }
@@ -302,9 +310,9 @@ int main(int argc, char **argv)
 	const char *iface = NULL, *mode = NULL;
 	char groups[64] = "233.54.12.111,233.49.196.111", *second;
 	double seconds = 10;
-	int port = 26477, rcvbuf = 8 << 20, delay_ms = 0, opt, rc = 0;
+	int port = 26477, rcvbuf = 32 << 20, delay_ms = 0, opt, rc = 0;
 	static struct krx k;
-	uint64_t received = 0, dropped = 0, gaps = 0, lost = 0;
+	uint64_t received = 0, dropped = 0, gaps = 0, lost = 0, behind = 0;
 
 	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
 		switch (opt) {
@@ -351,13 +359,14 @@ int main(int argc, char **argv)
 		dropped += k.lines[li].ovfl_total;
 		gaps += k.lines[li].gaps;
 		lost += k.lines[li].lost_messages;
+		behind += k.lines[li].behind;
 	}
 	qsort(k.samples_ns, k.samples, sizeof(k.samples_ns[0]), krx_compare);
-	printf("kernel-rx %s: received %llu (%llu %llu) kernel_dropped %llu gaps %llu lost_messages %llu "
+	printf("kernel-rx %s: received %llu (%llu %llu) kernel_dropped %llu gaps %llu lost_messages %llu behind %llu "
 	       "busy_ns_per_packet %.0f cpu_ns_per_packet %.0f stamp_to_user_us p50 %.2f p99 %.2f p99.9 %.2f\n",
 	       mode, (unsigned long long)received, (unsigned long long)k.lines[0].received,
 	       (unsigned long long)k.lines[1].received, (unsigned long long)dropped, (unsigned long long)gaps,
-	       (unsigned long long)lost, received ? (double)k.busy_ns / (double)received : 0,
+	       (unsigned long long)lost, (unsigned long long)behind, received ? (double)k.busy_ns / (double)received : 0,
 	       received ? (double)(k.cpu_last_ns - k.cpu_start_ns) / (double)received : 0, krx_percentile_us(&k, 0.5),
 	       krx_percentile_us(&k, 0.99), krx_percentile_us(&k, 0.999));
 	return 0;

@@ -40,8 +40,9 @@ check "no bench segment left in /dev/shm" cmp -s "$TMP/shm.before" "$TMP/shm.aft
 	comm -13 "$TMP/shm.before" "$TMP/shm.after"
 # bench/colo.sh: where namespaces are allowed, fh-blast looped its short session
 # (sequence numbers moved on each pass) into fhd's kernel port and bench-kernel-rx's
-# recvmmsg at a rate an 8 MiB socket buffer takes: every frame received, no gap. A
-# rewrite that broke the sequence would show here as loss.
+# recvmmsg at a rate a 32 MiB socket buffer takes: every frame received, every packet
+# new (won once by fhd; never below the line's next sequence number in
+# bench-kernel-rx), no gap. A pass not moved on, or moved too far, shows here as loss.
 if grep -q "skipped (0 runs)" "$TMP/bench.out"; then
 	echo "colo sections skipped: $(grep -m1 "skipped (0 runs)" "$TMP/bench.out")"
 else
