@@ -3,17 +3,19 @@
 # namespaces: sourced by bench/run.sh as two sections, or run alone (`make bench-colo`,
 # or bench/colo.sh [BUILD_DIR]). Prints figures, never fails on time.
 #  1. colo_paths: fhd receives a paced session in turn on the kernel port
-#     (`kernel:IFACE`, recvmmsg), net_af_packet and net_af_xdp (whatever XDP mode the
-#     veth gives; a refused XDP is said in one line and the next path runs). For each
-#     path the target rate is doubled from FH_COLO_START frames/s until a run loses
-#     (halved instead if the first one does), then bisected 3 times: the highest rate
-#     the sender reached in a loss-free run. A run loses when fhd's lines received
-#     fewer frames than were sent, or won fewer packets than were sent on a line, or
-#     it reports a gap, kernel_dropped or missed. A run that loses is run once more
-#     before the rate counts as failed (the machine may be shared). When doubling the target no longer raises the rate reached by 10%, the
-#     sender is at its ceiling and the receiver never lost: the figure is marked ">=".
-#     Then each path at one common rate (the lowest path's highest) and at 80% of its
-#     own highest, for rx_to_publish p50/p99/p99.9.
+#     (`kernel:IFACE`, recvmmsg, its default 32 MiB buffers), net_af_packet (DPDK's
+#     default ring of 512 frames, then framecnt=8192) and net_af_xdp (whatever XDP
+#     mode the veth gives; a refused XDP is said in one line and the next path runs).
+#     For each path the target rate is doubled from FH_COLO_START frames/s until a run
+#     loses (halved instead if the first one does), then bisected 3 times: the highest
+#     rate the sender reached in a loss-free run. A run loses when fhd's lines
+#     received fewer frames than were sent, or won fewer packets than were sent on a
+#     line, or it reports a gap, kernel_dropped or missed. A run that loses is run once
+#     more before the rate counts as failed (the machine may be shared). When doubling
+#     the target no longer raises the rate reached by 10%, the sender is at its ceiling
+#     and the receiver never lost: the figure is marked ">=". Then each path at one
+#     common rate (the lowest path's highest) and at 80% of its own highest, for
+#     rx_to_publish p50/p99/p99.9.
 #  2. colo_uring: bench-kernel-rx (bench/kernel_rx.c) on the same sockets as the kernel
 #     port, recvmmsg busy poll (fhd's loop) against io_uring multishot recvmsg with a
 #     provided buffer ring (busy, and blocking), the same search and paced input.
@@ -91,7 +93,8 @@ colo_config() {
 	local port
 	case $1 in
 	kernel) port="device: \"kernel:$colo_rx_if\"" ;;	# rcvbuf_bytes: its default, 32 MiB
-	af_packet) port="device: \"net_af_packet0,iface=$colo_rx_if\"" ;;
+	af_packet) port="device: \"net_af_packet0,iface=$colo_rx_if\"" ;;	# its ring: 512 frames
+	af_packet_8192) port="device: \"net_af_packet0,iface=$colo_rx_if,framecnt=8192\"" ;;
 	af_xdp) port="device: \"net_af_xdp0,iface=$colo_rx_if\"" ;;
 	esac
 	cat <<YAML
@@ -309,11 +312,11 @@ colo_table() {
 }
 
 colo_paths() {
-	echo "== kernel path against bypass on a veth (bench/colo.sh): fhd on the kernel port, net_af_packet, net_af_xdp, paced by fh-blast"
+	echo "== kernel path against bypass on a veth (bench/colo.sh): fhd on the kernel port, net_af_packet (512 and 8192 frames), net_af_xdp, paced by fh-blast"
 	trap 'colo_net_down; section_cleanup' EXIT
 	colo_net_up || return 0
 	colo_table "fhd, per path (rx_to_publish from the kernel's RX stamp on the kernel port, from rx_burst's return on DPDK)" \
-		kernel af_packet af_xdp
+		kernel af_packet af_packet_8192 af_xdp
 }
 
 # colo_drain MODE...: each receive drains a backlog: bench-kernel-rx reads nothing for
