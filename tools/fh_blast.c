@@ -204,7 +204,7 @@ int main(int argc, char **argv)
 	};
 	const char *iface = NULL, *pcap = NULL;
 	double rate = -1;
-	uint64_t count = 0, sent = 0, retries = 0, late_max_ns = 0, stalls = 0, begin_ns, start_ns, end_ns;
+	uint64_t count = 0, sent = 0, retries = 0, late_max_ns = 0, restarts = 0, begin_ns, start_ns, end_ns;
 	unsigned batch = 16;
 	struct blast_capture c;
 	struct rusage usage;
@@ -237,11 +237,12 @@ int main(int argc, char **argv)
 			due = due < count ? due : count;
 			if (due <= sent)
 				continue;	/* the busy wait: nothing due yet */
-			uint64_t late = now - start_ns - (uint64_t)((double)sent * 1e9 / rate);
+			/* How late the next frame is (the float rounding may put it a hair early). */
+			int64_t late = (int64_t)(now - start_ns) - (int64_t)((double)sent * 1e9 / rate);
 
-			late_max_ns = late > late_max_ns ? late : late_max_ns;
+			late_max_ns = late > (int64_t)late_max_ns ? (uint64_t)late : late_max_ns;
 			if (due - sent > BLAST_CATCH_UP_MAX) {	/* see the head of the file */
-				stalls++;
+				restarts++;
 				start_ns = now - (uint64_t)((double)sent * 1e9 / rate);
 				due = sent + 1;
 			}
@@ -274,7 +275,7 @@ int main(int argc, char **argv)
 	printf("fh-blast: sent %llu frames in %.3f s: %.0f frames/s (target %.0f), late max %.0f us, restarts %llu, ENOBUFS retries %llu, cpu user %.3f s sys %.3f s\n",
 	       (unsigned long long)sent, (double)(end_ns - begin_ns) / 1e9,
 	       (double)sent * 1e9 / (double)(end_ns - begin_ns), rate, (double)late_max_ns / 1e3,
-	       (unsigned long long)stalls, (unsigned long long)retries,
+	       (unsigned long long)restarts, (unsigned long long)retries,
 	       (double)usage.ru_utime.tv_sec + (double)usage.ru_utime.tv_usec / 1e6,
 	       (double)usage.ru_stime.tv_sec + (double)usage.ru_stime.tv_usec / 1e6);
 	return 0;
