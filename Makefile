@@ -62,9 +62,10 @@ CORE_SRC := book/util/memory.c book/util/hist.c book/util/logline.c book/order_t
 FHD_SRC := $(wildcard feed/dpdk/*.c)
 TESTS := test_config $(patsubst tests/%.c,%,$(filter-out tests/test_config.c,$(wildcard tests/test_*.c)))
 
-.PHONY: FORCE all deps asan test check demo bench fuzz simulate run-test run-check run-demo run-bench run-fuzz run-simulate \
+.PHONY: FORCE all deps asan test check demo bench bench-colo fuzz simulate run-test run-check run-demo run-bench run-bench-colo \
+	run-fuzz run-simulate \
 	clean install uninstall
-all: $(B)/fhd $(B)/fh $(B)/bench-ring $(B)/bench-pmd $(B)/libfh.a $(B)/libfh.so $(B)/libfh.so.$(FH_SO_MAJOR) $(B)/fh.pc $(B)/fh-pcap $(B)/bench-book $(B)/bench-journal $(B)/bench-hist $(B)/bench-arbiter $(B)/alloc_guard.so $(addprefix $(B)/,$(TESTS)) $(B)/sim_recovery
+all: $(B)/fhd $(B)/fh $(B)/bench-ring $(B)/bench-pmd $(B)/libfh.a $(B)/libfh.so $(B)/libfh.so.$(FH_SO_MAJOR) $(B)/fh.pc $(B)/fh-pcap $(B)/bench-book $(B)/bench-journal $(B)/bench-hist $(B)/bench-arbiter $(B)/fh-blast $(B)/bench-kernel-rx $(B)/alloc_guard.so $(addprefix $(B)/,$(TESTS)) $(B)/sim_recovery
 
 deps: $(DEPS_STAMP)
 $(DEPS_STAMP): tools/install-deps.sh
@@ -176,6 +177,15 @@ $(B)/bench-book: $(B)/obj/bench/bench_book.o $(CORE_OBJS)
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) -o $@ $^ $(CORE_LIBS)
 
+# The paced sender of bench/colo.sh (tools/fh_blast.c), and its receiver-only comparison
+# of recvmmsg against io_uring multishot receive (bench/kernel_rx.c).
+$(B)/fh-blast: $(B)/obj/tools/fh_blast.o
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) -o $@ $^
+$(B)/bench-kernel-rx: $(B)/obj/bench/kernel_rx.o
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) -o $@ $^ $(call pc_libs,liburing)
+
 # The arbiter's hold alone (its public API: an older arbiter.c links the same way).
 $(B)/bench-arbiter: $(B)/obj/bench/bench_arbiter.o $(B)/obj/feed/arbiter.o
 	$(if $(Q),@echo "  LD      $@")
@@ -271,9 +281,14 @@ run-demo: $(B)/fhd $(B)/fh
 # `make bench QUICK=1`: every section on tiny inputs, a few seconds in all (bench/lib.sh).
 QUICK ?= 0
 BENCH_BINS := $(B)/fhd $(B)/fh $(B)/fh-pcap $(B)/bench-book $(B)/bench-ring $(B)/bench-pmd $(B)/bench-journal \
-	$(B)/bench-hist $(B)/bench-arbiter
+	$(B)/bench-hist $(B)/bench-arbiter $(B)/fh-blast $(B)/bench-kernel-rx
 run-bench: $(BENCH_BINS)
 	$(Q)FH_BENCH_QUICK=$(QUICK) ./bench/run.sh $(B)
+# `make bench-colo`: bench/colo.sh alone (as root: the kernel path against bypass on a veth).
+bench-colo: deps
+	$(Q)$(MAKE) --no-print-directory run-bench-colo
+run-bench-colo: $(B)/fhd $(B)/fh-pcap $(B)/fh-blast $(B)/bench-kernel-rx
+	$(Q)FH_BENCH_QUICK=$(QUICK) ./bench/colo.sh $(B)
 
 # `make fuzz`: every libFuzzer target for FUZZ_SECONDS each (tests/fuzz.sh says more).
 FUZZ_SECONDS ?= 900

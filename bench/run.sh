@@ -23,7 +23,10 @@
 #  5. then the ring, the histograms and the journal, the arbiter's hold (bench-arbiter:
 #     ns per packet at holds of 1,024 to 1,048,576, and the ratio to the smallest; with
 #     FH_BASELINE_BENCH_ARBITER=an older build's bench-arbiter, that too), and last gap
-#     recovery (bench/recovery.sh: fill times, RX throughput while recovering, a 1M-order join).
+#     recovery (bench/recovery.sh: fill times, RX throughput while recovering, a 1M-order join);
+#  6. the kernel path against bypass on a veth (bench/colo.sh, as root: the highest
+#     loss-free paced rate, CPU per frame and rx_to_publish of the kernel port,
+#     net_af_packet and net_af_xdp; recvmmsg against io_uring multishot receive).
 # Each numbered part is one or more sections (bench/lib.sh): a section that fails says
 # so in one line and the next one runs; the last line says how many sections ran and
 # failed, and the exit status is non-zero if one did. FH_BENCH_QUICK=1 (`make bench
@@ -297,5 +300,7 @@ for s in pmd full_path ring_bench publishing views latency hist arbiter journal_
 done
 echo
 source "$ROOT/bench/recovery.sh"
+echo
+source "$ROOT/bench/colo.sh"
 echo
 sections_end

@@ -30,7 +30,10 @@ As root it changes this machine while the tests run, and undoes each change:
              a namespace fhig<pid> holding one end of a veth pair fhi<pid>a/b, where
              tshark captures fhd's own IGMP reports and a script sends it queries
              (test_igmp_live); a veth pair fhp<pid>a/b without a namespace
-             (test_privileges)
+             (test_privileges); namespaces fhcrx<pid> and fhctx<pid> joined by a
+             veth pair fhc<pid>a/b, where fh-blast paces a session into fhd on each
+             receive path, net_af_xdp loading an XDP program on the veth
+             (test_bench_quick: bench/colo.sh)
   mounts     two small tmpfs (1 MiB, 64 KiB) inside the test's /tmp/fh-test.* directory
              (test_journal)
   files      /dev/shm segments named fh*<pid>* and /tmp/fh-test.* directories, removed;
