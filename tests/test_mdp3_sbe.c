@@ -16,6 +16,7 @@
 
 #include "decoders/cme_mdp3/mdp3_sbe.h"
 #include "tests/check.h"
+#include "tests/mdp3_visit.h"
 
 /* A packet being built: bytes, length, and where the open message started. */
 struct build {
@@ -106,14 +107,7 @@ static uint8_t *exact(const uint8_t *data, uint32_t n)
 	return copy;
 }
 
-/* The templates with market-data entries in NoMDEntries (§5). */
-static bool has_md_entries(uint16_t t)
-{
-	return t == 4 || t == 37 || t == 46 || t == 48 || t == 49 || t == 50 || t == 51 || t == 52 || t == 64 ||
-	       t == 65;
-}
-
-/* Walks a packet and reads every entry of every message; returns messages kept. */
+/* Walks a packet and reads every part of every message; returns messages kept. */
 static uint32_t walk_all(const uint8_t *data, uint32_t n, struct mdp3_stats *stats)
 {
 	struct mdp3_packet packet;
@@ -123,43 +117,8 @@ static uint32_t walk_all(const uint8_t *data, uint32_t n, struct mdp3_stats *sta
 	if (mdp3_packet_open(&packet, data, n, stats) != 0)
 		return 0;
 	while (mdp3_packet_next(&packet, stats, &m)) {
-		struct mdp3_md_entry e;
-		struct mdp3_order o;
-		struct mdp3_snapshot s;
-		struct mdp3_definition d;
-		struct mdp3_security_status st;
-		struct mdp3_event ev;
-		struct mdp3_leg leg;
-
 		kept++;
-		switch (m.template_id) {
-		case 12:
-			break;
-		case 30:
-			mdp3_security_status_read(&m, &st);
-			break;
-		case 52:
-		case 53:
-			mdp3_snapshot_read(&m, &s, stats);
-			break;
-		case 54:
-		case 55:
-		case 56:
-			mdp3_definition_read(&m, &d, stats);
-			for (uint32_t i = 0; i < mdp3_legs(&m); i++)
-				mdp3_leg_read(&m, i, &leg, stats);
-			break;
-		default:
-			mdp3_event_read(&m, &ev);
-			break;
-		}
-		if (has_md_entries(m.template_id))
-			for (uint32_t i = 0; i < mdp3_md_entries(&m); i++)
-				mdp3_md_entry_read(&m, i, &e, stats);
-		if (m.template_id == 46 || m.template_id == 47 || m.template_id == 48 || m.template_id == 53 ||
-		    m.template_id == 64 || m.template_id == 65)
-			for (uint32_t i = 0; i < mdp3_orders(&m); i++)
-				mdp3_order_read(&m, i, &o, stats);
+		mdp3_message_visit(&m, stats);
 	}
 	return kept;
 }
