@@ -53,7 +53,7 @@ pc_libs = $(shell pkg-config --libs $(1) 2>/dev/null)
 # the journal's writer (publish/journal/) and the config. Unit tests, fuzz targets and
 # benchmarks link exactly these.
 CORE_SRC := book/util/memory.c book/util/hist.c book/util/logline.c book/order_table.c book/book.c \
-	decoders/decoder.c decoders/moldudp64.c decoders/itch50.c \
+	decoders/decoder.c decoders/moldudp64.c decoders/itch50.c decoders/cme_mdp3/mdp3_sbe.c \
 	feed/packet.c feed/igmp.c feed/arbiter.c feed/feed.c feed/stats.c feed/recovery.c feed/recovery_worker.c feed/soupbin.c feed/preflight.c \
 	publish/shm_segment.c publish/ring.c publish/conflated.c publish/publisher.c publish/output_file.c \
 	publish/libfh/fh.c publish/journal/pcapng.c publish/journal/journal.c \
@@ -248,8 +248,20 @@ $(B)/fuzz_recovery_libfuzzer: tests/fuzz_recovery.c feed/arbiter.c feed/arbiter.
 	$(Q)clang -std=gnu11 -g -O1 -I. -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 		tests/fuzz_recovery.c feed/arbiter.c feed/soupbin.c -o $@ 2>$(B)/fuzz-recovery-build.log || rm -f $@
 
+# The CME MDP 3.0 wire layer over one arbitrary UDP payload (tests/fuzz_mdp3.c), built the
+# same two ways.
+$(B)/asan/fuzz_mdp3: $(B)/asan/obj/tests/fuzz_mdp3.o $(B)/asan/obj/tests/fuzz_replay.o \
+		$(B)/asan/obj/decoders/cme_mdp3/mdp3_sbe.o
+	$(Q)$(CC) $(SAN) -o $@ $^
+$(B)/fuzz_mdp3_libfuzzer: tests/fuzz_mdp3.c decoders/cme_mdp3/mdp3_sbe.c decoders/cme_mdp3/mdp3_sbe.h \
+		decoders/cme_mdp3/mdp3_templates.h tests/mdp3_visit.h
+	$(if $(Q),@echo "  FUZZ    $@")
+	$(Q)clang -std=gnu11 -g -O1 -I. -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+		tests/fuzz_mdp3.c decoders/cme_mdp3/mdp3_sbe.c -o $@ 2>$(B)/fuzz-mdp3-build.log || rm -f $@
+
 asan: $(B)/asan/fhd $(B)/asan/sim_recovery $(B)/asan/fuzz_feed $(B)/fuzz_feed_libfuzzer $(B)/asan/fuzz_config $(B)/fuzz_config_libfuzzer $(B)/asan/fh-pcap $(addprefix $(B)/asan/,$(TESTS)) \
-	$(B)/asan/fh $(B)/asan/fuzz_libfh $(B)/fuzz_libfh_libfuzzer $(B)/asan/fuzz_recovery $(B)/fuzz_recovery_libfuzzer
+	$(B)/asan/fh $(B)/asan/fuzz_libfh $(B)/fuzz_libfh_libfuzzer $(B)/asan/fuzz_recovery $(B)/fuzz_recovery_libfuzzer \
+	$(B)/asan/fuzz_mdp3 $(B)/fuzz_mdp3_libfuzzer
 
 # --- the two commands of the README (and bench) ---
 # They install missing packages first, then build in a second make so that
@@ -292,7 +304,8 @@ run-bench-colo: $(B)/fhd $(B)/fh-pcap $(B)/fh-blast $(B)/bench-kernel-rx
 
 # `make fuzz`: every libFuzzer target for FUZZ_SECONDS each (tests/fuzz.sh says more).
 FUZZ_SECONDS ?= 900
-FUZZ_BINS := $(B)/fuzz_feed_libfuzzer $(B)/fuzz_libfh_libfuzzer $(B)/fuzz_config_libfuzzer $(B)/fuzz_recovery_libfuzzer
+FUZZ_BINS := $(B)/fuzz_feed_libfuzzer $(B)/fuzz_libfh_libfuzzer $(B)/fuzz_config_libfuzzer $(B)/fuzz_recovery_libfuzzer \
+	$(B)/fuzz_mdp3_libfuzzer
 fuzz: deps
 	$(Q)$(MAKE) --no-print-directory run-fuzz
 run-fuzz: $(FUZZ_BINS)

@@ -149,6 +149,7 @@ run test_security_segments "$ROOT/tests/test_security_segments.sh"
 run test_fuzz "$ROOT/tests/test_fuzz.sh"
 run test_fuzz_libfh "$ROOT/tests/test_fuzz_libfh.sh"
 run test_fuzz_recovery "$ROOT/tests/test_fuzz_recovery.sh"
+run test_fuzz_mdp3 "$ROOT/tests/test_fuzz_mdp3.sh"
 # The recovery path's simulation over fixed seeds (a few seconds; `make simulate` runs longer).
 run sim_recovery "$B/sim_recovery" --seed 1 --seeds 300
 # Found by longer runs: a corrupt far-future line copy confirming a snapshot that lies as far ahead.
