@@ -8,7 +8,7 @@ source "$(dirname "$0")/lib.sh"
 
 veth_netns fhv
 cat >"$TMP/live.yaml" <<YAML
-eal: ["--no-huge", "--no-shconf", "-m", "512", "--no-pci", "--log-level=lib.eal:warning"]
+eal: ["--no-huge", "--no-shconf", "-m", "512", "--no-pci", "--log-level=lib.eal:warning", "--log-level=pmd.net.af_packet:info"]
 lcores: { main: 0, rx: [1] }
 ports:
   - { name: veth, device: "net_af_packet0,iface=$rx_if" }
@@ -56,6 +56,11 @@ same_file "live join: the dump equals the complete session's" "$TMP/ref-full.dum
 check "net_af_packet: one line says the PMD has no rte_flow ($(grep -c 'rte_flow' "$TMP/join.log"))" \
 	bash -c "[ \"\$(grep -c 'rte_flow' '$TMP/join.log')\" = 1 ] &&
 		grep -qx 'fhd: port veth: no rte_flow on this PMD (net_af_packet): all lines on queue 0, as received' '$TMP/join.log'"
+# Its ring is framecnt, not the RX descriptors: fhd passes rx_descriptors (1024 by
+# default) as framecnt, and the PMD's own parameter line shows it took it.
+check "net_af_packet: the ring is rx_descriptors' 1024 frames (fhd's line, and the PMD's)" \
+	bash -c "grep -qx 'fhd: port veth: net_af_packet ring of 1024 frames (framecnt, from rx_descriptors)' '$TMP/join.log' &&
+		grep -qiE 'frame count +1024' '$TMP/join.log'"
 check "net_af_packet: rx_to_publish starts at the TSC after rx_burst, said once" \
 	grep -qx 'fhd: port veth: rx_to_publish starts at: TSC after rx_burst (the PMD offers no NIC RX timestamp)' "$TMP/join.log"
 # flow_isolate where the PMD cannot: refused at start, exit 1 (setting up a port failed).

@@ -601,6 +601,16 @@ static int fhd_eal_args_build(const struct cfg *cfg, const struct fhd_options *o
 				continue;	/* the kernel's own stack: no DPDK device */
 			snprintf(arg, sizeof(arg), "%s%s", fhd_device_is_vdev(device) ? "--vdev=" : "-a",
 				 device);
+			/* net_af_packet's ring is its framecnt, not the RX descriptors: 512 frames
+			 * unless told, which a few ms of descheduling overflows at 100k frames/s
+			 * (bench/colo.sh). rx_descriptors sizes it, as it sizes every other ring. */
+			if (strncmp(device, "net_af_packet", 13) == 0 && strstr(device, "framecnt=") == NULL) {
+				size_t used = strlen(arg);
+
+				snprintf(arg + used, sizeof(arg) - used, ",framecnt=%u", cfg->ports[i].rx_descriptors);
+				fhd_log(LOG_INFO, "fhd: port %s: net_af_packet ring of %u frames (framecnt, from "
+					"rx_descriptors)\n", cfg->ports[i].name, cfg->ports[i].rx_descriptors);
+			}
 			rc |= fhd_args_push(args, count, arg);
 		}
 	}
