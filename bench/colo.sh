@@ -93,7 +93,7 @@ colo_config() {
 	local port
 	case $1 in
 	kernel) port="device: \"kernel:$colo_rx_if\"" ;;	# rcvbuf_bytes: its default, 32 MiB
-	af_packet) port="device: \"net_af_packet0,iface=$colo_rx_if\"" ;;	# its ring: 512 frames
+	af_packet) port="device: \"net_af_packet0,iface=$colo_rx_if,framecnt=512\"" ;;	# DPDK's default ring (fhd passes rx_descriptors where none is given)
 	af_packet_8192) port="device: \"net_af_packet0,iface=$colo_rx_if,framecnt=8192\"" ;;
 	af_xdp) port="device: \"net_af_xdp0,iface=$colo_rx_if\"" ;;
 	esac
