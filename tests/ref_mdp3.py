@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Independent reference model of CME MDP 3.0 for fh's tests.
 
-Written from ../shared/docs/cme-mdp3.md (wire format, templates, section 7 book
+Written from issue 23's protocol notes cme-mdp3.md (wire format, templates, section 7 book
 semantics and recovery) and the MDP3 section of the canonical book dump
 (book-dump.md) alone; it shares no code or data structure with fh. tests/ref_mdp3.md
 lists what it implements and every place where the doc left a choice.
@@ -178,24 +178,19 @@ def _enc_value(fmt, v, null):
         v = null if null is not None else (b'' if fmt[-1] in 'sc' else 0)
     if fmt == 'c':
         v = v.encode('latin-1') if isinstance(v, str) else (bytes([v]) if isinstance(v, int) else v)
-        return struct.pack('<c', v[:1] or b'\0')
+        return v[:1] or b'\0'
     if fmt.endswith('s'):
-        v = v.encode('latin-1') if isinstance(v, str) else bytes(v)
-        return struct.pack('<' + fmt, v)
-    return struct.pack('<' + fmt, v)
+        return v.encode('latin-1') if isinstance(v, str) else bytes(v)
+    return v
 
 
 def _enc_block(fields, values, length, version):
     """A block of `length` bytes: each known field that exists in `version` and fits."""
-    b = bytearray(length)
-    unknown = set(values) - {f[0] for f in fields}
-    if unknown:
-        raise ValueError('unknown fields: %s' % ', '.join(sorted(unknown)))
-    for name, off, fmt, since, null, _ in fields:
-        if version < since or off + fsize(fmt) > length:
-            continue
-        b[off:off + fsize(fmt)] = _enc_value(fmt, values.get(name), null)
-    return bytes(b)
+    st, names, nulls, _, fmts = _plan((id(fields), length, version), fields, length, version)
+    if not set(values) <= {f[0] for f in fields}:
+        raise ValueError('unknown fields: %s' % ', '.join(sorted(set(values) - {f[0] for f in fields})))
+    b = st.pack(*[_enc_value(f, values.get(n), z) for n, z, f in zip(names, nulls, fmts)])
+    return b.ljust(length, b'\0')
 
 
 def encode_message(tid, root=None, groups=None, version=13, schema_id=1, template_id=None,
@@ -323,7 +318,7 @@ def _plan(key, fields, blen, version):
     fields present?) for one block layout; cached."""
     p = _plans.get(key)
     if p is None:
-        fmt, names, nulls, pos, ok = '<', [], [], 0, True
+        fmt, names, nulls, fmts, pos, ok = '<', [], [], [], 0, True
         for name, off, f, since, null, req in sorted(fields, key=lambda x: x[1]):
             if version < since or off + fsize(f) > blen:
                 ok = ok and not req
@@ -334,7 +329,8 @@ def _plan(key, fields, blen, version):
             pos = off + fsize(f)
             names.append(name)
             nulls.append(null)
-        p = _plans[key] = (struct.Struct(fmt), names, nulls, ok)
+            fmts.append(f)
+        p = _plans[key] = (struct.Struct(fmt), names, nulls, ok, fmts)
     return p
 
 
@@ -352,7 +348,7 @@ def decode_message(buf, p, end, tid, blen, version):
     t = TEMPLATES[tid]
     if p + blen > end:
         raise Malformed('root past the message')
-    st, names, nulls, ok = _plan((tid, -1, blen, version), t['fields'], blen, version)
+    st, names, nulls, ok, _ = _plan((tid, -1, blen, version), t['fields'], blen, version)
     if not ok:
         raise Malformed('root too short')
     root = _block(st, names, nulls, buf, p)
@@ -366,7 +362,7 @@ def decode_message(buf, p, end, tid, blen, version):
         p += dlen
         if p + eblen * n > end:
             raise Malformed('group entries past the message')
-        st, names, nulls, ok = _plan((tid, gi, eblen, version), fields, eblen, version)
+        st, names, nulls, ok, _ = _plan((tid, gi, eblen, version), fields, eblen, version)
         if n and not ok:
             raise Malformed('entry too short')
         groups[gname] = [_block(st, names, nulls, buf, p + i * eblen) for i in range(n)]
