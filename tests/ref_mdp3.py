@@ -186,7 +186,7 @@ def _enc_value(fmt, v, null):
 
 def _enc_block(fields, values, length, version):
     """A block of `length` bytes: each known field that exists in `version` and fits."""
-    st, names, nulls, _, fmts = _plan((id(fields), length, version), fields, length, version)
+    st, names, nulls, _, fmts, _ = _plan((id(fields), length, version), fields, length, version)
     if not set(values) <= {f[0] for f in fields}:
         raise ValueError('unknown fields: %s' % ', '.join(sorted(set(values) - {f[0] for f in fields})))
     b = st.pack(*[_enc_value(f, values.get(n), z) for n, z, f in zip(names, nulls, fmts)])
@@ -330,13 +330,18 @@ def _plan(key, fields, blen, version):
             names.append(name)
             nulls.append(null)
             fmts.append(f)
-        p = _plans[key] = (struct.Struct(fmt), names, nulls, ok, fmts)
+        absent = tuple(f[0] for f in fields if f[0] not in names)
+        p = _plans[key] = (struct.Struct(fmt), names, nulls, ok, fmts, absent)
     return p
 
 
-def _block(st, names, nulls, buf, off):
+def _block(st, names, nulls, absent, buf, off):
+    """A block's fields by name: None for a null value or a field absent from it."""
     vals = st.unpack_from(buf, off)
-    return {n: (None if v == z else v) for n, v, z in zip(names, vals, nulls)}
+    d = {n: (None if v == z else v) for n, v, z in zip(names, vals, nulls)}
+    for n in absent:
+        d[n] = None
+    return d
 
 
 class Malformed(Exception):
@@ -348,10 +353,10 @@ def decode_message(buf, p, end, tid, blen, version):
     t = TEMPLATES[tid]
     if p + blen > end:
         raise Malformed('root past the message')
-    st, names, nulls, ok, _ = _plan((tid, -1, blen, version), t['fields'], blen, version)
+    st, names, nulls, ok, _, absent = _plan((tid, -1, blen, version), t['fields'], blen, version)
     if not ok:
         raise Malformed('root too short')
-    root = _block(st, names, nulls, buf, p)
+    root = _block(st, names, nulls, absent, buf, p)
     p += blen
     groups = {}
     for gi, (gname, dim, _, fields) in enumerate(t['groups']):
@@ -362,10 +367,10 @@ def decode_message(buf, p, end, tid, blen, version):
         p += dlen
         if p + eblen * n > end:
             raise Malformed('group entries past the message')
-        st, names, nulls, ok, _ = _plan((tid, gi, eblen, version), fields, eblen, version)
+        st, names, nulls, ok, _, absent = _plan((tid, gi, eblen, version), fields, eblen, version)
         if n and not ok:
             raise Malformed('entry too short')
-        groups[gname] = [_block(st, names, nulls, buf, p + i * eblen) for i in range(n)]
+        groups[gname] = [_block(st, names, nulls, absent, buf, p + i * eblen) for i in range(n)]
         p += eblen * n
     return root, groups
 
@@ -897,7 +902,7 @@ def selftest():
     for v, want in ((10, 5), (9, None)):
         raw[8:10] = struct.pack('<H', v)
         _, gs = decode_message(raw, 10, len(raw), 46, 11, v)
-        assert gs['NoMDEntries'][0].get('TradeableSize') == want, (v, gs)
+        assert gs['NoMDEntries'][0]['TradeableSize'] == want, (v, gs)
     assert fmt_price(450025000000000) == b'450025.000000000' and fmt_price(-5) == b'-0.000000005'
 
     # level shifting at the depth limit (7.2): depth 3 from GBX
@@ -979,6 +984,7 @@ def selftest():
                       [m46([lv(11, 6, 2, 2, 0)])]],
                      side=[(2, [snap(11, 1, 1, [('0', 1, 1 * P, 1, 1)])]),
                            (3, [snap(11, 3, 4, [('0', 1, 4 * P, 1, 1), ('0', 2, 3 * P, 1, 1),
+                                                ('0', -1, 8 * P, 1, 1), ('1', 0, 8 * P, 1, 1),
                                                 ('E', 1, 2 * P, 9, 0), ('6', None, 7 * P, 0, 0)])])])
     check(got, ['cme #11 B 5.000000000 1 1', 'cme #11 B 3.000000000 1 1'])
     check([ch.c['snapshots_too_old'], ch.c['snapshots_applied']], [1, 1])
@@ -1008,7 +1014,8 @@ def selftest():
                      [encode_message(47, groups={'NoMDEntries': [o47(1, 1, 1 * P, 1, sid=16),
                                                                  o47(5, 1, 1 * P, 1, act=2, sid=16)]})],
                      [encode_message(47, groups={'NoMDEntries': [o47(2, 5, 1 * P, 2, sid=16)]})]],
-                    side=[(3, [s53(16, 2, 2, 1, [(1, 1, 1 * P, 1)])]), (3, [s53(16, 2, 2, 2, [(7, 3, P, 4)])])],
+                    side=[(3, [s53(16, 2, 0, 0, [(8, 1, 1 * P, 1)])]),
+                          (3, [s53(16, 2, 2, 1, [(1, 1, 1 * P, 1)])]), (3, [s53(16, 2, 2, 2, [(7, 3, P, 4)])])],
                     book='mbo')
     check(got, ['cme #16 B 1.000000000 1 1 1', 'cme #16 B 1.000000000 4 3 7',
                 'cme #16 B 1.000000000 2 5 2'])
@@ -1080,6 +1087,23 @@ def selftest():
         check([st['duplicates'], st['other_line'], ch.c['bad_level'], ch.c['lost_packets'],
                st['malformed_packets'], ch.c['rptseq_gaps'], ch.c['snapshots_applied']],
               [3, 1, 1, 0, 0, 1, 1])
+    # hostile input never raises: short blockLengths (fields absent), flipped bytes, cuts
+    import random
+    rnd = random.Random(23)
+    pool = [m46(base + imp, [dict(OrderID=9, ReferenceID=2, OrderUpdateAction=1)]), reset, snap(11, 3, 4, [
+        ('0', 1, 4 * P, 1, 1)]), s53(16, 2, 2, 1, [(1, 1, P, 1)]), defn(6, 'X'), defn(7, 'Y', 3), ext,
+        encode_message(47, groups={'NoMDEntries': [o47(1, 1, P, 1)]}), encode_message(30, {'SecurityID': 5}),
+        encode_message(48, groups={'NoMDEntries': [dict(SecurityID=5, RptSeq=1)]})]
+    ch, st = Channel(hold=3), new_stats()
+    for i in range(4000):
+        b = bytearray(b''.join(rnd.sample(pool, rnd.randint(1, 3))))
+        for _ in range(rnd.randint(0, 6)):
+            b[rnd.randrange(len(b))] = rnd.choice((0, 1, 2, 3, 5, 0x30, 0x31, 0x45, 0x4a, 0x7f, 0xff,
+                                                   rnd.randrange(256)))
+        pk = encode_packet(i + 1, [bytes(b[:rnd.randint(0, len(b))] if rnd.random() < 0.2 else b)])
+        (ch.incremental(i + 1, pk, st) if i % 3 else ch.other_line(pk, st))
+    ch.dump('cme'), ch.dump('cme', 'implied'), ch.dump('cme', 'mbo'), ch.states('cme')
+    assert st['malformed_messages'] and ch.c['entries_applied'], (st, ch.c)
     print('ref_mdp3 selftest: ok')
 
 
