@@ -414,7 +414,8 @@ MBP_SIDES = {b'0': 'bids', b'1': 'offers', b'E': 'ibids', b'F': 'ioffers'}
 class Instrument:
     __slots__ = ('sid', 'symbol', 'depth', 'idepth', 'bids', 'offers', 'ibids', 'ioffers',
                  'orders', 'state', 'last', 'held', 'mbo_state', 'mbo_from', 'mbo_held',
-                 'mbo_seen', 'chunks', 'tick', 'display_factor', 'status', 'gaps')
+                 'mbo_seen', 'chunks', 'tick', 'display_factor', 'status', 'gaps',
+                 'last_pkt', 'min_369')
 
     def __init__(self, sid):
         self.sid = sid
@@ -429,6 +430,8 @@ class Instrument:
         self.chunks = {}           # (369, NoChunks) -> {chunk: entries}
         self.tick = self.display_factor = self.status = None
         self.gaps = 0
+        self.last_pkt = 0          # MsgSeqNum that brought `last` (a snapshot's: its 369)
+        self.min_369 = 0           # a snapshot older than this packet is refused
 
     def clear_books(self):
         self.bids, self.offers = [None] * self.depth, [None] * self.depth
@@ -457,7 +460,7 @@ class Channel:
         self.seq = 0               # MsgSeqNum of the incremental packet being applied
         self.c = dict.fromkeys((
             'packets', 'lost_packets', 'messages', 'entries_applied', 'old_rptseq',
-            'rptseq_gaps', 'held_entries', 'stale', 'bad_level', 'null_price', 'bad_entry',
+            'rptseq_gaps', 'rptseq_backwards', 'held_entries', 'stale', 'bad_level', 'null_price', 'bad_entry',
             'snapshots_applied', 'snapshots_ignored', 'snapshots_too_old',
             'snapshots_before_reset', 'mbo_snapshots_applied', 'mbo_unknown_order',
             'mbo_bad_reference', 'channel_resets', 'book_resets', 'definitions',
@@ -474,17 +477,21 @@ class Channel:
         st = ins.state
         if st == OK:
             if rpt == ins.last + 1:
-                ins.last = rpt
+                ins.last, ins.last_pkt = rpt, self.seq
                 return True
-            if rpt <= ins.last:
+            if rpt > ins.last:
+                self.c['rptseq_gaps'] += 1
+            elif self.seq <= ins.last_pkt:
                 self.c['old_rptseq'] += 1
                 return False
-            self.c['rptseq_gaps'] += 1
+            else:                              # went back in a later packet: a reset
+                self.c['rptseq_backwards'] += 1    # we did not see; only a snapshot
+                ins.min_369 = self.seq - 1         # taken after it will do
             ins.gaps += 1
             self._start_recovery(ins)
         elif st == UNKNOWN:
             if rpt == 1:
-                ins.state, ins.last = OK, 1
+                ins.state, ins.last, ins.last_pkt = OK, 1, self.seq
                 self._mbo_ok(ins)
                 return True
             self._start_recovery(ins)
@@ -560,7 +567,7 @@ class Channel:
             ins.clear_books()
             ins.chunks = {}
             if ins.state != UNKNOWN:
-                ins.state, ins.last, ins.held = OK, 0, []
+                ins.state, ins.last, ins.held, ins.last_pkt, ins.min_369 = OK, 0, [], seq, 0
             ins.mbo_state, ins.mbo_held = (OK if ins.state == OK else UNKNOWN), []
 
     # ---- multiple-depth and implied books (sections 7.2, 7.3)
@@ -655,7 +662,7 @@ class Channel:
             self.c['snapshots_ignored'] += 1
             return
         rpt = root['RptSeq']
-        if ins.held and rpt < ins.held[0][0] - 1:
+        if (ins.held and rpt < ins.held[0][0] - 1) or root['LastMsgSeqNumProcessed'] < ins.min_369:
             self.c['snapshots_too_old'] += 1
             return
         self.c['snapshots_applied'] += 1
@@ -673,8 +680,8 @@ class Channel:
             else:
                 lst[lvl - 1] = (px, e['MDEntrySize'] or 0, e['NumberOfOrders'] or 0)
         held, ins.held = ins.held, []
-        ins.state, ins.last = OK, rpt
-        for i, (r, e) in enumerate(held):
+        ins.state, ins.last, ins.last_pkt, ins.min_369 = OK, rpt, root['LastMsgSeqNumProcessed'], 0
+        for r, e in held:
             if ins.state != OK:
                 self._hold(ins, (r, e))
             elif r <= ins.last:
@@ -970,12 +977,18 @@ def selftest():
     check(got, ['cme #11 B 1.000000000 1 1', 'cme #12 B 4.000000000 1 1'])
     check(ch.states('cme').decode().splitlines(),
           ['cme #11 RECOVERING 1 mbo=-', 'cme #12 OK 3 mbo=-'])
-    # an OK instrument ignores snapshots; an entry with an old RptSeq changes nothing
+    # an OK instrument ignores snapshots
     ch, _, got = run([[m46([lv(12, 1, 0, 1, 2 * P)])], [m46([lv(12, 2, 0, 1, 3 * P)])],
-                      [m46([lv(12, 2, 2, 1, 0), lv(12, 3, 1, 2, 2 * P, 5, 5)])]],
+                      [m46([lv(12, 3, 1, 2, 2 * P, 5, 5)])]],
                      side=[(2, [snap(12, 2, 2, [('0', 1, 9 * P, 1, 1)])])])
     check(got, ['cme #12 B 3.000000000 1 1', 'cme #12 B 2.000000000 5 5'])
-    check([ch.c['snapshots_ignored'], ch.c['old_rptseq'], ch.ins[12].state], [1, 1, OK])
+    check([ch.c['snapshots_ignored'], ch.ins[12].state], [1, OK])
+    # a snapshot ahead of the incrementals: entries of packets up to its 369 are old
+    ch, _, got = run([[m46([lv(12, 1, 0, 1, 2 * P)])], [m46([lv(12, 3, 0, 1, 3 * P)])],
+                      [m46([lv(12, 4, 0, 1, 4 * P)])], [], [m46([lv(12, 5, 1, 1, 5 * P, 7)])]],
+                     side=[(2, [snap(12, 4, 4, [('0', 1, 5 * P, 1, 1)])])])
+    check(got, ['cme #12 B 5.000000000 7 1'])
+    check([ch.c['old_rptseq'], ch.c['rptseq_backwards'], ch.ins[12].state], [1, 0, OK])
     # ... recovered from the loop (7.8): a snapshot too old is skipped, the next one
     # installs, held entries with RptSeq above the snapshot's apply
     ch, _, got = run([[m46([lv(11, 1, 0, 1, 1 * P)])],
@@ -1003,6 +1016,16 @@ def selftest():
                      side=[(3, [snap(14, 2, 9, [('0', 1, 8 * P, 1, 1)])])])
     check(got, ['cme #15 B 3.000000000 1 1'])
     check([ch.c['snapshots_before_reset'], ch.ins[14].state], [1, OK])
+    # the same reset lost: RptSeq 1 in a later packet is no old entry but a jump back;
+    # the snapshot from before the reset is refused, the one after it installs
+    ch, _, got = run([[m46([lv(14, 1, 0, 1, 1 * P), lv(15, 1, 0, 1, 2 * P)])],
+                      [m46([lv(14, 2, 0, 1, 9 * P)])], [], [m46([lv(15, 1, 0, 1, 3 * P)])],
+                      [m46([lv(15, 2, 0, 2, 1 * P)])]],
+                     side=[(4, [snap(15, 2, 1, [('0', 1, 2 * P, 1, 1)])]),
+                           (4, [snap(15, 3, 0, [])])])
+    check(got, ['cme #14 B 9.000000000 1 1', 'cme #14 B 1.000000000 1 1',
+                'cme #15 B 3.000000000 1 1', 'cme #15 B 1.000000000 1 1'])
+    check([ch.c['rptseq_backwards'], ch.c['snapshots_too_old'], ch.c['snapshots_applied']], [1, 1, 1])
     # MBO snapshot (53) in two chunks, held order entries after 369 applied
     def s53(sid, last, n, k, orders):
         return encode_message(53, dict(LastMsgSeqNumProcessed=last, SecurityID=sid, NoChunks=n,
