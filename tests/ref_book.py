@@ -219,6 +219,32 @@ def ip_bytes(s):
     return bytes(parts)
 
 
+def line_map(lines):
+    """{name: 'IP:PORT'} -> {(dst ip, dst port): name}; an empty address is no line."""
+    want = {}
+    for name, spec in lines.items():
+        if spec:
+            host, port = spec.rsplit(':', 1)
+            want[(ip_bytes(host), int(port))] = name
+    return want
+
+
+def line_frames(data, want, st):
+    """Yield (line name, src ip, UDP payload) of the capture's frames sent to a line of
+    want (from line_map); count the others in st ('frames', 'invalid', 'other_line')."""
+    for linktype, frame in pcap_frames(data):
+        st['frames'] += 1
+        u = udp_of(frame) if linktype == 1 else None
+        if u is None:
+            st['invalid'] += 1
+            continue
+        line = want.get((u[1], u[2]))
+        if line is None:
+            st['other_line'] += 1
+            continue
+        yield line, u[0], u[3]
+
+
 def collect_pcap(path, lines, sources, ends=None, marks=None, session=None):
     """A/B arbitration: ({seq: message}, stats); the first arrival of each seq wins.
     ends (a set, optional) gets the packets' boundaries as the arbitration applies
@@ -230,22 +256,11 @@ def collect_pcap(path, lines, sources, ends=None, marks=None, session=None):
     session instead of the first."""
     with open(path, 'rb') as f:
         data = f.read()
-    want = {}                  # (dst ip, dst port) -> line name
-    for name, spec in lines.items():
-        host, port = spec.rsplit(':', 1)
-        want[(ip_bytes(host), int(port))] = name
     src = {name: ip_bytes(ip) for name, ip in sources.items()}
     collected = {}             # seq -> message bytes, first arrival wins
     st = dict(frames=0, valid=0, invalid=0, other_line=0, other_session=0)
-    for linktype, frame in pcap_frames(data):
-        st['frames'] += 1
-        u = udp_of(frame) if linktype == 1 else None
-        if u is None:
-            st['invalid'] += 1
-            continue
-        sip, dip, dport, payload = u
-        line = want.get((dip, dport))
-        if line is None or (line in src and src[line] != sip):
+    for line, sip, payload in line_frames(data, line_map(lines), st):
+        if line in src and src[line] != sip:
             st['other_line'] += 1
             continue
         pkt = mold_parse(payload)

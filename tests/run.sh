@@ -66,7 +66,7 @@ shm_list >"$LOGS/shm.start"
 # The tests `make check` runs besides the unit tests: the reference models' self
 # tests, and replays through fhd compared with them (books, events, faults; the
 # malformed capture under ASan+UBSan).
-CHECK_TESTS=" ref_book_selftest ref_events_selftest test_replay test_differential test_gen_books test_malformed test_events "
+CHECK_TESTS=" ref_book_selftest ref_mdp3_selftest ref_events_selftest test_replay test_differential test_gen_books test_malformed test_events "
 
 run() {
 	local name=$1 rc start=$SECONDS log=$LOGS/${1//\//_}.log left
@@ -100,6 +100,7 @@ done
 unit=0
 echo "tools, replay, differential, sanitizer and allocation tests:"
 run ref_book_selftest python3 "$ROOT/tests/ref_book.py" selftest
+run ref_mdp3_selftest python3 "$ROOT/tests/ref_mdp3.py" selftest
 run ref_events_selftest python3 "$ROOT/tests/ref_events.py" selftest
 run test_fh_pcap "$ROOT/tests/test_fh_pcap.sh" "$B/fh-pcap"
 run asan/test_fh_pcap "$ROOT/tests/test_fh_pcap.sh" "$B/asan/fh-pcap"
