@@ -274,6 +274,18 @@ static int cfg_port_read(struct cfg_parser *p, yaml_node_t *node, size_t index)
 				     CFG_DEVICE_MAX);
 	if (ret)
 		return ret;
+	/*
+	 * A PCI address, a vdev's arguments or an interface name has no space or control
+	 * character; the device goes into DPDK's arguments and fhd's log lines, where a
+	 * newline would start a line of its own.
+	 */
+	for (i = 0; port->device[i] != '\0'; i++)
+		if ((unsigned char)port->device[i] <= ' ' || (unsigned char)port->device[i] >= 0x7f) {
+			yaml_reader_path_key(value_path, sizeof(value_path), path, "device");
+			return yaml_reader_fail(p->reader, &keys[PORT_KEY_DEVICE].value->start_mark, value_path,
+						"expected printable ASCII without spaces (a PCI address, a vdev "
+						"or kernel:IFACE), got another character at position %zu", i + 1);
+		}
 	ret = yaml_reader_uint_get(p->reader, node, path, &keys[PORT_KEY_RX_QUEUES], false,
 				   CFG_RX_QUEUES_DEFAULT, 1, CFG_RX_QUEUES_MAX, &v);
 	if (ret)

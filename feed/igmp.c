@@ -346,6 +346,7 @@ bool igmp_host_next(struct igmp_host *h, uint64_t now_ns, struct igmp_send *out)
 		/* v2: one report per group, one budget for them all (taken by the first). */
 		if (h->v2_next == 0 && !igmp_host_budget_take(h, now_ns))
 			return false;
+		out->general = true;
 		if (!v2) {
 			h->general_ns = 0;
 			out->group = -1;
@@ -367,4 +368,30 @@ bool igmp_host_next(struct igmp_host *h, uint64_t now_ns, struct igmp_send *out)
 			return true;
 		}
 	return false;
+}
+
+void igmp_log_budget_start(struct igmp_log_budget *b, uint64_t now_ns)
+{
+	b->tokens = IGMP_LOG_BURST;
+	b->refill_ns = now_ns + IGMP_LOG_REFILL_NS;
+	b->held = 0;
+}
+
+bool igmp_log_budget_take(struct igmp_log_budget *b, uint64_t now_ns, uint64_t *held)
+{
+	if (now_ns >= b->refill_ns) {
+		uint64_t due = 1 + (now_ns - b->refill_ns) / IGMP_LOG_REFILL_NS;
+
+		b->tokens = due >= IGMP_LOG_BURST - b->tokens ? IGMP_LOG_BURST : b->tokens + (uint32_t)due;
+		b->refill_ns = now_ns + IGMP_LOG_REFILL_NS;
+	}
+	assert(b->tokens <= IGMP_LOG_BURST);
+	if (b->tokens == 0) {
+		b->held++;
+		return false;
+	}
+	b->tokens--;
+	*held = b->held;
+	b->held = 0;
+	return true;
 }

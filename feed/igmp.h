@@ -132,6 +132,7 @@ struct igmp_send {
 	int32_t group;		/* index into the membership; -1: every group (v3 only) */
 	enum igmp_report_kind kind;
 	bool answer;		/* an answer to a query (else an unsolicited report) */
+	bool general;		/* an answer to a general query (v2: one frame per group, group 0 first) */
 };
 
 /* A port's host state: its membership and what is due when (RFC 3376 §5). */
@@ -168,5 +169,31 @@ void igmp_host_query(struct igmp_host *h, const struct igmp_query *q, uint64_t n
  * clears what it returns.
  */
 bool igmp_host_next(struct igmp_host *h, uint64_t now_ns, struct igmp_send *out);
+
+/*
+ * The log lines of answers (and of frames not sent) per port: IGMP_LOG_BURST at once,
+ * then one per IGMP_LOG_REFILL_NS. IGMP_ANSWERS_PER_S bounds the frames, but a query
+ * flood at that rate would still fill the journal with a line each, and journald's
+ * per-service rate limit would then drop fhd's other lines. A querier asks every
+ * 125 s (RFC 3376 §8.2): its answers are always logged. The lines held back are
+ * counted, and the next line logged says how many.
+ */
+#define IGMP_LOG_BURST 10
+#define IGMP_LOG_REFILL_NS (10ull * 1000000000ull)
+
+struct igmp_log_budget {
+	uint32_t tokens;	/* lines that may be logged now */
+	uint64_t refill_ns;	/* when the next token comes */
+	uint64_t held;		/* lines held back since the last one logged */
+};
+
+/* A full budget at now_ns. */
+void igmp_log_budget_start(struct igmp_log_budget *b, uint64_t now_ns);
+
+/*
+ * Whether a line may be logged at now_ns: true, with *held the lines held back before
+ * it (the count starts again); false, and the line counts as held back.
+ */
+bool igmp_log_budget_take(struct igmp_log_budget *b, uint64_t now_ns, uint64_t *held);
 
 #endif

@@ -26,7 +26,8 @@ As root it changes this machine while the tests run, and undoes each change:
              fhvrx/fhvtx<pid> and fhkrx/fhktx<pid>, each joined by a veth pair
              (fhw<pid>a/b, fhv<pid>a/b, fhk<pid>a/b) where fhd joins multicast groups
              and tcpreplay sends (test_paths, test_live, test_kernel_port; test_paths
-             attaches an XDP program and sets the veth MTU; IPv6 off inside them);
+             attaches an XDP program and sets the veth MTU; test_kernel_port adds a
+             second pair fhk<pid>ao/bo between them; IPv6 off inside them);
              a namespace fhig<pid> holding one end of a veth pair fhi<pid>a/b, where
              tshark captures fhd's own IGMP reports and a script sends it queries
              (test_igmp_live); a veth pair fhp<pid>a/b without a namespace

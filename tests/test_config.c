@@ -107,6 +107,10 @@ static const struct bad_case bad_cases[] = {
 	  LCORES PORTS "feeds:\n  - name: \"\"\n    protocol: itch50-moldudp64\n    lcore: 1\n"
 	  LINES,
 	  "t:8:11: feeds[0].name: expected a string of 1..31 characters, got an empty string" },
+	{ "device with a newline (it reaches the log lines)",
+	  LCORES "ports:\n  - name: p0\n    device: \"kernel:lo\\n<0>fake\"\n" FEED_HEAD LINES,
+	  "t:6:13: ports[0].device: expected printable ASCII without spaces (a PCI address, a vdev "
+	  "or kernel:IFACE), got another character at position 10" },
 	{ "duplicate port name",
 	  LCORES PORTS "  - name: p0\n    device: y\n" FEED_HEAD LINES,
 	  "t:7:11: ports[1].name: expected a unique port name, got 'p0' again" },

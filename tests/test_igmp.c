@@ -8,7 +8,7 @@
  * against RFC 3376 §4.2 with a checksum computed here; the membership's merging; and
  * the host's timers: the join repeats, answers within Max Resp Time, a general
  * answer covering a group's, the older-querier switch and the answer budget under a
- * query flood.
+ * query flood; and the answers' log budget.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -318,7 +318,7 @@ static void test_host(uint64_t seed)
 	answered = 0;
 	for (uint64_t at = t; at <= t + 10 * NS_PER_S; at += NS_PER_S / 100)
 		while (next(&h, at, &s)) {
-			CHECK(s.answer && s.group == -1 && s.kind == IGMP_REPORT_CURRENT);
+			CHECK(s.answer && s.general && s.group == -1 && s.kind == IGMP_REPORT_CURRENT);
 			answers++;
 			answered = at;
 		}
@@ -333,7 +333,7 @@ static void test_host(uint64_t seed)
 	answers = 0;
 	for (uint64_t at = t; at <= t + 11 * NS_PER_S; at += NS_PER_S / 100)
 		while (next(&h, at, &s)) {
-			CHECK(s.answer && s.group == 1);
+			CHECK(s.answer && !s.general && s.group == 1);
 			answers++;
 		}
 	CHECK(answers == 1);
@@ -359,7 +359,7 @@ static void test_host(uint64_t seed)
 	answers = 0;
 	for (uint64_t at = t; at <= t + 2 * NS_PER_S; at += NS_PER_S / 100)
 		while (next(&h, at, &s)) {
-			CHECK(s.v2 && s.group == answers);
+			CHECK(s.v2 && s.general && s.group == answers);
 			answers++;
 		}
 	CHECK(answers == 2 && h.older_querier == 1);
@@ -399,6 +399,43 @@ static void test_host(uint64_t seed)
 	CHECK(!next(&h, t + 20 * NS_PER_S, &s));
 }
 
+/*
+ * The answers' log budget: IGMP_LOG_BURST lines at once, then one per
+ * IGMP_LOG_REFILL_NS whatever is asked, each line logged after a hold saying how many
+ * were held; a quiet spell fills it again, to the burst and no more.
+ */
+static void test_log_budget(void)
+{
+	struct igmp_log_budget b;
+	uint64_t t = 7 * NS_PER_S, held = 99, logged = 0, asked = 0, reported = 0;
+
+	igmp_log_budget_start(&b, t);
+	for (int i = 0; i < IGMP_LOG_BURST; i++) {
+		held = 99;
+		CHECK(igmp_log_budget_take(&b, t, &held) && held == 0);
+	}
+	CHECK(!igmp_log_budget_take(&b, t, &held));
+	/* A flood: a line asked every ms for 100 s. */
+	for (uint64_t at = t + NS_PER_S / 1000; at < t + 100 * NS_PER_S; at += NS_PER_S / 1000) {
+		asked++;
+		if (igmp_log_budget_take(&b, at, &held)) {
+			logged++;
+			reported += held;
+			CHECK(held > 0);
+		}
+	}
+	CHECK(logged >= 100 * NS_PER_S / IGMP_LOG_REFILL_NS - 1 && logged <= 100 * NS_PER_S / IGMP_LOG_REFILL_NS);
+	/* Every line asked was logged or held, and each held one is said once (the 11th too). */
+	CHECK(reported + b.held == 1 + asked - logged);
+	/* A quiet hour: the burst again, and no more; the first line says what was held. */
+	t += 3700 * NS_PER_S;
+	held = 0;
+	CHECK(igmp_log_budget_take(&b, t, &held) && held > 0);
+	for (int i = 1; i < IGMP_LOG_BURST; i++)
+		CHECK(igmp_log_budget_take(&b, t, &held) && held == 0);
+	CHECK(!igmp_log_budget_take(&b, t, &held));
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t seed = check_seed(argc, argv);
@@ -409,6 +446,7 @@ int main(int argc, char **argv)
 	test_membership();
 	test_reports();
 	test_host(seed);
+	test_log_budget();
 	printf("test_igmp: %s (%d failure(s))\n", failures ? "FAIL" : "pass", failures);
 	return failures ? 1 : 0;
 }

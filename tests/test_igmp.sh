@@ -52,16 +52,16 @@ feeds:
     book: { instruments: 256, orders: 65536, levels: 256 }
 YAML
 
-# query GROUP DST MAX_RESP_CODE [bad] [COUNT]: one IGMPv3 Membership Query (RFC 3376
-# §4.1: type 0x11, Max Resp Code, checksum, group, S/QRV, QQIC, no sources) in IPv4
-# with Router Alert (RFC 2113), TTL 1, from 10.0.0.9, sent as an Ethernet frame on
-# the peer's end (COUNT times, as fast as it goes). Prints the time it was sent
-# (seconds since the epoch).
+# query GROUP DST MAX_RESP_CODE [bad] [COUNT [SECONDS]]: one IGMPv3 Membership Query
+# (RFC 3376 §4.1: type 0x11, Max Resp Code, checksum, group, S/QRV, QQIC, no sources)
+# in IPv4 with Router Alert (RFC 2113), TTL 1, from 10.0.0.9, sent as an Ethernet
+# frame on the peer's end (COUNT times, as fast as it goes or spread over SECONDS).
+# Prints the time it was sent (seconds since the epoch).
 query() {
-	ip netns exec "$ns" python3 - "$peer_if" "$1" "$2" "$3" "${4:-}" "${5:-1}" <<'PY'
+	ip netns exec "$ns" python3 - "$peer_if" "$1" "$2" "$3" "${4:-}" "${5:-1}" "${6:-0}" <<'PY'
 import socket, struct, sys, time
 iface, group, dst, code, bad = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5] == 'bad'
-count = int(sys.argv[6])
+count, seconds = int(sys.argv[6]), float(sys.argv[7])
 def csum(b):
     if len(b) % 2: b += b'\0'
     s = sum(struct.unpack('!%dH' % (len(b) // 2), b))
@@ -78,8 +78,10 @@ mac = bytes([1, 0, 0x5e, d[1] & 0x7f, d[2], d[3]])
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
 s.bind((iface, 0))
 t = time.time()
-for _ in range(count):
+for i in range(count):
     s.send(mac + b'\x02\x00\x00\x00\x00\x09' + b'\x08\x00' + ip + igmp)
+    if seconds > 0 and i % 100 == 99:
+        time.sleep(max(0, t + seconds * (i + 1) / count - time.time()))
 print('%.6f' % t)
 PY
 }
@@ -156,17 +158,18 @@ check "exit report: 2 joins + 2 answers sent, 2 queries, 1 bad checksum, none dr
 	  -a "$(counter "$TMP/fhd.log" "^igmp port veth" ring_dropped)" = 0 ]
 echo "$line"
 
-# A query flood: 20,000 general queries with Max Resp 0 ("answer now") as fast as
-# the namespace sends them. The answers stay within the budget (10 a second), the
-# RX lcore's ring drops what the control loop cannot take (counted), and fhd still
-# stops at once on SIGTERM: the control loop was not starved.
+# A query flood: 20,000 general queries with Max Resp 0 ("answer now") over 3 s.
+# The answers stay within the budget (10 a second), the RX lcore's ring drops what
+# the control loop cannot take (counted), fhd still stops at once on SIGTERM (the
+# control loop was not starved), and the log holds 10 answer lines, then one per
+# 10 s, saying how many it held back: the flood cannot fill the journal.
 "$FHD" -c "$TMP/igmp.yaml" >"$TMP/flood.log" 2>&1 &
 fhd_pid=$!
 for _ in $(seq 100); do grep -q "running" "$TMP/flood.log" && break; sleep 0.1; done
 ip netns exec "$ns" tshark -n -i "$peer_if" -f igmp -w "$TMP/flood.pcapng" >"$TMP/tshark.log" 2>&1 &
 tshark_pid=$!
 for _ in $(seq 100); do grep -q "Capturing on" "$TMP/tshark.log" && break; sleep 0.1; done
-t_flood=$(query 0.0.0.0 224.0.0.1 0 "" 20000)
+t_flood=$(query 0.0.0.0 224.0.0.1 0 "" 20000 3)
 t_end=$(date +%s.%N)
 sleep 1
 stop_started=$(date +%s.%N)
@@ -187,6 +190,10 @@ check "flood: fhd answered ($host_answers), at most 10 a second over ${seconds}s
 	bash -c "[ $host_answers -ge 1 ] && [ \$(echo '$host_answers <= 10 * ($seconds + 1)' | bc) = 1 ]"
 check "flood: SIGTERM stops fhd cleanly and at once (exit $rc)" \
 	bash -c "[ $rc = 0 ] && [ \$(echo '$stopped - $stop_started < 3' | bc) = 1 ]"
+logged=$(grep -c "port veth: answered a general query" "$TMP/flood.log")
+check "flood: $logged answer lines logged for $host_answers answers: at most 10, then 1 per 10 s" \
+	bash -c "[ $host_answers -gt $logged ] && [ \$(echo '$logged <= 10 + $seconds / 10 + 1' | bc) = 1 ]"
+check "flood: the lines held back are said" grep -qE "port veth: [0-9]+ more IGMP line\(s\) on $host_if held back|IGMP line\(s\) before this one held back" "$TMP/flood.log"
 taken=$(counter "$TMP/flood.log" "^igmp port veth" frames)
 dropped=$(counter "$TMP/flood.log" "^igmp port veth" ring_dropped)
 check "flood: frames taken ($taken) and dropped at the full ring ($dropped) are counted" \

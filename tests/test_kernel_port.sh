@@ -4,7 +4,9 @@
 # generated session into a 64 KiB socket buffer from the other end. The kernel's drops
 # (SO_RXQ_OVFL) are counted per line and per port, every datagram sent is received or
 # counted dropped (exit report, fh stat, Prometheus, telemetry), and the journal and
-# rx_to_publish keep the kernel's RX times. Books, joins, recovery and
+# rx_to_publish keep the kernel's RX times. A line's socket takes its group from its
+# own interface only, not from a second veth pair where another process joined the
+# same group. Books, joins, recovery and
 # the source filter on this port are test_paths', beside the other live paths.
 # Needs root, ip netns and tcpreplay: skips (77) without.
 source "$(dirname "$0")/lib.sh"
@@ -101,4 +103,58 @@ check "drops: rx_to_publish_packet max $(max rx_to_publish_packet) us holds the 
 	'BEGIN { exit !(a != "" && b != "" && a + 0 >= 800000 && a + 0 < 10000000 && b + 0 < 100000) }'
 check "drops: every kernel RX stamp was usable (stamps_rejected 0)" \
 	bash -c "grep -qE '^  socket .*stamps_rejected 0$' '$TMP/drops.log' && ! grep -qE '^  socket .*stamps_rejected [1-9]' '$TMP/drops.log'"
+# The group on another interface: a process other than fhd joins line A's group on a
+# second veth pair, and datagrams to the group are sent there and on fhd's interface,
+# 40 each (MoldUDP64 heartbeats). The joiner takes the 40 of its interface (they did
+# reach the host); line A only the 40 of its own. Linux's default (IP_MULTICAST_ALL
+# on) would hand fhd's socket, bound to the group, both: a local user joining the
+# group anywhere could feed the line.
+ip -n "$rx_ns" link add "${rx_if}o" type veth peer name "${tx_if}o" netns "$tx_ns"
+ip -n "$rx_ns" link set "${rx_if}o" up
+ip -n "$rx_ns" addr add 10.0.1.254/24 dev "${rx_if}o"
+ip -n "$tx_ns" link set "${tx_if}o" up
+ip -n "$tx_ns" addr add 10.0.1.1/24 dev "${tx_if}o"
+ip -n "$tx_ns" addr add 10.0.0.1/24 dev "$tx_if"
+feed_yaml "{ instruments: 256, orders: 65536, levels: 256 }" |
+	sed "s|^ports: .*|ports: [ { name: p0, device: \"kernel:$rx_if\" } ]|" >"$TMP/other.yaml"
+ip netns exec "$rx_ns" timeout 30 python3 -c 'import socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.setsockopt(socket.IPPROTO_IP, 49, 0)	# IP_MULTICAST_ALL off: its own interface only
+s.bind(("233.54.12.111", 26477))
+s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
+	     struct.pack("4s4si", socket.inet_aton("233.54.12.111"), bytes(4), socket.if_nametoindex(sys.argv[1])))
+print("joined", flush=True)
+s.settimeout(3)
+n = 0
+try:
+	while True:
+		s.recv(2048)
+		n += 1
+except socket.timeout:
+	pass
+print("received", n, flush=True)' "${rx_if}o" >"$TMP/joiner.log" 2>&1 &
+joiner_pid=$!
+ip netns exec "$rx_ns" "$FHD" -c "$TMP/other.yaml" >"$TMP/other.log" 2>&1 &
+fhd_pid=$!
+for _ in $(seq 100); do grep -q "running" "$TMP/other.log" && grep -q joined "$TMP/joiner.log" && break; sleep 0.1; done
+send_group() {
+	ip netns exec "$tx_ns" python3 -c 'import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(sys.argv[1]))
+s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
+for seq in range(1, 41):
+	s.sendto(b"OTHERIF000" + seq.to_bytes(8, "big") + bytes(2), ("233.54.12.111", 26477))' "$1"
+}
+send_group 10.0.1.1
+send_group 10.0.0.1
+sleep 0.5
+kill -TERM "$fhd_pid"
+wait "$fhd_pid"
+wait "$joiner_pid"
+joiner=$(sed -n 's/^received //p' "$TMP/joiner.log")
+line_a=$(counter "$TMP/other.log" "^  line A:" packets)
+check "other interface: the joiner there received its 40 datagrams ($joiner)" [ "${joiner:-0}" = 40 ]
+check "other interface: line A took the 40 of its own interface, none of the other's ($line_a)" \
+	[ "${line_a:-0}" = 40 ]
 finish

@@ -46,6 +46,7 @@ int igmp_port_start(struct igmp_port *p, uint16_t port_id, const char *label, co
 	p->sender.ip = source_ip;
 	p->pool = pool;
 	igmp_host_start(&p->host, m, now_ns, rte_rdtsc() ^ ((uint64_t)port_id << 32));
+	igmp_log_budget_start(&p->log, now_ns);
 	return 0;
 }
 
@@ -101,13 +102,28 @@ static void igmp_port_membership_log(const struct igmp_port *p, bool leave, uint
 	}
 }
 
-/* Writes and sends what s says, and logs it. */
-static void igmp_port_send(struct igmp_port *p, const struct igmp_send *s)
+/* " (N IGMP line(s) before this one held back ...)" into text when held, else "". */
+static void igmp_port_held_text(uint64_t held, char *text, size_t size)
+{
+	text[0] = '\0';
+	if (held > 0)
+		snprintf(text, size, " (%" PRIu64 " IGMP line(s) before this one held back: over %u, then 1 per "
+			 "%llu s)", held, IGMP_LOG_BURST, IGMP_LOG_REFILL_NS / 1000000000ull);
+}
+
+/*
+ * Writes and sends what s says, and logs it: joins always, answers and failures
+ * within the port's log budget (igmp.h); a v2 answer to a general query in one line,
+ * at its first group's frame.
+ */
+static void igmp_port_send(struct igmp_port *p, const struct igmp_send *s, uint64_t now_ns)
 {
 	const struct igmp_membership *m = &p->host.membership;
 	uint8_t frame[IGMP_FRAME_MAX];
-	char text[64 + IGMP_SOURCES_MAX * 16];
+	char text[64 + IGMP_SOURCES_MAX * 16], held_text[128];
+	uint64_t held = 0;
 	uint32_t len;
+	bool sent;
 
 	assert(s->group < (int32_t)m->groups_count);
 	if (s->v2) {
@@ -117,24 +133,32 @@ static void igmp_port_send(struct igmp_port *p, const struct igmp_send *s)
 		len = igmp_v3_report_write(frame, sizeof(frame), &p->sender, m, s->group, s->kind);
 	}
 	RTE_VERIFY(len > 0);	/* IGMP_FRAME_MAX holds every group's record (igmp.h) */
-	if (!igmp_port_transmit(p, frame, len)) {
-		fhd_log(LOG_WARNING, "fhd: warning: %s: IGMP report on %s not sent (no mbuf, or the TX queue is full)\n",
-			p->label, p->iface);
-		return;
-	}
-	if (!s->answer) {
+	sent = igmp_port_transmit(p, frame, len);
+	if (sent && !s->answer) {
 		igmp_port_membership_log(p, false, IGMP_ROBUSTNESS - p->host.unsolicited_left);
 		return;
 	}
-	p->answers_sent++;
-	if (s->group < 0) {
-		fhd_log(LOG_INFO, "fhd: %s: answered a general query on %s: IGMPv3 report of %u group(s)\n",
-			p->label, p->iface, m->groups_count);
+	if (sent)
+		p->answers_sent++;
+	if (sent && s->general && s->group > 0)
+		return;	/* the line went with group 0's frame */
+	if (!igmp_log_budget_take(&p->log, now_ns, &held))
+		return;
+	igmp_port_held_text(held, held_text, sizeof(held_text));
+	if (!sent) {
+		fhd_log(LOG_WARNING, "fhd: warning: %s: IGMP report on %s not sent (no mbuf, or the TX queue is "
+			"full)%s\n", p->label, p->iface, held_text);
+		return;
+	}
+	if (s->general) {
+		fhd_log(LOG_INFO, "fhd: %s: answered a general query on %s: IGMPv%d report%s of %u group(s)%s%s\n",
+			p->label, p->iface, s->v2 ? 2 : 3, s->v2 ? "s" : "", m->groups_count,
+			s->v2 ? " (an IGMPv1/v2 querier is present)" : "", held_text);
 		return;
 	}
 	igmp_port_group_text(&m->groups[s->group], text, sizeof(text));
-	fhd_log(LOG_INFO, "fhd: %s: answered a query on %s: IGMPv%d report of %s%s\n", p->label, p->iface,
-		s->v2 ? 2 : 3, text, s->v2 ? " (an IGMPv1/v2 querier is present)" : "");
+	fhd_log(LOG_INFO, "fhd: %s: answered a query on %s: IGMPv%d report of %s%s%s\n", p->label, p->iface,
+		s->v2 ? 2 : 3, text, s->v2 ? " (an IGMPv1/v2 querier is present)" : "", held_text);
 }
 
 /* One frame an RX lcore copied: decoded, counted, a query given to the host. */
@@ -177,7 +201,7 @@ void igmp_port_service(struct igmp_port *p, uint64_t now_ns)
 
 	/* Bounded: the join repeats, one general answer (per group in v2) and one per group. */
 	for (uint32_t i = 0; i < 2 * IGMP_GROUPS_MAX + 2 && igmp_host_next(&p->host, now_ns, &s); i++)
-		igmp_port_send(p, &s);
+		igmp_port_send(p, &s, now_ns);
 }
 
 void igmp_port_stop(struct igmp_port *p)
@@ -187,6 +211,9 @@ void igmp_port_stop(struct igmp_port *p)
 	bool v2 = p->host.v2_until_ns > 0;
 	uint32_t len;
 
+	if (p->log.held > 0)
+		fhd_log(LOG_INFO, "fhd: %s: %" PRIu64 " more IGMP line(s) on %s held back (over the log budget)\n",
+			p->label, p->log.held, p->iface);
 	if (m->groups_count == 0)
 		return;
 	for (uint32_t r = 1; r <= IGMP_ROBUSTNESS; r++) {

@@ -29,6 +29,7 @@ struct igmp_port {
 	char iface[IGMP_PORT_LABEL_MAX];	/* the interface (iface=) or the device */
 	struct igmp_sender sender;
 	struct igmp_host host;
+	struct igmp_log_budget log;	/* the answers' log lines (igmp.h) */
 	struct rte_mempool *pool;
 	uint64_t reports_sent;		/* frames sent: joins, answers and leaves */
 	uint64_t answers_sent;		/* of those, answers to queries */

@@ -82,13 +82,21 @@ static void kernel_join_describe(const struct kernel_join *j, char *text, size_t
 static int kernel_receiver_setup(struct kernel_join *j, const char *label, uint32_t rcvbuf_bytes,
 				 char *err, size_t err_size)
 {
-	int one = 1, size = (int)rcvbuf_bytes, got = 0;
+	int one = 1, zero = 0, size = (int)rcvbuf_bytes, got = 0;
 	int stamping = SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE;
 	socklen_t len = sizeof(got);
 	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons(j->udp_port),
 				    .sin_addr.s_addr = htonl(j->group_ip) };
 
-	if (setsockopt(j->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	/*
+	 * IP_MULTICAST_ALL off: the socket takes its group only where it joined it (IFACE).
+	 * On (Linux's default), a socket bound to a group takes that group's datagrams from
+	 * every interface on which any socket of the host joined it: a local user joining
+	 * the group on another interface, or the other line of the feed on its own port,
+	 * would feed this line.
+	 */
+	if (setsockopt(j->fd, IPPROTO_IP, IP_MULTICAST_ALL, &zero, sizeof(zero)) != 0 ||
+	    setsockopt(j->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
 	    setsockopt(j->fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one)) != 0 ||
 	    setsockopt(j->fd, SOL_SOCKET, SO_TIMESTAMPING, &stamping, sizeof(stamping)) != 0) {
 		snprintf(err, err_size, "%s: socket options: %s", label, strerror(errno));
