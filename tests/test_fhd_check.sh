@@ -75,6 +75,42 @@ for vdev in net_af_packet0 net_af_xdp0; do
 			! grep -qE 'EAL|vdev_probe' '$TMP/iface.out'"
 done
 
+# Two ports on one interface where they would split or take each other's frames:
+# refused before DPDK starts (exit 2), by --check too; a kernel: port beside
+# net_af_packet on one interface is not (AF_PACKET takes copies).
+two_ports() {
+	cat <<YAML
+eal: ["--no-huge", "--no-shconf", "-m", "256", "--no-pci"]
+lcores: { main: 0, rx: [1] }
+ports:
+  - { name: p1, device: "$1" }
+  - { name: p2, device: "$2" }
+feeds:
+  - name: itch
+    protocol: itch50-moldudp64
+    lcore: 1
+    lines:
+      A: { group: 233.54.12.111, udp_port: 26477, port: p1 }
+      B: { group: 233.49.196.111, udp_port: 26477, port: p2 }
+    book: { instruments: 256, orders: 65536, levels: 256 }
+YAML
+}
+for pair in "net_af_packet0,iface=lo net_af_packet1,iface=lo" "net_af_packet0,iface=lo net_af_xdp0,iface=lo" \
+	"kernel:lo net_af_xdp0,iface=lo"; do
+	two_ports $pair >"$TMP/two.yaml"
+	for mode in --check ""; do
+		"$FHD" $mode -c "$TMP/two.yaml" >"$TMP/two.out" 2>&1
+		rc=$?
+		check "two ports on lo (${pair// / + }) ${mode:-start}: refused, exit 2 ($rc), before DPDK" \
+			bash -c "[ $rc = 2 ] && grep -q 'ports p1 and p2 are both on interface lo' '$TMP/two.out' &&
+				! grep -qE 'EAL|vdev_probe' '$TMP/two.out'"
+	done
+done
+two_ports "kernel:lo" "net_af_packet0,iface=lo" >"$TMP/two.yaml"
+"$FHD" --check -c "$TMP/two.yaml" >"$TMP/two.out" 2>&1
+rc=$?
+check "kernel:lo beside net_af_packet on lo: accepted by --check ($rc)" [ $rc = 0 ]
+
 # A good journal and prometheus directory pass, and --check creates nothing in them.
 mkdir -m 0750 "$TMP/journal"
 { cat "$TMP/base.yaml"; printf 'journal:\n  dir: "%s"\nstats:\n  prometheus_file: "%s/fh.prom"\n' \

@@ -146,6 +146,32 @@ path() {
 			[ $(($(line_sum "$log" wrong_source) + missed)) = $frames ]
 	fi
 
+	# What the host itself sends out of the interface: another user's datagrams to line
+	# A's group, sent from fhd's namespace out of the veth. XDP sees arrivals only, so
+	# net_af_xdp takes none of them; an AF_PACKET socket taps both directions, and the
+	# PMD's fanout group cannot be told otherwise, so net_af_packet takes them all
+	# (which shows they did leave: docs/security.md says so, and what a line's source
+	# does about it).
+	if [ "$path" != kernel ]; then
+		config "$path" "" "" >"$TMP/$path-out.yaml"
+		live_start "$path-out"
+		ip netns exec "$rx_ns" python3 -c '
+import socket, struct
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton("10.0.0.254"))
+s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
+for seq in range(1, 51):	# MoldUDP64 heartbeats of a session "OUTSIDE"
+    s.sendto(b"OUTSIDE   " + struct.pack(">QH", seq, 0), ("233.54.12.111", 26477))
+'
+		sleep 0.5
+		live_stop
+		log=$TMP/$path-out.log
+		local want=0
+		[ "$path" = af_packet ] && want=50
+		check "$path-out: $want of 50 datagrams the host sent out of $rx_if reached line A ($(counter "$log" "^  line A:" packets))" \
+			[ "$(counter "$log" "^  line A:" packets)" = $want ]
+	fi
+
 	# A stalled RX lcore (SIGSTOP while the session plays): what overflowed the kernel's
 	# ring under the PMD is counted missed (kernel_dropped), not lost silently. Rings
 	# of 1,024: net_af_xdp's then fills before its fill ring empties (the PMD's own

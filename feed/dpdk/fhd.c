@@ -1138,9 +1138,13 @@ static int fhd_interfaces_check(const struct fhd_run *run)
 {
 	const struct cfg *cfg = &run->cfg;
 	char iface[IF_NAMESIZE + 1];
+	/* Each port's interface, and whether the PMD takes its frames from the kernel. */
+	char ifaces[CFG_PORTS_MAX][IF_NAMESIZE + 1] = { { 0 } };
+	bool takes[CFG_PORTS_MAX] = { false };
 
 	if (!run->replay && fhd_igmp_modes_check(cfg) != 0)
 		return -EINVAL;
+	assert(cfg->ports_count <= CFG_PORTS_MAX);
 	for (uint16_t p = 0; p < cfg->ports_count && !run->replay; p++) {
 		const char *device = cfg->ports[p].device, *at = strstr(device, ",iface=");
 		size_t len;
@@ -1153,6 +1157,22 @@ static int fhd_interfaces_check(const struct fhd_run *run)
 		at += strlen(",iface=");
 		len = strcspn(at, ",");
 		snprintf(iface, sizeof(iface), "%.*s", (int)(len < IF_NAMESIZE ? len : IF_NAMESIZE), at);
+		/*
+		 * Two DPDK ports on one interface (net_af_packet, net_af_xdp) split or steal
+		 * each other's frames (one fanout group; XDP redirects before any socket), and
+		 * net_af_xdp takes a kernel: port's frames before the kernel's stack sees them.
+		 */
+		snprintf(ifaces[p], sizeof(ifaces[p]), "%s", iface);
+		takes[p] = kernel_device_iface(device) == NULL;
+		for (uint16_t q = 0; q < p; q++)
+			if (strcmp(ifaces[q], iface) == 0 &&
+			    ((takes[p] && takes[q]) || strncmp(device, "net_af_xdp", 10) == 0 ||
+			     strncmp(cfg->ports[q].device, "net_af_xdp", 10) == 0)) {
+				fhd_log(LOG_ERR, "fhd: %s: ports %s and %s are both on interface %s, where they would "
+					"split or take each other's frames: give each its own interface\n", cfg->source,
+					cfg->ports[q].name, cfg->ports[p].name, iface);
+				return -EINVAL;
+			}
 		if (len < IF_NAMESIZE && if_nametoindex(iface) != 0)
 			continue;
 		/* --check may run where the config is written, not where it runs: said, not refused. */
