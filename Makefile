@@ -54,7 +54,8 @@ pc_libs = $(shell pkg-config --libs $(1) 2>/dev/null)
 # benchmarks link exactly these.
 CORE_SRC := book/util/memory.c book/util/hist.c book/util/logline.c book/order_table.c book/book.c \
 	decoders/decoder.c decoders/moldudp64.c decoders/itch50.c \
-	feed/packet.c feed/igmp.c feed/arbiter.c feed/feed.c feed/stats.c feed/recovery.c feed/recovery_worker.c feed/soupbin.c feed/preflight.c \
+	decoders/nasdaq/moldudp64_request.c decoders/nasdaq/glimpse.c decoders/nasdaq/soupbin.c \
+	feed/packet.c feed/igmp.c feed/arbiter.c feed/feed.c feed/stats.c feed/recovery.c feed/recovery_worker.c feed/preflight.c \
 	publish/shm_segment.c publish/ring.c publish/conflated.c publish/publisher.c publish/output_file.c \
 	publish/libfh/fh.c publish/journal/pcapng.c publish/journal/journal.c \
 	config/yaml_reader.c config/config.c config/default_yaml.S
@@ -231,12 +232,12 @@ $(B)/fuzz_config_libfuzzer: tests/fuzz_config.c config/yaml_reader.c config/conf
 # The recovery core without sockets (tests/fuzz_recovery.c: SoupBinTCP framing, the arbiter's
 # recovery and snapshot modes), built the same two ways.
 $(B)/asan/fuzz_recovery: $(B)/asan/obj/tests/fuzz_recovery.o $(B)/asan/obj/tests/fuzz_replay.o \
-		$(B)/asan/obj/feed/arbiter.o $(B)/asan/obj/feed/soupbin.o
+		$(B)/asan/obj/feed/arbiter.o $(B)/asan/obj/decoders/nasdaq/soupbin.o
 	$(Q)$(CC) $(SAN) -o $@ $^
-$(B)/fuzz_recovery_libfuzzer: tests/fuzz_recovery.c feed/arbiter.c feed/arbiter.h feed/soupbin.c feed/soupbin.h
+$(B)/fuzz_recovery_libfuzzer: tests/fuzz_recovery.c feed/arbiter.c feed/arbiter.h decoders/nasdaq/soupbin.c decoders/nasdaq/soupbin.h
 	$(if $(Q),@echo "  FUZZ    $@")
 	$(Q)clang -std=gnu11 -g -O1 -I. -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
-		tests/fuzz_recovery.c feed/arbiter.c feed/soupbin.c -o $@ 2>$(B)/fuzz-recovery-build.log || rm -f $@
+		tests/fuzz_recovery.c feed/arbiter.c decoders/nasdaq/soupbin.c -o $@ 2>$(B)/fuzz-recovery-build.log || rm -f $@
 
 asan: $(B)/asan/fhd $(B)/asan/sim_recovery $(B)/asan/fuzz_feed $(B)/fuzz_feed_libfuzzer $(B)/asan/fuzz_config $(B)/fuzz_config_libfuzzer $(B)/asan/fh-pcap $(addprefix $(B)/asan/,$(TESTS)) \
 	$(B)/asan/fh $(B)/asan/fuzz_libfh $(B)/fuzz_libfh_libfuzzer $(B)/asan/fuzz_recovery $(B)/fuzz_recovery_libfuzzer

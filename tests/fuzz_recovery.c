@@ -29,7 +29,7 @@
 #include <string.h>
 
 #include "feed/arbiter.h"
-#include "feed/soupbin.h"
+#include "decoders/nasdaq/soupbin.h"
 
 #define FUZZ_HANDLES 65536
 

@@ -74,7 +74,7 @@
 #include "config/config.h"
 #include "feed/feed.h"
 #include "feed/recovery.h"
-#include "feed/soupbin.h"
+#include "decoders/nasdaq/soupbin.h"
 #include "publish/libfh/fh_event.h"
 #include "publish/publisher.h"
 #include "tests/check.h"

@@ -30,7 +30,7 @@
 #include "feed/feed.h"
 #include "feed/recovery.h"
 #include "feed/recovery_worker.h"
-#include "feed/soupbin.h"
+#include "decoders/nasdaq/soupbin.h"
 #include "tests/check.h"
 
 #define MS 1000000ull			/* ns */

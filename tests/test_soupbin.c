@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "feed/soupbin.h"
+#include "decoders/nasdaq/soupbin.h"
 #include "tests/check.h"
 
 #define STREAM_PACKETS 8
