@@ -53,7 +53,7 @@ pc_libs = $(shell pkg-config --libs $(1) 2>/dev/null)
 # the journal's writer (publish/journal/) and the config. Unit tests, fuzz targets and
 # benchmarks link exactly these.
 CORE_SRC := book/util/memory.c book/util/hist.c book/util/logline.c book/order_table.c book/book.c \
-	decoders/decoder.c decoders/moldudp64.c decoders/itch50.c \
+	decoders/decoder.c decoders/nasdaq/moldudp64.c decoders/nasdaq/itch50.c \
 	decoders/nasdaq/moldudp64_request.c decoders/nasdaq/glimpse.c decoders/nasdaq/soupbin.c \
 	feed/packet.c feed/igmp.c feed/arbiter.c feed/feed.c feed/stats.c feed/recovery.c feed/recovery_worker.c feed/preflight.c \
 	publish/shm_segment.c publish/ring.c publish/conflated.c publish/publisher.c publish/output_file.c \

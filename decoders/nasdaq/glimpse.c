@@ -15,7 +15,7 @@
 
 #include "book/util/wire.h"
 #include "config/config.h"
-#include "decoders/moldudp64.h"
+#include "decoders/nasdaq/moldudp64.h"
 #include "decoders/nasdaq/soupbin.h"
 
 #define SNAPSHOT_HEARTBEAT_NS 1000000000ull	/* a client heartbeat after 1 s of our silence */

@@ -15,7 +15,7 @@
 
 #include "book/util/wire.h"
 #include "config/config.h"
-#include "decoders/moldudp64.h"
+#include "decoders/nasdaq/moldudp64.h"
 
 #define RECOVERY_REQUESTS_MAX 64	/* cfg in_flight's maximum */
 #define RECOVERY_DATAGRAMS_PER_PASS 64	/* datagrams read per feed per pass */

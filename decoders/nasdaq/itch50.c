@@ -3,15 +3,15 @@
  * NASDAQ TotalView-ITCH 5.0 specification, section 4: every message
  * opens with Message Type (1), Stock Locate (2), Tracking Number (2), Timestamp (6).
  */
-#include "decoders/itch50.h"
+#include "decoders/nasdaq/itch50.h"
 
 #include <assert.h>
 #include <errno.h>
 #include <string.h>
 
 #include "book/util/wire.h"
-#include "decoders/moldudp64.h"
 #include "decoders/nasdaq/glimpse.h"
+#include "decoders/nasdaq/moldudp64.h"
 #include "decoders/nasdaq/moldudp64_request.h"
 #include "decoders/recovery.h"
 
