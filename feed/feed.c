@@ -865,7 +865,7 @@ static void feed_recovery_capture(struct feed *feed, const struct feed_scan *sca
 	feed_recovery_offer(feed, &scan->frame, packet, scan->udp.payload, scan->udp.payload_len, now_ns);
 }
 
-/* Snapshot messages (framed as MoldUDP64 by the worker) go into the books, unpublished. */
+/* Snapshot messages (framed as the venue's packets by its client) go into the books, unpublished. */
 static void feed_snapshot_data(struct feed *feed, const struct recovery_reply *reply)
 {
 	struct decoder_frame frame;

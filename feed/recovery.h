@@ -5,9 +5,10 @@
  * A feed's books are in one of three states, kept by the RX lcore and published with
  * every event (publisher), in the conflated view, the stats segment and Prometheus:
  *   OK          the books follow the session without a hole;
- *   RECOVERING  a hole is being recovered (NASDAQ: re-requested over MoldUDP64) or the
- *               books are being built from a snapshot (NASDAQ: GLIMPSE): nothing past the hole is applied or
- *               published until it is filled, so the books are right but behind;
+ *   RECOVERING  a hole is being recovered (NASDAQ: re-requested over MoldUDP64) or
+ *               the books are being built from a snapshot (NASDAQ: GLIMPSE): nothing
+ *               past the hole is applied or published until it is filled, so the
+ *               books are right but behind;
  *   STALE       messages were declared lost (retries exhausted, server silent, hold
  *               full, or a mid-session join without a snapshot): the books may be
  *               wrong. Only a snapshot or a new session brings them back to OK.
