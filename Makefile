@@ -53,8 +53,9 @@ pc_libs = $(shell pkg-config --libs $(1) 2>/dev/null)
 # the journal's writer (publish/journal/) and the config. Unit tests, fuzz targets and
 # benchmarks link exactly these.
 CORE_SRC := book/util/memory.c book/util/hist.c book/util/logline.c book/order_table.c book/book.c \
-	decoders/decoder.c decoders/moldudp64.c decoders/itch50.c decoders/cme_mdp3/mdp3_sbe.c \
-	feed/packet.c feed/igmp.c feed/arbiter.c feed/feed.c feed/stats.c feed/recovery.c feed/recovery_worker.c feed/soupbin.c feed/preflight.c \
+	decoders/decoder.c decoders/nasdaq/moldudp64.c decoders/nasdaq/itch50.c decoders/cme_mdp3/mdp3_sbe.c \
+	decoders/nasdaq/moldudp64_request.c decoders/nasdaq/glimpse.c decoders/nasdaq/soupbin.c \
+	feed/packet.c feed/igmp.c feed/arbiter.c feed/feed.c feed/stats.c feed/recovery.c feed/recovery_worker.c feed/preflight.c \
 	publish/shm_segment.c publish/ring.c publish/conflated.c publish/publisher.c publish/output_file.c \
 	publish/libfh/fh.c publish/journal/pcapng.c publish/journal/journal.c \
 	config/yaml_reader.c config/config.c config/default_yaml.S
@@ -241,12 +242,12 @@ $(B)/fuzz_config_libfuzzer: tests/fuzz_config.c config/yaml_reader.c config/conf
 # The recovery core without sockets (tests/fuzz_recovery.c: SoupBinTCP framing, the arbiter's
 # recovery and snapshot modes), built the same two ways.
 $(B)/asan/fuzz_recovery: $(B)/asan/obj/tests/fuzz_recovery.o $(B)/asan/obj/tests/fuzz_replay.o \
-		$(B)/asan/obj/feed/arbiter.o $(B)/asan/obj/feed/soupbin.o
+		$(B)/asan/obj/feed/arbiter.o $(B)/asan/obj/decoders/nasdaq/soupbin.o
 	$(Q)$(CC) $(SAN) -o $@ $^
-$(B)/fuzz_recovery_libfuzzer: tests/fuzz_recovery.c feed/arbiter.c feed/arbiter.h feed/soupbin.c feed/soupbin.h
+$(B)/fuzz_recovery_libfuzzer: tests/fuzz_recovery.c feed/arbiter.c feed/arbiter.h decoders/nasdaq/soupbin.c decoders/nasdaq/soupbin.h
 	$(if $(Q),@echo "  FUZZ    $@")
 	$(Q)clang -std=gnu11 -g -O1 -I. -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
-		tests/fuzz_recovery.c feed/arbiter.c feed/soupbin.c -o $@ 2>$(B)/fuzz-recovery-build.log || rm -f $@
+		tests/fuzz_recovery.c feed/arbiter.c decoders/nasdaq/soupbin.c -o $@ 2>$(B)/fuzz-recovery-build.log || rm -f $@
 
 # The CME MDP 3.0 wire layer over one arbitrary UDP payload (tests/fuzz_mdp3.c), built the
 # same two ways.

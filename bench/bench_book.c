@@ -17,7 +17,7 @@
 
 #include "book/book.h"
 #include "book/util/clock.h"
-#include "decoders/itch50.h"
+#include "decoders/nasdaq/itch50.h"
 #include "publish/publisher.h"
 #include "tests/pub_memory.h"
 

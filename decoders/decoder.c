@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "decoders/itch50.h"
+#include "decoders/nasdaq/itch50.h"
 
 static const struct decoder_ops *const decoder_table[] = {
 	&itch50_moldudp64_decoder,

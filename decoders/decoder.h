@@ -198,8 +198,11 @@ static inline void decoder_pipeline_start(struct decoder_pipeline *p)
 	p->cursor = 0;
 }
 
+struct recovery_ops;
+
 struct decoder_ops {
 	const char *protocol;		/* as written in the config */
+	const struct recovery_ops *recovery;	/* how the venue recovers losses (recovery.h); NULL: it does not */
 	uint8_t price_decimals;		/* scale of the prices it produces */
 	uint64_t first_seq;		/* the sequence number a session starts from */
 	/*

@@ -433,6 +433,26 @@ static void feed_recovery_free(struct feed *feed)
 	feed->recovery = NULL;
 }
 
+/*
+ * What the feed's config asks of recovery that its venue (decoder_ops.recovery) cannot
+ * do, or NULL. A venue whose losses are per instrument is refused recovery: feed/
+ * holds and declares losses for the whole feed only, as yet.
+ */
+static const char *feed_recovery_unsupported(const struct cfg_feed *cfg, const struct decoder_ops *decoder)
+{
+	const struct recovery_ops *ops = decoder->recovery;
+
+	if (!cfg->recovery.enabled && !cfg->snapshot.enabled)
+		return NULL;
+	if (ops == NULL || ops->scope != RECOVERY_SCOPE_FEED)
+		return "recovers losses per instrument, which feed/ does not do yet";
+	if (cfg->recovery.enabled && ops->hole == NULL)
+		return "has no re-request for a recovery section";
+	if (cfg->snapshot.enabled && ops->snapshot == NULL)
+		return "has no snapshot for a snapshot section";
+	return NULL;
+}
+
 /* Recovery and snapshots, as the feed's config asks. 0 or -ENOMEM/-errno. */
 static int feed_recovery_setup(struct feed *feed)
 {
@@ -467,7 +487,7 @@ static int feed_recovery_setup(struct feed *feed)
 struct feed *feed_create(const struct cfg_feed *cfg, void (*packet_free)(void *packet),
 			 char *err, size_t err_size)
 {
-	const char *hold_key;
+	const char *hold_key, *unsupported;
 	struct feed *feed;
 	int rc;
 
@@ -483,6 +503,12 @@ struct feed *feed_create(const struct cfg_feed *cfg, void (*packet_free)(void *p
 	if (feed->decoder == NULL) {
 		snprintf(err, err_size, "feed %s: no decoder for protocol %s", cfg->name,
 			 cfg_protocol_name(cfg->protocol));
+		free(feed);
+		return NULL;
+	}
+	unsupported = feed_recovery_unsupported(cfg, feed->decoder);
+	if (unsupported != NULL) {
+		snprintf(err, err_size, "feed %s: protocol %s %s", cfg->name, feed->decoder->protocol, unsupported);
 		free(feed);
 		return NULL;
 	}
@@ -839,7 +865,7 @@ static void feed_recovery_capture(struct feed *feed, const struct feed_scan *sca
 	feed_recovery_offer(feed, &scan->frame, packet, scan->udp.payload, scan->udp.payload_len, now_ns);
 }
 
-/* Snapshot messages (framed as MoldUDP64 by the worker) go into the books, unpublished. */
+/* Snapshot messages (framed as the venue's packets by its client) go into the books, unpublished. */
 static void feed_snapshot_data(struct feed *feed, const struct recovery_reply *reply)
 {
 	struct decoder_frame frame;

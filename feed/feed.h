@@ -83,10 +83,10 @@ struct feed {
 	struct feed_line_stats lines[ARBITER_LINES];	/* A, B, recovery (ARBITER_LINE_RECOVERY) */
 	void (*packet_free)(void *packet);
 	/*
-	 * Journals a recovery reply the RX lcore took from the worker (its MoldUDP64
-	 * payload, len <= RECOVERY_PAYLOAD_MAX, at the feed's clock now_ns), before it is
-	 * parsed; NULL when not journaling. Never blocks: what it cannot journal it counts
-	 * in lines[ARBITER_LINE_RECOVERY].journal_dropped.
+	 * Journals a recovery reply the RX lcore took from the worker (its payload, in
+	 * the venue's framing, len <= RECOVERY_PAYLOAD_MAX, at the feed's clock
+	 * now_ns), before it is parsed; NULL when not journaling. Never blocks: what
+	 * it cannot journal it counts in lines[ARBITER_LINE_RECOVERY].journal_dropped.
 	 */
 	void (*reply_journal)(void *context, const uint8_t *payload, uint32_t len, uint64_t now_ns);
 	void *reply_journal_context;

@@ -5,15 +5,17 @@
  * A feed's books are in one of three states, kept by the RX lcore and published with
  * every event (publisher), in the conflated view, the stats segment and Prometheus:
  *   OK          the books follow the session without a hole;
- *   RECOVERING  a hole is being re-requested (MoldUDP64) or the books are being built
- *               from a snapshot (GLIMPSE): nothing past the hole is applied or
- *               published until it is filled, so the books are right but behind;
+ *   RECOVERING  a hole is being recovered (NASDAQ: re-requested over MoldUDP64) or
+ *               the books are being built from a snapshot (NASDAQ: GLIMPSE): nothing
+ *               past the hole is applied or published until it is filled, so the
+ *               books are right but behind;
  *   STALE       messages were declared lost (retries exhausted, server silent, hold
  *               full, or a mid-session join without a snapshot): the books may be
  *               wrong. Only a snapshot or a new session brings them back to OK.
  *
  * The counters are split by writer: the RX lcore writes feed_recovery_rx, the
- * control lcore's recovery worker writes feed_recovery_io; each is read by the other
+ * venue's recovery clients on the control lcore's worker write feed_recovery_io
+ * (decoders/recovery.h, with the entries of the queues); each is read by the other
  * threads only for stats.
  */
 #ifndef FH_FEED_RECOVERY_H
@@ -23,6 +25,7 @@
 #include <stdint.h>
 
 #include "decoders/decoder.h"
+#include "decoders/recovery.h"
 
 enum feed_book_state {
 	FEED_BOOK_OK = 0,
@@ -42,7 +45,7 @@ struct feed_recovery_rx {
 	uint64_t recovered_messages;	/* messages applied from recovery replies */
 	uint64_t reply_packets;		/* reply packets offered to the sequence path */
 	uint64_t reply_duplicates;	/* replies carrying nothing new */
-	uint64_t reply_bad;		/* replies whose MoldUDP64 framing the decoder refused */
+	uint64_t reply_bad;		/* replies whose framing the decoder refused */
 	uint64_t losses;		/* holes declared lost after recovery gave up or the hold filled */
 	uint64_t lost_messages;
 	uint64_t lost_first;		/* the last declared loss: first sequence number */
@@ -63,22 +66,9 @@ struct feed_recovery_rx {
 	uint64_t started_ns;		/* when the current hole or snapshot was handed over (last: not a statistic) */
 };
 
-/* Written by the recovery worker (control lcore). */
-struct feed_recovery_io {
-	uint64_t requests;		/* request packets sent */
-	uint64_t requested_messages;	/* messages asked for in them */
-	uint64_t timeouts;		/* requests unanswered in time (each then retried or given up) */
-	uint64_t give_ups;		/* ranges given up on (retries exhausted) */
-	uint64_t replies;		/* datagrams received on the recovery socket */
-	uint64_t replies_bad;		/* of those, malformed, another session, another source, or unasked for */
-	uint64_t send_errors;		/* sendto failures */
-	uint64_t handoff_full;		/* replies dropped because the RX lcore's reply ring was full */
-	uint64_t snapshot_attempts;	/* GLIMPSE logins tried */
-	uint64_t snapshot_failures;	/* rejected, disconnected or timed out */
-};
-
 /*
- * The hand-off between a feed's RX lcore and the recovery worker: two single-producer
+ * The hand-off between a feed's RX lcore and the recovery worker (which runs the
+ * venue's clients, decoders/recovery.h): two single-producer
  * single-consumer queues of fixed-size entries, preallocated, never blocking either
  * side (a full queue is the producer's to count). The RX lcore asks for a hole
  * (recovery_want) and takes replies and give-ups (recovery_reply); the worker reads
@@ -92,7 +82,6 @@ struct recovery_queue {
 	uint8_t *entries;
 };
 
-#define RECOVERY_PAYLOAD_MAX 2048	/* a reply datagram: one MoldUDP64 packet, MTU-sized */
 #define RECOVERY_WANTS 64		/* RX -> worker entries */
 #define RECOVERY_REPLIES 256		/* worker -> RX entries */
 #define RECOVERY_BUFFERS 256		/* RX-side copies of replies the sequence path may hold */
@@ -103,41 +92,6 @@ struct recovery_queue {
  */
 #define RECOVERY_REPLIES_CONTROL 16
 _Static_assert(RECOVERY_REPLIES_CONTROL < RECOVERY_REPLIES, "data keeps most of the queue");
-
-enum recovery_want_kind {
-	RECOVERY_WANT_HOLE = 0,
-	RECOVERY_WANT_SNAPSHOT = 1,		/* take snapshot snapshot_id (a new login) */
-	RECOVERY_WANT_SNAPSHOT_CANCEL = 2,	/* the feed no longer wants snapshot_id: close it */
-};
-
-struct recovery_want {
-	uint32_t kind;			/* enum recovery_want_kind */
-	uint32_t snapshot_id;		/* SNAPSHOT, SNAPSHOT_CANCEL: which snapshot (the RX lcore numbers them) */
-	uint64_t first;			/* HOLE: first missing sequence number */
-	uint64_t count;			/* and how many */
-	uint8_t session_len;
-	char session[DECODER_SESSION_MAX];
-};
-
-enum recovery_reply_kind {
-	RECOVERY_REPLY_DATA = 1,	/* a MoldUDP64 reply */
-	RECOVERY_REPLY_GIVE_UP = 2,	/* [first, first + count) will not come */
-	RECOVERY_SNAPSHOT_DATA = 3,	/* snapshot messages, framed as a MoldUDP64 packet */
-	RECOVERY_SNAPSHOT_RESTART = 4,	/* the snapshot starts over (a new login): reset the books */
-	RECOVERY_SNAPSHOT_END = 5,	/* complete; first: the sequence the session goes on from */
-	RECOVERY_SNAPSHOT_FAILED = 6,	/* every login failed: no snapshot */
-};
-
-struct recovery_reply {
-	uint32_t kind;			/* enum recovery_reply_kind */
-	uint32_t len;			/* DATA: payload bytes */
-	uint32_t silent;		/* GIVE_UP: the server answered nothing for the hole */
-	uint32_t snapshot_id;		/* SNAPSHOT_*: the want's snapshot_id it belongs to */
-	uint64_t first, count;		/* GIVE_UP: the range given up on; SNAPSHOT_END: first */
-	uint8_t session_len;		/* SNAPSHOT_END: the Login Accepted's session, spaces trimmed */
-	char session[DECODER_SESSION_MAX];
-	uint8_t payload[RECOVERY_PAYLOAD_MAX];	/* DATA: the MoldUDP64 packet as received */
-};
 
 struct recovery_buffer {
 	uint32_t len;

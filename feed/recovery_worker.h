@@ -1,33 +1,17 @@
 /*
- * recovery_worker: the MoldUDP64 re-request client of every feed with a recovery
- * section, on one thread of the control core. It never touches a book: the RX lcore
- * hands it holes (recovery_want) and takes back the server's replies and give-ups
- * through the queues of struct feed_recovery. Per feed it keeps one hole, asks for it
- * in requests of at most recovery.request_messages messages, at most
- * recovery.in_flight of them outstanding, each re-sent after a timeout that grows by
- * recovery.backoff up to recovery.timeout_max_ms, and gives the hole up after
- * recovery.retries re-sends of one request. A reply holding fewer messages than asked
- * for is followed at once by a request for the rest.
- *
- * A datagram is forwarded only if it comes from the configured server, parses as a
- * MoldUDP64 data packet of the hole's session, and starts in a request outstanding;
- * anything else is counted (recovery_io.replies_bad) and dropped. What it carries past
- * the hole's end is cut off (header count and length rewritten): the feed takes only
- * what it asked for. The RX lcore's sequence path then treats the reply as it would a
- * line's packet.
- *
- * It is also the GLIMPSE client of every feed with a snapshot section: a
- * RECOVERY_WANT_SNAPSHOT logs in (again after a failed login, up to snapshot.retries
- * times) and hands the snapshot over as RECOVERY_SNAPSHOT_DATA entries, then END (with
- * the Login Accepted's session, spaces trimmed) or FAILED; each entry carries the
- * want's snapshot_id. A RECOVERY_WANT_SNAPSHOT_CANCEL of that id closes the connection
- * and says nothing more.
+ * recovery_worker: the thread on the control core that runs the recovery clients of
+ * every feed with a recovery or snapshot section. The clients are the venue's
+ * (decoder_ops.recovery, decoders/recovery.h: NASDAQ's MoldUDP64 re-request and
+ * GLIMPSE clients are in decoders/nasdaq/); the worker is what every venue shares. It
+ * never touches a book: the RX lcore hands it wants (recovery_want: a hole, a
+ * snapshot, a cancel) through the queues of struct feed_recovery, the worker gives
+ * each to the feed's client, and the clients hand back replies, give-ups and
+ * snapshots through the other queue.
  *
  * Data entries (replies, snapshot messages) never take the reply queue's last
  * RECOVERY_REPLIES_CONTROL entries: however much a server sends, a give-up or a
  * snapshot's control entry finds room once the RX lcore takes any, in order behind
- * the data before it. One that finds the queue full waits for the next pass, counted
- * once (give_ups counts ranges given up on).
+ * the data before it.
  */
 #ifndef FH_FEED_RECOVERY_WORKER_H
 #define FH_FEED_RECOVERY_WORKER_H
@@ -40,11 +24,12 @@
 struct recovery_worker;
 
 /*
- * Opens a UDP socket for each feed of feeds[] that has recovery (others are skipped,
- * and so is one recovering from a replay's capture), connected to its server, its
- * own address noted in the feed's recovery (local_ip, local_port: the journal names
- * it as the replies' destination), and nothing else: no thread runs; the caller drives the
- * worker with recovery_worker_pass (a test, a deterministic simulation). NULL with a
+ * Opens the venue's clients for each feed of feeds[] that has recovery or a snapshot
+ * (others are skipped; one recovering from a replay's capture asks no server for
+ * holes): for NASDAQ, a UDP socket connected to the recovery server, its own address
+ * noted in the feed's recovery (local_ip, local_port: the journal names it as the
+ * replies' destination). Nothing else: no thread runs; the caller drives the worker
+ * with recovery_worker_pass (a test, a deterministic simulation). NULL with a
  * message in err on failure; NULL and err empty if no feed has recovery.
  */
 struct recovery_worker *recovery_worker_create(struct feed *const *feeds, uint32_t count, char *err,
@@ -56,7 +41,7 @@ struct recovery_worker *recovery_worker_create(struct feed *const *feeds, uint32
  * reads what the servers sent, sends what is due, times out what is late and hands
  * the RX lcores what they are owed. Then waits up to poll_timeout_ms (>= 0; 0: not
  * at all) for a datagram, a snapshot byte or a want, and returns. Every loop in it is
- * bounded (wants, datagrams and SoupBinTCP packets per feed per pass), so a pass
+ * bounded (wants per feed per pass, and within each venue's client), so a pass
  * ends however much a server sends. Not to be called on a worker that
  * recovery_worker_start gave (its own thread runs the passes).
  */

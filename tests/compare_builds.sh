@@ -19,8 +19,9 @@
 #    latency, measured on the TSC; their counts are kept), the periodic `fhd: FEED:
 #    ... pkt/s` status lines, the journal line's writes (it also flushes on a timer),
 #    buffer_waits and backlog_max (how far the writer lagged), the pid in
-#    fh-stats-PID and the wall-clock time in journal file names. feed_delay is
-#    exchange time vs capture time, so it is compared whole;
+#    fh-stats-PID and in the DPDK telemetry socket's path (/fhd-PID/), and the
+#    wall-clock time in journal file names. feed_delay is exchange time vs capture
+#    time, so it is compared whole;
 #  - with a ring: every event, every field but publish_delta_ns (a latency), read
 #    through OLD's libfh (so the producer alone is judged), and `fh tail --json` and
 #    `fh top --once` (the conflated view) of each build's own fh;
@@ -71,6 +72,7 @@ norm() {
 	/^journal / { gsub(/ writes [0-9]+/, " writes *"); gsub(/buffer_waits [0-9]+/, "buffer_waits *")
 		      gsub(/backlog_max [0-9]+/, "backlog_max *") }
 	{ gsub(/fh-stats-[0-9]+/, "fh-stats-PID")
+	  gsub(/\/fhd-[0-9]+\//, "/fhd-PID/")
 	  gsub(/fh-[0-9]+T[0-9]+\.[0-9]+Z/, "fh-TIME")
 	  print }' "$1"
 }

@@ -28,8 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "decoders/nasdaq/soupbin.h"
 #include "feed/arbiter.h"
-#include "feed/soupbin.h"
 
 #define FUZZ_HANDLES 65536
 

@@ -21,7 +21,7 @@
 #include <string.h>
 
 #include "book/book.h"
-#include "decoders/itch50.h"
+#include "decoders/nasdaq/itch50.h"
 #include "tests/check.h"
 
 #define REF_ORDERS_MAX 4096

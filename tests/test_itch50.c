@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "decoders/itch50.h"
+#include "decoders/nasdaq/itch50.h"
 #include "tests/check.h"
 
 static const struct {

@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "decoders/itch50.h"
-#include "decoders/moldudp64.h"
+#include "decoders/nasdaq/itch50.h"
+#include "decoders/nasdaq/moldudp64.h"
 #include "tests/check.h"
 
 static uint32_t header(uint8_t *p, uint64_t seq, uint16_t count)

@@ -27,10 +27,10 @@
 
 #include "book/util/wire.h"
 #include "config/config.h"
+#include "decoders/nasdaq/soupbin.h"
 #include "feed/feed.h"
 #include "feed/recovery.h"
 #include "feed/recovery_worker.h"
-#include "feed/soupbin.h"
 #include "tests/check.h"
 
 #define MS 1000000ull			/* ns */

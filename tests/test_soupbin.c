@@ -1,5 +1,5 @@
 /*
- * test_soupbin: SoupBinTCP 3.00 framing and the client's packets (feed/soupbin.c),
+ * test_soupbin: SoupBinTCP 3.00 framing and the client's packets (decoders/nasdaq/soupbin.c),
  * the bytes a GLIMPSE server's TCP stream hands the recovery worker. A stream of
  * packets of every size class is cut at every byte boundary (and fed a byte at a
  * time, and all at once) and must come out as the same packets; a zero length is
@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "feed/soupbin.h"
+#include "decoders/nasdaq/soupbin.h"
 #include "tests/check.h"
 
 #define STREAM_PACKETS 8

@@ -2,7 +2,7 @@
  * itch50: fh-pcap's own tables of NASDAQ TotalView-ITCH 5.0: the message lengths
  * (the message table of itch50-moldudp64.md) and the header every message opens
  * with, encoded and read here. They are independent of the decoder's tables in
- * decoders/itch50.c ON PURPOSE, written from the specification and not shared: the
+ * decoders/nasdaq/itch50.c ON PURPOSE, written from the specification and not shared: the
  * tests cross-check fhd's decoding against fh-pcap's output, and a generator that
  * shared the decoder's tables would share its bugs and hide them. The field offsets
  * of each message body are written out where the messages are built

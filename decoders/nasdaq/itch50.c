@@ -3,14 +3,17 @@
  * NASDAQ TotalView-ITCH 5.0 specification, section 4: every message
  * opens with Message Type (1), Stock Locate (2), Tracking Number (2), Timestamp (6).
  */
-#include "decoders/itch50.h"
+#include "decoders/nasdaq/itch50.h"
 
 #include <assert.h>
 #include <errno.h>
 #include <string.h>
 
 #include "book/util/wire.h"
-#include "decoders/moldudp64.h"
+#include "decoders/nasdaq/glimpse.h"
+#include "decoders/nasdaq/moldudp64.h"
+#include "decoders/nasdaq/moldudp64_request.h"
+#include "decoders/recovery.h"
 
 /* Message lengths by type byte (ITCH 5.0 §4); 0 = not an ITCH 5.0 type. */
 static const uint8_t itch50_lengths[256] = {
@@ -317,8 +320,19 @@ static void itch50_frame_messages(const uint8_t *payload, uint32_t len, const st
 		moldudp64_blocks_walk(payload, 0, count, itch50_block_collect, &context);
 }
 
+/*
+ * NASDAQ's recovery: one sequence orders every instrument, so a loss is the feed's;
+ * a hole is re-requested over MoldUDP64, a snapshot is a GLIMPSE login.
+ */
+static const struct recovery_ops itch50_recovery = {
+	.scope = RECOVERY_SCOPE_FEED,
+	.hole = &moldudp64_request_ops,
+	.snapshot = &glimpse_snapshot_ops,
+};
+
 const struct decoder_ops itch50_moldudp64_decoder = {
 	.protocol = "itch50-moldudp64",
+	.recovery = &itch50_recovery,
 	.price_decimals = ITCH50_PRICE_DECIMALS,
 	.first_seq = MOLDUDP64_FIRST_SEQ,
 	.frame_parse = moldudp64_frame_parse,

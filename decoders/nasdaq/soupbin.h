@@ -2,10 +2,11 @@
  * soupbin: SoupBinTCP 3.00 framing, the TCP session layer GLIMPSE runs on. Every
  * logical packet is [u16 big-endian length of what follows][type][payload]; TCP may
  * split or merge them anywhere, so bytes are gathered in a buffer and packets are
- * taken out whole. Pure functions over bytes: the recovery worker owns the socket.
+ * taken out whole. Pure functions over bytes: the GLIMPSE client (glimpse.c) owns
+ * the socket.
  */
-#ifndef FH_FEED_SOUPBIN_H
-#define FH_FEED_SOUPBIN_H
+#ifndef FH_DECODERS_NASDAQ_SOUPBIN_H
+#define FH_DECODERS_NASDAQ_SOUPBIN_H
 
 #include <stdbool.h>
 #include <stddef.h>

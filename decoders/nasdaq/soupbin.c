@@ -1,7 +1,7 @@
 /*
  * soupbin: SoupBinTCP 3.00 framing and the client's few packets (see soupbin.h).
  */
-#include "feed/soupbin.h"
+#include "decoders/nasdaq/soupbin.h"
 
 #include <assert.h>
 #include <errno.h>

@@ -3,8 +3,8 @@
  * 20-byte header (Session 10, Sequence Number 8, Message Count 2) and Message Count
  * blocks of 2-byte length + message. Count 0 is a heartbeat, 0xFFFF end of session.
  */
-#ifndef FH_DECODERS_MOLDUDP64_H
-#define FH_DECODERS_MOLDUDP64_H
+#ifndef FH_DECODERS_NASDAQ_MOLDUDP64_H
+#define FH_DECODERS_NASDAQ_MOLDUDP64_H
 
 #include <assert.h>
 #include <stdint.h>

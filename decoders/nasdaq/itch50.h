@@ -5,8 +5,8 @@
  * counted. A message of unknown type or with a length other than its type's is
  * counted and skipped; nothing in it is used.
  */
-#ifndef FH_DECODERS_ITCH50_H
-#define FH_DECODERS_ITCH50_H
+#ifndef FH_DECODERS_NASDAQ_ITCH50_H
+#define FH_DECODERS_NASDAQ_ITCH50_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -2,7 +2,7 @@
  * moldudp64: framing validation (see moldudp64.h). Nothing in a packet is trusted
  * until the whole of it has been walked and found consistent.
  */
-#include "decoders/moldudp64.h"
+#include "decoders/nasdaq/moldudp64.h"
 
 #include <assert.h>
 #include <errno.h>
