@@ -2181,6 +2181,10 @@ static int fhd_report(struct fhd_run *run)
 	char name[CFG_DEVICE_MAX];
 	int rc = 0;
 
+	if (!run->replay)
+		for (uint16_t i = 0; i < cfg->rx_lcores_count; i++)
+			if (run->rx[i] != NULL)
+				rx_lcore_kernel_drops_settle(run->rx[i]);
 	fhd_throughput_print(stdout, run->rx, cfg, run->feeds);
 	fhd_lcores_report(stdout, run);
 	if (run->replay)

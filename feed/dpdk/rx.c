@@ -11,6 +11,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <linux/errqueue.h>
+#include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -25,6 +26,9 @@
 #include "feed/dpdk/journal_lcore.h"
 #include "feed/dpdk/nic_clock.h"
 #include "feed/igmp.h"
+
+/* Empty polls of a kernel socket between two reads of its drop count (SO_MEMINFO). */
+#define RX_KERNEL_DROPS_POLLS 4096
 
 /* A replay that has had nothing for this long has lost packets inside the PMD. */
 #define RX_REPLAY_IDLE_NS (2ull * 1000 * 1000 * 1000)
@@ -113,6 +117,37 @@ void rx_lcore_kernel_release(struct rx_lcore *rx)
 	for (uint16_t i = 0; i < rx->kernel_mbufs_count; i++)
 		rte_pktmbuf_free(rx->kernel_mbufs[i]);
 	rx->kernel_mbufs_count = 0;
+}
+
+/*
+ * q's socket drop count (sk_drops, the count SO_RXQ_OVFL carries, modulo 2^32) read
+ * with SO_MEMINFO, and what it gained since the last datagram or read added to the
+ * counts: SO_RXQ_OVFL comes only with a datagram, so drops after the last one would
+ * otherwise stay unreported until the next. Its single writer: the RX lcore (and
+ * rx_lcore_kernel_drops_settle once it has stopped).
+ */
+static void rx_kernel_drops_read(struct rx_queue *q)
+{
+	uint32_t meminfo[SK_MEMINFO_VARS];
+	socklen_t len = sizeof(meminfo);
+	uint32_t lost;
+
+	if (getsockopt(q->fd, SOL_SOCKET, SO_MEMINFO, meminfo, &len) != 0 ||
+	    len <= SK_MEMINFO_DROPS * sizeof(uint32_t))
+		return;
+	lost = meminfo[SK_MEMINFO_DROPS] - q->ovfl_last;
+	if (lost != 0) {	/* read by the main lcore for its reports */
+		__atomic_store_n(&q->kernel_dropped, q->kernel_dropped + lost, __ATOMIC_RELAXED);
+		__atomic_store_n(q->line_dropped, *q->line_dropped + lost, __ATOMIC_RELAXED);
+	}
+	q->ovfl_last = meminfo[SK_MEMINFO_DROPS];
+}
+
+void rx_lcore_kernel_drops_settle(struct rx_lcore *rx)
+{
+	for (uint32_t i = 0; i < rx->queues_count; i++)
+		if (rx->queues[i].fd >= 0)
+			rx_kernel_drops_read(&rx->queues[i]);
 }
 
 static void rx_mbuf_free(void *packet)
@@ -429,8 +464,13 @@ static inline uint16_t rx_kernel_receive(struct rx_lcore *rx, struct rx_queue *q
 		h->msg_flags = 0;
 	}
 	n = recvmmsg(q->fd, b->msgs, have, MSG_DONTWAIT, NULL);
-	if (n <= 0)
+	if (n <= 0) {
+		/* Idle: every RX_KERNEL_DROPS_POLLS empty polls (a few ms), the drops since
+		 * the last datagram, which no datagram has brought yet. */
+		if (unlikely(++q->idle_polls % RX_KERNEL_DROPS_POLLS == 0))
+			rx_kernel_drops_read(q);
 		return 0;
+	}
 	assert(n <= have);
 	for (int i = 0; i < n; i++) {
 		struct rte_mbuf *m = rx->kernel_mbufs[i];

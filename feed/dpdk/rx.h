@@ -71,6 +71,7 @@ struct rx_queue {
 	uint64_t kernel_dropped;	/* datagrams the kernel dropped on this socket (buffer full) */
 	uint64_t *line_dropped;	/* the same, on the line's own counters (feed_line_stats) */
 	uint64_t truncated;	/* datagrams larger than an mbuf: cut by the kernel, not decoded */
+	uint64_t idle_polls;	/* empty recvmmsg calls: the drop count is read every few thousand */
 	uint64_t stamps_rejected;	/* frames without a usable kernel or NIC RX stamp (rx.c) */
 	/* A DPDK port's NIC RX timestamps on the TSC (rx_lcore_nic_clock_set): 0, none. */
 	uint64_t tsc_per_nic_q32;	/* TSC ticks per NIC clock tick, 32.32 */
@@ -144,6 +145,13 @@ int rx_lcore_kernel_queue_add(struct rx_lcore *rx, uint16_t port_id, int fd, uin
  */
 void rx_lcore_nic_clock_set(struct rx_lcore *rx, uint16_t port_id, int offset, uint64_t flag, uint64_t nic0,
 			    uint64_t tsc0, uint64_t tsc_per_nic_q32);
+
+/*
+ * After the run: the kernel's drops on each line socket since its last datagram or
+ * idle read, read with SO_MEMINFO and added to the counts (while it runs, the RX lcore
+ * reads them every few thousand empty polls).
+ */
+void rx_lcore_kernel_drops_settle(struct rx_lcore *rx);
 
 /* Gives the mbufs the kernel sockets were to receive into back to the pool (after the run). */
 void rx_lcore_kernel_release(struct rx_lcore *rx);
