@@ -6,8 +6,8 @@
 # duplicates and reordering, malformed copies (whose good copy comes first). Both
 # lines losing the same packets recover from the snapshot loop to the complete
 # session's books, and not without the loop (so the comparison sees a gap). The
-# session holds every template and book action the generator claims, and the same
-# seed gives the same bytes.
+# session holds every template and book action the generator claims, the same seed
+# gives the same bytes, and the ASan+UBSan build writes them too, reporting nothing.
 source "$(dirname "$0")/lib.sh"
 
 MREF="python3 $ROOT/tests/ref_mdp3.py"
@@ -167,6 +167,23 @@ drop_window "$TMP/s2.pcap" "$TMP/gap2.pcap" 300 1500 >/dev/null
 $MREF pcap "$TMP/gap2.pcap" >"$TMP/gap2.ref" 2>/dev/null
 check "s2 gap without the snapshot loop: the reference's books differ from the true ones" \
 	not_same "$TMP/s2.books" "$TMP/gap2.ref"
+
+# Under ASan+UBSan (when built, as make test does): the same bytes, and no report,
+# for a wide session (200 instruments, snapshot chunks) and inject's MDP3 faults.
+if [ -x "$B/asan/fh-pcap" ]; then
+	gen_mdp3 wide 11 6000 200 --snapshot-loop
+	"$B/asan/fh-pcap" gen --protocol cme-mdp3 --seed 11 --messages 6000 --instruments 200 \
+		--snapshot-loop --out "$TMP/wide.asan.pcap" --books "$TMP/wide.asan.books" \
+		2>"$TMP/asan.log" || fail "asan gen"
+	"$B/asan/fh-pcap" inject --protocol cme-mdp3 --in "$TMP/wide.pcap" --out "$TMP/wide.f.pcap" \
+		--seed 8 --malformed 0.5 --dup 0.2 --reorder 0.2 --loss-a 0.2 2>>"$TMP/asan.log" ||
+		fail "asan inject"
+	check "ASan+UBSan: gen and inject report nothing" \
+		bash -c "! grep -qE 'runtime error|AddressSanitizer|LeakSanitizer' '$TMP/asan.log'"
+	check "ASan+UBSan: the same capture and books as the plain build" \
+		cmp -s "$TMP/wide.pcap" "$TMP/wide.asan.pcap" && cmp -s "$TMP/wide.books" "$TMP/wide.asan.books"
+	ref_same "wide, 200 instruments" "$TMP/wide.pcap" "$TMP/wide"
+fi
 
 # Usage: MDP3 options need the protocol, ITCH options do not apply to it.
 "$FH_PCAP" gen --seed 1 --messages 100 --out "$TMP/x.pcap" --books "$TMP/x.books" 2>/dev/null

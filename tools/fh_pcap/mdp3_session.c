@@ -403,6 +403,7 @@ static int definition_send(struct mdp3_gen *g, const struct gen_instrument *in)
 			e[MDP3_LEG_SIDE] = leg == 0 ? 1 : 2;
 			e[MDP3_LEG_RATIO] = 1;
 			put_le64(e + MDP3_LEG_PRICE, INT64_MAX);
+			put_le32(e + 14, MDP3_INT32_NULL);	/* LegOptionDelta */
 		}
 	}
 	msg_end(p);
@@ -526,6 +527,21 @@ static bool level_update(struct mdp3_gen *g, struct gen_instrument *in, bool imp
 	return true;
 }
 
+/* The model's invariant: each side best first without repeats, never crossed or locked. */
+static bool book_valid(const struct gen_side *book, unsigned depth)
+{
+	for (int side = BID; side <= ASK; side++) {
+		const struct gen_side *s = &book[side];
+
+		if (s->count > depth)
+			return false;
+		for (unsigned i = 1; i < s->count; i++)
+			if (!better(side, s->lv[i - 1].price, s->lv[i].price))
+				return false;
+	}
+	return !book[BID].count || !book[ASK].count || book[BID].lv[0].price < book[ASK].lv[0].price;
+}
+
 /* Walks the instrument's mid by at most a tick, kept strictly inside the outright spread. */
 static void mid_walk(struct mdp3_gen *g, struct gen_instrument *in)
 {
@@ -621,6 +637,8 @@ static int book_event(struct mdp3_gen *g, struct gen_instrument *in, bool implie
 		if (level_update(g, in, true, &e))
 			book_entry_put(p, in, &e);
 	}
+	assert(book_valid(in->book, in->depth) && book_valid(in->implied, GEN_IMPLIED_DEPTH));
+	assert(book_valid(second->book, second->depth));
 	group_begin(p, BOOK_ORDER_LEN, true);
 	for (unsigned i = 0; i < n_refs; i++) {
 		uint8_t *o = entry_add(p);
