@@ -106,6 +106,7 @@ run ref_events_selftest python3 "$ROOT/tests/ref_events.py" selftest
 run test_fh_pcap "$ROOT/tests/test_fh_pcap.sh" "$B/fh-pcap"
 run asan/test_fh_pcap "$ROOT/tests/test_fh_pcap.sh" "$B/asan/fh-pcap"
 run test_gen_books "$ROOT/tests/test_gen_books.sh"
+run test_gen_mdp3 "$ROOT/tests/test_gen_mdp3.sh"
 run test_fh_pcap_hostile "$ROOT/tests/test_fh_pcap_hostile.sh" "$B/fh-pcap"
 run asan/test_fh_pcap_hostile "$ROOT/tests/test_fh_pcap_hostile.sh" "$B/asan/fh-pcap"
 run test_fh_pcap_pcapng "$ROOT/tests/test_fh_pcap_pcapng.sh" "$B/fh-pcap"

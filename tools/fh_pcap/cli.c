@@ -22,15 +22,27 @@ static const char usage_text[] =
 	"      shallow (default): at most 65536 live orders near the touch, with ~1%\n"
 	"      seeded errors; deep: live orders grow ~0.3 per message over a 500-tick\n"
 	"      band (hundreds of levels per side), no errors\n"
+	"  fh-pcap gen --protocol cme-mdp3 --seed N --messages M --out FILE.pcap\n"
+	"              [--instruments K] [--books TRUE.dump] [--orders TRUE.orders]\n"
+	"              [--snapshot-loop]\n"
+	"      synthetic CME MDP 3.0 session of channel 310: K definitions (54, some 56),\n"
+	"      then book (46, implied, order entries), order (47), trade (48, 37),\n"
+	"      status (30) and heartbeat (12) messages up to M in all (default K 8), on\n"
+	"      incremental A 224.0.31.1:14310 and B 224.0.32.1:15310; --snapshot-loop adds\n"
+	"      the snapshot loop (52 on 224.0.31.22:14310 / 224.0.32.22:15310, 53 on\n"
+	"      233.72.75.1:23310 / 233.72.75.64:22310); --books and --orders write the\n"
+	"      true final books (price levels; orders)\n"
 	"  fh-pcap convert --in ITCHFILE --out FILE.pcap [--per-packet K] [--limit N]\n"
 	"                  [--session NAME] [--seed N]\n"
 	"      wrap a NASDAQ binary ITCH file (2-byte length + message; a 0 length is\n"
 	"      taken from the message type)\n"
 	"  fh-pcap inject --in IN.pcap --out OUT.pcap --seed N [--loss-a P] [--loss-b P]\n"
 	"                 [--dup P] [--reorder P] [--reorder-depth D] [--malformed P]\n"
-	"                 [--vlan-strip]\n"
+	"                 [--vlan-strip] [--protocol itch|cme-mdp3]\n"
 	"      seeded per-line faults; P is a probability in [0,1], D defaults to 3;\n"
-	"      IN.pcap may be pcapng (fhd's journal too); with no fault it converts it\n"
+	"      IN.pcap may be pcapng (fhd's journal too); with no fault it converts it;\n"
+	"      --protocol cme-mdp3: lines default to channel 310's incremental A and B,\n"
+	"      paired by MsgSeqNum\n"
 	"\n"
 	"  gen and convert also take --format itch: write the messages as a NASDAQ\n"
 	"  binary ITCH file (2-byte length + message) instead of a pcap.\n"
@@ -63,6 +75,11 @@ static const struct option long_options[] = {
 	{ "vlan-strip", no_argument, NULL, OPT_VLAN_STRIP },
 	{ "format", required_argument, NULL, OPT_FORMAT },
 	{ "profile", required_argument, NULL, OPT_PROFILE },
+	{ "protocol", required_argument, NULL, OPT_PROTOCOL },
+	{ "instruments", required_argument, NULL, OPT_INSTRUMENTS },
+	{ "books", required_argument, NULL, OPT_BOOKS },
+	{ "orders", required_argument, NULL, OPT_ORDERS },
+	{ "snapshot-loop", no_argument, NULL, OPT_SNAPSHOT_LOOP },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -188,7 +205,8 @@ static bool option_apply_net(struct net_config *net, int opt, const char *arg)
 		break;
 	case OPT_UDP_PORT:
 		ok = parse_u64(arg, 1, 65535, &value);
-		net->dest_port = (uint16_t)value;
+		net->dest_port[LINE_A] = (uint16_t)value;
+		net->dest_port[LINE_B] = (uint16_t)value;
 		break;
 	}
 	return ok;
@@ -225,7 +243,23 @@ static bool option_apply(struct fh_pcap_args *args, int opt, const char *arg)
 	case OPT_PROFILE:
 		args->profile = !strcmp(arg, "deep") ? GEN_PROFILE_DEEP : GEN_PROFILE_SHALLOW;
 		return !strcmp(arg, "shallow") || !strcmp(arg, "deep");
+	case OPT_PROTOCOL:
+		args->protocol = !strcmp(arg, "cme-mdp3") ? PROTOCOL_MDP3 : PROTOCOL_ITCH;
+		return !strcmp(arg, "itch") || !strcmp(arg, "cme-mdp3");
+	case OPT_INSTRUMENTS:
+		args->have_instruments = true;
+		return parse_u64(arg, 1, MDP3_GEN_INSTRUMENTS_MAX, &args->instruments);
+	case OPT_BOOKS:
+		args->books_path = arg;
+		return true;
+	case OPT_ORDERS:
+		args->orders_path = arg;
+		return true;
+	case OPT_SNAPSHOT_LOOP:
+		args->snapshot_loop = true;
+		return true;
 	case OPT_VLAN: case OPT_GROUP_A: case OPT_GROUP_B: case OPT_UDP_PORT:
+		args->have_net |= opt != OPT_VLAN;
 		return option_apply_net(&args->net, opt, arg);
 	default:
 		return option_apply_fault(&args->inject, opt, arg);
@@ -238,6 +272,7 @@ static void args_default(struct fh_pcap_args *args, const char *command)
 	args->command = command;
 	args->session = MOLD_DEFAULT_SESSION;
 	args->symbols = GEN_SYMBOLS_DEFAULT;
+	args->instruments = MDP3_GEN_INSTRUMENTS_DEFAULT;
 	args->inject.reorder_depth = REORDER_DEPTH_DEFAULT;
 	net_config_default(&args->net);
 }

@@ -8,9 +8,12 @@
  * 5.0 tables (itch50.c), the ITCH session generator (itch50_session.c), the output of
  * a message stream as pcap or NASDAQ binary file (session_output.c) and the command
  * line (cli.c). A venue's generator is one more file beside itch50_session.c: it
- * draws from rng.c and writes its packets through line_pair.c. fh-pcap includes
- * nothing from decoders/: it must not share a decoder's bugs, since the tests
- * cross-check fhd against its output.
+ * draws from rng.c and writes its packets through line_pair.c, as the CME MDP 3.0
+ * generator (mdp3_session.c) does. fh-pcap includes no decoder code from decoders/:
+ * it must not share a decoder's bugs, since the tests cross-check fhd against its
+ * output. The one exception is the MDP3 layout constants of mdp3_templates.h (field
+ * offsets only, checked against CME's schema), and tests/ref_mdp3.py, written from
+ * the doc alone, reads every capture the generator writes.
  */
 #ifndef FH_TOOLS_FH_PCAP_H
 #define FH_TOOLS_FH_PCAP_H
@@ -73,12 +76,32 @@ static inline void put_u64(uint8_t *p, uint64_t v)
 	put_u32(p + 4, v);
 }
 
-static inline void put_le32(uint8_t *p, uint32_t v)
+static inline void put_le16(uint8_t *p, uint16_t v)
 {
 	p[0] = v;
 	p[1] = v >> 8;
-	p[2] = v >> 16;
-	p[3] = v >> 24;
+}
+
+static inline void put_le32(uint8_t *p, uint32_t v)
+{
+	put_le16(p, v);
+	put_le16(p + 2, v >> 16);
+}
+
+static inline void put_le64(uint8_t *p, uint64_t v)
+{
+	put_le32(p, v);
+	put_le32(p + 4, v >> 32);
+}
+
+static inline uint16_t load_le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static inline uint32_t load_le32(const uint8_t *p)
+{
+	return load_le16(p) | (uint32_t)load_le16(p + 2) << 16;
 }
 
 /* An alphanumeric field: s left-justified, space-padded (or cut) to width bytes. */
@@ -152,7 +175,7 @@ struct net_config {
 	uint32_t group[LINE_COUNT];		/* host order */
 	uint32_t source_ip[LINE_COUNT];
 	uint16_t source_port[LINE_COUNT];
-	uint16_t dest_port;
+	uint16_t dest_port[LINE_COUNT];
 	int vlan_id;				/* -1: untagged */
 };
 
@@ -185,6 +208,8 @@ struct line_pair {
 void line_pair_init(struct line_pair *lp, struct pcap_writer *out, const struct net_config *net);
 int line_pair_write(struct line_pair *lp, uint64_t exchange_ns, const uint8_t *payload,
 		    size_t len);
+int line_pair_write_on(struct line_pair *lp, const struct net_config *net, uint64_t exchange_ns,
+		       const uint8_t *payload, size_t len);
 
 /* ---- mold_packer.c: MoldUDP64 packetiser ------------------------------- */
 
@@ -224,14 +249,36 @@ enum gen_profile_id { GEN_PROFILE_SHALLOW = 0, GEN_PROFILE_DEEP = 1 };
 int itch50_session_generate(uint64_t seed, uint64_t messages, unsigned symbols,
 			    enum gen_profile_id profile, struct mold_packer *packer);
 
+/* ---- mdp3_session.c: the synthetic CME MDP 3.0 session ------------------ */
+
+#define MDP3_GEN_CHANNEL 310
+#define MDP3_GEN_INSTRUMENTS_DEFAULT 8
+#define MDP3_GEN_INSTRUMENTS_MAX 200
+
+struct mdp3_gen_options {
+	uint64_t seed, messages;
+	unsigned instruments;
+	bool snapshot_loop;
+	const char *books_path;		/* NULL: no true books written */
+	const char *orders_path;	/* NULL: no true order books written */
+};
+
+/* Channel 310's lines (cme-mdp3.md section 8): incremental, snapshot, snapshot MBO. */
+void mdp3_net_incremental(struct net_config *net);
+int mdp3_session_write(const struct mdp3_gen_options *opt, const char *out_path, int vlan_id);
+
 /* ---- cli.c: the command line shared by every subcommand ---------------- */
 
 enum option_id {
 	OPT_SEED = 256, OPT_MESSAGES, OPT_SYMBOLS, OPT_OUT, OPT_IN, OPT_PER_PACKET,
 	OPT_LIMIT, OPT_SESSION, OPT_VLAN, OPT_GROUP_A, OPT_GROUP_B, OPT_UDP_PORT,
 	OPT_LOSS_A, OPT_LOSS_B, OPT_DUP, OPT_REORDER, OPT_REORDER_DEPTH, OPT_MALFORMED,
-	OPT_VLAN_STRIP, OPT_FORMAT, OPT_PROFILE, OPT_HELP,
+	OPT_VLAN_STRIP, OPT_FORMAT, OPT_PROFILE, OPT_PROTOCOL, OPT_INSTRUMENTS, OPT_BOOKS,
+	OPT_ORDERS, OPT_SNAPSHOT_LOOP, OPT_HELP,
 };
+
+/* The venue whose packets gen writes and inject pairs and corrupts. */
+enum fh_pcap_protocol { PROTOCOL_ITCH = 0, PROTOCOL_MDP3 = 1 };
 
 #define REORDER_DEPTH_DEFAULT 3
 
@@ -243,14 +290,17 @@ struct inject_options {
 	unsigned reorder_depth;
 	double malformed;
 	bool vlan_strip;
+	enum fh_pcap_protocol protocol;
 };
 
 /* Everything the command line said; what a subcommand does not take stays default. */
 struct fh_pcap_args {
 	const char *command;
 	const char *in_path, *out_path, *session;
-	uint64_t seed, messages, symbols, per_packet, limit;
-	bool have_seed, have_messages, itch_format;
+	const char *books_path, *orders_path;
+	uint64_t seed, messages, symbols, per_packet, limit, instruments;
+	bool have_seed, have_messages, itch_format, have_net, have_instruments, snapshot_loop;
+	enum fh_pcap_protocol protocol;
 	enum gen_profile_id profile;
 	struct inject_options inject;
 	struct net_config net;
@@ -286,6 +336,6 @@ extern const struct fh_pcap_command gen_command, convert_command, inject_command
 
 size_t malformed_build(uint8_t *out, const uint8_t *src, size_t src_len,
 		       const struct frame_info *info, unsigned kind, struct rng *rng,
-		       uint32_t *wire_len);
+		       enum fh_pcap_protocol protocol, uint32_t *wire_len);
 
 #endif

@@ -16,7 +16,8 @@ void net_config_default(struct net_config *net)
 	net->source_ip[LINE_B] = 10u << 24 | 2u;
 	net->source_port[LINE_A] = 40001;
 	net->source_port[LINE_B] = 40002;
-	net->dest_port = 26477;
+	net->dest_port[LINE_A] = 26477;
+	net->dest_port[LINE_B] = 26477;
 	net->vlan_id = -1;
 }
 
@@ -101,7 +102,7 @@ size_t frame_build(uint8_t *frame, const struct net_config *net, int line,
 
 	udp = ip + IPV4_HEADER_LEN;
 	put_u16(udp, net->source_port[line]);
-	put_u16(udp + 2, net->dest_port);
+	put_u16(udp + 2, net->dest_port[line]);
 	put_u16(udp + 4, (uint16_t)(UDP_HEADER_LEN + payload_len));
 	memcpy(udp + UDP_HEADER_LEN, payload, payload_len);
 	udp_set_checksum(ip, udp, UDP_HEADER_LEN + payload_len);

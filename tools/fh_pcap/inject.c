@@ -17,7 +17,7 @@ static const char *const line_names[] = { "A", "B", "other" };
 static const int inject_options[] = {
 	OPT_IN, OPT_OUT, OPT_SEED, OPT_LOSS_A, OPT_LOSS_B, OPT_DUP, OPT_REORDER,
 	OPT_REORDER_DEPTH, OPT_MALFORMED, OPT_VLAN_STRIP, OPT_GROUP_A, OPT_GROUP_B,
-	OPT_UDP_PORT, 0
+	OPT_UDP_PORT, OPT_PROTOCOL, 0
 };
 
 struct inject_item {
@@ -92,20 +92,25 @@ static int inject_item_compare(const void *a, const void *b)
 static int line_of(const struct net_config *net, const struct pcap_packet *pkt,
 		   struct frame_info *info)
 {
-	if (!frame_parse(pkt->data, pkt->caplen, info) || info->dest_port != net->dest_port)
+	if (!frame_parse(pkt->data, pkt->caplen, info))
 		return LINE_OTHER;
-	if (info->dest_ip == net->group[LINE_A])
-		return LINE_A;
-	if (info->dest_ip == net->group[LINE_B])
-		return LINE_B;
+	for (int line = LINE_A; line < LINE_COUNT; line++)
+		if (info->dest_ip == net->group[line] && info->dest_port == net->dest_port[line])
+			return line;
 	return LINE_OTHER;
 }
 
-/* MoldUDP64 identity (sequence, count) of a payload, for pairing A with B. */
-static uint64_t mold_identity(const uint8_t *frame, const struct frame_info *info)
+/*
+ * The identity of a payload, for pairing A with B: MoldUDP64's (sequence, count),
+ * MDP3's MsgSeqNum.
+ */
+static uint64_t packet_identity(const uint8_t *frame, const struct frame_info *info,
+				enum fh_pcap_protocol protocol)
 {
 	const uint8_t *payload = frame + info->payload_off;
 
+	if (protocol == PROTOCOL_MDP3)
+		return info->payload_len < 4 ? UINT64_MAX : load_le32(payload);
 	if (info->payload_len < MOLD_HEADER_LEN)
 		return UINT64_MAX;
 	return wire_be64(payload + 10) << 16 | wire_be16(payload + 18);
@@ -122,15 +127,15 @@ static int u64_compare(const void *a, const void *b)
  * Draws whether the line loses pkt. A B packet whose A copy was lost (listed in
  * a_dropped, sorted) is kept; a lost A packet is added to a_dropped.
  */
-static bool inject_lost(struct inject_stats *st, struct rng *loss, double p, int line,
-			const struct pcap_packet *pkt, const struct frame_info *info,
+static bool inject_lost(struct inject_stats *st, struct rng *loss, const struct inject_options *opt,
+			int line, const struct pcap_packet *pkt, const struct frame_info *info,
 			uint64_t *a_dropped, size_t *a_dropped_count)
 {
 	uint64_t id;
 
-	if (!rng_chance(loss, p))
+	if (!rng_chance(loss, opt->loss[line]))
 		return false;
-	id = mold_identity(pkt->data, info);
+	id = packet_identity(pkt->data, info, opt->protocol);
 	if (line == LINE_B && bsearch(&id, a_dropped, *a_dropped_count,
 				      sizeof(*a_dropped), u64_compare)) {
 		st->protected++;
@@ -181,7 +186,7 @@ static int inject_forward(struct inject_state *s, struct inject_stats *st,
 /* Queues a corrupted copy of pkt (of the given kind) right after its slot. */
 static int inject_malformed(struct inject_state *s, struct inject_stats *st, struct rng *rng,
 			    const struct pcap_packet *pkt, const struct frame_info *info,
-			    uint64_t index, unsigned kind)
+			    uint64_t index, unsigned kind, enum fh_pcap_protocol protocol)
 {
 	uint8_t *bad = malloc(pkt->caplen + MALFORMED_EXTRA_MAX);
 	uint32_t wire_len;
@@ -192,7 +197,7 @@ static int inject_malformed(struct inject_state *s, struct inject_stats *st, str
 		fprintf(stderr, "fh-pcap: out of memory\n");
 		return -ENOMEM;
 	}
-	len = malformed_build(bad, pkt->data, pkt->caplen, info, kind, rng, &wire_len);
+	len = malformed_build(bad, pkt->data, pkt->caplen, info, kind, rng, protocol, &wire_len);
 	err = inject_push(s, index * 16 + 2, pkt, bad, (uint32_t)len, wire_len, true);
 	if (err)
 		return err;
@@ -225,7 +230,7 @@ static int inject_line(struct inject_state *s, const struct pcap_capture *cap,
 
 		st->in++;
 		line_of(net, pkt, &info);
-		if (!inject_lost(st, &r.loss, opt->loss[line], line, pkt, &info, a_dropped,
+		if (!inject_lost(st, &r.loss, opt, line, pkt, &info, a_dropped,
 				 a_dropped_count)) {
 			err = inject_forward(s, st, opt, &r, pkt, indexes, j, n);
 			if (err)
@@ -233,7 +238,7 @@ static int inject_line(struct inject_state *s, const struct pcap_capture *cap,
 		}
 		if (rng_chance(&r.malformed, opt->malformed)) {
 			err = inject_malformed(s, st, &r.malformed, pkt, &info, indexes[j],
-					       kind++ % MALFORMED_KINDS);
+					       kind++ % MALFORMED_KINDS, opt->protocol);
 			if (err)
 				return err;
 		}
@@ -375,11 +380,15 @@ out:
 static int inject_run(const struct fh_pcap_args *args)
 {
 	struct inject_options opt = args->inject;
+	struct net_config net = args->net;
 
 	if (!args->in_path || !args->have_seed)
 		return cli_usage_error(args->command, "--in and --seed are required%s", "");
 	opt.seed = args->seed;
-	return inject_file(args->in_path, args->out_path, &args->net, &opt) ? 1 : 0;
+	opt.protocol = args->protocol;
+	if (args->protocol == PROTOCOL_MDP3 && !args->have_net)
+		mdp3_net_incremental(&net);
+	return inject_file(args->in_path, args->out_path, &net, &opt) ? 1 : 0;
 }
 
 const struct fh_pcap_command inject_command = { "inject", inject_options, inject_run };

@@ -34,6 +34,17 @@ void line_pair_init(struct line_pair *lp, struct pcap_writer *out, const struct 
 int line_pair_write(struct line_pair *lp, uint64_t exchange_ns, const uint8_t *payload,
 		    size_t len)
 {
+	return line_pair_write_on(lp, lp->net, exchange_ns, payload, len);
+}
+
+/*
+ * line_pair_write on the lines of net instead of the pair's own: a venue with
+ * several feeds (MDP3's incremental and snapshot lines) writes them all on one
+ * clock, so the capture interleaves them in time.
+ */
+int line_pair_write_on(struct line_pair *lp, const struct net_config *net, uint64_t exchange_ns,
+		       const uint8_t *payload, size_t len)
+{
 	uint8_t frame[FRAME_HEADERS_MAX + MOLD_PAYLOAD_MAX];
 	uint64_t wire_us = PCAP_WIRE_DELAY_US + ((lp->packets * 2654435761u) >> 16) % PCAP_WIRE_JITTER_US;
 	uint64_t ts_us = (PCAP_T0_S - PCAP_T0_S % 86400) * 1000000 + exchange_ns / 1000 + wire_us;
@@ -47,7 +58,7 @@ int line_pair_write(struct line_pair *lp, uint64_t exchange_ns, const uint8_t *p
 	lp->last_emit_us = ts_us;
 
 	for (int line = LINE_A; line < LINE_COUNT; line++) {
-		size_t n = frame_build(frame, lp->net, line, (uint16_t)lp->packets, payload, len);
+		size_t n = frame_build(frame, net, line, (uint16_t)lp->packets, payload, len);
 
 		err = pcap_writer_put(lp->out, ts_us + (line == LINE_B ? PCAP_LINE_B_DELAY_US : 0),
 				      frame, (uint32_t)n, (uint32_t)n);

@@ -2,7 +2,8 @@
  * fh-pcap: offline capture tool for testing the fh feed handler without a live
  * exchange. "gen" synthesises a deterministic ITCH 5.0 session (system event,
  * stock directory, then a realistic order flow kept consistent by a live-order
- * model), "convert" wraps a NASDAQ binary ITCH file, and both packetise into
+ * model; with --protocol cme-mdp3 a CME MDP 3.0 session and its true books instead),
+ * "convert" wraps a NASDAQ binary ITCH file, and both packetise into
  * MoldUDP64 and write every packet twice, as line A then line B, into a classic
  * microsecond pcap with Ethernet/IPv4/UDP multicast framing. "inject" reads such
  * a capture and applies seeded per-line faults (loss, duplicates, reordering,

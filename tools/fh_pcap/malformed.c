@@ -4,6 +4,9 @@
  * MoldUDP64 count or block length that lies, trailing garbage, IPv4/UDP lengths that
  * disagree, a fragment, a foreign payload, a runt frame), keeping the rest of the
  * frame consistent (lengths and checksums redone) so that exactly that check fires.
+ * The kinds that reach into the payload follow its protocol: MoldUDP64's blocks and
+ * count, or MDP3's messages framed by MsgSize after the 12-byte packet header (a
+ * MsgSize too small stands for MoldUDP64's lying count).
  */
 #include <assert.h>
 
@@ -33,21 +36,47 @@ static size_t mold_last_block(const uint8_t *payload, size_t len)
 	return last;
 }
 
+#define MDP3_PACKET_HEADER_LEN 12	/* MsgSeqNum u32, SendingTime u64 */
+#define MDP3_MESSAGE_MIN 10		/* MsgSize u16 and the SBE header */
+
+/* Offset of the last whole MDP3 message in payload, or 0 if there is none. */
+static size_t mdp3_last_message(const uint8_t *payload, size_t len)
+{
+	size_t off = MDP3_PACKET_HEADER_LEN, last = 0;
+
+	while (off + 2 <= len) {
+		size_t size = load_le16(payload + off);
+
+		if (size < MDP3_MESSAGE_MIN || off + size > len)
+			break;
+		last = off;
+		off += size;
+	}
+	return last;
+}
+
+/* The length of the message or block at last: MsgSize (MDP3) or 2 + block length. */
+static size_t message_len(const uint8_t *payload, size_t last, enum fh_pcap_protocol protocol)
+{
+	return protocol == PROTOCOL_MDP3 ? load_le16(payload + last) : 2u + wire_be16(payload + last);
+}
+
 /* Kind 0: the UDP payload cut in the middle of a message (or of the header). */
 static size_t malformed_cut(uint8_t *out, const struct frame_info *info, size_t last,
-			    struct rng *rng)
+			    struct rng *rng, enum fh_pcap_protocol protocol)
 {
 	const uint8_t *payload = out + info->payload_off;
 	size_t plen = info->payload_len, cut;
+	size_t header = protocol == PROTOCOL_MDP3 ? MDP3_PACKET_HEADER_LEN : MOLD_HEADER_LEN;
 
 	if (last) {
-		size_t block = wire_be16(payload + last);
+		size_t block = message_len(payload, last, protocol) - 2;
 
 		cut = last + 2 + (block > 1 ? (size_t)rng_range(rng, 1, block - 1) : 0);
 		if (cut == last + 2)
 			cut = last + 1;
 	} else {
-		cut = plen > 1 ? (size_t)rng_range(rng, 1, (plen < MOLD_HEADER_LEN ? plen : MOLD_HEADER_LEN) - 1) : 0;
+		cut = plen > 1 ? (size_t)rng_range(rng, 1, (plen < header ? plen : header) - 1) : 0;
 	}
 	return frame_set_payload_len(out, info, cut);
 }
@@ -88,6 +117,22 @@ static size_t malformed_overrun(uint8_t *out, const struct frame_info *info, siz
 	return frame_set_payload_len(out, info, plen);
 }
 
+/* Kinds 1 and 2 of MDP3: the last message's MsgSize under the SBE header, or past the end. */
+static size_t malformed_mdp3_size(uint8_t *out, const struct frame_info *info, size_t last,
+				  bool overrun, struct rng *rng)
+{
+	uint8_t *payload = out + info->payload_off;
+	size_t plen = info->payload_len;
+
+	if (!last)
+		return info->payload_off + plen;
+	if (overrun)
+		put_le16(payload + last, (uint16_t)(plen - last + rng_range(rng, 1, 100)));
+	else
+		put_le16(payload + last, (uint16_t)rng_range(rng, 0, MDP3_MESSAGE_MIN - 1));
+	return frame_set_payload_len(out, info, plen);
+}
+
 /* Kind 3: 1..32 bytes of garbage after the last block. */
 static size_t malformed_trailing(uint8_t *out, const struct frame_info *info, struct rng *rng)
 {
@@ -114,16 +159,22 @@ static void malformed_udp_len(uint8_t *udp, struct rng *rng)
 	put_u16(udp + 6, 0);	/* no checksum can be right */
 }
 
-/* Kind 7: a random payload that cannot be this session. */
+/*
+ * Kind 7: a random payload that cannot be this session (MoldUDP64: another session;
+ * MDP3, which has none: the source's MsgSeqNum, so it is a bad copy of that packet).
+ */
 static size_t malformed_random(uint8_t *out, const uint8_t *src, const struct frame_info *info,
-			       struct rng *rng)
+			       struct rng *rng, enum fh_pcap_protocol protocol)
 {
 	uint8_t *payload = out + info->payload_off;
 	size_t n = (size_t)rng_range(rng, 0, RANDOM_PAYLOAD_MAX);
 
 	for (size_t i = 0; i < n; i++)
 		payload[i] = (uint8_t)rng_next(rng);
-	if (n >= MOLD_SESSION_LEN && info->payload_len >= MOLD_SESSION_LEN &&
+	if (protocol == PROTOCOL_MDP3) {
+		if (n >= 4 && info->payload_len >= 4)
+			memcpy(payload, src + info->payload_off, 4);
+	} else if (n >= MOLD_SESSION_LEN && info->payload_len >= MOLD_SESSION_LEN &&
 	    memcmp(payload, src + info->payload_off, MOLD_SESSION_LEN) == 0)
 		payload[0] ^= 0xff;
 	return frame_set_payload_len(out, info, n);
@@ -136,7 +187,7 @@ static size_t malformed_random(uint8_t *out, const uint8_t *src, const struct fr
  */
 size_t malformed_build(uint8_t *out, const uint8_t *src, size_t src_len,
 		       const struct frame_info *info, unsigned kind, struct rng *rng,
-		       uint32_t *wire_len)
+		       enum fh_pcap_protocol protocol, uint32_t *wire_len)
 {
 	uint8_t *payload = out + info->payload_off;
 	uint8_t *ip = out + info->ip_off, *udp = out + info->udp_off;
@@ -145,17 +196,23 @@ size_t malformed_build(uint8_t *out, const uint8_t *src, size_t src_len,
 
 	assert(kind < MALFORMED_KINDS);
 	memcpy(out, src, src_len);
-	last = mold_last_block(payload, plen);
+	if (protocol == PROTOCOL_MDP3)
+		last = mdp3_last_message(payload, plen);
+	else
+		last = mold_last_block(payload, plen);
 	count = plen >= MOLD_HEADER_LEN ? wire_be16(payload + 18) : 0;
 	switch (kind) {
 	case 0:
-		len = malformed_cut(out, info, last, rng);
+		len = malformed_cut(out, info, last, rng, protocol);
 		break;
 	case 1:
-		len = malformed_count(out, info, count, rng, len);
-		break;
 	case 2:
-		len = malformed_overrun(out, info, last, rng);
+		if (protocol == PROTOCOL_MDP3)
+			len = malformed_mdp3_size(out, info, last, kind == 2, rng);
+		else if (kind == 1)
+			len = malformed_count(out, info, count, rng, len);
+		else
+			len = malformed_overrun(out, info, last, rng);
 		break;
 	case 3:
 		len = malformed_trailing(out, info, rng);
@@ -172,7 +229,7 @@ size_t malformed_build(uint8_t *out, const uint8_t *src, size_t src_len,
 		ipv4_set_checksum(ip);
 		break;
 	case 7:
-		len = malformed_random(out, src, info, rng);
+		len = malformed_random(out, src, info, rng, protocol);
 		break;
 	case 8:				/* shorter than Ethernet + IPv4 headers */
 		len = (size_t)rng_range(rng, 1, info->ip_off + IPV4_HEADER_LEN - 1);
