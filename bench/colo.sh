@@ -323,8 +323,9 @@ colo_paths() {
 	echo "== kernel path against bypass on a veth (bench/colo.sh): fhd on the kernel port, net_af_packet (512 and 8192 frames), net_af_xdp, paced by fh-blast"
 	trap 'colo_net_down; section_cleanup' EXIT
 	colo_net_up || return 0
+	# FH_COLO_PATHS picks some of them (e.g. "kernel af_xdp").
 	colo_table "fhd, per path (rx_to_publish from the kernel's RX stamp on the kernel port, from rx_burst's return on DPDK)" \
-		kernel af_packet af_packet_8192 af_xdp
+		${FH_COLO_PATHS:-kernel af_packet af_packet_8192 af_xdp}
 }
 
 # colo_drain MODE...: each receive drains a backlog: bench-kernel-rx reads nothing for
