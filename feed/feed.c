@@ -1115,6 +1115,9 @@ void feed_stats_fill(const struct feed *feed, struct fh_stats_feed *out)
 	out->feed_delay_negative = feed->latency != NULL ? feed->latency->feed_delay_negative : 0;
 	out->feed_delay_out_of_range = feed->latency != NULL ? feed->latency->feed_delay_out_of_range : 0;
 	feed_recovery_stats_fill(&out->recovery, feed);
+	publisher_states_counts(&feed->instrument_states,
+				(uint8_t)__atomic_load_n(&feed->recovery_rx.state, __ATOMIC_RELAXED),
+				__atomic_load_n(&feed->book->instruments_count, __ATOMIC_RELAXED), out->instruments);
 	/*
 	 * What must be seen while fhd runs, not only in its exit report: the book's
 	 * capacity refusals (a session larger than the config), snapshot holds that

@@ -123,6 +123,30 @@ static inline bool publisher_states_change(struct publisher_states *states, uint
 	return true;
 }
 
+/*
+ * The `defined` instruments by state as their events carry it (the worse of the feed's
+ * `feed_state` and each one's own), into out[FH_BOOK_STATES]. Another thread may call
+ * it: it reads the counts whole, and clamps what a change in flight could skew.
+ */
+static inline void publisher_states_counts(const struct publisher_states *states, uint8_t feed_state,
+					   uint64_t defined, uint64_t out[FH_BOOK_STATES])
+{
+	uint64_t own[FH_BOOK_STATES], marked;
+
+	own[FH_BOOK_RECOVERING] = __atomic_load_n(&states->count[FH_BOOK_RECOVERING], __ATOMIC_RELAXED);
+	own[FH_BOOK_STALE] = __atomic_load_n(&states->count[FH_BOOK_STALE], __ATOMIC_RELAXED);
+	own[FH_BOOK_STALE] = own[FH_BOOK_STALE] < defined ? own[FH_BOOK_STALE] : defined;
+	marked = own[FH_BOOK_RECOVERING] + own[FH_BOOK_STALE];
+	if (marked > defined)
+		own[FH_BOOK_RECOVERING] = defined - own[FH_BOOK_STALE], marked = defined;
+	own[FH_BOOK_OK] = defined - marked;
+	for (int s = 0; s < FH_BOOK_STATES; s++)
+		out[s] = 0;
+	/* An instrument at or below the feed's state shows the feed's. */
+	for (int s = 0; s < FH_BOOK_STATES; s++)
+		out[s > feed_state ? s : feed_state] += own[s];
+}
+
 struct publisher {
 	struct pub_ring *ring;
 	uint8_t feed;			/* feed index in events */
