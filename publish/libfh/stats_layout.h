@@ -21,7 +21,7 @@ extern "C" {
 #endif
 
 #define FH_STATS_MAGIC 0x3154415453484646ull	/* "FFHSTAT1" little-endian */
-#define FH_STATS_VERSION 6	/* 3: book refusals, snapshot and bad_sequence counters, ports;
+#define FH_STATS_VERSION 7	/* 3: book refusals, snapshot and bad_sequence counters, ports;
 				 * 4: which recovery a feed has, replies won, joins unrecovered;
 				 * 5: a fourth latency, processing;
 				 * 6: kernel_dropped per line;
