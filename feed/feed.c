@@ -187,6 +187,17 @@ void feed_book_state_set(struct feed *feed, uint8_t state, uint8_t reason, uint6
 		publisher_book_state(feed->pub, state, reason, first, count);
 }
 
+void feed_instrument_state_set(struct feed *feed, uint32_t index, uint8_t state, uint8_t reason,
+			       uint64_t first, uint64_t count)
+{
+	assert(state < FEED_BOOK_STATES && reason < FH_BOOK_REASONS);
+	assert(index < feed->book->instruments_count);
+	if (!publisher_states_change(&feed->instrument_states, index, state))
+		return;
+	if (feed->pub != NULL)
+		publisher_instrument_state(feed->pub, index, state, reason, first, count);
+}
+
 /*
  * The books follow the session again (a filled hole, a confirmed snapshot, a new
  * session), unless the book refused something since it was last emptied: then they
@@ -522,6 +533,13 @@ struct feed *feed_create(const struct cfg_feed *cfg, void (*packet_free)(void *p
 		free(feed);
 		return NULL;
 	}
+	if (publisher_states_make(&feed->instrument_states, feed->book->instruments_max) != 0) {
+		snprintf(err, err_size, "feed %s: cannot allocate the states of %u instruments", cfg->name,
+			 cfg->book.instruments_max);
+		book_destroy(feed->book);
+		free(feed);
+		return NULL;
+	}
 	feed->listener.message = feed_message_decoded;
 	feed->listener.context = feed;
 	feed->listener.book_results = true;
@@ -537,6 +555,7 @@ struct feed *feed_create(const struct cfg_feed *cfg, void (*packet_free)(void *p
 		snprintf(err, err_size, "feed %s: reorder window: %s", cfg->name, strerror(-rc));
 		arbiter_fini(&feed->arbiter);
 		feed_recovery_free(feed);
+		publisher_states_free(&feed->instrument_states);
 		book_destroy(feed->book);
 		free(feed);
 		return NULL;
@@ -550,6 +569,7 @@ void feed_destroy(struct feed *feed)
 		return;
 	arbiter_fini(&feed->arbiter);
 	feed_recovery_free(feed);
+	publisher_states_free(&feed->instrument_states);
 	book_destroy(feed->book);
 	if (feed->latency != NULL)
 		memory_free(feed->latency, sizeof(*feed->latency));
@@ -1121,6 +1141,9 @@ void feed_stats_fill(const struct feed *feed, struct fh_stats_feed *out)
 	out->feed_delay_negative = feed->latency != NULL ? feed->latency->feed_delay_negative : 0;
 	out->feed_delay_out_of_range = feed->latency != NULL ? feed->latency->feed_delay_out_of_range : 0;
 	feed_recovery_stats_fill(&out->recovery, feed);
+	publisher_states_counts(&feed->instrument_states,
+				(uint8_t)__atomic_load_n(&feed->recovery_rx.state, __ATOMIC_RELAXED),
+				__atomic_load_n(&feed->book->instruments_count, __ATOMIC_RELAXED), out->instruments);
 	/*
 	 * What must be seen while fhd runs, not only in its exit report: the book's
 	 * capacity refusals (a session larger than the config), snapshot holds that

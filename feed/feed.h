@@ -98,6 +98,7 @@ struct feed {
 	bool capacity_exceeded;		/* the book refused something since it was last emptied: STALE */
 	uint64_t capacity_seen;		/* the book's refusals (orders, levels, instruments full) seen so far */
 	struct decoder_stats snapshot_stats;	/* messages of snapshots (not in `messages`) */
+	struct publisher_states instrument_states;	/* each instrument's own book state (its books' instruments_max) */
 	struct feed_recovery_rx recovery_rx;	/* book state and recovery counters (RX lcore) */
 	struct feed_recovery_io recovery_io __attribute__((aligned(64)));	/* (recovery worker) */
 } __attribute__((aligned(64)));
@@ -231,6 +232,17 @@ const struct feed_route *feed_set_packet_handle(struct feed_set *set, const uint
  */
 void feed_book_state_set(struct feed *feed, uint8_t state, uint8_t reason, uint64_t first,
 			 uint64_t count);
+
+/*
+ * Sets instrument `index`'s own book state (enum fh_book_state), beside the feed's,
+ * for `reason` (enum fh_book_reason) about its sequence numbers first..first+count-1
+ * (0, 0: none): for a venue whose losses name instruments (fh_event.h, "Per
+ * instrument"). When publishing, BOOK_STATE naming it and the flags of every later
+ * event about it. Nothing if its state is already that. index: an instrument the book
+ * defines. RX lcore, inside a packet or between packets; bounded, allocates nothing.
+ */
+void feed_instrument_state_set(struct feed *feed, uint32_t index, uint8_t state, uint8_t reason,
+			       uint64_t first, uint64_t count);
 
 /* Runs every feed's reorder-window clock (call when the lcore is idle). */
 void feed_set_expire(struct feed_set *set, uint64_t now_ns);

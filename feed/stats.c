@@ -234,7 +234,8 @@ static void stats_label_write(FILE *out, const char *value)
 }
 
 /*
- * The book's refusals (one family, by what ran out), each line's counters, and the
+ * The book's refusals (one family, by what ran out), the instruments per book state,
+ * each line's counters, and the
  * ports' counters with fhd's pool_low.
  */
 static void stats_prometheus_refusals_write(FILE *out, const struct fh_stats_segment *seg)
@@ -264,6 +265,12 @@ static void stats_prometheus_refusals_write(FILE *out, const struct fh_stats_seg
 			"fh_book_refused_total{feed=\"%s\",what=\"levels\"} %" PRIu64 "\n", f->name,
 			f->instruments_full, f->name, f->orders_full, f->name, f->levels_full);
 	}
+	fprintf(out, "# HELP fh_instruments Instruments the feed's books define, by the book state their events "
+		"carry (the worse of the feed's and the instrument's own).\n# TYPE fh_instruments gauge\n");
+	for (uint32_t i = 0; i < seg->feeds_count; i++)
+		for (unsigned st = 0; st < FH_BOOK_STATES; st++)
+			fprintf(out, "fh_instruments{feed=\"%s\",state=\"%s\"} %" PRIu64 "\n", seg->feeds[i].name,
+				fh_book_state_name(st), seg->feeds[i].instruments[st]);
 	for (size_t c = 0; c < FH_STATS_LINE_COUNTERS; c++) {
 		const struct fh_stats_line_counter *lc = &fh_stats_line_counters[c];
 

@@ -313,3 +313,16 @@ void pub_conflated_clear(struct pub_conflated *view, uint32_t first, uint32_t co
 		pub_conflated_own_reset(view, s);
 	}
 }
+
+void pub_conflated_instrument_state_set(struct pub_conflated *view, uint32_t slot, uint8_t state)
+{
+	struct conflated_entry *e;
+
+	assert(state < FH_BOOK_STATES);
+	if (slot >= view->slots)
+		return;
+	e = pub_conflated_entry(view, slot);
+	pub_conflated_write_begin(view, slot, e);
+	e->state = state;
+	pub_conflated_write_end(view, slot, e);
+}

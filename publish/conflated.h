@@ -160,6 +160,13 @@ static inline void pub_conflated_state_set(struct pub_conflated *view, uint8_t f
 	__atomic_store_n(&view->header->feed_state[feed], state, __ATOMIC_RELEASE);
 }
 
+/*
+ * Shows an instrument's own book state in its slot's entry (kept through clears and
+ * rewrites until set again): inside the entry's seqlock, so a reader pairs it with
+ * the levels written after it. Same ordering rule as pub_conflated_state_set.
+ */
+void pub_conflated_instrument_state_set(struct pub_conflated *view, uint32_t slot, uint8_t state);
+
 /* Marks slots [first, first + count) empty (a new session cleared the books); also makes a view's first use. */
 void pub_conflated_clear(struct pub_conflated *view, uint32_t first, uint32_t count);
 

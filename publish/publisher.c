@@ -4,7 +4,10 @@
 #include "publish/publisher.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <string.h>
+
+#include "book/util/memory.h"
 
 void publisher_init(struct publisher *pub, struct pub_ring *ring, uint8_t feed, uint64_t tsc_hz)
 {
@@ -14,6 +17,42 @@ void publisher_init(struct publisher *pub, struct pub_ring *ring, uint8_t feed, 
 	pub->views = PUBLISHER_VIEWS_ALL;
 	pub->generation = 1;	/* hash slots of generation 0 are free */
 	pub->ns_per_tsc_q32 = clock_tsc_q32(tsc_hz);
+}
+
+int publisher_states_make(struct publisher_states *states, uint32_t instruments_max)
+{
+	memset(states, 0, sizeof(*states));
+	states->state = memory_alloc(instruments_max > 0 ? instruments_max : 1);
+	if (states->state == NULL)
+		return -ENOMEM;
+	states->instruments_max = instruments_max;
+	return 0;
+}
+
+void publisher_states_free(struct publisher_states *states)
+{
+	if (states->state != NULL)
+		memory_free(states->state, states->instruments_max > 0 ? states->instruments_max : 1);
+	memset(states, 0, sizeof(*states));
+}
+
+void publisher_states_set(struct publisher *pub, const struct publisher_states *states,
+			  const struct book *book)
+{
+	assert(states == NULL || book != NULL);
+	pub->states = states;
+	pub->book = book;
+}
+
+uint8_t publisher_instrument_flags(const struct publisher *pub, uint32_t key)
+{
+	int32_t index = book_instrument_find(pub->book, key);
+	uint8_t own;
+
+	if (index < 0 || (uint32_t)index >= pub->states->instruments_max)
+		return pub->state_flags;	/* an event about no instrument the book holds */
+	own = (uint8_t)(pub->states->state[index] << FH_FLAG_BOOK_SHIFT);
+	return own > pub->state_flags ? own : pub->state_flags;
 }
 
 void publisher_view_set(struct publisher *pub, struct pub_conflated *view, uint32_t slot_base,
@@ -558,23 +597,43 @@ void publisher_cleared(struct publisher *pub)
 	assert(pub->levels_count == 0 && pub->instruments_count == 0);
 }
 
-void publisher_book_state(struct publisher *pub, uint8_t state, uint8_t reason, uint64_t first,
-			  uint64_t count)
+/* BOOK_STATE about instrument `key` (0: the feed) in `scope` (enum fh_book_scope). */
+static void publisher_state_event(struct publisher *pub, uint32_t key, uint8_t scope, uint8_t state,
+				  uint8_t reason, uint64_t first, uint64_t count)
 {
-	struct fh_event *e;
+	struct fh_event *e = publisher_claim(pub, FH_EVENT_BOOK_STATE, key, FH_SIDE_NONE, 0);
 
-	assert(state < FH_BOOK_STATES && reason < FH_BOOK_REASONS);
-	assert(pub->levels_count == 0 && pub->instruments_count == 0);	/* between packets */
-	pub->state_flags = (uint8_t)(state << FH_FLAG_BOOK_SHIFT);
-	e = publisher_claim(pub, FH_EVENT_BOOK_STATE, 0, FH_SIDE_NONE, 0);
+	assert(state < FH_BOOK_STATES && reason < FH_BOOK_REASONS && scope < FH_BOOK_SCOPES);
 	memset(&e->body, 0, sizeof(e->body));
 	e->body.state.state = state;
 	e->body.state.reason = reason;
+	e->body.state.scope = scope;
 	e->body.state.first = first;
 	e->body.state.count = count;
 	publisher_commit(pub, e);
+}
+
+void publisher_book_state(struct publisher *pub, uint8_t state, uint8_t reason, uint64_t first,
+			  uint64_t count)
+{
+	assert(state < FH_BOOK_STATES);
+	assert(pub->levels_count == 0 && pub->instruments_count == 0);	/* between packets */
+	pub->state_flags = (uint8_t)(state << FH_FLAG_BOOK_SHIFT);
+	publisher_state_event(pub, 0, FH_BOOK_SCOPE_FEED, state, reason, first, count);
 	if (pub->view != NULL)
 		pub_conflated_state_set(pub->view, pub->feed, state);
+}
+
+void publisher_instrument_state(struct publisher *pub, uint32_t index, uint8_t state, uint8_t reason,
+				uint64_t first, uint64_t count)
+{
+	assert(pub->states != NULL && index < pub->states->instruments_max &&
+	       pub->states->state[index] == state);	/* the caller changed it first */
+	assert(index < pub->book->instruments_count);	/* an instrument the book defines */
+	publisher_state_event(pub, pub->book->instruments[index].key, FH_BOOK_SCOPE_INSTRUMENT, state,
+			      reason, first, count);
+	if (pub->view != NULL)
+		pub_conflated_instrument_state_set(pub->view, pub->slot_base + index, state);
 }
 
 /* The clears: BOOK_RECOVERED per defined instrument, naming it. */

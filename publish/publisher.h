@@ -81,6 +81,72 @@ struct publisher_slot {
 	uint8_t kind;			/* a side (level) or BOOK_SIDES (instrument) */
 };
 
+/*
+ * The book state of each instrument of a feed, beside the feed's own (fh_event.h, "Per
+ * instrument"): for a venue whose losses name instruments. Sized from the book's
+ * instruments_max at start and allocated then (publisher_states_make); a change is a
+ * store and two counts. The feed owns it (its stats read the counts from another
+ * thread: whole 64-bit stores); its publisher reads it for every event's flags.
+ */
+struct publisher_states {
+	uint8_t *state;			/* by book index: enum fh_book_state (0: OK) */
+	uint32_t instruments_max;
+	uint32_t marked;		/* instruments whose own state is not OK */
+	uint64_t count[FH_BOOK_STATES];	/* instruments by own state; [FH_BOOK_OK] unkept (0) */
+};
+
+/* Allocates (prefaulted, all OK) the states of instruments_max instruments. 0 or -ENOMEM. */
+int publisher_states_make(struct publisher_states *states, uint32_t instruments_max);
+
+/* Frees what publisher_states_make gave; a zeroed struct is left alone. */
+void publisher_states_free(struct publisher_states *states);
+
+/*
+ * Sets instrument `index`'s own state; true if it changed (the counts follow). index
+ * must be below instruments_max (the book's bound: an index the book gave).
+ */
+static inline bool publisher_states_change(struct publisher_states *states, uint32_t index, uint8_t state)
+{
+	uint8_t was;
+
+	assert(index < states->instruments_max && state < FH_BOOK_STATES);
+	was = states->state[index];
+	if (was == state)
+		return false;
+	states->state[index] = state;
+	if (was != FH_BOOK_OK)
+		__atomic_store_n(&states->count[was], states->count[was] - 1, __ATOMIC_RELAXED);
+	if (state != FH_BOOK_OK)
+		__atomic_store_n(&states->count[state], states->count[state] + 1, __ATOMIC_RELAXED);
+	states->marked = (uint32_t)(states->count[FH_BOOK_RECOVERING] + states->count[FH_BOOK_STALE]);
+	assert(states->marked <= states->instruments_max);
+	return true;
+}
+
+/*
+ * The `defined` instruments by state as their events carry it (the worse of the feed's
+ * `feed_state` and each one's own), into out[FH_BOOK_STATES]. Another thread may call
+ * it: it reads the counts whole, and clamps what a change in flight could skew.
+ */
+static inline void publisher_states_counts(const struct publisher_states *states, uint8_t feed_state,
+					   uint64_t defined, uint64_t out[FH_BOOK_STATES])
+{
+	uint64_t own[FH_BOOK_STATES], marked;
+
+	own[FH_BOOK_RECOVERING] = __atomic_load_n(&states->count[FH_BOOK_RECOVERING], __ATOMIC_RELAXED);
+	own[FH_BOOK_STALE] = __atomic_load_n(&states->count[FH_BOOK_STALE], __ATOMIC_RELAXED);
+	own[FH_BOOK_STALE] = own[FH_BOOK_STALE] < defined ? own[FH_BOOK_STALE] : defined;
+	marked = own[FH_BOOK_RECOVERING] + own[FH_BOOK_STALE];
+	if (marked > defined)
+		own[FH_BOOK_RECOVERING] = defined - own[FH_BOOK_STALE], marked = defined;
+	own[FH_BOOK_OK] = defined - marked;
+	for (int s = 0; s < FH_BOOK_STATES; s++)
+		out[s] = 0;
+	/* An instrument at or below the feed's state shows the feed's. */
+	for (int s = 0; s < FH_BOOK_STATES; s++)
+		out[s > feed_state ? s : feed_state] += own[s];
+}
+
 struct publisher {
 	struct pub_ring *ring;
 	uint8_t feed;			/* feed index in events */
@@ -100,6 +166,7 @@ struct publisher {
 	struct pub_conflated *view;	/* NULL: no conflated view */
 	uint32_t slot_base;		/* this feed's first slot in the view */
 	const struct book *book;	/* the feed's books */
+	const struct publisher_states *states;	/* per instrument; NULL: the feed's state alone */
 	uint64_t flushes_early;		/* packets published in parts (scratch full) */
 	uint32_t generation;		/* of the pending scratch; hash slots of others are free */
 	bool named_first;		/* an instrument was made pending by its name, not a level */
@@ -113,6 +180,14 @@ struct publisher {
 /* Adds the conflated view: the feed's instruments use slots slot_base + index. */
 void publisher_view_set(struct publisher *pub, struct pub_conflated *view, uint32_t slot_base,
 			const struct book *book);
+
+/*
+ * Gives the publisher the feed's per-instrument states (book: the feed's books, whose
+ * keys events name): from now on an event about an instrument carries the worse of
+ * the feed's state and the instrument's own.
+ */
+void publisher_states_set(struct publisher *pub, const struct publisher_states *states,
+			  const struct book *book);
 
 /* Sets up a feed's publisher on an RX lcore's ring; tsc_hz: the TSC frequency. Both views. */
 void publisher_init(struct publisher *pub, struct pub_ring *ring, uint8_t feed, uint64_t tsc_hz);
@@ -144,6 +219,14 @@ static inline void publisher_packet_begin(struct publisher *pub, uint64_t rx_ts_
 	assert(pub->levels_count == 0 && pub->instruments_count == 0);	/* the last packet ended */
 }
 
+/*
+ * The flags of an event about instrument `key` when some instrument holds a state of
+ * its own: the worse of the feed's and the instrument's (the flag bits are the state
+ * shifted, so the worse is the larger). Out of line: only venues that hold
+ * per-instrument states, and only while one is not OK, come here.
+ */
+uint8_t publisher_instrument_flags(const struct publisher *pub, uint32_t key);
+
 /* A claimed event with the common fields filled; publisher_commit sends it. */
 static inline struct fh_event *publisher_claim(struct publisher *pub, uint8_t type,
 					       uint32_t instrument, uint8_t side,
@@ -154,7 +237,9 @@ static inline struct fh_event *publisher_claim(struct publisher *pub, uint8_t ty
 	e->type = type;
 	e->side = side;
 	e->feed = pub->feed;
-	e->flags = pub->state_flags;	/* every event says what the books are worth */
+	/* Every event says what its books are worth. */
+	e->flags = pub->states == NULL || pub->states->marked == 0 ? pub->state_flags :
+		   publisher_instrument_flags(pub, instrument);
 	e->instrument = instrument;
 	e->exchange_ts_ns = exchange_ts_ns;
 	e->rx_ts_ns = pub->rx_ts_ns;
@@ -229,6 +314,19 @@ static inline void publisher_state_mark(struct publisher *pub, uint8_t state)
 
 void publisher_book_state(struct publisher *pub, uint8_t state, uint8_t reason, uint64_t first,
 			  uint64_t count);
+
+/*
+ * Instrument `index`'s own state changed to `state` (the caller changed it in the
+ * states given to publisher_states_set) because of `reason`, concerning its sequence
+ * numbers first..first+count-1 (0, 0: none): BOOK_STATE scope INSTRUMENT naming it
+ * now, carrying its state (the worse of the feed's and its own) in its flags like
+ * every later event about it; and its conflated entry shows its own state. Inside a
+ * packet or between packets: what the packet changed of the instrument is published
+ * at its end with the new state. Store the worse state before writing the book past
+ * a loss, OK only once the instrument's book is whole again (and republished).
+ */
+void publisher_instrument_state(struct publisher *pub, uint32_t index, uint8_t state, uint8_t reason,
+				uint64_t first, uint64_t count);
 
 /*
  * The books are to be taken afresh from `book` (a snapshot was applied): for every

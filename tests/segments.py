@@ -22,10 +22,11 @@ HEADER = 4096
 # struct fh_stats_feed: name, counters, rates, 4 latencies (640 bytes), then struct
 # fh_stats_recovery (36 uint64: book_state, the RX lcore's 22, the worker's 10, the arbiter's 2 and
 # configured), then
-# 12 uint64 (book refusals, snapshot counters, bad_sequence and kernel_dropped per line);
+# 15 uint64 (book refusals, snapshot counters, bad_sequence and kernel_dropped per line,
+# instruments per book state);
 # after the 16 feeds,
 # ports_count, a spare word and 8 ports of a name and 5 uint64
-FEED = 640 + 36 * 8 + 12 * 8
+FEED = 640 + 36 * 8 + 15 * 8
 PORTS = 8 + 8 * (32 + 5 * 8)
 
 
@@ -99,7 +100,7 @@ def stats(opt):
     feeds = opt.get("feeds", 1)
     out = bytearray(176 + 16 * FEED + PORTS)  # struct fh_stats_segment: header, 16 feeds, ports
     updated = opt.get("updated_ns", time.time_ns())
-    struct.pack_into("<QIIQQQII", out, 0, STATS_MAGIC, opt.get("version", 6), feeds, opt.get("seq", 2),
+    struct.pack_into("<QIIQQQII", out, 0, STATS_MAGIC, opt.get("version", 7), feeds, opt.get("seq", 2),
                      opt.get("pid", 1), updated, opt.get("interval_ms", 1000), opt.get("state", 1))
     for k, kind in enumerate((b"rx_to_publish_packet", b"rx_to_publish_message", b"feed_delay",
                                b"processing")):

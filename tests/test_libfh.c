@@ -289,6 +289,23 @@ static void test_view(void)
 	CHECK(fh_top_read(c, 2, &top) == 0 && top.feed == 255 && top.state == 77);
 	live->feed_state[0] = FH_BOOK_OK;
 	CHECK(fh_top_read(c, 1, &top) == 0 && top.state == FH_BOOK_OK);
+	printf("C3: an entry's own state (issue 23): the worse of it and its feed's, that entry alone\n");
+	{
+		uint8_t own = FH_BOOK_RECOVERING;
+		off_t at = CONFLATED_HEADER_SIZE + 1 * 192 + (off_t)offsetof(struct conflated_entry, state);
+
+		fd = shm_open(view_name, O_RDWR, 0);
+		CHECK(fd >= 0 && pwrite(fd, &own, 1, at) == 1);
+		CHECK(fh_top_read(c, 1, &top) == 0 && top.state == FH_BOOK_RECOVERING);
+		CHECK(fh_top_read(c, 0, &top) == 0 && top.feed == 0 && top.state == FH_BOOK_OK);
+		live->feed_state[0] = FH_BOOK_STALE;
+		CHECK(fh_top_read(c, 1, &top) == 0 && top.state == FH_BOOK_STALE);
+		live->feed_state[0] = FH_BOOK_OK;
+		own = FH_BOOK_OK;
+		CHECK(pwrite(fd, &own, 1, at) == 1);
+		CHECK(fh_top_read(c, 1, &top) == 0 && top.state == FH_BOOK_OK);
+		close(fd);
+	}
 	munmap(live, CONFLATED_HEADER_SIZE);
 	fh_detach(c);
 	shm_unlink(view_name);

@@ -76,6 +76,24 @@ sys.exit(not (f["instruments_full"] == int(sys.argv[2]) and f["bad_sequence"] ==
               and s["ports"][0]["name"] == "itch-faults.pcap"))
 ' "$TMP/stat.json" "$report"
 
+# Instruments per book state (issue 23): ITCH holds whole-feed states, so every
+# instrument is at the feed's book_state; fh stat's text, JSON and Prometheus agree.
+python3 - "$TMP/stat.txt" "$TMP/stat.json" "$TMP/out/fh.prom" <<'EOF'
+import json, re, sys
+text = re.search(r'^  instruments: ok ([0-9]+)  recovering ([0-9]+)  stale ([0-9]+)$', open(sys.argv[1]).read(), re.M)
+feed = json.load(open(sys.argv[2]))['feeds'][0]
+prom = dict(re.findall(r'^fh_instruments\{feed="itch",state="([a-z]+)"\} ([0-9]+)$', open(sys.argv[3]).read(), re.M))
+states = ['ok', 'recovering', 'stale']
+want = [int(text.group(i + 1)) for i in range(3)] if text else None
+ok = (want is not None and [feed['instruments'][s] for s in states] == want
+      and [int(prom.get(s, -1)) for s in states] == want and sum(want) > 0
+      and want[states.index(feed['book_state'])] == sum(want))
+print('instruments per state: text %r, JSON %r, Prometheus %r, book_state %s'
+      % (want, feed.get('instruments'), prom, feed['book_state']))
+sys.exit(0 if ok else 1)
+EOF
+check "fh stat and Prometheus: instruments per state agree, all at the feed's book_state" [ $? = 0 ]
+
 # One vocabulary: every counter of fhd's exit report (its book_state and group lines)
 # is in fh stat's text under the same word with the same value, in fh stat --json, and
 # in Prometheus as fh_<group>_<word>_total (or no suffix: a gauge; _seconds for a

@@ -417,6 +417,95 @@ static void test_book_state(void)
 	CHECK(test_type_is(test_next(), FH_EVENT_BOOK_STATE));
 }
 
+/* An add on instrument `key` (made if new) as the decoder would report it. */
+static void test_add_key(uint32_t key, uint64_t ref, enum book_side side, int64_t price, uint32_t shares)
+{
+	struct book_result result;
+	int32_t index = book_instrument_get(book, key, 4);
+	struct decoded_message d = { .applied = true, .instrument_key = key,
+				     .instrument_defined = -1, .order = DECODED_ORDER_ADDED,
+				     .ref = ref, .book = &result, .exchange_ts_ns = ref };
+
+	CHECK(index >= 0 && book_order_add(book, index, ref, side, price, shares, &result) == 0);
+	publisher_message(&pub, book, &d);
+}
+
+/*
+ * Per-instrument states: one instrument RECOVERING while another flows. Its events
+ * (orders, levels, top) carry RECOVERING, the other's OK, END_OF_PACKET the feed's OK;
+ * BOOK_STATE scope INSTRUMENT names it; its view entry holds its state, the other's
+ * not; a feed STALE overrides both (the worse); back to OK, every flag clear.
+ */
+static void test_instrument_state(void)
+{
+	struct publisher_states states;
+	const struct fh_event *e;
+	uint32_t recovering = 0, ok = 0, ends = 0;
+	int32_t other;
+
+	test_setup(PUBLISHER_VIEWS_ALL);
+	other = book_instrument_get(book, TEST_KEY + 1, 4);
+	CHECK(other == 1);
+	CHECK(publisher_states_make(&states, book->instruments_max) == 0);
+	publisher_states_set(&pub, &states, book);
+	CHECK(!publisher_states_change(&states, (uint32_t)other, FH_BOOK_OK));
+	CHECK(publisher_states_change(&states, (uint32_t)other, FH_BOOK_RECOVERING));
+	CHECK(states.marked == 1 && states.count[FH_BOOK_RECOVERING] == 1);
+	publisher_instrument_state(&pub, (uint32_t)other, FH_BOOK_RECOVERING, FH_BOOK_REASON_RECOVERING, 5, 2);
+	e = test_next();
+	CHECK(test_type_is(e, FH_EVENT_BOOK_STATE) && fh_event_state_instrument(e) &&
+	      e->instrument == TEST_KEY + 1 && fh_event_book_state(e) == FH_BOOK_RECOVERING &&
+	      e->body.state.state == FH_BOOK_RECOVERING && e->body.state.reason == FH_BOOK_REASON_RECOVERING &&
+	      e->body.state.first == 5 && e->body.state.count == 2);
+	CHECK(view.header->feed_state[0] == FH_BOOK_OK);
+	CHECK(pub_conflated_entry(&view, (uint32_t)other)->state == FH_BOOK_RECOVERING &&
+	      pub_conflated_entry(&view, (uint32_t)instrument)->state == FH_BOOK_OK);
+	publisher_packet_begin(&pub, 1, 0);
+	test_add_key(TEST_KEY, 1, BOOK_SIDE_BID, 100, 10);
+	test_add_key(TEST_KEY + 1, 2, BOOK_SIDE_BID, 200, 10);
+	test_add_key(TEST_KEY, 3, BOOK_SIDE_ASK, 110, 10);
+	publisher_packet_end(&pub, 3);
+	while ((e = test_next()) != NULL) {
+		if (e->type == FH_EVENT_END_OF_PACKET) {
+			ends++;
+			CHECK(e->flags == 0);
+		} else if (e->instrument == TEST_KEY + 1) {
+			recovering++;
+			CHECK(fh_event_book_state(e) == FH_BOOK_RECOVERING);
+		} else {
+			ok++;
+			CHECK(e->instrument == TEST_KEY && e->flags == 0);
+		}
+	}
+	/* Its add, level, top; the other's two adds, two levels, top. */
+	CHECK(recovering == 3 && ok == 5 && ends == 1);
+	/* The feed STALE: the worse of the two, both instruments. */
+	publisher_book_state(&pub, FH_BOOK_STALE, FH_BOOK_REASON_LOST, 9, 1);
+	CHECK(test_next() != NULL);
+	publisher_packet_begin(&pub, 2, 0);
+	test_add_key(TEST_KEY, 4, BOOK_SIDE_BID, 99, 1);
+	test_add_key(TEST_KEY + 1, 5, BOOK_SIDE_BID, 199, 1);
+	publisher_packet_end(&pub, 5);
+	while ((e = test_next()) != NULL)
+		CHECK(fh_event_book_state(e) == FH_BOOK_STALE);
+	publisher_book_state(&pub, FH_BOOK_OK, FH_BOOK_REASON_NEW_SESSION, 0, 0);
+	e = test_next();
+	CHECK(test_type_is(e, FH_EVENT_BOOK_STATE) && !fh_event_state_instrument(e) && e->instrument == 0);
+	/* Back to OK: the instrument's BOOK_STATE says so, and nothing is flagged. */
+	CHECK(publisher_states_change(&states, (uint32_t)other, FH_BOOK_OK) && states.marked == 0 &&
+	      states.count[FH_BOOK_RECOVERING] == 0);
+	publisher_instrument_state(&pub, (uint32_t)other, FH_BOOK_OK, FH_BOOK_REASON_SNAPSHOT, 0, 0);
+	e = test_next();
+	CHECK(test_type_is(e, FH_EVENT_BOOK_STATE) && fh_event_state_instrument(e) && e->flags == 0 &&
+	      e->instrument == TEST_KEY + 1 && e->body.state.reason == FH_BOOK_REASON_SNAPSHOT);
+	CHECK(pub_conflated_entry(&view, (uint32_t)other)->state == FH_BOOK_OK);
+	test_packet_adds(10, BOOK_SIDE_BID, 98, 1);
+	while ((e = test_next()) != NULL)
+		CHECK(e->flags == 0);
+	publisher_states_set(&pub, NULL, book);
+	publisher_states_free(&states);
+}
+
 #define TEST_INSTRUMENTS 3
 #define TEST_ORDERS 40
 #define TEST_LEVELS_MAX 64
@@ -862,6 +951,7 @@ static void test_packet_model(uint64_t seed)
 int main(int argc, char **argv)
 {
 	test_book_state();
+	test_instrument_state();
 	test_book_recovered(PUBLISHER_VIEWS_ALL);
 	test_book_recovered(PUBLISHER_VIEW_ORDERS);
 	test_book_recovered(PUBLISHER_VIEW_LEVELS);

@@ -148,6 +148,40 @@ static void stats_refusals_check(struct stats *s, struct feed *feed, const char 
 	CHECK(lines_with(prometheus, "fh_port_pool_low_total{port=\"a\\\"b\\\\c\"} 7006\n") == 1);
 }
 
+/*
+ * Issue 23: instruments per book state, each at the worse of the feed's and its own:
+ * four instruments, one RECOVERING and one STALE of their own, under a feed OK, then
+ * RECOVERING; the segment and fh_instruments{feed,state} say so.
+ */
+static void stats_instruments_check(struct stats *s, struct feed *feed, const char *prometheus)
+{
+	const struct fh_stats_feed *seg = &s->segment->feeds[0];
+
+	for (uint32_t key = 1; key <= 4; key++)
+		CHECK(book_instrument_get(feed->book, key, 4) == (int32_t)key - 1);
+	feed_book_state_set(feed, FEED_BOOK_OK, FH_BOOK_REASON_NEW_SESSION, 0, 0);
+	feed_instrument_state_set(feed, 1, FEED_BOOK_RECOVERING, FH_BOOK_REASON_RECOVERING, 5, 1);
+	feed_instrument_state_set(feed, 2, FEED_BOOK_STALE, FH_BOOK_REASON_LOST, 6, 1);
+	stats_tick(s, 1800000000ull, false);
+	CHECK(seg->instruments[FH_BOOK_OK] == 2 && seg->instruments[FH_BOOK_RECOVERING] == 1 &&
+	      seg->instruments[FH_BOOK_STALE] == 1);
+	CHECK(lines_with(prometheus, "# TYPE fh_instruments gauge\n") == 1);
+	CHECK(lines_with(prometheus, "fh_instruments{feed=\"itch\",state=\"ok\"} 2\n") == 1);
+	CHECK(lines_with(prometheus, "fh_instruments{feed=\"itch\",state=\"recovering\"} 1\n") == 1);
+	CHECK(lines_with(prometheus, "fh_instruments{feed=\"itch\",state=\"stale\"} 1\n") == 1);
+	feed_book_state_set(feed, FEED_BOOK_RECOVERING, FH_BOOK_REASON_RECOVERING, 7, 1);
+	stats_tick(s, 1900000000ull, false);
+	CHECK(seg->instruments[FH_BOOK_OK] == 0 && seg->instruments[FH_BOOK_RECOVERING] == 3 &&
+	      seg->instruments[FH_BOOK_STALE] == 1);
+	CHECK(lines_with(prometheus, "fh_instruments{feed=\"itch\",state=\"recovering\"} 3\n") == 1);
+	feed_book_state_set(feed, FEED_BOOK_OK, FH_BOOK_REASON_RECOVERED, 7, 1);
+	feed_instrument_state_set(feed, 1, FEED_BOOK_OK, FH_BOOK_REASON_SNAPSHOT, 0, 0);
+	feed_instrument_state_set(feed, 2, FEED_BOOK_OK, FH_BOOK_REASON_SNAPSHOT, 0, 0);
+	stats_tick(s, 1950000000ull, false);
+	CHECK(seg->instruments[FH_BOOK_OK] == 4 && seg->instruments[FH_BOOK_RECOVERING] == 0 &&
+	      seg->instruments[FH_BOOK_STALE] == 0);
+}
+
 int main(void)
 {
 	static struct cfg cfg;
@@ -195,6 +229,8 @@ int main(void)
 	stats_recovery_check(&s, feeds[0], cfg.stats.prometheus_file);
 	printf("book refusals, snapshot counters, bad_sequence and ports: segment and Prometheus\n");
 	stats_refusals_check(&s, feeds[0], cfg.stats.prometheus_file);
+	printf("instruments per book state: segment and Prometheus\n");
+	stats_instruments_check(&s, feeds[0], cfg.stats.prometheus_file);
 	stats_tick(&s, 2000000000ull, true);
 	CHECK(s.segment->state == FH_STATS_STATE_STOPPED && s.segment->seq == s.seq);
 

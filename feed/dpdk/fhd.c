@@ -713,6 +713,7 @@ static int fhd_publish_setup(const struct cfg *cfg, struct rx_lcore *const *rx,
 			publisher_init(&publishers[index], &rings[i], index, rte_get_tsc_hz());
 			publisher_views_set(&publishers[index], feed->cfg->publish_views);
 			publisher_view_set(&publishers[index], &views[i], slots, feed->book);
+			publisher_states_set(&publishers[index], &feed->instrument_states, feed->book);
 			slots += feed->cfg->book.instruments_max;
 			feed->pub = &publishers[index];
 		}

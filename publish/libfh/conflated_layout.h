@@ -51,7 +51,8 @@ struct conflated_entry {
 	uint8_t feed;
 	uint8_t used;		/* 0: the slot holds no instrument */
 	uint8_t price_decimals;
-	uint8_t reserved;
+	uint8_t state;		/* the instrument's own book state (enum fh_book_state;
+				 * a reader shows the worse of it and feed_state) */
 	uint32_t bid_count;	/* levels filled below, best first */
 	uint32_t ask_count;
 	char symbol[16];

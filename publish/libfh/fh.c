@@ -377,6 +377,7 @@ int fh_top_read(struct fh_consumer *c, uint32_t slot, struct fh_top *top)
 	for (int attempt = 0; attempt < 1000; attempt++) {
 		uint64_t before = __atomic_load_n(&e->version, __ATOMIC_ACQUIRE), after;
 		uint32_t nb, na;
+		uint8_t own;
 
 		if (before & 1)
 			continue;
@@ -404,7 +405,10 @@ int fh_top_read(struct fh_consumer *c, uint32_t slot, struct fh_top *top)
 		top->bid_count = nb;
 		top->ask_count = na;
 		/* Between the copy and the check (conflated_layout.h says why). */
+		own = __atomic_load_n(&e->state, __ATOMIC_RELAXED);
 		top->state = __atomic_load_n(&c->view->feed_state[top->feed], __ATOMIC_ACQUIRE);
+		if (own > top->state)	/* the worse of the feed's and the instrument's own */
+			top->state = own;
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		after = __atomic_load_n(&e->version, __ATOMIC_RELAXED);
 		if (after == before)

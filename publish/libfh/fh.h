@@ -55,7 +55,7 @@ extern "C" {
 
 /* The release of these headers; the Makefile takes FH_VERSION and the soname from here. */
 #define FH_VERSION_MAJOR 0
-#define FH_VERSION_MINOR 2
+#define FH_VERSION_MINOR 3
 #define FH_VERSION_PATCH 0
 #define FH_VERSION_TEXT_(x) #x
 #define FH_VERSION_TEXT(x) FH_VERSION_TEXT_(x)
@@ -143,7 +143,8 @@ struct fh_top {
 	uint32_t bid_count, ask_count;	/* best first */
 	struct fh_top_level bids[FH_TOP_DEPTH_MAX];
 	struct fh_top_level asks[FH_TOP_DEPTH_MAX];
-	uint8_t state;			/* the feed's book state (enum fh_book_state) as of this copy */
+	uint8_t state;			/* the instrument's book state (enum fh_book_state) as of
+					   this copy: the worse of its feed's and its own */
 };
 
 /*
@@ -201,8 +202,9 @@ uint32_t fh_top_slots(struct fh_consumer *consumer);
  * A consistent copy of slot `slot`: 0, -ENOENT (no instrument in it), or -EAGAIN (it
  * kept changing under us; try again). The counts are clamped to the view's depth;
  * the other fields are as the producer wrote them (check instrument before using it
- * as an index). state is the feed's book state: never OK for an entry written after
- * a loss the books have not recovered from.
+ * as an index). state is the instrument's book state (the worse of its feed's and its
+ * own, fh_event.h): never OK for an entry written after a loss the books have not
+ * recovered from.
  */
 int fh_top_read(struct fh_consumer *consumer, uint32_t slot, struct fh_top *top);
 

@@ -18,7 +18,7 @@
  * feeds[].publish.views): without `orders` no ORDER_* events, without `levels` no
  * LEVEL_CHANGED, TOP_OF_BOOK or conflated view entries.
  *
- * Book state. Every event carries its feed's book state as it was when the event was
+ * Book state. Every event carries its book state as it was when the event was
  * published, in two flag bits (fh_event_book_state): OK, the books follow the session
  * without a hole; RECOVERING, a hole is being filled (nothing past it is published
  * until it is, so what was published is right but behind); STALE, messages were
@@ -35,10 +35,20 @@
  * (levels view), then one END_OF_PACKET (last_seq 0, messages 0); a BOOK_STATE ok
  * follows when the books are whole. A consumer that applies events alone (clear on
  * BOOK_CLEARED and BOOK_RECOVERED, apply the rest) ends with fhd's books.
+ *
+ * Per instrument. A venue whose losses name instruments (CME MDP3, by RptSeq) holds a
+ * state per instrument beside the feed's: one instrument RECOVERING while the others
+ * flow. An event about an instrument carries the worse of its feed's state and its
+ * own; an event about none (END_OF_PACKET, GAP) the feed's. A change of an
+ * instrument's own state is a BOOK_STATE with body.state.scope
+ * FH_BOOK_SCOPE_INSTRUMENT naming it in `instrument` (its flags: the instrument's
+ * state, as ever the worse of the two); a feed's change has scope FH_BOOK_SCOPE_FEED
+ * and instrument 0. ITCH holds whole-feed states only (scope FEED always).
  */
 #ifndef FH_PUBLISH_FH_EVENT_H
 #define FH_PUBLISH_FH_EVENT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /*
@@ -82,7 +92,8 @@ enum fh_event_type {
 					   after its LEVEL_CHANGED and TOP_OF_BOOK events */
 	FH_EVENT_STOP = 13,		/* fhd stops cleanly; nothing follows from this generation */
 	FH_EVENT_BOOK_CLEARED = 14,	/* a new session or a failed snapshot: every book of the feed is empty */
-	FH_EVENT_BOOK_STATE = 15,	/* body.state: the feed's book state changed */
+	FH_EVENT_BOOK_STATE = 15,	/* body.state: the feed's (scope FEED) or the named
+					   instrument's (scope INSTRUMENT) book state changed */
 	FH_EVENT_TYPES
 };
 
@@ -93,8 +104,8 @@ enum fh_event_flag {
 	FH_FLAG_TRADE_NON_DISPLAYED = 1 << 1,	/* against a non-displayed order (ITCH 'P') */
 	FH_FLAG_TRADE_EXECUTION = 1 << 2,	/* execution of a displayed order (ITCH 'E'/'C') */
 	FH_FLAG_TRADE_MASK = 7,
-	FH_FLAG_BOOK_RECOVERING = 1 << 6,	/* on every event: the feed's books are recovering */
-	FH_FLAG_BOOK_STALE = 1 << 7,		/* on every event: the feed's books may be wrong */
+	FH_FLAG_BOOK_RECOVERING = 1 << 6,	/* on every event: its books are recovering */
+	FH_FLAG_BOOK_STALE = 1 << 7,		/* on every event: its books may be wrong */
 	FH_FLAG_BOOK_MASK = FH_FLAG_BOOK_RECOVERING | FH_FLAG_BOOK_STALE,
 };
 
@@ -109,6 +120,13 @@ enum fh_book_state {
 FH_STATIC_ASSERT(FH_FLAG_BOOK_RECOVERING == FH_BOOK_RECOVERING << FH_FLAG_BOOK_SHIFT &&
 	       FH_FLAG_BOOK_STALE == FH_BOOK_STALE << FH_FLAG_BOOK_SHIFT,
 	       "the flag bits are the state, shifted");
+
+/* What a BOOK_STATE is about (body.state.scope). */
+enum fh_book_scope {
+	FH_BOOK_SCOPE_FEED = 0,		/* the whole feed (instrument 0) */
+	FH_BOOK_SCOPE_INSTRUMENT = 1,	/* the instrument the event names, alone */
+	FH_BOOK_SCOPES
+};
 
 /* Why a feed's book state changed (BOOK_STATE body.state.reason). */
 enum fh_book_reason {
@@ -188,9 +206,11 @@ struct fh_event {
 			uint64_t reserved;
 		} gap;
 		struct {
-			uint8_t state;		/* enum fh_book_state, as of this event */
+			uint8_t state;		/* enum fh_book_state, as of this event (scope
+						   INSTRUMENT: the instrument's own state) */
 			uint8_t reason;		/* enum fh_book_reason */
-			uint8_t reserved[6];
+			uint8_t scope;		/* enum fh_book_scope (0.3; before, 0: the feed) */
+			uint8_t reserved[5];
 			uint64_t first;		/* the exchange sequence numbers concerned, */
 			uint64_t count;		/* first..first+count-1 (0, 0: none) */
 		} state;
@@ -205,10 +225,19 @@ struct fh_event {
 
 FH_STATIC_ASSERT(sizeof(struct fh_event) == 64, "an event is one cache line");
 
-/* The feed's book state when the event was published (enum fh_book_state). */
+/*
+ * The book state of the event's instrument when the event was published (the worse of
+ * its feed's and its own; an event about no instrument: the feed's).
+ */
 static inline enum fh_book_state fh_event_book_state(const struct fh_event *e)
 {
 	return FH_CAST(enum fh_book_state, (e->flags & FH_FLAG_BOOK_MASK) >> FH_FLAG_BOOK_SHIFT);
+}
+
+/* True if a BOOK_STATE is about the instrument it names alone, not the whole feed. */
+static inline bool fh_event_state_instrument(const struct fh_event *e)
+{
+	return e->type == FH_EVENT_BOOK_STATE && e->body.state.scope == FH_BOOK_SCOPE_INSTRUMENT;
 }
 
 /*

@@ -21,10 +21,11 @@ extern "C" {
 #endif
 
 #define FH_STATS_MAGIC 0x3154415453484646ull	/* "FFHSTAT1" little-endian */
-#define FH_STATS_VERSION 6	/* 3: book refusals, snapshot and bad_sequence counters, ports;
+#define FH_STATS_VERSION 7	/* 3: book refusals, snapshot and bad_sequence counters, ports;
 				 * 4: which recovery a feed has, replies won, joins unrecovered;
 				 * 5: a fourth latency, processing;
-				 * 6: kernel_dropped per line */
+				 * 6: kernel_dropped per line;
+				 * 7: instruments per book state */
 #define FH_STATS_FEEDS_MAX 16
 #define FH_STATS_LATENCIES 4
 #define FH_STATS_NAME_MAX 32
@@ -88,6 +89,12 @@ struct fh_stats_feed {
 	uint64_t snapshots_unconfirmed;	/* snapshots refused: no line reached them in time */
 	uint64_t bad_sequence[FH_STATS_LINES];	/* per line: a jump ahead no line confirmed, dropped */
 	uint64_t kernel_dropped[FH_STATS_LINES];	/* per line: the kernel port's socket overflowed */
+	/*
+	 * The instruments the books define, by book state (enum fh_book_state): each at
+	 * the worse of the feed's state and its own (fh_event.h, "Per instrument"), as
+	 * its events say. A whole-feed venue (ITCH) has them all at book_state.
+	 */
+	uint64_t instruments[FH_BOOK_STATES];
 };
 
 /* A port's own counters, and fhd's count of times the packet pool ran low while polling it. */

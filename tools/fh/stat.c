@@ -143,6 +143,19 @@ static void stat_refusals_print(const struct fh_stats_feed *f, bool json)
 	}
 }
 
+/*
+ * The instruments per book state (the worse of the feed's and each one's own). Text:
+ * "  instruments: ok N  recovering N  stale N"; JSON "instruments":{"ok":N,...}.
+ */
+static void stat_instruments_print(const struct fh_stats_feed *f, bool json)
+{
+	printf(json ? ",\"instruments\":{" : "  instruments:");
+	for (unsigned st = 0; st < FH_BOOK_STATES; st++)
+		printf(json ? "%s\"%s\":%" PRIu64 : "%s%s %" PRIu64, st == 0 ? (json ? "" : " ") : (json ? "," : "  "),
+		       fh_book_state_name(st), f->instruments[st]);
+	printf(json ? "}" : "\n");
+}
+
 /* The ports' counters: pool_low beside no_mbuf (not every driver counts a missing mbuf). */
 static void stat_ports_print(const struct fh_stats_segment *s, bool json)
 {
@@ -193,6 +206,7 @@ static void stat_json(const struct fh_stats_segment *s)
 			stat_latency_json(s->latency_names[k], &f->total[k], k + 1 < FH_STATS_LATENCIES);
 		printf("}");
 		stat_recovery_print(f, true);
+		stat_instruments_print(f, true);
 		stat_refusals_print(f, true);
 		printf("}");
 	}
@@ -238,6 +252,7 @@ static void stat_table(const struct fh_stats_segment *s)
 		       f->packets, f->messages, f->gaps, f->gap_messages, f->duplicates, f->dropped,
 		       f->skipped_messages, f->journal_dropped);
 		stat_recovery_print(f, false);
+		stat_instruments_print(f, false);
 		stat_refusals_print(f, false);
 		if (f->feed_delay_negative > 0 || f->feed_delay_out_of_range > 0)
 			printf("  feed_delay not timed (clocks disagree): negative %" PRIu64 "  out_of_range %" PRIu64

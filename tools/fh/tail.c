@@ -431,6 +431,12 @@ static void tail_event_print(const struct fh_consumer *c, const struct fh_event 
 			printf(" first %" PRIu64 " count %" PRIu64, e->body.gap.first, e->body.gap.count);
 		break;
 	case FH_EVENT_BOOK_STATE:
+		/* One instrument's own state (fh_event.h, "Per instrument"): it is named; a feed's is as ever. */
+		if (json && fh_event_state_instrument(e))
+			printf(",\"scope\":\"instrument\",\"symbol\":\"%s\",\"instrument\":%u,\"own\":\"%s\"", symbol,
+			       e->instrument, cli_book_state_name(e->body.state.state));
+		else if (fh_event_state_instrument(e))
+			printf(" instrument %s (%u)", symbol, e->instrument);
 		if (json)
 			printf(",\"reason\":\"%s\",\"first\":%" PRIu64 ",\"count\":%" PRIu64,
 			       fh_book_reason_name(e->body.state.reason), e->body.state.first, e->body.state.count);
