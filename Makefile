@@ -53,6 +53,7 @@ pc_libs = $(shell pkg-config --libs $(1) 2>/dev/null)
 # the journal's writer (publish/journal/) and the config. Unit tests, fuzz targets and
 # benchmarks link exactly these.
 CORE_SRC := book/util/memory.c book/util/hist.c book/util/logline.c book/order_table.c book/book.c \
+	book/mdp3/security_map.c book/mdp3/level_book.c book/mdp3/order_book.c book/mdp3/mdp3_book.c \
 	decoders/decoder.c decoders/nasdaq/moldudp64.c decoders/nasdaq/itch50.c decoders/cme_mdp3/mdp3_sbe.c \
 	decoders/nasdaq/moldudp64_request.c decoders/nasdaq/glimpse.c decoders/nasdaq/soupbin.c \
 	feed/packet.c feed/igmp.c feed/arbiter.c feed/feed.c feed/stats.c feed/recovery.c feed/recovery_worker.c feed/preflight.c \
