@@ -16,6 +16,7 @@
 #include "book/mdp3/mdp3_book.h"
 #include "book/util/memory.h"
 #include "tests/check.h"
+#include "tests/mdp3_build.h"
 
 #define P(units) ((int64_t)(units) * 1000000000ll)	/* a whole price as a PRICE9 mantissa */
 
@@ -353,6 +354,133 @@ static void test_snapshot_and_dump(void)
 	define(book, 21, "AAA", 0, 0, 'D');
 	CHECK(strcmp(dump(book, 0), "f #3 S 0.123456789 1 0\nf ZZZ B -2.000000000 0 0\n") == 0);
 	CHECK(strcmp(dump(book, 2), "") == 0 && mdp3_book_check(book));
+	mdp3_book_destroy(book);
+}
+
+/* Walks a built packet: every 46/47 entry and order, or every 52 entry, applied as the feed will. */
+static void apply_packet(struct mdp3_book *book, const struct build *b)
+{
+	struct mdp3_stats stats = { 0 };
+	struct mdp3_packet packet;
+	struct mdp3_message m;
+	struct mdp3_md_entry e, reference;
+	struct mdp3_order o;
+	struct mdp3_snapshot snapshot;
+
+	CHECK(mdp3_packet_open(&packet, b->b, b->n, &stats) == 0);
+	while (mdp3_packet_next(&packet, &stats, &m)) {
+		uint32_t entries = m.template_id == MDP3_ORDER_BOOK ? 0 : mdp3_md_entries(&m);
+		int32_t i = -1;
+
+		if (m.template_id == MDP3_SNAPSHOT) {
+			CHECK(mdp3_snapshot_read(&m, &snapshot, &stats));
+			i = mdp3_book_instrument_get(book, snapshot.security_id);
+			mdp3_book_snapshot_begin(book, i);
+		}
+
+		for (uint32_t k = 0; k < entries; k++) {
+			CHECK(mdp3_md_entry_read(&m, k, &e, &stats));
+			if (m.template_id == MDP3_SNAPSHOT) {
+				mdp3_book_snapshot_entry(book, i, &e);
+			} else {
+				mdp3_book_entry_apply(book, mdp3_book_instrument_get(book, e.security_id), &e);
+			}
+		}
+		for (uint32_t k = 0; m.template_id != MDP3_SNAPSHOT && k < mdp3_orders(&m); k++) {
+			CHECK(mdp3_order_read(&m, k, &o, &stats));
+			if (m.template_id == MDP3_ORDER_BOOK)
+				mdp3_book_order_apply(book, mdp3_book_instrument_get(book, o.security_id), &o, NULL);
+			else if (mdp3_book_order_reference(book, &m, &o, &reference, &stats))
+				mdp3_book_order_apply(book, mdp3_book_instrument_get(book, reference.security_id), &o,
+						      &reference);
+		}
+	}
+	CHECK(stats.messages > 0 && stats.bad_length == 0 && stats.bad_field == 0 && stats.bad_framing == 0);
+}
+
+/* A 46 book entry (cme-mdp3.md §5: 32 bytes, v9). */
+static void put_book_entry(uint8_t *e, int64_t price, int32_t size, int32_t security_id, int32_t orders,
+			   uint8_t level, uint8_t action, char type)
+{
+	put64(e + 0, (uint64_t)price);
+	put32(e + 8, (uint32_t)size);
+	put32(e + 12, (uint32_t)security_id);
+	put32(e + 16, 1);
+	put32(e + 20, (uint32_t)orders);
+	e[24] = level;
+	e[25] = action;
+	e[26] = (uint8_t)type;
+}
+
+/* A 46 order entry (24 bytes) naming NoMDEntries entry `reference`. */
+static void put_book_order(uint8_t *e, uint64_t id, uint64_t priority, int32_t qty, uint8_t reference, uint8_t action)
+{
+	put64(e + 0, id);
+	put64(e + 8, priority);
+	put32(e + 16, (uint32_t)qty);
+	e[20] = reference;
+	e[21] = action;
+}
+
+static void test_from_wire(void)
+{
+	struct mdp3_book *book = make_book(8, 16, 10, 2);
+	struct build b;
+	uint8_t *e;
+
+	printf("decoded 46, 47 and 52 messages applied to the books\n");
+	/* 46: a bid, an offer and an implied bid; orders naming the bid, the offer, the implied one. */
+	packet_begin(&b, 1, 0);
+	message_begin(&b, 11, 46, 1, 9);
+	e = group3(&b, 32, 3);
+	put_book_entry(e, 4500250000000, 10, 77, 2, 1, 0, '0');
+	put_book_entry(e + 32, 4500500000000, 5, 77, 1, 1, 0, '1');
+	put_book_entry(e + 64, 4500000000000, 3, 77, INT32_MAX, 1, 0, 'E');
+	e = group8(&b, 24, 4);
+	put_book_order(e, 1001, 5, 10, 1, 0);
+	put_book_order(e + 24, 1002, UINT64_MAX, 5, 2, 0);
+	put_book_order(e + 48, 1003, 1, 3, 3, 0);
+	put_book_order(e + 72, 1004, 1, 3, 4, 0);
+	message_end(&b);
+	/* 47: order 1001 updated (quantity up, priority 9). */
+	message_begin(&b, 11, 47, 1, 9);
+	e = group3(&b, 40, 1);
+	put64(e + 0, 1001);
+	put64(e + 8, 9);
+	put64(e + 16, 4500250000000);
+	put32(e + 24, 12);
+	put32(e + 28, 77);
+	e[32] = 1;
+	e[33] = '0';
+	message_end(&b);
+	apply_packet(book, &b);
+	CHECK(strcmp(dump(book, 0), "f #77 B 4500.250000000 10 2\nf #77 S 4500.500000000 5 1\n") == 0);
+	CHECK(strcmp(dump(book, 1), "f #77 B 4500.000000000 3 0\n") == 0);
+	CHECK(strcmp(dump(book, 2), "f #77 B 4500.250000000 12 9 1001\nf #77 S 4500.500000000 5 - 1002\n") == 0);
+	CHECK(book->stats.bad_reference == 2);
+	/* 52 for SecurityID 77: the bid at level 1, an offer at level 2 (level 1 empty). */
+	packet_begin(&b, 1, 0);
+	e = message_begin(&b, 59, 52, 1, 9);
+	put32(e + 8, 77);
+	put64(e + 35, (uint64_t)INT64_MAX);
+	put64(e + 43, (uint64_t)INT64_MAX);
+	put64(e + 51, (uint64_t)INT64_MAX);
+	e = group3(&b, 22, 2);
+	put64(e, 4499750000000);
+	put32(e + 8, 7);
+	put32(e + 12, 3);
+	e[16] = 1;
+	e[21] = '0';
+	put64(e + 22, 4501000000000);
+	put32(e + 30, 1);
+	put32(e + 34, 1);
+	e[38] = 2;
+	e[43] = '1';
+	message_end(&b);
+	apply_packet(book, &b);
+	CHECK(strcmp(dump(book, 0), "f #77 B 4499.750000000 7 3\nf #77 S 4501.000000000 1 1\n") == 0);
+	CHECK(strcmp(dump(book, 1), "") == 0);
+	CHECK(mdp3_book_check(book));
 	mdp3_book_destroy(book);
 }
 
@@ -749,6 +877,7 @@ int main(int argc, char **argv)
 	test_implied();
 	test_orders();
 	test_snapshot_and_dump();
+	test_from_wire();
 	test_check_catches();
 	test_random_differential(seed, 200000);
 	test_random_differential(seed ^ 0x5eed, 200000);
