@@ -422,6 +422,16 @@ static void put_book_order(uint8_t *e, uint64_t id, uint64_t priority, int32_t q
 	e[21] = action;
 }
 
+/* A 52 entry (22 bytes). */
+static void put_snapshot_entry(uint8_t *e, int64_t price, int32_t size, int32_t orders, uint8_t level, char type)
+{
+	put64(e, (uint64_t)price);
+	put32(e + 8, (uint32_t)size);
+	put32(e + 12, (uint32_t)orders);
+	e[16] = level;
+	e[21] = (uint8_t)type;
+}
+
 static void test_from_wire(void)
 {
 	struct mdp3_book *book = make_book(8, 16, 10, 2);
@@ -466,16 +476,8 @@ static void test_from_wire(void)
 	put64(e + 43, (uint64_t)INT64_MAX);
 	put64(e + 51, (uint64_t)INT64_MAX);
 	e = group3(&b, 22, 2);
-	put64(e, 4499750000000);
-	put32(e + 8, 7);
-	put32(e + 12, 3);
-	e[16] = 1;
-	e[21] = '0';
-	put64(e + 22, 4501000000000);
-	put32(e + 30, 1);
-	put32(e + 34, 1);
-	e[38] = 2;
-	e[43] = '1';
+	put_snapshot_entry(e, 4499750000000, 7, 3, 1, '0');
+	put_snapshot_entry(e + 22, 4501000000000, 1, 1, 2, '1');
 	message_end(&b);
 	apply_packet(book, &b);
 	CHECK(strcmp(dump(book, 0), "f #77 B 4499.750000000 7 3\nf #77 S 4501.000000000 1 1\n") == 0);
