@@ -54,7 +54,7 @@ pc_libs = $(shell pkg-config --libs $(1) 2>/dev/null)
 # benchmarks link exactly these.
 CORE_SRC := book/util/memory.c book/util/hist.c book/util/logline.c book/order_table.c book/book.c \
 	book/mdp3/security_map.c book/mdp3/level_book.c book/mdp3/order_book.c book/mdp3/mdp3_book.c \
-	decoders/decoder.c decoders/nasdaq/moldudp64.c decoders/nasdaq/itch50.c decoders/cme_mdp3/mdp3_sbe.c \
+	decoders/decoder.c decoders/nasdaq/moldudp64.c decoders/nasdaq/itch50.c decoders/cme_mdp3/mdp3_sbe.c decoders/cme_mdp3/mdp3_apply.c \
 	decoders/nasdaq/moldudp64_request.c decoders/nasdaq/glimpse.c decoders/nasdaq/soupbin.c \
 	feed/packet.c feed/igmp.c feed/arbiter.c feed/feed.c feed/stats.c feed/recovery.c feed/recovery_worker.c feed/preflight.c \
 	publish/shm_segment.c publish/ring.c publish/conflated.c publish/publisher.c publish/output_file.c \

@@ -4,7 +4,8 @@
  * the proportions below) over many instruments, each update valid for the book it
  * meets (prices between their neighbours, levels within MarketDepth 10), is generated
  * in memory by driving a book, then applied to fresh books several times: each update
- * finds its instrument by SecurityID and goes through mdp3_book_entry_apply. As a
+ * finds its instrument by SecurityID and goes through mdp3_apply_entry (the decoder's
+ * mapping of a 46 entry) into the book. As a
  * reference in the same run, the same level changes (a level set, or removed, by price;
  * one pushed past the depth removed too) go through book/book.c's book_level_set, the
  * ITCH book's price-level path. Prints the best pass of each and the ratio; never fails
@@ -17,6 +18,7 @@
 #include "book/book.h"
 #include "book/mdp3/mdp3_book.h"
 #include "book/util/clock.h"
+#include "decoders/cme_mdp3/mdp3_apply.h"
 
 #define BENCH_PASSES 5
 #define BENCH_DEPTH 10
@@ -131,7 +133,7 @@ static uint32_t bench_generate(struct mdp3_book *book, uint32_t instruments, str
 						      .orders = u->action == MDP3_ACTION_CHANGE ? u->orders : 0 };
 	}
 	bench_entry(u, &e);
-	if (mdp3_book_entry_apply(book, i, &e) != 0) {
+	if (mdp3_apply_entry(book, i, &e) != 0) {
 		fprintf(stderr, "bench-mdp3-book: the generator made an update the book refused\n");
 		exit(1);
 	}
@@ -179,7 +181,7 @@ int main(int argc, char **argv)
 			bench_entry(&stream[k], &e);
 			i = mdp3_book_instrument_find(book, e.security_id);
 
-			refused += mdp3_book_entry_apply(book, i, &e) != 0;
+			refused += mdp3_apply_entry(book, i, &e) != 0;
 		}
 		ns = clock_monotonic_ns() - start;
 		best = ns < best ? ns : best;

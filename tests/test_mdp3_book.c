@@ -1,6 +1,7 @@
 /*
- * test_mdp3_book: the CME MDP 3.0 books (book/mdp3/) against cases worked by hand from
- * docs/cme-mdp3.md §7.2-7.4 and book-dump.md's MDP3 section, then mdp3_book_check
+ * test_mdp3_book: the CME MDP 3.0 books (book/mdp3/), fed through the decoder's
+ * mdp3_apply, against cases worked by hand from docs/cme-mdp3.md §7.2-7.4 and
+ * book-dump.md's MDP3 section, decoded 46/47/52 messages, then mdp3_book_check
  * shown to refuse each kind of corruption, then a seeded random differential run
  * against a naive model kept in this file (per side a plain array of depth slots
  * shifted by memmove, an update out of price order found by sorting-check of the whole
@@ -15,6 +16,7 @@
 
 #include "book/mdp3/mdp3_book.h"
 #include "book/util/memory.h"
+#include "decoders/cme_mdp3/mdp3_apply.h"
 #include "tests/check.h"
 #include "tests/mdp3_build.h"
 
@@ -48,7 +50,7 @@ static int apply(struct mdp3_book *book, int32_t i, char type, uint8_t action, u
 {
 	struct mdp3_md_entry e = level_entry(type, action, level, price, size, orders);
 
-	return mdp3_book_entry_apply(book, i, &e);
+	return mdp3_apply_entry(book, i, &e);
 }
 
 /* A 47 entry. */
@@ -62,7 +64,7 @@ static int order(struct mdp3_book *book, int32_t i, uint8_t action, char type, u
 		.entry_type = type,
 	};
 
-	return mdp3_book_order_apply(book, i, &o, NULL);
+	return mdp3_apply_order(book, i, &o, NULL);
 }
 
 static const char *dump(struct mdp3_book *book, int kind)
@@ -88,7 +90,7 @@ static void define(struct mdp3_book *book, int32_t security_id, const char *symb
 				     .update_action = action };
 
 	memcpy(d.symbol, symbol, strlen(symbol));
-	CHECK(mdp3_book_definition_apply(book, &d) == 0);
+	CHECK(mdp3_apply_definition(book, &d) == 0);
 }
 
 /* A book of 8 instruments and 16 orders with one instrument defined, *i its index. */
@@ -114,9 +116,9 @@ static void test_refusals(void)
 	CHECK(mdp3_book_create(&bad) == NULL);
 	CHECK(apply(book, i, '0', MDP3_ACTION_NEW, 1, P(100), 5, 1) == 0);
 	null_price.present &= ~(uint32_t)MDP3_HAS_PRICE;
-	CHECK(mdp3_book_entry_apply(book, i, &null_price) == -EINVAL && book->stats.null_price == 1);
+	CHECK(mdp3_apply_entry(book, i, &null_price) == -EINVAL && book->stats.null_price == 1);
 	null_price.action = MDP3_ACTION_CHANGE;
-	CHECK(mdp3_book_entry_apply(book, i, &null_price) == -EINVAL && book->stats.null_price == 2);
+	CHECK(mdp3_apply_entry(book, i, &null_price) == -EINVAL && book->stats.null_price == 2);
 	CHECK(apply(book, i, '0', MDP3_ACTION_NEW, 0, P(99), 5, 1) == -EINVAL);
 	CHECK(apply(book, i, '0', MDP3_ACTION_NEW, 11, P(99), 5, 1) == -EINVAL);
 	CHECK(apply(book, i, '0', MDP3_ACTION_DELETE, 11, 0, 0, 0) == -EINVAL);
@@ -299,7 +301,7 @@ static void test_orders(void)
 				    "f #301 S 11.000000000 1 - 1\n") == 0);
 	CHECK(order(book, i, MDP3_ACTION_DELETE, '0', 1, 0, 0, UINT64_MAX) == 0);
 	/* 46's order entry takes side and price from the entry its ReferenceID names. */
-	CHECK(mdp3_book_order_apply(book, j, &by_ref, &ref) == 0);
+	CHECK(mdp3_apply_order(book, j, &by_ref, &ref) == 0);
 	CHECK(strcmp(dump(book, 2), "f #300 B 9.000000000 4 120 2\nf #301 S 7.000000000 2 - 5\n"
 				    "f #301 S 11.000000000 1 - 1\n") == 0);
 	/* Update of an unknown order adds it (counted); at capacity it is refused. */
@@ -309,7 +311,7 @@ static void test_orders(void)
 	/* A null price is never a level, nor an order's. */
 	by_ref.present &= ~(uint32_t)MDP3_HAS_REFERENCE;
 	by_ref.entry_type = '0';
-	CHECK(mdp3_book_order_apply(book, i, &by_ref, NULL) == -EINVAL && book->stats.null_price == 1);
+	CHECK(mdp3_apply_order(book, i, &by_ref, NULL) == -EINVAL && book->stats.null_price == 1);
 	CHECK(mdp3_book_check(book) && book->orders.count == 3);
 	/* A channel reset empties the books and keeps the instruments. */
 	mdp3_book_clear(book);
@@ -334,19 +336,19 @@ static void test_snapshot_and_dump(void)
 	CHECK(apply(book, a, '0', MDP3_ACTION_NEW, 1, P(1), 1, 1) == 0);
 	mdp3_book_snapshot_begin(book, a);
 	e = level_entry('1', MDP3_ACTION_NEW, 2, P(-1) - 500000000, 3, 2);
-	CHECK(mdp3_book_snapshot_entry(book, a, &e) == 0);
+	CHECK(mdp3_apply_snapshot_entry(book, a, &e) == 0);
 	e = level_entry('1', MDP3_ACTION_NEW, 1, P(-1), 4, 1);
-	CHECK(mdp3_book_snapshot_entry(book, a, &e) == -EINVAL && book->stats.out_of_order == 1);
+	CHECK(mdp3_apply_snapshot_entry(book, a, &e) == -EINVAL && book->stats.out_of_order == 1);
 	e = level_entry('0', MDP3_ACTION_NEW, 1, P(-2), 5, 2);
 	e.present &= ~(uint32_t)(MDP3_HAS_ORDERS | MDP3_HAS_SIZE);
-	CHECK(mdp3_book_snapshot_entry(book, b, &e) == 0);
+	CHECK(mdp3_apply_snapshot_entry(book, b, &e) == 0);
 	e.present &= ~(uint32_t)MDP3_HAS_LEVEL;
-	CHECK(mdp3_book_snapshot_entry(book, b, &e) == -EINVAL);
+	CHECK(mdp3_apply_snapshot_entry(book, b, &e) == -EINVAL);
 	e = level_entry('6', MDP3_ACTION_NEW, 1, P(4), 5, 2);
-	CHECK(mdp3_book_snapshot_entry(book, c, &e) == 0);
+	CHECK(mdp3_apply_snapshot_entry(book, c, &e) == 0);
 	CHECK(apply(book, c, '1', MDP3_ACTION_NEW, 1, 123456789, 1, 0) == 0);
 	mdp3_book_order_snapshot_begin(book, a);
-	CHECK(mdp3_book_order_snapshot_entry(book, a, &o) == 0);
+	CHECK(mdp3_apply_order(book, a, &o, NULL) == 0);
 	/* By symbol (byte order), #SecurityID first ('#' < 'A'); a null order count prints 0. */
 	CHECK(strcmp(dump(book, 0), "f #3 S 0.123456789 1 0\nf AAA S -1.500000000 3 2\nf ZZZ B -2.000000000 0 0\n") == 0);
 	CHECK(strcmp(dump(book, 2), "f AAA S -2.000000000 1 3 4\n") == 0);
@@ -381,17 +383,17 @@ static void apply_packet(struct mdp3_book *book, const struct build *b)
 		for (uint32_t k = 0; k < entries; k++) {
 			CHECK(mdp3_md_entry_read(&m, k, &e, &stats));
 			if (m.template_id == MDP3_SNAPSHOT) {
-				mdp3_book_snapshot_entry(book, i, &e);
+				mdp3_apply_snapshot_entry(book, i, &e);
 			} else {
-				mdp3_book_entry_apply(book, mdp3_book_instrument_get(book, e.security_id), &e);
+				mdp3_apply_entry(book, mdp3_book_instrument_get(book, e.security_id), &e);
 			}
 		}
 		for (uint32_t k = 0; m.template_id != MDP3_SNAPSHOT && k < mdp3_orders(&m); k++) {
 			CHECK(mdp3_order_read(&m, k, &o, &stats));
 			if (m.template_id == MDP3_ORDER_BOOK)
-				mdp3_book_order_apply(book, mdp3_book_instrument_get(book, o.security_id), &o, NULL);
-			else if (mdp3_book_order_reference(book, &m, &o, &reference, &stats))
-				mdp3_book_order_apply(book, mdp3_book_instrument_get(book, reference.security_id), &o,
+				mdp3_apply_order(book, mdp3_book_instrument_get(book, o.security_id), &o, NULL);
+			else if (mdp3_apply_order_reference(book, &m, &o, &reference, &stats))
+				mdp3_apply_order(book, mdp3_book_instrument_get(book, reference.security_id), &o,
 						      &reference);
 		}
 	}
@@ -786,7 +788,7 @@ static void test_random_differential(uint64_t seed, int ops)
 			struct mdp3_definition d = { .security_id = 5000 + n * 13, .depth = depth, .implied_depth = implied,
 						     .update_action = 'M', .symbol = "S" };
 
-			CHECK(mdp3_book_definition_apply(book, &d) == 0);
+			CHECK(mdp3_apply_definition(book, &d) == 0);
 			if (depth >= 1)
 				naive_depth(&naive_mbp[n], depth > NAIVE_DEPTH_MAX ? NAIVE_DEPTH_MAX : depth);
 			if (implied >= 1)
@@ -794,7 +796,7 @@ static void test_random_differential(uint64_t seed, int ops)
 		} else if (r < 8) {
 			struct mdp3_md_entry e = level_entry('J', 0, 0, 0, 0, 0);
 
-			CHECK(mdp3_book_entry_apply(book, n, &e) == 0);
+			CHECK(mdp3_apply_entry(book, n, &e) == 0);
 			memset(naive_mbp[n].side, 0, sizeof(naive_mbp[n].side));
 			memset(naive_implied[n].side, 0, sizeof(naive_implied[n].side));
 			naive_instrument_orders_clear(n);

@@ -115,36 +115,50 @@ static uint8_t mdp3_book_depth_of(struct mdp3_book *book, int8_t wire, uint8_t c
 	return (uint8_t)wire;
 }
 
-int mdp3_book_definition_apply(struct mdp3_book *book, const struct mdp3_definition *definition)
+int mdp3_book_definition_set(struct mdp3_book *book, int32_t security_id, const char *symbol, uint32_t len,
+			     int8_t depth, int8_t implied_depth)
 {
-	int32_t index = mdp3_book_instrument_get(book, definition->security_id);
+	int32_t index = mdp3_book_instrument_get(book, security_id);
 	struct mdp3_instrument *instrument;
-	uint32_t len = MDP3_BOOK_SYMBOL_MAX;
 
 	if (index < 0)
 		return -ENOSPC;
 	instrument = &book->instruments[index];
-	if (definition->update_action == 'D') {
-		instrument->defined = 0;
-		instrument->symbol_len = 0;
-		level_book_clear(&instrument->mbp);
-		level_book_clear(&instrument->implied);
-		level_book_depth_set(&instrument->mbp, mdp3_book_depth_default(book));
-		level_book_depth_set(&instrument->implied, mdp3_book_implied_depth_default(book));
-		order_book_instrument_clear(&book->orders, (uint32_t)index);
-		return 0;
-	}
-	while (len > 0 && (definition->symbol[len - 1] == '\0' || definition->symbol[len - 1] == ' '))
+	if (len > MDP3_BOOK_SYMBOL_MAX)
+		len = MDP3_BOOK_SYMBOL_MAX;
+	while (len > 0 && (symbol[len - 1] == '\0' || symbol[len - 1] == ' '))
 		len--;
-	memcpy(instrument->symbol, definition->symbol, len);
+	memcpy(instrument->symbol, symbol, len);
 	instrument->symbol_len = (uint8_t)len;
 	instrument->defined = 1;
-	level_book_depth_set(&instrument->mbp, mdp3_book_depth_of(book, definition->depth, instrument->mbp.depth,
-								   book->depth_max));
+	level_book_depth_set(&instrument->mbp, mdp3_book_depth_of(book, depth, instrument->mbp.depth, book->depth_max));
 	level_book_depth_set(&instrument->implied,
-			     mdp3_book_depth_of(book, definition->implied_depth, instrument->implied.depth,
-						book->implied_depth_max));
+			     mdp3_book_depth_of(book, implied_depth, instrument->implied.depth, book->implied_depth_max));
 	return 0;
+}
+
+int mdp3_book_definition_delete(struct mdp3_book *book, int32_t security_id)
+{
+	int32_t index = mdp3_book_instrument_get(book, security_id);
+	struct mdp3_instrument *instrument;
+
+	if (index < 0)
+		return -ENOSPC;
+	instrument = &book->instruments[index];
+	instrument->defined = 0;
+	instrument->symbol_len = 0;
+	mdp3_book_instrument_clear(book, index);
+	level_book_depth_set(&instrument->mbp, mdp3_book_depth_default(book));
+	level_book_depth_set(&instrument->implied, mdp3_book_implied_depth_default(book));
+	return 0;
+}
+
+void mdp3_book_instrument_clear(struct mdp3_book *book, int32_t instrument)
+{
+	assert(instrument >= 0 && (uint32_t)instrument < book->instruments_count);
+	level_book_clear(&book->instruments[instrument].mbp);
+	level_book_clear(&book->instruments[instrument].implied);
+	order_book_instrument_clear(&book->orders, (uint32_t)instrument);
 }
 
 /* Counts a level_book refusal; -EINVAL for any. */
@@ -157,68 +171,39 @@ static int mdp3_book_refused(struct mdp3_book *book, int rc)
 	return -EINVAL;
 }
 
-/* The level book and side an entry type names, or NULL. */
-static struct level_book *mdp3_book_levels_of(struct mdp3_instrument *instrument, char type,
-					      enum book_side *side)
+static struct level_book *mdp3_book_levels(struct mdp3_book *book, int32_t instrument, enum mdp3_book_kind kind)
 {
-	switch (type) {
-	case '0':
-	case '1':
-		*side = type == '0' ? BOOK_SIDE_BID : BOOK_SIDE_ASK;
-		return &instrument->mbp;
-	case 'E':
-	case 'F':
-		*side = type == 'E' ? BOOK_SIDE_BID : BOOK_SIDE_ASK;
-		return &instrument->implied;
-	default:
-		return NULL;
-	}
+	assert(instrument >= 0 && (uint32_t)instrument < book->instruments_count);
+	return kind == MDP3_BOOK_IMPLIED ? &book->instruments[instrument].implied : &book->instruments[instrument].mbp;
 }
 
-int mdp3_book_entry_apply(struct mdp3_book *book, int32_t instrument, const struct mdp3_md_entry *entry)
+int mdp3_book_level_apply(struct mdp3_book *book, int32_t instrument, enum mdp3_book_kind kind,
+			  enum book_side side, const struct mdp3_book_update *update)
 {
-	struct mdp3_instrument *in;
-	struct level_book *levels;
-	enum book_side side;
-	uint64_t shares = entry->present & MDP3_HAS_SIZE ? entry->size : 0;
-	uint32_t orders = entry->present & MDP3_HAS_ORDERS ? entry->orders : 0;
+	struct level_book *levels = mdp3_book_levels(book, instrument, kind);
 	int rc = 0;
 
-	assert(instrument >= 0 && (uint32_t)instrument < book->instruments_count);
-	in = &book->instruments[instrument];
-	if (entry->entry_type == 'J') {
-		/* Book reset (§7.2): all three books of the instrument. */
-		level_book_clear(&in->mbp);
-		level_book_clear(&in->implied);
-		order_book_instrument_clear(&book->orders, (uint32_t)instrument);
-		book->stats.book_resets++;
-		return 0;
-	}
-	levels = mdp3_book_levels_of(in, entry->entry_type, &side);
-	if (levels == NULL) {
-		book->stats.other_type++;
-		return 0;
-	}
-	switch (entry->action) {
-	case MDP3_ACTION_NEW:
-	case MDP3_ACTION_CHANGE:
-	case MDP3_ACTION_OVERLAY:
-		if (!(entry->present & MDP3_HAS_PRICE)) {
+	switch (update->action) {
+	case MDP3_BOOK_NEW:
+	case MDP3_BOOK_CHANGE:
+	case MDP3_BOOK_OVERLAY:
+		if (!update->has_price) {
 			book->stats.null_price++;
 			return -EINVAL;
 		}
-		rc = entry->action == MDP3_ACTION_NEW
-			     ? level_book_new(levels, side, entry->level, entry->price, shares, orders)
-			     : level_book_change(levels, side, entry->level, entry->price, shares, orders);
+		rc = update->action == MDP3_BOOK_NEW
+			     ? level_book_new(levels, side, update->level, update->price, update->shares, update->orders)
+			     : level_book_change(levels, side, update->level, update->price, update->shares,
+						 update->orders);
 		break;
-	case MDP3_ACTION_DELETE:
-		rc = level_book_delete(levels, side, entry->level);
+	case MDP3_BOOK_DELETE:
+		rc = level_book_delete(levels, side, update->level);
 		break;
-	case MDP3_ACTION_DELETE_THRU:
+	case MDP3_BOOK_DELETE_THRU:
 		level_book_delete_thru(levels, side);
 		break;
-	case MDP3_ACTION_DELETE_FROM:
-		level_book_delete_from(levels, side, entry->level);
+	case MDP3_BOOK_DELETE_FROM:
+		level_book_delete_from(levels, side, update->level);
 		break;
 	default:
 		book->stats.bad_action++;
@@ -230,72 +215,57 @@ int mdp3_book_entry_apply(struct mdp3_book *book, int32_t instrument, const stru
 	return 0;
 }
 
-bool mdp3_book_order_reference(struct mdp3_book *book, const struct mdp3_message *message,
-			       const struct mdp3_order *order, struct mdp3_md_entry *reference,
-			       struct mdp3_stats *stats)
+void mdp3_book_snapshot_begin(struct mdp3_book *book, int32_t instrument)
 {
-	if (!(order->present & MDP3_HAS_REFERENCE) || order->reference_id == 0 ||
-	    order->reference_id > mdp3_md_entries(message) ||
-	    !mdp3_md_entry_read(message, order->reference_id - 1u, reference, stats) ||
-	    (reference->entry_type != '0' && reference->entry_type != '1')) {
-		book->stats.bad_reference++;
-		return false;
-	}
-	return true;
+	level_book_clear(mdp3_book_levels(book, instrument, MDP3_BOOK_MBP));
+	level_book_clear(mdp3_book_levels(book, instrument, MDP3_BOOK_IMPLIED));
 }
 
-/* Adds or replaces an order of the instrument: 0, -ENOSPC (counted). */
-static int mdp3_book_order_put(struct mdp3_book *book, int32_t instrument, const struct order_book_entry *entry)
+int mdp3_book_snapshot_level(struct mdp3_book *book, int32_t instrument, enum mdp3_book_kind kind,
+			     enum book_side side, const struct mdp3_book_update *update)
 {
-	int rc = order_book_put(&book->orders, (uint32_t)instrument, entry);
+	int rc;
 
-	if (rc < 0) {
-		book->stats.orders_full++;
-		return rc;
+	if (!update->has_price) {
+		book->stats.null_price++;
+		return -EINVAL;
 	}
-	if (rc == 0)
-		book->stats.orders_added++;
-	else
-		book->stats.orders_replaced++;
+	rc = level_book_change(mdp3_book_levels(book, instrument, kind), side, update->level, update->price,
+			       update->shares, update->orders);
+	if (rc != 0)
+		return mdp3_book_refused(book, rc);
+	book->stats.entries_applied++;
 	return 0;
 }
 
-int mdp3_book_order_apply(struct mdp3_book *book, int32_t instrument, const struct mdp3_order *order,
-			  const struct mdp3_md_entry *reference)
+int mdp3_book_order_apply(struct mdp3_book *book, int32_t instrument, enum mdp3_book_order_action action,
+			  const struct order_book_entry *entry, bool has_price)
 {
-	char type = reference != NULL ? reference->entry_type : order->entry_type;
-	bool has_price = reference != NULL ? (reference->present & MDP3_HAS_PRICE) != 0
-					   : (order->present & MDP3_HAS_PRICE) != 0;
-	struct order_book_entry entry = {
-		.order_id = order->order_id,
-		.priority = order->present & MDP3_HAS_PRIORITY ? order->priority : ORDER_BOOK_PRIORITY_NULL,
-		.price = reference != NULL ? reference->price : order->price,
-		.quantity = order->present & MDP3_HAS_QUANTITY ? order->quantity : 0,
-		.side = type == '0' ? BOOK_SIDE_BID : BOOK_SIDE_ASK,
-	};
+	int rc;
 
 	assert(instrument >= 0 && (uint32_t)instrument < book->instruments_count);
-	if (type != '0' && type != '1') {
-		book->stats.other_type++;
-		return -EINVAL;
-	}
-	if (!(order->present & MDP3_HAS_ORDER_ID)) {
-		book->stats.null_order_id++;
-		return -EINVAL;
-	}
-	switch (order->action) {
-	case MDP3_ACTION_NEW:
-	case MDP3_ACTION_CHANGE:
+	switch (action) {
+	case MDP3_BOOK_ORDER_NEW:
+	case MDP3_BOOK_ORDER_UPDATE:
 		if (!has_price) {
 			book->stats.null_price++;
 			return -EINVAL;
 		}
-		if (order->action == MDP3_ACTION_CHANGE &&
-		    order_book_find(&book->orders, (uint32_t)instrument, order->order_id) == ORDER_BOOK_NONE)
+		if (action == MDP3_BOOK_ORDER_UPDATE &&
+		    order_book_find(&book->orders, (uint32_t)instrument, entry->order_id) == ORDER_BOOK_NONE)
 			book->stats.unknown_order++;
-		return mdp3_book_order_put(book, instrument, &entry);
-	case MDP3_ACTION_DELETE:
-		if (order_book_remove(&book->orders, (uint32_t)instrument, order->order_id) != 0) {
+		rc = order_book_put(&book->orders, (uint32_t)instrument, entry);
+		if (rc < 0) {
+			book->stats.orders_full++;
+			return rc;
+		}
+		if (rc == 0)
+			book->stats.orders_added++;
+		else
+			book->stats.orders_replaced++;
+		return 0;
+	case MDP3_BOOK_ORDER_DELETE:
+		if (order_book_remove(&book->orders, (uint32_t)instrument, entry->order_id) != 0) {
 			book->stats.unknown_order++;
 			return -EINVAL;
 		}
@@ -307,52 +277,10 @@ int mdp3_book_order_apply(struct mdp3_book *book, int32_t instrument, const stru
 	}
 }
 
-void mdp3_book_snapshot_begin(struct mdp3_book *book, int32_t instrument)
-{
-	assert(instrument >= 0 && (uint32_t)instrument < book->instruments_count);
-	level_book_clear(&book->instruments[instrument].mbp);
-	level_book_clear(&book->instruments[instrument].implied);
-}
-
-int mdp3_book_snapshot_entry(struct mdp3_book *book, int32_t instrument, const struct mdp3_md_entry *entry)
-{
-	enum book_side side;
-	struct level_book *levels;
-	int rc;
-
-	assert(instrument >= 0 && (uint32_t)instrument < book->instruments_count);
-	levels = mdp3_book_levels_of(&book->instruments[instrument], entry->entry_type, &side);
-	if (levels == NULL)
-		return 0;	/* statistics and the rest of a 52: not a book's */
-	if (!(entry->present & MDP3_HAS_LEVEL)) {
-		book->stats.bad_level++;
-		return -EINVAL;
-	}
-	if (!(entry->present & MDP3_HAS_PRICE)) {
-		book->stats.null_price++;
-		return -EINVAL;
-	}
-	rc = level_book_change(levels, side, entry->level, entry->price,
-			       entry->present & MDP3_HAS_SIZE ? entry->size : 0,
-			       entry->present & MDP3_HAS_ORDERS ? entry->orders : 0);
-	if (rc != 0)
-		return mdp3_book_refused(book, rc);
-	book->stats.entries_applied++;
-	return 0;
-}
-
 void mdp3_book_order_snapshot_begin(struct mdp3_book *book, int32_t instrument)
 {
 	assert(instrument >= 0 && (uint32_t)instrument < book->instruments_count);
 	order_book_instrument_clear(&book->orders, (uint32_t)instrument);
-}
-
-int mdp3_book_order_snapshot_entry(struct mdp3_book *book, int32_t instrument, const struct mdp3_order *order)
-{
-	struct mdp3_order add = *order;
-
-	add.action = MDP3_ACTION_NEW;
-	return mdp3_book_order_apply(book, instrument, &add, NULL);
 }
 
 bool mdp3_book_check(const struct mdp3_book *book)

@@ -15,7 +15,10 @@
  * order) is counted and changes nothing. Prices are PRICE9 mantissas; the decoder has
  * refused INT64_MIN before, and a null price (absent from `present`) is never a level.
  *
- * RptSeq, gaps and recovery are the feed's: this layer applies what it is given.
+ * The API speaks the book's terms (a side, a level, an action); what a decoded entry
+ * of the wire means for it (entry types, nulls, ReferenceID) is the decoder's, in
+ * decoders/cme_mdp3/mdp3_apply.c, so book/ depends on nothing above it. RptSeq, gaps
+ * and recovery are the feed's: this layer applies what it is given.
  */
 #ifndef FH_BOOK_MDP3_MDP3_BOOK_H
 #define FH_BOOK_MDP3_MDP3_BOOK_H
@@ -27,7 +30,6 @@
 #include "book/mdp3/level_book.h"
 #include "book/mdp3/order_book.h"
 #include "book/mdp3/security_map.h"
-#include "decoders/cme_mdp3/mdp3_sbe.h"
 
 #define MDP3_BOOK_DEPTH_DEFAULT 10		/* MBP depth without a definition (book-dump.md) */
 #define MDP3_BOOK_IMPLIED_DEPTH_DEFAULT 2	/* implied depth without a definition (§7.3) */
@@ -48,7 +50,7 @@ struct mdp3_book_stats {
 	uint64_t out_of_order;		/* New/Change whose price would break the side's order */
 	uint64_t null_price;		/* New/Change/order with a null price */
 	uint64_t bad_action;		/* MDUpdateAction outside 0..5 (orders: 0..2) */
-	uint64_t other_type;		/* entries of types the books do not hold (ignored) */
+	uint64_t other_type;		/* entries of types the books do not hold (ignored; counted by the decoder) */
 	uint64_t book_resets;		/* 'J' entries */
 	uint64_t depth_cut;		/* definitions deeper than the capacity */
 	uint64_t instruments_full;	/* SecurityIDs refused (map full or probe bound) */
@@ -57,8 +59,8 @@ struct mdp3_book_stats {
 	uint64_t orders_removed;
 	uint64_t unknown_order;		/* Update (then added) or Delete of an order not live */
 	uint64_t orders_full;		/* orders refused: capacity or probe bound */
-	uint64_t bad_reference;		/* 46 order entries whose ReferenceID names no bid/offer entry */
-	uint64_t null_order_id;		/* 47 entries without an OrderID */
+	uint64_t bad_reference;		/* 46 order entries whose ReferenceID names no bid/offer entry (the decoder's) */
+	uint64_t null_order_id;		/* 47 entries without an OrderID (the decoder's) */
 };
 
 struct mdp3_instrument {
@@ -105,60 +107,81 @@ static inline int32_t mdp3_book_instrument_find(const struct mdp3_book *book, in
 int32_t mdp3_book_instrument_get(struct mdp3_book *book, int32_t security_id);
 
 /*
- * A definition (54/55/56): the symbol and the depths (a MarketDepth under 1 leaves a
- * depth as it is; one past the capacity is cut, counted). 'D' forgets the symbol,
- * empties the books and goes back to the default depths. 0 or -ENOSPC (instrument refused).
+ * A definition (54/55/56): the symbol (trailing NULs and spaces dropped) and the depths
+ * (a depth under 1 leaves that depth as it is; one past the capacity is cut, counted).
+ * 0 or -ENOSPC (instrument refused).
  */
-int mdp3_book_definition_apply(struct mdp3_book *book, const struct mdp3_definition *definition);
+int mdp3_book_definition_set(struct mdp3_book *book, int32_t security_id, const char *symbol, uint32_t len,
+			     int8_t depth, int8_t implied_depth);
+
+/* A definition deleted ('D'): the symbol forgotten, the books emptied, the default depths. 0 or -ENOSPC. */
+int mdp3_book_definition_delete(struct mdp3_book *book, int32_t security_id);
+
+/* MDUpdateAction's level semantics (cme-mdp3.md §7.2; the wire's values). */
+enum mdp3_book_action {
+	MDP3_BOOK_NEW = 0,
+	MDP3_BOOK_CHANGE = 1,
+	MDP3_BOOK_DELETE = 2,
+	MDP3_BOOK_DELETE_THRU = 3,
+	MDP3_BOOK_DELETE_FROM = 4,
+	MDP3_BOOK_OVERLAY = 5,
+};
+
+/* Which price-level book of an instrument. */
+enum mdp3_book_kind { MDP3_BOOK_MBP = 0, MDP3_BOOK_IMPLIED = 1 };
+
+/* A level update: the action, the 1-based level (DeleteFrom: how many), the values. */
+struct mdp3_book_update {
+	int64_t price;
+	uint64_t shares;	/* MDEntrySize (null: 0) */
+	uint32_t orders;	/* NumberOfOrders (null: 0) */
+	uint8_t level;
+	uint8_t action;		/* enum mdp3_book_action */
+	bool has_price;		/* false: the wire's null */
+};
 
 /*
- * A NoMDEntries entry of 46 or 64 of this instrument: '0'/'1' to the MBP book, 'E'/'F'
- * to the implied one by MDUpdateAction (level_book.h), 'J' empties all three books;
- * other types are counted and ignored. 0 (applied or ignored), -EINVAL (refused and
- * counted: bad level, null price, out of order, bad action).
+ * Applies a level update to the instrument's MBP or implied book (level_book.h).
+ * 0, or -EINVAL (refused and counted: bad level, null price on New/Change/Overlay,
+ * out of order, action outside 0..5).
  */
-int mdp3_book_entry_apply(struct mdp3_book *book, int32_t instrument, const struct mdp3_md_entry *entry);
-
-/*
- * An order update: a 47 entry (reference NULL: the order gives its price and type), or
- * a NoOrderIDEntries entry of 46/64 with the NoMDEntries entry its ReferenceID names
- * (reference: its side and price). New adds (or replaces a live one), Update replaces
- * (adds an unknown one, counted), Delete removes (unknown: counted). 0; -EINVAL
- * (refused: null price, bad type or action, unknown delete); -ENOSPC (orders full:
- * the instrument's MBO book is incomplete).
- */
-int mdp3_book_order_apply(struct mdp3_book *book, int32_t instrument, const struct mdp3_order *order,
-			  const struct mdp3_md_entry *reference);
-
-/*
- * The resolution of a 46 order entry's ReferenceID against its message: the 1-based
- * NoMDEntries entry, read into *reference. False (bad_reference counted) when null, out
- * of range, unreadable or not a bid/offer entry.
- */
-bool mdp3_book_order_reference(struct mdp3_book *book, const struct mdp3_message *message,
-			       const struct mdp3_order *order, struct mdp3_md_entry *reference,
-			       struct mdp3_stats *stats);
+int mdp3_book_level_apply(struct mdp3_book *book, int32_t instrument, enum mdp3_book_kind kind,
+			  enum book_side side, const struct mdp3_book_update *update);
 
 /*
  * A snapshot (52) of an instrument: begin empties its MBP and implied books; each
- * entry '0'/'1'/'E'/'F' then sets the slot its MDPriceLevel names; other types are
- * ignored. 0 or -EINVAL (counted: null or bad level, null price, out of order).
+ * level then sets the slot it names (whatever the action). 0 or -EINVAL (counted: bad
+ * level, null price, out of order).
  */
 void mdp3_book_snapshot_begin(struct mdp3_book *book, int32_t instrument);
-int mdp3_book_snapshot_entry(struct mdp3_book *book, int32_t instrument, const struct mdp3_md_entry *entry);
+int mdp3_book_snapshot_level(struct mdp3_book *book, int32_t instrument, enum mdp3_book_kind kind,
+			     enum book_side side, const struct mdp3_book_update *update);
+
+/* Book reset ('J', §7.2): the instrument's MBP, implied and MBO books emptied. */
+void mdp3_book_instrument_clear(struct mdp3_book *book, int32_t instrument);
+
+/* OrderUpdateAction (46) and MDUpdateAction (47): the wire's values. */
+enum mdp3_book_order_action {
+	MDP3_BOOK_ORDER_NEW = 0,
+	MDP3_BOOK_ORDER_UPDATE = 1,
+	MDP3_BOOK_ORDER_DELETE = 2,
+};
 
 /*
- * An order snapshot (53) of an instrument: begin empties its MBO book (once, before
- * the first chunk); each entry adds an order. 0, -EINVAL, -ENOSPC as order_apply.
+ * An order update of the instrument's MBO book: New adds (or replaces a live one with
+ * the same OrderID), Update replaces (adds an unknown one, counted), Delete removes
+ * (unknown: counted). entry->priority ORDER_BOOK_PRIORITY_NULL: none given (an update
+ * keeps the old). 0; -EINVAL (refused: null price on New/Update, unknown delete, bad
+ * action); -ENOSPC (orders full: the instrument's MBO book is incomplete).
  */
+int mdp3_book_order_apply(struct mdp3_book *book, int32_t instrument, enum mdp3_book_order_action action,
+			  const struct order_book_entry *entry, bool has_price);
+
+/* An order snapshot (53): begin empties the instrument's MBO book (once, before the first chunk). */
 void mdp3_book_order_snapshot_begin(struct mdp3_book *book, int32_t instrument);
-int mdp3_book_order_snapshot_entry(struct mdp3_book *book, int32_t instrument, const struct mdp3_order *order);
 
 /* Checks every invariant of every book, the map and the order pool; false if broken. */
 bool mdp3_book_check(const struct mdp3_book *book);
-
-/* Which price-level book a dump shows. */
-enum mdp3_book_kind { MDP3_BOOK_MBP = 0, MDP3_BOOK_IMPLIED = 1 };
 
 /*
  * The canonical dump (docs/book-dump.md, MDP3 section) of several feeds, names[i]
