@@ -67,7 +67,7 @@ TESTS := test_config $(patsubst tests/%.c,%,$(filter-out tests/test_config.c,$(w
 .PHONY: FORCE all deps asan test check demo bench bench-colo fuzz simulate run-test run-check run-demo run-bench run-bench-colo \
 	run-fuzz run-simulate \
 	clean install uninstall
-all: $(B)/fhd $(B)/fh $(B)/bench-ring $(B)/bench-pmd $(B)/libfh.a $(B)/libfh.so $(B)/libfh.so.$(FH_SO_MAJOR) $(B)/fh.pc $(B)/fh-pcap $(B)/bench-book $(B)/bench-mdp3-book $(B)/bench-journal $(B)/bench-hist $(B)/bench-arbiter $(B)/fh-blast $(B)/bench-kernel-rx $(B)/alloc_guard.so $(addprefix $(B)/,$(TESTS)) $(B)/sim_recovery
+all: $(B)/fhd $(B)/fh $(B)/bench-ring $(B)/bench-pmd $(B)/libfh.a $(B)/libfh.so $(B)/libfh.so.$(FH_SO_MAJOR) $(B)/fh.pc $(B)/fh-pcap $(B)/bench-book $(B)/bench-mdp3-book $(B)/bench-journal $(B)/bench-hist $(B)/bench-arbiter $(B)/fh-blast $(B)/bench-kernel-rx $(B)/alloc_guard.so $(addprefix $(B)/,$(TESTS)) $(B)/sim_recovery $(B)/mdp3-book-replay
 
 deps: $(DEPS_STAMP)
 $(DEPS_STAMP): tools/install-deps.sh
@@ -206,6 +206,13 @@ $(B)/test_%: $(B)/obj/tests/test_%.o $(CORE_OBJS)
 $(B)/asan/test_%: $(B)/asan/obj/tests/test_%.o $(ASAN_CORE_OBJS)
 	$(Q)$(CC) $(SAN) -o $@ $^ $(CORE_LIBS)
 
+# The MDP3 books over one line of a capture, for tests/test_mdp3_book_ref.sh (both builds).
+$(B)/mdp3-book-replay: $(B)/obj/tests/mdp3_book_replay.o $(CORE_OBJS)
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) -o $@ $^ $(CORE_LIBS)
+$(B)/asan/mdp3-book-replay: $(B)/asan/obj/tests/mdp3_book_replay.o $(ASAN_CORE_OBJS)
+	$(Q)$(CC) $(SAN) -o $@ $^ $(CORE_LIBS)
+
 # The recovery path's deterministic simulation (tests/sim_recovery.c), both builds.
 $(B)/sim_recovery: $(B)/obj/tests/sim_recovery.o $(CORE_OBJS)
 	$(if $(Q),@echo "  LD      $@")
@@ -265,7 +272,7 @@ $(B)/fuzz_mdp3_libfuzzer: tests/fuzz_mdp3.c decoders/cme_mdp3/mdp3_sbe.c decoder
 	$(Q)clang -std=gnu11 -g -O1 -I. -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 		tests/fuzz_mdp3.c decoders/cme_mdp3/mdp3_sbe.c -o $@ 2>$(B)/fuzz-mdp3-build.log || rm -f $@
 
-asan: $(B)/asan/fhd $(B)/asan/sim_recovery $(B)/asan/fuzz_feed $(B)/fuzz_feed_libfuzzer $(B)/asan/fuzz_config $(B)/fuzz_config_libfuzzer $(B)/asan/fh-pcap $(addprefix $(B)/asan/,$(TESTS)) \
+asan: $(B)/asan/fhd $(B)/asan/sim_recovery $(B)/asan/mdp3-book-replay $(B)/asan/fuzz_feed $(B)/fuzz_feed_libfuzzer $(B)/asan/fuzz_config $(B)/fuzz_config_libfuzzer $(B)/asan/fh-pcap $(addprefix $(B)/asan/,$(TESTS)) \
 	$(B)/asan/fh $(B)/asan/fuzz_libfh $(B)/fuzz_libfh_libfuzzer $(B)/asan/fuzz_recovery $(B)/fuzz_recovery_libfuzzer \
 	$(B)/asan/fuzz_mdp3 $(B)/fuzz_mdp3_libfuzzer
 
