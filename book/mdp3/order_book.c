@@ -161,18 +161,19 @@ void order_book_instrument_clear(struct order_book *book, uint32_t instrument)
 
 void order_book_clear(struct order_book *book)
 {
+	/* Each live order leaves by its key (the table stays valid throughout): costs the orders used, not the capacity. */
 	for (uint32_t i = 0; i < book->used; i++) {
 		struct order_book_order *o = &book->orders[i];
 
 		if (o->instrument != ORDER_BOOK_NONE) {
-			book->heads[o->instrument] = ORDER_BOOK_NONE;
-			book->counts[o->instrument] = 0;
+			int removed = order_book_remove(book, o->instrument, o->order_id);
+
+			assert(removed == 0);
+			(void)removed;
 		}
 		*o = (struct order_book_order){ .instrument = ORDER_BOOK_NONE };
 	}
-	for (uint64_t i = 0; i <= book->mask; i++)
-		book->slots[i] = ORDER_BOOK_NONE;
-	book->count = 0;
+	assert(book->count == 0);
 	book->used = 0;
 	book->free = ORDER_BOOK_NONE;
 }

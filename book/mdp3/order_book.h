@@ -67,7 +67,7 @@ struct order_book_entry {
 int order_book_init(struct order_book *book, uint32_t orders_max, uint32_t instruments_max);
 void order_book_fini(struct order_book *book);
 
-/* Empties every instrument's book. Costs the pool entries used since the last clear. */
+/* Empties every instrument's book. Costs the pool entries used since the last clear, not the capacity. */
 void order_book_clear(struct order_book *book);
 
 /* Empties one instrument's book, in the time of its orders. */
