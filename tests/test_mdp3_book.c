@@ -173,6 +173,44 @@ static void test_map_full(void)
 	security_map_fini(&map);
 }
 
+/* Orders of one home slot: the probe bound refuses the 65th; removals shift the rest back. */
+static void test_order_collisions(void)
+{
+	struct order_book ob;
+	uint64_t ids[ORDER_BOOK_PROBE_MAX + 1];
+	uint32_t found = 0;
+	struct order_book_entry entry = { .price = P(1), .quantity = 1, .priority = 1 };
+
+	printf("the order table refuses past its probe bound; removals keep colliding orders findable\n");
+	CHECK(order_book_init(&ob, 1024, 2) == 0);
+	for (uint64_t id = 1; found < ORDER_BOOK_PROBE_MAX + 1 && id < 100000000; id++) {
+		if (order_book_home(&ob, 1, id) == 5)
+			ids[found++] = id;
+	}
+	CHECK(found == ORDER_BOOK_PROBE_MAX + 1);
+	for (uint32_t k = 0; k < ORDER_BOOK_PROBE_MAX; k++) {
+		entry.order_id = ids[k];
+		CHECK(order_book_put(&ob, 1, &entry) == 0);
+	}
+	entry.order_id = ids[ORDER_BOOK_PROBE_MAX];
+	CHECK(order_book_put(&ob, 1, &entry) == -ENOSPC && ob.count == ORDER_BOOK_PROBE_MAX);
+	/* The same OrderID in instrument 0 has another home. */
+	CHECK(order_book_put(&ob, 0, &entry) == 0);
+	/* Every other one leaves, from the middle of the run: the rest stay findable. */
+	for (uint32_t k = 0; k < ORDER_BOOK_PROBE_MAX; k += 2)
+		CHECK(order_book_remove(&ob, 1, ids[k]) == 0);
+	for (uint32_t k = 0; k < ORDER_BOOK_PROBE_MAX; k++)
+		CHECK((order_book_find(&ob, 1, ids[k]) != ORDER_BOOK_NONE) == (k % 2 == 1));
+	CHECK(order_book_check(&ob, 2) && ob.counts[1] == ORDER_BOOK_PROBE_MAX / 2 && ob.counts[0] == 1);
+	entry.order_id = ids[ORDER_BOOK_PROBE_MAX];
+	CHECK(order_book_put(&ob, 1, &entry) == 0 && order_book_check(&ob, 2));
+	order_book_instrument_clear(&ob, 1);
+	CHECK(ob.count == 1 && ob.counts[1] == 0 && order_book_check(&ob, 2));
+	order_book_clear(&ob);
+	CHECK(ob.count == 0 && ob.counts[0] == 0 && order_book_check(&ob, 2));
+	order_book_fini(&ob);
+}
+
 static void test_level_shifting(void)
 {
 	int32_t i;
@@ -876,6 +914,7 @@ int main(int argc, char **argv)
 
 	test_refusals();
 	test_map_full();
+	test_order_collisions();
 	test_level_shifting();
 	test_delete_thru_from();
 	test_implied();

@@ -62,16 +62,6 @@ void order_book_fini(struct order_book *book)
 	*book = (struct order_book){ 0 };
 }
 
-/* The home slot of a key: a multiplicative mix of both halves, its top bits. */
-static uint64_t order_book_home(const struct order_book *book, uint32_t instrument, uint64_t order_id)
-{
-	uint64_t x = order_id * 0x9e3779b97f4a7c15ull + ((uint64_t)instrument + 1) * 0xc2b2ae3d27d4eb4full;
-
-	x ^= x >> 31;
-	x *= 0xbf58476d1ce4e5b9ull;
-	return x >> book->shift;
-}
-
 /* Distance of slot i from the home of the order in it. */
 static uint64_t order_book_distance(const struct order_book *book, uint64_t i)
 {

@@ -73,6 +73,16 @@ void order_book_clear(struct order_book *book);
 /* Empties one instrument's book, in the time of its orders. */
 void order_book_instrument_clear(struct order_book *book, uint32_t instrument);
 
+/* The home slot of a key: a multiplicative mix of both halves, its top bits. */
+static inline uint64_t order_book_home(const struct order_book *book, uint32_t instrument, uint64_t order_id)
+{
+	uint64_t x = order_id * 0x9e3779b97f4a7c15ull + ((uint64_t)instrument + 1) * 0xc2b2ae3d27d4eb4full;
+
+	x ^= x >> 31;
+	x *= 0xbf58476d1ce4e5b9ull;
+	return x >> book->shift;
+}
+
 /* The order's pool index, or ORDER_BOOK_NONE. */
 uint32_t order_book_find(const struct order_book *book, uint32_t instrument, uint64_t order_id);
 
