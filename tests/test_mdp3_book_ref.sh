@@ -10,7 +10,9 @@
 # `ref_mdp3.py pcap --book mbp|implied|mbo` must be the same files, and the C books
 # must pass mdp3_book_check. Prices are drawn between their neighbours, since the C
 # book refuses an update out of price order and the reference keeps it (ref_mdp3.md
-# item 15). Usage: test_mdp3_book_ref.sh [REPLAY_BINARY].
+# item 15). Then clean sessions of fh-pcap gen --protocol cme-mdp3 (line A applied in
+# capture order): the MBP books must equal the generator's true books and the
+# reference's, the order books the reference's. Usage: test_mdp3_book_ref.sh [REPLAY_BINARY].
 source "$(dirname "$0")/lib.sh"
 REPLAY=${1:-$B/mdp3-book-replay}
 [ -x "$REPLAY" ] || { echo "SKIP: $REPLAY not built"; exit 77; }
@@ -199,5 +201,20 @@ for seed in 1 2 3 4 5 6; do
 		fail "seed $seed: a book came out empty ($levels levels)"
 	grep -q 'bad_level [1-9]' "$TMP/c-$seed-mbp.err" || fail "seed $seed: no bad level in the session"
 	echo "seed $seed: $levels levels, $(wc -l <"$TMP/c-$seed-implied") implied, $(wc -l <"$TMP/c-$seed-mbo") orders, the same as ref_mdp3.py; $(sed 's/^mdp3-book-replay: //' "$TMP/c-$seed-mbp.err")"
+done
+
+for seed in 3 11; do
+	g=$TMP/gen$seed
+	"$B/fh-pcap" gen --protocol cme-mdp3 --seed $seed --messages 20000 --instruments 40 --out "$g.pcap" \
+		--books "$g.true" --orders "$g.true-orders" >/dev/null 2>"$g.gen-err" ||
+		fail "gen seed $seed: fh-pcap gen: $(cat "$g.gen-err")"
+	"$REPLAY" "$g.pcap" mbp >"$g.mbp" 2>/dev/null || fail "gen seed $seed: mdp3-book-replay mbp"
+	"$REPLAY" "$g.pcap" mbo >"$g.mbo" 2>/dev/null || fail "gen seed $seed: mdp3-book-replay mbo"
+	python3 "$ROOT/tests/ref_mdp3.py" pcap "$g.pcap" >"$g.ref-mbp" || fail "gen seed $seed: ref_mdp3.py"
+	python3 "$ROOT/tests/ref_mdp3.py" pcap "$g.pcap" --book mbo >"$g.ref-mbo" || fail "gen seed $seed: ref_mdp3.py mbo"
+	[ -s "$g.mbp" ] && cmp -s "$g.mbp" "$g.true" && cmp -s "$g.mbp" "$g.ref-mbp" ||
+		fail "gen seed $seed: the MBP books differ from the generator's true books or ref_mdp3.py's"
+	[ -s "$g.mbo" ] && cmp -s "$g.mbo" "$g.ref-mbo" || fail "gen seed $seed: the order books differ from ref_mdp3.py's"
+	echo "gen seed $seed: $(wc -l <"$g.mbp") levels and $(wc -l <"$g.mbo") orders, the same as the true books and ref_mdp3.py's"
 done
 finish
