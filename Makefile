@@ -53,7 +53,8 @@ pc_libs = $(shell pkg-config --libs $(1) 2>/dev/null)
 # the journal's writer (publish/journal/) and the config. Unit tests, fuzz targets and
 # benchmarks link exactly these.
 CORE_SRC := book/util/memory.c book/util/hist.c book/util/logline.c book/order_table.c book/book.c \
-	decoders/decoder.c decoders/nasdaq/moldudp64.c decoders/nasdaq/itch50.c decoders/cme_mdp3/mdp3_sbe.c \
+	book/mdp3/security_map.c book/mdp3/level_book.c book/mdp3/order_book.c book/mdp3/mdp3_book.c \
+	decoders/decoder.c decoders/nasdaq/moldudp64.c decoders/nasdaq/itch50.c decoders/cme_mdp3/mdp3_sbe.c decoders/cme_mdp3/mdp3_apply.c \
 	decoders/nasdaq/moldudp64_request.c decoders/nasdaq/glimpse.c decoders/nasdaq/soupbin.c \
 	feed/packet.c feed/igmp.c feed/arbiter.c feed/feed.c feed/stats.c feed/recovery.c feed/recovery_worker.c feed/preflight.c \
 	publish/shm_segment.c publish/ring.c publish/conflated.c publish/publisher.c publish/output_file.c \
@@ -66,7 +67,7 @@ TESTS := test_config $(patsubst tests/%.c,%,$(filter-out tests/test_config.c,$(w
 .PHONY: FORCE all deps asan test check demo bench bench-colo fuzz simulate run-test run-check run-demo run-bench run-bench-colo \
 	run-fuzz run-simulate \
 	clean install uninstall
-all: $(B)/fhd $(B)/fh $(B)/bench-ring $(B)/bench-pmd $(B)/libfh.a $(B)/libfh.so $(B)/libfh.so.$(FH_SO_MAJOR) $(B)/fh.pc $(B)/fh-pcap $(B)/bench-book $(B)/bench-journal $(B)/bench-hist $(B)/bench-arbiter $(B)/fh-blast $(B)/bench-kernel-rx $(B)/alloc_guard.so $(addprefix $(B)/,$(TESTS)) $(B)/sim_recovery
+all: $(B)/fhd $(B)/fh $(B)/bench-ring $(B)/bench-pmd $(B)/libfh.a $(B)/libfh.so $(B)/libfh.so.$(FH_SO_MAJOR) $(B)/fh.pc $(B)/fh-pcap $(B)/bench-book $(B)/bench-mdp3-book $(B)/bench-journal $(B)/bench-hist $(B)/bench-arbiter $(B)/fh-blast $(B)/bench-kernel-rx $(B)/alloc_guard.so $(addprefix $(B)/,$(TESTS)) $(B)/sim_recovery $(B)/mdp3-book-replay
 
 deps: $(DEPS_STAMP)
 $(DEPS_STAMP): tools/install-deps.sh
@@ -178,6 +179,10 @@ $(B)/bench-book: $(B)/obj/bench/bench_book.o $(CORE_OBJS)
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) -o $@ $^ $(CORE_LIBS)
 
+$(B)/bench-mdp3-book: $(B)/obj/bench/bench_mdp3_book.o $(CORE_OBJS)
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) -o $@ $^ $(CORE_LIBS)
+
 # The paced sender of bench/colo.sh (tools/fh_blast.c), and its receiver-only comparison
 # of recvmmsg against io_uring multishot receive (bench/kernel_rx.c).
 $(B)/fh-blast: $(B)/obj/tools/fh_blast.o
@@ -199,6 +204,13 @@ $(B)/test_%: $(B)/obj/tests/test_%.o $(CORE_OBJS)
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) -o $@ $^ $(CORE_LIBS)
 $(B)/asan/test_%: $(B)/asan/obj/tests/test_%.o $(ASAN_CORE_OBJS)
+	$(Q)$(CC) $(SAN) -o $@ $^ $(CORE_LIBS)
+
+# The MDP3 books over one line of a capture, for tests/test_mdp3_book_ref.sh (both builds).
+$(B)/mdp3-book-replay: $(B)/obj/tests/mdp3_book_replay.o $(CORE_OBJS)
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) -o $@ $^ $(CORE_LIBS)
+$(B)/asan/mdp3-book-replay: $(B)/asan/obj/tests/mdp3_book_replay.o $(ASAN_CORE_OBJS)
 	$(Q)$(CC) $(SAN) -o $@ $^ $(CORE_LIBS)
 
 # The recovery path's deterministic simulation (tests/sim_recovery.c), both builds.
@@ -260,7 +272,7 @@ $(B)/fuzz_mdp3_libfuzzer: tests/fuzz_mdp3.c decoders/cme_mdp3/mdp3_sbe.c decoder
 	$(Q)clang -std=gnu11 -g -O1 -I. -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 		tests/fuzz_mdp3.c decoders/cme_mdp3/mdp3_sbe.c -o $@ 2>$(B)/fuzz-mdp3-build.log || rm -f $@
 
-asan: $(B)/asan/fhd $(B)/asan/sim_recovery $(B)/asan/fuzz_feed $(B)/fuzz_feed_libfuzzer $(B)/asan/fuzz_config $(B)/fuzz_config_libfuzzer $(B)/asan/fh-pcap $(addprefix $(B)/asan/,$(TESTS)) \
+asan: $(B)/asan/fhd $(B)/asan/sim_recovery $(B)/asan/mdp3-book-replay $(B)/asan/fuzz_feed $(B)/fuzz_feed_libfuzzer $(B)/asan/fuzz_config $(B)/fuzz_config_libfuzzer $(B)/asan/fh-pcap $(addprefix $(B)/asan/,$(TESTS)) \
 	$(B)/asan/fh $(B)/asan/fuzz_libfh $(B)/fuzz_libfh_libfuzzer $(B)/asan/fuzz_recovery $(B)/fuzz_recovery_libfuzzer \
 	$(B)/asan/fuzz_mdp3 $(B)/fuzz_mdp3_libfuzzer
 
@@ -293,7 +305,7 @@ run-demo: $(B)/fhd $(B)/fh
 
 # `make bench QUICK=1`: every section on tiny inputs, a few seconds in all (bench/lib.sh).
 QUICK ?= 0
-BENCH_BINS := $(B)/fhd $(B)/fh $(B)/fh-pcap $(B)/bench-book $(B)/bench-ring $(B)/bench-pmd $(B)/bench-journal \
+BENCH_BINS := $(B)/fhd $(B)/fh $(B)/fh-pcap $(B)/bench-book $(B)/bench-mdp3-book $(B)/bench-ring $(B)/bench-pmd $(B)/bench-journal \
 	$(B)/bench-hist $(B)/bench-arbiter $(B)/fh-blast $(B)/bench-kernel-rx
 run-bench: $(BENCH_BINS)
 	$(Q)FH_BENCH_QUICK=$(QUICK) ./bench/run.sh $(B)

@@ -9,6 +9,9 @@
 #     with FH_ANCHOR_IOOB=/path/to/itch-order-book's binary, that on the deep file too
 #     and on deep sessions of 50 and 2000 symbols; with FH_BASELINE_BENCH_BOOK=an older
 #     build's bench-book, that on the shallow and deep files;
+#     then the CME MDP3 price-level book alone (bench-mdp3-book: ns per level update on
+#     a generated 4M-update stream over 1000 instruments, against book.c's
+#     book_level_set making the same level changes in the same run);
 #  2. the PMD alone (bench-pmd: rx_burst + free, nothing else) on the capture of 3,
 #     set up as fhd's replay: the ceiling of the full path;
 #  3. full path through DPDK: fhd replays a generated capture from memory
@@ -139,6 +142,14 @@ decode_book() {
 	printf '  NASDAQ 2019-12-30 slice (cold):      '
 	"$B/bench-book" "$slice" "${BOOK_SIZE[@]}" 2>/dev/null | tee "$W/slice.out"
 	figure "decode+book, NASDAQ slice" "$(ns_of "$W/slice.out")"
+}
+
+# The MDP3 price-level book (book/mdp3/) alone, and book.c's level path on the same changes.
+mdp3_book() {
+	echo "== MDP3 price-level book (bench-mdp3-book, best of 5 passes, MarketDepth 10)"
+	printf '  '
+	"$B/bench-mdp3-book" "$(sized 4000000 100000)" 1000 | tee "$W/mdp3-book.out"
+	figure "mdp3 book" "$(sed -nE 's/.*: ([0-9.]+) ns\/update;.*/\1/p' "$W/mdp3-book.out")"
 }
 
 # The PMD alone; its rate (M frames/s) is kept in $W/pmd.rate for of_pmd.
@@ -293,6 +304,8 @@ journal_fhd() {
 }
 
 section decode_book decode_book
+echo
+section mdp3_book mdp3_book
 gen "$W/full.pcap" --seed 42 --messages "$FULL_N" --symbols 100
 for s in pmd full_path ring_bench publishing views latency hist arbiter journal_writer journal_fhd; do
 	echo

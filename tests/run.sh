@@ -102,6 +102,8 @@ unit=0
 echo "tools, replay, differential, sanitizer and allocation tests:"
 run ref_book_selftest python3 "$ROOT/tests/ref_book.py" selftest
 run ref_mdp3_selftest python3 "$ROOT/tests/ref_mdp3.py" selftest
+run test_mdp3_book_ref "$ROOT/tests/test_mdp3_book_ref.sh" "$B/mdp3-book-replay"
+run asan/test_mdp3_book_ref "$ROOT/tests/test_mdp3_book_ref.sh" "$B/asan/mdp3-book-replay"
 run ref_events_selftest python3 "$ROOT/tests/ref_events.py" selftest
 run test_fh_pcap "$ROOT/tests/test_fh_pcap.sh" "$B/fh-pcap"
 run asan/test_fh_pcap "$ROOT/tests/test_fh_pcap.sh" "$B/asan/fh-pcap"

@@ -16,87 +16,8 @@
 
 #include "decoders/cme_mdp3/mdp3_sbe.h"
 #include "tests/check.h"
+#include "tests/mdp3_build.h"
 #include "tests/mdp3_visit.h"
-
-/* A packet being built: bytes, length, and where the open message started. */
-struct build {
-	uint8_t b[8192];
-	uint32_t n;
-	uint32_t message_at;
-};
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-/* Packet header §2.2: MsgSeqNum u32 @0, SendingTime u64 @4. */
-static void packet_begin(struct build *b, uint32_t seq, uint64_t sending_time)
-{
-	memset(b, 0, sizeof(*b));
-	put32(b->b, seq);
-	put64(b->b + 4, sending_time);
-	b->n = 12;
-}
-
-/* MsgSize u16, then blockLength, templateId, schemaId, version; returns the root (zeroed). */
-static uint8_t *message_begin(struct build *b, uint16_t block_length, uint16_t template_id,
-			      uint16_t schema, uint16_t version)
-{
-	uint8_t *root;
-
-	b->message_at = b->n;
-	put16(b->b + b->n + 2, block_length);
-	put16(b->b + b->n + 4, template_id);
-	put16(b->b + b->n + 6, schema);
-	put16(b->b + b->n + 8, version);
-	root = b->b + b->n + 10;
-	b->n += 10 + block_length;
-	return root;
-}
-
-static void message_end(struct build *b)
-{
-	put16(b->b + b->message_at, (uint16_t)(b->n - b->message_at));
-}
-
-/* groupSize: blockLength u16 @0, numInGroup u8 @2; returns the entries (zeroed). */
-static uint8_t *group3(struct build *b, uint16_t block_length, uint8_t count)
-{
-	uint8_t *entries;
-
-	put16(b->b + b->n, block_length);
-	b->b[b->n + 2] = count;
-	entries = b->b + b->n + 3;
-	b->n += 3 + (uint32_t)block_length * count;
-	return entries;
-}
-
-/* groupSize8Byte: blockLength u16 @0, padding 2..6, numInGroup u8 @7. */
-static uint8_t *group8(struct build *b, uint16_t block_length, uint8_t count)
-{
-	uint8_t *entries;
-
-	put16(b->b + b->n, block_length);
-	memset(b->b + b->n + 2, 0x5a, 5);	/* padding a misread would take for a count */
-	b->b[b->n + 7] = count;
-	entries = b->b + b->n + 8;
-	b->n += 8 + (uint32_t)block_length * count;
-	return entries;
-}
 
 /* The packet in a heap block of exactly n bytes (ASan: one byte more is a finding). */
 static uint8_t *exact(const uint8_t *data, uint32_t n)
