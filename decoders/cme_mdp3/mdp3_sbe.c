@@ -190,7 +190,9 @@ bool mdp3_packet_next(struct mdp3_packet *packet, struct mdp3_stats *stats,
 			stats->other_schema++;
 			continue;
 		}
-		if (message->version < MDP3_VERSION_MIN || message->version > MDP3_VERSION_MAX) {
+		/* A later version only appends, so it is read by the wire lengths as 13 (§2.5,
+		 * and the issue's 9..13 is the range checked layout by layout); counted. */
+		if (message->version < MDP3_VERSION_MIN) {
 			stats->bad_version++;
 			continue;
 		}
@@ -204,6 +206,8 @@ bool mdp3_packet_next(struct mdp3_packet *packet, struct mdp3_stats *stats,
 			continue;
 		}
 		stats->messages++;
+		if (message->version > MDP3_VERSION_MAX)
+			stats->newer_version++;
 		return true;
 	}
 	return false;

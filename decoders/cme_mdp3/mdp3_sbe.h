@@ -22,7 +22,7 @@
 #define MDP3_MESSAGE_HEADER_LEN 10	/* MsgSize u16 + SBE header 8 */
 #define MDP3_SCHEMA_ID 1
 #define MDP3_VERSION_MIN 9		/* the first schema with templates 46-56 */
-#define MDP3_VERSION_MAX 13		/* production since 2023 (§1.1) */
+#define MDP3_VERSION_MAX 13		/* production since 2023 (§1.1); later ones are decoded as it, counted */
 #define MDP3_FIRST_SEQ 1		/* MsgSeqNum of a week's (or a loop's) first packet */
 #define MDP3_GROUPS_MAX 5		/* the most groups read in one template (56: up to NoLegs) */
 
@@ -38,7 +38,9 @@ struct mdp3_stats {
 	uint64_t packets;		/* packets walked (mdp3_packet_open accepted) */
 	uint64_t messages;		/* messages handed out, header and lengths good */
 	uint64_t other_schema;		/* skipped by MsgSize: schemaId not 1 */
-	uint64_t bad_version;		/* skipped by MsgSize: version outside 9..13 */
+	uint64_t bad_version;		/* skipped by MsgSize: version below 9 (no templates 46-56) */
+	uint64_t newer_version;		/* kept, also in messages: a version past 13, read with 13's layout
+					 * by the wire blockLengths (SBE's forward compatibility, §2.5) */
 	uint64_t unknown_template;	/* skipped by MsgSize: a template not decoded here (or not in that version) */
 	uint64_t bad_framing;		/* MsgSize below 10 or past the packet: the packet's rest dropped */
 	uint64_t bad_length;		/* skipped: root or a group's entries shorter than the fields read, or past MsgSize */
