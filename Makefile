@@ -67,7 +67,7 @@ TESTS := test_config $(patsubst tests/%.c,%,$(filter-out tests/test_config.c,$(w
 .PHONY: FORCE all deps asan test check demo bench bench-colo fuzz simulate run-test run-check run-demo run-bench run-bench-colo \
 	run-fuzz run-simulate \
 	clean install uninstall
-all: $(B)/fhd $(B)/fh $(B)/bench-ring $(B)/bench-pmd $(B)/libfh.a $(B)/libfh.so $(B)/libfh.so.$(FH_SO_MAJOR) $(B)/fh.pc $(B)/fh-pcap $(B)/bench-book $(B)/bench-mdp3-book $(B)/bench-journal $(B)/bench-hist $(B)/bench-arbiter $(B)/fh-blast $(B)/bench-kernel-rx $(B)/alloc_guard.so $(addprefix $(B)/,$(TESTS)) $(B)/sim_recovery $(B)/mdp3-book-replay
+all: $(B)/fhd $(B)/fh $(B)/bench-ring $(B)/bench-pmd $(B)/libfh.a $(B)/libfh.so $(B)/libfh.so.$(FH_SO_MAJOR) $(B)/fh.pc $(B)/fh-pcap $(B)/bench-book $(B)/bench-mdp3-book $(B)/bench-mdp3 $(B)/bench-journal $(B)/bench-hist $(B)/bench-arbiter $(B)/fh-blast $(B)/bench-kernel-rx $(B)/alloc_guard.so $(addprefix $(B)/,$(TESTS)) $(B)/sim_recovery $(B)/mdp3-book-replay
 
 deps: $(DEPS_STAMP)
 $(DEPS_STAMP): tools/install-deps.sh
@@ -182,6 +182,11 @@ $(B)/bench-book: $(B)/obj/bench/bench_book.o $(CORE_OBJS)
 $(B)/bench-mdp3-book: $(B)/obj/bench/bench_mdp3_book.o $(CORE_OBJS)
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) -o $@ $^ $(CORE_LIBS)
+
+# MDP3 decode and decode+book over line A of a capture (libpcap reads it).
+$(B)/bench-mdp3: $(B)/obj/bench/bench_mdp3.o $(CORE_OBJS)
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) -o $@ $^ $(CORE_LIBS) -lpcap
 
 # The paced sender of bench/colo.sh (tools/fh_blast.c), and its receiver-only comparison
 # of recvmmsg against io_uring multishot receive (bench/kernel_rx.c).
@@ -305,7 +310,7 @@ run-demo: $(B)/fhd $(B)/fh
 
 # `make bench QUICK=1`: every section on tiny inputs, a few seconds in all (bench/lib.sh).
 QUICK ?= 0
-BENCH_BINS := $(B)/fhd $(B)/fh $(B)/fh-pcap $(B)/bench-book $(B)/bench-mdp3-book $(B)/bench-ring $(B)/bench-pmd $(B)/bench-journal \
+BENCH_BINS := $(B)/fhd $(B)/fh $(B)/fh-pcap $(B)/bench-book $(B)/bench-mdp3-book $(B)/bench-mdp3 $(B)/bench-ring $(B)/bench-pmd $(B)/bench-journal \
 	$(B)/bench-hist $(B)/bench-arbiter $(B)/fh-blast $(B)/bench-kernel-rx
 run-bench: $(BENCH_BINS)
 	$(Q)FH_BENCH_QUICK=$(QUICK) ./bench/run.sh $(B)

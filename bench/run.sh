@@ -12,6 +12,12 @@
 #     then the CME MDP3 price-level book alone (bench-mdp3-book: ns per level update on
 #     a generated 4M-update stream over 1000 instruments, against book.c's
 #     book_level_set making the same level changes in the same run);
+#     then MDP3 decode and decode+book (bench-mdp3, line A of a generated 200k-message
+#     cme-mdp3 session in memory), side by side with an open MDP3 handler,
+#     vincent212/CME-Market-Data-Handler (decode + callbacks, no book), built in a
+#     temporary directory from CME_COMPETITOR_SRC (a git repository holding its pinned
+#     commit) with our harness bench/mdp3_competitor.cpp; without it, or in quick
+#     mode, one line says so and the section goes on;
 #  2. the PMD alone (bench-pmd: rx_burst + free, nothing else) on the capture of 3,
 #     set up as fhd's replay: the ceiling of the full path;
 #  3. full path through DPDK: fhd replays a generated capture from memory
@@ -150,6 +156,50 @@ mdp3_book() {
 	printf '  '
 	"$B/bench-mdp3-book" "$(sized 4000000 100000)" 1000 | tee "$W/mdp3-book.out"
 	figure "mdp3 book" "$(sed -nE 's/.*: ([0-9.]+) ns\/update;.*/\1/p' "$W/mdp3-book.out")"
+}
+
+# MDP3: fh's decode, decode+book, and the competitor's decode on the same line A.
+MDP3_COMPETITOR_PIN=fe72c650499fd08ae4ee593a15e399dfc947b576
+mdp3() {
+	local n=$(sized 200000 2000) passes=$(sized 5 1) fh_decode fh_book theirs
+	local src=${CME_COMPETITOR_SRC:-/work/.mirror/vincent212+CME-Market-Data-Handler/repo} tmp
+	gen "$W/mdp3.pcap" --protocol cme-mdp3 --seed 1 --messages "$n"
+	echo "== MDP3 decode and decode+book (bench-mdp3: line A of a generated $n-message session, in memory, $passes passes)"
+	"$B/bench-mdp3" "$W/mdp3.pcap" "$passes" | tee "$W/mdp3.out"
+	fh_decode=$(sed -nE 's/.*fh decode only .*: +([0-9.]+) ns\/msg best.*/\1/p' "$W/mdp3.out")
+	fh_book=$(sed -nE 's/.*fh decode\+book: +([0-9.]+) ns\/msg best.*/\1/p' "$W/mdp3.out")
+	figure "mdp3 decode ns/msg" "$fh_decode"
+	figure "mdp3 decode+book ns/msg" "$fh_book"
+	if [ "$QUICK" = 1 ]; then
+		echo "  competitor: skipped in quick mode"
+		return 0
+	fi
+	if ! command -v g++ >/dev/null || ! git -C "$src" cat-file -e "$MDP3_COMPETITOR_PIN^{commit}" 2>/dev/null; then
+		echo "  competitor: not available (CME_COMPETITOR_SRC $src: no git repository with commit ${MDP3_COMPETITOR_PIN:0:12}, or no g++)"
+		return 0
+	fi
+	# Their headers at the pinned commit, and our harness, built here and removed.
+	tmp=$(mktemp -d)
+	if ! git -C "$src" archive "$MDP3_COMPETITOR_PIN" mdp3handler | tar -x -C "$tmp" ||
+		! g++ -O3 -march=native -std=c++17 -w -I"$tmp/mdp3handler" -I"$tmp/mdp3handler/mktdata" \
+			"$ROOT/bench/mdp3_competitor.cpp" -o "$tmp/mdp3-competitor" -lpcap 2>"$W/mdp3-competitor.err" ||
+		! "$tmp/mdp3-competitor" "$W/mdp3.pcap" "$passes" >"$W/mdp3-competitor.out" 2>&1; then
+		echo "  competitor: did not build or run at ${MDP3_COMPETITOR_PIN:0:12} (see $W/mdp3-competitor.err, .out)"
+		rm -rf "$tmp"
+		return 0
+	fi
+	rm -rf "$tmp"
+	echo "  vincent212/CME-Market-Data-Handler at ${MDP3_COMPETITOR_PIN:0:12}, our harness bench/mdp3_competitor.cpp:"
+	sed 's/^/  /' "$W/mdp3-competitor.out"
+	theirs=$(sed -nE 's/.*competitor decode\+callbacks: +([0-9.]+) ns\/msg best.*/\1/p' "$W/mdp3-competitor.out")
+	figure "competitor ns/msg" "$theirs"
+	[ "$(sed -nE 's/.*line A: ([0-9]+) packets.*/\1/p' "$W/mdp3.out")" = \
+		"$(sed -nE 's/.*line A: ([0-9]+) packets.*/\1/p' "$W/mdp3-competitor.out")" ] ||
+		echo "  (the two loaded different packet counts: the figures do not compare)"
+	awk -v d="$fh_decode" -v b="$fh_book" -v t="$theirs" 'BEGIN {
+		printf "  ns/msg, best pass, same packets: competitor decode+callbacks %.1f | fh decode only %.1f (%.2fx its speed) | fh decode+book %.1f (%.2fx)\n", t, d, t / d, b, t / b
+		print "  (the competitor builds no book: fh decode only is the like-for-like pair; decode+book is fh'"'"'s real cost)"
+	}'
 }
 
 # The PMD alone; its rate (M frames/s) is kept in $W/pmd.rate for of_pmd.
@@ -306,6 +356,8 @@ journal_fhd() {
 section decode_book decode_book
 echo
 section mdp3_book mdp3_book
+echo
+section mdp3 mdp3
 gen "$W/full.pcap" --seed 42 --messages "$FULL_N" --symbols 100
 for s in pmd full_path ring_bench publishing views latency hist arbiter journal_writer journal_fhd; do
 	echo

@@ -29,46 +29,6 @@ static uint32_t le32(const uint8_t *p)
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-static void replay_message(struct mdp3_book *book, const struct mdp3_message *m, struct mdp3_stats *stats)
-{
-	struct mdp3_md_entry e, reference;
-	struct mdp3_order o;
-	struct mdp3_definition d;
-	int32_t i;
-
-	switch (m->template_id) {
-	case MDP3_CHANNEL_RESET:
-		mdp3_book_clear(book);
-		break;
-	case MDP3_BOOK:
-	case MDP3_BOOK_LONG_QTY:
-		for (uint32_t k = 0; k < mdp3_md_entries(m); k++) {
-			if (mdp3_md_entry_read(m, k, &e, stats) && (i = mdp3_book_instrument_get(book, e.security_id)) >= 0)
-				mdp3_apply_entry(book, i, &e);
-		}
-		for (uint32_t k = 0; k < mdp3_orders(m); k++) {
-			if (mdp3_order_read(m, k, &o, stats) && mdp3_apply_order_reference(book, m, &o, &reference, stats) &&
-			    (i = mdp3_book_instrument_get(book, reference.security_id)) >= 0)
-				mdp3_apply_order(book, i, &o, &reference);
-		}
-		break;
-	case MDP3_ORDER_BOOK:
-		for (uint32_t k = 0; k < mdp3_orders(m); k++) {
-			if (mdp3_order_read(m, k, &o, stats) && (i = mdp3_book_instrument_get(book, o.security_id)) >= 0)
-				mdp3_apply_order(book, i, &o, NULL);
-		}
-		break;
-	case MDP3_DEFINITION_FUTURE:
-	case MDP3_DEFINITION_OPTION:
-	case MDP3_DEFINITION_SPREAD:
-		if (mdp3_definition_read(m, &d, stats))
-			mdp3_apply_definition(book, &d);
-		break;
-	default:
-		break;
-	}
-}
-
 int main(int argc, char **argv)
 {
 	struct mdp3_book_config config = { .instruments_max = REPLAY_INSTRUMENTS, .orders_max = REPLAY_ORDERS,
@@ -117,7 +77,7 @@ int main(int argc, char **argv)
 		if (packet_udp_parse(file + at + 16, captured, &udp) == PACKET_UDP && udp.dst_ip == ntohl(group.s_addr) &&
 		    udp.dst_port == port && mdp3_packet_open(&packet, udp.payload, udp.payload_len, &stats) == 0) {
 			while (mdp3_packet_next(&packet, &stats, &m))
-				replay_message(book, &m, &stats);
+				mdp3_apply_message(book, &m, &stats);
 		}
 		at += 16 + captured;
 	}

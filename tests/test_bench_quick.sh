@@ -10,7 +10,7 @@
 # fail, say why, and the run must exit non-zero. Exit 0 pass, 1 fail, 77 skip.
 source "$(dirname "$0")/lib.sh"
 
-for bin in fhd fh fh-pcap bench-book bench-ring bench-pmd bench-journal bench-hist bench-arbiter fh-blast bench-kernel-rx; do
+for bin in fhd fh fh-pcap bench-book bench-mdp3 bench-ring bench-pmd bench-journal bench-hist bench-arbiter fh-blast bench-kernel-rx; do
 	[ -x "$B/$bin" ] || { echo "FAIL: $B/$bin not built"; exit 1; }
 done
 # Segments of bench runs: fhbench<pid>-... and bench-ring's own.

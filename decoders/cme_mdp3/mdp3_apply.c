@@ -125,3 +125,43 @@ int mdp3_apply_definition(struct mdp3_book *book, const struct mdp3_definition *
 	return mdp3_book_definition_set(book, definition->security_id, definition->symbol,
 					sizeof(definition->symbol), definition->depth, definition->implied_depth);
 }
+
+void mdp3_apply_message(struct mdp3_book *book, const struct mdp3_message *message, struct mdp3_stats *stats)
+{
+	struct mdp3_md_entry e, reference;
+	struct mdp3_order o;
+	struct mdp3_definition d;
+	int32_t i;
+
+	switch (message->template_id) {
+	case MDP3_CHANNEL_RESET:
+		mdp3_book_clear(book);
+		break;
+	case MDP3_BOOK:
+	case MDP3_BOOK_LONG_QTY:
+		for (uint32_t k = 0; k < mdp3_md_entries(message); k++) {
+			if (mdp3_md_entry_read(message, k, &e, stats) && (i = mdp3_book_instrument_get(book, e.security_id)) >= 0)
+				mdp3_apply_entry(book, i, &e);
+		}
+		for (uint32_t k = 0; k < mdp3_orders(message); k++) {
+			if (mdp3_order_read(message, k, &o, stats) && mdp3_apply_order_reference(book, message, &o, &reference, stats) &&
+			    (i = mdp3_book_instrument_get(book, reference.security_id)) >= 0)
+				mdp3_apply_order(book, i, &o, &reference);
+		}
+		break;
+	case MDP3_ORDER_BOOK:
+		for (uint32_t k = 0; k < mdp3_orders(message); k++) {
+			if (mdp3_order_read(message, k, &o, stats) && (i = mdp3_book_instrument_get(book, o.security_id)) >= 0)
+				mdp3_apply_order(book, i, &o, NULL);
+		}
+		break;
+	case MDP3_DEFINITION_FUTURE:
+	case MDP3_DEFINITION_OPTION:
+	case MDP3_DEFINITION_SPREAD:
+		if (mdp3_definition_read(message, &d, stats))
+			mdp3_apply_definition(book, &d);
+		break;
+	default:
+		break;
+	}
+}

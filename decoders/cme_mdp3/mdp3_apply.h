@@ -52,4 +52,13 @@ bool mdp3_apply_order_reference(struct mdp3_book *book, const struct mdp3_messag
 /* A definition (54/55/56): symbol and depths, or 'D' forgets them. 0 or -ENOSPC. */
 int mdp3_apply_definition(struct mdp3_book *book, const struct mdp3_definition *definition);
 
+/*
+ * One kept message applied as it comes, with no RptSeq, arbitration or recovery: 46/64
+ * entries and orders, 47 orders, 54/55/56 definitions, a 4 clears every book; entries
+ * of instruments not defined are passed over, other templates ignored. What
+ * mdp3-book-replay (tests) and bench-mdp3 do on a clean one-line session; fhd's feed
+ * does more (it tracks RptSeq and recovers).
+ */
+void mdp3_apply_message(struct mdp3_book *book, const struct mdp3_message *message, struct mdp3_stats *stats);
+
 #endif
