@@ -3,7 +3,7 @@
 # written from the doc alone: for several seeds the books the generator says are true
 # (--books, price levels; --orders, the order books) are exactly what the reference
 # builds from the capture, clean and after fh-pcap inject's faults: loss on one line,
-# duplicates and reordering, malformed copies (whose good copy comes first). Both
+# duplicates and reordering, malformed copies (before or after their good copy). Both
 # lines losing the same packets recover from the snapshot loop to the complete
 # session's books, and not without the loop (so the comparison sees a gap). The
 # session holds every template and book action the generator claims, the same seed
@@ -136,6 +136,13 @@ ref_same "s1, malformed copies" "$TMP/mal.pcap" "$TMP/s1"
 "$FH_PCAP" inject --protocol cme-mdp3 --in "$TMP/s3.pcap" --out "$TMP/malb.pcap" --seed 7 \
 	--malformed 0.1 --loss-b 0.3 2>/dev/null || fail "inject malformed loss-b"
 ref_same "s3, malformed copies and loss on line B" "$TMP/malb.pcap" "$TMP/s3"
+# Loss on line A with malformed copies: where A's good copy is lost, A's malformed
+# copy comes before B's good one. It cannot frame, so it does not use up the MsgSeqNum
+# (fh's wire layer refuses it the same way), and B's copy is applied. A reference that
+# took the first copy whatever it was would differ here.
+"$FH_PCAP" inject --protocol cme-mdp3 --in "$TMP/s1.pcap" --out "$TMP/mala.pcap" --seed 9 \
+	--malformed 0.2 --loss-a 0.3 2>/dev/null || fail "inject malformed loss-a"
+ref_same "s1, malformed copies and loss on line A (a damaged copy first)" "$TMP/mala.pcap" "$TMP/s1"
 # A malformed copy alone (its good copy lost) is not the packet: the reference then
 # disagrees, so the comparison above would see one taken for the other.
 # (Frames the reference cannot read as UDP of the lines are not counted here.)
