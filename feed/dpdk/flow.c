@@ -44,10 +44,31 @@ int flow_isolate(uint16_t port_id, const char *label, char *err, size_t err_size
 	return rc;
 }
 
-/* Validates and creates line's rule; -errno with error set when the PMD refuses it. */
-static int flow_line_create(uint16_t port_id, const struct flow_line *line, struct rte_flow_error *error)
+/*
+ * Validates, then creates, an ingress rule steering what pattern matches to queue;
+ * -errno with error set when the PMD refuses it.
+ */
+static int flow_rule_to_queue(uint16_t port_id, const struct rte_flow_item *pattern, uint16_t queue,
+			      struct rte_flow_error *error)
 {
 	const struct rte_flow_attr attr = { .ingress = 1 };
+	const struct rte_flow_action_queue to = { .index = queue };
+	const struct rte_flow_action actions[] = {
+		{ .type = RTE_FLOW_ACTION_TYPE_QUEUE, .conf = &to },
+		{ .type = RTE_FLOW_ACTION_TYPE_END },
+	};
+	int rc = rte_flow_validate(port_id, &attr, pattern, actions, error);
+
+	if (rc != 0)
+		return rc;
+	if (rte_flow_create(port_id, &attr, pattern, actions, error) == NULL)
+		return rte_errno != 0 ? -rte_errno : -EIO;
+	return 0;
+}
+
+/* Line's rule: ETH / IPV4 dst group / UDP dst udp_port -> its queue (flow_rule_to_queue). */
+static int flow_line_create(uint16_t port_id, const struct flow_line *line, struct rte_flow_error *error)
+{
 	const struct rte_flow_item_ipv4 ip_spec = { .hdr.dst_addr = htonl(line->group_ip) };
 	const struct rte_flow_item_ipv4 ip_mask = { .hdr.dst_addr = UINT32_MAX };
 	const struct rte_flow_item_udp udp_spec = { .hdr.dst_port = htons(line->udp_port) };
@@ -58,18 +79,8 @@ static int flow_line_create(uint16_t port_id, const struct flow_line *line, stru
 		{ .type = RTE_FLOW_ITEM_TYPE_UDP, .spec = &udp_spec, .mask = &udp_mask },
 		{ .type = RTE_FLOW_ITEM_TYPE_END },
 	};
-	const struct rte_flow_action_queue queue = { .index = line->queue };
-	const struct rte_flow_action actions[] = {
-		{ .type = RTE_FLOW_ACTION_TYPE_QUEUE, .conf = &queue },
-		{ .type = RTE_FLOW_ACTION_TYPE_END },
-	};
-	int rc = rte_flow_validate(port_id, &attr, pattern, actions, error);
 
-	if (rc != 0)
-		return rc;
-	if (rte_flow_create(port_id, &attr, pattern, actions, error) == NULL)
-		return rte_errno != 0 ? -rte_errno : -EIO;
-	return 0;
+	return flow_rule_to_queue(port_id, pattern, line->queue, error);
 }
 
 uint32_t flow_lines_steer(uint16_t port_id, const char *label, const struct flow_line *lines, uint32_t count)
@@ -111,7 +122,6 @@ uint32_t flow_lines_steer(uint16_t port_id, const char *label, const struct flow
 
 int flow_igmp_steer(uint16_t port_id, const char *label, uint16_t queue)
 {
-	const struct rte_flow_attr attr = { .ingress = 1 };
 	const struct rte_flow_item_ipv4 ip_spec = { .hdr.next_proto_id = IPPROTO_IGMP };
 	const struct rte_flow_item_ipv4 ip_mask = { .hdr.next_proto_id = UINT8_MAX };
 	const struct rte_flow_item pattern[] = {
@@ -119,16 +129,9 @@ int flow_igmp_steer(uint16_t port_id, const char *label, uint16_t queue)
 		{ .type = RTE_FLOW_ITEM_TYPE_IPV4, .spec = &ip_spec, .mask = &ip_mask },
 		{ .type = RTE_FLOW_ITEM_TYPE_END },
 	};
-	const struct rte_flow_action_queue to = { .index = queue };
-	const struct rte_flow_action actions[] = {
-		{ .type = RTE_FLOW_ACTION_TYPE_QUEUE, .conf = &to },
-		{ .type = RTE_FLOW_ACTION_TYPE_END },
-	};
 	struct rte_flow_error error = { 0 };
-	int rc = rte_flow_validate(port_id, &attr, pattern, actions, &error);
+	int rc = flow_rule_to_queue(port_id, pattern, queue, &error);
 
-	if (rc == 0 && rte_flow_create(port_id, &attr, pattern, actions, &error) == NULL)
-		rc = rte_errno != 0 ? -rte_errno : -EIO;
 	if (rc != 0)
 		fhd_log(LOG_WARNING, "fhd: warning: port %s: isolated, and the rte_flow rule for IGMP (IPv4 "
 			"protocol 2 -> queue %u) refused by the PMD (%s): %s; queries will not reach fhd, "

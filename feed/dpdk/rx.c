@@ -120,6 +120,22 @@ void rx_lcore_kernel_release(struct rx_lcore *rx)
 }
 
 /*
+ * The socket's drop count so far (total, its sk_drops modulo 2^32, from SO_RXQ_OVFL or
+ * SO_MEMINFO): what it gained since the last one seen is added to q's and its line's
+ * counts, which the main lcore reads for its reports.
+ */
+static void rx_kernel_drops_total(struct rx_queue *q, uint32_t total)
+{
+	uint32_t lost = total - q->ovfl_last;
+
+	if (lost != 0) {
+		__atomic_store_n(&q->kernel_dropped, q->kernel_dropped + lost, __ATOMIC_RELAXED);
+		__atomic_store_n(q->line_dropped, *q->line_dropped + lost, __ATOMIC_RELAXED);
+	}
+	q->ovfl_last = total;
+}
+
+/*
  * q's socket drop count (sk_drops, the count SO_RXQ_OVFL carries, modulo 2^32) read
  * with SO_MEMINFO, and what it gained since the last datagram or read added to the
  * counts: SO_RXQ_OVFL comes only with a datagram, so drops after the last one would
@@ -130,17 +146,10 @@ static void rx_kernel_drops_read(struct rx_queue *q)
 {
 	uint32_t meminfo[SK_MEMINFO_VARS];
 	socklen_t len = sizeof(meminfo);
-	uint32_t lost;
 
-	if (getsockopt(q->fd, SOL_SOCKET, SO_MEMINFO, meminfo, &len) != 0 ||
-	    len <= SK_MEMINFO_DROPS * sizeof(uint32_t))
-		return;
-	lost = meminfo[SK_MEMINFO_DROPS] - q->ovfl_last;
-	if (lost != 0) {	/* read by the main lcore for its reports */
-		__atomic_store_n(&q->kernel_dropped, q->kernel_dropped + lost, __ATOMIC_RELAXED);
-		__atomic_store_n(q->line_dropped, *q->line_dropped + lost, __ATOMIC_RELAXED);
-	}
-	q->ovfl_last = meminfo[SK_MEMINFO_DROPS];
+	if (getsockopt(q->fd, SOL_SOCKET, SO_MEMINFO, meminfo, &len) == 0 &&
+	    len > SK_MEMINFO_DROPS * sizeof(uint32_t))
+		rx_kernel_drops_total(q, meminfo[SK_MEMINFO_DROPS]);
 }
 
 void rx_lcore_kernel_drops_settle(struct rx_lcore *rx)
@@ -343,13 +352,7 @@ static inline void rx_kernel_control(struct rx_queue *q, struct msghdr *h, uint6
 			uint32_t total;
 
 			memcpy(&total, CMSG_DATA(c), sizeof(total));
-			uint32_t lost = total - q->ovfl_last;
-
-			if (lost != 0) {	/* read by the main lcore for its reports */
-				__atomic_store_n(&q->kernel_dropped, q->kernel_dropped + lost, __ATOMIC_RELAXED);
-				__atomic_store_n(q->line_dropped, *q->line_dropped + lost, __ATOMIC_RELAXED);
-			}
-			q->ovfl_last = total;
+			rx_kernel_drops_total(q, total);
 		}
 	}
 }
